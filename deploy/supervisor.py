@@ -1,0 +1,220 @@
+"""``alliance run``: the whole system on one machine, every service as its own process.
+
+Starts the embedded PostgreSQL and Valkey unless the environment names real servers,
+migrates every service's database, then runs the web gateway, one Celery worker per service
+and one beat. A process that dies is restarted; Ctrl-C stops everything, the embedded servers
+included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from deploy.embedded import EmbeddedPostgres, EmbeddedValkey
+from shared.config import SERVICES, database_url_variable
+
+
+def say(message: str) -> None:
+    print(f"[alliance] {message}", flush=True)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    log_file: IO[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+
+class Supervisor:
+    def __init__(self, *, var_dir: Path, port: int, concurrency: int, host: str = "127.0.0.1"):
+        self.var_dir = var_dir
+        self.port = port
+        self.host = host
+        self.concurrency = concurrency
+        self.children: list[Child] = []
+        self.postgres: EmbeddedPostgres | None = None
+        self.valkey: EmbeddedValkey | None = None
+        self.stopping = False
+
+    # -- the embedded servers -------------------------------------------------------------
+    def start_servers(self, env: dict[str, str]) -> None:
+        if not env.get("REDIS_URL"):
+            self.valkey = EmbeddedValkey(self.var_dir / "valkey")
+            say(f"starting embedded Valkey (data in {self.valkey.data_dir}) ...")
+            self.valkey.start()
+            env["REDIS_URL"] = self.valkey.url
+            say(f"  broker: {self.valkey.url}")
+        else:
+            say("broker: REDIS_URL from the environment")
+        missing = [s for s in SERVICES if not env.get(database_url_variable(s))]
+        if missing:
+            self.postgres = EmbeddedPostgres(self.var_dir / "postgres")
+            say(f"starting embedded PostgreSQL 18 (data in {self.postgres.data_dir}) ...")
+            self.postgres.start()
+            for service in missing:
+                env[database_url_variable(service)] = self.postgres.url(f"alliance_{service}")
+            say(f"  databases: {self.postgres.url('alliance_<service>')}")
+        if len(missing) < len(SERVICES):
+            say("databases from the environment: "
+                + ", ".join(database_url_variable(s) for s in SERVICES if s not in missing))
+
+    def stop_servers(self) -> None:
+        for server in (self.postgres, self.valkey):
+            if server is not None:
+                server.stop()
+
+    # -- the processes --------------------------------------------------------------------
+    def plan(self) -> None:
+        logs = self.var_dir / "log"
+        python = sys.executable
+        self.children.append(Child(
+            "web",
+            [python, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}", "--workers", "2",
+             "--threads", "4", "--graceful-timeout", "10", "--access-logfile", "-",
+             "deploy.gateway:create_gateway()"],
+            logs / "web.log",
+        ))
+        for service in SERVICES:
+            self.children.append(Child(
+                f"{service}-worker",
+                [python, "-m", "celery", "-A", f"services.{service}.worker", "worker",
+                 "-Q", service, "-n", f"{service}@%h", "--concurrency", str(self.concurrency),
+                 "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+                logs / f"{service}-worker.log",
+            ))
+        self.children.append(Child(
+            "beat",
+            [python, "-m", "celery", "-A", "shared.beat", "beat", "--loglevel", "INFO",
+             "--schedule", str(self.var_dir / "celerybeat-schedule")],
+            logs / "beat.log",
+        ))
+
+    def spawn(self, child: Child, env: dict[str, str]) -> None:
+        child.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if child.log_file is None:
+            child.log_file = open(child.log_path, "ab")  # noqa: SIM115 (kept open while it runs)
+        child.process = subprocess.Popen(
+            child.argv, env=env, stdout=child.log_file, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def stop_children(self) -> None:
+        for child in self.children:
+            if child.process and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait(5)
+            if child.log_file:
+                child.log_file.close()
+
+    def wait_until_healthy(self, timeout: float = 90) -> bool:
+        url = f"http://{self.host}:{self.port}/healthz"
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline and not self.stopping:
+            for child in self.children:
+                if child.process and child.process.poll() is not None:
+                    say(f"{child.name} exited with {child.process.returncode} at start; "
+                        f"see {child.log_path}")
+                    return False
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return True
+            except urllib.error.HTTPError as err:
+                last = err.read().decode(errors="replace")
+            except OSError as err:
+                last = str(err)
+            time.sleep(0.3)
+        say(f"not healthy after {timeout:.0f} s: {last}")
+        return False
+
+    def run(self) -> int:
+        env = dict(os.environ)
+        env.setdefault("MAIL_DIR", str(self.var_dir / "mail"))
+        env.setdefault("PUBLIC_BASE_URL", f"http://{self.host}:{self.port}")
+        env["PORT"] = str(self.port)
+        env["PYTHONUNBUFFERED"] = "1"
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self.stopping = True
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        try:
+            self.start_servers(env)
+            say("migrating the databases ...")
+            migrate = subprocess.run([sys.executable, "-m", "deploy.cli", "migrate"], env=env)
+            if migrate.returncode != 0:
+                say("migration failed (see above); nothing was started")
+                return 1
+            self.plan()
+            say("starting: " + ", ".join(c.name for c in self.children))
+            for child in self.children:
+                self.spawn(child, env)
+            if not self.wait_until_healthy():
+                if not self.stopping:
+                    say(f"start-up failed; logs are in {self.var_dir / 'log'}")
+                    return 1
+                return 0
+            self.announce(env)
+            return self.watch(env)
+        finally:
+            say("stopping ...")
+            self.stop_children()
+            self.stop_servers()
+            say("stopped")
+
+    def announce(self, env: dict[str, str]) -> None:
+        base = f"http://{self.host}:{self.port}"
+        mail = f"SMTP {env['SMTP_HOST']}:{env.get('SMTP_PORT', '25')}" if env.get("SMTP_HOST") \
+            else env["MAIL_DIR"]
+        say("ready")
+        say(f"  web:        {base}  (public form {base}/apply, "
+            f"API {base}/api/v1/proposals)")
+        say(f"  review API: {base}/review/api/v1/queue")
+        say(f"  health:     {base}/healthz")
+        say(f"  mail:       {mail}")
+        say(f"  logs:       {self.var_dir / 'log'}")
+        say("  Ctrl-C stops everything")
+
+    def watch(self, env: dict[str, str]) -> int:
+        while not self.stopping:
+            for child in self.children:
+                if child.process and child.process.poll() is not None and not self.stopping:
+                    now = time.monotonic()
+                    child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+                    if len(child.restarts) > 5:
+                        say(f"{child.name} keeps dying; see {child.log_path}. Stopping.")
+                        return 1
+                    say(f"{child.name} exited with {child.process.returncode}; restarting "
+                        f"(log: {child.log_path})")
+                    self.spawn(child, env)
+            time.sleep(0.5)
+        return 0
+
+
+def health_summary(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:  # noqa: S310
+        return json.dumps(json.load(r))

@@ -1,0 +1,63 @@
+"""What intake accepts: the shared proposal shape plus the agency's own lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, validates_schema
+
+from shared.agency import AgencyProfile, load_agency_profile
+from shared.proposal import ProposalSchema
+
+
+class ProposalInputSchema(ProposalSchema):
+    """A proposal as an applicant submits it, checked against the agency's configuration."""
+
+    def __init__(self, *args: Any, profile: AgencyProfile | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.profile = profile or load_agency_profile()
+
+    @validates_schema(skip_on_field_errors=False)
+    def check_agency_lists(self, data: dict[str, Any], **kwargs: Any) -> None:
+        profile = self.profile
+        errors: dict[str, Any] = {}
+
+        def unknown(values: Any, allowed: dict[str, str]) -> list[str]:
+            return [v for v in values or [] if v not in allowed]
+
+        if bad := unknown(data.get("hazards"), profile.hazards):
+            errors["hazards"] = [
+                f"Not on the agency's hazard list: {', '.join(bad)}. "
+                "Describe other hazards in hazards_other."
+            ]
+        priority = data.get("priority") or {}
+        if bad := unknown(priority.get("priority_areas"), profile.priority_areas):
+            errors["priority"] = {
+                "priority_areas": [f"Not one of the agency's priority areas: {', '.join(bad)}."]
+            }
+        division = data.get("requested_division")
+        if division is not None and division not in profile.divisions:
+            noun = "office level" if profile.federal else "division"
+            errors["requested_division"] = [
+                f"Choose a {noun}: {', '.join(profile.divisions)}."
+            ]
+        goal_errors: dict[int, dict[str, list[str]]] = {}
+        for index, goal in enumerate(data.get("goals") or []):
+            if not isinstance(goal, dict):
+                continue
+            problems: dict[str, list[str]] = {}
+            if goal.get("category") and goal["category"] not in profile.goal_categories:
+                problems["category"] = [
+                    f"Choose one of: {', '.join(profile.goal_categories)}."
+                ]
+            if bad := unknown(goal.get("activities"), profile.activities):
+                problems["activities"] = [
+                    f"Not on the program's activity list: {', '.join(bad)}. "
+                    "Describe other activities in activities_other."
+                ]
+            if problems:
+                goal_errors[index] = problems
+        if goal_errors:
+            errors["goals"] = goal_errors
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,15 @@
+"""Notify: e-mail templates, delivery over SMTP (or to files), and the message log."""
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, object] | None = None) -> Flask:
+    from services.notify import api
+    from shared.web import init_app
+
+    app = Flask(__name__)
+    init_app(app, service="notify")
+    if test_config:
+        app.config.update(test_config)
+    app.register_blueprint(api.bp)
+    return app

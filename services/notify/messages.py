@@ -1,0 +1,192 @@
+"""Composing and delivering messages. Templates live in ``templates/email/``."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.notify.mail import Mailer
+from services.notify.models import Message
+from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
+from shared.config import Settings
+from shared.db import utcnow
+from shared.events import Event
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates" / "email"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+MAX_ATTEMPTS = 8
+
+
+def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text body, html body) of ``template`` with ``context``."""
+    subject = TEMPLATES.get_template(f"{template}.subject.txt").render(context).strip()
+    text = TEMPLATES.get_template(f"{template}.txt").render(context)
+    html = TEMPLATES.get_template(f"{template}.html").render(context)
+    return " ".join(subject.split()), text, html
+
+
+def record_message(
+    session: Session,
+    *,
+    cause: str,
+    template: str,
+    to_address: str,
+    context: dict[str, Any],
+    proposal_id: uuid.UUID | None = None,
+    reference: str = "",
+) -> uuid.UUID | None:
+    """Store a pending message unless one exists for ``cause``. Returns the new id or None."""
+    subject, text, html = render(template, context)
+    message_id = uuid.uuid4()
+    inserted = session.execute(
+        insert(Message)
+        .values(
+            id=message_id,
+            cause=cause,
+            template=template,
+            proposal_id=proposal_id,
+            reference=reference,
+            to_address=to_address,
+            subject=subject,
+            text_body=text,
+            html_body=html,
+            status="pending",
+            attempts=0,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["cause"])
+        .returning(Message.id)
+    ).first()
+    return inserted[0] if inserted else None
+
+
+def proposal_received(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """A receipt to the applicant's contact and an alert to the Coordinator."""
+    payload = event.payload
+    proposal = payload["proposal"]
+    context = {
+        "agency": profile.name,
+        "reference": payload["reference"],
+        "version": payload["version"],
+        "submitted_at": payload["submitted_at"].astimezone(settings.agency_timezone),
+        "status_url": payload.get("status_url") or "",
+        "organization": proposal["organization"],
+        "organization_type": ORGANIZATION_TYPES.get(
+            proposal["organization"]["type"], proposal["organization"]["type"]
+        ),
+        "contact": proposal["contact"],
+        "goals": [
+            {**goal, "category_label": GOAL_CATEGORIES.get(goal["category"], goal["category"])}
+            for goal in proposal["goals"]
+        ],
+        "division": profile.divisions.get(
+            proposal["requested_division"], proposal["requested_division"]
+        ),
+        "review_url": f"{settings.public_base_url}/review/api/v1/queue",
+    }
+    proposal_id = payload["proposal_id"]
+    key = f"{proposal_id}:v{payload['version']}"
+    created = [
+        record_message(
+            session,
+            cause=f"proposal.submitted:{key}:receipt",
+            template="proposal_receipt",
+            to_address=proposal["contact"]["email"],
+            context=context,
+            proposal_id=proposal_id,
+            reference=payload["reference"],
+        ),
+        record_message(
+            session,
+            cause=f"proposal.submitted:{key}:coordinator",
+            template="proposal_coordinator_alert",
+            to_address=settings.coordinator_email,
+            context=context,
+            proposal_id=proposal_id,
+            reference=payload["reference"],
+        ),
+    ]
+    return [message_id for message_id in created if message_id is not None]
+
+
+def build_email(message: Message, *, mail_from: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = mail_from
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(idstring=str(message.id), domain="alliance.local")
+    email["X-Alliance-Message"] = str(message.id)
+    if message.reference:
+        email["X-Alliance-Reference"] = message.reference
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    return email
+
+
+def deliver(
+    session: Session, *, message_id: uuid.UUID, mailer: Mailer, mail_from: str
+) -> str:
+    """Send one pending message. Returns its status afterwards.
+
+    The row stays locked while sending so that two workers never send it at once; a message
+    already sent is left alone. A send failure is recorded and the message stays ``pending``
+    for the caller to retry, until ``MAX_ATTEMPTS`` makes it ``failed``.
+    """
+    message = session.scalars(
+        select(Message).where(Message.id == message_id).with_for_update(skip_locked=True)
+    ).first()
+    if message is None:
+        return "busy"
+    if message.status != "pending":
+        return message.status
+    message.attempts += 1
+    try:
+        mailer.send(build_email(message, mail_from=mail_from))
+    except Exception as err:
+        message.last_error = f"{type(err).__name__}: {err}"[:2000]
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = "failed"
+            log.error("giving up on message %s after %d attempts: %s", message.id,
+                      message.attempts, err)
+        else:
+            log.warning("sending message %s failed (attempt %d): %s", message.id,
+                        message.attempts, err)
+        return message.status
+    message.status = "sent"
+    message.sent_at = utcnow()
+    message.last_error = None
+    log.info("sent %s to %s (%s)", message.template, message.to_address, message.cause)
+    return message.status
+
+
+def pending_message_ids(session: Session, *, older_than_seconds: float) -> list[uuid.UUID]:
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    return list(
+        session.scalars(
+            select(Message.id)
+            .where(Message.status == "pending", Message.created_at < cutoff)
+            .order_by(Message.created_at)
+            .limit(500)
+        )
+    )

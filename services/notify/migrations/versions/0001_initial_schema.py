@@ -1,0 +1,98 @@
+"""initial schema
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-23 11:12:59.551494
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+
+    op.create_table(
+        "messages",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("cause", sa.String(length=200), nullable=False),
+        sa.Column("template", sa.String(length=100), nullable=False),
+        sa.Column("proposal_id", sa.Uuid(), nullable=True),
+        sa.Column("reference", sa.String(length=40), nullable=False),
+        sa.Column("to_address", sa.String(length=254), nullable=False),
+        sa.Column("subject", sa.String(length=300), nullable=False),
+        sa.Column("text_body", sa.Text(), nullable=False),
+        sa.Column("html_body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("cause"),
+    )
+    op.create_index(op.f("ix_messages_proposal_id"), "messages", ["proposal_id"], unique=False)
+    op.create_index(op.f("ix_messages_status"), "messages", ["status"], unique=False)
+    op.create_table(
+        "outbox_events",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("message", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    op.create_index(
+        "ix_outbox_events_pending",
+        "outbox_events",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(length=120), nullable=False),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("event_type", sa.String(length=100), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+    op.create_table(
+        "rejected_events",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("consumer", sa.String(length=120), nullable=False),
+        sa.Column("event_id", sa.String(length=100), nullable=True),
+        sa.Column("reason", sa.String(length=20), nullable=False),
+        sa.Column("body", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("errors", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+
+
+def downgrade() -> None:
+
+    op.drop_table("rejected_events")
+    op.drop_table("processed_events")
+    op.drop_index(
+        "ix_outbox_events_pending",
+        table_name="outbox_events",
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.drop_table("outbox_events")
+    op.drop_index(op.f("ix_messages_status"), table_name="messages")
+    op.drop_index(op.f("ix_messages_proposal_id"), table_name="messages")
+    op.drop_table("messages")

@@ -1,0 +1,51 @@
+"""Notify's data: every message, why it exists and what became of it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, utcnow
+from shared.inbox import ProcessedEventMixin, RejectedEventMixin
+from shared.outbox import OutboxEventMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Message(Base):
+    """One e-mail to one recipient. ``cause`` is unique: the same cause never sends twice."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    cause: Mapped[str] = mapped_column(String(200), unique=True)
+    template: Mapped[str] = mapped_column(String(100))
+    proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    reference: Mapped[str] = mapped_column(String(40), default="")
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    # pending -> sent | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxEvent(OutboxEventMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class RejectedEvent(RejectedEventMixin, Base):
+    pass

@@ -1,0 +1,19 @@
+"""Notify's Celery application (``celery -A services.notify.worker worker -Q notify``)."""
+
+from services.notify.models import OutboxEvent, ProcessedEvent, RejectedEvent
+from shared.celery_app import create_celery
+from shared.db import Database
+from shared.outbox import Outbox
+from shared.worker import install_worker_hooks
+
+database = Database("notify")
+celery = create_celery(
+    "notify",
+    database=database,
+    processed_model=ProcessedEvent,
+    rejected_model=RejectedEvent,
+    flask_app_factory="services.notify:create_app",
+    include=["services.notify.tasks"],
+)
+outbox = Outbox(model=OutboxEvent, database=database, celery_app=celery, producer="notify")
+install_worker_hooks(celery)

@@ -1,0 +1,25 @@
+"""Reporting's data. Report schedules arrive with the reporting issue; for now the event
+machinery every service shares."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.inbox import ProcessedEventMixin, RejectedEventMixin
+from shared.outbox import OutboxEventMixin
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class OutboxEvent(OutboxEventMixin, Base):
+    pass
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    pass
+
+
+class RejectedEvent(RejectedEventMixin, Base):
+    pass

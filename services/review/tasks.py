@@ -1,0 +1,17 @@
+"""Review's tasks: thin wrappers that decode the event and call the queue."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.review import queue
+from services.review.worker import celery, outbox
+from shared.events import Event
+from shared.tasks import event_consumer, register_relay
+
+relay_outbox = register_relay(celery, outbox)
+
+
+@event_consumer(celery, name="review.proposal_submitted", event_type="proposal.submitted")
+def proposal_submitted(event: Event, *, session: Session) -> None:
+    queue.receive_submitted_proposal(session, event=event)

@@ -1,0 +1,151 @@
+"""The agency's profile: lists that are configuration, not code.
+
+One deployment serves one agency, either a state plan (MIOSHA's divisions, the default) or
+federal OSHA (office levels). Every list can be replaced by an environment variable holding
+comma-separated ``slug=Label`` pairs, for example
+``AGENCY_HAZARDS="falls=Falls,heat=Heat illness"``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from shared.config import ConfigurationError
+
+Choices = dict[str, str]
+
+ORGANIZATION_TYPES: Choices = {
+    "trade_association": "Trade association",
+    "professional_organization": "Professional organization",
+    "educational_institution": "Educational institution",
+    "government_agency": "Government agency",
+    "labor_organization": "Labor organization",
+    "business": "Business or employer",
+    "employee_group": "Employee group",
+}
+
+GOAL_CATEGORIES: Choices = {
+    "awareness": "Raising awareness of the agency's rulemaking and enforcement initiatives",
+    "training_education": "Training and education",
+    "outreach_communication": "Outreach and communication",
+    "national_dialogue": "Promoting the national dialogue on workplace safety and health",
+}
+REQUIRED_GOAL_CATEGORY = "outreach_communication"
+
+GOAL_TERMS: Choices = {"short": "Short-term", "long": "Long-term"}
+
+DEFAULT_HAZARDS: Choices = {
+    "falls": "Falls",
+    "struck_by": "Struck-by",
+    "caught_in_between": "Caught-in or -between",
+    "electrocution": "Electrocution",
+    "heat": "Heat illness",
+    "silica": "Silica",
+    "noise": "Noise",
+    "hazard_communication": "Hazard communication",
+    "ergonomics": "Ergonomics",
+    "workplace_violence": "Workplace violence",
+    "trenching": "Trenching and excavation",
+    "amputations": "Amputations",
+    "respiratory": "Respiratory protection",
+}
+
+# The MIOSHA list of example activities, in its order.
+DEFAULT_ACTIVITIES: Choices = {
+    "provide_guidance": "Provide member companies with information and guidance",
+    "increase_access": "Increase access to safety and health information and training resources",
+    "mailing_lists": "Use the partner's mailing lists to promote and disseminate information",
+    "develop_training": "Jointly develop training materials, safe work practices or best practices",
+    "disseminate_information": "Disseminate information at conferences, events, web pages, newsletters",
+    "promote_training": "Promote training programs and seminars",
+    "present_exhibit": "Present, exhibit or attend meetings, seminars and conferences",
+    "mentor": "Mentor others to develop safety and health programs",
+    "learning_opportunities": "Create learning opportunities for the agency, such as in-plant tours",
+    "share_best_practices": "Share best practices and technical information",
+    "roundtables": "Participate in roundtable discussions with industry-specific groups",
+}
+
+DEFAULT_PRIORITY_AREAS: Choices = {
+    "falls": "Falls",
+    "heat": "Heat",
+    "silica": "Silica",
+    "amputations": "Amputations",
+    "trenching": "Trenching",
+}
+
+STATE_PLAN_DIVISIONS: Choices = {
+    "consultation_education_training": "Consultation Education & Training",
+    "general_industry_safety_health": "General Industry Safety & Health",
+    "construction_safety_health": "Construction Safety & Health",
+}
+
+FEDERAL_OFFICES: Choices = {
+    "national_office": "National Office",
+    "regional_office": "Regional Office",
+    "area_office": "Area Office",
+}
+
+PROFILES = ("state_plan", "federal")
+
+
+@dataclass(frozen=True)
+class AgencyProfile:
+    profile: str
+    name: str
+    hazards: Choices
+    activities: Choices
+    priority_areas: Choices
+    divisions: Choices
+
+    @property
+    def federal(self) -> bool:
+        return self.profile == "federal"
+
+    @property
+    def goal_categories(self) -> Choices:
+        # Only federal OSHA has the national-dialogue category.
+        if self.federal:
+            return dict(GOAL_CATEGORIES)
+        return {k: v for k, v in GOAL_CATEGORIES.items() if k != "national_dialogue"}
+
+
+def parse_choices(variable: str, raw: str) -> Choices:
+    choices: Choices = {}
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        slug, _, label = item.partition("=")
+        slug = slug.strip()
+        if not slug or not slug.replace("_", "").isalnum() or slug != slug.lower():
+            raise ConfigurationError(
+                f"{variable}: {slug!r} is not a slug (lower-case letters, digits and _)"
+            )
+        choices[slug] = label.strip() or slug.replace("_", " ").capitalize()
+    if not choices:
+        raise ConfigurationError(f"{variable} is set but lists nothing")
+    return choices
+
+
+def _choices(variable: str, default: Choices) -> Choices:
+    raw = os.environ.get(variable, "").strip()
+    return parse_choices(variable, raw) if raw else dict(default)
+
+
+def load_agency_profile() -> AgencyProfile:
+    profile = os.environ.get("AGENCY_PROFILE", "state_plan").strip() or "state_plan"
+    if profile not in PROFILES:
+        raise ConfigurationError(f"AGENCY_PROFILE must be one of {', '.join(PROFILES)}")
+    federal = profile == "federal"
+    default_name = "OSHA" if federal else "MIOSHA"
+    return AgencyProfile(
+        profile=profile,
+        name=os.environ.get("AGENCY_NAME", default_name).strip() or default_name,
+        hazards=_choices("AGENCY_HAZARDS", DEFAULT_HAZARDS),
+        activities=_choices("AGENCY_ACTIVITIES", DEFAULT_ACTIVITIES),
+        priority_areas=_choices("AGENCY_PRIORITY_AREAS", DEFAULT_PRIORITY_AREAS),
+        divisions=_choices(
+            "AGENCY_DIVISIONS", FEDERAL_OFFICES if federal else STATE_PLAN_DIVISIONS
+        ),
+    )

@@ -1,0 +1,146 @@
+"""The event catalog: versioned schemas, the envelope, and who subscribes to what.
+
+Every event travels as a JSON envelope::
+
+    {"event_id": UUID, "type": "proposal.submitted", "version": 1,
+     "occurred_at": ISO-8601 with offset, "producer": "intake", "payload": {...}}
+
+The payload schema is chosen by ``(type, version)``. A new incompatible payload gets a new
+version; consumers keep accepting the versions they know.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared.config import SERVICES
+from shared.proposal import ProposalSchema
+
+
+class MalformedEvent(Exception):
+    """An event that does not match the catalog; ``errors`` says where."""
+
+    def __init__(self, errors: dict[str, Any]):
+        super().__init__(f"malformed event: {errors}")
+        self.errors = errors
+
+
+class EnvelopeSchema(Schema):
+    event_id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True)
+    producer = fields.String(required=True, validate=validate.OneOf(SERVICES))
+    payload = fields.Dict(required=True)
+
+
+class ProposalSubmittedV1(Schema):
+    """A proposal was submitted (``proposal.submitted``) or resubmitted (same payload)."""
+
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    submitted_at = fields.AwareDateTime(required=True)
+    status_url = fields.String(load_default="", validate=validate.Length(max=2000))
+    proposal = fields.Nested(ProposalSchema, required=True)
+
+
+# (type, version) -> payload schema class
+CATALOG: dict[tuple[str, int], type[Schema]] = {
+    ("proposal.submitted", 1): ProposalSubmittedV1,
+}
+
+# event type -> the tasks that consume it. A task's queue is the part of its name before
+# the first dot, which is the consuming service.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "proposal.submitted": ("review.proposal_submitted", "notify.proposal_submitted"),
+}
+
+
+def queue_of(task_name: str) -> str:
+    service = task_name.split(".", 1)[0]
+    if service not in SERVICES:
+        raise ValueError(f"task {task_name!r} does not start with a service name")
+    return service
+
+
+def subscribers(event_type: str) -> tuple[str, ...]:
+    return SUBSCRIPTIONS.get(event_type, ())
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: uuid.UUID
+    type: str
+    version: int
+    occurred_at: datetime
+    producer: str
+    payload: dict[str, Any]
+
+    def to_message(self) -> dict[str, Any]:
+        """The envelope as JSON-ready data (what goes over the broker and into the outbox)."""
+        schema = CATALOG[(self.type, self.version)]()
+        return {
+            "event_id": str(self.event_id),
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "producer": self.producer,
+            "payload": schema.dump(self.payload),
+        }
+
+
+def new_event(type: str, *, producer: str, payload: dict[str, Any], version: int = 1) -> Event:
+    """Build an event, checking the payload against the catalog now, not at the consumer."""
+    schema_class = CATALOG.get((type, version))
+    if schema_class is None:
+        raise ValueError(f"no event {type!r} version {version} in the catalog")
+    if producer not in SERVICES:
+        raise ValueError(f"unknown producer {producer!r}")
+    schema = schema_class()
+    dumped = schema.dump(payload)
+    errors = schema.validate(dumped)
+    if errors:
+        raise MalformedEvent({"payload": errors})
+    return Event(
+        event_id=uuid.uuid4(),
+        type=type,
+        version=version,
+        occurred_at=datetime.now(UTC),
+        producer=producer,
+        payload=payload,
+    )
+
+
+def parse_event(raw: Any, *, expected_type: str | None = None) -> Event:
+    """Check an incoming envelope and its payload; raise MalformedEvent with the details."""
+    if not isinstance(raw, dict):
+        raise MalformedEvent({"_schema": ["an event must be a JSON object"]})
+    try:
+        envelope = EnvelopeSchema().load(raw)
+    except ValidationError as err:
+        raise MalformedEvent(err.normalized_messages()) from None
+    if expected_type is not None and envelope["type"] != expected_type:
+        raise MalformedEvent({"type": [f"expected {expected_type!r}"]})
+    schema_class = CATALOG.get((envelope["type"], envelope["version"]))
+    if schema_class is None:
+        raise MalformedEvent(
+            {"type": [f"unknown event {envelope['type']!r} version {envelope['version']}"]}
+        )
+    try:
+        payload = schema_class().load(envelope["payload"])
+    except ValidationError as err:
+        raise MalformedEvent({"payload": err.normalized_messages()}) from None
+    return Event(
+        event_id=envelope["event_id"],
+        type=envelope["type"],
+        version=envelope["version"],
+        occurred_at=envelope["occurred_at"],
+        producer=envelope["producer"],
+        payload=payload,
+    )

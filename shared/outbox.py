@@ -1,0 +1,140 @@
+"""The transactional outbox.
+
+A state change and the events it causes commit together: the producer adds rows to its own
+``outbox_events`` table in the same transaction. After the commit a nudge publishes those rows
+at once; a periodic relay (Celery beat) re-publishes whatever is still pending, for example
+because the broker was down at commit time. Rows are locked with ``FOR UPDATE SKIP LOCKED`` so
+that the nudge and relays running side by side do not send the same row at the same moment
+(consumers are idempotent anyway: the inbox makes a repeat harmless).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+
+from shared.db import Database, UTCDateTime, after_commit, utcnow
+from shared.events import Event, queue_of, subscribers
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+log = logging.getLogger(__name__)
+
+
+class OutboxEventMixin:
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    type: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    message: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (
+            Index(
+                "ix_outbox_events_pending",
+                "id",
+                postgresql_where=text("published_at IS NULL"),
+            ),
+        )
+
+
+class Outbox:
+    """One producer's outbox: adds event rows to a transaction and publishes them."""
+
+    def __init__(
+        self,
+        *,
+        model: type[OutboxEventMixin],
+        database: Database,
+        celery_app: Celery,
+        producer: str,
+    ):
+        self.model = model
+        self.database = database
+        self.celery_app = celery_app
+        self.producer = producer
+
+    def add(self, session: Session, event: Event) -> None:
+        """Store ``event`` in the caller's transaction; publish it once that commits."""
+        if event.producer != self.producer:
+            raise ValueError(f"{self.producer} cannot publish an event of {event.producer}")
+        row = self.model(
+            event_id=event.event_id,
+            type=event.type,
+            version=event.version,
+            message=event.to_message(),
+        )
+        session.add(row)
+        session.flush()
+        row_id = row.id
+        after_commit(session, lambda: self.nudge([row_id]))
+
+    def nudge(self, ids: list[int]) -> None:
+        """Publish freshly committed rows now; failures leave them to the relay."""
+        try:
+            self.publish_pending(ids=ids, retry=False)
+        except Exception:
+            log.warning("outbox nudge failed; the relay will publish later", exc_info=True)
+
+    def publish_pending(
+        self, *, ids: list[int] | None = None, limit: int = 200, retry: bool = True
+    ) -> int:
+        """Send pending rows to their subscribers and mark them published. Returns the count."""
+        model: Any = self.model
+        sent = 0
+        with self.database.transaction() as session:
+            query = (
+                select(model)
+                .where(model.published_at.is_(None))
+                .order_by(model.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            if ids is not None:
+                query = query.where(model.id.in_(ids))
+            for row in session.scalars(query):
+                try:
+                    self._send(row.message, retry=retry)
+                except Exception as err:
+                    row.attempts += 1
+                    row.last_error = f"{type(err).__name__}: {err}"[:2000]
+                    log.warning(
+                        "could not publish %s %s (attempt %d): %s",
+                        row.type,
+                        row.event_id,
+                        row.attempts,
+                        err,
+                    )
+                    break  # the broker is likely down; keep order and try again later
+                row.published_at = utcnow()
+                row.attempts += 1
+                row.last_error = None
+                sent += 1
+        return sent
+
+    def _send(self, message: dict[str, Any], *, retry: bool) -> None:
+        for task_name in subscribers(message["type"]):
+            self.celery_app.send_task(
+                task_name,
+                kwargs={"event": message},
+                queue=queue_of(task_name),
+                retry=retry,
+                retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+            )
+            log.info(
+                "published %s %s to %s", message["type"], message["event_id"], task_name
+            )

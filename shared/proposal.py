@@ -1,0 +1,201 @@
+"""The shape of a proposal, as the API accepts it and as events carry it.
+
+Intake validates the agency's slugs on top of this (see services/intake/schemas.py); the
+event catalog uses this shape alone so that a consumer never rejects an event because its
+configuration lists differ from the producer's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES, REQUIRED_GOAL_CATEGORY
+
+US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
+    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI"
+).split()
+
+ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
+# A North American number: ten digits, with the usual separators and an optional extension.
+PHONE_RE = re.compile(
+    r"^(\+?1[\s.-]?)?\(?([2-9]\d{2})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})(\s*(x|ext\.?)\s*\d{1,6})?$",
+    re.IGNORECASE,
+)
+SLUG_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+
+OUTREACH_REQUIRED_MESSAGE = (
+    "Add at least one outreach and communication goal: every alliance must include one."
+)
+
+
+class Text(fields.String):
+    """A string normalised to Unicode NFC, stripped, with control characters refused."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = unicodedata.normalize("NFC", text).strip()
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t\r" for c in text):
+            raise ValidationError("Remove the control characters from this text.")
+        return text.replace("\r\n", "\n")
+
+
+def required_text(max_length: int) -> Text:
+    return Text(
+        required=True,
+        validate=validate.Length(min=1, max=max_length, error="Enter 1 to {max} characters."),
+        error_messages={"required": "This field is required.", "null": "This field is required."},
+    )
+
+
+def optional_text(max_length: int) -> Text:
+    return Text(
+        load_default="",
+        validate=validate.Length(max=max_length, error="Keep this to {max} characters or fewer."),
+    )
+
+
+def slug_list(max_items: int) -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.Regexp(SLUG_RE, error="Not a valid choice.")),
+        load_default=list,
+        validate=validate.Length(max=max_items, error="Choose at most {max}."),
+    )
+
+
+def _validate_phone(value: str) -> None:
+    if not PHONE_RE.match(value):
+        raise ValidationError("Enter a 10-digit phone number, like 517-555-0100.")
+
+
+class AddressSchema(Schema):
+    street = required_text(200)
+    city = required_text(100)
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(US_STATES, error="Enter a two-letter state code, like MI."),
+    )
+    zip = fields.String(
+        required=True,
+        validate=validate.Regexp(ZIP_RE, error="Enter a 5-digit ZIP code, like 48933."),
+    )
+
+
+class OrganizationSchema(Schema):
+    name = required_text(200)
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            list(ORGANIZATION_TYPES), error="Choose one of: {choices}."
+        ),
+    )
+    address = fields.Nested(AddressSchema, required=True)
+    website = fields.Url(
+        load_default="",
+        allow_none=False,
+        schemes={"http", "https"},
+        error_messages={"invalid": "Enter a web address that starts with https://"},
+    )
+    workers_reached = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=0, max=100_000_000, error="Enter a number from 0 up."),
+    )
+    industry = optional_text(200)
+    naics = fields.String(
+        load_default="",
+        validate=validate.Regexp(r"^(\d{2,6})?$", error="Enter a NAICS code of 2 to 6 digits."),
+    )
+
+    def load(self, data: Any, *args: Any, **kwargs: Any) -> Any:
+        # An empty website in a form means "none"; Url would call it invalid.
+        if isinstance(data, dict) and data.get("website") == "":
+            data = {k: v for k, v in data.items() if k != "website"}
+        return super().load(data, *args, **kwargs)
+
+
+class ContactSchema(Schema):
+    name = required_text(200)
+    title = optional_text(200)
+    phone = fields.String(required=True, validate=_validate_phone)
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=254),
+        error_messages={"invalid": "Enter an e-mail address, like name@example.org."},
+    )
+    fax = fields.String(load_default="", validate=lambda v: v == "" or _validate_phone(v))
+
+
+class GoalSchema(Schema):
+    category = fields.String(
+        required=True,
+        validate=validate.OneOf(list(GOAL_CATEGORIES), error="Choose one of: {choices}."),
+    )
+    term = fields.String(
+        required=True,
+        validate=validate.OneOf(list(GOAL_TERMS), error="Choose short or long."),
+    )
+    description = required_text(2000)
+    activities = slug_list(20)
+    activities_other = optional_text(1000)
+    measure = required_text(500)
+
+
+class PriorityStatementSchema(Schema):
+    priority_areas = slug_list(20)
+    emerging_issue = optional_text(2000)
+    expertise_gap = optional_text(2000)
+
+
+class ProposalSchema(Schema):
+    organization = fields.Nested(OrganizationSchema, required=True)
+    contact = fields.Nested(ContactSchema, required=True)
+    hazards = slug_list(30)
+    hazards_other = optional_text(1000)
+    goals = fields.List(
+        fields.Nested(GoalSchema),
+        required=True,
+        validate=validate.Length(max=40, error="Keep to {max} goals or fewer."),
+    )
+    priority = fields.Nested(PriorityStatementSchema, load_default=dict)
+    requested_division = fields.String(
+        required=True, validate=validate.Regexp(SLUG_RE, error="Not a valid choice.")
+    )
+    existing_relationship = optional_text(2000)
+
+    @validates_schema(skip_on_field_errors=False)
+    def require_outreach_goal(self, data: dict[str, Any], **kwargs: Any) -> None:
+        goals = data.get("goals")
+        if not isinstance(goals, list):
+            return
+        if not any(
+            isinstance(g, dict) and g.get("category") == REQUIRED_GOAL_CATEGORY for g in goals
+        ):
+            raise ValidationError(OUTREACH_REQUIRED_MESSAGE, field_name="goals")
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested error dict into ``{"a.b.0.c": [messages]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = str(key) if not prefix else f"{prefix}.{key}"
+            if key == "_schema":
+                path = prefix or "_schema"
+            for sub_path, sub_messages in flatten_errors(value, path).items():
+                flat.setdefault(sub_path, []).extend(sub_messages)
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            flat[prefix or "_schema"] = list(messages)
+        else:
+            for item in messages:
+                for sub_path, sub_messages in flatten_errors(item, prefix).items():
+                    flat.setdefault(sub_path, []).extend(sub_messages)
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat

@@ -1,0 +1,133 @@
+"""The base task class and the event-consumer decorator every service uses.
+
+A task runs inside its service's Flask app context, in one database session and one
+transaction, with the task id and event id on every log line. Event consumers check the
+envelope against the catalog (a malformed event is logged and kept in ``rejected_events``),
+record the event id in the inbox in the same transaction as their effect (a redelivered event
+does nothing), and retry with backoff when the database or broker is briefly unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+from celery import Task
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from shared.celery_app import ServiceCelery
+from shared.events import Event, MalformedEvent, parse_event
+from shared.inbox import claim, safe_event_id
+from shared.logs import log_context
+from shared.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+# Failures that a later attempt can cure: the database or the network was away.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError)
+
+
+def _is_transient(err: BaseException) -> bool:
+    if isinstance(err, DBAPIError) and err.connection_invalidated:
+        return True
+    return isinstance(err, TRANSIENT_ERRORS)
+
+
+class ServiceTask(Task):  # type: ignore[misc]
+    acks_late = True
+    reject_on_worker_lost = True
+    ignore_result = True
+    max_retries = 12
+    retry_backoff = True
+    retry_backoff_max = 300
+    retry_jitter = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        app: ServiceCelery = self.app
+        event_id = safe_event_id(kwargs.get("event"))
+        flask_app = app.flask_app
+        context = flask_app.app_context() if flask_app is not None else nullcontext()
+        with log_context(task_id=self.request.id, event_id=event_id), context:
+            return super().__call__(*args, **kwargs)
+
+
+EventHandler = Callable[..., None]
+
+
+def event_consumer(
+    app: ServiceCelery, *, name: str, event_type: str
+) -> Callable[[EventHandler], Any]:
+    """Register ``handler(event, *, session)`` as the task ``name`` consuming ``event_type``."""
+
+    def decorator(handler: EventHandler) -> Any:
+        @app.task(name=name, bind=True, base=ServiceTask)
+        def consume(self: ServiceTask, *, event: Any) -> None:
+            database = app.database
+            assert database is not None and app.processed_model and app.rejected_model
+            try:
+                parsed = parse_event(event, expected_type=event_type)
+            except MalformedEvent as err:
+                log.error("rejected a malformed %s event: %s", event_type, err.errors)
+                keep_rejected(app, consumer=name, raw=event, reason="malformed",
+                              errors=err.errors, detail="")
+                return
+            try:
+                with database.transaction() as session:
+                    if not claim(session, app.processed_model, consumer=name, event=parsed):
+                        log.info("%s %s already processed; nothing to do", parsed.type,
+                                 parsed.event_id)
+                        return
+                    handler(parsed, session=session)
+                log.info("processed %s %s", parsed.type, parsed.event_id)
+            except Exception as err:
+                if _is_transient(err) and self.request.retries < self.max_retries:
+                    log.warning("transient failure, retrying: %s", err)
+                    raise self.retry(exc=err, countdown=min(2 ** self.request.retries, 300)) \
+                        from err
+                log.exception("handling %s %s failed; kept for inspection", parsed.type,
+                              parsed.event_id)
+                keep_rejected(app, consumer=name, raw=event, reason="failed",
+                              errors={"_schema": [f"{type(err).__name__}: {err}"]},
+                              detail=traceback.format_exc())
+
+        consume.handler = handler
+        return consume
+
+    return decorator
+
+
+def keep_rejected(
+    app: ServiceCelery, *, consumer: str, raw: Any, reason: str, errors: Any, detail: str
+) -> None:
+    assert app.database is not None and app.rejected_model is not None
+    body = raw if isinstance(raw, dict | list | str | int | float | bool) else repr(raw)
+    with app.database.transaction() as session:
+        session.add(
+            app.rejected_model(
+                consumer=consumer,
+                event_id=safe_event_id(raw),
+                reason=reason,
+                body=body,
+                errors=errors,
+                detail=detail,
+            )
+        )
+
+
+def register_relay(app: ServiceCelery, outbox: Outbox) -> Any:
+    """The periodic task that re-publishes this service's pending outbox rows."""
+
+    @app.task(name=f"{app.service}.relay_outbox", base=ServiceTask, acks_late=False)
+    def relay_outbox() -> int:
+        sent = outbox.publish_pending()
+        if sent:
+            log.info("relayed %d pending events", sent)
+        return sent
+
+    return relay_outbox
+
+
+__all__ = ["Event", "ServiceTask", "event_consumer", "keep_rejected", "register_relay"]
