@@ -85,17 +85,42 @@ class EmbeddedPostgres:
         run_as = self._prepare_for_root(bin_path) if os.geteuid() == 0 else None
         if not (self.data_dir / "PG_VERSION").exists():
             subprocess.run(
-                [str(bin_path / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"],
-                check=True, user=run_as, capture_output=True,
+                [
+                    str(bin_path / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                user=run_as,
+                capture_output=True,
             )
         self._stop_leftover()
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [str(bin_path / "postgres"), "-D", str(self.data_dir),
-                 "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.data_dir),
-                 "-c", "max_connections=200", "-c", "fsync=on"],
-                stdout=log, stderr=subprocess.STDOUT, user=run_as, start_new_session=True,
+                [
+                    str(bin_path / "postgres"),
+                    "-D",
+                    str(self.data_dir),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.data_dir),
+                    "-c",
+                    "max_connections=200",
+                    "-c",
+                    "fsync=on",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=run_as,
+                start_new_session=True,
             )
         _wait_for_port(self.port, self.process, "embedded PostgreSQL", self.log)
         self._wait_ready(bin_path)
@@ -187,11 +212,28 @@ class EmbeddedValkey:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [self.binary(), "--bind", "127.0.0.1", "--port", str(self.port),
-                 "--dir", str(self.data_dir), "--appendonly", "yes",
-                 "--appendfsync", "everysec", "--save", "", "--protected-mode", "yes",
-                 "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    self.binary(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--dir",
+                    str(self.data_dir),
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "everysec",
+                    "--save",
+                    "",
+                    "--protected-mode",
+                    "yes",
+                    "--daemonize",
+                    "no",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         _wait_for_port(self.port, self.process, "embedded Valkey", self.log)
 

@@ -8,7 +8,6 @@ included.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -69,8 +68,10 @@ class Supervisor:
                 env[database_url_variable(service)] = self.postgres.url(f"alliance_{service}")
             say(f"  databases: {self.postgres.url('alliance_<service>')}")
         if len(missing) < len(SERVICES):
-            say("databases from the environment: "
-                + ", ".join(database_url_variable(s) for s in SERVICES if s not in missing))
+            say(
+                "databases from the environment: "
+                + ", ".join(database_url_variable(s) for s in SERVICES if s not in missing)
+            )
 
     def stop_servers(self) -> None:
         for server in (self.postgres, self.valkey):
@@ -81,34 +82,81 @@ class Supervisor:
     def plan(self) -> None:
         logs = self.var_dir / "log"
         python = sys.executable
-        self.children.append(Child(
-            "web",
-            [python, "-m", "gunicorn", "--bind", f"{self.host}:{self.port}", "--workers", "2",
-             "--threads", "4", "--graceful-timeout", "10", "--access-logfile", "-",
-             "deploy.gateway:create_gateway()"],
-            logs / "web.log",
-        ))
+        self.children.append(
+            Child(
+                "web",
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "--bind",
+                    f"{self.host}:{self.port}",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--graceful-timeout",
+                    "10",
+                    "--access-logfile",
+                    "-",
+                    "deploy.gateway:create_gateway()",
+                ],
+                logs / "web.log",
+            )
+        )
         for service in SERVICES:
-            self.children.append(Child(
-                f"{service}-worker",
-                [python, "-m", "celery", "-A", f"services.{service}.worker", "worker",
-                 "-Q", service, "-n", f"{service}@%h", "--concurrency", str(self.concurrency),
-                 "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
-                logs / f"{service}-worker.log",
-            ))
-        self.children.append(Child(
-            "beat",
-            [python, "-m", "celery", "-A", "shared.beat", "beat", "--loglevel", "INFO",
-             "--schedule", str(self.var_dir / "celerybeat-schedule")],
-            logs / "beat.log",
-        ))
+            self.children.append(
+                Child(
+                    f"{service}-worker",
+                    [
+                        python,
+                        "-m",
+                        "celery",
+                        "-A",
+                        f"services.{service}.worker",
+                        "worker",
+                        "-Q",
+                        service,
+                        "-n",
+                        f"{service}@%h",
+                        "--concurrency",
+                        str(self.concurrency),
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--loglevel",
+                        "INFO",
+                    ],
+                    logs / f"{service}-worker.log",
+                )
+            )
+        self.children.append(
+            Child(
+                "beat",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "shared.beat",
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(self.var_dir / "celerybeat-schedule"),
+                ],
+                logs / "beat.log",
+            )
+        )
 
     def spawn(self, child: Child, env: dict[str, str]) -> None:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
         if child.log_file is None:
             child.log_file = open(child.log_path, "ab")  # noqa: SIM115 (kept open while it runs)
         child.process = subprocess.Popen(
-            child.argv, env=env, stdout=child.log_file, stderr=subprocess.STDOUT,
+            child.argv,
+            env=env,
+            stdout=child.log_file,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
 
@@ -135,11 +183,13 @@ class Supervisor:
         while time.monotonic() < deadline and not self.stopping:
             for child in self.children:
                 if child.process and child.process.poll() is not None:
-                    say(f"{child.name} exited with {child.process.returncode} at start; "
-                        f"see {child.log_path}")
+                    say(
+                        f"{child.name} exited with {child.process.returncode} at start; "
+                        f"see {child.log_path}"
+                    )
                     return False
             try:
-                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
                         return True
             except urllib.error.HTTPError as err:
@@ -188,11 +238,13 @@ class Supervisor:
 
     def announce(self, env: dict[str, str]) -> None:
         base = f"http://{self.host}:{self.port}"
-        mail = f"SMTP {env['SMTP_HOST']}:{env.get('SMTP_PORT', '25')}" if env.get("SMTP_HOST") \
+        mail = (
+            f"SMTP {env['SMTP_HOST']}:{env.get('SMTP_PORT', '25')}"
+            if env.get("SMTP_HOST")
             else env["MAIL_DIR"]
+        )
         say("ready")
-        say(f"  web:        {base}  (public form {base}/apply, "
-            f"API {base}/api/v1/proposals)")
+        say(f"  web:        {base}  (public form {base}/apply, API {base}/api/v1/proposals)")
         say(f"  review API: {base}/review/api/v1/queue")
         say(f"  health:     {base}/healthz")
         say(f"  mail:       {mail}")
@@ -208,13 +260,10 @@ class Supervisor:
                     if len(child.restarts) > 5:
                         say(f"{child.name} keeps dying; see {child.log_path}. Stopping.")
                         return 1
-                    say(f"{child.name} exited with {child.process.returncode}; restarting "
-                        f"(log: {child.log_path})")
+                    say(
+                        f"{child.name} exited with {child.process.returncode}; restarting "
+                        f"(log: {child.log_path})"
+                    )
                     self.spawn(child, env)
             time.sleep(0.5)
         return 0
-
-
-def health_summary(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:  # noqa: S310
-        return json.dumps(json.load(r))

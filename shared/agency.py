@@ -57,11 +57,15 @@ DEFAULT_ACTIVITIES: Choices = {
     "increase_access": "Increase access to safety and health information and training resources",
     "mailing_lists": "Use the partner's mailing lists to promote and disseminate information",
     "develop_training": "Jointly develop training materials, safe work practices or best practices",
-    "disseminate_information": "Disseminate information at conferences, events, web pages, newsletters",
+    "disseminate_information": (
+        "Disseminate information at conferences, events, web pages, newsletters"
+    ),
     "promote_training": "Promote training programs and seminars",
     "present_exhibit": "Present, exhibit or attend meetings, seminars and conferences",
     "mentor": "Mentor others to develop safety and health programs",
-    "learning_opportunities": "Create learning opportunities for the agency, such as in-plant tours",
+    "learning_opportunities": (
+        "Create learning opportunities for the agency, such as in-plant tours"
+    ),
     "share_best_practices": "Share best practices and technical information",
     "roundtables": "Participate in roundtable discussions with industry-specific groups",
 }

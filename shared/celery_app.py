@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from shared.inbox import ProcessedEventMixin, RejectedEventMixin
 
 
-def route_by_service(name: str, args: Any, kwargs: Any, options: Any, task: Any = None,
-                     **kw: Any) -> dict[str, str] | None:
+def route_by_service(
+    name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any
+) -> dict[str, str] | None:
     """Every task runs on the queue of the service its name starts with."""
     try:
         return {"queue": queue_of(name)}

@@ -108,7 +108,7 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
                 except Exception:
                     log.warning("an after-commit step failed", exc_info=True)
 
-        def drop(sess: Session) -> None:
+        def drop(sess: Session, previous_transaction: Any) -> None:
             sess.info.pop("after_commit", None)
 
         event.listen(session, "after_commit", run, once=True)

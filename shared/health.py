@@ -89,5 +89,8 @@ def system_health(redis_url: str) -> tuple[bool, dict[str, Any]]:
             "database": report.get("database"),
         }
     healthy = broker == "up" and all(s["state"] == "up" for s in services.values())
-    return healthy, {"status": "ok" if healthy else "unavailable", "broker": broker,
-                     "services": services}
+    return healthy, {
+        "status": "ok" if healthy else "unavailable",
+        "broker": broker,
+        "services": services,
+    }

@@ -11,7 +11,10 @@ from contextlib import contextmanager
 task_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("task_id", default="-")
 event_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("event_id", default="-")
 
-FORMAT = "%(asctime)s %(levelname)s [%(process)d] [task=%(task_id)s event=%(event_id)s] %(name)s: %(message)s"
+FORMAT = (
+    "%(asctime)s %(levelname)s [%(process)d] [task=%(task_id)s event=%(event_id)s] "
+    "%(name)s: %(message)s"
+)
 
 
 class ContextFilter(logging.Filter):

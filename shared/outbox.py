@@ -72,7 +72,7 @@ class Outbox:
         """Store ``event`` in the caller's transaction; publish it once that commits."""
         if event.producer != self.producer:
             raise ValueError(f"{self.producer} cannot publish an event of {event.producer}")
-        row = self.model(
+        row: Any = self.model(  # type: ignore[call-arg]
             event_id=event.event_id,
             type=event.type,
             version=event.version,
@@ -135,6 +135,4 @@ class Outbox:
                 retry=retry,
                 retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
             )
-            log.info(
-                "published %s %s to %s", message["type"], message["event_id"], task_name
-            )
+            log.info("published %s %s to %s", message["type"], message["event_id"], task_name)

@@ -15,10 +15,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES, REQUIRED_GOAL_CATEGORY
 
-US_STATES = (
+US_STATES = frozenset(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH "
-    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI"
-).split()
+    "NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY AS GU MP PR VI".split()
+)
 
 ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
 # A North American number: ten digits, with the usual separators and an optional extension.
@@ -72,6 +72,11 @@ def _validate_phone(value: str) -> None:
         raise ValidationError("Enter a 10-digit phone number, like 517-555-0100.")
 
 
+def _validate_optional_phone(value: str) -> None:
+    if value:
+        _validate_phone(value)
+
+
 class AddressSchema(Schema):
     street = required_text(200)
     city = required_text(100)
@@ -89,9 +94,7 @@ class OrganizationSchema(Schema):
     name = required_text(200)
     type = fields.String(
         required=True,
-        validate=validate.OneOf(
-            list(ORGANIZATION_TYPES), error="Choose one of: {choices}."
-        ),
+        validate=validate.OneOf(list(ORGANIZATION_TYPES), error="Choose one of: {choices}."),
     )
     address = fields.Nested(AddressSchema, required=True)
     website = fields.Url(
@@ -128,7 +131,7 @@ class ContactSchema(Schema):
         validate=validate.Length(max=254),
         error_messages={"invalid": "Enter an e-mail address, like name@example.org."},
     )
-    fax = fields.String(load_default="", validate=lambda v: v == "" or _validate_phone(v))
+    fax = fields.String(load_default="", validate=_validate_optional_phone)
 
 
 class GoalSchema(Schema):

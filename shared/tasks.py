@@ -27,7 +27,11 @@ from shared.outbox import Outbox
 log = logging.getLogger(__name__)
 
 # Failures that a later attempt can cure: the database or the network was away.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 def _is_transient(err: BaseException) -> bool:
@@ -36,7 +40,7 @@ def _is_transient(err: BaseException) -> bool:
     return isinstance(err, TRANSIENT_ERRORS)
 
 
-class ServiceTask(Task):  # type: ignore[misc]
+class ServiceTask(Task):
     acks_late = True
     reject_on_worker_lost = True
     ignore_result = True
@@ -63,35 +67,43 @@ def event_consumer(
     """Register ``handler(event, *, session)`` as the task ``name`` consuming ``event_type``."""
 
     def decorator(handler: EventHandler) -> Any:
-        @app.task(name=name, bind=True, base=ServiceTask)
+        @app.task(name=name, bind=True, base=ServiceTask, shared=False)
         def consume(self: ServiceTask, *, event: Any) -> None:
             database = app.database
-            assert database is not None and app.processed_model and app.rejected_model
+            assert database is not None
+            assert app.processed_model is not None
             try:
                 parsed = parse_event(event, expected_type=event_type)
             except MalformedEvent as err:
                 log.error("rejected a malformed %s event: %s", event_type, err.errors)
-                keep_rejected(app, consumer=name, raw=event, reason="malformed",
-                              errors=err.errors, detail="")
+                keep_rejected(
+                    app, consumer=name, raw=event, reason="malformed", errors=err.errors, detail=""
+                )
                 return
             try:
                 with database.transaction() as session:
                     if not claim(session, app.processed_model, consumer=name, event=parsed):
-                        log.info("%s %s already processed; nothing to do", parsed.type,
-                                 parsed.event_id)
+                        log.info(
+                            "%s %s already processed; nothing to do", parsed.type, parsed.event_id
+                        )
                         return
                     handler(parsed, session=session)
                 log.info("processed %s %s", parsed.type, parsed.event_id)
             except Exception as err:
                 if _is_transient(err) and self.request.retries < self.max_retries:
                     log.warning("transient failure, retrying: %s", err)
-                    raise self.retry(exc=err, countdown=min(2 ** self.request.retries, 300)) \
-                        from err
-                log.exception("handling %s %s failed; kept for inspection", parsed.type,
-                              parsed.event_id)
-                keep_rejected(app, consumer=name, raw=event, reason="failed",
-                              errors={"_schema": [f"{type(err).__name__}: {err}"]},
-                              detail=traceback.format_exc())
+                    raise self.retry(exc=err, countdown=min(2**self.request.retries, 300)) from err
+                log.exception(
+                    "handling %s %s failed; kept for inspection", parsed.type, parsed.event_id
+                )
+                keep_rejected(
+                    app,
+                    consumer=name,
+                    raw=event,
+                    reason="failed",
+                    errors={"_schema": [f"{type(err).__name__}: {err}"]},
+                    detail=traceback.format_exc(),
+                )
 
         consume.handler = handler
         return consume
@@ -102,11 +114,12 @@ def event_consumer(
 def keep_rejected(
     app: ServiceCelery, *, consumer: str, raw: Any, reason: str, errors: Any, detail: str
 ) -> None:
-    assert app.database is not None and app.rejected_model is not None
+    assert app.database is not None
+    assert app.rejected_model is not None
     body = raw if isinstance(raw, dict | list | str | int | float | bool) else repr(raw)
     with app.database.transaction() as session:
         session.add(
-            app.rejected_model(
+            app.rejected_model(  # type: ignore[call-arg]
                 consumer=consumer,
                 event_id=safe_event_id(raw),
                 reason=reason,
@@ -120,7 +133,9 @@ def keep_rejected(
 def register_relay(app: ServiceCelery, outbox: Outbox) -> Any:
     """The periodic task that re-publishes this service's pending outbox rows."""
 
-    @app.task(name=f"{app.service}.relay_outbox", base=ServiceTask, acks_late=False)
+    @app.task(
+        name=f"{app.service}.relay_outbox", base=ServiceTask, acks_late=False, shared=False
+    )
     def relay_outbox() -> int:
         sent = outbox.publish_pending()
         if sent:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import load_settings
 from shared.health import system_health
@@ -22,10 +24,16 @@ def wants_json() -> bool:
 
 def init_app(app: Flask, *, service: str) -> None:
     settings = load_settings()
-    app.config.setdefault("SECRET_KEY", settings.secret_key)
-    app.config.setdefault("MAX_CONTENT_LENGTH", 256 * 1024)
+    app.config["SECRET_KEY"] = settings.secret_key
+    # Flask's default is no limit at all; ALLIANCE_MAX_CONTENT_LENGTH overrides this.
+    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
     app.config["SERVICE_NAME"] = service
     app.config.from_prefixed_env("ALLIANCE")
+    if os.environ.get("BEHIND_PROXY", "").strip().lower() in {"1", "true", "yes"}:
+        # One trusted reverse proxy in front (deploy/nginx.conf), which strips the prefix.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from services.intake.proposals import submit_proposal
 from services.intake.schemas import ProposalInputSchema
@@ -24,10 +25,18 @@ def unprocessable(errors: dict[str, list[str]]) -> Any:
 
 @bp.post("/proposals")
 def create_proposal() -> Any:
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json()
+    except (BadRequest, UnsupportedMediaType):  # a body too large still answers 413
+        payload = None
     if payload is None:
-        return unprocessable({"_request": ["Send the proposal as a JSON object "
-                                           "with Content-Type: application/json."]})
+        return unprocessable(
+            {
+                "_request": [
+                    "Send the proposal as a JSON object with Content-Type: application/json."
+                ]
+            }
+        )
     try:
         data = ProposalInputSchema().load(payload)
     except ValidationError as err:

@@ -38,18 +38,14 @@ class ProposalInputSchema(ProposalSchema):
         division = data.get("requested_division")
         if division is not None and division not in profile.divisions:
             noun = "office level" if profile.federal else "division"
-            errors["requested_division"] = [
-                f"Choose a {noun}: {', '.join(profile.divisions)}."
-            ]
+            errors["requested_division"] = [f"Choose a {noun}: {', '.join(profile.divisions)}."]
         goal_errors: dict[int, dict[str, list[str]]] = {}
         for index, goal in enumerate(data.get("goals") or []):
             if not isinstance(goal, dict):
                 continue
             problems: dict[str, list[str]] = {}
             if goal.get("category") and goal["category"] not in profile.goal_categories:
-                problems["category"] = [
-                    f"Choose one of: {', '.join(profile.goal_categories)}."
-                ]
+                problems["category"] = [f"Choose one of: {', '.join(profile.goal_categories)}."]
             if bad := unknown(goal.get("activities"), profile.activities):
                 problems["activities"] = [
                     f"Not on the program's activity list: {', '.join(bad)}. "

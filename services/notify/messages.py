@@ -144,9 +144,7 @@ def build_email(message: Message, *, mail_from: str) -> EmailMessage:
     return email
 
 
-def deliver(
-    session: Session, *, message_id: uuid.UUID, mailer: Mailer, mail_from: str
-) -> str:
+def deliver(session: Session, *, message_id: uuid.UUID, mailer: Mailer, mail_from: str) -> str:
     """Send one pending message. Returns its status afterwards.
 
     The row stays locked while sending so that two workers never send it at once; a message
@@ -167,11 +165,13 @@ def deliver(
         message.last_error = f"{type(err).__name__}: {err}"[:2000]
         if message.attempts >= MAX_ATTEMPTS:
             message.status = "failed"
-            log.error("giving up on message %s after %d attempts: %s", message.id,
-                      message.attempts, err)
+            log.error(
+                "giving up on message %s after %d attempts: %s", message.id, message.attempts, err
+            )
         else:
-            log.warning("sending message %s failed (attempt %d): %s", message.id,
-                        message.attempts, err)
+            log.warning(
+                "sending message %s failed (attempt %d): %s", message.id, message.attempts, err
+            )
         return message.status
     message.status = "sent"
     message.sent_at = utcnow()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ relay_outbox = register_relay(celery, outbox)
 
 def deliver_after_commit(session: Session, message_ids: list[uuid.UUID]) -> None:
     for message_id in message_ids:
-        after_commit(session, lambda mid=message_id: deliver_message.delay(message_id=str(mid)))
+        after_commit(session, partial(deliver_message.delay, message_id=str(message_id)))
 
 
 @event_consumer(celery, name="notify.proposal_submitted", event_type="proposal.submitted")
@@ -34,7 +35,7 @@ def proposal_submitted(event: Event, *, session: Session) -> None:
     deliver_after_commit(session, created)
 
 
-@celery.task(name="notify.deliver_message", bind=True, base=ServiceTask)
+@celery.task(name="notify.deliver_message", bind=True, base=ServiceTask, shared=False)
 def deliver_message(self: ServiceTask, *, message_id: str) -> str:
     settings = load_settings()
     with database.transaction() as session:
@@ -50,7 +51,7 @@ def deliver_message(self: ServiceTask, *, message_id: str) -> str:
     return status
 
 
-@celery.task(name="notify.deliver_pending", base=ServiceTask, acks_late=False)
+@celery.task(name="notify.deliver_pending", base=ServiceTask, acks_late=False, shared=False)
 def deliver_pending() -> int:
     """Pick up messages whose delivery task was lost (a broker restart, say)."""
     with database.transaction() as session:

@@ -57,8 +57,11 @@ def queue_entry(queued: QueuedProposal) -> dict[str, Any]:
         "proposal_id": str(queued.proposal_id),
         "reference": queued.reference,
         "status": queued.status,
-        "organization": {"name": queued.organization_name, "type": queued.organization_type,
-                         "state": queued.state},
+        "organization": {
+            "name": queued.organization_name,
+            "type": queued.organization_type,
+            "state": queued.state,
+        },
         "requested_division": queued.requested_division,
         "version": queued.version,
         "submitted_at": queued.submitted_at.isoformat(),

@@ -1,0 +1,104 @@
+"""Test set-up for the whole repository (unit tests beside the code, tests/ for the rest).
+
+The test servers are chosen and started before any test module is imported, because the
+services read their broker and database URLs from the environment at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.servers import TestServers, start_test_servers, test_environment
+
+_servers: TestServers | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _servers
+    if _servers is not None or hasattr(config, "workerinput"):
+        return
+    os.environ.setdefault("SECRET_KEY", "test-secret-key")
+    os.environ.setdefault("COORDINATOR_EMAIL", "coordinator@agency.example")
+    os.environ["APP_ENV"] = "test"
+    _servers = start_test_servers()
+    os.environ.update(test_environment(_servers))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _servers
+    if _servers is not None:
+        _servers.stop()
+        _servers = None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if _servers is None:
+        return []
+    return [
+        f"test servers: {_servers.source} "
+        f"(PostgreSQL {_servers.postgres_url}, Redis {_servers.redis_url})"
+    ]
+
+
+@pytest.fixture(scope="session")
+def servers() -> TestServers:
+    assert _servers is not None
+    return _servers
+
+
+@pytest.fixture(scope="session")
+def migrated(servers: TestServers) -> dict[str, str]:
+    """Fresh test databases for every service, built by their Alembic migrations."""
+    from sqlalchemy import create_engine, text
+
+    from shared.config import SERVICES
+    from shared.db import sqlalchemy_url
+    from shared.migrations import upgrade
+
+    admin = create_engine(sqlalchemy_url(servers.postgres_url), isolation_level="AUTOCOMMIT")
+    urls = {}
+    with admin.connect() as conn:
+        for service in SERVICES:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "apm_test_{service}" WITH (FORCE)'))
+    admin.dispose()
+    for service in SERVICES:
+        urls[service] = servers.database_url(service)
+        upgrade(service, urls[service])
+    return urls
+
+
+@pytest.fixture
+def redis_client(servers: TestServers) -> Iterator[Any]:
+    import redis
+
+    client = redis.Redis.from_url(servers.redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def clean_databases(migrated: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Empty every service table before the test (schemas stay as migrated)."""
+    from sqlalchemy import create_engine, text
+
+    from shared.db import sqlalchemy_url
+
+    for url in migrated.values():
+        engine = create_engine(sqlalchemy_url(url))
+        with engine.begin() as conn:
+            tables = conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            ).scalars().all()
+            if tables:
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+    yield migrated

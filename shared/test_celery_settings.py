@@ -1,0 +1,41 @@
+from shared.celery_app import beat_schedule, celery_settings, create_celery, route_by_service
+from shared.config import SERVICES
+
+
+def test_only_json_crosses_the_broker():
+    settings = celery_settings()
+    assert settings["task_serializer"] == "json"
+    assert settings["accept_content"] == ["json"]
+    assert settings["result_accept_content"] == ["json"]
+
+
+def test_tasks_survive_a_dying_worker():
+    settings = celery_settings()
+    assert settings["task_acks_late"] is True
+    assert settings["task_reject_on_worker_lost"] is True
+    assert settings["worker_prefetch_multiplier"] == 1
+    assert settings["task_ignore_result"] is True
+    assert settings["broker_transport_options"]["socket_timeout"] > 0
+    assert settings["broker_transport_options"]["socket_connect_timeout"] > 0
+
+
+def test_one_queue_per_service_and_routing_by_task_name():
+    settings = celery_settings()
+    assert [q.name for q in settings["task_queues"]] == list(SERVICES)
+    for service in SERVICES:
+        assert route_by_service(f"{service}.anything", (), {}, {}) == {"queue": service}
+    assert route_by_service("celery.chord_unlock", (), {}, {}) is None
+
+
+def test_beat_relays_every_outbox_on_its_own_queue():
+    schedule = beat_schedule(5)
+    for service in SERVICES:
+        entry = schedule[f"{service}-relay-outbox"]
+        assert entry["task"] == f"{service}.relay_outbox"
+        assert entry["options"]["queue"] == service
+
+
+def test_service_app_defaults_to_its_queue():
+    app = create_celery("review")
+    assert app.conf.task_default_queue == "review"
+    assert app.conf.task_serializer == "json"

@@ -1,0 +1,138 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.config import SERVICES
+from shared.events import (
+    CATALOG,
+    SUBSCRIPTIONS,
+    MalformedEvent,
+    new_event,
+    parse_event,
+    queue_of,
+)
+from shared.proposal import ProposalSchema
+from shared.testing import example_proposal
+
+
+def submitted_payload() -> dict:
+    return {
+        "proposal_id": uuid.uuid4(),
+        "reference": "AP-2026-00001",
+        "version": 1,
+        "submitted_at": datetime(2026, 11, 23, 15, 0, tzinfo=UTC),
+        "status_url": "",
+        "proposal": ProposalSchema().load(example_proposal()),
+    }
+
+
+def test_event_round_trips_through_its_message():
+    payload = submitted_payload()
+    event = new_event("proposal.submitted", producer="intake", payload=payload)
+
+    parsed = parse_event(event.to_message(), expected_type="proposal.submitted")
+
+    assert parsed.event_id == event.event_id
+    assert parsed.type == "proposal.submitted"
+    assert parsed.version == 1
+    assert parsed.producer == "intake"
+    assert parsed.occurred_at == event.occurred_at
+    assert parsed.payload["proposal_id"] == payload["proposal_id"]
+    assert parsed.payload["submitted_at"] == payload["submitted_at"]
+    assert parsed.payload["proposal"]["contact"]["email"] == "dana@example.org"
+
+
+def test_message_is_plain_json():
+    import json
+
+    message = new_event(
+        "proposal.submitted", producer="intake", payload=submitted_payload()
+    ).to_message()
+
+    assert json.loads(json.dumps(message)) == message
+    assert set(message) == {"event_id", "type", "version", "occurred_at", "producer", "payload"}
+
+
+def test_new_event_refuses_an_invalid_payload():
+    payload = submitted_payload()
+    payload["reference"] = ""
+    with pytest.raises(MalformedEvent) as caught:
+        new_event("proposal.submitted", producer="intake", payload=payload)
+    assert "reference" in caught.value.errors["payload"]
+
+
+def test_new_event_refuses_unknown_type_and_producer():
+    with pytest.raises(ValueError, match="no event"):
+        new_event("proposal.vanished", producer="intake", payload={})
+    with pytest.raises(ValueError, match="unknown producer"):
+        new_event("proposal.submitted", producer="billing", payload=submitted_payload())
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"event_id": "not-a-uuid"}, "event_id"),
+        ({"version": "1"}, "version"),
+        ({"occurred_at": "2026-11-23T10:00:00"}, "occurred_at"),  # no offset
+        ({"producer": "somebody"}, "producer"),
+        ({"payload": None}, "payload"),
+    ],
+)
+def test_malformed_envelope_names_the_field(change, path):
+    message = new_event(
+        "proposal.submitted", producer="intake", payload=submitted_payload()
+    ).to_message()
+    message.update(change)
+
+    with pytest.raises(MalformedEvent) as caught:
+        parse_event(message)
+
+    assert list(caught.value.errors) == [path]
+
+
+def test_malformed_payload_is_reported_under_payload():
+    message = new_event(
+        "proposal.submitted", producer="intake", payload=submitted_payload()
+    ).to_message()
+    del message["payload"]["proposal"]["contact"]
+
+    with pytest.raises(MalformedEvent) as caught:
+        parse_event(message)
+
+    assert caught.value.errors == {
+        "payload": {"proposal": {"contact": ["Missing data for required field."]}}
+    }
+
+
+def test_unknown_version_and_wrong_type_are_malformed():
+    message = new_event(
+        "proposal.submitted", producer="intake", payload=submitted_payload()
+    ).to_message()
+    with pytest.raises(MalformedEvent, match="expected 'alliance.signed'"):
+        parse_event(message, expected_type="alliance.signed")
+    message["version"] = 99
+    with pytest.raises(MalformedEvent, match="unknown event"):
+        parse_event(message)
+    with pytest.raises(MalformedEvent, match="JSON object"):
+        parse_event(["not", "an", "object"])
+
+
+def test_every_subscription_targets_a_known_event_and_a_service_queue():
+    known_types = {event_type for event_type, _ in CATALOG}
+    for event_type, tasks in SUBSCRIPTIONS.items():
+        assert event_type in known_types
+        for task_name in tasks:
+            assert queue_of(task_name) in SERVICES
+
+
+def test_proposal_submitted_reaches_review_and_notify():
+    assert SUBSCRIPTIONS["proposal.submitted"] == (
+        "review.proposal_submitted",
+        "notify.proposal_submitted",
+    )
+
+
+def test_queue_of_refuses_a_task_outside_the_services():
+    with pytest.raises(ValueError, match="service name"):
+        queue_of("celery.backend_cleanup")

@@ -1,0 +1,112 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select, text
+
+from services.intake.models import OutboxEvent
+from services.intake.worker import celery, database, outbox
+from shared.celery_app import create_celery
+from shared.events import new_event
+from shared.outbox import Outbox
+from shared.proposal import ProposalSchema
+from shared.testing import example_proposal
+from tests.helpers import queued_tasks
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+
+def submitted_event():
+    return new_event(
+        "proposal.submitted",
+        producer="intake",
+        payload={
+            "proposal_id": uuid.uuid4(),
+            "reference": "AP-2026-09999",
+            "version": 1,
+            "submitted_at": datetime.now(UTC),
+            "proposal": ProposalSchema().load(example_proposal()),
+        },
+    )
+
+
+def count_rows(model) -> int:
+    with database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_event_is_published_to_every_subscriber_after_commit(redis_client):
+    event = submitted_event()
+    with database.transaction() as session:
+        outbox.add(session, event)
+        # Nothing goes out before the commit.
+        assert redis_client.llen("review") == 0
+
+    assert queued_tasks(redis_client, "review") == [
+        ("review.proposal_submitted", {"event": event.to_message()})
+    ]
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.proposal_submitted", {"event": event.to_message()})
+    ]
+    with database.transaction() as session:
+        row = session.scalars(select(OutboxEvent)).one()
+        assert row.published_at is not None
+        assert row.attempts == 1
+
+
+def test_rolled_back_change_leaves_no_event(redis_client):
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        outbox.add(session, submitted_event())
+        raise RuntimeError("the state change failed")
+
+    assert count_rows(OutboxEvent) == 0
+    assert redis_client.llen("review") == 0
+
+
+def test_event_stays_pending_while_the_broker_is_down_and_the_relay_sends_it(redis_client):
+    from deploy.embedded import free_port
+
+    dead_broker = create_celery("intake")
+    dead_broker.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    dead_broker.conf.broker_transport_options = {"socket_connect_timeout": 0.5}
+    dead_broker.conf.broker_connection_timeout = 0.5
+    offline = Outbox(model=OutboxEvent, database=database, celery_app=dead_broker,
+                     producer="intake")
+    event = submitted_event()
+
+    with database.transaction() as session:
+        offline.add(session, event)  # the nudge fails after commit; the row is kept
+
+    with database.transaction() as session:
+        row = session.scalars(select(OutboxEvent)).one()
+        assert row.published_at is None
+        assert row.attempts == 1
+        assert row.last_error
+    assert redis_client.llen("review") == 0
+
+    assert outbox.publish_pending() == 1  # the relay, with the broker back
+
+    assert [name for name, _ in queued_tasks(redis_client, "review")] == [
+        "review.proposal_submitted"
+    ]
+    assert outbox.publish_pending() == 0
+
+
+def test_relay_skips_rows_another_publisher_holds(redis_client):
+    with database.transaction() as session:
+        session.add(OutboxEvent(event_id=uuid.uuid4(), type="proposal.submitted", version=1,
+                                message=submitted_event().to_message()))
+    with database.engine.connect() as other:
+        other.execute(text("BEGIN"))
+        other.execute(text("SELECT id FROM outbox_events FOR UPDATE"))
+        assert outbox.publish_pending() == 0  # locked elsewhere: skipped, not waited for
+        other.execute(text("ROLLBACK"))
+    assert outbox.publish_pending() == 1
+
+
+def test_each_service_app_registers_only_its_own_tasks():
+    import services.intake.tasks  # noqa: F401  (what the worker's include= imports)
+    import services.notify.tasks  # noqa: F401
+
+    own = sorted(name for name in celery.tasks if not name.startswith("celery."))
+    assert own == ["intake.relay_outbox"]
