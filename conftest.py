@@ -83,7 +83,7 @@ def redis_client(servers: TestServers) -> Iterator[Any]:
 
 
 @pytest.fixture
-def clean_databases(migrated: dict[str, str]) -> Iterator[dict[str, str]]:
+def clean_databases(migrated: dict[str, str]) -> dict[str, str]:
     """Empty every service table before the test (schemas stay as migrated)."""
     from sqlalchemy import create_engine, text
 
@@ -92,13 +92,17 @@ def clean_databases(migrated: dict[str, str]) -> Iterator[dict[str, str]]:
     for url in migrated.values():
         engine = create_engine(sqlalchemy_url(url))
         with engine.begin() as conn:
-            tables = conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'alembic_version'"
+            tables = (
+                conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             if tables:
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         engine.dispose()
-    yield migrated
+    return migrated

@@ -133,9 +133,7 @@ def keep_rejected(
 def register_relay(app: ServiceCelery, outbox: Outbox) -> Any:
     """The periodic task that re-publishes this service's pending outbox rows."""
 
-    @app.task(
-        name=f"{app.service}.relay_outbox", base=ServiceTask, acks_late=False, shared=False
-    )
+    @app.task(name=f"{app.service}.relay_outbox", base=ServiceTask, acks_late=False, shared=False)
     def relay_outbox() -> int:
         sent = outbox.publish_pending()
         if sent:

@@ -74,8 +74,8 @@ def _containers() -> TestServers:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            from testcontainers.community.postgres import PostgresContainer  # type: ignore
-            from testcontainers.community.redis import RedisContainer  # type: ignore
+            from testcontainers.community.postgres import PostgresContainer
+            from testcontainers.community.redis import RedisContainer
         except ImportError:
             from testcontainers.postgres import PostgresContainer
             from testcontainers.redis import RedisContainer

@@ -102,11 +102,9 @@ def test_review_queue_api_lists_oldest_first(redis_client):
     response = create_app().test_client().get("/api/v1/queue")
 
     assert response.status_code == 200
-    assert [p["organization"]["name"] for p in response.json["proposals"]] == [
-        "Older Org",
-        "Newer Org",
-    ]
-    assert response.json["count"] == 2
+    body = response.get_json()
+    assert [p["organization"]["name"] for p in body["proposals"]] == ["Older Org", "Newer Org"]
+    assert body["count"] == 2
 
 
 def test_notify_records_a_receipt_and_a_coordinator_alert_once(redis_client):

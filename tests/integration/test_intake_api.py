@@ -16,7 +16,7 @@ def client():
     return create_app({"TESTING": True}).test_client()
 
 
-def stored_counts() -> tuple[int, int, int]:
+def stored_counts() -> tuple[int | None, ...]:
     with database.transaction() as session:
         return tuple(
             session.scalar(select(func.count()).select_from(model))

@@ -30,7 +30,7 @@ def submitted_event():
     )
 
 
-def count_rows(model) -> int:
+def count_rows(model) -> int | None:
     with database.transaction() as session:
         return session.scalar(select(func.count()).select_from(model))
 
@@ -55,9 +55,13 @@ def test_event_is_published_to_every_subscriber_after_commit(redis_client):
 
 
 def test_rolled_back_change_leaves_no_event(redis_client):
-    with pytest.raises(RuntimeError), database.transaction() as session:
-        outbox.add(session, submitted_event())
-        raise RuntimeError("the state change failed")
+    def change_that_fails() -> None:
+        with database.transaction() as session:
+            outbox.add(session, submitted_event())
+            raise RuntimeError("the state change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
 
     assert count_rows(OutboxEvent) == 0
     assert redis_client.llen("review") == 0
@@ -70,8 +74,9 @@ def test_event_stays_pending_while_the_broker_is_down_and_the_relay_sends_it(red
     dead_broker.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     dead_broker.conf.broker_transport_options = {"socket_connect_timeout": 0.5}
     dead_broker.conf.broker_connection_timeout = 0.5
-    offline = Outbox(model=OutboxEvent, database=database, celery_app=dead_broker,
-                     producer="intake")
+    offline = Outbox(
+        model=OutboxEvent, database=database, celery_app=dead_broker, producer="intake"
+    )
     event = submitted_event()
 
     with database.transaction() as session:
@@ -94,8 +99,14 @@ def test_event_stays_pending_while_the_broker_is_down_and_the_relay_sends_it(red
 
 def test_relay_skips_rows_another_publisher_holds(redis_client):
     with database.transaction() as session:
-        session.add(OutboxEvent(event_id=uuid.uuid4(), type="proposal.submitted", version=1,
-                                message=submitted_event().to_message()))
+        session.add(
+            OutboxEvent(
+                event_id=uuid.uuid4(),
+                type="proposal.submitted",
+                version=1,
+                message=submitted_event().to_message(),
+            )
+        )
     with database.engine.connect() as other:
         other.execute(text("BEGIN"))
         other.execute(text("SELECT id FROM outbox_events FOR UPDATE"))
@@ -105,7 +116,7 @@ def test_relay_skips_rows_another_publisher_holds(redis_client):
 
 
 def test_each_service_app_registers_only_its_own_tasks():
-    import services.intake.tasks  # noqa: F401  (what the worker's include= imports)
+    import services.intake.tasks
     import services.notify.tasks  # noqa: F401
 
     own = sorted(name for name in celery.tasks if not name.startswith("celery."))

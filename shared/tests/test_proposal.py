@@ -37,7 +37,9 @@ def test_errors_are_reported_by_field_path():
     assert errors["organization.address.zip"] == ["Enter a 5-digit ZIP code, like 48933."]
 
 
-@pytest.mark.parametrize("phone", ["517-555-0100", "(517) 555-0100", "5175550100", "+1 517 555 0100"])
+@pytest.mark.parametrize(
+    "phone", ["517-555-0100", "(517) 555-0100", "5175550100", "+1 517 555 0100"]
+)
 def test_phone_formats_accepted(phone):
     data = example_proposal()
     data["contact"]["phone"] = phone

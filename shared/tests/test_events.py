@@ -109,7 +109,7 @@ def test_unknown_version_and_wrong_type_are_malformed():
     message = new_event(
         "proposal.submitted", producer="intake", payload=submitted_payload()
     ).to_message()
-    with pytest.raises(MalformedEvent, match="expected 'alliance.signed'"):
+    with pytest.raises(MalformedEvent, match=r"expected 'alliance\.signed'"):
         parse_event(message, expected_type="alliance.signed")
     message["version"] = 99
     with pytest.raises(MalformedEvent, match="unknown event"):

@@ -1,0 +1,71 @@
+# Alliance Program Manager: the two commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck pytest system-deps lock clean
+
+help:
+	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
+	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e)"
+	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "[make] Python 3.11 or newer is needed: install it, or run 'make PYTHON=python3.11 ...'"; exit 1; }
+	@echo "[make] creating the virtual environment in $(VENV)/"
+	@$(PYTHON) -m venv $(VENV) || { echo "[make] could not create a venv: install python3-venv (Debian: apt-get install python3-venv)"; exit 1; }
+
+$(VENV)/.run-installed: requirements/run.lock pyproject.toml | $(PY)
+	@echo "[make] installing the locked dependencies (requirements/run.lock) ..."
+	@$(PIP) install -q -r requirements/run.lock
+	@$(PIP) install -q --no-deps -e . 2>/dev/null || $(PIP) install --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.lock pyproject.toml | $(PY)
+	@echo "[make] installing the locked dependencies with the test tools (requirements/dev.lock) ..."
+	@$(PIP) install -q -r requirements/dev.lock
+	@$(PIP) install -q --no-deps -e . 2>/dev/null || $(PIP) install --no-deps -e .
+	@touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	@echo "[make] starting everything (web, one worker per service, beat); Ctrl-C stops it all"
+	@$(BIN)/alliance run
+
+# Operating-system tools the tests use: Debian's docker-compose validates docker-compose.yml
+# without a Docker engine.
+system-deps:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "[make] installing docker-compose (Debian package) ..."; \
+	    (apt-get install -y -qq docker-compose >/dev/null 2>&1 || \
+	      (apt-get update -qq >/dev/null && apt-get install -y -qq docker-compose >/dev/null)); \
+	  else \
+	    echo "[make] docker-compose is missing: install Debian's docker-compose package (as root: apt-get install docker-compose)"; exit 1; \
+	  fi; }
+
+lint: $(VENV)/.dev-installed
+	@echo "[make] ruff"
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev-installed
+	@echo "[make] mypy"
+	@$(BIN)/mypy .
+
+pytest: $(VENV)/.dev-installed system-deps
+	@echo "[make] pytest (servers: POSTGRES_URL/REDIS_URL if set, else containers, else embedded)"
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+lock: $(VENV)/.dev-installed
+	@$(PIP) install -q uv
+	$(BIN)/uv pip compile pyproject.toml -o requirements/run.lock --python-version 3.11 -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements/dev.lock --python-version 3.11 -q
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

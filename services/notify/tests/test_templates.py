@@ -1,0 +1,55 @@
+import uuid
+from datetime import UTC, datetime
+
+from services.notify.messages import render
+from shared.agency import load_agency_profile
+
+
+def context(**overrides):
+    base = {
+        "agency": load_agency_profile().name,
+        "reference": "AP-2026-00042",
+        "version": 1,
+        "submitted_at": datetime(2026, 7, 1, 14, 30, tzinfo=UTC),
+        "status_url": "",
+        "organization": {
+            "name": "Roofers <script>alert(1)</script>",
+            "address": {"city": "Lansing", "state": "MI"},
+        },
+        "organization_type": "Trade association",
+        "contact": {"name": "Dana Smith", "email": "dana@example.org", "phone": "517-555-0100"},
+        "goals": [{"category_label": "Outreach and communication", "description": "Talks"}],
+        "division": "Construction Safety & Health",
+        "review_url": "http://127.0.0.1:8000/review/api/v1/queue",
+        "id": uuid.uuid4(),
+    }
+    base.update(overrides)
+    return base
+
+
+def test_receipt_names_the_reference_in_subject_and_body():
+    subject, text, html = render("proposal_receipt", context())
+    assert subject == "We received your Alliance proposal AP-2026-00042"
+    assert "Your reference number is AP-2026-00042." in text
+    assert "AP-2026-00042" in html
+
+
+def test_user_text_is_escaped_in_html_and_kept_plain_in_text():
+    _, text, html = render("proposal_receipt", context())
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "Roofers <script>alert(1)</script>" in text
+
+
+def test_resubmission_says_its_version_and_alert_says_action_required():
+    subject, _, _ = render("proposal_coordinator_alert", context(version=2))
+    assert subject.startswith("Action required: new Alliance proposal AP-2026-00042")
+    assert subject.endswith("(resubmitted, version 2)")
+
+
+def test_dates_are_in_the_agency_time_zone_given():
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 7, 1, 14, 30, tzinfo=UTC).astimezone(ZoneInfo("America/Detroit"))
+    _, text, _ = render("proposal_receipt", context(submitted_at=local))
+    assert "July 1, 2026 at 10:30 AM EDT" in text

@@ -1,0 +1,128 @@
+"""The whole path over real processes: HTTP in, events over the broker, e-mail out."""
+
+import os
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from deploy.embedded import free_port, port_in_use
+from shared.config import SERVICES
+from shared.db import sqlalchemy_url
+from shared.testing import example_proposal
+from tests.e2e.system import RunningSystem, without_server_urls
+from tests.smtp import text_of
+
+pytestmark = pytest.mark.e2e
+
+
+def smtp_env(smtp_server) -> dict[str, str]:
+    return {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_server.port),
+        "COORDINATOR_EMAIL": "coordinator@agency.example",
+    }
+
+
+def submit_and_read_receipt(system: RunningSystem, smtp_server) -> dict:
+    health = system.wait_healthy()
+    assert sorted(health["services"]) == sorted(SERVICES)
+    assert all(s["state"] == "up" for s in health["services"].values())
+
+    status, body = system.request("POST", "/api/v1/proposals", example_proposal())
+    assert status == 201, body
+    assert body["status"] == "submitted"
+    reference = body["reference"]
+
+    [receipt] = smtp_server.inbox.wait_for(
+        lambda m: m["To"] == "dana@example.org" and reference in str(m["Subject"])
+    )
+    assert f"Your reference number is {reference}." in text_of(receipt)
+    smtp_server.inbox.wait_for(
+        lambda m: m["To"] == "coordinator@agency.example" and reference in str(m["Subject"])
+    )
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        _, queue = system.request("GET", "/review/api/v1/queue")
+        if queue["count"]:
+            break
+        time.sleep(0.2)
+    assert [p["reference"] for p in queue["proposals"]] == [reference]
+    return body
+
+
+def query(url: str, sql: str, **params) -> list:
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.usefixtures("redis_client")
+def test_pipeline_on_redis_and_postgresql(tmp_path, smtp_server, clean_databases):
+    env = {**os.environ, **smtp_env(smtp_server)}
+    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
+    try:
+        submitted = submit_and_read_receipt(system, smtp_server)
+
+        # Redeliver the same proposal.submitted twice, then a malformed one, then a sentinel
+        # proposal: each worker runs one task at a time in queue order, so once the
+        # sentinel's receipt is out, the duplicates and the malformed event were handled.
+        from services.intake.worker import celery
+
+        [(message,)] = query(clean_databases["intake"], "SELECT message FROM outbox_events")
+        for _ in range(2):
+            for task in ("review.proposal_submitted", "notify.proposal_submitted"):
+                celery.send_task(task, kwargs={"event": message}, queue=task.split(".")[0])
+        malformed = {**message, "event_id": "not-a-uuid"}
+        celery.send_task("review.proposal_submitted", kwargs={"event": malformed}, queue="review")
+        sentinel = example_proposal()
+        sentinel["contact"]["email"] = "sentinel@example.org"
+        status, _ = system.request("POST", "/api/v1/proposals", sentinel)
+        assert status == 201
+        smtp_server.inbox.wait_for(lambda m: m["To"] == "sentinel@example.org")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if len(query(clean_databases["review"], "SELECT 1 FROM queued_proposals")) == 2:
+                break
+            time.sleep(0.2)
+
+        receipts = smtp_server.inbox.matching(
+            lambda m: submitted["reference"] in str(m["Subject"]) and m["To"] == "dana@example.org"
+        )
+        assert len(receipts) == 1
+        review_rows = query(
+            clean_databases["review"],
+            "SELECT reference FROM queued_proposals WHERE proposal_id = :id",
+            id=submitted["id"],
+        )
+        assert len(review_rows) == 1
+        rejected = query(clean_databases["review"], "SELECT reason, event_id FROM rejected_events")
+        assert [tuple(r) for r in rejected] == [("malformed", "not-a-uuid")]
+        assert (
+            "rejected a malformed proposal.submitted event"
+            in (system.var_dir / "log" / "review-worker.log").read_text()
+        )
+    finally:
+        assert system.stop() == 0, system.log()
+
+
+def test_pipeline_on_the_embedded_default(tmp_path, smtp_server):
+    env = {**without_server_urls(dict(os.environ)), **smtp_env(smtp_server)}
+    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
+    try:
+        submit_and_read_receipt(system, smtp_server)
+        output = system.output.read_text()
+        assert "starting embedded Valkey" in output
+        assert "starting embedded PostgreSQL 18" in output
+        assert (system.var_dir / "valkey" / "appendonlydir").is_dir()
+        assert (system.var_dir / "postgres" / "PG_VERSION").read_text().strip() == "18"
+    finally:
+        assert system.stop() == 0, system.log()
+    # Ctrl-C stopped everything, the embedded servers included.
+    assert not port_in_use(system.port)
+    assert "[alliance] stopped" in system.output.read_text()
+    assert not (system.var_dir / "postgres" / "postmaster.pid").exists()
