@@ -24,6 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SECRET_KEY", "test-secret-key")
     os.environ.setdefault("COORDINATOR_EMAIL", "coordinator@agency.example")
     os.environ["APP_ENV"] = "test"
+    # Tests submit many proposals from one address; the limit itself has its own test.
+    os.environ.setdefault("INTAKE_RATE_LIMIT", "10000 per minute")
     _servers = start_test_servers()
     os.environ.update(test_environment(_servers))
 

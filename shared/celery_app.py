@@ -50,6 +50,11 @@ def beat_schedule(relay_seconds: float) -> dict[str, dict[str, Any]]:
         "schedule": timedelta(seconds=max(relay_seconds, 10)),
         "options": {"queue": "notify", "expires": max(relay_seconds, 10) * 2},
     }
+    schedule["intake-expire-drafts"] = {
+        "task": "intake.expire_drafts",
+        "schedule": timedelta(hours=1),
+        "options": {"queue": "intake", "expires": 3600},
+    }
     return schedule
 
 

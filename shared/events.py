@@ -50,15 +50,59 @@ class ProposalSubmittedV1(Schema):
     proposal = fields.Nested(ProposalSchema, required=True)
 
 
+class ProposalDraftSavedV1(Schema):
+    """An applicant saved a draft (``proposal.draft_saved``): e-mail the link to resume it."""
+
+    proposal_id = fields.UUID(required=True)
+    contact_name = fields.String(load_default="", validate=validate.Length(max=200))
+    contact_email = fields.Email(required=True)
+    organization_name = fields.String(load_default="", validate=validate.Length(max=200))
+    resume_url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    saved_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class ProposalChangesRequestedV1(Schema):
+    """A reviewer asked the applicant for changes (``proposal.changes_requested``)."""
+
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    message = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    requested_at = fields.AwareDateTime(required=True)
+    status_url = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class MessageSentV1(Schema):
+    """Notify delivered a message (``message.sent``); intake shows it on the status page."""
+
+    message_id = fields.UUID(required=True)
+    proposal_id = fields.UUID(load_default=None, allow_none=True)
+    reference = fields.String(load_default="", validate=validate.Length(max=40))
+    template = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    to_address = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    sent_at = fields.AwareDateTime(required=True)
+
+
 # (type, version) -> payload schema class
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.submitted", 1): ProposalSubmittedV1,
+    # A resubmission after changes were requested: the same payload, with the new version.
+    ("proposal.resubmitted", 1): ProposalSubmittedV1,
+    ("proposal.draft_saved", 1): ProposalDraftSavedV1,
+    ("proposal.changes_requested", 1): ProposalChangesRequestedV1,
+    ("message.sent", 1): MessageSentV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
 # the first dot, which is the consuming service.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "proposal.submitted": ("review.proposal_submitted", "notify.proposal_submitted"),
+    "proposal.resubmitted": ("review.proposal_resubmitted", "notify.proposal_resubmitted"),
+    "proposal.draft_saved": ("notify.draft_saved",),
+    "proposal.changes_requested": ("intake.changes_requested",),
+    "message.sent": ("intake.message_sent",),
 }
 
 

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import load_settings
 from shared.health import system_health
+from shared.proposal import flatten_errors
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,51 @@ def wants_json() -> bool:
     if "/api/" in request.path or request.path.endswith("/healthz"):
         return True
     return request.accept_mimetypes.best == "application/json"
+
+
+def error_body(err: HTTPException) -> dict[str, Any]:
+    """``{"errors": {field path: [messages]}}`` for any HTTP error, as SPEC gives for 422."""
+    data = getattr(err, "data", None) or {}
+    if "errors" in data:  # flask_smorest.abort(422, errors={...})
+        errors = data["errors"]
+    elif "messages" in data:  # webargs: {"json": {...}, "query": {...}}
+        errors = {}
+        for location, messages in data["messages"].items():
+            for path, texts in flatten_errors(messages).items():
+                key = path if location == "json" else f"{location}.{path}"
+                errors[key] = texts
+    else:
+        errors = {"_request": [str(err.description)]}
+    return {"errors": errors}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """JSON errors for APIs, plain pages otherwise, and never a traceback.
+
+    Call again after an extension that registers its own (flask-smorest's Api does).
+    """
+
+    def http_error(err: HTTPException) -> Any:
+        if wants_json():
+            response = jsonify(error_body(err))
+            response.status_code = err.code or 500
+            return response
+        return err
+
+    def unexpected_error(err: Exception) -> Any:
+        if isinstance(err, HTTPException):
+            return http_error(err)
+        # Never a traceback to a user: log it, answer plainly.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on our side. Nothing you sent was lost; try again."
+        if wants_json():
+            response = jsonify({"errors": {"_request": [message]}})
+            response.status_code = 500
+            return response
+        return Response(message, status=500, mimetype="text/plain")
+
+    app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(Exception, unexpected_error)
 
 
 def init_app(app: Flask, *, service: str) -> None:
@@ -35,24 +81,7 @@ def init_app(app: Flask, *, service: str) -> None:
             app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1
         )
 
-    @app.errorhandler(HTTPException)
-    def http_error(err: HTTPException) -> Any:
-        if wants_json():
-            response = jsonify({"errors": {"_request": [err.description]}, "status": err.code})
-            response.status_code = err.code or 500
-            return response
-        return err
-
-    @app.errorhandler(Exception)
-    def unexpected_error(err: Exception) -> Any:
-        # Never a traceback to a user: log it, answer plainly.
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        message = "Something went wrong on our side. Nothing you sent was lost; try again."
-        if wants_json():
-            response = jsonify({"errors": {"_request": [message]}, "status": 500})
-            response.status_code = 500
-            return response
-        return Response(message, status=500, mimetype="text/plain")
+    register_error_handlers(app)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -1,15 +1,51 @@
 """Intake: the public proposal form and API. Owns proposals until they are submitted."""
 
+from functools import cache
+from pathlib import Path
+
 from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
+    from flask_smorest import Api
+    from flask_wtf.csrf import CSRFProtect
+
     from services.intake import api
-    from shared.web import init_app
+    from services.intake.limits import init_limits
+    from shared.web import init_app, register_error_handlers
 
     app = Flask(__name__)
     init_app(app, service="intake")
+    app.context_processor(layout_context)  # templates/layout.html
+    app.config.update(
+        API_TITLE="Alliance Program Manager: proposals",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
     if test_config:
         app.config.update(test_config)
-    app.register_blueprint(api.bp)
+    init_limits(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(api.bp)  # the JSON API uses no cookies: nothing for CSRF to ride on
+    Api(app).register_blueprint(api.bp)
+    register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app
+
+
+def layout_context() -> dict[str, str]:
+    """What templates/layout.html needs on every page: the agency and the static version."""
+    from shared.agency import load_agency_profile
+
+    return {"agency_name": load_agency_profile().name, "static_version": _static_version()}
+
+
+@cache
+def _static_version() -> str:
+    """The vendored USWDS version, to bust browser caches when the static files change."""
+    version_file = Path(__file__).parent / "static" / "uswds" / "VERSION"
+    try:
+        return version_file.read_text(encoding="utf-8").strip() or "0"
+    except FileNotFoundError:
+        return "0"

@@ -1,16 +1,60 @@
-"""Submitting proposals: the state change and its event, in the caller's transaction."""
+"""The life of a proposal on the applicant's side: drafts, submission, changes, resubmission.
+
+Every function works in the caller's transaction and queues its events in the outbox, so the
+state change and its events commit together. The caller owns the commit.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.intake.models import Proposal, ProposalVersion, reference_sequence
+from services.intake.config import IntakeSettings
+from services.intake.models import (
+    Proposal,
+    ProposalVersion,
+    SentMessage,
+    StatusChange,
+    reference_sequence,
+)
+from services.intake.tokens import make_token
 from shared.db import utcnow
-from shared.events import new_event
+from shared.events import Event, new_event
 from shared.outbox import Outbox
+
+# What an applicant reads for each state.
+STATUS_LABELS = {
+    "draft": "Draft (not sent yet)",
+    "submitted": "Submitted: waiting for review",
+    "changes_requested": "Changes requested: please edit and resubmit",
+    "resubmitted": "Resubmitted: waiting for review",
+}
+EDITABLE_STATES = ("changes_requested",)
+
+
+class IntakeError(Exception):
+    """A request that cannot be carried out; the message is for the applicant."""
+
+
+class DraftNotFound(IntakeError):
+    pass
+
+
+class NotEditable(IntakeError):
+    pass
+
+
+def status_url(settings: IntakeSettings, proposal_id: uuid.UUID) -> str:
+    return f"{settings.public_base_url}/status/{make_token('status', proposal_id)}"
+
+
+def resume_url(settings: IntakeSettings, proposal_id: uuid.UUID) -> str:
+    return f"{settings.public_base_url}/apply/resume/{make_token('draft', proposal_id)}"
 
 
 def next_reference(session: Session, *, now: datetime, timezone: Any) -> str:
@@ -19,37 +63,253 @@ def next_reference(session: Session, *, now: datetime, timezone: Any) -> str:
     return f"AP-{now.astimezone(timezone).year}-{number:05d}"
 
 
-def submit_proposal(
-    session: Session, *, data: dict[str, Any], outbox: Outbox, timezone: Any
-) -> Proposal:
-    """Store a validated proposal as submitted and queue ``proposal.submitted``."""
-    now = utcnow()
-    proposal = Proposal(
-        reference=next_reference(session, now=now, timezone=timezone),
-        status="submitted",
-        organization_name=data["organization"]["name"],
-        contact_email=data["contact"]["email"],
-        data=data,
-        version=1,
-        created_at=now,
-        submitted_at=now,
+def _history(session: Session, proposal: Proposal, status: str, note: str = "") -> None:
+    session.add(
+        StatusChange(
+            proposal_id=proposal.id, status=status, version=proposal.version, note=note, at=utcnow()
+        )
     )
-    session.add(proposal)
+
+
+def _contact_email(data: dict[str, Any]) -> str:
+    contact = data.get("contact")
+    return str(contact.get("email", "")) if isinstance(contact, dict) else ""
+
+
+def _organization_name(data: dict[str, Any]) -> str:
+    organization = data.get("organization")
+    name = organization.get("name", "") if isinstance(organization, dict) else ""
+    return str(name)[:200]
+
+
+def find_draft(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) -> Proposal:
+    query = select(Proposal).where(
+        Proposal.id == proposal_id,
+        Proposal.status == "draft",
+        Proposal.draft_expires_at > utcnow(),
+    )
+    if lock:
+        query = query.with_for_update()
+    draft = session.scalars(query).first()
+    if draft is None:
+        raise DraftNotFound(
+            "This draft is no longer available: it was submitted already or it expired. "
+            "Start a new proposal, or contact the Alliance Coordinator."
+        )
+    return draft
+
+
+def save_draft(
+    session: Session,
+    *,
+    data: dict[str, Any],
+    settings: IntakeSettings,
+    outbox: Outbox,
+    draft_id: uuid.UUID | None = None,
+) -> Proposal:
+    """Keep what the applicant has typed so far, valid or not, and e-mail a link to resume.
+
+    ``data`` must name a valid contact e-mail (the caller checks it): that is where the link
+    goes. Each save moves the expiry forward.
+    """
+    now = utcnow()
+    if draft_id is None:
+        draft = Proposal(status="draft", version=1, created_at=now)
+        session.add(draft)
+    else:
+        draft = find_draft(session, draft_id, lock=True)
+    draft.data = data
+    draft.contact_email = _contact_email(data)
+    draft.organization_name = _organization_name(data)
+    draft.draft_expires_at = now + settings.draft_lifetime
     session.flush()
-    session.add(ProposalVersion(proposal_id=proposal.id, version=1, data=data, submitted_at=now))
+    if draft_id is None:
+        _history(session, draft, "draft")
+    contact = data.get("contact") if isinstance(data.get("contact"), dict) else {}
     outbox.add(
         session,
         new_event(
-            "proposal.submitted",
+            "proposal.draft_saved",
+            producer="intake",
+            payload={
+                "proposal_id": draft.id,
+                "contact_name": str((contact or {}).get("name", ""))[:200],
+                "contact_email": draft.contact_email,
+                "organization_name": draft.organization_name,
+                "resume_url": resume_url(settings, draft.id),
+                "saved_at": now,
+                "expires_at": draft.draft_expires_at,
+            },
+        ),
+    )
+    return draft
+
+
+def submit_proposal(
+    session: Session,
+    *,
+    data: dict[str, Any],
+    settings: IntakeSettings,
+    outbox: Outbox,
+    draft_id: uuid.UUID | None = None,
+) -> Proposal:
+    """Store a validated proposal as submitted and queue ``proposal.submitted``.
+
+    With ``draft_id`` the draft becomes the proposal (same id, so its links stay valid).
+    """
+    now = utcnow()
+    if draft_id is not None:
+        proposal = find_draft(session, draft_id, lock=True)
+    else:
+        proposal = Proposal(created_at=now)
+        session.add(proposal)
+    proposal.reference = next_reference(session, now=now, timezone=settings.timezone)
+    proposal.status = "submitted"
+    proposal.version = 1
+    proposal.data = data
+    proposal.organization_name = _organization_name(data)
+    proposal.contact_email = _contact_email(data)
+    proposal.submitted_at = now
+    proposal.draft_expires_at = None
+    session.flush()
+    session.add(ProposalVersion(proposal_id=proposal.id, version=1, data=data, submitted_at=now))
+    _history(session, proposal, "submitted")
+    _queue_event(session, proposal, "proposal.submitted", settings=settings, outbox=outbox)
+    return proposal
+
+
+def resubmit_proposal(
+    session: Session,
+    *,
+    proposal_id: uuid.UUID,
+    data: dict[str, Any],
+    settings: IntakeSettings,
+    outbox: Outbox,
+) -> Proposal:
+    """A new version after changes were requested; every earlier version is kept."""
+    proposal = session.scalars(
+        select(Proposal).where(Proposal.id == proposal_id).with_for_update()
+    ).first()
+    if proposal is None or proposal.status not in EDITABLE_STATES:
+        raise NotEditable(
+            "This proposal cannot be edited now: edits are possible only while the "
+            "agency has asked for changes."
+        )
+    now = utcnow()
+    proposal.version += 1
+    proposal.data = data
+    proposal.organization_name = _organization_name(data)
+    proposal.contact_email = _contact_email(data)
+    proposal.status = "resubmitted"
+    proposal.submitted_at = now
+    proposal.changes_requested_message = ""
+    session.add(
+        ProposalVersion(
+            proposal_id=proposal.id, version=proposal.version, data=data, submitted_at=now
+        )
+    )
+    _history(session, proposal, "resubmitted")
+    _queue_event(session, proposal, "proposal.resubmitted", settings=settings, outbox=outbox)
+    return proposal
+
+
+def _queue_event(
+    session: Session,
+    proposal: Proposal,
+    event_type: str,
+    *,
+    settings: IntakeSettings,
+    outbox: Outbox,
+) -> None:
+    outbox.add(
+        session,
+        new_event(
+            event_type,
             producer="intake",
             payload={
                 "proposal_id": proposal.id,
                 "reference": proposal.reference,
                 "version": proposal.version,
-                "submitted_at": now,
-                "status_url": "",
-                "proposal": data,
+                "submitted_at": proposal.submitted_at,
+                "status_url": status_url(settings, proposal.id),
+                "proposal": proposal.data,
             },
         ),
     )
-    return proposal
+
+
+def record_changes_requested(session: Session, *, event: Event) -> None:
+    """A reviewer asked for changes: the applicant may now edit and resubmit."""
+    payload = event.payload
+    proposal = session.scalars(
+        select(Proposal).where(Proposal.id == payload["proposal_id"]).with_for_update()
+    ).first()
+    if proposal is None or payload["version"] < proposal.version:
+        return  # unknown here, or about a version already replaced: nothing to change
+    proposal.status = "changes_requested"
+    proposal.changes_requested_message = payload["message"]
+    _history(session, proposal, "changes_requested", note=payload["message"])
+
+
+def record_message_sent(session: Session, *, event: Event) -> None:
+    payload = event.payload
+    if payload["proposal_id"] is None or session.get(Proposal, payload["proposal_id"]) is None:
+        return
+    session.execute(
+        insert(SentMessage)
+        .values(
+            message_id=payload["message_id"],
+            proposal_id=payload["proposal_id"],
+            template=payload["template"],
+            subject=payload["subject"],
+            to_address=payload["to_address"],
+            sent_at=payload["sent_at"],
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def delete_expired_drafts(session: Session, *, now: datetime | None = None) -> int:
+    result = session.execute(
+        delete(Proposal).where(
+            Proposal.status == "draft", Proposal.draft_expires_at <= (now or utcnow())
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def public_status(proposal: Proposal, *, timezone: Any) -> dict[str, Any]:
+    """What the applicant may see of their proposal (status page and API)."""
+
+    def local(moment: datetime | None) -> str | None:
+        return moment.astimezone(timezone).isoformat() if moment else None
+
+    return {
+        "id": str(proposal.id),
+        "reference": proposal.reference,
+        "status": proposal.status,
+        "status_label": STATUS_LABELS.get(proposal.status, proposal.status.replace("_", " ")),
+        "version": proposal.version,
+        "organization": proposal.organization_name,
+        "submitted_at": local(proposal.submitted_at),
+        "changes_requested": proposal.changes_requested_message,
+        "editable": proposal.status in EDITABLE_STATES,
+        "history": [
+            {
+                "status": change.status,
+                "label": STATUS_LABELS.get(change.status, change.status.replace("_", " ")),
+                "version": change.version,
+                "note": change.note,
+                "at": local(change.at),
+            }
+            for change in proposal.history
+        ],
+        "messages": [
+            {
+                "subject": message.subject,
+                "to": message.to_address,
+                "sent_at": local(message.sent_at),
+            }
+            for message in proposal.messages
+        ],
+    }

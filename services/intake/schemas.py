@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.agency import AgencyProfile, load_agency_profile
 from shared.proposal import ProposalSchema
@@ -15,11 +15,12 @@ class ProposalInputSchema(ProposalSchema):
 
     def __init__(self, *args: Any, profile: AgencyProfile | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.profile = profile or load_agency_profile()
+        self.profile = profile
 
     @validates_schema(skip_on_field_errors=False)
     def check_agency_lists(self, data: dict[str, Any], **kwargs: Any) -> None:
-        profile = self.profile
+        # Read per load, not per instance: the API keeps one instance for its lifetime.
+        profile = self.profile or load_agency_profile()
         errors: dict[str, Any] = {}
 
         def unknown(values: Any, allowed: dict[str, str]) -> list[str]:
@@ -57,3 +58,88 @@ class ProposalInputSchema(ProposalSchema):
             errors["goals"] = goal_errors
         if errors:
             raise ValidationError(errors)
+
+
+class DraftContactSchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    email = fields.Email(
+        required=True,
+        error_messages={
+            "required": "Enter the contact's e-mail address: the link to your draft goes there.",
+            "invalid": "Enter an e-mail address, like name@example.org.",
+        },
+    )
+
+
+class DraftSchema(Schema):
+    """A draft may be incomplete or wrong anywhere but in the contact's e-mail address."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    contact = fields.Nested(
+        DraftContactSchema,
+        required=True,
+        error_messages={"required": "Enter the contact's e-mail address."},
+    )
+
+
+class DraftRequestSchema(Schema):
+    proposal = fields.Nested(DraftSchema, required=True)
+
+
+class SubmittedSchema(Schema):
+    id = fields.UUID()
+    reference = fields.String()
+    status = fields.String()
+    version = fields.Integer()
+    submitted_at = fields.String()
+    status_url = fields.String()
+
+
+class DraftSavedSchema(Schema):
+    id = fields.UUID()
+    status = fields.String()
+    resume_url = fields.String()
+    expires_at = fields.String()
+
+
+class DraftSchemaOut(Schema):
+    id = fields.UUID()
+    status = fields.String()
+    expires_at = fields.String()
+    proposal = fields.Dict()
+
+
+class HistoryEntrySchema(Schema):
+    status = fields.String()
+    label = fields.String()
+    version = fields.Integer()
+    note = fields.String()
+    at = fields.String()
+
+
+class SentMessageSchema(Schema):
+    subject = fields.String()
+    to = fields.String()
+    sent_at = fields.String()
+
+
+class ProposalStatusSchema(Schema):
+    id = fields.UUID()
+    reference = fields.String(allow_none=True)
+    status = fields.String()
+    status_label = fields.String()
+    version = fields.Integer()
+    organization = fields.String()
+    submitted_at = fields.String(allow_none=True)
+    changes_requested = fields.String()
+    editable = fields.Boolean()
+    history = fields.List(fields.Nested(HistoryEntrySchema))
+    messages = fields.List(fields.Nested(SentMessageSchema))
+
+
+class TokenQuerySchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=500))

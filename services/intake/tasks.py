@@ -1,6 +1,35 @@
-"""Intake's tasks: relaying its outbox (it consumes no events yet)."""
+"""Intake's tasks: thin wrappers around services/intake/proposals.py."""
 
-from services.intake.worker import celery, outbox
-from shared.tasks import register_relay
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from services.intake import proposals
+from services.intake.worker import celery, database, outbox
+from shared.events import Event
+from shared.tasks import ServiceTask, event_consumer, register_relay
+
+log = logging.getLogger(__name__)
 
 relay_outbox = register_relay(celery, outbox)
+
+
+@event_consumer(celery, name="intake.changes_requested", event_type="proposal.changes_requested")
+def changes_requested(event: Event, *, session: Session) -> None:
+    proposals.record_changes_requested(session, event=event)
+
+
+@event_consumer(celery, name="intake.message_sent", event_type="message.sent")
+def message_sent(event: Event, *, session: Session) -> None:
+    proposals.record_message_sent(session, event=event)
+
+
+@celery.task(name="intake.expire_drafts", base=ServiceTask, acks_late=False, shared=False)
+def expire_drafts() -> int:
+    with database.transaction() as session:
+        removed = proposals.delete_expired_drafts(session)
+    if removed:
+        log.info("removed %d expired drafts", removed)
+    return removed

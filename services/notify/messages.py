@@ -20,7 +20,8 @@ from services.notify.models import Message
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
 from shared.db import utcnow
-from shared.events import Event
+from shared.events import Event, new_event
+from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,29 @@ def proposal_received(
     return [message_id for message_id in created if message_id is not None]
 
 
+def draft_saved(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """The link to resume a saved draft, to the address the applicant gave."""
+    payload = event.payload
+    context = {
+        "agency": profile.name,
+        "contact_name": payload["contact_name"],
+        "organization_name": payload["organization_name"],
+        "resume_url": payload["resume_url"],
+        "expires_at": payload["expires_at"].astimezone(settings.agency_timezone),
+    }
+    created = record_message(
+        session,
+        cause=f"proposal.draft_saved:{event.event_id}",
+        template="draft_link",
+        to_address=payload["contact_email"],
+        context=context,
+        proposal_id=payload["proposal_id"],
+    )
+    return [created] if created else []
+
+
 def build_email(message: Message, *, mail_from: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = mail_from
@@ -144,7 +168,14 @@ def build_email(message: Message, *, mail_from: str) -> EmailMessage:
     return email
 
 
-def deliver(session: Session, *, message_id: uuid.UUID, mailer: Mailer, mail_from: str) -> str:
+def deliver(
+    session: Session,
+    *,
+    message_id: uuid.UUID,
+    mailer: Mailer,
+    mail_from: str,
+    outbox: Outbox | None = None,
+) -> str:
     """Send one pending message. Returns its status afterwards.
 
     The row stays locked while sending so that two workers never send it at once; a message
@@ -176,6 +207,24 @@ def deliver(session: Session, *, message_id: uuid.UUID, mailer: Mailer, mail_fro
     message.status = "sent"
     message.sent_at = utcnow()
     message.last_error = None
+    if outbox is not None:
+        # Intake shows the applicant what was sent about their proposal.
+        outbox.add(
+            session,
+            new_event(
+                "message.sent",
+                producer="notify",
+                payload={
+                    "message_id": message.id,
+                    "proposal_id": message.proposal_id,
+                    "reference": message.reference,
+                    "template": message.template,
+                    "subject": message.subject,
+                    "to_address": message.to_address,
+                    "sent_at": message.sent_at,
+                },
+            ),
+        )
     log.info("sent %s to %s (%s)", message.template, message.to_address, message.cause)
     return message.status
 

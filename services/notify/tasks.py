@@ -35,6 +35,22 @@ def proposal_submitted(event: Event, *, session: Session) -> None:
     deliver_after_commit(session, created)
 
 
+@event_consumer(celery, name="notify.proposal_resubmitted", event_type="proposal.resubmitted")
+def proposal_resubmitted(event: Event, *, session: Session) -> None:
+    created = messages.proposal_received(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
+@event_consumer(celery, name="notify.draft_saved", event_type="proposal.draft_saved")
+def draft_saved(event: Event, *, session: Session) -> None:
+    created = messages.draft_saved(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
 @celery.task(name="notify.deliver_message", bind=True, base=ServiceTask, shared=False)
 def deliver_message(self: ServiceTask, *, message_id: str) -> str:
     settings = load_settings()
@@ -44,6 +60,7 @@ def deliver_message(self: ServiceTask, *, message_id: str) -> str:
             message_id=uuid.UUID(message_id),
             mailer=mailer_from_settings(settings),
             mail_from=settings.mail_from,
+            outbox=outbox,
         )
     if status == "pending":
         # Sending failed and was recorded; try again with growing pauses.

@@ -15,3 +15,8 @@ relay_outbox = register_relay(celery, outbox)
 @event_consumer(celery, name="review.proposal_submitted", event_type="proposal.submitted")
 def proposal_submitted(event: Event, *, session: Session) -> None:
     queue.receive_submitted_proposal(session, event=event)
+
+
+@event_consumer(celery, name="review.proposal_resubmitted", event_type="proposal.resubmitted")
+def proposal_resubmitted(event: Event, *, session: Session) -> None:
+    queue.receive_submitted_proposal(session, event=event)

@@ -125,4 +125,4 @@ def test_oversized_request_is_refused(client):
 def test_unknown_route_answers_json_404(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json["status"] == 404
+    assert response.json["errors"]["_request"]

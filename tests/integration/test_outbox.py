@@ -120,4 +120,9 @@ def test_each_service_app_registers_only_its_own_tasks():
     import services.notify.tasks  # noqa: F401
 
     own = sorted(name for name in celery.tasks if not name.startswith("celery."))
-    assert own == ["intake.relay_outbox"]
+    assert own == [
+        "intake.changes_requested",
+        "intake.expire_drafts",
+        "intake.message_sent",
+        "intake.relay_outbox",
+    ]

@@ -1,0 +1,63 @@
+"""``Idempotency-Key``: the same key twice gives one proposal and the same answer.
+
+The key is claimed first, with an insert in the same transaction as the proposal it creates.
+A twin request racing with the same key blocks on that insert until the first transaction
+ends, then finds the stored answer and gives it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.intake.models import IdempotentRequest
+from shared.db import utcnow
+
+MAX_KEY_LENGTH = 200
+
+
+class KeyReused(Exception):
+    """The key was already used for a different request."""
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status_code: int
+    body: dict[str, Any]
+
+
+def request_fingerprint(scope: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{scope}\n{canonical}".encode()).hexdigest()
+
+
+def claim_key(session: Session, *, key: str, fingerprint: str) -> StoredAnswer | None:
+    """None if this request now owns ``key``; otherwise the answer given before."""
+    claimed = session.execute(
+        insert(IdempotentRequest)
+        .values(key=key, request_hash=fingerprint, status_code=0, response={}, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(IdempotentRequest.key)
+    ).first()
+    if claimed is not None:
+        return None
+    row = session.scalars(select(IdempotentRequest).where(IdempotentRequest.key == key)).one()
+    if row.request_hash != fingerprint:
+        raise KeyReused(
+            "This Idempotency-Key was already used for a different request. "
+            "Use a new key for a new proposal."
+        )
+    return StoredAnswer(row.status_code, row.response)
+
+
+def remember_answer(session: Session, *, key: str, answer: StoredAnswer) -> None:
+    row = session.get(IdempotentRequest, key)
+    assert row is not None, "claim_key first"
+    row.status_code = answer.status_code
+    row.response = answer.body

@@ -1,0 +1,319 @@
+"""Drafts, status links, idempotency, changes requested and resubmission, over the API."""
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from sqlalchemy import func, select, update
+
+from services.intake import create_app
+from services.intake.models import Proposal, ProposalVersion, SentMessage
+from services.intake.tasks import changes_requested, expire_drafts, message_sent
+from services.intake.worker import database
+from shared.events import new_event
+from shared.testing import example_proposal
+from tests.helpers import queued_tasks
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+
+@pytest.fixture
+def client(redis_client):
+    return create_app({"TESTING": True}).test_client()
+
+
+def token_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[1]
+
+
+def count(model) -> int | None:
+    with database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def submit(client, **headers):
+    response = client.post("/api/v1/proposals", json=example_proposal(), headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def request_changes(proposal_id: str, *, version: int = 1, message: str = "Add a measure."):
+    event = new_event(
+        "proposal.changes_requested",
+        producer="review",
+        payload={
+            "proposal_id": uuid.UUID(proposal_id),
+            "reference": "AP-2026-00001",
+            "version": version,
+            "message": message,
+            "requested_at": datetime.now(UTC),
+        },
+    )
+    changes_requested(event=event.to_message())
+
+
+def test_status_link_shows_state_and_history(client):
+    submitted = submit(client)
+    token = token_of(submitted["status_url"])
+
+    response = client.get(f"/api/v1/proposals/{submitted['id']}?token={token}")
+
+    assert response.status_code == 200
+    body = response.json
+    assert (body["reference"], body["status"], body["version"]) == (
+        submitted["reference"],
+        "submitted",
+        1,
+    )
+    assert [h["status"] for h in body["history"]] == ["submitted"]
+    assert body["editable"] is False
+    assert body["messages"] == []
+
+
+def test_status_link_for_another_proposal_or_altered_is_refused(client):
+    first = submit(client)
+    second = submit(client)
+    first_token = token_of(first["status_url"])
+
+    wrong = client.get(f"/api/v1/proposals/{second['id']}?token={first_token}")
+    altered = client.get(f"/api/v1/proposals/{first['id']}?token={first_token[:-2]}xx")
+    missing = client.get(f"/api/v1/proposals/{first['id']}")
+
+    assert (wrong.status_code, altered.status_code, missing.status_code) == (404, 404, 422)
+    assert wrong.json["errors"]["token"] == ["This link is not valid for this proposal."]
+    assert "query.token" in missing.json["errors"]
+
+
+def test_expired_status_link_says_so(client, monkeypatch):
+    submitted = submit(client)
+    token = token_of(submitted["status_url"])
+    monkeypatch.setenv("INTAKE_STATUS_LINK_DAYS", "1")
+    import itsdangerous.timed
+
+    later = datetime.now(UTC) + timedelta(days=2)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", later.timestamp)
+
+    response = client.get(f"/api/v1/proposals/{submitted['id']}?token={token}")
+
+    assert response.status_code == 403
+    assert "expired" in response.json["errors"]["token"][0]
+
+
+def test_same_idempotency_key_gives_one_proposal_and_the_same_answer(client):
+    first = client.post(
+        "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": "abc-123"}
+    )
+    again = client.post(
+        "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": "abc-123"}
+    )
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json
+    assert count(Proposal) == 1
+
+
+def test_idempotency_key_reused_for_another_body_is_refused(client):
+    submit(client, **{"Idempotency-Key": "k1"})
+    other = example_proposal()
+    other["organization"]["name"] = "Somebody Else"
+
+    response = client.post("/api/v1/proposals", json=other, headers={"Idempotency-Key": "k1"})
+
+    assert response.status_code == 422
+    assert "different request" in response.json["errors"]["Idempotency-Key"][0]
+    assert count(Proposal) == 1
+
+
+def test_racing_requests_with_one_key_create_one_proposal(redis_client):
+    app = create_app({"TESTING": True})
+    answers = []
+
+    def post():
+        answers.append(
+            app.test_client().post(
+                "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": "race"}
+            )
+        )
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({a.get_json()["id"] for a in answers}) == 1
+    assert count(Proposal) == 1
+
+
+def test_draft_is_saved_resumed_updated_and_submitted(client, redis_client):
+    partial = {
+        "contact": {"email": "dana@example.org", "name": "Dana"},
+        "organization": {"name": "Roofers", "address": {"zip": "48"}},
+    }
+    created = client.post("/api/v1/drafts", json={"proposal": partial})
+    assert created.status_code == 201
+    draft_id = created.json["id"]
+    token = token_of(created.json["resume_url"])
+    [(task, kwargs)] = queued_tasks(redis_client, "notify")
+    assert task == "notify.draft_saved"
+    assert kwargs["event"]["payload"]["resume_url"] == created.json["resume_url"]
+
+    loaded = client.get(f"/api/v1/drafts/{draft_id}?token={token}")
+    assert loaded.json["proposal"] == partial  # kept as typed, invalid ZIP and all
+
+    incomplete = client.post(f"/api/v1/drafts/{draft_id}/submit?token={token}")
+    assert incomplete.status_code == 422
+    assert "organization.address.zip" in incomplete.json["errors"]
+
+    updated = client.put(
+        f"/api/v1/drafts/{draft_id}?token={token}", json={"proposal": example_proposal()}
+    )
+    assert updated.status_code == 200
+    submitted = client.post(f"/api/v1/drafts/{draft_id}/submit?token={token}")
+    assert submitted.status_code == 201
+    assert submitted.json["id"] == draft_id  # the draft became the proposal
+    assert submitted.json["reference"].startswith("AP-")
+
+    gone = client.get(f"/api/v1/drafts/{draft_id}?token={token}")
+    assert gone.status_code == 404
+    assert count(Proposal) == 1
+
+
+def test_draft_needs_a_valid_contact_email(client):
+    response = client.post("/api/v1/drafts", json={"proposal": {"contact": {"email": "nope"}}})
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["proposal.contact.email"]
+    assert count(Proposal) == 0
+
+
+def test_draft_link_does_not_open_the_status_api_and_vice_versa(client):
+    draft = client.post(
+        "/api/v1/drafts", json={"proposal": {"contact": {"email": "a@example.org"}}}
+    ).json
+    response = client.get(f"/api/v1/proposals/{draft['id']}?token={token_of(draft['resume_url'])}")
+    assert response.status_code == 404
+
+
+def test_expired_drafts_are_removed(client):
+    draft = client.post(
+        "/api/v1/drafts", json={"proposal": {"contact": {"email": "a@example.org"}}}
+    ).json
+    submit(client)
+    with database.transaction() as session:
+        session.execute(
+            update(Proposal)
+            .where(Proposal.id == draft["id"])
+            .values(draft_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+
+    assert expire_drafts() == 1
+    assert count(Proposal) == 1
+    token = token_of(draft["resume_url"])
+    assert client.get(f"/api/v1/drafts/{draft['id']}?token={token}").status_code == 404
+
+
+def test_changes_requested_then_resubmitted_keeps_every_version(client, redis_client):
+    submitted = submit(client)
+    token = token_of(submitted["status_url"])
+    not_yet = client.put(
+        f"/api/v1/proposals/{submitted['id']}?token={token}", json=example_proposal()
+    )
+    assert not_yet.status_code == 409
+
+    request_changes(submitted["id"], message="Please add a measure for the outreach goal.")
+    status = client.get(f"/api/v1/proposals/{submitted['id']}?token={token}").json
+    assert status["status"] == "changes_requested"
+    assert status["editable"] is True
+    assert status["changes_requested"] == "Please add a measure for the outreach goal."
+
+    edited = example_proposal()
+    edited["goals"][0]["measure"] = "members reached, downloads"
+    redis_client.flushdb()
+    resubmitted = client.put(f"/api/v1/proposals/{submitted['id']}?token={token}", json=edited)
+
+    assert resubmitted.status_code == 200
+    assert (resubmitted.json["version"], resubmitted.json["status"]) == (2, "resubmitted")
+    with database.transaction() as session:
+        versions = session.scalars(select(ProposalVersion).order_by(ProposalVersion.version))
+        measures = [v.data["goals"][0]["measure"] for v in versions]
+    assert measures == ["members reached", "members reached, downloads"]
+    review = queued_tasks(redis_client, "review")
+    assert [name for name, _ in review] == ["review.proposal_resubmitted"]
+    assert review[0][1]["event"]["payload"]["version"] == 2
+    history = client.get(f"/api/v1/proposals/{submitted['id']}?token={token}").json["history"]
+    assert [h["status"] for h in history] == ["submitted", "changes_requested", "resubmitted"]
+
+
+def test_a_stale_changes_request_does_not_reopen_a_newer_version(client):
+    submitted = submit(client)
+    request_changes(submitted["id"])
+    token = token_of(submitted["status_url"])
+    client.put(f"/api/v1/proposals/{submitted['id']}?token={token}", json=example_proposal())
+
+    request_changes(submitted["id"], version=1)  # late, about version 1
+
+    status = client.get(f"/api/v1/proposals/{submitted['id']}?token={token}").json
+    assert status["status"] == "resubmitted"
+
+
+def test_sent_messages_appear_on_the_status(client):
+    submitted = submit(client)
+    event = new_event(
+        "message.sent",
+        producer="notify",
+        payload={
+            "message_id": uuid.uuid4(),
+            "proposal_id": uuid.UUID(submitted["id"]),
+            "reference": submitted["reference"],
+            "template": "proposal_receipt",
+            "subject": f"We received your Alliance proposal {submitted['reference']}",
+            "to_address": "dana@example.org",
+            "sent_at": datetime.now(UTC),
+        },
+    )
+    message_sent(event=event.to_message())
+    message_sent(event=event.to_message())
+
+    token = token_of(submitted["status_url"])
+    messages = client.get(f"/api/v1/proposals/{submitted['id']}?token={token}").json["messages"]
+    assert [m["subject"] for m in messages] == [
+        f"We received your Alliance proposal {submitted['reference']}"
+    ]
+    assert count(SentMessage) == 1
+
+
+def test_submissions_are_rate_limited_per_client(redis_client):
+    client = create_app({"TESTING": True, "INTAKE_RATE_LIMIT": "2 per minute"}).test_client()
+    codes = [
+        client.post("/api/v1/proposals", json=example_proposal()).status_code for _ in range(3)
+    ]
+    assert codes == [201, 201, 429]
+    assert count(Proposal) == 2
+
+
+def test_openapi_document_describes_the_api(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.json
+    assert spec["openapi"].startswith("3.")
+    assert {
+        "/api/v1/proposals",
+        "/api/v1/proposals/{proposal_id}",
+        "/api/v1/drafts",
+        "/api/v1/drafts/{draft_id}",
+        "/api/v1/drafts/{draft_id}/submit",
+    } <= set(spec["paths"])
+    post = spec["paths"]["/api/v1/proposals"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in post["parameters"]]
+    assert "ProposalInput" in spec["components"]["schemas"]
+
+
+def test_status_url_uses_the_public_base_url(client, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://alliances.agency.example")
+    url = urlparse(submit(client)["status_url"])
+    assert f"{url.scheme}://{url.netloc}" == "https://alliances.agency.example"
+    assert url.path.startswith("/status/")
+    assert parse_qs(url.query) == {}
