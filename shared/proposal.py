@@ -67,6 +67,20 @@ def slug_list(max_items: int) -> fields.List:
     )
 
 
+class PlainSchema(Schema):
+    """A schema whose "required" message is plain language unless a field says more."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        if (
+            field_obj.error_messages.get("required")
+            == fields.Field.default_error_messages["required"]
+        ):
+            field_obj.error_messages = {
+                **field_obj.error_messages,
+                "required": "This field is required.",
+            }
+
+
 def _validate_phone(value: str) -> None:
     if not PHONE_RE.match(value):
         raise ValidationError("Enter a 10-digit phone number, like 517-555-0100.")
@@ -77,12 +91,13 @@ def _validate_optional_phone(value: str) -> None:
         _validate_phone(value)
 
 
-class AddressSchema(Schema):
+class AddressSchema(PlainSchema):
     street = required_text(200)
     city = required_text(100)
     state = fields.String(
         required=True,
         validate=validate.OneOf(US_STATES, error="Enter a two-letter state code, like MI."),
+        error_messages={"required": "Choose the state."},
     )
     zip = fields.String(
         required=True,
@@ -90,11 +105,12 @@ class AddressSchema(Schema):
     )
 
 
-class OrganizationSchema(Schema):
+class OrganizationSchema(PlainSchema):
     name = required_text(200)
     type = fields.String(
         required=True,
         validate=validate.OneOf(list(ORGANIZATION_TYPES), error="Choose one of: {choices}."),
+        error_messages={"required": "Choose the type of organization."},
     )
     address = fields.Nested(AddressSchema, required=True)
     website = fields.Url(
@@ -122,7 +138,7 @@ class OrganizationSchema(Schema):
         return super().load(data, *args, **kwargs)
 
 
-class ContactSchema(Schema):
+class ContactSchema(PlainSchema):
     name = required_text(200)
     title = optional_text(200)
     phone = fields.String(required=True, validate=_validate_phone)
@@ -134,7 +150,7 @@ class ContactSchema(Schema):
     fax = fields.String(load_default="", validate=_validate_optional_phone)
 
 
-class GoalSchema(Schema):
+class GoalSchema(PlainSchema):
     category = fields.String(
         required=True,
         validate=validate.OneOf(list(GOAL_CATEGORIES), error="Choose one of: {choices}."),
@@ -142,6 +158,7 @@ class GoalSchema(Schema):
     term = fields.String(
         required=True,
         validate=validate.OneOf(list(GOAL_TERMS), error="Choose short or long."),
+        error_messages={"required": "Choose short-term or long-term."},
     )
     description = required_text(2000)
     activities = slug_list(20)
@@ -149,13 +166,13 @@ class GoalSchema(Schema):
     measure = required_text(500)
 
 
-class PriorityStatementSchema(Schema):
+class PriorityStatementSchema(PlainSchema):
     priority_areas = slug_list(20)
     emerging_issue = optional_text(2000)
     expertise_gap = optional_text(2000)
 
 
-class ProposalSchema(Schema):
+class ProposalSchema(PlainSchema):
     organization = fields.Nested(OrganizationSchema, required=True)
     contact = fields.Nested(ContactSchema, required=True)
     hazards = slug_list(30)
@@ -167,7 +184,9 @@ class ProposalSchema(Schema):
     )
     priority = fields.Nested(PriorityStatementSchema, load_default=dict)
     requested_division = fields.String(
-        required=True, validate=validate.Regexp(SLUG_RE, error="Not a valid choice.")
+        required=True,
+        validate=validate.Regexp(SLUG_RE, error="Not a valid choice."),
+        error_messages={"required": "Choose which part of the agency should lead."},
     )
     existing_relationship = optional_text(2000)
 

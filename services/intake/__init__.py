@@ -10,7 +10,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
-    from services.intake import api
+    from services.intake import api, views
     from services.intake.limits import init_limits
     from shared.web import init_app, register_error_handlers
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     init_limits(app)
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # the JSON API uses no cookies: nothing for CSRF to ride on
+    app.register_blueprint(views.bp)
     Api(app).register_blueprint(api.bp)
     register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app

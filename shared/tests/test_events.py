@@ -101,7 +101,7 @@ def test_malformed_payload_is_reported_under_payload():
         parse_event(message)
 
     assert caught.value.errors == {
-        "payload": {"proposal": {"contact": ["Missing data for required field."]}}
+        "payload": {"proposal": {"contact": ["This field is required."]}}
     }
 
 

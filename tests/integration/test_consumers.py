@@ -78,9 +78,7 @@ def test_malformed_event_is_rejected_logged_and_kept(redis_client, caplog):
     assert rejected[0].reason == "malformed"
     assert rejected[0].event_id == message["event_id"]
     assert rejected[0].body == message
-    assert rejected[0].errors == {
-        "payload": {"proposal": {"goals": ["Missing data for required field."]}}
-    }
+    assert rejected[0].errors == {"payload": {"proposal": {"goals": ["This field is required."]}}}
     assert "rejected a malformed proposal.submitted event" in caplog.text
 
 

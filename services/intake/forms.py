@@ -1,0 +1,194 @@
+"""The HTML form's side of a proposal: form fields to the API's nested shape and back, and
+validation errors to fields and a summary.
+
+Field names are the API's field paths (``organization.address.zip``, ``goals.2.measure``), so
+the one set of marshmallow schemas checks both the form and the JSON API, and each error
+lands next to its field. Element ids are the same paths with dashes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from shared.agency import AgencyProfile
+
+MULTI_VALUED = {"hazards", "priority.priority_areas", "activities"}
+
+GOAL_FIELDS = ("category", "term", "description", "activities", "activities_other", "measure")
+
+# The label an error summary uses for each field path (goal fields are numbered).
+LABELS = {
+    "organization.name": "Organization name",
+    "organization.type": "Type of organization",
+    "organization.address.street": "Street address",
+    "organization.address.city": "City",
+    "organization.address.state": "State",
+    "organization.address.zip": "ZIP code",
+    "organization.website": "Website",
+    "organization.workers_reached": "Members or employees reached",
+    "organization.industry": "Industry",
+    "organization.naics": "NAICS code",
+    "contact.name": "Contact name",
+    "contact.title": "Contact title",
+    "contact.phone": "Phone",
+    "contact.email": "E-mail",
+    "contact.fax": "Fax",
+    "hazards": "Hazards",
+    "hazards_other": "Other hazards",
+    "goals": "Goals",
+    "priority.priority_areas": "Priority areas",
+    "priority.emerging_issue": "Emerging issue",
+    "priority.expertise_gap": "Expertise the agency lacks",
+    "requested_division": "Requested lead",
+    "existing_relationship": "Existing relationship with the agency",
+    "_schema": "Proposal",
+}
+GOAL_LABELS = {
+    "category": "category",
+    "term": "short- or long-term",
+    "description": "description",
+    "activities": "activities",
+    "activities_other": "other activities",
+    "measure": "measure of success",
+}
+
+GOAL_PATH = re.compile(r"^goals\.(\d+)\.(\w+)$")
+INDEXED = re.compile(r"^goals\.(\d+)\.(\w+)$")
+
+
+def field_id(path: str) -> str:
+    return path.replace(".", "-").replace("_", "-")
+
+
+def empty_goal(category: str) -> dict[str, Any]:
+    return {
+        "category": category,
+        "term": "",
+        "description": "",
+        "activities": [],
+        "activities_other": "",
+        "measure": "",
+    }
+
+
+def blank_proposal() -> dict[str, Any]:
+    """What a new form starts with: one outreach goal, since every alliance needs one."""
+    return {"goals": [empty_goal("outreach_communication")]}
+
+
+def _set(target: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        nested = target.get(part)
+        if not isinstance(nested, dict):
+            nested = target[part] = {}
+        target = nested
+    target[path[-1]] = value
+
+
+def from_form(form: MultiDict[str, str]) -> dict[str, Any]:
+    """The nested proposal the form describes, as typed (the schema judges it later)."""
+    data: dict[str, Any] = {}
+    goals: dict[int, dict[str, Any]] = {}
+    for key in form:
+        match = INDEXED.match(key)
+        if match:
+            index, name = int(match.group(1)), match.group(2)
+            if name not in GOAL_FIELDS or index > 99:
+                continue
+            goal = goals.setdefault(index, {})
+            goal[name] = form.getlist(key) if name in MULTI_VALUED else form.get(key, "")
+            continue
+        if not key.startswith(("organization.", "contact.", "priority.")) and key not in (
+            "hazards",
+            "hazards_other",
+            "requested_division",
+            "existing_relationship",
+        ):
+            continue  # buttons, tokens and anything a browser adds
+        value: Any = form.getlist(key) if key in MULTI_VALUED else form.get(key, "")
+        _set(data, key.split("."), value)
+    for index in sorted(goals):
+        goals[index].setdefault("activities", [])
+    data["goals"] = [goals[i] for i in sorted(goals)]
+    organization = data.get("organization")
+    if isinstance(organization, dict):
+        reached = str(organization.get("workers_reached", "")).replace(",", "").strip()
+        if reached == "":
+            organization.pop("workers_reached", None)
+        else:
+            organization["workers_reached"] = int(reached) if reached.isdigit() else reached
+    data.setdefault("hazards", [])
+    priority = data.setdefault("priority", {})
+    if isinstance(priority, dict):
+        priority.setdefault("priority_areas", [])
+    return data
+
+
+def for_submission(data: dict[str, Any]) -> dict[str, Any]:
+    """Drop empty optional fields the way the API expects them absent or empty."""
+    cleaned = dict(data)
+    organization = cleaned.get("organization")
+    if isinstance(organization, dict):
+        organization = {
+            k: v
+            for k, v in organization.items()
+            if not (k in ("website", "naics", "industry") and v == "")
+        }
+        cleaned["organization"] = organization
+    contact = cleaned.get("contact")
+    if isinstance(contact, dict) and contact.get("fax") == "":
+        cleaned["contact"] = {k: v for k, v in contact.items() if k != "fax"}
+    return cleaned
+
+
+def summary_label(path: str) -> str:
+    match = GOAL_PATH.match(path)
+    if match:
+        return f"Goal {int(match.group(1)) + 1}, {GOAL_LABELS.get(match.group(2), match.group(2))}"
+    return LABELS.get(path, path.replace(".", " ").replace("_", " ").capitalize())
+
+
+def error_list(errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(element id, label, message) for the error summary, in the form's order."""
+    order = list(LABELS)
+
+    def position(path: str) -> tuple[int, int, str]:
+        match = GOAL_PATH.match(path)
+        if match:
+            return (order.index("goals"), int(match.group(1)), path)
+        return (order.index(path) if path in order else len(order), 0, path)
+
+    rows = []
+    for path in sorted(errors, key=position):
+        target = "goals-outreach-communication" if path == "goals" else field_id(path)
+        for message in errors[path]:
+            rows.append((target, summary_label(path), message))
+    return rows
+
+
+def goal_groups(data: dict[str, Any], profile: AgencyProfile) -> list[dict[str, Any]]:
+    """The goals grouped by category, in the program's order, each with its global index."""
+    goals = data.get("goals") if isinstance(data.get("goals"), list) else []
+    groups = []
+    for category, label in profile.goal_categories.items():
+        members = [
+            (i, g)
+            for i, g in enumerate(goals or [])
+            if isinstance(g, dict) and g.get("category") == category
+        ]
+        groups.append({"category": category, "label": label, "goals": members})
+    return groups
+
+
+def value_at(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
