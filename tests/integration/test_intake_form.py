@@ -186,7 +186,9 @@ def test_draft_needs_an_email_then_saves_and_resumes(client, redis_client):
     assert "Draft saved. We e-mailed a link to dana@example.org" in resume
     assert 'value="Half-done Roofers"' in resume
     assert "Toolbox talks</textarea>" in resume
-    draft_token = re.search(r'name="draft_token" value="([^"]+)"', resume).group(1)
+    found = re.search(r'name="draft_token" value="([^"]+)"', resume)
+    assert found is not None
+    draft_token = found.group(1)
     [(task, kwargs)] = queued_tasks(redis_client, "notify")
     assert task == "notify.draft_saved"
     assert kwargs["event"]["payload"]["resume_url"].endswith(f"/apply/resume/{draft_token}")
