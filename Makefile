@@ -6,12 +6,13 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest system-deps lock clean
+.PHONY: help run test lint typecheck pytest system-deps node-deps assets lock clean
 
 help:
 	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
 	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
+	@echo "make assets re-vendor USWDS into services/intake/static/uswds/ (after changing package.json)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -36,7 +37,8 @@ run: $(VENV)/.run-installed
 	@$(BIN)/alliance run
 
 # Operating-system tools the tests use: Debian's docker-compose validates docker-compose.yml
-# without a Docker engine.
+# without a Docker engine; Debian's chromium runs the browser (accessibility) tests, which
+# drive it with Playwright (Playwright never downloads a browser here).
 system-deps:
 	@command -v docker-compose >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -46,6 +48,27 @@ system-deps:
 	  else \
 	    echo "[make] docker-compose is missing: install Debian's docker-compose package (as root: apt-get install docker-compose)"; exit 1; \
 	  fi; }
+	@[ -x /usr/bin/chromium ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "[make] installing chromium (Debian package) for the browser tests ..."; \
+	    (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	      (apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null)); \
+	  else \
+	    echo "[make] /usr/bin/chromium is missing: install Debian's chromium package (as root: apt-get install chromium)"; exit 1; \
+	  fi; }
+
+# Node packages the tests use (axe-core) and that 'make assets' vendors (USWDS), pinned in
+# package-lock.json. Never needed by 'make run': the vendored USWDS files are committed.
+node-deps:
+	@if [ ! -f node_modules/axe-core/axe.min.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  command -v npm >/dev/null 2>&1 || { echo "[make] npm is missing: install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }; \
+	  echo "[make] installing the locked Node packages (npm ci: axe-core, USWDS) ..."; \
+	  npm ci --no-audit --no-fund --loglevel=error || exit 1; \
+	fi
+
+# Copy the compiled USWDS subset from node_modules/ into services/intake/static/uswds/.
+assets: | $(PY)
+	@$(PY) -m deploy.assets
 
 lint: $(VENV)/.dev-installed
 	@echo "[make] ruff"
@@ -56,7 +79,7 @@ typecheck: $(VENV)/.dev-installed
 	@echo "[make] mypy"
 	@$(BIN)/mypy .
 
-pytest: $(VENV)/.dev-installed system-deps
+pytest: $(VENV)/.dev-installed system-deps node-deps
 	@echo "[make] pytest (servers: POSTGRES_URL/REDIS_URL if set, else containers, else embedded)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -32,6 +32,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _servers
+    import sys
+
+    # Close the services' pooled connections before their servers go away.
+    for service in ("intake", "review", "reporting", "notify"):
+        worker = sys.modules.get(f"services.{service}.worker")
+        if worker is not None:
+            worker.database.dispose()
     if _servers is not None:
         _servers.stop()
         _servers = None

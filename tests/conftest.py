@@ -1,9 +1,13 @@
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from deploy.embedded import free_port
 from tests.smtp import SmtpServer
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 
 @pytest.fixture
@@ -12,3 +16,54 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+# Browser tests (tests/browser_harness.py). Playwright is imported only when a test asks for it.
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Run the browser tests last: while the session's Playwright is open, asyncio thinks a loop
+    # runs in the main thread, which would break asyncio.run() in any later test.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def browser() -> "Iterator[Browser]":
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_harness import launch_chromium
+
+    playwright = sync_playwright().start()
+    try:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser: "Browser") -> "Iterator[Page]":
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def live_server() -> Iterator[Callable[[Any], str]]:
+    """Call it with a Flask (or any WSGI) app; returns the base URL, e.g. http://127.0.0.1:5123."""
+    from tests.browser_harness import LiveServer
+
+    servers: list[LiveServer] = []
+
+    def serve(app: Any) -> str:
+        server = LiveServer(app).start()
+        servers.append(server)
+        return server.url
+
+    yield serve
+    for server in servers:
+        server.stop()
