@@ -1,7 +1,9 @@
 """The whole path over real processes: HTTP in, events over the broker, e-mail out."""
 
 import os
+import re
 import time
+import urllib.request
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -126,3 +128,61 @@ def test_pipeline_on_the_embedded_default(tmp_path, smtp_server):
     assert not port_in_use(system.port)
     assert "[alliance] stopped" in system.output.read_text()
     assert not (system.var_dir / "postgres" / "postmaster.pid").exists()
+
+
+def link_in(message, prefix: str) -> str:
+    found = re.search(rf"{re.escape(prefix)}\S+", text_of(message))
+    assert found is not None, text_of(message)
+    return found.group(0)
+
+
+@pytest.mark.usefixtures("redis_client", "clean_databases")
+def test_draft_resume_submit_and_status_link(tmp_path, smtp_server):
+    env = {**os.environ, **smtp_env(smtp_server)}
+    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
+    try:
+        system.wait_healthy()
+        partial = {
+            "contact": {"email": "dana@example.org", "name": "Dana Smith"},
+            "organization": {"name": "Michigan Roofing Contractors Association"},
+        }
+        status, draft = system.request("POST", "/api/v1/drafts", {"proposal": partial})
+        assert status == 201, draft
+
+        [draft_mail] = smtp_server.inbox.wait_for(
+            lambda m: str(m["Subject"]).startswith("Your saved Alliance proposal draft")
+        )
+        resume_url = link_in(draft_mail, f"{system.base}/apply/resume/")
+        assert resume_url == draft["resume_url"]
+        with urllib.request.urlopen(resume_url, timeout=10) as page:  # noqa: S310 (loopback)
+            assert 'value="Michigan Roofing Contractors Association"' in page.read().decode()
+
+        token = resume_url.rsplit("/", 1)[1]
+        status, _ = system.request(
+            "PUT", f"/api/v1/drafts/{draft['id']}?token={token}", {"proposal": example_proposal()}
+        )
+        assert status == 200
+        status, submitted = system.request(
+            "POST", f"/api/v1/drafts/{draft['id']}/submit?token={token}"
+        )
+        assert status == 201, submitted
+
+        [receipt] = smtp_server.inbox.wait_for(
+            lambda m: submitted["reference"] in str(m["Subject"]) and m["To"] == "dana@example.org"
+        )
+        status_url = link_in(receipt, f"{system.base}/status/")
+        assert status_url == submitted["status_url"]
+
+        # notify reports what it sent; intake shows it on the status page.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(status_url, timeout=10) as page:  # noqa: S310
+                html = page.read().decode()
+            if "We received your Alliance proposal" in html:
+                break
+            time.sleep(0.3)
+        assert f"Proposal {submitted['reference']}" in html
+        assert "Submitted: waiting for review" in html
+        assert "We received your Alliance proposal" in html
+    finally:
+        assert system.stop() == 0, system.log()
