@@ -62,7 +62,16 @@ class ProposalDraftSavedV1(Schema):
     expires_at = fields.AwareDateTime(required=True)
 
 
-class ProposalChangesRequestedV1(Schema):
+class ApplicantSchema(Schema):
+    """Who hears about a decision: the proposal's contact."""
+
+    contact_name = fields.String(load_default="", validate=validate.Length(max=200))
+    contact_email = fields.Email(required=True)
+    organization_name = fields.String(load_default="", validate=validate.Length(max=200))
+    status_url = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ProposalChangesRequestedV1(ApplicantSchema):
     """A reviewer asked the applicant for changes (``proposal.changes_requested``)."""
 
     proposal_id = fields.UUID(required=True)
@@ -70,7 +79,53 @@ class ProposalChangesRequestedV1(Schema):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     message = fields.String(required=True, validate=validate.Length(min=1, max=10000))
     requested_at = fields.AwareDateTime(required=True)
-    status_url = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ProposalDeclinedV1(ApplicantSchema):
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    decided_at = fields.AwareDateTime(required=True)
+
+
+class ProposalApprovedV1(ApplicantSchema):
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    alliance_id = fields.UUID(required=True)
+    division = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    division_label = fields.String(load_default="", validate=validate.Length(max=200))
+    signing_date = fields.Date(required=True)
+    term_years = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    message = fields.String(load_default="", validate=validate.Length(max=10000))
+    decided_at = fields.AwareDateTime(required=True)
+
+
+class PersonSchema(Schema):
+    id = fields.UUID(load_default=None, allow_none=True)
+    name = fields.String(required=True, validate=validate.Length(max=200))
+    title = fields.String(load_default="", validate=validate.Length(max=200))
+    email = fields.Email(required=True)
+    phone = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+class AllianceSignedV1(Schema):
+    """An agreement was signed (``alliance.signed``): what reporting and notify need."""
+
+    alliance_id = fields.UUID(required=True)
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner = fields.Dict(required=True)  # organization: name, type, address, website
+    contact = fields.Nested(PersonSchema, required=True)
+    liaison = fields.Nested(PersonSchema, required=True)
+    goals = fields.List(fields.Dict(), required=True)
+    hazards = fields.List(fields.String(), load_default=list)
+    division = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    division_label = fields.String(load_default="", validate=validate.Length(max=200))
+    signing_date = fields.Date(required=True)
+    term_years = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    ends_on = fields.Date(required=True)
 
 
 class MessageSentV1(Schema):
@@ -92,6 +147,9 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.resubmitted", 1): ProposalSubmittedV1,
     ("proposal.draft_saved", 1): ProposalDraftSavedV1,
     ("proposal.changes_requested", 1): ProposalChangesRequestedV1,
+    ("proposal.declined", 1): ProposalDeclinedV1,
+    ("proposal.approved", 1): ProposalApprovedV1,
+    ("alliance.signed", 1): AllianceSignedV1,
     ("message.sent", 1): MessageSentV1,
 }
 
@@ -101,7 +159,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "proposal.submitted": ("review.proposal_submitted", "notify.proposal_submitted"),
     "proposal.resubmitted": ("review.proposal_resubmitted", "notify.proposal_resubmitted"),
     "proposal.draft_saved": ("notify.draft_saved",),
-    "proposal.changes_requested": ("intake.changes_requested",),
+    "proposal.changes_requested": ("intake.changes_requested", "notify.changes_requested"),
+    "proposal.declined": ("intake.proposal_declined", "notify.proposal_declined"),
+    "proposal.approved": ("intake.proposal_approved", "notify.proposal_approved"),
+    "alliance.signed": ("reporting.alliance_signed", "notify.alliance_signed"),
     "message.sent": ("intake.message_sent",),
 }
 

@@ -33,6 +33,8 @@ STATUS_LABELS = {
     "submitted": "Submitted: waiting for review",
     "changes_requested": "Changes requested: please edit and resubmit",
     "resubmitted": "Resubmitted: waiting for review",
+    "declined": "Declined",
+    "approved": "Approved",
 }
 EDITABLE_STATES = ("changes_requested",)
 
@@ -249,6 +251,19 @@ def record_changes_requested(session: Session, *, event: Event) -> None:
     proposal.status = "changes_requested"
     proposal.changes_requested_message = payload["message"]
     _history(session, proposal, "changes_requested", note=payload["message"])
+
+
+def record_decision(session: Session, *, event: Event, status: str, note: str) -> None:
+    """The agency decided (declined or approved): the status page says so."""
+    payload = event.payload
+    proposal = session.scalars(
+        select(Proposal).where(Proposal.id == payload["proposal_id"]).with_for_update()
+    ).first()
+    if proposal is None or payload["version"] < proposal.version:
+        return
+    proposal.status = status
+    proposal.changes_requested_message = ""
+    _history(session, proposal, status, note=note)
 
 
 def record_message_sent(session: Session, *, event: Event) -> None:

@@ -21,6 +21,17 @@ def changes_requested(event: Event, *, session: Session) -> None:
     proposals.record_changes_requested(session, event=event)
 
 
+@event_consumer(celery, name="intake.proposal_declined", event_type="proposal.declined")
+def proposal_declined(event: Event, *, session: Session) -> None:
+    proposals.record_decision(session, event=event, status="declined", note=event.payload["reason"])
+
+
+@event_consumer(celery, name="intake.proposal_approved", event_type="proposal.approved")
+def proposal_approved(event: Event, *, session: Session) -> None:
+    note = f"Alliance to be signed on {event.payload['signing_date'].isoformat()}"
+    proposals.record_decision(session, event=event, status="approved", note=note)
+
+
 @event_consumer(celery, name="intake.message_sent", event_type="message.sent")
 def message_sent(event: Event, *, session: Session) -> None:
     proposals.record_message_sent(session, event=event)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -54,8 +55,13 @@ def record_message(
     context: dict[str, Any],
     proposal_id: uuid.UUID | None = None,
     reference: str = "",
+    held: bool = False,
 ) -> uuid.UUID | None:
-    """Store a pending message unless one exists for ``cause``. Returns the new id or None."""
+    """Store a message unless one exists for ``cause``. Returns the new id or None.
+
+    A ``held`` message (decisions) waits for staff to preview, edit and release it; the
+    others are ``pending`` and go out at once.
+    """
     subject, text, html = render(template, context)
     message_id = uuid.uuid4()
     inserted = session.execute(
@@ -70,7 +76,7 @@ def record_message(
             subject=subject,
             text_body=text,
             html_body=html,
-            status="pending",
+            status="held" if held else "pending",
             attempts=0,
             created_at=utcnow(),
         )
@@ -152,6 +158,127 @@ def draft_saved(
         proposal_id=payload["proposal_id"],
     )
     return [created] if created else []
+
+
+def decision_made(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """The decision message to the applicant, held for staff to release."""
+    payload = event.payload
+    template = {
+        "proposal.changes_requested": "decision_changes_requested",
+        "proposal.declined": "decision_declined",
+        "proposal.approved": "decision_approved",
+    }[event.type]
+    context = {"agency": profile.name, **payload, "tz": settings.agency_timezone}
+    created = record_message(
+        session,
+        cause=f"{event.type}:{payload['proposal_id']}:v{payload['version']}",
+        template=template,
+        to_address=payload["contact_email"],
+        context=context,
+        proposal_id=payload["proposal_id"],
+        reference=payload["reference"],
+        held=True,
+    )
+    del created  # held: nothing to deliver until staff release it
+    return []
+
+
+def alliance_signed(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """Welcome to the partner's contact and to the liaison."""
+    payload = event.payload
+    context = {"agency": profile.name, **payload}
+    created = [
+        record_message(
+            session,
+            cause=f"alliance.signed:{payload['alliance_id']}:contact",
+            template="alliance_signed_partner",
+            to_address=payload["contact"]["email"],
+            context=context,
+            proposal_id=payload["proposal_id"],
+            reference=payload["reference"],
+        ),
+        record_message(
+            session,
+            cause=f"alliance.signed:{payload['alliance_id']}:liaison",
+            template="alliance_signed_liaison",
+            to_address=payload["liaison"]["email"],
+            context=context,
+            proposal_id=payload["proposal_id"],
+            reference=payload["reference"],
+        ),
+    ]
+    return [message_id for message_id in created if message_id is not None]
+
+
+# -- the held decisions: staff preview, edit, hold and release them --------------------------
+
+
+class NotEditable(Exception):
+    pass
+
+
+def held_messages(session: Session) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message).where(Message.status == "held").order_by(Message.created_at)
+        )
+    )
+
+
+def edit_held(
+    session: Session, *, message_id: uuid.UUID, subject: str, text_body: str, actor: str
+) -> Message:
+    """Staff rewrite a held message; the HTML part becomes the edited text, escaped."""
+    message = session.scalars(
+        select(Message).where(Message.id == message_id).with_for_update()
+    ).first()
+    if message is None or message.status != "held":
+        raise NotEditable("Only a held message can be edited.")
+    subject = " ".join(subject.split())
+    if not subject or not text_body.strip():
+        raise NotEditable("A message needs a subject and a text.")
+    message.subject = subject[:300]
+    message.text_body = text_body.replace("\r\n", "\n")
+    paragraphs = "".join(
+        f"<p>{escape(p).replace(chr(10), Markup('<br>'))}</p>"
+        for p in message.text_body.split("\n\n")
+        if p.strip()
+    )
+    message.html_body = f'<!doctype html><html lang="en"><body>{paragraphs}</body></html>'
+    message.edited_by = actor
+    return message
+
+
+def release_held(session: Session, *, message_ids: list[uuid.UUID], actor: str) -> list[uuid.UUID]:
+    """Let held messages go out; returns the ids now pending delivery."""
+    released = []
+    for message in session.scalars(
+        select(Message)
+        .where(Message.id.in_(message_ids), Message.status == "held")
+        .with_for_update()
+    ):
+        message.status = "pending"
+        message.released_by = actor
+        released.append(message.id)
+    return released
+
+
+def hold_again(session: Session, *, message_ids: list[uuid.UUID], actor: str) -> int:
+    """Take back messages released but not yet sent."""
+    count = 0
+    for message in session.scalars(
+        select(Message)
+        .where(Message.id.in_(message_ids), Message.status == "pending")
+        .with_for_update(skip_locked=True)
+    ):
+        message.status = "held"
+        message.released_by = None
+        count += 1
+    return count
 
 
 def build_email(message: Message, *, mail_from: str) -> EmailMessage:

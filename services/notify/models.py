@@ -31,8 +31,10 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
-    # pending -> sent | failed
+    # held (decisions, until staff release) -> pending -> sent | failed
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    edited_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    released_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

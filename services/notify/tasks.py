@@ -51,6 +51,35 @@ def draft_saved(event: Event, *, session: Session) -> None:
     deliver_after_commit(session, created)
 
 
+def _decision(event: Event, session: Session) -> None:
+    messages.decision_made(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+
+
+@event_consumer(celery, name="notify.changes_requested", event_type="proposal.changes_requested")
+def changes_requested(event: Event, *, session: Session) -> None:
+    _decision(event, session)
+
+
+@event_consumer(celery, name="notify.proposal_declined", event_type="proposal.declined")
+def proposal_declined(event: Event, *, session: Session) -> None:
+    _decision(event, session)
+
+
+@event_consumer(celery, name="notify.proposal_approved", event_type="proposal.approved")
+def proposal_approved(event: Event, *, session: Session) -> None:
+    _decision(event, session)
+
+
+@event_consumer(celery, name="notify.alliance_signed", event_type="alliance.signed")
+def alliance_signed(event: Event, *, session: Session) -> None:
+    created = messages.alliance_signed(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
 @celery.task(name="notify.deliver_message", bind=True, base=ServiceTask, shared=False)
 def deliver_message(self: ServiceTask, *, message_id: str) -> str:
     settings = load_settings()

@@ -1,16 +1,40 @@
-"""Reporting's data. Report schedules arrive with the reporting issue; for now the event
-machinery every service shares."""
+"""Reporting's data: its copy of each signed alliance (report schedules build on it)."""
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import Date, Integer, String, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, utcnow
 from shared.inbox import ProcessedEventMixin, RejectedEventMixin
 from shared.outbox import OutboxEventMixin
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Alliance(Base):
+    """What reporting knows of a signed alliance, from ``alliance.signed``."""
+
+    __tablename__ = "alliances"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    partner_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    liaison_email: Mapped[str] = mapped_column(String(254))
+    division: Mapped[str] = mapped_column(String(64))
+    signing_date: Mapped[date] = mapped_column(Date)
+    term_years: Mapped[int] = mapped_column(Integer)
+    ends_on: Mapped[date] = mapped_column(Date)
+    signed: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the whole event payload
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OutboxEvent(OutboxEventMixin, Base):

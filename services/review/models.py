@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, utcnow
@@ -119,6 +119,49 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PreparedDecision(Base):
+    """A decision written but not yet released; released ones stay as the record."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))  # changes_requested | declined | approved
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    prepared_by: Mapped[str] = mapped_column(String(254))
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Alliance(Base):
+    """A signed agreement and its life: renewals, conclusion, termination, Ambassador."""
+
+    __tablename__ = "alliances"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    partner: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    partner_name: Mapped[str] = mapped_column(String(200), index=True)
+    contact: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    goals: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    hazards: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    division: Mapped[str] = mapped_column(String(64))
+    liaison_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    liaison_name: Mapped[str] = mapped_column(String(200))
+    liaison_email: Mapped[str] = mapped_column(String(254))
+    signing_date: Mapped[date] = mapped_column(Date)
+    term_years: Mapped[int] = mapped_column(Integer)
+    ends_on: Mapped[date] = mapped_column(Date)
+    renewals: Mapped[int] = mapped_column(Integer, default=0)
+    # active | concluded | terminated | ambassador
+    status: Mapped[str] = mapped_column(String(20), default="active", index=True)
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxEvent(OutboxEventMixin, Base):
     pass
 
@@ -129,3 +172,25 @@ class ProcessedEvent(ProcessedEventMixin, Base):
 
 class RejectedEvent(RejectedEventMixin, Base):
     pass
+
+
+# -- Staff accounts (issue 4; services/review/accounts.py, shared/staff_auth.py) --------------
+
+
+class StaffUser(Base):
+    """A member of staff who signs in: Coordinator, reviewer and/or liaison."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="staff_users_email_lower"),
+        CheckConstraint("cardinality(roles) > 0", name="staff_users_has_role"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(Text)
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -244,6 +244,7 @@ def test_status_page_then_edit_and_resubmit(client):
             payload={
                 "proposal_id": proposal_id,
                 "reference": "AP-2026-00001",
+                "contact_email": "dana@example.org",
                 "version": 1,
                 "message": "Please name the conferences.",
                 "requested_at": datetime.now(UTC),

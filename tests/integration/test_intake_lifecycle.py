@@ -46,6 +46,7 @@ def request_changes(proposal_id: str, *, version: int = 1, message: str = "Add a
         payload={
             "proposal_id": uuid.UUID(proposal_id),
             "reference": "AP-2026-00001",
+            "contact_email": "dana@example.org",
             "version": version,
             "message": message,
             "requested_at": datetime.now(UTC),

@@ -124,5 +124,7 @@ def test_each_service_app_registers_only_its_own_tasks():
         "intake.changes_requested",
         "intake.expire_drafts",
         "intake.message_sent",
+        "intake.proposal_approved",
+        "intake.proposal_declined",
         "intake.relay_outbox",
     ]
