@@ -4,12 +4,28 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from services.review import api
-    from shared.web import init_app
+    from flask_smorest import Api
+    from flask_wtf.csrf import CSRFProtect
+
+    from services.review import api, staff_views
+    from shared.staff_auth import init_staff_auth
+    from shared.web import init_app, register_error_handlers
 
     app = Flask(__name__)
     init_app(app, service="review")
     if test_config:
         app.config.update(test_config)
-    app.register_blueprint(api.bp)
+    init_staff_auth(app)
+    CSRFProtect(app)  # every form post, and X-CSRFToken on API writes (shared/staff_auth.py)
+    staff_views.init_app(app)
+    app.config.update(
+        API_TITLE="Alliance Program Manager: review (staff)",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    rest = Api(app)
+    rest.register_blueprint(api.bp)
+    register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app

@@ -1,0 +1,222 @@
+"""The review staff API over HTTP, signed in as real staff accounts."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.review import accounts, create_app, queue
+from services.review.worker import database
+from shared.events import new_event
+from shared.proposal import ProposalSchema
+from shared.staff_auth import COOKIE_NAME, start_session
+from shared.testing import example_proposal
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+PASSWORD = "correct horse battery staple"
+
+
+def staff(email: str, *roles: str):
+    with database.transaction() as session:
+        person = accounts.create_staff(
+            session,
+            email=email,
+            name=email.split("@")[0].title(),
+            roles=list(roles),
+            password=PASSWORD,
+            actor="test",
+        )
+        return person.id, person.email, person.name, list(person.roles)
+
+
+@pytest.fixture
+def app(redis_client):
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+def client_for(app, person):
+    user_id, email, name, roles = person
+    client = app.test_client()
+    client.set_cookie(COOKIE_NAME, start_session(user_id, email, name, roles))
+    return client
+
+
+def arrive(name="Roofers", areas=("falls",)):
+    data = example_proposal()
+    data["organization"]["name"] = name
+    data["priority"]["priority_areas"] = list(areas)
+    event = new_event(
+        "proposal.submitted",
+        producer="intake",
+        payload={
+            "proposal_id": uuid.uuid4(),
+            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
+            "version": 1,
+            "submitted_at": datetime.now(UTC),
+            "status_url": "",
+            "proposal": ProposalSchema().load(data),
+        },
+    )
+    with database.transaction() as session:
+        return str(queue.receive_submitted_proposal(session, event=event).proposal_id)
+
+
+def test_the_queue_needs_a_staff_sign_in(app):
+    response = app.test_client().get("/api/v1/queue")
+    assert response.status_code == 401
+    assert response.get_json() == {"errors": {"_request": ["Sign in as staff first."]}}
+
+
+def test_coordinator_edits_priority_areas_and_the_queue_reorders_with_explanations(app):
+    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
+    arrive("Falls Partner", areas=("falls",))
+    arrive("Heat Partner", areas=("heat",))
+    before = coordinator.get("/api/v1/queue").get_json()["proposals"]
+    assert [p["organization"]["name"] for p in before] == ["Falls Partner", "Heat Partner"]
+
+    config = coordinator.get("/api/v1/scoring-config").get_json()
+    areas = [dict(a, weight=80) if a["slug"] == "heat" else a for a in config["priority_areas"]]
+    saved = coordinator.post(
+        "/api/v1/scoring-config", json={"priority_areas": areas, "note": "Heat emphasis program"}
+    )
+    assert saved.status_code == 201
+
+    after = coordinator.get("/api/v1/queue").get_json()["proposals"]
+    assert [p["organization"]["name"] for p in after] == ["Heat Partner", "Falls Partner"]
+    assert after[0]["score_version"] == saved.get_json()["version"]
+    assert after[0]["score_explanation"][0] == {
+        "points": 80,
+        "reason": 'matches priority area "Heat"',
+    }
+
+
+def test_only_the_coordinator_edits_the_configuration(app):
+    reviewer = client_for(app, staff("rev@agency.example", "reviewer"))
+    response = reviewer.post("/api/v1/scoring-config", json={"priority_areas": []})
+    assert response.status_code == 403
+
+
+def test_bad_configuration_is_a_422_with_paths(app):
+    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
+    response = coordinator.post(
+        "/api/v1/scoring-config",
+        json={"priority_areas": [{"slug": "Falls!", "label": ""}], "weights": {"luck": 5}},
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) >= {"priority_areas.0.slug", "priority_areas.0.label"}
+
+
+def test_reviewer_claims_comments_adjusts_and_decides(app, redis_client):
+    person = staff("rev@agency.example", "reviewer")
+    reviewer = client_for(app, person)
+    liaison_id = staff("lee@agency.example", "liaison")[0]
+    proposal_id = arrive()
+
+    claimed = reviewer.post(
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(person[0])}
+    )
+    assert claimed.get_json()["status"] == "in_review"
+    assert (
+        reviewer.post(
+            f"/api/v1/proposals/{proposal_id}/comments", json={"body": "Good reach."}
+        ).status_code
+        == 201
+    )
+    refused = reviewer.post(
+        f"/api/v1/proposals/{proposal_id}/adjustment", json={"points": 10, "reason": ""}
+    )
+    assert refused.status_code == 422
+    moved = reviewer.post(
+        f"/api/v1/proposals/{proposal_id}/adjustment",
+        json={"points": 10, "reason": "Conference season"},
+    )
+    assert moved.get_json()["priority"] == moved.get_json()["score"] + 10
+
+    decision = reviewer.post(
+        f"/api/v1/proposals/{proposal_id}/decision",
+        json={
+            "kind": "approved",
+            "details": {
+                "division": "construction_safety_health",
+                "liaison_id": str(liaison_id),
+                "signing_date": "2027-01-15",
+            },
+        },
+    )
+    assert decision.status_code == 201, decision.get_json()
+    released = reviewer.post(
+        "/api/v1/decisions/release", json={"decision_ids": [decision.get_json()["id"]]}
+    )
+    assert released.status_code == 200
+
+    detail = reviewer.get(f"/api/v1/proposals/{proposal_id}").get_json()
+    assert detail["status"] == "approved"
+    assert [c["body"] for c in detail["comments"]] == ["Good reach."]
+    assert [h["action"] for h in detail["history"]] == [
+        "submitted",
+        "assigned",
+        "commented",
+        "priority adjusted",
+        "decision prepared: approved",
+        "decision released: approved",
+    ]
+    assert redis_client.llen("reporting") == 1
+
+
+def test_a_liaison_who_is_not_a_liaison_cannot_be_chosen(app):
+    reviewer = client_for(app, staff("rev@agency.example", "reviewer"))
+    not_liaison = staff("other@agency.example", "reviewer")[0]
+    proposal_id = arrive()
+    response = reviewer.post(
+        f"/api/v1/proposals/{proposal_id}/decision",
+        json={
+            "kind": "approved",
+            "details": {
+                "division": "construction_safety_health",
+                "liaison_id": str(not_liaison),
+                "signing_date": "2027-01-15",
+            },
+        },
+    )
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["liaison_id"]
+
+
+def test_conflicted_reviewer_cannot_see_open_or_be_assigned(app):
+    person = staff("rev@agency.example", "reviewer")
+    reviewer = client_for(app, person)
+    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
+    proposal_id = arrive("Roofers Guild")
+    assert (
+        reviewer.post("/api/v1/conflicts", json={"organization_name": "roofers guild"}).status_code
+        == 201
+    )
+
+    assert reviewer.get("/api/v1/queue").get_json()["count"] == 0
+    assert reviewer.get(f"/api/v1/proposals/{proposal_id}").status_code == 403
+    assigned = coordinator.post(
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(person[0])}
+    )
+    assert assigned.status_code == 403
+    assert coordinator.get("/api/v1/queue").get_json()["count"] == 1
+
+
+def test_a_reviewer_cannot_assign_others(app):
+    reviewer = client_for(app, staff("rev@agency.example", "reviewer"))
+    other = staff("rev2@agency.example", "reviewer")[0]
+    proposal_id = arrive()
+    response = reviewer.post(
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(other)}
+    )
+    assert response.status_code == 403
+
+
+def test_openapi_lists_the_staff_endpoints(app):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert {
+        "/api/v1/queue",
+        "/api/v1/scoring-config",
+        "/api/v1/decisions/release",
+        "/api/v1/proposals/{proposal_id}/decision",
+    } <= set(spec["paths"])
