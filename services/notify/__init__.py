@@ -4,12 +4,27 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
+    from flask_smorest import Api
+    from flask_wtf.csrf import CSRFProtect
+
     from services.notify import api
-    from shared.web import init_app
+    from shared.staff_auth import init_staff_auth
+    from shared.web import init_app, register_error_handlers
 
     app = Flask(__name__)
     init_app(app, service="notify")
+    app.config.update(
+        API_TITLE="Alliance Program Manager: messages (staff)",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
     if test_config:
         app.config.update(test_config)
-    app.register_blueprint(api.bp)
+    init_staff_auth(app)  # the review service's sign-in works here too
+    CSRFProtect(app)  # writes need the X-CSRFToken header
+    rest = Api(app)
+    rest.register_blueprint(api.bp)
+    register_error_handlers(app)
     return app

@@ -281,6 +281,31 @@ def hold_again(session: Session, *, message_ids: list[uuid.UUID], actor: str) ->
     return count
 
 
+def resend(session: Session, *, message_id: uuid.UUID, actor: str) -> uuid.UUID:
+    """A new copy of a message, to go out again (the original stays as it was)."""
+    original = session.get(Message, message_id)
+    if original is None:
+        raise NotEditable("There is no such message.")
+    if original.status == "held":
+        raise NotEditable("This message was never released: release it instead.")
+    copy = Message(
+        cause=f"resend:{original.id}:{uuid.uuid4()}",
+        template=original.template,
+        proposal_id=original.proposal_id,
+        reference=original.reference,
+        to_address=original.to_address,
+        subject=original.subject,
+        text_body=original.text_body,
+        html_body=original.html_body,
+        status="pending",
+        attempts=0,
+        released_by=actor,
+    )
+    session.add(copy)
+    session.flush()
+    return copy.id
+
+
 def build_email(message: Message, *, mail_from: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = mail_from

@@ -1,0 +1,132 @@
+"""Notify's staff API: held decision messages, previewed, edited, released, held, resent."""
+
+import uuid
+
+import pytest
+from sqlalchemy import update
+
+from services.notify import create_app, messages
+from services.notify.models import Message
+from services.notify.worker import database
+from shared.staff_auth import COOKIE_NAME, start_session
+from tests.helpers import queued_tasks
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+
+@pytest.fixture
+def app(redis_client):
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+def signed_in(app, *roles):
+    client = app.test_client()
+    client.set_cookie(
+        COOKIE_NAME, start_session(uuid.uuid4(), "cora@agency.example", "Cora", list(roles))
+    )
+    return client
+
+
+def held_decision(proposal_id=None) -> uuid.UUID:
+    with database.transaction() as session:
+        message_id = messages.record_message(
+            session,
+            cause=f"test:{uuid.uuid4()}",
+            template="decision_declined",
+            to_address="dana@example.org",
+            proposal_id=proposal_id or uuid.uuid4(),
+            reference="AP-2026-00009",
+            held=True,
+            context={
+                "agency": "MIOSHA",
+                "reference": "AP-2026-00009",
+                "contact_name": "Dana",
+                "organization_name": "Roofers",
+                "reason": "Not this year.",
+                "status_url": "",
+            },
+        )
+    assert message_id is not None
+    return message_id
+
+
+def test_staff_see_preview_edit_and_release_held_messages(app, redis_client):
+    message_id = held_decision()
+    client = signed_in(app, "coordinator")
+
+    [listed] = client.get("/api/v1/held").get_json()["messages"]
+    assert (listed["id"], listed["status"]) == (str(message_id), "held")
+    preview = client.get(f"/api/v1/messages/{message_id}").get_json()
+    assert "Not this year." in preview["text_body"]
+
+    edited = client.put(
+        f"/api/v1/messages/{message_id}",
+        json={
+            "subject": "Your proposal AP-2026-00009",
+            "text_body": "Dear Dana,\n\nNot this year, sorry.",
+        },
+    )
+    assert edited.get_json()["edited_by"] == "cora@agency.example"
+    assert redis_client.llen("notify") == 0  # held: nothing goes out
+
+    released = client.post("/api/v1/held/release", json={"message_ids": [str(message_id)]})
+    assert released.get_json() == {"released": [str(message_id)]}
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_message", {"message_id": str(message_id)})
+    ]
+    assert client.get("/api/v1/held").get_json()["messages"] == []
+
+
+def test_released_but_unsent_messages_can_be_held_again(app):
+    first, second = held_decision(), held_decision()
+    client = signed_in(app, "reviewer")
+    client.post("/api/v1/held/release", json={"message_ids": [str(first), str(second)]})
+    assert client.post("/api/v1/held/hold", json={"message_ids": [str(first)]}).get_json() == {
+        "held": 1
+    }
+    assert [m["id"] for m in client.get("/api/v1/held").get_json()["messages"]] == [str(first)]
+
+
+def test_a_sent_message_can_be_resent_and_failures_say_why(app, redis_client):
+    proposal_id = uuid.uuid4()
+    message_id = held_decision(proposal_id)
+    with database.transaction() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(
+                status="failed", attempts=8, last_error="SMTPRecipientsRefused: 550 no such user"
+            )
+        )
+    client = signed_in(app, "coordinator")
+
+    log = client.get(f"/api/v1/messages?proposal_id={proposal_id}").get_json()["messages"]
+    assert log[0]["last_error"] == "SMTPRecipientsRefused: 550 no such user"
+    copy = client.post(f"/api/v1/messages/{message_id}/resend")
+    assert copy.status_code == 201
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_message", {"message_id": copy.get_json()["id"]})
+    ]
+
+
+def test_access_is_by_role(app):
+    message_id = held_decision()
+    assert app.test_client().get("/api/v1/held").status_code == 401
+    liaison = signed_in(app, "liaison")
+    assert liaison.get("/api/v1/held").status_code == 403
+    assert (
+        liaison.post("/api/v1/held/release", json={"message_ids": [str(message_id)]}).status_code
+        == 403
+    )
+    assert liaison.get(f"/api/v1/messages/{message_id}").status_code == 200
+
+
+def test_bad_input_is_a_clear_4xx(app):
+    client = signed_in(app, "coordinator")
+    assert client.post("/api/v1/held/release", json={"message_ids": []}).status_code == 422
+    assert client.get(f"/api/v1/messages/{uuid.uuid4()}").status_code == 404
+    sent = held_decision()
+    client.post("/api/v1/held/release", json={"message_ids": [str(sent)]})
+    response = client.put(f"/api/v1/messages/{sent}", json={"subject": "x", "text_body": "y"})
+    assert response.status_code == 409
+    assert response.get_json()["errors"]["_request"] == ["Only a held message can be edited."]
