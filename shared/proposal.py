@@ -96,7 +96,8 @@ class AddressSchema(PlainSchema):
     city = required_text(100)
     state = fields.String(
         required=True,
-        validate=validate.OneOf(US_STATES, error="Enter a two-letter state code, like MI."),
+        validate=validate.OneOf(US_STATES, error="Choose a state or territory from the list "
+                                "(its two-letter code, like MI)."),
         error_messages={"required": "Choose the state."},
     )
     zip = fields.String(
@@ -109,7 +110,10 @@ class OrganizationSchema(PlainSchema):
     name = required_text(200)
     type = fields.String(
         required=True,
-        validate=validate.OneOf(list(ORGANIZATION_TYPES), error="Choose one of: {choices}."),
+        validate=validate.OneOf(
+            list(ORGANIZATION_TYPES),
+            error="Choose a type of organization from the list ({choices}).",
+        ),
         error_messages={"required": "Choose the type of organization."},
     )
     address = fields.Nested(AddressSchema, required=True)

@@ -15,9 +15,13 @@ from werkzeug.datastructures import MultiDict
 
 from shared.agency import AgencyProfile
 
+# A field hidden from people and screen readers; bots tend to fill in every field.
+HONEYPOT = "contact.nickname"
+
 MULTI_VALUED = {"hazards", "priority.priority_areas", "activities"}
 
-GOAL_FIELDS = ("category", "term", "description", "activities", "activities_other", "measure")
+# In the form's order.
+GOAL_FIELDS = ("category", "description", "term", "activities", "activities_other", "measure")
 
 # The label an error summary uses for each field path (goal fields are numbered).
 LABELS = {
@@ -93,6 +97,8 @@ def from_form(form: MultiDict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     goals: dict[int, dict[str, Any]] = {}
     for key in form:
+        if key == HONEYPOT:
+            continue  # views.py refuses the request when it is filled in
         match = INDEXED.match(key)
         if match:
             index, name = int(match.group(1)), match.group(2)
@@ -155,11 +161,13 @@ def error_list(errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
     """(element id, label, message) for the error summary, in the form's order."""
     order = list(LABELS)
 
-    def position(path: str) -> tuple[int, int, str]:
+    def position(path: str) -> tuple[int, int, int]:
         match = GOAL_PATH.match(path)
         if match:
-            return (order.index("goals"), int(match.group(1)), path)
-        return (order.index(path) if path in order else len(order), 0, path)
+            field = match.group(2)
+            rank = GOAL_FIELDS.index(field) if field in GOAL_FIELDS else len(GOAL_FIELDS)
+            return (order.index("goals"), int(match.group(1)), rank)
+        return (order.index(path) if path in order else len(order), 0, 0)
 
     rows = []
     for path in sorted(errors, key=position):

@@ -24,7 +24,7 @@ from shared.proposal import US_STATES, flatten_errors
 
 bp = Blueprint("public", __name__)
 
-HONEYPOT = "contact.nickname"  # hidden from people; a bot filling it gives itself away
+HONEYPOT = forms.HONEYPOT
 
 
 def _choices() -> dict[str, Any]:
