@@ -12,7 +12,7 @@ help:
 	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
 	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
-	@echo "make assets re-vendor USWDS into services/intake/static/uswds/ (after changing package.json)"
+	@echo "make assets re-vendor USWDS into shared/static/uswds/ (after changing package.json)"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -66,7 +66,7 @@ node-deps:
 	  npm ci --no-audit --no-fund --loglevel=error || exit 1; \
 	fi
 
-# Copy the compiled USWDS subset from node_modules/ into services/intake/static/uswds/.
+# Copy the compiled USWDS subset from node_modules/ into shared/static/uswds/.
 assets: | $(PY)
 	@$(PY) -m deploy.assets
 

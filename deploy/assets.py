@@ -3,7 +3,7 @@
 Run with ``.venv/bin/python -m deploy.assets`` (or ``make assets``) after changing the
 ``@uswds/uswds`` version in ``package.json``/``package-lock.json``. It runs ``npm ci`` when
 ``node_modules/`` does not hold the locked versions, then copies a lean subset of
-``node_modules/@uswds/uswds/dist/`` into ``services/intake/static/uswds/``, keeping the
+``node_modules/@uswds/uswds/dist/`` into ``shared/static/uswds/``, keeping the
 relative paths so that the ``url(...)`` references inside the CSS resolve:
 
 - ``css/uswds.min.css``, ``js/uswds.min.js``, ``js/uswds-init.min.js``;
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 USWDS_PACKAGE = NODE_MODULES / "@uswds" / "uswds"
 DIST = USWDS_PACKAGE / "dist"
-DEST = ROOT / "services" / "intake" / "static" / "uswds"
+DEST = ROOT / "shared" / "static" / "uswds"
 
 # Relative to dist/.
 ENTRY_FILES = ("css/uswds.min.css", "js/uswds.min.js", "js/uswds-init.min.js")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -21,6 +24,21 @@ def wants_json() -> bool:
     if "/api/" in request.path or request.path.endswith("/healthz"):
         return True
     return request.accept_mimetypes.best == "application/json"
+
+
+def layout_context() -> dict[str, str]:
+    """What layout.html needs on every page: the agency's name and the assets' version."""
+    from shared.agency import load_agency_profile
+
+    return {"agency_name": load_agency_profile().name, "static_version": _uswds_version()}
+
+
+@cache
+def _uswds_version() -> str:
+    try:
+        return (USWDS_STATIC / "VERSION").read_text(encoding="utf-8").strip() or "0"
+    except FileNotFoundError:
+        return "0"
 
 
 def error_body(err: HTTPException) -> dict[str, Any]:
@@ -68,8 +86,21 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(Exception, unexpected_error)
 
 
+SHARED_TEMPLATES = Path(__file__).parent / "templates"
+USWDS_STATIC = Path(__file__).parent / "static" / "uswds"
+
+
 def init_app(app: Flask, *, service: str) -> None:
     settings = load_settings()
+    # Every service's pages share the USWDS layout and form macros (shared/templates) and the
+    # vendored USWDS files (shared/static/uswds, served at /assets/uswds/).
+    app.jinja_loader = ChoiceLoader(
+        [loader for loader in (app.jinja_loader, FileSystemLoader(SHARED_TEMPLATES)) if loader]
+    )
+    app.register_blueprint(
+        Blueprint("uswds", __name__, static_folder=USWDS_STATIC, static_url_path="/assets/uswds")
+    )
+    app.context_processor(layout_context)
     app.config["SECRET_KEY"] = settings.secret_key
     # Flask's default is no limit at all; ALLIANCE_MAX_CONTENT_LENGTH overrides this.
     app.config["MAX_CONTENT_LENGTH"] = 256 * 1024

@@ -1,8 +1,5 @@
 """Intake: the public proposal form and API. Owns proposals until they are submitted."""
 
-from functools import cache
-from pathlib import Path
-
 from flask import Flask
 
 
@@ -16,7 +13,6 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     app = Flask(__name__)
     init_app(app, service="intake")
-    app.context_processor(layout_context)  # templates/layout.html
     app.config.update(
         API_TITLE="Alliance Program Manager: proposals",
         API_VERSION="v1",
@@ -33,20 +29,3 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     Api(app).register_blueprint(api.bp)
     register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app
-
-
-def layout_context() -> dict[str, str]:
-    """What templates/layout.html needs on every page: the agency and the static version."""
-    from shared.agency import load_agency_profile
-
-    return {"agency_name": load_agency_profile().name, "static_version": _static_version()}
-
-
-@cache
-def _static_version() -> str:
-    """The vendored USWDS version, to bust browser caches when the static files change."""
-    version_file = Path(__file__).parent / "static" / "uswds" / "VERSION"
-    try:
-        return version_file.read_text(encoding="utf-8").strip() or "0"
-    except FileNotFoundError:
-        return "0"

@@ -268,7 +268,7 @@ def test_banner_accordion_opens_and_closes(page, base_url, js_errors):
 def test_vendored_css_js_and_fonts_are_served(page, base_url, js_errors):
     page.goto(f"{base_url}/_layout-check?clean=1")
     css_url = page.locator('link[rel="stylesheet"]').evaluate("el => el.href")
-    assert re.search(r"/static/uswds/css/uswds\.min\.css\?v=3\.\d+\.\d+$", css_url), css_url
+    assert re.search(r"/assets/uswds/css/uswds\.min\.css\?v=3\.\d+\.\d+$", css_url), css_url
     script_urls = page.locator("script[src]").evaluate_all("els => els.map(el => el.src)")
     assert [url.split("?")[0].rsplit("/", 1)[-1] for url in script_urls] == [
         "uswds-init.min.js",
