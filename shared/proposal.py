@@ -96,8 +96,10 @@ class AddressSchema(PlainSchema):
     city = required_text(100)
     state = fields.String(
         required=True,
-        validate=validate.OneOf(US_STATES, error="Choose a state or territory from the list "
-                                "(its two-letter code, like MI)."),
+        validate=validate.OneOf(
+            US_STATES,
+            error="Choose a state or territory from the list (its two-letter code, like MI).",
+        ),
         error_messages={"required": "Choose the state."},
     )
     zip = fields.String(

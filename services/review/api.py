@@ -12,10 +12,20 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from services.review import accounts, audit, decisions, queue
+from services.review.schemas import (
+    AdjustmentIn,
+    AssignmentIn,
+    CommentIn,
+    ConflictIn,
+    DecisionIn,
+    QueueQuery,
+    ReleaseIn,
+    ScoringConfigIn,
+)
 from services.review.worker import database, outbox
 from shared.proposal import flatten_errors
 from shared.staff_auth import staff_api_required
@@ -28,68 +38,6 @@ bp = Blueprint(
 )
 
 DECIDERS = ("coordinator", "reviewer")
-
-
-class QueueQuery(Schema):
-    status = fields.List(
-        fields.String(
-            validate=validate.OneOf(
-                [*queue.OPEN_STATES, "changes_requested", *queue.DECIDED_STATES]
-            )
-        ),
-        load_default=None,
-    )
-    division = fields.String(load_default="")
-    hazard = fields.String(load_default="")
-    state = fields.String(load_default="", validate=validate.Length(max=2))
-    organization_type = fields.String(load_default="")
-    q = fields.String(load_default="", validate=validate.Length(max=200))
-
-
-class AdjustmentIn(Schema):
-    points = fields.Integer(required=True, strict=True, validate=validate.Range(-1000, 1000))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-
-
-class AssignmentIn(Schema):
-    reviewer_id = fields.UUID(required=True, allow_none=True)
-
-
-class CommentIn(Schema):
-    body = fields.String(required=True, validate=validate.Length(min=1, max=10000))
-
-
-class ConflictIn(Schema):
-    organization_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
-class PriorityAreaIn(Schema):
-    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,64}$"))
-    label = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    effective_from = fields.Date(load_default=None, allow_none=True)
-    effective_to = fields.Date(load_default=None, allow_none=True)
-    weight = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 1000))
-
-
-class ScoringConfigIn(Schema):
-    weights = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(list(queue.DEFAULT_WEIGHTS))),
-        values=fields.Integer(validate=validate.Range(0, 100000)),
-        load_default=dict,
-    )
-    priority_areas = fields.List(fields.Nested(PriorityAreaIn), required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
-
-
-class DecisionIn(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(decisions.KINDS))
-    details = fields.Dict(required=True)
-
-
-class ReleaseIn(Schema):
-    decision_ids = fields.List(
-        fields.UUID(), required=True, validate=validate.Length(min=1, max=500)
-    )
 
 
 def _viewer() -> uuid.UUID:

@@ -1,0 +1,149 @@
+"""Review's staff pages over HTTP: queue, proposal, decisions, conflicts."""
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.review import accounts, create_app, queue
+from services.review.worker import database
+from shared.events import new_event
+from shared.proposal import ProposalSchema
+from shared.staff_auth import COOKIE_NAME, start_session
+from shared.testing import example_proposal
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+
+def person(email, *roles):
+    with database.transaction() as session:
+        created = accounts.create_staff(
+            session,
+            email=email,
+            name=email.split("@")[0].title(),
+            roles=list(roles),
+            password="a long enough password",
+            actor="test",
+        )
+        return created.id, created.email, created.name, list(created.roles)
+
+
+def client_for(app, who):
+    client = app.test_client()
+    client.set_cookie(COOKIE_NAME, start_session(*who))
+    return client
+
+
+def arrive(name="Roofers", areas=("falls",), version=1, proposal_id=None, **changes):
+    data = example_proposal(**changes)
+    data["organization"]["name"] = name
+    data["priority"]["priority_areas"] = list(areas)
+    event = new_event(
+        "proposal.submitted" if version == 1 else "proposal.resubmitted",
+        producer="intake",
+        payload={
+            "proposal_id": proposal_id or uuid.uuid4(),
+            "reference": "AP-2026-00042",
+            "version": version,
+            "submitted_at": datetime.now(UTC),
+            "status_url": "",
+            "proposal": ProposalSchema().load(data),
+        },
+    )
+    with database.transaction() as session:
+        return queue.receive_submitted_proposal(session, event=event).proposal_id
+
+
+@pytest.fixture
+def app(redis_client):
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+def test_staff_pages_send_signed_out_people_to_sign_in(app):
+    response = app.test_client().get("/staff/queue")
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/staff/sign-in?next=")
+
+
+def test_queue_page_shows_the_order_and_every_point(app):
+    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    arrive("Heat Partner", areas=("heat",), hazards=[])
+    arrive("Falls Partner", areas=("falls",), hazards=["falls"])
+    html = reviewer.get("/staff/queue").get_data(as_text=True)
+    assert html.index("Falls Partner") < html.index("Heat Partner")
+    assert "matches priority area &#34;Falls&#34; +30" in html
+    assert "reach of 12,000 workers +8" in html
+    assert "Scoring version 1" in html
+    filtered = reviewer.get("/staff/queue?q=heat").get_data(as_text=True)
+    assert "Heat Partner" in filtered
+    assert "Falls Partner" not in filtered
+
+
+def test_resubmission_diff_is_shown_on_the_proposal_page(app):
+    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    proposal_id = arrive()
+    arrive(version=2, proposal_id=proposal_id, hazards_other="Skylights")
+    html = reviewer.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Changes since the previous version" in html
+    assert re.search(
+        r"<th scope=\"row\">hazards_other</th><td><del></del></td>"
+        r"<td><ins>Skylights</ins></td>",
+        html,
+    )
+
+
+def test_reviewer_requests_changes_through_the_pages(app, redis_client):
+    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    proposal_id = arrive()
+    assert reviewer.post(f"/staff/proposals/{proposal_id}/claim").status_code == 303
+
+    missing = reviewer.post(
+        f"/staff/proposals/{proposal_id}/decision",
+        data={"kind": "changes_requested", "message": ""},
+    )
+    assert missing.status_code == 422
+    assert "Tell the applicant what to change." in missing.get_data(as_text=True)
+
+    prepared = reviewer.post(
+        f"/staff/proposals/{proposal_id}/decision",
+        data={"kind": "changes_requested", "message": "Add a measure for outreach."},
+    )
+    assert prepared.headers["Location"] == "/staff/decisions"
+    page = reviewer.get("/staff/decisions").get_data(as_text=True)
+    [decision_id] = re.findall(r'name="decision_id" value="([^"]+)"', page)
+    released = reviewer.post("/staff/decisions", data={"decision_id": decision_id})
+    assert released.status_code == 303
+    assert [t for t in ("intake", "notify") if redis_client.llen(t)] == ["intake", "notify"]
+    html = reviewer.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Changes requested" in html
+    assert "decision released: changes_requested" in html
+
+
+def test_adjusting_without_a_reason_is_refused_inline(app):
+    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    proposal_id = arrive()
+    response = reviewer.post(
+        f"/staff/proposals/{proposal_id}/adjustment", data={"points": "15", "reason": "   "}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Give the reason for moving this proposal." in html
+    assert 'value="15"' in html
+
+
+def test_liaisons_cannot_decide_and_conflicts_hide_proposals(app):
+    liaison = client_for(app, person("lee@agency.example", "liaison"))
+    proposal_id = arrive("Guild of Roofers")
+    assert liaison.get("/staff/decisions").status_code == 403
+    assert (
+        liaison.post(
+            f"/staff/proposals/{proposal_id}/decision",
+            data={"kind": "declined", "decline_reason": "x"},
+        ).status_code
+        == 403
+    )
+    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    reviewer.post("/staff/conflicts", data={"organization_name": "guild of roofers"})
+    assert "Guild of Roofers" not in reviewer.get("/staff/queue").get_data(as_text=True)
+    assert reviewer.get(f"/staff/proposals/{proposal_id}").status_code == 403
