@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from services.review import accounts, audit, decisions, queue
 from services.review.api import liaison_lookup
-from services.review.schemas import AdjustmentIn, CommentIn, ConflictIn
+from services.review.schemas import AdjustmentIn, CommentIn, ConflictIn, ScoringConfigIn
 from services.review.scoring import explain
 from services.review.worker import database, outbox
 from shared.agency import ORGANIZATION_TYPES, load_agency_profile
@@ -324,3 +324,104 @@ def conflicts_page() -> Any:
     return render_template("review/conflicts.html", declared=declared, errors=errors), (
         422 if errors else 200
     )
+
+
+WEIGHT_LABELS = {
+    "priority_area": "Points for each matching priority area (unless the area sets its own)",
+    "emerging_issue": "Points for an emerging issue",
+    "expertise_gap": "Points for filling an expertise gap",
+    "workers_per_reach_point": "Workers reached per point of reach",
+    "reach_max": "Most points for reach",
+    "hazard": "Points for each hazard named",
+    "hazard_max": "Most points for hazards",
+}
+
+
+def _scoring_form(form: Any) -> dict[str, Any]:
+    """The scoring form's fields as the API's ScoringConfigIn body (rows left empty dropped)."""
+    areas = []
+    for index in range(int(form.get("rows", "0") or 0)):
+        slug = form.get(f"areas.{index}.slug", "").strip()
+        label = form.get(f"areas.{index}.label", "").strip()
+        if not slug and not label:
+            continue
+        areas.append(
+            {
+                "slug": slug,
+                "label": label,
+                "effective_from": form.get(f"areas.{index}.effective_from") or None,
+                "effective_to": form.get(f"areas.{index}.effective_to") or None,
+                "weight": form.get(f"areas.{index}.weight") or None,
+            }
+        )
+    weights = {name: form.get(f"weights.{name}", "") for name in WEIGHT_LABELS}
+    return {
+        "priority_areas": areas,
+        "note": form.get("note", ""),
+        "weights": {k: v for k, v in weights.items() if v != ""},
+    }
+
+
+@bp.route("/scoring", methods=["GET", "POST"])
+@staff_required("coordinator")
+def scoring_page() -> Any:
+    errors: dict[str, list[str]] = {}
+    submitted: dict[str, Any] | None = None
+    if request.method == "POST":
+        submitted = _scoring_form(request.form)
+        try:
+            body = ScoringConfigIn().load(submitted)
+            slugs = [area["slug"] for area in body["priority_areas"]]
+            if len(set(slugs)) != len(slugs):
+                raise ValidationError({"priority_areas": ["Name each priority area once."]})
+        except ValidationError as err:
+            errors = flatten_errors(err.messages)
+        else:
+            with database.transaction() as session:
+                config = queue.save_config(
+                    session,
+                    weights=body["weights"],
+                    note=body["note"],
+                    actor=str(g.staff.email),
+                    priority_areas=[
+                        {
+                            **a,
+                            "effective_from": a["effective_from"].isoformat()
+                            if a["effective_from"]
+                            else None,
+                            "effective_to": a["effective_to"].isoformat()
+                            if a["effective_to"]
+                            else None,
+                        }
+                        for a in body["priority_areas"]
+                    ],
+                )
+                rescored = config.version
+            flash(f"Saved as version {rescored}; open proposals were rescored.", "success")
+            return redirect(url_for("review.queue_page"), code=303)
+    with database.transaction() as session:
+        config = queue.current_config(session)
+        versions = audit.history(session, entity_type="scoring_config", entity_id=config.version)
+        current = {
+            "version": config.version,
+            "weights": config.weights,
+            "priority_areas": config.priority_areas,
+            "note": config.note,
+            "created_by": config.created_by,
+            "created_at": config.created_at,
+        }
+    shown = submitted or {
+        "priority_areas": current["priority_areas"],
+        "weights": current["weights"],
+        "note": "",
+    }
+    rows = [*shown["priority_areas"], {}, {}]  # two empty rows to add areas
+    return render_template(
+        "review/scoring.html",
+        current=current,
+        shown=shown,
+        rows=rows,
+        errors=errors,
+        weight_labels=WEIGHT_LABELS,
+        last_change=versions[-1] if versions else None,
+    ), (422 if errors else 200)

@@ -147,3 +147,49 @@ def test_liaisons_cannot_decide_and_conflicts_hide_proposals(app):
     reviewer.post("/staff/conflicts", data={"organization_name": "guild of roofers"})
     assert "Guild of Roofers" not in reviewer.get("/staff/queue").get_data(as_text=True)
     assert reviewer.get(f"/staff/proposals/{proposal_id}").status_code == 403
+
+
+def test_coordinator_edits_priority_areas_on_the_page_and_the_queue_reorders(app):
+    coordinator = client_for(app, person("cora@agency.example", "coordinator"))
+    arrive("Falls Partner", areas=("falls",), hazards=[])
+    arrive("Heat Partner", areas=("heat",), hazards=[])
+    page = coordinator.get("/staff/scoring").get_data(as_text=True)
+    rows = int(re.search(r'name="rows" value="(\d+)"', page).group(1))
+    fields = {"rows": str(rows), "note": "Heat emphasis program"}
+    for index, (slug, label) in enumerate([("falls", "Falls"), ("heat", "Heat")]):
+        fields |= {f"areas.{index}.slug": slug, f"areas.{index}.label": label}
+    fields["areas.1.weight"] = "75"
+    fields["areas.2.slug"] = "trenching"
+    fields["areas.2.label"] = "Trenching"
+    fields["areas.2.effective_from"] = "2030-01-01"
+
+    saved = coordinator.post("/staff/scoring", data=fields)
+
+    assert saved.status_code == 303
+    html = coordinator.get("/staff/queue").get_data(as_text=True)
+    assert "Saved as version 2; open proposals were rescored." in html
+    assert html.index("Heat Partner") < html.index("Falls Partner")
+    assert "matches priority area &#34;Heat&#34; +75" in html
+    assert "Scoring version 2" in html
+
+
+def test_bad_scoring_input_is_shown_inline_and_nothing_changes(app):
+    coordinator = client_for(app, person("cora@agency.example", "coordinator"))
+    response = coordinator.post(
+        "/staff/scoring",
+        data={
+            "rows": "1",
+            "areas.0.slug": "Bad Slug!",
+            "areas.0.label": "Bad",
+            "areas.0.weight": "lots",
+        },
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="priority-areas-0-slug-error"' in html
+    assert 'id="priority-areas-0-weight-error"' in html
+    assert "Version 1 is in force" in html
+    assert (
+        client_for(app, person("rev@agency.example", "reviewer")).get("/staff/scoring").status_code
+        == 403
+    )
