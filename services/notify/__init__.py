@@ -7,7 +7,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
-    from services.notify import api
+    from services.notify import api, views
     from shared.staff_auth import init_staff_auth
     from shared.web import init_app, register_error_handlers
 
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         app.config.update(test_config)
     init_staff_auth(app)  # the review service's sign-in works here too
     CSRFProtect(app)  # writes need the X-CSRFToken header
+    app.register_blueprint(views.bp)
     rest = Api(app)
     rest.register_blueprint(api.bp)
     register_error_handlers(app)

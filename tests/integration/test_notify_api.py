@@ -130,3 +130,43 @@ def test_bad_input_is_a_clear_4xx(app):
     response = client.put(f"/api/v1/messages/{sent}", json={"subject": "x", "text_body": "y"})
     assert response.status_code == 409
     assert response.get_json()["errors"]["_request"] == ["Only a held message can be edited."]
+
+
+def test_held_messages_page_edits_and_releases(app, redis_client):
+    message_id = held_decision()
+    client = signed_in(app, "coordinator")
+    listing = client.get("/staff/messages").get_data(as_text=True)
+    assert "Decision on your Alliance proposal AP-2026-00009" in listing
+
+    saved = client.post(
+        f"/staff/messages/{message_id}",
+        data={
+            "subject": "Decision on AP-2026-00009",
+            "text_body": "Dear Dana,\n\nNot this year.",
+            "action": "release",
+        },
+    )
+    assert saved.status_code == 303
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_message", {"message_id": str(message_id)})
+    ]
+    page = client.get(f"/staff/messages/{message_id}").get_data(as_text=True)
+    assert "Saved and released." in page
+    assert "Hold it back" in page
+
+
+def test_held_messages_page_needs_a_sign_in_and_a_role(app):
+    anonymous = app.test_client().get("/staff/messages")
+    assert anonymous.status_code == 303
+    assert "/review/staff/sign-in?next=" in anonymous.headers["Location"]
+    assert signed_in(app, "liaison").get("/staff/messages").status_code == 403
+
+
+def test_an_empty_message_is_refused_inline(app):
+    message_id = held_decision()
+    client = signed_in(app, "reviewer")
+    response = client.post(
+        f"/staff/messages/{message_id}", data={"subject": "x", "text_body": "  ", "action": "save"}
+    )
+    assert response.status_code == 422
+    assert "A message needs a subject and a text." in response.get_data(as_text=True)
