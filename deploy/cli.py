@@ -1,4 +1,4 @@
-"""``alliance``: the operator's command (run, migrate, worker, beat, web)."""
+"""``alliance``: the operator's command (run, migrate, worker, beat, web, create-coordinator)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,53 @@ def web(bind: str) -> None:
             "deploy.gateway:create_gateway()",
         ],
     )
+
+
+@main.command("create-coordinator")
+@click.option("--email", required=True, help="The Coordinator's e-mail address (their sign-in).")
+@click.option("--name", required=True, help="The Coordinator's name, as staff see it.")
+def create_coordinator(email: str, name: str) -> None:
+    """Create the first Coordinator's staff account (run `alliance migrate` first).
+
+    The password comes from ALLIANCE_PASSWORD, or is asked for twice without echoing.
+    """
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from services.review import accounts
+    from shared.config import load_settings
+    from shared.db import Database
+
+    password = os.environ.get("ALLIANCE_PASSWORD") or click.prompt(
+        "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
+    )
+    database = Database("review")
+    try:
+        with database.transaction() as session:
+            user = accounts.create_staff(
+                session,
+                email=email,
+                name=name,
+                roles=["coordinator"],
+                password=password,
+                actor="alliance create-coordinator",
+            )
+            created = user.email
+    except accounts.AccountError as err:
+        messages = [m for field_messages in err.errors.values() for m in field_messages]
+        raise click.ClickException("no account created: " + " ".join(messages)) from None
+    except ProgrammingError:
+        raise click.ClickException(
+            "the review database has no staff tables yet: run `alliance migrate review` first"
+        ) from None
+    except OperationalError as err:
+        raise click.ClickException(
+            f"could not reach the review database ({err.orig}); is it migrated "
+            "(`alliance migrate review`) and is REVIEW_DATABASE_URL right?"
+        ) from None
+    finally:
+        database.dispose()
+    sign_in = load_settings().public_base_url + "/review/staff/sign-in"
+    click.echo(f"[alliance] created Coordinator {created}; they sign in at {sign_in}")
 
 
 if __name__ == "__main__":

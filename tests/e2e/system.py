@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ class RunningSystem:
         self.var_dir = var_dir
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
+        self.env = env
         self.output = var_dir / "alliance-run.out"
         var_dir.mkdir(parents=True, exist_ok=True)
         self._out = open(self.output, "wb")  # noqa: SIM115 (closed in stop)
@@ -65,13 +68,41 @@ class RunningSystem:
             time.sleep(0.3)
         raise AssertionError(f"not healthy within {timeout}s:\n{self.log()}")
 
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    def broker_url(self) -> str:
+        """The broker this system uses: the environment's, or the embedded one it started."""
+        if self.env.get("REDIS_URL"):
+            return self.env["REDIS_URL"]
+        found = re.search(r"broker: (redis://\S+)", self.output.read_text())
+        assert found is not None, self.log()
+        return found.group(1)
+
+    def staff_cookie(self, *roles: str) -> str:
+        """A signed-in staff session in this system's Redis, as the cookie header value."""
+        from shared.staff_auth import COOKIE_NAME, start_session
+
+        previous = os.environ.get("REDIS_URL")
+        os.environ["REDIS_URL"] = self.broker_url()
+        try:
+            session_id = start_session(uuid.uuid4(), "e2e@agency.example", "E2E Staff", roles)
+        finally:
+            if previous is None:
+                os.environ.pop("REDIS_URL", None)
+            else:
+                os.environ["REDIS_URL"] = previous
+        return f"{COOKIE_NAME}={session_id}"
+
+    def request(
+        self, method: str, path: str, body: Any = None, cookie: str = ""
+    ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data else {}
+        if cookie:
+            headers["Cookie"] = cookie
         request = urllib.request.Request(  # noqa: S310 (loopback only)
             self.base + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json"} if data else {},
+            headers=headers,
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310

@@ -44,9 +44,10 @@ def submit_and_read_receipt(system: RunningSystem, smtp_server) -> dict:
         lambda m: m["To"] == "coordinator@agency.example" and reference in str(m["Subject"])
     )
 
+    cookie = system.staff_cookie("reviewer")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        _, queue = system.request("GET", "/review/api/v1/queue")
+        _, queue = system.request("GET", "/review/api/v1/queue", cookie=cookie)
         if queue["count"]:
             break
         time.sleep(0.2)
