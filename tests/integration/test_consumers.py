@@ -101,9 +101,14 @@ def test_review_queue_api_lists_oldest_first(redis_client):
     from shared.staff_auth import COOKIE_NAME, start_session
 
     with review_db.transaction() as session:
-        person = accounts.create_staff(session, email="rev@agency.example", name="Rev",
-                                       roles=["reviewer"], password="a long enough password",
-                                       actor="test")
+        person = accounts.create_staff(
+            session,
+            email="rev@agency.example",
+            name="Rev",
+            roles=["reviewer"],
+            password="a long enough password",
+            actor="test",
+        )
         signed_in = start_session(person.id, person.email, person.name, person.roles)
     client = create_app().test_client()
     client.set_cookie(COOKIE_NAME, signed_in)

@@ -32,28 +32,44 @@ def liaisons(staff_id):
 def arrive(name="Roofers", version=1, proposal_id=None):
     data = example_proposal()
     data["organization"]["name"] = name
-    event = new_event("proposal.submitted" if version == 1 else "proposal.resubmitted",
-                      producer="intake", payload={
-                          "proposal_id": proposal_id or uuid.uuid4(),
-                          "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-                          "version": version, "submitted_at": datetime.now(UTC),
-                          "status_url": "http://127.0.0.1:8000/status/abc",
-                          "proposal": ProposalSchema().load(data)})
+    event = new_event(
+        "proposal.submitted" if version == 1 else "proposal.resubmitted",
+        producer="intake",
+        payload={
+            "proposal_id": proposal_id or uuid.uuid4(),
+            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
+            "version": version,
+            "submitted_at": datetime.now(UTC),
+            "status_url": "http://127.0.0.1:8000/status/abc",
+            "proposal": ProposalSchema().load(data),
+        },
+    )
     with database.transaction() as session:
         return queue.receive_submitted_proposal(session, event=event).proposal_id
 
 
 def prepare(proposal_id, kind, **details):
     with database.transaction() as session:
-        return decisions.prepare(session, proposal_id=proposal_id, kind=kind, details=details,
-                                 actor="riley@agency.example", viewer_id=None,
-                                 liaisons=liaisons).id
+        return decisions.prepare(
+            session,
+            proposal_id=proposal_id,
+            kind=kind,
+            details=details,
+            actor="riley@agency.example",
+            viewer_id=None,
+            liaisons=liaisons,
+        ).id
 
 
 def release(*ids):
     with database.transaction() as session:
-        decisions.release(session, decision_ids=list(ids), actor="coordinator@agency.example",
-                          outbox=outbox, liaisons=liaisons)
+        decisions.release(
+            session,
+            decision_ids=list(ids),
+            actor="coordinator@agency.example",
+            outbox=outbox,
+            liaisons=liaisons,
+        )
 
 
 def deliver_events(redis_client, queue_name):
@@ -62,8 +78,11 @@ def deliver_events(redis_client, queue_name):
     import services.notify.tasks
     import services.reporting.tasks
 
-    apps = {"intake": services.intake.tasks.celery, "notify": services.notify.tasks.celery,
-            "reporting": services.reporting.tasks.celery}
+    apps = {
+        "intake": services.intake.tasks.celery,
+        "notify": services.notify.tasks.celery,
+        "reporting": services.reporting.tasks.celery,
+    }
     for name, kwargs in queued_tasks(redis_client, queue_name):
         if name.endswith((".relay_outbox", ".deliver_message")):
             continue
@@ -78,7 +97,8 @@ def test_changes_requested_reaches_intake_and_waits_in_notify(redis_client):
     with database.transaction() as session:
         assert queue.get_for(session, proposal_id, viewer_id=None).status == "changes_requested"
     assert [name for name, _ in queued_tasks(redis_client, "intake")] == [
-        "intake.changes_requested"]
+        "intake.changes_requested"
+    ]
     deliver_events(redis_client, "notify")
     with notify_db.transaction() as session:
         [held] = session.scalars(select(Message)).all()
@@ -95,26 +115,37 @@ def test_staff_edit_and_release_a_held_decision_message(redis_client):
     deliver_events(redis_client, "notify")
     with notify_db.transaction() as session:
         [held] = notify_messages.held_messages(session)
-        notify_messages.edit_held(session, message_id=held.id, subject="About your proposal",
-                                  text_body="Dear Dana,\n\nNot this year <sorry>.",
-                                  actor="coordinator@agency.example")
+        notify_messages.edit_held(
+            session,
+            message_id=held.id,
+            subject="About your proposal",
+            text_body="Dear Dana,\n\nNot this year <sorry>.",
+            actor="coordinator@agency.example",
+        )
     with notify_db.transaction() as session:
         edited = session.get(Message, held.id)
         assert edited.subject == "About your proposal"
         assert "&lt;sorry&gt;" in edited.html_body
-        assert notify_messages.release_held(session, message_ids=[held.id],
-                                             actor="coordinator@agency.example") == [held.id]
+        assert notify_messages.release_held(
+            session, message_ids=[held.id], actor="coordinator@agency.example"
+        ) == [held.id]
     with notify_db.transaction() as session:
         assert session.get(Message, held.id).status == "pending"
         with pytest.raises(notify_messages.NotEditable):
-            notify_messages.edit_held(session, message_id=held.id, subject="x",
-                                      text_body="y", actor="c")
+            notify_messages.edit_held(
+                session, message_id=held.id, subject="x", text_body="y", actor="c"
+            )
 
 
 def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_client):
     proposal_id = arrive(name="Michigan Roofing Contractors Association")
-    decision = prepare(proposal_id, "approved", division="construction_safety_health",
-                       liaison_id=str(LIAISON.id), signing_date="2026-12-01")
+    decision = prepare(
+        proposal_id,
+        "approved",
+        division="construction_safety_health",
+        liaison_id=str(LIAISON.id),
+        signing_date="2026-12-01",
+    )
     release(decision)
 
     with database.transaction() as session:
@@ -123,15 +154,19 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
         assert alliance.liaison_name == "Lee Liaison"
         assert queue.get_for(session, proposal_id, viewer_id=None).status == "approved"
     assert sorted(name for name, _ in queued_tasks(redis_client, "notify")) == [
-        "notify.alliance_signed", "notify.proposal_approved"]
+        "notify.alliance_signed",
+        "notify.proposal_approved",
+    ]
     [(name, kwargs)] = queued_tasks(redis_client, "reporting")
     assert name == "reporting.alliance_signed"
     signed = kwargs["event"]["payload"]
     assert signed["partner"]["name"] == "Michigan Roofing Contractors Association"
     assert signed["liaison"]["email"] == "lee@agency.example"
     assert signed["contact"]["email"] == "dana@example.org"
-    assert [g["category"] for g in signed["goals"]] == ["outreach_communication",
-                                                        "training_education"]
+    assert [g["category"] for g in signed["goals"]] == [
+        "outreach_communication",
+        "training_education",
+    ]
 
     deliver_events(redis_client, "reporting")
     deliver_events(redis_client, "notify")
@@ -140,15 +175,25 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
         assert (copy.id, copy.signing_date) == (alliance.id, date(2026, 12, 1))
     with notify_db.transaction() as session:
         sent = {(m.template, m.to_address, m.status) for m in session.scalars(select(Message))}
-    assert sent == {("decision_approved", "dana@example.org", "held"),
-                    ("alliance_signed_partner", "dana@example.org", "pending"),
-                    ("alliance_signed_liaison", "lee@agency.example", "pending")}
+    assert sent == {
+        ("decision_approved", "dana@example.org", "held"),
+        ("alliance_signed_partner", "dana@example.org", "pending"),
+        ("alliance_signed_liaison", "lee@agency.example", "pending"),
+    }
 
     # The applicant's status page learns the decision too.
     with intake_db.transaction() as session:
-        session.add(Proposal(id=proposal_id, reference="AP-2026-00001", status="submitted",
-                             organization_name="x", contact_email="dana@example.org",
-                             data={}, version=1))
+        session.add(
+            Proposal(
+                id=proposal_id,
+                reference="AP-2026-00001",
+                status="submitted",
+                organization_name="x",
+                contact_email="dana@example.org",
+                data={},
+                version=1,
+            )
+        )
     deliver_events(redis_client, "intake")
     with intake_db.transaction() as session:
         assert session.get(Proposal, proposal_id).status == "approved"
@@ -156,39 +201,60 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
 
 def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_client):
     first, second, third = arrive("One"), arrive("Two"), arrive("Three")
-    prepared = [prepare(first, "declined", reason="Not now."),
-                prepare(second, "changes_requested", message="More detail."),
-                prepare(third, "declined", reason="Not now.")]
+    prepared = [
+        prepare(first, "declined", reason="Not now."),
+        prepare(second, "changes_requested", message="More detail."),
+        prepare(third, "declined", reason="Not now."),
+    ]
     arrive("Three", version=2, proposal_id=third)  # resubmitted after preparing
 
     with pytest.raises(queue.QueueError, match="changed since the decision was prepared"):
         release(*prepared)
     with database.transaction() as session:
-        assert [queue.get_for(session, p, viewer_id=None).status
-                for p in (first, second, third)] == ["waiting", "waiting", "resubmitted"]
+        assert [
+            queue.get_for(session, p, viewer_id=None).status for p in (first, second, third)
+        ] == ["waiting", "waiting", "resubmitted"]
         assert len(decisions.pending(session)) == 3
     assert redis_client.llen("intake") == 0
 
     release(prepared[0], prepared[1])
     with database.transaction() as session:
         assert [queue.get_for(session, p, viewer_id=None).status for p in (first, second)] == [
-            "declined", "changes_requested"]
+            "declined",
+            "changes_requested",
+        ]
         assert len(decisions.pending(session)) == 1
 
 
 def test_bad_decisions_say_what_is_missing():
     proposal_id = arrive()
     with pytest.raises(ValidationError) as caught:
-        prepare(proposal_id, "approved", division="moon", liaison_id=str(uuid.uuid4()),
-                signing_date="2026-12-01")
+        prepare(
+            proposal_id,
+            "approved",
+            division="moon",
+            liaison_id=str(uuid.uuid4()),
+            signing_date="2026-12-01",
+        )
     assert list(caught.value.messages) == ["division"]
     with pytest.raises(ValidationError) as caught:
-        prepare(proposal_id, "approved", division="construction_safety_health",
-                liaison_id=str(uuid.uuid4()), signing_date="2026-12-01")
+        prepare(
+            proposal_id,
+            "approved",
+            division="construction_safety_health",
+            liaison_id=str(uuid.uuid4()),
+            signing_date="2026-12-01",
+        )
     assert list(caught.value.messages) == ["liaison_id"]
     with pytest.raises(ValidationError) as caught:
         prepare(proposal_id, "declined")
     assert caught.value.messages == {"reason": ["Give the reason for declining."]}
     with pytest.raises(ValidationError):
-        prepare(proposal_id, "approved", division="construction_safety_health",
-                liaison_id=str(LIAISON.id), signing_date="2026-12-01", term_years=9)
+        prepare(
+            proposal_id,
+            "approved",
+            division="construction_safety_health",
+            liaison_id=str(LIAISON.id),
+            signing_date="2026-12-01",
+            term_years=9,
+        )
