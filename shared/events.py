@@ -140,6 +140,70 @@ class MessageSentV1(Schema):
     sent_at = fields.AwareDateTime(required=True)
 
 
+# -- The agreement's life (issue 4; produced by services/review/agreements.py) ---------------
+# Reporting will subscribe to all four (``reporting.alliance_changed``, not built yet) to
+# stop or extend the report schedule; notify tells the partner's contact and the liaison.
+
+
+class AllianceChangeV1(Schema):
+    """What every change to a signed alliance carries: who it is and who to tell."""
+
+    alliance_id = fields.UUID(required=True)
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(PersonSchema, required=True)  # the partner's contact
+    liaison = fields.Nested(PersonSchema, required=True)
+    decided_at = fields.AwareDateTime(required=True)
+
+
+class AllianceRenewedV1(AllianceChangeV1):
+    """A renewal was decided (``alliance.renewed``): a new term from a new signing date.
+
+    ``renewal`` counts renewals (1 for the first). Reporting will derive the reports owed over
+    the new term, from ``signing_date`` through ``ends_on`` (the term's last day).
+    """
+
+    renewal = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    signing_date = fields.Date(required=True)
+    term_years = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    ends_on = fields.Date(required=True)
+    previous_ends_on = fields.Date(required=True)
+
+
+class AllianceConcludedV1(AllianceChangeV1):
+    """The agency concluded the alliance (``alliance.concluded``) on ``concluded_on``.
+
+    Every report obligation ends that day: reporting will make nothing due after it.
+    """
+
+    concluded_on = fields.Date(required=True)
+
+
+class AllianceTerminatedV1(AllianceChangeV1):
+    """The agency terminated the alliance with 30 days' written notice (``alliance.terminated``).
+
+    ``effective_on`` is ``notice_date`` + 30 days: the alliance and every report obligation
+    end that day; reporting will make nothing due after it.
+    """
+
+    notice_date = fields.Date(required=True)
+    effective_on = fields.Date(required=True)
+
+
+class AllianceAmbassadorDesignatedV1(AllianceChangeV1):
+    """The partner was named an Ambassador (``alliance.ambassador_designated``).
+
+    Ambassadors report no more: every report obligation ends on ``designated_on`` and
+    reporting will make nothing due after it.
+    """
+
+    designated_on = fields.Date(required=True)
+
+
+# -- end of the agreement's life block -------------------------------------------------------
+
+
 # (type, version) -> payload schema class
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.submitted", 1): ProposalSubmittedV1,
@@ -151,6 +215,12 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.approved", 1): ProposalApprovedV1,
     ("alliance.signed", 1): AllianceSignedV1,
     ("message.sent", 1): MessageSentV1,
+    # -- the agreement's life (issue 4)
+    ("alliance.renewed", 1): AllianceRenewedV1,
+    ("alliance.concluded", 1): AllianceConcludedV1,
+    ("alliance.terminated", 1): AllianceTerminatedV1,
+    ("alliance.ambassador_designated", 1): AllianceAmbassadorDesignatedV1,
+    # -- end of the agreement's life
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
@@ -164,6 +234,12 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "proposal.approved": ("intake.proposal_approved", "notify.proposal_approved"),
     "alliance.signed": ("reporting.alliance_signed", "notify.alliance_signed"),
     "message.sent": ("intake.message_sent",),
+    # -- the agreement's life (issue 4); reporting will add reporting.alliance_changed
+    "alliance.renewed": ("notify.alliance_renewed",),
+    "alliance.concluded": ("notify.alliance_concluded",),
+    "alliance.terminated": ("notify.alliance_terminated",),
+    "alliance.ambassador_designated": ("notify.ambassador_designated",),
+    # -- end of the agreement's life
 }
 
 

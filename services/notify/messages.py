@@ -391,3 +391,43 @@ def pending_message_ids(session: Session, *, older_than_seconds: float) -> list[
             .limit(500)
         )
     )
+
+
+# -- the agreement's life (issue 4): renewed, concluded, terminated, Ambassador -------------
+
+ALLIANCE_CHANGE_TEMPLATES = {
+    "alliance.renewed": "alliance_renewed",
+    "alliance.concluded": "alliance_concluded",
+    "alliance.terminated": "alliance_terminated",
+    "alliance.ambassador_designated": "alliance_ambassador",
+}
+
+
+def alliance_changed(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """The same news to the partner's contact and to the liaison, each addressed by name."""
+    payload = event.payload
+    template = ALLIANCE_CHANGE_TEMPLATES[event.type]
+    # One message per recipient per change: a renewal happens more than once, the rest once.
+    key = f"renewal{payload['renewal']}" if event.type == "alliance.renewed" else "once"
+    created = []
+    for role, person in (("contact", payload["contact"]), ("liaison", payload["liaison"])):
+        context = {
+            "agency": profile.name,
+            **payload,
+            "recipient_name": person["name"],
+            "to_liaison": role == "liaison",
+        }
+        created.append(
+            record_message(
+                session,
+                cause=f"{event.type}:{payload['alliance_id']}:{key}:{role}",
+                template=template,
+                to_address=person["email"],
+                context=context,
+                proposal_id=payload["proposal_id"],
+                reference=payload["reference"],
+            )
+        )
+    return [message_id for message_id in created if message_id is not None]

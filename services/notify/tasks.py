@@ -107,3 +107,35 @@ def deliver_pending() -> int:
     if ids:
         log.info("re-queued %d pending messages", len(ids))
     return len(ids)
+
+
+# -- the agreement's life (issue 4) -----------------------------------------------------------
+
+
+def _alliance_changed(event: Event, session: Session) -> None:
+    created = messages.alliance_changed(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
+@event_consumer(celery, name="notify.alliance_renewed", event_type="alliance.renewed")
+def alliance_renewed(event: Event, *, session: Session) -> None:
+    _alliance_changed(event, session)
+
+
+@event_consumer(celery, name="notify.alliance_concluded", event_type="alliance.concluded")
+def alliance_concluded(event: Event, *, session: Session) -> None:
+    _alliance_changed(event, session)
+
+
+@event_consumer(celery, name="notify.alliance_terminated", event_type="alliance.terminated")
+def alliance_terminated(event: Event, *, session: Session) -> None:
+    _alliance_changed(event, session)
+
+
+@event_consumer(
+    celery, name="notify.ambassador_designated", event_type="alliance.ambassador_designated"
+)
+def ambassador_designated(event: Event, *, session: Session) -> None:
+    _alliance_changed(event, session)

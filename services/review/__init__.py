@@ -7,7 +7,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
-    from services.review import api, staff_views, views
+    from services.review import agreement_api, api, staff_views, views
     from shared.staff_auth import init_staff_auth
     from shared.web import init_app, register_error_handlers
 
@@ -28,5 +28,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     )
     rest = Api(app)
     rest.register_blueprint(api.bp)
+    rest.register_blueprint(agreement_api.bp)  # signed alliances (staff)
+    app.register_blueprint(agreement_api.public_bp)  # the public directory
     register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app

@@ -1,0 +1,950 @@
+"""The agreement's life on real PostgreSQL and Redis: the work plan, meetings and documents,
+renewal, conclusion, termination with 30 days' notice, Ambassadors, their events and the
+messages notify makes of them, and the staff API."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from services.notify.models import Message
+from services.notify.worker import database as notify_db
+from services.review import agreements, audit, create_app, decisions, queue
+from services.review.models import Alliance, AllianceStatusChange, Milestone
+from services.review.worker import database, outbox
+from shared.events import new_event
+from shared.proposal import ProposalSchema
+from shared.staff_auth import COOKIE_NAME, start_session
+from shared.testing import example_proposal
+from tests.helpers import queued_tasks
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Lee Liaison", email="lee@agency.example")
+OTHER_LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Ola Other", email="ola@agency.example")
+COORDINATOR = "cora@agency.example"
+
+
+def liaisons(staff_id):
+    return {LIAISON.id: LIAISON, OTHER_LIAISON.id: OTHER_LIAISON}.get(staff_id)
+
+
+def sign(
+    name="Michigan Roofing Contractors Association",
+    signing_date=date(2024, 3, 1),
+    term_years=2,
+    liaison=LIAISON,
+    website="https://example.org",
+):
+    """A proposal arrives, is approved and released: the alliance's id."""
+    data = example_proposal()
+    data["organization"]["name"] = name
+    data["organization"]["website"] = website
+    proposal_id = uuid.uuid4()
+    event = new_event(
+        "proposal.submitted",
+        producer="intake",
+        payload={
+            "proposal_id": proposal_id,
+            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
+            "version": 1,
+            "submitted_at": datetime.now(UTC),
+            "status_url": "",
+            "proposal": ProposalSchema().load(data),
+        },
+    )
+    with database.transaction() as session:
+        queue.receive_submitted_proposal(session, event=event)
+    with database.transaction() as session:
+        decision = decisions.prepare(
+            session,
+            proposal_id=proposal_id,
+            kind="approved",
+            details={
+                "division": "construction_safety_health",
+                "liaison_id": str(liaison.id),
+                "signing_date": signing_date.isoformat(),
+                "term_years": term_years,
+            },
+            actor="riley@agency.example",
+            viewer_id=None,
+            liaisons=liaisons,
+        )
+    with database.transaction() as session:
+        decisions.release(
+            session, decision_ids=[decision.id], actor=COORDINATOR, outbox=outbox, liaisons=liaisons
+        )
+    with database.transaction() as session:
+        return session.scalars(select(Alliance.id).where(Alliance.proposal_id == proposal_id)).one()
+
+
+def alliance(alliance_id):
+    with database.transaction() as session:
+        return agreements.get_alliance(session, alliance_id)
+
+
+def history(alliance_id, action):
+    with database.transaction() as session:
+        return [
+            (e.actor, e.changes, e.note)
+            for e in audit.history(session, entity_type="alliance", entity_id=alliance_id)
+            if e.action == action
+        ]
+
+
+def events(redis_client, task):
+    """The payloads of the events queued for one notify consumer, oldest first."""
+    return [
+        kwargs["event"]["payload"]
+        for name, kwargs in queued_tasks(redis_client, "notify")
+        if name == task
+    ]
+
+
+def deliver_to_notify(redis_client):
+    """Run notify's consumers for what is queued, as its worker would."""
+    import services.notify.tasks
+
+    for name, kwargs in queued_tasks(redis_client, "notify"):
+        if name.startswith("notify.alliance_") or name == "notify.ambassador_designated":
+            services.notify.tasks.celery.tasks[name](**kwargs)
+
+
+def renew(alliance_id, signing_date, term_years, today):
+    with database.transaction() as session:
+        return agreements.renew(
+            session,
+            alliance_id=alliance_id,
+            signing_date=signing_date,
+            term_years=term_years,
+            actor=COORDINATOR,
+            outbox=outbox,
+            today=today,
+        )
+
+
+# -- the work plan ----------------------------------------------------------------------------
+
+
+def test_milestones_are_planned_done_and_reopened_with_every_change_in_the_history():
+    alliance_id = sign()
+    with database.transaction() as session:
+        milestone = agreements.add_milestone(
+            session,
+            alliance_id=alliance_id,
+            title="Toolbox talks on ladders",
+            target_date=date(2024, 9, 30),
+            responsible="partner",
+            description="Six talks, in English and Spanish",
+            actor=LIAISON.email,
+            today=date(2024, 4, 1),
+        )
+    with database.transaction() as session:
+        agreements.update_milestone(
+            session,
+            alliance_id=alliance_id,
+            milestone_id=milestone.id,
+            changes={"status": "done"},
+            actor=LIAISON.email,
+            today=date(2024, 9, 12),
+        )
+    with database.transaction() as session:
+        done = session.get(Milestone, milestone.id)
+        assert (done.status, done.done_on) == ("done", date(2024, 9, 12))
+        agreements.update_milestone(
+            session,
+            alliance_id=alliance_id,
+            milestone_id=milestone.id,
+            changes={"status": "in_progress", "target_date": date(2024, 12, 15)},
+            actor=COORDINATOR,
+            today=date(2024, 9, 20),
+        )
+    with database.transaction() as session:
+        reopened = session.get(Milestone, milestone.id)
+        assert (reopened.status, reopened.done_on) == ("in_progress", None)
+
+    assert history(alliance_id, "milestone added") == [
+        (
+            LIAISON.email,
+            {
+                "milestone.title": [None, "Toolbox talks on ladders"],
+                "milestone.description": [None, "Six talks, in English and Spanish"],
+                "milestone.target_date": [None, "2024-09-30"],
+                "milestone.responsible": [None, "partner"],
+                "milestone.status": [None, "planned"],
+            },
+            f"milestone {milestone.id}",
+        )
+    ]
+    assert [changes for _, changes, _ in history(alliance_id, "milestone changed")] == [
+        {"milestone.status": ["planned", "done"], "milestone.done_on": [None, "2024-09-12"]},
+        {
+            "milestone.status": ["done", "in_progress"],
+            "milestone.done_on": ["2024-09-12", None],
+            "milestone.target_date": ["2024-09-30", "2024-12-15"],
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"title": "  "}, "title", "Give the milestone a title."),
+        ({"responsible": ""}, "responsible", "Say who is responsible"),
+        ({"status": "finished"}, "status", "Choose one of: planned, in_progress, done, dropped."),
+        (
+            {"done_on": date(2024, 5, 1)},
+            "done_on",
+            "Only a milestone that is done has a done date.",
+        ),
+        ({"status": "done", "done_on": date(2024, 6, 2)}, "done_on", "on or before today"),
+        ({"target_date": "next spring"}, "target_date", "Give a date"),
+    ],
+)
+def test_a_bad_milestone_names_its_field_and_saves_nothing(values, field, message):
+    alliance_id = sign()
+    arguments = {
+        "title": "Train 50 roofers",
+        "target_date": date(2024, 12, 1),
+        "responsible": "Dana Smith",
+        **values,
+    }
+    with (
+        pytest.raises(agreements.InvalidInput, match=message) as caught,
+        database.transaction() as session,
+    ):
+        agreements.add_milestone(
+            session, alliance_id=alliance_id, actor=COORDINATOR, today=date(2024, 6, 1), **arguments
+        )
+    assert caught.value.errors() == {field: [caught.value.message]}
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Milestone)) == 0
+    assert history(alliance_id, "milestone added") == []
+
+
+def test_meetings_are_days_the_team_met_once_each():
+    alliance_id = sign(signing_date=date(2024, 3, 1))
+
+    def meet(day, note="", today=date(2024, 6, 1)):
+        with database.transaction() as session:
+            return agreements.add_meeting(
+                session,
+                alliance_id=alliance_id,
+                met_on=day,
+                note=note,
+                actor=LIAISON.email,
+                today=today,
+            )
+
+    first = meet(date(2024, 3, 14), "Kick-off: work plan drafted")
+    meet(date(2024, 5, 2))
+    for day, message in [
+        (date(2024, 3, 14), "already recorded"),
+        (date(2024, 6, 2), "once it has taken place"),
+        (date(2024, 2, 28), r"from the signing date \(2024-03-01\) on"),
+    ]:
+        with pytest.raises(agreements.InvalidInput, match=message) as caught:
+            meet(day)
+        assert caught.value.field == "met_on"
+    with database.transaction() as session:
+        agreements.remove_meeting(
+            session, alliance_id=alliance_id, meeting_id=first.id, actor=COORDINATOR
+        )
+    with database.transaction() as session:
+        assert [m.met_on for m in agreements.meetings(session, alliance_id)] == [date(2024, 5, 2)]
+    assert [c for _, c, _ in history(alliance_id, "meeting removed")] == [
+        {
+            "meeting.met_on": ["2024-03-14", None],
+            "meeting.note": ["Kick-off: work plan drafted", None],
+        }
+    ]
+
+
+def test_documents_are_links_or_descriptions():
+    alliance_id = sign()
+
+    def add(**values):
+        with database.transaction() as session:
+            return agreements.add_document(
+                session, alliance_id=alliance_id, actor=COORDINATOR, **values
+            )
+
+    add(
+        title="Signed agreement",
+        kind="agreement",
+        url="https://agency.example/alliances/roofers.pdf",
+    )
+    add(
+        title="Work plan 2024",
+        kind="work_plan",
+        description="Paper copy in the CET division's alliance binder",
+    )
+    for values, field in [
+        ({"title": "Empty", "kind": "other"}, "url"),
+        ({"title": "Share", "kind": "other", "url": "file:///c:/plans.docx"}, "url"),
+        ({"title": "Share", "kind": "memo", "url": "https://example.org"}, "kind"),
+        ({"title": "", "kind": "other", "url": "https://example.org"}, "title"),
+    ]:
+        with pytest.raises(agreements.InvalidInput) as caught:
+            add(**values)
+        assert caught.value.field == field
+    with database.transaction() as session:
+        assert [(d.title, d.kind) for d in agreements.documents(session, alliance_id)] == [
+            ("Signed agreement", "agreement"),
+            ("Work plan 2024", "work_plan"),
+        ]
+    assert [c["document.title"] for _, c, _ in history(alliance_id, "document added")] == [
+        [None, "Signed agreement"],
+        [None, "Work plan 2024"],
+    ]
+
+
+def test_only_the_coordinator_or_the_alliances_own_liaison_edits_its_work_plan():
+    alliance_id = sign(liaison=LIAISON)
+    mine = alliance(alliance_id)
+    agreements.check_work_plan_editor(mine, staff_id=LIAISON.id, roles={"liaison"})
+    agreements.check_work_plan_editor(mine, staff_id=uuid.uuid4(), roles={"coordinator"})
+    for staff_id, roles in [(OTHER_LIAISON.id, {"liaison"}), (LIAISON.id, {"reviewer"})]:
+        with pytest.raises(agreements.NotAllowed, match="this alliance's liaison"):
+            agreements.check_work_plan_editor(mine, staff_id=staff_id, roles=roles)
+
+
+# -- renewal ----------------------------------------------------------------------------------
+
+
+def test_a_renewal_is_a_new_term_from_a_new_signing_date_and_announced(redis_client):
+    alliance_id = sign(signing_date=date(2024, 3, 1), term_years=2)
+    redis_client.flushdb()
+
+    renew(alliance_id, date(2026, 2, 20), 3, today=date(2026, 2, 25))
+
+    renewed = alliance(alliance_id)
+    assert (renewed.renewals, renewed.signing_date, renewed.term_years, renewed.ends_on) == (
+        1,
+        date(2026, 2, 20),
+        3,
+        date(2029, 2, 19),
+    )
+    with database.transaction() as session:
+        assert [agreements.term_data(t) for t in agreements.terms(session, renewed)] == [
+            {
+                "number": 0,
+                "kind": "initial",
+                "signing_date": "2024-03-01",
+                "term_years": 2,
+                "ends_on": "2026-02-28",
+            },
+            {
+                "number": 1,
+                "kind": "renewal",
+                "signing_date": "2026-02-20",
+                "term_years": 3,
+                "ends_on": "2029-02-19",
+            },
+        ]
+    assert history(alliance_id, "renewed") == [
+        (
+            COORDINATOR,
+            {
+                "renewals": [0, 1],
+                "signing_date": ["2024-03-01", "2026-02-20"],
+                "term_years": [2, 3],
+                "ends_on": ["2026-02-28", "2029-02-19"],
+            },
+            "",
+        )
+    ]
+    [payload] = events(redis_client, "notify.alliance_renewed")
+    assert {
+        k: payload[k]
+        for k in (
+            "alliance_id",
+            "partner_name",
+            "renewal",
+            "signing_date",
+            "term_years",
+            "ends_on",
+            "previous_ends_on",
+        )
+    } == {
+        "alliance_id": str(alliance_id),
+        "partner_name": "Michigan Roofing Contractors Association",
+        "renewal": 1,
+        "signing_date": "2026-02-20",
+        "term_years": 3,
+        "ends_on": "2029-02-19",
+        "previous_ends_on": "2026-02-28",
+    }
+    assert (payload["contact"]["email"], payload["liaison"]["email"]) == (
+        "dana@example.org",
+        "lee@agency.example",
+    )
+    assert queued_tasks(redis_client, "reporting") == []  # reporting subscribes later
+
+    renew(alliance_id, date(2029, 1, 15), 5, today=date(2029, 1, 15))
+    assert (alliance(alliance_id).renewals, alliance(alliance_id).ends_on) == (2, date(2034, 1, 14))
+    assert [p["renewal"] for p in events(redis_client, "notify.alliance_renewed")] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("signing_date", "term_years", "field", "message"),
+    [
+        (date(2026, 2, 20), 1, "term_years", "A renewal is for 2 to 5 years."),
+        (date(2026, 2, 20), 6, "term_years", "A renewal is for 2 to 5 years."),
+        (
+            date(2024, 3, 1),
+            2,
+            "signing_date",
+            r"after the current term's signing date \(2024-03-01\)",
+        ),
+        (date(2026, 3, 2), 2, "signing_date", "once it is signed"),
+    ],
+)
+def test_a_bad_renewal_names_its_field_and_changes_nothing(
+    redis_client, signing_date, term_years, field, message
+):
+    alliance_id = sign(signing_date=date(2024, 3, 1))
+    redis_client.flushdb()
+    with pytest.raises(agreements.InvalidInput, match=message) as caught:
+        renew(alliance_id, signing_date, term_years, today=date(2026, 3, 1))
+    assert caught.value.field == field
+    assert (alliance(alliance_id).renewals, alliance(alliance_id).ends_on) == (0, date(2026, 2, 28))
+    assert history(alliance_id, "renewed") == []
+    assert queued_tasks(redis_client, "notify") == []
+
+
+# -- conclusion and termination ---------------------------------------------------------------
+
+
+def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(redis_client):
+    alliance_id = sign(signing_date=date(2024, 3, 1))
+    redis_client.flushdb()
+    with database.transaction() as session:
+        agreements.conclude(
+            session,
+            alliance_id=alliance_id,
+            concluded_on=date(2025, 6, 30),
+            reason="Goals met early",
+            actor=COORDINATOR,
+            outbox=outbox,
+            today=date(2025, 7, 1),
+        )
+
+    concluded = alliance(alliance_id)
+    assert (concluded.status, concluded.ended_on) == ("concluded", date(2025, 6, 30))
+    assert history(alliance_id, "concluded") == [
+        (
+            COORDINATOR,
+            {"status": ["active", "concluded"], "ended_on": [None, "2025-06-30"]},
+            "Goals met early",
+        )
+    ]
+    [payload] = events(redis_client, "notify.alliance_concluded")
+    assert payload["concluded_on"] == "2025-06-30"
+    with (
+        pytest.raises(agreements.AgreementError, match="concluded: its work plan is kept"),
+        database.transaction() as session,
+    ):
+        agreements.add_milestone(
+            session,
+            alliance_id=alliance_id,
+            title="Late",
+            responsible="x",
+            target_date=date(2025, 8, 1),
+            actor=COORDINATOR,
+        )
+    for step in (agreements.conclude, agreements.terminate):
+        with (
+            pytest.raises(agreements.AgreementError, match="nothing more can be decided"),
+            database.transaction() as session,
+        ):
+            step(
+                session,
+                alliance_id=alliance_id,
+                actor=COORDINATOR,
+                outbox=outbox,
+                **({"notice_date": date(2025, 7, 1)} if step is agreements.terminate else {}),
+            )
+    with pytest.raises(agreements.AgreementError, match="nothing more can be decided"):
+        renew(alliance_id, date(2025, 7, 1), 2, today=date(2025, 7, 1))
+
+
+@pytest.mark.parametrize(
+    ("notice", "effective"),
+    [
+        (date(2026, 1, 15), date(2026, 2, 14)),
+        (date(2028, 2, 10), date(2028, 3, 11)),  # through a 29 February
+        (date(2026, 12, 15), date(2027, 1, 14)),  # into the next year
+    ],
+)
+def test_termination_takes_effect_30_days_after_the_written_notice(notice, effective):
+    assert agreements.termination_effective_on(notice) == effective
+
+
+def test_a_terminated_alliance_ends_on_the_effective_date_and_says_so(redis_client):
+    alliance_id = sign(signing_date=date(2025, 3, 1), term_years=3)
+    redis_client.flushdb()
+    with (
+        pytest.raises(agreements.InvalidInput, match="cannot be in the future") as caught,
+        database.transaction() as session,
+    ):
+        agreements.terminate(
+            session,
+            alliance_id=alliance_id,
+            notice_date=date(2026, 1, 16),
+            actor=COORDINATOR,
+            outbox=outbox,
+            today=date(2026, 1, 15),
+        )
+    assert caught.value.field == "notice_date"
+    with (
+        pytest.raises(agreements.InvalidInput, match="before the signing date"),
+        database.transaction() as session,
+    ):
+        agreements.terminate(
+            session,
+            alliance_id=alliance_id,
+            notice_date=date(2025, 2, 1),
+            actor=COORDINATOR,
+            outbox=outbox,
+            today=date(2026, 1, 15),
+        )
+    assert alliance(alliance_id).status == "active"
+
+    with database.transaction() as session:
+        agreements.terminate(
+            session,
+            alliance_id=alliance_id,
+            notice_date=date(2026, 1, 15),
+            reason="No activity for a year",
+            actor=COORDINATOR,
+            outbox=outbox,
+            today=date(2026, 1, 15),
+        )
+
+    terminated = alliance(alliance_id)
+    assert (terminated.status, terminated.ended_on) == ("terminated", date(2026, 2, 14))
+    with database.transaction() as session:
+        change = session.scalars(select(AllianceStatusChange)).one()
+        assert (change.status, change.decided_on, change.effective_on, change.reason) == (
+            "terminated",
+            date(2026, 1, 15),
+            date(2026, 2, 14),
+            "No activity for a year",
+        )
+    assert [c for _, c, _ in history(alliance_id, "terminated")] == [
+        {"status": ["active", "terminated"], "ended_on": [None, "2026-02-14"]}
+    ]
+    [payload] = events(redis_client, "notify.alliance_terminated")
+    assert (payload["notice_date"], payload["effective_on"], payload["reference"]) == (
+        "2026-01-15",
+        "2026-02-14",
+        terminated.reference,
+    )
+
+
+# -- Ambassadors ------------------------------------------------------------------------------
+
+
+def designate(alliance_id, today, designated_on=None):
+    with database.transaction() as session:
+        return agreements.designate_ambassador(
+            session,
+            alliance_id=alliance_id,
+            designated_on=designated_on,
+            actor=COORDINATOR,
+            outbox=outbox,
+            today=today,
+        )
+
+
+def test_an_ambassador_completed_an_initial_term_and_one_renewal(redis_client):
+    alliance_id = sign(signing_date=date(2022, 1, 10), term_years=2)  # through 2024-01-09
+    redis_client.flushdb()
+
+    with pytest.raises(agreements.AgreementError, match="has not been renewed yet"):
+        designate(alliance_id, today=date(2024, 6, 1))
+    renew(alliance_id, date(2023, 12, 1), 2, today=date(2023, 12, 1))
+    with pytest.raises(agreements.AgreementError, match="initial term runs through 2024-01-09"):
+        designate(alliance_id, today=date(2024, 1, 9))
+    with pytest.raises(agreements.AgreementError, match="not been renewed yet"):
+        designate(alliance_id, today=date(2024, 6, 1), designated_on=date(2023, 11, 30))
+    with pytest.raises(agreements.InvalidInput, match="cannot be in the future"):
+        designate(alliance_id, today=date(2024, 6, 1), designated_on=date(2024, 6, 2))
+    assert alliance(alliance_id).status == "active"
+    assert events(redis_client, "notify.ambassador_designated") == []
+
+    designate(alliance_id, today=date(2024, 1, 10))
+
+    named = alliance(alliance_id)
+    assert (named.status, named.ended_on) == ("ambassador", None)
+    assert [c for _, c, _ in history(alliance_id, "ambassador designated")] == [
+        {"status": ["active", "ambassador"], "ambassador_since": [None, "2024-01-10"]}
+    ]
+    [payload] = events(redis_client, "notify.ambassador_designated")
+    assert payload["designated_on"] == "2024-01-10"
+    with pytest.raises(agreements.AgreementError, match="Ambassadors are not"):
+        renew(alliance_id, date(2024, 2, 1), 3, today=date(2024, 2, 1))
+    with pytest.raises(agreements.AgreementError, match="an Ambassador already"):
+        designate(alliance_id, today=date(2024, 2, 1))
+    with database.transaction() as session:  # an Ambassador keeps its work plan going
+        agreements.add_meeting(
+            session,
+            alliance_id=alliance_id,
+            met_on=date(2024, 2, 1),
+            actor=LIAISON.email,
+            today=date(2024, 2, 1),
+        )
+        eligible, reason = agreements.ambassador_eligibility(session, named, on=date(2024, 2, 1))
+    assert (eligible, reason) == (False, "This partner is an Ambassador already.")
+
+
+# -- notify -----------------------------------------------------------------------------------
+
+
+def test_the_partner_contact_and_the_liaison_hear_of_each_change_once(redis_client):
+    alliance_id = sign(signing_date=date(2022, 1, 10), term_years=2)
+    redis_client.flushdb()
+    renew(alliance_id, date(2023, 12, 1), 2, today=date(2023, 12, 1))
+    designate(alliance_id, today=date(2024, 1, 10))
+    with database.transaction() as session:
+        agreements.terminate(
+            session,
+            alliance_id=alliance_id,
+            notice_date=date(2025, 3, 3),
+            actor=COORDINATOR,
+            outbox=outbox,
+            today=date(2025, 3, 3),
+        )
+
+    deliver_to_notify(redis_client)
+    deliver_to_notify(redis_client)  # a redelivery changes nothing
+
+    with notify_db.transaction() as session:
+        sent = sorted(
+            (m.template, m.to_address, m.status, m.subject)
+            for m in session.scalars(select(Message))
+        )
+        bodies = {(m.template, m.to_address): m.text_body for m in session.scalars(select(Message))}
+    name = "Michigan Roofing Contractors Association"
+    reference = alliance(alliance_id).reference
+    ambassador = f"{name} is now an Alliance Program Ambassador of MIOSHA ({reference})"
+    renewed = f"The alliance between {name} and MIOSHA is renewed until November 30, 2025"
+    notice = f"Notice: the alliance between {name} and MIOSHA ends on April 2, 2025"
+    assert sent == [
+        ("alliance_ambassador", "dana@example.org", "pending", ambassador),
+        ("alliance_ambassador", "lee@agency.example", "pending", ambassador),
+        ("alliance_renewed", "dana@example.org", "pending", f"{renewed} ({reference})"),
+        ("alliance_renewed", "lee@agency.example", "pending", f"{renewed} ({reference})"),
+        ("alliance_terminated", "dana@example.org", "pending", f"{notice} ({reference})"),
+        ("alliance_terminated", "lee@agency.example", "pending", f"{notice} ({reference})"),
+    ]
+    partner_notice = bodies[("alliance_terminated", "dana@example.org")]
+    assert partner_notice.startswith("Dear Dana Smith,")
+    assert "gave written notice on March 3, 2025" in partner_notice
+    assert "Questions: your liaison, Lee Liaison (lee@agency.example)." in partner_notice
+    assert bodies[("alliance_terminated", "lee@agency.example")].startswith("Dear Lee Liaison,")
+    assert (
+        "Partner contact: Dana Smith (dana@example.org)"
+        in bodies[("alliance_renewed", "lee@agency.example")]
+    )
+
+
+# -- the staff API ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(redis_client):
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+def client_for(app, email, *roles, user_id=None):
+    client = app.test_client()
+    session_id = start_session(user_id or uuid.uuid4(), email, email.split("@")[0].title(), roles)
+    client.set_cookie(COOKIE_NAME, session_id)
+    return client
+
+
+def test_the_agreement_api_checks_who_is_asking(app):
+    alliance_id = sign(liaison=LIAISON)
+    url = f"/api/v1/alliances/{alliance_id}"
+    milestone = {"title": "Toolbox talks", "target_date": "2030-01-31", "responsible": "partner"}
+
+    assert app.test_client().get(url).status_code == 401
+    reviewer = client_for(app, "rae@agency.example", "reviewer")
+    assert reviewer.get(url).status_code == 200
+    refused = reviewer.post(f"{url}/renewal", json={"signing_date": "2026-01-01", "term_years": 2})
+    assert (refused.status_code, refused.get_json()) == (
+        403,
+        {"errors": {"_request": ["This is for the Coordinator only."]}},
+    )
+    other = client_for(app, OTHER_LIAISON.email, "liaison", user_id=OTHER_LIAISON.id)
+    refused = other.post(f"{url}/milestones", json=milestone)
+    assert (refused.status_code, refused.get_json()) == (
+        403,
+        {
+            "errors": {
+                "_request": [
+                    "Only the Coordinator or this alliance's liaison changes its work plan."
+                ]
+            }
+        },
+    )
+    own = client_for(app, LIAISON.email, "liaison", user_id=LIAISON.id)
+    added = own.post(f"{url}/milestones", json=milestone)
+    assert added.status_code == 201
+    done = own.patch(f"{url}/milestones/{added.get_json()['id']}", json={"status": "done"})
+    assert (done.status_code, done.get_json()["done_on"]) == (200, queue.today().isoformat())
+    assert own.post(f"{url}/meetings", json={"met_on": "2024-04-02"}).status_code == 201
+    assert (
+        own.post(
+            f"{url}/documents",
+            json={"title": "Agreement", "kind": "agreement", "url": "https://agency.example/a.pdf"},
+        ).status_code
+        == 201
+    )
+    assert own.post(f"{url}/conclusion", json={}).status_code == 403
+
+    page = own.get(url).get_json()
+    assert page["team"] == {
+        "liaison": {"id": str(LIAISON.id), "name": "Lee Liaison", "email": "lee@agency.example"},
+        "partner_contact": {
+            "name": "Dana Smith",
+            "title": "Safety Director",
+            "email": "dana@example.org",
+            "phone": "517-555-0100",
+        },
+    }
+    assert [g["category"] for g in page["goals"]] == [
+        "outreach_communication",
+        "training_education",
+    ]
+    assert [m["status"] for m in page["milestones"]] == ["done"]
+    assert [m["met_on"] for m in page["meetings"]] == ["2024-04-02"]
+    assert [d["kind"] for d in page["documents"]] == ["agreement"]
+    assert [e["action"] for e in page["history"]] == [
+        "signed",
+        "milestone added",
+        "milestone changed",
+        "meeting recorded",
+        "document added",
+    ]
+    mine = own.get("/api/v1/alliances?mine=true").get_json()
+    assert [a["id"] for a in mine["alliances"]] == [str(alliance_id)]
+    assert other.get("/api/v1/alliances?mine=true").get_json()["alliances"] == []
+
+
+def test_bad_input_answers_422_with_the_fields_and_saves_nothing(app):
+    alliance_id = sign(signing_date=date(2024, 3, 1))
+    url = f"/api/v1/alliances/{alliance_id}"
+    coordinator = client_for(app, COORDINATOR, "coordinator")
+
+    response = coordinator.post(f"{url}/milestones", json={"status": "finished"})
+    assert response.status_code == 422
+    assert response.get_json() == {
+        "errors": {
+            "title": ["Give the milestone a title."],
+            "target_date": ["Give the target date."],
+            "responsible": ["Say who is responsible: a person, the partner or the agency."],
+            "status": ["Must be one of: planned, in_progress, done, dropped."],
+        }
+    }
+    response = coordinator.post(
+        f"{url}/renewal", json={"signing_date": "2026-02-20", "term_years": 7}
+    )
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {"errors": {"term_years": ["A renewal is for 2 to 5 years."]}},
+    )
+    response = coordinator.post(
+        f"{url}/renewal", json={"signing_date": "2024-01-01", "term_years": 3}
+    )
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {
+            "errors": {
+                "signing_date": [
+                    "The renewal is signed after the current term's signing date (2024-03-01)."
+                ]
+            }
+        },
+    )
+    response = coordinator.post(f"{url}/documents", json={"title": "Plan", "kind": "other"})
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {"errors": {"url": ["Give a link to the document or describe where it is kept."]}},
+    )
+    response = coordinator.post(f"{url}/termination", json={"notice_date": "someday"})
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {"errors": {"notice_date": ["Not a valid date."]}},
+    )
+    missing = coordinator.get(f"/api/v1/alliances/{uuid.uuid4()}")
+    assert (missing.status_code, missing.get_json()) == (
+        404,
+        {"errors": {"_request": ["No such alliance."]}},
+    )
+
+    page = coordinator.get(url).get_json()
+    assert (page["status"], page["renewals"], page["milestones"], page["documents"]) == (
+        "active",
+        0,
+        [],
+        [],
+    )
+    assert [e["action"] for e in page["history"]] == ["signed"]
+
+
+def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_client):
+    today = queue.today()
+    signed = today - timedelta(days=3 * 365)
+    alliance_id = sign(signing_date=signed, term_years=2)
+    url = f"/api/v1/alliances/{alliance_id}"
+    coordinator = client_for(app, COORDINATOR, "coordinator")
+
+    assert coordinator.get(f"{url}/ambassador").get_json() == {
+        "eligible": False,
+        "reason": (
+            "An Ambassador has completed an initial term and one renewal: "
+            "this alliance has not been renewed yet."
+        ),
+    }
+    refused = coordinator.post(f"{url}/ambassador", json={})
+    assert (refused.status_code, refused.get_json()["errors"]["_request"]) == (
+        409,
+        [
+            "An Ambassador has completed an initial term and one renewal: "
+            "this alliance has not been renewed yet."
+        ],
+    )
+
+    renewal_signed = decisions.term_end(signed, 2) - timedelta(days=10)
+    renewed = coordinator.post(
+        f"{url}/renewal", json={"signing_date": renewal_signed.isoformat(), "term_years": 4}
+    )
+    assert renewed.status_code == 200
+    page = renewed.get_json()
+    assert (page["renewals"], page["term_years"], page["ends_on"]) == (
+        1,
+        4,
+        decisions.term_end(renewal_signed, 4).isoformat(),
+    )
+    assert page["ambassador_eligibility"]["eligible"] is True
+
+    named = coordinator.post(f"{url}/ambassador", json={"reason": "Model partner"})
+    assert named.status_code == 200
+    assert (named.get_json()["status"], named.get_json()["status_change"]["decided_on"]) == (
+        "ambassador",
+        today.isoformat(),
+    )
+    assert [
+        name
+        for name, _ in queued_tasks(redis_client, "notify")
+        if name.startswith(("notify.alliance_r", "notify.ambassador"))
+    ] == ["notify.alliance_renewed", "notify.ambassador_designated"]
+
+    terminated = coordinator.post(
+        f"{url}/termination", json={"notice_date": today.isoformat(), "reason": "Partner dissolved"}
+    )
+    assert terminated.status_code == 200
+    change = terminated.get_json()["status_change"]
+    assert (change["status"], change["decided_on"], change["effective_on"]) == (
+        "terminated",
+        today.isoformat(),
+        (today + timedelta(days=30)).isoformat(),
+    )
+    again = coordinator.post(f"{url}/conclusion", json={})
+    assert again.status_code == 409
+
+
+def test_roundtables_and_memberships_over_the_api(app):
+    today = queue.today()
+    alliance_id = sign(signing_date=today - timedelta(days=400))
+    coordinator = client_for(app, COORDINATOR, "coordinator")
+    liaison = client_for(app, LIAISON.email, "liaison", user_id=LIAISON.id)
+    start = (today - timedelta(days=300)).isoformat()
+
+    assert (
+        liaison.post(
+            "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
+        ).status_code
+        == 403
+    )
+    construction = coordinator.post(
+        "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
+    ).get_json()
+    falls = coordinator.post(
+        "/api/v1/roundtables",
+        json={
+            "name": "Fall Protection Workgroup",
+            "starts_on": start,
+            "parent_id": construction["id"],
+        },
+    )
+    assert falls.status_code == 201
+    duplicate = coordinator.post(
+        "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
+    )
+    assert (duplicate.status_code, duplicate.get_json()) == (
+        422,
+        {"errors": {"name": ["There is a roundtable with this name already."]}},
+    )
+    nested = coordinator.post(
+        "/api/v1/roundtables",
+        json={"name": "Ladders", "starts_on": start, "parent_id": falls.get_json()["id"]},
+    )
+    assert nested.get_json() == {
+        "errors": {"parent_id": ["A workgroup belongs to a roundtable, not to another workgroup."]}
+    }
+
+    members = f"/api/v1/roundtables/{construction['id']}/memberships"
+    joined = coordinator.post(
+        members,
+        json={
+            "alliance_id": str(alliance_id),
+            "joined_on": (today - timedelta(days=30)).isoformat(),
+        },
+    )
+    assert joined.status_code == 201
+    again = coordinator.post(
+        members, json={"alliance_id": str(alliance_id), "joined_on": today.isoformat()}
+    )
+    assert again.status_code == 409
+    left = coordinator.patch(
+        f"{members}/{joined.get_json()['id']}", json={"left_on": today.isoformat()}
+    )
+    assert (left.status_code, left.get_json()["left_on"]) == (200, today.isoformat())
+
+    listed = liaison.get("/api/v1/roundtables").get_json()["roundtables"]
+    assert [(r["name"], [m["partner_name"] for m in r["memberships"]]) for r in listed] == [
+        ("Construction Roundtable", ["Michigan Roofing Contractors Association"]),
+        ("Fall Protection Workgroup", []),
+    ]
+    page = liaison.get(f"/api/v1/alliances/{alliance_id}").get_json()
+    assert [(r["name"], r["left_on"]) for r in page["roundtables"]] == [
+        ("Construction Roundtable", today.isoformat())
+    ]
+
+
+def test_the_agreement_endpoints_are_described_in_openapi(app):
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    paths = sorted(p for p in spec["paths"] if "/alliances" in p or "/roundtables" in p)
+    assert paths == [
+        "/api/v1/alliances",
+        "/api/v1/alliances/{alliance_id}",
+        "/api/v1/alliances/{alliance_id}/ambassador",
+        "/api/v1/alliances/{alliance_id}/conclusion",
+        "/api/v1/alliances/{alliance_id}/documents",
+        "/api/v1/alliances/{alliance_id}/documents/{document_id}",
+        "/api/v1/alliances/{alliance_id}/meetings",
+        "/api/v1/alliances/{alliance_id}/meetings/{meeting_id}",
+        "/api/v1/alliances/{alliance_id}/milestones",
+        "/api/v1/alliances/{alliance_id}/milestones/{milestone_id}",
+        "/api/v1/alliances/{alliance_id}/renewal",
+        "/api/v1/alliances/{alliance_id}/termination",
+        "/api/v1/roundtables",
+        "/api/v1/roundtables/{roundtable_id}",
+        "/api/v1/roundtables/{roundtable_id}/memberships",
+        "/api/v1/roundtables/{roundtable_id}/memberships/{membership_id}",
+    ]

@@ -1,0 +1,400 @@
+"""The public directory and roundtable membership over time, on real PostgreSQL."""
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from services.review import (
+    agreements,
+    audit,
+    create_app,
+    decisions,
+    directory,
+    queue,
+    roundtables,
+)
+from services.review.worker import database, outbox
+from tests.integration.test_agreements import COORDINATOR, sign
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+PRIVATE = [
+    "dana@example.org",
+    "Dana Smith",
+    "517-555-0100",
+    "517-555-0101",
+    "Safety Director",
+    "lee@agency.example",
+    "Lee Liaison",
+    "100 Main St",
+    "48933",
+    "AP-2026-",
+    "members reached",
+    "Internal: their last report was thin",
+    "Partner dissolved",
+]
+
+
+def roundtable(name, starts_on, ends_on=None, parent_id=None, description=""):
+    with database.transaction() as session:
+        return roundtables.create_roundtable(
+            session,
+            name=name,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            parent_id=parent_id,
+            description=description,
+            actor=COORDINATOR,
+        ).id
+
+
+def join(roundtable_id, alliance_id, joined_on, today=None):
+    with database.transaction() as session:
+        return roundtables.join(
+            session,
+            roundtable_id=roundtable_id,
+            alliance_id=alliance_id,
+            joined_on=joined_on,
+            actor=COORDINATOR,
+            today=today,
+        ).id
+
+
+def leave(roundtable_id, membership_id, left_on, today=None):
+    with database.transaction() as session:
+        roundtables.leave(
+            session,
+            roundtable_id=roundtable_id,
+            membership_id=membership_id,
+            left_on=left_on,
+            actor=COORDINATOR,
+            today=today,
+        )
+
+
+def members_on(day):
+    with database.transaction() as session:
+        return sorted(
+            (r.name, a.partner_name)
+            for _, r, a in roundtables.current_memberships(session, day=day)
+        )
+
+
+@pytest.fixture
+def program():
+    """Roofers (active), Ironworkers (Ambassador), Masons (concluded), Painters (terminated
+    with notice), in the Construction and Hazard Communication roundtables."""
+    today = queue.today()
+    long_ago = today - timedelta(days=5 * 365)
+    roofers = sign(
+        "Roofers Association",
+        signing_date=today - timedelta(days=200),
+        website="https://roofers.example",
+    )
+    ironworkers = sign("Ironworkers Guild", signing_date=long_ago, website="")
+    masons = sign("Masons Council", signing_date=today - timedelta(days=300))
+    painters = sign("Painters Union", signing_date=today - timedelta(days=300))
+    with database.transaction() as session:
+        agreements.renew(
+            session,
+            alliance_id=ironworkers,
+            signing_date=decisions.term_end(long_ago, 2),
+            term_years=5,
+            actor=COORDINATOR,
+            outbox=outbox,
+        )
+    with database.transaction() as session:
+        agreements.designate_ambassador(
+            session, alliance_id=ironworkers, actor=COORDINATOR, outbox=outbox
+        )
+        queued = queue.get_for(session, alliance_for(session, masons).proposal_id, viewer_id=None)
+        queue.add_comment(
+            session,
+            proposal_id=queued.proposal_id,
+            author_id=uuid.uuid4(),
+            author_name="Riley",
+            body="Internal: their last report was thin",
+        )
+
+    start = today - timedelta(days=365)
+    construction = roundtable(
+        "Construction Roundtable", start, description="Construction hazards and best practices"
+    )
+    falls = roundtable("Fall Protection Workgroup", start, parent_id=construction)
+    design = roundtable("Design for Safety Workgroup", start, parent_id=construction)
+    hazcom = roundtable("Hazard Communication Roundtable", start)
+    ended = roundtable("Silica Roundtable", start, ends_on=today - timedelta(days=10))
+    joined = today - timedelta(days=100)
+    for roundtable_id, alliance_id in [
+        (construction, roofers),
+        (falls, roofers),
+        (hazcom, ironworkers),
+        (construction, masons),
+        (hazcom, painters),
+    ]:
+        join(roundtable_id, alliance_id, joined)
+    join(ended, roofers, joined)
+    with database.transaction() as session:
+        agreements.conclude(session, alliance_id=masons, actor=COORDINATOR, outbox=outbox)
+        agreements.terminate(
+            session,
+            alliance_id=painters,
+            notice_date=today,
+            reason="Partner dissolved",
+            actor=COORDINATOR,
+            outbox=outbox,
+        )
+    return {
+        "today": today,
+        "roofers": roofers,
+        "ironworkers": ironworkers,
+        "construction": construction,
+        "falls": falls,
+        "design": design,
+        "hazcom": hazcom,
+    }
+
+
+def alliance_for(session, alliance_id):
+    return agreements.get_alliance(session, alliance_id)
+
+
+def test_the_directory_lists_active_alliances_and_ambassadors_with_public_facts_only(program):
+    today = program["today"]
+    with database.transaction() as session:
+        listing = directory.public_directory(session)
+
+    assert listing["as_of"] == today.isoformat()
+    assert [a["partner_name"] for a in listing["alliances"]] == [
+        "Ironworkers Guild",
+        "Roofers Association",
+    ]
+    ironworkers, roofers = listing["alliances"]
+    assert roofers == {
+        "id": str(program["roofers"]),
+        "partner_name": "Roofers Association",
+        "website": "https://roofers.example",
+        "status": "active",
+        "ambassador": False,
+        "ambassador_since": None,
+        "division": "construction_safety_health",
+        "division_label": "Construction Safety & Health",
+        "signing_date": (today - timedelta(days=200)).isoformat(),
+        "renewed_on": None,
+        "goals": [
+            {
+                "category": "outreach_communication",
+                "category_label": "Outreach and communication",
+                "description": "Publish fall-protection toolbox talks to members",
+                "term": "short",
+                "term_label": "Short-term",
+            },
+            {
+                "category": "training_education",
+                "category_label": "Training and education",
+                "description": "Train 500 roofers in fall protection",
+                "term": "long",
+                "term_label": "Long-term",
+            },
+        ],
+        "roundtables": [
+            {"id": str(program["construction"]), "name": "Construction Roundtable"},
+            {
+                "id": str(program["falls"]),
+                "name": "Construction Roundtable: Fall Protection Workgroup",
+            },
+        ],
+    }
+    long_ago = today - timedelta(days=5 * 365)
+    assert (
+        ironworkers["status"],
+        ironworkers["ambassador_since"],
+        ironworkers["website"],
+        ironworkers["signing_date"],
+        ironworkers["renewed_on"],
+    ) == (
+        "ambassador",
+        today.isoformat(),
+        "",
+        long_ago.isoformat(),
+        decisions.term_end(long_ago, 2).isoformat(),
+    )
+    assert [r["name"] for r in ironworkers["roundtables"]] == ["Hazard Communication Roundtable"]
+
+    assert [
+        (
+            r["name"],
+            [m["partner_name"] for m in r["members"]],
+            [(w["name"], [m["partner_name"] for m in w["members"]]) for w in r["workgroups"]],
+        )
+        for r in listing["roundtables"]
+    ] == [
+        (
+            "Construction Roundtable",
+            ["Roofers Association"],
+            [
+                ("Design for Safety Workgroup", []),
+                ("Fall Protection Workgroup", ["Roofers Association"]),
+            ],
+        ),
+        ("Hazard Communication Roundtable", ["Ironworkers Guild"], []),
+    ]
+    published = json.dumps(listing)
+    assert [text for text in PRIVATE if text in published] == []
+
+
+def test_anyone_reads_the_directory_as_json_and_as_a_page(program):
+    client = create_app({"TESTING": True}).test_client()
+
+    as_json = client.get("/api/v1/directory")
+    assert (as_json.status_code, as_json.headers["Cache-Control"]) == (200, "public, max-age=300")
+    assert [a["partner_name"] for a in as_json.get_json()["alliances"]] == [
+        "Ironworkers Guild",
+        "Roofers Association",
+    ]
+
+    page = client.get("/directory")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<title>Alliance directory | MIOSHA Alliance Program</title>" in html
+    assert 'class="usa-banner"' in html  # the shared USWDS layout
+    for text in (
+        "Roofers Association",
+        "Ironworkers Guild",
+        "Ambassador since",
+        "Fall Protection Workgroup",
+        "Construction Safety &amp; Health",
+        'href="https://roofers.example"',
+    ):
+        assert text in html, text
+    today = program["today"].strftime("%B %-d, %Y")
+    assert f'Ambassador since</dt>\n        <dd class="margin-left-0">{today}</dd>' in html
+    for text in ("Masons Council", "Painters Union", "Silica Roundtable", *PRIVATE):
+        assert text not in html, text
+
+
+def test_membership_is_kept_over_time(program):
+    today = program["today"]
+    hazcom, roofers = program["hazcom"], program["roofers"]
+    day = today - timedelta(days=150)
+    first = join(hazcom, roofers, day)
+    leave(hazcom, first, day + timedelta(days=20))
+
+    assert ("Hazard Communication Roundtable", "Roofers Association") in members_on(
+        day + timedelta(days=20)
+    )
+    assert ("Hazard Communication Roundtable", "Roofers Association") not in members_on(
+        day + timedelta(days=21)
+    )
+    with pytest.raises(agreements.InvalidInput, match="join again from the next day"):
+        join(hazcom, roofers, day + timedelta(days=20))
+    second = join(hazcom, roofers, day + timedelta(days=30))
+    with pytest.raises(agreements.AgreementError, match="is a member of Hazard Communication"):
+        join(hazcom, roofers, today)
+    with pytest.raises(agreements.InvalidInput, match="it leaves on or after that day"):
+        leave(hazcom, second, day)
+    leave(hazcom, second, today)
+    with pytest.raises(agreements.AgreementError, match="This membership ended on"):
+        leave(hazcom, second, today)
+
+    with database.transaction() as session:
+        kept = [
+            (m.joined_on, m.left_on)
+            for m, a in roundtables.memberships(session, roundtable_id=hazcom, alliance_id=roofers)
+        ]
+    assert kept == [(day, day + timedelta(days=20)), (day + timedelta(days=30), today)]
+    with database.transaction() as session:
+        entries = [
+            (e.action, e.changes)
+            for e in audit.history(session, entity_type="alliance", entity_id=roofers)
+            if e.note.startswith((f"membership {first}", f"membership {second}"))
+        ]
+    assert entries == [
+        ("joined roundtable", {"joined_on": [None, str(day)]}),
+        ("left roundtable", {"left_on": [None, str(day + timedelta(days=20))]}),
+        ("joined roundtable", {"joined_on": [None, str(day + timedelta(days=30))]}),
+        ("left roundtable", {"left_on": [None, str(today)]}),
+    ]
+    assert members_on(today + timedelta(days=1)) == [
+        ("Construction Roundtable", "Roofers Association"),
+        ("Fall Protection Workgroup", "Roofers Association"),
+        ("Hazard Communication Roundtable", "Ironworkers Guild"),
+        ("Hazard Communication Roundtable", "Painters Union"),  # until its notice runs out
+    ]
+
+
+def test_an_ending_alliance_leaves_its_roundtables_on_its_end_date(program):
+    today = program["today"]
+    with database.transaction() as session:
+        everyone = roundtables.memberships(session, roundtable_id=program["construction"])
+        painters = roundtables.memberships(session, roundtable_id=program["hazcom"])
+    assert [(a.partner_name, m.left_on) for m, a in everyone] == [
+        ("Masons Council", today),
+        ("Roofers Association", None),
+    ]
+    assert [(a.partner_name, m.left_on) for m, a in painters] == [
+        ("Ironworkers Guild", None),
+        ("Painters Union", today + timedelta(days=30)),
+    ]
+
+
+def test_roundtable_dates_and_joining_rules(program):
+    today = program["today"]
+    construction, roofers = program["construction"], program["roofers"]
+    with pytest.raises(agreements.InvalidInput, match="cannot start before its roundtable") as e:
+        roundtable("Trenching Workgroup", today - timedelta(days=400), parent_id=construction)
+    assert e.value.field == "starts_on"
+    with pytest.raises(agreements.InvalidInput, match="cannot end before it starts"):
+        roundtable("Heat Roundtable", today, ends_on=today - timedelta(days=1))
+    with (
+        pytest.raises(agreements.InvalidInput, match="The workgroup Fall Protection Workgroup"),
+        database.transaction() as session,
+    ):
+        roundtables.update_roundtable(
+            session, roundtable_id=construction, changes={"starts_on": today}, actor=COORDINATOR
+        )
+    later_start = today - timedelta(days=10)
+    later = roundtable("Heat Roundtable", later_start)
+    with pytest.raises(agreements.InvalidInput, match="Heat Roundtable runs from") as e:
+        join(later, roofers, today - timedelta(days=20))
+    assert e.value.field == "joined_on"
+    with pytest.raises(agreements.InvalidInput, match="once it has begun"):
+        join(later, roofers, today + timedelta(days=1))
+    with database.transaction() as session:
+        [masons] = [a.id for a in agreements.list_alliances(session, status="concluded")]
+    with pytest.raises(agreements.AgreementError, match="is concluded: only an active"):
+        join(later, masons, today)
+
+    with database.transaction() as session:  # the Coordinator closes the roundtable
+        roundtables.update_roundtable(
+            session,
+            roundtable_id=later,
+            changes={"ends_on": today - timedelta(days=1)},
+            actor=COORDINATOR,
+        )
+    with database.transaction() as session:
+        listing = directory.public_directory(session)
+        changes = [
+            (e.action, e.changes)
+            for e in audit.history(session, entity_type="roundtable", entity_id=later)
+        ]
+    assert [r["name"] for r in listing["roundtables"]] == [
+        "Construction Roundtable",
+        "Hazard Communication Roundtable",
+    ]
+    assert changes == [
+        (
+            "roundtable created",
+            {"name": [None, "Heat Roundtable"], "starts_on": [None, str(later_start)]},
+        ),
+        ("roundtable changed", {"ends_on": [None, str(today - timedelta(days=1))]}),
+    ]
+
+
+def test_the_federal_profile_names_the_office(program, monkeypatch):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    with database.transaction() as session:
+        listing = directory.public_directory(session)
+    assert listing["division_heading"] == "Office"
