@@ -51,4 +51,4 @@ def upgrade(service: str, url: str | None = None) -> None:
     url = url or load_settings().database_url(service)
     if ensure_database(url):
         log.info("created the %s database", service)
-    command.upgrade(alembic_config(service, url), "heads")
+    command.upgrade(alembic_config(service, url), "head")
