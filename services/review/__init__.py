@@ -7,7 +7,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
-    from services.review import agreement_api, api, staff_views, views
+    from services.review import agreement_api, alliance_views, api, staff_views, views
     from shared.staff_auth import init_staff_auth
     from shared.web import init_app, register_error_handlers
 
@@ -19,6 +19,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     CSRFProtect(app)  # every form post, and X-CSRFToken on API writes (shared/staff_auth.py)
     staff_views.init_app(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(alliance_views.bp)  # staff pages for signed alliances
     app.config.update(
         API_TITLE="Alliance Program Manager: review (staff)",
         API_VERSION="v1",

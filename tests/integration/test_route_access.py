@@ -85,6 +85,20 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/api/v1/scoring-config", "POST"): COORDINATOR,
     # Signed alliances and roundtables (services/review/agreement_api.py); a liaison edits
     # only their own alliances' work plans (checked by the view, not by this table).
+    # Signed alliances: staff pages (services/review/alliance_views.py); as in the API, a
+    # liaison changes only their own alliances' work plans (checked by the view).
+    ("/staff/alliances", "GET"): ANY_STAFF,
+    ("/staff/alliances/<uuid:alliance_id>", "GET"): ANY_STAFF,
+    ("/staff/alliances/<uuid:alliance_id>/milestones", "POST"): WORK_PLAN_EDITORS,
+    ("/staff/alliances/<uuid:alliance_id>/milestones/<uuid:milestone_id>", "POST"): (
+        WORK_PLAN_EDITORS
+    ),
+    ("/staff/alliances/<uuid:alliance_id>/meetings", "POST"): WORK_PLAN_EDITORS,
+    ("/staff/alliances/<uuid:alliance_id>/documents", "POST"): WORK_PLAN_EDITORS,
+    ("/staff/alliances/<uuid:alliance_id>/renewal", "POST"): COORDINATOR,
+    ("/staff/alliances/<uuid:alliance_id>/conclusion", "POST"): COORDINATOR,
+    ("/staff/alliances/<uuid:alliance_id>/termination", "POST"): COORDINATOR,
+    ("/staff/alliances/<uuid:alliance_id>/ambassador", "POST"): COORDINATOR,
     ("/directory", "GET"): PUBLIC,  # the public directory of alliances
     ("/api/v1/directory", "GET"): PUBLIC,
     ("/api/v1/alliances", "GET"): ANY_STAFF,

@@ -1,0 +1,476 @@
+"""Review's staff pages for signed alliances over HTTP: the list, an alliance's page, the work
+plan, meetings and documents, renewal, conclusion, termination and the Ambassador designation;
+bad input shown inline (422, nothing typed lost) and who may do what."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from services.review import accounts, agreements, create_app, decisions, queue
+from services.review.api import liaison_lookup
+from services.review.models import Alliance
+from services.review.worker import database, outbox
+from shared.events import new_event
+from shared.proposal import ProposalSchema
+from shared.staff_auth import COOKIE_NAME, start_session
+from shared.testing import example_proposal
+from tests.helpers import queued_tasks
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+TODAY = queue.today()
+# An initial term of two years that ended last year, so a renewal can be recorded today and
+# then the partner qualifies as an Ambassador.
+LONG_AGO = date(TODAY.year - 3, 1, 15)
+
+
+def person(email, *roles):
+    with database.transaction() as session:
+        created = accounts.create_staff(
+            session,
+            email=email,
+            name=email.split("@")[0].title(),
+            roles=list(roles),
+            password="a long enough password",
+            actor="test",
+        )
+        return created.id, created.email, created.name, list(created.roles)
+
+
+def client_for(app, who):
+    client = app.test_client()
+    client.set_cookie(COOKIE_NAME, start_session(*who))
+    return client
+
+
+def sign(name, liaison, signing_date=LONG_AGO, term_years=2):
+    """A proposal arrives, is approved with ``liaison`` (a staff account) and released."""
+    data = example_proposal()
+    data["organization"]["name"] = name
+    proposal_id = uuid.uuid4()
+    event = new_event(
+        "proposal.submitted",
+        producer="intake",
+        payload={
+            "proposal_id": proposal_id,
+            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
+            "version": 1,
+            "submitted_at": datetime.now(UTC),
+            "status_url": "",
+            "proposal": ProposalSchema().load(data),
+        },
+    )
+    with database.transaction() as session:
+        queue.receive_submitted_proposal(session, event=event)
+    with database.transaction() as session:
+        decision = decisions.prepare(
+            session,
+            proposal_id=proposal_id,
+            kind="approved",
+            details={
+                "division": "construction_safety_health",
+                "liaison_id": str(liaison[0]),
+                "signing_date": signing_date.isoformat(),
+                "term_years": term_years,
+            },
+            actor="riley@agency.example",
+            viewer_id=None,
+            liaisons=liaison_lookup(session),
+        )
+    with database.transaction() as session:
+        decisions.release(
+            session,
+            decision_ids=[decision.id],
+            actor="cora@agency.example",
+            outbox=outbox,
+            liaisons=liaison_lookup(session),
+        )
+    with database.transaction() as session:
+        return session.scalars(select(Alliance.id).where(Alliance.proposal_id == proposal_id)).one()
+
+
+def stored(alliance_id):
+    with database.transaction() as session:
+        return agreements.alliance_page(session, alliance_id=alliance_id)
+
+
+def long(day):
+    return day.strftime("%B %-d, %Y")
+
+
+@pytest.fixture
+def app(redis_client):
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+@pytest.fixture
+def people():
+    return {
+        "coordinator": person("cora@agency.example", "coordinator"),
+        "reviewer": person("rev@agency.example", "reviewer"),
+        "lee": person("lee@agency.example", "liaison"),
+        "ola": person("ola@agency.example", "liaison"),
+    }
+
+
+def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
+    roofers = sign("Roofers Guild", people["lee"])
+    sign("Electricians Union", people["ola"])
+    with database.transaction() as session:
+        agreements.conclude(
+            session, alliance_id=roofers, actor="cora@agency.example", outbox=outbox
+        )
+
+    reviewer = client_for(app, people["reviewer"])
+    html = reviewer.get("/staff/alliances").get_data(as_text=True)
+    assert html.index("Electricians Union") < html.index("Roofers Guild")
+    assert f'href="/staff/alliances/{roofers}"' in html
+    assert 'href="/staff/alliances"' in html  # the nav's link
+    assert "Only the alliances I am the liaison of" not in html  # not a liaison
+
+    active = reviewer.get("/staff/alliances?status=active").get_data(as_text=True)
+    assert "Electricians Union" in active
+    assert "Roofers Guild" not in active
+
+    lee = client_for(app, people["lee"])
+    page = lee.get("/staff/alliances").get_data(as_text=True)
+    assert "Only the alliances I am the liaison of" in page
+    assert "Electricians Union" in page  # any staff member reads every alliance
+    mine = lee.get("/staff/alliances?mine=1").get_data(as_text=True)
+    assert "Roofers Guild" in mine
+    assert "Electricians Union" not in mine
+
+    bad = reviewer.get("/staff/alliances?status=dormant")
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert 'href="#filter-status"' in html
+    assert 'id="filter-status-error"' in html
+
+
+def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    with database.transaction() as session:
+        agreements.add_milestone(
+            session,
+            alliance_id=alliance_id,
+            title="Toolbox talks on ladders",
+            target_date=TODAY + timedelta(days=60),
+            responsible="the partner",
+            actor="lee@agency.example",
+        )
+
+    reviewer = client_for(app, people["reviewer"])
+    response = reviewer.get(f"/staff/alliances/{alliance_id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "<h1>Roofers Guild</h1>" in html
+    assert "Publish fall-protection toolbox talks to members" in html  # a goal
+    assert "Train 500 roofers in fall protection" in html
+    assert "Lee, <a" in html
+    assert "lee@agency.example" in html
+    assert "Dana Smith, Safety Director" in html
+    assert "dana@example.org" in html
+    assert "Toolbox talks on ladders" in html
+    assert long(TODAY + timedelta(days=60)) in html
+    assert "the partner" in html
+    assert "Planned" in html
+    assert "signed" in html
+    assert "milestone added" in html
+    assert "Does not qualify today" in html
+    assert "this alliance has not been renewed yet" in html
+    # A reviewer reads; the forms are for the Coordinator and the alliance's liaison.
+    for form in ("Add a milestone", "Record a meeting", "Add a document", "Renew the alliance"):
+        assert form not in html
+    assert "The Coordinator or this alliance's liaison keeps its work plan" in html
+
+    assert reviewer.get(f"/staff/alliances/{uuid.uuid4()}").status_code == 404
+
+
+def test_the_liaison_keeps_the_work_plan_meetings_and_documents(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    lee = client_for(app, people["lee"])
+    page = f"/staff/alliances/{alliance_id}"
+    html = lee.get(page).get_data(as_text=True)
+    for form in ("Add a milestone", "Record a meeting", "Add a document"):
+        assert form in html
+    assert "Renew the alliance" not in html  # the Coordinator's
+
+    # A milestone: missing title and target date, shown inline with what was typed.
+    refused = lee.post(
+        f"{page}/milestones",
+        data={"title": "  ", "target_date": "", "responsible": "Lee", "description": "Six talks"},
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "There are 2 problems" in html
+    assert 'href="#milestone-title"' in html
+    assert 'href="#milestone-target-date"' in html
+    assert 'id="milestone-title-error"' in html
+    assert "Give the milestone a title." in html
+    assert 'id="milestone-target-date-error"' in html
+    assert "Give the target date." in html
+    assert 'value="Lee"' in html
+    assert ">Six talks</textarea>" in html
+    assert stored(alliance_id)["milestones"] == []
+
+    target = TODAY + timedelta(days=90)
+    added = lee.post(
+        f"{page}/milestones",
+        data={
+            "title": "Toolbox talks",
+            "target_date": target.isoformat(),
+            "responsible": "the partner",
+            "description": "Six talks",
+        },
+    )
+    assert added.status_code == 303
+    assert added.headers["Location"] == f"{page}#work-plan"
+    html = lee.get(page).get_data(as_text=True)
+    assert "Milestone added: Toolbox talks." in html
+    [milestone] = stored(alliance_id)["milestones"]
+    assert (milestone["title"], milestone["target_date"]) == ("Toolbox talks", target.isoformat())
+
+    # Its status: a bad one and a done date in the future are refused; then done today.
+    change = f"{page}/milestones/{milestone['id']}"
+    wrong = lee.post(change, data={"status": "finished"})
+    assert wrong.status_code == 422
+    assert f'id="milestone-{milestone["id"]}-status-error"' in wrong.get_data(as_text=True)
+    future = lee.post(
+        change, data={"status": "done", "done_on": (TODAY + timedelta(days=3)).isoformat()}
+    )
+    assert future.status_code == 422
+    html = future.get_data(as_text=True)
+    assert "A milestone is done on or before today." in html
+    assert f'value="{(TODAY + timedelta(days=3)).isoformat()}"' in html
+    done = lee.post(change, data={"status": "done", "done_on": ""})
+    assert done.status_code == 303
+    assert done.headers["Location"] == f"{page}#milestone-{milestone['id']}"
+    [milestone] = stored(alliance_id)["milestones"]
+    assert (milestone["status"], milestone["done_on"]) == ("done", TODAY.isoformat())
+    assert f"Toolbox talks: done on {long(TODAY)}." in lee.get(page).get_data(as_text=True)
+    assert lee.post(f"{page}/milestones/{uuid.uuid4()}", data={"status": "done"}).status_code == (
+        404
+    )
+
+    # A meeting: not in the future, then recorded.
+    later = lee.post(
+        f"{page}/meetings",
+        data={"met_on": (TODAY + timedelta(days=1)).isoformat(), "note": "Kick-off"},
+    )
+    assert later.status_code == 422
+    html = later.get_data(as_text=True)
+    assert "Record a meeting once it has taken place." in html
+    assert 'href="#meeting-met-on"' in html
+    assert ">Kick-off</textarea>" in html
+    met = lee.post(f"{page}/meetings", data={"met_on": TODAY.isoformat(), "note": "Kick-off"})
+    assert met.status_code == 303
+    assert [m["met_on"] for m in stored(alliance_id)["meetings"]] == [TODAY.isoformat()]
+
+    # A document: a link or a description is needed, and a kind.
+    empty = lee.post(f"{page}/documents", data={"title": "Signed agreement", "kind": ""})
+    assert empty.status_code == 422
+    html = empty.get_data(as_text=True)
+    assert "Choose agreement, work_plan or other." in html
+    assert 'value="Signed agreement"' in html
+    nowhere = lee.post(f"{page}/documents", data={"title": "Signed agreement", "kind": "agreement"})
+    assert nowhere.status_code == 422
+    assert "Give a link to the document or describe where it is kept." in nowhere.get_data(
+        as_text=True
+    )
+    kept = lee.post(
+        f"{page}/documents",
+        data={
+            "title": "Signed agreement",
+            "kind": "agreement",
+            "url": "https://agency.example/alliances/roofers.pdf",
+        },
+    )
+    assert kept.status_code == 303
+    html = lee.get(page).get_data(as_text=True)
+    assert 'href="https://agency.example/alliances/roofers.pdf"' in html
+    assert "document added" in html
+    assert "meeting recorded" in html
+
+
+def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anything(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    page = f"/staff/alliances/{alliance_id}"
+    ola = client_for(app, people["ola"])
+    html = ola.get(page).get_data(as_text=True)
+    assert "Add a milestone" not in html
+    milestone = {"title": "x", "target_date": TODAY.isoformat(), "responsible": "x"}
+    assert ola.post(f"{page}/milestones", data=milestone).status_code == 403
+    assert ola.post(f"{page}/milestones", data={}).status_code == 403  # before any checking
+    assert ola.post(f"{page}/meetings", data={"met_on": TODAY.isoformat()}).status_code == 403
+    assert (
+        ola.post(f"{page}/documents", data={"title": "x", "kind": "other", "description": "x"})
+    ).status_code == 403
+    assert ola.post(f"{page}/renewal", data={}).status_code == 403
+
+    reviewer = client_for(app, people["reviewer"])
+    renewal = {"signing_date": TODAY.isoformat(), "term_years": "3"}
+    assert reviewer.post(f"{page}/renewal", data=renewal).status_code == 403
+    assert reviewer.post(f"{page}/termination", data={}).status_code == 403
+    assert reviewer.post(f"{page}/conclusion", data={}).status_code == 403
+    assert reviewer.post(f"{page}/ambassador", data={}).status_code == 403
+    assert reviewer.post(f"{page}/milestones", data=milestone).status_code == 403
+
+    lee = client_for(app, people["lee"])
+    assert lee.post(f"{page}/renewal", data=renewal).status_code == 403
+    assert lee.post(f"/staff/alliances/{uuid.uuid4()}/milestones", data={}).status_code == 404
+
+    after = stored(alliance_id)
+    assert (after["milestones"], after["meetings"], after["documents"]) == ([], [], [])
+    assert after["renewals"] == 0
+
+
+def test_the_coordinator_renews_then_names_an_ambassador(app, people, redis_client):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    page = f"/staff/alliances/{alliance_id}"
+    cora = client_for(app, people["coordinator"])
+    html = cora.get(page).get_data(as_text=True)
+    assert "Renew the alliance" in html
+    assert "Terminate the alliance" in html
+    assert "Add a milestone" in html  # the Coordinator keeps any work plan too
+    assert "Name it an Ambassador" not in html  # it does not qualify yet
+
+    missing = cora.post(f"{page}/renewal", data={"signing_date": "", "term_years": ""})
+    assert missing.status_code == 422
+    html = missing.get_data(as_text=True)
+    assert "Give the new signing date." in html
+    assert "Give the term in years." in html
+    renewed_on = date(TODAY.year - 1, 1, 15)
+    too_long = cora.post(
+        f"{page}/renewal", data={"signing_date": renewed_on.isoformat(), "term_years": "7"}
+    )
+    assert too_long.status_code == 422
+    html = too_long.get_data(as_text=True)
+    assert "A renewal is for 2 to 5 years." in html
+    assert 'href="#renewal-term-years"' in html
+    assert f'value="{renewed_on.isoformat()}"' in html
+    early = cora.post(
+        f"{page}/renewal", data={"signing_date": LONG_AGO.isoformat(), "term_years": "3"}
+    )
+    assert early.status_code == 422
+    assert "is signed after the current term" in early.get_data(as_text=True)
+    assert '<option value="3" selected>' in early.get_data(as_text=True)
+    assert stored(alliance_id)["renewals"] == 0
+
+    renewed = cora.post(
+        f"{page}/renewal", data={"signing_date": renewed_on.isoformat(), "term_years": "3"}
+    )
+    assert renewed.status_code == 303
+    assert renewed.headers["Location"] == f"{page}#agreement"
+    html = cora.get(page).get_data(as_text=True)
+    assert f"Renewed for 3 years from {long(renewed_on)}" in html
+    assert "Renewal 1" in html  # the terms
+    assert "Qualifies today: The initial term ended on" in html
+    assert "Name it an Ambassador" in html
+    assert [n for n, _ in queued_tasks(redis_client, "notify")].count(
+        "notify.alliance_renewed"
+    ) == 1
+
+    future = cora.post(
+        f"{page}/ambassador",
+        data={"designated_on": (TODAY + timedelta(days=2)).isoformat(), "reason": "Years of work"},
+    )
+    assert future.status_code == 422
+    html = future.get_data(as_text=True)
+    assert "The designation cannot be in the future." in html
+    assert ">Years of work</textarea>" in html
+    named = cora.post(f"{page}/ambassador", data={"reason": "Years of work"})
+    assert named.status_code == 303
+    html = cora.get(page).get_data(as_text=True)
+    assert "Roofers Guild is now an Ambassador." in html
+    assert "This partner is an Ambassador." in html
+    assert "Renew the alliance" not in html  # Ambassadors are not renewed
+    assert stored(alliance_id)["status"] == "ambassador"
+
+
+def test_a_designation_the_domain_refuses_is_explained_on_the_page(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"], signing_date=TODAY - timedelta(days=30))
+    cora = client_for(app, people["coordinator"])
+    refused = cora.post(f"/staff/alliances/{alliance_id}/ambassador", data={})
+    assert refused.status_code == 409
+    html = refused.get_data(as_text=True)
+    assert 'href="#ambassador-problem"' in html
+    assert 'id="ambassador-problem"' in html
+    assert "this alliance has not been renewed yet" in html
+    assert stored(alliance_id)["status"] == "active"
+
+
+def test_termination_shows_the_effective_date_thirty_days_after_the_notice(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    page = f"/staff/alliances/{alliance_id}"
+    cora = client_for(app, people["coordinator"])
+    html = cora.get(page).get_data(as_text=True)
+    assert (
+        f"A notice dated today ({long(TODAY)}) takes effect on "
+        f"{long(TODAY + timedelta(days=30))}." in html
+    )
+
+    tomorrow = TODAY + timedelta(days=1)
+    ahead = cora.post(
+        f"{page}/termination", data={"notice_date": tomorrow.isoformat(), "reason": "No work"}
+    )
+    assert ahead.status_code == 422
+    html = ahead.get_data(as_text=True)
+    assert "The written notice cannot be in the future." in html
+    assert 'href="#termination-notice-date"' in html
+    assert (
+        f"The notice dated {long(tomorrow)} takes effect on "
+        f"{long(tomorrow + timedelta(days=30))}." in html
+    )
+    assert ">No work</textarea>" in html
+    missing = cora.post(f"{page}/termination", data={"notice_date": ""})
+    assert missing.status_code == 422
+    assert "Give the date of the written notice." in missing.get_data(as_text=True)
+
+    notice = TODAY - timedelta(days=10)
+    effective = notice + timedelta(days=30)
+    done = cora.post(f"{page}/termination", data={"notice_date": notice.isoformat()})
+    assert done.status_code == 303
+    html = cora.get(page).get_data(as_text=True)
+    assert f"the notice is dated {long(notice)}, so it takes effect on {long(effective)}." in html
+    assert (
+        f"written notice dated {long(notice)}, effective {long(effective)} "
+        "(the notice date + 30 days)" in html
+    )
+    assert stored(alliance_id)["ended_on"] == effective.isoformat()
+    # Ended: the work plan is kept as it was and nothing more is decided.
+    assert "Add a milestone" not in html
+    assert "Terminate the alliance" not in html
+    assert "its work plan, meetings and documents are kept as they were" in html
+    closed = cora.post(
+        f"{page}/milestones",
+        data={"title": "Late", "target_date": TODAY.isoformat(), "responsible": "x"},
+    )
+    assert closed.status_code == 409
+    assert "its work plan is kept as it was" in closed.get_data(as_text=True)
+    again = cora.post(f"{page}/conclusion", data={})
+    assert again.status_code == 409
+    assert "nothing more can be decided" in again.get_data(as_text=True)
+
+
+def test_the_coordinator_concludes_an_alliance(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    page = f"/staff/alliances/{alliance_id}"
+    cora = client_for(app, people["coordinator"])
+    before = cora.post(
+        f"{page}/conclusion", data={"concluded_on": "2001-01-01", "reason": "Goals met"}
+    )
+    assert before.status_code == 422
+    html = before.get_data(as_text=True)
+    assert "The conclusion cannot come before the signing date" in html
+    assert 'value="2001-01-01"' in html
+    assert ">Goals met</textarea>" in html
+    concluded = cora.post(f"{page}/conclusion", data={"reason": "Goals met"})
+    assert concluded.status_code == 303
+    html = cora.get(page).get_data(as_text=True)
+    assert f"The alliance is concluded as of {long(TODAY)}." in html
+    assert (
+        f"Concluded: concluded on {long(TODAY)}, by cora@agency.example. Reason: Goals met" in html
+    )
+    assert stored(alliance_id)["status"] == "concluded"
