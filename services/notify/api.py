@@ -4,7 +4,6 @@ edit, hold and release (one by one or in bulk). OpenAPI: ``/api/v1/openapi.json`
 from __future__ import annotations
 
 import uuid
-from functools import partial
 from typing import Any
 
 from flask import g
@@ -14,8 +13,8 @@ from sqlalchemy import select
 
 from services.notify import messages
 from services.notify.models import Message
+from services.notify.tasks import deliver_after_commit
 from services.notify.worker import database
-from shared.db import after_commit
 from shared.staff_auth import staff_api_required
 
 bp = Blueprint(
@@ -63,13 +62,6 @@ def describe(message: Message, *, with_body: bool = False) -> dict[str, Any]:
     if with_body:
         body |= {"text_body": message.text_body, "html_body": message.html_body}
     return body
-
-
-def _deliver_after_commit(session: Any, ids: list[uuid.UUID]) -> None:
-    from services.notify.tasks import deliver_message
-
-    for message_id in ids:
-        after_commit(session, partial(deliver_message.delay, message_id=str(message_id)))
 
 
 @bp.route("/messages")
@@ -135,7 +127,7 @@ def release(body: dict[str, Any]) -> Any:
         released = messages.release_held(
             session, message_ids=body["message_ids"], actor=str(g.staff.email)
         )
-        _deliver_after_commit(session, released)
+        deliver_after_commit(session, released)
     return {"released": [str(i) for i in released]}
 
 
@@ -161,5 +153,5 @@ def resend(message_id: uuid.UUID) -> Any:
         except messages.NotEditable as err:
             abort(409, errors={"_request": [str(err)]})
             raise AssertionError("unreachable") from err
-        _deliver_after_commit(session, [copy_id])
+        deliver_after_commit(session, [copy_id])
     return {"id": str(copy_id)}, 201

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
 
 from services.notify import messages
 from services.notify.models import Message
+from services.notify.tasks import deliver_after_commit
 from services.notify.worker import database
-from shared.db import after_commit
 from shared.staff_auth import staff_required
 
 bp = Blueprint("messages", __name__, url_prefix="/staff")
 
 RELEASERS = ("coordinator", "reviewer")
-
-
-def deliver_after_commit(session: Session, ids: list[uuid.UUID]) -> None:
-    from services.notify.tasks import deliver_message
-
-    for message_id in ids:
-        after_commit(session, partial(deliver_message.delay, message_id=str(message_id)))
 
 
 @bp.route("/messages", methods=["GET", "POST"])
