@@ -15,6 +15,8 @@ at ``/api/v1/directory`` (``/review/directory`` behind the gateway).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, NoReturn
 
@@ -183,21 +185,26 @@ def _fail(err: agreements.AgreementError) -> NoReturn:
     raise AssertionError("abort returned")  # pragma: no cover
 
 
-def _editable(session: Session, alliance_id: uuid.UUID) -> Alliance:
-    """The alliance, if the signed-in person may change its work plan."""
+@contextmanager
+def answering_errors() -> Iterator[None]:
+    """A domain refusal becomes its HTTP answer: 422, 409, 404 or 403 with the message."""
     try:
-        alliance = agreements.get_alliance(session, alliance_id)
-        agreements.check_work_plan_editor(alliance, staff_id=_viewer(), roles=set(g.staff.roles))
+        yield
     except agreements.AgreementError as err:
         _fail(err)
+
+
+def _editable(session: Session, alliance_id: uuid.UUID) -> Alliance:
+    """The alliance, if the signed-in person may change its work plan."""
+    with answering_errors():
+        alliance = agreements.get_alliance(session, alliance_id)
+        agreements.check_work_plan_editor(alliance, staff_id=_viewer(), roles=set(g.staff.roles))
     return alliance
 
 
 def _page(session: Session, alliance_id: uuid.UUID) -> dict[str, Any]:
-    try:
+    with answering_errors():
         return agreements.alliance_page(session, alliance_id=alliance_id)
-    except agreements.AgreementError as err:
-        _fail(err)
 
 
 # -- alliances --------------------------------------------------------------------------------
@@ -232,10 +239,8 @@ class Milestones(MethodView):
     def get(self, alliance_id: uuid.UUID) -> Any:
         """The work plan's milestones by target date."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 agreements.get_alliance(session, alliance_id)
-            except agreements.AgreementError as err:
-                _fail(err)
             return {
                 "milestones": [
                     agreements.milestone_data(m)
@@ -249,12 +254,10 @@ class Milestones(MethodView):
         """Add a milestone (Coordinator, or the alliance's liaison)."""
         with database.transaction() as session:
             _editable(session, alliance_id)
-            try:
+            with answering_errors():
                 milestone = agreements.add_milestone(
                     session, alliance_id=alliance_id, actor=_actor(), **body
                 )
-            except agreements.AgreementError as err:
-                _fail(err)
             return agreements.milestone_data(milestone), 201
 
 
@@ -265,7 +268,7 @@ def change_milestone(body: dict[str, Any], alliance_id: uuid.UUID, milestone_id:
     """Change a milestone: its status (done: with the day, today if none), dates, text."""
     with database.transaction() as session:
         _editable(session, alliance_id)
-        try:
+        with answering_errors():
             milestone = agreements.update_milestone(
                 session,
                 alliance_id=alliance_id,
@@ -273,8 +276,6 @@ def change_milestone(body: dict[str, Any], alliance_id: uuid.UUID, milestone_id:
                 changes=body,
                 actor=_actor(),
             )
-        except agreements.AgreementError as err:
-            _fail(err)
         return agreements.milestone_data(milestone)
 
 
@@ -284,10 +285,8 @@ class Meetings(MethodView):
     def get(self, alliance_id: uuid.UUID) -> Any:
         """The days the implementation team met."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 agreements.get_alliance(session, alliance_id)
-            except agreements.AgreementError as err:
-                _fail(err)
             return {
                 "meetings": [
                     agreements.meeting_data(m) for m in agreements.meetings(session, alliance_id)
@@ -300,12 +299,10 @@ class Meetings(MethodView):
         """Record a day the team met."""
         with database.transaction() as session:
             _editable(session, alliance_id)
-            try:
+            with answering_errors():
                 meeting = agreements.add_meeting(
                     session, alliance_id=alliance_id, actor=_actor(), **body
                 )
-            except agreements.AgreementError as err:
-                _fail(err)
             return agreements.meeting_data(meeting), 201
 
 
@@ -315,12 +312,10 @@ def remove_meeting(alliance_id: uuid.UUID, meeting_id: uuid.UUID) -> Any:
     """Remove a meeting recorded by mistake (the history keeps it)."""
     with database.transaction() as session:
         _editable(session, alliance_id)
-        try:
+        with answering_errors():
             agreements.remove_meeting(
                 session, alliance_id=alliance_id, meeting_id=meeting_id, actor=_actor()
             )
-        except agreements.AgreementError as err:
-            _fail(err)
     return "", 204
 
 
@@ -330,10 +325,8 @@ class Documents(MethodView):
     def get(self, alliance_id: uuid.UUID) -> Any:
         """The alliance's documents: links or descriptions."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 agreements.get_alliance(session, alliance_id)
-            except agreements.AgreementError as err:
-                _fail(err)
             return {
                 "documents": [
                     agreements.document_data(d) for d in agreements.documents(session, alliance_id)
@@ -346,12 +339,10 @@ class Documents(MethodView):
         """Add a document: a link (https://...) or a description of where it is kept."""
         with database.transaction() as session:
             _editable(session, alliance_id)
-            try:
+            with answering_errors():
                 document = agreements.add_document(
                     session, alliance_id=alliance_id, actor=_actor(), **body
                 )
-            except agreements.AgreementError as err:
-                _fail(err)
             return agreements.document_data(document), 201
 
 
@@ -361,12 +352,10 @@ def remove_document(alliance_id: uuid.UUID, document_id: uuid.UUID) -> Any:
     """Remove a document entry (the history keeps it)."""
     with database.transaction() as session:
         _editable(session, alliance_id)
-        try:
+        with answering_errors():
             agreements.remove_document(
                 session, alliance_id=alliance_id, document_id=document_id, actor=_actor()
             )
-        except agreements.AgreementError as err:
-            _fail(err)
     return "", 204
 
 
@@ -379,12 +368,10 @@ def remove_document(alliance_id: uuid.UUID, document_id: uuid.UUID) -> Any:
 def renew(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Renew an active alliance: a new signing date and a term of two to five years."""
     with database.transaction() as session:
-        try:
+        with answering_errors():
             agreements.renew(
                 session, alliance_id=alliance_id, actor=_actor(), outbox=outbox, **body
             )
-        except agreements.AgreementError as err:
-            _fail(err)
         return _page(session, alliance_id)
 
 
@@ -394,12 +381,10 @@ def renew(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def conclude(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Conclude the alliance (today, or the past day given)."""
     with database.transaction() as session:
-        try:
+        with answering_errors():
             agreements.conclude(
                 session, alliance_id=alliance_id, actor=_actor(), outbox=outbox, **body
             )
-        except agreements.AgreementError as err:
-            _fail(err)
         return _page(session, alliance_id)
 
 
@@ -409,12 +394,10 @@ def conclude(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def terminate(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Terminate with 30 days' written notice: it ends on the notice date + 30 days."""
     with database.transaction() as session:
-        try:
+        with answering_errors():
             agreements.terminate(
                 session, alliance_id=alliance_id, actor=_actor(), outbox=outbox, **body
             )
-        except agreements.AgreementError as err:
-            _fail(err)
         return _page(session, alliance_id)
 
 
@@ -424,10 +407,8 @@ class Ambassador(MethodView):
     def get(self, alliance_id: uuid.UUID) -> Any:
         """Whether the partner may be named an Ambassador today, and why."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 alliance = agreements.get_alliance(session, alliance_id)
-            except agreements.AgreementError as err:
-                _fail(err)
             eligible, reason = agreements.ambassador_eligibility(
                 session, alliance, on=agency_today()
             )
@@ -438,12 +419,10 @@ class Ambassador(MethodView):
     def post(self, body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         """Name the partner an Ambassador (after an initial term and one renewal)."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 agreements.designate_ambassador(
                     session, alliance_id=alliance_id, actor=_actor(), outbox=outbox, **body
                 )
-            except agreements.AgreementError as err:
-                _fail(err)
             return _page(session, alliance_id)
 
 
@@ -477,10 +456,8 @@ class Roundtables(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """A roundtable, or with ``parent_id`` a workgroup of one."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 roundtable = roundtables.create_roundtable(session, actor=_actor(), **body)
-            except agreements.AgreementError as err:
-                _fail(err)
             return roundtables.roundtable_data(roundtable), 201
 
 
@@ -490,12 +467,10 @@ class Roundtables(MethodView):
 def change_roundtable(body: dict[str, Any], roundtable_id: uuid.UUID) -> Any:
     """Rename, describe, or change the dates (an end date closes it)."""
     with database.transaction() as session:
-        try:
+        with answering_errors():
             roundtable = roundtables.update_roundtable(
                 session, roundtable_id=roundtable_id, changes=body, actor=_actor()
             )
-        except agreements.AgreementError as err:
-            _fail(err)
         return roundtables.roundtable_data(roundtable)
 
 
@@ -505,10 +480,8 @@ class Memberships(MethodView):
     def get(self, roundtable_id: uuid.UUID) -> Any:
         """Who is and was in the roundtable, with the dates."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 roundtable = roundtables.get_roundtable(session, roundtable_id)
-            except agreements.AgreementError as err:
-                _fail(err)
             return _roundtable_entry(session, roundtable)
 
     @staff_api_required(*COORDINATOR)
@@ -516,13 +489,11 @@ class Memberships(MethodView):
     def post(self, body: dict[str, Any], roundtable_id: uuid.UUID) -> Any:
         """An alliance joins the roundtable."""
         with database.transaction() as session:
-            try:
+            with answering_errors():
                 membership = roundtables.join(
                     session, roundtable_id=roundtable_id, actor=_actor(), **body
                 )
                 alliance = agreements.get_alliance(session, membership.alliance_id)
-            except agreements.AgreementError as err:
-                _fail(err)
             return roundtables.membership_data(membership, alliance), 201
 
 
@@ -534,7 +505,7 @@ def leave_roundtable(
 ) -> Any:
     """The alliance leaves: ``left_on`` is its last day as a member."""
     with database.transaction() as session:
-        try:
+        with answering_errors():
             membership = roundtables.leave(
                 session,
                 roundtable_id=roundtable_id,
@@ -543,8 +514,6 @@ def leave_roundtable(
                 **body,
             )
             alliance = agreements.get_alliance(session, membership.alliance_id)
-        except agreements.AgreementError as err:
-            _fail(err)
         return roundtables.membership_data(membership, alliance)
 
 
