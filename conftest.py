@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import TestServers, start_test_servers, test_environment
+from tests.servers import TestServers, start_test_servers, test_database_name, test_environment
 
 _servers: TestServers | None = None
 
@@ -72,7 +72,8 @@ def migrated(servers: TestServers) -> dict[str, str]:
     urls = {}
     with admin.connect() as conn:
         for service in SERVICES:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "apm_test_{service}" WITH (FORCE)'))
+            name = test_database_name(service)
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
     for service in SERVICES:
         urls[service] = servers.database_url(service)

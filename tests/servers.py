@@ -31,13 +31,18 @@ class TestServers:
     _stoppers: list[Any] = field(default_factory=list)
 
     def database_url(self, service: str) -> str:
-        url = make_url(sqlalchemy_url(self.postgres_url)).set(database=f"apm_test_{service}")
+        url = make_url(sqlalchemy_url(self.postgres_url)).set(database=test_database_name(service))
         return url.render_as_string(hide_password=False)
 
     def stop(self) -> None:
         for stop in reversed(self._stoppers):
             stop()
         self._stoppers.clear()
+
+
+def test_database_name(service: str) -> str:
+    """``apm_test_<service>``; TEST_DB_PREFIX lets two test runs share one server."""
+    return f"{os.environ.get('TEST_DB_PREFIX', 'apm_test')}_{service}"
 
 
 def _redis_test_url(url: str) -> str:
