@@ -30,12 +30,14 @@ def route_by_service(
 ) -> dict[str, str] | None:
     """Every task runs on the queue of the service its name starts with."""
     try:
-        return {"queue": queue_of(name)}
+        service = queue_of(name)
     except ValueError:
         return None
+    return {"queue": canary_queue(service) if name == f"{service}.canary" else service}
 
 
-def beat_schedule(relay_seconds: float) -> dict[str, dict[str, Any]]:
+def beat_schedule(relay_seconds: float, sweep_seconds: float) -> dict[str, dict[str, Any]]:
+    """What beat sends, and how often. Every entry is safe to run twice (tested)."""
     every = timedelta(seconds=relay_seconds)
     schedule: dict[str, dict[str, Any]] = {
         f"{service}-relay-outbox": {
@@ -47,8 +49,8 @@ def beat_schedule(relay_seconds: float) -> dict[str, dict[str, Any]]:
     }
     schedule["notify-deliver-pending"] = {
         "task": "notify.deliver_pending",
-        "schedule": timedelta(seconds=max(relay_seconds, 10)),
-        "options": {"queue": "notify", "expires": max(relay_seconds, 10) * 2},
+        "schedule": timedelta(seconds=sweep_seconds),
+        "options": {"queue": "notify", "expires": sweep_seconds * 2},
     }
     schedule["intake-expire-drafts"] = {
         "task": "intake.expire_drafts",
@@ -58,8 +60,14 @@ def beat_schedule(relay_seconds: float) -> dict[str, dict[str, Any]]:
     return schedule
 
 
+def canary_queue(service: str) -> str:
+    """The queue of a worker's canary: its own, so a backlog of real work never delays it."""
+    return f"{service}.canary"
+
+
 def celery_settings() -> dict[str, Any]:
     settings = load_settings()
+    reliability = settings.reliability
     return {
         "broker_url": settings.redis_url,
         # json only: pickle would let whoever reaches the broker run code.
@@ -69,32 +77,53 @@ def celery_settings() -> dict[str, Any]:
         "result_accept_content": ["json"],
         "task_ignore_result": True,
         "result_backend": None,
+        # No results are kept, so beat must not add its "celery.backend_cleanup" entry (it
+        # went to a queue whose worker does not know it).
+        "result_expires": None,
+        # At-least-once: acknowledge after the task ran; a pool child that dies mid-task puts
+        # its task back. Every consumer is idempotent, so a repeat is harmless.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_queues": [Queue(service) for service in SERVICES],
+        "task_queues": [Queue(service) for service in SERVICES]
+        + [Queue(canary_queue(service)) for service in SERVICES],
         "task_routes": (route_by_service,),
         "task_create_missing_queues": False,
-        "task_time_limit": 300,
-        "task_soft_time_limit": 240,
+        # Limits stay below the visibility timeout, so Redis never hands a task that is still
+        # running to a second worker.
+        "task_time_limit": reliability.task_time_limit,
+        "task_soft_time_limit": reliability.task_soft_time_limit,
         "broker_connection_retry_on_startup": True,
-        "broker_connection_timeout": 5,
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
+        "broker_connection_timeout": 3,
         "broker_transport_options": {
-            # Longer than any task may run, so a running task is not handed out twice.
-            "visibility_timeout": 3600,
+            # How long a task held by a worker that died (kill -9, power loss) waits before
+            # Redis hands it to another worker. Due times never live in countdowns this long.
+            "visibility_timeout": reliability.visibility_timeout,
             "socket_timeout": 10,
-            "socket_connect_timeout": 5,
+            "socket_connect_timeout": 3,
             "socket_keepalive": True,
             "retry_on_timeout": True,
             "health_check_interval": 25,
         },
         "broker_heartbeat": 0,
-        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Chosen deliberately: when the broker connection drops, running tasks finish their
+        # work (a mail half-sent, a commit half-done) instead of being killed mid-way. Their
+        # acknowledgement is lost with the connection, so they run again later, and every
+        # handler is idempotent (the inbox; notify's delivery states), so the repeat does
+        # nothing. Killing them is what sent mail twice.
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "enable_utc": True,
         "timezone": "UTC",
-        "beat_schedule": beat_schedule(settings.outbox_relay_seconds),
+        "beat_schedule": beat_schedule(
+            settings.outbox_relay_seconds, reliability.delivery_sweep_seconds
+        ),
+        # Beat wakes at least this often, so its heartbeat and leader lock stay fresh.
+        "beat_max_loop_interval": min(5.0, settings.outbox_relay_seconds),
+        "beat_scheduler": "shared.beat:LeaderScheduler",
     }
 
 
@@ -128,8 +157,10 @@ def create_celery(
 ) -> ServiceCelery:
     app = ServiceCelery(service, include=include or [], set_as_current=False)
     app.config_from_object(celery_settings())
-    if service in SERVICES:
-        app.conf.task_default_queue = service
+    # Tasks are routed by name (route_by_service); the default queue only has to exist. Beat
+    # and the command line are not services: give them one that does (a KeyError otherwise
+    # made beat apply none of its schedule).
+    app.conf.task_default_queue = service if service in SERVICES else SERVICES[0]
     app.service = service
     app.database = database
     app.processed_model = processed_model

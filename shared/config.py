@@ -64,6 +64,54 @@ class SmtpSettings:
     timeout: float = 10.0
 
 
+def _env_seconds(name: str, default: float, *, minimum: float = 0.1) -> float:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum} seconds, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ReliabilitySettings:
+    """How the system notices and recovers from lost tasks, stalled workers and outages."""
+
+    # Seconds before a task held by a worker that died is handed to another worker.
+    visibility_timeout: float = 900.0
+    task_time_limit: float = 120.0
+    task_soft_time_limit: float = 96.0
+    # How often beat has notify re-queue the messages due for (another) delivery attempt.
+    delivery_sweep_seconds: float = 10.0
+    # A worker whose canary task waited longer than this is stuck and gets restarted.
+    worker_stall_seconds: float = 150.0
+    # What a web client that met an outage is told to wait before trying again.
+    retry_after_seconds: int = 30
+    # How long the leading beat's lock lasts unrenewed: a standby beat takes over after it.
+    beat_leader_seconds: float = 15.0
+
+
+def load_reliability() -> ReliabilitySettings:
+    visibility = _env_seconds("CELERY_VISIBILITY_TIMEOUT", 900.0, minimum=5)
+    # A running task must end (hard limit) before Redis would hand it out again. Tasks here
+    # take milliseconds to seconds (an SMTP conversation is bounded by its time-outs).
+    hard = min(120.0, visibility * 0.8)
+    return ReliabilitySettings(
+        visibility_timeout=visibility,
+        task_time_limit=hard,
+        task_soft_time_limit=hard * 0.8,
+        delivery_sweep_seconds=_env_seconds("DELIVERY_SWEEP_SECONDS", 10.0),
+        # Longer than any task may run: a busy worker is not a stuck one.
+        worker_stall_seconds=_env_seconds("WORKER_STALL_SECONDS", hard + 30, minimum=5),
+        retry_after_seconds=int(_env_seconds("RETRY_AFTER_SECONDS", 30, minimum=1)),
+        beat_leader_seconds=_env_seconds("BEAT_LEADER_SECONDS", 15.0, minimum=1),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -78,6 +126,7 @@ class Settings:
     smtp: SmtpSettings | None
     outbox_relay_seconds: float
     log_level: str
+    reliability: ReliabilitySettings = field(default_factory=ReliabilitySettings)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -155,6 +204,7 @@ def load_settings() -> Settings:
         mail_from=_env("MAIL_FROM", "Alliance Program <alliances@agency.example>"),
         mail_dir=Path(_env("MAIL_DIR", str(PROJECT_ROOT / "var" / "mail"))),
         smtp=smtp,
-        outbox_relay_seconds=float(_env("OUTBOX_RELAY_SECONDS", "5")),
+        outbox_relay_seconds=_env_seconds("OUTBOX_RELAY_SECONDS", 5.0),
         log_level=_env("LOG_LEVEL", "INFO").upper(),
+        reliability=load_reliability(),
     )

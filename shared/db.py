@@ -74,6 +74,11 @@ class Database:
         self.dispose()
         self._url = url
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's pooled connections without closing them."""
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+
     def dispose(self) -> None:
         if self._engine is not None:
             self._engine.dispose()

@@ -11,6 +11,7 @@ that the nudge and relays running side by side do not send the same row at the s
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from celery import Celery
 
 log = logging.getLogger(__name__)
+
+NUDGE_PAUSE_SECONDS = 5.0
 
 
 class OutboxEventMixin:
@@ -67,6 +70,9 @@ class Outbox:
         self.database = database
         self.celery_app = celery_app
         self.producer = producer
+        # After a failed publish, nudges wait this long (monotonic clock) and leave the rows
+        # to the relay: a request never waits on a broker known to be away.
+        self._broker_away_until = 0.0
 
     def add(self, session: Session, event: Event) -> None:
         """Store ``event`` in the caller's transaction; publish it once that commits."""
@@ -85,9 +91,13 @@ class Outbox:
 
     def nudge(self, ids: list[int]) -> None:
         """Publish freshly committed rows now; failures leave them to the relay."""
+        if time.monotonic() < self._broker_away_until:
+            log.info("broker recently unreachable; the relay will publish %d event(s)", len(ids))
+            return
         try:
             self.publish_pending(ids=ids, retry=False)
         except Exception:
+            self._broker_away_until = time.monotonic() + NUDGE_PAUSE_SECONDS
             log.warning("outbox nudge failed; the relay will publish later", exc_info=True)
 
     def publish_pending(
@@ -119,6 +129,8 @@ class Outbox:
                         row.attempts,
                         err,
                     )
+                    if not retry:
+                        self._broker_away_until = time.monotonic() + NUDGE_PAUSE_SECONDS
                     break  # the broker is likely down; keep order and try again later
                 row.published_at = utcnow()
                 row.attempts += 1

@@ -57,6 +57,40 @@ def error_body(err: HTTPException) -> dict[str, Any]:
     return {"errors": errors}
 
 
+def outage_of(err: BaseException) -> str:
+    """What is down, when ``err`` says a server we need is unreachable ('' otherwise)."""
+    import redis
+    from kombu.exceptions import OperationalError as BrokerError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(err, OperationalError | PoolTimeout) or (
+        isinstance(err, DBAPIError) and err.connection_invalidated
+    ):
+        return "its database"
+    if isinstance(err, redis.ConnectionError | redis.TimeoutError | BrokerError):
+        return "its message broker"
+    return ""
+
+
+def unavailable(what: str) -> Response:
+    """503 with Retry-After: a server we need is down and nothing was stored."""
+    log.warning("answering 503: %s is unreachable (%s %s)", what, request.method, request.path)
+    seconds = load_settings().reliability.retry_after_seconds
+    message = (
+        f"The service is briefly unavailable: {what} cannot be reached. Nothing you sent "
+        f"was stored. Please try again in {seconds} seconds."
+    )
+    if wants_json():
+        response = jsonify({"errors": {"_request": [message]}})
+    else:
+        response = Response(message, mimetype="text/plain")
+    response.status_code = 503
+    response.headers["Retry-After"] = str(seconds)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for APIs, plain pages otherwise, and never a traceback.
 
@@ -73,9 +107,12 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected_error(err: Exception) -> Any:
         if isinstance(err, HTTPException):
             return http_error(err)
+        what = outage_of(err)
+        if what:
+            return unavailable(what)
         # Never a traceback to a user: log it, answer plainly.
         log.exception("unhandled error on %s %s", request.method, request.path)
-        message = "Something went wrong on our side. Nothing you sent was lost; try again."
+        message = "Something went wrong on our side. Please try again."
         if wants_json():
             response = jsonify({"errors": {"_request": [message]}})
             response.status_code = 500

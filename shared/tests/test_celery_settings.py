@@ -21,14 +21,18 @@ def test_tasks_survive_a_dying_worker():
 
 def test_one_queue_per_service_and_routing_by_task_name():
     settings = celery_settings()
-    assert [q.name for q in settings["task_queues"]] == list(SERVICES)
+    assert [q.name for q in settings["task_queues"]] == [
+        *SERVICES,
+        *(f"{service}.canary" for service in SERVICES),
+    ]
     for service in SERVICES:
         assert route_by_service(f"{service}.anything", (), {}, {}) == {"queue": service}
+        assert route_by_service(f"{service}.canary", (), {}, {}) == {"queue": f"{service}.canary"}
     assert route_by_service("celery.chord_unlock", (), {}, {}) is None
 
 
 def test_beat_relays_every_outbox_on_its_own_queue():
-    schedule = beat_schedule(5)
+    schedule = beat_schedule(5, 10)
     for service in SERVICES:
         entry = schedule[f"{service}-relay-outbox"]
         assert entry["task"] == f"{service}.relay_outbox"
@@ -39,3 +43,26 @@ def test_service_app_defaults_to_its_queue():
     app = create_celery("review")
     assert app.conf.task_default_queue == "review"
     assert app.conf.task_serializer == "json"
+
+
+def test_beat_and_command_line_apps_have_a_declared_default_queue():
+    # The default queue of a non-service app was "celery", which is not declared: beat then
+    # applied none of its schedule ("Couldn't apply scheduled task ...: 'celery'").
+    app = create_celery("beat")
+    declared = [q.name for q in celery_settings()["task_queues"]]
+    assert app.conf.task_default_queue in declared
+    assert app.amqp.default_queue.name == app.conf.task_default_queue
+
+
+def test_running_tasks_end_before_redis_hands_them_out_again(monkeypatch):
+    monkeypatch.setenv("CELERY_VISIBILITY_TIMEOUT", "20")
+    settings = celery_settings()
+    assert settings["broker_transport_options"]["visibility_timeout"] == 20
+    assert settings["task_time_limit"] == 16
+    assert settings["task_soft_time_limit"] < settings["task_time_limit"]
+    # Finish a running task when the broker connection drops; the handlers are idempotent.
+    assert settings["worker_cancel_long_running_tasks_on_connection_loss"] is False
+
+
+def test_beat_uses_the_leader_scheduler():
+    assert celery_settings()["beat_scheduler"] == "shared.beat:LeaderScheduler"

@@ -1,0 +1,124 @@
+"""The real ``alliance beat`` process applies every entry of its schedule, and two stay harmless."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from shared.beat import HEARTBEAT_KEY, LEADER_KEY
+from shared.celery_app import beat_schedule
+from tests.helpers import queued_tasks
+
+pytestmark = pytest.mark.e2e
+
+
+def start_beat(tmp_path, name: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "OUTBOX_RELAY_SECONDS": "1",
+        "DELIVERY_SWEEP_SECONDS": "1",
+        "BEAT_LEADER_SECONDS": "3",
+    }
+    with open(tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deploy.cli",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(tmp_path / f"{name}-schedule"),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        process.wait(15)
+
+
+def arrived(redis_client) -> dict[str, int]:
+    """How many of each task wait in the queues (no worker consumes them here)."""
+    counts: dict[str, int] = {}
+    for queue in ("intake", "review", "reporting", "notify"):
+        for name, _kwargs in queued_tasks(redis_client, queue):
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+def test_beat_applies_every_entry_and_reports_it(tmp_path, redis_client):
+    expected = {entry["task"] for entry in beat_schedule(1, 1).values()}
+    beat = start_beat(tmp_path, "beat")
+    try:
+        wait_for(
+            lambda: expected <= set(arrived(redis_client)),
+            20,
+            f"every entry's task in its queue ({sorted(expected)}); log:\n"
+            + (tmp_path / "beat.log").read_text(errors="replace"),
+        )
+        report = json.loads(wait_for(lambda: redis_client.get(HEARTBEAT_KEY), 10, "heartbeat"))
+        assert report["failures"] == 0
+        assert sorted(report["entries"]) == sorted(beat_schedule(1, 1))
+        assert "Couldn't apply" not in (tmp_path / "beat.log").read_text()
+    finally:
+        stop(beat)
+    # A beat that stops hands over at once: its lock and heartbeat are gone.
+    assert redis_client.get(LEADER_KEY) is None
+    assert redis_client.get(HEARTBEAT_KEY) is None
+
+
+def test_two_beats_apply_the_schedule_once_and_the_standby_takes_over(tmp_path, redis_client):
+    first = start_beat(tmp_path, "first")
+    second = None
+    try:
+        wait_for(lambda: redis_client.get(LEADER_KEY), 20, "a leading beat")
+        second = start_beat(tmp_path, "second")
+        wait_for(
+            lambda: "stands by" in (tmp_path / "second.log").read_text(errors="replace"),
+            20,
+            "the second beat standing by",
+        )
+        redis_client.delete("intake")
+        time.sleep(4)
+        # One beat's worth: one relay a second (two beats would send about twice as many).
+        assert 2 <= arrived(redis_client).get("intake.relay_outbox", 0) <= 6
+
+        stop(first, signal.SIGKILL)  # no clean hand-over: the lock has to expire
+        wait_for(
+            lambda: (
+                "leads: applying the schedule"
+                in (tmp_path / "second.log").read_text(errors="replace")
+            ),
+            15,
+            "the standby taking over",
+        )
+        redis_client.delete("intake")
+        wait_for(
+            lambda: arrived(redis_client).get("intake.relay_outbox", 0) >= 2,
+            10,
+            "relays from the new leader",
+        )
+    finally:
+        stop(first, signal.SIGKILL)
+        if second is not None:
+            stop(second)
