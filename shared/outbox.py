@@ -11,8 +11,11 @@ that the nudge and relays running side by side do not send the same row at the s
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NUDGE_PAUSE_SECONDS = 5.0
+NUDGE_WAIT_SECONDS = 0.5
 
 
 class OutboxEventMixin:
@@ -73,6 +77,9 @@ class Outbox:
         # After a failed publish, nudges wait this long (monotonic clock) and leave the rows
         # to the relay: a request never waits on a broker known to be away.
         self._broker_away_until = 0.0
+        self._busy_since: float | None = None  # when the nudge now running began
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_pid = 0
 
     def add(self, session: Session, event: Event) -> None:
         """Store ``event`` in the caller's transaction; publish it once that commits."""
@@ -90,15 +97,41 @@ class Outbox:
         after_commit(session, lambda: self.nudge([row_id]))
 
     def nudge(self, ids: list[int]) -> None:
-        """Publish freshly committed rows now; failures leave them to the relay."""
-        if time.monotonic() < self._broker_away_until:
+        """Publish freshly committed rows now; failures leave them to the relay.
+
+        The caller (a web request, a task) waits at most ``NUDGE_WAIT_SECONDS``: a broker that
+        hangs instead of refusing would otherwise hold it for its socket time-out.
+        """
+        now = time.monotonic()
+        if now < self._broker_away_until:
             log.info("broker recently unreachable; the relay will publish %d event(s)", len(ids))
             return
+        busy_since = self._busy_since
+        if busy_since is not None and now - busy_since > NUDGE_WAIT_SECONDS:
+            log.info("the broker is slow to answer; the relay will publish %d event(s)", len(ids))
+            return
+        future = self._nudger().submit(self._nudge_now, ids)
+        try:
+            future.result(timeout=NUDGE_WAIT_SECONDS)
+        except FutureTimeout:
+            log.warning("the broker is slow to answer; publishing goes on in the background")
+
+    def _nudger(self) -> ThreadPoolExecutor:
+        # One publishing thread per process, made after any fork (threads do not survive it).
+        if self._executor is None or self._executor_pid != os.getpid():
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.producer}-outbox")
+            self._executor_pid = os.getpid()
+        return self._executor
+
+    def _nudge_now(self, ids: list[int]) -> None:
+        self._busy_since = time.monotonic()
         try:
             self.publish_pending(ids=ids, retry=False)
         except Exception:
             self._broker_away_until = time.monotonic() + NUDGE_PAUSE_SECONDS
             log.warning("outbox nudge failed; the relay will publish later", exc_info=True)
+        finally:
+            self._busy_since = None
 
     def publish_pending(
         self, *, ids: list[int] | None = None, limit: int = 200, retry: bool = True

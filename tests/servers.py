@@ -10,10 +10,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +116,8 @@ def _embedded() -> TestServers:
         postgres_url=f"postgresql://postgres@127.0.0.1:{postgres.port}/postgres",
         redis_url=valkey.url,
     )
-    servers._stoppers += [postgres.stop, valkey.stop]
+    remove_root = partial(shutil.rmtree, root, ignore_errors=True)
+    servers._stoppers += [remove_root, postgres.stop, valkey.stop]  # stopped in reverse
     return servers
 
 
