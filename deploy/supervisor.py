@@ -8,6 +8,7 @@ included.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,11 +22,31 @@ from types import FrameType
 from typing import IO
 
 from deploy.embedded import EmbeddedPostgres, EmbeddedValkey
-from shared.config import SERVICES, database_url_variable
+from shared.config import SERVICES, Settings, database_url_variable, load_settings
+from shared.health import BEAT_KEY, health_key, redis_client
 
 
 def say(message: str) -> None:
     print(f"[alliance] {message}", flush=True)
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child and everything in its process group (a worker's pool processes)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+
+
+def load_settings_from(env: dict[str, str]) -> Settings:
+    """The settings the children see (the supervisor's own environment lacks the URLs)."""
+    previous = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return load_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(previous)
 
 
 @dataclass
@@ -36,6 +57,9 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     log_file: IO[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
+    service: str = ""  # the service whose worker this is ('' for web and beat)
+    started_at: float = 0.0
+    silent_since: float | None = None  # when its health report went missing
 
 
 class Supervisor:
@@ -48,6 +72,8 @@ class Supervisor:
         self.postgres: EmbeddedPostgres | None = None
         self.valkey: EmbeddedValkey | None = None
         self.stopping = False
+        self._last_silence_check = 0.0
+        self.stall_seconds = 150.0
 
     # -- the embedded servers -------------------------------------------------------------
     def start_servers(self, env: dict[str, str]) -> None:
@@ -127,6 +153,7 @@ class Supervisor:
                         "INFO",
                     ],
                     logs / f"{service}-worker.log",
+                    service=service,
                 )
             )
         self.children.append(
@@ -158,7 +185,11 @@ class Supervisor:
             stdout=child.log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own process group, so a stuck worker is killed with its pool processes.
+            start_new_session=True,
         )
+        child.started_at = time.monotonic()
+        child.silent_since = None
 
     def stop_children(self) -> None:
         for child in self.children:
@@ -171,7 +202,7 @@ class Supervisor:
             try:
                 child.process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.process.kill()
+                kill_group(child.process)
                 child.process.wait(5)
             if child.log_file:
                 child.log_file.close()
@@ -214,6 +245,8 @@ class Supervisor:
         signal.signal(signal.SIGTERM, on_signal)
         try:
             self.start_servers(env)
+            # Read (and check) the settings the children will see, before starting any.
+            self.stall_seconds = load_settings_from(env).reliability.worker_stall_seconds
             say("migrating the databases ...")
             migrate = subprocess.run([sys.executable, "-m", "deploy.cli", "migrate"], env=env)
             if migrate.returncode != 0:
@@ -244,6 +277,7 @@ class Supervisor:
             else env["MAIL_DIR"]
         )
         say("ready")
+        say(f"  beat:       {self.beat_summary(env)}")
         say(f"  web:        {base}  (public form {base}/apply, API {base}/api/v1/proposals)")
         say(f"  review API: {base}/review/api/v1/queue")
         say(f"  health:     {base}/healthz")
@@ -251,8 +285,55 @@ class Supervisor:
         say(f"  logs:       {self.var_dir / 'log'}")
         say("  Ctrl-C stops everything")
 
+    def restart_silent_workers(self, env: dict[str, str]) -> None:
+        """Kill a worker that stopped reporting while the broker answers (frozen, say); the
+        loop in ``watch`` starts it again. A worker that still reports but no longer
+        consumes restarts itself (shared/health.py)."""
+        now = time.monotonic()
+        if now - self._last_silence_check < 5:
+            return
+        self._last_silence_check = now
+        stall = self.stall_seconds
+        try:
+            client = redis_client(env["REDIS_URL"])
+            client.ping()
+            reports = client.mget([health_key(c.service) for c in self.workers()])
+        except Exception:
+            return  # the broker is away: nobody can report, nothing to judge
+        for child, raw in zip(self.workers(), reports, strict=True):
+            process = child.process
+            if process is None or process.poll() is not None:
+                continue
+            report = json.loads(raw) if raw else None
+            if report is not None and report.get("pid") == process.pid:
+                child.silent_since = None
+                continue
+            if now - child.started_at < stall + 15:
+                continue  # still starting
+            child.silent_since = child.silent_since or now
+            if now - child.silent_since > stall:
+                say(f"{child.name} has not reported for {stall:.0f} s; restarting it")
+                kill_group(process)
+
+    def workers(self) -> list[Child]:
+        return [child for child in self.children if child.service]
+
+    def beat_summary(self, env: dict[str, str]) -> str:
+        """What the beat has applied so far (it applies every entry as soon as it leads)."""
+        try:
+            raw = redis_client(env["REDIS_URL"]).get(BEAT_KEY)
+        except Exception as err:
+            return f"unknown ({type(err).__name__})"
+        if not raw:
+            return "no report yet"
+        report = json.loads(raw)
+        applied = sum(report.get("applied", {}).values())
+        entries = len(report.get("entries", []))
+        return f"applying its schedule ({entries} entries, {applied} tasks sent so far)"
+
     def watch(self, env: dict[str, str]) -> int:
         while not self.stopping:
+            self.restart_silent_workers(env)
             for child in self.children:
                 if child.process and child.process.poll() is not None and not self.stopping:
                     now = time.monotonic()
