@@ -104,6 +104,65 @@ def web(bind: str) -> None:
     )
 
 
+@main.command()
+@click.argument("process", type=click.Choice([*SERVICES, "beat"]))
+@click.option(
+    "--restart-unhealthy",
+    is_flag=True,
+    help="In a container whose init is docker-init or tini (compose `init: true`): when the "
+    "worker is silent or stalled, kill the container's processes so its restart policy "
+    "starts it again.",
+)
+def healthcheck(process: str, restart_unhealthy: bool) -> None:
+    """Exit 0 while PROCESS (a service's worker, or the beat) reports itself healthy.
+
+    For container health checks: a worker must report recently and still consume (its canary
+    runs); the beat must report recently and its last scheduled entry must have been applied.
+    """
+    import json
+
+    from shared.health import BEAT_KEY, health_key, redis_client
+
+    try:
+        raw = redis_client(_redis_url()).get(BEAT_KEY if process == "beat" else health_key(process))
+    except Exception as err:
+        raise click.ClickException(f"the broker cannot be reached: {err}") from None
+    problem = ""
+    report = json.loads(raw) if raw else None
+    if report is None:
+        problem = f"{process}: no recent health report"
+    elif process == "beat":
+        if report.get("last_error_at", 0) > report.get("last_applied_at", 0):
+            problem = f"beat: failing: {report.get('last_error')}"
+    elif report.get("worker") != "up" or report.get("database") != "ok":
+        problem = f"{process}: worker {report.get('worker')}, database {report.get('database')}"
+    if not problem:
+        click.echo(f"{process}: healthy")
+        return
+    if restart_unhealthy and process != "beat" and (report is None or report["worker"] != "up"):
+        _restart_container(problem)
+    raise click.ClickException(problem)
+
+
+def _restart_container(reason: str) -> None:
+    import signal
+
+    try:
+        init = Path("/proc/1/comm").read_text().strip()
+    except OSError:
+        init = ""
+    if init not in {"docker-init", "tini"} or os.getpid() == 1:
+        raise click.ClickException(f"{reason}; not restarting: no container init (pid 1 {init!r})")
+    click.echo(f"{reason}: killing the container's processes so that it restarts", err=True)
+    os.kill(-1, signal.SIGKILL)  # every process but init and this one; init then exits
+
+
+def _redis_url() -> str:
+    from shared.config import load_settings
+
+    return load_settings().redis_url
+
+
 @main.command("create-coordinator")
 @click.option("--email", required=True, help="The Coordinator's e-mail address (their sign-in).")
 @click.option("--name", required=True, help="The Coordinator's name, as staff see it.")

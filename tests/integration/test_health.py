@@ -140,3 +140,21 @@ def test_a_worker_that_no_longer_consumes_is_reported_stalled(redis_client):
         "database": "ok",
     }
     assert json.loads(redis_client.get(health_key("review")))["worker"] == "stalled"
+
+
+@pytest.mark.usefixtures("report_all")
+def test_the_container_health_check_follows_the_reports(redis_client):
+    from click.testing import CliRunner
+
+    from deploy.cli import main
+
+    runner = CliRunner()
+    healthy = runner.invoke(main, ["healthcheck", "notify"])
+    assert (healthy.exit_code, healthy.output) == (0, "notify: healthy\n")
+    assert runner.invoke(main, ["healthcheck", "beat"]).exit_code == 0
+
+    redis_client.delete(health_key("notify"))
+    silent = runner.invoke(main, ["healthcheck", "notify", "--restart-unhealthy"])
+    assert silent.exit_code == 1
+    # Outside a container there is nothing to restart: it says so and kills nothing.
+    assert "notify: no recent health report; not restarting: no container init" in silent.output
