@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -43,9 +44,35 @@ class Inbox:
             return [m for m in self.messages if predicate(m)]
 
 
+class DroppingInbox(Inbox):
+    """Keeps the first ``drops`` messages, then drops the connection instead of answering 250
+    (the client cannot know the message arrived); answers later ones normally."""
+
+    def __init__(self, drops: int = 1) -> None:
+        super().__init__()
+        self.drops = drops
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.drops > 0:
+            self.drops -= 1
+            server.transport.abort()
+            await asyncio.sleep(30)  # cancelled when the connection is gone: nothing answers
+        return answer
+
+
+class RefusingInbox(Inbox):
+    """Refuses every recipient for good, as a server does for an address it does not know."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
 class SmtpServer:
-    def __init__(self, port: int):
-        self.inbox = Inbox()
+    def __init__(self, port: int, inbox: Inbox | None = None):
+        self.inbox = inbox if inbox is not None else Inbox()
         self.port = port
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=port)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import g
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
 from services.notify import messages
@@ -26,10 +26,17 @@ bp = Blueprint(
 
 STAFF = ("coordinator", "reviewer", "liaison")
 RELEASERS = ("coordinator", "reviewer")
+STATUSES = ("held", "pending", "sending", "sent", "failed")
 
 
 class MessagesQuery(Schema):
-    proposal_id = fields.UUID(required=True)
+    proposal_id = fields.UUID()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+    @validates_schema
+    def needs_a_filter(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "proposal_id" not in data and "status" not in data:
+            raise ValidationError("Give a proposal_id, a status or both.", "_schema")
 
 
 class EditIn(Schema):
@@ -53,6 +60,10 @@ def describe(message: Message, *, with_body: bool = False) -> dict[str, Any]:
         "subject": message.subject,
         "status": message.status,
         "attempts": message.attempts,
+        "ambiguous_deliveries": message.ambiguous_deliveries,
+        "next_attempt_at": message.next_attempt_at.isoformat()
+        if message.status == "pending"
+        else None,
         "last_error": message.last_error,
         "edited_by": message.edited_by,
         "released_by": message.released_by,
@@ -68,14 +79,15 @@ def describe(message: Message, *, with_body: bool = False) -> dict[str, Any]:
 @staff_api_required(*STAFF)
 @bp.arguments(MessagesQuery, location="query")
 def list_messages(args: dict[str, Any]) -> Any:
-    """Every message recorded for a proposal: sent, waiting, held or failed (and why)."""
+    """Messages recorded for a proposal, or in one status (``?status=failed``), oldest first:
+    sent, waiting, held or failed (and why). At most 500."""
+    query = select(Message).order_by(Message.created_at).limit(500)
+    if "proposal_id" in args:
+        query = query.where(Message.proposal_id == args["proposal_id"])
+    if "status" in args:
+        query = query.where(Message.status == args["status"])
     with database.transaction() as session:
-        rows = session.scalars(
-            select(Message)
-            .where(Message.proposal_id == args["proposal_id"])
-            .order_by(Message.created_at)
-        ).all()
-        return {"messages": [describe(m) for m in rows]}
+        return {"messages": [describe(m) for m in session.scalars(query)]}
 
 
 @bp.route("/held")

@@ -1,8 +1,21 @@
-"""Mail transports: SMTP when SMTP_HOST is set, otherwise files under var/mail/."""
+"""Mail transports: SMTP when SMTP_HOST is set, otherwise files under var/mail/.
+
+Sending is split in two so that the caller can record "sending" between them: ``connect()``
+opens and greets the server (EHLO, STARTTLS, AUTH), and the connection's ``send()`` runs the
+mail transaction (MAIL, RCPT, DATA). A failure is reported as one of three errors, by what it
+says about the message: ``NotSent`` (the server certainly did not take it; try again),
+``Refused`` (a permanent 5xx answer; do not try again) and ``OutcomeUnknown`` (the content went
+out and the answer never came: it may have been delivered).
+"""
 
 from __future__ import annotations
 
+import email.generator
+import email.policy
+import email.utils
+import io
 import os
+import re
 import smtplib
 import ssl
 import tempfile
@@ -13,8 +26,34 @@ from typing import Protocol
 from shared.config import Settings, SmtpSettings
 
 
-class Mailer(Protocol):
+class DeliveryError(Exception):
+    """What became of a message that did not certainly go out; ``str()`` says why."""
+
+
+class NotSent(DeliveryError):
+    pass
+
+
+class Refused(DeliveryError):
+    pass
+
+
+class OutcomeUnknown(DeliveryError):
+    pass
+
+
+def describe(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+class MailConnection(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Mailer(Protocol):
+    def connect(self) -> MailConnection: ...
 
 
 class FileMailer:
@@ -23,29 +62,122 @@ class FileMailer:
     def __init__(self, directory: Path):
         self.directory = directory
 
+    def connect(self) -> FileConnection:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise NotSent(describe(err)) from err
+        return FileConnection(self.directory)
+
+
+class FileConnection:
+    def __init__(self, directory: Path):
+        self.directory = directory
+
     def send(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         message_id = str(message["Message-ID"]).strip("<>").split("@", 1)[0]
         target = self.directory / f"{message_id}.eml"
-        # Write then rename, so a reader never sees half a message.
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(message.as_bytes())
-        os.replace(tmp, target)
+        # Write then rename, so a reader never sees half a message; the rename is the "250".
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        except OSError as err:
+            raise NotSent(describe(err)) from err
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(message.as_bytes())
+            os.replace(tmp, target)
+        except OSError as err:
+            Path(tmp).unlink(missing_ok=True)
+            raise NotSent(describe(err)) from err
+
+    def close(self) -> None:
+        pass
 
 
 class SmtpMailer:
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
 
-    def send(self, message: EmailMessage) -> None:
+    def connect(self) -> SmtpConnection:
+        """A greeted (and, when configured, encrypted and signed-in) connection."""
         s = self.settings
-        with smtplib.SMTP(s.host, s.port, timeout=s.timeout) as smtp:
+        smtp = smtplib.SMTP(timeout=s.timeout)  # for the connection and for every command
+        try:
+            smtp.connect(s.host, s.port)
+            smtp.ehlo_or_helo_if_needed()
             if s.starttls:
                 smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo_or_helo_if_needed()
             if s.username:
                 smtp.login(s.username, s.password)
-            smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as err:
+            smtp.close()
+            raise NotSent(describe(err)) from err
+        return SmtpConnection(smtp)
+
+
+def _answer(command: str, code: int, reply: bytes) -> DeliveryError:
+    text = f"{command}: {code} {reply.decode('utf-8', 'replace')}"
+    return Refused(text) if 500 <= code < 600 else NotSent(text)
+
+
+class SmtpConnection:
+    def __init__(self, smtp: smtplib.SMTP):
+        self.smtp = smtp
+
+    def send(self, message: EmailMessage) -> None:
+        """One mail transaction; returns once the server answered 250 to the content."""
+        smtp = self.smtp
+        sender = email.utils.getaddresses([str(message["From"])])[0][1]
+        recipients = [addr for _, addr in email.utils.getaddresses([str(message["To"])])]
+        international = any(not addr.isascii() for addr in [sender, *recipients])
+        options: list[str] = []
+        policy = email.policy.SMTP
+        if international:
+            if not smtp.has_extn("smtputf8"):
+                raise Refused("SMTPNotSupportedError: the server does not take SMTPUTF8 addresses")
+            options += ["SMTPUTF8", "BODY=8BITMIME"]
+            policy = email.policy.SMTPUTF8
+        elif smtp.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
+        with io.BytesIO() as buffer:
+            email.generator.BytesGenerator(buffer, policy=policy).flatten(message)
+            content = buffer.getvalue()
+        content = re.sub(rb"(?m)^\.", b"..", content)
+        if not content.endswith(b"\r\n"):
+            content += b"\r\n"
+        content += b".\r\n"
+
+        # Until the content has gone out, any failure means the server did not take it.
+        try:
+            code, reply = smtp.mail(sender, options)
+            if code != 250:
+                raise _answer("SMTPSenderRefused", code, reply)
+            for recipient in recipients:
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    raise _answer("SMTPRecipientsRefused", code, reply)
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                raise _answer("SMTPDataError", code, reply)
+            smtp.send(content)
+        except DeliveryError:
+            raise
+        except (smtplib.SMTPException, OSError) as err:
+            raise NotSent(describe(err)) from err
+        # The server has the whole message; only its answer says whether it kept it.
+        try:
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as err:
+            raise OutcomeUnknown(describe(err)) from err
+        if code != 250:
+            raise _answer("SMTPDataError", code, reply)
+
+    def close(self) -> None:
+        try:
+            self.smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            self.smtp.close()
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:

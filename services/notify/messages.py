@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -12,11 +13,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.notify.mail import Mailer
 from services.notify.models import Message
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
@@ -34,8 +34,6 @@ TEMPLATES = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-
-MAX_ATTEMPTS = 8
 
 
 def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -78,7 +76,9 @@ def record_message(
             html_body=html,
             status="held" if held else "pending",
             attempts=0,
+            ambiguous_deliveries=0,
             created_at=utcnow(),
+            next_attempt_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["cause"])
         .returning(Message.id)
@@ -262,6 +262,7 @@ def release_held(session: Session, *, message_ids: list[uuid.UUID], actor: str) 
         .with_for_update()
     ):
         message.status = "pending"
+        message.next_attempt_at = utcnow()
         message.released_by = actor
         released.append(message.id)
     return released
@@ -299,6 +300,8 @@ def resend(session: Session, *, message_id: uuid.UUID, actor: str) -> uuid.UUID:
         html_body=original.html_body,
         status="pending",
         attempts=0,
+        ambiguous_deliveries=0,
+        next_attempt_at=utcnow(),
         released_by=actor,
     )
     session.add(copy)
@@ -320,44 +323,119 @@ def build_email(message: Message, *, mail_from: str) -> EmailMessage:
     return email
 
 
-def deliver(
+# -- delivery: pending -> sending -> sent | failed, on the schedule kept in the row ----------
+#
+# Each step is its own short transaction, run by the task: ``claim`` (committed before the
+# mail transaction starts), then ``record_sent``, ``record_not_sent`` or ``record_uncertain``.
+# An attempt is counted when it is claimed, and only a pending message that is due can be
+# claimed, so however many copies of the task run, each attempt counts once.
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How attempts are spaced, and whom to tell when a message fails for good."""
+
+    # retry_schedule[n - 1] is the pause after the n-th attempt; one entry fewer than attempts.
+    retry_schedule: tuple[timedelta, ...]
+    coordinator_email: str
+    agency: str
+    failures_url: str
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_schedule) + 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a delivery step left behind."""
+
+    status: str
+    next_attempt_at: datetime | None = None
+    # New messages to deliver as well: the Coordinator's alert about a failure.
+    follow_up: tuple[uuid.UUID, ...] = ()
+
+
+DELIVERY_FAILED_TEMPLATE = "delivery_failed"
+
+
+def delivery_state(session: Session, *, message_id: uuid.UUID, now: datetime) -> str:
+    """``due`` when the message waits for an attempt now, else its status (or ``missing``)."""
+    row = session.execute(
+        select(Message.status, Message.next_attempt_at).where(Message.id == message_id)
+    ).first()
+    if row is None:
+        return "missing"
+    status, next_attempt_at = row
+    if status == "pending" and next_attempt_at <= now:
+        return "due"
+    return str(status)
+
+
+def claim(session: Session, *, message_id: uuid.UUID, now: datetime) -> Message | None:
+    """Start an attempt: a due pending message becomes ``sending``, its attempt counted.
+
+    None when the message is not due, not pending, or locked by another worker's claim.
+    """
+    message = session.scalars(
+        select(Message)
+        .where(
+            Message.id == message_id,
+            Message.status == "pending",
+            Message.next_attempt_at <= now,
+        )
+        .with_for_update(skip_locked=True)
+    ).first()
+    if message is None:
+        return None
+    message.status = "sending"
+    message.sending_since = now
+    message.attempts += 1
+    return message
+
+
+def _locked(session: Session, message_id: uuid.UUID) -> Message | None:
+    return session.scalars(
+        select(Message).where(Message.id == message_id).with_for_update()
+    ).first()
+
+
+def _still_sending(message: Message | None, attempt: int) -> bool:
+    # Once a lease ran out the sweep owns the message; a late report of that attempt is moot.
+    return message is not None and message.status == "sending" and message.attempts == attempt
+
+
+def record_sent(
     session: Session,
     *,
     message_id: uuid.UUID,
-    mailer: Mailer,
-    mail_from: str,
+    attempt: int,
+    now: datetime,
     outbox: Outbox | None = None,
-) -> str:
-    """Send one pending message. Returns its status afterwards.
-
-    The row stays locked while sending so that two workers never send it at once; a message
-    already sent is left alone. A send failure is recorded and the message stays ``pending``
-    for the caller to retry, until ``MAX_ATTEMPTS`` makes it ``failed``.
-    """
-    message = session.scalars(
-        select(Message).where(Message.id == message_id).with_for_update(skip_locked=True)
-    ).first()
+) -> Outcome:
+    """The server answered 250: the message is ``sent``, and intake hears of it."""
+    message = _locked(session, message_id)
     if message is None:
-        return "busy"
-    if message.status != "pending":
-        return message.status
-    message.attempts += 1
-    try:
-        mailer.send(build_email(message, mail_from=mail_from))
-    except Exception as err:
-        message.last_error = f"{type(err).__name__}: {err}"[:2000]
-        if message.attempts >= MAX_ATTEMPTS:
-            message.status = "failed"
-            log.error(
-                "giving up on message %s after %d attempts: %s", message.id, message.attempts, err
-            )
-        else:
-            log.warning(
-                "sending message %s failed (attempt %d): %s", message.id, message.attempts, err
-            )
-        return message.status
+        return Outcome(status="missing")
+    if message.status == "sent":
+        log.warning(
+            "message %s was delivered again by attempt %d (already sent at %s)",
+            message.id,
+            attempt,
+            message.sent_at,
+        )
+        return Outcome(status="sent")
+    if not _still_sending(message, attempt):
+        # Slower than the lease: the sweep counted it as ambiguous, yet it did go out.
+        log.warning(
+            "message %s attempt %d was delivered after its lease ran out (status %s)",
+            message.id,
+            attempt,
+            message.status,
+        )
     message.status = "sent"
-    message.sent_at = utcnow()
+    message.sent_at = now
+    message.sending_since = None
     message.last_error = None
     if outbox is not None:
         # Intake shows the applicant what was sent about their proposal.
@@ -378,17 +456,166 @@ def deliver(
             ),
         )
     log.info("sent %s to %s (%s)", message.template, message.to_address, message.cause)
-    return message.status
+    return Outcome(status="sent")
 
 
-def pending_message_ids(session: Session, *, older_than_seconds: float) -> list[uuid.UUID]:
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+def record_not_sent(
+    session: Session,
+    *,
+    message_id: uuid.UUID,
+    attempt: int,
+    error: str,
+    permanent: bool,
+    policy: DeliveryPolicy,
+    now: datetime,
+) -> Outcome:
+    """The server certainly did not take the message: try again on schedule, or give up.
+
+    A ``permanent`` refusal (a 5xx answer) fails the message at once.
+    """
+    message = _locked(session, message_id)
+    if message is None or not _still_sending(message, attempt):
+        return Outcome(status=message.status if message is not None else "missing")
+    message.last_error = error[:2000]
+    if permanent:
+        log.error("message %s refused for good: %s", message.id, error)
+        return _give_up(session, message, policy=policy)
+    return _retry_or_give_up(session, message, policy=policy, now=now)
+
+
+def record_uncertain(
+    session: Session,
+    *,
+    message_id: uuid.UUID,
+    attempt: int,
+    error: str,
+    policy: DeliveryPolicy,
+    now: datetime,
+) -> Outcome:
+    """The content went out but no answer came: maybe delivered. Count it, and try again."""
+    message = _locked(session, message_id)
+    if message is None or not _still_sending(message, attempt):
+        return Outcome(status=message.status if message is not None else "missing")
+    message.ambiguous_deliveries += 1
+    message.last_error = f"ambiguous: {error}"[:2000]
+    log.warning(
+        "delivery of message %s is ambiguous (attempt %d, %s): the recipient may get it twice",
+        message.id,
+        attempt,
+        error,
+    )
+    return _retry_or_give_up(session, message, policy=policy, now=now)
+
+
+def recover_stalled(
+    session: Session, *, lease: timedelta, policy: DeliveryPolicy, now: datetime, limit: int = 200
+) -> list[uuid.UUID]:
+    """Messages ``sending`` for longer than ``lease``: their worker died mid-send.
+
+    Whether the server got them is unknown: each counts as ambiguous and is due again now.
+    Returns their ids.
+    """
+    stalled = session.scalars(
+        select(Message)
+        .where(Message.status == "sending", Message.sending_since < now - lease)
+        .order_by(Message.sending_since)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for message in stalled:
+        message.ambiguous_deliveries += 1
+        message.last_error = (
+            f"ambiguous: attempt {message.attempts} was still sending after {lease}"
+            f" (since {message.sending_since:%Y-%m-%d %H:%M:%S %Z}); its worker stopped"
+        )
+        log.warning(
+            "delivery of message %s is ambiguous: attempt %d was still sending after %s",
+            message.id,
+            message.attempts,
+            lease,
+        )
+        _retry_or_give_up(session, message, policy=policy, now=now, delay=timedelta(0))
+    return [message.id for message in stalled]
+
+
+def _retry_or_give_up(
+    session: Session,
+    message: Message,
+    *,
+    policy: DeliveryPolicy,
+    now: datetime,
+    delay: timedelta | None = None,
+) -> Outcome:
+    if message.attempts >= policy.max_attempts:
+        return _give_up(session, message, policy=policy)
+    if delay is None:
+        delay = policy.retry_schedule[max(message.attempts, 1) - 1]
+    message.status = "pending"
+    message.sending_since = None
+    message.next_attempt_at = now + delay
+    log.warning(
+        "sending message %s failed (attempt %d of %d), next attempt at %s: %s",
+        message.id,
+        message.attempts,
+        policy.max_attempts,
+        message.next_attempt_at.isoformat(timespec="seconds"),
+        message.last_error,
+    )
+    return Outcome(status="pending", next_attempt_at=message.next_attempt_at)
+
+
+def _give_up(session: Session, message: Message, *, policy: DeliveryPolicy) -> Outcome:
+    message.status = "failed"
+    message.sending_since = None
+    log.error(
+        "giving up on message %s after %d attempts: %s",
+        message.id,
+        message.attempts,
+        message.last_error,
+    )
+    if message.template == DELIVERY_FAILED_TEMPLATE:
+        return Outcome(status="failed")  # an alert about an alert would fail the same way
+    alert = record_message(
+        session,
+        cause=f"delivery_failed:{message.id}",
+        template=DELIVERY_FAILED_TEMPLATE,
+        to_address=policy.coordinator_email,
+        context={
+            "agency": policy.agency,
+            "to_address": message.to_address,
+            "subject": message.subject,
+            "reference": message.reference,
+            "attempts": message.attempts,
+            "ambiguous_deliveries": message.ambiguous_deliveries,
+            "last_error": message.last_error or "",
+            "failures_url": policy.failures_url,
+        },
+        # No proposal_id: intake shows an applicant every message sent about their proposal.
+        reference=message.reference,
+    )
+    return Outcome(status="failed", follow_up=(alert,) if alert else ())
+
+
+def due_message_ids(session: Session, *, now: datetime, limit: int = 200) -> list[uuid.UUID]:
+    """Pending messages due for an attempt, the longest waiting first."""
     return list(
         session.scalars(
             select(Message.id)
-            .where(Message.status == "pending", Message.created_at < cutoff)
-            .order_by(Message.created_at)
-            .limit(500)
+            .where(Message.status == "pending", Message.next_attempt_at <= now)
+            .order_by(Message.next_attempt_at, Message.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def delivery_problems(session: Session, *, limit: int = 200) -> list[Message]:
+    """Failed messages and those that may have reached their recipient twice, newest first."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(or_(Message.status == "failed", Message.ambiguous_deliveries > 0))
+            .order_by(Message.created_at.desc())
+            .limit(limit)
         )
     )
 

@@ -31,12 +31,19 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
-    # held (decisions, until staff release) -> pending -> sent | failed
+    # held (decisions, until staff release) -> pending -> sending -> sent | failed; a failed
+    # attempt goes back to pending until the retry schedule is spent.
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     edited_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     released_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When a pending message is due for its next attempt.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When the current attempt started, while ``sending``: past the lease, its worker died.
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Attempts whose outcome nobody saw (content sent, no answer): possibly delivered twice.
+    ambiguous_deliveries: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

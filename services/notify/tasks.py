@@ -1,23 +1,31 @@
-"""Notify's tasks: record messages for events, deliver them, sweep what is left pending."""
+"""Notify's tasks: record messages for events, deliver them when due, sweep what is due."""
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Callable
+from contextlib import closing
+from datetime import timedelta
 from functools import partial
+from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from services.notify import messages
-from services.notify.mail import mailer_from_settings
+from services.notify import config, messages
+from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, mailer_from_settings
 from services.notify.worker import celery, database, outbox
 from shared.agency import load_agency_profile
-from shared.config import load_settings
-from shared.db import after_commit
+from shared.config import Settings, load_settings
+from shared.db import after_commit, utcnow
 from shared.events import Event
 from shared.tasks import ServiceTask, event_consumer, register_relay
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 relay_outbox = register_relay(celery, outbox)
 
@@ -80,33 +88,156 @@ def alliance_signed(event: Event, *, session: Session) -> None:
     deliver_after_commit(session, created)
 
 
-@celery.task(name="notify.deliver_message", bind=True, base=ServiceTask, shared=False)
-def deliver_message(self: ServiceTask, *, message_id: str) -> str:
-    settings = load_settings()
+# -- delivery ---------------------------------------------------------------------------------
+#
+# The order keeps the window between "the server has it" and "we know it" as small as SMTP
+# allows: greet the server, commit the claim (``sending``, the attempt counted), run the mail
+# transaction, and right after the 250 commit ``sent`` in a short transaction of its own.
+# A worker that dies in between leaves the row ``sending``; the sweep finds it after the lease
+# and sends it again, counted in ``ambiguous_deliveries`` (at least once, never silently).
+
+# Self-scheduling is a speed-up for short pauses only: due times live in the database, and a
+# long countdown would sit in Redis past its visibility timeout (then be handed out again).
+SELF_SCHEDULE_LIMIT = timedelta(minutes=5)
+SWEEP_BATCH = 200
+SWEEP_TASK_EXPIRES = 60  # seconds: an unclaimed copy is dropped; the next sweep re-queues it
+RECORD_TRIES = 4
+
+
+def delivery_policy(settings: Settings) -> messages.DeliveryPolicy:
+    return messages.DeliveryPolicy(
+        retry_schedule=config.delivery_settings().retry_schedule,
+        coordinator_email=settings.coordinator_email,
+        agency=load_agency_profile().name,
+        failures_url=f"{settings.public_base_url}/notify/staff/deliveries",
+    )
+
+
+def _lost_database(err: BaseException) -> bool:
+    return isinstance(err, OperationalError) or (
+        isinstance(err, DBAPIError) and err.connection_invalidated
+    )
+
+
+def record(step: Callable[[Session], T]) -> T:
+    """Run ``step`` in a transaction, again on a fresh connection if the database was lost."""
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            with database.transaction() as session:
+                return step(session)
+        except DBAPIError as err:
+            if not _lost_database(err) or attempt == RECORD_TRIES:
+                raise
+            log.warning("recording a delivery failed (try %d), again: %s", attempt, err)
+            time.sleep(0.25 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def deliver(
+    message_id: uuid.UUID, *, mailer: Mailer, mail_from: str, policy: messages.DeliveryPolicy
+) -> messages.Outcome:
+    """One attempt at one message, if it is due; returns what became of it."""
     with database.transaction() as session:
-        status = messages.deliver(
-            session,
-            message_id=uuid.UUID(message_id),
-            mailer=mailer_from_settings(settings),
-            mail_from=settings.mail_from,
-            outbox=outbox,
-        )
-    if status == "pending":
-        # Sending failed and was recorded; try again with growing pauses.
-        raise self.retry(countdown=min(5 * 2**self.request.retries, 600), max_retries=None)
-    return status
+        state = messages.delivery_state(session, message_id=message_id, now=utcnow())
+    if state != "due":
+        return messages.Outcome(status=state)
+    try:
+        connection = mailer.connect()
+    except NotSent as err:
+        with database.transaction() as session:
+            claimed = messages.claim(session, message_id=message_id, now=utcnow())
+            if claimed is None:
+                return messages.Outcome(status="busy")
+            return messages.record_not_sent(
+                session,
+                message_id=message_id,
+                attempt=claimed.attempts,
+                error=str(err),
+                permanent=False,
+                policy=policy,
+                now=utcnow(),
+            )
+    with closing(connection):
+        with database.transaction() as session:
+            claimed = messages.claim(session, message_id=message_id, now=utcnow())
+            if claimed is None:
+                return messages.Outcome(status="busy")
+            attempt = claimed.attempts
+            email = messages.build_email(claimed, mail_from=mail_from)
+        try:
+            connection.send(email)
+        except OutcomeUnknown as err:
+            step = partial(
+                messages.record_uncertain, error=str(err), policy=policy, attempt=attempt
+            )
+        except (NotSent, Refused) as err:
+            step = partial(
+                messages.record_not_sent,
+                error=str(err),
+                permanent=isinstance(err, Refused),
+                policy=policy,
+                attempt=attempt,
+            )
+        else:
+            step = partial(messages.record_sent, outbox=outbox, attempt=attempt)
+        return record(lambda session: step(session, message_id=message_id, now=utcnow()))
+
+
+@celery.task(name="notify.deliver_message", base=ServiceTask, shared=False)
+def deliver_message(*, message_id: str) -> str:
+    """Attempt a message if it is due; duplicates of this task find it busy, sent or not due."""
+    settings = load_settings()
+    outcome = deliver(
+        uuid.UUID(message_id),
+        mailer=mailer_from_settings(settings),
+        mail_from=settings.mail_from,
+        policy=delivery_policy(settings),
+    )
+    for follow_up in outcome.follow_up:
+        _enqueue(follow_up)
+    if outcome.status == "pending" and outcome.next_attempt_at is not None:
+        wait = outcome.next_attempt_at - utcnow()
+        if wait < _self_schedule_limit():
+            _enqueue(uuid.UUID(message_id), countdown=max(wait.total_seconds(), 0))
+    return outcome.status
+
+
+def _self_schedule_limit() -> timedelta:
+    visibility = celery.conf.broker_transport_options.get("visibility_timeout", 3600)
+    return min(SELF_SCHEDULE_LIMIT, timedelta(seconds=float(visibility) / 2))
+
+
+def _enqueue(message_id: uuid.UUID, **options: Any) -> bool:
+    try:
+        deliver_message.apply_async(kwargs={"message_id": str(message_id)}, **options)
+    except Exception:
+        # The database has the due time; the next sweep queues it.
+        log.warning("could not queue message %s; the sweep will", message_id, exc_info=True)
+        return False
+    return True
 
 
 @celery.task(name="notify.deliver_pending", base=ServiceTask, acks_late=False, shared=False)
 def deliver_pending() -> int:
-    """Pick up messages whose delivery task was lost (a broker restart, say)."""
+    """Queue the messages due now, after making those whose worker died mid-send due again."""
+    settings = load_settings()
     with database.transaction() as session:
-        ids = messages.pending_message_ids(session, older_than_seconds=60)
+        messages.recover_stalled(
+            session,
+            lease=config.delivery_settings().sending_lease,
+            policy=delivery_policy(settings),
+            now=utcnow(),
+        )
+    with database.transaction() as session:
+        ids = messages.due_message_ids(session, now=utcnow(), limit=SWEEP_BATCH)
+    queued = 0
     for message_id in ids:
-        deliver_message.delay(message_id=str(message_id))
+        if not _enqueue(message_id, expires=SWEEP_TASK_EXPIRES):
+            break  # the broker is away: the next sweep tries again
+        queued += 1
     if ids:
-        log.info("re-queued %d pending messages", len(ids))
-    return len(ids)
+        log.info("queued %d of %d due messages", queued, len(ids))
+    return queued
 
 
 # -- the agreement's life (issue 4) -----------------------------------------------------------

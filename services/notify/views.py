@@ -85,3 +85,28 @@ def message_page(message_id: uuid.UUID) -> Any:
     return render_template("staff/message.html", message=message, errors=errors, form=form), (
         422 if errors else 200
     )
+
+
+@bp.route("/deliveries")
+@staff_required("coordinator")
+def deliveries_page() -> Any:
+    """Messages that failed for good, and those that may have reached their recipient twice."""
+    with database.transaction() as session:
+        problems = messages.delivery_problems(session)
+    return render_template("staff/deliveries.html", problems=problems)
+
+
+@bp.route("/deliveries/<uuid:message_id>/resend", methods=["POST"])
+@staff_required("coordinator")
+def resend(message_id: uuid.UUID) -> Any:
+    try:
+        with database.transaction() as session:
+            copy_id = messages.resend(session, message_id=message_id, actor=str(g.staff.email))
+            copy = session.get(Message, copy_id)
+            assert copy is not None
+            deliver_after_commit(session, [copy_id])
+    except messages.NotEditable as err:
+        flash(str(err), "error")
+    else:
+        flash(f"A new copy of “{copy.subject}” is on its way to {copy.to_address}.", "success")
+    return redirect(url_for("messages.deliveries_page"), code=303)

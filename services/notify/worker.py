@@ -1,5 +1,6 @@
 """Notify's Celery application (``celery -A services.notify.worker worker -Q notify``)."""
 
+from services.notify.config import delivery_settings
 from services.notify.models import OutboxEvent, ProcessedEvent, RejectedEvent
 from shared.celery_app import create_celery
 from shared.db import Database
@@ -17,3 +18,4 @@ celery = create_celery(
 )
 outbox = Outbox(model=OutboxEvent, database=database, celery_app=celery, producer="notify")
 install_worker_hooks(celery)
+delivery_settings()  # a bad NOTIFY_RETRY_SCHEDULE or lease stops the process at start-up

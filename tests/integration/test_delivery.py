@@ -1,17 +1,41 @@
+"""E-mail delivery against real PostgreSQL and a real (in-process) SMTP server: each attempt
+counted once, attempts spaced on the schedule, nothing lost and nothing sent twice unseen."""
+
+import logging
+import threading
 import uuid
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from deploy.embedded import free_port
-from services.notify import messages
-from services.notify.mail import FileMailer, SmtpMailer
-from services.notify.models import Message
+from services.notify import config, messages, tasks
+from services.notify.config import DeliverySettings
+from services.notify.mail import FileMailer, Mailer, SmtpMailer
+from services.notify.models import Message, OutboxEvent
 from services.notify.worker import database
-from shared.config import SmtpSettings
-from tests.smtp import text_of
+from shared.config import SmtpSettings, load_settings
+from shared.db import utcnow
+from tests.helpers import queued_tasks
+from tests.smtp import DroppingInbox, RefusingInbox, SmtpServer, text_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+MAIL_FROM = "Alliance Program <alliances@agency.example>"
+SCHEDULE = (timedelta(minutes=1), timedelta(minutes=5), timedelta(hours=1))
+LEASE = timedelta(seconds=120)
+
+
+@pytest.fixture(autouse=True)
+def short_schedule(monkeypatch):
+    """Four attempts, 1 min, 5 min and 1 h apart (the parsed NOTIFY_RETRY_SCHEDULE)."""
+    monkeypatch.setattr(
+        config,
+        "delivery_settings",
+        lambda: DeliverySettings(retry_schedule=SCHEDULE, sending_lease=LEASE),
+    )
 
 
 def a_pending_message(**overrides) -> uuid.UUID:
@@ -39,6 +63,16 @@ def load(message_id) -> Message:
         return message
 
 
+def change(message_id, **values) -> None:
+    with database.transaction() as session:
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+
+def make_due(message_id) -> None:
+    """As if the pause before the next attempt had passed."""
+    change(message_id, next_attempt_at=utcnow() - timedelta(seconds=1))
+
+
 def smtp_mailer(port: int) -> SmtpMailer:
     return SmtpMailer(
         SmtpSettings(
@@ -47,74 +81,296 @@ def smtp_mailer(port: int) -> SmtpMailer:
     )
 
 
+def deliver(message_id, mailer: Mailer) -> messages.Outcome:
+    return tasks.deliver(
+        message_id,
+        mailer=mailer,
+        mail_from=MAIL_FROM,
+        policy=tasks.delivery_policy(load_settings()),
+    )
+
+
+def alerts() -> list[Message]:
+    with database.transaction() as session:
+        return list(
+            session.scalars(select(Message).where(Message.template == "delivery_failed")).all()
+        )
+
+
 def test_message_is_sent_over_smtp_once(smtp_server):
     message_id = a_pending_message()
     mailer = smtp_mailer(smtp_server.port)
 
-    for _ in range(2):
-        with database.transaction() as session:
-            messages.deliver(
-                session,
-                message_id=message_id,
-                mailer=mailer,
-                mail_from="Alliance Program <alliances@agency.example>",
-            )
+    statuses = [deliver(message_id, mailer).status for _ in range(2)]
 
+    assert statuses == ["sent", "sent"]
     [received] = smtp_server.inbox.wait_for(lambda m: True)
     assert received["To"] == "dana@example.org"
     assert received["Subject"] == "We received your Alliance proposal AP-2026-00007"
     assert "AP-2026-00007" in text_of(received)
     assert received["X-Alliance-Reference"] == "AP-2026-00007"
     stored = load(message_id)
-    assert (stored.status, stored.attempts) == ("sent", 1)
+    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("sent", 1, 0)
     assert stored.sent_at is not None
-
-
-def test_smtp_failure_is_recorded_and_the_message_stays_pending():
-    message_id = a_pending_message()
-    dead = smtp_mailer(free_port())
-
+    assert stored.sending_since is None
     with database.transaction() as session:
-        status = messages.deliver(session, message_id=message_id, mailer=dead, mail_from="a@b.c")
+        assert session.scalars(select(OutboxEvent.type)).all() == ["message.sent"]
 
-    assert status == "pending"
+
+def test_attempts_count_once_when_the_task_runs_twice_while_smtp_is_down(monkeypatch, redis_client):
+    message_id = a_pending_message()
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(free_port()))  # nothing listens there
+
+    before = utcnow()
+    statuses = [tasks.deliver_message(message_id=str(message_id)) for _ in range(2)]
+    after = utcnow()
+
+    assert statuses == ["pending", "pending"]
     stored = load(message_id)
-    assert stored.attempts == 1
-    assert "ConnectionRefusedError" in (stored.last_error or "")
+    assert (stored.status, stored.attempts) == ("pending", 1)
+    assert stored.last_error.startswith("ConnectionRefusedError: ")
+    assert before + SCHEDULE[0] <= stored.next_attempt_at <= after + SCHEDULE[0]
+    # The first run queued itself for the next attempt (a minute away); the second ran early.
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_message", {"message_id": str(message_id)})
+    ]
 
 
-def test_message_fails_for_good_after_the_last_attempt():
+def test_attempts_follow_the_schedule_until_the_message_fails():
     message_id = a_pending_message()
     dead = smtp_mailer(free_port())
-    for _ in range(messages.MAX_ATTEMPTS):
-        with database.transaction() as session:
-            status = messages.deliver(
-                session, message_id=message_id, mailer=dead, mail_from="a@b.c"
-            )
-    assert status == "failed"
-    assert load(message_id).attempts == messages.MAX_ATTEMPTS
+
+    for attempt, pause in enumerate(SCHEDULE, start=1):
+        before = utcnow()
+        outcome = deliver(message_id, dead)
+        after = utcnow()
+        stored = load(message_id)
+        assert (outcome.status, stored.status, stored.attempts) == ("pending", "pending", attempt)
+        assert before + pause <= stored.next_attempt_at <= after + pause
+        assert outcome.next_attempt_at == stored.next_attempt_at
+        assert deliver(message_id, dead).status == "pending"  # not due yet: not counted
+        assert load(message_id).attempts == attempt
+        make_due(message_id)
+
+    outcome = deliver(message_id, dead)
+
+    stored = load(message_id)
+    assert (outcome.status, stored.status, stored.attempts) == ("failed", "failed", 4)
+    assert stored.last_error.startswith("ConnectionRefusedError: ")
+    [alert] = alerts()
+    assert outcome.follow_up == (alert.id,)
+    assert (alert.to_address, alert.status, alert.cause) == (
+        "coordinator@agency.example",
+        "pending",
+        f"delivery_failed:{message_id}",
+    )
+    make_due(message_id)
+    assert deliver(message_id, dead).status == "failed"
+    assert load(message_id).attempts == 4
+
+
+def test_delivery_resumes_once_smtp_is_back():
+    message_id = a_pending_message()
+    port = free_port()
+
+    assert deliver(message_id, smtp_mailer(port)).status == "pending"
+    server = SmtpServer(port)
+    server.start()
+    try:
+        make_due(message_id)
+        assert deliver(message_id, smtp_mailer(port)).status == "sent"
+        make_due(message_id)
+        assert deliver(message_id, smtp_mailer(port)).status == "sent"
+        server.inbox.wait_for(lambda m: True)
+        assert len(server.inbox.matching(lambda m: True)) == 1
+    finally:
+        server.stop()
+    stored = load(message_id)
+    assert (stored.status, stored.attempts, stored.last_error) == ("sent", 2, None)
+
+
+def test_a_permanent_refusal_fails_at_once_and_the_coordinator_is_told():
+    server = SmtpServer(free_port(), RefusingInbox())
+    server.start()
+    try:
+        message_id = a_pending_message()
+        outcome = deliver(message_id, smtp_mailer(server.port))
+
+        stored = load(message_id)
+        assert (outcome.status, stored.status, stored.attempts) == ("failed", "failed", 1)
+        assert stored.last_error == (
+            "SMTPRecipientsRefused: 550 5.1.1 <dana@example.org>: "
+            "Recipient address rejected: User unknown"
+        )
+        [alert] = alerts()
+        assert alert.subject == (
+            "Action required: a message to dana@example.org could not be delivered (AP-2026-00007)"
+        )
+        assert stored.last_error in alert.text_body
+        assert "http://127.0.0.1:8000/notify/staff/deliveries" in alert.text_body
+
+        # The alert fails the same way here; nobody is alerted about the alert.
+        assert deliver(alert.id, smtp_mailer(server.port)).status == "failed"
+        assert [a.id for a in alerts()] == [alert.id]
+        assert server.inbox.matching(lambda m: True) == []
+    finally:
+        server.stop()
+
+
+def test_a_connection_dropped_after_the_content_is_ambiguous_and_sent_again(caplog):
+    server = SmtpServer(free_port(), DroppingInbox(drops=1))
+    server.start()
+    try:
+        message_id = a_pending_message()
+        with caplog.at_level(logging.WARNING, logger="services.notify.messages"):
+            first = deliver(message_id, smtp_mailer(server.port))
+
+        stored = load(message_id)
+        assert (first.status, stored.status, stored.attempts) == ("pending", "pending", 1)
+        assert stored.ambiguous_deliveries == 1
+        assert stored.last_error.startswith("ambiguous: SMTPServerDisconnected")
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("ambiguous" in w and str(message_id) in w for w in warnings), warnings
+
+        make_due(message_id)
+        assert deliver(message_id, smtp_mailer(server.port)).status == "sent"
+        server.inbox.wait_for(lambda m: True, count=2)
+        copies = server.inbox.matching(lambda m: m["X-Alliance-Message"] == str(message_id))
+        assert len(copies) == 2
+    finally:
+        server.stop()
+    stored = load(message_id)
+    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("sent", 2, 1)
+
+
+def test_a_message_stuck_sending_past_the_lease_is_due_again(redis_client, caplog):
+    stalled = a_pending_message()
+    change(stalled, status="sending", attempts=1, sending_since=utcnow() - LEASE * 2)
+    busy = a_pending_message()
+    change(busy, status="sending", attempts=1, sending_since=utcnow() - LEASE / 2)
+
+    with caplog.at_level(logging.WARNING, logger="services.notify.messages"):
+        queued = tasks.deliver_pending()
+
+    assert queued == 1
+    stored = load(stalled)
+    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("pending", 1, 1)
+    assert stored.next_attempt_at <= utcnow()
+    assert stored.sending_since is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("ambiguous" in w and str(stalled) in w for w in warnings), warnings
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_message", {"message_id": str(stalled)})
+    ]
+    still_busy = load(busy)
+    assert (still_busy.status, still_busy.ambiguous_deliveries) == ("sending", 0)
+
+
+def test_a_sent_or_busy_message_is_not_sent_by_a_duplicate_task(smtp_server):
+    message_id = a_pending_message()
+    mailer = smtp_mailer(smtp_server.port)
+    assert deliver(message_id, mailer).status == "sent"
+    make_due(message_id)  # a stale due time must not matter once sent
+
+    assert deliver(message_id, mailer).status == "sent"
+
+    busy = a_pending_message()
+    change(busy, status="sending", attempts=1, sending_since=utcnow())
+    assert deliver(busy, mailer).status == "sending"
+
+    smtp_server.inbox.wait_for(lambda m: True)
+    assert [m["X-Alliance-Message"] for m in smtp_server.inbox.matching(lambda m: True)] == [
+        str(message_id)
+    ]
+    assert (load(message_id).attempts, load(busy).attempts) == (1, 1)
+
+
+def test_two_tasks_at_once_send_one_copy(smtp_server):
+    message_id = a_pending_message()
+    start = threading.Barrier(2)
+    statuses: list[str] = []
+
+    def run() -> None:
+        start.wait()
+        statuses.append(deliver(message_id, smtp_mailer(smtp_server.port)).status)
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert len(statuses) == 2
+    smtp_server.inbox.wait_for(lambda m: True)
+    assert len(smtp_server.inbox.matching(lambda m: True)) == 1
+    stored = load(message_id)
+    assert (stored.status, stored.attempts) == ("sent", 1)
+
+
+def test_sent_is_recorded_on_a_fresh_connection_when_the_first_commit_fails(
+    smtp_server, monkeypatch
+):
+    message_id = a_pending_message()
+    real_record_sent = messages.record_sent
+    calls = []
+
+    def lose_the_database_once(session, **kwargs):
+        calls.append(kwargs["attempt"])
+        if len(calls) == 1:
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return real_record_sent(session, **kwargs)
+
+    monkeypatch.setattr(messages, "record_sent", lose_the_database_once)
+
+    assert deliver(message_id, smtp_mailer(smtp_server.port)).status == "sent"
+
+    assert calls == [1, 1]
+    smtp_server.inbox.wait_for(lambda m: True)
+    assert len(smtp_server.inbox.matching(lambda m: True)) == 1
+    stored = load(message_id)
+    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("sent", 1, 0)
 
 
 def test_file_mailer_writes_a_readable_eml(tmp_path):
     message_id = a_pending_message()
-    with database.transaction() as session:
-        messages.deliver(
-            session, message_id=message_id, mailer=FileMailer(tmp_path), mail_from="a@b.c"
-        )
+
+    assert deliver(message_id, FileMailer(tmp_path)).status == "sent"
+
     [written] = list(tmp_path.glob("*.eml"))
     assert str(message_id) in written.name
     assert b"Subject: We received your Alliance proposal AP-2026-00007" in written.read_bytes()
     assert list(tmp_path.glob("*.tmp")) == []
+    stored = load(message_id)
+    assert (stored.status, stored.attempts) == ("sent", 1)
 
 
-def test_pending_sweep_finds_only_old_pending_messages():
-    fresh = a_pending_message()
-    with database.transaction() as session:
-        assert messages.pending_message_ids(session, older_than_seconds=60) == []
-        assert messages.pending_message_ids(session, older_than_seconds=-1) == [fresh]
-        sent = session.get(Message, fresh)
-        assert sent is not None
-        sent.status = "sent"
-    with database.transaction() as session:
-        assert messages.pending_message_ids(session, older_than_seconds=-1) == []
-        assert session.scalars(select(Message.status)).all() == ["sent"]
+def test_file_mailer_failure_is_retried_on_schedule(tmp_path):
+    message_id = a_pending_message()
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the mail directory should be")
+
+    assert deliver(message_id, FileMailer(blocked)).status == "pending"
+
+    stored = load(message_id)
+    assert (stored.status, stored.attempts) == ("pending", 1)
+    assert stored.last_error.startswith("FileExistsError: ")
+
+
+def test_the_sweep_queues_only_due_messages_oldest_first(redis_client):
+    later = a_pending_message()
+    earlier = a_pending_message()
+    change(earlier, next_attempt_at=utcnow() - timedelta(minutes=5))
+    waiting = a_pending_message()
+    change(waiting, next_attempt_at=utcnow() + timedelta(minutes=1))
+    sent = a_pending_message()
+    change(sent, status="sent")
+    held = a_pending_message()
+    change(held, status="held")
+
+    assert tasks.deliver_pending() == 2
+
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_message", {"message_id": str(earlier)}),
+        ("notify.deliver_message", {"message_id": str(later)}),
+    ]

@@ -1,13 +1,16 @@
 """Notify's staff API: held decision messages, previewed, edited, released, held, resent."""
 
+import re
 import uuid
+from datetime import datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from services.notify import create_app, messages
 from services.notify.models import Message
 from services.notify.worker import database
+from shared.db import utcnow
 from shared.staff_auth import COOKIE_NAME, start_session
 from tests.helpers import queued_tasks
 
@@ -170,3 +173,107 @@ def test_an_empty_message_is_refused_inline(app):
     )
     assert response.status_code == 422
     assert "A message needs a subject and a text." in response.get_data(as_text=True)
+
+
+def a_sent_message(**values) -> uuid.UUID:
+    message_id = held_decision()
+    with database.transaction() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(**{"status": "sent", "attempts": 1, "sent_at": utcnow(), **values})
+        )
+    return message_id
+
+
+def test_failed_messages_are_listed_by_status(app):
+    failed = a_sent_message(
+        status="failed", attempts=13, last_error="ConnectionRefusedError: refused"
+    )
+    a_sent_message()
+    client = signed_in(app, "liaison")
+
+    [listed] = client.get("/api/v1/messages?status=failed").get_json()["messages"]
+
+    assert (listed["id"], listed["status"], listed["attempts"]) == (str(failed), "failed", 13)
+    assert (listed["ambiguous_deliveries"], listed["next_attempt_at"]) == (0, None)
+    assert listed["last_error"] == "ConnectionRefusedError: refused"
+    assert client.get("/api/v1/messages").status_code == 422
+    assert client.get("/api/v1/messages?status=lost").status_code == 422
+
+
+def test_a_pending_message_says_when_it_is_tried_next(app):
+    message_id = held_decision()
+    client = signed_in(app, "coordinator")
+    client.post("/api/v1/held/release", json={"message_ids": [str(message_id)]})
+
+    described = client.get(f"/api/v1/messages/{message_id}").get_json()
+
+    assert described["status"] == "pending"
+    assert datetime.fromisoformat(described["next_attempt_at"]) <= utcnow()
+
+
+def test_the_coordinator_sees_failed_and_uncertain_deliveries_and_resends_one(app, redis_client):
+    failed = a_sent_message(
+        status="failed",
+        attempts=1,
+        last_error="SMTPRecipientsRefused: 550 5.1.1 <dana@example.org>: User unknown",
+    )
+    uncertain = a_sent_message(subject="Twice, perhaps", ambiguous_deliveries=1)
+    a_sent_message(subject="Went out fine")
+    client = signed_in(app, "coordinator")
+
+    held_page = client.get("/staff/messages").get_data(as_text=True)
+    assert 'href="/staff/deliveries"' in held_page
+    page = client.get("/staff/deliveries")
+    html = page.get_data(as_text=True)
+
+    assert page.status_code == 200
+    assert "<caption>Failed and uncertain deliveries, newest first</caption>" in html
+    assert "SMTPRecipientsRefused: 550 5.1.1 &lt;dana@example.org&gt;: User unknown" in html
+    assert "Twice, perhaps" in html
+    assert "Went out fine" not in html
+    assert html.count('<th scope="row" data-label="Recipient">dana@example.org</th>') == 2
+    assert f'action="/staff/deliveries/{failed}/resend"' in html
+    assert f'action="/staff/deliveries/{uncertain}/resend"' in html
+
+    resent = client.post(f"/staff/deliveries/{failed}/resend")
+
+    assert resent.status_code == 303
+    with database.transaction() as session:
+        [copy] = session.scalars(
+            select(Message).where(Message.cause.like(f"resend:{failed}:%"))
+        ).all()
+        assert (copy.status, copy.attempts, copy.released_by) == (
+            "pending",
+            0,
+            "cora@agency.example",
+        )
+        assert copy.next_attempt_at <= utcnow()
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_message", {"message_id": str(copy.id)})
+    ]
+    assert "A new copy of" in client.get("/staff/deliveries").get_data(as_text=True)
+
+
+def test_the_deliveries_page_is_for_the_coordinator_and_its_form_needs_the_csrf_token(
+    redis_client,
+):
+    app = create_app({"TESTING": True})
+    failed = a_sent_message(status="failed")
+    reviewer = signed_in(app, "reviewer")
+    assert reviewer.get("/staff/deliveries").status_code == 403
+    assert 'href="/staff/deliveries"' not in reviewer.get("/staff/messages").get_data(as_text=True)
+    client = signed_in(app, "coordinator")
+    page = client.get("/staff/deliveries").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+    assert client.post(f"/staff/deliveries/{failed}/resend").status_code == 400
+    answer = client.post(f"/staff/deliveries/{failed}/resend", data={"csrf_token": token})
+
+    assert answer.status_code == 303
+    with database.transaction() as session:
+        copies = session.scalars(
+            select(Message.id).where(Message.cause.like(f"resend:{failed}:%"))
+        ).all()
+        assert len(copies) == 1

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 PUBLIC = "public"
 ANY_STAFF = ("coordinator", "reviewer", "liaison")
 RELEASERS = ("coordinator", "reviewer")
+COORDINATOR = ("coordinator",)
 IDENTITIES = ("anonymous", "reviewer", "liaison", "coordinator")
 
 EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
@@ -29,6 +30,8 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/messages", "POST"): RELEASERS,
     ("/staff/messages/<uuid:message_id>", "GET"): RELEASERS,
     ("/staff/messages/<uuid:message_id>", "POST"): RELEASERS,
+    ("/staff/deliveries", "GET"): COORDINATOR,
+    ("/staff/deliveries/<uuid:message_id>/resend", "POST"): COORDINATOR,
     ("/api/v1/messages", "GET"): ANY_STAFF,
     ("/api/v1/messages/<uuid:message_id>", "GET"): ANY_STAFF,
     ("/api/v1/messages/<uuid:message_id>", "PUT"): RELEASERS,

@@ -53,3 +53,28 @@ def test_dates_are_in_the_agency_time_zone_given():
     local = datetime(2026, 7, 1, 14, 30, tzinfo=UTC).astimezone(ZoneInfo("America/Detroit"))
     _, text, _ = render("proposal_receipt", context(submitted_at=local))
     assert "July 1, 2026 at 10:30 AM EDT" in text
+
+
+def test_delivery_failure_alert_names_the_message_the_error_and_the_page():
+    subject, text, html = render(
+        "delivery_failed",
+        {
+            "agency": "MIOSHA",
+            "to_address": "dana@example.org",
+            "subject": "We received your Alliance proposal AP-2026-00042",
+            "reference": "AP-2026-00042",
+            "attempts": 13,
+            "ambiguous_deliveries": 1,
+            "last_error": "SMTPRecipientsRefused: 550 <dana@example.org>: unknown",
+            "failures_url": "http://127.0.0.1:8000/notify/staff/deliveries",
+        },
+    )
+    assert subject == (
+        "Action required: a message to dana@example.org could not be delivered (AP-2026-00042)"
+    )
+    assert "Subject: We received your Alliance proposal AP-2026-00042\n" in text
+    assert "Attempts: 13\n" in text
+    assert "1 attempt ended without an answer from the mail server" in text
+    assert "Last error: SMTPRecipientsRefused: 550 <dana@example.org>: unknown\n" in text
+    assert "&lt;dana@example.org&gt;: unknown" in html
+    assert 'href="http://127.0.0.1:8000/notify/staff/deliveries"' in html
