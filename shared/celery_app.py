@@ -84,6 +84,11 @@ def celery_settings() -> dict[str, Any]:
         # its task back. Every consumer is idempotent, so a repeat is harmless.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
+        # A task that failed unexpectedly (its retry could not even be queued, the database
+        # was gone for its error record) or hit its time limit is not acknowledged: Redis
+        # hands it out again after the visibility timeout. Consumers keep known failures in
+        # rejected_events themselves and end normally.
+        "task_acks_on_failure_or_timeout": False,
         "worker_prefetch_multiplier": 1,
         "task_queues": [Queue(service) for service in SERVICES]
         + [Queue(canary_queue(service)) for service in SERVICES],

@@ -44,7 +44,9 @@ class ServiceTask(Task):
     acks_late = True
     reject_on_worker_lost = True
     ignore_result = True
-    max_retries = 12
+    # A database or network that is away is waited for, however long: giving up would drop
+    # an event the producer already counts as delivered. Pauses grow to 5 minutes.
+    max_retries = None
     retry_backoff = True
     retry_backoff_max = 300
     retry_jitter = True
@@ -90,7 +92,7 @@ def event_consumer(
                     handler(parsed, session=session)
                 log.info("processed %s %s", parsed.type, parsed.event_id)
             except Exception as err:
-                if _is_transient(err) and self.request.retries < self.max_retries:
+                if _is_transient(err):
                     log.warning("transient failure, retrying: %s", err)
                     raise self.retry(exc=err, countdown=min(2**self.request.retries, 300)) from err
                 log.exception(

@@ -66,3 +66,7 @@ def test_running_tasks_end_before_redis_hands_them_out_again(monkeypatch):
 
 def test_beat_uses_the_leader_scheduler():
     assert celery_settings()["beat_scheduler"] == "shared.beat:LeaderScheduler"
+
+
+def test_a_task_that_fails_unexpectedly_is_not_acknowledged():
+    assert celery_settings()["task_acks_on_failure_or_timeout"] is False
