@@ -6,11 +6,12 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest system-deps node-deps assets lock clean
+.PHONY: help run test lint typecheck pytest system-deps node-deps assets lock clean soak
 
 help:
 	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
 	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e)"
+	@echo "make soak   SUBMISSIONS=2000: the whole system under injected faults (not in make test)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 	@echo "make assets re-vendor USWDS into shared/static/uswds/ (after changing package.json)"
 
@@ -84,6 +85,11 @@ pytest: $(VENV)/.dev-installed system-deps node-deps
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Not part of 'make test': proposals at a fixed rate through the whole system while faults are
+# injected (bench/soak.py); prints what was acknowledged, stored, reviewed and delivered.
+soak: $(VENV)/.dev-installed
+	@$(PY) -m bench.soak --submissions $(or $(SUBMISSIONS),2000) --rate $(or $(RATE),20)
 
 lock: $(VENV)/.dev-installed
 	@$(PIP) install -q uv

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -77,6 +77,7 @@ def unavailable(what: str) -> Response:
     """503 with Retry-After: a server we need is down and nothing was stored."""
     log.warning("answering 503: %s is unreachable (%s %s)", what, request.method, request.path)
     seconds = load_settings().reliability.retry_after_seconds
+    g.outage_retry_after = seconds
     message = (
         f"The service is briefly unavailable: {what} cannot be reached. Nothing you sent "
         f"was stored. Please try again in {seconds} seconds."
@@ -150,6 +151,15 @@ def init_app(app: Flask, *, service: str) -> None:
         )
 
     register_error_handlers(app)
+
+    @app.after_request
+    def keep_the_outage_retry_after(response: Response) -> Response:
+        # Flask-Limiter (registered later, so it runs earlier) sets Retry-After on every
+        # response to its window's end; a 503 for an outage names the outage's wait.
+        seconds = g.get("outage_retry_after")
+        if response.status_code == 503 and seconds:
+            response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.get("/healthz")
     def healthz() -> Any:
