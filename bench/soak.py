@@ -118,7 +118,13 @@ class Injector:
         index = 0
         # Until the load ends, and in any case until every kind of fault was injected once
         # (the last ones then hit the pipeline while it drains).
-        while not (self.stop.wait(self.every) and index >= len(faults)):
+        while True:
+            if self.stop.is_set():
+                if index >= len(faults):
+                    break
+                time.sleep(self.every)  # the load is over: keep the faults apart all the same
+            elif self.stop.wait(self.every) and index >= len(faults):
+                break
             name, inject = faults[index % len(faults)]
             index += 1
             self.log.append(f"t={time.monotonic() - started:6.1f}s  {name}")
@@ -259,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         elapsed["start"] = time.monotonic() - mark
         say(f"system up at {lab.base}")
 
-        every = args.fault_every or min(12.0, max(2.0, args.submissions / args.rate / 12))
+        # Spread the twelve kinds of fault over the load (each also lasts a few seconds).
+        every = args.fault_every or min(12.0, max(2.0, args.submissions / args.rate / 12 - 4))
         injector = Injector(lab, every=every, rng=random.Random(seed))  # noqa: S311
         faults = threading.Thread(target=injector.run, name="faults", daemon=True)
         if not args.no_faults:
