@@ -93,6 +93,10 @@ class ReliabilitySettings:
     retry_after_seconds: int = 30
     # How long the leading beat's lock lasts unrenewed: a standby beat takes over after it.
     beat_leader_seconds: float = 15.0
+    # Every event goes out this many times in all, the repeats this long after the first:
+    # longer than a backlog takes to drain, so a repeat normally finds the work done.
+    outbox_publications: int = 2
+    outbox_republish_seconds: float = 600.0
 
 
 def load_reliability() -> ReliabilitySettings:
@@ -109,6 +113,8 @@ def load_reliability() -> ReliabilitySettings:
         worker_stall_seconds=_env_seconds("WORKER_STALL_SECONDS", hard + 30, minimum=5),
         retry_after_seconds=int(_env_seconds("RETRY_AFTER_SECONDS", 30, minimum=1)),
         beat_leader_seconds=_env_seconds("BEAT_LEADER_SECONDS", 15.0, minimum=1),
+        outbox_publications=max(1, _env_int("OUTBOX_PUBLICATIONS", 2)),
+        outbox_republish_seconds=_env_seconds("OUTBOX_REPUBLISH_SECONDS", 600.0, minimum=1),
     )
 
 

@@ -16,13 +16,14 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid, select, text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
+from shared.config import load_settings
 from shared.db import Database, UTCDateTime, after_commit, utcnow
 from shared.events import Event, queue_of, subscribers
 
@@ -47,6 +48,9 @@ class OutboxEventMixin:
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # How often the event went out, and when it goes out once more (None: no more).
+    publications: Mapped[int] = mapped_column(Integer, default=0)
+    republish_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -55,6 +59,11 @@ class OutboxEventMixin:
                 "ix_outbox_events_pending",
                 "id",
                 postgresql_where=text("published_at IS NULL"),
+            ),
+            Index(
+                "ix_outbox_events_republish",
+                "republish_at",
+                postgresql_where=text("republish_at IS NOT NULL"),
             ),
         )
 
@@ -136,13 +145,24 @@ class Outbox:
     def publish_pending(
         self, *, ids: list[int] | None = None, limit: int = 200, retry: bool = True
     ) -> int:
-        """Send pending rows to their subscribers and mark them published. Returns the count."""
+        """Send pending rows to their subscribers and mark them published. Returns the count.
+
+        The relay (``ids`` None) also sends once more each event whose ``republish_at`` has
+        come: Redis can lose a message a worker had popped and not yet recorded (a kill -9 in
+        between), so every event goes out a second time a while later (consumers are
+        idempotent; the inbox makes the repeat do nothing).
+        """
         model: Any = self.model
+        reliability = load_settings().reliability
+        now = utcnow()
         sent = 0
         with self.database.transaction() as session:
+            due = model.published_at.is_(None)
+            if ids is None:
+                due = or_(due, model.republish_at <= now)
             query = (
                 select(model)
-                .where(model.published_at.is_(None))
+                .where(due)
                 .order_by(model.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -165,8 +185,14 @@ class Outbox:
                     if not retry:
                         self._broker_away_until = time.monotonic() + NUDGE_PAUSE_SECONDS
                     break  # the broker is likely down; keep order and try again later
-                row.published_at = utcnow()
+                row.published_at = row.published_at or now
                 row.attempts += 1
+                row.publications += 1
+                row.republish_at = (
+                    now + timedelta(seconds=reliability.outbox_republish_seconds)
+                    if row.publications < reliability.outbox_publications
+                    else None
+                )
                 row.last_error = None
                 sent += 1
         return sent

@@ -52,6 +52,9 @@ COORDINATOR_EMAIL = "coordinator@agency.example"
 # Small knobs, so that recoveries happen within a test's time.
 FAULT_KNOBS: dict[str, str] = {
     "OUTBOX_RELAY_SECONDS": "1",
+    # Each event goes out again after 20 s: what a task lost between Redis and a worker
+    # killed at that moment (popped, not yet recorded) needs to arrive after all.
+    "OUTBOX_REPUBLISH_SECONDS": "20",
     "DELIVERY_SWEEP_SECONDS": "2",
     "CELERY_VISIBILITY_TIMEOUT": "15",
     "WORKER_STALL_SECONDS": "45",

@@ -135,3 +135,31 @@ def test_each_service_app_registers_only_its_own_tasks():
         "intake.proposal_declined",
         "intake.relay_outbox",
     ]
+
+
+def test_every_event_goes_out_once_more_later_then_never_again(redis_client, monkeypatch):
+    # Redis can lose a task a worker popped and had not yet recorded (kill -9 in between);
+    # the relay sends each event a second time a while later, and consumers ignore repeats.
+    monkeypatch.setenv("OUTBOX_REPUBLISH_SECONDS", "600")
+    event = submitted_event()
+    with database.transaction() as session:
+        outbox.add(session, event)
+    with database.transaction() as session:
+        row = session.scalars(select(OutboxEvent)).one()
+    assert row.publications == 1
+    assert (row.republish_at - row.published_at).total_seconds() == 600
+    assert outbox.publish_pending() == 0  # not yet
+    redis_client.delete("review", "notify")
+
+    with database.transaction() as session:
+        session.scalars(select(OutboxEvent)).one().republish_at = datetime.now(UTC)
+    assert outbox.publish_pending() == 1
+
+    assert queued_tasks(redis_client, "review") == [
+        ("review.proposal_submitted", {"event": event.to_message()})
+    ]
+    with database.transaction() as session:
+        again = session.scalars(select(OutboxEvent)).one()
+    assert (again.publications, again.republish_at) == (2, None)
+    assert again.published_at == row.published_at  # the first publication's time is kept
+    assert outbox.publish_pending() == 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-02 09:30:00.000000
+Create Date: 2026-12-01 14:30:00.000000
 """
 
 from collections.abc import Sequence
