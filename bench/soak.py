@@ -282,12 +282,15 @@ def main(argv: list[str] | None = None) -> int:
         elapsed["submitting"] = time.monotonic() - mark
         injector.stop.set()
         if faults.is_alive():
-            say("injecting the faults not yet injected ...")
+            say("letting the fault injector finish (every kind of fault at least once) ...")
             faults.join(900)
         injector.undo_all()
 
         acks = [Acknowledged.of(s) for s in submissions if s.acknowledged]
-        timeout = args.settle_timeout or max(300.0, args.submissions / max(args.rate, 1) * 2)
+        # Recoveries take minutes at worst here: a killed worker's tasks come back after the
+        # visibility timeout and kombu's restore cycle, events lost in the broker after their
+        # second publication, a mail whose worker died mid-send after the lease.
+        timeout = args.settle_timeout or max(600.0, args.submissions / max(args.rate, 1) * 3)
         say(f"waiting (up to {timeout:.0f} s) for {len(acks)} proposals to settle ...")
         mark = time.monotonic()
         checker = lab.checker()
@@ -297,6 +300,12 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=timeout,
                 quiet=5,
                 other_contacts=[s.email for s in submissions if not s.acknowledged],
+                progress=lambda t: say(
+                    f"  {time.monotonic() - mark:4.0f} s: in review {t.in_review}/{t.acknowledged}"
+                    f", delivered {t.delivered}/{t.expected}, in flight {t.in_flight}"
+                    f", stuck {t.stuck}"
+                    + (f"; e.g. {', '.join(t.missing[:3])}" if t.missing else "")
+                ),
             )
         finally:
             checker.close()

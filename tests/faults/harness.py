@@ -873,15 +873,21 @@ class Checker:
         timeout: float,
         quiet: float = 3.0,
         other_contacts: Sequence[str] = (),
+        progress: Callable[[Tally], None] | None = None,
     ) -> Tally:
         """Poll until the tally is settled and unchanged for ``quiet`` seconds (late
-        duplicates show up meanwhile), or ``timeout``; returns the last tally."""
+        duplicates show up meanwhile), or ``timeout``; returns the last tally. ``progress``
+        hears the tally every 15 s meanwhile."""
         deadline = time.monotonic() + timeout
         stable_since: float | None = None
         last: Tally | None = None
+        told = time.monotonic()
         while True:
             current = self.tally(acknowledged, other_contacts=other_contacts)
             now = time.monotonic()
+            if progress is not None and now - told >= 15:
+                progress(current)
+                told = now
             if current.settled and current == last:
                 assert stable_since is not None
                 if now - stable_since >= quiet:
