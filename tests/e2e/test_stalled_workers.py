@@ -4,7 +4,6 @@ import contextlib
 import json
 import os
 import signal
-import time
 
 import pytest
 import redis
@@ -13,6 +12,7 @@ from deploy.embedded import free_port
 from shared.health import health_key, pool_children
 from shared.testing import example_proposal
 from tests.e2e.system import RunningSystem
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -25,13 +25,10 @@ def worker_pid(client: redis.Redis, service: str) -> int | None:
 
 
 def wait_for(condition, timeout: float, what: str, system: RunningSystem):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{what} within {timeout} s\n{system.log()}")
+    try:
+        return wait_until(condition, timeout=timeout, interval=0.3, what=what)
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{system.log()}") from None
 
 
 def in_review(system: RunningSystem, cookie: str, reference: str) -> bool:

@@ -46,6 +46,7 @@ from shared.config import SERVICES, database_url_variable
 from shared.db import sqlalchemy_url
 from shared.testing import example_proposal
 from tests.e2e.system import RunningSystem
+from tests.helpers import wait_until
 
 COORDINATOR_EMAIL = "coordinator@agency.example"
 
@@ -65,20 +66,6 @@ FAULT_KNOBS: dict[str, str] = {
     "COORDINATOR_EMAIL": COORDINATOR_EMAIL,
     "LOG_LEVEL": "INFO",
 }
-
-
-def wait_until(
-    condition: Callable[[], Any], *, timeout: float, interval: float = 0.2, what: str = ""
-) -> Any:
-    """The first truthy value of ``condition()``; AssertionError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what or condition}")
-        time.sleep(interval)
 
 
 # -- SMTP -------------------------------------------------------------------------------------

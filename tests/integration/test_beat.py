@@ -11,7 +11,7 @@ import pytest
 
 from shared.beat import HEARTBEAT_KEY, LEADER_KEY
 from shared.celery_app import beat_schedule
-from tests.helpers import queued_tasks
+from tests.helpers import queued_tasks, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -56,27 +56,18 @@ def arrived(redis_client) -> dict[str, int]:
     return counts
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout} s")
-
-
 def test_beat_applies_every_entry_and_reports_it(tmp_path, redis_client):
     expected = {entry["task"] for entry in beat_schedule(1, 1).values()}
     beat = start_beat(tmp_path, "beat")
     try:
-        wait_for(
+        wait_until(
             lambda: expected <= set(arrived(redis_client)),
-            20,
-            f"every entry's task in its queue ({sorted(expected)}); log:\n"
-            + (tmp_path / "beat.log").read_text(errors="replace"),
+            timeout=20,
+            what=f"every entry's task in its queue ({sorted(expected)})",
         )
-        report = json.loads(wait_for(lambda: redis_client.get(HEARTBEAT_KEY), 10, "heartbeat"))
+        report = json.loads(
+            wait_until(lambda: redis_client.get(HEARTBEAT_KEY), timeout=10, what="heartbeat")
+        )
         assert report["failures"] == 0
         assert sorted(report["entries"]) == sorted(beat_schedule(1, 1))
         assert "Couldn't apply" not in (tmp_path / "beat.log").read_text()
@@ -91,12 +82,12 @@ def test_two_beats_apply_the_schedule_once_and_the_standby_takes_over(tmp_path, 
     first = start_beat(tmp_path, "first")
     second = None
     try:
-        wait_for(lambda: redis_client.get(LEADER_KEY), 20, "a leading beat")
+        wait_until(lambda: redis_client.get(LEADER_KEY), timeout=20, what="a leading beat")
         second = start_beat(tmp_path, "second")
-        wait_for(
+        wait_until(
             lambda: "stands by" in (tmp_path / "second.log").read_text(errors="replace"),
-            20,
-            "the second beat standing by",
+            timeout=20,
+            what="the second beat standing by",
         )
         redis_client.delete("intake")
         time.sleep(4)
@@ -104,19 +95,19 @@ def test_two_beats_apply_the_schedule_once_and_the_standby_takes_over(tmp_path, 
         assert 2 <= arrived(redis_client).get("intake.relay_outbox", 0) <= 6
 
         stop(first, signal.SIGKILL)  # no clean hand-over: the lock has to expire
-        wait_for(
+        wait_until(
             lambda: (
                 "leads: applying the schedule"
                 in (tmp_path / "second.log").read_text(errors="replace")
             ),
-            15,
-            "the standby taking over",
+            timeout=15,
+            what="the standby taking over",
         )
         redis_client.delete("intake")
-        wait_for(
+        wait_until(
             lambda: arrived(redis_client).get("intake.relay_outbox", 0) >= 2,
-            10,
-            "relays from the new leader",
+            timeout=10,
+            what="relays from the new leader",
         )
     finally:
         stop(first, signal.SIGKILL)

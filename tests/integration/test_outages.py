@@ -3,8 +3,6 @@ and never a request held for seconds by a broker that does not answer."""
 
 import socket
 import time
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -14,10 +12,9 @@ from services.intake import create_app
 from services.intake.models import OutboxEvent, Proposal
 from services.intake.worker import database
 from shared.celery_app import create_celery
-from shared.events import new_event
 from shared.outbox import NUDGE_WAIT_SECONDS, Outbox
-from shared.proposal import ProposalSchema
 from shared.testing import example_proposal
+from tests.helpers import submitted_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -96,20 +93,6 @@ def hanging_broker():
     listener.listen(100)
     yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
     listener.close()
-
-
-def submitted_event():
-    return new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": uuid.uuid4(),
-            "reference": "AP-2026-09998",
-            "version": 1,
-            "submitted_at": datetime.now(UTC),
-            "proposal": ProposalSchema().load(example_proposal()),
-        },
-    )
 
 
 def test_a_hanging_broker_never_holds_a_commit_for_seconds(hanging_broker):

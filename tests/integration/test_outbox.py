@@ -8,27 +8,10 @@ from sqlalchemy import func, select, text
 from services.intake.models import OutboxEvent
 from services.intake.worker import celery, database, outbox
 from shared.celery_app import create_celery
-from shared.events import new_event
 from shared.outbox import Outbox
-from shared.proposal import ProposalSchema
-from shared.testing import example_proposal
-from tests.helpers import queued_tasks
+from tests.helpers import queued_tasks, submitted_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
-
-
-def submitted_event():
-    return new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": uuid.uuid4(),
-            "reference": "AP-2026-09999",
-            "version": 1,
-            "submitted_at": datetime.now(UTC),
-            "proposal": ProposalSchema().load(example_proposal()),
-        },
-    )
 
 
 def count_rows(model) -> int | None:
