@@ -60,6 +60,9 @@ class DeliverySettings:
     retry_schedule: tuple[timedelta, ...]
     # How long a message may stay ``sending`` before its worker is presumed dead.
     sending_lease: timedelta
+    # How long the sweep leaves a message it queued before queuing it again (its task may
+    # wait behind a backlog; a copy per sweep would only lengthen the queue).
+    requeue_after: timedelta = timedelta(seconds=300)
 
     @property
     def max_attempts(self) -> int:
@@ -95,7 +98,20 @@ def load_delivery_settings() -> DeliverySettings:
             )
     elif lease_seconds < 1:
         raise ConfigurationError("NOTIFY_SENDING_LEASE_SECONDS must be at least 1")
-    return DeliverySettings(retry_schedule=schedule, sending_lease=lease)
+    raw_requeue = os.environ.get("NOTIFY_REQUEUE_SECONDS", "").strip()
+    try:
+        requeue_seconds = int(raw_requeue) if raw_requeue else 300
+    except ValueError:
+        raise ConfigurationError(
+            f"NOTIFY_REQUEUE_SECONDS must be a whole number of seconds, not {raw_requeue!r}"
+        ) from None
+    if requeue_seconds < 1:
+        raise ConfigurationError("NOTIFY_REQUEUE_SECONDS must be at least 1")
+    return DeliverySettings(
+        retry_schedule=schedule,
+        sending_lease=lease,
+        requeue_after=timedelta(seconds=requeue_seconds),
+    )
 
 
 @functools.cache

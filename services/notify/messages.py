@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -596,16 +596,36 @@ def _give_up(session: Session, message: Message, *, policy: DeliveryPolicy) -> O
     return Outcome(status="failed", follow_up=(alert,) if alert else ())
 
 
-def due_message_ids(session: Session, *, now: datetime, limit: int = 200) -> list[uuid.UUID]:
-    """Pending messages due for an attempt, the longest waiting first."""
-    return list(
-        session.scalars(
-            select(Message.id)
-            .where(Message.status == "pending", Message.next_attempt_at <= now)
-            .order_by(Message.next_attempt_at, Message.created_at)
-            .limit(limit)
+def queue_due_messages(
+    session: Session, *, now: datetime, requeue_after: timedelta, limit: int = 200
+) -> list[uuid.UUID]:
+    """Pending messages due for an attempt, the longest waiting first, that no task queued by
+    an earlier sweep may still be carrying; marked so until ``now + requeue_after``."""
+    due = (
+        select(Message.id)
+        .where(
+            Message.status == "pending",
+            Message.next_attempt_at <= now,
+            or_(Message.queued_until.is_(None), Message.queued_until <= now),
         )
+        .order_by(Message.next_attempt_at, Message.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
+    ids = list(session.scalars(due))
+    if ids:
+        session.execute(
+            update(Message).where(Message.id.in_(ids)).values(queued_until=now + requeue_after)
+        )
+    return ids
+
+
+def forget_queued(session: Session, *, message_ids: list[uuid.UUID]) -> None:
+    """The sweep could not queue these after all (the broker is away): the next one may."""
+    if message_ids:
+        session.execute(
+            update(Message).where(Message.id.in_(message_ids)).values(queued_until=None)
+        )
 
 
 def delivery_problems(session: Session, *, limit: int = 200) -> list[Message]:

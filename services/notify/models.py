@@ -44,6 +44,8 @@ class Message(Base):
     sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Attempts whose outcome nobody saw (content sent, no answer): possibly delivered twice.
     ambiguous_deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    # Until when the sweep leaves this message alone: a task it queued may still be waiting.
+    queued_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

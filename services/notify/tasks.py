@@ -100,7 +100,6 @@ def alliance_signed(event: Event, *, session: Session) -> None:
 # long countdown would sit in Redis past its visibility timeout (then be handed out again).
 SELF_SCHEDULE_LIMIT = timedelta(minutes=5)
 SWEEP_BATCH = 200
-SWEEP_TASK_EXPIRES = 60  # seconds: an unclaimed copy is dropped; the next sweep re-queues it
 RECORD_TRIES = 4
 
 
@@ -229,10 +228,19 @@ def deliver_pending() -> int:
             now=utcnow(),
         )
     with database.transaction() as session:
-        ids = messages.due_message_ids(session, now=utcnow(), limit=SWEEP_BATCH)
+        ids = messages.queue_due_messages(
+            session,
+            now=utcnow(),
+            requeue_after=config.delivery_settings().requeue_after,
+            limit=SWEEP_BATCH,
+        )
     queued = 0
     for message_id in ids:
-        if not _enqueue(message_id, expires=SWEEP_TASK_EXPIRES):
+        # No expiry: behind a backlog the task waits its turn (an expired one starved the
+        # oldest messages); the sweep does not queue it again until requeue_after.
+        if not _enqueue(message_id):
+            with database.transaction() as session:
+                messages.forget_queued(session, message_ids=ids[queued:])
             break  # the broker is away: the next sweep tries again
         queued += 1
     if ids:

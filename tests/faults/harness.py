@@ -62,6 +62,7 @@ FAULT_KNOBS: dict[str, str] = {
     "NOTIFY_RETRY_SCHEDULE": "1s,2s,4s,8s,15s,30s,60s",
     # The shortest lease notify accepts with SMTP's 10 s time-outs (5 x 10 s + 30 s).
     "NOTIFY_SENDING_LEASE_SECONDS": "80",
+    "NOTIFY_REQUEUE_SECONDS": "20",
     "RETRY_AFTER_SECONDS": "1",
     "COORDINATOR_EMAIL": COORDINATOR_EMAIL,
     "LOG_LEVEL": "INFO",

@@ -374,3 +374,23 @@ def test_the_sweep_queues_only_due_messages_oldest_first(redis_client):
         ("notify.deliver_message", {"message_id": str(earlier)}),
         ("notify.deliver_message", {"message_id": str(later)}),
     ]
+
+
+def test_the_sweep_queues_a_message_again_only_after_the_requeue_window(redis_client):
+    # Behind a backlog a queued task waits its turn: one copy per sweep would only lengthen
+    # the queue (and copies that expired starved the oldest messages).
+    message_id = a_pending_message()
+    assert tasks.deliver_pending() == 1
+    assert tasks.deliver_pending() == 0
+    assert len(queued_tasks(redis_client, "notify")) == 1
+
+    change(message_id, queued_until=utcnow() - timedelta(seconds=1))  # the window passed
+
+    assert tasks.deliver_pending() == 1
+    assert [kwargs for _, kwargs in queued_tasks(redis_client, "notify")] == [
+        {"message_id": str(message_id)},
+        {"message_id": str(message_id)},
+    ]
+    stored = load(message_id)
+    window = config.delivery_settings().requeue_after
+    assert stored.queued_until - utcnow() > window - timedelta(seconds=5)
