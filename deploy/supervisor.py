@@ -329,7 +329,8 @@ class Supervisor:
         report = json.loads(raw)
         applied = sum(report.get("applied", {}).values())
         entries = len(report.get("entries", []))
-        return f"applying its schedule ({entries} entries, {applied} tasks sent so far)"
+        sent = f"{applied} task{'s' if applied != 1 else ''} sent so far"
+        return f"applying its schedule ({entries} entries; {sent})"
 
     def watch(self, env: dict[str, str]) -> int:
         while not self.stopping:
