@@ -197,6 +197,8 @@ def load_settings() -> Settings:
             username=_env("SMTP_USERNAME"),
             password=_env("SMTP_PASSWORD"),
             starttls=_env_bool("SMTP_STARTTLS", False),
+            # For the connection and for each command; a send's lease outlasts five of them.
+            timeout=_env_seconds("SMTP_TIMEOUT", 10.0, minimum=1),
         )
 
     return Settings(

@@ -39,3 +39,13 @@ def test_bad_values_say_what_is_wrong(monkeypatch):
     monkeypatch.setenv("SMTP_PORT", "twenty-five")
     with pytest.raises(ConfigurationError, match="SMTP_PORT"):
         load_settings()
+
+
+def test_smtp_time_out_comes_from_the_environment_and_is_checked(monkeypatch):
+    monkeypatch.setenv("SMTP_HOST", "mail.agency.example")
+    assert load_settings().smtp.timeout == 10.0
+    monkeypatch.setenv("SMTP_TIMEOUT", "4")
+    assert load_settings().smtp.timeout == 4.0
+    monkeypatch.setenv("SMTP_TIMEOUT", "soon")
+    with pytest.raises(ConfigurationError, match="SMTP_TIMEOUT must be a number of seconds"):
+        load_settings()

@@ -60,8 +60,11 @@ FAULT_KNOBS: dict[str, str] = {
     "CELERY_VISIBILITY_TIMEOUT": "15",
     "WORKER_STALL_SECONDS": "45",
     "NOTIFY_RETRY_SCHEDULE": "1s,2s,4s,8s,15s,30s,60s",
-    # The shortest lease notify accepts with SMTP's 10 s time-outs (5 x 10 s + 30 s).
-    "NOTIFY_SENDING_LEASE_SECONDS": "80",
+    # Short SMTP time-outs (longer than the slow server's 4 s pauses), so that the shortest
+    # lease notify accepts (5 x 6 s + 30 s) brings back a message whose worker died mid-send
+    # within a test's time.
+    "SMTP_TIMEOUT": "6",
+    "NOTIFY_SENDING_LEASE_SECONDS": "60",
     "NOTIFY_REQUEUE_SECONDS": "20",
     "RETRY_AFTER_SECONDS": "1",
     "COORDINATOR_EMAIL": COORDINATOR_EMAIL,

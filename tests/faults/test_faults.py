@@ -84,7 +84,7 @@ def stop(lab: FaultLab) -> None:
 @pytest.mark.timeout(300)
 def test_kill9_pool_children_and_whole_workers_mid_task(lab):
     """Each kill leaves a task unfinished; all four happen before one wait, as notify gives a
-    message left ``sending`` back only after its lease (80 s, the shortest it accepts)."""
+    message left ``sending`` back only after its lease (60 s in the lab)."""
     system = lab.start_system()
     review_db = lab.database_urls["review"]
     submissions = submit_all(lab, "kill-before", 2)
