@@ -16,6 +16,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared.config import load_settings
 from shared.health import system_health
 from shared.proposal import flatten_errors
+from shared.text_hygiene import (
+    MAX_JSON_DEPTH,
+    json_depth_exceeds,
+    refusal,
+    untypable_character,
+    untypable_fields,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +99,47 @@ def unavailable(what: str) -> Response:
     return response
 
 
+def refuse_untypable_text() -> Response | None:
+    """Refuse, before any view runs, text no one can type and JSON nested absurdly deep
+    (shared/text_hygiene.py): a 422 naming each field, or a 400; never a 500."""
+    if request.is_json and json_depth_exceeds(request.get_data(cache=True)):
+        message = f"The JSON body is nested too deeply: at most {MAX_JSON_DEPTH} levels."
+        return refused(400, {"_request": [message]})
+    found: list[tuple[str, str]] = []
+    for name, value in request.args.items(multi=True):
+        found += [(f"query.{name}", c) for c in untypable_in(name, value)]
+    for name, value in request.form.items(multi=True):
+        found += [(name, c) for c in untypable_in(name, value)]
+    idempotency_key = request.headers.get("Idempotency-Key", "")
+    found += [("Idempotency-Key", c) for c in untypable_in(idempotency_key)]
+    if request.is_json:
+        found += list(untypable_fields(request.get_json(silent=True)))
+    if not found:
+        return None
+    errors: dict[str, list[str]] = {}
+    for path, character in found:
+        errors.setdefault(path, []).append(refusal(character))
+    return refused(422, errors)
+
+
+def untypable_in(*texts: str) -> list[str]:
+    return [c for c in map(untypable_character, texts) if c]
+
+
+def refused(status: int, errors: dict[str, list[str]]) -> Response:
+    log.info("refused %s %s: %s", request.method, request.path, sorted(errors))
+    if wants_json():
+        response = jsonify({"errors": errors})
+    else:
+        lines = [f"{field}: {' '.join(messages)}" for field, messages in errors.items()]
+        response = Response(
+            "Your request was not accepted, and nothing was stored.\n\n" + "\n".join(lines),
+            mimetype="text/plain",
+        )
+    response.status_code = status
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for APIs, plain pages otherwise, and never a traceback.
 
@@ -151,6 +199,8 @@ def init_app(app: Flask, *, service: str) -> None:
         )
 
     register_error_handlers(app)
+
+    app.before_request(refuse_untypable_text)
 
     @app.after_request
     def keep_the_outage_retry_after(response: Response) -> Response:
