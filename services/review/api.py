@@ -62,7 +62,7 @@ def liaison_lookup(session: Session) -> decisions.LiaisonLookup:
 
 
 def _domain_errors(err: Exception) -> None:
-    if isinstance(err, queue.Conflicted):
+    if isinstance(err, queue.Conflicted | queue.Forbidden):
         abort(403, errors={"_request": [str(err)]})
     if isinstance(err, ValidationError):
         abort(422, errors=flatten_errors(err.messages))
@@ -165,8 +165,6 @@ def adjust(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
 def assign(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
     """Claim a proposal (your own id), or, as Coordinator, assign it to a reviewer."""
     reviewer_id = body["reviewer_id"]
-    if reviewer_id is not None and reviewer_id != _viewer() and "coordinator" not in g.staff.roles:
-        abort(403, errors={"_request": ["Only the Coordinator assigns proposals to others."]})
     with database.transaction() as session:
         if reviewer_id is not None:
             try:
@@ -181,7 +179,7 @@ def assign(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
                 proposal_id=proposal_id,
                 reviewer_id=reviewer_id,
                 reviewer_conflicts=queue.conflicted_keys(session, reviewer_id),
-                actor=_actor(),
+                acting=queue.Acting.of(g.staff),
             )
         except queue.QueueError as err:
             _domain_errors(err)

@@ -41,6 +41,32 @@ class Conflicted(QueueError):
     pass
 
 
+class Forbidden(QueueError):
+    """The acting staff member may not do this."""
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who acts: the rules below decide by their id and roles."""
+
+    staff_id: uuid.UUID
+    email: str
+    roles: frozenset[str]
+
+    @property
+    def is_coordinator(self) -> bool:
+        return "coordinator" in self.roles
+
+    @classmethod
+    def of(cls, staff: Any) -> Acting:
+        """From a signed-in staff session (``g.staff``)."""
+        return cls(
+            staff_id=uuid.UUID(str(staff.user_id)),
+            email=str(staff.email),
+            roles=frozenset(staff.roles),
+        )
+
+
 def organization_key(name: str) -> str:
     """A name folded for conflict matching: case, punctuation and spacing do not count."""
     return " ".join(re.findall(r"[a-z0-9]+", name.lower()))
@@ -309,14 +335,28 @@ def assign(
     proposal_id: uuid.UUID,
     reviewer_id: uuid.UUID | None,
     reviewer_conflicts: set[str],
-    actor: str,
+    acting: Acting,
 ) -> QueuedProposal:
-    """Give a proposal to a reviewer (claiming it is assigning it to oneself)."""
+    """Give a proposal to a reviewer, or take it back (``reviewer_id`` None).
+
+    A reviewer claims a proposal nobody holds (assigns it to themself) and gives back their
+    own; only the Coordinator assigns to others, takes over or drops someone else's claim.
+    Nobody is assigned a proposal of an organization they declared a conflict with.
+    """
     queued = session.scalars(
         select(QueuedProposal).where(QueuedProposal.proposal_id == proposal_id).with_for_update()
     ).first()
     if queued is None:
         raise QueueError("No such proposal.")
+    if not acting.is_coordinator:
+        if reviewer_id is not None and reviewer_id != acting.staff_id:
+            raise Forbidden("Only the Coordinator assigns proposals to others.")
+        if queued.assigned_to not in (None, acting.staff_id):
+            raise Forbidden(
+                "Another reviewer has claimed this proposal; only the Coordinator can "
+                "reassign it or take it back."
+            )
+    actor = acting.email
     if reviewer_id is not None and organization_key(queued.organization_name) in reviewer_conflicts:
         raise Conflicted(
             "This reviewer declared a conflict of interest with this "

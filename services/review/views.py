@@ -159,9 +159,9 @@ def claim(proposal_id: uuid.UUID) -> Any:
                 proposal_id=proposal_id,
                 reviewer_id=None if release_it else _viewer(),
                 reviewer_conflicts=queue.conflicted_keys(session, _viewer()),
-                actor=str(g.staff.email),
+                acting=queue.Acting.of(g.staff),
             )
-        except queue.Conflicted as err:
+        except (queue.Conflicted, queue.Forbidden) as err:
             abort(403, description=str(err))
         except queue.QueueError as err:
             abort(404, description=str(err))

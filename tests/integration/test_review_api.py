@@ -212,6 +212,27 @@ def test_a_reviewer_cannot_assign_others(app):
     assert response.status_code == 403
 
 
+def test_a_reviewer_cannot_drop_another_reviewers_claim_with_a_null_reviewer(app):
+    first = staff("rev@agency.example", "reviewer")
+    holder = client_for(app, first)
+    other = client_for(app, staff("rev2@agency.example", "reviewer"))
+    proposal_id = arrive()
+    claimed = holder.post(
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(first[0])}
+    )
+    assert claimed.status_code == 200
+
+    dropped = other.post(f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": None})
+
+    assert dropped.status_code == 403
+    assert dropped.get_json()["errors"]["_request"] == [
+        "Another reviewer has claimed this proposal; only the Coordinator can reassign it "
+        "or take it back."
+    ]
+    entry = holder.get(f"/api/v1/proposals/{proposal_id}").get_json()
+    assert entry["assigned_to"] == str(first[0])
+
+
 def test_openapi_lists_the_staff_endpoints(app):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     assert {

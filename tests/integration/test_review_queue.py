@@ -11,6 +11,61 @@ from shared.testing import example_proposal
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
+COORDINATOR = queue.Acting(
+    staff_id=uuid.uuid4(), email="cora@agency.example", roles=frozenset({"coordinator"})
+)
+
+
+def reviewer_acting(staff_id: uuid.UUID) -> queue.Acting:
+    return queue.Acting(
+        staff_id=staff_id, email="riley@agency.example", roles=frozenset({"reviewer"})
+    )
+
+
+def assigned_to(proposal_id: uuid.UUID) -> uuid.UUID | None:
+    with database.transaction() as session:
+        return queue.get_for(session, proposal_id, viewer_id=None).assigned_to
+
+
+def assign(proposal_id: uuid.UUID, reviewer_id: uuid.UUID | None, acting: queue.Acting) -> None:
+    with database.transaction() as session:
+        queue.assign(
+            session,
+            proposal_id=proposal_id,
+            reviewer_id=reviewer_id,
+            reviewer_conflicts=set(),
+            acting=acting,
+        )
+
+
+def test_a_reviewer_cannot_take_over_or_drop_another_reviewers_claim():
+    proposal_id = arrive(name="Roofers")
+    first, second = uuid.uuid4(), uuid.uuid4()
+    assign(proposal_id, first, reviewer_acting(first))
+
+    with pytest.raises(queue.Forbidden):
+        assign(proposal_id, second, reviewer_acting(second))  # claim it over the other
+    with pytest.raises(queue.Forbidden):
+        assign(proposal_id, None, reviewer_acting(second))  # drop the other's claim
+    with pytest.raises(queue.Forbidden):
+        assign(proposal_id, second, reviewer_acting(first))  # hand it to someone else
+
+    assert assigned_to(proposal_id) == first  # nothing changed
+
+
+def test_a_reviewer_gives_back_their_own_claim_and_the_coordinator_reassigns_any():
+    proposal_id = arrive(name="Roofers")
+    first, second = uuid.uuid4(), uuid.uuid4()
+    assign(proposal_id, first, reviewer_acting(first))
+    assign(proposal_id, None, reviewer_acting(first))
+    assert assigned_to(proposal_id) is None
+
+    assign(proposal_id, first, reviewer_acting(first))
+    assign(proposal_id, second, COORDINATOR)
+    assert assigned_to(proposal_id) == second
+    assign(proposal_id, None, COORDINATOR)
+    assert assigned_to(proposal_id) is None
+
 
 def arrive(
     *,
@@ -160,7 +215,7 @@ def test_conflicts_hide_proposals_and_block_assignment():
             proposal_id=tied,
             reviewer_id=reviewer,
             reviewer_conflicts=set(),
-            actor="coordinator",
+            acting=COORDINATOR,
         )
         queue.declare_conflict(
             session, staff_id=reviewer, organization_name="michigan roofing ASSN", actor="reviewer"
@@ -177,7 +232,7 @@ def test_conflicts_hide_proposals_and_block_assignment():
                 proposal_id=tied,
                 reviewer_id=reviewer,
                 reviewer_conflicts=queue.conflicted_keys(session, reviewer),
-                actor="coordinator",
+                acting=COORDINATOR,
             )
 
 
@@ -203,7 +258,7 @@ def test_claim_comment_and_progress():
             proposal_id=first,
             reviewer_id=reviewer,
             reviewer_conflicts=set(),
-            actor="reviewer",
+            acting=reviewer_acting(reviewer),
         )
         queue.add_comment(
             session,
