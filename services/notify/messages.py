@@ -110,9 +110,10 @@ def proposal_received(
         "division": profile.divisions.get(
             proposal["requested_division"], proposal["requested_division"]
         ),
-        "review_url": f"{settings.public_base_url}/review/api/v1/queue",
     }
     proposal_id = payload["proposal_id"]
+    # The Coordinator acts on the proposal's own staff page (sign-in first, if need be).
+    context["review_url"] = f"{settings.public_base_url}/review/staff/proposals/{proposal_id}"
     key = f"{proposal_id}:v{payload['version']}"
     created = [
         record_message(

@@ -20,7 +20,7 @@ def context(**overrides):
         "contact": {"name": "Dana Smith", "email": "dana@example.org", "phone": "517-555-0100"},
         "goals": [{"category_label": "Outreach and communication", "description": "Talks"}],
         "division": "Construction Safety & Health",
-        "review_url": "http://127.0.0.1:8000/review/api/v1/queue",
+        "review_url": "http://127.0.0.1:8000/review/staff/proposals/1",
         "id": uuid.uuid4(),
     }
     base.update(overrides)
