@@ -10,7 +10,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 
 help:
 	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
-	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e)"
+	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e, faults, browser)"
 	@echo "make soak   SUBMISSIONS=2000: the whole system under injected faults (not in make test)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 	@echo "make assets re-vendor USWDS into shared/static/uswds/ (after changing package.json)"
