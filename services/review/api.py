@@ -315,7 +315,7 @@ def list_decisions() -> Any:
                     "prepared_by": d.prepared_by,
                     "prepared_at": d.prepared_at.isoformat(),
                 }
-                for d in decisions.pending(session)
+                for d in decisions.pending(session, viewer_id=_viewer())
             ]
         }
 
@@ -331,6 +331,7 @@ def release_decisions(body: dict[str, Any]) -> Any:
                 session,
                 decision_ids=body["decision_ids"],
                 actor=_actor(),
+                viewer_id=_viewer(),
                 outbox=outbox,
                 liaisons=liaison_lookup(session),
             )

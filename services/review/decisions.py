@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from services.review import audit
 from services.review.models import Alliance, PreparedDecision, QueuedProposal
-from services.review.queue import OPEN_STATES, QueueError, get_for
+from services.review.queue import (
+    OPEN_STATES,
+    Conflicted,
+    QueueError,
+    conflicted_keys,
+    get_for,
+    organization_key,
+)
 from shared.agency import load_agency_profile
 from shared.db import utcnow
 from shared.events import new_event
@@ -150,14 +157,17 @@ def prepare(
     return decision
 
 
-def pending(session: Session) -> list[PreparedDecision]:
-    return list(
-        session.scalars(
-            select(PreparedDecision)
-            .where(PreparedDecision.released_at.is_(None))
-            .order_by(PreparedDecision.prepared_at)
-        )
+def pending(session: Session, *, viewer_id: uuid.UUID | None) -> list[PreparedDecision]:
+    """Decisions prepared and not released, less those on proposals of an organization the
+    viewer declared a conflict with (``viewer_id`` None: no one's conflicts)."""
+    hidden = conflicted_keys(session, viewer_id)
+    rows = session.execute(
+        select(PreparedDecision, QueuedProposal.organization_name)
+        .join(QueuedProposal, QueuedProposal.proposal_id == PreparedDecision.proposal_id)
+        .where(PreparedDecision.released_at.is_(None))
+        .order_by(PreparedDecision.prepared_at)
     )
+    return [decision for decision, name in rows if organization_key(name) not in hidden]
 
 
 def release(
@@ -165,10 +175,16 @@ def release(
     *,
     decision_ids: list[uuid.UUID],
     actor: str,
+    viewer_id: uuid.UUID | None,
     outbox: Outbox,
     liaisons: LiaisonLookup,
 ) -> list[PreparedDecision]:
-    """Carry out prepared decisions together: all of them or, on any problem, none."""
+    """Carry out prepared decisions together: all of them or, on any problem, none.
+
+    Nobody releases a decision on a proposal of an organization they declared a conflict
+    with (``viewer_id`` None: no one's conflicts).
+    """
+    conflicts = conflicted_keys(session, viewer_id)
     released = []
     for decision_id in decision_ids:
         decision = session.scalars(
@@ -181,6 +197,11 @@ def release(
             .where(QueuedProposal.proposal_id == decision.proposal_id)
             .with_for_update()
         ).one()
+        if organization_key(queued.organization_name) in conflicts:
+            raise Conflicted(
+                f"You declared a conflict of interest with {queued.organization_name}: "
+                "another reviewer must release this decision."
+            )
         if queued.status not in OPEN_STATES or queued.version != decision.version:
             raise QueueError(
                 f"{queued.reference} changed since the decision was prepared "

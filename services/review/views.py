@@ -270,6 +270,7 @@ def decisions_page() -> Any:
                         session,
                         decision_ids=ids,
                         actor=str(g.staff.email),
+                        viewer_id=_viewer(),
                         outbox=outbox,
                         liaisons=liaison_lookup(session),
                     )
@@ -283,7 +284,7 @@ def decisions_page() -> Any:
                 )
                 return redirect(url_for("review.decisions_page"), code=303)
     with database.transaction() as session:
-        pending = decisions.pending(session)
+        pending = decisions.pending(session, viewer_id=_viewer())
         by_id = {
             q.proposal_id: q
             for q in queue.list_queue(

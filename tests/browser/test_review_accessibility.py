@@ -125,6 +125,7 @@ def sign(name: str, liaison_id: uuid.UUID) -> uuid.UUID:
             session,
             decision_ids=[decision.id],
             actor=EMAIL,
+            viewer_id=None,
             outbox=outbox,
             liaisons=liaison_lookup(session),
         )

@@ -73,7 +73,12 @@ def sign(
         )
     with database.transaction() as session:
         decisions.release(
-            session, decision_ids=[decision.id], actor=COORDINATOR, outbox=outbox, liaisons=liaisons
+            session,
+            decision_ids=[decision.id],
+            actor=COORDINATOR,
+            viewer_id=None,
+            outbox=outbox,
+            liaisons=liaisons,
         )
     with database.transaction() as session:
         return session.scalars(select(Alliance.id).where(Alliance.proposal_id == proposal_id)).one()

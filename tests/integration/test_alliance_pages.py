@@ -84,6 +84,7 @@ def sign(name, liaison, signing_date=LONG_AGO, term_years=2):
             session,
             decision_ids=[decision.id],
             actor="cora@agency.example",
+            viewer_id=None,
             outbox=outbox,
             liaisons=liaison_lookup(session),
         )

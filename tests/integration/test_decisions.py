@@ -67,6 +67,7 @@ def release(*ids):
             session,
             decision_ids=list(ids),
             actor="coordinator@agency.example",
+            viewer_id=None,
             outbox=outbox,
             liaisons=liaisons,
         )
@@ -214,7 +215,7 @@ def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_c
         assert [
             queue.get_for(session, p, viewer_id=None).status for p in (first, second, third)
         ] == ["waiting", "waiting", "resubmitted"]
-        assert len(decisions.pending(session)) == 3
+        assert len(decisions.pending(session, viewer_id=None)) == 3
     assert redis_client.llen("intake") == 0
 
     release(prepared[0], prepared[1])
@@ -223,7 +224,7 @@ def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_c
             "declined",
             "changes_requested",
         ]
-        assert len(decisions.pending(session)) == 1
+        assert len(decisions.pending(session, viewer_id=None)) == 1
 
 
 def test_bad_decisions_say_what_is_missing():

@@ -233,6 +233,33 @@ def test_a_reviewer_cannot_drop_another_reviewers_claim_with_a_null_reviewer(app
     assert entry["assigned_to"] == str(first[0])
 
 
+def test_a_conflicted_reviewer_neither_sees_nor_releases_the_prepared_decision(app):
+    preparer = client_for(app, staff("rev@agency.example", "reviewer"))
+    conflicted = client_for(app, staff("rev2@agency.example", "reviewer"))
+    proposal_id = arrive("Roofers Guild")
+    decision = preparer.post(
+        f"/api/v1/proposals/{proposal_id}/decision",
+        json={"kind": "declined", "details": {"reason": "Outside our priorities this year."}},
+    )
+    assert decision.status_code == 201, decision.get_json()
+    decision_id = decision.get_json()["id"]
+    declared = conflicted.post("/api/v1/conflicts", json={"organization_name": "ROOFERS guild"})
+    assert declared.status_code == 201
+
+    listed = conflicted.get("/api/v1/decisions").get_json()["decisions"]
+    released = conflicted.post("/api/v1/decisions/release", json={"decision_ids": [decision_id]})
+
+    assert listed == []
+    assert released.status_code == 403
+    assert released.get_json()["errors"]["_request"] == [
+        "You declared a conflict of interest with Roofers Guild: another reviewer must "
+        "release this decision."
+    ]
+    # Nothing was released: the others still see it waiting.
+    waiting = preparer.get("/api/v1/decisions").get_json()["decisions"]
+    assert [d["id"] for d in waiting] == [decision_id]
+
+
 def test_openapi_lists_the_staff_endpoints(app):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     assert {
