@@ -9,12 +9,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from shared.config import load_settings
 
 log = logging.getLogger(__name__)
+
+
+class CommitOutcomeUnknown(Exception):
+    """The database connection was lost while committing: the change may or may not be kept."""
 
 
 def utcnow() -> datetime:
@@ -93,9 +98,24 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session whose work commits at the end of the block, or rolls back on error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session whose work commits at the end of the block, or rolls back on error.
+
+        A connection lost during the COMMIT itself raises ``CommitOutcomeUnknown``: the
+        server may have committed before the answer was lost, so nobody can say "not stored".
+        """
+        with self.sessions() as session:
+            session.begin()
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            try:
+                session.commit()
+            except DBAPIError as err:
+                if isinstance(err, OperationalError) or err.connection_invalidated:
+                    raise CommitOutcomeUnknown(str(err.orig or err)) from err
+                raise
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

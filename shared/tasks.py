@@ -19,6 +19,7 @@ from celery import Task
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.celery_app import ServiceCelery
+from shared.db import CommitOutcomeUnknown
 from shared.events import Event, MalformedEvent, parse_event
 from shared.inbox import claim, safe_event_id
 from shared.logs import log_context
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 # Failures that a later attempt can cure: the database or the network was away.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OperationalError,
+    # Lost during the commit: done again, the inbox finds it done if it was kept after all.
+    CommitOutcomeUnknown,
     ConnectionError,
     TimeoutError,
 )

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import load_settings
+from shared.db import CommitOutcomeUnknown
 from shared.health import system_health
 from shared.proposal import flatten_errors
 from shared.text_hygiene import (
@@ -80,14 +81,15 @@ def outage_of(err: BaseException) -> str:
     return ""
 
 
-def unavailable(what: str) -> Response:
-    """503 with Retry-After: a server we need is down and nothing was stored."""
+def unavailable(what: str, *, stored: str = "Nothing you sent was stored.") -> Response:
+    """503 with Retry-After: a server we need is down; ``stored`` says what became of the
+    request (nothing, unless the connection broke during the commit itself)."""
     log.warning("answering 503: %s is unreachable (%s %s)", what, request.method, request.path)
     seconds = load_settings().reliability.retry_after_seconds
     g.outage_retry_after = seconds
     message = (
-        f"The service is briefly unavailable: {what} cannot be reached. Nothing you sent "
-        f"was stored. Please try again in {seconds} seconds."
+        f"The service is briefly unavailable: {what} cannot be reached. {stored} "
+        f"Please try again in {seconds} seconds."
     )
     if wants_json():
         response = jsonify({"errors": {"_request": [message]}})
@@ -156,6 +158,15 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected_error(err: Exception) -> Any:
         if isinstance(err, HTTPException):
             return http_error(err)
+        if isinstance(err, CommitOutcomeUnknown):
+            return unavailable(
+                "its database",
+                stored=(
+                    "The database stopped answering while your request was being saved, so "
+                    "it may or may not have been stored. Send it again (with the same "
+                    "Idempotency-Key, if you gave one): it will not be stored twice."
+                ),
+            )
         what = outage_of(err)
         if what:
             return unavailable(what)

@@ -19,7 +19,7 @@ from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, maile
 from services.notify.worker import celery, database, outbox
 from shared.agency import load_agency_profile
 from shared.config import Settings, load_settings
-from shared.db import after_commit, utcnow
+from shared.db import CommitOutcomeUnknown, after_commit, utcnow
 from shared.events import Event
 from shared.tasks import ServiceTask, event_consumer, register_relay
 
@@ -113,7 +113,7 @@ def delivery_policy(settings: Settings) -> messages.DeliveryPolicy:
 
 
 def _lost_database(err: BaseException) -> bool:
-    return isinstance(err, OperationalError) or (
+    return isinstance(err, OperationalError | CommitOutcomeUnknown) or (
         isinstance(err, DBAPIError) and err.connection_invalidated
     )
 
@@ -124,7 +124,8 @@ def record(step: Callable[[Session], T]) -> T:
         try:
             with database.transaction() as session:
                 return step(session)
-        except DBAPIError as err:
+        except (DBAPIError, CommitOutcomeUnknown) as err:
+            # Recording again is safe: each step checks the state it finds first.
             if not _lost_database(err) or attempt == RECORD_TRIES:
                 raise
             log.warning("recording a delivery failed (try %d), again: %s", attempt, err)

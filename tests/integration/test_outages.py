@@ -115,3 +115,26 @@ def test_a_hanging_broker_never_holds_a_commit_for_seconds(hanging_broker):
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
         )
     assert pending == 3  # the relay publishes them once the broker answers
+
+
+def test_a_connection_lost_during_the_commit_says_the_outcome_is_unknown(monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from shared.db import CommitOutcomeUnknown
+
+    def lost(self):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Session, "commit", lost)
+    with pytest.raises(CommitOutcomeUnknown), database.transaction() as session:
+        session.execute(select(func.count()).select_from(Proposal))
+
+    client = create_app({"TESTING": True}).test_client()
+    response = client.post("/api/v1/proposals", json=example_proposal())
+
+    assert response.status_code == 503
+    [message] = response.json["errors"]["_request"]
+    assert "it may or may not have been stored" in message
+    assert "with the same Idempotency-Key" in message
+    assert "Nothing you sent was stored" not in message
