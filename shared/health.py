@@ -25,7 +25,7 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from shared.config import SERVICES, load_settings
+from shared.config import SERVICES
 from shared.db import Database, sqlalchemy_url
 
 log = logging.getLogger(__name__)
@@ -214,9 +214,3 @@ def system_health(redis_url: str) -> tuple[bool, dict[str, Any]]:
         "services": services,
         "beat": beat,
     }
-
-
-def worker_report(service: str) -> dict[str, Any] | None:
-    """The service worker's latest report, or None (for health checks and the supervisor)."""
-    raw = redis_client(load_settings().redis_url).get(health_key(service))
-    return json.loads(raw) if raw else None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from shared.events import Event, new_event
@@ -55,3 +58,16 @@ def queued_tasks(redis_client: Any, queue: str) -> list[tuple[str, dict[str, Any
         _args, kwargs, _embed = json.loads(body)
         tasks.append((message["headers"]["task"], kwargs))
     return list(reversed(tasks))  # kombu pushes on the left: oldest last
+
+
+def start_beat(*, env: dict[str, str], schedule: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """A real ``alliance beat`` process, its output in ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli", "beat", "-l", "INFO", "-s", str(schedule)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )

@@ -23,7 +23,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -46,7 +45,7 @@ from shared.config import SERVICES, database_url_variable
 from shared.db import sqlalchemy_url
 from shared.testing import example_proposal
 from tests.e2e.system import RunningSystem
-from tests.helpers import wait_until
+from tests.helpers import start_beat, wait_until
 
 COORDINATOR_EMAIL = "coordinator@agency.example"
 
@@ -446,23 +445,8 @@ class ExtraBeat:
 
     def __init__(self, *, env: dict[str, str], var_dir: Path):
         self.log_path = var_dir / "log" / "beat-2.log"
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "deploy.cli",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(var_dir / "celerybeat-schedule-2"),
-            ],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+        self.process = start_beat(
+            env=env, schedule=var_dir / "celerybeat-schedule-2", log_path=self.log_path
         )
 
     def stop(self) -> int | None:
@@ -473,7 +457,6 @@ class ExtraBeat:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        self._log.close()
         return self.process.returncode
 
 

@@ -4,41 +4,27 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from shared.beat import HEARTBEAT_KEY, LEADER_KEY
 from shared.celery_app import beat_schedule
-from tests.helpers import queued_tasks, wait_until
+from tests.helpers import queued_tasks, start_beat, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
-def start_beat(tmp_path, name: str) -> subprocess.Popen:
+def launch(tmp_path, name: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "OUTBOX_RELAY_SECONDS": "1",
         "DELIVERY_SWEEP_SECONDS": "1",
         "BEAT_LEADER_SECONDS": "3",
     }
-    with open(tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "deploy.cli",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                str(tmp_path / f"{name}-schedule"),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    return start_beat(
+        env=env, schedule=tmp_path / f"{name}-schedule", log_path=tmp_path / f"{name}.log"
+    )
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
@@ -58,7 +44,7 @@ def arrived(redis_client) -> dict[str, int]:
 
 def test_beat_applies_every_entry_and_reports_it(tmp_path, redis_client):
     expected = {entry["task"] for entry in beat_schedule(1, 1).values()}
-    beat = start_beat(tmp_path, "beat")
+    beat = launch(tmp_path, "beat")
     try:
         wait_until(
             lambda: expected <= set(arrived(redis_client)),
@@ -79,11 +65,11 @@ def test_beat_applies_every_entry_and_reports_it(tmp_path, redis_client):
 
 
 def test_two_beats_apply_the_schedule_once_and_the_standby_takes_over(tmp_path, redis_client):
-    first = start_beat(tmp_path, "first")
+    first = launch(tmp_path, "first")
     second = None
     try:
         wait_until(lambda: redis_client.get(LEADER_KEY), timeout=20, what="a leading beat")
-        second = start_beat(tmp_path, "second")
+        second = launch(tmp_path, "second")
         wait_until(
             lambda: "stands by" in (tmp_path / "second.log").read_text(errors="replace"),
             timeout=20,
