@@ -173,7 +173,7 @@ def create_coordinator(email: str, name: str) -> None:
     """
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from services.review import accounts
+    from services.review.staff import domain as accounts
     from shared.config import load_settings
     from shared.db import Database
 

@@ -110,12 +110,17 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
-            try:
-                session.commit()
-            except DBAPIError as err:
-                if isinstance(err, OperationalError) or err.connection_invalidated:
-                    raise CommitOutcomeUnknown(str(err.orig or err)) from err
-                raise
+            commit_or_raise(session)
+
+
+def commit_or_raise(session: Session) -> None:
+    """Commit; a connection lost during the COMMIT itself raises ``CommitOutcomeUnknown``."""
+    try:
+        session.commit()
+    except DBAPIError as err:
+        if isinstance(err, OperationalError) or err.connection_invalidated:
+            raise CommitOutcomeUnknown(str(err.orig or err)) from err
+        raise
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

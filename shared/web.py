@@ -8,13 +8,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
 from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import load_settings
-from shared.db import CommitOutcomeUnknown
+from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
+from shared.domain import DomainError
 from shared.health import system_health
 from shared.proposal import flatten_errors
 from shared.text_hygiene import (
@@ -110,8 +112,10 @@ def refuse_untypable_text() -> Response | None:
     found: list[tuple[str, str]] = []
     for name, value in request.args.items(multi=True):
         found += [(f"query.{name}", c) for c in untypable_in(name, value)]
-    for name, value in request.form.items(multi=True):
-        found += [(name, c) for c in untypable_in(name, value)]
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "checks_form_text", False):  # shared/schemas.py checks_form_text
+        for name, value in request.form.items(multi=True):
+            found += [(name, c) for c in untypable_in(name, value)]
     idempotency_key = request.headers.get("Idempotency-Key", "")
     found += [("Idempotency-Key", c) for c in untypable_in(idempotency_key)]
     if request.is_json:
@@ -142,6 +146,33 @@ def refused(status: int, errors: dict[str, list[str]]) -> Response:
     return response
 
 
+REFUSAL_TITLES = {
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not possible now",
+    422: "Please correct the request",
+}
+
+
+def render_refusal(err: DomainError) -> Response:
+    """The page for a refused action: the layout, what was refused and why, a way back."""
+    from flask import render_template
+    from jinja2 import TemplateNotFound
+
+    try:
+        body = render_template(
+            "refusal.html",
+            title=REFUSAL_TITLES.get(err.status, "Not accepted"),
+            errors=err.errors,
+            status=err.status,
+        )
+    except TemplateNotFound:  # an app without the shared templates
+        lines = [" ".join(messages) for messages in err.errors.values()]
+        body = "\n".join(lines)
+        return Response(body, status=err.status, mimetype="text/plain")
+    return Response(body, status=err.status, mimetype="text/html")
+
+
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for APIs, plain pages otherwise, and never a traceback.
 
@@ -155,9 +186,21 @@ def register_error_handlers(app: Flask) -> None:
             return response
         return err
 
+    def domain_error(err: DomainError) -> Any:
+        # The one place where a refused domain action becomes an HTTP answer. A form view
+        # that re-renders with inline messages catches ``Invalid`` itself first.
+        log.info("refused %s %s: %s %s", request.method, request.path, err.status, err.message)
+        if wants_json():
+            response = jsonify({"errors": err.errors})
+            response.status_code = err.status
+            return response
+        return render_refusal(err)
+
     def unexpected_error(err: Exception) -> Any:
         if isinstance(err, HTTPException):
             return http_error(err)
+        if isinstance(err, DomainError):
+            return domain_error(err)
         if isinstance(err, CommitOutcomeUnknown):
             return unavailable(
                 "its database",
@@ -180,7 +223,56 @@ def register_error_handlers(app: Flask) -> None:
         return Response(message, status=500, mimetype="text/plain")
 
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(DomainError, domain_error)
     app.register_error_handler(Exception, unexpected_error)
+
+
+class ServiceApp(Flask):
+    """A service's Flask app: one database session and transaction per request.
+
+    The first ``request_session(database)`` in a request opens it; it commits when the view
+    has answered with a success or a redirect, and rolls back when the view raised or answered
+    4xx/5xx (a refused write stores nothing, whatever the view flushed). The commit happens
+    inside the dispatch, so a lost commit still becomes the 503 of ``CommitOutcomeUnknown``;
+    after-commit hooks (the outbox nudge) run once it is committed.
+    """
+
+    def dispatch_request(self) -> Any:
+        try:
+            answer = super().dispatch_request()
+        except BaseException:
+            _end_request_sessions(commit=False)
+            raise
+        response = self.make_response(answer)
+        _end_request_sessions(commit=response.status_code < 400)
+        return response
+
+
+def request_session(database: Database) -> Session:
+    """The request's session on ``database`` (see ``ServiceApp``); domain functions take it
+    and never commit."""
+    if not has_request_context():
+        raise RuntimeError("request_session() is for request handlers; tasks get theirs")
+    sessions: dict[str, Session] = g.setdefault("request_sessions", {})
+    session = sessions.get(database.service)
+    if session is None:
+        session = database.sessions()
+        session.begin()
+        sessions[database.service] = session
+    return session
+
+
+def _end_request_sessions(*, commit: bool) -> None:
+    sessions: dict[str, Session] = g.pop("request_sessions", {})
+    try:
+        for session in sessions.values():
+            if commit:
+                commit_or_raise(session)
+            else:
+                session.rollback()
+    finally:
+        for session in sessions.values():
+            session.close()
 
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
@@ -212,6 +304,11 @@ def init_app(app: Flask, *, service: str) -> None:
     register_error_handlers(app)
 
     app.before_request(refuse_untypable_text)
+
+    @app.teardown_request
+    def close_request_sessions(error: BaseException | None) -> None:
+        # A request that never reached its view (refused before it) still closes them.
+        _end_request_sessions(commit=False)
 
     @app.after_request
     def keep_the_outage_retry_after(response: Response) -> Response:

@@ -9,9 +9,9 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     from services.intake import api, views
     from services.intake.limits import init_limits
-    from shared.web import init_app, register_error_handlers
+    from shared.web import ServiceApp, init_app, register_error_handlers
 
-    app = Flask(__name__)
+    app = ServiceApp(__name__)
     init_app(app, service="intake")
     app.config.update(
         API_TITLE="Alliance Program Manager: proposals",

@@ -9,9 +9,9 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     from services.notify import api, views
     from shared.staff_auth import init_staff_auth
-    from shared.web import init_app, register_error_handlers
+    from shared.web import ServiceApp, init_app, register_error_handlers
 
-    app = Flask(__name__)
+    app = ServiceApp(__name__)
     init_app(app, service="notify")
     app.config.update(
         API_TITLE="Alliance Program Manager: messages (staff)",

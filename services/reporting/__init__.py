@@ -4,9 +4,9 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from shared.web import init_app
+    from shared.web import ServiceApp, init_app
 
-    app = Flask(__name__)
+    app = ServiceApp(__name__)
     init_app(app, service="reporting")
     if test_config:
         app.config.update(test_config)

@@ -7,11 +7,15 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
-    from services.review import agreement_api, alliance_views, api, staff_views, views
+    from services.review.alliances import api as agreement_api
+    from services.review.alliances import views as alliance_views
+    from services.review.queue import api as api
+    from services.review.queue import views as views
+    from services.review.staff import views as staff_views
     from shared.staff_auth import init_staff_auth
-    from shared.web import init_app, register_error_handlers
+    from shared.web import ServiceApp, init_app, register_error_handlers
 
-    app = Flask(__name__)
+    app = ServiceApp(__name__)
     init_app(app, service="review")
     if test_config:
         app.config.update(test_config)

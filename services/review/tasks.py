@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.review import queue
+from services.review.queue import domain as queue
 from services.review.worker import celery, outbox
 from shared.events import Event
 from shared.tasks import event_consumer, register_relay

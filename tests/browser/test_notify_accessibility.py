@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from deploy.gateway import create_gateway
 from services.notify.models import Message
 from services.notify.worker import database as notify_database
-from services.review import accounts
+from services.review.staff import domain as accounts
 from services.review.worker import database as review_database
 from tests.browser_harness import assert_accessible, watch_errors
 

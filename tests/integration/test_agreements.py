@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 
 from services.notify.models import Message
 from services.notify.worker import database as notify_db
-from services.review import agreements, audit, create_app, decisions, queue
+from services.review import audit, create_app
+from services.review.alliances import domain as agreements
+from services.review.decisions import domain as decisions
 from services.review.models import Alliance, AllianceStatusChange, Milestone
+from services.review.queue import domain as queue
 from services.review.worker import database, outbox
 from shared.events import new_event
 from shared.proposal import ProposalSchema

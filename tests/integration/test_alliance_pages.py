@@ -8,9 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from services.review import accounts, agreements, create_app, decisions, queue
-from services.review.api import liaison_lookup
+from services.review import create_app
+from services.review.alliances import domain as agreements
+from services.review.decisions import domain as decisions
 from services.review.models import Alliance
+from services.review.queue import domain as queue
+from services.review.queue.api import liaison_lookup
+from services.review.staff import domain as accounts
 from services.review.worker import database, outbox
 from shared.events import new_event
 from shared.proposal import ProposalSchema

@@ -97,7 +97,7 @@ def test_review_queue_api_lists_oldest_first(redis_client):
     review_proposal_submitted(event=newer)
     review_proposal_submitted(event=older)
 
-    from services.review import accounts
+    from services.review.staff import domain as accounts
     from shared.staff_auth import COOKIE_NAME, start_session
 
     with review_db.transaction() as session:

@@ -12,8 +12,9 @@ from services.notify.models import Message
 from services.notify.worker import database as notify_db
 from services.reporting.models import Alliance as ReportingAlliance
 from services.reporting.worker import database as reporting_db
-from services.review import decisions, queue
+from services.review.decisions import domain as decisions
 from services.review.models import Alliance
+from services.review.queue import domain as queue
 from services.review.worker import database, outbox
 from shared.events import new_event
 from shared.proposal import ProposalSchema

@@ -6,15 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from services.review import (
-    agreements,
-    audit,
-    create_app,
-    decisions,
-    directory,
-    queue,
-    roundtables,
-)
+from services.review import audit, create_app
+from services.review.alliances import domain as agreements
+from services.review.decisions import domain as decisions
+from services.review.directory import domain as directory
+from services.review.queue import domain as queue
+from services.review.roundtables import domain as roundtables
 from services.review.worker import database, outbox
 from tests.integration.test_agreements import COORDINATOR, sign
 

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.review import accounts, create_app, queue
+from services.review import create_app
+from services.review.queue import domain as queue
+from services.review.staff import domain as accounts
 from services.review.worker import database
 from shared.events import new_event
 from shared.proposal import ProposalSchema

@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.review import audit, queue
+from services.review import audit
+from services.review.queue import domain as queue
 from services.review.worker import database
 from shared.events import new_event
 from shared.proposal import ProposalSchema

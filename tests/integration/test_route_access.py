@@ -19,7 +19,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
-from services.review import accounts, create_app
+from services.review import create_app
+from services.review.staff import domain as accounts
 from services.review.worker import database
 from shared.db import sqlalchemy_url
 

@@ -13,8 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from deploy.cli import main as alliance
-from services.review import accounts, create_app, staff_views
+from services.review import create_app
 from services.review.models import AuditEntry, StaffUser
+from services.review.staff import domain as accounts
+from services.review.staff import views as staff_views
 from services.review.worker import database
 from shared import staff_auth
 from shared.staff_auth import COOKIE_NAME, SESSION_KEY, USER_SESSIONS_KEY

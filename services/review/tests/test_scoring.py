@@ -1,6 +1,6 @@
 from datetime import date
 
-from services.review.scoring import ScoringRules, explain, score_proposal
+from services.review.queue.scoring import ScoringRules, explain, score_proposal
 from shared.testing import example_proposal
 
 RULES = ScoringRules.from_json(

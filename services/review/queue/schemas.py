@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from services.review import decisions, queue
+from services.review.decisions import domain as decisions
+from services.review.queue import domain as queue
 
 
 class QueueQuery(Schema):

@@ -28,9 +28,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.agreements import AgreementError, InvalidInput, NotFound, get_alliance, terms
+from services.review.alliances.domain import (
+    AgreementError,
+    InvalidInput,
+    NotFound,
+    get_alliance,
+    terms,
+)
 from services.review.models import Alliance, Roundtable, RoundtableMembership
-from services.review.queue import today as agency_today
+from services.review.queue.domain import today as agency_today
 
 JOINING_STATUSES = ("active", "ambassador")
 ROUNDTABLE_FIELDS = ("name", "description", "starts_on", "ends_on")

@@ -22,7 +22,7 @@ from services.review.models import (
     ScoringConfig,
     StaffConflict,
 )
-from services.review.scoring import DEFAULT_WEIGHTS, ScoringRules, score_proposal
+from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_proposal
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.db import utcnow

@@ -27,8 +27,8 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy.orm import Session
 
-from services.review import agreements
-from services.review.agreement_api import (
+from services.review.alliances import domain as agreements
+from services.review.alliances.api import (
     COORDINATOR,
     WORK_PLAN_EDITORS,
     AllianceQuery,
@@ -43,7 +43,7 @@ from services.review.agreement_api import (
     long_date,
 )
 from services.review.models import Alliance
-from services.review.queue import today as agency_today
+from services.review.queue.domain import today as agency_today
 from services.review.worker import database, outbox
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, load_agency_profile
 from shared.proposal import flatten_errors

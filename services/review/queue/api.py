@@ -15,8 +15,10 @@ from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from services.review import accounts, audit, decisions, queue
-from services.review.schemas import (
+from services.review import audit
+from services.review.decisions import domain as decisions
+from services.review.queue import domain as queue
+from services.review.queue.schemas import (
     AdjustmentIn,
     AssignmentIn,
     CommentIn,
@@ -26,6 +28,7 @@ from services.review.schemas import (
     ReleaseIn,
     ScoringConfigIn,
 )
+from services.review.staff import domain as accounts
 from services.review.worker import database, outbox
 from shared.proposal import flatten_errors
 from shared.staff_auth import staff_api_required

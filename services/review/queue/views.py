@@ -9,10 +9,13 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from services.review import accounts, audit, decisions, queue
-from services.review.api import liaison_lookup
-from services.review.schemas import AdjustmentIn, CommentIn, ConflictIn, ScoringConfigIn
-from services.review.scoring import explain
+from services.review import audit
+from services.review.decisions import domain as decisions
+from services.review.queue import domain as queue
+from services.review.queue.api import liaison_lookup
+from services.review.queue.schemas import AdjustmentIn, CommentIn, ConflictIn, ScoringConfigIn
+from services.review.queue.scoring import explain
+from services.review.staff import domain as accounts
 from services.review.worker import database, outbox
 from shared.agency import ORGANIZATION_TYPES, load_agency_profile
 from shared.proposal import US_STATES, flatten_errors

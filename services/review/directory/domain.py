@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review.agreements import ambassador_since
+from services.review.alliances.domain import ambassador_since
 from services.review.models import Alliance, AllianceTerm, Roundtable
-from services.review.queue import today as agency_today
-from services.review.roundtables import current_memberships, is_current
+from services.review.queue.domain import today as agency_today
+from services.review.roundtables.domain import current_memberships, is_current
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile, load_agency_profile
 
 PUBLIC_STATUSES = ("active", "ambassador")

@@ -28,9 +28,11 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from services.review import agreements, directory, roundtables
+from services.review.alliances import domain as agreements
+from services.review.directory import domain as directory
 from services.review.models import Alliance
-from services.review.queue import today as agency_today
+from services.review.queue.domain import today as agency_today
+from services.review.roundtables import domain as roundtables
 from services.review.worker import database, outbox
 from shared.agency import load_agency_profile
 from shared.staff_auth import staff_api_required

@@ -59,7 +59,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.decisions import term_end
+from services.review.decisions.domain import term_end
 from services.review.models import (
     Alliance,
     AllianceDocument,
@@ -70,7 +70,7 @@ from services.review.models import (
     RoundtableMembership,
     TeamMeeting,
 )
-from services.review.queue import today as agency_today
+from services.review.queue.domain import today as agency_today
 from shared.agency import load_agency_profile
 from shared.db import utcnow
 from shared.events import new_event

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from services.review import audit
 from services.review.models import Alliance, PreparedDecision, QueuedProposal
-from services.review.queue import (
+from services.review.queue.domain import (
     OPEN_STATES,
     Conflicted,
     QueueError,

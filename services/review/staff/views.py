@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, TooManyRequests
 from werkzeug.wrappers import Response
 
-from services.review import accounts
 from services.review.models import StaffUser
+from services.review.staff import domain as accounts
 from services.review.worker import database
 from shared import staff_auth
 from shared.config import load_settings
