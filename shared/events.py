@@ -204,6 +204,20 @@ class AllianceAmbassadorDesignatedV1(AllianceChangeV1):
 # -- end of the agreement's life block -------------------------------------------------------
 
 
+class StaffConflictDeclaredV1(Schema):
+    """A staff member declared a conflict of interest with an organization
+    (``staff.conflict_declared``): every service hides that organization's proposals from them.
+
+    ``organization_key`` is ``shared.domain.organization_key(organization_name)``, the key
+    consumers match a proposal's organization against.
+    """
+
+    staff_id = fields.UUID(required=True)
+    organization_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    organization_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    declared_at = fields.AwareDateTime(required=True)
+
+
 # (type, version) -> payload schema class
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.submitted", 1): ProposalSubmittedV1,
@@ -221,6 +235,7 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("alliance.terminated", 1): AllianceTerminatedV1,
     ("alliance.ambassador_designated", 1): AllianceAmbassadorDesignatedV1,
     # -- end of the agreement's life
+    ("staff.conflict_declared", 1): StaffConflictDeclaredV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
@@ -240,6 +255,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "alliance.terminated": ("notify.alliance_terminated",),
     "alliance.ambassador_designated": ("notify.ambassador_designated",),
     # -- end of the agreement's life
+    "staff.conflict_declared": ("notify.conflict_declared",),
 }
 
 
