@@ -92,27 +92,74 @@ def redis_client(servers: TestServers) -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture
-def clean_databases(migrated: dict[str, str]) -> dict[str, str]:
-    """Empty every service table before the test (schemas stay as migrated)."""
+@pytest.fixture(scope="session")
+def _cleaners(migrated: dict[str, str]) -> Iterator[list[Any]]:
+    """One engine per service database for the whole run, and each one's list of tables."""
     from sqlalchemy import create_engine, text
 
     from shared.db import sqlalchemy_url
 
+    cleaners = []
     for url in migrated.values():
-        engine = create_engine(sqlalchemy_url(url))
-        with engine.begin() as conn:
-            tables = (
-                conn.execute(
-                    text(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                        "AND tablename <> 'alembic_version'"
-                    )
+        engine = create_engine(sqlalchemy_url(url), pool_size=1, pool_pre_ping=True)
+        with engine.connect() as conn:
+            tables = conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version' ORDER BY tablename"
                 )
-                .scalars()
-                .all()
-            )
-            if tables:
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            ).scalars()
+            sequences = conn.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+            ).scalars()
+            cleaners.append((engine, list(tables), list(sequences)))
+    yield cleaners
+    for engine, _tables, _sequences in cleaners:
         engine.dispose()
+
+
+@pytest.fixture
+def clean_databases(migrated: dict[str, str], _cleaners: list[Any]) -> dict[str, str]:
+    """Empty every service table before the test (schemas stay as migrated).
+
+    DELETE with foreign-key triggers off, and sequences restarted: on the few rows a test
+    leaves this takes milliseconds, where TRUNCATE of 80 tables took about 0.14 s a test.
+    """
+    from sqlalchemy import text
+
+    for engine, tables, sequences in _cleaners:
+        # Names read from pg_tables/pg_sequences above, not from any input.
+        statements = [f'DELETE FROM "{table}";' for table in tables]  # noqa: S608
+        statements += [f'ALTER SEQUENCE "{sequence}" RESTART;' for sequence in sequences]
+        with engine.begin() as conn:  # one round trip per database
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("DO $clean$ BEGIN " + " ".join(statements) + " END $clean$"))
     return migrated
+
+
+@pytest.fixture
+def rolled_back(migrated: dict[str, str], _cleaners: list[Any]) -> Iterator[Any]:
+    """``rolled_back("review")``: a session on that service's test database, inside a
+    transaction rolled back after the test, so a domain-level test needs no truncation.
+
+    Commits inside it only release savepoints. For tests that call domain functions directly
+    (the functions never commit; the web and task layers do); a test that runs a worker or a
+    web request needs ``clean_databases`` instead.
+    """
+    from sqlalchemy.orm import Session
+
+    engines = dict(zip(migrated, (engine for engine, _t, _s in _cleaners), strict=True))
+    opened: list[tuple[Any, Any, Session]] = []
+
+    def session_for(service: str) -> Session:
+        connection = engines[service].connect()
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        opened.append((connection, outer, session))
+        return session
+
+    yield session_for
+    for connection, outer, session in opened:
+        session.close()
+        outer.rollback()
+        connection.close()
