@@ -26,6 +26,7 @@ from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_p
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.db import utcnow
+from shared.domain import Acting
 from shared.events import Event
 from shared.proposal import ProposalSchema
 
@@ -45,26 +46,16 @@ class Forbidden(QueueError):
     """The acting staff member may not do this."""
 
 
-@dataclass(frozen=True)
-class Acting:
-    """Who acts: the rules below decide by their id and roles."""
-
-    staff_id: uuid.UUID
-    email: str
-    roles: frozenset[str]
-
-    @property
-    def is_coordinator(self) -> bool:
-        return "coordinator" in self.roles
-
-    @classmethod
-    def of(cls, staff: Any) -> Acting:
-        """From a signed-in staff session (``g.staff``)."""
-        return cls(
-            staff_id=uuid.UUID(str(staff.user_id)),
-            email=str(staff.email),
-            roles=frozenset(staff.roles),
+def acting_for(session: Session, staff: Any) -> Acting:
+    """The signed-in staff member (``g.staff``) as the domain sees them: identity, roles and
+    the organizations they declared a conflict of interest with. Every review view and API
+    builds its ``Acting`` here."""
+    conflicts = session.scalars(
+        select(StaffConflict.organization_key).where(
+            StaffConflict.staff_id == uuid.UUID(str(staff.user_id))
         )
+    )
+    return Acting.of(staff, conflicts=conflicts)
 
 
 def organization_key(name: str) -> str:
