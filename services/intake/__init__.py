@@ -4,11 +4,11 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
     from services.intake import api, views
     from services.intake.limits import init_limits
+    from shared.api import ServiceApi
     from shared.web import ServiceApp, init_app, register_error_handlers
 
     app = ServiceApp(__name__)
@@ -26,6 +26,6 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(api.bp)  # the JSON API uses no cookies: nothing for CSRF to ride on
     app.register_blueprint(views.bp)
-    Api(app).register_blueprint(api.bp)
+    ServiceApi(app).register_blueprint(api.bp)
     register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app

@@ -4,10 +4,10 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
     from services.notify import api, views
+    from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
     from shared.web import ServiceApp, init_app, register_error_handlers
 
@@ -25,7 +25,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     init_staff_auth(app)  # the review service's sign-in works here too
     CSRFProtect(app)  # writes need the X-CSRFToken header
     app.register_blueprint(views.bp)
-    rest = Api(app)
+    rest = ServiceApi(app)
     rest.register_blueprint(api.bp)
     register_error_handlers(app)
     return app

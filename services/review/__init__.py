@@ -4,7 +4,6 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from flask_smorest import Api
     from flask_wtf.csrf import CSRFProtect
 
     from services.review.alliances import api as agreement_api
@@ -12,6 +11,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.review.queue import api as api
     from services.review.queue import views as views
     from services.review.staff import views as staff_views
+    from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
     from shared.web import ServiceApp, init_app, register_error_handlers
 
@@ -31,7 +31,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    rest = Api(app)
+    rest = ServiceApi(app)
     rest.register_blueprint(api.bp)
     rest.register_blueprint(agreement_api.bp)  # signed alliances (staff)
     app.register_blueprint(agreement_api.public_bp)  # the public directory

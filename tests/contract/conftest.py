@@ -1,0 +1,344 @@
+"""What the contract run needs: each service's app with a few real records, its OpenAPI
+document loaded by schemathesis, and a signed-in caller.
+
+The records are made the way the system makes them (intake's API, review's consumer of
+``proposal.submitted`` and its staff API, notify's message log), and the generated requests
+are pointed at them some of the time (``aim_at``), so that schemathesis reads and changes real
+rows as well as answering "not found" and "bad input".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+import schemathesis
+from flask import Flask, session
+from flask_wtf.csrf import generate_csrf
+
+from shared.staff_auth import COOKIE_NAME, start_session
+
+OPENAPI = "/api/v1/openapi.json"
+
+
+@dataclass
+class Caller:
+    """Who sends the generated requests: the cookies and headers of a signed-in person (none
+    for a public API), and how many cases each operation got."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Counter[int]] = field(default_factory=dict)
+
+    def call_and_validate(self, case: schemathesis.Case, checks: list[Any]) -> None:
+        response = case.call(headers=self.headers, cookies=self.cookies)
+        self.answers.setdefault(case.operation.label, Counter())[response.status_code] += 1
+        case.validate_response(response, checks=checks, headers=self.headers)
+
+    def summary(self) -> str:
+        """Cases per operation and the status codes answered (shown with ``pytest -s``)."""
+        lines = [
+            f"  {label}: {sum(codes.values())} cases, "
+            + ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
+            for label, codes in sorted(self.answers.items())
+        ]
+        cases = sum(sum(codes.values()) for codes in self.answers.values())
+        return f"{len(self.answers)} operations, {cases} cases\n" + "\n".join(lines)
+
+
+def signed_in(app: Flask, *, user_id: uuid.UUID, email: str, name: str, roles: list[str]) -> Caller:
+    """A staff session (shared/staff_auth.py) and the CSRF token API writes send as
+    ``X-CSRFToken``, with the Flask session cookie that holds its secret half."""
+    with app.test_request_context():
+        token = generate_csrf()
+        flask_session = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        session_cookie = flask_session.dumps(dict(session))
+    return Caller(
+        headers={"X-CSRFToken": token},
+        cookies={
+            COOKIE_NAME: start_session(user_id, email, name, roles),
+            app.config["SESSION_COOKIE_NAME"]: session_cookie,
+        },
+    )
+
+
+def aim_at(schema: Any, rows: list[Mapping[str, Any]]) -> None:
+    """Point about half of the generated requests at real rows.
+
+    Each row binds parameter names to real values (``{"proposal_id": ..., "token": ...}``):
+    for a case that has one of those names among its path parameters, query or top-level
+    body fields, a row is chosen and its values replace the generated ones (a list field such
+    as ``message_ids`` gets the value in a list of one).
+    """
+
+    def names_of(case: schemathesis.Case) -> set[str]:
+        names = set(case.path_parameters or {}) | set(case.query or {})
+        if isinstance(case.body, dict):
+            names |= set(case.body)
+        return names
+
+    def apply(case: schemathesis.Case, row: Mapping[str, Any]) -> schemathesis.Case:
+        for name, value in row.items():
+            if case.path_parameters and name in case.path_parameters:
+                case.path_parameters[name] = str(value)
+            if case.query and name in case.query:
+                case.query[name] = str(value)
+            if isinstance(case.body, dict) and name in case.body:
+                single = case.body[name]
+                case.body[name] = [str(value)] if isinstance(single, list) else str(value)
+        return case
+
+    @schema.hook
+    def flatmap_case(context: Any, case: schemathesis.Case) -> st.SearchStrategy[Any]:
+        names = names_of(case)
+        fitting = [row for row in rows if names & set(row)]
+        if not fitting:
+            return st.just(case)
+        return st.one_of(st.just(case), st.sampled_from(fitting).map(lambda row: apply(case, row)))
+
+
+def load_schema(app: Flask, rows: list[Mapping[str, Any]]) -> Any:
+    schema = schemathesis.openapi.from_wsgi(OPENAPI, app)
+    aim_at(schema, rows)
+    return schema
+
+
+# -- intake: public, a submitted proposal and a draft ------------------------------------------
+
+
+@dataclass
+class Service:
+    schema: Any
+    caller: Caller
+
+
+@pytest.fixture
+def intake(clean_databases: Any, redis_client: Any) -> Service:
+    from services.intake import create_app
+    from services.intake.tokens import make_token
+    from shared.testing import example_proposal
+
+    app = create_app({"TESTING": True})
+    client = app.test_client()
+    submitted = client.post("/api/v1/proposals", json=example_proposal())
+    assert submitted.status_code == 201, submitted.get_json()
+    draft = client.post("/api/v1/drafts", json={"proposal": example_proposal()})
+    assert draft.status_code == 201, draft.get_json()
+    proposal_id, draft_id = (uuid.UUID(r.get_json()["id"]) for r in (submitted, draft))
+    rows = [
+        {"proposal_id": proposal_id, "token": make_token("status", proposal_id)},
+        {"draft_id": draft_id, "token": make_token("draft", draft_id)},
+    ]
+    return Service(load_schema(app, rows), Caller())
+
+
+# -- review: staff; proposals in the queue, a signed alliance, a roundtable --------------------
+
+
+def _arrive(name: str) -> str:
+    from services.review.queue import domain as queue
+    from services.review.worker import database
+    from shared.events import new_event
+    from shared.proposal import ProposalSchema
+    from shared.testing import example_proposal
+
+    data = example_proposal()
+    data["organization"]["name"] = name
+    event = new_event(
+        "proposal.submitted",
+        producer="intake",
+        payload={
+            "proposal_id": uuid.uuid4(),
+            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
+            "version": 1,
+            "submitted_at": datetime.now(UTC),
+            "status_url": "",
+            "proposal": ProposalSchema().load(data),
+        },
+    )
+    with database.transaction() as db:
+        return str(queue.receive_submitted_proposal(db, event=event).proposal_id)
+
+
+def _staff(email: str, roles: list[str]) -> tuple[uuid.UUID, str, str, list[str]]:
+    from services.review.staff import domain as accounts
+    from services.review.worker import database
+
+    with database.transaction() as db:
+        person = accounts.add_account(
+            db,
+            email=email,
+            name=email.split("@")[0].title(),
+            roles=roles,
+            password="contract run password",
+            actor="test",
+        )
+        return person.id, person.email, person.name, list(person.roles)
+
+
+def _answer(send: Callable[..., Any], path: str, **kwargs: Any) -> dict[str, Any]:
+    response = send(path, **kwargs)
+    assert response.status_code < 300, (path, response.status_code, response.get_json())
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+@pytest.fixture
+def review(clean_databases: Any, redis_client: Any) -> Service:
+    from services.review import create_app
+
+    app = create_app({"TESTING": True})
+    cora_id, cora_email, cora_name, cora_roles = _staff("cora@agency.example", ["coordinator"])
+    lee_id = _staff("lee@agency.example", ["liaison"])[0]
+    caller = signed_in(app, user_id=cora_id, email=cora_email, name=cora_name, roles=cora_roles)
+    client = app.test_client()
+    for name, value in caller.cookies.items():
+        client.set_cookie(name, value)
+    post = lambda path, **kwargs: client.post(path, headers=caller.headers, **kwargs)  # noqa: E731
+
+    signed, claimed, waiting = (_arrive(n) for n in ("Roofers", "Welders", "Bakers"))
+    decision = _answer(
+        post,
+        f"/api/v1/proposals/{signed}/decision",
+        json={
+            "kind": "approved",
+            "details": {
+                "division": "construction_safety_health",
+                "liaison_id": str(lee_id),
+                "signing_date": "2026-01-15",
+            },
+        },
+    )
+    _answer(post, "/api/v1/decisions/release", json={"decision_ids": [decision["id"]]})
+    [alliance] = _answer(client.get, "/api/v1/alliances")["alliances"]
+    alliance_id = alliance["id"]
+    milestone = _answer(
+        post,
+        f"/api/v1/alliances/{alliance_id}/milestones",
+        json={"title": "Toolbox talks", "target_date": "2026-06-01", "responsible": "Partner"},
+    )
+    meeting = _answer(
+        post, f"/api/v1/alliances/{alliance_id}/meetings", json={"met_on": "2026-02-01"}
+    )
+    document = _answer(
+        post,
+        f"/api/v1/alliances/{alliance_id}/documents",
+        json={"title": "Agreement", "kind": "agreement", "url": "https://example.org/a.pdf"},
+    )
+    roundtable = _answer(
+        post, "/api/v1/roundtables", json={"name": "Construction", "starts_on": "2026-01-01"}
+    )
+    membership = _answer(
+        post,
+        f"/api/v1/roundtables/{roundtable['id']}/memberships",
+        json={"alliance_id": alliance_id, "joined_on": "2026-02-01"},
+    )
+    _answer(post, f"/api/v1/proposals/{claimed}/assignment", json={"reviewer_id": str(cora_id)})
+    _answer(post, f"/api/v1/proposals/{claimed}/comments", json={"body": "Good reach."})
+    prepared = _answer(
+        post,
+        f"/api/v1/proposals/{claimed}/decision",
+        json={"kind": "declined", "details": {"reason": "Not this year."}},
+    )
+    rows = [
+        {"proposal_id": waiting},
+        {"proposal_id": claimed, "decision_ids": prepared["id"]},
+        {"proposal_id": signed, "alliance_id": alliance_id},
+        {
+            "alliance_id": alliance_id,
+            "milestone_id": milestone["id"],
+            "meeting_id": meeting["id"],
+            "document_id": document["id"],
+        },
+        {
+            "roundtable_id": roundtable["id"],
+            "membership_id": membership["id"],
+            "alliance_id": alliance_id,
+            "parent_id": roundtable["id"],
+        },
+        {"reviewer_id": cora_id, "liaison_id": lee_id},
+    ]
+    return Service(load_schema(app, rows), caller)
+
+
+# -- notify: staff; a held decision message and a sent one -------------------------------------
+
+
+def _message(*, held: bool, proposal_id: uuid.UUID) -> str:
+    from services.notify import messages
+    from services.notify.worker import database
+
+    with database.transaction() as db:
+        message_id = messages.record_message(
+            db,
+            cause=f"contract:{uuid.uuid4()}",
+            template="decision_declined",
+            to_address="dana@example.org",
+            proposal_id=proposal_id,
+            reference="AP-2026-00009",
+            held=held,
+            context={
+                "agency": "MIOSHA",
+                "reference": "AP-2026-00009",
+                "contact_name": "Dana",
+                "organization_name": "Roofers",
+                "reason": "Not this year.",
+                "status_url": "",
+            },
+        )
+    assert message_id is not None
+    return str(message_id)
+
+
+@pytest.fixture
+def notify(clean_databases: Any, redis_client: Any) -> Service:
+    from services.notify import create_app
+
+    app = create_app({"TESTING": True})
+    proposal_id = uuid.uuid4()
+    held = _message(held=True, proposal_id=proposal_id)
+    pending = _message(held=False, proposal_id=proposal_id)
+    caller = signed_in(
+        app,
+        user_id=uuid.uuid4(),
+        email="cora@agency.example",
+        name="Cora",
+        roles=["coordinator"],
+    )
+    rows = [
+        {"message_id": held, "message_ids": held, "proposal_id": proposal_id},
+        {"message_id": pending, "message_ids": pending, "proposal_id": proposal_id},
+    ]
+    return Service(load_schema(app, rows), caller)
+
+
+@pytest.fixture
+def intake_schema(intake: Service) -> Iterator[Any]:
+    yield intake.schema
+    print(f"\nintake: {intake.caller.summary()}")
+
+
+@pytest.fixture
+def review_schema(review: Service) -> Iterator[Any]:
+    yield review.schema
+    print(f"\nreview: {review.caller.summary()}")
+
+
+@pytest.fixture
+def notify_schema(notify: Service) -> Iterator[Any]:
+    yield notify.schema
+    print(f"\nnotify: {notify.caller.summary()}")
+
+
+@pytest.fixture(autouse=True)
+def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
+    # schemathesis 4.32's from_fixture reads and renames ``item._nodeid`` to name each
+    # operation's subtest; pytest 9.2 keeps the node id elsewhere (``_id``), so give it one.
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
