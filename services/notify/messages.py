@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -21,6 +20,7 @@ from services.notify.models import Message
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
 from shared.db import utcnow
+from shared.domain import organization_key
 from shared.events import Event, new_event
 from shared.outbox import Outbox
 
@@ -53,14 +53,20 @@ def record_message(
     context: dict[str, Any],
     proposal_id: uuid.UUID | None = None,
     reference: str = "",
+    organization: str = "",
     held: bool = False,
 ) -> uuid.UUID | None:
     """Store a message unless one exists for ``cause``. Returns the new id or None.
 
     A ``held`` message (decisions) waits for staff to preview, edit and release it; the
-    others are ``pending`` and go out at once.
+    others are ``pending`` and go out at once. ``organization`` is the organization's name,
+    or its key (``organization_key`` folds either the same way); when an event does not name
+    it, a message about the same proposal may.
     """
     subject, text, html = render(template, context)
+    key = organization_key(organization)
+    if not key and proposal_id is not None:
+        key = known_organization(session, proposal_id)
     message_id = uuid.uuid4()
     inserted = session.execute(
         insert(Message)
@@ -70,6 +76,7 @@ def record_message(
             template=template,
             proposal_id=proposal_id,
             reference=reference,
+            organization_key=key,
             to_address=to_address,
             subject=subject,
             text_body=text,
@@ -84,6 +91,19 @@ def record_message(
         .returning(Message.id)
     ).first()
     return inserted[0] if inserted else None
+
+
+def known_organization(session: Session, proposal_id: uuid.UUID) -> str:
+    """The organization key the newest message about ``proposal_id`` carries, or ""."""
+    return (
+        session.scalars(
+            select(Message.organization_key)
+            .where(Message.proposal_id == proposal_id, Message.organization_key != "")
+            .order_by(Message.created_at.desc())
+            .limit(1)
+        ).first()
+        or ""
+    )
 
 
 def proposal_received(
@@ -124,6 +144,7 @@ def proposal_received(
             context=context,
             proposal_id=proposal_id,
             reference=payload["reference"],
+            organization=proposal["organization"]["name"],
         ),
         record_message(
             session,
@@ -133,6 +154,7 @@ def proposal_received(
             context=context,
             proposal_id=proposal_id,
             reference=payload["reference"],
+            organization=proposal["organization"]["name"],
         ),
     ]
     return [message_id for message_id in created if message_id is not None]
@@ -157,6 +179,7 @@ def draft_saved(
         to_address=payload["contact_email"],
         context=context,
         proposal_id=payload["proposal_id"],
+        organization=payload["organization_name"],
     )
     return [created] if created else []
 
@@ -180,6 +203,7 @@ def decision_made(
         context=context,
         proposal_id=payload["proposal_id"],
         reference=payload["reference"],
+        organization=payload["organization_name"],
         held=True,
     )
     del created  # held: nothing to deliver until staff release it
@@ -201,6 +225,7 @@ def alliance_signed(
             context=context,
             proposal_id=payload["proposal_id"],
             reference=payload["reference"],
+            organization=str(payload["partner"].get("name") or ""),
         ),
         record_message(
             session,
@@ -210,104 +235,10 @@ def alliance_signed(
             context=context,
             proposal_id=payload["proposal_id"],
             reference=payload["reference"],
+            organization=str(payload["partner"].get("name") or ""),
         ),
     ]
     return [message_id for message_id in created if message_id is not None]
-
-
-# -- the held decisions: staff preview, edit, hold and release them --------------------------
-
-
-class NotEditable(Exception):
-    pass
-
-
-def held_messages(session: Session) -> list[Message]:
-    return list(
-        session.scalars(
-            select(Message).where(Message.status == "held").order_by(Message.created_at)
-        )
-    )
-
-
-def edit_held(
-    session: Session, *, message_id: uuid.UUID, subject: str, text_body: str, actor: str
-) -> Message:
-    """Staff rewrite a held message; the HTML part becomes the edited text, escaped."""
-    message = session.scalars(
-        select(Message).where(Message.id == message_id).with_for_update()
-    ).first()
-    if message is None or message.status != "held":
-        raise NotEditable("Only a held message can be edited.")
-    subject = " ".join(subject.split())
-    if not subject or not text_body.strip():
-        raise NotEditable("A message needs a subject and a text.")
-    message.subject = subject[:300]
-    message.text_body = text_body.replace("\r\n", "\n")
-    paragraphs = "".join(
-        f"<p>{escape(p).replace(chr(10), Markup('<br>'))}</p>"
-        for p in message.text_body.split("\n\n")
-        if p.strip()
-    )
-    message.html_body = f'<!doctype html><html lang="en"><body>{paragraphs}</body></html>'
-    message.edited_by = actor
-    return message
-
-
-def release_held(session: Session, *, message_ids: list[uuid.UUID], actor: str) -> list[uuid.UUID]:
-    """Let held messages go out; returns the ids now pending delivery."""
-    released = []
-    for message in session.scalars(
-        select(Message)
-        .where(Message.id.in_(message_ids), Message.status == "held")
-        .with_for_update()
-    ):
-        message.status = "pending"
-        message.next_attempt_at = utcnow()
-        message.released_by = actor
-        released.append(message.id)
-    return released
-
-
-def hold_again(session: Session, *, message_ids: list[uuid.UUID], actor: str) -> int:
-    """Take back messages released but not yet sent."""
-    count = 0
-    for message in session.scalars(
-        select(Message)
-        .where(Message.id.in_(message_ids), Message.status == "pending")
-        .with_for_update(skip_locked=True)
-    ):
-        message.status = "held"
-        message.released_by = None
-        count += 1
-    return count
-
-
-def resend(session: Session, *, message_id: uuid.UUID, actor: str) -> uuid.UUID:
-    """A new copy of a message, to go out again (the original stays as it was)."""
-    original = session.get(Message, message_id)
-    if original is None:
-        raise NotEditable("There is no such message.")
-    if original.status == "held":
-        raise NotEditable("This message was never released: release it instead.")
-    copy = Message(
-        cause=f"resend:{original.id}:{uuid.uuid4()}",
-        template=original.template,
-        proposal_id=original.proposal_id,
-        reference=original.reference,
-        to_address=original.to_address,
-        subject=original.subject,
-        text_body=original.text_body,
-        html_body=original.html_body,
-        status="pending",
-        attempts=0,
-        ambiguous_deliveries=0,
-        next_attempt_at=utcnow(),
-        released_by=actor,
-    )
-    session.add(copy)
-    session.flush()
-    return copy.id
 
 
 def build_email(message: Message, *, mail_from: str) -> EmailMessage:
@@ -593,6 +524,8 @@ def _give_up(session: Session, message: Message, *, policy: DeliveryPolicy) -> O
         },
         # No proposal_id: intake shows an applicant every message sent about their proposal.
         reference=message.reference,
+        organization=message.organization_key
+        or (known_organization(session, message.proposal_id) if message.proposal_id else ""),
     )
     return Outcome(status="failed", follow_up=(alert,) if alert else ())
 
@@ -627,18 +560,6 @@ def forget_queued(session: Session, *, message_ids: list[uuid.UUID]) -> None:
         session.execute(
             update(Message).where(Message.id.in_(message_ids)).values(queued_until=None)
         )
-
-
-def delivery_problems(session: Session, *, limit: int = 200) -> list[Message]:
-    """Failed messages and those that may have reached their recipient twice, newest first."""
-    return list(
-        session.scalars(
-            select(Message)
-            .where(or_(Message.status == "failed", Message.ambiguous_deliveries > 0))
-            .order_by(Message.created_at.desc())
-            .limit(limit)
-        )
-    )
 
 
 # -- the agreement's life (issue 4): renewed, concluded, terminated, Ambassador -------------
@@ -676,6 +597,7 @@ def alliance_changed(
                 context=context,
                 proposal_id=payload["proposal_id"],
                 reference=payload["reference"],
+                organization=payload["partner_name"],
             )
         )
     return [message_id for message_id in created if message_id is not None]

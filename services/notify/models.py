@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text, Uuid
+from sqlalchemy import Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, utcnow
@@ -27,6 +27,9 @@ class Message(Base):
     template: Mapped[str] = mapped_column(String(100))
     proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     reference: Mapped[str] = mapped_column(String(40), default="")
+    # The proposal's organization (``shared.domain.organization_key``), "" when none is known:
+    # staff who declared a conflict with it neither see nor touch the message.
+    organization_key: Mapped[str] = mapped_column(String(200), default="", index=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
@@ -48,6 +51,25 @@ class Message(Base):
     queued_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def next_attempt_due(self) -> datetime | None:
+        """When the next attempt is due, while one waits (``pending``)."""
+        return self.next_attempt_at if self.status == "pending" else None
+
+
+class StaffConflict(Base):
+    """A staff member's declared conflict with an organization, as review announced it
+    (``staff.conflict_declared``)."""
+
+    __tablename__ = "staff_conflicts"
+    __table_args__ = (UniqueConstraint("staff_id", "organization_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    organization_name: Mapped[str] = mapped_column(String(200))
+    organization_key: Mapped[str] = mapped_column(String(200))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OutboxEvent(OutboxEventMixin, Base):

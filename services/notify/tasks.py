@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from services.notify import config, messages
+from services.notify import config, conflicts, messages
 from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, mailer_from_settings
 from services.notify.worker import celery, database, outbox
 from shared.agency import load_agency_profile
@@ -86,6 +86,18 @@ def alliance_signed(event: Event, *, session: Session) -> None:
         session, event=event, settings=load_settings(), profile=load_agency_profile()
     )
     deliver_after_commit(session, created)
+
+
+@event_consumer(celery, name="notify.conflict_declared", event_type="staff.conflict_declared")
+def conflict_declared(event: Event, *, session: Session) -> None:
+    payload = event.payload
+    conflicts.record(
+        session,
+        staff_id=payload["staff_id"],
+        organization_name=payload["organization_name"],
+        organization_key=payload["organization_key"],
+        declared_at=payload["declared_at"],
+    )
 
 
 # -- delivery ---------------------------------------------------------------------------------

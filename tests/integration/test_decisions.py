@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from services.intake.models import Proposal
 from services.intake.worker import database as intake_db
-from services.notify import messages as notify_messages
+from services.notify import domain as notify_domain
 from services.notify.models import Message
 from services.notify.worker import database as notify_db
 from services.reporting.models import Alliance as ReportingAlliance
@@ -16,6 +16,7 @@ from services.review.decisions import domain as decisions
 from services.review.models import Alliance
 from services.review.queue import domain as queue
 from services.review.worker import database, outbox
+from shared.domain import Acting, Conflict
 from shared.events import new_event
 from shared.proposal import ProposalSchema
 from shared.testing import example_proposal
@@ -23,6 +24,9 @@ from tests.helpers import queued_tasks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
+NOTIFY_COORDINATOR = Acting(
+    staff_id=uuid.uuid4(), email="coordinator@agency.example", roles=frozenset({"coordinator"})
+)
 LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Lee Liaison", email="lee@agency.example")
 
 
@@ -116,26 +120,25 @@ def test_staff_edit_and_release_a_held_decision_message(redis_client):
     release(prepare(proposal_id, "declined", reason="Outside our priorities this year."))
     deliver_events(redis_client, "notify")
     with notify_db.transaction() as session:
-        [held] = notify_messages.held_messages(session)
-        notify_messages.edit_held(
+        [held] = notify_domain.held_messages(session, NOTIFY_COORDINATOR)
+        notify_domain.edit_held(
             session,
+            NOTIFY_COORDINATOR,
             message_id=held.id,
             subject="About your proposal",
             text_body="Dear Dana,\n\nNot this year <sorry>.",
-            actor="coordinator@agency.example",
         )
     with notify_db.transaction() as session:
         edited = session.get(Message, held.id)
         assert edited.subject == "About your proposal"
         assert "&lt;sorry&gt;" in edited.html_body
-        assert notify_messages.release_held(
-            session, message_ids=[held.id], actor="coordinator@agency.example"
-        ) == [held.id]
+        released = notify_domain.release_held(session, NOTIFY_COORDINATOR, message_ids=[held.id])
+        assert released == [held.id]
     with notify_db.transaction() as session:
         assert session.get(Message, held.id).status == "pending"
-        with pytest.raises(notify_messages.NotEditable):
-            notify_messages.edit_held(
-                session, message_id=held.id, subject="x", text_body="y", actor="c"
+        with pytest.raises(Conflict):
+            notify_domain.edit_held(
+                session, NOTIFY_COORDINATOR, message_id=held.id, subject="x", text_body="y"
             )
 
 

@@ -172,7 +172,9 @@ def test_an_empty_message_is_refused_inline(app):
         f"/staff/messages/{message_id}", data={"subject": "x", "text_body": "  ", "action": "save"}
     )
     assert response.status_code == 422
-    assert "A message needs a subject and a text." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert 'href="#text-body">Message: Write the message.</a>' in page
+    assert 'aria-invalid="true"' not in page.split('id="text-body"')[0]  # the subject was fine
 
 
 def a_sent_message(**values) -> uuid.UUID:

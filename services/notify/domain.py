@@ -1,0 +1,242 @@
+"""What staff may see and do with messages: every rule of notify's pages and API.
+
+Each function takes the acting staff member (``services.notify.conflicts.acting``) and
+refuses on its own, with the errors of ``shared.domain``:
+
+- any staff member reads the message log and a message (``READERS``);
+- the Coordinator and reviewers list, edit, release and hold back the held decision messages,
+  and resend a message (``RELEASERS``);
+- the Coordinator follows the failed and uncertain deliveries (``WATCHERS``);
+- nobody sees a message about a proposal of an organization they declared a conflict of
+  interest with: lists leave it out, and reading or acting on it is refused (403, as review
+  refuses the proposal itself).
+
+The functions take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from services.notify.models import Message
+from services.notify.tasks import deliver_after_commit
+from shared.db import utcnow
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
+
+READERS = ("coordinator", "reviewer", "liaison")
+RELEASERS = ("coordinator", "reviewer")
+WATCHERS = ("coordinator",)
+LOG_LIMIT = 500
+
+IN_CONFLICT = "You declared a conflict of interest with this organization."
+
+
+def _require(acting: Acting, roles: Sequence[str], refusal: str) -> None:
+    if not acting.has_any_role(*roles):
+        raise Forbidden(refusal)
+
+
+def _may_read(acting: Acting) -> None:
+    _require(acting, READERS, "Only agency staff may read messages.")
+
+
+def _may_release(acting: Acting) -> None:
+    _require(
+        acting,
+        RELEASERS,
+        "Only the Coordinator and reviewers may edit, release, hold back or resend messages.",
+    )
+
+
+def visible_to(acting: Acting) -> ColumnElement[bool]:
+    """Messages the actor may know of: none about an organization they are in conflict with,
+    whichever message of the proposal named it."""
+    if not acting.conflicts:
+        return true()
+    named = aliased(Message)
+    conflicted_proposals = select(named.proposal_id).where(
+        named.organization_key.in_(acting.conflicts), named.proposal_id.is_not(None)
+    )
+    return and_(
+        Message.organization_key.not_in(acting.conflicts),
+        or_(Message.proposal_id.is_(None), Message.proposal_id.not_in(conflicted_proposals)),
+    )
+
+
+def _refuse_hidden(session: Session, acting: Acting, message_ids: Sequence[uuid.UUID]) -> None:
+    if not acting.conflicts or not message_ids:
+        return
+    hidden = session.scalars(
+        select(Message.id).where(Message.id.in_(message_ids), ~visible_to(acting)).limit(1)
+    ).first()
+    if hidden is not None:
+        raise Forbidden(IN_CONFLICT)
+
+
+def _one(
+    session: Session, acting: Acting, message_id: uuid.UUID, *, for_update: bool = False
+) -> Message:
+    query: Select[tuple[Message]] = select(Message).where(Message.id == message_id)
+    message = session.scalars(query.with_for_update() if for_update else query).first()
+    if message is None:
+        raise NotFound("There is no such message.")
+    _refuse_hidden(session, acting, [message.id])
+    return message
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def message_log(
+    session: Session,
+    acting: Acting,
+    *,
+    proposal_id: uuid.UUID | None = None,
+    status: str | None = None,
+) -> list[Message]:
+    """Messages about a proposal, or in one status, oldest first (at most ``LOG_LIMIT``)."""
+    _may_read(acting)
+    query = select(Message).where(visible_to(acting))
+    if proposal_id is not None:
+        query = query.where(Message.proposal_id == proposal_id)
+    if status is not None:
+        query = query.where(Message.status == status)
+    return list(session.scalars(query.order_by(Message.created_at).limit(LOG_LIMIT)))
+
+
+def get_message(session: Session, acting: Acting, message_id: uuid.UUID) -> Message:
+    """One message with its text and HTML, as it will go or went out."""
+    _may_read(acting)
+    return _one(session, acting, message_id)
+
+
+def held_messages(session: Session, acting: Acting) -> list[Message]:
+    """Decision messages waiting for release, oldest first."""
+    _may_release(acting)
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.status == "held", visible_to(acting))
+            .order_by(Message.created_at)
+        )
+    )
+
+
+def delivery_problems(session: Session, acting: Acting, *, limit: int = 200) -> list[Message]:
+    """Failed messages and those that may have reached their recipient twice, newest first."""
+    _require(acting, WATCHERS, "Only the Coordinator follows failed deliveries.")
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                or_(Message.status == "failed", Message.ambiguous_deliveries > 0),
+                visible_to(acting),
+            )
+            .order_by(Message.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+# -- the held decisions: edit, release, hold back ---------------------------------------------
+
+
+def edit_held(
+    session: Session, acting: Acting, *, message_id: uuid.UUID, subject: str, text_body: str
+) -> Message:
+    """Rewrite a held message; the HTML part becomes the edited text, escaped."""
+    _may_release(acting)
+    message = _one(session, acting, message_id, for_update=True)
+    if message.status != "held":
+        raise Conflict("Only a held message can be edited.")
+    subject = " ".join(subject.split())
+    errors = {}
+    if not subject:
+        errors["subject"] = ["Write the subject."]
+    if not text_body.strip():
+        errors["text_body"] = ["Write the message."]
+    if errors:
+        raise Invalid(errors)
+    message.subject = subject[:300]
+    message.text_body = text_body.replace("\r\n", "\n")
+    paragraphs = "".join(
+        f"<p>{escape(p).replace(chr(10), Markup('<br>'))}</p>"
+        for p in message.text_body.split("\n\n")
+        if p.strip()
+    )
+    message.html_body = f'<!doctype html><html lang="en"><body>{paragraphs}</body></html>'
+    message.edited_by = acting.email
+    return message
+
+
+def release_held(
+    session: Session, acting: Acting, *, message_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """Let held messages go out (once this transaction commits); returns the ids released.
+
+    Ids of messages that are not held are passed over; one the actor may not see refuses all.
+    """
+    _may_release(acting)
+    _refuse_hidden(session, acting, message_ids)
+    released = []
+    for message in session.scalars(
+        select(Message)
+        .where(Message.id.in_(message_ids), Message.status == "held")
+        .with_for_update()
+    ):
+        message.status = "pending"
+        message.next_attempt_at = utcnow()
+        message.released_by = acting.email
+        released.append(message.id)
+    deliver_after_commit(session, released)
+    return released
+
+
+def hold_again(session: Session, acting: Acting, *, message_ids: Sequence[uuid.UUID]) -> int:
+    """Take back released messages that have not gone out yet; returns how many."""
+    _may_release(acting)
+    _refuse_hidden(session, acting, message_ids)
+    count = 0
+    for message in session.scalars(
+        select(Message)
+        .where(Message.id.in_(message_ids), Message.status == "pending")
+        .with_for_update(skip_locked=True)
+    ):
+        message.status = "held"
+        message.released_by = None
+        count += 1
+    return count
+
+
+def resend(session: Session, acting: Acting, *, message_id: uuid.UUID) -> Message:
+    """A new copy of a message, to go out once this transaction commits (the original stays
+    as it was)."""
+    _may_release(acting)
+    original = _one(session, acting, message_id)
+    if original.status == "held":
+        raise Conflict("This message was never released: release it instead.")
+    copy = Message(
+        cause=f"resend:{original.id}:{uuid.uuid4()}",
+        template=original.template,
+        proposal_id=original.proposal_id,
+        reference=original.reference,
+        organization_key=original.organization_key,
+        to_address=original.to_address,
+        subject=original.subject,
+        text_body=original.text_body,
+        html_body=original.html_body,
+        status="pending",
+        attempts=0,
+        ambiguous_deliveries=0,
+        next_attempt_at=utcnow(),
+        released_by=acting.email,
+    )
+    session.add(copy)
+    session.flush()
+    deliver_after_commit(session, [copy.id])
+    return copy

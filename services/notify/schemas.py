@@ -1,0 +1,92 @@
+"""What notify's pages and API accept (one input schema per action, for the form and the API
+alike) and how its API describes a message (dump schemas, in the OpenAPI document too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from shared.schemas import InputSchema
+
+STATUSES = ("held", "pending", "sending", "sent", "failed")
+
+
+# -- input ------------------------------------------------------------------------------------
+
+
+class MessagesQuery(InputSchema):
+    proposal_id = fields.UUID()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+    @validates_schema
+    def needs_a_filter(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "proposal_id" not in data and "status" not in data:
+            raise ValidationError("Give a proposal_id, a status or both.", "_schema")
+
+
+class EditIn(InputSchema):
+    """A held message rewritten (``PUT /api/v1/messages/<id>``, the message page's form)."""
+
+    subject = fields.String(required=True, validate=validate.Length(max=300))
+    text_body = fields.String(required=True, validate=validate.Length(max=50000))
+
+
+class ChosenMessagesIn(InputSchema):
+    """Messages to release or hold back (the API's body, the held page's checkboxes)."""
+
+    message_ids = fields.List(
+        fields.UUID(),
+        required=True,
+        validate=validate.Length(min=1, max=500, error="Choose at least one message."),
+        error_messages={"required": "Choose at least one message."},
+    )
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+class MessageOut(Schema):
+    id = fields.UUID(required=True)
+    template = fields.String(required=True)
+    reference = fields.String(required=True)
+    proposal_id = fields.UUID(required=True, allow_none=True)
+    to = fields.String(required=True, attribute="to_address")
+    subject = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    attempts = fields.Integer(required=True)
+    ambiguous_deliveries = fields.Integer(
+        required=True, metadata={"description": "Attempts that may have reached the recipient."}
+    )
+    next_attempt_at = fields.AwareDateTime(
+        required=True,
+        allow_none=True,
+        attribute="next_attempt_due",
+        metadata={"description": "When the next attempt is due; null unless pending."},
+    )
+    last_error = fields.String(required=True, allow_none=True)
+    edited_by = fields.String(required=True, allow_none=True)
+    released_by = fields.String(required=True, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    sent_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class MessageWithBodyOut(MessageOut):
+    text_body = fields.String(required=True)
+    html_body = fields.String(required=True)
+
+
+class MessagesOut(Schema):
+    messages = fields.List(fields.Nested(MessageOut), required=True)
+
+
+class ReleasedOut(Schema):
+    released = fields.List(fields.UUID(), required=True)
+
+
+class HeldAgainOut(Schema):
+    held = fields.Integer(required=True, metadata={"description": "How many were held back."})
+
+
+class CopyOut(Schema):
+    id = fields.UUID(required=True, metadata={"description": "The new copy's id."})

@@ -1,0 +1,522 @@
+"""Notify's staff rules (services/notify/domain.py), and the defect of issue 8: a reviewer who
+declared a conflict of interest could still list, read and edit the held messages about that
+organization's proposal in notify. Conflicts reach notify as review's
+``staff.conflict_declared`` event, consumed by ``notify.conflict_declared``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select, update
+
+from services.notify import create_app, domain, messages
+from services.notify.models import Message, ProcessedEvent, StaffConflict
+from services.notify.tasks import conflict_declared, proposal_declined, proposal_submitted
+from services.notify.worker import database
+from shared.db import utcnow
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
+from shared.events import new_event
+from shared.proposal import ProposalSchema
+from shared.staff_auth import COOKIE_NAME, start_session
+from shared.testing import example_proposal
+from tests import servers as test_servers
+from tests.helpers import queued_tasks
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("clean_databases", "redis_client"),
+]
+
+ROOFERS = "Michigan Roofing Contractors Association"
+BAKERS = "Great Lakes Bakers Guild"
+IN_CONFLICT = {"errors": {"_request": [domain.IN_CONFLICT]}}
+
+
+# -- builders ---------------------------------------------------------------------------------
+
+
+def conflict_event(staff_id: uuid.UUID, name: str = ROOFERS) -> dict:
+    return new_event(
+        "staff.conflict_declared",
+        producer="review",
+        payload={
+            "staff_id": staff_id,
+            "organization_name": name,
+            "organization_key": organization_key(name),
+            "declared_at": datetime.now(UTC),
+        },
+    ).to_message()
+
+
+def arrives(name: str) -> uuid.UUID:
+    """A proposal from ``name`` reaches notify (receipt and Coordinator alert)."""
+    proposal_id = uuid.uuid4()
+    data = example_proposal()
+    data["organization"]["name"] = name
+    proposal_submitted(
+        event=new_event(
+            "proposal.submitted",
+            producer="intake",
+            payload={
+                "proposal_id": proposal_id,
+                "reference": f"AP-2026-{proposal_id.int % 100000:05d}",
+                "version": 1,
+                "submitted_at": datetime.now(UTC),
+                "proposal": ProposalSchema().load(data),
+            },
+        ).to_message()
+    )
+    return proposal_id
+
+
+def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
+    """Review declined the proposal: its message waits in notify, held. Returns its id."""
+    proposal_declined(
+        event=new_event(
+            "proposal.declined",
+            producer="review",
+            payload={
+                "proposal_id": proposal_id,
+                "reference": f"AP-2026-{proposal_id.int % 100000:05d}",
+                "version": 1,
+                "reason": "Outside our priorities this year.",
+                "decided_at": datetime.now(UTC),
+                "contact_name": "Dana Smith",
+                "contact_email": "dana@example.org",
+                "organization_name": organization_name,
+            },
+        ).to_message()
+    )
+    with database.transaction() as session:
+        return session.scalars(
+            select(Message.id).where(Message.proposal_id == proposal_id, Message.status == "held")
+        ).one()
+
+
+def a_held_decision(name: str) -> tuple[uuid.UUID, uuid.UUID]:
+    proposal_id = arrives(name)
+    return proposal_id, declined(proposal_id, organization_name=name)
+
+
+def stored(message_id: uuid.UUID) -> tuple:
+    with database.transaction() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        return (message.status, message.subject, message.text_body, message.edited_by,
+                message.released_by)  # fmt: skip
+
+
+def copies_of(message_id: uuid.UUID) -> int:
+    with database.transaction() as session:
+        return len(
+            session.scalars(
+                select(Message.id).where(Message.cause.like(f"resend:{message_id}:%"))
+            ).all()
+        )
+
+
+def set_status(message_id: uuid.UUID, **values: object) -> None:
+    with database.transaction() as session:
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+
+def signed_in(staff_id: uuid.UUID, *roles: str):
+    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    client.set_cookie(
+        COOKIE_NAME, start_session(staff_id, f"{roles[0]}@agency.example", "Rae", list(roles))
+    )
+    return client
+
+
+def acting(*roles: str, conflicts: tuple[str, ...] = ()) -> Acting:
+    return Acting(
+        staff_id=uuid.uuid4(),
+        email=f"{roles[0] if roles else 'nobody'}@agency.example",
+        roles=frozenset(roles),
+        conflicts=frozenset(organization_key(name) for name in conflicts),
+    )
+
+
+def ids(messages: list[Message]) -> list[uuid.UUID]:
+    return [message.id for message in messages]
+
+
+def listed(response) -> list[str]:
+    assert response.status_code == 200, response.get_json()
+    return [message["id"] for message in response.get_json()["messages"]]
+
+
+# -- the defect, through the API and the pages ------------------------------------------------
+
+
+def test_a_reviewer_in_conflict_neither_lists_reads_edits_nor_releases_through_the_api(
+    redis_client,
+):
+    proposal_id, held = a_held_decision(ROOFERS)
+    _, bakers_held = a_held_decision(BAKERS)
+    reviewer = uuid.uuid4()
+    conflict_declared(event=conflict_event(reviewer, "MICHIGAN ROOFING CONTRACTORS ASSOCIATION."))
+    client = signed_in(reviewer, "reviewer")
+    colleague = signed_in(uuid.uuid4(), "reviewer")
+    before = stored(held)
+
+    assert listed(colleague.get("/api/v1/held")) == [str(held), str(bakers_held)]
+    assert listed(client.get("/api/v1/held")) == [str(bakers_held)]
+    assert listed(client.get(f"/api/v1/messages?proposal_id={proposal_id}")) == []
+    assert listed(client.get("/api/v1/messages?status=held")) == [str(bakers_held)]
+    read = client.get(f"/api/v1/messages/{held}")
+    edited = client.put(
+        f"/api/v1/messages/{held}", json={"subject": "Changed", "text_body": "Changed."}
+    )
+    released = client.post(
+        "/api/v1/held/release", json={"message_ids": [str(bakers_held), str(held)]}
+    )
+    resent = client.post(f"/api/v1/messages/{held}/resend")
+
+    assert [(r.status_code, r.get_json()) for r in (read, edited, released, resent)] == [
+        (403, IN_CONFLICT)
+    ] * 4
+    assert stored(held) == before
+    assert stored(bakers_held)[0] == "held"  # the refused bulk release released nothing
+    assert copies_of(held) == 0
+    assert ("notify.deliver_message", {"message_id": str(held)}) not in queued_tasks(
+        redis_client, "notify"
+    )
+
+
+def test_a_reviewer_in_conflict_cannot_hold_back_a_released_message_through_the_api():
+    _, held = a_held_decision(ROOFERS)
+    reviewer = uuid.uuid4()
+    conflict_declared(event=conflict_event(reviewer))
+    colleague = signed_in(uuid.uuid4(), "reviewer")
+    released = colleague.post("/api/v1/held/release", json={"message_ids": [str(held)]})
+    assert released.get_json() == {"released": [str(held)]}
+    client = signed_in(reviewer, "reviewer")
+
+    answer = client.post("/api/v1/held/hold", json={"message_ids": [str(held)]})
+
+    assert (answer.status_code, answer.get_json()) == (403, IN_CONFLICT)
+    assert stored(held)[0] == "pending"
+
+
+def test_a_reviewer_in_conflict_neither_sees_nor_edits_the_message_on_the_pages():
+    _, held = a_held_decision(ROOFERS)
+    _, bakers_held = a_held_decision(BAKERS)
+    reviewer = uuid.uuid4()
+    conflict_declared(event=conflict_event(reviewer))
+    client = signed_in(reviewer, "reviewer")
+    before = stored(held)
+
+    listing = client.get("/staff/messages").get_data(as_text=True)
+    page = client.get(f"/staff/messages/{held}", headers={"Accept": "text/html"})
+    edited = client.post(
+        f"/staff/messages/{held}",
+        data={"subject": "Changed", "text_body": "Changed.", "action": "release"},
+    )
+    released = client.post("/staff/messages", data={"message_ids": [str(bakers_held), str(held)]})
+
+    assert f'value="{bakers_held}"' in listing
+    assert str(held) not in listing
+    assert page.status_code == 403
+    assert domain.IN_CONFLICT in page.get_data(as_text=True)
+    assert (edited.status_code, released.status_code) == (403, 403)
+    assert domain.IN_CONFLICT in edited.get_data(as_text=True)
+    assert stored(held) == before
+    assert stored(bakers_held)[0] == "held"
+
+
+def test_a_coordinator_in_conflict_does_not_see_or_resend_its_failed_deliveries():
+    proposal_id = arrives(ROOFERS)
+    bakers = arrives(BAKERS)
+    with database.transaction() as session:
+        [roofers_receipt] = session.scalars(
+            select(Message.id).where(
+                Message.proposal_id == proposal_id, Message.template == "proposal_receipt"
+            )
+        ).all()
+        [bakers_receipt] = session.scalars(
+            select(Message.id).where(
+                Message.proposal_id == bakers, Message.template == "proposal_receipt"
+            )
+        ).all()
+    for message_id in (roofers_receipt, bakers_receipt):
+        set_status(message_id, status="failed", attempts=8, last_error="550 no such user")
+    coordinator = uuid.uuid4()
+    conflict_declared(event=conflict_event(coordinator))
+    client = signed_in(coordinator, "coordinator")
+
+    page = client.get("/staff/deliveries").get_data(as_text=True)
+    resent = client.post(f"/staff/deliveries/{roofers_receipt}/resend")
+
+    assert f"/staff/deliveries/{bakers_receipt}/resend" in page
+    assert str(roofers_receipt) not in page
+    assert resent.status_code == 403
+    assert copies_of(roofers_receipt) == 0
+
+
+# -- the conflicts notify keeps -----------------------------------------------------------------
+
+
+def test_the_same_conflict_event_twice_stores_one_conflict():
+    staff_id = uuid.uuid4()
+    event = conflict_event(staff_id)
+
+    conflict_declared(event=event)
+    conflict_declared(event=event)
+    conflict_declared(event=conflict_event(staff_id, "Michigan roofing contractors association"))
+
+    with database.transaction() as session:
+        rows = session.scalars(select(StaffConflict)).all()
+        assert [(r.staff_id, r.organization_name, r.organization_key) for r in rows] == [
+            (staff_id, ROOFERS, "michigan roofing contractors association")
+        ]
+        assert len(session.scalars(select(ProcessedEvent)).all()) == 2
+
+
+def test_every_message_about_a_proposal_knows_its_organization():
+    proposal_id = arrives("Michigan Roofing Contractors Assn.")
+    # A decision whose event does not name the organization takes it from the proposal.
+    held = declined(proposal_id, organization_name="")
+
+    with database.transaction() as session:
+        keys = set(
+            session.scalars(
+                select(Message.organization_key).where(Message.proposal_id == proposal_id)
+            )
+        )
+        assert session.get(Message, held) is not None
+    assert keys == {"michigan roofing contractors assn"}
+
+
+# -- the rules, one by one, at the domain level -----------------------------------------------
+
+
+def test_any_staff_member_reads_the_log_and_a_message_but_only_staff():
+    proposal_id, held = a_held_decision(ROOFERS)
+    with database.transaction() as session:
+        for role in ("coordinator", "reviewer", "liaison"):
+            reader = acting(role)
+            assert ids(domain.message_log(session, reader, status="held")) == [held]
+            assert domain.get_message(session, reader, held).id == held
+        with pytest.raises(Forbidden):
+            domain.message_log(session, acting(), proposal_id=proposal_id)
+        with pytest.raises(Forbidden):
+            domain.get_message(session, acting(), held)
+        with pytest.raises(NotFound):
+            domain.get_message(session, acting("liaison"), uuid.uuid4())
+
+
+def test_a_conflict_hides_every_message_of_the_proposal_in_the_log():
+    proposal_id, held = a_held_decision(ROOFERS)
+    _, bakers_held = a_held_decision(BAKERS)
+    # A message whose own event named no organization is hidden with its proposal's others.
+    set_status(held, organization_key="")
+    in_conflict = acting("liaison", conflicts=(ROOFERS,))
+    with database.transaction() as session:
+        assert domain.message_log(session, in_conflict, proposal_id=proposal_id) == []
+        assert ids(domain.message_log(session, in_conflict, status="held")) == [bakers_held]
+        with pytest.raises(Forbidden, match="conflict of interest"):
+            domain.get_message(session, in_conflict, held)
+        assert len(domain.message_log(session, acting("liaison"), proposal_id=proposal_id)) == 3
+
+
+def test_only_the_coordinator_and_reviewers_list_edit_release_and_hold_held_messages():
+    _, held = a_held_decision(ROOFERS)
+    before = stored(held)
+    liaison = acting("liaison")
+    with database.transaction() as session:
+        with pytest.raises(Forbidden):
+            domain.held_messages(session, liaison)
+        with pytest.raises(Forbidden):
+            domain.edit_held(session, liaison, message_id=held, subject="S", text_body="T")
+        with pytest.raises(Forbidden):
+            domain.release_held(session, liaison, message_ids=[held])
+        with pytest.raises(Forbidden):
+            domain.hold_again(session, liaison, message_ids=[held])
+    assert stored(held) == before
+    for role in ("coordinator", "reviewer"):
+        with database.transaction() as session:
+            assert ids(domain.held_messages(session, acting(role))) == [held]
+
+
+def test_a_releaser_edits_releases_and_holds_back_with_their_name_on_it():
+    _, held = a_held_decision(ROOFERS)
+    reviewer = acting("reviewer")
+    with database.transaction() as session:
+        edited = domain.edit_held(
+            session, reviewer, message_id=held, subject="  About   AP ", text_body="Dear Dana,\r\n"
+        )
+        assert (edited.subject, edited.text_body, edited.edited_by) == (
+            "About AP",
+            "Dear Dana,\n",
+            "reviewer@agency.example",
+        )
+        assert domain.release_held(session, reviewer, message_ids=[held, uuid.uuid4()]) == [held]
+    assert stored(held)[0::4] == ("pending", "reviewer@agency.example")
+    with database.transaction() as session:
+        assert domain.hold_again(session, acting("coordinator"), message_ids=[held]) == 1
+    assert stored(held)[0::4] == ("held", None)
+
+
+def test_an_edit_is_refused_when_the_message_is_gone_sent_or_blank():
+    _, held = a_held_decision(ROOFERS)
+    before = stored(held)
+    reviewer = acting("reviewer")
+    with database.transaction() as session:
+        with pytest.raises(NotFound):
+            domain.edit_held(session, reviewer, message_id=uuid.uuid4(), subject="S", text_body="T")
+        with pytest.raises(Invalid) as blank:
+            domain.edit_held(session, reviewer, message_id=held, subject=" ", text_body="\n ")
+    assert blank.value.errors == {
+        "subject": ["Write the subject."],
+        "text_body": ["Write the message."],
+    }
+    assert stored(held) == before
+    set_status(held, status="sent")
+    with database.transaction() as session, pytest.raises(Conflict):
+        domain.edit_held(session, reviewer, message_id=held, subject="S", text_body="T")
+    assert stored(held) == ("sent", *before[1:])
+
+
+def test_only_the_coordinator_and_reviewers_resend_and_never_a_held_message():
+    _, held = a_held_decision(ROOFERS)
+    with database.transaction() as session, pytest.raises(Conflict, match="release it instead"):
+        domain.resend(session, acting("coordinator"), message_id=held)
+    set_status(held, status="failed")
+    with database.transaction() as session, pytest.raises(Forbidden):
+        domain.resend(session, acting("liaison"), message_id=held)
+    assert copies_of(held) == 0
+    with database.transaction() as session:
+        copy = domain.resend(session, acting("reviewer"), message_id=held)
+        assert (copy.status, copy.released_by, copy.organization_key) == (
+            "pending",
+            "reviewer@agency.example",
+            "michigan roofing contractors association",
+        )
+    assert copies_of(held) == 1
+
+
+def test_only_the_coordinator_follows_failed_deliveries():
+    _, held = a_held_decision(ROOFERS)
+    set_status(held, status="failed")
+    with database.transaction() as session:
+        assert ids(domain.delivery_problems(session, acting("coordinator"))) == [held]
+        assert domain.delivery_problems(session, acting("coordinator", conflicts=(ROOFERS,))) == []
+        for role in ("reviewer", "liaison"):
+            with pytest.raises(Forbidden):
+                domain.delivery_problems(session, acting(role))
+
+
+def test_the_alert_about_a_failed_message_is_hidden_with_the_proposal():
+    _, held = a_held_decision(ROOFERS)
+    set_status(held, status="sending", attempts=1)
+    policy = messages.DeliveryPolicy(
+        retry_schedule=(),
+        coordinator_email="coordinator@agency.example",
+        agency="MIOSHA",
+        failures_url="http://127.0.0.1:8000/notify/staff/deliveries",
+    )
+    with database.transaction() as session:
+        outcome = messages.record_not_sent(
+            session,
+            message_id=held,
+            attempt=1,
+            error="550 no such user",
+            permanent=True,
+            policy=policy,
+            now=utcnow(),
+        )
+    [alert] = outcome.follow_up
+    with database.transaction() as session:
+        assert session.get(Message, alert).proposal_id is None
+        failed = domain.message_log(session, acting("coordinator"), status="failed")
+        pending = domain.message_log(session, acting("coordinator"), status="pending")
+        in_conflict = acting("coordinator", conflicts=(ROOFERS,))
+        assert ids(failed) == [held]
+        assert alert in ids(pending)
+        assert alert not in ids(domain.message_log(session, in_conflict, status="pending"))
+
+
+# -- messages stored before notify kept their organization --------------------------------------
+
+
+def test_messages_stored_before_take_their_organization_from_the_subjects_that_name_it(servers):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from shared.db import sqlalchemy_url
+    from shared.migrations import alembic_config, ensure_database
+
+    url = (
+        make_url(servers.database_url("notify"))
+        .set(database=f"{test_servers.test_database_name('notify')}_backfill")
+        .render_as_string(hide_password=False)
+    )
+    admin = create_engine(sqlalchemy_url(servers.postgres_url), isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    with admin.connect() as conn:
+        conn.execute(drop)
+    ensure_database(url)
+    config = alembic_config("notify", url)
+    command.upgrade(config, "0005")
+    roofers, bakers, acme, unnamed = (uuid.uuid4() for _ in range(4))
+    rows = [
+        # (proposal_id, reference, template, subject)
+        (roofers, "AP-1", "proposal_receipt", "We received your Alliance proposal AP-1"),
+        (roofers, "AP-1", "proposal_coordinator_alert",
+         "Action required: new Alliance proposal AP-1 from Michigan Roofing Contractors Assn."),
+        (roofers, "AP-1", "decision_declined", "Decision on your Alliance proposal AP-1"),
+        (None, "AP-1", "delivery_failed", "A message could not be delivered (AP-1)"),
+        (bakers, "AP-2", "proposal_coordinator_alert",
+         "Action required: new Alliance proposal AP-2 from Bakers (Lansing)"
+         " (resubmitted, version 2)"),
+        (acme, "AP-3", "alliance_signed_liaison",
+         "Action required: you are the liaison for Acme Safety (AP-3)"),
+        (acme, "AP-3", "alliance_signed_partner", "Your alliance is signed (AP-3)"),
+        (unnamed, "AP-4", "proposal_receipt", "We received your Alliance proposal AP-4"),
+    ]  # fmt: skip
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as conn:
+            for proposal_id, reference, template, subject in rows:
+                conn.execute(
+                    text(
+                        "INSERT INTO messages (id, cause, template, proposal_id, reference,"
+                        " to_address, subject, text_body, html_body, status, attempts,"
+                        " ambiguous_deliveries, created_at, next_attempt_at) VALUES (:id,"
+                        " :cause, :template, :proposal_id, :reference, 'dana@example.org',"
+                        " :subject, 'text', '<p>html</p>', 'sent', 1, 0, now(), now())"
+                    ),
+                    {
+                        "id": uuid.uuid4(),
+                        "cause": f"test:{uuid.uuid4()}",
+                        "template": template,
+                        "proposal_id": proposal_id,
+                        "reference": reference,
+                        "subject": subject,
+                    },
+                )
+        command.upgrade(config, "0006")
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT template, reference, organization_key FROM messages")
+            ).all()
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(drop)
+        admin.dispose()
+
+    assert sorted(found) == [
+        ("alliance_signed_liaison", "AP-3", "acme safety"),
+        ("alliance_signed_partner", "AP-3", "acme safety"),
+        ("decision_declined", "AP-1", "michigan roofing contractors assn"),
+        ("delivery_failed", "AP-1", "michigan roofing contractors assn"),
+        ("proposal_coordinator_alert", "AP-1", "michigan roofing contractors assn"),
+        ("proposal_coordinator_alert", "AP-2", "bakers lansing"),
+        ("proposal_receipt", "AP-1", "michigan roofing contractors assn"),
+        ("proposal_receipt", "AP-4", ""),
+    ]
