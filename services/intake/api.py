@@ -12,17 +12,15 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 
 from services.intake import proposals
 from services.intake.config import IntakeSettings, load_intake_settings
 from services.intake.idempotency import (
+    HEADER,
     MAX_KEY_LENGTH,
-    KeyReused,
     StoredAnswer,
-    claim_key,
-    remember_answer,
+    once,
     request_fingerprint,
 )
 from services.intake.limits import limiter, writing_limit
@@ -36,9 +34,8 @@ from services.intake.schemas import (
     SubmittedSchema,
     TokenQuerySchema,
 )
-from services.intake.tokens import LinkExpired, LinkInvalid, read_token
 from services.intake.worker import database, outbox
-from shared.proposal import flatten_errors
+from shared.web import request_session
 
 
 class Parser(FlaskParser):
@@ -67,7 +64,7 @@ bp = ApiBlueprint(
 )
 
 IDEMPOTENCY_HEADER = {
-    "name": "Idempotency-Key",
+    "name": HEADER,
     "in": "header",
     "required": False,
     "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
@@ -76,26 +73,7 @@ IDEMPOTENCY_HEADER = {
 }
 
 
-def _token_target(
-    purpose: str, token: str, proposal_id: uuid.UUID, settings: IntakeSettings
-) -> None:
-    lifetime = settings.draft_lifetime if purpose == "draft" else settings.status_link_lifetime
-    try:
-        named = read_token(purpose, token, max_age=lifetime)
-    except LinkExpired:
-        abort(
-            403,
-            errors={
-                "token": ["This link has expired. Ask the Alliance Coordinator for a new one."]
-            },
-        )
-    except LinkInvalid:
-        named = None
-    if named != proposal_id:
-        abort(404, errors={"token": ["This link is not valid for this proposal."]})
-
-
-def _submitted_answer(proposal: Proposal, settings: IntakeSettings) -> dict[str, Any]:
+def _submitted(proposal: Proposal, settings: IntakeSettings) -> dict[str, Any]:
     return {
         "id": str(proposal.id),
         "reference": proposal.reference,
@@ -104,91 +82,6 @@ def _submitted_answer(proposal: Proposal, settings: IntakeSettings) -> dict[str,
         "submitted_at": proposal.submitted_at.isoformat() if proposal.submitted_at else None,
         "status_url": proposals.status_url(settings, proposal.id),
     }
-
-
-def _idempotent(scope: str, create: Any) -> tuple[dict[str, Any], int]:
-    """Run ``create(session)`` once per Idempotency-Key; replay its answer afterwards."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > MAX_KEY_LENGTH:
-        abort(422, errors={"Idempotency-Key": [f"Use at most {MAX_KEY_LENGTH} characters."]})
-    scoped_key = f"{scope}:{key}"
-    with database.transaction() as session:
-        if key:
-            fingerprint = request_fingerprint(scope, request.get_json(silent=True))
-            try:
-                earlier = claim_key(session, key=scoped_key, fingerprint=fingerprint)
-            except KeyReused as err:
-                abort(422, errors={"Idempotency-Key": [str(err)]})
-            if earlier is not None:
-                return earlier.body, earlier.status_code
-        body, status = create(session)
-        if key:
-            remember_answer(session, key=scoped_key, answer=StoredAnswer(status, body))
-    return body, status
-
-
-@bp.route("/proposals", methods=["POST"])
-@limiter.limit(writing_limit)
-@bp.doc(parameters=[IDEMPOTENCY_HEADER])
-@bp.arguments(ProposalInputSchema, location="json")
-@bp.response(201, SubmittedSchema)
-@bp.alt_response(422, description='Bad input: ``{"errors": {field path: [messages]}}``')
-def submit(data: dict[str, Any]) -> Any:
-    """Submit a proposal (SPEC's contract)."""
-    settings = load_intake_settings()
-
-    def create(session: Session) -> tuple[dict[str, Any], int]:
-        proposal = proposals.submit_proposal(session, data=data, settings=settings, outbox=outbox)
-        return _submitted_answer(proposal, settings), 201
-
-    return _idempotent("proposals", create)
-
-
-@bp.route("/proposals/<uuid:proposal_id>")
-class ProposalResource(MethodView):
-    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
-    @bp.response(200, ProposalStatusSchema)
-    def get(self, proposal_id: uuid.UUID, token: str) -> Any:
-        """A proposal's status, history and the messages sent about it."""
-        settings = load_intake_settings()
-        _token_target("status", token, proposal_id, settings)
-        with database.transaction() as session:
-            proposal = session.get(Proposal, proposal_id)
-            if proposal is None or proposal.status == "draft":
-                abort(404, errors={"token": ["No such proposal."]})
-                raise AssertionError("unreachable")
-            return proposals.public_status(proposal, timezone=settings.timezone)
-
-    @limiter.limit(writing_limit)
-    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
-    @bp.arguments(ProposalInputSchema, location="json")
-    @bp.response(200, SubmittedSchema)
-    def put(self, data: dict[str, Any], proposal_id: uuid.UUID, token: str) -> Any:
-        """Resubmit a proposal the agency asked to change (a new version)."""
-        settings = load_intake_settings()
-        _token_target("status", token, proposal_id, settings)
-        with database.transaction() as session:
-            try:
-                proposal = proposals.resubmit_proposal(
-                    session, proposal_id=proposal_id, data=data, settings=settings, outbox=outbox
-                )
-            except proposals.NotEditable as err:
-                abort(409, errors={"_request": [str(err)]})
-            return _submitted_answer(proposal, settings)
-
-
-@bp.route("/drafts", methods=["POST"])
-@limiter.limit(writing_limit)
-@bp.arguments(DraftRequestSchema, location="json")
-@bp.response(201, DraftSavedSchema)
-def create_draft(body: dict[str, Any]) -> Any:
-    """Save an unfinished proposal; a link to resume it is e-mailed to the contact."""
-    settings = load_intake_settings()
-    with database.transaction() as session:
-        draft = proposals.save_draft(
-            session, data=body["proposal"], settings=settings, outbox=outbox
-        )
-        return _draft_saved(draft, settings)
 
 
 def _draft_saved(draft: Proposal, settings: IntakeSettings) -> dict[str, Any]:
@@ -201,6 +94,70 @@ def _draft_saved(draft: Proposal, settings: IntakeSettings) -> dict[str, Any]:
     }
 
 
+@bp.route("/proposals", methods=["POST"])
+@limiter.limit(writing_limit)
+@bp.doc(parameters=[IDEMPOTENCY_HEADER])
+@bp.arguments(ProposalInputSchema, location="json")
+@bp.response(201, SubmittedSchema)
+@bp.alt_response(422, description='Bad input: ``{"errors": {field path: [messages]}}``')
+def submit(data: dict[str, Any]) -> Any:
+    """Submit a proposal (SPEC's contract)."""
+    settings = load_intake_settings()
+    session = request_session(database)
+
+    def create() -> StoredAnswer:
+        proposal = proposals.submit_proposal(session, data=data, settings=settings, outbox=outbox)
+        return StoredAnswer(201, _submitted(proposal, settings))
+
+    answer = once(
+        session,
+        scope="proposals",
+        key=request.headers.get(HEADER, "").strip(),
+        fingerprint=request_fingerprint("proposals", request.get_json(silent=True)),
+        create=create,
+    )
+    return answer.body, answer.status_code
+
+
+@bp.route("/proposals/<uuid:proposal_id>")
+class ProposalResource(MethodView):
+    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
+    @bp.response(200, ProposalStatusSchema)
+    def get(self, proposal_id: uuid.UUID, token: str) -> Any:
+        """A proposal's status, history and the messages sent about it."""
+        settings = load_intake_settings()
+        proposals.linked_id("status", token, settings=settings, proposal_id=proposal_id)
+        proposal = proposals.find_submitted(request_session(database), proposal_id)
+        return proposals.public_status(proposal, timezone=settings.timezone)
+
+    @limiter.limit(writing_limit)
+    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
+    @bp.arguments(ProposalInputSchema, location="json")
+    @bp.response(200, SubmittedSchema)
+    def put(self, data: dict[str, Any], proposal_id: uuid.UUID, token: str) -> Any:
+        """Resubmit a proposal the agency asked to change (a new version)."""
+        settings = load_intake_settings()
+        proposals.linked_id("status", token, settings=settings, proposal_id=proposal_id)
+        session = request_session(database)
+        proposal = proposals.resubmit_proposal(
+            session, proposal_id=proposal_id, data=data, settings=settings, outbox=outbox
+        )
+        return _submitted(proposal, settings)
+
+
+@bp.route("/drafts", methods=["POST"])
+@limiter.limit(writing_limit)
+@bp.arguments(DraftRequestSchema, location="json")
+@bp.response(201, DraftSavedSchema)
+def create_draft(body: dict[str, Any]) -> Any:
+    """Save an unfinished proposal; a link to resume it is e-mailed to the contact."""
+    settings = load_intake_settings()
+    draft = proposals.save_draft(
+        request_session(database), data=body["proposal"], settings=settings, outbox=outbox
+    )
+    return _draft_saved(draft, settings)
+
+
 @bp.route("/drafts/<uuid:draft_id>")
 class DraftResource(MethodView):
     @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
@@ -208,16 +165,15 @@ class DraftResource(MethodView):
     def get(self, draft_id: uuid.UUID, token: str) -> Any:
         """What was saved in a draft."""
         settings = load_intake_settings()
-        _token_target("draft", token, draft_id, settings)
-        with database.transaction() as session:
-            draft = _draft_or_404(session, draft_id)
-            assert draft.draft_expires_at is not None
-            return {
-                "id": str(draft.id),
-                "status": "draft",
-                "proposal": draft.data,
-                "expires_at": draft.draft_expires_at.isoformat(),
-            }
+        proposals.linked_id("draft", token, settings=settings, proposal_id=draft_id)
+        draft = proposals.find_draft(request_session(database), draft_id)
+        assert draft.draft_expires_at is not None
+        return {
+            "id": str(draft.id),
+            "status": "draft",
+            "proposal": draft.data,
+            "expires_at": draft.draft_expires_at.isoformat(),
+        }
 
     @limiter.limit(writing_limit)
     @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
@@ -226,27 +182,12 @@ class DraftResource(MethodView):
     def put(self, body: dict[str, Any], draft_id: uuid.UUID, token: str) -> Any:
         """Replace what a draft holds."""
         settings = load_intake_settings()
-        _token_target("draft", token, draft_id, settings)
-        with database.transaction() as session:
-            try:
-                draft = proposals.save_draft(
-                    session,
-                    data=body["proposal"],
-                    settings=settings,
-                    outbox=outbox,
-                    draft_id=draft_id,
-                )
-            except proposals.DraftNotFound as err:
-                abort(404, errors={"_request": [str(err)]})
-            return _draft_saved(draft, settings)
-
-
-def _draft_or_404(session: Session, draft_id: uuid.UUID) -> Proposal:
-    try:
-        return proposals.find_draft(session, draft_id)
-    except proposals.DraftNotFound as err:
-        abort(404, errors={"_request": [str(err)]})
-    raise AssertionError("unreachable")
+        proposals.linked_id("draft", token, settings=settings, proposal_id=draft_id)
+        session = request_session(database)
+        draft = proposals.save_draft(
+            session, data=body["proposal"], settings=settings, outbox=outbox, draft_id=draft_id
+        )
+        return _draft_saved(draft, settings)
 
 
 @bp.route("/drafts/<uuid:draft_id>/submit", methods=["POST"])
@@ -255,17 +196,9 @@ def _draft_or_404(session: Session, draft_id: uuid.UUID) -> Proposal:
 @bp.response(201, SubmittedSchema)
 def submit_draft(draft_id: uuid.UUID, token: str) -> Any:
     """Submit what a draft holds, once it is complete."""
-    from marshmallow import ValidationError
-
     settings = load_intake_settings()
-    _token_target("draft", token, draft_id, settings)
-    with database.transaction() as session:
-        draft = _draft_or_404(session, draft_id)
-        try:
-            data = ProposalInputSchema().load(draft.data)
-        except ValidationError as err:
-            abort(422, errors=flatten_errors(err.messages))
-        proposal = proposals.submit_proposal(
-            session, data=data, settings=settings, outbox=outbox, draft_id=draft_id
-        )
-        return _submitted_answer(proposal, settings)
+    proposals.linked_id("draft", token, settings=settings, proposal_id=draft_id)
+    proposal = proposals.submit_draft(
+        request_session(database), draft_id=draft_id, settings=settings, outbox=outbox
+    )
+    return _submitted(proposal, settings)

@@ -2,8 +2,9 @@
 validation errors to fields and a summary.
 
 Field names are the API's field paths (``organization.address.zip``, ``goals.2.measure``), so
-the one set of marshmallow schemas checks both the form and the JSON API, and each error
-lands next to its field. Element ids are the same paths with dashes.
+the one set of marshmallow schemas (services/intake/schemas.py) checks both the form and the
+JSON API, and each error lands next to its field. Element ids are the same paths with dashes.
+Nothing here judges the input.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from shared.agency import AgencyProfile
+from shared.text_hygiene import untypable_character
 
 # A field hidden from people and screen readers; bots tend to fill in every field.
 HONEYPOT = "contact.nickname"
@@ -133,21 +135,18 @@ def from_form(form: MultiDict[str, str]) -> dict[str, Any]:
     return data
 
 
-def for_submission(data: dict[str, Any]) -> dict[str, Any]:
-    """Drop empty optional fields the way the API expects them absent or empty."""
-    cleaned = dict(data)
-    organization = cleaned.get("organization")
-    if isinstance(organization, dict):
-        organization = {
-            k: v
-            for k, v in organization.items()
-            if not (k in ("website", "naics", "industry") and v == "")
-        }
-        cleaned["organization"] = organization
-    contact = cleaned.get("contact")
-    if isinstance(contact, dict) and contact.get("fax") == "":
-        cleaned["contact"] = {k: v for k, v in contact.items() if k != "fax"}
-    return cleaned
+def printable(value: Any) -> Any:
+    """``value`` (a form's nested data, or a string) with every character no one can type
+    shown as U+FFFD: a page may show back what was sent, but never a raw NUL."""
+    if isinstance(value, str):
+        if untypable_character(value) is None:
+            return value
+        return "".join("\ufffd" if untypable_character(c) else c for c in value)
+    if isinstance(value, dict):
+        return {key: printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [printable(item) for item in value]
+    return value
 
 
 def summary_label(path: str) -> str:

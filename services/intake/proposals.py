@@ -1,7 +1,11 @@
-"""The life of a proposal on the applicant's side: drafts, submission, changes, resubmission.
+"""The life of a proposal on the applicant's side: links, drafts, submission, changes,
+resubmission.
 
-Every function works in the caller's transaction and queues its events in the outbox, so the
-state change and its events commit together. The caller owns the commit.
+Applicants have no accounts: the signed link they were sent (services/intake/tokens.py) is
+what lets them reach their proposal, and ``linked_id`` is the one check of it. Every function
+works in the caller's session and queues its events in the outbox, so the state change and
+its events commit together; none commits. A refusal is a typed error (``shared.domain``),
+which shared/web.py answers for the pages and the API alike.
 """
 
 from __future__ import annotations
@@ -22,10 +26,13 @@ from services.intake.models import (
     StatusChange,
     reference_sequence,
 )
-from services.intake.tokens import make_token
+from services.intake.schemas import ProposalInputSchema
+from services.intake.tokens import LinkInvalid, LinkRefused, make_token, read_token
 from shared.db import utcnow
+from shared.domain import Conflict, NotFound
 from shared.events import Event, new_event
 from shared.outbox import Outbox
+from shared.schemas import load_input
 
 # What an applicant reads for each state.
 STATUS_LABELS = {
@@ -39,16 +46,25 @@ STATUS_LABELS = {
 EDITABLE_STATES = ("changes_requested",)
 
 
-class IntakeError(Exception):
-    """A request that cannot be carried out; the message is for the applicant."""
+class ProposalNotFound(LinkRefused, NotFound):
+    def __init__(self) -> None:
+        super().__init__("No such proposal.")
 
 
-class DraftNotFound(IntakeError):
-    pass
+class DraftNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__(
+            "This draft is no longer available: it was submitted already or it expired. "
+            "Start a new proposal, or contact the Alliance Coordinator."
+        )
 
 
-class NotEditable(IntakeError):
-    pass
+class NotEditable(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "This proposal cannot be edited now: edits are possible only while the "
+            "agency has asked for changes."
+        )
 
 
 def status_url(settings: IntakeSettings, proposal_id: uuid.UUID) -> str:
@@ -57,6 +73,18 @@ def status_url(settings: IntakeSettings, proposal_id: uuid.UUID) -> str:
 
 def resume_url(settings: IntakeSettings, proposal_id: uuid.UUID) -> str:
     return f"{settings.public_base_url}/apply/resume/{make_token('draft', proposal_id)}"
+
+
+def linked_id(
+    purpose: str, token: str, *, settings: IntakeSettings, proposal_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    """The proposal a ``purpose`` link ("status" or "draft") opens; with ``proposal_id``,
+    the link must open that one. ``LinkExpired`` (403) or ``LinkInvalid`` (404) otherwise."""
+    lifetime = settings.draft_lifetime if purpose == "draft" else settings.status_link_lifetime
+    named = read_token(purpose, token, max_age=lifetime)
+    if proposal_id is not None and named != proposal_id:
+        raise LinkInvalid
+    return named
 
 
 def next_reference(session: Session, *, now: datetime, timezone: Any) -> str:
@@ -84,6 +112,25 @@ def _organization_name(data: dict[str, Any]) -> str:
     return str(name)[:200]
 
 
+def find_submitted(session: Session, proposal_id: uuid.UUID) -> Proposal:
+    """A proposal past its draft (what a status link shows)."""
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or proposal.status == "draft":
+        raise ProposalNotFound
+    return proposal
+
+
+def find_editable(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) -> Proposal:
+    """A proposal its applicant may edit now: only while the agency has asked for changes."""
+    query = select(Proposal).where(Proposal.id == proposal_id)
+    if lock:
+        query = query.with_for_update()
+    proposal = session.scalars(query).first()
+    if proposal is None or proposal.status not in EDITABLE_STATES:
+        raise NotEditable
+    return proposal
+
+
 def find_draft(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) -> Proposal:
     query = select(Proposal).where(
         Proposal.id == proposal_id,
@@ -94,11 +141,17 @@ def find_draft(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) 
         query = query.with_for_update()
     draft = session.scalars(query).first()
     if draft is None:
-        raise DraftNotFound(
-            "This draft is no longer available: it was submitted already or it expired. "
-            "Start a new proposal, or contact the Alliance Coordinator."
-        )
+        raise DraftNotFound
     return draft
+
+
+def _draft_if_any(session: Session, draft_id: uuid.UUID | None) -> Proposal | None:
+    if draft_id is None:
+        return None
+    try:
+        return find_draft(session, draft_id, lock=True)
+    except DraftNotFound:
+        return None
 
 
 def save_draft(
@@ -108,24 +161,29 @@ def save_draft(
     settings: IntakeSettings,
     outbox: Outbox,
     draft_id: uuid.UUID | None = None,
+    anew_if_gone: bool = False,
 ) -> Proposal:
     """Keep what the applicant has typed so far, valid or not, and e-mail a link to resume.
 
-    ``data`` must name a valid contact e-mail (the caller checks it): that is where the link
-    goes. Each save moves the expiry forward.
+    ``data`` has passed ``DraftSchema``: it names a valid contact e-mail, where the link goes.
+    Each save moves the expiry forward. With ``draft_id``, that draft is replaced; if it is
+    gone (submitted, expired) that is ``DraftNotFound``, or with ``anew_if_gone`` (the form,
+    which holds everything typed) a new draft.
     """
     now = utcnow()
-    if draft_id is None:
+    draft = _draft_if_any(session, draft_id)
+    if draft is None and draft_id is not None and not anew_if_gone:
+        raise DraftNotFound
+    created = draft is None
+    if draft is None:
         draft = Proposal(status="draft", version=1, created_at=now)
         session.add(draft)
-    else:
-        draft = find_draft(session, draft_id, lock=True)
     draft.data = data
     draft.contact_email = _contact_email(data)
     draft.organization_name = _organization_name(data)
     draft.draft_expires_at = now + settings.draft_lifetime
     session.flush()
-    if draft_id is None:
+    if created:
         _history(session, draft, "draft")
     contact = data.get("contact") if isinstance(data.get("contact"), dict) else {}
     outbox.add(
@@ -155,16 +213,35 @@ def submit_proposal(
     outbox: Outbox,
     draft_id: uuid.UUID | None = None,
 ) -> Proposal:
-    """Store a validated proposal as submitted and queue ``proposal.submitted``.
+    """Store a proposal that passed ``ProposalInputSchema`` as submitted, and queue
+    ``proposal.submitted``.
 
-    With ``draft_id`` the draft becomes the proposal (same id, so its links stay valid).
+    With ``draft_id`` (the form, resumed from a draft) the draft becomes the proposal (same
+    id, so its links stay valid); a draft gone by then does not matter, as ``data`` is whole.
     """
+    proposal = _draft_if_any(session, draft_id) or Proposal(created_at=utcnow())
+    session.add(proposal)
+    return _submit(session, proposal, data, settings=settings, outbox=outbox)
+
+
+def submit_draft(
+    session: Session, *, draft_id: uuid.UUID, settings: IntakeSettings, outbox: Outbox
+) -> Proposal:
+    """Submit what a draft holds, once it is complete (``Invalid`` names what is missing)."""
+    draft = find_draft(session, draft_id, lock=True)
+    data = load_input(ProposalInputSchema(), draft.data if isinstance(draft.data, dict) else {})
+    return _submit(session, draft, data, settings=settings, outbox=outbox)
+
+
+def _submit(
+    session: Session,
+    proposal: Proposal,
+    data: dict[str, Any],
+    *,
+    settings: IntakeSettings,
+    outbox: Outbox,
+) -> Proposal:
     now = utcnow()
-    if draft_id is not None:
-        proposal = find_draft(session, draft_id, lock=True)
-    else:
-        proposal = Proposal(created_at=now)
-        session.add(proposal)
     proposal.reference = next_reference(session, now=now, timezone=settings.timezone)
     proposal.status = "submitted"
     proposal.version = 1
@@ -189,14 +266,7 @@ def resubmit_proposal(
     outbox: Outbox,
 ) -> Proposal:
     """A new version after changes were requested; every earlier version is kept."""
-    proposal = session.scalars(
-        select(Proposal).where(Proposal.id == proposal_id).with_for_update()
-    ).first()
-    if proposal is None or proposal.status not in EDITABLE_STATES:
-        raise NotEditable(
-            "This proposal cannot be edited now: edits are possible only while the "
-            "agency has asked for changes."
-        )
+    proposal = find_editable(session, proposal_id, lock=True)
     now = utcnow()
     proposal.version += 1
     proposal.data = data

@@ -1,17 +1,42 @@
-"""What intake accepts: the shared proposal shape plus the agency's own lists."""
+"""What intake accepts, one schema per action for the form and the API alike, and what its
+API answers.
+
+=================================  =====================================================
+action                             input schema
+=================================  =====================================================
+submit, resubmit, submit a draft   ``ProposalInputSchema``
+save a draft                       ``DraftSchema`` (the API wraps it: ``DraftRequestSchema``)
+the form's own buttons and fields  ``FormControlsSchema``
+=================================  =====================================================
+
+Each derives from ``shared.schemas.InputSchema``: text no one can type is refused field by
+field with the same message in the form (inline) and the API (422).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    INCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
 
 from shared.agency import AgencyProfile, load_agency_profile
 from shared.proposal import ProposalSchema
+from shared.schemas import InputSchema
 
 
-class ProposalInputSchema(ProposalSchema):
+class ProposalInputSchema(ProposalSchema, InputSchema):
     """A proposal as an applicant submits it, checked against the agency's configuration."""
+
+    class Meta:
+        unknown = RAISE  # an unknown field is a mistake worth naming (SPEC's 422)
 
     def __init__(self, *args: Any, profile: AgencyProfile | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -73,7 +98,7 @@ class DraftContactSchema(Schema):
     )
 
 
-class DraftSchema(Schema):
+class DraftSchema(InputSchema):
     """A draft may be incomplete or wrong anywhere but in the contact's e-mail address."""
 
     class Meta:
@@ -86,8 +111,23 @@ class DraftSchema(Schema):
     )
 
 
-class DraftRequestSchema(Schema):
+class DraftRequestSchema(InputSchema):
+    class Meta:
+        unknown = RAISE
+
     proposal = fields.Nested(DraftSchema, required=True)
+
+
+class FormControlsSchema(InputSchema):
+    """The form's fields that are not the proposal: which button, which draft, which
+    submission (a second click on Submit gives the first answer).
+
+    Loaded from the whole posted form, so its check of untypable text covers every field.
+    """
+
+    action = fields.String(load_default="submit")
+    draft_token = fields.String(load_default="")
+    submission_id = fields.String(load_default="")
 
 
 class SubmittedSchema(Schema):

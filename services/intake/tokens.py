@@ -1,7 +1,8 @@
 """Signed, expiring links scoped to one proposal (itsdangerous).
 
 A token names one proposal and one purpose ("status" or "draft"); a token made for one
-purpose does not open the other.
+purpose does not open the other. Applicants have no accounts: holding the link is what lets
+them see and change their proposal, so a refused link is a domain error naming ``token``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,31 @@ from datetime import timedelta
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from shared.config import load_settings
+from shared.domain import DomainError, Forbidden, NotFound
 
 PURPOSES = ("status", "draft")
 
 
-class LinkExpired(Exception):
+class LinkRefused(DomainError):
+    """A refusal about the link itself: the API names the ``token`` field."""
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {"token": [self.message]}
+
+
+class LinkExpired(LinkRefused, Forbidden):
     """The link was genuine but is too old."""
 
+    def __init__(self) -> None:
+        super().__init__("This link has expired. Ask the Alliance Coordinator for a new one.")
 
-class LinkInvalid(Exception):
+
+class LinkInvalid(LinkRefused, NotFound):
     """The link was altered, mistyped, or made for something else."""
+
+    def __init__(self) -> None:
+        super().__init__("This link is not valid for this proposal.")
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

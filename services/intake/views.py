@@ -1,4 +1,11 @@
-"""The public pages: the proposal form, drafts, confirmation, status and resubmission."""
+"""The public pages: the proposal form, drafts, confirmation, status and resubmission.
+
+The form posts the API's field paths (services/intake/forms.py) and is checked by the API's
+own input schemas (services/intake/schemas.py); a refusal is the form again with each message
+beside its field (``form_refused``), text no one can type included. The rules are in
+services/intake/proposals.py; a refused link or state is answered by shared/web.py
+(the page is templates/refusal.html).
+"""
 
 from __future__ import annotations
 
@@ -7,20 +14,21 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from services.intake import forms, proposals
 from services.intake.config import IntakeSettings, load_intake_settings
-from services.intake.idempotency import StoredAnswer, claim_key, remember_answer
+from services.intake.idempotency import StoredAnswer, once
 from services.intake.limits import limiter, writing_limit
-from services.intake.models import Proposal
-from services.intake.schemas import DraftSchema, ProposalInputSchema
-from services.intake.tokens import LinkExpired, LinkInvalid, make_token, read_token
+from services.intake.schemas import DraftSchema, FormControlsSchema, ProposalInputSchema
+from services.intake.tokens import make_token
 from services.intake.worker import database, outbox
 from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
-from shared.proposal import US_STATES, flatten_errors
+from shared.domain import Invalid
+from shared.proposal import US_STATES
+from shared.schemas import checks_form_text, load_input
+from shared.web import request_session
 
 bp = Blueprint("public", __name__)
 
@@ -49,7 +57,8 @@ def render_form(
     notice_kind: str = "info",
     focus: str = "",
 ) -> tuple[str, int]:
-    errors = errors or {}
+    errors = {forms.printable(path): messages for path, messages in (errors or {}).items()}
+    data = forms.printable(data)
     profile = load_agency_profile()
     page = render_template(
         "apply.html",
@@ -61,7 +70,7 @@ def render_form(
         value_at=forms.value_at,
         field_id=forms.field_id,
         mode=mode,
-        draft_token=draft_token,
+        draft_token=forms.printable(draft_token),
         status_token=status_token,
         submission_id=uuid.uuid4().hex,
         notice=notice,
@@ -79,20 +88,6 @@ def message_page(
     return render_template("message.html", page_title=title, message=message, kind=kind), status
 
 
-def _read(purpose: str, token: str, settings: IntakeSettings) -> uuid.UUID:
-    lifetime = settings.draft_lifetime if purpose == "draft" else settings.status_link_lifetime
-    try:
-        return read_token(purpose, token, max_age=lifetime)
-    except LinkExpired:
-        abort(
-            403,
-            description="This link has expired. Contact the Alliance Coordinator for a new one.",
-        )
-    except LinkInvalid:
-        abort(404, description="This link is not valid. Check that you copied all of it.")
-    raise AssertionError("unreachable")
-
-
 @bp.get("/")
 def home() -> Response:
     return redirect(url_for("public.apply"))
@@ -106,17 +101,12 @@ def apply() -> Any:
 @bp.get("/apply/resume/<token>")
 def resume(token: str) -> Any:
     settings = load_intake_settings()
-    draft_id = _read("draft", token, settings)
-    with database.transaction() as session:
-        try:
-            draft = proposals.find_draft(session, draft_id)
-        except proposals.DraftNotFound as err:
-            return message_page("Draft not available", str(err), status=404)
-        data = draft.data if isinstance(draft.data, dict) else {}
-        expires = draft.draft_expires_at
+    draft_id = proposals.linked_id("draft", token, settings=settings)
+    draft = proposals.find_draft(request_session(database), draft_id)
+    data = draft.data if isinstance(draft.data, dict) else {}
     notice = ""
-    if request.args.get("saved") and expires is not None:
-        when = expires.astimezone(settings.timezone).strftime("%B %-d, %Y")
+    if request.args.get("saved") and draft.draft_expires_at is not None:
+        when = draft.draft_expires_at.astimezone(settings.timezone).strftime("%B %-d, %Y")
         email = forms.value_at(data, "contact.email")
         notice = (
             f"Draft saved. We e-mailed a link to {email} so you can come back to it "
@@ -127,23 +117,29 @@ def resume(token: str) -> Any:
     )
 
 
+def _posted_form() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The form's controls and the proposal it describes, as typed. Text no one can type, in
+    any field, is ``Invalid`` (shared/schemas.py InputSchema): the form again, inline."""
+    if request.form.get(HONEYPOT):
+        abort(400, description="Your submission could not be accepted.")
+    controls = load_input(FormControlsSchema(), request.form)
+    return controls, forms.from_form(request.form)
+
+
 @bp.post("/apply")
+@checks_form_text
 @limiter.limit(writing_limit)
 def apply_post() -> Any:
     settings = load_intake_settings()
-    form = request.form
-    if form.get(HONEYPOT):
-        abort(400, description="Your submission could not be accepted.")
-    data = forms.from_form(form)
-    draft_token = form.get("draft_token", "")
-    draft_id = _read("draft", draft_token, settings) if draft_token else None
-    action = form.get("action", "submit")
-
+    controls, data = _posted_form()
+    draft_token = controls["draft_token"]
+    draft_id = proposals.linked_id("draft", draft_token, settings=settings) if draft_token else None
+    action = controls["action"]
     if edited := _edit_goals(data, action):
         return render_form(data, draft_token=draft_token, focus=edited)
     if action == "save_draft":
-        return _save_draft(data, draft_id, settings, draft_token)
-    return _submit(data, draft_id, settings, draft_token, form.get("submission_id", ""))
+        return _save_draft(data, draft_id, settings)
+    return _submit(data, draft_id, settings, controls["submission_id"])
 
 
 def _edit_goals(data: dict[str, Any], action: str) -> str:
@@ -166,28 +162,13 @@ def _edit_goals(data: dict[str, Any], action: str) -> str:
     return ""
 
 
-def _save_draft(
-    data: dict[str, Any], draft_id: uuid.UUID | None, settings: IntakeSettings, draft_token: str
-) -> Any:
-    try:
-        DraftSchema().load(data)
-    except ValidationError as err:
-        errors = flatten_errors(err.messages)
-        errors = {k: v for k, v in errors.items() if k.startswith("contact")}
-        errors = errors or {
-            "contact.email": [
-                "Enter the contact's e-mail address: the link to your draft goes there."
-            ]
-        }
-        return render_form(data, errors=errors, status=422, draft_token=draft_token)
-    with database.transaction() as session:
-        try:
-            draft = proposals.save_draft(
-                session, data=data, settings=settings, outbox=outbox, draft_id=draft_id
-            )
-        except proposals.DraftNotFound:
-            draft = proposals.save_draft(session, data=data, settings=settings, outbox=outbox)
-        token = make_token("draft", draft.id)
+def _save_draft(data: dict[str, Any], draft_id: uuid.UUID | None, settings: IntakeSettings) -> Any:
+    load_input(DraftSchema(), data)  # the API's very schema; Invalid: the form again, inline
+    session = request_session(database)
+    draft = proposals.save_draft(
+        session, data=data, settings=settings, outbox=outbox, draft_id=draft_id, anew_if_gone=True
+    )
+    token = make_token("draft", draft.id)
     return redirect(url_for("public.resume", token=token, saved=1), code=303)
 
 
@@ -195,52 +176,33 @@ def _submit(
     data: dict[str, Any],
     draft_id: uuid.UUID | None,
     settings: IntakeSettings,
-    draft_token: str,
     submission_id: str,
 ) -> Any:
-    try:
-        valid = ProposalInputSchema().load(forms.for_submission(data))
-    except ValidationError as err:
-        return render_form(
-            data, errors=flatten_errors(err.messages), status=422, draft_token=draft_token
+    valid = load_input(ProposalInputSchema(), data)
+    session = request_session(database)
+
+    def create() -> StoredAnswer:
+        proposal = proposals.submit_proposal(
+            session, data=valid, settings=settings, outbox=outbox, draft_id=draft_id
         )
-    with database.transaction() as session:
-        key = f"form:{submission_id[:64]}" if submission_id else ""
-        if key:
-            earlier = claim_key(session, key=key, fingerprint=key)
-            if earlier is not None:  # a second click on Submit: show the first result
-                return redirect(
-                    url_for("public.confirmation", token=earlier.body["status_token"]), code=303
-                )
-        try:
-            proposal = proposals.submit_proposal(
-                session, data=valid, settings=settings, outbox=outbox, draft_id=draft_id
-            )
-        except proposals.DraftNotFound:
-            proposal = proposals.submit_proposal(
-                session, data=valid, settings=settings, outbox=outbox
-            )
-        token = make_token("status", proposal.id)
-        if key:
-            remember_answer(session, key=key, answer=StoredAnswer(303, {"status_token": token}))
-    return redirect(url_for("public.confirmation", token=token), code=303)
+        return StoredAnswer(303, {"status_token": make_token("status", proposal.id)})
+
+    # A second click on Submit gives the first answer.
+    key = submission_id[:64]
+    answer = once(session, scope="form", key=key, fingerprint=f"form:{key}", create=create)
+    return redirect(url_for("public.confirmation", token=answer.body["status_token"]), code=303)
 
 
 @bp.get("/apply/confirmation/<token>")
 def confirmation(token: str) -> Any:
     settings = load_intake_settings()
-    proposal_id = _read("status", token, settings)
-    with database.transaction() as session:
-        proposal = session.get(Proposal, proposal_id)
-        if proposal is None or proposal.status == "draft":
-            abort(404, description="We could not find this proposal.")
-        status = proposals.public_status(proposal, timezone=settings.timezone)
-        email = proposal.contact_email
+    proposal_id = proposals.linked_id("status", token, settings=settings)
+    proposal = proposals.find_submitted(request_session(database), proposal_id)
     return render_template(
         "confirmation.html",
         page_title="Proposal submitted",
-        status=status,
-        email=email,
+        status=proposals.public_status(proposal, timezone=settings.timezone),
+        email=proposal.contact_email,
         token=token,
     )
 
@@ -248,12 +210,9 @@ def confirmation(token: str) -> Any:
 @bp.get("/status/<token>")
 def status_page(token: str) -> Any:
     settings = load_intake_settings()
-    proposal_id = _read("status", token, settings)
-    with database.transaction() as session:
-        proposal = session.get(Proposal, proposal_id)
-        if proposal is None or proposal.status == "draft":
-            abort(404, description="We could not find this proposal.")
-        status = proposals.public_status(proposal, timezone=settings.timezone)
+    proposal_id = proposals.linked_id("status", token, settings=settings)
+    proposal = proposals.find_submitted(request_session(database), proposal_id)
+    status = proposals.public_status(proposal, timezone=settings.timezone)
     return render_template(
         "status.html",
         page_title=f"Proposal {status['reference']}",
@@ -264,60 +223,40 @@ def status_page(token: str) -> Any:
 
 
 @bp.route("/status/<token>/edit", methods=["GET", "POST"])
+@checks_form_text
 @limiter.limit(writing_limit, methods=["POST"])
 def edit(token: str) -> Any:
     settings = load_intake_settings()
-    proposal_id = _read("status", token, settings)
-    with database.transaction() as session:
-        proposal = session.get(Proposal, proposal_id)
-        if proposal is None or proposal.status == "draft":
-            abort(404, description="We could not find this proposal.")
-        if proposal.status not in proposals.EDITABLE_STATES:
-            return message_page(
-                "Editing is closed",
-                "This proposal can be edited only while the agency has asked for changes. "
-                "Its status page shows where it stands.",
-                status=409,
-            )
-        current = proposal.data
+    proposal_id = proposals.linked_id("status", token, settings=settings)
+    session = request_session(database)
+    proposal = proposals.find_editable(session, proposal_id)
     if request.method == "GET":
-        return render_form(current, mode="edit", status_token=token)
-    if request.form.get(HONEYPOT):
-        abort(400, description="Your submission could not be accepted.")
-    data = forms.from_form(request.form)
-    action = request.form.get("action", "submit")
-    if focus := _edit_goals(data, action):
+        return render_form(proposal.data, mode="edit", status_token=token)
+    controls, data = _posted_form()
+    if focus := _edit_goals(data, controls["action"]):
         return render_form(data, mode="edit", status_token=token, focus=focus)
-    try:
-        valid = ProposalInputSchema().load(forms.for_submission(data))
-    except ValidationError as err:
-        return render_form(
-            data, errors=flatten_errors(err.messages), status=422, mode="edit", status_token=token
-        )
-    with database.transaction() as session:
-        try:
-            proposals.resubmit_proposal(
-                session, proposal_id=proposal_id, data=valid, settings=settings, outbox=outbox
-            )
-        except proposals.NotEditable as err:
-            return message_page("Editing is closed", str(err), status=409)
+    valid = load_input(ProposalInputSchema(), data)
+    proposals.resubmit_proposal(
+        session, proposal_id=proposal_id, data=valid, settings=settings, outbox=outbox
+    )
     return redirect(url_for("public.status_page", token=token, resubmitted=1), code=303)
 
 
 @bp.errorhandler(HTTPException)
 def public_error(err: HTTPException) -> Any:
-    """Errors on the public pages as plain-language pages in the site's look."""
-    titles = {
-        400: "Something is wrong with the request",
-        403: "Link expired",
-        404: "Not found",
-        409: "Not possible now",
-    }
+    """HTTP errors on the public pages (a filled-in trap field, a body too large) as
+    plain-language pages in the site's look."""
     return message_page(
-        titles.get(err.code or 400, "Something went wrong"),
+        "Something is wrong with the request" if err.code == 400 else "Something went wrong",
         str(err.description),
         status=err.code or 400,
     )
+
+
+@bp.errorhandler(Invalid)
+def form_refused(err: Invalid) -> Any:
+    """Input a form's schema refused: the form again, each message beside its field."""
+    return render_posted_form(status=422, errors=err.errors)
 
 
 @bp.errorhandler(CSRFError)
@@ -327,13 +266,10 @@ def csrf_failed(err: CSRFError) -> Any:
         return message_page(
             "Please try again", "Your session expired. Start again from the form.", status=400
         )
-    return render_form(
-        forms.from_form(request.form),
+    return render_posted_form(
         status=400,
-        draft_token=request.form.get("draft_token", ""),
         notice="For your security, this page timed out. Everything you typed is still below: "
         "check it and choose Submit or Save draft again.",
-        notice_kind="warning",
     )
 
 
@@ -341,11 +277,25 @@ def csrf_failed(err: CSRFError) -> Any:
 def too_many(err: TooManyRequests) -> Any:
     if request.method != "POST" or not request.form:
         return message_page("Too many requests", "Please wait a minute and try again.", status=429)
-    return render_form(
-        forms.from_form(request.form),
+    return render_posted_form(
         status=429,
-        draft_token=request.form.get("draft_token", ""),
         notice="We received many requests from your network in a short time. Everything you "
         "typed is still below: wait a minute, then send it again.",
-        notice_kind="warning",
+    )
+
+
+def render_posted_form(
+    *, status: int, errors: dict[str, list[str]] | None = None, notice: str = ""
+) -> tuple[str, int]:
+    """The form just posted (to /apply or to a proposal's edit page), as it was typed."""
+    status_token = (request.view_args or {}).get("token", "")
+    return render_form(
+        forms.from_form(request.form),
+        errors=errors,
+        status=status,
+        mode="edit" if request.endpoint == "public.edit" else "apply",
+        draft_token=request.form.get("draft_token", ""),
+        status_token=status_token if request.endpoint == "public.edit" else "",
+        notice=notice,
+        notice_kind="warning" if notice else "info",
     )

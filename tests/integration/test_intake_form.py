@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -267,3 +267,43 @@ def test_status_page_then_edit_and_resubmit(client):
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "resubmitted as version 2" in page
     assert "Resubmitted: waiting for review" in page
+
+
+def test_editing_a_proposal_not_open_for_changes_is_refused_and_nothing_is_stored(client):
+    fields = [*form_fields(example_proposal()), ("action", "submit")]
+    token = client.post("/apply", data=fields).headers["Location"].rsplit("/", 1)[1]
+    changed = example_proposal()
+    changed["organization"]["name"] = "Someone Else"
+
+    shown = client.get(f"/status/{token}/edit")
+    sent = client.post(f"/status/{token}/edit", data=[*form_fields(changed), ("action", "submit")])
+
+    for response in (shown, sent):
+        assert response.status_code == 409
+        html = response.get_data(as_text=True)
+        assert "<h1>Not possible now</h1>" in html
+        assert "This proposal cannot be edited now" in html
+    with database.transaction() as session:
+        proposal = session.scalars(select(Proposal)).one()
+        assert (proposal.status, proposal.version, proposal.organization_name) == (
+            "submitted",
+            1,
+            "Michigan Roofing Contractors Association",
+        )
+
+
+def test_an_expired_link_gets_a_page_that_says_so(client, monkeypatch):
+    fields = [*form_fields(example_proposal()), ("action", "submit")]
+    token = client.post("/apply", data=fields).headers["Location"].rsplit("/", 1)[1]
+    monkeypatch.setenv("INTAKE_STATUS_LINK_DAYS", "1")
+    import itsdangerous.timed
+
+    later = datetime.now(UTC) + timedelta(days=2)
+    monkeypatch.setattr(itsdangerous.timed.time, "time", later.timestamp)
+
+    response = client.get(f"/status/{token}")
+
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "<h1>Link expired</h1>" in html
+    assert "This link has expired. Ask the Alliance Coordinator for a new one." in html

@@ -318,3 +318,24 @@ def test_status_url_uses_the_public_base_url(client, monkeypatch):
     assert f"{url.scheme}://{url.netloc}" == "https://alliances.agency.example"
     assert url.path.startswith("/status/")
     assert parse_qs(url.query) == {}
+
+
+def test_an_idempotency_key_of_the_longest_allowed_length_works(client):
+    key = "k" * 200  # the documented maxLength; stored with its scope, it would not fit as is
+    first = client.post(
+        "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": key}
+    )
+    again = client.post(
+        "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": key}
+    )
+    longer = client.post(
+        "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": key + "k"}
+    )
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json
+    assert (longer.status_code, longer.json) == (
+        422,
+        {"errors": {"Idempotency-Key": ["Use at most 200 characters."]}},
+    )
+    assert count(Proposal) == 1

@@ -1,16 +1,25 @@
 """Text no one can type, and JSON nested absurdly deep, are refused at every service's edge
-with a message naming the field, and nothing is stored: never a 500."""
+with a message naming the field, and nothing is stored: never a 500. Intake's public form
+shows the message inline, beside the field, like any other refused input."""
+
+import re
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from services.intake import create_app as create_intake
-from services.intake.models import Proposal
+from services.intake.models import IdempotentRequest, OutboxEvent, Proposal, ProposalVersion
+from services.intake.tasks import changes_requested
 from services.intake.worker import database as intake_database
 from services.notify import create_app as create_notify
 from services.reporting import create_app as create_reporting
 from services.review import create_app as create_review
+from shared.events import new_event
 from shared.testing import example_proposal
+from tests.integration.test_intake_form import form_fields
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -20,6 +29,15 @@ NUL_MESSAGE = "Remove the control character U+0000: it cannot be typed, and noth
 def proposals_stored() -> int | None:
     with intake_database.transaction() as session:
         return session.scalar(select(func.count()).select_from(Proposal))
+
+
+def intake_rows() -> dict[str, int | None]:
+    """How many rows each of intake's tables that a form writes to holds."""
+    with intake_database.transaction() as session:
+        return {
+            model.__tablename__: session.scalar(select(func.count()).select_from(model))
+            for model in (Proposal, ProposalVersion, OutboxEvent, IdempotentRequest)
+        }
 
 
 @pytest.mark.usefixtures("redis_client")
@@ -91,6 +109,168 @@ def test_a_nul_in_a_form_field_is_a_422_page_on_every_service(factory, path):
         path, data={"email": "someone\x00@agency.example"}, headers={"Accept": "text/html"}
     )
 
+    body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert response.mimetype == "text/plain"
-    assert f"email: {NUL_MESSAGE}" in response.get_data(as_text=True)
+    # The edge's plain page names the field; a form whose schema checks its own text shows
+    # the message in the form (intake's, below: beside the field).
+    assert f"email: {NUL_MESSAGE}" in body or (
+        response.mimetype == "text/html" and NUL_MESSAGE in body
+    )
+    assert "\x00" not in body
+
+
+# Intake's public form: the message inline, beside the field
+
+
+@pytest.fixture
+def form_client(redis_client):
+    return create_intake({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+
+
+def post_form(client, url: str, fields: list[tuple[str, str]]):
+    return client.post(url, data=MultiDict([*fields, ("contact.nickname", "")]))
+
+
+def inline_error(html: str, field_id: str) -> str:
+    """The message shown beside the field with element id ``field_id`` ('' if none)."""
+    found = re.search(
+        rf'<span class="usa-error-message" id="{field_id}-error">([^<]*)</span>', html
+    )
+    return found.group(1) if found else ""
+
+
+def summary_links(html: str) -> list[str]:
+    return re.findall(r'<li><a class="usa-link" href="#([^"]+)">', html)
+
+
+def test_a_nul_in_the_proposal_form_is_shown_beside_its_field_and_nothing_is_stored(form_client):
+    proposal = example_proposal()
+    proposal["contact"]["name"] = "Dana\x00Smith"
+    proposal["goals"][1]["description"] = "Train\x1b roofers"
+    fields = [*form_fields(proposal), ("action", "submit"), ("submission_id", uuid.uuid4().hex)]
+
+    response = post_form(form_client, "/apply", fields)
+
+    html = response.get_data(as_text=True)
+    assert (response.status_code, response.mimetype) == (422, "text/html")
+    assert inline_error(html, "contact-name") == NUL_MESSAGE
+    assert inline_error(html, "goals-1-description") == (
+        "Remove the control character U+001B: it cannot be typed, and nothing was stored."
+    )
+    assert summary_links(html) == ["contact-name", "goals-1-description"]
+    # What was typed is kept, the untypable character shown as U+FFFD and never sent raw.
+    assert 'value="Dana\ufffdSmith"' in html
+    assert "\x00" not in html
+    assert "\x1b" not in html
+    assert 'value="Michigan Roofing Contractors Association"' in html
+    assert intake_rows() == dict.fromkeys(
+        ["proposals", "proposal_versions", "outbox_events", "idempotent_requests"], 0
+    )
+
+
+def test_a_nul_when_saving_a_draft_is_shown_inline_and_no_draft_is_stored(form_client):
+    fields = [
+        ("organization.name", "Half-done\x00 Roofers"),
+        ("contact.email", "dana@example.org"),
+        ("goals.0.category", "outreach_communication"),
+        ("action", "save_draft"),
+    ]
+
+    response = post_form(form_client, "/apply", fields)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert inline_error(html, "organization-name") == NUL_MESSAGE
+    assert 'value="dana@example.org"' in html
+    assert intake_rows()["proposals"] == 0
+    assert intake_rows()["outbox_events"] == 0
+
+
+def test_a_nul_in_a_resumed_draft_leaves_the_draft_as_it_was(form_client):
+    saved = post_form(
+        form_client,
+        "/apply",
+        [
+            ("organization.name", "Half-done Roofers"),
+            ("contact.email", "dana@example.org"),
+            ("action", "save_draft"),
+        ],
+    )
+    draft_token = saved.headers["Location"].split("/apply/resume/", 1)[1].split("?", 1)[0]
+    before = intake_rows()
+
+    for action in ("save_draft", "submit"):
+        response = post_form(
+            form_client,
+            "/apply",
+            [
+                *form_fields(example_proposal(hazards_other="Ladders\x00")),
+                ("action", action),
+                ("draft_token", draft_token),
+            ],
+        )
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422, action
+        assert inline_error(html, "hazards-other") == NUL_MESSAGE
+        # Still the resumed draft's form: sending it again updates that draft.
+        assert f'name="draft_token" value="{draft_token}"' in html
+
+    assert intake_rows() == before
+    with intake_database.transaction() as session:
+        draft = session.scalars(select(Proposal)).one()
+        assert (draft.status, draft.organization_name) == ("draft", "Half-done Roofers")
+        assert draft.data["organization"] == {"name": "Half-done Roofers"}
+
+
+def test_a_nul_when_editing_after_changes_were_requested_is_shown_inline(form_client):
+    submitted = post_form(
+        form_client, "/apply", [*form_fields(example_proposal()), ("action", "submit")]
+    )
+    token = submitted.headers["Location"].rsplit("/", 1)[1]
+    with intake_database.transaction() as session:
+        proposal_id = session.scalars(select(Proposal.id)).one()
+    changes_requested(
+        event=new_event(
+            "proposal.changes_requested",
+            producer="review",
+            payload={
+                "proposal_id": proposal_id,
+                "reference": "AP-2026-00001",
+                "contact_email": "dana@example.org",
+                "version": 1,
+                "message": "Please name the conferences.",
+                "requested_at": datetime.now(UTC),
+            },
+        ).to_message()
+    )
+    before = intake_rows()
+    edited = example_proposal()
+    edited["goals"][0]["activities_other"] = "The\x00 Michigan Safety Conference"
+
+    response = post_form(
+        form_client, f"/status/{token}/edit", [*form_fields(edited), ("action", "submit")]
+    )
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert inline_error(html, "goals-0-activities-other") == NUL_MESSAGE
+    assert f'action="/status/{token}/edit"' in html  # still the edit form
+    assert "Resubmit proposal" in html
+    assert intake_rows() == before
+    with intake_database.transaction() as session:
+        proposal = session.get(Proposal, proposal_id)
+        assert proposal is not None
+        assert (proposal.status, proposal.version) == ("changes_requested", 1)
+
+
+def test_a_nul_in_a_hidden_field_of_the_form_is_named_and_nothing_is_stored(form_client):
+    fields = [*form_fields(example_proposal()), ("action", "submit"), ("submission_id", "a\x00")]
+
+    response = post_form(form_client, "/apply", fields)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f"Submission id: {NUL_MESSAGE}" in html
+    assert intake_rows() == dict.fromkeys(
+        ["proposals", "proposal_versions", "outbox_events", "idempotent_requests"], 0
+    )
