@@ -279,3 +279,43 @@ def test_the_deliveries_page_is_for_the_coordinator_and_its_form_needs_the_csrf_
             select(Message.id).where(Message.cause.like(f"resend:{failed}:%"))
         ).all()
         assert len(copies) == 1
+
+
+def test_the_form_and_the_api_refuse_an_empty_choice_with_the_same_message(app):
+    held = held_decision()
+    client = signed_in(app, "reviewer")
+
+    api = client.post("/api/v1/held/release", json={"message_ids": []})
+    page = client.post("/staff/messages", data={})
+
+    assert (api.status_code, api.get_json()) == (
+        422,
+        {"errors": {"message_ids": ["Choose at least one message."]}},
+    )
+    assert page.status_code == 422
+    assert "Choose at least one message." in page.get_data(as_text=True)
+    assert [m["id"] for m in client.get("/api/v1/held").get_json()["messages"]] == [str(held)]
+
+
+def test_a_nul_in_the_edit_form_is_shown_beside_the_field_and_nothing_is_stored(app):
+    message_id = held_decision()
+    client = signed_in(app, "reviewer")
+
+    page = client.post(
+        f"/staff/messages/{message_id}",
+        data={"subject": "Decision\x00", "text_body": "Dear Dana,", "action": "save"},
+    )
+    api = client.put(
+        f"/api/v1/messages/{message_id}", json={"subject": "Decision\x00", "text_body": "Dear"}
+    )
+
+    assert (page.status_code, api.status_code) == (422, 422)
+    [message] = api.get_json()["errors"]["subject"]
+    assert message.startswith("Remove the control character U+0000")
+    assert f'href="#subject">Subject: {message}</a>' in page.get_data(as_text=True)
+    with database.transaction() as session:
+        message = session.get(Message, message_id)
+        assert (message.subject, message.edited_by) == (
+            "Decision on your Alliance proposal AP-2026-00009",
+            None,
+        )
