@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -112,6 +112,11 @@ def _organization_name(data: dict[str, Any]) -> str:
     return str(name)[:200]
 
 
+def _first(session: Session, *conditions: ColumnElement[bool], lock: bool) -> Proposal | None:
+    query = select(Proposal).where(*conditions)
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
 def find_submitted(session: Session, proposal_id: uuid.UUID) -> Proposal:
     """A proposal past its draft (what a status link shows)."""
     proposal = session.get(Proposal, proposal_id)
@@ -122,24 +127,20 @@ def find_submitted(session: Session, proposal_id: uuid.UUID) -> Proposal:
 
 def find_editable(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) -> Proposal:
     """A proposal its applicant may edit now: only while the agency has asked for changes."""
-    query = select(Proposal).where(Proposal.id == proposal_id)
-    if lock:
-        query = query.with_for_update()
-    proposal = session.scalars(query).first()
+    proposal = _first(session, Proposal.id == proposal_id, lock=lock)
     if proposal is None or proposal.status not in EDITABLE_STATES:
         raise NotEditable
     return proposal
 
 
 def find_draft(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) -> Proposal:
-    query = select(Proposal).where(
+    draft = _first(
+        session,
         Proposal.id == proposal_id,
         Proposal.status == "draft",
         Proposal.draft_expires_at > utcnow(),
+        lock=lock,
     )
-    if lock:
-        query = query.with_for_update()
-    draft = session.scalars(query).first()
     if draft is None:
         raise DraftNotFound
     return draft
@@ -313,9 +314,7 @@ def _queue_event(
 def record_changes_requested(session: Session, *, event: Event) -> None:
     """A reviewer asked for changes: the applicant may now edit and resubmit."""
     payload = event.payload
-    proposal = session.scalars(
-        select(Proposal).where(Proposal.id == payload["proposal_id"]).with_for_update()
-    ).first()
+    proposal = _first(session, Proposal.id == payload["proposal_id"], lock=True)
     if proposal is None or payload["version"] < proposal.version:
         return  # unknown here, or about a version already replaced: nothing to change
     proposal.status = "changes_requested"
@@ -326,9 +325,7 @@ def record_changes_requested(session: Session, *, event: Event) -> None:
 def record_decision(session: Session, *, event: Event, status: str, note: str) -> None:
     """The agency decided (declined or approved): the status page says so."""
     payload = event.payload
-    proposal = session.scalars(
-        select(Proposal).where(Proposal.id == payload["proposal_id"]).with_for_update()
-    ).first()
+    proposal = _first(session, Proposal.id == payload["proposal_id"], lock=True)
     if proposal is None or payload["version"] < proposal.version:
         return
     proposal.status = status

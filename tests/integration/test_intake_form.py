@@ -307,3 +307,36 @@ def test_an_expired_link_gets_a_page_that_says_so(client, monkeypatch):
     html = response.get_data(as_text=True)
     assert "<h1>Link expired</h1>" in html
     assert "This link has expired. Ask the Alliance Coordinator for a new one." in html
+
+
+def test_an_expired_form_token_on_the_edit_page_keeps_the_edit_form(redis_client):
+    client = FormClient(create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}))
+    fields = [*form_fields(example_proposal()), ("action", "submit")]
+    token = client.post("/apply", data=fields).headers["Location"].rsplit("/", 1)[1]
+    with database.transaction() as session:
+        proposal_id = session.scalars(select(Proposal.id)).one()
+    changes_requested(
+        event=new_event(
+            "proposal.changes_requested",
+            producer="review",
+            payload={
+                "proposal_id": proposal_id,
+                "reference": "AP-2026-00001",
+                "contact_email": "dana@example.org",
+                "version": 1,
+                "message": "Please name the conferences.",
+                "requested_at": datetime.now(UTC),
+            },
+        ).to_message()
+    )
+    guarded = FormClient(create_app({"TESTING": True}))  # CSRF on, and no token sent
+
+    response = guarded.post(f"/status/{token}/edit", data=fields)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Everything you typed is still below" in html
+    assert f'action="/status/{token}/edit"' in html  # sent again, it resubmits this proposal
+    assert "Resubmit proposal" in html
+    with database.transaction() as session:
+        assert session.scalars(select(Proposal.version)).one() == 1
