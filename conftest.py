@@ -53,6 +53,46 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     ]
 
 
+# MonkeyPatch is marked final to keep plugins from changing it; this only adds the reset.
+class SettingsMonkeyPatch(pytest.MonkeyPatch):  # type: ignore[misc]
+    """pytest's MonkeyPatch, except that setting or deleting an environment variable (and
+    undoing it) makes the next ``load_settings()`` read the environment again: a process
+    reads its settings once (shared/config.py), a test changes them on the fly."""
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        super().setenv(name, value, prepend)
+        _forget_settings()
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        super().delenv(name, raising)
+        _forget_settings()
+
+    def undo(self) -> None:
+        super().undo()
+        _forget_settings()
+
+
+def _forget_settings() -> None:
+    from shared.config import reset_settings
+
+    reset_settings()
+
+
+@pytest.fixture
+def monkeypatch() -> Iterator[pytest.MonkeyPatch]:
+    with SettingsMonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test starts from the settings of the test environment, whatever the one before
+    changed (an ``alliance`` command run in-process with its own environment, say)."""
+    _forget_settings()
+    yield
+    _forget_settings()
+
+
 @pytest.fixture(scope="session")
 def servers() -> TestServers:
     assert _servers is not None

@@ -5,22 +5,57 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from shared.config import PROJECT_ROOT, SERVICES
+from shared.config import (
+    PORT,
+    SERVICES,
+    VAR_DIR,
+    ConfigurationError,
+    load_settings,
+    reset_settings,
+)
 
 
-@click.group()
+class SettingsRefused(click.ClickException):
+    """A setting is bad: the message names it; no traceback."""
+
+    exit_code = 2
+
+
+class Command(click.Command):
+    """An ``alliance`` command: every setting is read and checked before it does anything."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        load_settings()
+        return super().invoke(ctx)
+
+
+class Alliance(click.Group):
+    command_class = Command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        reset_settings()  # a command's start-up: the environment as it is now
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as err:
+            raise SettingsRefused(str(err)) from None
+
+
+@click.group(cls=Alliance)
 def main() -> None:
     """Alliance Program Manager operator commands."""
 
 
-@main.command()
+# The supervisor checks every setting itself, as its children will see them: it starts the
+# embedded servers whose URLs the environment lacks (deploy/supervisor.py).
+@main.command(cls=click.Command)
 @click.option(
     "--port",
     type=int,
-    default=lambda: int(os.environ.get("PORT", "8000")),
+    default=lambda: PORT.read(os.environ),
     show_default="8000 or $PORT",
 )
 @click.option(
@@ -29,7 +64,8 @@ def main() -> None:
 @click.option(
     "--var-dir",
     type=click.Path(path_type=Path),
-    default=lambda: Path(os.environ.get("VAR_DIR", PROJECT_ROOT / "var")),
+    default=lambda: VAR_DIR.read(os.environ),
+    show_default="var/ or $VAR_DIR",
 )
 def run(port: int, concurrency: int, var_dir: Path) -> None:
     """Start the whole system (embedded servers unless URLs are set)."""
@@ -158,8 +194,6 @@ def _restart_container(reason: str) -> None:
 
 
 def _redis_url() -> str:
-    from shared.config import load_settings
-
     return load_settings().redis_url
 
 
@@ -174,10 +208,9 @@ def create_coordinator(email: str, name: str) -> None:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from services.review.staff import domain as accounts
-    from shared.config import load_settings
     from shared.db import Database
 
-    password = os.environ.get("ALLIANCE_PASSWORD") or click.prompt(
+    password = load_settings().alliance_password or click.prompt(
         "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
     )
     database = Database("review")

@@ -22,7 +22,13 @@ from types import FrameType
 from typing import IO
 
 from deploy.embedded import EmbeddedPostgres, EmbeddedValkey
-from shared.config import SERVICES, Settings, database_url_variable, load_settings
+from shared.config import (
+    DATABASE_URLS,
+    REDIS_URL,
+    SERVICES,
+    database_url_variable,
+    read_settings,
+)
 from shared.health import BEAT_KEY, health_key, redis_client
 
 
@@ -38,15 +44,15 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-def load_settings_from(env: dict[str, str]) -> Settings:
-    """The settings the children see (the supervisor's own environment lacks the URLs)."""
-    previous = dict(os.environ)
-    os.environ.update(env)
-    try:
-        return load_settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(previous)
+def check_settings(env: dict[str, str]) -> None:
+    """Every setting as the children will see it, before anything starts; a bad one raises
+    the ConfigurationError that names it. The embedded servers' URLs are not known yet: their
+    development defaults stand in for the ones the environment lacks."""
+    planned = dict(env)
+    for setting in (REDIS_URL, *DATABASE_URLS.values()):
+        if not planned.get(setting.name, "").strip():
+            planned[setting.name] = setting.default
+    read_settings(planned)
 
 
 @dataclass
@@ -241,12 +247,12 @@ class Supervisor:
         def on_signal(signum: int, frame: FrameType | None) -> None:
             self.stopping = True
 
+        check_settings(env)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         try:
             self.start_servers(env)
-            # Read (and check) the settings the children will see, before starting any.
-            self.stall_seconds = load_settings_from(env).reliability.worker_stall_seconds
+            self.stall_seconds = read_settings(env).reliability.worker_stall_seconds
             say("migrating the databases ...")
             migrate = subprocess.run([sys.executable, "-m", "deploy.cli", "migrate"], env=env)
             if migrate.returncode != 0:

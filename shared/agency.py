@@ -3,15 +3,13 @@
 One deployment serves one agency, either a state plan (MIOSHA's divisions, the default) or
 federal OSHA (office levels). Every list can be replaced by an environment variable holding
 comma-separated ``slug=Label`` pairs, for example
-``AGENCY_HAZARDS="falls=Falls,heat=Heat illness"``.
+``AGENCY_HAZARDS="falls=Falls,heat=Heat illness"`` (declared with the other settings in
+shared/config.py).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-
-from shared.config import ConfigurationError
 
 Choices = dict[str, str]
 
@@ -114,42 +112,8 @@ class AgencyProfile:
         return {k: v for k, v in GOAL_CATEGORIES.items() if k != "national_dialogue"}
 
 
-def parse_choices(variable: str, raw: str) -> Choices:
-    choices: Choices = {}
-    for item in raw.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        slug, _, label = item.partition("=")
-        slug = slug.strip()
-        if not slug or not slug.replace("_", "").isalnum() or slug != slug.lower():
-            raise ConfigurationError(
-                f"{variable}: {slug!r} is not a slug (lower-case letters, digits and _)"
-            )
-        choices[slug] = label.strip() or slug.replace("_", " ").capitalize()
-    if not choices:
-        raise ConfigurationError(f"{variable} is set but lists nothing")
-    return choices
-
-
-def _choices(variable: str, default: Choices) -> Choices:
-    raw = os.environ.get(variable, "").strip()
-    return parse_choices(variable, raw) if raw else dict(default)
-
-
 def load_agency_profile() -> AgencyProfile:
-    profile = os.environ.get("AGENCY_PROFILE", "state_plan").strip() or "state_plan"
-    if profile not in PROFILES:
-        raise ConfigurationError(f"AGENCY_PROFILE must be one of {', '.join(PROFILES)}")
-    federal = profile == "federal"
-    default_name = "OSHA" if federal else "MIOSHA"
-    return AgencyProfile(
-        profile=profile,
-        name=os.environ.get("AGENCY_NAME", default_name).strip() or default_name,
-        hazards=_choices("AGENCY_HAZARDS", DEFAULT_HAZARDS),
-        activities=_choices("AGENCY_ACTIVITIES", DEFAULT_ACTIVITIES),
-        priority_areas=_choices("AGENCY_PRIORITY_AREAS", DEFAULT_PRIORITY_AREAS),
-        divisions=_choices(
-            "AGENCY_DIVISIONS", FEDERAL_OFFICES if federal else STATE_PLAN_DIVISIONS
-        ),
-    )
+    """This deployment's profile (``AGENCY_*`` settings, read and checked in shared/config.py)."""
+    from shared.config import load_settings
+
+    return load_settings().agency

@@ -1,48 +1,354 @@
-"""Configuration from environment variables.
+"""Every setting the system takes from its environment, declared once and read once.
 
-Development gets safe defaults; production (``APP_ENV=production``) fails loudly when a
-secret or an address it must not guess is missing.
+Each ``Setting`` below names its environment variable, the parser that turns its text into a
+value, its default, whether ``APP_ENV=production`` requires it, and what it does.
+``load_settings()`` reads and checks every one of them once per process (each web app in
+``shared.web.init_app``, each worker and the beat through ``shared.celery_app``, each
+``alliance`` command) into one ``Settings`` object. A bad value stops the process with a
+``ConfigurationError`` that names each bad variable and what it accepts; nothing falls back to
+a default silently. Development gets safe defaults; production fails loudly when a secret or
+an address it must not guess is missing.
+
+docs/configuration.md is generated from these declarations
+(``python -m shared.config docs/configuration.md``); a test keeps the two in step.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+import logging
 import os
+import re
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shared.agency import (
+    DEFAULT_ACTIVITIES,
+    DEFAULT_HAZARDS,
+    DEFAULT_PRIORITY_AREAS,
+    FEDERAL_OFFICES,
+    PROFILES,
+    STATE_PLAN_DIVISIONS,
+    AgencyProfile,
+    Choices,
+)
+
+log = logging.getLogger(__name__)
 
 SERVICES: tuple[str, ...] = ("intake", "review", "reporting", "notify")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+DOCUMENT = "docs/configuration.md"
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
 
 class ConfigurationError(RuntimeError):
-    """A setting is missing or malformed; the message says which and what to do."""
+    """Settings are missing or malformed; the message names each variable and what it
+    accepts."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        if len(problems) == 1:
+            message = f"{problems[0]} (every setting: {DOCUMENT})"
+        else:
+            listed = "".join(f"\n  {problem}" for problem in problems)
+            message = f"{len(problems)} settings are wrong (every setting: {DOCUMENT}):{listed}"
+        super().__init__(message)
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+# -- parsers: from a variable's text to its value ----------------------------------------------
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = _env(name)
-    if not raw:
-        return default
-    if raw.lower() in {"1", "true", "yes", "on"}:
+class Refused(ValueError):
+    """What exactly is wrong with a value, beyond what its parser accepts."""
+
+
+@dataclass(frozen=True)
+class Parser(Generic[T_co]):
+    """``convert`` raises ValueError for text it does not take (``Refused`` to say why);
+    ``accepts`` tells people what it takes."""
+
+    accepts: str
+    convert: Callable[[str], T_co]
+
+
+def _as_is(raw: str) -> str:
+    return raw
+
+
+def text(accepts: str = "any text") -> Parser[str]:
+    return Parser(accepts, _as_is)
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
         return True
-    if raw.lower() in {"0", "false", "no", "off"}:
+    if raw.lower() in ("0", "false", "no", "off"):
         return False
-    raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
+    raise ValueError(raw)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = _env(name)
-    if not raw:
-        return default
+BOOLEAN = Parser("true or false (or 1/0, yes/no, on/off)", _boolean)
+
+
+def whole(unit: str, minimum: int, maximum: int | None = None) -> Parser[int]:
+    number = f"a whole number of {unit}," if unit else "a whole number"
+    bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+    if not unit and maximum is None:
+        number += ","
+
+    def convert(raw: str) -> int:
+        value = int(raw)
+        if value < minimum or (maximum is not None and value > maximum):
+            raise ValueError(raw)
+        return value
+
+    return Parser(f"{number} {bounds}", convert)
+
+
+def seconds(minimum: float) -> Parser[float]:
+    def convert(raw: str) -> float:
+        value = float(raw)
+        if not value >= minimum or value == float("inf"):  # refuses nan and inf too
+            raise ValueError(raw)
+        return value
+
+    return Parser(f"a number of seconds, at least {minimum:g}", convert)
+
+
+def one_of(*choices: str) -> Parser[str]:
+    def convert(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(raw)
+        return raw
+
+    return Parser("one of " + ", ".join(choices), convert)
+
+
+def _time_zone(raw: str) -> ZoneInfo:
     try:
-        return int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(raw) from None
+
+
+TIME_ZONE = Parser("an IANA time zone name such as America/Detroit", _time_zone)
+
+
+def url(*schemes: str, or_path: bool = False) -> Parser[str]:
+    starts = " or ".join(f"{scheme}://" for scheme in schemes)
+    accepts = f"a URL starting with {starts}" + (" (or a path starting with /)" if or_path else "")
+
+    def convert(raw: str) -> str:
+        if or_path and raw.startswith("/") and not raw.startswith("//"):
+            return raw
+        parts = urlsplit(raw)
+        if parts.scheme not in schemes or not (parts.hostname or parts.scheme == "unix"):
+            raise ValueError(raw)
+        return raw.rstrip("/") if parts.scheme in ("http", "https") else raw
+
+    return Parser(accepts, convert)
+
+
+def _database_url(raw: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(raw)
+    except ArgumentError:
+        raise ValueError(raw) from None
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        raise ValueError(raw)
+    return raw
+
+
+DATABASE_URL = Parser(
+    "a PostgreSQL URL such as postgresql://user:password@host:5432/database", _database_url
+)
+
+
+def _address(raw: str, *, named: bool) -> str:
+    name, address = parseaddr(raw)
+    local, _, domain = address.partition("@")
+    if not local or "." not in domain or (not named and (name or address != raw)):
+        raise ValueError(raw)
+    return raw
+
+
+def _email_address(raw: str) -> str:
+    return _address(raw, named=False)
+
+
+def _mail_from(raw: str) -> str:
+    return _address(raw, named=True)
+
+
+EMAIL_ADDRESS = Parser("an e-mail address such as coordinator@agency.example", _email_address)
+FROM_ADDRESS = Parser(
+    "an e-mail address, with or without a name: Alliance Program <alliances@agency.example>",
+    _mail_from,
+)
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+PATH = Parser("a folder", _path)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(raw: str) -> str:
+    if raw.upper() not in LOG_LEVELS:
+        raise ValueError(raw)
+    return raw.upper()
+
+
+LOG_LEVEL_NAME = Parser(", ".join(LOG_LEVELS[:-1]) + f" or {LOG_LEVELS[-1]}", _log_level)
+
+
+def _rate_limit(raw: str) -> str:
+    from limits import parse_many
+
+    parse_many(raw)  # ValueError unless it is Flask-Limiter's notation
+    return raw
+
+
+RATE_LIMIT = Parser(
+    "limits in Flask-Limiter's notation separated by ';', such as 20 per minute;200 per hour",
+    _rate_limit,
+)
+
+
+def _choices(raw: str) -> Choices:
+    choices: Choices = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        slug, _, label = item.partition("=")
+        slug = slug.strip()
+        if not (slug.isascii() and slug.replace("_", "").isalnum() and slug == slug.lower()):
+            raise Refused(f"{slug!r} is not a slug (lower-case letters, digits and _)")
+        choices[slug] = label.strip() or slug.replace("_", " ").capitalize()
+    if not choices:
+        raise Refused("it lists nothing")
+    return choices
+
+
+CHOICES = Parser(
+    "comma-separated slug=Label pairs, such as falls=Falls,heat=Heat illness", _choices
+)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"(\d+)([smhd])")
+
+
+def duration(raw: str) -> timedelta:
+    """``30s``, ``5m``, ``2h`` or ``1d``: a positive whole number and a unit."""
+    match = _DURATION.fullmatch(raw.strip().lower())
+    if match is None or int(match[1]) == 0:
+        raise Refused(f"{raw.strip()!r} is not a duration such as 30s, 5m, 2h or 1d")
+    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+
+
+def durations(raw: str) -> tuple[timedelta, ...]:
+    """Comma-separated durations, never shrinking."""
+    if not raw.strip():
+        raise Refused("it must list at least one duration, e.g. 30s,1m,1h")
+    schedule = tuple(duration(part) for part in raw.split(","))
+    for earlier, later in itertools.pairwise(schedule):
+        if later < earlier:
+            raise Refused(f"it must not shrink: {later} comes after {earlier}")
+    return schedule
+
+
+DURATIONS = Parser("durations such as 30s,1m,2h,1d, comma-separated, never shrinking", durations)
+
+
+# -- declarations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One environment variable: its parser, its default, what production requires."""
+
+    name: str
+    parser: Parser[T]
+    default: T
+    doc: str
+    # Required when APP_ENV=production: unset, it stops the process there.
+    production: bool = False
+    # How docs/configuration.md shows the default when the value itself would not say it.
+    default_doc: str | None = None
+    # Its value is never repeated in a message.
+    secret: bool = False
+
+    def parse(self, raw: str) -> T:
+        """The value of ``raw``, or a ConfigurationError naming this variable."""
+        try:
+            return self.parser.convert(raw.strip())
+        except ValueError as err:
+            raise ConfigurationError([self.complaint(raw.strip(), err)]) from None
+
+    def read(self, environ: Mapping[str, str]) -> T:
+        """This setting alone from ``environ``: its default when unset or blank."""
+        raw = environ.get(self.name, "").strip()
+        return self.parse(raw) if raw else self.default
+
+    def complaint(self, raw: str, err: ValueError) -> str:
+        shown = self.name if self.secret else f"{self.name}={raw!r}"
+        why = f"{err}; " if isinstance(err, Refused) else ""
+        return f"{shown} is refused: {why}expected {self.parser.accepts}"
+
+    def shown_default(self) -> str:
+        """The default as docs/configuration.md shows it (Markdown)."""
+        if self.default_doc is not None:
+            return self.default_doc
+        value: object = self.default
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, float):
+            value = f"{value:g}"
+        elif isinstance(value, Path) and value.is_relative_to(PROJECT_ROOT):
+            value = value.relative_to(PROJECT_ROOT)
+        return f"`{value}`" if value not in (None, "") else "(none)"
+
+
+@dataclass
+class Section:
+    title: str
+    about: str
+    settings: list[Setting[Any]] = field(default_factory=list)
+
+    def add(self, setting: Setting[T]) -> Setting[T]:
+        self.settings.append(setting)
+        return setting
+
+
+SECTIONS: list[Section] = []
+
+
+def section(title: str, about: str) -> Section:
+    declared = Section(title, about)
+    SECTIONS.append(declared)
+    return declared
+
+
+def declared_settings() -> list[Setting[Any]]:
+    return [setting for declared in SECTIONS for setting in declared.settings]
 
 
 def database_url_variable(service: str) -> str:
@@ -54,6 +360,423 @@ def default_database_url(service: str) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:5432/alliance_{service}"
 
 
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key"  # noqa: S105 (never used in production)
+
+_running = section(
+    "Running",
+    "How the system runs. With `APP_ENV=production` every setting marked *required* must be "
+    "set, or the process stops.",
+)
+APP_ENV = _running.add(
+    Setting(
+        "APP_ENV",
+        one_of("development", "test", "production"),
+        "development",
+        "`production` requires the settings marked so and marks the staff cookie `Secure`",
+    )
+)
+SECRET_KEY = _running.add(
+    Setting(
+        "SECRET_KEY",
+        text("any long random text"),
+        DEVELOPMENT_SECRET_KEY,
+        "signs status and draft links and protects forms",
+        production=True,
+        default_doc="a fixed development-only key",
+        secret=True,
+    )
+)
+PUBLIC_BASE_URL = _running.add(
+    Setting(
+        "PUBLIC_BASE_URL",
+        url("http", "https"),
+        "",
+        "the start of every link in e-mail, and of the sign-in page services other than "
+        "review send people to",
+        production=True,
+        default_doc="`http://127.0.0.1:$PORT`",
+    )
+)
+PORT = _running.add(
+    Setting("PORT", whole("", 1, 65535), 8000, "where `alliance run` (`make run`) listens")
+)
+VAR_DIR = _running.add(
+    Setting(
+        "VAR_DIR",
+        PATH,
+        PROJECT_ROOT / "var",
+        "where `alliance run` keeps the embedded servers' data, the logs and the mail",
+    )
+)
+BEHIND_PROXY = _running.add(
+    Setting(
+        "BEHIND_PROXY",
+        BOOLEAN,
+        False,
+        "trust `X-Forwarded-For`, `-Proto`, `-Host` and `-Prefix` from one reverse proxy",
+    )
+)
+MAX_CONTENT_LENGTH = _running.add(
+    Setting(
+        "ALLIANCE_MAX_CONTENT_LENGTH",
+        whole("bytes", 1),
+        256 * 1024,
+        "the largest request body a web app takes (a larger one answers 413)",
+    )
+)
+LOG_LEVEL = _running.add(
+    Setting("LOG_LEVEL", LOG_LEVEL_NAME, "INFO", "the least important log lines written")
+)
+ALLIANCE_PASSWORD = _running.add(
+    Setting(
+        "ALLIANCE_PASSWORD",
+        text("a password of at least 12 characters"),
+        "",
+        "the password `alliance create-coordinator` gives the first Coordinator (asked for "
+        "when unset)",
+        secret=True,
+    )
+)
+
+_servers = section(
+    "Servers",
+    "Each one switches a part from the embedded default to a real server; `alliance run` "
+    "starts only the embedded servers still needed.",
+)
+REDIS_URL = _servers.add(
+    Setting(
+        "REDIS_URL",
+        url("redis", "rediss", "unix"),
+        "redis://127.0.0.1:6379/0",
+        "the broker (Redis or Valkey), which also holds staff sessions and health reports",
+        production=True,
+        default_doc="`redis://127.0.0.1:6379/0`; `alliance run` starts an embedded Valkey",
+    )
+)
+DATABASE_URLS: dict[str, Setting[str]] = {
+    service: _servers.add(
+        Setting(
+            database_url_variable(service),
+            DATABASE_URL,
+            default_database_url(service),
+            f"the {service} service's own database",
+            production=True,
+            default_doc=(
+                f"`postgresql://postgres@127.0.0.1:5432/alliance_{service}`; "
+                "`alliance run` starts an embedded PostgreSQL"
+            ),
+        )
+    )
+    for service in SERVICES
+}
+
+_mail = section(
+    "Mail",
+    "Without `SMTP_HOST` every message is written as an `.eml` file to `MAIL_DIR`.",
+)
+SMTP_HOST = _mail.add(Setting("SMTP_HOST", text("a host name"), "", "send mail over SMTP to it"))
+SMTP_PORT = _mail.add(Setting("SMTP_PORT", whole("", 1, 65535), 25, "the SMTP server's port"))
+SMTP_USERNAME = _mail.add(Setting("SMTP_USERNAME", text(), "", "sign in to the SMTP server as"))
+SMTP_PASSWORD = _mail.add(
+    Setting("SMTP_PASSWORD", text(), "", "the SMTP user's password", secret=True)
+)
+SMTP_STARTTLS = _mail.add(
+    Setting("SMTP_STARTTLS", BOOLEAN, False, "switch the SMTP connection to TLS (STARTTLS)")
+)
+SMTP_TIMEOUT = _mail.add(
+    Setting(
+        "SMTP_TIMEOUT", seconds(1), 10.0, "allowed for the SMTP connection and for each command"
+    )
+)
+MAIL_FROM = _mail.add(
+    Setting(
+        "MAIL_FROM",
+        FROM_ADDRESS,
+        "Alliance Program <alliances@agency.example>",
+        "the sender of every message",
+    )
+)
+MAIL_DIR = _mail.add(
+    Setting(
+        "MAIL_DIR",
+        PATH,
+        PROJECT_ROOT / "var" / "mail",
+        "where messages are written when there is no `SMTP_HOST`",
+        default_doc="`var/mail` (`alliance run`: `$VAR_DIR/mail`)",
+    )
+)
+COORDINATOR_EMAIL = _mail.add(
+    Setting(
+        "COORDINATOR_EMAIL",
+        EMAIL_ADDRESS,
+        "coordinator@agency.example",
+        "the Coordinator, alerted of new proposals and of mail that could not be delivered",
+        production=True,
+    )
+)
+
+_agency = section(
+    "The agency",
+    "One deployment serves one agency: a state plan (MIOSHA's divisions) or federal OSHA "
+    "(office levels). A list replaces the whole default list; SPEC.md gives the defaults.",
+)
+AGENCY_PROFILE = _agency.add(
+    Setting(
+        "AGENCY_PROFILE",
+        one_of(*PROFILES),
+        "state_plan",
+        "`state_plan` (divisions) or `federal` (office levels and the national-dialogue goal)",
+    )
+)
+AGENCY_NAME = _agency.add(
+    Setting(
+        "AGENCY_NAME",
+        text("a name"),
+        "",
+        "the agency's name on pages and in e-mail",
+        default_doc="`MIOSHA` (federal profile: `OSHA`)",
+    )
+)
+AGENCY_TIMEZONE = _agency.add(
+    Setting(
+        "AGENCY_TIMEZONE",
+        TIME_ZONE,
+        ZoneInfo("America/Detroit"),
+        "the agency's time zone: its dates, deadlines and the times in e-mail",
+    )
+)
+AGENCY_HAZARDS: Setting[Choices | None] = _agency.add(
+    Setting(
+        "AGENCY_HAZARDS",
+        CHOICES,
+        None,
+        "the hazards a proposal may name",
+        default_doc="the 13 hazards in SPEC.md",
+    )
+)
+AGENCY_ACTIVITIES: Setting[Choices | None] = _agency.add(
+    Setting(
+        "AGENCY_ACTIVITIES",
+        CHOICES,
+        None,
+        "the activities a goal may name",
+        default_doc="the 11 MIOSHA activities in SPEC.md",
+    )
+)
+AGENCY_PRIORITY_AREAS: Setting[Choices | None] = _agency.add(
+    Setting(
+        "AGENCY_PRIORITY_AREAS",
+        CHOICES,
+        None,
+        "the agency's priority areas, which raise a proposal's score",
+        default_doc="falls, heat, silica, amputations, trenching",
+    )
+)
+AGENCY_DIVISIONS: Setting[Choices | None] = _agency.add(
+    Setting(
+        "AGENCY_DIVISIONS",
+        CHOICES,
+        None,
+        "the divisions (federal: office levels) a proposal may ask for",
+        default_doc="the profile's three divisions or office levels",
+    )
+)
+
+_staff = section("Staff sign-in", "Staff sessions live in Redis; see shared/staff_auth.py.")
+STAFF_IDLE_MINUTES = _staff.add(
+    Setting(
+        "STAFF_IDLE_MINUTES",
+        whole("minutes", 1),
+        30,
+        "a staff session ends after this long without a request",
+    )
+)
+STAFF_SESSION_HOURS = _staff.add(
+    Setting(
+        "STAFF_SESSION_HOURS",
+        whole("hours", 1),
+        12,
+        "a staff session ends this long after signing in, whatever the activity",
+    )
+)
+STAFF_SIGN_IN_LIMIT = _staff.add(
+    Setting(
+        "STAFF_SIGN_IN_LIMIT",
+        RATE_LIMIT,
+        "10 per minute;100 per hour",
+        "failed sign-ins allowed per client address",
+    )
+)
+STAFF_SIGN_IN_EMAIL_LIMIT = _staff.add(
+    Setting(
+        "STAFF_SIGN_IN_EMAIL_LIMIT",
+        RATE_LIMIT,
+        "5 per minute;20 per hour",
+        "failed sign-ins allowed per e-mail address tried",
+    )
+)
+STAFF_SIGN_IN_URL = _staff.add(
+    Setting(
+        "ALLIANCE_STAFF_SIGN_IN_URL",
+        url("http", "https", or_path=True),
+        "",
+        "where services other than review send staff to sign in",
+        default_doc="`$PUBLIC_BASE_URL/review/staff/sign-in`",
+    )
+)
+STAFF_PASSWORD_HASH = _staff.add(
+    Setting(
+        "STAFF_PASSWORD_HASH",
+        one_of("strong", "fast"),
+        "strong",
+        "the cost of hashing staff passwords (Argon2id): `strong` (RFC 9106's low-memory "
+        "profile) or `fast` (the least Argon2 allows, for tests; refused in production). A "
+        "hash keeps its own cost and is rehashed at the next sign-in",
+    )
+)
+
+_intake = section("Intake", "The public proposal form and API.")
+INTAKE_DRAFT_DAYS = _intake.add(
+    Setting(
+        "INTAKE_DRAFT_DAYS",
+        whole("days", 1),
+        30,
+        "how long a saved draft, and the e-mailed link to it, lives",
+    )
+)
+INTAKE_STATUS_LINK_DAYS = _intake.add(
+    Setting(
+        "INTAKE_STATUS_LINK_DAYS",
+        whole("days", 1),
+        730,
+        "how long a proposal's status link works",
+    )
+)
+INTAKE_RATE_LIMIT = _intake.add(
+    Setting(
+        "INTAKE_RATE_LIMIT",
+        RATE_LIMIT,
+        "20 per minute;200 per hour",
+        "submissions and draft saves allowed per client address",
+    )
+)
+
+_review = section("Review", "The review queue, decisions and alliances.")
+REVIEW_INITIAL_TERM_YEARS = _review.add(
+    Setting(
+        "REVIEW_INITIAL_TERM_YEARS",
+        whole("years", 1, 10),
+        2,
+        "the initial term an approval proposes for a new alliance",
+    )
+)
+
+_notify = section("Notify", "E-mail delivery and its retries.")
+DEFAULT_RETRY_SCHEDULE = "30s,1m,2m,5m,10m,20m,30m,1h,2h,4h,8h,8h"
+NOTIFY_RETRY_SCHEDULE = _notify.add(
+    Setting(
+        "NOTIFY_RETRY_SCHEDULE",
+        DURATIONS,
+        durations(DEFAULT_RETRY_SCHEDULE),
+        "the pauses between delivery attempts before a message fails (13 attempts over "
+        "just over a day by default)",
+        default_doc=f"`{DEFAULT_RETRY_SCHEDULE}`",
+    )
+)
+NOTIFY_SENDING_LEASE_SECONDS = _notify.add(
+    Setting(
+        "NOTIFY_SENDING_LEASE_SECONDS",
+        whole("seconds", 1),
+        120,
+        "how long a message may stay `sending` before it counts as an uncertain delivery and "
+        "goes again; it must outlast 5 SMTP time-outs and 30 s",
+    )
+)
+NOTIFY_REQUEUE_SECONDS = _notify.add(
+    Setting(
+        "NOTIFY_REQUEUE_SECONDS",
+        whole("seconds", 1),
+        300,
+        "how long the delivery sweep leaves a message it queued before queuing it again",
+    )
+)
+
+_reliability = section(
+    "Reliability",
+    "How the system notices and recovers from lost tasks, stalled workers and outages "
+    "(docs/reliability.md).",
+)
+CELERY_VISIBILITY_TIMEOUT = _reliability.add(
+    Setting(
+        "CELERY_VISIBILITY_TIMEOUT",
+        seconds(5),
+        900.0,
+        "before a task held by a worker that died goes to another worker; task time limits "
+        "stay below it",
+    )
+)
+WORKER_STALL_SECONDS: Setting[float | None] = _reliability.add(
+    Setting(
+        "WORKER_STALL_SECONDS",
+        seconds(5),
+        None,
+        "a worker whose canary task waited this long is stuck and restarts",
+        default_doc="the task time limit + 30 (`150`)",
+    )
+)
+DELIVERY_SWEEP_SECONDS = _reliability.add(
+    Setting(
+        "DELIVERY_SWEEP_SECONDS",
+        seconds(0.1),
+        10.0,
+        "how often beat queues the mail due for (another) delivery attempt",
+    )
+)
+OUTBOX_RELAY_SECONDS = _reliability.add(
+    Setting(
+        "OUTBOX_RELAY_SECONDS",
+        seconds(0.1),
+        5.0,
+        "how often beat publishes events still waiting in an outbox",
+    )
+)
+OUTBOX_PUBLICATIONS = _reliability.add(
+    Setting(
+        "OUTBOX_PUBLICATIONS",
+        whole("", 1),
+        2,
+        "how many times in all every event goes out (consumers ignore repeats)",
+    )
+)
+OUTBOX_REPUBLISH_SECONDS = _reliability.add(
+    Setting(
+        "OUTBOX_REPUBLISH_SECONDS",
+        seconds(1),
+        600.0,
+        "how long after its first publication an event goes out again",
+    )
+)
+BEAT_LEADER_SECONDS = _reliability.add(
+    Setting(
+        "BEAT_LEADER_SECONDS",
+        seconds(1),
+        15.0,
+        "how long the leading beat's lock lasts unrenewed before a standby beat takes over",
+    )
+)
+RETRY_AFTER_SECONDS = _reliability.add(
+    Setting(
+        "RETRY_AFTER_SECONDS",
+        whole("seconds", 1),
+        30,
+        "what a 503 (database or broker down) tells the client to wait",
+    )
+)
+
+
+# -- the settings object ----------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str
@@ -62,19 +785,6 @@ class SmtpSettings:
     password: str
     starttls: bool
     timeout: float = 10.0
-
-
-def _env_seconds(name: str, default: float, *, minimum: float = 0.1) -> float:
-    raw = _env(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum} seconds, not {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -99,23 +809,28 @@ class ReliabilitySettings:
     outbox_republish_seconds: float = 600.0
 
 
-def load_reliability() -> ReliabilitySettings:
-    visibility = _env_seconds("CELERY_VISIBILITY_TIMEOUT", 900.0, minimum=5)
-    # A running task must end (hard limit) before Redis would hand it out again. Tasks here
-    # take milliseconds to seconds (an SMTP conversation is bounded by its time-outs).
-    hard = min(120.0, visibility * 0.8)
-    return ReliabilitySettings(
-        visibility_timeout=visibility,
-        task_time_limit=hard,
-        task_soft_time_limit=hard * 0.8,
-        delivery_sweep_seconds=_env_seconds("DELIVERY_SWEEP_SECONDS", 10.0),
-        # Longer than any task may run: a busy worker is not a stuck one.
-        worker_stall_seconds=_env_seconds("WORKER_STALL_SECONDS", hard + 30, minimum=5),
-        retry_after_seconds=int(_env_seconds("RETRY_AFTER_SECONDS", 30, minimum=1)),
-        beat_leader_seconds=_env_seconds("BEAT_LEADER_SECONDS", 15.0, minimum=1),
-        outbox_publications=max(1, _env_int("OUTBOX_PUBLICATIONS", 2)),
-        outbox_republish_seconds=_env_seconds("OUTBOX_REPUBLISH_SECONDS", 600.0, minimum=1),
-    )
+# After a message is marked ``sending`` the SMTP conversation still has MAIL, RCPT, DATA, the
+# content and the final answer, each bounded by the SMTP time-out; then the result is stored.
+SMTP_STEPS_AFTER_CLAIM = 5
+RECORDING_MARGIN = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """When notify tries a failed delivery again."""
+
+    # retry_schedule[n - 1] is the pause after the n-th attempt failed; one entry fewer than
+    # the attempts a message gets.
+    retry_schedule: tuple[timedelta, ...]
+    # How long a message may stay ``sending`` before its worker is presumed dead.
+    sending_lease: timedelta
+    # How long the sweep leaves a message it queued before queuing it again (its task may
+    # wait behind a backlog; a copy per sweep would only lengthen the queue).
+    requeue_after: timedelta = timedelta(seconds=300)
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_schedule) + 1
 
 
 @dataclass(frozen=True)
@@ -132,8 +847,24 @@ class Settings:
     smtp: SmtpSettings | None
     outbox_relay_seconds: float
     log_level: str
-    reliability: ReliabilitySettings = field(default_factory=ReliabilitySettings)
-    extra: dict[str, str] = field(default_factory=dict)
+    reliability: ReliabilitySettings
+    port: int
+    var_dir: Path
+    behind_proxy: bool
+    max_content_length: int
+    agency: AgencyProfile
+    staff_idle_timeout: timedelta
+    staff_session_lifetime: timedelta
+    staff_sign_in_limit: str
+    staff_sign_in_email_limit: str
+    staff_sign_in_url: str  # '' for PUBLIC_BASE_URL's review sign-in page
+    staff_password_hash: str  # services/review/staff/domain.py HASHERS
+    intake_draft_lifetime: timedelta
+    intake_status_link_lifetime: timedelta
+    intake_rate_limit: str
+    review_initial_term_years: int
+    delivery: DeliverySettings
+    alliance_password: str
 
     @property
     def production(self) -> bool:
@@ -143,76 +874,207 @@ class Settings:
         return self.database_urls[service]
 
 
-def load_settings() -> Settings:
-    env = _env("APP_ENV", "development")
-    production = env == "production"
+class _Values:
+    """Every declared setting's value in one environment, each checked by its parser."""
 
-    secret_key = _env("SECRET_KEY")
-    if not secret_key:
-        if production:
-            raise ConfigurationError("SECRET_KEY must be set when APP_ENV=production")
-        secret_key = "development-only-secret-key"  # noqa: S105 (never used in production)
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._values: dict[str, object] = {}
+        self.problems: list[str] = []
+        production = environ.get(APP_ENV.name, "").strip() == "production"
+        for setting in declared_settings():
+            raw = environ.get(setting.name, "").strip()
+            if not raw:
+                if setting.production and production:
+                    self.problems.append(f"{setting.name} must be set when APP_ENV=production")
+                self._values[setting.name] = setting.default
+                continue
+            try:
+                self._values[setting.name] = setting.parser.convert(raw)
+            except ValueError as err:
+                self.problems.append(setting.complaint(raw, err))
 
-    redis_url = _env("REDIS_URL")
-    if not redis_url:
-        if production:
-            raise ConfigurationError("REDIS_URL must be set when APP_ENV=production")
-        redis_url = "redis://127.0.0.1:6379/0"
+    def __getitem__(self, setting: Setting[T]) -> T:
+        # Stored by setting.parser (a Parser[T]) or from setting.default (a T).
+        return cast(T, self._values[setting.name])
 
-    database_urls = {}
-    for service in SERVICES:
-        url = _env(database_url_variable(service))
-        if not url:
-            if production:
-                raise ConfigurationError(
-                    f"{database_url_variable(service)} must be set when APP_ENV=production"
-                )
-            url = default_database_url(service)
-        database_urls[service] = url
+    def __contains__(self, setting: Setting[Any]) -> bool:
+        return setting.name in self._values
 
-    tz_name = _env("AGENCY_TIMEZONE", "America/Detroit")
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigurationError(f"AGENCY_TIMEZONE {tz_name!r} is not a known time zone") from None
 
-    coordinator_email = _env("COORDINATOR_EMAIL")
-    if not coordinator_email:
-        if production:
-            raise ConfigurationError("COORDINATOR_EMAIL must be set when APP_ENV=production")
-        coordinator_email = "coordinator@agency.example"
-
-    public_base_url = _env("PUBLIC_BASE_URL")
-    if not public_base_url:
-        if production:
-            raise ConfigurationError("PUBLIC_BASE_URL must be set when APP_ENV=production")
-        public_base_url = f"http://127.0.0.1:{_env('PORT', '8000')}"
-
-    smtp_host = _env("SMTP_HOST")
+def read_settings(environ: Mapping[str, str]) -> Settings:
+    """The settings ``environ`` gives, every one checked: a ConfigurationError lists every
+    bad or (in production) missing variable."""
+    values = _Values(environ)
+    problems = values.problems
     smtp = None
-    if smtp_host:
+    smtp_parsed = all(s in values for s in (SMTP_HOST, SMTP_PORT, SMTP_STARTTLS, SMTP_TIMEOUT))
+    if smtp_parsed and values[SMTP_HOST]:
         smtp = SmtpSettings(
-            host=smtp_host,
-            port=_env_int("SMTP_PORT", 25),
-            username=_env("SMTP_USERNAME"),
-            password=_env("SMTP_PASSWORD"),
-            starttls=_env_bool("SMTP_STARTTLS", False),
-            # For the connection and for each command; a send's lease outlasts five of them.
-            timeout=_env_seconds("SMTP_TIMEOUT", 10.0, minimum=1),
+            host=values[SMTP_HOST],
+            port=values[SMTP_PORT],
+            username=values[SMTP_USERNAME],
+            password=values[SMTP_PASSWORD],
+            starttls=values[SMTP_STARTTLS],
+            # For the connection and for each command; a send's lease outlasts five.
+            timeout=values[SMTP_TIMEOUT],
+        )
+    if smtp is not None and NOTIFY_SENDING_LEASE_SECONDS in values:
+        lease = values[NOTIFY_SENDING_LEASE_SECONDS]
+        needed = SMTP_STEPS_AFTER_CLAIM * timedelta(seconds=smtp.timeout) + RECORDING_MARGIN
+        if timedelta(seconds=lease) < needed:
+            problems.append(
+                f"{NOTIFY_SENDING_LEASE_SECONDS.name} must outlast a send's SMTP time-outs "
+                f"({SMTP_STEPS_AFTER_CLAIM} x {smtp.timeout:g} s) plus "
+                f"{RECORDING_MARGIN.seconds} s: at least {needed.total_seconds():g}, not {lease}"
+            )
+    cheap_hash = STAFF_PASSWORD_HASH in values and values[STAFF_PASSWORD_HASH] != "strong"
+    if cheap_hash and APP_ENV in values and values[APP_ENV] == "production":
+        problems.append(f"{STAFF_PASSWORD_HASH.name} must be strong when APP_ENV=production")
+    if problems:
+        raise ConfigurationError(problems)
+
+    visibility = values[CELERY_VISIBILITY_TIMEOUT]
+    # A running task must end (hard limit) before Redis would hand it out again. Tasks here
+    # take milliseconds to seconds (an SMTP conversation is bounded by its time-outs).
+    hard = min(120.0, visibility * 0.8)
+    stall = values[WORKER_STALL_SECONDS]
+    reliability_settings = ReliabilitySettings(
+        visibility_timeout=visibility,
+        task_time_limit=hard,
+        task_soft_time_limit=hard * 0.8,
+        delivery_sweep_seconds=values[DELIVERY_SWEEP_SECONDS],
+        # Longer than any task may run: a busy worker is not a stuck one.
+        worker_stall_seconds=stall if stall is not None else hard + 30,
+        retry_after_seconds=values[RETRY_AFTER_SECONDS],
+        beat_leader_seconds=values[BEAT_LEADER_SECONDS],
+        outbox_publications=values[OUTBOX_PUBLICATIONS],
+        outbox_republish_seconds=values[OUTBOX_REPUBLISH_SECONDS],
+    )
+
+    schedule = values[NOTIFY_RETRY_SCHEDULE]
+    if sum(schedule, timedelta()) < timedelta(days=1):
+        log.warning(
+            "NOTIFY_RETRY_SCHEDULE gives up after %s: a longer mail outage fails messages",
+            sum(schedule, timedelta()),
         )
 
-    return Settings(
-        env=env,
-        secret_key=secret_key,
-        redis_url=redis_url,
-        database_urls=database_urls,
-        agency_timezone=tz,
-        coordinator_email=coordinator_email,
-        public_base_url=public_base_url.rstrip("/"),
-        mail_from=_env("MAIL_FROM", "Alliance Program <alliances@agency.example>"),
-        mail_dir=Path(_env("MAIL_DIR", str(PROJECT_ROOT / "var" / "mail"))),
-        smtp=smtp,
-        outbox_relay_seconds=_env_seconds("OUTBOX_RELAY_SECONDS", 5.0),
-        log_level=_env("LOG_LEVEL", "INFO").upper(),
-        reliability=load_reliability(),
+    profile = values[AGENCY_PROFILE]
+    federal = profile == "federal"
+    lists: dict[str, Choices | None] = {
+        "hazards": values[AGENCY_HAZARDS],
+        "activities": values[AGENCY_ACTIVITIES],
+        "priority_areas": values[AGENCY_PRIORITY_AREAS],
+        "divisions": values[AGENCY_DIVISIONS],
+    }
+    defaults = {
+        "hazards": DEFAULT_HAZARDS,
+        "activities": DEFAULT_ACTIVITIES,
+        "priority_areas": DEFAULT_PRIORITY_AREAS,
+        "divisions": FEDERAL_OFFICES if federal else STATE_PLAN_DIVISIONS,
+    }
+    agency_profile = AgencyProfile(
+        profile=profile,
+        name=values[AGENCY_NAME] or ("OSHA" if federal else "MIOSHA"),
+        **{key: given or dict(defaults[key]) for key, given in lists.items()},
     )
+
+    return Settings(
+        env=values[APP_ENV],
+        secret_key=values[SECRET_KEY],
+        redis_url=values[REDIS_URL],
+        database_urls={service: values[DATABASE_URLS[service]] for service in SERVICES},
+        agency_timezone=values[AGENCY_TIMEZONE],
+        coordinator_email=values[COORDINATOR_EMAIL],
+        public_base_url=values[PUBLIC_BASE_URL] or f"http://127.0.0.1:{values[PORT]}",
+        mail_from=values[MAIL_FROM],
+        mail_dir=values[MAIL_DIR],
+        smtp=smtp,
+        outbox_relay_seconds=values[OUTBOX_RELAY_SECONDS],
+        log_level=values[LOG_LEVEL],
+        reliability=reliability_settings,
+        port=values[PORT],
+        var_dir=values[VAR_DIR],
+        behind_proxy=values[BEHIND_PROXY],
+        max_content_length=values[MAX_CONTENT_LENGTH],
+        agency=agency_profile,
+        staff_idle_timeout=timedelta(minutes=values[STAFF_IDLE_MINUTES]),
+        staff_session_lifetime=timedelta(hours=values[STAFF_SESSION_HOURS]),
+        staff_sign_in_limit=values[STAFF_SIGN_IN_LIMIT],
+        staff_sign_in_email_limit=values[STAFF_SIGN_IN_EMAIL_LIMIT],
+        staff_sign_in_url=values[STAFF_SIGN_IN_URL],
+        staff_password_hash=values[STAFF_PASSWORD_HASH],
+        intake_draft_lifetime=timedelta(days=values[INTAKE_DRAFT_DAYS]),
+        intake_status_link_lifetime=timedelta(days=values[INTAKE_STATUS_LINK_DAYS]),
+        intake_rate_limit=values[INTAKE_RATE_LIMIT],
+        review_initial_term_years=values[REVIEW_INITIAL_TERM_YEARS],
+        delivery=DeliverySettings(
+            retry_schedule=schedule,
+            sending_lease=timedelta(seconds=values[NOTIFY_SENDING_LEASE_SECONDS]),
+            requeue_after=timedelta(seconds=values[NOTIFY_REQUEUE_SECONDS]),
+        ),
+        alliance_password=values[ALLIANCE_PASSWORD],
+    )
+
+
+@functools.cache
+def load_settings() -> Settings:
+    """This process's settings: read from the environment and checked the first time, the
+    same object afterwards."""
+    return read_settings(os.environ)
+
+
+def reset_settings() -> None:
+    """Forget the settings read, so that the next ``load_settings()`` reads the environment
+    again (for tests, and a command run in-process, that change it)."""
+    load_settings.cache_clear()
+
+
+# -- docs/configuration.md --------------------------------------------------------------------
+
+BEGIN = "<!-- settings: generated from shared/config.py; do not edit by hand -->"
+END = "<!-- end of settings -->"
+
+
+def configuration_tables() -> str:
+    """The Markdown tables of every declared setting, section by section."""
+    lines: list[str] = []
+    for declared in SECTIONS:
+        lines += [f"## {declared.title}", "", declared.about, ""]
+        lines += [
+            "| Variable | Default | Production | Accepts | What it does |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for setting in declared.settings:
+            cells = (
+                f"`{setting.name}`",
+                setting.shown_default(),
+                "required" if setting.production else "",
+                setting.parser.accepts,
+                setting.doc,
+            )
+            lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def with_tables(document: str) -> str:
+    """``document`` with the part between its markers replaced by ``configuration_tables()``."""
+    head, begin, rest = document.partition(BEGIN)
+    _old, end, tail = rest.partition(END)
+    if not begin or not end:
+        raise ValueError(f"the document lacks the markers {BEGIN!r} and {END!r}")
+    return f"{head}{BEGIN}\n\n{configuration_tables()}\n{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m shared.config docs/configuration.md``: regenerate its tables."""
+    if len(argv) != 1:
+        print("usage: python -m shared.config docs/configuration.md", file=sys.stderr)
+        return 2
+    path = Path(argv[0])
+    path.write_text(with_tables(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

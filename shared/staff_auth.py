@@ -50,7 +50,6 @@ import contextlib
 import functools
 import json
 import logging
-import os
 import re
 import secrets
 import uuid
@@ -64,7 +63,7 @@ import redis
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from shared.config import ConfigurationError, load_settings
+from shared.config import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +93,12 @@ class StaffAuthSettings:
     secure_cookie: bool
 
 
-def _positive_int(variable: str, default: int) -> int:
-    raw = os.environ.get(variable, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise ConfigurationError(f"{variable} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise ConfigurationError(f"{variable} must be at least 1")
-    return value
-
-
 def load_staff_auth_settings() -> StaffAuthSettings:
+    settings = load_settings()  # STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS: shared/config.py
     return StaffAuthSettings(
-        idle_timeout=timedelta(minutes=_positive_int("STAFF_IDLE_MINUTES", 30)),
-        absolute_timeout=timedelta(hours=_positive_int("STAFF_SESSION_HOURS", 12)),
-        secure_cookie=load_settings().production,
+        idle_timeout=settings.staff_idle_timeout,
+        absolute_timeout=settings.staff_session_lifetime,
+        secure_cookie=settings.production,
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -280,6 +279,8 @@ USWDS_STATIC = Path(__file__).parent / "static" / "uswds"
 
 
 def init_app(app: Flask, *, service: str) -> None:
+    # Every setting is read and checked here, before the app exists: a bad one stops it with
+    # a ConfigurationError naming the variable (shared/config.py).
     settings = load_settings()
     # Every service's pages share the USWDS layout and form macros (shared/templates) and the
     # vendored USWDS files (shared/static/uswds, served at /assets/uswds/).
@@ -291,11 +292,12 @@ def init_app(app: Flask, *, service: str) -> None:
     )
     app.context_processor(layout_context)
     app.config["SECRET_KEY"] = settings.secret_key
-    # Flask's default is no limit at all; ALLIANCE_MAX_CONTENT_LENGTH overrides this.
-    app.config["MAX_CONTENT_LENGTH"] = 256 * 1024
+    # Flask's default is no limit at all (ALLIANCE_MAX_CONTENT_LENGTH, 256 KiB).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     app.config["SERVICE_NAME"] = service
-    app.config.from_prefixed_env("ALLIANCE")
-    if os.environ.get("BEHIND_PROXY", "").strip().lower() in {"1", "true", "yes"}:
+    if settings.staff_sign_in_url:  # ALLIANCE_STAFF_SIGN_IN_URL (shared/staff_auth.py)
+        app.config["STAFF_SIGN_IN_URL"] = settings.staff_sign_in_url
+    if settings.behind_proxy:
         # One trusted reverse proxy in front (deploy/nginx.conf), which strips the prefix.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1

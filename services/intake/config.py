@@ -1,30 +1,18 @@
-"""Intake's own settings, from the environment."""
+"""Intake's own settings (``INTAKE_*``, declared with every other one in shared/config.py)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from zoneinfo import ZoneInfo
 
-from shared.config import ConfigurationError, load_settings
-
-
-def _days(variable: str, default: int) -> timedelta:
-    raw = os.environ.get(variable, "").strip()
-    try:
-        days = int(raw) if raw else default
-    except ValueError:
-        raise ConfigurationError(f"{variable} must be a whole number of days") from None
-    if days < 1:
-        raise ConfigurationError(f"{variable} must be at least 1")
-    return timedelta(days=days)
+from shared.config import load_settings
 
 
 @dataclass(frozen=True)
 class IntakeSettings:
     public_base_url: str
-    timezone: Any
+    timezone: ZoneInfo
     draft_lifetime: timedelta
     status_link_lifetime: timedelta
     rate_limit: str
@@ -36,9 +24,9 @@ def load_intake_settings() -> IntakeSettings:
         public_base_url=settings.public_base_url,
         timezone=settings.agency_timezone,
         # How long a saved draft (and the e-mailed link to it) lives.
-        draft_lifetime=_days("INTAKE_DRAFT_DAYS", 30),
+        draft_lifetime=settings.intake_draft_lifetime,
         # How long a status link works: a proposal's life from submission to decision.
-        status_link_lifetime=_days("INTAKE_STATUS_LINK_DAYS", 730),
+        status_link_lifetime=settings.intake_status_link_lifetime,
         # Per client, on submit and draft endpoints (Flask-Limiter syntax).
-        rate_limit=os.environ.get("INTAKE_RATE_LIMIT", "").strip() or "20 per minute;200 per hour",
+        rate_limit=settings.intake_rate_limit,
     )

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from shared.config import SERVICES, database_url_variable
+from shared.config import SERVICES, database_url_variable, reset_settings
 
 
 class RunningSystem:
@@ -82,6 +82,7 @@ class RunningSystem:
 
         previous = os.environ.get("REDIS_URL")
         os.environ["REDIS_URL"] = self.broker_url()
+        reset_settings()  # the settings are read once; read them again with this broker
         try:
             session_id = start_session(uuid.uuid4(), "e2e@agency.example", "E2E Staff", roles)
         finally:
@@ -89,6 +90,7 @@ class RunningSystem:
                 os.environ.pop("REDIS_URL", None)
             else:
                 os.environ["REDIS_URL"] = previous
+            reset_settings()
         return f"{COOKIE_NAME}={session_id}"
 
     def request(

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from shared.config import SERVICES
+from shared.config import SERVICES, declared_settings
 
 pytestmark = pytest.mark.integration
 
@@ -33,26 +33,9 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 APP_DOCKERFILE = "deploy/Dockerfile"
 WEB_PORT = "8000"
 
-# Variables the app reads (shared/config.py, shared/web.py); cleared before loading a
+# Every variable the app reads (declared in shared/config.py); cleared before loading a
 # service's compose environment so the test machine's own settings cannot fill a gap.
-APP_VARIABLES = (
-    "APP_ENV",
-    "SECRET_KEY",
-    "REDIS_URL",
-    "COORDINATOR_EMAIL",
-    "PUBLIC_BASE_URL",
-    "AGENCY_TIMEZONE",
-    "SMTP_HOST",
-    "SMTP_PORT",
-    "SMTP_USERNAME",
-    "SMTP_PASSWORD",
-    "SMTP_STARTTLS",
-    "MAIL_FROM",
-    "MAIL_DIR",
-    "LOG_LEVEL",
-    "BEHIND_PROXY",
-    *(f"{service.upper()}_DATABASE_URL" for service in SERVICES),
-)
+APP_VARIABLES = tuple(setting.name for setting in declared_settings())
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -376,7 +359,7 @@ def test_each_app_service_starts_with_its_compose_environment(
     """APP_ENV=production refuses missing settings; the compose environment must satisfy it."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from shared.config import ConfigurationError, load_settings
+    from shared.config import ConfigurationError, load_settings, reset_settings
 
     services = resolved["services"]
     for name, entry in entry_points.items():
@@ -388,6 +371,7 @@ def test_each_app_service_starts_with_its_compose_environment(
                 mp.delenv(variable, raising=False)
             for key, value in env.items():
                 mp.setenv(key, value)
+            reset_settings()  # read this environment, not the one the test run started with
             try:
                 settings = load_settings()
             except ConfigurationError as err:

@@ -5,7 +5,6 @@ transaction (the decision e-mails wait in notify for staff to release them).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from services.review.queue.domain import (
     organization_key,
 )
 from shared.agency import load_agency_profile
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.events import new_event
 from shared.outbox import Outbox
@@ -45,8 +45,7 @@ LiaisonLookup = Callable[[uuid.UUID], Liaison | None]
 
 
 def initial_term_years() -> int:
-    raw = os.environ.get("REVIEW_INITIAL_TERM_YEARS", "").strip()
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 10 else 2
+    return load_settings().review_initial_term_years  # REVIEW_INITIAL_TERM_YEARS
 
 
 def add_years(start: date, years: int) -> date:

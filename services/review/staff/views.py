@@ -7,7 +7,6 @@ shared/staff_auth.py.
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
@@ -46,21 +45,13 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 WRONG_CREDENTIALS = "E-mail or password is incorrect."
 HOME_ENDPOINT = "review.home"  # services/review/views.py
 
-# Failed sign-ins (Flask-Limiter syntax), per client address and per e-mail address tried.
-DEFAULT_CLIENT_LIMIT = "10 per minute;100 per hour"
-DEFAULT_EMAIL_LIMIT = "5 per minute;20 per hour"
-
 
 def init_app(app: Flask) -> None:
     """Sign-in rate limits (in Redis) and the staff blueprints."""
-    app.config.setdefault(
-        "STAFF_SIGN_IN_LIMIT", os.environ.get("STAFF_SIGN_IN_LIMIT", "") or DEFAULT_CLIENT_LIMIT
-    )
-    app.config.setdefault(
-        "STAFF_SIGN_IN_EMAIL_LIMIT",
-        os.environ.get("STAFF_SIGN_IN_EMAIL_LIMIT", "") or DEFAULT_EMAIL_LIMIT,
-    )
-    app.config.setdefault("RATELIMIT_STORAGE_URI", load_settings().redis_url)
+    settings = load_settings()  # STAFF_SIGN_IN_LIMIT, STAFF_SIGN_IN_EMAIL_LIMIT
+    app.config.setdefault("STAFF_SIGN_IN_LIMIT", settings.staff_sign_in_limit)
+    app.config.setdefault("STAFF_SIGN_IN_EMAIL_LIMIT", settings.staff_sign_in_email_limit)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url)
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 2, "socket_connect_timeout": 2}
     )
