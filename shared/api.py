@@ -32,7 +32,7 @@ class ErrorSchema(Schema):
     )
 
 
-class ServiceApi(Api):
+class ServiceApi(Api):  # type: ignore[misc]  # flask-smorest has no type hints
     """flask-smorest's ``Api`` documenting our error body instead of its own.
 
     Its error handler is not installed: shared/web.py ``register_error_handlers`` answers

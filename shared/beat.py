@@ -39,7 +39,7 @@ HEARTBEAT_TTL = 15
 celery = create_celery("beat")
 
 
-class LeaderScheduler(PersistentScheduler):
+class LeaderScheduler(PersistentScheduler):  # type: ignore[misc]  # Celery has no type hints
     """A persistent schedule applied only while this beat holds the leader lock."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -78,7 +78,7 @@ class LeaderScheduler(PersistentScheduler):
         self._announced_standby = not self.leading
         if not self.leading:
             self._heartbeat(force=False)
-            return min(self.max_interval, 2.0)
+            return min(float(self.max_interval), 2.0)
         interval = float(super().tick(*args, **kwargs))
         self._heartbeat(force=False)
         return interval

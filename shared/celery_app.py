@@ -132,7 +132,7 @@ def celery_settings() -> dict[str, Any]:
     }
 
 
-class ServiceCelery(Celery):
+class ServiceCelery(Celery):  # type: ignore[misc]  # Celery has no type hints
     """A service's Celery app, knowing the service's database, inbox and Flask app."""
 
     service: str

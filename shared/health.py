@@ -44,11 +44,11 @@ def canary_key(service: str) -> str:
     return f"alliance:canary:{service}"
 
 
-def redis_client(redis_url: str) -> redis.Redis:
+def redis_client(redis_url: str) -> redis.Redis[bytes]:
     return redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
 
 
-def record_canary(client: redis.Redis, service: str) -> None:
+def record_canary(client: redis.Redis[Any], service: str) -> None:
     """Run by the canary task inside a pool process: this worker consumes."""
     client.set(canary_key(service), repr(time.time()), ex=3600)
 

@@ -59,7 +59,7 @@ def optional_text(max_length: int) -> Text:
     )
 
 
-def slug_list(max_items: int) -> fields.List:
+def slug_list(max_items: int) -> fields.List[str]:
     return fields.List(
         fields.String(validate=validate.Regexp(SLUG_RE, error="Not a valid choice.")),
         load_default=list,
@@ -70,7 +70,7 @@ def slug_list(max_items: int) -> fields.List:
 class PlainSchema(Schema):
     """A schema whose "required" message is plain language unless a field says more."""
 
-    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
         if (
             field_obj.error_messages.get("required")
             == fields.Field.default_error_messages["required"]

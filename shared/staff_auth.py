@@ -123,13 +123,13 @@ def _now() -> datetime:
 
 
 @functools.lru_cache(maxsize=4)
-def _client_for(url: str) -> redis.Redis:
+def _client_for(url: str) -> redis.Redis[str]:
     return redis.Redis.from_url(
         url, decode_responses=True, socket_timeout=2, socket_connect_timeout=2
     )
 
 
-def redis_client() -> redis.Redis:
+def redis_client() -> redis.Redis[str]:
     return _client_for(load_settings().redis_url)
 
 
@@ -278,7 +278,8 @@ def clear_session_cookie(response: Response) -> None:
 
 
 def current_staff() -> StaffSession | None:
-    return g.get("staff")
+    staff: StaffSession | None = g.get("staff")
+    return staff
 
 
 def init_staff_auth(app: Flask) -> None:

@@ -43,7 +43,7 @@ def _is_transient(err: BaseException) -> bool:
     return isinstance(err, TRANSIENT_ERRORS)
 
 
-class ServiceTask(Task):
+class ServiceTask(Task):  # type: ignore[misc]  # Celery has no type hints
     acks_late = True
     reject_on_worker_lost = True
     ignore_result = True
@@ -72,7 +72,7 @@ def event_consumer(
     """Register ``handler(event, *, session)`` as the task ``name`` consuming ``event_type``."""
 
     def decorator(handler: EventHandler) -> Any:
-        @app.task(name=name, bind=True, base=ServiceTask, shared=False)
+        @app.task(name=name, bind=True, base=ServiceTask, shared=False)  # type: ignore[untyped-decorator]
         def consume(self: ServiceTask, *, event: Any) -> None:
             database = app.database
             assert database is not None
@@ -138,7 +138,9 @@ def keep_rejected(
 def register_relay(app: ServiceCelery, outbox: Outbox) -> Any:
     """The periodic task that re-publishes this service's pending outbox rows."""
 
-    @app.task(name=f"{app.service}.relay_outbox", base=ServiceTask, acks_late=False, shared=False)
+    @app.task(  # type: ignore[untyped-decorator]
+        name=f"{app.service}.relay_outbox", base=ServiceTask, acks_late=False, shared=False
+    )
     def relay_outbox() -> int:
         sent = outbox.publish_pending()
         if sent:

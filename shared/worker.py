@@ -17,7 +17,9 @@ def register_canary(app: ServiceCelery) -> Any:
     """``<service>.canary``: run on the worker's own canary queue, it proves consumption."""
     clients: dict[str, Any] = {}
 
-    @app.task(name=f"{app.service}.canary", ignore_result=True, acks_late=False, shared=False)
+    @app.task(  # type: ignore[untyped-decorator]  # Celery has no type hints
+        name=f"{app.service}.canary", ignore_result=True, acks_late=False, shared=False
+    )
     def canary() -> None:
         client = clients.get("redis")
         if client is None:  # one client per pool process, made after the fork
@@ -31,16 +33,16 @@ def install_worker_hooks(app: ServiceCelery) -> None:
     stops: list[threading.Event] = []
     canary = register_canary(app)
 
-    @signals.setup_logging.connect(weak=False)
+    @signals.setup_logging.connect(weak=False)  # type: ignore[untyped-decorator]
     def setup_logging(**kwargs: Any) -> None:
         configure_logging(load_settings().log_level)
 
-    @signals.celeryd_after_setup.connect(weak=False)
+    @signals.celeryd_after_setup.connect(weak=False)  # type: ignore[untyped-decorator]
     def consume_canary_queue(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
         if instance is not None and instance.app is app:
             instance.app.amqp.queues.select_add(canary_queue(app.service))
 
-    @signals.worker_process_init.connect(weak=False)
+    @signals.worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def forget_inherited_connections(**kwargs: Any) -> None:
         # A pool process must never use the database connections it inherited from its
         # parent: two processes on one socket corrupt each other's transactions (a commit
@@ -48,7 +50,7 @@ def install_worker_hooks(app: ServiceCelery) -> None:
         if app.database is not None:
             app.database.forget_after_fork()
 
-    @signals.worker_ready.connect(weak=False)
+    @signals.worker_ready.connect(weak=False)  # type: ignore[untyped-decorator]
     def on_ready(sender: Any = None, **kwargs: Any) -> None:
         if sender is None or sender.app is not app or app.database is None:
             return
@@ -70,7 +72,7 @@ def install_worker_hooks(app: ServiceCelery) -> None:
         )
         stops.append(monitor.start())
 
-    @signals.worker_shutdown.connect(weak=False)
+    @signals.worker_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
     def on_shutdown(sender: Any = None, **kwargs: Any) -> None:
         for stop in stops:
             stop.set()
