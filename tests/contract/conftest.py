@@ -2,19 +2,21 @@
 document loaded by schemathesis, and a signed-in caller.
 
 The records are made the way the system makes them (intake's API, review's consumer of
-``proposal.submitted`` and its staff API, notify's message log), and the generated requests
-are pointed at them some of the time (``aim_at``), so that schemathesis reads and changes real
-rows as well as answering "not found" and "bad input".
+``proposal.submitted`` and its staff API, notify's message log); each answer the service's
+own API gives while making them is checked against its document too (``Seeder``). The
+generated requests are pointed at them some of the time (``aim_at``), so that schemathesis
+reads and changes real rows as well as answering "not found" and "bad input".
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import hypothesis.strategies as st
 import pytest
@@ -103,19 +105,35 @@ def aim_at(schema: Any, rows: list[Mapping[str, Any]]) -> None:
         return st.one_of(st.just(case), st.sampled_from(fitting).map(lambda row: apply(case, row)))
 
 
-def load_schema(app: Flask, rows: list[Mapping[str, Any]]) -> Any:
-    schema = schemathesis.openapi.from_wsgi(OPENAPI, app)
-    aim_at(schema, rows)
-    return schema
-
-
-# -- intake: public, a submitted proposal and a draft ------------------------------------------
-
-
 @dataclass
 class Service:
     schema: Any
     caller: Caller
+
+
+class Seeder:
+    """Makes the records through the service's own API, as the caller, and checks each answer
+    against the document too: the valid requests that random data seldom builds (a whole
+    proposal, an approval naming a liaison) are checked this way."""
+
+    def __init__(self, app: Flask, schema: Any, caller: Caller) -> None:
+        self.client = app.test_client()
+        self.schema = schema
+        self.caller = caller
+        for name, value in caller.cookies.items():
+            self.client.set_cookie(name, value)
+
+    def __call__(self, method: str, path: str, json: Any = None) -> dict[str, Any]:
+        response = self.client.open(path, method=method, json=json, headers=self.caller.headers)
+        assert response.status_code < 300, (method, path, response.status_code, response.json)
+        operation = self.schema.find_operation_by_path(method, urlsplit(path).path)
+        assert operation is not None, f"{method} {path} is not in the OpenAPI document"
+        operation.validate_response(response)
+        body: dict[str, Any] = response.get_json()
+        return body
+
+
+# -- intake: public, a submitted proposal and a draft ------------------------------------------
 
 
 @pytest.fixture
@@ -125,17 +143,21 @@ def intake(clean_databases: Any, redis_client: Any) -> Service:
     from shared.testing import example_proposal
 
     app = create_app({"TESTING": True})
-    client = app.test_client()
-    submitted = client.post("/api/v1/proposals", json=example_proposal())
-    assert submitted.status_code == 201, submitted.get_json()
-    draft = client.post("/api/v1/drafts", json={"proposal": example_proposal()})
-    assert draft.status_code == 201, draft.get_json()
-    proposal_id, draft_id = (uuid.UUID(r.get_json()["id"]) for r in (submitted, draft))
-    rows = [
-        {"proposal_id": proposal_id, "token": make_token("status", proposal_id)},
-        {"draft_id": draft_id, "token": make_token("draft", draft_id)},
-    ]
-    return Service(load_schema(app, rows), Caller())
+    service = Service(schemathesis.openapi.from_wsgi(OPENAPI, app), Caller())
+    seed = Seeder(app, service.schema, service.caller)
+    proposal_id = uuid.UUID(seed("POST", "/api/v1/proposals", example_proposal())["id"])
+    draft_id = uuid.UUID(seed("POST", "/api/v1/drafts", {"proposal": example_proposal()})["id"])
+    status_token, draft_token = make_token("status", proposal_id), make_token("draft", draft_id)
+    seed("GET", f"/api/v1/proposals/{proposal_id}?token={status_token}")
+    seed("GET", f"/api/v1/drafts/{draft_id}?token={draft_token}")
+    aim_at(
+        service.schema,
+        [
+            {"proposal_id": proposal_id, "token": status_token},
+            {"draft_id": draft_id, "token": draft_token},
+        ],
+    )
+    return service
 
 
 # -- review: staff; proposals in the queue, a signed alliance, a roundtable --------------------
@@ -182,13 +204,6 @@ def _staff(email: str, roles: list[str]) -> tuple[uuid.UUID, str, str, list[str]
         return person.id, person.email, person.name, list(person.roles)
 
 
-def _answer(send: Callable[..., Any], path: str, **kwargs: Any) -> dict[str, Any]:
-    response = send(path, **kwargs)
-    assert response.status_code < 300, (path, response.status_code, response.get_json())
-    body: dict[str, Any] = response.get_json()
-    return body
-
-
 @pytest.fixture
 def review(clean_databases: Any, redis_client: Any) -> Service:
     from services.review import create_app
@@ -196,75 +211,83 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
     app = create_app({"TESTING": True})
     cora_id, cora_email, cora_name, cora_roles = _staff("cora@agency.example", ["coordinator"])
     lee_id = _staff("lee@agency.example", ["liaison"])[0]
+    rae_id = _staff("rae@agency.example", ["reviewer"])[0]  # whose account the run may change
     caller = signed_in(app, user_id=cora_id, email=cora_email, name=cora_name, roles=cora_roles)
-    client = app.test_client()
-    for name, value in caller.cookies.items():
-        client.set_cookie(name, value)
-    post = lambda path, **kwargs: client.post(path, headers=caller.headers, **kwargs)  # noqa: E731
+    service = Service(schemathesis.openapi.from_wsgi(OPENAPI, app), caller)
+    seed = Seeder(app, service.schema, caller)
 
     signed, claimed, waiting = (_arrive(n) for n in ("Roofers", "Welders", "Bakers"))
-    decision = _answer(
-        post,
-        f"/api/v1/proposals/{signed}/decision",
-        json={
-            "kind": "approved",
-            "details": {
-                "division": "construction_safety_health",
-                "liaison_id": str(lee_id),
-                "signing_date": "2026-01-15",
-            },
+    approval = {
+        "kind": "approved",
+        "details": {
+            "division": "construction_safety_health",
+            "liaison_id": str(lee_id),
+            "signing_date": "2026-01-15",
         },
-    )
-    _answer(post, "/api/v1/decisions/release", json={"decision_ids": [decision["id"]]})
-    [alliance] = _answer(client.get, "/api/v1/alliances")["alliances"]
+    }
+    decision = seed("POST", f"/api/v1/proposals/{signed}/decision", approval)
+    seed("POST", "/api/v1/decisions/release", {"decision_ids": [decision["id"]]})
+    [alliance] = seed("GET", "/api/v1/alliances")["alliances"]
     alliance_id = alliance["id"]
-    milestone = _answer(
-        post,
+    milestone = seed(
+        "POST",
         f"/api/v1/alliances/{alliance_id}/milestones",
-        json={"title": "Toolbox talks", "target_date": "2026-06-01", "responsible": "Partner"},
+        {"title": "Toolbox talks", "target_date": "2026-06-01", "responsible": "Partner"},
     )
-    meeting = _answer(
-        post, f"/api/v1/alliances/{alliance_id}/meetings", json={"met_on": "2026-02-01"}
-    )
-    document = _answer(
-        post,
+    meeting = seed("POST", f"/api/v1/alliances/{alliance_id}/meetings", {"met_on": "2026-02-01"})
+    document = seed(
+        "POST",
         f"/api/v1/alliances/{alliance_id}/documents",
-        json={"title": "Agreement", "kind": "agreement", "url": "https://example.org/a.pdf"},
+        {"title": "Agreement", "kind": "agreement", "url": "https://example.org/a.pdf"},
     )
-    roundtable = _answer(
-        post, "/api/v1/roundtables", json={"name": "Construction", "starts_on": "2026-01-01"}
+    roundtable = seed(
+        "POST", "/api/v1/roundtables", {"name": "Construction", "starts_on": "2026-01-01"}
     )
-    membership = _answer(
-        post,
+    membership = seed(
+        "POST",
         f"/api/v1/roundtables/{roundtable['id']}/memberships",
-        json={"alliance_id": alliance_id, "joined_on": "2026-02-01"},
+        {"alliance_id": alliance_id, "joined_on": "2026-02-01"},
     )
-    _answer(post, f"/api/v1/proposals/{claimed}/assignment", json={"reviewer_id": str(cora_id)})
-    _answer(post, f"/api/v1/proposals/{claimed}/comments", json={"body": "Good reach."})
-    prepared = _answer(
-        post,
-        f"/api/v1/proposals/{claimed}/decision",
-        json={"kind": "declined", "details": {"reason": "Not this year."}},
+    seed("POST", f"/api/v1/proposals/{claimed}/assignment", {"reviewer_id": str(cora_id)})
+    seed("POST", f"/api/v1/proposals/{claimed}/comments", {"body": "Good reach."})
+    declined = {"kind": "declined", "details": {"reason": "Not this year."}}
+    prepared = seed("POST", f"/api/v1/proposals/{claimed}/decision", declined)
+    for path in (
+        "/api/v1/queue",
+        "/api/v1/decisions",
+        f"/api/v1/proposals/{claimed}",
+        f"/api/v1/alliances/{alliance_id}",
+        f"/api/v1/alliances/{alliance_id}/milestones",
+        f"/api/v1/alliances/{alliance_id}/meetings",
+        f"/api/v1/alliances/{alliance_id}/documents",
+        "/api/v1/roundtables",
+        f"/api/v1/roundtables/{roundtable['id']}/memberships",
+        "/api/v1/staff",
+        "/api/v1/directory",
+    ):
+        seed("GET", path)
+    aim_at(
+        service.schema,
+        [
+            {"proposal_id": waiting},
+            {"proposal_id": claimed, "decision_ids": prepared["id"]},
+            {"proposal_id": signed, "alliance_id": alliance_id},
+            {
+                "alliance_id": alliance_id,
+                "milestone_id": milestone["id"],
+                "meeting_id": meeting["id"],
+                "document_id": document["id"],
+            },
+            {
+                "roundtable_id": roundtable["id"],
+                "membership_id": membership["id"],
+                "alliance_id": alliance_id,
+                "parent_id": roundtable["id"],
+            },
+            {"reviewer_id": cora_id, "liaison_id": lee_id, "user_id": rae_id},
+        ],
     )
-    rows = [
-        {"proposal_id": waiting},
-        {"proposal_id": claimed, "decision_ids": prepared["id"]},
-        {"proposal_id": signed, "alliance_id": alliance_id},
-        {
-            "alliance_id": alliance_id,
-            "milestone_id": milestone["id"],
-            "meeting_id": meeting["id"],
-            "document_id": document["id"],
-        },
-        {
-            "roundtable_id": roundtable["id"],
-            "membership_id": membership["id"],
-            "alliance_id": alliance_id,
-            "parent_id": roundtable["id"],
-        },
-        {"reviewer_id": cora_id, "liaison_id": lee_id},
-    ]
-    return Service(load_schema(app, rows), caller)
+    return service
 
 
 # -- notify: staff; a held decision message and a sent one -------------------------------------
@@ -305,17 +328,21 @@ def notify(clean_databases: Any, redis_client: Any) -> Service:
     held = _message(held=True, proposal_id=proposal_id)
     pending = _message(held=False, proposal_id=proposal_id)
     caller = signed_in(
-        app,
-        user_id=uuid.uuid4(),
-        email="cora@agency.example",
-        name="Cora",
-        roles=["coordinator"],
+        app, user_id=uuid.uuid4(), email="cora@agency.example", name="Cora", roles=["coordinator"]
     )
-    rows = [
-        {"message_id": held, "message_ids": held, "proposal_id": proposal_id},
-        {"message_id": pending, "message_ids": pending, "proposal_id": proposal_id},
-    ]
-    return Service(load_schema(app, rows), caller)
+    service = Service(schemathesis.openapi.from_wsgi(OPENAPI, app), caller)
+    seed = Seeder(app, service.schema, caller)
+    seed("GET", "/api/v1/held")
+    seed("GET", f"/api/v1/messages/{held}")
+    seed("GET", f"/api/v1/messages?proposal_id={proposal_id}")
+    aim_at(
+        service.schema,
+        [
+            {"message_id": held, "message_ids": held, "proposal_id": proposal_id},
+            {"message_id": pending, "message_ids": pending, "proposal_id": proposal_id},
+        ],
+    )
+    return service
 
 
 @pytest.fixture
