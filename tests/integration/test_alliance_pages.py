@@ -3,23 +3,19 @@ plan, meetings and documents, renewal, conclusion, termination and the Ambassado
 bad input shown inline (422, nothing typed lost) and who may do what."""
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from services.review import create_app
 from services.review.alliances import domain as agreements
+from services.review.alliances.schemas import AlliancePageOut
 from services.review.decisions import domain as decisions
-from services.review.models import Alliance
 from services.review.queue import domain as queue
-from services.review.queue.api import liaison_lookup
 from services.review.staff import domain as accounts
 from services.review.worker import database, outbox
-from shared.events import new_event
-from shared.proposal import ProposalSchema
 from shared.staff_auth import COOKIE_NAME, start_session
-from shared.testing import example_proposal
+from tests.alliance_builders import COORDINATOR, signed_alliance, staff
 from tests.helpers import queued_tasks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
@@ -32,7 +28,7 @@ LONG_AGO = date(TODAY.year - 3, 1, 15)
 
 def person(email, *roles):
     with database.transaction() as session:
-        created = accounts.create_staff(
+        created = accounts.add_account(
             session,
             email=email,
             name=email.split("@")[0].title(),
@@ -51,54 +47,19 @@ def client_for(app, who):
 
 def sign(name, liaison, signing_date=LONG_AGO, term_years=2):
     """A proposal arrives, is approved with ``liaison`` (a staff account) and released."""
-    data = example_proposal()
-    data["organization"]["name"] = name
-    proposal_id = uuid.uuid4()
-    event = new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": proposal_id,
-            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-            "version": 1,
-            "submitted_at": datetime.now(UTC),
-            "status_url": "",
-            "proposal": ProposalSchema().load(data),
-        },
+    staff_id, email, staff_name, _ = liaison
+    return signed_alliance(
+        name,
+        signing_date=signing_date,
+        term_years=term_years,
+        liaison=decisions.Liaison(id=staff_id, name=staff_name, email=email),
     )
-    with database.transaction() as session:
-        queue.receive_submitted_proposal(session, event=event)
-    with database.transaction() as session:
-        decision = decisions.prepare(
-            session,
-            proposal_id=proposal_id,
-            kind="approved",
-            details={
-                "division": "construction_safety_health",
-                "liaison_id": str(liaison[0]),
-                "signing_date": signing_date.isoformat(),
-                "term_years": term_years,
-            },
-            actor="riley@agency.example",
-            viewer_id=None,
-            liaisons=liaison_lookup(session),
-        )
-    with database.transaction() as session:
-        decisions.release(
-            session,
-            decision_ids=[decision.id],
-            actor="cora@agency.example",
-            viewer_id=None,
-            outbox=outbox,
-            liaisons=liaison_lookup(session),
-        )
-    with database.transaction() as session:
-        return session.scalars(select(Alliance.id).where(Alliance.proposal_id == proposal_id)).one()
 
 
 def stored(alliance_id):
     with database.transaction() as session:
-        return agreements.alliance_page(session, alliance_id=alliance_id)
+        page = agreements.alliance_page(session, alliance_id=alliance_id, acting=COORDINATOR)
+        return AlliancePageOut().dump(page)
 
 
 def long(day):
@@ -124,9 +85,7 @@ def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
     roofers = sign("Roofers Guild", people["lee"])
     sign("Electricians Union", people["ola"])
     with database.transaction() as session:
-        agreements.conclude(
-            session, alliance_id=roofers, actor="cora@agency.example", outbox=outbox
-        )
+        agreements.conclude(session, acting=COORDINATOR, alliance_id=roofers, outbox=outbox)
 
     reviewer = client_for(app, people["reviewer"])
     html = reviewer.get("/staff/alliances").get_data(as_text=True)
@@ -163,7 +122,7 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(a
             title="Toolbox talks on ladders",
             target_date=TODAY + timedelta(days=60),
             responsible="the partner",
-            actor="lee@agency.example",
+            acting=staff("lee@agency.example", "liaison", staff_id=people["lee"][0]),
         )
 
     reviewer = client_for(app, people["reviewer"])
@@ -479,3 +438,48 @@ def test_the_coordinator_concludes_an_alliance(app, people):
         f"Concluded: concluded on {long(TODAY)}, by cora@agency.example. Reason: Goals met" in html
     )
     assert stored(alliance_id)["status"] == "concluded"
+
+
+def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    page = f"/staff/alliances/{alliance_id}"
+    lee = client_for(app, people["lee"])
+    refused = lee.post(
+        f"{page}/milestones",
+        data={
+            "title": "Toolbox\x00 talks",
+            "target_date": TODAY.isoformat(),
+            "responsible": "the partner",
+        },
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'href="#milestone-title"' in html
+    assert 'id="milestone-title-error"' in html
+    assert "Remove the control character U+0000: it cannot be typed" in html
+    assert 'value="the partner"' in html  # what was typed is kept
+    cora = client_for(app, people["coordinator"])
+    refused = cora.post(
+        f"{page}/termination", data={"notice_date": TODAY.isoformat(), "reason": "No\x07 work"}
+    )
+    assert refused.status_code == 422
+    assert 'id="termination-reason-error"' in refused.get_data(as_text=True)
+    after = stored(alliance_id)
+    assert (after["milestones"], after["status"], after["history"][-1]["action"]) == (
+        [],
+        "active",
+        "signed",
+    )
+
+
+def test_a_form_the_domain_refuses_as_a_whole_answers_the_refusal_page(app, people):
+    alliance_id = sign("Roofers Guild", people["lee"])
+    cora = client_for(app, people["coordinator"])
+    with database.transaction() as session:
+        agreements.conclude(session, acting=COORDINATOR, alliance_id=alliance_id, outbox=outbox)
+    closed = cora.post(f"/staff/alliances/{alliance_id}/meetings", data={"met_on": ""})
+    assert closed.status_code == 409  # before any field is read: nothing to correct there
+    html = closed.get_data(as_text=True)
+    assert "This alliance is concluded: its work plan is kept as it was." in html
+    assert "Nothing was changed." in html
+    assert stored(alliance_id)["meetings"] == []

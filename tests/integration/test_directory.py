@@ -1,21 +1,34 @@
 """The public directory and roundtable membership over time, on real PostgreSQL."""
 
 import json
-import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from services.review import audit, create_app
 from services.review.alliances import domain as agreements
+from services.review.base import AuditEntry
 from services.review.decisions import domain as decisions
 from services.review.directory import domain as directory
+from services.review.directory.schemas import DirectoryOut
 from services.review.queue import domain as queue
 from services.review.roundtables import domain as roundtables
+from services.review.roundtables.models import Roundtable, RoundtableMembership
 from services.review.worker import database, outbox
-from tests.integration.test_agreements import COORDINATOR, sign
+from shared.domain import Conflict, Forbidden, Invalid
+from tests.alliance_builders import (
+    COORDINATOR,
+    LIAISON,
+    OTHER_LIAISON,
+    REVIEWER,
+    as_staff,
+    signed_alliance,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+sign = signed_alliance
 
 PRIVATE = [
     "dana@example.org",
@@ -43,7 +56,7 @@ def roundtable(name, starts_on, ends_on=None, parent_id=None, description=""):
             ends_on=ends_on,
             parent_id=parent_id,
             description=description,
-            actor=COORDINATOR,
+            acting=COORDINATOR,
         ).id
 
 
@@ -54,9 +67,9 @@ def join(roundtable_id, alliance_id, joined_on, today=None):
             roundtable_id=roundtable_id,
             alliance_id=alliance_id,
             joined_on=joined_on,
-            actor=COORDINATOR,
+            acting=COORDINATOR,
             today=today,
-        ).id
+        ).membership.id
 
 
 def leave(roundtable_id, membership_id, left_on, today=None):
@@ -66,7 +79,7 @@ def leave(roundtable_id, membership_id, left_on, today=None):
             roundtable_id=roundtable_id,
             membership_id=membership_id,
             left_on=left_on,
-            actor=COORDINATOR,
+            acting=COORDINATOR,
             today=today,
         )
 
@@ -99,19 +112,17 @@ def program():
             alliance_id=ironworkers,
             signing_date=decisions.term_end(long_ago, 2),
             term_years=5,
-            actor=COORDINATOR,
+            acting=COORDINATOR,
             outbox=outbox,
         )
     with database.transaction() as session:
         agreements.designate_ambassador(
-            session, alliance_id=ironworkers, actor=COORDINATOR, outbox=outbox
+            session, alliance_id=ironworkers, acting=COORDINATOR, outbox=outbox
         )
-        queued = queue.get_for(session, alliance_for(session, masons).proposal_id, viewer_id=None)
         queue.add_comment(
             session,
-            proposal_id=queued.proposal_id,
-            author_id=uuid.uuid4(),
-            author_name="Riley",
+            acting=REVIEWER,
+            proposal_id=alliance_for(session, masons).proposal_id,
             body="Internal: their last report was thin",
         )
 
@@ -134,13 +145,13 @@ def program():
         join(roundtable_id, alliance_id, joined)
     join(ended, roofers, joined)
     with database.transaction() as session:
-        agreements.conclude(session, alliance_id=masons, actor=COORDINATOR, outbox=outbox)
+        agreements.conclude(session, alliance_id=masons, acting=COORDINATOR, outbox=outbox)
         agreements.terminate(
             session,
             alliance_id=painters,
             notice_date=today,
             reason="Partner dissolved",
-            actor=COORDINATOR,
+            acting=COORDINATOR,
             outbox=outbox,
         )
     return {
@@ -161,7 +172,7 @@ def alliance_for(session, alliance_id):
 def test_the_directory_lists_active_alliances_and_ambassadors_with_public_facts_only(program):
     today = program["today"]
     with database.transaction() as session:
-        listing = directory.public_directory(session)
+        listing = DirectoryOut().dump(directory.public_directory(session))
 
     assert listing["as_of"] == today.isoformat()
     assert [a["partner_name"] for a in listing["alliances"]] == [
@@ -247,6 +258,12 @@ def test_anyone_reads_the_directory_as_json_and_as_a_page(program):
 
     as_json = client.get("/api/v1/directory")
     assert (as_json.status_code, as_json.headers["Cache-Control"]) == (200, "public, max-age=300")
+    with database.transaction() as session:
+        assert as_json.get_json() == DirectoryOut().dump(directory.public_directory(session))
+    spec = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/directory"]["get"]
+    assert spec["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/DirectoryOut"
+    }
     assert [a["partner_name"] for a in as_json.get_json()["alliances"]] == [
         "Ironworkers Guild",
         "Roofers Association",
@@ -285,15 +302,15 @@ def test_membership_is_kept_over_time(program):
     assert ("Hazard Communication Roundtable", "Roofers Association") not in members_on(
         day + timedelta(days=21)
     )
-    with pytest.raises(agreements.InvalidInput, match="join again from the next day"):
+    with pytest.raises(Invalid, match="join again from the next day"):
         join(hazcom, roofers, day + timedelta(days=20))
     second = join(hazcom, roofers, day + timedelta(days=30))
-    with pytest.raises(agreements.AgreementError, match="is a member of Hazard Communication"):
+    with pytest.raises(Conflict, match="is a member of Hazard Communication"):
         join(hazcom, roofers, today)
-    with pytest.raises(agreements.InvalidInput, match="it leaves on or after that day"):
+    with pytest.raises(Invalid, match="it leaves on or after that day"):
         leave(hazcom, second, day)
     leave(hazcom, second, today)
-    with pytest.raises(agreements.AgreementError, match="This membership ended on"):
+    with pytest.raises(Conflict, match="This membership ended on"):
         leave(hazcom, second, today)
 
     with database.transaction() as session:
@@ -340,28 +357,30 @@ def test_an_ending_alliance_leaves_its_roundtables_on_its_end_date(program):
 def test_roundtable_dates_and_joining_rules(program):
     today = program["today"]
     construction, roofers = program["construction"], program["roofers"]
-    with pytest.raises(agreements.InvalidInput, match="cannot start before its roundtable") as e:
+    with pytest.raises(Invalid, match="cannot start before its roundtable") as e:
         roundtable("Trenching Workgroup", today - timedelta(days=400), parent_id=construction)
-    assert e.value.field == "starts_on"
-    with pytest.raises(agreements.InvalidInput, match="cannot end before it starts"):
+    assert list(e.value.errors) == ["starts_on"]
+    with pytest.raises(Invalid, match="cannot end before it starts"):
         roundtable("Heat Roundtable", today, ends_on=today - timedelta(days=1))
     with (
-        pytest.raises(agreements.InvalidInput, match="The workgroup Fall Protection Workgroup"),
+        pytest.raises(Invalid, match="The workgroup Fall Protection Workgroup"),
         database.transaction() as session,
     ):
         roundtables.update_roundtable(
-            session, roundtable_id=construction, changes={"starts_on": today}, actor=COORDINATOR
+            session, roundtable_id=construction, changes={"starts_on": today}, acting=COORDINATOR
         )
     later_start = today - timedelta(days=10)
     later = roundtable("Heat Roundtable", later_start)
-    with pytest.raises(agreements.InvalidInput, match="Heat Roundtable runs from") as e:
+    with pytest.raises(Invalid, match="Heat Roundtable runs from") as e:
         join(later, roofers, today - timedelta(days=20))
-    assert e.value.field == "joined_on"
-    with pytest.raises(agreements.InvalidInput, match="once it has begun"):
+    assert list(e.value.errors) == ["joined_on"]
+    with pytest.raises(Invalid, match="once it has begun"):
         join(later, roofers, today + timedelta(days=1))
     with database.transaction() as session:
-        [masons] = [a.id for a in agreements.list_alliances(session, status="concluded")]
-    with pytest.raises(agreements.AgreementError, match="is concluded: only an active"):
+        [masons] = [
+            a.id for a in agreements.list_alliances(session, acting=COORDINATOR, status="concluded")
+        ]
+    with pytest.raises(Conflict, match="is concluded: only an active"):
         join(later, masons, today)
 
     with database.transaction() as session:  # the Coordinator closes the roundtable
@@ -369,10 +388,10 @@ def test_roundtable_dates_and_joining_rules(program):
             session,
             roundtable_id=later,
             changes={"ends_on": today - timedelta(days=1)},
-            actor=COORDINATOR,
+            acting=COORDINATOR,
         )
     with database.transaction() as session:
-        listing = directory.public_directory(session)
+        listing = DirectoryOut().dump(directory.public_directory(session))
         changes = [
             (e.action, e.changes)
             for e in audit.history(session, entity_type="roundtable", entity_id=later)
@@ -393,5 +412,78 @@ def test_roundtable_dates_and_joining_rules(program):
 def test_the_federal_profile_names_the_office(program, monkeypatch):
     monkeypatch.setenv("AGENCY_PROFILE", "federal")
     with database.transaction() as session:
-        listing = directory.public_directory(session)
+        listing = DirectoryOut().dump(directory.public_directory(session))
     assert listing["division_heading"] == "Office"
+
+
+# -- who may do what (the domain decides) -----------------------------------------------------
+
+
+def roundtable_counts():
+    with database.transaction() as session:
+        return {
+            "roundtables": session.scalar(select(func.count()).select_from(Roundtable)),
+            "memberships": [
+                (m.roundtable_id, m.alliance_id, m.joined_on, m.left_on)
+                for m in session.scalars(select(RoundtableMembership))
+            ],
+            "names": sorted(session.scalars(select(Roundtable.name))),
+            "history": session.scalar(select(func.count()).select_from(AuditEntry)),
+        }
+
+
+@pytest.mark.parametrize(
+    "who",
+    [as_staff(LIAISON), as_staff(OTHER_LIAISON), REVIEWER],
+    ids=["the alliance's liaison", "another liaison", "a reviewer"],
+)
+def test_only_the_coordinator_keeps_the_roundtables_and_their_memberships(program, who):
+    today = program["today"]
+    roofers, ironworkers, hazcom = program["roofers"], program["ironworkers"], program["hazcom"]
+    with database.transaction() as session:
+        [member] = roundtables.memberships(session, roundtable_id=hazcom, alliance_id=ironworkers)
+    steps = {
+        "create": lambda s: roundtables.create_roundtable(
+            s, acting=who, name="Heat Roundtable", starts_on=today
+        ),
+        "create a workgroup": lambda s: roundtables.create_roundtable(
+            s, acting=who, name="Shade", starts_on=today, parent_id=hazcom
+        ),
+        "change": lambda s: roundtables.update_roundtable(
+            s, acting=who, roundtable_id=hazcom, changes={"name": "HazCom"}
+        ),
+        "join": lambda s: roundtables.join(
+            s, acting=who, roundtable_id=hazcom, alliance_id=roofers, joined_on=today
+        ),
+        "leave": lambda s: roundtables.leave(
+            s,
+            acting=who,
+            roundtable_id=hazcom,
+            membership_id=member.membership.id,
+            left_on=today,
+        ),
+    }
+    before = roundtable_counts()
+    for name, step in steps.items():
+        # The refused step's transaction commits anyway: it must have written nothing.
+        with database.transaction() as session, pytest.raises(Forbidden) as caught:
+            step(session)
+        assert caught.value.message == (
+            "Only the Coordinator keeps the roundtables and their memberships."
+        ), name
+    assert roundtable_counts() == before
+
+    with database.transaction() as session:  # any staff member reads them
+        listed = roundtables.list_roundtables(session, acting=who)
+        roster = roundtables.roster(session, acting=who, roundtable_id=hazcom)
+    assert [r.name for r in listed] == [
+        "Construction Roundtable",
+        "Design for Safety Workgroup",
+        "Fall Protection Workgroup",
+        "Hazard Communication Roundtable",
+        "Silica Roundtable",
+    ]
+    assert [m.alliance.partner_name for m in roster.memberships] == [
+        "Ironworkers Guild",
+        "Painters Union",
+    ]

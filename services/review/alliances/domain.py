@@ -1,4 +1,4 @@
-"""The agreement's life after signing.
+"""The agreement's life after signing, and who may change it.
 
 The liaison and the partner's contact form the implementation team; they keep a work plan
 (milestones with target dates and who is responsible), the dates they met, and the
@@ -7,17 +7,27 @@ rest: a renewal, a conclusion, a termination with 30 days' written notice, and t
 Ambassador designation. Each decision changes the alliance and adds its event to review's
 outbox in the caller's transaction, so both commit together or not at all.
 
-Plain functions over a SQLAlchemy session with keyword-only arguments; the caller owns the
-transaction. Every change goes into the audit trail with its field-level diff. Bad input
-raises :class:`InvalidInput` (naming the field), a step the alliance's state does not allow
-raises :class:`AgreementError`; both carry a message for staff.
+Who may do what (each write below checks it itself; views and APIs never do):
+
+- any staff member reads every alliance: its page, work plan, meetings, documents and
+  Ambassador eligibility (a liaison's scope hides nothing; ``mine`` only filters the list);
+- the Coordinator, or the alliance's own liaison, changes its work plan, meetings and
+  documents (``may_keep_work_plan``), and only while it is active or an Ambassador;
+- the Coordinator alone renews, concludes, terminates and names Ambassadors
+  (``check_decider``).
+
+Plain functions over a SQLAlchemy session with keyword-only arguments and the acting staff
+member; the caller owns the transaction and the functions never commit. Every change goes
+into the audit trail with its field-level diff. Refusals are ``shared.domain``'s typed
+errors: ``NotFound``, ``Forbidden`` (who may not), ``Conflict`` (a step the alliance's state
+does not allow) and ``Invalid`` (naming the field); each carries a message for staff.
 
 Dates are calendar days in the agency's time zone; ``today`` defaults to that day.
 
 Terms. A term runs from its signing date through ``decisions.term_end`` (signing date plus
-the years, less one day). Number 0 is the initial term, 1, 2, ... the renewals; the rows are
-in ``alliance_terms`` once the first renewal is decided (until then the alliance's own
-signing date, term and end are the initial term's).
+the years, less one day; 29 February plus a year is 28 February). Number 0 is the initial
+term, 1, 2, ... the renewals; the rows are in ``alliance_terms`` once the first renewal is
+decided (until then the alliance's own signing date, term and end are the initial term's).
 
 Renewal. Only an active alliance is renewed, for two to five years, from a signing date
 after the current term's signing date and not in the future ("nothing renews by itself":
@@ -33,7 +43,7 @@ the alliance's status changes at once (it leaves the public directory) and its o
 roundtable memberships end on ``ended_on``.
 
 Ambassador. An alliance may be named an Ambassador on day D (the designation date: today
-unless given, never in the future) when all of these hold:
+unless given, never in the future) when all of these hold (``ambassador_eligibility``):
 
 1. it is active (not concluded, terminated, or an Ambassador already);
 2. at least one renewal has been decided with a signing date on or before D;
@@ -49,9 +59,9 @@ concluded or terminated, and are not renewed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,20 +69,21 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.decisions.domain import term_end
-from services.review.models import (
+from services.review.alliances.models import (
     Alliance,
     AllianceDocument,
     AllianceStatusChange,
     AllianceTerm,
     Milestone,
-    Roundtable,
-    RoundtableMembership,
     TeamMeeting,
 )
+from services.review.base import AuditEntry
+from services.review.decisions.domain import term_end
+from services.review.queue import domain as queue
 from services.review.queue.domain import today as agency_today
-from shared.agency import load_agency_profile
+from services.review.roundtables.models import Roundtable, RoundtableMembership
 from shared.db import utcnow
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
 
@@ -93,41 +104,15 @@ STATUSES: dict[str, str] = {
     "concluded": "Concluded",
     "terminated": "Terminated",
 }
-# Whose work plan, meetings and documents can still change.
+# The roles that may try each kind of change, for the sign-in gates of pages and endpoints;
+# the functions below decide (a liaison keeps only their own alliances' work plans).
+WORK_PLAN_KEEPERS = ("coordinator", "liaison")
+DECIDERS = ("coordinator",)
+# Whose work plan, meetings and documents can still change, and who can still be decided on.
 OPEN_STATUSES = ("active", "ambassador")
 RENEWAL_TERM_YEARS = range(2, 6)  # two to five years
 TERMINATION_NOTICE = timedelta(days=30)
 MILESTONE_FIELDS = ("title", "description", "target_date", "responsible", "status", "done_on")
-
-
-class AgreementError(Exception):
-    """A step the alliance's state does not allow; the message is for staff."""
-
-    status = 409
-
-    def __init__(self, message: str, *, field: str = "_request"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def errors(self) -> dict[str, list[str]]:
-        return {self.field: [self.message]}
-
-
-class InvalidInput(AgreementError):
-    """A value staff gave that cannot be accepted; ``field`` names it."""
-
-    status = 422
-
-
-class NotFound(AgreementError):
-    status = 404
-
-
-class NotAllowed(AgreementError):
-    """Staff who may not make this change (a liaison on someone else's alliance)."""
-
-    status = 403
 
 
 @dataclass(frozen=True)
@@ -136,6 +121,133 @@ class Term:
     signing_date: date
     term_years: int
     ends_on: date
+
+    @property
+    def kind(self) -> str:
+        return "initial" if self.number == 0 else "renewal"
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether the partner may be named an Ambassador on a day, and why (for staff)."""
+
+    eligible: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Participation:
+    """A roundtable or workgroup the alliance is or was in."""
+
+    membership: RoundtableMembership
+    roundtable: Roundtable
+
+    @property
+    def workgroup(self) -> bool:
+        return self.roundtable.parent_id is not None
+
+
+@dataclass(frozen=True)
+class AlliancePage:
+    """One alliance as a staff member sees it: the alliance's own attributes (read through
+    this object), and its terms, history, work plan and what the reader may do with it."""
+
+    alliance: Alliance
+    terms: list[Term]
+    status_change: AllianceStatusChange | None
+    ambassador_eligibility: Eligibility
+    milestones: list[Milestone]
+    meetings: list[TeamMeeting]
+    documents: list[AllianceDocument]
+    roundtables: list[Participation]
+    history: list[AuditEntry]
+    is_open: bool  # active or an Ambassador: its work plan can change, it can be decided on
+    may_keep_work_plan: bool  # the reader may change its work plan, meetings, documents now
+    may_decide: bool  # the reader may renew, conclude, terminate, name it an Ambassador
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["alliance"], name)
+
+
+# -- who may do what --------------------------------------------------------------------------
+
+
+def check_reader(acting: Acting) -> None:
+    """Any staff member reads every alliance (whatever conflict they declared)."""
+    queue.require_staff(acting)
+
+
+def may_keep_work_plan(alliance: Alliance, acting: Acting) -> bool:
+    """The Coordinator, or this alliance's own liaison (whatever the alliance's state)."""
+    if acting.is_coordinator:
+        return True
+    return "liaison" in acting.roles and alliance.liaison_id == acting.staff_id
+
+
+def check_decider(acting: Acting) -> None:
+    """Renewal, conclusion, termination and the Ambassador designation: the Coordinator."""
+    if not acting.is_coordinator:
+        raise Forbidden(
+            "Only the Coordinator renews, concludes or terminates an alliance "
+            "and names Ambassadors."
+        )
+
+
+def alliance_for_work_plan(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> Alliance:
+    """The alliance, locked, when ``acting`` may change its work plan, meetings and documents
+    now. Refused in this order: no such alliance, not its keeper, no longer open."""
+    alliance = get_alliance(session, alliance_id, lock=True)
+    if not may_keep_work_plan(alliance, acting):
+        raise Forbidden("Only the Coordinator or this alliance's liaison changes its work plan.")
+    if alliance.status not in OPEN_STATUSES:
+        raise Conflict(f"This alliance is {alliance.status}: its work plan is kept as it was.")
+    return alliance
+
+
+def alliance_for_decision(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> Alliance:
+    """The alliance, locked, when ``acting`` may decide on its agreement (the Coordinator)."""
+    check_decider(acting)
+    return get_alliance(session, alliance_id, lock=True)
+
+
+# -- the pure rules ---------------------------------------------------------------------------
+
+
+def renewed_term(number: int, signing_date: date, term_years: int) -> Term:
+    return Term(number, signing_date, term_years, term_end(signing_date, term_years))
+
+
+def termination_effective_on(notice_date: date) -> date:
+    """A termination takes effect 30 days after the written notice is dated."""
+    return notice_date + TERMINATION_NOTICE
+
+
+def ambassador_eligibility(status: str, terms: Sequence[Term], *, on: date) -> Eligibility:
+    """Whether an alliance with this status and these terms (the initial one first) may be
+    named an Ambassador on ``on``, and why."""
+    if status == "ambassador":
+        return Eligibility(False, "This partner is an Ambassador already.")
+    if status != "active":
+        return Eligibility(False, f"This alliance is {status}: only an active alliance qualifies.")
+    initial = terms[0]
+    if not any(t.number >= 1 and t.signing_date <= on for t in terms):
+        return Eligibility(
+            False,
+            "An Ambassador has completed an initial term and one renewal: "
+            "this alliance has not been renewed yet.",
+        )
+    if initial.ends_on >= on:
+        return Eligibility(
+            False,
+            "An Ambassador has completed an initial term and one renewal: the initial term "
+            f"runs through {initial.ends_on.isoformat()}.",
+        )
+    return Eligibility(
+        True,
+        f"The initial term ended on {initial.ends_on.isoformat()} and the alliance was renewed.",
+    )
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -149,14 +261,21 @@ def get_alliance(session: Session, alliance_id: uuid.UUID, *, lock: bool = False
     return alliance
 
 
+def read_alliance(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> Alliance:
+    check_reader(acting)
+    return get_alliance(session, alliance_id)
+
+
 def list_alliances(
-    session: Session, *, status: str | None = None, liaison_id: uuid.UUID | None = None
+    session: Session, *, acting: Acting, status: str | None = None, mine: bool = False
 ) -> list[Alliance]:
+    """Alliances by partner name; ``mine``: those ``acting`` is the liaison of."""
+    check_reader(acting)
     query = select(Alliance).order_by(Alliance.partner_name, Alliance.id)
     if status:
         query = query.where(Alliance.status == status)
-    if liaison_id is not None:
-        query = query.where(Alliance.liaison_id == liaison_id)
+    if mine:
+        query = query.where(Alliance.liaison_id == acting.staff_id)
     return list(session.scalars(query))
 
 
@@ -182,67 +301,16 @@ def status_change(session: Session, alliance: Alliance) -> AllianceStatusChange 
     ).first()
 
 
-def ambassador_eligibility(session: Session, alliance: Alliance, *, on: date) -> tuple[bool, str]:
-    """Whether the alliance may be named an Ambassador on ``on``, and why (for staff)."""
-    if alliance.status == "ambassador":
-        return False, "This partner is an Ambassador already."
-    if alliance.status != "active":
-        return False, f"This alliance is {alliance.status}: only an active alliance qualifies."
-    all_terms = terms(session, alliance)
-    initial = all_terms[0]
-    if not any(t.number >= 1 and t.signing_date <= on for t in all_terms):
-        return False, (
-            "An Ambassador has completed an initial term and one renewal: "
-            "this alliance has not been renewed yet."
-        )
-    if initial.ends_on >= on:
-        return False, (
-            "An Ambassador has completed an initial term and one renewal: the initial term "
-            f"runs through {initial.ends_on.isoformat()}."
-        )
-    return True, (
-        f"The initial term ended on {initial.ends_on.isoformat()} and the alliance was renewed."
-    )
+def eligibility(session: Session, alliance: Alliance, *, on: date) -> Eligibility:
+    return ambassador_eligibility(alliance.status, terms(session, alliance), on=on)
 
 
-def milestone_data(milestone: Milestone) -> dict[str, Any]:
-    return {
-        "id": str(milestone.id),
-        "title": milestone.title,
-        "description": milestone.description,
-        "target_date": milestone.target_date.isoformat(),
-        "responsible": milestone.responsible,
-        "status": milestone.status,
-        "status_label": MILESTONE_STATUSES.get(milestone.status, milestone.status),
-        "done_on": milestone.done_on.isoformat() if milestone.done_on else None,
-    }
-
-
-def meeting_data(meeting: TeamMeeting) -> dict[str, Any]:
-    return {"id": str(meeting.id), "met_on": meeting.met_on.isoformat(), "note": meeting.note}
-
-
-def document_data(document: AllianceDocument) -> dict[str, Any]:
-    return {
-        "id": str(document.id),
-        "title": document.title,
-        "kind": document.kind,
-        "kind_label": DOCUMENT_KINDS.get(document.kind, document.kind),
-        "url": document.url,
-        "description": document.description,
-        "added_by": document.added_by,
-        "added_at": document.added_at.isoformat(),
-    }
-
-
-def term_data(term: Term) -> dict[str, Any]:
-    return {
-        "number": term.number,
-        "kind": "initial" if term.number == 0 else "renewal",
-        "signing_date": term.signing_date.isoformat(),
-        "term_years": term.term_years,
-        "ends_on": term.ends_on.isoformat(),
-    }
+def ambassador_eligibility_of(
+    session: Session, *, alliance_id: uuid.UUID, acting: Acting, on: date | None = None
+) -> Eligibility:
+    """Whether the partner may be named an Ambassador on ``on`` (today), and why."""
+    alliance = read_alliance(session, alliance_id=alliance_id, acting=acting)
+    return eligibility(session, alliance, on=on or agency_today())
 
 
 def milestones(session: Session, alliance_id: uuid.UUID) -> list[Milestone]:
@@ -275,119 +343,59 @@ def documents(session: Session, alliance_id: uuid.UUID) -> list[AllianceDocument
     )
 
 
-def summary(alliance: Alliance) -> dict[str, Any]:
-    """One line of a staff list of alliances."""
-    divisions = load_agency_profile().divisions
-    return {
-        "id": str(alliance.id),
-        "reference": alliance.reference,
-        "partner_name": alliance.partner_name,
-        "status": alliance.status,
-        "status_label": STATUSES.get(alliance.status, alliance.status),
-        "division": alliance.division,
-        "division_label": divisions.get(alliance.division, alliance.division),
-        "liaison": {"id": str(alliance.liaison_id), "name": alliance.liaison_name},
-        "signing_date": alliance.signing_date.isoformat(),
-        "term_years": alliance.term_years,
-        "ends_on": alliance.ends_on.isoformat(),
-        "renewals": alliance.renewals,
-        "ended_on": alliance.ended_on.isoformat() if alliance.ended_on else None,
-    }
+def work_plan(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> list[Milestone]:
+    """The work plan's milestones by target date."""
+    return milestones(session, read_alliance(session, alliance_id=alliance_id, acting=acting).id)
 
 
-def alliance_page(
-    session: Session, *, alliance_id: uuid.UUID, today: date | None = None
-) -> dict[str, Any]:
-    """Everything staff see about one alliance: agreement, team, work plan, history."""
-    today = today or agency_today()
-    alliance = get_alliance(session, alliance_id)
-    contact = alliance.contact
-    change = status_change(session, alliance)
-    eligible, why = ambassador_eligibility(session, alliance, on=today)
+def team_meetings(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> list[TeamMeeting]:
+    """The days the implementation team met."""
+    return meetings(session, read_alliance(session, alliance_id=alliance_id, acting=acting).id)
+
+
+def alliance_documents(
+    session: Session, *, alliance_id: uuid.UUID, acting: Acting
+) -> list[AllianceDocument]:
+    """The alliance's documents: links or descriptions."""
+    return documents(session, read_alliance(session, alliance_id=alliance_id, acting=acting).id)
+
+
+def participations(session: Session, alliance: Alliance) -> list[Participation]:
     rows = session.execute(
         select(RoundtableMembership, Roundtable)
         .join(Roundtable, Roundtable.id == RoundtableMembership.roundtable_id)
         .where(RoundtableMembership.alliance_id == alliance.id)
         .order_by(RoundtableMembership.joined_on, Roundtable.name)
     ).all()
-    return {
-        **summary(alliance),
-        "proposal_id": str(alliance.proposal_id),
-        "partner": alliance.partner,
-        "goals": alliance.goals,
-        "hazards": alliance.hazards,
-        "team": {
-            "liaison": {
-                "id": str(alliance.liaison_id),
-                "name": alliance.liaison_name,
-                "email": alliance.liaison_email,
-            },
-            "partner_contact": {
-                "name": contact.get("name", ""),
-                "title": contact.get("title", ""),
-                "email": contact.get("email", ""),
-                "phone": contact.get("phone", ""),
-            },
-        },
-        "terms": [term_data(t) for t in terms(session, alliance)],
-        "status_change": None
-        if change is None
-        else {
-            "status": change.status,
-            "decided_on": change.decided_on.isoformat(),
-            "effective_on": change.effective_on.isoformat(),
-            "reason": change.reason,
-            "decided_by": change.decided_by,
-        },
-        "ambassador_eligibility": {"eligible": eligible, "reason": why},
-        "milestones": [milestone_data(m) for m in milestones(session, alliance.id)],
-        "meetings": [meeting_data(m) for m in meetings(session, alliance.id)],
-        "documents": [document_data(d) for d in documents(session, alliance.id)],
-        "roundtables": [
-            {
-                "membership_id": str(membership.id),
-                "roundtable_id": str(roundtable.id),
-                "name": roundtable.name,
-                "workgroup": roundtable.parent_id is not None,
-                "joined_on": membership.joined_on.isoformat(),
-                "left_on": membership.left_on.isoformat() if membership.left_on else None,
-            }
-            for membership, roundtable in rows
-        ],
-        "history": [
-            {
-                "action": e.action,
-                "actor": e.actor,
-                "changes": e.changes,
-                "note": e.note,
-                "at": e.at.isoformat(),
-            }
-            for e in audit.history(session, entity_type="alliance", entity_id=alliance.id)
-        ],
-    }
+    return [Participation(membership, roundtable) for membership, roundtable in rows]
 
 
-# -- who may change the work plan -------------------------------------------------------------
+def alliance_page(
+    session: Session, *, alliance_id: uuid.UUID, acting: Acting, today: date | None = None
+) -> AlliancePage:
+    """Everything staff see about one alliance: agreement, team, work plan, history."""
+    alliance = read_alliance(session, alliance_id=alliance_id, acting=acting)
+    all_terms = terms(session, alliance)
+    is_open = alliance.status in OPEN_STATUSES
+    return AlliancePage(
+        alliance=alliance,
+        terms=all_terms,
+        status_change=status_change(session, alliance),
+        ambassador_eligibility=ambassador_eligibility(
+            alliance.status, all_terms, on=today or agency_today()
+        ),
+        milestones=milestones(session, alliance.id),
+        meetings=meetings(session, alliance.id),
+        documents=documents(session, alliance.id),
+        roundtables=participations(session, alliance),
+        history=audit.history(session, entity_type="alliance", entity_id=alliance.id),
+        is_open=is_open,
+        may_keep_work_plan=is_open and may_keep_work_plan(alliance, acting),
+        may_decide=is_open and acting.is_coordinator,
+    )
 
 
-def check_work_plan_editor(
-    alliance: Alliance, *, staff_id: uuid.UUID, roles: frozenset[str] | set[str]
-) -> None:
-    """The Coordinator, or this alliance's own liaison; anyone else is refused."""
-    if "coordinator" in roles:
-        return
-    if "liaison" in roles and alliance.liaison_id == staff_id:
-        return
-    raise NotAllowed("Only the Coordinator or this alliance's liaison changes its work plan.")
-
-
-def _open_for_work(session: Session, alliance_id: uuid.UUID) -> Alliance:
-    alliance = get_alliance(session, alliance_id, lock=True)
-    if alliance.status not in OPEN_STATUSES:
-        raise AgreementError(
-            f"This alliance is {alliance.status}: its work plan is kept as it was."
-        )
-    return alliance
+# -- recording changes ------------------------------------------------------------------------
 
 
 def _record(
@@ -395,7 +403,7 @@ def _record(
     alliance: Alliance,
     *,
     action: str,
-    actor: str,
+    acting: Acting,
     before: dict[str, Any],
     after: dict[str, Any],
     note: str = "",
@@ -409,7 +417,7 @@ def _record(
         entity_type="alliance",
         entity_id=alliance.id,
         action=action,
-        actor=actor,
+        actor=acting.email,
         changes=changes,
         note=note,
     )
@@ -431,29 +439,36 @@ def _text(value: Any, *, field: str, limit: int, required: str | None = None) ->
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidInput("Give text here.", field=field)
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(required, field=field)
-    if len(value) > limit:
-        raise InvalidInput(f"At most {limit} characters.", field=field)
-    return value
+        raise Invalid("Give text here.", field=field)
+    text = value.strip()
+    if required and not text:
+        raise Invalid(required, field=field)
+    if len(text) > limit:
+        raise Invalid(f"At most {limit} characters.", field=field)
+    return text
 
 
 def _date(value: Any, *, field: str, required: str | None = None) -> date | None:
     if value is None:
         if required:
-            raise InvalidInput(required, field=field)
+            raise Invalid(required, field=field)
         return None
-    if not isinstance(value, date):
-        raise InvalidInput("Give a date (YYYY-MM-DD).", field=field)
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise Invalid("Give a date (YYYY-MM-DD).", field=field)
     return value
+
+
+def _required_date(value: Any, *, field: str, required: str) -> date:
+    day = _date(value, field=field, required=required)
+    assert day is not None
+    return day
 
 
 # -- the work plan: milestones ----------------------------------------------------------------
 
 
-def _checked_milestone(values: Mapping[str, Any], *, today: date) -> dict[str, Any]:
+def checked_milestone(values: Mapping[str, Any], *, today: date) -> dict[str, Any]:
+    """A milestone's fields as they are stored; a done one is done today unless a day is given."""
     checked: dict[str, Any] = {
         "title": _text(
             values.get("title"), field="title", limit=200, required="Give the milestone a title."
@@ -471,14 +486,14 @@ def _checked_milestone(values: Mapping[str, Any], *, today: date) -> dict[str, A
     }
     status = values.get("status") or "planned"
     if status not in MILESTONE_STATUSES:
-        raise InvalidInput(f"Choose one of: {', '.join(MILESTONE_STATUSES)}.", field="status")
+        raise Invalid(f"Choose one of: {', '.join(MILESTONE_STATUSES)}.", field="status")
     done_on = _date(values.get("done_on"), field="done_on")
     if status == "done":
         done_on = done_on or today
         if done_on > today:
-            raise InvalidInput("A milestone is done on or before today.", field="done_on")
+            raise Invalid("A milestone is done on or before today.", field="done_on")
     elif done_on is not None:
-        raise InvalidInput("Only a milestone that is done has a done date.", field="done_on")
+        raise Invalid("Only a milestone that is done has a done date.", field="done_on")
     checked["status"] = status
     checked["done_on"] = done_on
     return checked
@@ -497,6 +512,7 @@ def _milestone_audit(values: Mapping[str, Any]) -> dict[str, Any]:
 def add_milestone(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
     title: str,
     target_date: date,
@@ -504,11 +520,10 @@ def add_milestone(
     description: str = "",
     status: str = "planned",
     done_on: date | None = None,
-    actor: str,
     today: date | None = None,
 ) -> Milestone:
-    alliance = _open_for_work(session, alliance_id)
-    checked = _checked_milestone(
+    alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
+    checked = checked_milestone(
         {
             "title": title,
             "description": description,
@@ -526,7 +541,7 @@ def add_milestone(
         session,
         alliance,
         action="milestone added",
-        actor=actor,
+        acting=acting,
         before={},
         after=_milestone_audit(checked),
         note=f"milestone {milestone.id}",
@@ -537,17 +552,17 @@ def add_milestone(
 def update_milestone(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
     milestone_id: uuid.UUID,
     changes: Mapping[str, Any],
-    actor: str,
     today: date | None = None,
 ) -> Milestone:
     """Change some of a milestone's fields; a milestone no longer done loses its done date."""
+    alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
     unknown = sorted(set(changes) - set(MILESTONE_FIELDS))
     if unknown:
-        raise InvalidInput("This cannot be changed here.", field=unknown[0])
-    alliance = _open_for_work(session, alliance_id)
+        raise Invalid("This cannot be changed here.", field=unknown[0])
     milestone = session.get(Milestone, milestone_id)
     if milestone is None or milestone.alliance_id != alliance.id:
         raise NotFound("No such milestone in this alliance's work plan.")
@@ -555,14 +570,14 @@ def update_milestone(
     merged = {**before, **changes}
     if "status" in changes and changes["status"] != "done" and "done_on" not in changes:
         merged["done_on"] = None
-    checked = _checked_milestone(merged, today=today or agency_today())
+    checked = checked_milestone(merged, today=today or agency_today())
     for field, value in checked.items():
         setattr(milestone, field, value)
     _record(
         session,
         alliance,
         action="milestone changed",
-        actor=actor,
+        acting=acting,
         before=_milestone_audit(before),
         after=_milestone_audit(checked),
         note=f"milestone {milestone.id}",
@@ -576,22 +591,21 @@ def update_milestone(
 def add_meeting(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
     met_on: date,
     note: str = "",
-    actor: str,
     today: date | None = None,
 ) -> TeamMeeting:
-    alliance = _open_for_work(session, alliance_id)
+    alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
     today = today or agency_today()
-    met = _date(met_on, field="met_on", required="Give the date the team met.")
-    assert met is not None
+    met = _required_date(met_on, field="met_on", required="Give the date the team met.")
     note = _text(note, field="note", limit=10000)
     if met > today:
-        raise InvalidInput("Record a meeting once it has taken place.", field="met_on")
+        raise Invalid("Record a meeting once it has taken place.", field="met_on")
     initial = terms(session, alliance)[0]
     if met < initial.signing_date:
-        raise InvalidInput(
+        raise Invalid(
             "The implementation team meets from the signing date "
             f"({initial.signing_date.isoformat()}) on.",
             field="met_on",
@@ -602,7 +616,7 @@ def add_meeting(
         )
     ).first()
     if taken is not None:
-        raise InvalidInput("A meeting on that day is already recorded.", field="met_on")
+        raise Invalid("A meeting on that day is already recorded.", field="met_on")
     meeting = TeamMeeting(alliance_id=alliance.id, met_on=met, note=note)
     session.add(meeting)
     session.flush()
@@ -610,7 +624,7 @@ def add_meeting(
         session,
         alliance,
         action="meeting recorded",
-        actor=actor,
+        acting=acting,
         before={},
         after={"meeting": {"met_on": met.isoformat(), "note": note}},
         note=f"meeting {meeting.id}",
@@ -619,64 +633,79 @@ def add_meeting(
 
 
 def remove_meeting(
-    session: Session, *, alliance_id: uuid.UUID, meeting_id: uuid.UUID, actor: str
+    session: Session, *, acting: Acting, alliance_id: uuid.UUID, meeting_id: uuid.UUID
 ) -> None:
-    alliance = _open_for_work(session, alliance_id)
-    meeting = session.get(TeamMeeting, meeting_id)
-    if meeting is None or meeting.alliance_id != alliance.id:
-        raise NotFound("No such meeting for this alliance.")
+    """Remove a meeting recorded by mistake (the history keeps it)."""
+    _remove(session, acting, alliance_id, TeamMeeting, meeting_id, kept=("met_on", "note"))
+
+
+def _remove(
+    session: Session,
+    acting: Acting,
+    alliance_id: uuid.UUID,
+    model: type[TeamMeeting | AllianceDocument],
+    record_id: uuid.UUID,
+    *,
+    kept: tuple[str, ...],
+) -> None:
+    """Remove a meeting or a document of the alliance; the history keeps its fields."""
+    alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
+    what = "meeting" if model is TeamMeeting else "document"
+    record = session.get(model, record_id)
+    if not isinstance(record, TeamMeeting | AllianceDocument) or record.alliance_id != alliance.id:
+        raise NotFound(f"No such {what} for this alliance.")
+    values = {name: getattr(record, name) for name in kept}
     _record(
         session,
         alliance,
-        action="meeting removed",
-        actor=actor,
-        before={"meeting": {"met_on": meeting.met_on.isoformat(), "note": meeting.note}},
+        action=f"{what} removed",
+        acting=acting,
+        before={what: {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}},
         after={},
-        note=f"meeting {meeting.id}",
+        note=f"{what} {record.id}",
     )
-    session.delete(meeting)
+    session.delete(record)
 
 
 # -- documents --------------------------------------------------------------------------------
 
 
-def _checked_url(url: Any) -> str:
-    url = _text(url, field="url", limit=2000)
-    if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or " " in url:
-            raise InvalidInput(
-                "Give a web address starting with https:// (or http://).", field="url"
-            )
-    return url
+def checked_url(url: Any) -> str:
+    """A web address (http or https), or nothing."""
+    address = _text(url, field="url", limit=2000)
+    if address:
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.netloc or " " in address:
+            raise Invalid("Give a web address starting with https:// (or http://).", field="url")
+    return address
 
 
 def add_document(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
     title: str,
     kind: str,
     url: str = "",
     description: str = "",
-    actor: str,
 ) -> AllianceDocument:
     """A link to a document, or a description of where it is kept."""
-    alliance = _open_for_work(session, alliance_id)
+    alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
     title = _text(title, field="title", limit=200, required="Give the document a title.")
     if kind not in DOCUMENT_KINDS:
-        raise InvalidInput(f"Choose one of: {', '.join(DOCUMENT_KINDS)}.", field="kind")
-    url = _checked_url(url)
+        raise Invalid(f"Choose one of: {', '.join(DOCUMENT_KINDS)}.", field="kind")
+    url = checked_url(url)
     description = _text(description, field="description", limit=10000)
     if not url and not description:
-        raise InvalidInput("Give a link to the document or describe where it is kept.", field="url")
+        raise Invalid("Give a link to the document or describe where it is kept.", field="url")
     document = AllianceDocument(
         alliance_id=alliance.id,
         title=title,
         kind=kind,
         url=url,
         description=description,
-        added_by=actor,
+        added_by=acting.email,
     )
     session.add(document)
     session.flush()
@@ -684,7 +713,7 @@ def add_document(
         session,
         alliance,
         action="document added",
-        actor=actor,
+        acting=acting,
         before={},
         after={"document": {"title": title, "kind": kind, "url": url, "description": description}},
         note=f"document {document.id}",
@@ -693,29 +722,11 @@ def add_document(
 
 
 def remove_document(
-    session: Session, *, alliance_id: uuid.UUID, document_id: uuid.UUID, actor: str
+    session: Session, *, acting: Acting, alliance_id: uuid.UUID, document_id: uuid.UUID
 ) -> None:
-    alliance = _open_for_work(session, alliance_id)
-    document = session.get(AllianceDocument, document_id)
-    if document is None or document.alliance_id != alliance.id:
-        raise NotFound("No such document for this alliance.")
-    _record(
-        session,
-        alliance,
-        action="document removed",
-        actor=actor,
-        before={
-            "document": {
-                "title": document.title,
-                "kind": document.kind,
-                "url": document.url,
-                "description": document.description,
-            }
-        },
-        after={},
-        note=f"document {document.id}",
-    )
-    session.delete(document)
+    """Remove a document entry (the history keeps it)."""
+    kept = ("title", "kind", "url", "description")
+    _remove(session, acting, alliance_id, AllianceDocument, document_id, kept=kept)
 
 
 # -- decisions on the agreement ---------------------------------------------------------------
@@ -732,7 +743,7 @@ def _agreement_fields(alliance: Alliance) -> dict[str, Any]:
     }
 
 
-def _change_payload(alliance: Alliance, decided_at: Any) -> dict[str, Any]:
+def _change_payload(alliance: Alliance, decided_at: datetime) -> dict[str, Any]:
     contact = alliance.contact
     return {
         "alliance_id": alliance.id,
@@ -754,15 +765,15 @@ def _change_payload(alliance: Alliance, decided_at: Any) -> dict[str, Any]:
     }
 
 
-def _ended(alliance: Alliance) -> None:
+def _not_ended(alliance: Alliance) -> None:
     if alliance.status in ("concluded", "terminated"):
         ended = alliance.ended_on.isoformat() if alliance.ended_on else "already"
-        raise AgreementError(
+        raise Conflict(
             f"This alliance was {alliance.status} ({ended}): nothing more can be decided."
         )
 
 
-def _close_memberships(session: Session, alliance: Alliance, *, on: date, actor: str) -> None:
+def _close_memberships(session: Session, alliance: Alliance, *, on: date, acting: Acting) -> None:
     """Open roundtable memberships end when the alliance does."""
     for membership in session.scalars(
         select(RoundtableMembership).where(
@@ -781,7 +792,7 @@ def _close_memberships(session: Session, alliance: Alliance, *, on: date, actor:
                 entity_type=entity_type,
                 entity_id=entity_id,
                 action="left roundtable",
-                actor=actor,
+                actor=acting.email,
                 changes={"left_on": [before, membership.left_on.isoformat()]},
                 note=f"membership {membership.id}: the alliance ended",
             )
@@ -790,36 +801,37 @@ def _close_memberships(session: Session, alliance: Alliance, *, on: date, actor:
 def renew(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
     signing_date: date,
     term_years: int,
-    actor: str,
     outbox: Outbox,
     today: date | None = None,
 ) -> Alliance:
     """A new term from a new signing date, for two to five years."""
     today = today or agency_today()
-    alliance = get_alliance(session, alliance_id, lock=True)
-    _ended(alliance)
+    alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
+    _not_ended(alliance)
     if alliance.status != "active":
-        raise AgreementError("Only an active alliance is renewed (Ambassadors are not).")
-    signed = _date(signing_date, field="signing_date", required="Give the new signing date.")
-    assert signed is not None
+        raise Conflict("Only an active alliance is renewed (Ambassadors are not).")
+    signed = _required_date(
+        signing_date, field="signing_date", required="Give the new signing date."
+    )
     if isinstance(term_years, bool) or not isinstance(term_years, int):
-        raise InvalidInput("Give the term in whole years.", field="term_years")
+        raise Invalid("Give the term in whole years.", field="term_years")
     if term_years not in RENEWAL_TERM_YEARS:
-        raise InvalidInput(
+        raise Invalid(
             f"A renewal is for {RENEWAL_TERM_YEARS.start} to {RENEWAL_TERM_YEARS.stop - 1} years.",
             field="term_years",
         )
     if signed <= alliance.signing_date:
-        raise InvalidInput(
+        raise Invalid(
             "The renewal is signed after the current term's signing date "
             f"({alliance.signing_date.isoformat()}).",
             field="signing_date",
         )
     if signed > today:
-        raise InvalidInput("Record the renewal once it is signed.", field="signing_date")
+        raise Invalid("Record the renewal once it is signed.", field="signing_date")
     recorded = session.scalars(
         select(AllianceTerm.id).where(AllianceTerm.alliance_id == alliance.id).limit(1)
     ).first()
@@ -836,26 +848,26 @@ def renew(
         )
     before = _agreement_fields(alliance)
     previous_ends_on = alliance.ends_on
-    alliance.renewals += 1
-    alliance.signing_date = signed
-    alliance.term_years = term_years
-    alliance.ends_on = term_end(signed, term_years)
+    term = renewed_term(alliance.renewals + 1, signed, term_years)
+    alliance.renewals = term.number
+    alliance.signing_date = term.signing_date
+    alliance.term_years = term.term_years
+    alliance.ends_on = term.ends_on
     session.add(
         AllianceTerm(
             alliance_id=alliance.id,
-            number=alliance.renewals,
-            signing_date=signed,
-            term_years=term_years,
-            ends_on=alliance.ends_on,
-            decided_by=actor,
+            number=term.number,
+            signing_date=term.signing_date,
+            term_years=term.term_years,
+            ends_on=term.ends_on,
+            decided_by=acting.email,
         )
     )
-    now = utcnow()
     _record(
         session,
         alliance,
         action="renewed",
-        actor=actor,
+        acting=acting,
         before=before,
         after=_agreement_fields(alliance),
     )
@@ -865,7 +877,7 @@ def renew(
             "alliance.renewed",
             producer="review",
             payload={
-                **_change_payload(alliance, now),
+                **_change_payload(alliance, utcnow()),
                 "renewal": alliance.renewals,
                 "signing_date": alliance.signing_date,
                 "term_years": alliance.term_years,
@@ -885,7 +897,7 @@ def _end(
     decided_on: date,
     effective_on: date,
     reason: str,
-    actor: str,
+    acting: Acting,
 ) -> dict[str, Any]:
     before = _agreement_fields(alliance)
     alliance.status = status
@@ -897,19 +909,19 @@ def _end(
             decided_on=decided_on,
             effective_on=effective_on,
             reason=reason,
-            decided_by=actor,
+            decided_by=acting.email,
         )
     )
     _record(
         session,
         alliance,
         action=status,
-        actor=actor,
+        acting=acting,
         before=before,
         after=_agreement_fields(alliance),
         note=reason,
     )
-    _close_memberships(session, alliance, on=effective_on, actor=actor)
+    _close_memberships(session, alliance, on=effective_on, acting=acting)
     return _change_payload(alliance, utcnow())
 
 
@@ -919,28 +931,28 @@ def _check_end_date(
     """Not before the initial signing date, and not in the future."""
     initial = terms(session, alliance)[0]
     if day < initial.signing_date:
-        raise InvalidInput(
+        raise Invalid(
             f"{what} cannot come before the signing date ({initial.signing_date.isoformat()}).",
             field=field,
         )
     if day > today:
-        raise InvalidInput(f"{what} cannot be in the future.", field=field)
+        raise Invalid(f"{what} cannot be in the future.", field=field)
 
 
 def conclude(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
+    outbox: Outbox,
     concluded_on: date | None = None,
     reason: str = "",
-    actor: str,
-    outbox: Outbox,
     today: date | None = None,
 ) -> Alliance:
     """The agency concludes the alliance (today unless another past day is given)."""
     today = today or agency_today()
-    alliance = get_alliance(session, alliance_id, lock=True)
-    _ended(alliance)
+    alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
+    _not_ended(alliance)
     day = _date(concluded_on, field="concluded_on") or today
     reason = _text(reason, field="reason", limit=10000)
     _check_end_date(
@@ -953,7 +965,7 @@ def conclude(
         decided_on=day,
         effective_on=day,
         reason=reason,
-        actor=actor,
+        acting=acting,
     )
     outbox.add(
         session,
@@ -964,27 +976,23 @@ def conclude(
     return alliance
 
 
-def termination_effective_on(notice_date: date) -> date:
-    """A termination takes effect 30 days after the written notice is dated."""
-    return notice_date + TERMINATION_NOTICE
-
-
 def terminate(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
     notice_date: date,
-    reason: str = "",
-    actor: str,
     outbox: Outbox,
+    reason: str = "",
     today: date | None = None,
 ) -> Alliance:
     """Terminate with 30 days' written notice: ends on the notice date + 30 days."""
     today = today or agency_today()
-    alliance = get_alliance(session, alliance_id, lock=True)
-    _ended(alliance)
-    notice = _date(notice_date, field="notice_date", required="Give the date of the notice.")
-    assert notice is not None
+    alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
+    _not_ended(alliance)
+    notice = _required_date(
+        notice_date, field="notice_date", required="Give the date of the notice."
+    )
     reason = _text(reason, field="reason", limit=10000)
     _check_end_date(
         session,
@@ -1002,7 +1010,7 @@ def terminate(
         decided_on=notice,
         effective_on=effective_on,
         reason=reason,
-        actor=actor,
+        acting=acting,
     )
     outbox.add(
         session,
@@ -1018,24 +1026,24 @@ def terminate(
 def designate_ambassador(
     session: Session,
     *,
+    acting: Acting,
     alliance_id: uuid.UUID,
+    outbox: Outbox,
     designated_on: date | None = None,
     reason: str = "",
-    actor: str,
-    outbox: Outbox,
     today: date | None = None,
 ) -> Alliance:
     """Name the partner an Ambassador: recognition, and no more reports."""
     today = today or agency_today()
-    alliance = get_alliance(session, alliance_id, lock=True)
-    _ended(alliance)
+    alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
+    _not_ended(alliance)
     day = _date(designated_on, field="designated_on") or today
     reason = _text(reason, field="reason", limit=10000)
     if day > today:
-        raise InvalidInput("The designation cannot be in the future.", field="designated_on")
-    eligible, why = ambassador_eligibility(session, alliance, on=day)
-    if not eligible:
-        raise AgreementError(why)
+        raise Invalid("The designation cannot be in the future.", field="designated_on")
+    found = eligibility(session, alliance, on=day)
+    if not found.eligible:
+        raise Conflict(found.reason)
     before = _agreement_fields(alliance)
     alliance.status = "ambassador"
     session.add(
@@ -1045,14 +1053,14 @@ def designate_ambassador(
             decided_on=day,
             effective_on=day,
             reason=reason,
-            decided_by=actor,
+            decided_by=acting.email,
         )
     )
     _record(
         session,
         alliance,
         action="ambassador designated",
-        actor=actor,
+        acting=acting,
         before=before,
         after={**_agreement_fields(alliance), "ambassador_since": day.isoformat()},
         note=reason,

@@ -5,13 +5,15 @@ what the agency publishes about an alliance: the partner's name and website, its
 (category, description, short or long term), the lead division or office, the signing date
 (and the latest renewal), whether it is an Ambassador, and its roundtables. Nothing private:
 no contact or liaison names, e-mails or phones, no addresses, no internal comments, scores,
-references or reasons. Each field is copied here one by one, never passed through, so a new
+references or reasons. The answer names each public field (``directory.schemas``) and the
+alliance's goals and website are copied field by field, never passed through, so a new
 column on an alliance cannot leak by accident.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,30 +22,94 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review.alliances.domain import ambassador_since
-from services.review.models import Alliance, AllianceTerm, Roundtable
+from services.review.alliances.models import Alliance, AllianceTerm
 from services.review.queue.domain import today as agency_today
 from services.review.roundtables.domain import current_memberships, is_current
+from services.review.roundtables.models import Roundtable
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile, load_agency_profile
 
 PUBLIC_STATUSES = ("active", "ambassador")
 
 
-def _website(partner: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Goal:
+    category: str
+    category_label: str
+    description: str
+    term: str
+    term_label: str
+
+
+@dataclass(frozen=True)
+class NamedRoundtable:
+    id: uuid.UUID
+    name: str  # a workgroup's name follows its roundtable's: "Construction Roundtable: Falls"
+
+
+@dataclass(frozen=True)
+class ListedAlliance:
+    """What the public may know of one active alliance or Ambassador."""
+
+    id: uuid.UUID
+    partner_name: str
+    website: str  # a plain web address, or nothing
+    status: str
+    ambassador_since: date | None
+    division: str
+    division_label: str
+    signing_date: date  # the initial term's
+    renewed_on: date | None  # the latest renewal's signing date
+    goals: list[Goal]
+    roundtables: list[NamedRoundtable]
+
+    @property
+    def ambassador(self) -> bool:
+        return self.status == "ambassador"
+
+
+@dataclass(frozen=True)
+class Member:
+    alliance_id: uuid.UUID
+    partner_name: str
+
+
+@dataclass(frozen=True)
+class ListedRoundtable:
+    """A current roundtable (or workgroup) and its current public members."""
+
+    id: uuid.UUID
+    name: str
+    description: str
+    starts_on: date
+    ends_on: date | None
+    members: list[Member]
+    workgroups: list[ListedRoundtable]
+
+
+@dataclass(frozen=True)
+class Directory:
+    as_of: date
+    division_heading: str
+    alliances: list[ListedAlliance]
+    roundtables: list[ListedRoundtable]
+
+
+def website(partner: dict[str, Any]) -> str:
     """The partner's website when it is a plain web address, else nothing."""
     url = str(partner.get("website") or "").strip()
     parts = urlsplit(url)
     return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
-def _goals(goals: list[dict[str, Any]]) -> list[dict[str, str]]:
+def goals(goals: list[dict[str, Any]]) -> list[Goal]:
     return [
-        {
-            "category": str(goal.get("category", "")),
-            "category_label": GOAL_CATEGORIES.get(goal.get("category", ""), ""),
-            "description": str(goal.get("description", "")),
-            "term": str(goal.get("term", "")),
-            "term_label": GOAL_TERMS.get(goal.get("term", ""), ""),
-        }
+        Goal(
+            category=str(goal.get("category", "")),
+            category_label=GOAL_CATEGORIES.get(goal.get("category", ""), ""),
+            description=str(goal.get("description", "")),
+            term=str(goal.get("term", "")),
+            term_label=GOAL_TERMS.get(goal.get("term", ""), ""),
+        )
         for goal in goals
     ]
 
@@ -63,8 +129,8 @@ def _first_signed(session: Session, alliances: list[Alliance]) -> dict[uuid.UUID
 
 def public_directory(
     session: Session, *, today: date | None = None, profile: AgencyProfile | None = None
-) -> dict[str, Any]:
-    """``{"as_of", "alliances": [...], "roundtables": [...]}``, all of it public."""
+) -> Directory:
+    """The active alliances and Ambassadors and the current roundtables, all of it public."""
     today = today or agency_today()
     profile = profile or load_agency_profile()
     alliances = list(
@@ -89,68 +155,62 @@ def public_directory(
             return roundtable.name
         return f"{roundtables[roundtable.parent_id].name}: {roundtable.name}"
 
-    listed = []
-    for alliance in alliances:
-        listed.append(
-            {
-                "id": str(alliance.id),
-                "partner_name": alliance.partner_name,
-                "website": _website(alliance.partner),
-                "status": alliance.status,
-                "ambassador": alliance.status == "ambassador",
-                "ambassador_since": since[alliance.id].isoformat()
-                if alliance.id in since
-                else None,
-                "division": alliance.division,
-                "division_label": profile.divisions.get(alliance.division, alliance.division),
-                "signing_date": first_signed.get(alliance.id, alliance.signing_date).isoformat(),
-                "renewed_on": alliance.signing_date.isoformat() if alliance.renewals else None,
-                "goals": _goals(alliance.goals),
-                "roundtables": [
-                    {"id": str(roundtable.id), "name": roundtable_name(roundtable)}
-                    for _, roundtable, member in sorted(
-                        current, key=lambda row: roundtable_name(row[1])
-                    )
-                    if member.id == alliance.id
-                ],
-            }
+    listed = [
+        ListedAlliance(
+            id=alliance.id,
+            partner_name=alliance.partner_name,
+            website=website(alliance.partner),
+            status=alliance.status,
+            ambassador_since=since.get(alliance.id),
+            division=alliance.division,
+            division_label=profile.divisions.get(alliance.division, alliance.division),
+            signing_date=first_signed.get(alliance.id, alliance.signing_date),
+            renewed_on=alliance.signing_date if alliance.renewals else None,
+            goals=goals(alliance.goals),
+            roundtables=[
+                NamedRoundtable(roundtable.id, roundtable_name(roundtable))
+                for _, roundtable, member in sorted(
+                    current, key=lambda row: roundtable_name(row[1])
+                )
+                if member.id == alliance.id
+            ],
         )
+        for alliance in alliances
+    ]
 
-    def members_of(roundtable: Roundtable) -> list[dict[str, str]]:
-        return [
-            {"alliance_id": str(alliance.id), "partner_name": alliance.partner_name}
-            for _, member_of, alliance in current
-            if member_of.id == roundtable.id
-        ]
-
-    def entry(roundtable: Roundtable) -> dict[str, Any]:
-        return {
-            "id": str(roundtable.id),
-            "name": roundtable.name,
-            "description": roundtable.description,
-            "starts_on": roundtable.starts_on.isoformat(),
-            "ends_on": roundtable.ends_on.isoformat() if roundtable.ends_on else None,
-            "members": members_of(roundtable),
-        }
+    def entry(roundtable: Roundtable, workgroups: list[ListedRoundtable]) -> ListedRoundtable:
+        return ListedRoundtable(
+            id=roundtable.id,
+            name=roundtable.name,
+            description=roundtable.description,
+            starts_on=roundtable.starts_on,
+            ends_on=roundtable.ends_on,
+            members=[
+                Member(alliance.id, alliance.partner_name)
+                for _, member_of, alliance in current
+                if member_of.id == roundtable.id
+            ],
+            workgroups=workgroups,
+        )
 
     tops = sorted(
         (r for r in roundtables.values() if r.parent_id is None and is_current(r, today)),
         key=lambda r: r.name,
     )
     listed_roundtables = [
-        {
-            **entry(top),
-            "workgroups": [
-                entry(workgroup)
+        entry(
+            top,
+            [
+                entry(workgroup, [])
                 for workgroup in sorted(roundtables.values(), key=lambda r: r.name)
                 if workgroup.parent_id == top.id and is_current(workgroup, today, top)
             ],
-        }
+        )
         for top in tops
     ]
-    return {
-        "as_of": today.isoformat(),
-        "division_heading": "Office" if profile.federal else "Lead division",
-        "alliances": listed,
-        "roundtables": listed_roundtables,
-    }
+    return Directory(
+        as_of=today,
+        division_heading="Office" if profile.federal else "Lead division",
+        alliances=listed,
+        roundtables=listed_roundtables,
+    )

@@ -15,31 +15,69 @@ when an alliance is concluded or terminated, its open memberships end on its end
 On a given day a roundtable is *current* when it has started and not ended (a workgroup
 also needs its roundtable current), and a membership is current when it has started, not
 ended, and its roundtable is current.
+
+Who may do what (each function checks it itself): any staff member reads the roundtables and
+their memberships; the Coordinator alone creates and changes roundtables and workgroups and
+records who joins and leaves (``check_keeper``). Refusals are ``shared.domain``'s typed
+errors; the functions take the session and the acting staff member and never commit.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.alliances.domain import (
-    AgreementError,
-    InvalidInput,
-    NotFound,
-    get_alliance,
-    terms,
-)
-from services.review.models import Alliance, Roundtable, RoundtableMembership
+from services.review.alliances.domain import get_alliance, terms
+from services.review.alliances.models import Alliance
+from services.review.queue import domain as queue
 from services.review.queue.domain import today as agency_today
+from services.review.roundtables.models import Roundtable, RoundtableMembership
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 
 JOINING_STATUSES = ("active", "ambassador")
 ROUNDTABLE_FIELDS = ("name", "description", "starts_on", "ends_on")
+KEEPERS = ("coordinator",)  # for the sign-in gates; ``check_keeper`` decides
+
+
+class Member(NamedTuple):
+    """One membership of a roundtable, with its alliance."""
+
+    membership: RoundtableMembership
+    alliance: Alliance
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A roundtable (its own attributes, read through this object) and every membership."""
+
+    roundtable: Roundtable
+    memberships: list[Member]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["roundtable"], name)
+
+
+# -- who may do what --------------------------------------------------------------------------
+
+
+def check_reader(acting: Acting) -> None:
+    """Any staff member reads the roundtables and who is in them."""
+    queue.require_staff(acting)
+
+
+def check_keeper(acting: Acting) -> None:
+    """The Coordinator keeps the roundtables and their memberships."""
+    if not acting.is_coordinator:
+        raise Forbidden("Only the Coordinator keeps the roundtables and their memberships.")
 
 
 def runs_on(starts_on: date, ends_on: date | None, day: date) -> bool:
@@ -59,36 +97,22 @@ def get_roundtable(session: Session, roundtable_id: uuid.UUID) -> Roundtable:
     return roundtable
 
 
-def list_roundtables(session: Session) -> list[Roundtable]:
-    """Roundtables by name, each followed by its workgroups by name."""
+def list_roundtables(session: Session, *, acting: Acting) -> list[Roster]:
+    """Roundtables by name, each followed by its workgroups by name, with every membership."""
+    check_reader(acting)
     rows = list(session.scalars(select(Roundtable).order_by(Roundtable.name)))
     ordered: list[Roundtable] = []
     for top in (r for r in rows if r.parent_id is None):
         ordered.append(top)
         ordered.extend(r for r in rows if r.parent_id == top.id)
-    return ordered
+    return [Roster(r, memberships(session, roundtable_id=r.id)) for r in ordered]
 
 
-def roundtable_data(roundtable: Roundtable) -> dict[str, Any]:
-    return {
-        "id": str(roundtable.id),
-        "parent_id": str(roundtable.parent_id) if roundtable.parent_id else None,
-        "name": roundtable.name,
-        "description": roundtable.description,
-        "starts_on": roundtable.starts_on.isoformat(),
-        "ends_on": roundtable.ends_on.isoformat() if roundtable.ends_on else None,
-    }
-
-
-def membership_data(membership: RoundtableMembership, alliance: Alliance) -> dict[str, Any]:
-    return {
-        "id": str(membership.id),
-        "roundtable_id": str(membership.roundtable_id),
-        "alliance_id": str(alliance.id),
-        "partner_name": alliance.partner_name,
-        "joined_on": membership.joined_on.isoformat(),
-        "left_on": membership.left_on.isoformat() if membership.left_on else None,
-    }
+def roster(session: Session, *, roundtable_id: uuid.UUID, acting: Acting) -> Roster:
+    """Who is and was in the roundtable, with the dates."""
+    check_reader(acting)
+    roundtable = get_roundtable(session, roundtable_id)
+    return Roster(roundtable, memberships(session, roundtable_id=roundtable.id))
 
 
 def _audit_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,21 +122,21 @@ def _audit_values(values: Mapping[str, Any]) -> dict[str, Any]:
 def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
     name = values.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("Give the roundtable's name.", field="name")
+        raise Invalid("Give the roundtable's name.", field="name")
     name = " ".join(name.split())
     if len(name) > 200:
-        raise InvalidInput("At most 200 characters.", field="name")
+        raise Invalid("At most 200 characters.", field="name")
     description = values.get("description") or ""
     if not isinstance(description, str) or len(description) > 10000:
-        raise InvalidInput("At most 10000 characters of text.", field="description")
+        raise Invalid("At most 10000 characters of text.", field="description")
     starts_on = values.get("starts_on")
     if not isinstance(starts_on, date):
-        raise InvalidInput("Give the day it starts.", field="starts_on")
+        raise Invalid("Give the day it starts.", field="starts_on")
     ends_on = values.get("ends_on")
     if ends_on is not None and not isinstance(ends_on, date):
-        raise InvalidInput("Give a date (YYYY-MM-DD).", field="ends_on")
+        raise Invalid("Give a date (YYYY-MM-DD).", field="ends_on")
     if ends_on is not None and ends_on < starts_on:
-        raise InvalidInput("It cannot end before it starts.", field="ends_on")
+        raise Invalid("It cannot end before it starts.", field="ends_on")
     return {
         "name": name,
         "description": description.strip(),
@@ -128,18 +152,16 @@ def _check_within(workgroup: Mapping[str, Any], parent: Roundtable | Mapping[str
         return parent[key] if isinstance(parent, Mapping) else getattr(parent, key)
 
     if workgroup["starts_on"] < value("starts_on"):
-        raise InvalidInput(
+        raise Invalid(
             f"A workgroup cannot start before its roundtable ({value('starts_on').isoformat()}).",
             field="starts_on",
         )
     parent_end = value("ends_on")
     if parent_end is not None:
         if workgroup["starts_on"] > parent_end:
-            raise InvalidInput(
-                f"The roundtable ends on {parent_end.isoformat()}.", field="starts_on"
-            )
+            raise Invalid(f"The roundtable ends on {parent_end.isoformat()}.", field="starts_on")
         if workgroup["ends_on"] is not None and workgroup["ends_on"] > parent_end:
-            raise InvalidInput(
+            raise Invalid(
                 f"A workgroup ends by its roundtable's end ({parent_end.isoformat()}).",
                 field="ends_on",
             )
@@ -156,7 +178,7 @@ def _check_name_free(
         query = query.where(Roundtable.id != other_than)
     if session.scalars(query).first() is not None:
         place = "roundtable" if parent_id is None else "workgroup of this roundtable"
-        raise InvalidInput(f"There is a {place} with this name already.", field="name")
+        raise Invalid(f"There is a {place} with this name already.", field="name")
 
 
 def _check_memberships_fit(session: Session, roundtable_id: uuid.UUID, values: Any) -> None:
@@ -164,12 +186,12 @@ def _check_memberships_fit(session: Session, roundtable_id: uuid.UUID, values: A
         select(RoundtableMembership).where(RoundtableMembership.roundtable_id == roundtable_id)
     ):
         if membership.joined_on < values["starts_on"]:
-            raise InvalidInput(
+            raise Invalid(
                 f"A member joined on {membership.joined_on.isoformat()}, before that day.",
                 field="starts_on",
             )
         if values["ends_on"] is not None and membership.joined_on > values["ends_on"]:
-            raise InvalidInput(
+            raise Invalid(
                 f"A member joined on {membership.joined_on.isoformat()}, after that day.",
                 field="ends_on",
             )
@@ -183,9 +205,10 @@ def create_roundtable(
     ends_on: date | None = None,
     description: str = "",
     parent_id: uuid.UUID | None = None,
-    actor: str,
+    acting: Acting,
 ) -> Roundtable:
     """A roundtable, or with ``parent_id`` a workgroup of one."""
+    check_keeper(acting)
     checked = _checked(
         {"name": name, "description": description, "starts_on": starts_on, "ends_on": ends_on}
     )
@@ -194,9 +217,9 @@ def create_roundtable(
             select(Roundtable).where(Roundtable.id == parent_id).with_for_update()
         ).first()
         if parent is None:
-            raise InvalidInput("There is no such roundtable.", field="parent_id")
+            raise Invalid("There is no such roundtable.", field="parent_id")
         if parent.parent_id is not None:
-            raise InvalidInput(
+            raise Invalid(
                 "A workgroup belongs to a roundtable, not to another workgroup.",
                 field="parent_id",
             )
@@ -210,7 +233,7 @@ def create_roundtable(
         entity_type="roundtable",
         entity_id=roundtable.id,
         action="workgroup created" if parent_id else "roundtable created",
-        actor=actor,
+        actor=acting.email,
         changes={k: [None, v] for k, v in _audit_values(checked).items() if v not in (None, "")},
         note=f"workgroup of {parent_id}" if parent_id else "",
     )
@@ -218,12 +241,13 @@ def create_roundtable(
 
 
 def update_roundtable(
-    session: Session, *, roundtable_id: uuid.UUID, changes: Mapping[str, Any], actor: str
+    session: Session, *, roundtable_id: uuid.UUID, changes: Mapping[str, Any], acting: Acting
 ) -> Roundtable:
     """Rename, describe, or change the dates (an end date closes it)."""
+    check_keeper(acting)
     unknown = sorted(set(changes) - set(ROUNDTABLE_FIELDS))
     if unknown:
-        raise InvalidInput("This cannot be changed here.", field=unknown[0])
+        raise Invalid("This cannot be changed here.", field=unknown[0])
     roundtable = session.scalars(
         select(Roundtable).where(Roundtable.id == roundtable_id).with_for_update()
     ).first()
@@ -241,10 +265,12 @@ def update_roundtable(
                 _check_within(
                     {"starts_on": workgroup.starts_on, "ends_on": workgroup.ends_on}, checked
                 )
-            except InvalidInput as err:
-                raise InvalidInput(
-                    f"The workgroup {workgroup.name} would not fit: {err.message}",
-                    field=err.field,
+            except Invalid as err:
+                raise Invalid(
+                    {
+                        field: [f"The workgroup {workgroup.name} would not fit: {m}" for m in texts]
+                        for field, texts in err.errors.items()
+                    }
                 ) from None
     _check_memberships_fit(session, roundtable.id, checked)
     if checked["name"] != roundtable.name:
@@ -263,7 +289,7 @@ def update_roundtable(
             entity_type="roundtable",
             entity_id=roundtable.id,
             action="roundtable changed",
-            actor=actor,
+            actor=acting.email,
             changes=changes,
         )
     return roundtable
@@ -274,7 +300,7 @@ def memberships(
     *,
     roundtable_id: uuid.UUID | None = None,
     alliance_id: uuid.UUID | None = None,
-) -> list[tuple[RoundtableMembership, Alliance]]:
+) -> list[Member]:
     query = (
         select(RoundtableMembership, Alliance)
         .join(Alliance, Alliance.id == RoundtableMembership.alliance_id)
@@ -284,7 +310,7 @@ def memberships(
         query = query.where(RoundtableMembership.roundtable_id == roundtable_id)
     if alliance_id is not None:
         query = query.where(RoundtableMembership.alliance_id == alliance_id)
-    return [(m, a) for m, a in session.execute(query).all()]
+    return [Member(m, a) for m, a in session.execute(query).all()]
 
 
 def current_memberships(
@@ -315,7 +341,7 @@ def _record_membership(
     membership: RoundtableMembership,
     *,
     action: str,
-    actor: str,
+    acting: Acting,
     changes: dict[str, list[Any]],
     note: str,
 ) -> None:
@@ -328,7 +354,7 @@ def _record_membership(
             entity_type=entity_type,
             entity_id=entity_id,
             action=action,
-            actor=actor,
+            actor=acting.email,
             changes=changes,
             note=note,
         )
@@ -340,45 +366,46 @@ def join(
     roundtable_id: uuid.UUID,
     alliance_id: uuid.UUID,
     joined_on: date,
-    actor: str,
+    acting: Acting,
     today: date | None = None,
-) -> RoundtableMembership:
+) -> Member:
     """The alliance joins the roundtable (or workgroup) on ``joined_on``."""
+    check_keeper(acting)
     today = today or agency_today()
     roundtable = get_roundtable(session, roundtable_id)
     try:
         alliance = get_alliance(session, alliance_id, lock=True)  # one join at a time
     except NotFound:
-        raise InvalidInput("There is no such alliance.", field="alliance_id") from None
+        raise Invalid("There is no such alliance.", field="alliance_id") from None
     if alliance.status not in JOINING_STATUSES:
-        raise AgreementError(
+        raise Conflict(
             f"This alliance is {alliance.status}: only an active alliance or an Ambassador "
             "joins a roundtable."
         )
     if not isinstance(joined_on, date):
-        raise InvalidInput("Give the day it joined.", field="joined_on")
+        raise Invalid("Give the day it joined.", field="joined_on")
     if joined_on > today:
-        raise InvalidInput("Record the membership once it has begun.", field="joined_on")
+        raise Invalid("Record the membership once it has begun.", field="joined_on")
     signed = terms(session, alliance)[0].signing_date
     if joined_on < signed:
-        raise InvalidInput(
+        raise Invalid(
             f"The alliance was signed on {signed.isoformat()}: it joins from that day on.",
             field="joined_on",
         )
     if not runs_on(roundtable.starts_on, roundtable.ends_on, joined_on):
         until = roundtable.ends_on.isoformat() if roundtable.ends_on else "now"
-        raise InvalidInput(
+        raise Invalid(
             f"{roundtable.name} runs from {roundtable.starts_on.isoformat()} to {until}.",
             field="joined_on",
         )
     for earlier, _ in memberships(session, roundtable_id=roundtable.id, alliance_id=alliance.id):
         if earlier.left_on is None:
-            raise AgreementError(
+            raise Conflict(
                 f"{alliance.partner_name} is a member of {roundtable.name} already "
                 f"(since {earlier.joined_on.isoformat()})."
             )
         if earlier.left_on >= joined_on:
-            raise InvalidInput(
+            raise Invalid(
                 f"{alliance.partner_name} was a member until {earlier.left_on.isoformat()}: "
                 "it can join again from the next day.",
                 field="joined_on",
@@ -392,11 +419,11 @@ def join(
         session,
         membership,
         action="joined roundtable",
-        actor=actor,
+        acting=acting,
         changes={"joined_on": [None, joined_on.isoformat()]},
         note=f"membership {membership.id}: {alliance.partner_name} in {roundtable.name}",
     )
-    return membership
+    return Member(membership, alliance)
 
 
 def leave(
@@ -405,10 +432,11 @@ def leave(
     roundtable_id: uuid.UUID,
     membership_id: uuid.UUID,
     left_on: date,
-    actor: str,
+    acting: Acting,
     today: date | None = None,
-) -> RoundtableMembership:
+) -> Member:
     """The alliance leaves; ``left_on`` is its last day as a member."""
+    check_keeper(acting)
     today = today or agency_today()
     membership = session.scalars(
         select(RoundtableMembership)
@@ -418,23 +446,23 @@ def leave(
     if membership is None or membership.roundtable_id != roundtable_id:
         raise NotFound("No such membership in this roundtable.")
     if membership.left_on is not None:
-        raise AgreementError(f"This membership ended on {membership.left_on.isoformat()}.")
+        raise Conflict(f"This membership ended on {membership.left_on.isoformat()}.")
     if not isinstance(left_on, date):
-        raise InvalidInput("Give the last day as a member.", field="left_on")
+        raise Invalid("Give the last day as a member.", field="left_on")
     if left_on < membership.joined_on:
-        raise InvalidInput(
+        raise Invalid(
             f"It joined on {membership.joined_on.isoformat()}: it leaves on or after that day.",
             field="left_on",
         )
     if left_on > today:
-        raise InvalidInput("Record the departure once it has happened.", field="left_on")
+        raise Invalid("Record the departure once it has happened.", field="left_on")
     membership.left_on = left_on
     _record_membership(
         session,
         membership,
         action="left roundtable",
-        actor=actor,
+        acting=acting,
         changes={"left_on": [None, left_on.isoformat()]},
         note=f"membership {membership.id}",
     )
-    return membership
+    return Member(membership, get_alliance(session, membership.alliance_id))
