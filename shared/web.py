@@ -175,7 +175,8 @@ def render_refusal(err: DomainError) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """JSON errors for APIs, plain pages otherwise, and never a traceback.
 
-    Call again after an extension that registers its own (flask-smorest's Api does).
+    ``init_app`` calls it; call again after an extension that registers its own
+    (flask-smorest's ``Api`` does; shared/api.py ``ServiceApi`` does not).
     """
 
     def http_error(err: HTTPException) -> Any:

@@ -9,7 +9,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.intake import api, views
     from services.intake.limits import init_limits
     from shared.api import ServiceApi
-    from shared.web import ServiceApp, init_app, register_error_handlers
+    from shared.web import ServiceApp, init_app
 
     app = ServiceApp(__name__)
     init_app(app, service="intake")
@@ -27,5 +27,4 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     csrf.exempt(api.bp)  # the JSON API uses no cookies: nothing for CSRF to ride on
     app.register_blueprint(views.bp)
     ServiceApi(app).register_blueprint(api.bp)
-    register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app

@@ -9,7 +9,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.notify import api, views
     from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
-    from shared.web import ServiceApp, init_app, register_error_handlers
+    from shared.web import ServiceApp, init_app
 
     app = ServiceApp(__name__)
     init_app(app, service="notify")
@@ -27,5 +27,4 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     rest = ServiceApi(app)
     rest.register_blueprint(api.bp)
-    register_error_handlers(app)
     return app
