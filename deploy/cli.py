@@ -209,6 +209,7 @@ def create_coordinator(email: str, name: str) -> None:
 
     from services.review.staff import domain as accounts
     from shared.db import Database
+    from shared.domain import Invalid
 
     password = load_settings().alliance_password or click.prompt(
         "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
@@ -216,7 +217,7 @@ def create_coordinator(email: str, name: str) -> None:
     database = Database("review")
     try:
         with database.transaction() as session:
-            user = accounts.create_staff(
+            user = accounts.add_account(
                 session,
                 email=email,
                 name=name,
@@ -225,7 +226,7 @@ def create_coordinator(email: str, name: str) -> None:
                 actor="alliance create-coordinator",
             )
             created = user.email
-    except accounts.AccountError as err:
+    except Invalid as err:
         messages = [m for field_messages in err.errors.values() for m in field_messages]
         raise click.ClickException("no account created: " + " ".join(messages)) from None
     except ProgrammingError:

@@ -10,6 +10,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.review.alliances import views as alliance_views
     from services.review.queue import api as api
     from services.review.queue import views as views
+    from services.review.staff import api as staff_api
     from services.review.staff import views as staff_views
     from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
@@ -33,6 +34,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     )
     rest = ServiceApi(app)
     rest.register_blueprint(api.bp)
+    rest.register_blueprint(staff_api.bp)  # /api/v1/staff
     rest.register_blueprint(agreement_api.bp)  # signed alliances (staff)
     app.register_blueprint(agreement_api.public_bp)  # the public directory
     register_error_handlers(app)  # flask-smorest installed its own; ours answer instead

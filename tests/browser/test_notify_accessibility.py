@@ -54,7 +54,7 @@ def a_message(**values: Any) -> uuid.UUID:
 def test_the_held_and_failed_message_pages_are_accessible(base_url: str, page: Page) -> None:
     errors = watch_errors(page)
     with review_database.transaction() as session:
-        accounts.create_staff(
+        accounts.add_account(
             session,
             email=EMAIL,
             name="Cora Coordinator",

@@ -74,7 +74,7 @@ def js_errors(page: Page) -> Iterator[list[str]]:
 def coordinator() -> uuid.UUID:
     """The Coordinator, also a reviewer and a liaison, so every form shows."""
     with database.transaction() as session:
-        person = accounts.create_staff(
+        person = accounts.add_account(
             session,
             email=EMAIL,
             name="Cora Coordinator",

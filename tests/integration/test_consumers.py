@@ -101,7 +101,7 @@ def test_review_queue_api_lists_oldest_first(redis_client):
     from shared.staff_auth import COOKIE_NAME, start_session
 
     with review_db.transaction() as session:
-        person = accounts.create_staff(
+        person = accounts.add_account(
             session,
             email="rev@agency.example",
             name="Rev",

@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery staple"
 
 def staff(email: str, *roles: str):
     with database.transaction() as session:
-        person = accounts.create_staff(
+        person = accounts.add_account(
             session,
             email=email,
             name=email.split("@")[0].title(),

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases"
 
 def person(email, *roles):
     with database.transaction() as session:
-        created = accounts.create_staff(
+        created = accounts.add_account(
             session,
             email=email,
             name=email.split("@")[0].title(),

@@ -16,7 +16,6 @@ import uuid
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 
 from services.review import create_app
@@ -38,7 +37,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/static/<path:filename>", "GET"): PUBLIC,
     ("/assets/uswds/<path:filename>", "GET"): PUBLIC,
     ("/api/v1/openapi.json", "GET"): PUBLIC,  # the API's description; no data
-    # Signing in and out (services/review/staff_views.py)
+    # Signing in and out (services/review/staff/views.py; the API: staff/api.py)
     ("/staff/sign-in", "GET"): PUBLIC,
     ("/staff/sign-in", "POST"): PUBLIC,
     ("/staff/sign-out", "POST"): PUBLIC,
@@ -47,6 +46,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/password", "GET"): ANY_STAFF,
     ("/staff/password", "POST"): ANY_STAFF,
     ("/api/v1/staff/me", "GET"): ANY_STAFF,
+    ("/api/v1/staff/me/password", "POST"): ANY_STAFF,
     # Staff management
     ("/staff/people", "GET"): COORDINATOR,
     ("/staff/people/new", "GET"): COORDINATOR,
@@ -57,6 +57,10 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/people/<uuid:user_id>/reactivate", "POST"): COORDINATOR,
     ("/staff/people/<uuid:user_id>/password", "POST"): COORDINATOR,
     ("/api/v1/staff", "GET"): COORDINATOR,
+    ("/api/v1/staff", "POST"): COORDINATOR,
+    ("/api/v1/staff/<uuid:user_id>/roles", "POST"): COORDINATOR,
+    ("/api/v1/staff/<uuid:user_id>/active", "POST"): COORDINATOR,
+    ("/api/v1/staff/<uuid:user_id>/password", "POST"): COORDINATOR,
     # The queue and decisions: pages (services/review/views.py) and API (api.py)
     ("/staff/", "GET"): ANY_STAFF,
     ("/staff/queue", "GET"): ANY_STAFF,
@@ -170,19 +174,17 @@ def staff_accounts(migrated):
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE staff_users"))
     engine.dispose()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024))
-        with database.transaction() as session:
-            for role in ("reviewer", "liaison", "coordinator"):
-                accounts.create_staff(
-                    session,
-                    email=f"{role}@agency.example",
-                    name=f"Only {role.title()}",
-                    roles=[role],
-                    password=PASSWORD,
-                    actor="test",
-                )
-        yield
+    with database.transaction() as session:
+        for role in ("reviewer", "liaison", "coordinator"):
+            accounts.add_account(
+                session,
+                email=f"{role}@agency.example",
+                name=f"Only {role.title()}",
+                roles=[role],
+                password=PASSWORD,
+                actor="test",
+            )
+    yield
     with database.transaction() as session:
         session.execute(text("TRUNCATE staff_users"))
 

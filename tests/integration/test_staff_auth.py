@@ -1,5 +1,6 @@
-"""Staff accounts and sign-in (shared/staff_auth.py, services/review/accounts.py and
-staff_views.py) over HTTP, against the real Redis and PostgreSQL."""
+"""Staff accounts and sign-in (shared/staff_auth.py, services/review/staff/) over HTTP,
+against the real Redis and PostgreSQL. Who may do what is tested at the domain level in
+test_staff_domain.py."""
 
 import json
 import re
@@ -7,10 +8,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from deploy.cli import main as alliance
 from services.review import create_app
@@ -19,20 +19,15 @@ from services.review.staff import domain as accounts
 from services.review.staff import views as staff_views
 from services.review.worker import database
 from shared import staff_auth
+from shared.config import ConfigurationError, read_settings
+from shared.domain import Acting, Invalid
 from shared.staff_auth import COOKIE_NAME, SESSION_KEY, USER_SESSIONS_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
 PASSWORD = "correct horse battery staple"
 WRONG = "E-mail or password is incorrect."
-
-# Cheap Argon2id parameters keep the tests fast; the rehash test changes them on purpose.
-FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "HASHER", FAST)
+NUL_REFUSED = "Remove the control character U+0000: it cannot be typed, and nothing was stored."
 
 
 @pytest.fixture
@@ -42,7 +37,7 @@ def app(redis_client):
 
 def make_staff(email="rae@agency.example", *roles, name="Rae Reviewer", password=PASSWORD):
     with database.transaction() as session:
-        user = accounts.create_staff(
+        user = accounts.add_account(
             session,
             email=email,
             name=name,
@@ -51,6 +46,12 @@ def make_staff(email="rae@agency.example", *roles, name="Rae Reviewer", password
             actor="test",
         )
         return user.id
+
+
+def acting_as(user_id) -> Acting:
+    with database.transaction() as session:
+        user = session.get(StaffUser, user_id)
+        return Acting(staff_id=user.id, email=user.email, roles=frozenset(user.roles))
 
 
 def csrf_token(client) -> str:
@@ -130,9 +131,10 @@ def test_sign_in_goes_only_to_paths_on_this_site(app):
 
 def test_a_wrong_password_an_unknown_address_and_a_deactivated_account_look_the_same(app):
     make_staff()
+    coordinator = acting_as(make_staff("cora@agency.example", "coordinator"))
     with database.transaction() as session:
         accounts.set_active(
-            session, user_id=make_staff("x@agency.example"), active=False, actor="t"
+            session, acting=coordinator, user_id=make_staff("x@agency.example"), active=False
         )
     answers = [
         sign_in(app.test_client(), password="not the password at all"),
@@ -160,6 +162,29 @@ def test_empty_fields_are_named(app):
     html = response.get_data(as_text=True)
     assert "Enter your e-mail address." in html
     assert "Enter your password." in html
+
+
+def error_beside(html: str, field_id: str) -> str | None:
+    """The message shown beside a form field (shared/templates/_macros.html)."""
+    found = re.search(
+        rf'<span class="usa-error-message" id="{field_id}-error">([^<]*)</span>', html
+    )
+    return found.group(1) if found else None
+
+
+@pytest.mark.parametrize("field", ["email", "password"])
+def test_a_nul_in_the_sign_in_form_is_named_beside_its_field_never_a_500(app, field):
+    make_staff()
+    client = app.test_client()
+    typed = {"email": "rae@agency.example", "password": PASSWORD}
+    typed[field] = typed[field][:3] + "\x00" + typed[field][3:]
+    response = sign_in(client, **typed)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert error_beside(html, field) == NUL_REFUSED
+    assert COOKIE_NAME not in response.headers.get("Set-Cookie", "")
+    assert "\x00" not in html  # the address is not shown again with its NUL
+    assert session_cookie(client) is None
 
 
 def test_sign_out_ends_the_session_and_the_same_cookie_is_refused_afterwards(app, redis_client):
@@ -211,6 +236,7 @@ def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(app):
 def test_the_cookie_is_secure_in_production(app, monkeypatch):
     make_staff()
     monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("STAFF_PASSWORD_HASH")  # production hashes strongly
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://alliances.agency.example")
     response = sign_in(app.test_client())
     [set_cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(COOKIE_NAME)]
@@ -344,7 +370,7 @@ def test_someone_must_remain_coordinator(app):
         f"/staff/people/{cora_id}",
         data={"csrf_token": csrf_token(coordinator), "roles": "reviewer"},
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "Someone must remain Coordinator" in response.get_data(as_text=True)
     response = coordinator.post(
         f"/staff/people/{cora_id}/deactivate", data={"csrf_token": csrf_token(coordinator)}
@@ -449,8 +475,8 @@ def test_weak_passwords_are_refused_with_a_reason():
 
 def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_password():
     make_staff("rae@agency.example")
-    with pytest.raises(accounts.AccountError) as caught, database.transaction() as session:
-        accounts.create_staff(
+    with pytest.raises(Invalid) as caught, database.transaction() as session:
+        accounts.add_account(
             session,
             email="RAE@agency.example",
             name=" ",
@@ -467,32 +493,61 @@ def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_pass
             "password that is easy to remember."
         ],
     }
-    with pytest.raises(accounts.AccountError) as caught, database.transaction() as session:
-        accounts.create_staff(
+    with pytest.raises(Invalid) as caught, database.transaction() as session:
+        accounts.add_account(
             session, email="not an address", name="N", roles=[], password=PASSWORD, actor="t"
         )
     assert caught.value.errors["email"] == ["Enter an e-mail address in the form name@agency.gov."]
     assert caught.value.errors["roles"] == ["Choose at least one role."]
 
 
-def test_passwords_are_stored_as_argon2id_hashes_and_rehashed_when_the_parameters_change(
-    app, monkeypatch
-):
-    user_id = make_staff()
+def stored_hash(user_id) -> str:
     with database.transaction() as session:
-        stored = session.get(StaffUser, user_id).password_hash
-    assert stored.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+        return session.get(StaffUser, user_id).password_hash
+
+
+def test_tests_hash_passwords_at_the_least_cost_argon2id_allows():
+    # STAFF_PASSWORD_HASH=fast (conftest.py): a sign-in costs microseconds, not 0.15 s.
+    stored = stored_hash(make_staff())
+    assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
     assert PASSWORD not in stored
 
-    stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
-    monkeypatch.setattr(accounts, "HASHER", stronger)
+
+def test_a_hash_made_at_one_cost_verifies_at_another_and_is_rehashed_at_sign_in(app, monkeypatch):
+    user_id = make_staff()
+    monkeypatch.setenv("STAFF_PASSWORD_HASH", "strong")
     assert sign_in(app.test_client()).status_code == 303
-    with database.transaction() as session:
-        rehashed = session.get(StaffUser, user_id).password_hash
-    assert rehashed.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
+    strong = stored_hash(user_id)
+    assert strong.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106, low memory
     assert sign_in(app.test_client()).status_code == 303
-    with database.transaction() as session:
-        assert session.get(StaffUser, user_id).password_hash == rehashed  # no rehash needed
+    assert stored_hash(user_id) == strong  # no rehash needed
+
+    monkeypatch.setenv("STAFF_PASSWORD_HASH", "fast")
+    assert sign_in(app.test_client(), password="not the password at all").status_code == 401
+    assert stored_hash(user_id) == strong  # a wrong password changes nothing
+    assert sign_in(app.test_client()).status_code == 303
+    assert stored_hash(user_id).startswith("$argon2id$v=19$m=8,t=1,p=1$")
+
+
+def test_production_refuses_the_cheap_hash_and_hashes_strongly_by_default():
+    production = {
+        "APP_ENV": "production",
+        "SECRET_KEY": "a long random production secret",
+        "REDIS_URL": "redis://redis:6379/0",
+        "PUBLIC_BASE_URL": "https://alliances.agency.example",
+        "COORDINATOR_EMAIL": "coordinator@agency.example",
+        **{
+            f"{service.upper()}_DATABASE_URL": f"postgresql://db/{service}"
+            for service in ("intake", "review", "reporting", "notify")
+        },
+    }
+    assert read_settings(production).staff_password_hash == "strong"
+    with pytest.raises(ConfigurationError) as refused:
+        read_settings({**production, "STAFF_PASSWORD_HASH": "fast"})
+    assert "STAFF_PASSWORD_HASH" in str(refused.value)
+    with pytest.raises(ConfigurationError) as unknown:
+        read_settings({"STAFF_PASSWORD_HASH": "cheap"})
+    assert "STAFF_PASSWORD_HASH='cheap'" in str(unknown.value)
 
 
 # -- rate limits ------------------------------------------------------------------------------
@@ -636,6 +691,190 @@ def test_a_page_for_another_role_answers_403_with_a_page(app):
     api = client.get("/api/v1/staff")
     assert api.status_code == 403
     assert api.get_json() == {"errors": {"_request": ["This is for the Coordinator only."]}}
+
+
+# -- the staff API ----------------------------------------------------------------------------
+
+
+def api_client(app, email="cora@agency.example", *roles):
+    """Signed in as a new person with ``roles`` (Coordinator by default), and the token."""
+    make_staff(email, *(roles or ("coordinator",)), name="Cora Coordinator")
+    client = app.test_client()
+    assert sign_in(client, email=email).status_code == 303
+    return client, {"X-CSRFToken": client.get("/api/v1/staff/me").get_json()["csrf_token"]}
+
+
+def test_the_coordinator_manages_accounts_through_the_api(app):
+    client, token = api_client(app)
+    added = client.post(
+        "/api/v1/staff",
+        json={
+            "email": "Lee@Agency.Example",
+            "name": "Lee Liaison",
+            "roles": ["liaison"],
+            "password": "orange kettle on the moon",
+        },
+        headers=token,
+    )
+    assert added.status_code == 201
+    lee = added.get_json()
+    assert sorted(lee) == ["active", "created_at", "email", "id", "name", "roles", "updated_at"]
+    assert (lee["email"], lee["name"], lee["roles"], lee["active"]) == (
+        "lee@agency.example",
+        "Lee Liaison",
+        ["liaison"],
+        True,
+    )
+    lee_client = app.test_client()
+    assert (
+        sign_in(lee_client, email=lee["email"], password="orange kettle on the moon").status_code
+        == 303
+    )
+
+    roles = client.post(
+        f"/api/v1/staff/{lee['id']}/roles", json={"roles": ["reviewer", "liaison"]}, headers=token
+    )
+    assert roles.status_code == 200
+    assert roles.get_json()["roles"] == ["reviewer", "liaison"]
+    assert lee_client.get("/api/v1/staff/me").status_code == 401  # signed out by the change
+
+    password = client.post(
+        f"/api/v1/staff/{lee['id']}/password",
+        json={"password": "a fresh start at last"},
+        headers=token,
+    )
+    assert password.status_code == 204
+    assert (
+        sign_in(app.test_client(), email=lee["email"], password="a fresh start at last").status_code
+        == 303
+    )
+
+    off = client.post(f"/api/v1/staff/{lee['id']}/active", json={"active": False}, headers=token)
+    assert off.status_code == 200
+    assert off.get_json()["active"] is False
+    assert (
+        sign_in(app.test_client(), email=lee["email"], password="a fresh start at last").status_code
+        == 401
+    )
+    listing = client.get("/api/v1/staff").get_json()
+    assert [(p["email"], p["active"]) for p in listing["staff"]] == [
+        ("cora@agency.example", True),
+        ("lee@agency.example", False),
+    ]
+    assert listing["count"] == 2
+
+
+def test_the_api_and_the_form_refuse_the_same_input_with_the_same_messages(app):
+    client, token = api_client(app)
+    person = {"email": "cora@agency.example", "name": "N", "roles": [], "password": "short"}
+    api = client.post("/api/v1/staff", json=person, headers=token)
+    form = client.post("/staff/people/new", data={**person, "csrf_token": csrf_token(client)})
+    assert (api.status_code, form.status_code) == (422, 422)
+    html = form.get_data(as_text=True)
+    for field, messages in api.get_json()["errors"].items():
+        assert error_beside(html, field) == " ".join(messages), field
+    assert sorted(api.get_json()["errors"]) == ["email", "password", "roles"]
+
+    nul = {**person, "email": "new@agency.example", "name": "New\x00Person"}
+    api = client.post("/api/v1/staff", json=nul, headers=token)
+    form = client.post("/staff/people/new", data={**nul, "csrf_token": csrf_token(client)})
+    assert api.status_code == 422
+    assert api.get_json() == {"errors": {"name": [NUL_REFUSED]}}
+    assert form.status_code == 422
+    assert error_beside(form.get_data(as_text=True), "name") == NUL_REFUSED
+    with database.transaction() as session:
+        assert accounts.find_by_email(session, email="new@agency.example") is None
+        assert session.scalar(select(func.count()).select_from(StaffUser)) == 1
+
+
+def test_the_api_refuses_demoting_the_last_coordinator_and_stores_nothing(app):
+    client, token = api_client(app)
+    cora_id = client.get("/api/v1/staff/me").get_json()["id"]
+    demoted = client.post(
+        f"/api/v1/staff/{cora_id}/roles", json={"roles": ["reviewer"]}, headers=token
+    )
+    assert demoted.status_code == 409
+    assert demoted.get_json() == {
+        "errors": {
+            "_request": ["Someone must remain Coordinator: give the role to another person first."]
+        }
+    }
+    deactivated = client.post(
+        f"/api/v1/staff/{cora_id}/active", json={"active": False}, headers=token
+    )
+    assert deactivated.status_code == 409
+    own = client.post(
+        f"/api/v1/staff/{cora_id}/password",
+        json={"password": "a fresh start at last"},
+        headers=token,
+    )
+    assert own.status_code == 403
+    missing = client.post(
+        f"/api/v1/staff/{uuid.uuid4()}/active", json={"active": False}, headers=token
+    )
+    assert missing.status_code == 404
+    assert client.get("/api/v1/staff/me").get_json()["roles"] == ["coordinator"]
+    with database.transaction() as session:
+        cora = session.get(StaffUser, uuid.UUID(cora_id))
+        assert (cora.roles, cora.active) == (["coordinator"], True)
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert actions == ["staff account created"]
+    assert sign_in(app.test_client(), email="cora@agency.example").status_code == 303
+
+
+def test_everyone_changes_their_own_password_through_the_api_with_the_current_one(app):
+    client, token = api_client(app, "rae@agency.example", "reviewer")
+    elsewhere = app.test_client()
+    sign_in(elsewhere)
+    wrong = client.post(
+        "/api/v1/staff/me/password",
+        json={"current_password": "a guess", "new_password": "another long passphrase"},
+        headers=token,
+    )
+    assert wrong.status_code == 422
+    assert wrong.get_json() == {
+        "errors": {"current_password": ["Your current password is not right."]}
+    }
+    differ = client.post(
+        "/api/v1/staff/me/password",
+        json={
+            "current_password": PASSWORD,
+            "new_password": "another long passphrase",
+            "confirm_password": "another long passphrasE",
+        },
+        headers=token,
+    )
+    assert differ.get_json() == {
+        "errors": {"new_password": ["The two new passwords are not the same."]}
+    }
+    assert sign_in(app.test_client()).status_code == 303  # nothing changed so far
+    changed = client.post(
+        "/api/v1/staff/me/password",
+        json={"current_password": PASSWORD, "new_password": "another long passphrase"},
+        headers=token,
+    )
+    assert changed.status_code == 204
+    assert client.get("/api/v1/staff/me").status_code == 200
+    assert elsewhere.get("/api/v1/staff/me").status_code == 401
+    assert sign_in(app.test_client(), password="another long passphrase").status_code == 303
+
+
+def test_the_openapi_document_describes_the_staff_api(app):
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    paths = document["paths"]
+    assert {path for path in paths if path.startswith("/api/v1/staff")} == {
+        "/api/v1/staff",
+        "/api/v1/staff/me",
+        "/api/v1/staff/me/password",
+        "/api/v1/staff/{user_id}/roles",
+        "/api/v1/staff/{user_id}/active",
+        "/api/v1/staff/{user_id}/password",
+    }
+    add = paths["/api/v1/staff"]["post"]
+    assert "requestBody" in add
+    assert "201" in add["responses"]
+    schemas = document["components"]["schemas"]
+    assert set(schemas["PersonIn"]["properties"]) == {"email", "name", "roles", "password"}
 
 
 # -- one sign-in for every service ------------------------------------------------------------

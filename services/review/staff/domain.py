@@ -1,9 +1,19 @@
 """Staff accounts: who may sign in, with which roles, and their passwords.
 
-Plain functions over a SQLAlchemy session; the caller owns the transaction. Passwords are
-hashed with Argon2id (argon2-cffi) and rehashed at sign-in when the parameters change.
-Anything that takes access away (deactivation, a change of roles or of password) also ends
-the person's sessions (shared/staff_auth.py).
+Every rule about accounts lives here, and each function that changes one takes the acting
+staff member and refuses on its own (views and APIs never re-check):
+
+- only an active Coordinator sees the staff list, adds a person, changes roles, deactivates
+  or reactivates an account, or sets someone else's password (``_as_coordinator``);
+- the last active Coordinator can be neither demoted nor deactivated (``Conflict``);
+- a person changes their own password with their current one (``change_password``), never
+  through ``set_password``.
+
+Plain functions over a SQLAlchemy session; the caller owns the transaction and nothing here
+commits. Passwords are hashed with Argon2id (argon2-cffi) at the cost the setting
+``STAFF_PASSWORD_HASH`` names (shared/config.py), and rehashed at sign-in when that cost has
+changed. Anything that takes access away (deactivation, a change of roles or of password) also
+ends the person's sessions (shared/staff_auth.py).
 """
 
 from __future__ import annotations
@@ -20,18 +30,35 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.models import StaffUser
+from services.review.staff.models import StaffUser
 from shared import staff_auth
+from shared.config import load_settings
 from shared.db import after_commit
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # Argon2 takes any length; this keeps one attempt's cost bounded
 
-# Argon2id with argon2-cffi's defaults (RFC 9106's low-memory profile). Changing these makes
-# every stored hash "need rehash", and each is upgraded at the person's next sign-in.
-HASHER = PasswordHasher()
+# Argon2id at each cost STAFF_PASSWORD_HASH may name. "strong" is argon2-cffi's default (RFC
+# 9106's low-memory profile: 64 MiB, 3 passes, 4 lanes, about 0.15 s a hash); "fast" is the
+# least Argon2 allows, for tests only (production refuses it). A hash records its own cost, so
+# it verifies whatever the setting is now, and is upgraded at the person's next sign-in.
+HASHERS: dict[str, PasswordHasher] = {
+    "strong": PasswordHasher(),
+    "fast": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# What a person is told about each field; the input schemas (schemas.py) reuse them, so the
+# form and the API say the same.
+ENTER_EMAIL = "Enter the person's e-mail address."
+ENTER_NAME = "Enter the person's name."
+ENTER_PASSWORD = "Enter a password."  # noqa: S105 (a message, not a password)
+CHOOSE_A_ROLE = "Choose at least one role."
+NO_SUCH_ACCOUNT = "There is no such staff account."
+TAKEN_EMAIL = "There is already a staff account with this e-mail address."
+WRONG_CURRENT_PASSWORD = "Your current password is not right."  # noqa: S105
 
 # The dozen-plus-character passwords that top the leaked-password lists.
 COMMON_PASSWORDS = frozenset(
@@ -61,26 +88,19 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
-class AccountError(Exception):
-    """Input that cannot be accepted: messages for people, by field."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(m for messages in errors.values() for m in messages))
-        self.errors = errors
-
-
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
 def role_labels(roles: Iterable[str]) -> list[str]:
-    return [staff_auth.ROLES[role] for role in staff_auth.ROLES if role in set(roles)]
+    held = set(roles)
+    return [label for role, label in staff_auth.ROLES.items() if role in held]
 
 
 def password_problems(password: str, *, email: str = "", name: str = "") -> list[str]:
     """Why a new password is too weak (none: it will do)."""
     if not password:
-        return ["Enter a password."]
+        return [ENTER_PASSWORD]
     if len(password) < MIN_PASSWORD_LENGTH:
         return [
             f"Use at least {MIN_PASSWORD_LENGTH} characters (this one has {len(password)}). "
@@ -101,18 +121,26 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
     return []
 
 
+# -- hashing ----------------------------------------------------------------------------------
+
+
+def hasher() -> PasswordHasher:
+    """The Argon2id hasher at the cost STAFF_PASSWORD_HASH names now."""
+    return HASHERS[load_settings().staff_password_hash]
+
+
 def hash_password(password: str) -> str:
-    return HASHER.hash(password)
+    return hasher().hash(password)
 
 
 @functools.cache
-def _dummy_hash(parameters: tuple[int, int, int]) -> str:
-    return HASHER.hash("not anyone's password")
+def _dummy_hash(profile: str) -> str:
+    return HASHERS[profile].hash("not anyone's password")
 
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return HASHER.verify(password_hash, password)
+        return hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -127,19 +155,44 @@ def find_by_email(session: Session, *, email: str) -> StaffUser | None:
 
 
 def get_staff(session: Session, *, user_id: uuid.UUID) -> StaffUser:
+    """The account with this id, whoever asks: for other domain functions that need a
+    person's name or roles (a reviewer to assign, a liaison to name). Pages and APIs about
+    accounts go through ``get_person``."""
     user = session.get(StaffUser, user_id)
     if user is None:
-        raise AccountError({"_request": ["There is no such staff account."]})
+        raise NotFound(NO_SUCH_ACCOUNT)
     return user
 
 
 def list_staff(session: Session) -> list[StaffUser]:
-    """Active people first, then by name."""
+    """Every account, active people first, then by name (see ``list_people``)."""
     return list(
         session.scalars(
             select(StaffUser).order_by(StaffUser.active.desc(), StaffUser.name, StaffUser.email)
         )
     )
+
+
+def _as_coordinator(session: Session, acting: Acting, *, only_the_coordinator: str) -> None:
+    """Refuse unless ``acting`` is an active Coordinator, by their account as it is now (a
+    session could outlive a change that has not reached it yet)."""
+    account = session.get(StaffUser, acting.staff_id)
+    if account is None or not account.active:
+        raise Forbidden("Your staff account is not active.")
+    if not acting.is_coordinator or "coordinator" not in account.roles:
+        raise Forbidden(f"Only the Coordinator {only_the_coordinator}.")
+
+
+def list_people(session: Session, *, acting: Acting) -> list[StaffUser]:
+    """The staff list the Coordinator manages."""
+    _as_coordinator(session, acting, only_the_coordinator="sees the staff accounts")
+    return list_staff(session)
+
+
+def get_person(session: Session, *, acting: Acting, user_id: uuid.UUID) -> StaffUser:
+    """One account, as the Coordinator manages it."""
+    _as_coordinator(session, acting, only_the_coordinator="sees the staff accounts")
+    return get_staff(session, user_id=user_id)
 
 
 # -- signing in -------------------------------------------------------------------------------
@@ -149,15 +202,15 @@ def authenticate(session: Session, *, email: str, password: str) -> StaffUser | 
     """The active person with this e-mail and password, or None (whatever was wrong).
 
     An unknown address costs as much time as a wrong password, so the answer's timing does
-    not tell who has an account. A hash made with older parameters is upgraded.
+    not tell who has an account. A hash made at another cost is rehashed at today's.
     """
     user = find_by_email(session, email=email) if len(password) <= MAX_PASSWORD_LENGTH else None
     if user is None:
-        _verify(_dummy_hash((HASHER.time_cost, HASHER.memory_cost, HASHER.parallelism)), password)
+        _verify(_dummy_hash(load_settings().staff_password_hash), password)
         return None
     if not _verify(user.password_hash, password) or not user.active:
         return None
-    if HASHER.check_needs_rehash(user.password_hash):
+    if hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
@@ -171,16 +224,18 @@ def _checked_roles(roles: Iterable[str]) -> tuple[list[str], list[str]]:
     if unknown:
         return [], [f"Choose from the roles listed ({', '.join(staff_auth.ROLES.values())})."]
     if not chosen:
-        return [], ["Choose at least one role."]
+        return [], [CHOOSE_A_ROLE]
     return [r for r in staff_auth.ROLES if r in chosen], []
 
 
-def _end_sessions_now_and_after_commit(session: Session, user_id: uuid.UUID) -> None:
+def _end_sessions_now_and_after_commit(
+    session: Session, user_id: uuid.UUID, *, keep: str | None = None
+) -> None:
     """Now, so access stops at once (failing loudly if Redis is away), and again after the
     commit, in case the person signed in while this transaction was open."""
 
     def end() -> None:
-        staff_auth.end_user_sessions(user_id)
+        staff_auth.end_user_sessions(user_id, keep=keep)
 
     end()
     after_commit(session, end)
@@ -189,23 +244,41 @@ def _end_sessions_now_and_after_commit(session: Session, user_id: uuid.UUID) -> 
 def create_staff(
     session: Session,
     *,
+    acting: Acting,
+    email: str,
+    name: str,
+    roles: Iterable[str],
+    password: str,
+) -> StaffUser:
+    """The Coordinator adds a person, who can sign in at once with ``password``."""
+    _as_coordinator(session, acting, only_the_coordinator="adds staff accounts")
+    return add_account(
+        session, email=email, name=name, roles=roles, password=password, actor=acting.email
+    )
+
+
+def add_account(
+    session: Session,
+    *,
     email: str,
     name: str,
     roles: Iterable[str],
     password: str,
     actor: str,
 ) -> StaffUser:
+    """An account no staff member asked for: the first Coordinator (``alliance
+    create-coordinator``) and test builders. Pages and APIs use ``create_staff``."""
     errors: dict[str, list[str]] = {}
     email = normalize_email(email)
     name = " ".join(name.split())
     if not email:
-        errors["email"] = ["Enter the person's e-mail address."]
+        errors["email"] = [ENTER_EMAIL]
     elif len(email) > 254 or not _EMAIL.match(email):
         errors["email"] = ["Enter an e-mail address in the form name@agency.gov."]
     elif find_by_email(session, email=email) is not None:
-        errors["email"] = ["There is already a staff account with this e-mail address."]
+        errors["email"] = [TAKEN_EMAIL]
     if not name:
-        errors["name"] = ["Enter the person's name."]
+        errors["name"] = [ENTER_NAME]
     elif len(name) > 200:
         errors["name"] = ["Keep the name to 200 characters."]
     chosen, role_errors = _checked_roles(roles)
@@ -215,7 +288,7 @@ def create_staff(
     if problems:
         errors["password"] = problems
     if errors:
-        raise AccountError(errors)
+        raise Invalid(errors)
     user = StaffUser(
         email=email, name=name, roles=chosen, password_hash=hash_password(password), active=True
     )
@@ -224,9 +297,7 @@ def create_staff(
             session.add(user)
             session.flush()
     except IntegrityError:
-        raise AccountError(
-            {"email": ["There is already a staff account with this e-mail address."]}
-        ) from None
+        raise Invalid({"email": [TAKEN_EMAIL]}) from None
     audit.record(
         session,
         entity_type="staff",
@@ -253,13 +324,15 @@ def _other_active_coordinators(session: Session, user_id: uuid.UUID) -> int:
 
 
 def change_roles(
-    session: Session, *, user_id: uuid.UUID, roles: Iterable[str], actor: str
+    session: Session, *, acting: Acting, user_id: uuid.UUID, roles: Iterable[str]
 ) -> StaffUser:
-    """New roles take effect at the person's next sign-in: their sessions end now."""
+    """The Coordinator changes a person's roles; they take effect at the person's next
+    sign-in: their sessions end now. Someone must remain Coordinator."""
+    _as_coordinator(session, acting, only_the_coordinator="changes roles")
     user = get_staff(session, user_id=user_id)
     chosen, role_errors = _checked_roles(roles)
     if role_errors:
-        raise AccountError({"roles": role_errors})
+        raise Invalid({"roles": role_errors})
     if chosen == list(user.roles):
         return user
     if (
@@ -268,9 +341,7 @@ def change_roles(
         and user.active
         and not _other_active_coordinators(session, user.id)
     ):
-        raise AccountError(
-            {"roles": ["Someone must remain Coordinator: give the role to another person first."]}
-        )
+        raise Conflict("Someone must remain Coordinator: give the role to another person first.")
     before = list(user.roles)
     user.roles = chosen
     audit.record(
@@ -278,15 +349,18 @@ def change_roles(
         entity_type="staff",
         entity_id=user.id,
         action="roles changed",
-        actor=actor,
+        actor=acting.email,
         changes={"roles": [before, chosen]},
     )
+    session.flush()  # the answer shows the record as stored (updated_at)
     _end_sessions_now_and_after_commit(session, user.id)
     return user
 
 
-def set_active(session: Session, *, user_id: uuid.UUID, active: bool, actor: str) -> StaffUser:
-    """Deactivate (ending every session at once) or reactivate an account."""
+def set_active(session: Session, *, acting: Acting, user_id: uuid.UUID, active: bool) -> StaffUser:
+    """The Coordinator deactivates an account (ending every session of it at once) or
+    reactivates it. The last active Coordinator stays active."""
+    _as_coordinator(session, acting, only_the_coordinator="deactivates and reactivates accounts")
     user = get_staff(session, user_id=user_id)
     if user.active == active:
         return user
@@ -295,13 +369,9 @@ def set_active(session: Session, *, user_id: uuid.UUID, active: bool, actor: str
         and "coordinator" in user.roles
         and not _other_active_coordinators(session, user.id)
     ):
-        raise AccountError(
-            {
-                "_request": [
-                    "This is the only active Coordinator: make someone else Coordinator "
-                    "before deactivating this account."
-                ]
-            }
+        raise Conflict(
+            "This is the only active Coordinator: make someone else Coordinator "
+            "before deactivating this account."
         )
     user.active = active
     audit.record(
@@ -309,24 +379,31 @@ def set_active(session: Session, *, user_id: uuid.UUID, active: bool, actor: str
         entity_type="staff",
         entity_id=user.id,
         action="reactivated" if active else "deactivated",
-        actor=actor,
+        actor=acting.email,
         changes={"active": [not active, active]},
     )
+    session.flush()  # the answer shows the record as stored (updated_at)
     if not active:
         _end_sessions_now_and_after_commit(session, user.id)
     return user
 
 
-def set_password(session: Session, *, user_id: uuid.UUID, password: str, actor: str) -> StaffUser:
-    """The Coordinator gives someone a new password (a forgotten one, say); the person's
-    sessions end, so whoever knew the old password is out."""
+def set_password(
+    session: Session, *, acting: Acting, user_id: uuid.UUID, password: str
+) -> StaffUser:
+    """The Coordinator gives someone else a new password (a forgotten one, say); the person's
+    sessions end, so whoever knew the old password is out. One's own password is changed
+    with ``change_password``, which asks for the current one."""
+    _as_coordinator(session, acting, only_the_coordinator="sets another person's password")
+    if user_id == acting.staff_id:
+        raise Forbidden("Change your own password from your account, with your current one.")
     user = get_staff(session, user_id=user_id)
     problems = password_problems(password, email=user.email, name=user.name)
     if problems:
-        raise AccountError({"password": problems})
+        raise Invalid({"password": problems})
     user.password_hash = hash_password(password)
     audit.record(
-        session, entity_type="staff", entity_id=user.id, action="password set", actor=actor
+        session, entity_type="staff", entity_id=user.id, action="password set", actor=acting.email
     )
     _end_sessions_now_and_after_commit(session, user.id)
     return user
@@ -335,20 +412,23 @@ def set_password(session: Session, *, user_id: uuid.UUID, password: str, actor: 
 def change_password(
     session: Session,
     *,
-    user_id: uuid.UUID,
+    acting: Acting,
     current_password: str,
     new_password: str,
     keep_session: str | None = None,
 ) -> StaffUser:
-    """Everyone's own password. Their other sessions end; ``keep_session`` stays."""
-    user = get_staff(session, user_id=user_id)
+    """Anyone's own password, given the current one. Their other sessions end;
+    ``keep_session`` (the one they are using) stays."""
+    user = session.get(StaffUser, acting.staff_id)
+    if user is None or not user.active:
+        raise Forbidden("Your staff account is not active.")
     if not _verify(user.password_hash, current_password):
-        raise AccountError({"current_password": ["Your current password is not right."]})
+        raise Invalid({"current_password": [WRONG_CURRENT_PASSWORD]})
     problems = password_problems(new_password, email=user.email, name=user.name)
     if not problems and new_password == current_password:
         problems = ["Choose a password different from your current one."]
     if problems:
-        raise AccountError({"new_password": problems})
+        raise Invalid({"new_password": problems})
     user.password_hash = hash_password(new_password)
     audit.record(
         session,
@@ -357,11 +437,5 @@ def change_password(
         action="password changed",
         actor=user.email,
     )
-    user_id = user.id
-
-    def end_others() -> None:
-        staff_auth.end_user_sessions(user_id, keep=keep_session)
-
-    end_others()
-    after_commit(session, end_others)
+    _end_sessions_now_and_after_commit(session, user.id, keep=keep_session)
     return user

@@ -1,8 +1,10 @@
 """Staff pages: sign-in and sign-out (for every service), one's own account, and the
-Coordinator's staff management; and the staff JSON API (``/api/v1/staff/...``).
+Coordinator's staff management. The JSON API is api.py.
 
-Views are thin: the rules live in services/review/accounts.py, sessions in
-shared/staff_auth.py.
+Views are thin: they load the form through the action's input schema (schemas.py), call the
+domain function (domain.py), which decides who may do what, and answer. A refused action
+(``shared.domain``) becomes its page in shared/web.py; a form catches only ``Invalid``, to show
+the messages beside their fields. Sessions live in shared/staff_auth.py.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     g,
     jsonify,
@@ -24,30 +25,44 @@ from flask import (
 )
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFError, generate_csrf
+from flask_wtf.csrf import CSRFError
+from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, TooManyRequests
 from werkzeug.wrappers import Response
 
-from services.review.models import StaffUser
 from services.review.staff import domain as accounts
+from services.review.staff.schemas import OwnPasswordIn, PasswordIn, PersonIn, RolesIn, SignInIn
 from services.review.worker import database
 from shared import staff_auth
 from shared.config import load_settings
-from shared.staff_auth import ROLES, StaffSession, staff_api_required, staff_required
-from shared.web import error_body, wants_json
+from shared.domain import Acting, Invalid
+from shared.schemas import checks_form_text, load_input
+from shared.staff_auth import ROLES, StaffSession, staff_required
+from shared.text_hygiene import untypable_character
+from shared.web import error_body, request_session, wants_json
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-api_bp = Blueprint("staff_api", __name__, url_prefix="/api/v1/staff")
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 WRONG_CREDENTIALS = "E-mail or password is incorrect."
-HOME_ENDPOINT = "review.home"  # services/review/views.py
+HOME_ENDPOINT = "review.home"  # services/review/queue/views.py
+
+SIGN_IN = SignInIn()
+OWN_PASSWORD = OwnPasswordIn()
+NEW_PERSON = PersonIn()
+ROLES_FORM = RolesIn()
+SET_PASSWORD = PasswordIn()
+
+SIGN_IN_LABELS = {"email": "E-mail address", "password": "Password"}
+PASSWORD_LABELS = {"current_password": "Current password", "new_password": "New password"}
+PERSON_LABELS = {"email": "E-mail", "name": "Name", "roles": "Roles", "password": "Password"}
 
 
 def init_app(app: Flask) -> None:
-    """Sign-in rate limits (in Redis) and the staff blueprints."""
+    """Sign-in rate limits (in Redis) and the staff pages; create_app registers api.py's
+    blueprint with the app's OpenAPI document."""
     settings = load_settings()  # STAFF_SIGN_IN_LIMIT, STAFF_SIGN_IN_EMAIL_LIMIT
     app.config.setdefault("STAFF_SIGN_IN_LIMIT", settings.staff_sign_in_limit)
     app.config.setdefault("STAFF_SIGN_IN_EMAIL_LIMIT", settings.staff_sign_in_email_limit)
@@ -60,7 +75,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
     app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
 
 
 def _client_limit() -> str:
@@ -85,6 +99,26 @@ def me() -> StaffSession:
     return staff
 
 
+def acting() -> Acting:
+    return Acting.of(me())
+
+
+def form_input(schema: Schema) -> dict[str, Any]:
+    """The posted form, loaded by the action's input schema (every value of a list field,
+    every other field once), or ``Invalid`` with the messages by field."""
+    lists = [name for name, field in schema.fields.items() if isinstance(field, fields.List)]
+    data: dict[str, Any] = {key: request.form[key] for key in request.form}
+    data.update({name: request.form.getlist(name) for name in lists})
+    return load_input(schema, data)
+
+
+def echoed(name: str) -> str:
+    """A posted text to show again in its field; not one holding a character that cannot be
+    typed (the message beside the field says so)."""
+    value = request.form.get(name, "")
+    return "" if untypable_character(value) else value
+
+
 def page(template: str, *, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(template, role_options=list(ROLES.items()), **context), status
 
@@ -96,13 +130,24 @@ def message_page(title: str, message: str, *, status: int, kind: str = "warning"
 def error_rows(
     errors: dict[str, list[str]], labels: dict[str, str], *, form_target: str = "main-content"
 ) -> list[tuple[str, str, str]]:
-    """(element id, label, message) for the error summary, in the form's order; errors about
-    the whole form (``_request``) link to ``form_target``."""
-    return [(form_target, "", m) for m in errors.get("_request", [])] + [
-        (field.replace("_", "-"), labels.get(field, ""), message)
-        for field in labels
-        for message in errors.get(field, [])
+    """(element id, label, message) for the error summary, in the form's order. Errors about
+    the whole form (``_request``) or a field it does not show link to ``form_target``; an
+    error about one value of a list (``roles.0``) to the list's field."""
+    by_field = field_errors(errors)
+    loose = [m for field, ms in by_field.items() if field not in labels for m in ms]
+    return [(form_target, "", m) for m in loose] + [
+        (field.replace("_", "-"), label, message)
+        for field, label in labels.items()
+        for message in by_field.get(field, [])
     ]
+
+
+def field_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Messages by form field, for the messages shown beside each field."""
+    by_field: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        by_field.setdefault(path.split(".")[0], []).extend(messages)
+    return by_field
 
 
 # -- signing in and out -----------------------------------------------------------------------
@@ -129,40 +174,35 @@ def _render_sign_in(
         "staff/sign_in.html",
         status=status,
         email=email,
-        errors=errors,
-        error_rows=error_rows(
-            errors, {"email": "E-mail address", "password": "Password"}, form_target="email"
-        ),
+        errors=field_errors(errors),
+        error_rows=error_rows(errors, SIGN_IN_LABELS, form_target="email"),
         next=staff_auth.safe_next(request.values.get("next")) or "",
         notice=notice,
     )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@checks_form_text
 @limiter.limit(_client_limit, methods=["POST"], deduct_when=_failed)
 @limiter.limit(_email_limit, methods=["POST"], key_func=_email_key, deduct_when=_failed)
 def sign_in() -> Any:
     if request.method == "GET":
         return _render_sign_in()
-    email = request.form.get("email", "").strip()
-    password = request.form.get("password", "")
-    errors: dict[str, list[str]] = {}
-    if not email:
-        errors["email"] = ["Enter your e-mail address."]
-    if not password:
-        errors["password"] = ["Enter your password."]
-    if errors:
-        return _render_sign_in(status=422, email=email, errors=errors)
-    with database.transaction() as session:
-        user = accounts.authenticate(session, email=email, password=password)
-        identity = (user.id, user.email, user.name, list(user.roles)) if user else None
-    if identity is None:
+    email = echoed("email").strip()
+    try:
+        credentials = form_input(SIGN_IN)
+    except Invalid as err:
+        return _render_sign_in(status=422, email=email, errors=err.errors)
+    user = accounts.authenticate(
+        request_session(database), email=credentials["email"], password=credentials["password"]
+    )
+    if user is None:
         return _render_sign_in(status=401, email=email, errors={"_request": [WRONG_CREDENTIALS]})
     previous = request.cookies.get(staff_auth.COOKIE_NAME)
     if previous:
         staff_auth.end_session(previous)
-    session_id = staff_auth.start_session(*identity)
-    target = staff_auth.safe_next(request.form.get("next")) or home_url()
+    session_id = staff_auth.start_session(user.id, user.email, user.name, list(user.roles))
+    target = staff_auth.safe_next(credentials["next"]) or home_url()
     response = redirect(target, code=303)
     staff_auth.set_session_cookie(response, session_id)
     return response
@@ -189,161 +229,128 @@ def account() -> Any:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@checks_form_text
 @staff_required()
 def password() -> Any:
-    labels = {"current_password": "Current password", "new_password": "New password"}
     if request.method == "GET":
         return page("staff/password.html", errors={}, error_rows=[])
-    new_password = request.form.get("new_password", "")
-    errors: dict[str, list[str]] = {}
-    if new_password != request.form.get("confirm_password", ""):
-        errors = {"new_password": ["The two new passwords are not the same."]}
-    else:
-        try:
-            with database.transaction() as session:
-                accounts.change_password(
-                    session,
-                    user_id=me().user_id,
-                    current_password=request.form.get("current_password", ""),
-                    new_password=new_password,
-                    keep_session=me().id,
-                )
-        except accounts.AccountError as err:
-            errors = err.errors
-    if errors:
+    try:
+        change = form_input(OWN_PASSWORD)
+        accounts.change_password(
+            request_session(database),
+            acting=acting(),
+            current_password=change["current_password"],
+            new_password=change["new_password"],
+            keep_session=me().id,
+        )
+    except Invalid as err:
         return page(
             "staff/password.html",
             status=422,
-            errors=errors,
-            error_rows=error_rows(errors, labels),
+            errors=field_errors(err.errors),
+            error_rows=error_rows(err.errors, PASSWORD_LABELS),
         )
     return redirect(url_for("staff.account", changed=1), code=303)
 
 
 # -- the Coordinator's staff management -------------------------------------------------------
 
-PERSON_LABELS = {"email": "E-mail", "name": "Name", "roles": "Roles", "password": "Password"}
-
 
 @bp.get("/people")
 @staff_required("coordinator")
 def people() -> Any:
-    with database.transaction() as session:
-        staff = accounts.list_staff(session)
+    staff = accounts.list_people(request_session(database), acting=acting())
     return page("staff/people.html", people=staff, role_labels=accounts.role_labels)
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
+@checks_form_text
 @staff_required("coordinator")
 def new_person() -> Any:
     if request.method == "GET":
         return page("staff/new_person.html", data={}, errors={}, error_rows=[])
-    data: dict[str, Any] = {
-        "email": request.form.get("email", ""),
-        "name": request.form.get("name", ""),
-        "roles": request.form.getlist("roles"),
-    }
     try:
-        with database.transaction() as session:
-            user = accounts.create_staff(
-                session,
-                email=request.form.get("email", ""),
-                name=request.form.get("name", ""),
-                roles=request.form.getlist("roles"),
-                password=request.form.get("password", ""),
-                actor=me().email,
-            )
-            user_id = user.id
-    except accounts.AccountError as err:
+        person = form_input(NEW_PERSON)
+        user = accounts.create_staff(
+            request_session(database),
+            acting=acting(),
+            email=person["email"],
+            name=person["name"],
+            roles=person["roles"],
+            password=person["password"],
+        )
+    except Invalid as err:
+        shown = {
+            "email": echoed("email"),
+            "name": echoed("name"),
+            "roles": [r for r in request.form.getlist("roles") if r in ROLES],
+        }
         return page(
             "staff/new_person.html",
             status=422,
-            data=data,
-            errors=err.errors,
+            data=shown,
+            errors=field_errors(err.errors),
             error_rows=error_rows(err.errors, PERSON_LABELS),
         )
-    return redirect(url_for("staff.person", user_id=user_id, done="added"), code=303)
+    return redirect(url_for("staff.person", user_id=user.id, done="added"), code=303)
 
 
-def _person_or_404(session: Session, user_id: uuid.UUID) -> StaffUser:
-    try:
-        return accounts.get_staff(session, user_id=user_id)
-    except accounts.AccountError:
-        abort(404, description="There is no such staff account.")
-
-
-@bp.route("/people/<uuid:user_id>", methods=["GET", "POST"])
-@staff_required("coordinator")
-def person(user_id: uuid.UUID) -> Any:
-    errors: dict[str, list[str]] = {}
-    chosen: list[str] | None = None
-    if request.method == "POST":
-        chosen = request.form.getlist("roles")
-        try:
-            with database.transaction() as session:
-                _person_or_404(session, user_id)
-                accounts.change_roles(session, user_id=user_id, roles=chosen, actor=me().email)
-        except accounts.AccountError as err:
-            errors = err.errors
-        else:
-            return redirect(url_for("staff.person", user_id=user_id, done="saved"), code=303)
-    with database.transaction() as session:
-        user = _person_or_404(session, user_id)
+def _person_page(
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    labels: dict[str, str] | None = None,
+    roles: list[str] | None = None,
+) -> tuple[str, int]:
+    user = accounts.get_person(session, acting=acting(), user_id=user_id)
+    errors = errors or {}
     return page(
         "staff/person.html",
         status=422 if errors else 200,
         person=user,
-        roles=chosen if chosen is not None else list(user.roles),
-        errors=errors,
-        error_rows=error_rows(errors, {"roles": "Roles"}),
+        roles=roles if roles is not None else list(user.roles),
+        errors=field_errors(errors),
+        error_rows=error_rows(errors, labels or {}),
         role_labels=accounts.role_labels,
     )
 
 
+@bp.route("/people/<uuid:user_id>", methods=["GET", "POST"])
+@checks_form_text
+@staff_required("coordinator")
+def person(user_id: uuid.UUID) -> Any:
+    session = request_session(database)
+    if request.method == "GET":
+        return _person_page(session, user_id)
+    try:
+        chosen = form_input(ROLES_FORM)
+        accounts.change_roles(session, acting=acting(), user_id=user_id, roles=chosen["roles"])
+    except Invalid as err:
+        roles = [r for r in request.form.getlist("roles") if r in ROLES]
+        return _person_page(
+            session, user_id, errors=err.errors, labels={"roles": "Roles"}, roles=roles
+        )
+    return redirect(url_for("staff.person", user_id=user_id, done="saved"), code=303)
+
+
 @bp.post("/people/<uuid:user_id>/password")
+@checks_form_text
 @staff_required("coordinator")
 def set_password(user_id: uuid.UUID) -> Any:
+    session = request_session(database)
     try:
-        with database.transaction() as session:
-            _person_or_404(session, user_id)
-            accounts.set_password(
-                session,
-                user_id=user_id,
-                password=request.form.get("password", ""),
-                actor=me().email,
-            )
-    except accounts.AccountError as err:
-        with database.transaction() as session:
-            user = _person_or_404(session, user_id)
-        return page(
-            "staff/person.html",
-            status=422,
-            person=user,
-            roles=list(user.roles),
-            errors=err.errors,
-            error_rows=error_rows(err.errors, {"password": "New password"}),
-            role_labels=accounts.role_labels,
+        new = form_input(SET_PASSWORD)
+        accounts.set_password(session, acting=acting(), user_id=user_id, password=new["password"])
+    except Invalid as err:
+        return _person_page(
+            session, user_id, errors=err.errors, labels={"password": "New password"}
         )
     return redirect(url_for("staff.person", user_id=user_id, done="password"), code=303)
 
 
 def _set_active(user_id: uuid.UUID, active: bool) -> Any:
-    try:
-        with database.transaction() as session:
-            _person_or_404(session, user_id)
-            accounts.set_active(session, user_id=user_id, active=active, actor=me().email)
-    except accounts.AccountError as err:
-        with database.transaction() as session:
-            user = _person_or_404(session, user_id)
-        return page(
-            "staff/person.html",
-            status=409,
-            person=user,
-            roles=list(user.roles),
-            errors=err.errors,
-            error_rows=error_rows(err.errors, {}),
-            role_labels=accounts.role_labels,
-        )
+    accounts.set_active(request_session(database), acting=acting(), user_id=user_id, active=active)
     done = "reactivated" if active else "deactivated"
     return redirect(url_for("staff.person", user_id=user_id, done=done), code=303)
 
@@ -378,7 +385,7 @@ def csrf_failed(err: CSRFError) -> Any:
     if request.endpoint == "staff.sign_in":
         return _render_sign_in(
             status=400,
-            email=request.form.get("email", "").strip(),
+            email=echoed("email").strip(),
             errors={
                 "_request": ["For your security, this page timed out. Sign in again."],
             },
@@ -394,45 +401,6 @@ def csrf_failed(err: CSRFError) -> Any:
 def too_many(err: TooManyRequests) -> Any:
     return _render_sign_in(
         status=429,
-        email=request.form.get("email", "").strip(),
+        email=echoed("email").strip(),
         errors={"_request": ["Too many sign-in attempts. Wait a few minutes, then try again."]},
     )
-
-
-# -- JSON API ---------------------------------------------------------------------------------
-
-
-def person_json(user: StaffUser) -> dict[str, Any]:
-    return {
-        "id": str(user.id),
-        "email": user.email,
-        "name": user.name,
-        "roles": list(user.roles),
-        "active": user.active,
-        "created_at": user.created_at.isoformat(),
-        "updated_at": user.updated_at.isoformat(),
-    }
-
-
-@api_bp.get("/me")
-@staff_api_required()
-def api_me() -> Any:
-    """Who is signed in, and the token to send as ``X-CSRFToken`` on non-GET calls."""
-    staff = me()
-    return jsonify(
-        {
-            "id": str(staff.user_id),
-            "email": staff.email,
-            "name": staff.name,
-            "roles": sorted(staff.roles),
-            "csrf_token": generate_csrf(),
-        }
-    )
-
-
-@api_bp.get("")
-@staff_api_required("coordinator")
-def api_people() -> Any:
-    with database.transaction() as session:
-        staff = [person_json(user) for user in accounts.list_staff(session)]
-    return jsonify({"staff": staff, "count": len(staff)})
