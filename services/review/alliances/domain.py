@@ -80,7 +80,6 @@ from services.review.alliances.models import (
 from services.review.base import AuditEntry
 from services.review.decisions.domain import term_end
 from services.review.queue import domain as queue
-from services.review.queue.domain import today as agency_today
 from services.review.roundtables.models import Roundtable, RoundtableMembership
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
@@ -310,7 +309,7 @@ def ambassador_eligibility_of(
 ) -> Eligibility:
     """Whether the partner may be named an Ambassador on ``on`` (today), and why."""
     alliance = read_alliance(session, alliance_id=alliance_id, acting=acting)
-    return eligibility(session, alliance, on=on or agency_today())
+    return eligibility(session, alliance, on=on or queue.today())
 
 
 def milestones(session: Session, alliance_id: uuid.UUID) -> list[Milestone]:
@@ -382,7 +381,7 @@ def alliance_page(
         terms=all_terms,
         status_change=status_change(session, alliance),
         ambassador_eligibility=ambassador_eligibility(
-            alliance.status, all_terms, on=today or agency_today()
+            alliance.status, all_terms, on=today or queue.today()
         ),
         milestones=milestones(session, alliance.id),
         meetings=meetings(session, alliance.id),
@@ -532,7 +531,7 @@ def add_milestone(
             "status": status,
             "done_on": done_on,
         },
-        today=today or agency_today(),
+        today=today or queue.today(),
     )
     milestone = Milestone(alliance_id=alliance.id, **checked)
     session.add(milestone)
@@ -570,7 +569,7 @@ def update_milestone(
     merged = {**before, **changes}
     if "status" in changes and changes["status"] != "done" and "done_on" not in changes:
         merged["done_on"] = None
-    checked = checked_milestone(merged, today=today or agency_today())
+    checked = checked_milestone(merged, today=today or queue.today())
     for field, value in checked.items():
         setattr(milestone, field, value)
     _record(
@@ -598,7 +597,7 @@ def add_meeting(
     today: date | None = None,
 ) -> TeamMeeting:
     alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
-    today = today or agency_today()
+    today = today or queue.today()
     met = _required_date(met_on, field="met_on", required="Give the date the team met.")
     note = _text(note, field="note", limit=10000)
     if met > today:
@@ -809,7 +808,7 @@ def renew(
     today: date | None = None,
 ) -> Alliance:
     """A new term from a new signing date, for two to five years."""
-    today = today or agency_today()
+    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     if alliance.status != "active":
@@ -950,7 +949,7 @@ def conclude(
     today: date | None = None,
 ) -> Alliance:
     """The agency concludes the alliance (today unless another past day is given)."""
-    today = today or agency_today()
+    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     day = _date(concluded_on, field="concluded_on") or today
@@ -987,7 +986,7 @@ def terminate(
     today: date | None = None,
 ) -> Alliance:
     """Terminate with 30 days' written notice: ends on the notice date + 30 days."""
-    today = today or agency_today()
+    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     notice = _required_date(
@@ -1034,7 +1033,7 @@ def designate_ambassador(
     today: date | None = None,
 ) -> Alliance:
     """Name the partner an Ambassador: recognition, and no more reports."""
-    today = today or agency_today()
+    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     day = _date(designated_on, field="designated_on") or today

@@ -37,7 +37,6 @@ from services.review import audit
 from services.review.alliances.domain import get_alliance, terms
 from services.review.alliances.models import Alliance
 from services.review.queue import domain as queue
-from services.review.queue.domain import today as agency_today
 from services.review.roundtables.models import Roundtable, RoundtableMembership
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 
@@ -371,7 +370,7 @@ def join(
 ) -> Member:
     """The alliance joins the roundtable (or workgroup) on ``joined_on``."""
     check_keeper(acting)
-    today = today or agency_today()
+    today = today or queue.today()
     roundtable = get_roundtable(session, roundtable_id)
     try:
         alliance = get_alliance(session, alliance_id, lock=True)  # one join at a time
@@ -437,7 +436,7 @@ def leave(
 ) -> Member:
     """The alliance leaves; ``left_on`` is its last day as a member."""
     check_keeper(acting)
-    today = today or agency_today()
+    today = today or queue.today()
     membership = session.scalars(
         select(RoundtableMembership)
         .where(RoundtableMembership.id == membership_id)
