@@ -8,8 +8,10 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     from services.review.alliances import api as agreement_api
     from services.review.alliances import views as alliance_views
-    from services.review.queue import api as api
-    from services.review.queue import views as views
+    from services.review.decisions import api as decisions_api
+    from services.review.decisions import views as decisions_views
+    from services.review.queue import api as queue_api
+    from services.review.queue import views as queue_views
     from services.review.staff import api as staff_api
     from services.review.staff import views as staff_views
     from shared.api import ServiceApi
@@ -23,7 +25,8 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     init_staff_auth(app)
     CSRFProtect(app)  # every form post, and X-CSRFToken on API writes (shared/staff_auth.py)
     staff_views.init_app(app)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(queue_views.bp)  # the queue, a proposal, conflicts, scoring
+    app.register_blueprint(decisions_views.bp)  # preparing and releasing decisions
     app.register_blueprint(alliance_views.bp)  # staff pages for signed alliances
     app.config.update(
         API_TITLE="Alliance Program Manager: review (staff)",
@@ -33,7 +36,8 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
     )
     rest = ServiceApi(app)
-    rest.register_blueprint(api.bp)
+    rest.register_blueprint(queue_api.bp)  # the queue, proposals, conflicts, scoring
+    rest.register_blueprint(decisions_api.bp)  # decisions
     rest.register_blueprint(staff_api.bp)  # /api/v1/staff
     rest.register_blueprint(agreement_api.bp)  # signed alliances (staff)
     app.register_blueprint(agreement_api.public_bp)  # the public directory

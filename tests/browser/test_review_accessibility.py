@@ -25,9 +25,9 @@ from services.review.alliances import domain as agreements
 from services.review.decisions import domain as decisions
 from services.review.models import Alliance
 from services.review.queue import domain as queue
-from services.review.queue.api import liaison_lookup
 from services.review.staff import domain as accounts
 from services.review.worker import database, outbox
+from shared.domain import Acting
 from shared.events import new_event
 from shared.proposal import ProposalSchema
 from shared.testing import example_proposal
@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 EMAIL = "cora@agency.example"
 PASSWORD = "a long enough password"
 TODAY = queue.today()
+CORA = Acting(staff_id=uuid.uuid4(), email=EMAIL, roles=frozenset({"coordinator", "reviewer"}))
 
 
 @pytest.fixture
@@ -120,42 +121,33 @@ def sign(name: str, liaison_id: uuid.UUID) -> uuid.UUID:
                 "signing_date": date(TODAY.year - 1, 3, 1).isoformat(),
                 "term_years": 2,
             },
-            actor=EMAIL,
-            viewer_id=None,
-            liaisons=liaison_lookup(session),
+            acting=CORA,
         )
     with database.transaction() as session:
-        decisions.release(
-            session,
-            decision_ids=[decision.id],
-            actor=EMAIL,
-            viewer_id=None,
-            outbox=outbox,
-            liaisons=liaison_lookup(session),
-        )
+        decisions.release(session, acting=CORA, decision_ids=[decision.id], outbox=outbox)
     with database.transaction() as session:
         alliance_id: uuid.UUID = session.scalars(
             select(Alliance.id).where(Alliance.proposal_id == proposal_id)
         ).one()
         agreements.add_milestone(
             session,
+            acting=CORA,
             alliance_id=alliance_id,
             title="Toolbox talks on ladders",
             target_date=TODAY + timedelta(days=60),
             responsible="The partner",
             description="Six talks, in English and Spanish",
-            actor=EMAIL,
         )
         agreements.add_meeting(
-            session, alliance_id=alliance_id, met_on=TODAY, note="Kick-off", actor=EMAIL
+            session, acting=CORA, alliance_id=alliance_id, met_on=TODAY, note="Kick-off"
         )
         agreements.add_document(
             session,
+            acting=CORA,
             alliance_id=alliance_id,
             title="Signed agreement",
             kind="agreement",
             url="https://agency.example/roofers.pdf",
-            actor=EMAIL,
         )
         return alliance_id
 

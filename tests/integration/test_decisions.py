@@ -2,8 +2,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.intake.models import Proposal
 from services.intake.worker import database as intake_db
@@ -12,11 +11,14 @@ from services.notify.models import Message
 from services.notify.worker import database as notify_db
 from services.reporting.models import Alliance as ReportingAlliance
 from services.reporting.worker import database as reporting_db
+from services.review import audit
+from services.review.base import OutboxEvent
 from services.review.decisions import domain as decisions
+from services.review.decisions.models import PreparedDecision
 from services.review.models import Alliance
 from services.review.queue import domain as queue
 from services.review.worker import database, outbox
-from shared.domain import Acting, Conflict
+from shared.domain import Acting, Conflict, Forbidden, Invalid
 from shared.events import new_event
 from shared.proposal import ProposalSchema
 from shared.testing import example_proposal
@@ -30,11 +32,24 @@ NOTIFY_COORDINATOR = Acting(
 LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Lee Liaison", email="lee@agency.example")
 
 
+def acting(email: str, *roles: str, conflicts: tuple[str, ...] = ()) -> Acting:
+    """A staff member as the domain sees them (no account)."""
+    return Acting(
+        staff_id=uuid.uuid4(), email=email, roles=frozenset(roles), conflicts=frozenset(conflicts)
+    )
+
+
+COORDINATOR = acting("coordinator@agency.example", "coordinator")
+REVIEWER = acting("riley@agency.example", "reviewer")
+LIAISON_ACTING = acting(LIAISON.email, "liaison")
+CONFLICTED = acting("rita@agency.example", "reviewer", conflicts=("roofers",))
+
+
 def liaisons(staff_id):
     return LIAISON if staff_id == LIAISON.id else None
 
 
-def arrive(name="Roofers", version=1, proposal_id=None):
+def arrival(name="Roofers", version=1, proposal_id=None):
     data = example_proposal()
     data["organization"]["name"] = name
     event = new_event(
@@ -49,7 +64,12 @@ def arrive(name="Roofers", version=1, proposal_id=None):
             "proposal": ProposalSchema().load(data),
         },
     )
+    return event
+
+
+def arrive(name="Roofers", version=1, proposal_id=None):
     with database.transaction() as session:
+        event = arrival(name, version, proposal_id)
         return queue.receive_submitted_proposal(session, event=event).proposal_id
 
 
@@ -57,11 +77,10 @@ def prepare(proposal_id, kind, **details):
     with database.transaction() as session:
         return decisions.prepare(
             session,
+            acting=REVIEWER,
             proposal_id=proposal_id,
             kind=kind,
             details=details,
-            actor="riley@agency.example",
-            viewer_id=None,
             liaisons=liaisons,
         ).id
 
@@ -69,12 +88,7 @@ def prepare(proposal_id, kind, **details):
 def release(*ids):
     with database.transaction() as session:
         decisions.release(
-            session,
-            decision_ids=list(ids),
-            actor="coordinator@agency.example",
-            viewer_id=None,
-            outbox=outbox,
-            liaisons=liaisons,
+            session, acting=COORDINATOR, decision_ids=list(ids), outbox=outbox, liaisons=liaisons
         )
 
 
@@ -101,7 +115,7 @@ def test_changes_requested_reaches_intake_and_waits_in_notify(redis_client):
     release(decision)
 
     with database.transaction() as session:
-        assert queue.get_for(session, proposal_id, viewer_id=None).status == "changes_requested"
+        assert queue.get_for(session, proposal_id, acting=COORDINATOR).status == "changes_requested"
     assert [name for name, _ in queued_tasks(redis_client, "intake")] == [
         "intake.changes_requested"
     ]
@@ -157,7 +171,7 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
         alliance = session.scalars(select(Alliance)).one()
         assert (alliance.term_years, alliance.ends_on) == (2, date(2028, 11, 30))
         assert alliance.liaison_name == "Lee Liaison"
-        assert queue.get_for(session, proposal_id, viewer_id=None).status == "approved"
+        assert queue.get_for(session, proposal_id, acting=COORDINATOR).status == "approved"
     assert sorted(name for name, _ in queued_tasks(redis_client, "notify")) == [
         "notify.alliance_signed",
         "notify.proposal_approved",
@@ -213,53 +227,151 @@ def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_c
     ]
     arrive("Three", version=2, proposal_id=third)  # resubmitted after preparing
 
-    with pytest.raises(queue.QueueError, match="changed since the decision was prepared"):
+    with pytest.raises(Conflict, match="changed since the decision was prepared"):
         release(*prepared)
     with database.transaction() as session:
         assert [
-            queue.get_for(session, p, viewer_id=None).status for p in (first, second, third)
+            queue.get_for(session, p, acting=COORDINATOR).status for p in (first, second, third)
         ] == ["waiting", "waiting", "resubmitted"]
-        assert len(decisions.pending(session, viewer_id=None)) == 3
+        assert len(decisions.pending(session, acting=COORDINATOR)) == 3
     assert redis_client.llen("intake") == 0
 
     release(prepared[0], prepared[1])
     with database.transaction() as session:
-        assert [queue.get_for(session, p, viewer_id=None).status for p in (first, second)] == [
+        assert [queue.get_for(session, p, acting=COORDINATOR).status for p in (first, second)] == [
             "declined",
             "changes_requested",
         ]
-        assert len(decisions.pending(session, viewer_id=None)) == 1
+        assert len(decisions.pending(session, acting=COORDINATOR)) == 1
 
 
-def test_bad_decisions_say_what_is_missing():
+def test_bad_decisions_say_what_is_missing_and_nothing_is_stored():
     proposal_id = arrive()
-    with pytest.raises(ValidationError) as caught:
-        prepare(
-            proposal_id,
-            "approved",
-            division="moon",
-            liaison_id=str(uuid.uuid4()),
-            signing_date="2026-12-01",
-        )
-    assert list(caught.value.messages) == ["division"]
-    with pytest.raises(ValidationError) as caught:
-        prepare(
-            proposal_id,
-            "approved",
-            division="construction_safety_health",
-            liaison_id=str(uuid.uuid4()),
-            signing_date="2026-12-01",
-        )
-    assert list(caught.value.messages) == ["liaison_id"]
-    with pytest.raises(ValidationError) as caught:
+    approval = {
+        "division": "construction_safety_health",
+        "liaison_id": str(LIAISON.id),
+        "signing_date": "2026-12-01",
+    }
+    for kind, details, errors in [
+        ("approved", {**approval, "division": "moon"}, ["division"]),
+        ("approved", {**approval, "liaison_id": str(uuid.uuid4())}, ["liaison_id"]),
+        ("approved", {**approval, "term_years": 9}, ["term_years"]),
+        ("declined", {}, ["reason"]),
+        ("maybe", {}, ["kind"]),
+    ]:
+        with pytest.raises(Invalid) as refused:
+            prepare(proposal_id, kind, **details)
+        assert list(refused.value.errors) == errors
+    with pytest.raises(Invalid) as refused:
         prepare(proposal_id, "declined")
-    assert caught.value.messages == {"reason": ["Give the reason for declining."]}
-    with pytest.raises(ValidationError):
-        prepare(
-            proposal_id,
-            "approved",
-            division="construction_safety_health",
-            liaison_id=str(LIAISON.id),
-            signing_date="2026-12-01",
-            term_years=9,
+    assert refused.value.errors == {"reason": ["Give the reason for declining."]}
+    with database.transaction() as session:
+        assert stored(session, PreparedDecision) == 0
+
+
+# -- who may prepare, see and release (domain level, each test rolled back) --------------------
+
+
+@pytest.fixture
+def session(rolled_back):
+    return rolled_back("review")
+
+
+def stored(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def queued(session, name="Roofers"):
+    return queue.receive_submitted_proposal(session, event=arrival(name)).proposal_id
+
+
+def declined(session, proposal_id, by=REVIEWER):
+    return decisions.prepare(
+        session,
+        acting=by,
+        proposal_id=proposal_id,
+        kind="declined",
+        details={"reason": "Outside our priorities this year."},
+    )
+
+
+@pytest.mark.parametrize("who", [REVIEWER, COORDINATOR], ids=["reviewer", "coordinator"])
+def test_reviewers_and_the_coordinator_prepare_see_and_release_decisions(session, who):
+    proposal_id = queued(session)
+    decision = declined(session, proposal_id, by=who)
+    assert decision.prepared_by == who.email
+    assert [p.decision.id for p in decisions.pending(session, acting=who)] == [decision.id]
+
+    [released] = decisions.release(session, acting=who, decision_ids=[decision.id], outbox=outbox)
+
+    assert (released.id, released.released_by) == (decision.id, who.email)
+    assert queue.get_for(session, proposal_id, acting=who).status == "declined"
+    assert decisions.pending(session, acting=who) == []
+    assert [row.type for row in session.scalars(select(OutboxEvent))] == ["proposal.declined"]
+
+
+def test_a_liaison_neither_prepares_sees_nor_releases_a_decision(session):
+    proposal_id = queued(session)
+    with pytest.raises(Forbidden, match="Only reviewers and the Coordinator"):
+        declined(session, proposal_id, by=LIAISON_ACTING)
+    assert stored(session, PreparedDecision) == 0
+
+    decision = declined(session, proposal_id)
+    with pytest.raises(Forbidden):
+        decisions.pending(session, acting=LIAISON_ACTING)
+    with pytest.raises(Forbidden):
+        decisions.release(session, acting=LIAISON_ACTING, decision_ids=[decision.id], outbox=outbox)
+    assert decision.released_at is None
+    assert queue.get_for(session, proposal_id, acting=REVIEWER).status == "waiting"
+    assert stored(session, OutboxEvent) == 0
+
+
+def test_a_conflicted_reviewer_neither_prepares_sees_nor_releases_a_decision(session):
+    tied = queued(session, "Roofers")
+    other = queued(session, "Masons")
+    with pytest.raises(Forbidden, match="conflict of interest"):
+        declined(session, tied, by=CONFLICTED)
+    assert stored(session, PreparedDecision) == 0
+
+    on_tied, on_other = declined(session, tied), declined(session, other)
+    assert [p.decision.id for p in decisions.pending(session, acting=CONFLICTED)] == [on_other.id]
+    with pytest.raises(Forbidden, match="another reviewer must release this decision"):
+        decisions.release(
+            session, acting=CONFLICTED, decision_ids=[on_other.id, on_tied.id], outbox=outbox
         )
+    # Nothing was released, not even the decision they may release.
+    session.expire_all()
+    released = [session.get(PreparedDecision, d.id).released_at for d in (on_tied, on_other)]
+    assert released == [None, None]
+    assert [queue.get_for(session, p, acting=REVIEWER).status for p in (tied, other)] == [
+        "waiting",
+        "waiting",
+    ]
+    assert stored(session, OutboxEvent) == 0
+    assert "decision released: declined" not in [
+        e.action for e in audit.history(session, entity_type="proposal", entity_id=other)
+    ]
+
+
+def test_a_decision_is_prepared_only_while_the_proposal_waits_for_one(session):
+    proposal_id = queued(session)
+    decisions.release(
+        session,
+        acting=REVIEWER,
+        decision_ids=[declined(session, proposal_id).id],
+        outbox=outbox,
+    )
+    with pytest.raises(Conflict, match="not waiting for a decision"):
+        declined(session, proposal_id)
+    assert stored(session, PreparedDecision) == 1
+
+
+def test_a_release_names_a_decision_and_one_already_released_stops_it(session):
+    decision = declined(session, queued(session))
+    with pytest.raises(Invalid) as refused:
+        decisions.release(session, acting=REVIEWER, decision_ids=[], outbox=outbox)
+    assert refused.value.errors == {"decision_ids": ["Choose at least one decision to release."]}
+    decisions.release(session, acting=REVIEWER, decision_ids=[decision.id], outbox=outbox)
+    with pytest.raises(Conflict, match="already released or removed"):
+        decisions.release(session, acting=REVIEWER, decision_ids=[decision.id], outbox=outbox)
+    assert stored(session, OutboxEvent) == 1

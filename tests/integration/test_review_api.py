@@ -233,6 +233,42 @@ def test_a_reviewer_cannot_drop_another_reviewers_claim_with_a_null_reviewer(app
     ]
     entry = holder.get(f"/api/v1/proposals/{proposal_id}").get_json()
     assert entry["assigned_to"] == str(first[0])
+    assert [h["action"] for h in entry["history"]] == ["submitted", "assigned"]
+
+
+def test_a_reviewer_cannot_take_over_another_reviewers_claim_with_their_own_id(app):
+    first = staff("rev@agency.example", "reviewer")
+    second = staff("rev2@agency.example", "reviewer")
+    holder, other = client_for(app, first), client_for(app, second)
+    proposal_id = arrive()
+    holder.post(f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(first[0])})
+
+    taken = other.post(
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(second[0])}
+    )
+
+    assert taken.status_code == 403
+    entry = holder.get(f"/api/v1/proposals/{proposal_id}").get_json()
+    assert entry["assigned_to"] == str(first[0])
+    assert [h["action"] for h in entry["history"]] == ["submitted", "assigned"]
+
+
+def test_a_conflicted_reviewer_cannot_un_assign_the_proposal(app):
+    conflicted = client_for(app, staff("rev@agency.example", "reviewer"))
+    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
+    proposal_id = arrive("Roofers Guild")
+    conflicted.post("/api/v1/conflicts", json={"organization_name": "Roofers Guild"})
+
+    refused = conflicted.post(
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": None}
+    )
+
+    assert refused.status_code == 403
+    assert refused.get_json() == {
+        "errors": {"_request": ["You declared a conflict of interest with this organization."]}
+    }
+    entry = coordinator.get(f"/api/v1/proposals/{proposal_id}").get_json()
+    assert [h["action"] for h in entry["history"]] == ["submitted"]
 
 
 def test_a_conflicted_reviewer_neither_sees_nor_releases_the_prepared_decision(app):
@@ -262,11 +298,27 @@ def test_a_conflicted_reviewer_neither_sees_nor_releases_the_prepared_decision(a
     assert [d["id"] for d in waiting] == [decision_id]
 
 
-def test_openapi_lists_the_staff_endpoints(app):
+def test_openapi_lists_the_staff_endpoints_and_describes_their_answers(app):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    paths = spec["paths"]
     assert {
         "/api/v1/queue",
         "/api/v1/scoring-config",
         "/api/v1/decisions/release",
         "/api/v1/proposals/{proposal_id}/decision",
-    } <= set(spec["paths"])
+    } <= set(paths)
+
+    def answer(path, method, status):
+        schema = paths[path][method]["responses"][status]["content"]["application/json"]
+        return schema["schema"]["$ref"].rsplit("/", 1)[-1]
+
+    assert answer("/api/v1/queue", "get", "200") == "QueueOut"
+    assert answer("/api/v1/proposals/{proposal_id}", "get", "200") == "ProposalFileOut"
+    assert answer("/api/v1/proposals/{proposal_id}/assignment", "post", "200") == "QueueEntryOut"
+    assert answer("/api/v1/proposals/{proposal_id}/decision", "post", "201") == (
+        "DecisionPreparedOut"
+    )
+    assert answer("/api/v1/decisions", "get", "200") == "PendingDecisionsOut"
+    entry = spec["components"]["schemas"]["QueueEntryOut"]["properties"]
+    assert entry["assigned_to"]["nullable"] is True
+    assert entry["organization"]["$ref"].endswith("/OrganizationOut")

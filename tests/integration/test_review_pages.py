@@ -5,9 +5,12 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 
-from services.review import create_app
+from services.review import audit, create_app
+from services.review.decisions.models import PreparedDecision
 from services.review.queue import domain as queue
+from services.review.queue.models import QueuedProposal, ReviewComment
 from services.review.staff import domain as accounts
 from services.review.worker import database
 from shared.events import new_event
@@ -34,7 +37,22 @@ def person(email, *roles):
 def client_for(app, who):
     client = app.test_client()
     client.set_cookie(COOKIE_NAME, start_session(*who))
+    client.staff_id = who[0]  # the claim form sends it
     return client
+
+
+def queued(proposal_id):
+    with database.transaction() as session:
+        return session.scalars(
+            select(QueuedProposal).where(QueuedProposal.proposal_id == proposal_id)
+        ).one()
+
+
+def history(proposal_id):
+    with database.transaction() as session:
+        return [
+            e.action for e in audit.history(session, entity_type="proposal", entity_id=proposal_id)
+        ]
 
 
 def arrive(name="Roofers", areas=("falls",), version=1, proposal_id=None, **changes):
@@ -98,7 +116,10 @@ def test_resubmission_diff_is_shown_on_the_proposal_page(app):
 def test_reviewer_requests_changes_through_the_pages(app, redis_client):
     reviewer = client_for(app, person("rev@agency.example", "reviewer"))
     proposal_id = arrive()
-    assert reviewer.post(f"/staff/proposals/{proposal_id}/claim").status_code == 303
+    claimed = reviewer.post(
+        f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": reviewer.staff_id}
+    )
+    assert claimed.status_code == 303
 
     missing = reviewer.post(
         f"/staff/proposals/{proposal_id}/decision",
@@ -113,8 +134,8 @@ def test_reviewer_requests_changes_through_the_pages(app, redis_client):
     )
     assert prepared.headers["Location"] == "/staff/decisions"
     page = reviewer.get("/staff/decisions").get_data(as_text=True)
-    [decision_id] = re.findall(r'name="decision_id" value="([^"]+)"', page)
-    released = reviewer.post("/staff/decisions", data={"decision_id": decision_id})
+    [decision_id] = re.findall(r'name="decision_ids" value="([^"]+)"', page)
+    released = reviewer.post("/staff/decisions", data={"decision_ids": decision_id})
     assert released.status_code == 303
     assert [t for t in ("intake", "notify") if redis_client.llen(t)] == ["intake", "notify"]
     html = reviewer.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
@@ -194,4 +215,95 @@ def test_bad_scoring_input_is_shown_inline_and_nothing_changes(app):
     assert (
         client_for(app, person("rev@agency.example", "reviewer")).get("/staff/scoring").status_code
         == 403
+    )
+
+
+def test_a_reviewer_can_neither_take_over_nor_drop_another_reviewers_claim_by_the_form(app):
+    holder = client_for(app, person("rev@agency.example", "reviewer"))
+    other = client_for(app, person("rob@agency.example", "reviewer"))
+    proposal_id = arrive()
+    mine = {"reviewer_id": str(holder.staff_id)}
+    assert holder.post(f"/staff/proposals/{proposal_id}/claim", data=mine).status_code == 303
+    page = other.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Another reviewer has claimed this proposal" in page
+    assert 'name="reviewer_id"' not in page
+
+    for sent in ({"reviewer_id": str(other.staff_id)}, {"reviewer_id": ""}):
+        refused = other.post(f"/staff/proposals/{proposal_id}/claim", data=sent)
+        assert refused.status_code == 403
+        assert "only the Coordinator can reassign it or take it back" in refused.get_data(
+            as_text=True
+        )
+
+    assert queued(proposal_id).assigned_to == holder.staff_id
+    assert history(proposal_id) == ["submitted", "assigned"]
+
+
+def test_the_coordinator_takes_over_a_claim_by_the_form_and_the_holder_gives_back(app):
+    holder = client_for(app, person("rev@agency.example", "reviewer"))
+    coordinator = client_for(app, person("cora@agency.example", "coordinator"))
+    proposal_id = arrive()
+    holder.post(f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": holder.staff_id})
+    page = coordinator.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
+    assert "Take it over" in page
+
+    taken = coordinator.post(
+        f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": coordinator.staff_id}
+    )
+    assert taken.status_code == 303
+    assert queued(proposal_id).assigned_to == coordinator.staff_id
+    given_back = coordinator.post(f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": ""})
+    assert given_back.status_code == 303
+    assert "The proposal is back in the queue." in coordinator.get(
+        f"/staff/proposals/{proposal_id}"
+    ).get_data(as_text=True)
+    assert queued(proposal_id).assigned_to is None
+
+
+def test_a_nul_in_a_form_field_is_shown_beside_it_and_nothing_is_stored(app):
+    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    proposal_id = arrive()
+    for path, field, sent in [
+        ("comments", "body", {"body": "Good\x00 reach"}),
+        ("adjustment", "reason", {"points": "5", "reason": "Season\x00"}),
+        ("decision", "decline_reason", {"kind": "declined", "decline_reason": "No\x00"}),
+    ]:
+        refused = reviewer.post(f"/staff/proposals/{proposal_id}/{path}", data=sent)
+        assert refused.status_code == 422, path
+        html = refused.get_data(as_text=True)
+        field_id = field.replace("_", "-")
+        assert re.search(rf'id="{field_id}-error">Remove the control character U\+0000', html), path
+    with database.transaction() as session:
+        for model in (ReviewComment, PreparedDecision):
+            assert session.scalar(select(func.count()).select_from(model)) == 0
+    assert queued(proposal_id).adjustment == 0
+    assert history(proposal_id) == ["submitted"]
+
+
+def test_a_conflicted_reviewer_does_not_see_or_release_a_decision_on_the_pages(app):
+    preparer = client_for(app, person("rev@agency.example", "reviewer"))
+    conflicted = client_for(app, person("rob@agency.example", "reviewer"))
+    proposal_id = arrive("Roofers Guild")
+    preparer.post(
+        f"/staff/proposals/{proposal_id}/decision",
+        data={"kind": "declined", "decline_reason": "Not this year."},
+    )
+    conflicted.post("/staff/conflicts", data={"organization_name": "roofers guild"})
+    page = preparer.get("/staff/decisions").get_data(as_text=True)
+    [decision_id] = re.findall(r'name="decision_ids" value="([^"]+)"', page)
+
+    assert "Roofers Guild" not in conflicted.get("/staff/decisions").get_data(as_text=True)
+    refused = conflicted.post("/staff/decisions", data={"decision_ids": decision_id})
+
+    assert refused.status_code == 403
+    assert queued(proposal_id).status == "waiting"
+    assert "decision released: declined" not in history(proposal_id)
+
+
+def test_releasing_nothing_is_shown_on_the_decisions_page(app):
+    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    response = reviewer.post("/staff/decisions", data={})
+    assert response.status_code == 422
+    assert "Nothing was released: Choose at least one decision to release." in response.get_data(
+        as_text=True
     )

@@ -1,74 +1,69 @@
+"""The queue's domain functions on a real database (each test rolled back): scoring,
+ordering, filters, claims, comments, priority moves, conflicts, and who may do each."""
+
+from __future__ import annotations
+
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from services.review import audit
+from services.review.base import OutboxEvent
 from services.review.queue import domain as queue
-from services.review.worker import database
+from services.review.queue.models import QueueAdjustment, ReviewComment, ScoringConfig
+from services.review.queue.schemas import QueueEntryOut
+from services.review.staff import domain as accounts
+from services.review.worker import outbox
+from shared.domain import Acting, Forbidden, Invalid
 from shared.events import new_event
 from shared.proposal import ProposalSchema
 from shared.testing import example_proposal
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
-
-COORDINATOR = queue.Acting(
-    staff_id=uuid.uuid4(), email="cora@agency.example", roles=frozenset({"coordinator"})
-)
+pytestmark = pytest.mark.integration
 
 
-def reviewer_acting(staff_id: uuid.UUID) -> queue.Acting:
-    return queue.Acting(
-        staff_id=staff_id, email="riley@agency.example", roles=frozenset({"reviewer"})
+def acting(email: str, *roles: str, conflicts: tuple[str, ...] = ()) -> Acting:
+    """A staff member as the domain sees them (no account)."""
+    return Acting(
+        staff_id=uuid.uuid4(),
+        email=email,
+        roles=frozenset(roles),
+        name=email.split("@")[0].title(),
+        conflicts=frozenset(conflicts),
     )
 
 
-def assigned_to(proposal_id: uuid.UUID) -> uuid.UUID | None:
-    with database.transaction() as session:
-        return queue.get_for(session, proposal_id, viewer_id=None).assigned_to
+COORDINATOR = acting("cora@agency.example", "coordinator")
+REVIEWER = acting("riley@agency.example", "reviewer")
+OTHER_REVIEWER = acting("rob@agency.example", "reviewer")
+LIAISON = acting("lee@agency.example", "liaison")
 
 
-def assign(proposal_id: uuid.UUID, reviewer_id: uuid.UUID | None, acting: queue.Acting) -> None:
-    with database.transaction() as session:
-        queue.assign(
-            session,
-            proposal_id=proposal_id,
-            reviewer_id=reviewer_id,
-            reviewer_conflicts=set(),
-            acting=acting,
-        )
+@pytest.fixture
+def session(rolled_back):
+    return rolled_back("review")
 
 
-def test_a_reviewer_cannot_take_over_or_drop_another_reviewers_claim():
-    proposal_id = arrive(name="Roofers")
-    first, second = uuid.uuid4(), uuid.uuid4()
-    assign(proposal_id, first, reviewer_acting(first))
-
-    with pytest.raises(queue.Forbidden):
-        assign(proposal_id, second, reviewer_acting(second))  # claim it over the other
-    with pytest.raises(queue.Forbidden):
-        assign(proposal_id, None, reviewer_acting(second))  # drop the other's claim
-    with pytest.raises(queue.Forbidden):
-        assign(proposal_id, second, reviewer_acting(first))  # hand it to someone else
-
-    assert assigned_to(proposal_id) == first  # nothing changed
-
-
-def test_a_reviewer_gives_back_their_own_claim_and_the_coordinator_reassigns_any():
-    proposal_id = arrive(name="Roofers")
-    first, second = uuid.uuid4(), uuid.uuid4()
-    assign(proposal_id, first, reviewer_acting(first))
-    assign(proposal_id, None, reviewer_acting(first))
-    assert assigned_to(proposal_id) is None
-
-    assign(proposal_id, first, reviewer_acting(first))
-    assign(proposal_id, second, COORDINATOR)
-    assert assigned_to(proposal_id) == second
-    assign(proposal_id, None, COORDINATOR)
-    assert assigned_to(proposal_id) is None
+def account(session, email: str, *roles: str) -> Acting:
+    """A staff account (for those assigned by someone else), as the domain sees it."""
+    person = accounts.add_account(
+        session,
+        email=email,
+        name=email.split("@")[0].title(),
+        roles=list(roles),
+        password="correct horse battery staple",
+        actor="test",
+    )
+    return Acting(
+        staff_id=person.id, email=person.email, roles=frozenset(person.roles), name=person.name
+    )
 
 
 def arrive(
+    session,
     *,
     name="Roofers",
     priority_areas=("falls",),
@@ -81,7 +76,7 @@ def arrive(
     version=1,
     emerging="",
     **changes,
-):
+) -> uuid.UUID:
     data = example_proposal(hazards=list(hazards), **changes)
     data["organization"]["name"] = name
     data["organization"]["workers_reached"] = reached
@@ -102,181 +97,123 @@ def arrive(
             "proposal": ProposalSchema().load(data),
         },
     )
-    with database.transaction() as session:
-        return queue.receive_submitted_proposal(session, event=event).proposal_id
+    return queue.receive_submitted_proposal(session, event=event).proposal_id
 
 
-def names(**kwargs) -> list[str]:
-    with database.transaction() as session:
-        return [q.organization_name for q in queue.list_queue(session, **kwargs)]
+def names(session, viewer: Acting = COORDINATOR, **filters) -> list[str]:
+    found = queue.list_queue(session, acting=viewer, filters=queue.QueueFilters(**filters))
+    return [q.organization_name for q in found]
 
 
-def test_arrivals_are_scored_with_explanations_and_the_config_version():
-    proposal_id = arrive(name="Roofers")
-    with database.transaction() as session:
-        [entry] = [queue.queue_entry(q) for q in queue.list_queue(session)]
+def holder(session, proposal_id: uuid.UUID) -> uuid.UUID | None:
+    return queue.get_for(session, proposal_id, acting=COORDINATOR).assigned_to
+
+
+def actions(session, proposal_id: uuid.UUID) -> list[str]:
+    history = audit.history(session, entity_type="proposal", entity_id=proposal_id)
+    return [entry.action for entry in history]
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+# -- scoring, order, filters ------------------------------------------------------------------
+
+
+def test_arrivals_are_scored_with_explanations_and_the_config_version(session):
+    proposal_id = arrive(session, name="Roofers")
+    [entry] = QueueEntryOut(many=True).dump(queue.list_queue(session, acting=REVIEWER))
     assert entry["proposal_id"] == str(proposal_id)
+    assert entry["organization"] == {"name": "Roofers", "type": "trade_association", "state": "MI"}
     assert entry["score_version"] == 1
     assert [line["reason"] for line in entry["score_explanation"]] == [
         'matches priority area "Falls"',
         "reach of 12,000 workers",
         "addresses hazards: Falls, Heat illness",
     ]
-    assert entry["score"] == 30 + 8 + 4
+    assert entry["score"] == entry["priority"] == 30 + 8 + 4
+    assert entry["assigned_to"] is None
 
 
-def test_queue_is_in_priority_order_then_oldest_first():
-    arrive(name="Small and new", priority_areas=(), reached=0, hazards=())
-    arrive(name="Small and old", priority_areas=(), reached=0, hazards=(), days_ago=5)
-    arrive(name="Falls priority", priority_areas=("falls",))
-    assert names() == ["Falls priority", "Small and old", "Small and new"]
+def test_queue_is_in_priority_order_then_oldest_first(session):
+    arrive(session, name="Small and new", priority_areas=(), reached=0, hazards=())
+    arrive(session, name="Small and old", priority_areas=(), reached=0, hazards=(), days_ago=5)
+    arrive(session, name="Falls priority", priority_areas=("falls",))
+    assert names(session) == ["Falls priority", "Small and old", "Small and new"]
 
 
-def test_a_new_configuration_rescores_and_reorders_the_queue():
-    arrive(name="Falls people", priority_areas=("falls",), reached=0, hazards=(), days_ago=1)
-    arrive(name="Heat people", priority_areas=("heat",), reached=0, hazards=())
-    with database.transaction() as session:
-        areas = queue.current_config(session).priority_areas
-    assert names() == ["Falls people", "Heat people"]  # equal scores: oldest first
-    areas = [dict(a, weight=60) if a["slug"] == "heat" else a for a in areas]
-
-    with database.transaction() as session:
-        config = queue.save_config(
-            session,
-            weights={},
-            priority_areas=areas,
-            note="Heat season",
-            actor="coordinator@agency.example",
-        )
-    assert config.version == 2
-    assert names() == ["Heat people", "Falls people"]
-    with database.transaction() as session:
-        top = queue.list_queue(session)[0]
-        assert top.score_version == 2
-        assert top.score_lines[0] == {"points": 60, "reason": 'matches priority area "Heat"'}
-        [entry] = audit.history(session, entity_type="scoring_config", entity_id=2)
-        assert entry.note == "Heat season"
-        assert any(path.endswith(".weight") for path in entry.changes)
-
-
-def test_moving_a_proposal_needs_a_reason_and_is_kept():
-    arrive(name="First", priority_areas=("falls",))
-    low = arrive(name="Second", priority_areas=())
-    with database.transaction() as session, pytest.raises(queue.QueueError, match="reason"):
-        queue.adjust_priority(session, proposal_id=low, points=50, reason="  ", actor="r")
-    with database.transaction() as session:
-        queue.adjust_priority(
-            session,
-            proposal_id=low,
-            points=50,
-            reason="Partner's conference is next month",
-            actor="r@a.gov",
-        )
-    assert names() == ["Second", "First"]
-    with database.transaction() as session:
-        [entry] = [
-            e
-            for e in audit.history(session, entity_type="proposal", entity_id=low)
-            if e.action == "priority adjusted"
-        ]
-        assert entry.changes["adjustment"] == [0, 50]
-        assert entry.actor == "r@a.gov"
-
-
-def test_filters_and_search():
+def test_a_new_configuration_rescores_and_reorders_the_queue(session):
     arrive(
+        session, name="Falls people", priority_areas=("falls",), reached=0, hazards=(), days_ago=1
+    )
+    arrive(session, name="Heat people", priority_areas=("heat",), reached=0, hazards=())
+    first = queue.scoring_config(session, acting=REVIEWER)
+    assert names(session) == ["Falls people", "Heat people"]  # equal scores: oldest first
+    areas = [dict(a, weight=60) if a["slug"] == "heat" else a for a in first.priority_areas]
+
+    config = queue.save_config(
+        session, acting=COORDINATOR, weights={}, priority_areas=areas, note="Heat season"
+    )
+
+    assert config.version == first.version + 1
+    assert config.created_by == COORDINATOR.email
+    assert names(session) == ["Heat people", "Falls people"]
+    top = queue.list_queue(session, acting=REVIEWER)[0]
+    assert top.score_version == config.version
+    assert top.score_lines[0] == {"points": 60, "reason": 'matches priority area "Heat"'}
+    [entry] = audit.history(session, entity_type="scoring_config", entity_id=config.version)
+    assert entry.note == "Heat season"
+    assert any(path.endswith(".weight") for path in entry.changes)
+
+
+def test_a_priority_area_named_twice_is_refused_and_nothing_changes(session):
+    queue.current_config(session)
+    with pytest.raises(Invalid) as refused:
+        queue.save_config(
+            session,
+            acting=COORDINATOR,
+            weights={},
+            priority_areas=[{"slug": "falls", "label": "Falls"}] * 2,
+            note="",
+        )
+    assert refused.value.errors == {"priority_areas": ["Name each priority area once."]}
+    assert count(session, ScoringConfig) == 1
+
+
+def test_filters_and_search(session):
+    arrive(
+        session,
         name="Lansing Roofers",
         division="construction_safety_health",
         state="MI",
         hazards=("falls",),
     )
     arrive(
+        session,
         name="Ohio Foundry",
         division="general_industry_safety_health",
         state="OH",
         hazards=("silica",),
     )
-    assert names(filters=queue.QueueFilters(division="general_industry_safety_health")) == [
-        "Ohio Foundry"
-    ]
-    assert names(filters=queue.QueueFilters(state="mi")) == ["Lansing Roofers"]
-    assert names(filters=queue.QueueFilters(hazard="silica")) == ["Ohio Foundry"]
-    assert names(filters=queue.QueueFilters(search="roof")) == ["Lansing Roofers"]
-    assert names(filters=queue.QueueFilters(search="100%")) == []
-    assert names(filters=queue.QueueFilters(organization_type="business")) == []
+    assert names(session, division="general_industry_safety_health") == ["Ohio Foundry"]
+    assert names(session, state="MI") == ["Lansing Roofers"]
+    assert names(session, hazard="silica") == ["Ohio Foundry"]
+    assert names(session, search="roof") == ["Lansing Roofers"]
+    assert names(session, search="100%") == []
+    assert names(session, organization_type="business") == []
+    assert names(session, status=("declined",)) == []
+    assert sorted(names(session, status=())) == ["Lansing Roofers", "Ohio Foundry"]
 
 
-def test_conflicts_hide_proposals_and_block_assignment():
-    reviewer = uuid.uuid4()
-    tied = arrive(name="Michigan Roofing Assn.")
-    arrive(name="Somebody Else")
-    with database.transaction() as session:
-        queue.assign(
-            session,
-            proposal_id=tied,
-            reviewer_id=reviewer,
-            reviewer_conflicts=set(),
-            acting=COORDINATOR,
-        )
-        queue.declare_conflict(
-            session, staff_id=reviewer, organization_name="michigan roofing ASSN", actor="reviewer"
-        )
-    assert names(viewer_id=reviewer) == ["Somebody Else"]
-    assert sorted(names()) == ["Michigan Roofing Assn.", "Somebody Else"]
-    with database.transaction() as session:
-        assert queue.get_for(session, tied, viewer_id=None).assigned_to is None
-        with pytest.raises(queue.Conflicted):
-            queue.get_for(session, tied, viewer_id=reviewer)
-        with pytest.raises(queue.Conflicted):
-            queue.assign(
-                session,
-                proposal_id=tied,
-                reviewer_id=reviewer,
-                reviewer_conflicts=queue.conflicted_keys(session, reviewer),
-                acting=COORDINATOR,
-            )
-
-
-def test_resubmission_keeps_the_previous_version_for_the_diff():
-    proposal_id = arrive(name="Roofers")
-    arrive(name="Roofers", proposal_id=proposal_id, version=2, emerging="Roof heat")
-    with database.transaction() as session:
-        queued = queue.get_for(session, proposal_id, viewer_id=None)
-        assert (queued.version, queued.status) == (2, "resubmitted")
-        assert queue.changes_since_last_version(queued) == {
-            "priority.emerging_issue": ["", "Roof heat"]
-        }
-        assert [line["reason"] for line in queued.score_lines][1] == ("addresses an emerging issue")
-
-
-def test_claim_comment_and_progress():
-    first = arrive(name="One")
-    arrive(name="Two")
-    reviewer = uuid.uuid4()
-    with database.transaction() as session:
-        queue.assign(
-            session,
-            proposal_id=first,
-            reviewer_id=reviewer,
-            reviewer_conflicts=set(),
-            acting=reviewer_acting(reviewer),
-        )
-        queue.add_comment(
-            session,
-            proposal_id=first,
-            author_id=reviewer,
-            author_name="Riley Reviewer",
-            body="Strong outreach plan.",
-        )
-        with pytest.raises(queue.QueueError):
-            queue.add_comment(
-                session, proposal_id=first, author_id=reviewer, author_name="Riley", body="   "
-            )
-    with database.transaction() as session:
-        assert [c.body for c in queue.comments(session, first)] == ["Strong outreach plan."]
-        figures = queue.progress(session)
-    assert (figures.waiting, figures.in_review, figures.decided) == (1, 1, 0)
-    assert figures.average_days_to_decision is None
+def test_resubmission_keeps_the_previous_version_for_the_diff(session):
+    proposal_id = arrive(session, name="Roofers")
+    arrive(session, name="Roofers", proposal_id=proposal_id, version=2, emerging="Roof heat")
+    file = queue.proposal_file(session, acting=REVIEWER, proposal_id=proposal_id)
+    assert (file.queued.version, file.queued.status) == (2, "resubmitted")
+    assert file.changes_since_last_version == {"priority.emerging_issue": ["", "Roof heat"]}
+    assert [line["reason"] for line in file.queued.score_lines][1] == "addresses an emerging issue"
+    assert [entry.action for entry in file.history] == ["submitted", "resubmitted"]
 
 
 def test_diff_fields_reports_leaf_paths():
@@ -287,3 +224,298 @@ def test_diff_fields_reports_leaf_paths():
         "goals.1": [None, {"measure": "c"}],
         "hazards": [["falls"], ["falls", "heat"]],
     }
+
+
+# -- claims and assignment --------------------------------------------------------------------
+
+
+def test_a_reviewer_claims_an_unheld_proposal_and_gives_back_only_their_own(session):
+    proposal_id = arrive(session)
+    claimed = queue.assign(
+        session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=REVIEWER.staff_id
+    )
+    assert (claimed.assigned_to, claimed.status) == (REVIEWER.staff_id, "in_review")
+    queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=None)
+    assert holder(session, proposal_id) is None
+    assert actions(session, proposal_id) == ["submitted", "assigned", "assigned"]
+
+
+@pytest.mark.parametrize(
+    ("who", "reviewer_id"),
+    [
+        ("the other", "self"),  # claim it over the holder
+        ("the other", None),  # drop the holder's claim (issue 8: null skipped the check)
+        ("the holder", "other"),  # hand it to someone else
+    ],
+)
+def test_a_reviewer_cannot_take_over_drop_or_hand_on_a_claim(session, who, reviewer_id):
+    proposal_id = arrive(session)
+    queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=REVIEWER.staff_id)
+    before = actions(session, proposal_id)
+    actor = OTHER_REVIEWER if who == "the other" else REVIEWER
+    target = {"self": actor.staff_id, "other": OTHER_REVIEWER.staff_id, None: None}[reviewer_id]
+
+    with pytest.raises(Forbidden):
+        queue.assign(session, acting=actor, proposal_id=proposal_id, reviewer_id=target)
+
+    assert holder(session, proposal_id) == REVIEWER.staff_id
+    assert actions(session, proposal_id) == before
+
+
+def test_a_reviewer_cannot_assign_an_unheld_proposal_to_someone_else(session):
+    proposal_id = arrive(session)
+    other = account(session, "rob@agency.example", "reviewer")
+    with pytest.raises(Forbidden, match="Only the Coordinator assigns proposals to others"):
+        queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=other.staff_id)
+    assert holder(session, proposal_id) is None
+    assert actions(session, proposal_id) == ["submitted"]
+
+
+def test_the_coordinator_assigns_takes_over_and_drops_any_claim(session):
+    proposal_id = arrive(session)
+    other = account(session, "rob@agency.example", "reviewer")
+    queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=REVIEWER.staff_id)
+
+    queue.assign(session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=other.staff_id)
+    assert holder(session, proposal_id) == other.staff_id
+    queue.assign(session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=None)
+    assert holder(session, proposal_id) is None
+    queue.assign(
+        session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=COORDINATOR.staff_id
+    )
+    assert holder(session, proposal_id) == COORDINATOR.staff_id
+
+
+def test_only_an_active_reviewer_is_assigned(session):
+    proposal_id = arrive(session)
+    liaison = account(session, "lee@agency.example", "liaison")
+    for reviewer_id, message in [
+        (liaison.staff_id, "Choose an active reviewer."),
+        (uuid.uuid4(), "There is no such staff account."),
+    ]:
+        with pytest.raises(Invalid) as refused:
+            queue.assign(
+                session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=reviewer_id
+            )
+        assert refused.value.errors == {"reviewer_id": [message]}
+    assert holder(session, proposal_id) is None
+    assert actions(session, proposal_id) == ["submitted"]
+
+
+def test_a_liaison_neither_claims_nor_assigns(session):
+    proposal_id = arrive(session)
+    with pytest.raises(Forbidden, match="Only reviewers and the Coordinator"):
+        queue.assign(session, acting=LIAISON, proposal_id=proposal_id, reviewer_id=LIAISON.staff_id)
+    assert holder(session, proposal_id) is None
+    assert actions(session, proposal_id) == ["submitted"]
+
+
+def test_nobody_is_assigned_a_proposal_of_an_organization_they_are_in_conflict_with(session):
+    tied = arrive(session, name="Michigan Roofing Assn.")
+    reviewer = account(session, "rob@agency.example", "reviewer")
+    queue.declare_conflict(
+        session, acting=reviewer, organization_name="michigan roofing ASSN", outbox=outbox
+    )
+    with pytest.raises(Forbidden, match="declared a conflict of interest"):
+        queue.assign(session, acting=COORDINATOR, proposal_id=tied, reviewer_id=reviewer.staff_id)
+    assert holder(session, tied) is None
+    assert actions(session, tied) == ["submitted"]
+
+
+@pytest.mark.parametrize("reviewer_id", ["self", None])
+def test_a_conflicted_reviewer_neither_claims_nor_un_assigns(session, reviewer_id):
+    tied = arrive(session, name="Roofers Guild")
+    conflicted = acting("rita@agency.example", "reviewer", conflicts=("roofers guild",))
+    target = conflicted.staff_id if reviewer_id == "self" else None
+    with pytest.raises(Forbidden, match="conflict of interest"):
+        queue.assign(session, acting=conflicted, proposal_id=tied, reviewer_id=target)
+    assert holder(session, tied) is None
+    assert actions(session, tied) == ["submitted"]
+
+
+def test_a_conflicted_coordinator_neither_assigns_nor_drops_a_claim(session):
+    tied = arrive(session, name="Roofers Guild")
+    queue.assign(session, acting=REVIEWER, proposal_id=tied, reviewer_id=REVIEWER.staff_id)
+    conflicted = acting("cora@agency.example", "coordinator", conflicts=("roofers guild",))
+    for target in (None, OTHER_REVIEWER.staff_id):
+        with pytest.raises(Forbidden):
+            queue.assign(session, acting=conflicted, proposal_id=tied, reviewer_id=target)
+    assert holder(session, tied) == REVIEWER.staff_id
+    assert actions(session, tied) == ["submitted", "assigned"]
+
+
+# -- conflicts of interest --------------------------------------------------------------------
+
+
+def test_a_declared_conflict_hides_the_proposal_everywhere_and_gives_back_its_claim(session):
+    reviewer = acting("rita@agency.example", "reviewer")
+    tied = arrive(session, name="Michigan Roofing Assn.")
+    arrive(session, name="Somebody Else")
+    queue.assign(session, acting=reviewer, proposal_id=tied, reviewer_id=reviewer.staff_id)
+
+    queue.declare_conflict(
+        session, acting=reviewer, organization_name="michigan roofing ASSN", outbox=outbox
+    )
+
+    assert holder(session, tied) is None
+    # What the person sees from now on: ``acting_for`` reads the declared conflicts.
+    now = replace(reviewer, conflicts=frozenset({"michigan roofing assn"}))
+    assert queue.declared_conflicts(session, acting=now) == ["michigan roofing assn"]
+    assert names(session, viewer=now) == ["Somebody Else"]
+    assert sorted(names(session)) == ["Michigan Roofing Assn.", "Somebody Else"]
+    with pytest.raises(Forbidden, match="You declared a conflict of interest"):
+        queue.get_for(session, tied, acting=now)
+    with pytest.raises(Forbidden, match="You declared a conflict of interest"):
+        queue.proposal_file(session, acting=now, proposal_id=tied)
+    with pytest.raises(Forbidden, match="You declared a conflict of interest"):
+        queue.comments(session, acting=now, proposal_id=tied)
+
+
+def test_acting_for_reads_the_declared_conflicts(session):
+    reviewer = acting("rita@agency.example", "reviewer")
+    queue.declare_conflict(
+        session, acting=reviewer, organization_name="Roofers Guild", outbox=outbox
+    )
+
+    class SignedIn:  # what shared.staff_auth keeps in g.staff
+        user_id = reviewer.staff_id
+        email = reviewer.email
+        name = reviewer.name
+        roles = reviewer.roles
+
+    assert queue.acting_for(session, SignedIn()) == Acting(
+        staff_id=reviewer.staff_id,
+        email=reviewer.email,
+        roles=reviewer.roles,
+        name=reviewer.name,
+        conflicts=frozenset({"roofers guild"}),
+    )
+
+
+def test_declaring_a_conflict_tells_the_other_services_once(session):
+    reviewer = acting("rita@agency.example", "reviewer")
+    conflict = queue.declare_conflict(
+        session, acting=reviewer, organization_name="  Michigan Roofing Assn. ", outbox=outbox
+    )
+    again = queue.declare_conflict(
+        session, acting=reviewer, organization_name="MICHIGAN ROOFING ASSN", outbox=outbox
+    )
+
+    assert again.id == conflict.id
+    [row] = session.scalars(select(OutboxEvent)).all()
+    assert (row.type, row.version, row.published_at) == ("staff.conflict_declared", 1, None)
+    assert row.message["producer"] == "review"
+    assert row.message["payload"] == {
+        "staff_id": str(reviewer.staff_id),
+        "organization_name": "Michigan Roofing Assn.",
+        "organization_key": "michigan roofing assn",
+        "declared_at": conflict.declared_at.isoformat(),
+    }
+    assert conflict.declared_at.tzinfo is not None
+
+
+def test_a_conflict_names_an_organization(session):
+    with pytest.raises(Invalid) as refused:
+        queue.declare_conflict(session, acting=REVIEWER, organization_name=" ... ", outbox=outbox)
+    assert refused.value.errors == {"organization_name": ["Name the organization."]}
+    assert count(session, OutboxEvent) == 0
+    assert queue.declared_conflicts(session, acting=REVIEWER) == []
+
+
+# -- comments ---------------------------------------------------------------------------------
+
+
+def test_any_staff_member_comments_and_reads_the_comments(session):
+    proposal_id = arrive(session, name="One")
+    for who, body in [(REVIEWER, "Strong outreach plan."), (LIAISON, "I know them.")]:
+        queue.add_comment(session, acting=who, proposal_id=proposal_id, body=f"  {body} ")
+    comments = queue.comments(session, acting=COORDINATOR, proposal_id=proposal_id)
+    assert [(c.author_id, c.author_name, c.body) for c in comments] == [
+        (REVIEWER.staff_id, "Riley", "Strong outreach plan."),
+        (LIAISON.staff_id, "Lee", "I know them."),
+    ]
+
+
+def test_a_blank_comment_is_refused_and_nothing_is_stored(session):
+    proposal_id = arrive(session)
+    with pytest.raises(Invalid) as refused:
+        queue.add_comment(session, acting=REVIEWER, proposal_id=proposal_id, body="   ")
+    assert refused.value.errors == {"body": ["Write something before saving the comment."]}
+    assert count(session, ReviewComment) == 0
+
+
+def test_neither_a_conflicted_reviewer_nor_a_stranger_comments(session):
+    tied = arrive(session, name="Roofers Guild")
+    conflicted = acting("rita@agency.example", "reviewer", conflicts=("roofers guild",))
+    stranger = acting("sam@agency.example")  # signed in, no staff role
+    for who in (conflicted, stranger):
+        with pytest.raises(Forbidden):
+            queue.add_comment(session, acting=who, proposal_id=tied, body="Hello")
+    assert count(session, ReviewComment) == 0
+    assert actions(session, tied) == ["submitted"]
+
+
+# -- priority moves ---------------------------------------------------------------------------
+
+
+def test_moving_a_proposal_needs_a_reason_and_is_kept(session):
+    arrive(session, name="First", priority_areas=("falls",))
+    low = arrive(session, name="Second", priority_areas=())
+    with pytest.raises(Invalid) as refused:
+        queue.adjust_priority(session, acting=REVIEWER, proposal_id=low, points=50, reason="  ")
+    assert refused.value.errors == {"reason": ["Give the reason for moving this proposal."]}
+    assert count(session, QueueAdjustment) == 0
+
+    queue.adjust_priority(
+        session,
+        acting=REVIEWER,
+        proposal_id=low,
+        points=50,
+        reason="Partner's conference is next month",
+    )
+
+    assert names(session) == ["Second", "First"]
+    [entry] = [
+        e
+        for e in audit.history(session, entity_type="proposal", entity_id=low)
+        if e.action == "priority adjusted"
+    ]
+    assert entry.changes["adjustment"] == [0, 50]
+    assert entry.actor == REVIEWER.email
+
+
+def test_neither_a_liaison_nor_a_conflicted_reviewer_moves_a_proposal(session):
+    tied = arrive(session, name="Roofers Guild")
+    conflicted = acting("rita@agency.example", "reviewer", conflicts=("roofers guild",))
+    for who in (LIAISON, conflicted):
+        with pytest.raises(Forbidden):
+            queue.adjust_priority(session, acting=who, proposal_id=tied, points=5, reason="Why")
+    assert queue.get_for(session, tied, acting=COORDINATOR).adjustment == 0
+    assert count(session, QueueAdjustment) == 0
+    assert actions(session, tied) == ["submitted"]
+
+
+# -- scoring configuration --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", [REVIEWER, LIAISON], ids=["reviewer", "liaison"])
+def test_only_the_coordinator_configures_scoring(session, who):
+    config = queue.scoring_config(session, acting=who)
+    with pytest.raises(Forbidden, match="Only the Coordinator"):
+        queue.save_config(
+            session, acting=who, weights={"hazard": 9}, priority_areas=[], note="Mine"
+        )
+    assert count(session, ScoringConfig) == 1
+    assert queue.current_config(session) is config
+
+
+# -- figures ----------------------------------------------------------------------------------
+
+
+def test_progress_counts_waiting_in_review_and_decided(session):
+    first = arrive(session, name="One")
+    arrive(session, name="Two")
+    queue.assign(session, acting=REVIEWER, proposal_id=first, reviewer_id=REVIEWER.staff_id)
+    figures = queue.progress(session, acting=LIAISON)
+    assert (figures.waiting, figures.in_review, figures.decided) == (1, 1, 0)
+    assert figures.average_days_to_decision is None

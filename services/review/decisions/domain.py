@@ -1,37 +1,37 @@
 """Decisions on proposals: request changes, decline, approve. Prepared one by one, released
 one by one or together; each release changes the proposal and announces it in one
 transaction (the decision e-mails wait in notify for staff to release them).
+
+Who may do what is decided here, from the acting staff member: ``prepare``, ``pending`` and
+``release`` each say it in their docstring. Functions take the session and never commit.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.models import Alliance, PreparedDecision, QueuedProposal
-from services.review.queue.domain import (
-    OPEN_STATES,
-    Conflicted,
-    QueueError,
-    conflicted_keys,
-    get_for,
-    organization_key,
-)
+from services.review.alliances.models import Alliance
+from services.review.decisions.models import PreparedDecision
+from services.review.decisions.schemas import CHOOSE_A_DECISION, CHOOSE_DECISIONS, DETAILS
+from services.review.queue import domain as queue
+from services.review.queue.models import QueuedProposal
+from services.review.staff import domain as accounts
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.db import utcnow
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
-
-KINDS = ("changes_requested", "declined", "approved")
+from shared.proposal import flatten_errors
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,39 @@ class Liaison:
 
 LiaisonLookup = Callable[[uuid.UUID], Liaison | None]
 
+LIAISON_GONE = "The chosen liaison is no longer an active liaison: prepare the decision again."
+
+
+def staff_liaisons(session: Session) -> LiaisonLookup:
+    """The active staff accounts holding the Liaison role, looked up by id."""
+
+    def lookup(staff_id: uuid.UUID) -> Liaison | None:
+        try:
+            person = accounts.get_staff(session, user_id=staff_id)
+        except NotFound:
+            return None
+        if not person.active or "liaison" not in person.roles:
+            return None
+        return Liaison(id=person.id, name=person.name, email=person.email)
+
+    return lookup
+
+
+def liaison_choices(session: Session) -> list[Liaison]:
+    """Who can be chosen as an approved alliance's liaison."""
+    return [
+        Liaison(id=person.id, name=person.name, email=person.email)
+        for person in accounts.list_staff(session)
+        if person.active and "liaison" in person.roles
+    ]
+
 
 def initial_term_years() -> int:
     return load_settings().review_initial_term_years  # REVIEW_INITIAL_TERM_YEARS
 
 
 def add_years(start: date, years: int) -> date:
+    """The same day ``years`` later; 29 February becomes 28 February in a common year."""
     try:
         return start.replace(year=start.year + years)
     except ValueError:  # 29 February
@@ -56,59 +83,31 @@ def add_years(start: date, years: int) -> date:
 
 
 def term_end(signing_date: date, term_years: int) -> date:
+    """The last day of a term of ``term_years`` signed on ``signing_date``."""
     return add_years(signing_date, term_years) - timedelta(days=1)
 
 
-class ChangesRequestedSchema(Schema):
-    message = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=10000),
-        error_messages={"required": "Tell the applicant what to change."},
-    )
+def may_decide(acting: Acting) -> bool:
+    """Reviewers and the Coordinator prepare and release decisions; liaisons do not."""
+    return queue.may_work_on_proposals(acting)
 
 
-class DeclinedSchema(Schema):
-    reason = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=10000),
-        error_messages={"required": "Give the reason for declining."},
-    )
-
-
-class ApprovedSchema(Schema):
-    division = fields.String(
-        required=True, error_messages={"required": "Choose the lead division or office."}
-    )
-    liaison_id = fields.UUID(required=True, error_messages={"required": "Choose the liaison."})
-    signing_date = fields.Date(required=True, error_messages={"required": "Give the signing date."})
-    term_years = fields.Integer(
-        load_default=None,
-        allow_none=True,
-        validate=validate.Range(1, 5, error="A term of 1 to 5 years."),
-    )
-    message = fields.String(load_default="", validate=validate.Length(max=10000))
-
-
-SCHEMAS: dict[str, type[Schema]] = {
-    "changes_requested": ChangesRequestedSchema,
-    "declined": DeclinedSchema,
-    "approved": ApprovedSchema,
-}
-
-
-def check_details(kind: str, details: dict[str, Any], *, liaisons: LiaisonLookup) -> dict[str, Any]:
-    """The decision's details, checked; raises ValidationError with field messages."""
-    if kind not in SCHEMAS:
-        raise ValidationError({"kind": [f"Choose one of: {', '.join(KINDS)}."]})
-    loaded: dict[str, Any] = SCHEMAS[kind]().load(details)
+def check_details(
+    kind: str, details: Mapping[str, Any], *, liaisons: LiaisonLookup
+) -> dict[str, Any]:
+    """The decision's details, checked, as stored; ``Invalid`` names each field."""
+    if kind not in DETAILS:
+        raise Invalid({"kind": [CHOOSE_A_DECISION]})
+    try:
+        loaded: dict[str, Any] = DETAILS[kind]().load(details)
+    except ValidationError as err:
+        raise Invalid(flatten_errors(err.messages)) from None
     if kind == "approved":
         divisions = load_agency_profile().divisions
         if loaded["division"] not in divisions:
-            raise ValidationError({"division": [f"Choose one of: {', '.join(divisions)}."]})
+            raise Invalid({"division": [f"Choose one of: {', '.join(divisions)}."]})
         if liaisons(loaded["liaison_id"]) is None:
-            raise ValidationError(
-                {"liaison_id": ["Choose an active staff member who is a liaison."]}
-            )
+            raise Invalid({"liaison_id": ["Choose an active staff member who is a liaison."]})
         loaded["term_years"] = loaded["term_years"] or initial_term_years()
         loaded["liaison_id"] = str(loaded["liaison_id"])
         loaded["signing_date"] = loaded["signing_date"].isoformat()
@@ -118,18 +117,22 @@ def check_details(kind: str, details: dict[str, Any], *, liaisons: LiaisonLookup
 def prepare(
     session: Session,
     *,
+    acting: Acting,
     proposal_id: uuid.UUID,
     kind: str,
-    details: dict[str, Any],
-    actor: str,
-    viewer_id: uuid.UUID | None,
-    liaisons: LiaisonLookup,
+    details: Mapping[str, Any],
+    liaisons: LiaisonLookup | None = None,
 ) -> PreparedDecision:
-    """Write a decision to release later; it replaces an unreleased one for the proposal."""
-    queued = get_for(session, proposal_id, viewer_id=viewer_id)
-    if queued.status not in OPEN_STATES:
-        raise QueueError("This proposal is not waiting for a decision.")
-    checked = check_details(kind, details, liaisons=liaisons)
+    """Write a decision to release later; it replaces an unreleased one for the proposal.
+
+    Reviewers and the Coordinator prepare decisions, on proposals waiting for one and not of
+    an organization they declared a conflict with.
+    """
+    queue.require_decider(acting, "prepare decisions")
+    queued = queue.get_for(session, proposal_id, acting=acting, lock=True)
+    if queued.status not in queue.OPEN_STATES:
+        raise Conflict("This proposal is not waiting for a decision.")
+    checked = check_details(kind, details, liaisons=liaisons or staff_liaisons(session))
     for earlier in session.scalars(
         select(PreparedDecision).where(
             PreparedDecision.proposal_id == proposal_id, PreparedDecision.released_at.is_(None)
@@ -141,7 +144,7 @@ def prepare(
         version=queued.version,
         kind=kind,
         details=checked,
-        prepared_by=actor,
+        prepared_by=acting.email,
     )
     session.add(decision)
     session.flush()
@@ -150,67 +153,95 @@ def prepare(
         entity_type="proposal",
         entity_id=proposal_id,
         action=f"decision prepared: {kind}",
-        actor=actor,
+        actor=acting.email,
         changes={k: [None, v] for k, v in checked.items()},
     )
     return decision
 
 
-def pending(session: Session, *, viewer_id: uuid.UUID | None) -> list[PreparedDecision]:
-    """Decisions prepared and not released, less those on proposals of an organization the
-    viewer declared a conflict with (``viewer_id`` None: no one's conflicts)."""
-    hidden = conflicted_keys(session, viewer_id)
+@dataclass(frozen=True)
+class PendingDecision:
+    decision: PreparedDecision
+    proposal: QueuedProposal
+
+
+def pending(session: Session, *, acting: Acting) -> list[PendingDecision]:
+    """Decisions prepared and not released, oldest first, with their proposals.
+
+    For reviewers and the Coordinator, less those on proposals of an organization the viewer
+    declared a conflict with: those are not theirs to see or release.
+    """
+    queue.require_decider(acting, "see the decisions waiting for release")
     rows = session.execute(
-        select(PreparedDecision, QueuedProposal.organization_name)
+        select(PreparedDecision, QueuedProposal)
         .join(QueuedProposal, QueuedProposal.proposal_id == PreparedDecision.proposal_id)
         .where(PreparedDecision.released_at.is_(None))
-        .order_by(PreparedDecision.prepared_at)
+        .order_by(PreparedDecision.prepared_at, PreparedDecision.id)
     )
-    return [decision for decision, name in rows if organization_key(name) not in hidden]
+    return [
+        PendingDecision(decision=decision, proposal=proposal)
+        for decision, proposal in rows
+        if not queue.hidden_from(acting, proposal.organization_name)
+    ]
 
 
 def release(
     session: Session,
     *,
-    decision_ids: list[uuid.UUID],
-    actor: str,
-    viewer_id: uuid.UUID | None,
+    acting: Acting,
+    decision_ids: Iterable[uuid.UUID],
     outbox: Outbox,
-    liaisons: LiaisonLookup,
+    liaisons: LiaisonLookup | None = None,
 ) -> list[PreparedDecision]:
     """Carry out prepared decisions together: all of them or, on any problem, none.
 
-    Nobody releases a decision on a proposal of an organization they declared a conflict
-    with (``viewer_id`` None: no one's conflicts).
+    Who may release a decision: a reviewer or the Coordinator (never a liaison), whoever
+    prepared it, and only a decision on a proposal of an organization they have NOT declared
+    a conflict of interest with (they do not even see it in ``pending``). A decision released
+    already or removed, one whose proposal changed since it was prepared (resubmitted,
+    decided), or an approval whose liaison is no longer an active liaison stops the whole
+    release; everything is checked before anything changes.
     """
-    conflicts = conflicted_keys(session, viewer_id)
-    released = []
-    for decision_id in decision_ids:
-        decision = session.scalars(
-            select(PreparedDecision).where(PreparedDecision.id == decision_id).with_for_update()
-        ).first()
-        if decision is None or decision.released_at is not None:
-            raise QueueError("A decision in the selection was already released or removed.")
-        queued = session.scalars(
-            select(QueuedProposal)
-            .where(QueuedProposal.proposal_id == decision.proposal_id)
-            .with_for_update()
-        ).one()
-        if organization_key(queued.organization_name) in conflicts:
-            raise Conflicted(
-                f"You declared a conflict of interest with {queued.organization_name}: "
-                "another reviewer must release this decision."
-            )
-        if queued.status not in OPEN_STATES or queued.version != decision.version:
-            raise QueueError(
-                f"{queued.reference} changed since the decision was prepared "
-                "(for example, it was resubmitted): prepare it again."
-            )
-        _carry_out(session, queued, decision, actor=actor, outbox=outbox, liaisons=liaisons)
+    queue.require_decider(acting, "release decisions")
+    chosen = list(dict.fromkeys(decision_ids))
+    if not chosen:
+        raise Invalid({"decision_ids": [CHOOSE_DECISIONS]})
+    lookup = liaisons or staff_liaisons(session)
+    releasable = [_releasable(session, acting, decision_id, lookup) for decision_id in chosen]
+    # Every one may go: carry them out (nothing was changed before this point).
+    for decision, queued in releasable:
+        _carry_out(session, queued, decision, actor=acting.email, outbox=outbox, liaisons=lookup)
         decision.released_at = utcnow()
-        decision.released_by = actor
-        released.append(decision)
-    return released
+        decision.released_by = acting.email
+    return [decision for decision, _queued in releasable]
+
+
+def _releasable(
+    session: Session, acting: Acting, decision_id: uuid.UUID, liaisons: LiaisonLookup
+) -> tuple[PreparedDecision, QueuedProposal]:
+    decision = session.scalars(
+        select(PreparedDecision).where(PreparedDecision.id == decision_id).with_for_update()
+    ).first()
+    if decision is None or decision.released_at is not None:
+        raise Conflict("A decision in the selection was already released or removed.")
+    queued = session.scalars(
+        select(QueuedProposal)
+        .where(QueuedProposal.proposal_id == decision.proposal_id)
+        .with_for_update()
+    ).one()
+    if queue.hidden_from(acting, queued.organization_name):
+        raise Forbidden(
+            f"You declared a conflict of interest with {queued.organization_name}: "
+            "another reviewer must release this decision."
+        )
+    if queued.status not in queue.OPEN_STATES or queued.version != decision.version:
+        raise Conflict(
+            f"{queued.reference} changed since the decision was prepared "
+            "(for example, it was resubmitted): prepare it again."
+        )
+    if decision.kind == "approved" and liaisons(uuid.UUID(decision.details["liaison_id"])) is None:
+        raise Conflict(LIAISON_GONE)
+    return decision, queued
 
 
 def _applicant(queued: QueuedProposal) -> dict[str, Any]:
@@ -307,9 +338,7 @@ def _sign(
 ) -> Alliance:
     liaison = liaisons(uuid.UUID(details["liaison_id"]))
     if liaison is None:
-        raise QueueError(
-            "The chosen liaison is no longer an active liaison: prepare the decision again."
-        )
+        raise Conflict(LIAISON_GONE)
     signing_date = date.fromisoformat(details["signing_date"])
     term_years = int(details["term_years"])
     alliance = Alliance(

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.review.base import Base
 from shared.db import UTCDateTime, utcnow
 
+KINDS = ("changes_requested", "declined", "approved")
+
 
 class PreparedDecision(Base):
     """A decision written but not yet released; released ones stay as the record."""
@@ -26,7 +28,7 @@ class PreparedDecision(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     version: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(30))  # changes_requested | declined | approved
+    kind: Mapped[str] = mapped_column(String(30))  # one of KINDS
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     prepared_by: Mapped[str] = mapped_column(String(254))
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,21 +1,37 @@
 """The review queue: proposals from intake, scored, ordered, claimed, discussed.
 
-Plain functions over a SQLAlchemy session; the caller owns the transaction.
+Every rule and permission of the queue is here, decided from the acting staff member
+(``shared.domain.Acting``, built by ``acting_for``); views and APIs call these functions and
+never re-check. Functions take the request's or task's session and never commit.
+
+Who may do what:
+
+- any staff member (Coordinator, reviewer, liaison) reads the queue, a proposal, its comments
+  and history, the progress figures and the scoring configuration, comments, and declares
+  their own conflicts of interest;
+- reviewers and the Coordinator claim, give back and move proposals up or down (``assign``,
+  ``adjust_priority``); only the Coordinator assigns to others, takes over or drops someone
+  else's claim, and changes the scoring configuration;
+- a declared conflict hides the organization's proposals from the person who declared it:
+  they are left out of the queue, and reading, commenting on, moving, claiming or
+  un-assigning one is refused; nobody is assigned a proposal of an organization they
+  declared a conflict with.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.models import (
+from services.review.base import AuditEntry
+from services.review.queue.models import (
     QueueAdjustment,
     QueuedProposal,
     ReviewComment,
@@ -23,48 +39,79 @@ from services.review.models import (
     StaffConflict,
 )
 from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_proposal
+from services.review.staff import domain as accounts
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.db import utcnow
-from shared.domain import Acting
-from shared.events import Event
+from shared.domain import Acting, Forbidden, Invalid, NotFound, organization_key
+from shared.events import Event, new_event
+from shared.outbox import Outbox
 from shared.proposal import ProposalSchema
 
 OPEN_STATES = ("waiting", "in_review", "resubmitted")
 DECIDED_STATES = ("approved", "declined")
+STATUSES = (*OPEN_STATES, "changes_requested", *DECIDED_STATES)
+
+STAFF_ROLES = frozenset({"coordinator", "reviewer", "liaison"})
+DECIDERS = frozenset({"coordinator", "reviewer"})
+
+MAX_ADJUSTMENT = 1000
+MAX_REASON = 2000
+MAX_COMMENT = 10000
+MAX_ORGANIZATION_NAME = 200
+
+# The messages a person reads; the input schemas (schemas.py) give the same ones.
+REASON_REQUIRED = "Give the reason for moving this proposal."
+POINTS_RANGE = f"Move by at most {MAX_ADJUSTMENT} points either way."
+COMMENT_REQUIRED = "Write something before saving the comment."
+COMMENT_TOO_LONG = f"Keep comments to {MAX_COMMENT:,} characters."
+ORGANIZATION_REQUIRED = "Name the organization."
+AREA_TWICE = "Name each priority area once."
+NO_SUCH_PROPOSAL = "No such proposal."
+IN_CONFLICT = "You declared a conflict of interest with this organization."
 
 
-class QueueError(Exception):
-    """A queue action that cannot be done; the message is for the reviewer."""
+def today() -> date:
+    return datetime.now(load_settings().agency_timezone).date()
 
 
-class Conflicted(QueueError):
-    pass
-
-
-class Forbidden(QueueError):
-    """The acting staff member may not do this."""
+# -- who acts ---------------------------------------------------------------------------------
 
 
 def acting_for(session: Session, staff: Any) -> Acting:
     """The signed-in staff member (``g.staff``) as the domain sees them: identity, roles and
     the organizations they declared a conflict of interest with. Every review view and API
     builds its ``Acting`` here."""
-    conflicts = session.scalars(
-        select(StaffConflict.organization_key).where(
-            StaffConflict.staff_id == uuid.UUID(str(staff.user_id))
+    return Acting.of(staff, conflicts=conflicted_keys(session, uuid.UUID(str(staff.user_id))))
+
+
+def conflicted_keys(session: Session, staff_id: uuid.UUID) -> set[str]:
+    """The organization keys ``staff_id`` declared a conflict of interest with."""
+    return set(
+        session.scalars(
+            select(StaffConflict.organization_key).where(StaffConflict.staff_id == staff_id)
         )
     )
-    return Acting.of(staff, conflicts=conflicts)
 
 
-def organization_key(name: str) -> str:
-    """A name folded for conflict matching: case, punctuation and spacing do not count."""
-    return " ".join(re.findall(r"[a-z0-9]+", name.lower()))
+def require_staff(acting: Acting) -> None:
+    if not acting.has_any_role(*STAFF_ROLES):
+        raise Forbidden("This is for the agency's staff only.")
 
 
-def today() -> date:
-    return datetime.now(load_settings().agency_timezone).date()
+def may_work_on_proposals(acting: Acting) -> bool:
+    """Reviewers and the Coordinator claim, move and decide proposals; liaisons do not."""
+    return acting.has_any_role(*DECIDERS)
+
+
+def require_decider(acting: Acting, doing: str) -> None:
+    if not may_work_on_proposals(acting):
+        raise Forbidden(f"Only reviewers and the Coordinator {doing}.")
+
+
+def hidden_from(acting: Acting, organization_name: str) -> bool:
+    """A declared conflict hides the organization's proposals from the person."""
+    return acting.in_conflict_with(organization_name)
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -97,25 +144,63 @@ def current_config(session: Session) -> ScoringConfig:
     return config
 
 
+def scoring_config(session: Session, *, acting: Acting) -> ScoringConfig:
+    """The configuration in force, as any staff member reads it."""
+    require_staff(acting)
+    return current_config(session)
+
+
 def rules_of(config: ScoringConfig) -> ScoringRules:
     return ScoringRules.from_json(config.version, config.weights, config.priority_areas)
+
+
+def _iso(value: date | str | None) -> str | None:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value or None
+
+
+def stored_areas(priority_areas: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Priority areas as the configuration stores them (dates as ISO text); an area named
+    twice is refused."""
+    areas = [
+        {
+            "slug": area["slug"],
+            "label": area["label"],
+            "effective_from": _iso(area.get("effective_from")),
+            "effective_to": _iso(area.get("effective_to")),
+            "weight": area.get("weight"),
+        }
+        for area in priority_areas
+    ]
+    slugs = [area["slug"] for area in areas]
+    if len(set(slugs)) != len(slugs):
+        raise Invalid({"priority_areas": [AREA_TWICE]})
+    return areas
 
 
 def save_config(
     session: Session,
     *,
-    weights: dict[str, int],
-    priority_areas: list[dict[str, Any]],
+    acting: Acting,
+    weights: Mapping[str, int],
+    priority_areas: Iterable[Mapping[str, Any]],
     note: str,
-    actor: str,
 ) -> ScoringConfig:
-    """A new configuration version; every open proposal is rescored with it."""
+    """A new configuration version, by the Coordinator only; every open proposal is rescored
+    with it."""
+    if not acting.is_coordinator:
+        raise Forbidden("Only the Coordinator changes the scoring configuration.")
+    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS))
+    if unknown:
+        raise Invalid({"weights": [f"Unknown weights: {', '.join(unknown)}."]})
+    areas = stored_areas(priority_areas)
     previous = current_config(session)
     config = ScoringConfig(
         weights={**DEFAULT_WEIGHTS, **weights},
-        priority_areas=priority_areas,
+        priority_areas=areas,
         note=note,
-        created_by=actor,
+        created_by=acting.email,
     )
     session.add(config)
     session.flush()
@@ -124,7 +209,7 @@ def save_config(
         entity_type="scoring_config",
         entity_id=config.version,
         action="configuration changed",
-        actor=actor,
+        actor=acting.email,
         note=note,
         changes=audit.diff_fields(
             {"weights": previous.weights, "priority_areas": previous.priority_areas},
@@ -214,106 +299,161 @@ def changes_since_last_version(queued: QueuedProposal) -> dict[str, list[Any]]:
 # -- reading the queue ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class QueueFilters:
-    status: list[str] = field(default_factory=lambda: list(OPEN_STATES))
+    """What the queue is narrowed to; the defaults show every open proposal."""
+
+    status: tuple[str, ...] = OPEN_STATES
     division: str = ""
     hazard: str = ""
     state: str = ""
     organization_type: str = ""
     search: str = ""
 
-
-def conflicted_keys(session: Session, staff_id: uuid.UUID | None) -> set[str]:
-    if staff_id is None:
-        return set()
-    return set(
-        session.scalars(
-            select(StaffConflict.organization_key).where(StaffConflict.staff_id == staff_id)
+    @classmethod
+    def of(cls, query: Mapping[str, Any]) -> QueueFilters:
+        """From the queue's query (schemas.QueueQuery, loaded): no status named means the
+        open ones; the state is matched in capitals and the search ignores outer spaces."""
+        return cls(
+            status=tuple(query.get("status") or OPEN_STATES),
+            division=query.get("division") or "",
+            hazard=query.get("hazard") or "",
+            state=(query.get("state") or "").strip().upper(),
+            organization_type=query.get("organization_type") or "",
+            search=(query.get("q") or "").strip(),
         )
-    )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The SQL conditions that narrow the queue to these filters."""
+        found: list[ColumnElement[bool]] = []
+        if self.status:
+            found.append(QueuedProposal.status.in_(self.status))
+        if self.division:
+            found.append(QueuedProposal.requested_division == self.division)
+        if self.state:
+            found.append(QueuedProposal.state == self.state)
+        if self.organization_type:
+            found.append(QueuedProposal.organization_type == self.organization_type)
+        if self.hazard:
+            found.append(QueuedProposal.data["hazards"].contains([self.hazard]))
+        if self.search:
+            found.append(
+                QueuedProposal.organization_name.ilike(search_pattern(self.search), escape="\\")
+            )
+        return found
 
 
-def is_conflicted(session: Session, queued: QueuedProposal, staff_id: uuid.UUID | None) -> bool:
-    return organization_key(queued.organization_name) in conflicted_keys(session, staff_id)
+def search_pattern(text: str) -> str:
+    """A LIKE pattern finding ``text`` anywhere, its own ``%``, ``_`` and ``\\`` taken
+    literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def list_queue(
-    session: Session,
-    *,
-    filters: QueueFilters | None = None,
-    viewer_id: uuid.UUID | None = None,
+    session: Session, *, acting: Acting, filters: QueueFilters | None = None
 ) -> list[QueuedProposal]:
-    """Proposals in priority order (score plus any adjustment), oldest first among equals.
-    Proposals of organizations the viewer declared a conflict with are left out."""
-    filters = filters or QueueFilters()
-    query = select(QueuedProposal)
-    if filters.status:
-        query = query.where(QueuedProposal.status.in_(filters.status))
-    if filters.division:
-        query = query.where(QueuedProposal.requested_division == filters.division)
-    if filters.state:
-        query = query.where(QueuedProposal.state == filters.state.upper())
-    if filters.organization_type:
-        query = query.where(QueuedProposal.organization_type == filters.organization_type)
-    if filters.hazard:
-        query = query.where(QueuedProposal.data["hazards"].contains([filters.hazard]))
-    if filters.search:
-        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(QueuedProposal.organization_name.ilike(f"%{escaped}%", escape="\\"))
-    query = query.order_by(
-        (QueuedProposal.score + QueuedProposal.adjustment).desc(),
-        QueuedProposal.submitted_at,
-        QueuedProposal.reference,
+    """Proposals in priority order (score plus any adjustment), oldest first among equals;
+    those of organizations the viewer declared a conflict with are left out."""
+    require_staff(acting)
+    query = (
+        select(QueuedProposal)
+        .where(*(filters or QueueFilters()).conditions())
+        .order_by(
+            (QueuedProposal.score + QueuedProposal.adjustment).desc(),
+            QueuedProposal.submitted_at,
+            QueuedProposal.reference,
+        )
     )
-    hidden = conflicted_keys(session, viewer_id)
-    return [
-        q for q in session.scalars(query) if organization_key(q.organization_name) not in hidden
-    ]
+    return [q for q in session.scalars(query) if not hidden_from(acting, q.organization_name)]
+
+
+def _find(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) -> QueuedProposal:
+    query = select(QueuedProposal).where(QueuedProposal.proposal_id == proposal_id)
+    queued = session.scalars(query.with_for_update() if lock else query).first()
+    if queued is None:
+        raise NotFound(NO_SUCH_PROPOSAL)
+    return queued
 
 
 def get_for(
-    session: Session, proposal_id: uuid.UUID, *, viewer_id: uuid.UUID | None
+    session: Session, proposal_id: uuid.UUID, *, acting: Acting, lock: bool = False
 ) -> QueuedProposal:
-    queued = session.scalars(
-        select(QueuedProposal).where(QueuedProposal.proposal_id == proposal_id)
-    ).first()
-    if queued is None:
-        raise QueueError("No such proposal.")
-    if is_conflicted(session, queued, viewer_id):
-        raise Conflicted("You declared a conflict of interest with this organization.")
+    """A proposal the viewer may see: not one of an organization they are in conflict with."""
+    require_staff(acting)
+    queued = _find(session, proposal_id, lock=lock)
+    if hidden_from(acting, queued.organization_name):
+        raise Forbidden(IN_CONFLICT)
     return queued
+
+
+@dataclass(frozen=True)
+class ProposalFile:
+    """A proposal with what staff read beside it."""
+
+    queued: QueuedProposal
+    changes_since_last_version: dict[str, list[Any]]
+    comments: list[ReviewComment]
+    history: list[AuditEntry]
+
+
+def proposal_file(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -> ProposalFile:
+    """The proposal, changes since its last version, internal comments and history (hidden,
+    like the proposal, from anyone in conflict with its organization)."""
+    queued = get_for(session, proposal_id, acting=acting)
+    return ProposalFile(
+        queued=queued,
+        changes_since_last_version=changes_since_last_version(queued),
+        comments=_comments(session, proposal_id),
+        history=audit.history(session, entity_type="proposal", entity_id=proposal_id),
+    )
+
+
+def comments(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -> list[ReviewComment]:
+    get_for(session, proposal_id, acting=acting)
+    return _comments(session, proposal_id)
+
+
+def _comments(session: Session, proposal_id: uuid.UUID) -> list[ReviewComment]:
+    return list(
+        session.scalars(
+            select(ReviewComment)
+            .where(ReviewComment.proposal_id == proposal_id)
+            .order_by(ReviewComment.at, ReviewComment.id)
+        )
+    )
 
 
 # -- actions ----------------------------------------------------------------------------------
 
 
 def adjust_priority(
-    session: Session,
-    *,
-    proposal_id: uuid.UUID,
-    points: int,
-    reason: str,
-    actor: str,
-    viewer_id: uuid.UUID | None = None,
+    session: Session, *, acting: Acting, proposal_id: uuid.UUID, points: int, reason: str
 ) -> QueuedProposal:
-    """Move a proposal up (points > 0) or down the queue; a written reason is required."""
+    """Move a proposal up (points > 0) or down the queue, with a written reason: reviewers
+    and the Coordinator, on proposals they are not in conflict with."""
+    require_decider(acting, "move proposals in the queue")
     reason = reason.strip()
+    errors: dict[str, list[str]] = {}
     if not reason:
-        raise QueueError("Give the reason for moving this proposal.")
-    if not -1000 <= points <= 1000:
-        raise QueueError("Move by at most 1000 points either way.")
-    queued = get_for(session, proposal_id, viewer_id=viewer_id)
+        errors["reason"] = [REASON_REQUIRED]
+    if not -MAX_ADJUSTMENT <= points <= MAX_ADJUSTMENT:
+        errors["points"] = [POINTS_RANGE]
+    if errors:
+        raise Invalid(errors)
+    queued = get_for(session, proposal_id, acting=acting, lock=True)
     before = {"adjustment": queued.adjustment, "adjustment_reason": queued.adjustment_reason}
     queued.adjustment = points
     queued.adjustment_reason = reason
-    session.add(QueueAdjustment(proposal_id=proposal_id, points=points, reason=reason, by=actor))
+    session.add(
+        QueueAdjustment(proposal_id=proposal_id, points=points, reason=reason, by=acting.email)
+    )
     audit.record(
         session,
         entity_type="proposal",
         entity_id=proposal_id,
         action="priority adjusted",
-        actor=actor,
+        actor=acting.email,
         note=reason,
         changes=audit.diff_fields(before, {"adjustment": points, "adjustment_reason": reason}),
     )
@@ -321,24 +461,18 @@ def adjust_priority(
 
 
 def assign(
-    session: Session,
-    *,
-    proposal_id: uuid.UUID,
-    reviewer_id: uuid.UUID | None,
-    reviewer_conflicts: set[str],
-    acting: Acting,
+    session: Session, *, acting: Acting, proposal_id: uuid.UUID, reviewer_id: uuid.UUID | None
 ) -> QueuedProposal:
     """Give a proposal to a reviewer, or take it back (``reviewer_id`` None).
 
-    A reviewer claims a proposal nobody holds (assigns it to themself) and gives back their
-    own; only the Coordinator assigns to others, takes over or drops someone else's claim.
-    Nobody is assigned a proposal of an organization they declared a conflict with.
+    A reviewer claims a proposal nobody holds (assigns it to themself) and gives back only
+    their own; only the Coordinator assigns to others, takes over or drops someone else's
+    claim. Nobody claims, assigns or un-assigns a proposal of an organization they declared a
+    conflict with, and nobody is assigned one of an organization they declared a conflict
+    with. The assignee is an active reviewer or the Coordinator.
     """
-    queued = session.scalars(
-        select(QueuedProposal).where(QueuedProposal.proposal_id == proposal_id).with_for_update()
-    ).first()
-    if queued is None:
-        raise QueueError("No such proposal.")
+    require_decider(acting, "claim or assign proposals")
+    queued = get_for(session, proposal_id, acting=acting, lock=True)
     if not acting.is_coordinator:
         if reviewer_id is not None and reviewer_id != acting.staff_id:
             raise Forbidden("Only the Coordinator assigns proposals to others.")
@@ -347,12 +481,8 @@ def assign(
                 "Another reviewer has claimed this proposal; only the Coordinator can "
                 "reassign it or take it back."
             )
-    actor = acting.email
-    if reviewer_id is not None and organization_key(queued.organization_name) in reviewer_conflicts:
-        raise Conflicted(
-            "This reviewer declared a conflict of interest with this "
-            "organization and cannot be assigned its proposal."
-        )
+    if reviewer_id is not None and reviewer_id != acting.staff_id:
+        _check_assignee(session, reviewer_id, queued)
     before = {
         "assigned_to": str(queued.assigned_to) if queued.assigned_to else None,
         "status": queued.status,
@@ -366,7 +496,7 @@ def assign(
         entity_type="proposal",
         entity_id=proposal_id,
         action="assigned",
-        actor=actor,
+        actor=acting.email,
         changes=audit.diff_fields(
             before,
             {"assigned_to": str(reviewer_id) if reviewer_id else None, "status": queued.status},
@@ -375,59 +505,87 @@ def assign(
     return queued
 
 
+def _check_assignee(session: Session, reviewer_id: uuid.UUID, queued: QueuedProposal) -> None:
+    try:
+        person = accounts.get_staff(session, user_id=reviewer_id)
+    except NotFound:
+        raise Invalid({"reviewer_id": ["There is no such staff account."]}) from None
+    if not person.active or not DECIDERS.intersection(person.roles):
+        raise Invalid({"reviewer_id": ["Choose an active reviewer."]})
+    if organization_key(queued.organization_name) in conflicted_keys(session, reviewer_id):
+        raise Forbidden(
+            "This reviewer declared a conflict of interest with this organization and "
+            "cannot be assigned its proposal."
+        )
+
+
 def add_comment(
-    session: Session, *, proposal_id: uuid.UUID, author_id: uuid.UUID, author_name: str, body: str
+    session: Session, *, acting: Acting, proposal_id: uuid.UUID, body: str
 ) -> ReviewComment:
+    """An internal comment (never shown to the applicant), by any staff member not in
+    conflict with the organization."""
+    require_staff(acting)
     body = body.strip()
     if not body:
-        raise QueueError("Write something before saving the comment.")
-    if len(body) > 10000:
-        raise QueueError("Keep comments to 10,000 characters.")
-    get_for(session, proposal_id, viewer_id=author_id)
+        raise Invalid({"body": [COMMENT_REQUIRED]})
+    if len(body) > MAX_COMMENT:
+        raise Invalid({"body": [COMMENT_TOO_LONG]})
+    get_for(session, proposal_id, acting=acting)
     comment = ReviewComment(
-        proposal_id=proposal_id, author_id=author_id, author_name=author_name, body=body
+        proposal_id=proposal_id,
+        author_id=acting.staff_id,
+        author_name=acting.name or acting.email,
+        body=body,
     )
     session.add(comment)
+    session.flush()
     audit.record(
         session,
         entity_type="proposal",
         entity_id=proposal_id,
         action="commented",
-        actor=author_name,
+        actor=comment.author_name,
     )
     return comment
 
 
-def comments(session: Session, proposal_id: uuid.UUID) -> list[ReviewComment]:
-    return list(
-        session.scalars(
-            select(ReviewComment)
-            .where(ReviewComment.proposal_id == proposal_id)
-            .order_by(ReviewComment.at)
-        )
-    )
+def declared_conflicts(session: Session, *, acting: Acting) -> list[str]:
+    """The organization keys the acting staff member declared a conflict with, in order."""
+    require_staff(acting)
+    return sorted(conflicted_keys(session, acting.staff_id))
 
 
 def declare_conflict(
-    session: Session, *, staff_id: uuid.UUID, organization_name: str, actor: str
+    session: Session, *, acting: Acting, organization_name: str, outbox: Outbox
 ) -> StaffConflict:
-    key = organization_key(organization_name)
+    """Any staff member declares their own tie to an organization: its proposals are hidden
+    from them from now on, any of them they hold goes back to the queue, and the other
+    services learn it (``staff.conflict_declared``). Declaring it again changes nothing."""
+    require_staff(acting)
+    name = organization_name.strip()
+    key = organization_key(name)
     if not key:
-        raise QueueError("Name the organization.")
+        raise Invalid({"organization_name": [ORGANIZATION_REQUIRED]})
+    if len(name) > MAX_ORGANIZATION_NAME:
+        raise Invalid(
+            {"organization_name": [f"At most {MAX_ORGANIZATION_NAME} characters, please."]}
+        )
     existing = session.scalars(
         select(StaffConflict).where(
-            StaffConflict.staff_id == staff_id, StaffConflict.organization_key == key
+            StaffConflict.staff_id == acting.staff_id, StaffConflict.organization_key == key
         )
     ).first()
     if existing:
         return existing
     conflict = StaffConflict(
-        staff_id=staff_id, organization_name=organization_name.strip(), organization_key=key
+        staff_id=acting.staff_id,
+        organization_name=name,
+        organization_key=key,
+        declared_at=utcnow(),
     )
     session.add(conflict)
-    # A reviewer tied to an organization gives back its proposals.
     for queued in session.scalars(
-        select(QueuedProposal).where(QueuedProposal.assigned_to == staff_id)
+        select(QueuedProposal).where(QueuedProposal.assigned_to == acting.staff_id)
     ):
         if organization_key(queued.organization_name) == key:
             queued.assigned_to = None
@@ -435,12 +593,28 @@ def declare_conflict(
     audit.record(
         session,
         entity_type="staff",
-        entity_id=staff_id,
+        entity_id=acting.staff_id,
         action="conflict declared",
-        actor=actor,
-        note=organization_name.strip(),
+        actor=acting.email,
+        note=name,
+    )
+    outbox.add(
+        session,
+        new_event(
+            "staff.conflict_declared",
+            producer="review",
+            payload={
+                "staff_id": acting.staff_id,
+                "organization_name": name,
+                "organization_key": key,
+                "declared_at": conflict.declared_at,
+            },
+        ),
     )
     return conflict
+
+
+# -- figures ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -451,7 +625,10 @@ class Progress:
     average_days_to_decision: float | None
 
 
-def progress(session: Session) -> Progress:
+def progress(session: Session, *, acting: Acting) -> Progress:
+    """Review progress figures, for any staff member."""
+    require_staff(acting)
+
     def count(states: tuple[str, ...]) -> int:
         return int(
             session.scalar(
@@ -473,26 +650,3 @@ def progress(session: Session) -> Progress:
         decided=count(DECIDED_STATES),
         average_days_to_decision=round(float(average) / 86400, 1) if average else None,
     )
-
-
-def queue_entry(queued: QueuedProposal) -> dict[str, Any]:
-    return {
-        "proposal_id": str(queued.proposal_id),
-        "reference": queued.reference,
-        "status": queued.status,
-        "organization": {
-            "name": queued.organization_name,
-            "type": queued.organization_type,
-            "state": queued.state,
-        },
-        "requested_division": queued.requested_division,
-        "version": queued.version,
-        "submitted_at": queued.submitted_at.isoformat(),
-        "priority": queued.priority,
-        "score": queued.score,
-        "score_version": queued.score_version,
-        "score_explanation": queued.score_lines,
-        "adjustment": queued.adjustment,
-        "adjustment_reason": queued.adjustment_reason,
-        "assigned_to": str(queued.assigned_to) if queued.assigned_to else None,
-    }

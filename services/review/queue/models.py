@@ -53,6 +53,15 @@ class QueuedProposal(Base):
     def priority(self) -> int:
         return self.score + self.adjustment
 
+    @property
+    def organization(self) -> dict[str, str]:
+        """The applicant organization as the queue shows it."""
+        return {
+            "name": self.organization_name,
+            "type": self.organization_type,
+            "state": self.state,
+        }
+
 
 class ScoringConfig(Base):
     """One version of the scoring configuration; the newest is in force."""

@@ -1,0 +1,107 @@
+"""What the decisions' pages and API accept (one input schema per action, for the form and
+the JSON alike; the details each kind of decision needs) and what the API answers."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.review.decisions.models import KINDS
+from shared.schemas import InputSchema
+
+CHOOSE_A_DECISION = "Choose a decision."
+CHOOSE_DECISIONS = "Choose at least one decision to release."
+
+# -- input ------------------------------------------------------------------------------------
+
+
+class DecisionIn(InputSchema):
+    """A decision to prepare: its kind, and the details that kind needs (below)."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(KINDS, error=CHOOSE_A_DECISION),
+        error_messages={"required": CHOOSE_A_DECISION},
+        metadata={"description": " | ".join(KINDS)},
+    )
+    details = fields.Dict(
+        required=True,
+        metadata={
+            "description": "changes_requested: message; declined: reason; approved: division, "
+            "liaison_id, signing_date, term_years (optional), message (optional)"
+        },
+    )
+
+
+class ChangesRequestedIn(InputSchema):
+    message = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=10000),
+        error_messages={"required": "Tell the applicant what to change."},
+    )
+
+
+class DeclinedIn(InputSchema):
+    reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=10000),
+        error_messages={"required": "Give the reason for declining."},
+    )
+
+
+class ApprovedIn(InputSchema):
+    division = fields.String(
+        required=True, error_messages={"required": "Choose the lead division or office."}
+    )
+    liaison_id = fields.UUID(required=True, error_messages={"required": "Choose the liaison."})
+    signing_date = fields.Date(required=True, error_messages={"required": "Give the signing date."})
+    term_years = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 5, error="A term of 1 to 5 years."),
+    )
+    message = fields.String(load_default="", validate=validate.Length(max=10000))
+
+
+DETAILS: dict[str, type[InputSchema]] = {
+    "changes_requested": ChangesRequestedIn,
+    "declined": DeclinedIn,
+    "approved": ApprovedIn,
+}
+
+
+class ReleaseIn(InputSchema):
+    decision_ids = fields.List(
+        fields.UUID(),
+        required=True,
+        validate=[
+            validate.Length(min=1, error=CHOOSE_DECISIONS),
+            validate.Length(max=500, error="Release at most 500 decisions at a time."),
+        ],
+        error_messages={"required": CHOOSE_DECISIONS},
+    )
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+class DecisionPreparedOut(Schema):
+    id = fields.UUID(required=True)
+    kind = fields.String(required=True)
+    details = fields.Dict(required=True)
+
+
+class PendingDecisionOut(Schema):
+    id = fields.UUID(required=True)
+    proposal_id = fields.UUID(required=True)
+    kind = fields.String(required=True)
+    details = fields.Dict(required=True)
+    prepared_by = fields.String(required=True)
+    prepared_at = fields.DateTime(required=True)
+
+
+class PendingDecisionsOut(Schema):
+    decisions = fields.List(fields.Nested(PendingDecisionOut), required=True)
+
+
+class ReleasedOut(Schema):
+    released = fields.List(fields.UUID(), required=True)
