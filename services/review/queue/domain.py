@@ -12,10 +12,11 @@ Who may do what:
 - reviewers and the Coordinator claim, give back and move proposals up or down (``assign``,
   ``adjust_priority``); only the Coordinator assigns to others, takes over or drops someone
   else's claim, and changes the scoring configuration;
-- a declared conflict hides the organization's proposals from the person who declared it:
-  they are left out of the queue, and reading, commenting on, moving, claiming or
-  un-assigning one is refused; nobody is assigned a proposal of an organization they
-  declared a conflict with.
+- a declared conflict hides the organization's proposals from the person who declared it,
+  the Coordinator included: they are left out of the queue, and reading one (its comments
+  and history too), commenting on, moving, claiming, assigning or un-assigning it is
+  refused, as are preparing, seeing and releasing its decisions (decisions/domain.py);
+  nobody is assigned a proposal of an organization they declared a conflict with.
 """
 
 from __future__ import annotations
@@ -433,6 +434,7 @@ def adjust_priority(
     """Move a proposal up (points > 0) or down the queue, with a written reason: reviewers
     and the Coordinator, on proposals they are not in conflict with."""
     require_decider(acting, "move proposals in the queue")
+    queued = get_for(session, proposal_id, acting=acting, lock=True)
     reason = reason.strip()
     errors: dict[str, list[str]] = {}
     if not reason:
@@ -441,7 +443,6 @@ def adjust_priority(
         errors["points"] = [POINTS_RANGE]
     if errors:
         raise Invalid(errors)
-    queued = get_for(session, proposal_id, acting=acting, lock=True)
     before = {"adjustment": queued.adjustment, "adjustment_reason": queued.adjustment_reason}
     queued.adjustment = points
     queued.adjustment_reason = reason
@@ -524,13 +525,12 @@ def add_comment(
 ) -> ReviewComment:
     """An internal comment (never shown to the applicant), by any staff member not in
     conflict with the organization."""
-    require_staff(acting)
+    get_for(session, proposal_id, acting=acting)
     body = body.strip()
     if not body:
         raise Invalid({"body": [COMMENT_REQUIRED]})
     if len(body) > MAX_COMMENT:
         raise Invalid({"body": [COMMENT_TOO_LONG]})
-    get_for(session, proposal_id, acting=acting)
     comment = ReviewComment(
         proposal_id=proposal_id,
         author_id=acting.staff_id,
