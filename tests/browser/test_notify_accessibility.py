@@ -2,7 +2,8 @@
 
 A Coordinator signs in on review's sign-in page (one sign-in for every service), then axe-core
 checks the decision messages waiting for release, a held message's preview, and the failed and
-uncertain deliveries, before and after a resend.
+uncertain deliveries, before and after a resend; then an edit refused inline, and the page that
+refuses a message about an organization the Coordinator declared a conflict of interest with.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,9 +19,12 @@ from playwright.sync_api import Page, expect
 
 from deploy.gateway import create_gateway
 from services.notify.models import Message
+from services.notify.tasks import conflict_declared
 from services.notify.worker import database as notify_database
 from services.review.staff import domain as accounts
 from services.review.worker import database as review_database
+from shared.domain import organization_key
+from shared.events import new_event
 from tests.browser_harness import assert_accessible, watch_errors
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
@@ -51,17 +56,29 @@ def a_message(**values: Any) -> uuid.UUID:
         return message.id
 
 
-def test_the_held_and_failed_message_pages_are_accessible(base_url: str, page: Page) -> None:
-    errors = watch_errors(page)
+def create_the_coordinator() -> uuid.UUID:
     with review_database.transaction() as session:
-        accounts.add_account(
+        return accounts.add_account(
             session,
             email=EMAIL,
             name="Cora Coordinator",
             roles=["coordinator", "reviewer"],
             password=PASSWORD,
             actor="test",
-        )
+        ).id
+
+
+def sign_in_as_the_coordinator(page: Page, base_url: str) -> None:
+    """On review's sign-in page: one sign-in for every service."""
+    page.goto(f"{base_url}/review/staff/sign-in")
+    page.locator("#email").fill(EMAIL)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"{base_url}/review/staff/queue")
+
+
+def test_the_held_and_failed_message_pages_are_accessible(base_url: str, page: Page) -> None:
+    errors = watch_errors(page)
     held = a_message(status="held")
     a_message(
         status="failed",
@@ -71,11 +88,8 @@ def test_the_held_and_failed_message_pages_are_accessible(base_url: str, page: P
         last_error="550 5.1.1 <nobody@unknown.example>: Recipient address rejected",
     )
 
-    page.goto(f"{base_url}/review/staff/sign-in")
-    page.locator("#email").fill(EMAIL)
-    page.locator("#password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    page.wait_for_url(f"{base_url}/review/staff/queue")
+    create_the_coordinator()
+    sign_in_as_the_coordinator(page, base_url)
 
     page.goto(f"{base_url}/notify/staff/messages")
     expect(page.get_by_role("link", name=re.compile("Preview or edit"))).to_be_visible()
@@ -96,3 +110,41 @@ def test_the_held_and_failed_message_pages_are_accessible(base_url: str, page: P
         copies = session.query(Message).filter(Message.cause.like("resend:%")).all()
     assert [(m.to_address, m.status) for m in copies] == [("nobody@unknown.example", "pending")]
     assert errors == []
+
+
+def test_a_refused_edit_and_a_conflict_refusal_are_accessible(base_url: str, page: Page) -> None:
+    errors = watch_errors(page)
+    cora = create_the_coordinator()
+    conflict_declared(
+        event=new_event(
+            "staff.conflict_declared",
+            producer="review",
+            payload={
+                "staff_id": cora,
+                "organization_name": "Michigan Roofing Contractors Association",
+                "organization_key": organization_key("Michigan Roofing Contractors Association"),
+                "declared_at": datetime.now(UTC),
+            },
+        ).to_message()
+    )
+    held = a_message(status="held")
+    conflicted = a_message(
+        status="held", organization_key="michigan roofing contractors association"
+    )
+
+    sign_in_as_the_coordinator(page, base_url)
+
+    page.goto(f"{base_url}/notify/staff/messages/{held}")
+    page.locator("#text-body").fill(" ")
+    page.get_by_role("button", name="Save, keep holding").click()
+    expect(page.locator("#error-summary")).to_contain_text("Message: Write the message.")
+    expect(page.locator("#text-body")).to_have_attribute("aria-invalid", "true")
+    assert_accessible(page, context_label="a held message refused inline")
+
+    answer = page.goto(f"{base_url}/notify/staff/messages/{conflicted}")
+    assert answer is not None
+    assert answer.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("You declared a conflict of interest")
+    assert_accessible(page, context_label="the refusal of a message in conflict")
+    # The browser reports the 422 and the 403 it was answered; no script failed.
+    assert [e for e in errors if not e.startswith("console: Failed to load resource")] == []
