@@ -259,6 +259,29 @@ def test_a_coordinator_in_conflict_does_not_see_or_resend_its_failed_deliveries(
 # -- the conflicts notify keeps -----------------------------------------------------------------
 
 
+def test_a_conflict_declared_in_review_reaches_notify_through_the_broker(redis_client):
+    from services.notify.tasks import celery as notify_celery
+    from services.review.queue import domain as queue
+    from services.review.worker import database as review_database
+    from services.review.worker import outbox as review_outbox
+
+    _, held = a_held_decision(ROOFERS)
+    redis_client.delete("notify")
+    reviewer = acting("reviewer")
+    with review_database.transaction() as session:
+        queue.declare_conflict(
+            session, acting=reviewer, organization_name=ROOFERS, outbox=review_outbox
+        )
+    sent = queued_tasks(redis_client, "notify")
+    assert [name for name, _ in sent] == ["notify.conflict_declared"]
+    for name, kwargs in sent:
+        notify_celery.tasks[name](**kwargs)
+
+    client = signed_in(reviewer.staff_id, "reviewer")
+    assert listed(client.get("/api/v1/held")) == []
+    assert client.get(f"/api/v1/messages/{held}").status_code == 403
+
+
 def test_the_same_conflict_event_twice_stores_one_conflict():
     staff_id = uuid.uuid4()
     event = conflict_event(staff_id)
