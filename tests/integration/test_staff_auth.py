@@ -378,6 +378,9 @@ def test_someone_must_remain_coordinator(app):
     assert response.status_code == 409
     assert "only active Coordinator" in response.get_data(as_text=True)
     assert coordinator.get("/api/v1/staff/me").status_code == 200
+    own_page = coordinator.get(f"/staff/people/{cora_id}").get_data(as_text=True)
+    assert f'action="/staff/people/{cora_id}/password"' not in own_page  # see change_password
+    assert 'href="/staff/password">change your password</a>' in own_page
 
 
 def test_a_password_change_keeps_this_session_and_ends_the_others(app):
