@@ -10,8 +10,11 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.review.alliances import views as alliance_views
     from services.review.decisions import api as decisions_api
     from services.review.decisions import views as decisions_views
+    from services.review.directory import api as directory_api
+    from services.review.directory import views as directory_views
     from services.review.queue import api as queue_api
     from services.review.queue import views as queue_views
+    from services.review.roundtables import api as roundtable_api
     from services.review.staff import api as staff_api
     from services.review.staff import views as staff_views
     from shared.api import ServiceApi
@@ -28,6 +31,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(queue_views.bp)  # the queue, a proposal, conflicts, scoring
     app.register_blueprint(decisions_views.bp)  # preparing and releasing decisions
     app.register_blueprint(alliance_views.bp)  # staff pages for signed alliances
+    app.register_blueprint(directory_views.bp)  # the public directory's page
     app.config.update(
         API_TITLE="Alliance Program Manager: review (staff)",
         API_VERSION="v1",
@@ -40,6 +44,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     rest.register_blueprint(decisions_api.bp)  # decisions
     rest.register_blueprint(staff_api.bp)  # /api/v1/staff
     rest.register_blueprint(agreement_api.bp)  # signed alliances (staff)
-    app.register_blueprint(agreement_api.public_bp)  # the public directory
+    rest.register_blueprint(roundtable_api.bp)  # roundtables and memberships (staff)
+    rest.register_blueprint(directory_api.bp)  # the public directory as JSON
     register_error_handlers(app)  # flask-smorest installed its own; ours answer instead
     return app
