@@ -124,23 +124,41 @@ def commit_or_raise(session: Session) -> None:
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once the session's current transaction has committed."""
-    callbacks: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
-    if not callbacks:
+    """Run ``callback`` once the session's outermost transaction has committed.
 
-        def run(sess: Session) -> None:
-            pending = list(sess.info.pop("after_commit", []))
-            for fn in pending:
-                # The transaction is already committed: a failing follow-up (a broker that
-                # is down, say) must not look like a failed transaction. Sweeps catch up.
-                try:
-                    fn()
-                except Exception:
-                    log.warning("an after-commit step failed", exc_info=True)
+    Releasing a savepoint (``begin_nested``) is not that commit: the rows are not visible to
+    anyone else yet. A savepoint rolled back drops the callbacks added inside it and keeps
+    the others.
+    """
+    if not session.info.get("after_commit_listening"):
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_soft_rollback", _drop_after_rollback)
+        session.info["after_commit_listening"] = True
+    registered_in = session.get_nested_transaction() or session.get_transaction()
+    callbacks: list[tuple[Any, Callable[[], None]]] = session.info.setdefault("after_commit", [])
+    callbacks.append((registered_in, callback))
 
-        def drop(sess: Session, previous_transaction: Any) -> None:
-            sess.info.pop("after_commit", None)
 
-        event.listen(session, "after_commit", run, once=True)
-        event.listen(session, "after_soft_rollback", drop, once=True)
-    callbacks.append(callback)
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released; the commit is still to come
+        return
+    pending: list[tuple[Any, Callable[[], None]]] = session.info.pop("after_commit", [])
+    for _transaction, callback in pending:
+        # The transaction is already committed: a failing follow-up (a broker that is down,
+        # say) must not look like a failed transaction. Sweeps catch up.
+        try:
+            callback()
+        except Exception:
+            log.warning("an after-commit step failed", exc_info=True)
+
+
+def _drop_after_rollback(session: Session, previous_transaction: Any) -> None:
+    def inside(transaction: Any) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    pending: list[tuple[Any, Callable[[], None]]] = session.info.get("after_commit", [])
+    session.info["after_commit"] = [entry for entry in pending if not inside(entry[0])]

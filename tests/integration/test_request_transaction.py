@@ -174,3 +174,36 @@ def test_a_nul_in_any_other_form_is_refused_at_the_edge_before_the_view():
         as_text=True
     )
     assert stored() == []
+
+
+def conflict(name: str) -> StaffConflict:
+    return StaffConflict(staff_id=uuid.uuid4(), organization_name=name, organization_key=name)
+
+
+def test_after_commit_waits_for_the_real_commit_not_a_released_savepoint():
+    fired: list[str] = []
+    with database.transaction() as session:
+        with session.begin_nested():
+            session.add(conflict("inner"))
+            after_commit(session, lambda: fired.append("inner"))
+        assert fired == [], "a released savepoint is not a commit: nobody else sees the row"
+    assert fired == ["inner"]
+
+
+def test_a_savepoint_rolled_back_drops_only_its_own_after_commit_steps():
+    fired: list[str] = []
+    with database.transaction() as session:
+        after_commit(session, lambda: fired.append("outer"))
+        savepoint = session.begin_nested()
+        after_commit(session, lambda: fired.append("refused"))
+        savepoint.rollback()
+        with session.begin_nested():
+            after_commit(session, lambda: fired.append("kept"))
+    assert fired == ["outer", "kept"]
+
+    fired.clear()
+    with database.sessions() as session:
+        session.begin()
+        after_commit(session, lambda: fired.append("rolled back"))
+        session.rollback()
+    assert fired == []
