@@ -1,0 +1,72 @@
+"""Review's data migrations, each on its own database upgraded step by step."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shared.db import sqlalchemy_url
+from shared.events import parse_event
+from shared.migrations import alembic_config, ensure_database
+from tests import servers as test_servers
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def review_url(servers) -> Iterator[str]:
+    url = (
+        make_url(servers.database_url("review"))
+        .set(database=f"{test_servers.test_database_name('review')}_steps")
+        .render_as_string(hide_password=False)
+    )
+    admin = create_engine(sqlalchemy_url(servers.postgres_url), isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    with admin.connect() as conn:
+        conn.execute(drop)
+    ensure_database(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(drop)
+    admin.dispose()
+
+
+def test_conflicts_declared_before_the_event_existed_are_announced_once(review_url):
+    config = alembic_config("review", review_url)
+    command.upgrade(config, "0006_outbox_republication")
+    reviewer = uuid.uuid4()
+    declared = datetime(2026, 5, 4, 13, 30, tzinfo=UTC)
+    engine = create_engine(sqlalchemy_url(review_url))
+    try:
+        with engine.begin() as conn:
+            for name in ("Michigan Roofing Contractors Assn.", "Bakers (Lansing)"):
+                conn.execute(
+                    text(
+                        "INSERT INTO staff_conflicts (staff_id, organization_name,"
+                        " organization_key, declared_at) VALUES (:staff, :name, :key, :at)"
+                    ),
+                    {"staff": reviewer, "name": name, "key": name.lower(), "at": declared},
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT type, version, message, published_at FROM outbox_events")
+            ).all()
+    finally:
+        engine.dispose()
+
+    assert [(kind, version, published) for kind, version, _m, published in rows] == [
+        ("staff.conflict_declared", 1, None)
+    ] * 2
+    events = [parse_event(message) for _k, _v, message, _p in rows]
+    assert {e.payload["organization_name"] for e in events} == {
+        "Michigan Roofing Contractors Assn.",
+        "Bakers (Lansing)",
+    }
+    assert {(e.producer, e.payload["staff_id"], e.payload["declared_at"]) for e in events} == {
+        ("review", reviewer, declared)
+    }
