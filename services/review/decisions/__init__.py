@@ -1,1 +1,20 @@
-"""decisions"""
+"""Decisions: prepared by a reviewer or the Coordinator, then released together.
+
+models.py (PreparedDecision), domain.py (who may prepare, see and release; carrying out
+approval, decline, changes requested; signing), schemas.py, views.py (/staff/decisions,
+/staff/proposals/<id>/decision), api.py (/api/v1/decisions, /api/v1/proposals/<id>/decision).
+This module only wires the part into review's app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.api import ServiceApi
+
+
+def register(app: Flask, rest: ServiceApi) -> None:
+    from services.review.decisions import api, views
+
+    app.register_blueprint(views.bp)
+    rest.register_blueprint(api.bp)

@@ -1,1 +1,18 @@
-"""directory"""
+"""The public directory of current alliances and roundtables.
+
+domain.py (what the public sees), schemas.py, views.py (/directory), api.py (/api/v1/directory).
+This module only wires the part into review's app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.api import ServiceApi
+
+
+def register(app: Flask, rest: ServiceApi) -> None:
+    from services.review.directory import api, views
+
+    app.register_blueprint(views.bp)
+    rest.register_blueprint(api.bp)

@@ -1,1 +1,17 @@
-"""roundtables"""
+"""Roundtables and workgroups, and the alliances that take part in them.
+
+models.py, domain.py (only the Coordinator keeps them), schemas.py, api.py
+(/api/v1/roundtables/…); no pages yet. This module only wires the part into review's app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.api import ServiceApi
+
+
+def register(app: Flask, rest: ServiceApi) -> None:
+    from services.review.roundtables import api
+
+    rest.register_blueprint(api.bp)
