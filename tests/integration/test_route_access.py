@@ -61,7 +61,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/api/v1/staff/<uuid:user_id>/roles", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/active", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/password", "POST"): COORDINATOR,
-    # The queue and decisions: pages (services/review/views.py) and API (api.py)
+    # The queue and decisions: pages and API (services/review/queue/, decisions/)
     ("/staff/", "GET"): ANY_STAFF,
     ("/staff/queue", "GET"): ANY_STAFF,
     ("/staff/proposals/<uuid:proposal_id>", "GET"): ANY_STAFF,
@@ -88,10 +88,10 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/api/v1/conflicts", "POST"): ANY_STAFF,
     ("/api/v1/scoring-config", "GET"): ANY_STAFF,
     ("/api/v1/scoring-config", "POST"): COORDINATOR,
-    # Signed alliances and roundtables (services/review/agreement_api.py); a liaison edits
-    # only their own alliances' work plans (checked by the view, not by this table).
-    # Signed alliances: staff pages (services/review/alliance_views.py); as in the API, a
-    # liaison changes only their own alliances' work plans (checked by the view).
+    # Signed alliances and roundtables (services/review/alliances/api.py, roundtables/api.py);
+    # a liaison edits only their own alliances' work plans (alliances.domain, not this table).
+    # Signed alliances: staff pages (services/review/alliances/views.py); as in the API, a
+    # liaison changes only their own alliances' work plans (alliances.domain).
     ("/staff/alliances", "GET"): ANY_STAFF,
     ("/staff/alliances/<uuid:alliance_id>", "GET"): ANY_STAFF,
     ("/staff/alliances/<uuid:alliance_id>/milestones", "POST"): WORK_PLAN_EDITORS,

@@ -47,8 +47,13 @@ def test_each_variable_is_declared_once_with_what_people_need_to_know():
         assert setting.shown_default(), setting.name
 
 
-def test_the_readme_points_to_the_configuration_document():
-    assert "docs/configuration.md" in (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_readme_points_to_the_configuration_document_and_names_only_real_settings():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/configuration.md" in readme
+    table = readme.partition("## Real servers")[2].partition("\n## ")[0]
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]+)(?:=[a-z_]+)?`", table))
+    assert named, "the README's table of the main settings is gone"
+    assert named <= {setting.name for setting in declared_settings()}
 
 
 ENVIRONMENT_READ = re.compile(r"os\.environ\s*(\.get|\[)|os\.getenv|getenv\(|from_prefixed_env")
