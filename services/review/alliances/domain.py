@@ -743,23 +743,12 @@ def _agreement_fields(alliance: Alliance) -> dict[str, Any]:
 
 
 def _change_payload(alliance: Alliance, decided_at: datetime) -> dict[str, Any]:
-    contact = alliance.contact
     return {
         "alliance_id": alliance.id,
         "proposal_id": alliance.proposal_id,
         "reference": alliance.reference,
         "partner_name": alliance.partner_name,
-        "contact": {
-            "name": contact.get("name", ""),
-            "title": contact.get("title", ""),
-            "email": contact["email"],
-            "phone": contact.get("phone", ""),
-        },
-        "liaison": {
-            "id": alliance.liaison_id,
-            "name": alliance.liaison_name,
-            "email": alliance.liaison_email,
-        },
+        **alliance.people(),
         "decided_at": decided_at,
     }
 

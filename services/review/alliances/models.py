@@ -49,6 +49,22 @@ class Alliance(Base):
     ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    def people(self) -> dict[str, dict[str, Any]]:
+        """The partner's contact and the liaison, as every ``alliance.*`` event carries them."""
+        return {
+            "contact": {
+                "name": self.contact.get("name", ""),
+                "title": self.contact.get("title", ""),
+                "email": self.contact["email"],
+                "phone": self.contact.get("phone", ""),
+            },
+            "liaison": {
+                "id": self.liaison_id,
+                "name": self.liaison_name,
+                "email": self.liaison_email,
+            },
+        }
+
 
 class AllianceTerm(Base):
     """One term of an agreement: number 0 is the initial term, 1, 2... its renewals.

@@ -377,23 +377,12 @@ def _sign(
 
 
 def signed_payload(alliance: Alliance, division_label: str) -> dict[str, Any]:
-    contact = alliance.contact
     return {
         "alliance_id": alliance.id,
         "proposal_id": alliance.proposal_id,
         "reference": alliance.reference,
         "partner": alliance.partner,
-        "contact": {
-            "name": contact.get("name", ""),
-            "title": contact.get("title", ""),
-            "email": contact["email"],
-            "phone": contact.get("phone", ""),
-        },
-        "liaison": {
-            "id": alliance.liaison_id,
-            "name": alliance.liaison_name,
-            "email": alliance.liaison_email,
-        },
+        **alliance.people(),
         "goals": alliance.goals,
         "hazards": alliance.hazards,
         "division": alliance.division,
