@@ -14,7 +14,9 @@ Who may do what (each write below checks it itself; views and APIs never do):
 - the Coordinator, or the alliance's own liaison, changes its work plan, meetings and
   documents (``may_keep_work_plan``), and only while it is active or an Ambassador;
 - the Coordinator alone renews, concludes, terminates and names Ambassadors
-  (``check_decider``).
+  (``check_decider``);
+- nobody changes an alliance whose partner they declared a conflict of interest with, the
+  Coordinator included (``check_no_conflict``); reading it stays open.
 
 Plain functions over a SQLAlchemy session with keyword-only arguments and the acting staff
 member; the caller owns the transaction and the functions never commit. Every change goes
@@ -178,8 +180,21 @@ def check_reader(acting: Acting) -> None:
     queue.require_staff(acting)
 
 
+def check_no_conflict(alliance: Alliance, acting: Acting) -> None:
+    """Nobody changes an alliance whose partner they declared a conflict of interest with,
+    the Coordinator included (reading it stays open: the directory publishes it anyway)."""
+    if acting.in_conflict_with(alliance.partner_name):
+        raise Forbidden(
+            f"You declared a conflict of interest with {alliance.partner_name}: "
+            "another staff member must make this change."
+        )
+
+
 def may_keep_work_plan(alliance: Alliance, acting: Acting) -> bool:
-    """The Coordinator, or this alliance's own liaison (whatever the alliance's state)."""
+    """The Coordinator, or this alliance's own liaison (whatever the alliance's state), unless
+    they declared a conflict of interest with the partner."""
+    if acting.in_conflict_with(alliance.partner_name):
+        return False
     if acting.is_coordinator:
         return True
     return "liaison" in acting.roles and alliance.liaison_id == acting.staff_id
@@ -196,8 +211,10 @@ def check_decider(acting: Acting) -> None:
 
 def alliance_for_work_plan(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> Alliance:
     """The alliance, locked, when ``acting`` may change its work plan, meetings and documents
-    now. Refused in this order: no such alliance, not its keeper, no longer open."""
+    now. Refused in this order: no such alliance, a declared conflict, not its keeper, no
+    longer open."""
     alliance = get_alliance(session, alliance_id, lock=True)
+    check_no_conflict(alliance, acting)
     if not may_keep_work_plan(alliance, acting):
         raise Forbidden("Only the Coordinator or this alliance's liaison changes its work plan.")
     if alliance.status not in OPEN_STATUSES:
@@ -206,9 +223,12 @@ def alliance_for_work_plan(session: Session, *, alliance_id: uuid.UUID, acting: 
 
 
 def alliance_for_decision(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> Alliance:
-    """The alliance, locked, when ``acting`` may decide on its agreement (the Coordinator)."""
+    """The alliance, locked, when ``acting`` may decide on its agreement (the Coordinator,
+    not in conflict with the partner)."""
     check_decider(acting)
-    return get_alliance(session, alliance_id, lock=True)
+    alliance = get_alliance(session, alliance_id, lock=True)
+    check_no_conflict(alliance, acting)
+    return alliance
 
 
 # -- the pure rules ---------------------------------------------------------------------------
@@ -390,7 +410,9 @@ def alliance_page(
         history=audit.history(session, entity_type="alliance", entity_id=alliance.id),
         is_open=is_open,
         may_keep_work_plan=is_open and may_keep_work_plan(alliance, acting),
-        may_decide=is_open and acting.is_coordinator,
+        may_decide=is_open
+        and acting.is_coordinator
+        and not acting.in_conflict_with(alliance.partner_name),
     )
 
 
