@@ -185,18 +185,30 @@ def rolled_back(migrated: dict[str, str], _cleaners: list[Any]) -> Iterator[Any]
     """``rolled_back("review")``: a session on that service's test database, inside a
     transaction rolled back after the test, so a domain-level test needs no truncation.
 
+    The session starts from empty tables and restarted sequences, as ``clean_databases``
+    leaves them, whatever an earlier test committed: the emptying is inside the transaction
+    and rolled back with the rest (PostgreSQL rolls back ALTER SEQUENCE ... RESTART too).
+
     Commits inside it only release savepoints. For tests that call domain functions directly
     (the functions never commit; the web and task layers do); a test that runs a worker or a
     web request needs ``clean_databases`` instead.
     """
+    from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    engines = dict(zip(migrated, (engine for engine, _t, _s in _cleaners), strict=True))
+    cleaners = dict(zip(migrated, _cleaners, strict=True))
     opened: list[tuple[Any, Any, Session]] = []
 
     def session_for(service: str) -> Session:
-        connection = engines[service].connect()
+        engine, tables, sequences = cleaners[service]
+        connection = engine.connect()
         outer = connection.begin()
+        # Names read from pg_tables/pg_sequences (_cleaners), not from any input.
+        statements = [f'DELETE FROM "{table}";' for table in tables]  # noqa: S608
+        statements += [f'ALTER SEQUENCE "{sequence}" RESTART;' for sequence in sequences]
+        connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(text("DO $clean$ BEGIN " + " ".join(statements) + " END $clean$"))
+        connection.execute(text("SET LOCAL session_replication_role = origin"))
         session = Session(bind=connection, join_transaction_mode="create_savepoint")
         opened.append((connection, outer, session))
         return session
