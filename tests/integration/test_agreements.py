@@ -1,6 +1,9 @@
 """The agreement's life on real PostgreSQL and Redis: the work plan, meetings and documents,
 renewal, conclusion, termination with 30 days' notice, Ambassadors, their events and the
-messages notify makes of them, and the staff API."""
+messages notify makes of them, and the staff API.
+
+The work plan and who may do what are domain-level tests, each in a transaction rolled back
+after it (``session``); what reaches Redis and notify, and the API, commit (``COMMITTED``)."""
 
 import uuid
 from datetime import date, timedelta
@@ -25,37 +28,51 @@ from services.review.base import AuditEntry, OutboxEvent
 from services.review.decisions import domain as decisions
 from services.review.queue import domain as queue
 from services.review.worker import database, outbox
-from shared.domain import Acting, Conflict, Forbidden, Invalid
-from shared.staff_auth import COOKIE_NAME, start_session
-from tests.alliance_builders import (
+from shared.domain import Conflict, Forbidden, Invalid
+from tests.factories import (
     COORDINATOR,
     LIAISON,
     OTHER_LIAISON,
     REVIEWER,
-    as_staff,
+    acting,
+    acting_as,
     signed_alliance,
+    signed_in,
+    using,
 )
 from tests.helpers import queued_tasks
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+pytestmark = pytest.mark.integration
+COMMITTED = pytest.mark.usefixtures("clean_databases")
 
-LEE = as_staff(LIAISON)
-OLA = as_staff(OTHER_LIAISON)
-sign = signed_alliance
-
-
-def alliance(alliance_id):
-    with database.transaction() as session:
-        return agreements.get_alliance(session, alliance_id)
+LEE = acting_as(LIAISON)
+OLA = acting_as(OTHER_LIAISON)
 
 
-def history(alliance_id, action):
-    with database.transaction() as session:
+@pytest.fixture
+def session(rolled_back):
+    return rolled_back("review")
+
+
+def alliance(alliance_id, session=None):
+    with using(database, session) as reading:
+        return agreements.get_alliance(reading, alliance_id)
+
+
+def history(alliance_id, action, session=None):
+    with using(database, session) as reading:
         return [
             (e.actor, e.changes, e.note)
-            for e in audit.history(session, entity_type="alliance", entity_id=alliance_id)
+            for e in audit.history(reading, entity_type="alliance", entity_id=alliance_id)
             if e.action == action
         ]
+
+
+def reread(session, model, row_id):
+    """The row as stored: what the session holds is written and forgotten, then read again."""
+    session.flush()
+    session.expire_all()
+    return session.get(model, row_id)
 
 
 def events(redis_client, task):
@@ -76,10 +93,10 @@ def deliver_to_notify(redis_client):
             services.notify.tasks.celery.tasks[name](**kwargs)
 
 
-def renew(alliance_id, signing_date, term_years, today):
-    with database.transaction() as session:
+def renew(alliance_id, signing_date, term_years, today, session=None):
+    with using(database, session) as writing:
         return agreements.renew(
-            session,
+            writing,
             acting=COORDINATOR,
             alliance_id=alliance_id,
             signing_date=signing_date,
@@ -92,44 +109,40 @@ def renew(alliance_id, signing_date, term_years, today):
 # -- the work plan ----------------------------------------------------------------------------
 
 
-def test_milestones_are_planned_done_and_reopened_with_every_change_in_the_history():
-    alliance_id = sign()
-    with database.transaction() as session:
-        milestone = agreements.add_milestone(
-            session,
-            alliance_id=alliance_id,
-            title="Toolbox talks on ladders",
-            target_date=date(2024, 9, 30),
-            responsible="partner",
-            description="Six talks, in English and Spanish",
-            acting=LEE,
-            today=date(2024, 4, 1),
-        )
-    with database.transaction() as session:
-        agreements.update_milestone(
-            session,
-            alliance_id=alliance_id,
-            milestone_id=milestone.id,
-            changes={"status": "done"},
-            acting=LEE,
-            today=date(2024, 9, 12),
-        )
-    with database.transaction() as session:
-        done = session.get(Milestone, milestone.id)
-        assert (done.status, done.done_on) == ("done", date(2024, 9, 12))
-        agreements.update_milestone(
-            session,
-            alliance_id=alliance_id,
-            milestone_id=milestone.id,
-            changes={"status": "in_progress", "target_date": date(2024, 12, 15)},
-            acting=COORDINATOR,
-            today=date(2024, 9, 20),
-        )
-    with database.transaction() as session:
-        reopened = session.get(Milestone, milestone.id)
-        assert (reopened.status, reopened.done_on) == ("in_progress", None)
+def test_milestones_are_planned_done_and_reopened_with_every_change_in_the_history(session):
+    alliance_id = signed_alliance(session=session).id
+    milestone = agreements.add_milestone(
+        session,
+        alliance_id=alliance_id,
+        title="Toolbox talks on ladders",
+        target_date=date(2024, 9, 30),
+        responsible="partner",
+        description="Six talks, in English and Spanish",
+        acting=LEE,
+        today=date(2024, 4, 1),
+    )
+    agreements.update_milestone(
+        session,
+        alliance_id=alliance_id,
+        milestone_id=milestone.id,
+        changes={"status": "done"},
+        acting=LEE,
+        today=date(2024, 9, 12),
+    )
+    done = reread(session, Milestone, milestone.id)
+    assert (done.status, done.done_on) == ("done", date(2024, 9, 12))
+    agreements.update_milestone(
+        session,
+        alliance_id=alliance_id,
+        milestone_id=milestone.id,
+        changes={"status": "in_progress", "target_date": date(2024, 12, 15)},
+        acting=COORDINATOR,
+        today=date(2024, 9, 20),
+    )
+    reopened = reread(session, Milestone, milestone.id)
+    assert (reopened.status, reopened.done_on) == ("in_progress", None)
 
-    assert history(alliance_id, "milestone added") == [
+    assert history(alliance_id, "milestone added", session) == [
         (
             LIAISON.email,
             {
@@ -142,7 +155,7 @@ def test_milestones_are_planned_done_and_reopened_with_every_change_in_the_histo
             f"milestone {milestone.id}",
         )
     ]
-    assert [changes for _, changes, _ in history(alliance_id, "milestone changed")] == [
+    assert [changes for _, changes, _ in history(alliance_id, "milestone changed", session)] == [
         {"milestone.status": ["planned", "done"], "milestone.done_on": [None, "2024-09-12"]},
         {
             "milestone.status": ["done", "in_progress"],
@@ -167,18 +180,15 @@ def test_milestones_are_planned_done_and_reopened_with_every_change_in_the_histo
         ({"target_date": "next spring"}, "target_date", "Give a date"),
     ],
 )
-def test_a_bad_milestone_names_its_field_and_saves_nothing(values, field, message):
-    alliance_id = sign()
+def test_a_bad_milestone_names_its_field_and_saves_nothing(session, values, field, message):
+    alliance_id = signed_alliance(session=session).id
     arguments = {
         "title": "Train 50 roofers",
         "target_date": date(2024, 12, 1),
         "responsible": "Dana Smith",
         **values,
     }
-    with (
-        pytest.raises(Invalid, match=message) as caught,
-        database.transaction() as session,
-    ):
+    with pytest.raises(Invalid, match=message) as caught:
         agreements.add_milestone(
             session,
             alliance_id=alliance_id,
@@ -187,24 +197,22 @@ def test_a_bad_milestone_names_its_field_and_saves_nothing(values, field, messag
             **arguments,
         )
     assert caught.value.errors == {field: [caught.value.message]}
-    with database.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(Milestone)) == 0
-    assert history(alliance_id, "milestone added") == []
+    assert session.scalar(select(func.count()).select_from(Milestone)) == 0
+    assert history(alliance_id, "milestone added", session) == []
 
 
-def test_meetings_are_days_the_team_met_once_each():
-    alliance_id = sign(signing_date=date(2024, 3, 1))
+def test_meetings_are_days_the_team_met_once_each(session):
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1), session=session).id
 
     def meet(day, note="", today=date(2024, 6, 1)):
-        with database.transaction() as session:
-            return agreements.add_meeting(
-                session,
-                alliance_id=alliance_id,
-                met_on=day,
-                note=note,
-                acting=LEE,
-                today=today,
-            )
+        return agreements.add_meeting(
+            session,
+            alliance_id=alliance_id,
+            met_on=day,
+            note=note,
+            acting=LEE,
+            today=today,
+        )
 
     first = meet(date(2024, 3, 14), "Kick-off: work plan drafted")
     meet(date(2024, 5, 2))
@@ -216,13 +224,13 @@ def test_meetings_are_days_the_team_met_once_each():
         with pytest.raises(Invalid, match=message) as caught:
             meet(day)
         assert list(caught.value.errors) == ["met_on"]
-    with database.transaction() as session:
-        agreements.remove_meeting(
-            session, alliance_id=alliance_id, meeting_id=first.id, acting=COORDINATOR
-        )
-    with database.transaction() as session:
-        assert [m.met_on for m in agreements.meetings(session, alliance_id)] == [date(2024, 5, 2)]
-    assert [c for _, c, _ in history(alliance_id, "meeting removed")] == [
+    agreements.remove_meeting(
+        session, alliance_id=alliance_id, meeting_id=first.id, acting=COORDINATOR
+    )
+    session.flush()
+    session.expire_all()
+    assert [m.met_on for m in agreements.meetings(session, alliance_id)] == [date(2024, 5, 2)]
+    assert [c for _, c, _ in history(alliance_id, "meeting removed", session)] == [
         {
             "meeting.met_on": ["2024-03-14", None],
             "meeting.note": ["Kick-off: work plan drafted", None],
@@ -230,14 +238,13 @@ def test_meetings_are_days_the_team_met_once_each():
     ]
 
 
-def test_documents_are_links_or_descriptions():
-    alliance_id = sign()
+def test_documents_are_links_or_descriptions(session):
+    alliance_id = signed_alliance(session=session).id
 
     def add(**values):
-        with database.transaction() as session:
-            return agreements.add_document(
-                session, alliance_id=alliance_id, acting=COORDINATOR, **values
-            )
+        return agreements.add_document(
+            session, alliance_id=alliance_id, acting=COORDINATOR, **values
+        )
 
     add(
         title="Signed agreement",
@@ -258,12 +265,13 @@ def test_documents_are_links_or_descriptions():
         with pytest.raises(Invalid) as caught:
             add(**values)
         assert list(caught.value.errors) == [field]
-    with database.transaction() as session:
-        assert [(d.title, d.kind) for d in agreements.documents(session, alliance_id)] == [
-            ("Signed agreement", "agreement"),
-            ("Work plan 2024", "work_plan"),
-        ]
-    assert [c["document.title"] for _, c, _ in history(alliance_id, "document added")] == [
+    session.flush()
+    session.expire_all()
+    assert [(d.title, d.kind) for d in agreements.documents(session, alliance_id)] == [
+        ("Signed agreement", "agreement"),
+        ("Work plan 2024", "work_plan"),
+    ]
+    assert [c["document.title"] for _, c, _ in history(alliance_id, "document added", session)] == [
         [None, "Signed agreement"],
         [None, "Work plan 2024"],
     ]
@@ -279,33 +287,34 @@ WHO = {
 }
 
 
-def stored_counts(alliance_id):
+def stored_counts(session, alliance_id):
     """What a refused write must leave as it was: the alliance's records, history, events."""
-    with database.transaction() as session:
 
-        def count(model, *where):
-            return session.scalar(select(func.count()).select_from(model).where(*where))
+    def count(model, *where):
+        return session.scalar(select(func.count()).select_from(model).where(*where))
 
-        changed = session.get(Alliance, alliance_id)
-        return {
-            "milestones": count(Milestone),
-            "meetings": count(TeamMeeting),
-            "documents": count(AllianceDocument),
-            "terms": count(AllianceTerm),
-            "status changes": count(AllianceStatusChange),
-            "history": count(AuditEntry, AuditEntry.entity_type == "alliance"),
-            "events": count(OutboxEvent),
-            "alliance": (changed.status, changed.renewals, changed.ends_on, changed.ended_on),
-        }
+    session.flush()
+    session.expire_all()
+    changed = session.get(Alliance, alliance_id)
+    return {
+        "milestones": count(Milestone),
+        "meetings": count(TeamMeeting),
+        "documents": count(AllianceDocument),
+        "terms": count(AllianceTerm),
+        "status changes": count(AllianceStatusChange),
+        "history": count(AuditEntry, AuditEntry.entity_type == "alliance"),
+        "events": count(OutboxEvent),
+        "alliance": (changed.status, changed.renewals, changed.ends_on, changed.ended_on),
+    }
 
 
-def refused_and_nothing_stored(alliance_id, error, step):
-    """``step(session)`` raises ``error``; the transaction then commits anyway, so anything
-    the refused step wrote before refusing would be stored: nothing is."""
-    before = stored_counts(alliance_id)
-    with database.transaction() as session, pytest.raises(error) as caught:
+def refused_and_nothing_stored(session, alliance_id, error, step):
+    """``step(session)`` raises ``error``, and the session goes on as if it committed
+    anyway: anything the refused step wrote before refusing would be counted. Nothing is."""
+    before = stored_counts(session, alliance_id)
+    with pytest.raises(error) as caught:
         step(session)
-    assert stored_counts(alliance_id) == before
+    assert stored_counts(session, alliance_id) == before
     return caught.value
 
 
@@ -339,33 +348,32 @@ def work_plan_steps(alliance_id, milestone_id, meeting_id, document_id):
     }
 
 
-def work_plan_to_change(alliance_id):
+def work_plan_to_change(session, alliance_id):
     """A milestone, a meeting and a document the Coordinator recorded."""
-    with database.transaction() as session:
-        milestone = agreements.add_milestone(
-            session,
-            acting=COORDINATOR,
-            alliance_id=alliance_id,
-            title="Kick-off",
-            target_date=date(2024, 4, 1),
-            responsible="agency",
-            today=date(2024, 3, 10),
-        )
-        meeting = agreements.add_meeting(
-            session,
-            acting=COORDINATOR,
-            alliance_id=alliance_id,
-            met_on=date(2024, 3, 14),
-            today=date(2024, 3, 14),
-        )
-        document = agreements.add_document(
-            session,
-            acting=COORDINATOR,
-            alliance_id=alliance_id,
-            title="Signed agreement",
-            kind="agreement",
-            url="https://agency.example/a.pdf",
-        )
+    milestone = agreements.add_milestone(
+        session,
+        acting=COORDINATOR,
+        alliance_id=alliance_id,
+        title="Kick-off",
+        target_date=date(2024, 4, 1),
+        responsible="agency",
+        today=date(2024, 3, 10),
+    )
+    meeting = agreements.add_meeting(
+        session,
+        acting=COORDINATOR,
+        alliance_id=alliance_id,
+        met_on=date(2024, 3, 14),
+        today=date(2024, 3, 14),
+    )
+    document = agreements.add_document(
+        session,
+        acting=COORDINATOR,
+        alliance_id=alliance_id,
+        title="Signed agreement",
+        kind="agreement",
+        url="https://agency.example/a.pdf",
+    )
     return milestone.id, meeting.id, document.id
 
 
@@ -378,18 +386,19 @@ def work_plan_to_change(alliance_id):
         ("a reviewer", False),
     ],
 )
-def test_the_coordinator_and_the_alliances_own_liaison_keep_its_work_plan(who, allowed):
-    alliance_id = sign(liaison=LIAISON, signing_date=date(2024, 3, 1))
-    steps = work_plan_steps(alliance_id, *work_plan_to_change(alliance_id))
+def test_the_coordinator_and_the_alliances_own_liaison_keep_its_work_plan(session, who, allowed):
+    alliance_id = signed_alliance(
+        liaison=LIAISON, signing_date=date(2024, 3, 1), session=session
+    ).id
+    steps = work_plan_steps(alliance_id, *work_plan_to_change(session, alliance_id))
     acting = WHO[who]
 
     for name, step in steps.items():
         if allowed:
-            with database.transaction() as session:
-                step(session, acting)
+            step(session, acting)
         else:
             refusal = refused_and_nothing_stored(
-                alliance_id, Forbidden, lambda session, step=step: step(session, acting)
+                session, alliance_id, Forbidden, lambda session, step=step: step(session, acting)
             )
             assert refusal.errors == {
                 "_request": [
@@ -397,15 +406,16 @@ def test_the_coordinator_and_the_alliances_own_liaison_keep_its_work_plan(who, a
                 ]
             }, name
 
-    with database.transaction() as session:
-        kept = (
-            [m.status for m in agreements.milestones(session, alliance_id)],
-            [m.met_on for m in agreements.meetings(session, alliance_id)],
-            [d.title for d in agreements.documents(session, alliance_id)],
-        )
+    session.flush()
+    session.expire_all()
+    kept = (
+        [m.status for m in agreements.milestones(session, alliance_id)],
+        [m.met_on for m in agreements.meetings(session, alliance_id)],
+        [d.title for d in agreements.documents(session, alliance_id)],
+    )
     if allowed:
         assert kept == (["done", "planned"], [date(2024, 5, 2)], ["Plan"])
-        assert [actor for actor, _, _ in history(alliance_id, "document added")] == [
+        assert [actor for actor, _, _ in history(alliance_id, "document added", session)] == [
             COORDINATOR.email,
             acting.email,
         ]
@@ -413,34 +423,38 @@ def test_the_coordinator_and_the_alliances_own_liaison_keep_its_work_plan(who, a
         assert kept == (["planned"], [date(2024, 3, 14)], ["Signed agreement"])
 
 
-def test_an_ended_alliances_work_plan_is_kept_as_it_was_even_by_the_coordinator():
-    alliance_id = sign(signing_date=date(2024, 3, 1))
-    steps = work_plan_steps(alliance_id, *work_plan_to_change(alliance_id))
-    with database.transaction() as session:
-        agreements.conclude(
-            session,
-            acting=COORDINATOR,
-            alliance_id=alliance_id,
-            outbox=outbox,
-            concluded_on=date(2024, 6, 1),
-            today=date(2024, 6, 1),
-        )
+def test_an_ended_alliances_work_plan_is_kept_as_it_was_even_by_the_coordinator(session):
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1), session=session).id
+    steps = work_plan_steps(alliance_id, *work_plan_to_change(session, alliance_id))
+    agreements.conclude(
+        session,
+        acting=COORDINATOR,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        concluded_on=date(2024, 6, 1),
+        today=date(2024, 6, 1),
+    )
     for who in (COORDINATOR, LEE):
         for step in steps.values():
             refusal = refused_and_nothing_stored(
-                alliance_id, Conflict, lambda session, step=step, who=who: step(session, who)
+                session,
+                alliance_id,
+                Conflict,
+                lambda session, step=step, who=who: step(session, who),
             )
             assert refusal.message == "This alliance is concluded: its work plan is kept as it was."
     # Someone who may not keep it hears that first, whatever the alliance's state.
     refused_and_nothing_stored(
-        alliance_id, Forbidden, lambda session: steps["add a milestone"](session, OLA)
+        session, alliance_id, Forbidden, lambda session: steps["add a milestone"](session, OLA)
     )
 
 
 @pytest.mark.parametrize("who", ["coordinator", "its liaison", "another liaison", "a reviewer"])
-def test_the_coordinator_alone_decides_on_the_agreement(who):
-    alliance_id = sign(liaison=LIAISON, signing_date=date(2022, 1, 10), term_years=2)
-    renew(alliance_id, date(2023, 12, 1), 2, today=date(2023, 12, 1))
+def test_the_coordinator_alone_decides_on_the_agreement(session, who):
+    alliance_id = signed_alliance(
+        liaison=LIAISON, signing_date=date(2022, 1, 10), term_years=2, session=session
+    ).id
+    renew(alliance_id, date(2023, 12, 1), 2, today=date(2023, 12, 1), session=session)
     acting = WHO[who]
     on = {"acting": acting, "alliance_id": alliance_id, "outbox": outbox, "today": date(2024, 6, 1)}
     steps = {
@@ -452,18 +466,20 @@ def test_the_coordinator_alone_decides_on_the_agreement(who):
 
     if who == "coordinator":
         for name in ("renew", "name an Ambassador", "terminate"):
-            with database.transaction() as session:
-                steps[name](session)
-        assert (alliance(alliance_id).status, alliance(alliance_id).renewals) == ("terminated", 2)
-        refused_and_nothing_stored(alliance_id, Conflict, steps["conclude"])  # ended already
+            steps[name](session)
+        decided = reread(session, Alliance, alliance_id)
+        assert (decided.status, decided.renewals) == ("terminated", 2)
+        # Ended already:
+        refused_and_nothing_stored(session, alliance_id, Conflict, steps["conclude"])
         return
     for name, step in steps.items():
-        refusal = refused_and_nothing_stored(alliance_id, Forbidden, step)
+        refusal = refused_and_nothing_stored(session, alliance_id, Forbidden, step)
         assert refusal.message == (
             "Only the Coordinator renews, concludes or terminates an alliance "
             "and names Ambassadors."
         ), name
-    assert (alliance(alliance_id).status, alliance(alliance_id).renewals) == ("active", 1)
+    kept = reread(session, Alliance, alliance_id)
+    assert (kept.status, kept.renewals) == ("active", 1)
 
 
 @pytest.mark.parametrize(
@@ -476,17 +492,16 @@ def test_the_coordinator_alone_decides_on_the_agreement(who):
     ],
 )
 def test_any_staff_member_reads_an_alliance_and_learns_what_they_may_do(
-    who, keeps_work_plan, decides
+    session, who, keeps_work_plan, decides
 ):
-    alliance_id = sign(liaison=LIAISON)
+    alliance_id = signed_alliance(liaison=LIAISON, session=session).id
     acting = WHO[who]
-    with database.transaction() as session:
-        page = agreements.alliance_page(session, alliance_id=alliance_id, acting=acting)
-        listed = agreements.list_alliances(session, acting=acting)
-        mine = agreements.list_alliances(session, acting=acting, mine=True)
-        eligibility = agreements.ambassador_eligibility_of(
-            session, alliance_id=alliance_id, acting=acting, on=date(2024, 6, 1)
-        )
+    page = agreements.alliance_page(session, alliance_id=alliance_id, acting=acting)
+    listed = agreements.list_alliances(session, acting=acting)
+    mine = agreements.list_alliances(session, acting=acting, mine=True)
+    eligibility = agreements.ambassador_eligibility_of(
+        session, alliance_id=alliance_id, acting=acting, on=date(2024, 6, 1)
+    )
     assert (page.partner_name, page.may_keep_work_plan, page.may_decide) == (
         "Michigan Roofing Contractors Association",
         keeps_work_plan,
@@ -497,35 +512,33 @@ def test_any_staff_member_reads_an_alliance_and_learns_what_they_may_do(
     assert eligibility.eligible is False
 
 
-def test_no_one_without_a_staff_role_reads_an_alliance():
-    alliance_id = sign()
-    nobody = Acting(staff_id=uuid.uuid4(), email="x@agency.example", roles=frozenset())
-    with database.transaction() as session:
-        for read in (
-            lambda: agreements.alliance_page(session, alliance_id=alliance_id, acting=nobody),
-            lambda: agreements.list_alliances(session, acting=nobody),
-            lambda: agreements.work_plan(session, alliance_id=alliance_id, acting=nobody),
-        ):
-            with pytest.raises(Forbidden, match="This is for the agency's staff only"):
-                read()
+def test_no_one_without_a_staff_role_reads_an_alliance(session):
+    alliance_id = signed_alliance(session=session).id
+    nobody = acting("x@agency.example")
+    for read in (
+        lambda: agreements.alliance_page(session, alliance_id=alliance_id, acting=nobody),
+        lambda: agreements.list_alliances(session, acting=nobody),
+        lambda: agreements.work_plan(session, alliance_id=alliance_id, acting=nobody),
+    ):
+        with pytest.raises(Forbidden, match="This is for the agency's staff only"):
+            read()
 
 
-def test_the_alliance_page_dumps_as_the_api_answers_it():
-    alliance_id = sign(signing_date=date(2024, 3, 1))
-    with database.transaction() as session:
-        agreements.add_document(
-            session,
-            acting=LEE,
-            alliance_id=alliance_id,
-            title="Signed agreement",
-            kind="agreement",
-            url="https://agency.example/a.pdf",
+def test_the_alliance_page_dumps_as_the_api_answers_it(session):
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1), session=session).id
+    agreements.add_document(
+        session,
+        acting=LEE,
+        alliance_id=alliance_id,
+        title="Signed agreement",
+        kind="agreement",
+        url="https://agency.example/a.pdf",
+    )
+    page = AlliancePageOut().dump(
+        agreements.alliance_page(
+            session, alliance_id=alliance_id, acting=REVIEWER, today=date(2024, 6, 1)
         )
-        page = AlliancePageOut().dump(
-            agreements.alliance_page(
-                session, alliance_id=alliance_id, acting=REVIEWER, today=date(2024, 6, 1)
-            )
-        )
+    )
     [document] = page["documents"]
     assert document == {
         "id": document["id"],
@@ -562,8 +575,9 @@ def test_the_alliance_page_dumps_as_the_api_answers_it():
 # -- renewal ----------------------------------------------------------------------------------
 
 
+@COMMITTED
 def test_a_renewal_is_a_new_term_from_a_new_signing_date_and_announced(redis_client):
-    alliance_id = sign(signing_date=date(2024, 3, 1), term_years=2)
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1), term_years=2).id
     redis_client.flushdb()
 
     renew(alliance_id, date(2026, 2, 20), 3, today=date(2026, 2, 25))
@@ -636,6 +650,7 @@ def test_a_renewal_is_a_new_term_from_a_new_signing_date_and_announced(redis_cli
     assert [p["renewal"] for p in events(redis_client, "notify.alliance_renewed")] == [1, 2]
 
 
+@COMMITTED
 @pytest.mark.parametrize(
     ("signing_date", "term_years", "field", "message"),
     [
@@ -653,7 +668,7 @@ def test_a_renewal_is_a_new_term_from_a_new_signing_date_and_announced(redis_cli
 def test_a_bad_renewal_names_its_field_and_changes_nothing(
     redis_client, signing_date, term_years, field, message
 ):
-    alliance_id = sign(signing_date=date(2024, 3, 1))
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1)).id
     redis_client.flushdb()
     with pytest.raises(Invalid, match=message) as caught:
         renew(alliance_id, signing_date, term_years, today=date(2026, 3, 1))
@@ -666,8 +681,9 @@ def test_a_bad_renewal_names_its_field_and_changes_nothing(
 # -- conclusion and termination ---------------------------------------------------------------
 
 
+@COMMITTED
 def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(redis_client):
-    alliance_id = sign(signing_date=date(2024, 3, 1))
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1)).id
     redis_client.flushdb()
     with database.transaction() as session:
         agreements.conclude(
@@ -719,8 +735,9 @@ def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(re
         renew(alliance_id, date(2025, 7, 1), 2, today=date(2025, 7, 1))
 
 
+@COMMITTED
 def test_a_terminated_alliance_ends_on_the_effective_date_and_says_so(redis_client):
-    alliance_id = sign(signing_date=date(2025, 3, 1), term_years=3)
+    alliance_id = signed_alliance(signing_date=date(2025, 3, 1), term_years=3).id
     redis_client.flushdb()
     with (
         pytest.raises(Invalid, match="cannot be in the future") as caught,
@@ -796,8 +813,10 @@ def designate(alliance_id, today, designated_on=None):
         )
 
 
+@COMMITTED
 def test_an_ambassador_completed_an_initial_term_and_one_renewal(redis_client):
-    alliance_id = sign(signing_date=date(2022, 1, 10), term_years=2)  # through 2024-01-09
+    # Through 2024-01-09:
+    alliance_id = signed_alliance(signing_date=date(2022, 1, 10), term_years=2).id
     redis_client.flushdb()
 
     with pytest.raises(Conflict, match="has not been renewed yet"):
@@ -840,8 +859,9 @@ def test_an_ambassador_completed_an_initial_term_and_one_renewal(redis_client):
 # -- notify -----------------------------------------------------------------------------------
 
 
+@COMMITTED
 def test_the_partner_contact_and_the_liaison_hear_of_each_change_once(redis_client):
-    alliance_id = sign(signing_date=date(2022, 1, 10), term_years=2)
+    alliance_id = signed_alliance(signing_date=date(2022, 1, 10), term_years=2).id
     redis_client.flushdb()
     renew(alliance_id, date(2023, 12, 1), 2, today=date(2023, 12, 1))
     designate(alliance_id, today=date(2024, 1, 10))
@@ -896,27 +916,21 @@ def app(redis_client):
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
 
-def client_for(app, email, *roles, user_id=None):
-    client = app.test_client()
-    session_id = start_session(user_id or uuid.uuid4(), email, email.split("@")[0].title(), roles)
-    client.set_cookie(COOKIE_NAME, session_id)
-    return client
-
-
+@COMMITTED
 def test_the_agreement_api_checks_who_is_asking(app):
-    alliance_id = sign(liaison=LIAISON)
+    alliance_id = signed_alliance(liaison=LIAISON).id
     url = f"/api/v1/alliances/{alliance_id}"
     milestone = {"title": "Toolbox talks", "target_date": "2030-01-31", "responsible": "partner"}
 
     assert app.test_client().get(url).status_code == 401
-    reviewer = client_for(app, "rae@agency.example", "reviewer")
+    reviewer = signed_in(app, acting("rae@agency.example", "reviewer"))
     assert reviewer.get(url).status_code == 200
     refused = reviewer.post(f"{url}/renewal", json={"signing_date": "2026-01-01", "term_years": 2})
     assert (refused.status_code, refused.get_json()) == (
         403,
         {"errors": {"_request": ["This is for the Coordinator only."]}},
     )
-    other = client_for(app, OTHER_LIAISON.email, "liaison", user_id=OTHER_LIAISON.id)
+    other = signed_in(app, OLA)
     refused = other.post(f"{url}/milestones", json=milestone)
     assert (refused.status_code, refused.get_json()) == (
         403,
@@ -928,7 +942,7 @@ def test_the_agreement_api_checks_who_is_asking(app):
             }
         },
     )
-    own = client_for(app, LIAISON.email, "liaison", user_id=LIAISON.id)
+    own = signed_in(app, LEE)
     added = own.post(f"{url}/milestones", json=milestone)
     assert added.status_code == 201
     done = own.patch(f"{url}/milestones/{added.get_json()['id']}", json={"status": "done"})
@@ -972,10 +986,11 @@ def test_the_agreement_api_checks_who_is_asking(app):
     assert other.get("/api/v1/alliances?mine=true").get_json()["alliances"] == []
 
 
+@COMMITTED
 def test_bad_input_answers_422_with_the_fields_and_saves_nothing(app):
-    alliance_id = sign(signing_date=date(2024, 3, 1))
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1)).id
     url = f"/api/v1/alliances/{alliance_id}"
-    coordinator = client_for(app, COORDINATOR.email, "coordinator")
+    coordinator = signed_in(app, COORDINATOR)
 
     response = coordinator.post(f"{url}/milestones", json={"status": "finished"})
     assert response.status_code == 422
@@ -1033,12 +1048,13 @@ def test_bad_input_answers_422_with_the_fields_and_saves_nothing(app):
     assert [e["action"] for e in page["history"]] == ["signed"]
 
 
+@COMMITTED
 def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_client):
     today = queue.today()
     signed = today - timedelta(days=3 * 365)
-    alliance_id = sign(signing_date=signed, term_years=2)
+    alliance_id = signed_alliance(signing_date=signed, term_years=2).id
     url = f"/api/v1/alliances/{alliance_id}"
-    coordinator = client_for(app, COORDINATOR.email, "coordinator")
+    coordinator = signed_in(app, COORDINATOR)
 
     assert coordinator.get(f"{url}/ambassador").get_json() == {
         "eligible": False,
@@ -1095,11 +1111,12 @@ def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_
     assert again.status_code == 409
 
 
+@COMMITTED
 def test_roundtables_and_memberships_over_the_api(app):
     today = queue.today()
-    alliance_id = sign(signing_date=today - timedelta(days=400))
-    coordinator = client_for(app, COORDINATOR.email, "coordinator")
-    liaison = client_for(app, LIAISON.email, "liaison", user_id=LIAISON.id)
+    alliance_id = signed_alliance(signing_date=today - timedelta(days=400)).id
+    coordinator = signed_in(app, COORDINATOR)
+    liaison = signed_in(app, LEE)
     start = (today - timedelta(days=300)).isoformat()
 
     assert (

@@ -1,0 +1,374 @@
+"""Builders of test data, in one place: a proposal and its ``proposal.submitted`` event, staff
+members (their account, their ``Acting``, a signed-in test client), a proposal queued in
+review, a prepared decision, a signed alliance, and notify's messages and conflict events.
+
+Each builder makes its thing the way the system makes it (the event catalog's schemas, the
+review domain's ``receive_submitted_proposal``, ``add_account``, ``prepare`` and
+``release``), so that a test says only what matters to it.
+
+Where a builder writes: its keyword ``session``.
+
+- Given a session (``rolled_back("review")``, or one the test opened): the builder writes
+  into it and flushes; it never commits. The test's transaction decides what is kept.
+- No session: the builder opens its service's ``database.transaction()`` and commits before
+  it returns, for a test that then goes through a web request or a worker (those tests use
+  ``clean_databases``).
+
+What a builder returns: the row it made (``StaffUser``, ``QueuedProposal``,
+``PreparedDecision``, ``Alliance``, ``Message``). Sessions are made with
+``expire_on_commit=False``, so a row's columns stay readable after the builder's own
+transaction has committed (its relationships do not: read those in a session). Builders that
+write nothing return plain values: a dict, an ``Event``, an ``Acting``, a test client.
+
+Staff who need no account (most domain-level tests) are ``acting(...)``; ``LIAISON`` and
+``OTHER_LIAISON`` are liaisons without an account, known to the builders' liaison lookup.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import flask
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notify import messages
+from services.notify.models import Message
+from services.notify.worker import database as notify_database
+from services.review.alliances.models import Alliance
+from services.review.decisions import domain as decisions
+from services.review.decisions.models import PreparedDecision
+from services.review.queue import domain as queue
+from services.review.queue.models import QueuedProposal
+from services.review.staff import domain as accounts
+from services.review.staff.models import StaffUser
+from services.review.worker import database as review_database
+from services.review.worker import outbox as review_outbox
+from shared.db import Database
+from shared.domain import Acting, organization_key
+from shared.events import Event, new_event
+from shared.proposal import ProposalSchema
+from shared.staff_auth import COOKIE_NAME, start_session
+from shared.testing import example_proposal
+
+PASSWORD = "correct horse battery staple"
+"""Every builder-made staff account's password (long enough for the password rules)."""
+
+ROOFERS = "Michigan Roofing Contractors Association"
+"""The SPEC example's organization."""
+
+_references = itertools.count(10001)
+
+
+@contextmanager
+def using(database: Database, session: Session | None) -> Iterator[Session]:
+    """The convention above, for any helper: the caller's ``session`` (flushed at the end,
+    never committed), or, when it is None, a ``database.transaction()`` of its own."""
+    if session is not None:
+        yield session
+        session.flush()
+    else:
+        with database.transaction() as own:
+            yield own
+
+
+# -- a proposal and its event -------------------------------------------------------------------
+
+
+def proposal(
+    name: str | None = None,
+    *,
+    priority_areas: Sequence[str] | None = None,
+    emerging_issue: str | None = None,
+    state: str | None = None,
+    workers_reached: int | None = None,
+    website: str | None = None,
+    division: str | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """The SPEC's example proposal (``shared.testing``), as an applicant sends it: ``name``
+    and the keywords change the organization's name, priority areas, emerging issue, state,
+    workers reached, website and requested division; ``changes`` replace top-level keys
+    (``hazards=[...]``, ``hazards_other=...``)."""
+    data = example_proposal(**changes)
+    organization, priority = data["organization"], data["priority"]
+    if name is not None:
+        organization["name"] = name
+    if state is not None:
+        organization["address"]["state"] = state
+    if workers_reached is not None:
+        organization["workers_reached"] = workers_reached
+    if website is not None:
+        organization["website"] = website
+    if priority_areas is not None:
+        priority["priority_areas"] = list(priority_areas)
+    if emerging_issue is not None:
+        priority["emerging_issue"] = emerging_issue
+    if division is not None:
+        data["requested_division"] = division
+    return data
+
+
+def submitted_event(
+    data: Mapping[str, Any] | None = None,
+    *,
+    proposal_id: uuid.UUID | None = None,
+    version: int = 1,
+    reference: str | None = None,
+    submitted_at: datetime | None = None,
+    status_url: str = "",
+    event_type: str | None = None,
+) -> Event:
+    """Intake's event for ``data`` (the SPEC example by default): ``proposal.submitted`` for
+    version 1, ``proposal.resubmitted`` after (``event_type`` names another). A new
+    proposal id and reference unless given; submitted now unless ``submitted_at``."""
+    return new_event(
+        event_type or ("proposal.submitted" if version == 1 else "proposal.resubmitted"),
+        producer="intake",
+        payload={
+            "proposal_id": proposal_id or uuid.uuid4(),
+            "reference": reference or f"AP-2026-{next(_references):05d}",
+            "version": version,
+            "submitted_at": submitted_at or datetime.now(UTC),
+            "status_url": status_url,
+            "proposal": ProposalSchema().load(data if data is not None else proposal()),
+        },
+    )
+
+
+def queued_proposal(
+    arrival: Mapping[str, Any] | Event | None = None, *, session: Session | None = None
+) -> QueuedProposal:
+    """A proposal in review's queue, received as review's consumer receives it: ``arrival``
+    is the proposal's data (``proposal(...)``; the SPEC example by default) or its whole
+    event (``submitted_event(...)``, for a resubmission or a chosen date)."""
+    event = arrival if isinstance(arrival, Event) else submitted_event(arrival)
+    with using(review_database, session) as writing:
+        return queue.receive_submitted_proposal(writing, event=event)
+
+
+# -- staff ----------------------------------------------------------------------------------------
+
+
+def staff_member(
+    email: str = "rae@agency.example",
+    *roles: str,
+    name: str | None = None,
+    password: str = PASSWORD,
+    active: bool = True,
+    session: Session | None = None,
+) -> StaffUser:
+    """A staff account, made by ``add_account`` (a reviewer unless ``roles`` say otherwise;
+    the name is the address's first part, capitalized, unless given). ``active=False``
+    leaves it deactivated."""
+    with using(review_database, session) as writing:
+        person = accounts.add_account(
+            writing,
+            email=email,
+            name=name or email.split("@")[0].title(),
+            roles=list(roles) or ["reviewer"],
+            password=password,
+            actor="test",
+        )
+        person.active = active
+        return person
+
+
+def acting(
+    email: str = "riley@agency.example",
+    *roles: str,
+    staff_id: uuid.UUID | None = None,
+    name: str | None = None,
+    conflicts: Iterable[str] = (),
+) -> Acting:
+    """A staff member as a domain function sees them, with no account: ``roles``, and the
+    organizations (names or keys) they declared a conflict of interest with."""
+    return Acting(
+        staff_id=staff_id or uuid.uuid4(),
+        email=email,
+        roles=frozenset(roles),
+        name=name if name is not None else email.split("@")[0].title(),
+        conflicts=frozenset(organization_key(organization) for organization in conflicts),
+    )
+
+
+def acting_as(person: StaffUser | decisions.Liaison, *, conflicts: Iterable[str] = ()) -> Acting:
+    """The ``Acting`` of a staff account, or of a liaison (whose ``staff_id`` is the
+    alliance's ``liaison_id``)."""
+    roles = person.roles if isinstance(person, StaffUser) else ["liaison"]
+    return acting(person.email, *roles, staff_id=person.id, name=person.name, conflicts=conflicts)
+
+
+COORDINATOR = acting("cora@agency.example", "coordinator")
+REVIEWER = acting("riley@agency.example", "reviewer")
+LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Lee Liaison", email="lee@agency.example")
+OTHER_LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Ola Other", email="ola@agency.example")
+
+
+def staff_session(person: StaffUser | Acting) -> str:
+    """A staff session (shared/staff_auth.py) for ``person``, as signing in starts one: the
+    value of the ``COOKIE_NAME`` cookie."""
+    if isinstance(person, Acting):
+        return start_session(person.staff_id, person.email, person.name, person.roles)
+    return start_session(person.id, person.email, person.name, person.roles)
+
+
+def signed_in(app: Flask, person: StaffUser | Acting) -> FlaskClient:
+    """A test client of ``app`` (any service: one sign-in serves them all) with ``person``'s
+    staff session cookie. An app that checks CSRF wants ``csrf_header`` on writes too."""
+    client = app.test_client()
+    client.set_cookie(COOKIE_NAME, staff_session(person))
+    return client
+
+
+def csrf_header(app: Flask, client: FlaskClient) -> dict[str, str]:
+    """The ``X-CSRFToken`` header for ``client``'s writes to an app that checks CSRF: a token
+    made as a page makes one, its secret half put in the client's Flask session cookie."""
+    with app.test_request_context():
+        token = generate_csrf()
+        secret = dict(flask.session)
+    with client.session_transaction() as flask_session:
+        flask_session.update(secret)
+    return {"X-CSRFToken": token}
+
+
+# -- decisions and alliances ----------------------------------------------------------------------
+
+
+def liaison_lookup(session: Session) -> decisions.LiaisonLookup:
+    """``LIAISON`` and ``OTHER_LIAISON`` (no accounts), then the active liaison accounts."""
+    known = {liaison.id: liaison for liaison in (LIAISON, OTHER_LIAISON)}
+    accounts_lookup = decisions.staff_liaisons(session)
+    return lambda staff_id: known.get(staff_id) or accounts_lookup(staff_id)
+
+
+def approval(
+    liaison: StaffUser | decisions.Liaison = LIAISON,
+    *,
+    signing_date: date | str = date(2024, 3, 1),
+    term_years: int | None = None,
+) -> dict[str, Any]:
+    """The details of an approval: the SPEC example's division, ``liaison``, signing date
+    and (when given, else the initial term) term in years."""
+    details: dict[str, Any] = {
+        "division": "construction_safety_health",
+        "liaison_id": str(liaison.id),
+        "signing_date": str(signing_date),
+    }
+    if term_years is not None:
+        details["term_years"] = term_years
+    return details
+
+
+DECLINED = {"reason": "Outside our priorities this year."}
+
+
+def prepared_decision(
+    proposal_id: uuid.UUID,
+    kind: str = "declined",
+    details: Mapping[str, Any] = DECLINED,
+    *,
+    by: Acting = REVIEWER,
+    session: Session | None = None,
+) -> PreparedDecision:
+    """A decision ``by`` prepared on a queued proposal (declined, for a reason, by default;
+    ``approval(...)`` gives an approval's details), waiting for release."""
+    with using(review_database, session) as writing:
+        return decisions.prepare(
+            writing,
+            acting=by,
+            proposal_id=proposal_id,
+            kind=kind,
+            details=details,
+            liaisons=liaison_lookup(writing),
+        )
+
+
+def released(
+    *decision_ids: uuid.UUID, by: Acting = COORDINATOR, session: Session | None = None
+) -> list[PreparedDecision]:
+    """Prepared decisions released together by ``by`` (the Coordinator by default): the
+    proposals change and the events go into review's outbox (published once committed)."""
+    with using(review_database, session) as writing:
+        return decisions.release(
+            writing,
+            acting=by,
+            decision_ids=list(decision_ids),
+            outbox=review_outbox,
+            liaisons=liaison_lookup(writing),
+        )
+
+
+def signed_alliance(
+    name: str = ROOFERS,
+    *,
+    signing_date: date = date(2024, 3, 1),
+    term_years: int = 2,
+    liaison: StaffUser | decisions.Liaison = LIAISON,
+    website: str = "https://example.org",
+    session: Session | None = None,
+) -> Alliance:
+    """A signed alliance, signed the way the system signs one: ``name``'s proposal arrives, a
+    reviewer prepares the approval with ``liaison`` (an account, or ``LIAISON``) and the
+    Coordinator releases it."""
+    with using(review_database, session) as writing:
+        proposal_id = queued_proposal(proposal(name, website=website), session=writing).proposal_id
+        details = approval(liaison, signing_date=signing_date, term_years=term_years)
+        decision = prepared_decision(proposal_id, "approved", details, session=writing)
+        released(decision.id, session=writing)
+        return writing.scalars(select(Alliance).where(Alliance.proposal_id == proposal_id)).one()
+
+
+# -- notify ---------------------------------------------------------------------------------------
+
+
+def held_decision_message(
+    proposal_id: uuid.UUID | None = None, *, held: bool = True, session: Session | None = None
+) -> Message:
+    """A decision's e-mail to the applicant in notify (Roofers declined), recorded as notify
+    records one: held for staff to release unless ``held=False`` (then pending)."""
+    with using(notify_database, session) as writing:
+        message_id = messages.record_message(
+            writing,
+            cause=f"test:{uuid.uuid4()}",
+            template="decision_declined",
+            to_address="dana@example.org",
+            proposal_id=proposal_id or uuid.uuid4(),
+            reference="AP-2026-00009",
+            held=held,
+            context={
+                "agency": "MIOSHA",
+                "reference": "AP-2026-00009",
+                "contact_name": "Dana",
+                "organization_name": "Roofers",
+                "reason": "Not this year.",
+                "status_url": "",
+            },
+        )
+        assert message_id is not None
+        message = writing.get(Message, message_id)
+        assert message is not None
+        return message
+
+
+def conflict_declared_event(staff_id: uuid.UUID, organization_name: str = ROOFERS) -> Event:
+    """Review's ``staff.conflict_declared``: ``staff_id`` declared a conflict of interest
+    with ``organization_name`` (``.to_message()`` is what a consumer task is given)."""
+    return new_event(
+        "staff.conflict_declared",
+        producer="review",
+        payload={
+            "staff_id": staff_id,
+            "organization_name": organization_name,
+            "organization_key": organization_key(organization_name),
+            "declared_at": datetime.now(UTC),
+        },
+    )
