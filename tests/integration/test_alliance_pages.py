@@ -10,12 +10,9 @@ import pytest
 from services.review import create_app
 from services.review.alliances import domain as agreements
 from services.review.alliances.schemas import AlliancePageOut
-from services.review.decisions import domain as decisions
 from services.review.queue import domain as queue
-from services.review.staff import domain as accounts
 from services.review.worker import database, outbox
-from shared.staff_auth import COOKIE_NAME, start_session
-from tests.alliance_builders import COORDINATOR, signed_alliance, staff
+from tests.factories import COORDINATOR, acting_as, signed_alliance, signed_in, staff_member
 from tests.helpers import queued_tasks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
@@ -24,36 +21,6 @@ TODAY = queue.today()
 # An initial term of two years that ended last year, so a renewal can be recorded today and
 # then the partner qualifies as an Ambassador.
 LONG_AGO = date(TODAY.year - 3, 1, 15)
-
-
-def person(email, *roles):
-    with database.transaction() as session:
-        created = accounts.add_account(
-            session,
-            email=email,
-            name=email.split("@")[0].title(),
-            roles=list(roles),
-            password="a long enough password",
-            actor="test",
-        )
-        return created.id, created.email, created.name, list(created.roles)
-
-
-def client_for(app, who):
-    client = app.test_client()
-    client.set_cookie(COOKIE_NAME, start_session(*who))
-    return client
-
-
-def sign(name, liaison, signing_date=LONG_AGO, term_years=2):
-    """A proposal arrives, is approved with ``liaison`` (a staff account) and released."""
-    staff_id, email, staff_name, _ = liaison
-    return signed_alliance(
-        name,
-        signing_date=signing_date,
-        term_years=term_years,
-        liaison=decisions.Liaison(id=staff_id, name=staff_name, email=email),
-    )
 
 
 def stored(alliance_id):
@@ -73,21 +40,23 @@ def app(redis_client):
 
 @pytest.fixture
 def people():
-    return {
-        "coordinator": person("cora@agency.example", "coordinator"),
-        "reviewer": person("rev@agency.example", "reviewer"),
-        "lee": person("lee@agency.example", "liaison"),
-        "ola": person("ola@agency.example", "liaison"),
-    }
+    """Staff accounts: the Coordinator, a reviewer, and Lee and Ola, liaisons."""
+    with database.transaction() as session:
+        return {
+            "coordinator": staff_member("cora@agency.example", "coordinator", session=session),
+            "reviewer": staff_member("rev@agency.example", "reviewer", session=session),
+            "lee": staff_member("lee@agency.example", "liaison", session=session),
+            "ola": staff_member("ola@agency.example", "liaison", session=session),
+        }
 
 
 def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
-    roofers = sign("Roofers Guild", people["lee"])
-    sign("Electricians Union", people["ola"])
+    roofers = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
+    signed_alliance("Electricians Union", liaison=people["ola"], signing_date=LONG_AGO)
     with database.transaction() as session:
         agreements.conclude(session, acting=COORDINATOR, alliance_id=roofers, outbox=outbox)
 
-    reviewer = client_for(app, people["reviewer"])
+    reviewer = signed_in(app, people["reviewer"])
     html = reviewer.get("/staff/alliances").get_data(as_text=True)
     assert html.index("Electricians Union") < html.index("Roofers Guild")
     assert f'href="/staff/alliances/{roofers}"' in html
@@ -98,7 +67,7 @@ def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
     assert "Electricians Union" in active
     assert "Roofers Guild" not in active
 
-    lee = client_for(app, people["lee"])
+    lee = signed_in(app, people["lee"])
     page = lee.get("/staff/alliances").get_data(as_text=True)
     assert "Only the alliances I am the liaison of" in page
     assert "Electricians Union" in page  # any staff member reads every alliance
@@ -114,7 +83,7 @@ def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
 
 
 def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     with database.transaction() as session:
         agreements.add_milestone(
             session,
@@ -122,10 +91,10 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(a
             title="Toolbox talks on ladders",
             target_date=TODAY + timedelta(days=60),
             responsible="the partner",
-            acting=staff("lee@agency.example", "liaison", staff_id=people["lee"][0]),
+            acting=acting_as(people["lee"]),
         )
 
-    reviewer = client_for(app, people["reviewer"])
+    reviewer = signed_in(app, people["reviewer"])
     response = reviewer.get(f"/staff/alliances/{alliance_id}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -153,8 +122,8 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(a
 
 
 def test_the_liaison_keeps_the_work_plan_meetings_and_documents(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"])
-    lee = client_for(app, people["lee"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
+    lee = signed_in(app, people["lee"])
     page = f"/staff/alliances/{alliance_id}"
     html = lee.get(page).get_data(as_text=True)
     for form in ("Add a milestone", "Record a meeting", "Add a document"):
@@ -259,9 +228,9 @@ def test_the_liaison_keeps_the_work_plan_meetings_and_documents(app, people):
 
 
 def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anything(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    ola = client_for(app, people["ola"])
+    ola = signed_in(app, people["ola"])
     html = ola.get(page).get_data(as_text=True)
     assert "Add a milestone" not in html
     milestone = {"title": "x", "target_date": TODAY.isoformat(), "responsible": "x"}
@@ -273,7 +242,7 @@ def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anythi
     ).status_code == 403
     assert ola.post(f"{page}/renewal", data={}).status_code == 403
 
-    reviewer = client_for(app, people["reviewer"])
+    reviewer = signed_in(app, people["reviewer"])
     renewal = {"signing_date": TODAY.isoformat(), "term_years": "3"}
     assert reviewer.post(f"{page}/renewal", data=renewal).status_code == 403
     assert reviewer.post(f"{page}/termination", data={}).status_code == 403
@@ -281,7 +250,7 @@ def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anythi
     assert reviewer.post(f"{page}/ambassador", data={}).status_code == 403
     assert reviewer.post(f"{page}/milestones", data=milestone).status_code == 403
 
-    lee = client_for(app, people["lee"])
+    lee = signed_in(app, people["lee"])
     assert lee.post(f"{page}/renewal", data=renewal).status_code == 403
     assert lee.post(f"/staff/alliances/{uuid.uuid4()}/milestones", data={}).status_code == 404
 
@@ -291,9 +260,9 @@ def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anythi
 
 
 def test_the_coordinator_renews_then_names_an_ambassador(app, people, redis_client):
-    alliance_id = sign("Roofers Guild", people["lee"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    cora = client_for(app, people["coordinator"])
+    cora = signed_in(app, people["coordinator"])
     html = cora.get(page).get_data(as_text=True)
     assert "Renew the alliance" in html
     assert "Terminate the alliance" in html
@@ -354,8 +323,10 @@ def test_the_coordinator_renews_then_names_an_ambassador(app, people, redis_clie
 
 
 def test_a_designation_the_domain_refuses_is_explained_on_the_page(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"], signing_date=TODAY - timedelta(days=30))
-    cora = client_for(app, people["coordinator"])
+    alliance_id = signed_alliance(
+        "Roofers Guild", liaison=people["lee"], signing_date=TODAY - timedelta(days=30)
+    ).id
+    cora = signed_in(app, people["coordinator"])
     refused = cora.post(f"/staff/alliances/{alliance_id}/ambassador", data={})
     assert refused.status_code == 409
     html = refused.get_data(as_text=True)
@@ -366,9 +337,9 @@ def test_a_designation_the_domain_refuses_is_explained_on_the_page(app, people):
 
 
 def test_termination_shows_the_effective_date_thirty_days_after_the_notice(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    cora = client_for(app, people["coordinator"])
+    cora = signed_in(app, people["coordinator"])
     html = cora.get(page).get_data(as_text=True)
     assert (
         f"A notice dated today ({long(TODAY)}) takes effect on "
@@ -419,9 +390,9 @@ def test_termination_shows_the_effective_date_thirty_days_after_the_notice(app, 
 
 
 def test_the_coordinator_concludes_an_alliance(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    cora = client_for(app, people["coordinator"])
+    cora = signed_in(app, people["coordinator"])
     before = cora.post(
         f"{page}/conclusion", data={"concluded_on": "2001-01-01", "reason": "Goals met"}
     )
@@ -441,9 +412,9 @@ def test_the_coordinator_concludes_an_alliance(app, people):
 
 
 def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    lee = client_for(app, people["lee"])
+    lee = signed_in(app, people["lee"])
     refused = lee.post(
         f"{page}/milestones",
         data={
@@ -458,7 +429,7 @@ def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(ap
     assert 'id="milestone-title-error"' in html
     assert "Remove the control character U+0000: it cannot be typed" in html
     assert 'value="the partner"' in html  # what was typed is kept
-    cora = client_for(app, people["coordinator"])
+    cora = signed_in(app, people["coordinator"])
     refused = cora.post(
         f"{page}/termination", data={"notice_date": TODAY.isoformat(), "reason": "No\x07 work"}
     )
@@ -473,8 +444,8 @@ def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(ap
 
 
 def test_a_form_the_domain_refuses_as_a_whole_answers_the_refusal_page(app, people):
-    alliance_id = sign("Roofers Guild", people["lee"])
-    cora = client_for(app, people["coordinator"])
+    alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
+    cora = signed_in(app, people["coordinator"])
     with database.transaction() as session:
         agreements.conclude(session, acting=COORDINATOR, alliance_id=alliance_id, outbox=outbox)
     closed = cora.post(f"/staff/alliances/{alliance_id}/meetings", data={"met_on": ""})
