@@ -292,7 +292,7 @@ def prepared_decision(
         )
 
 
-def released(
+def release_decisions(
     *decision_ids: uuid.UUID, by: Acting = COORDINATOR, session: Session | None = None
 ) -> list[PreparedDecision]:
     """Prepared decisions released together by ``by`` (the Coordinator by default): the
@@ -323,7 +323,7 @@ def signed_alliance(
         proposal_id = queued_proposal(proposal(name, website=website), session=writing).proposal_id
         details = approval(liaison, signing_date=signing_date, term_years=term_years)
         decision = prepared_decision(proposal_id, "approved", details, session=writing)
-        released(decision.id, session=writing)
+        release_decisions(decision.id, session=writing)
         return writing.scalars(select(Alliance).where(Alliance.proposal_id == proposal_id)).one()
 
 

@@ -1,5 +1,5 @@
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -18,78 +18,36 @@ from services.review.decisions.models import PreparedDecision
 from services.review.models import Alliance
 from services.review.queue import domain as queue
 from services.review.worker import database, outbox
-from shared.domain import Acting, Conflict, Forbidden, Invalid
-from shared.events import new_event
-from shared.proposal import ProposalSchema
-from shared.testing import example_proposal
+from shared.domain import Conflict, Forbidden, Invalid
+from tests.factories import (
+    COORDINATOR,
+    LIAISON,
+    REVIEWER,
+    acting,
+    approval,
+    prepared_decision,
+    proposal,
+    queued_proposal,
+    release_decisions,
+    submitted_event,
+)
 from tests.helpers import queued_tasks
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+pytestmark = pytest.mark.integration
 
-NOTIFY_COORDINATOR = Acting(
-    staff_id=uuid.uuid4(), email="coordinator@agency.example", roles=frozenset({"coordinator"})
-)
-LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Lee Liaison", email="lee@agency.example")
-
-
-def acting(email: str, *roles: str, conflicts: tuple[str, ...] = ()) -> Acting:
-    """A staff member as the domain sees them (no account)."""
-    return Acting(
-        staff_id=uuid.uuid4(), email=email, roles=frozenset(roles), conflicts=frozenset(conflicts)
-    )
-
-
-COORDINATOR = acting("coordinator@agency.example", "coordinator")
-REVIEWER = acting("riley@agency.example", "reviewer")
+COMMITTED = pytest.mark.usefixtures("clean_databases")
+STATUS_URL = "http://127.0.0.1:8000/status/abc"
+NOTIFY_COORDINATOR = acting("coordinator@agency.example", "coordinator")
 LIAISON_ACTING = acting(LIAISON.email, "liaison")
-CONFLICTED = acting("rita@agency.example", "reviewer", conflicts=("roofers",))
+CONFLICTED = acting("rita@agency.example", "reviewer", conflicts=("Roofers",))
 
 
-def liaisons(staff_id):
-    return LIAISON if staff_id == LIAISON.id else None
-
-
-def arrival(name="Roofers", version=1, proposal_id=None):
-    data = example_proposal()
-    data["organization"]["name"] = name
-    event = new_event(
-        "proposal.submitted" if version == 1 else "proposal.resubmitted",
-        producer="intake",
-        payload={
-            "proposal_id": proposal_id or uuid.uuid4(),
-            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-            "version": version,
-            "submitted_at": datetime.now(UTC),
-            "status_url": "http://127.0.0.1:8000/status/abc",
-            "proposal": ProposalSchema().load(data),
-        },
-    )
-    return event
-
-
-def arrive(name="Roofers", version=1, proposal_id=None):
-    with database.transaction() as session:
-        event = arrival(name, version, proposal_id)
-        return queue.receive_submitted_proposal(session, event=event).proposal_id
+def arrive(name="Roofers"):
+    return queued_proposal(proposal(name)).proposal_id
 
 
 def prepare(proposal_id, kind, **details):
-    with database.transaction() as session:
-        return decisions.prepare(
-            session,
-            acting=REVIEWER,
-            proposal_id=proposal_id,
-            kind=kind,
-            details=details,
-            liaisons=liaisons,
-        ).id
-
-
-def release(*ids):
-    with database.transaction() as session:
-        decisions.release(
-            session, acting=COORDINATOR, decision_ids=list(ids), outbox=outbox, liaisons=liaisons
-        )
+    return prepared_decision(proposal_id, kind, details).id
 
 
 def deliver_events(redis_client, queue_name):
@@ -109,10 +67,12 @@ def deliver_events(redis_client, queue_name):
         apps[queue_name].tasks[name](**kwargs)
 
 
+@COMMITTED
 def test_changes_requested_reaches_intake_and_waits_in_notify(redis_client):
-    proposal_id = arrive()
+    arrival = submitted_event(proposal("Roofers"), status_url=STATUS_URL)
+    proposal_id = queued_proposal(arrival).proposal_id
     decision = prepare(proposal_id, "changes_requested", message="Name the conferences.")
-    release(decision)
+    release_decisions(decision)
 
     with database.transaction() as session:
         assert queue.get_for(session, proposal_id, acting=COORDINATOR).status == "changes_requested"
@@ -126,12 +86,13 @@ def test_changes_requested_reaches_intake_and_waits_in_notify(redis_client):
         assert held.to_address == "dana@example.org"
         assert held.subject.startswith("Action required: changes requested")
         assert "Name the conferences." in held.text_body
-        assert "http://127.0.0.1:8000/status/abc" in held.text_body
+        assert STATUS_URL in held.text_body
 
 
+@COMMITTED
 def test_staff_edit_and_release_a_held_decision_message(redis_client):
     proposal_id = arrive()
-    release(prepare(proposal_id, "declined", reason="Outside our priorities this year."))
+    release_decisions(prepare(proposal_id, "declined", reason="Outside our priorities this year."))
     deliver_events(redis_client, "notify")
     with notify_db.transaction() as session:
         [held] = notify_domain.held_messages(session, NOTIFY_COORDINATOR)
@@ -156,16 +117,11 @@ def test_staff_edit_and_release_a_held_decision_message(redis_client):
             )
 
 
+@COMMITTED
 def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_client):
     proposal_id = arrive(name="Michigan Roofing Contractors Association")
-    decision = prepare(
-        proposal_id,
-        "approved",
-        division="construction_safety_health",
-        liaison_id=str(LIAISON.id),
-        signing_date="2026-12-01",
-    )
-    release(decision)
+    details = approval(LIAISON, signing_date="2026-12-01")
+    release_decisions(prepared_decision(proposal_id, "approved", details).id)
 
     with database.transaction() as session:
         alliance = session.scalars(select(Alliance)).one()
@@ -218,6 +174,7 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
         assert session.get(Proposal, proposal_id).status == "approved"
 
 
+@COMMITTED
 def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_client):
     first, second, third = arrive("One"), arrive("Two"), arrive("Three")
     prepared = [
@@ -225,10 +182,11 @@ def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_c
         prepare(second, "changes_requested", message="More detail."),
         prepare(third, "declined", reason="Not now."),
     ]
-    arrive("Three", version=2, proposal_id=third)  # resubmitted after preparing
+    # Resubmitted after preparing:
+    queued_proposal(submitted_event(proposal("Three"), version=2, proposal_id=third))
 
     with pytest.raises(Conflict, match="changed since the decision was prepared"):
-        release(*prepared)
+        release_decisions(*prepared)
     with database.transaction() as session:
         assert [
             queue.get_for(session, p, acting=COORDINATOR).status for p in (first, second, third)
@@ -236,7 +194,7 @@ def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_c
         assert len(decisions.pending(session, acting=COORDINATOR)) == 3
     assert redis_client.llen("intake") == 0
 
-    release(prepared[0], prepared[1])
+    release_decisions(prepared[0], prepared[1])
     with database.transaction() as session:
         assert [queue.get_for(session, p, acting=COORDINATOR).status for p in (first, second)] == [
             "declined",
@@ -245,31 +203,7 @@ def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_c
         assert len(decisions.pending(session, acting=COORDINATOR)) == 1
 
 
-def test_bad_decisions_say_what_is_missing_and_nothing_is_stored():
-    proposal_id = arrive()
-    approval = {
-        "division": "construction_safety_health",
-        "liaison_id": str(LIAISON.id),
-        "signing_date": "2026-12-01",
-    }
-    for kind, details, errors in [
-        ("approved", {**approval, "division": "moon"}, ["division"]),
-        ("approved", {**approval, "liaison_id": str(uuid.uuid4())}, ["liaison_id"]),
-        ("approved", {**approval, "term_years": 9}, ["term_years"]),
-        ("declined", {}, ["reason"]),
-        ("maybe", {}, ["kind"]),
-    ]:
-        with pytest.raises(Invalid) as refused:
-            prepare(proposal_id, kind, **details)
-        assert list(refused.value.errors) == errors
-    with pytest.raises(Invalid) as refused:
-        prepare(proposal_id, "declined")
-    assert refused.value.errors == {"reason": ["Give the reason for declining."]}
-    with database.transaction() as session:
-        assert stored(session, PreparedDecision) == 0
-
-
-# -- who may prepare, see and release (domain level, each test rolled back) --------------------
+# -- the rules of preparing, seeing and releasing (domain level, each test rolled back) --------
 
 
 @pytest.fixture
@@ -282,17 +216,30 @@ def stored(session, model) -> int:
 
 
 def queued(session, name="Roofers"):
-    return queue.receive_submitted_proposal(session, event=arrival(name)).proposal_id
+    return queued_proposal(proposal(name), session=session).proposal_id
 
 
 def declined(session, proposal_id, by=REVIEWER):
-    return decisions.prepare(
-        session,
-        acting=by,
-        proposal_id=proposal_id,
-        kind="declined",
-        details={"reason": "Outside our priorities this year."},
-    )
+    return prepared_decision(proposal_id, by=by, session=session)
+
+
+def test_bad_decisions_say_what_is_missing_and_nothing_is_stored(session):
+    proposal_id = queued(session)
+    approved = approval(LIAISON, signing_date="2026-12-01")
+    for kind, details, errors in [
+        ("approved", {**approved, "division": "moon"}, ["division"]),
+        ("approved", {**approved, "liaison_id": str(uuid.uuid4())}, ["liaison_id"]),
+        ("approved", {**approved, "term_years": 9}, ["term_years"]),
+        ("declined", {}, ["reason"]),
+        ("maybe", {}, ["kind"]),
+    ]:
+        with pytest.raises(Invalid) as refused:
+            prepared_decision(proposal_id, kind, details, session=session)
+        assert list(refused.value.errors) == errors
+    with pytest.raises(Invalid) as refused:
+        prepared_decision(proposal_id, "declined", {}, session=session)
+    assert refused.value.errors == {"reason": ["Give the reason for declining."]}
+    assert stored(session, PreparedDecision) == 0
 
 
 @pytest.mark.parametrize("who", [REVIEWER, COORDINATOR], ids=["reviewer", "coordinator"])
