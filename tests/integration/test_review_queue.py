@@ -15,25 +15,18 @@ from services.review.base import OutboxEvent
 from services.review.queue import domain as queue
 from services.review.queue.models import QueueAdjustment, ReviewComment, ScoringConfig
 from services.review.queue.schemas import QueueEntryOut
-from services.review.staff import domain as accounts
 from services.review.worker import outbox
 from shared.domain import Acting, Forbidden, Invalid
-from shared.events import new_event
-from shared.proposal import ProposalSchema
-from shared.testing import example_proposal
+from tests.factories import (
+    acting,
+    acting_as,
+    proposal,
+    queued_proposal,
+    staff_member,
+    submitted_event,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def acting(email: str, *roles: str, conflicts: tuple[str, ...] = ()) -> Acting:
-    """A staff member as the domain sees them (no account)."""
-    return Acting(
-        staff_id=uuid.uuid4(),
-        email=email,
-        roles=frozenset(roles),
-        name=email.split("@")[0].title(),
-        conflicts=frozenset(conflicts),
-    )
 
 
 COORDINATOR = acting("cora@agency.example", "coordinator")
@@ -49,55 +42,20 @@ def session(rolled_back):
 
 def account(session, email: str, *roles: str) -> Acting:
     """A staff account (for those assigned by someone else), as the domain sees it."""
-    person = accounts.add_account(
-        session,
-        email=email,
-        name=email.split("@")[0].title(),
-        roles=list(roles),
-        password="correct horse battery staple",
-        actor="test",
-    )
-    return Acting(
-        staff_id=person.id, email=person.email, roles=frozenset(person.roles), name=person.name
-    )
+    return acting_as(staff_member(email, *roles, session=session))
 
 
 def arrive(
-    session,
-    *,
-    name="Roofers",
-    priority_areas=("falls",),
-    reached=12000,
-    division=None,
-    state="MI",
-    hazards=("falls", "heat"),
-    days_ago=0,
-    proposal_id=None,
-    version=1,
-    emerging="",
-    **changes,
+    session, *, name="Roofers", days_ago=0, proposal_id=None, version=1, **shape
 ) -> uuid.UUID:
-    data = example_proposal(hazards=list(hazards), **changes)
-    data["organization"]["name"] = name
-    data["organization"]["workers_reached"] = reached
-    data["organization"]["address"]["state"] = state
-    data["priority"]["priority_areas"] = list(priority_areas)
-    data["priority"]["emerging_issue"] = emerging
-    if division:
-        data["requested_division"] = division
-    event = new_event(
-        "proposal.submitted" if version == 1 else "proposal.resubmitted",
-        producer="intake",
-        payload={
-            "proposal_id": proposal_id or uuid.uuid4(),
-            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-            "version": version,
-            "submitted_at": datetime.now(UTC) - timedelta(days=days_ago),
-            "status_url": "http://127.0.0.1:8000/status/x",
-            "proposal": ProposalSchema().load(data),
-        },
+    """``name``'s proposal (``shape``: ``proposal()``'s keywords) arrives ``days_ago``."""
+    event = submitted_event(
+        proposal(name, **shape),
+        proposal_id=proposal_id,
+        version=version,
+        submitted_at=datetime.now(UTC) - timedelta(days=days_ago),
     )
-    return queue.receive_submitted_proposal(session, event=event).proposal_id
+    return queued_proposal(event, session=session).proposal_id
 
 
 def names(session, viewer: Acting = COORDINATOR, **filters) -> list[str]:
@@ -137,17 +95,24 @@ def test_arrivals_are_scored_with_explanations_and_the_config_version(session):
 
 
 def test_queue_is_in_priority_order_then_oldest_first(session):
-    arrive(session, name="Small and new", priority_areas=(), reached=0, hazards=())
-    arrive(session, name="Small and old", priority_areas=(), reached=0, hazards=(), days_ago=5)
+    arrive(session, name="Small and new", priority_areas=(), workers_reached=0, hazards=[])
+    arrive(
+        session, name="Small and old", priority_areas=(), workers_reached=0, hazards=[], days_ago=5
+    )
     arrive(session, name="Falls priority", priority_areas=("falls",))
     assert names(session) == ["Falls priority", "Small and old", "Small and new"]
 
 
 def test_a_new_configuration_rescores_and_reorders_the_queue(session):
     arrive(
-        session, name="Falls people", priority_areas=("falls",), reached=0, hazards=(), days_ago=1
+        session,
+        name="Falls people",
+        priority_areas=("falls",),
+        workers_reached=0,
+        hazards=[],
+        days_ago=1,
     )
-    arrive(session, name="Heat people", priority_areas=("heat",), reached=0, hazards=())
+    arrive(session, name="Heat people", priority_areas=("heat",), workers_reached=0, hazards=[])
     first = queue.scoring_config(session, acting=REVIEWER)
     assert names(session) == ["Falls people", "Heat people"]  # equal scores: oldest first
     areas = [dict(a, weight=60) if a["slug"] == "heat" else a for a in first.priority_areas]
@@ -187,14 +152,14 @@ def test_filters_and_search(session):
         name="Lansing Roofers",
         division="construction_safety_health",
         state="MI",
-        hazards=("falls",),
+        hazards=["falls"],
     )
     arrive(
         session,
         name="Ohio Foundry",
         division="general_industry_safety_health",
         state="OH",
-        hazards=("silica",),
+        hazards=["silica"],
     )
     assert names(session, division="general_industry_safety_health") == ["Ohio Foundry"]
     assert names(session, state="MI") == ["Lansing Roofers"]
@@ -208,7 +173,7 @@ def test_filters_and_search(session):
 
 def test_resubmission_keeps_the_previous_version_for_the_diff(session):
     proposal_id = arrive(session, name="Roofers")
-    arrive(session, name="Roofers", proposal_id=proposal_id, version=2, emerging="Roof heat")
+    arrive(session, name="Roofers", proposal_id=proposal_id, version=2, emerging_issue="Roof heat")
     file = queue.proposal_file(session, acting=REVIEWER, proposal_id=proposal_id)
     assert (file.queued.version, file.queued.status) == (2, "resubmitted")
     assert file.changes_since_last_version == {"priority.emerging_issue": ["", "Roof heat"]}
