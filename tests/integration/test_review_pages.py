@@ -1,44 +1,17 @@
 """Review's staff pages over HTTP: queue, proposal, decisions, conflicts."""
 
 import re
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from services.review import audit, create_app
 from services.review.decisions.models import PreparedDecision
-from services.review.queue import domain as queue
 from services.review.queue.models import QueuedProposal, ReviewComment
-from services.review.staff import domain as accounts
 from services.review.worker import database
-from shared.events import new_event
-from shared.proposal import ProposalSchema
-from shared.staff_auth import COOKIE_NAME, start_session
-from shared.testing import example_proposal
+from tests.factories import proposal, queued_proposal, signed_in, staff_member, submitted_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
-
-
-def person(email, *roles):
-    with database.transaction() as session:
-        created = accounts.add_account(
-            session,
-            email=email,
-            name=email.split("@")[0].title(),
-            roles=list(roles),
-            password="a long enough password",
-            actor="test",
-        )
-        return created.id, created.email, created.name, list(created.roles)
-
-
-def client_for(app, who):
-    client = app.test_client()
-    client.set_cookie(COOKIE_NAME, start_session(*who))
-    client.staff_id = who[0]  # the claim form sends it
-    return client
 
 
 def queued(proposal_id):
@@ -55,26 +28,6 @@ def history(proposal_id):
         ]
 
 
-def arrive(name="Roofers", areas=("falls",), version=1, proposal_id=None, **changes):
-    data = example_proposal(**changes)
-    data["organization"]["name"] = name
-    data["priority"]["priority_areas"] = list(areas)
-    event = new_event(
-        "proposal.submitted" if version == 1 else "proposal.resubmitted",
-        producer="intake",
-        payload={
-            "proposal_id": proposal_id or uuid.uuid4(),
-            "reference": "AP-2026-00042",
-            "version": version,
-            "submitted_at": datetime.now(UTC),
-            "status_url": "",
-            "proposal": ProposalSchema().load(data),
-        },
-    )
-    with database.transaction() as session:
-        return queue.receive_submitted_proposal(session, event=event).proposal_id
-
-
 @pytest.fixture
 def app(redis_client):
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
@@ -87,9 +40,9 @@ def test_staff_pages_send_signed_out_people_to_sign_in(app):
 
 
 def test_queue_page_shows_the_order_and_every_point(app):
-    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
-    arrive("Heat Partner", areas=("heat",), hazards=[])
-    arrive("Falls Partner", areas=("falls",), hazards=["falls"])
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    queued_proposal(proposal("Heat Partner", priority_areas=["heat"], hazards=[]))
+    queued_proposal(proposal("Falls Partner", priority_areas=["falls"], hazards=["falls"]))
     html = reviewer.get("/staff/queue").get_data(as_text=True)
     assert html.index("Falls Partner") < html.index("Heat Partner")
     assert "matches priority area &#34;Falls&#34; +30" in html
@@ -101,9 +54,13 @@ def test_queue_page_shows_the_order_and_every_point(app):
 
 
 def test_resubmission_diff_is_shown_on_the_proposal_page(app):
-    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
-    proposal_id = arrive()
-    arrive(version=2, proposal_id=proposal_id, hazards_other="Skylights")
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    proposal_id = queued_proposal(proposal("Roofers")).proposal_id
+    queued_proposal(
+        submitted_event(
+            proposal("Roofers", hazards_other="Skylights"), version=2, proposal_id=proposal_id
+        )
+    )
     html = reviewer.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
     assert "Changes since the previous version" in html
     assert re.search(
@@ -114,11 +71,10 @@ def test_resubmission_diff_is_shown_on_the_proposal_page(app):
 
 
 def test_reviewer_requests_changes_through_the_pages(app, redis_client):
-    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
-    proposal_id = arrive()
-    claimed = reviewer.post(
-        f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": reviewer.staff_id}
-    )
+    rev = staff_member("rev@agency.example", "reviewer")
+    reviewer = signed_in(app, rev)
+    proposal_id = queued_proposal(proposal("Roofers")).proposal_id
+    claimed = reviewer.post(f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": rev.id})
     assert claimed.status_code == 303
 
     missing = reviewer.post(
@@ -144,8 +100,8 @@ def test_reviewer_requests_changes_through_the_pages(app, redis_client):
 
 
 def test_adjusting_without_a_reason_is_refused_inline(app):
-    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
-    proposal_id = arrive()
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    proposal_id = queued_proposal(proposal("Roofers")).proposal_id
     response = reviewer.post(
         f"/staff/proposals/{proposal_id}/adjustment", data={"points": "15", "reason": "   "}
     )
@@ -156,8 +112,8 @@ def test_adjusting_without_a_reason_is_refused_inline(app):
 
 
 def test_liaisons_cannot_decide_and_conflicts_hide_proposals(app):
-    liaison = client_for(app, person("lee@agency.example", "liaison"))
-    proposal_id = arrive("Guild of Roofers")
+    liaison = signed_in(app, staff_member("lee@agency.example", "liaison"))
+    proposal_id = queued_proposal(proposal("Guild of Roofers")).proposal_id
     assert liaison.get("/staff/decisions").status_code == 403
     assert (
         liaison.post(
@@ -166,16 +122,16 @@ def test_liaisons_cannot_decide_and_conflicts_hide_proposals(app):
         ).status_code
         == 403
     )
-    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
     reviewer.post("/staff/conflicts", data={"organization_name": "guild of roofers"})
     assert "Guild of Roofers" not in reviewer.get("/staff/queue").get_data(as_text=True)
     assert reviewer.get(f"/staff/proposals/{proposal_id}").status_code == 403
 
 
 def test_coordinator_edits_priority_areas_on_the_page_and_the_queue_reorders(app):
-    coordinator = client_for(app, person("cora@agency.example", "coordinator"))
-    arrive("Falls Partner", areas=("falls",), hazards=[])
-    arrive("Heat Partner", areas=("heat",), hazards=[])
+    coordinator = signed_in(app, staff_member("cora@agency.example", "coordinator"))
+    queued_proposal(proposal("Falls Partner", priority_areas=["falls"], hazards=[]))
+    queued_proposal(proposal("Heat Partner", priority_areas=["heat"], hazards=[]))
     page = coordinator.get("/staff/scoring").get_data(as_text=True)
     rows = int(re.search(r'name="rows" value="(\d+)"', page).group(1))
     fields = {"rows": str(rows), "note": "Heat emphasis program"}
@@ -197,7 +153,7 @@ def test_coordinator_edits_priority_areas_on_the_page_and_the_queue_reorders(app
 
 
 def test_bad_scoring_input_is_shown_inline_and_nothing_changes(app):
-    coordinator = client_for(app, person("cora@agency.example", "coordinator"))
+    coordinator = signed_in(app, staff_member("cora@agency.example", "coordinator"))
     response = coordinator.post(
         "/staff/scoring",
         data={
@@ -212,46 +168,44 @@ def test_bad_scoring_input_is_shown_inline_and_nothing_changes(app):
     assert 'id="priority-areas-0-slug-error"' in html
     assert 'id="priority-areas-0-weight-error"' in html
     assert "Version 1 is in force" in html
-    assert (
-        client_for(app, person("rev@agency.example", "reviewer")).get("/staff/scoring").status_code
-        == 403
-    )
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    assert reviewer.get("/staff/scoring").status_code == 403
 
 
 def test_a_reviewer_can_neither_take_over_nor_drop_another_reviewers_claim_by_the_form(app):
-    holder = client_for(app, person("rev@agency.example", "reviewer"))
-    other = client_for(app, person("rob@agency.example", "reviewer"))
-    proposal_id = arrive()
-    mine = {"reviewer_id": str(holder.staff_id)}
+    rev = staff_member("rev@agency.example", "reviewer")
+    rob = staff_member("rob@agency.example", "reviewer")
+    holder, other = signed_in(app, rev), signed_in(app, rob)
+    proposal_id = queued_proposal(proposal("Roofers")).proposal_id
+    mine = {"reviewer_id": str(rev.id)}
     assert holder.post(f"/staff/proposals/{proposal_id}/claim", data=mine).status_code == 303
     page = other.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
     assert "Another reviewer has claimed this proposal" in page
     assert 'name="reviewer_id"' not in page
 
-    for sent in ({"reviewer_id": str(other.staff_id)}, {"reviewer_id": ""}):
+    for sent in ({"reviewer_id": str(rob.id)}, {"reviewer_id": ""}):
         refused = other.post(f"/staff/proposals/{proposal_id}/claim", data=sent)
         assert refused.status_code == 403
         assert "only the Coordinator can reassign it or take it back" in refused.get_data(
             as_text=True
         )
 
-    assert queued(proposal_id).assigned_to == holder.staff_id
+    assert queued(proposal_id).assigned_to == rev.id
     assert history(proposal_id) == ["submitted", "assigned"]
 
 
 def test_the_coordinator_takes_over_a_claim_by_the_form_and_the_holder_gives_back(app):
-    holder = client_for(app, person("rev@agency.example", "reviewer"))
-    coordinator = client_for(app, person("cora@agency.example", "coordinator"))
-    proposal_id = arrive()
-    holder.post(f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": holder.staff_id})
+    rev = staff_member("rev@agency.example", "reviewer")
+    cora = staff_member("cora@agency.example", "coordinator")
+    holder, coordinator = signed_in(app, rev), signed_in(app, cora)
+    proposal_id = queued_proposal(proposal("Roofers")).proposal_id
+    holder.post(f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": rev.id})
     page = coordinator.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
     assert "Take it over" in page
 
-    taken = coordinator.post(
-        f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": coordinator.staff_id}
-    )
+    taken = coordinator.post(f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": cora.id})
     assert taken.status_code == 303
-    assert queued(proposal_id).assigned_to == coordinator.staff_id
+    assert queued(proposal_id).assigned_to == cora.id
     given_back = coordinator.post(f"/staff/proposals/{proposal_id}/claim", data={"reviewer_id": ""})
     assert given_back.status_code == 303
     assert "The proposal is back in the queue." in coordinator.get(
@@ -261,8 +215,8 @@ def test_the_coordinator_takes_over_a_claim_by_the_form_and_the_holder_gives_bac
 
 
 def test_a_nul_in_a_form_field_is_shown_beside_it_and_nothing_is_stored(app):
-    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
-    proposal_id = arrive()
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    proposal_id = queued_proposal(proposal("Roofers")).proposal_id
     for path, field, sent in [
         ("comments", "body", {"body": "Good\x00 reach"}),
         ("adjustment", "reason", {"points": "5", "reason": "Season\x00"}),
@@ -281,9 +235,9 @@ def test_a_nul_in_a_form_field_is_shown_beside_it_and_nothing_is_stored(app):
 
 
 def test_a_conflicted_reviewer_does_not_see_or_release_a_decision_on_the_pages(app):
-    preparer = client_for(app, person("rev@agency.example", "reviewer"))
-    conflicted = client_for(app, person("rob@agency.example", "reviewer"))
-    proposal_id = arrive("Roofers Guild")
+    preparer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    conflicted = signed_in(app, staff_member("rob@agency.example", "reviewer"))
+    proposal_id = queued_proposal(proposal("Roofers Guild")).proposal_id
     preparer.post(
         f"/staff/proposals/{proposal_id}/decision",
         data={"kind": "declined", "decline_reason": "Not this year."},
@@ -301,7 +255,7 @@ def test_a_conflicted_reviewer_does_not_see_or_release_a_decision_on_the_pages(a
 
 
 def test_releasing_nothing_is_shown_on_the_decisions_page(app):
-    reviewer = client_for(app, person("rev@agency.example", "reviewer"))
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
     response = reviewer.post("/staff/decisions", data={})
     assert response.status_code == 422
     assert "Nothing was released: Choose at least one decision to release." in response.get_data(
