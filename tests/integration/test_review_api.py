@@ -1,67 +1,16 @@
 """The review staff API over HTTP, signed in as real staff accounts."""
 
-import uuid
-from datetime import UTC, datetime
-
 import pytest
 
 from services.review import create_app
-from services.review.queue import domain as queue
-from services.review.staff import domain as accounts
-from services.review.worker import database
-from shared.events import new_event
-from shared.proposal import ProposalSchema
-from shared.staff_auth import COOKIE_NAME, start_session
-from shared.testing import example_proposal
+from tests.factories import proposal, queued_proposal, signed_in, staff_member
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
-
-PASSWORD = "correct horse battery staple"
-
-
-def staff(email: str, *roles: str):
-    with database.transaction() as session:
-        person = accounts.add_account(
-            session,
-            email=email,
-            name=email.split("@")[0].title(),
-            roles=list(roles),
-            password=PASSWORD,
-            actor="test",
-        )
-        return person.id, person.email, person.name, list(person.roles)
 
 
 @pytest.fixture
 def app(redis_client):
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
-
-
-def client_for(app, person):
-    user_id, email, name, roles = person
-    client = app.test_client()
-    client.set_cookie(COOKIE_NAME, start_session(user_id, email, name, roles))
-    return client
-
-
-def arrive(name="Roofers", areas=("falls",)):
-    data = example_proposal()
-    data["organization"]["name"] = name
-    data["priority"]["priority_areas"] = list(areas)
-    event = new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": uuid.uuid4(),
-            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-            "version": 1,
-            "submitted_at": datetime.now(UTC),
-            "status_url": "",
-            "proposal": ProposalSchema().load(data),
-        },
-    )
-    with database.transaction() as session:
-        return str(queue.receive_submitted_proposal(session, event=event).proposal_id)
 
 
 def test_the_queue_needs_a_staff_sign_in(app):
@@ -71,9 +20,9 @@ def test_the_queue_needs_a_staff_sign_in(app):
 
 
 def test_coordinator_edits_priority_areas_and_the_queue_reorders_with_explanations(app):
-    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
-    arrive("Falls Partner", areas=("falls",))
-    arrive("Heat Partner", areas=("heat",))
+    coordinator = signed_in(app, staff_member("cora@agency.example", "coordinator"))
+    queued_proposal(proposal("Falls Partner", priority_areas=["falls"]))
+    queued_proposal(proposal("Heat Partner", priority_areas=["heat"]))
     before = coordinator.get("/api/v1/queue").get_json()["proposals"]
     assert [p["organization"]["name"] for p in before] == ["Falls Partner", "Heat Partner"]
 
@@ -94,13 +43,13 @@ def test_coordinator_edits_priority_areas_and_the_queue_reorders_with_explanatio
 
 
 def test_only_the_coordinator_edits_the_configuration(app):
-    reviewer = client_for(app, staff("rev@agency.example", "reviewer"))
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
     response = reviewer.post("/api/v1/scoring-config", json={"priority_areas": []})
     assert response.status_code == 403
 
 
 def test_bad_configuration_is_a_422_with_paths(app):
-    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
+    coordinator = signed_in(app, staff_member("cora@agency.example", "coordinator"))
     response = coordinator.post(
         "/api/v1/scoring-config",
         json={"priority_areas": [{"slug": "Falls!", "label": ""}], "weights": {"luck": 5}},
@@ -110,13 +59,13 @@ def test_bad_configuration_is_a_422_with_paths(app):
 
 
 def test_reviewer_claims_comments_adjusts_and_decides(app, redis_client):
-    person = staff("rev@agency.example", "reviewer")
-    reviewer = client_for(app, person)
-    liaison_id = staff("lee@agency.example", "liaison")[0]
-    proposal_id = arrive()
+    person = staff_member("rev@agency.example", "reviewer")
+    reviewer = signed_in(app, person)
+    liaison_id = staff_member("lee@agency.example", "liaison").id
+    proposal_id = str(queued_proposal(proposal("Roofers")).proposal_id)
 
     claimed = reviewer.post(
-        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(person[0])}
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(person.id)}
     )
     assert claimed.get_json()["status"] == "in_review"
     assert (
@@ -167,9 +116,9 @@ def test_reviewer_claims_comments_adjusts_and_decides(app, redis_client):
 
 
 def test_a_liaison_who_is_not_a_liaison_cannot_be_chosen(app):
-    reviewer = client_for(app, staff("rev@agency.example", "reviewer"))
-    not_liaison = staff("other@agency.example", "reviewer")[0]
-    proposal_id = arrive()
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    not_liaison = staff_member("other@agency.example", "reviewer").id
+    proposal_id = str(queued_proposal(proposal("Roofers")).proposal_id)
     response = reviewer.post(
         f"/api/v1/proposals/{proposal_id}/decision",
         json={
@@ -186,10 +135,10 @@ def test_a_liaison_who_is_not_a_liaison_cannot_be_chosen(app):
 
 
 def test_conflicted_reviewer_cannot_see_open_or_be_assigned(app):
-    person = staff("rev@agency.example", "reviewer")
-    reviewer = client_for(app, person)
-    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
-    proposal_id = arrive("Roofers Guild")
+    person = staff_member("rev@agency.example", "reviewer")
+    reviewer = signed_in(app, person)
+    coordinator = signed_in(app, staff_member("cora@agency.example", "coordinator"))
+    proposal_id = str(queued_proposal(proposal("Roofers Guild")).proposal_id)
     assert (
         reviewer.post("/api/v1/conflicts", json={"organization_name": "roofers guild"}).status_code
         == 201
@@ -198,16 +147,16 @@ def test_conflicted_reviewer_cannot_see_open_or_be_assigned(app):
     assert reviewer.get("/api/v1/queue").get_json()["count"] == 0
     assert reviewer.get(f"/api/v1/proposals/{proposal_id}").status_code == 403
     assigned = coordinator.post(
-        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(person[0])}
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(person.id)}
     )
     assert assigned.status_code == 403
     assert coordinator.get("/api/v1/queue").get_json()["count"] == 1
 
 
 def test_a_reviewer_cannot_assign_others(app):
-    reviewer = client_for(app, staff("rev@agency.example", "reviewer"))
-    other = staff("rev2@agency.example", "reviewer")[0]
-    proposal_id = arrive()
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    other = staff_member("rev2@agency.example", "reviewer").id
+    proposal_id = str(queued_proposal(proposal("Roofers")).proposal_id)
     response = reviewer.post(
         f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(other)}
     )
@@ -215,12 +164,12 @@ def test_a_reviewer_cannot_assign_others(app):
 
 
 def test_a_reviewer_cannot_drop_another_reviewers_claim_with_a_null_reviewer(app):
-    first = staff("rev@agency.example", "reviewer")
-    holder = client_for(app, first)
-    other = client_for(app, staff("rev2@agency.example", "reviewer"))
-    proposal_id = arrive()
+    first = staff_member("rev@agency.example", "reviewer")
+    holder = signed_in(app, first)
+    other = signed_in(app, staff_member("rev2@agency.example", "reviewer"))
+    proposal_id = str(queued_proposal(proposal("Roofers")).proposal_id)
     claimed = holder.post(
-        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(first[0])}
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(first.id)}
     )
     assert claimed.status_code == 200
 
@@ -232,31 +181,31 @@ def test_a_reviewer_cannot_drop_another_reviewers_claim_with_a_null_reviewer(app
         "or take it back."
     ]
     entry = holder.get(f"/api/v1/proposals/{proposal_id}").get_json()
-    assert entry["assigned_to"] == str(first[0])
+    assert entry["assigned_to"] == str(first.id)
     assert [h["action"] for h in entry["history"]] == ["submitted", "assigned"]
 
 
 def test_a_reviewer_cannot_take_over_another_reviewers_claim_with_their_own_id(app):
-    first = staff("rev@agency.example", "reviewer")
-    second = staff("rev2@agency.example", "reviewer")
-    holder, other = client_for(app, first), client_for(app, second)
-    proposal_id = arrive()
-    holder.post(f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(first[0])})
+    first = staff_member("rev@agency.example", "reviewer")
+    second = staff_member("rev2@agency.example", "reviewer")
+    holder, other = signed_in(app, first), signed_in(app, second)
+    proposal_id = str(queued_proposal(proposal("Roofers")).proposal_id)
+    holder.post(f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(first.id)})
 
     taken = other.post(
-        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(second[0])}
+        f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(second.id)}
     )
 
     assert taken.status_code == 403
     entry = holder.get(f"/api/v1/proposals/{proposal_id}").get_json()
-    assert entry["assigned_to"] == str(first[0])
+    assert entry["assigned_to"] == str(first.id)
     assert [h["action"] for h in entry["history"]] == ["submitted", "assigned"]
 
 
 def test_a_conflicted_reviewer_cannot_un_assign_the_proposal(app):
-    conflicted = client_for(app, staff("rev@agency.example", "reviewer"))
-    coordinator = client_for(app, staff("cora@agency.example", "coordinator"))
-    proposal_id = arrive("Roofers Guild")
+    conflicted = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    coordinator = signed_in(app, staff_member("cora@agency.example", "coordinator"))
+    proposal_id = str(queued_proposal(proposal("Roofers Guild")).proposal_id)
     conflicted.post("/api/v1/conflicts", json={"organization_name": "Roofers Guild"})
 
     refused = conflicted.post(
@@ -272,9 +221,9 @@ def test_a_conflicted_reviewer_cannot_un_assign_the_proposal(app):
 
 
 def test_a_conflicted_reviewer_neither_sees_nor_releases_the_prepared_decision(app):
-    preparer = client_for(app, staff("rev@agency.example", "reviewer"))
-    conflicted = client_for(app, staff("rev2@agency.example", "reviewer"))
-    proposal_id = arrive("Roofers Guild")
+    preparer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+    conflicted = signed_in(app, staff_member("rev2@agency.example", "reviewer"))
+    proposal_id = str(queued_proposal(proposal("Roofers Guild")).proposal_id)
     decision = preparer.post(
         f"/api/v1/proposals/{proposal_id}/decision",
         json={"kind": "declined", "details": {"reason": "Outside our priorities this year."}},
