@@ -1,4 +1,6 @@
-"""Helpers for tests: what went over the broker, waiting for a condition, a test event."""
+"""Helpers for tests: what went over the broker, waiting for a condition, a beat process.
+
+Test data is built by tests/factories.py."""
 
 from __future__ import annotations
 
@@ -7,15 +9,9 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from shared.events import Event, new_event
-from shared.proposal import ProposalSchema
-from shared.testing import example_proposal
 
 
 def wait_until(
@@ -30,21 +26,6 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:.0f} s: {what or condition}")
         time.sleep(interval)
-
-
-def submitted_event(reference: str = "AP-2026-09999") -> Event:
-    """A ``proposal.submitted`` event from intake for the SPEC's example proposal."""
-    return new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": uuid.uuid4(),
-            "reference": reference,
-            "version": 1,
-            "submitted_at": datetime.now(UTC),
-            "proposal": ProposalSchema().load(example_proposal()),
-        },
-    )
 
 
 def queued_tasks(redis_client: Any, queue: str) -> list[tuple[str, dict[str, Any]]]:

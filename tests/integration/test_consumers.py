@@ -12,28 +12,9 @@ from services.notify.worker import database as notify_db
 from services.review.models import ProcessedEvent, QueuedProposal, RejectedEvent
 from services.review.tasks import proposal_submitted as review_proposal_submitted
 from services.review.worker import database as review_db
-from shared.events import new_event
-from shared.proposal import ProposalSchema
-from shared.testing import example_proposal
+from tests.factories import proposal, signed_in, staff_member, submitted_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
-
-
-def submitted_message(*, proposal_id=None, version=1, submitted_at=None, name=None):
-    data = example_proposal()
-    if name:
-        data["organization"]["name"] = name
-    return new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": proposal_id or uuid.uuid4(),
-            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-            "version": version,
-            "submitted_at": submitted_at or datetime.now(UTC),
-            "proposal": ProposalSchema().load(data),
-        },
-    ).to_message()
 
 
 def rows(database, model):
@@ -42,7 +23,7 @@ def rows(database, model):
 
 
 def test_review_stores_a_submitted_proposal_once_however_often_it_arrives(redis_client):
-    message = submitted_message()
+    message = submitted_event().to_message()
 
     review_proposal_submitted(event=message)
     review_proposal_submitted(event=message)
@@ -56,8 +37,10 @@ def test_review_stores_a_submitted_proposal_once_however_often_it_arrives(redis_
 
 def test_newer_version_replaces_older_and_a_late_older_one_changes_nothing(redis_client):
     proposal_id = uuid.uuid4()
-    v1 = submitted_message(proposal_id=proposal_id, version=1, name="First Name")
-    v2 = submitted_message(proposal_id=proposal_id, version=2, name="Second Name")
+    v1 = submitted_event(proposal("First Name"), proposal_id=proposal_id).to_message()
+    v2 = submitted_event(
+        proposal("Second Name"), proposal_id=proposal_id, version=2, event_type="proposal.submitted"
+    ).to_message()
 
     review_proposal_submitted(event=v2)
     review_proposal_submitted(event=v1)
@@ -67,7 +50,7 @@ def test_newer_version_replaces_older_and_a_late_older_one_changes_nothing(redis
 
 
 def test_malformed_event_is_rejected_logged_and_kept(redis_client, caplog):
-    message = submitted_message()
+    message = submitted_event().to_message()
     del message["payload"]["proposal"]["goals"]
 
     review_proposal_submitted(event=message)
@@ -92,26 +75,14 @@ def test_review_queue_api_lists_oldest_first(redis_client):
     from services.review import create_app
 
     now = datetime.now(UTC)
-    newer = submitted_message(submitted_at=now, name="Newer Org")
-    older = submitted_message(submitted_at=now - timedelta(days=2), name="Older Org")
+    newer = submitted_event(proposal("Newer Org"), submitted_at=now).to_message()
+    older = submitted_event(
+        proposal("Older Org"), submitted_at=now - timedelta(days=2)
+    ).to_message()
     review_proposal_submitted(event=newer)
     review_proposal_submitted(event=older)
 
-    from services.review.staff import domain as accounts
-    from shared.staff_auth import COOKIE_NAME, start_session
-
-    with review_db.transaction() as session:
-        person = accounts.add_account(
-            session,
-            email="rev@agency.example",
-            name="Rev",
-            roles=["reviewer"],
-            password="a long enough password",
-            actor="test",
-        )
-        signed_in = start_session(person.id, person.email, person.name, person.roles)
-    client = create_app().test_client()
-    client.set_cookie(COOKIE_NAME, signed_in)
+    client = signed_in(create_app(), staff_member("rev@agency.example", "reviewer"))
     response = client.get("/api/v1/queue")
 
     assert response.status_code == 200
@@ -121,7 +92,7 @@ def test_review_queue_api_lists_oldest_first(redis_client):
 
 
 def test_notify_records_a_receipt_and_a_coordinator_alert_once(redis_client):
-    message = submitted_message()
+    message = submitted_event().to_message()
 
     notify_proposal_submitted(event=message)
     notify_proposal_submitted(event=message)
@@ -153,7 +124,7 @@ def test_handler_failure_is_kept_for_inspection(redis_client, monkeypatch):
         raise KeyError("template variable")
 
     monkeypatch.setattr(notify_messages, "proposal_received", broken)
-    message = submitted_message()
+    message = submitted_event().to_message()
 
     notify_proposal_submitted(event=message)
 

@@ -14,7 +14,7 @@ from services.intake.worker import database
 from shared.celery_app import create_celery
 from shared.outbox import NUDGE_WAIT_SECONDS, Outbox
 from shared.testing import example_proposal
-from tests.helpers import submitted_event
+from tests.factories import submitted_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 

@@ -9,7 +9,8 @@ from services.intake.models import OutboxEvent
 from services.intake.worker import celery, database, outbox
 from shared.celery_app import create_celery
 from shared.outbox import Outbox
-from tests.helpers import queued_tasks, submitted_event
+from tests.factories import submitted_event
+from tests.helpers import queued_tasks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
