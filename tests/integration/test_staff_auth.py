@@ -20,8 +20,9 @@ from services.review.staff import views as staff_views
 from services.review.worker import database
 from shared import staff_auth
 from shared.config import ConfigurationError, read_settings
-from shared.domain import Acting, Invalid
+from shared.domain import Invalid
 from shared.staff_auth import COOKIE_NAME, SESSION_KEY, USER_SESSIONS_KEY
+from tests.factories import acting_as, staff_member
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -33,25 +34,6 @@ NUL_REFUSED = "Remove the control character U+0000: it cannot be typed, and noth
 @pytest.fixture
 def app(redis_client):
     return create_app({"TESTING": True})
-
-
-def make_staff(email="rae@agency.example", *roles, name="Rae Reviewer", password=PASSWORD):
-    with database.transaction() as session:
-        user = accounts.add_account(
-            session,
-            email=email,
-            name=name,
-            roles=list(roles) or ["reviewer"],
-            password=password,
-            actor="test",
-        )
-        return user.id
-
-
-def acting_as(user_id) -> Acting:
-    with database.transaction() as session:
-        user = session.get(StaffUser, user_id)
-        return Acting(staff_id=user.id, email=user.email, roles=frozenset(user.roles))
 
 
 def csrf_token(client) -> str:
@@ -88,7 +70,7 @@ def backdate(redis_client, session_id, **changes: timedelta) -> None:
 
 
 def test_sign_in_sets_a_session_cookie_for_every_service_and_returns_to_next(app, redis_client):
-    make_staff()
+    staff_member(name="Rae Reviewer")
     client = app.test_client()
     response = sign_in(client, next="/reporting/reports?due=soon")
     assert response.status_code == 303
@@ -114,13 +96,13 @@ def test_sign_in_sets_a_session_cookie_for_every_service_and_returns_to_next(app
 
 
 def test_the_e_mail_address_is_matched_whatever_its_case(app):
-    make_staff("Rae@Agency.Example")
+    staff_member("Rae@Agency.Example")
     response = sign_in(app.test_client(), email="  RAE@agency.example ")
     assert response.status_code == 303
 
 
 def test_sign_in_goes_only_to_paths_on_this_site(app):
-    make_staff()
+    staff_member()
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"):
         response = sign_in(app.test_client(), next=target)
         with app.test_request_context():
@@ -130,11 +112,11 @@ def test_sign_in_goes_only_to_paths_on_this_site(app):
 
 
 def test_a_wrong_password_an_unknown_address_and_a_deactivated_account_look_the_same(app):
-    make_staff()
-    coordinator = acting_as(make_staff("cora@agency.example", "coordinator"))
+    staff_member()
+    coordinator = acting_as(staff_member("cora@agency.example", "coordinator"))
     with database.transaction() as session:
         accounts.set_active(
-            session, acting=coordinator, user_id=make_staff("x@agency.example"), active=False
+            session, acting=coordinator, user_id=staff_member("x@agency.example").id, active=False
         )
     answers = [
         sign_in(app.test_client(), password="not the password at all"),
@@ -174,7 +156,7 @@ def error_beside(html: str, field_id: str) -> str | None:
 
 @pytest.mark.parametrize("field", ["email", "password"])
 def test_a_nul_in_the_sign_in_form_is_named_beside_its_field_never_a_500(app, field):
-    make_staff()
+    staff_member()
     client = app.test_client()
     typed = {"email": "rae@agency.example", "password": PASSWORD}
     typed[field] = typed[field][:3] + "\x00" + typed[field][3:]
@@ -188,7 +170,7 @@ def test_a_nul_in_the_sign_in_form_is_named_beside_its_field_never_a_500(app, fi
 
 
 def test_sign_out_ends_the_session_and_the_same_cookie_is_refused_afterwards(app, redis_client):
-    make_staff()
+    staff_member()
     client = app.test_client()
     sign_in(client)
     session_id = session_cookie(client)
@@ -211,7 +193,7 @@ def test_sign_out_ends_the_session_and_the_same_cookie_is_refused_afterwards(app
 
 
 def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(app):
-    make_staff("cora@agency.example", "coordinator")
+    staff_member("cora@agency.example", "coordinator")
     client = app.test_client()
     sign_in(client, email="cora@agency.example")
     token = csrf_token(client)
@@ -234,7 +216,7 @@ def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(app):
 
 
 def test_the_cookie_is_secure_in_production(app, monkeypatch):
-    make_staff()
+    staff_member()
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.delenv("STAFF_PASSWORD_HASH")  # production hashes strongly
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://alliances.agency.example")
@@ -244,7 +226,7 @@ def test_the_cookie_is_secure_in_production(app, monkeypatch):
 
 
 def test_staff_pages_are_not_cached(app):
-    make_staff()
+    staff_member()
     client = app.test_client()
     sign_in(client)
     response = client.get("/api/v1/staff/me")
@@ -255,7 +237,7 @@ def test_staff_pages_are_not_cached(app):
 
 
 def test_an_idle_session_ends_after_30_minutes(app, redis_client):
-    make_staff()
+    staff_member()
     client = app.test_client()
     sign_in(client)
     session_id = session_cookie(client)
@@ -270,7 +252,7 @@ def test_an_idle_session_ends_after_30_minutes(app, redis_client):
 
 
 def test_a_session_ends_12_hours_after_sign_in_however_busy(app, redis_client):
-    make_staff()
+    staff_member()
     client = app.test_client()
     sign_in(client)
     session_id = session_cookie(client)
@@ -312,14 +294,14 @@ def test_a_request_in_flight_cannot_bring_back_a_session_that_just_ended(redis_c
 
 
 def coordinator_client(app, email="cora@agency.example"):
-    make_staff(email, "coordinator", name="Cora Coordinator")
+    staff_member(email, "coordinator", name="Cora Coordinator")
     client = app.test_client()
     assert sign_in(client, email=email).status_code == 303
     return client
 
 
 def test_deactivation_ends_every_session_of_that_person_at_once(app, redis_client):
-    user_id = make_staff()
+    user_id = staff_member().id
     laptop, phone = app.test_client(), app.test_client()
     sign_in(laptop)
     sign_in(phone)
@@ -347,7 +329,7 @@ def test_deactivation_ends_every_session_of_that_person_at_once(app, redis_clien
 
 
 def test_changed_roles_end_the_sessions_and_apply_at_the_next_sign_in(app):
-    user_id = make_staff()
+    user_id = staff_member().id
     client = app.test_client()
     sign_in(client)
     coordinator = coordinator_client(app)
@@ -384,7 +366,7 @@ def test_someone_must_remain_coordinator(app):
 
 
 def test_a_password_change_keeps_this_session_and_ends_the_others(app):
-    make_staff()
+    staff_member()
     here, elsewhere = app.test_client(), app.test_client()
     sign_in(here)
     sign_in(elsewhere)
@@ -406,7 +388,7 @@ def test_a_password_change_keeps_this_session_and_ends_the_others(app):
 
 
 def test_a_password_change_needs_the_current_password_and_a_strong_new_one(app):
-    make_staff()
+    staff_member()
     client = app.test_client()
     sign_in(client)
 
@@ -432,7 +414,7 @@ def test_a_password_change_needs_the_current_password_and_a_strong_new_one(app):
 
 
 def test_the_coordinator_sets_a_new_password_for_someone_who_forgot_theirs(app):
-    user_id = make_staff()
+    user_id = staff_member(name="Rae Reviewer").id
     forgetful = app.test_client()
     sign_in(forgetful)
     coordinator = coordinator_client(app)
@@ -477,7 +459,7 @@ def test_weak_passwords_are_refused_with_a_reason():
 
 
 def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_password():
-    make_staff("rae@agency.example")
+    staff_member("rae@agency.example")
     with pytest.raises(Invalid) as caught, database.transaction() as session:
         accounts.add_account(
             session,
@@ -511,13 +493,13 @@ def stored_hash(user_id) -> str:
 
 def test_tests_hash_passwords_at_the_least_cost_argon2id_allows():
     # STAFF_PASSWORD_HASH=fast (conftest.py): a sign-in costs microseconds, not 0.15 s.
-    stored = stored_hash(make_staff())
+    stored = stored_hash(staff_member().id)
     assert stored.startswith("$argon2id$v=19$m=8,t=1,p=1$")
     assert PASSWORD not in stored
 
 
 def test_a_hash_made_at_one_cost_verifies_at_another_and_is_rehashed_at_sign_in(app, monkeypatch):
-    user_id = make_staff()
+    user_id = staff_member().id
     monkeypatch.setenv("STAFF_PASSWORD_HASH", "strong")
     assert sign_in(app.test_client()).status_code == 303
     strong = stored_hash(user_id)
@@ -559,7 +541,7 @@ def test_production_refuses_the_cheap_hash_and_hashes_strongly_by_default():
 def test_failed_sign_ins_are_limited_per_e_mail_address_from_any_client(redis_client):
     # Explicitly on: Flask-Limiter keeps "enabled" from the last app it was set up for.
     app = create_app({"TESTING": True, "RATELIMIT_ENABLED": True})
-    make_staff()
+    staff_member()
     for attempt in range(5):
         client = client_at(app, f"10.0.0.{attempt}")
         assert sign_in(client, password=f"wrong guess {attempt}").status_code == 401
@@ -567,7 +549,7 @@ def test_failed_sign_ins_are_limited_per_e_mail_address_from_any_client(redis_cl
     assert blocked.status_code == 429
     assert "Too many sign-in attempts" in blocked.get_data(as_text=True)
     assert COOKIE_NAME not in blocked.headers.get("Set-Cookie", "")
-    make_staff("other@agency.example")
+    staff_member("other@agency.example")
     other = client_at(app, "10.0.1.1")
     assert sign_in(other, email="other@agency.example").status_code == 303
 
@@ -576,7 +558,7 @@ def test_failed_sign_ins_are_limited_per_client(redis_client):
     app = create_app(
         {"TESTING": True, "RATELIMIT_ENABLED": True, "STAFF_SIGN_IN_LIMIT": "3 per minute"}
     )
-    make_staff()
+    staff_member()
     client = app.test_client()
     for _ in range(5):  # signing in successfully does not count
         assert sign_in(client).status_code == 303
@@ -591,7 +573,7 @@ def test_failed_sign_ins_are_limited_per_client(redis_client):
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(app):
-    make_staff()
+    staff_member()
     response = app.test_client().post(
         "/staff/sign-in", data={"email": "rae@agency.example", "password": PASSWORD}
     )
@@ -620,7 +602,7 @@ def test_api_writes_need_the_csrf_token_in_a_header(app):
         return {"ok": True}
 
     app.add_url_rule("/api/v1/test-write", "test_write", write, methods=["POST"])
-    make_staff()
+    staff_member()
     client = app.test_client()
     sign_in(client)
     refused = client.post("/api/v1/test-write", json={})
@@ -685,7 +667,7 @@ def test_adding_a_person_shows_every_problem_next_to_its_field(app):
 
 
 def test_a_page_for_another_role_answers_403_with_a_page(app):
-    make_staff()
+    staff_member()
     client = app.test_client()
     sign_in(client)
     response = client.get("/staff/people")
@@ -701,7 +683,7 @@ def test_a_page_for_another_role_answers_403_with_a_page(app):
 
 def api_client(app, email="cora@agency.example", *roles):
     """Signed in as a new person with ``roles`` (Coordinator by default), and the token."""
-    make_staff(email, *(roles or ("coordinator",)), name="Cora Coordinator")
+    staff_member(email, *(roles or ("coordinator",)), name="Cora Coordinator")
     client = app.test_client()
     assert sign_in(client, email=email).status_code == 303
     return client, {"X-CSRFToken": client.get("/api/v1/staff/me").get_json()["csrf_token"]}
@@ -903,7 +885,7 @@ def test_another_service_accepts_the_session_and_sends_strangers_to_review_to_si
         "?next=%2Freporting%2Freports%3Fdue%3Dsoon"
     )
 
-    make_staff("lee@agency.example", "liaison", name="Lee Liaison")
+    staff_member("lee@agency.example", "liaison", name="Lee Liaison")
     review = app.test_client()
     sign_in(review, email="lee@agency.example")
     client = other.test_client()
