@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.review.models import AuditEntry, StaffUser
 from services.review.staff import domain as accounts
 from shared import staff_auth
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
+from tests.factories import PASSWORD, acting_as, staff_member, staff_session
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a fresh start at last"
 IDENTITIES = ("coordinator", "reviewer", "liaison", "deactivated")
 
@@ -34,22 +34,17 @@ class Staff:
     people: dict[str, StaffUser]
 
     def acting(self, who: str) -> Acting:
-        person = self.people[who]
-        return Acting(staff_id=person.id, email=person.email, roles=frozenset(person.roles))
+        return acting_as(self.people[who])
 
     def add(self, key: str, roles: list[str], *, active: bool = True) -> StaffUser:
-        person = accounts.add_account(
-            self.session,
-            email=f"{key}@agency.example",
+        self.people[key] = staff_member(
+            f"{key}@agency.example",
+            *roles,
             name=f"{key.title()} Person",
-            roles=roles,
-            password=PASSWORD,
-            actor="test",
+            active=active,
+            session=self.session,
         )
-        person.active = active
-        self.session.flush()
-        self.people[key] = person
-        return person
+        return self.people[key]
 
 
 @pytest.fixture
@@ -57,7 +52,6 @@ def staff(rolled_back, redis_client) -> Staff:
     """The Coordinator, a reviewer, a liaison, a deactivated Coordinator, and two people to
     act on: Tia (a reviewer, signed in) and Ina (deactivated)."""
     world = Staff(session=rolled_back("review"), people={})
-    world.session.execute(delete(StaffUser))  # whatever an earlier test left (rolled back)
     world.add("coordinator", ["coordinator"])
     world.add("reviewer", ["reviewer"])
     world.add("liaison", ["liaison"])
@@ -65,10 +59,6 @@ def staff(rolled_back, redis_client) -> Staff:
     world.add("tia", ["reviewer"])
     world.add("ina", ["reviewer"], active=False)
     return world
-
-
-def signed_in(person: StaffUser) -> str:
-    return staff_auth.start_session(person.id, person.email, person.name, person.roles)
 
 
 def stored(staff: Staff) -> list[Any]:
@@ -143,7 +133,7 @@ READS = {"see the staff list", "see an account"}
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 def test_only_an_active_coordinator_manages_staff_accounts(staff, action, identity):
     act, refusal = ACTIONS[action]
-    signed_in(staff.people["tia"])
+    staff_session(staff.people["tia"])
     before = stored(staff)
     if identity == "coordinator":
         act(staff, staff.acting(identity))
@@ -218,7 +208,7 @@ def test_the_coordinator_sets_only_other_peoples_passwords(staff):
 @pytest.mark.parametrize("identity", ["coordinator", "reviewer", "liaison"])
 def test_everyone_changes_their_own_password_with_the_current_one(staff, identity):
     person = staff.people[identity]
-    here, elsewhere = signed_in(person), signed_in(person)
+    here, elsewhere = staff_session(person), staff_session(person)
     before = stored(staff)
     with pytest.raises(Invalid) as wrong:
         accounts.change_password(
