@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from services.review import create_app
-from services.review.staff import domain as accounts
 from services.review.worker import database
 from shared.db import sqlalchemy_url
+from tests.factories import PASSWORD, staff_member
 
 pytestmark = pytest.mark.integration
 
@@ -139,7 +139,6 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
 }
 
 IDENTITIES = ("anonymous", "reviewer", "liaison", "coordinator")
-PASSWORD = "correct horse battery staple"
 SAMPLE = {"uuid": str(uuid.UUID(int=42)), "path": "no/such/file.txt"}
 
 
@@ -168,6 +167,12 @@ def test_every_route_of_the_review_app_is_in_the_table():
 
 
 @pytest.fixture(scope="module")
+def app():
+    """One review app answers every request of the module, as one process answers many."""
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture(scope="module")
 def staff_accounts(migrated):
     """One person per role, made once for this module (sign-ins are made per test)."""
     engine = create_engine(sqlalchemy_url(migrated["review"]))
@@ -176,14 +181,8 @@ def staff_accounts(migrated):
     engine.dispose()
     with database.transaction() as session:
         for role in ("reviewer", "liaison", "coordinator"):
-            accounts.add_account(
-                session,
-                email=f"{role}@agency.example",
-                name=f"Only {role.title()}",
-                roles=[role],
-                password=PASSWORD,
-                actor="test",
-            )
+            name = f"Only {role.title()}"
+            staff_member(f"{role}@agency.example", role, name=name, session=session)
     yield
     with database.transaction() as session:
         session.execute(text("TRUNCATE staff_users"))
@@ -209,9 +208,8 @@ def client_as(app, identity: str):
 @pytest.mark.parametrize("identity", IDENTITIES)
 @pytest.mark.parametrize(("rule", "method"), sorted(EXPECTED), ids=lambda v: str(v))
 def test_route_answers_each_identity_as_the_table_says(
-    staff_accounts, redis_client, rule, method, identity
+    app, staff_accounts, redis_client, rule, method, identity
 ):
-    app = create_app({"TESTING": True})
     client, token = client_as(app, identity)
     url = url_for_rule(rule)
     api = rule.startswith("/api/")
