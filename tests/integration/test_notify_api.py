@@ -7,14 +7,23 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select, update
 
-from services.notify import create_app, messages
+from services.notify import create_app
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.db import utcnow
-from shared.staff_auth import COOKIE_NAME, start_session
+from tests.factories import (
+    COORDINATOR,
+    LIAISON,
+    REVIEWER,
+    acting_as,
+    held_decision_message,
+    signed_in,
+)
 from tests.helpers import queued_tasks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+LEE = acting_as(LIAISON)
 
 
 @pytest.fixture
@@ -22,40 +31,9 @@ def app(redis_client):
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
 
-def signed_in(app, *roles):
-    client = app.test_client()
-    client.set_cookie(
-        COOKIE_NAME, start_session(uuid.uuid4(), "cora@agency.example", "Cora", list(roles))
-    )
-    return client
-
-
-def held_decision(proposal_id=None) -> uuid.UUID:
-    with database.transaction() as session:
-        message_id = messages.record_message(
-            session,
-            cause=f"test:{uuid.uuid4()}",
-            template="decision_declined",
-            to_address="dana@example.org",
-            proposal_id=proposal_id or uuid.uuid4(),
-            reference="AP-2026-00009",
-            held=True,
-            context={
-                "agency": "MIOSHA",
-                "reference": "AP-2026-00009",
-                "contact_name": "Dana",
-                "organization_name": "Roofers",
-                "reason": "Not this year.",
-                "status_url": "",
-            },
-        )
-    assert message_id is not None
-    return message_id
-
-
 def test_staff_see_preview_edit_and_release_held_messages(app, redis_client):
-    message_id = held_decision()
-    client = signed_in(app, "coordinator")
+    message_id = held_decision_message().id
+    client = signed_in(app, COORDINATOR)
 
     [listed] = client.get("/api/v1/held").get_json()["messages"]
     assert (listed["id"], listed["status"]) == (str(message_id), "held")
@@ -81,8 +59,8 @@ def test_staff_see_preview_edit_and_release_held_messages(app, redis_client):
 
 
 def test_released_but_unsent_messages_can_be_held_again(app):
-    first, second = held_decision(), held_decision()
-    client = signed_in(app, "reviewer")
+    first, second = held_decision_message().id, held_decision_message().id
+    client = signed_in(app, REVIEWER)
     client.post("/api/v1/held/release", json={"message_ids": [str(first), str(second)]})
     assert client.post("/api/v1/held/hold", json={"message_ids": [str(first)]}).get_json() == {
         "held": 1
@@ -92,7 +70,7 @@ def test_released_but_unsent_messages_can_be_held_again(app):
 
 def test_a_sent_message_can_be_resent_and_failures_say_why(app, redis_client):
     proposal_id = uuid.uuid4()
-    message_id = held_decision(proposal_id)
+    message_id = held_decision_message(proposal_id).id
     with database.transaction() as session:
         session.execute(
             update(Message)
@@ -101,7 +79,7 @@ def test_a_sent_message_can_be_resent_and_failures_say_why(app, redis_client):
                 status="failed", attempts=8, last_error="SMTPRecipientsRefused: 550 no such user"
             )
         )
-    client = signed_in(app, "coordinator")
+    client = signed_in(app, COORDINATOR)
 
     log = client.get(f"/api/v1/messages?proposal_id={proposal_id}").get_json()["messages"]
     assert log[0]["last_error"] == "SMTPRecipientsRefused: 550 no such user"
@@ -113,9 +91,9 @@ def test_a_sent_message_can_be_resent_and_failures_say_why(app, redis_client):
 
 
 def test_access_is_by_role(app):
-    message_id = held_decision()
+    message_id = held_decision_message().id
     assert app.test_client().get("/api/v1/held").status_code == 401
-    liaison = signed_in(app, "liaison")
+    liaison = signed_in(app, LEE)
     assert liaison.get("/api/v1/held").status_code == 403
     assert (
         liaison.post("/api/v1/held/release", json={"message_ids": [str(message_id)]}).status_code
@@ -125,10 +103,10 @@ def test_access_is_by_role(app):
 
 
 def test_bad_input_is_a_clear_4xx(app):
-    client = signed_in(app, "coordinator")
+    client = signed_in(app, COORDINATOR)
     assert client.post("/api/v1/held/release", json={"message_ids": []}).status_code == 422
     assert client.get(f"/api/v1/messages/{uuid.uuid4()}").status_code == 404
-    sent = held_decision()
+    sent = held_decision_message().id
     client.post("/api/v1/held/release", json={"message_ids": [str(sent)]})
     response = client.put(f"/api/v1/messages/{sent}", json={"subject": "x", "text_body": "y"})
     assert response.status_code == 409
@@ -136,8 +114,8 @@ def test_bad_input_is_a_clear_4xx(app):
 
 
 def test_held_messages_page_edits_and_releases(app, redis_client):
-    message_id = held_decision()
-    client = signed_in(app, "coordinator")
+    message_id = held_decision_message().id
+    client = signed_in(app, COORDINATOR)
     listing = client.get("/staff/messages").get_data(as_text=True)
     assert "Decision on your Alliance proposal AP-2026-00009" in listing
 
@@ -162,12 +140,12 @@ def test_held_messages_page_needs_a_sign_in_and_a_role(app):
     anonymous = app.test_client().get("/staff/messages")
     assert anonymous.status_code == 303
     assert "/review/staff/sign-in?next=" in anonymous.headers["Location"]
-    assert signed_in(app, "liaison").get("/staff/messages").status_code == 403
+    assert signed_in(app, LEE).get("/staff/messages").status_code == 403
 
 
 def test_an_empty_message_is_refused_inline(app):
-    message_id = held_decision()
-    client = signed_in(app, "reviewer")
+    message_id = held_decision_message().id
+    client = signed_in(app, REVIEWER)
     response = client.post(
         f"/staff/messages/{message_id}", data={"subject": "x", "text_body": "  ", "action": "save"}
     )
@@ -178,7 +156,7 @@ def test_an_empty_message_is_refused_inline(app):
 
 
 def a_sent_message(**values) -> uuid.UUID:
-    message_id = held_decision()
+    message_id = held_decision_message().id
     with database.transaction() as session:
         session.execute(
             update(Message)
@@ -193,7 +171,7 @@ def test_failed_messages_are_listed_by_status(app):
         status="failed", attempts=13, last_error="ConnectionRefusedError: refused"
     )
     a_sent_message()
-    client = signed_in(app, "liaison")
+    client = signed_in(app, LEE)
 
     [listed] = client.get("/api/v1/messages?status=failed").get_json()["messages"]
 
@@ -205,8 +183,8 @@ def test_failed_messages_are_listed_by_status(app):
 
 
 def test_a_pending_message_says_when_it_is_tried_next(app):
-    message_id = held_decision()
-    client = signed_in(app, "coordinator")
+    message_id = held_decision_message().id
+    client = signed_in(app, COORDINATOR)
     client.post("/api/v1/held/release", json={"message_ids": [str(message_id)]})
 
     described = client.get(f"/api/v1/messages/{message_id}").get_json()
@@ -223,7 +201,7 @@ def test_the_coordinator_sees_failed_and_uncertain_deliveries_and_resends_one(ap
     )
     uncertain = a_sent_message(subject="Twice, perhaps", ambiguous_deliveries=1)
     a_sent_message(subject="Went out fine")
-    client = signed_in(app, "coordinator")
+    client = signed_in(app, COORDINATOR)
 
     held_page = client.get("/staff/messages").get_data(as_text=True)
     assert 'href="/staff/deliveries"' in held_page
@@ -263,10 +241,10 @@ def test_the_deliveries_page_is_for_the_coordinator_and_its_form_needs_the_csrf_
 ):
     app = create_app({"TESTING": True})
     failed = a_sent_message(status="failed")
-    reviewer = signed_in(app, "reviewer")
+    reviewer = signed_in(app, REVIEWER)
     assert reviewer.get("/staff/deliveries").status_code == 403
     assert 'href="/staff/deliveries"' not in reviewer.get("/staff/messages").get_data(as_text=True)
-    client = signed_in(app, "coordinator")
+    client = signed_in(app, COORDINATOR)
     page = client.get("/staff/deliveries").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
 
@@ -282,8 +260,8 @@ def test_the_deliveries_page_is_for_the_coordinator_and_its_form_needs_the_csrf_
 
 
 def test_the_form_and_the_api_refuse_an_empty_choice_with_the_same_message(app):
-    held = held_decision()
-    client = signed_in(app, "reviewer")
+    held = held_decision_message().id
+    client = signed_in(app, REVIEWER)
 
     api = client.post("/api/v1/held/release", json={"message_ids": []})
     page = client.post("/staff/messages", data={})
@@ -298,8 +276,8 @@ def test_the_form_and_the_api_refuse_an_empty_choice_with_the_same_message(app):
 
 
 def test_a_nul_in_the_edit_form_is_shown_beside_the_field_and_nothing_is_stored(app):
-    message_id = held_decision()
-    client = signed_in(app, "reviewer")
+    message_id = held_decision_message().id
+    client = signed_in(app, REVIEWER)
 
     page = client.post(
         f"/staff/messages/{message_id}",
