@@ -16,12 +16,17 @@ from services.notify.models import Message, ProcessedEvent, StaffConflict
 from services.notify.tasks import conflict_declared, proposal_declined, proposal_submitted
 from services.notify.worker import database
 from shared.db import utcnow
-from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
+from shared.domain import Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
-from shared.proposal import ProposalSchema
-from shared.staff_auth import COOKIE_NAME, start_session
-from shared.testing import example_proposal
 from tests import servers as test_servers
+from tests.factories import (
+    ROOFERS,
+    acting,
+    conflict_declared_event,
+    proposal,
+    signed_in,
+    submitted_event,
+)
 from tests.helpers import queued_tasks
 
 pytestmark = [
@@ -29,46 +34,40 @@ pytestmark = [
     pytest.mark.usefixtures("clean_databases", "redis_client"),
 ]
 
-ROOFERS = "Michigan Roofing Contractors Association"
 BAKERS = "Great Lakes Bakers Guild"
 IN_CONFLICT = {"errors": {"_request": [domain.IN_CONFLICT]}}
+
+
+# Staff as notify sees them. Through the API and pages a session carries no conflicts: notify
+# learns them from review's event (REVIEWER declares one, COLLEAGUE does not).
+COORDINATOR = acting("coordinator@agency.example", "coordinator")
+REVIEWER = acting("reviewer@agency.example", "reviewer")
+COLLEAGUE = acting("colleague@agency.example", "reviewer")
+LIAISON = acting("liaison@agency.example", "liaison")
+NOBODY = acting("nobody@agency.example")  # signed in, no staff role
+BY_ROLE = {"coordinator": COORDINATOR, "reviewer": REVIEWER, "liaison": LIAISON}
+
+
+@pytest.fixture
+def app():
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
 
 # -- builders ---------------------------------------------------------------------------------
 
 
-def conflict_event(staff_id: uuid.UUID, name: str = ROOFERS) -> dict:
-    return new_event(
-        "staff.conflict_declared",
-        producer="review",
-        payload={
-            "staff_id": staff_id,
-            "organization_name": name,
-            "organization_key": organization_key(name),
-            "declared_at": datetime.now(UTC),
-        },
-    ).to_message()
-
-
 def arrives(name: str) -> uuid.UUID:
     """A proposal from ``name`` reaches notify (receipt and Coordinator alert)."""
     proposal_id = uuid.uuid4()
-    data = example_proposal()
-    data["organization"]["name"] = name
-    proposal_submitted(
-        event=new_event(
-            "proposal.submitted",
-            producer="intake",
-            payload={
-                "proposal_id": proposal_id,
-                "reference": f"AP-2026-{proposal_id.int % 100000:05d}",
-                "version": 1,
-                "submitted_at": datetime.now(UTC),
-                "proposal": ProposalSchema().load(data),
-            },
-        ).to_message()
+    event = submitted_event(
+        proposal(name), proposal_id=proposal_id, reference=reference(proposal_id)
     )
+    proposal_submitted(event=event.to_message())
     return proposal_id
+
+
+def reference(proposal_id: uuid.UUID) -> str:
+    return f"AP-2026-{proposal_id.int % 100000:05d}"
 
 
 def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
@@ -79,7 +78,7 @@ def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
             producer="review",
             payload={
                 "proposal_id": proposal_id,
-                "reference": f"AP-2026-{proposal_id.int % 100000:05d}",
+                "reference": reference(proposal_id),
                 "version": 1,
                 "reason": "Outside our priorities this year.",
                 "decided_at": datetime.now(UTC),
@@ -122,23 +121,6 @@ def set_status(message_id: uuid.UUID, **values: object) -> None:
         session.execute(update(Message).where(Message.id == message_id).values(**values))
 
 
-def signed_in(staff_id: uuid.UUID, *roles: str):
-    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
-    client.set_cookie(
-        COOKIE_NAME, start_session(staff_id, f"{roles[0]}@agency.example", "Rae", list(roles))
-    )
-    return client
-
-
-def acting(*roles: str, conflicts: tuple[str, ...] = ()) -> Acting:
-    return Acting(
-        staff_id=uuid.uuid4(),
-        email=f"{roles[0] if roles else 'nobody'}@agency.example",
-        roles=frozenset(roles),
-        conflicts=frozenset(organization_key(name) for name in conflicts),
-    )
-
-
 def ids(messages: list[Message]) -> list[uuid.UUID]:
     return [message.id for message in messages]
 
@@ -152,14 +134,15 @@ def listed(response) -> list[str]:
 
 
 def test_a_reviewer_in_conflict_neither_lists_reads_edits_nor_releases_through_the_api(
-    redis_client,
+    app, redis_client
 ):
     proposal_id, held = a_held_decision(ROOFERS)
     _, bakers_held = a_held_decision(BAKERS)
-    reviewer = uuid.uuid4()
-    conflict_declared(event=conflict_event(reviewer, "MICHIGAN ROOFING CONTRACTORS ASSOCIATION."))
-    client = signed_in(reviewer, "reviewer")
-    colleague = signed_in(uuid.uuid4(), "reviewer")
+    declared = conflict_declared_event(
+        REVIEWER.staff_id, "MICHIGAN ROOFING CONTRACTORS ASSOCIATION."
+    )
+    conflict_declared(event=declared.to_message())
+    client, colleague = signed_in(app, REVIEWER), signed_in(app, COLLEAGUE)
     before = stored(held)
 
     assert listed(colleague.get("/api/v1/held")) == [str(held), str(bakers_held)]
@@ -186,14 +169,13 @@ def test_a_reviewer_in_conflict_neither_lists_reads_edits_nor_releases_through_t
     )
 
 
-def test_a_reviewer_in_conflict_cannot_hold_back_a_released_message_through_the_api():
+def test_a_reviewer_in_conflict_cannot_hold_back_a_released_message_through_the_api(app):
     _, held = a_held_decision(ROOFERS)
-    reviewer = uuid.uuid4()
-    conflict_declared(event=conflict_event(reviewer))
-    colleague = signed_in(uuid.uuid4(), "reviewer")
+    conflict_declared(event=conflict_declared_event(REVIEWER.staff_id).to_message())
+    colleague = signed_in(app, COLLEAGUE)
     released = colleague.post("/api/v1/held/release", json={"message_ids": [str(held)]})
     assert released.get_json() == {"released": [str(held)]}
-    client = signed_in(reviewer, "reviewer")
+    client = signed_in(app, REVIEWER)
 
     answer = client.post("/api/v1/held/hold", json={"message_ids": [str(held)]})
 
@@ -201,12 +183,11 @@ def test_a_reviewer_in_conflict_cannot_hold_back_a_released_message_through_the_
     assert stored(held)[0] == "pending"
 
 
-def test_a_reviewer_in_conflict_neither_sees_nor_edits_the_message_on_the_pages():
+def test_a_reviewer_in_conflict_neither_sees_nor_edits_the_message_on_the_pages(app):
     _, held = a_held_decision(ROOFERS)
     _, bakers_held = a_held_decision(BAKERS)
-    reviewer = uuid.uuid4()
-    conflict_declared(event=conflict_event(reviewer))
-    client = signed_in(reviewer, "reviewer")
+    conflict_declared(event=conflict_declared_event(REVIEWER.staff_id).to_message())
+    client = signed_in(app, REVIEWER)
     before = stored(held)
 
     listing = client.get("/staff/messages").get_data(as_text=True)
@@ -227,7 +208,7 @@ def test_a_reviewer_in_conflict_neither_sees_nor_edits_the_message_on_the_pages(
     assert stored(bakers_held)[0] == "held"
 
 
-def test_a_coordinator_in_conflict_does_not_see_or_resend_its_failed_deliveries():
+def test_a_coordinator_in_conflict_does_not_see_or_resend_its_failed_deliveries(app):
     proposal_id = arrives(ROOFERS)
     bakers = arrives(BAKERS)
     with database.transaction() as session:
@@ -243,9 +224,8 @@ def test_a_coordinator_in_conflict_does_not_see_or_resend_its_failed_deliveries(
         ).all()
     for message_id in (roofers_receipt, bakers_receipt):
         set_status(message_id, status="failed", attempts=8, last_error="550 no such user")
-    coordinator = uuid.uuid4()
-    conflict_declared(event=conflict_event(coordinator))
-    client = signed_in(coordinator, "coordinator")
+    conflict_declared(event=conflict_declared_event(COORDINATOR.staff_id).to_message())
+    client = signed_in(app, COORDINATOR)
 
     page = client.get("/staff/deliveries").get_data(as_text=True)
     resent = client.post(f"/staff/deliveries/{roofers_receipt}/resend")
@@ -259,7 +239,7 @@ def test_a_coordinator_in_conflict_does_not_see_or_resend_its_failed_deliveries(
 # -- the conflicts notify keeps -----------------------------------------------------------------
 
 
-def test_a_conflict_declared_in_review_reaches_notify_through_the_broker(redis_client):
+def test_a_conflict_declared_in_review_reaches_notify_through_the_broker(app, redis_client):
     from services.notify.tasks import celery as notify_celery
     from services.review.queue import domain as queue
     from services.review.worker import database as review_database
@@ -267,28 +247,31 @@ def test_a_conflict_declared_in_review_reaches_notify_through_the_broker(redis_c
 
     _, held = a_held_decision(ROOFERS)
     redis_client.delete("notify")
-    reviewer = acting("reviewer")
     with review_database.transaction() as session:
         queue.declare_conflict(
-            session, acting=reviewer, organization_name=ROOFERS, outbox=review_outbox
+            session, acting=REVIEWER, organization_name=ROOFERS, outbox=review_outbox
         )
     sent = queued_tasks(redis_client, "notify")
     assert [name for name, _ in sent] == ["notify.conflict_declared"]
     for name, kwargs in sent:
         notify_celery.tasks[name](**kwargs)
 
-    client = signed_in(reviewer.staff_id, "reviewer")
+    client = signed_in(app, REVIEWER)
     assert listed(client.get("/api/v1/held")) == []
     assert client.get(f"/api/v1/messages/{held}").status_code == 403
 
 
 def test_the_same_conflict_event_twice_stores_one_conflict():
     staff_id = uuid.uuid4()
-    event = conflict_event(staff_id)
+    event = conflict_declared_event(staff_id).to_message()
 
     conflict_declared(event=event)
     conflict_declared(event=event)
-    conflict_declared(event=conflict_event(staff_id, "Michigan roofing contractors association"))
+    conflict_declared(
+        event=conflict_declared_event(
+            staff_id, "Michigan roofing contractors association"
+        ).to_message()
+    )
 
     with database.transaction() as session:
         rows = session.scalars(select(StaffConflict)).all()
@@ -320,15 +303,15 @@ def test_any_staff_member_reads_the_log_and_a_message_but_only_staff():
     proposal_id, held = a_held_decision(ROOFERS)
     with database.transaction() as session:
         for role in ("coordinator", "reviewer", "liaison"):
-            reader = acting(role)
+            reader = BY_ROLE[role]
             assert ids(domain.message_log(session, reader, status="held")) == [held]
             assert domain.get_message(session, reader, held).id == held
         with pytest.raises(Forbidden):
-            domain.message_log(session, acting(), proposal_id=proposal_id)
+            domain.message_log(session, NOBODY, proposal_id=proposal_id)
         with pytest.raises(Forbidden):
-            domain.get_message(session, acting(), held)
+            domain.get_message(session, NOBODY, held)
         with pytest.raises(NotFound):
-            domain.get_message(session, acting("liaison"), uuid.uuid4())
+            domain.get_message(session, LIAISON, uuid.uuid4())
 
 
 def test_a_conflict_hides_every_message_of_the_proposal_in_the_log():
@@ -336,19 +319,19 @@ def test_a_conflict_hides_every_message_of_the_proposal_in_the_log():
     _, bakers_held = a_held_decision(BAKERS)
     # A message whose own event named no organization is hidden with its proposal's others.
     set_status(held, organization_key="")
-    in_conflict = acting("liaison", conflicts=(ROOFERS,))
+    in_conflict = acting("liaison@agency.example", "liaison", conflicts=(ROOFERS,))
     with database.transaction() as session:
         assert domain.message_log(session, in_conflict, proposal_id=proposal_id) == []
         assert ids(domain.message_log(session, in_conflict, status="held")) == [bakers_held]
         with pytest.raises(Forbidden, match="conflict of interest"):
             domain.get_message(session, in_conflict, held)
-        assert len(domain.message_log(session, acting("liaison"), proposal_id=proposal_id)) == 3
+        assert len(domain.message_log(session, LIAISON, proposal_id=proposal_id)) == 3
 
 
 def test_only_the_coordinator_and_reviewers_list_edit_release_and_hold_held_messages():
     _, held = a_held_decision(ROOFERS)
     before = stored(held)
-    liaison = acting("liaison")
+    liaison = LIAISON
     with database.transaction() as session:
         with pytest.raises(Forbidden):
             domain.held_messages(session, liaison)
@@ -361,12 +344,12 @@ def test_only_the_coordinator_and_reviewers_list_edit_release_and_hold_held_mess
     assert stored(held) == before
     for role in ("coordinator", "reviewer"):
         with database.transaction() as session:
-            assert ids(domain.held_messages(session, acting(role))) == [held]
+            assert ids(domain.held_messages(session, BY_ROLE[role])) == [held]
 
 
 def test_a_releaser_edits_releases_and_holds_back_with_their_name_on_it():
     _, held = a_held_decision(ROOFERS)
-    reviewer = acting("reviewer")
+    reviewer = REVIEWER
     with database.transaction() as session:
         edited = domain.edit_held(
             session, reviewer, message_id=held, subject="  About   AP ", text_body="Dear Dana,\r\n"
@@ -379,14 +362,14 @@ def test_a_releaser_edits_releases_and_holds_back_with_their_name_on_it():
         assert domain.release_held(session, reviewer, message_ids=[held, uuid.uuid4()]) == [held]
     assert stored(held)[0::4] == ("pending", "reviewer@agency.example")
     with database.transaction() as session:
-        assert domain.hold_again(session, acting("coordinator"), message_ids=[held]) == 1
+        assert domain.hold_again(session, COORDINATOR, message_ids=[held]) == 1
     assert stored(held)[0::4] == ("held", None)
 
 
 def test_an_edit_is_refused_when_the_message_is_gone_sent_or_blank():
     _, held = a_held_decision(ROOFERS)
     before = stored(held)
-    reviewer = acting("reviewer")
+    reviewer = REVIEWER
     with database.transaction() as session:
         with pytest.raises(NotFound):
             domain.edit_held(session, reviewer, message_id=uuid.uuid4(), subject="S", text_body="T")
@@ -406,13 +389,13 @@ def test_an_edit_is_refused_when_the_message_is_gone_sent_or_blank():
 def test_only_the_coordinator_and_reviewers_resend_and_never_a_held_message():
     _, held = a_held_decision(ROOFERS)
     with database.transaction() as session, pytest.raises(Conflict, match="release it instead"):
-        domain.resend(session, acting("coordinator"), message_id=held)
+        domain.resend(session, COORDINATOR, message_id=held)
     set_status(held, status="failed")
     with database.transaction() as session, pytest.raises(Forbidden):
-        domain.resend(session, acting("liaison"), message_id=held)
+        domain.resend(session, LIAISON, message_id=held)
     assert copies_of(held) == 0
     with database.transaction() as session:
-        copy = domain.resend(session, acting("reviewer"), message_id=held)
+        copy = domain.resend(session, REVIEWER, message_id=held)
         assert (copy.status, copy.released_by, copy.organization_key) == (
             "pending",
             "reviewer@agency.example",
@@ -425,11 +408,16 @@ def test_only_the_coordinator_follows_failed_deliveries():
     _, held = a_held_decision(ROOFERS)
     set_status(held, status="failed")
     with database.transaction() as session:
-        assert ids(domain.delivery_problems(session, acting("coordinator"))) == [held]
-        assert domain.delivery_problems(session, acting("coordinator", conflicts=(ROOFERS,))) == []
+        assert ids(domain.delivery_problems(session, COORDINATOR)) == [held]
+        assert (
+            domain.delivery_problems(
+                session, acting("coordinator@agency.example", "coordinator", conflicts=(ROOFERS,))
+            )
+            == []
+        )
         for role in ("reviewer", "liaison"):
             with pytest.raises(Forbidden):
-                domain.delivery_problems(session, acting(role))
+                domain.delivery_problems(session, BY_ROLE[role])
 
 
 def test_the_alert_about_a_failed_message_is_hidden_with_the_proposal():
@@ -454,9 +442,9 @@ def test_the_alert_about_a_failed_message_is_hidden_with_the_proposal():
     [alert] = outcome.follow_up
     with database.transaction() as session:
         assert session.get(Message, alert).proposal_id is None
-        failed = domain.message_log(session, acting("coordinator"), status="failed")
-        pending = domain.message_log(session, acting("coordinator"), status="pending")
-        in_conflict = acting("coordinator", conflicts=(ROOFERS,))
+        failed = domain.message_log(session, COORDINATOR, status="failed")
+        pending = domain.message_log(session, COORDINATOR, status="pending")
+        in_conflict = acting("coordinator@agency.example", "coordinator", conflicts=(ROOFERS,))
         assert ids(failed) == [held]
         assert alert in ids(pending)
         assert alert not in ids(domain.message_log(session, in_conflict, status="pending"))
