@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from services.notify import create_app
-from shared.staff_auth import COOKIE_NAME, start_session
+from tests.factories import acting, signed_in
 
 pytestmark = pytest.mark.integration
 
@@ -70,12 +70,10 @@ def test_route_answers_each_identity_as_the_table_says(
     migrated, redis_client, rule, method, identity
 ):
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
-    client = app.test_client()
-    if identity != "anonymous":
-        client.set_cookie(
-            COOKIE_NAME,
-            start_session(uuid.uuid4(), f"{identity}@agency.example", identity.title(), [identity]),
-        )
+    if identity == "anonymous":
+        client = app.test_client()
+    else:
+        client = signed_in(app, acting(f"{identity}@agency.example", identity))
     url = url_for_rule(rule) + (
         "?proposal_id=" + str(uuid.UUID(int=7)) if rule == "/api/v1/messages" else ""
     )
