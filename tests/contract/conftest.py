@@ -14,17 +14,26 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import hypothesis.strategies as st
 import pytest
 import schemathesis
-from flask import Flask, session
-from flask_wtf.csrf import generate_csrf
+from flask import Flask
 
-from shared.staff_auth import COOKIE_NAME, start_session
+from services.review.staff.models import StaffUser
+from shared.domain import Acting
+from shared.staff_auth import COOKIE_NAME
+from tests.factories import (
+    COORDINATOR,
+    csrf_header,
+    held_decision_message,
+    proposal,
+    queued_proposal,
+    signed_in,
+    staff_member,
+)
 
 OPENAPI = "/api/v1/openapi.json"
 
@@ -54,20 +63,17 @@ class Caller:
         return f"{len(self.answers)} operations, {cases} cases\n" + "\n".join(lines)
 
 
-def signed_in(app: Flask, *, user_id: uuid.UUID, email: str, name: str, roles: list[str]) -> Caller:
-    """A staff session (shared/staff_auth.py) and the CSRF token API writes send as
-    ``X-CSRFToken``, with the Flask session cookie that holds its secret half."""
-    with app.test_request_context():
-        token = generate_csrf()
-        flask_session = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
-        session_cookie = flask_session.dumps(dict(session))
-    return Caller(
-        headers={"X-CSRFToken": token},
-        cookies={
-            COOKIE_NAME: start_session(user_id, email, name, roles),
-            app.config["SESSION_COOKIE_NAME"]: session_cookie,
-        },
-    )
+def caller_for(app: Flask, person: StaffUser | Acting) -> Caller:
+    """``person`` signed in (a staff session, shared/staff_auth.py) and the CSRF token API
+    writes send as ``X-CSRFToken``, with the Flask session cookie that holds its secret half."""
+    client = signed_in(app, person)
+    headers = csrf_header(app, client)
+    cookies = {}
+    for name in (COOKIE_NAME, app.config["SESSION_COOKIE_NAME"]):
+        cookie = client.get_cookie(name)
+        assert cookie is not None, name
+        cookies[name] = cookie.value
+    return Caller(headers=headers, cookies=cookies)
 
 
 def aim_at(schema: Any, rows: list[Mapping[str, Any]]) -> None:
@@ -163,60 +169,20 @@ def intake(clean_databases: Any, redis_client: Any) -> Service:
 # -- review: staff; proposals in the queue, a signed alliance, a roundtable --------------------
 
 
-def _arrive(name: str) -> str:
-    from services.review.queue import domain as queue
-    from services.review.worker import database
-    from shared.events import new_event
-    from shared.proposal import ProposalSchema
-    from shared.testing import example_proposal
-
-    data = example_proposal()
-    data["organization"]["name"] = name
-    event = new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": uuid.uuid4(),
-            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-            "version": 1,
-            "submitted_at": datetime.now(UTC),
-            "status_url": "",
-            "proposal": ProposalSchema().load(data),
-        },
-    )
-    with database.transaction() as db:
-        return str(queue.receive_submitted_proposal(db, event=event).proposal_id)
-
-
-def _staff(email: str, roles: list[str]) -> tuple[uuid.UUID, str, str, list[str]]:
-    from services.review.staff import domain as accounts
-    from services.review.worker import database
-
-    with database.transaction() as db:
-        person = accounts.add_account(
-            db,
-            email=email,
-            name=email.split("@")[0].title(),
-            roles=roles,
-            password="contract run password",
-            actor="test",
-        )
-        return person.id, person.email, person.name, list(person.roles)
-
-
 @pytest.fixture
 def review(clean_databases: Any, redis_client: Any) -> Service:
     from services.review import create_app
 
     app = create_app({"TESTING": True})
-    cora_id, cora_email, cora_name, cora_roles = _staff("cora@agency.example", ["coordinator"])
-    lee_id = _staff("lee@agency.example", ["liaison"])[0]
-    rae_id = _staff("rae@agency.example", ["reviewer"])[0]  # whose account the run may change
-    caller = signed_in(app, user_id=cora_id, email=cora_email, name=cora_name, roles=cora_roles)
+    cora = staff_member("cora@agency.example", "coordinator")
+    lee_id = staff_member("lee@agency.example", "liaison").id
+    rae_id = staff_member("rae@agency.example", "reviewer").id  # whose account the run may change
+    caller = caller_for(app, cora)
     service = Service(schemathesis.openapi.from_wsgi(OPENAPI, app), caller)
     seed = Seeder(app, service.schema, caller)
 
-    signed, claimed, waiting = (_arrive(n) for n in ("Roofers", "Welders", "Bakers"))
+    names = ("Roofers", "Welders", "Bakers")
+    signed, claimed, waiting = (str(queued_proposal(proposal(n)).proposal_id) for n in names)
     approval = {
         "kind": "approved",
         "details": {
@@ -248,7 +214,7 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
         f"/api/v1/roundtables/{roundtable['id']}/memberships",
         {"alliance_id": alliance_id, "joined_on": "2026-02-01"},
     )
-    seed("POST", f"/api/v1/proposals/{claimed}/assignment", {"reviewer_id": str(cora_id)})
+    seed("POST", f"/api/v1/proposals/{claimed}/assignment", {"reviewer_id": str(cora.id)})
     seed("POST", f"/api/v1/proposals/{claimed}/comments", {"body": "Good reach."})
     declined = {"kind": "declined", "details": {"reason": "Not this year."}}
     prepared = seed("POST", f"/api/v1/proposals/{claimed}/decision", declined)
@@ -284,7 +250,7 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
                 "alliance_id": alliance_id,
                 "parent_id": roundtable["id"],
             },
-            {"reviewer_id": cora_id, "liaison_id": lee_id, "user_id": rae_id},
+            {"reviewer_id": cora.id, "liaison_id": lee_id, "user_id": rae_id},
         ],
     )
     return service
@@ -293,43 +259,15 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
 # -- notify: staff; a held decision message and a sent one -------------------------------------
 
 
-def _message(*, held: bool, proposal_id: uuid.UUID) -> str:
-    from services.notify import messages
-    from services.notify.worker import database
-
-    with database.transaction() as db:
-        message_id = messages.record_message(
-            db,
-            cause=f"contract:{uuid.uuid4()}",
-            template="decision_declined",
-            to_address="dana@example.org",
-            proposal_id=proposal_id,
-            reference="AP-2026-00009",
-            held=held,
-            context={
-                "agency": "MIOSHA",
-                "reference": "AP-2026-00009",
-                "contact_name": "Dana",
-                "organization_name": "Roofers",
-                "reason": "Not this year.",
-                "status_url": "",
-            },
-        )
-    assert message_id is not None
-    return str(message_id)
-
-
 @pytest.fixture
 def notify(clean_databases: Any, redis_client: Any) -> Service:
     from services.notify import create_app
 
     app = create_app({"TESTING": True})
     proposal_id = uuid.uuid4()
-    held = _message(held=True, proposal_id=proposal_id)
-    pending = _message(held=False, proposal_id=proposal_id)
-    caller = signed_in(
-        app, user_id=uuid.uuid4(), email="cora@agency.example", name="Cora", roles=["coordinator"]
-    )
+    held = held_decision_message(proposal_id).id
+    pending = held_decision_message(proposal_id, held=False).id
+    caller = caller_for(app, COORDINATOR)
     service = Service(schemathesis.openapi.from_wsgi(OPENAPI, app), caller)
     seed = Seeder(app, service.schema, caller)
     seed("GET", "/api/v1/held")
