@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,16 +20,12 @@ from deploy.gateway import create_gateway
 from services.notify.models import Message
 from services.notify.tasks import conflict_declared
 from services.notify.worker import database as notify_database
-from services.review.staff import domain as accounts
-from services.review.worker import database as review_database
-from shared.domain import organization_key
-from shared.events import new_event
 from tests.browser_harness import assert_accessible, watch_errors
+from tests.factories import PASSWORD, ROOFERS, conflict_declared_event, staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 
 EMAIL = "cora@agency.example"
-PASSWORD = "a long enough password"
 
 
 @pytest.fixture
@@ -57,15 +52,7 @@ def a_message(**values: Any) -> uuid.UUID:
 
 
 def create_the_coordinator() -> uuid.UUID:
-    with review_database.transaction() as session:
-        return accounts.add_account(
-            session,
-            email=EMAIL,
-            name="Cora Coordinator",
-            roles=["coordinator", "reviewer"],
-            password=PASSWORD,
-            actor="test",
-        ).id
+    return staff_member(EMAIL, "coordinator", "reviewer", name="Cora Coordinator").id
 
 
 def sign_in_as_the_coordinator(page: Page, base_url: str) -> None:
@@ -115,18 +102,7 @@ def test_the_held_and_failed_message_pages_are_accessible(base_url: str, page: P
 def test_a_refused_edit_and_a_conflict_refusal_are_accessible(base_url: str, page: Page) -> None:
     errors = watch_errors(page)
     cora = create_the_coordinator()
-    conflict_declared(
-        event=new_event(
-            "staff.conflict_declared",
-            producer="review",
-            payload={
-                "staff_id": cora,
-                "organization_name": "Michigan Roofing Contractors Association",
-                "organization_key": organization_key("Michigan Roofing Contractors Association"),
-                "declared_at": datetime.now(UTC),
-            },
-        ).to_message()
-    )
+    conflict_declared(event=conflict_declared_event(cora, ROOFERS).to_message())
     held = a_message(status="held")
     conflicted = a_message(
         status="held", organization_key="michigan roofing contractors association"

@@ -13,32 +13,31 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
 from services.review import create_app
 from services.review.alliances import domain as agreements
-from services.review.decisions import domain as decisions
-from services.review.models import Alliance
 from services.review.queue import domain as queue
-from services.review.staff import domain as accounts
-from services.review.worker import database, outbox
-from shared.domain import Acting
-from shared.events import new_event
-from shared.proposal import ProposalSchema
-from shared.testing import example_proposal
+from services.review.staff.models import StaffUser
+from services.review.worker import database
 from tests.browser_harness import assert_accessible, watch_errors
+from tests.factories import (
+    PASSWORD,
+    acting_as,
+    proposal,
+    queued_proposal,
+    signed_alliance,
+    staff_member,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 
 EMAIL = "cora@agency.example"
-PASSWORD = "a long enough password"
 TODAY = queue.today()
-CORA = Acting(staff_id=uuid.uuid4(), email=EMAIL, roles=frozenset({"coordinator", "reviewer"}))
 
 
 @pytest.fixture
@@ -72,66 +71,28 @@ def js_errors(page: Page) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def coordinator() -> uuid.UUID:
+def coordinator() -> StaffUser:
     """The Coordinator, also a reviewer and a liaison, so every form shows."""
-    with database.transaction() as session:
-        person = accounts.add_account(
-            session,
-            email=EMAIL,
-            name="Cora Coordinator",
-            roles=["coordinator", "reviewer", "liaison"],
-            password=PASSWORD,
-            actor="test",
-        )
-        return person.id
+    return staff_member(
+        EMAIL, "coordinator", "reviewer", "liaison", name="Cora Coordinator", password=PASSWORD
+    )
 
 
 def arrive(name: str, areas: tuple[str, ...] = ("falls",)) -> uuid.UUID:
-    data = example_proposal()
-    data["organization"]["name"] = name
-    data["priority"]["priority_areas"] = list(areas)
-    event = new_event(
-        "proposal.submitted",
-        producer="intake",
-        payload={
-            "proposal_id": uuid.uuid4(),
-            "reference": f"AP-2026-{uuid.uuid4().int % 100000:05d}",
-            "version": 1,
-            "submitted_at": datetime.now(UTC),
-            "status_url": "",
-            "proposal": ProposalSchema().load(data),
-        },
-    )
-    with database.transaction() as session:
-        proposal_id: uuid.UUID = queue.receive_submitted_proposal(session, event=event).proposal_id
-        return proposal_id
+    return queued_proposal(proposal(name, priority_areas=areas)).proposal_id
 
 
-def sign(name: str, liaison_id: uuid.UUID) -> uuid.UUID:
+def sign(name: str, liaison: StaffUser) -> uuid.UUID:
     """An approved and released proposal: the alliance's id, with some of its life."""
-    proposal_id = arrive(name)
+    cora = acting_as(liaison)
     with database.transaction() as session:
-        decision = decisions.prepare(
-            session,
-            proposal_id=proposal_id,
-            kind="approved",
-            details={
-                "division": "construction_safety_health",
-                "liaison_id": str(liaison_id),
-                "signing_date": date(TODAY.year - 1, 3, 1).isoformat(),
-                "term_years": 2,
-            },
-            acting=CORA,
-        )
-    with database.transaction() as session:
-        decisions.release(session, acting=CORA, decision_ids=[decision.id], outbox=outbox)
-    with database.transaction() as session:
-        alliance_id: uuid.UUID = session.scalars(
-            select(Alliance.id).where(Alliance.proposal_id == proposal_id)
-        ).one()
+        signing_date = date(TODAY.year - 1, 3, 1)
+        alliance_id = signed_alliance(
+            name, signing_date=signing_date, liaison=liaison, session=session
+        ).id
         agreements.add_milestone(
             session,
-            acting=CORA,
+            acting=cora,
             alliance_id=alliance_id,
             title="Toolbox talks on ladders",
             target_date=TODAY + timedelta(days=60),
@@ -139,11 +100,11 @@ def sign(name: str, liaison_id: uuid.UUID) -> uuid.UUID:
             description="Six talks, in English and Spanish",
         )
         agreements.add_meeting(
-            session, acting=CORA, alliance_id=alliance_id, met_on=TODAY, note="Kick-off"
+            session, acting=cora, alliance_id=alliance_id, met_on=TODAY, note="Kick-off"
         )
         agreements.add_document(
             session,
-            acting=CORA,
+            acting=cora,
             alliance_id=alliance_id,
             title="Signed agreement",
             kind="agreement",
@@ -167,7 +128,7 @@ def sign_in(page: Page, base_url: str) -> None:
 
 
 def test_the_sign_in_page_is_accessible(
-    page: Page, base_url: str, coordinator: uuid.UUID, js_errors: list[str]
+    page: Page, base_url: str, coordinator: StaffUser, js_errors: list[str]
 ) -> None:
     page.goto(f"{base_url}/staff/sign-in")
     expect(page.get_by_role("heading", level=1)).to_have_text("Staff sign-in")
@@ -182,7 +143,7 @@ def test_the_sign_in_page_is_accessible(
 
 
 def test_the_queue_proposal_decisions_and_scoring_pages_are_accessible(
-    page: Page, base_url: str, coordinator: uuid.UUID, js_errors: list[str]
+    page: Page, base_url: str, coordinator: StaffUser, js_errors: list[str]
 ) -> None:
     first = arrive("Falls Partner", areas=("falls",))
     arrive("Heat Partner", areas=("heat",))
@@ -222,7 +183,7 @@ def test_the_queue_proposal_decisions_and_scoring_pages_are_accessible(
 
 
 def test_the_alliance_pages_and_the_directory_are_accessible(
-    page: Page, base_url: str, coordinator: uuid.UUID, js_errors: list[str]
+    page: Page, base_url: str, coordinator: StaffUser, js_errors: list[str]
 ) -> None:
     alliance_id = sign("Roofers Guild", coordinator)
     sign("Electricians Union", coordinator)
@@ -271,7 +232,7 @@ def _milestone(alliance_id: uuid.UUID) -> str:
 
 
 def test_page_titles_name_each_page(
-    page: Page, base_url: str, coordinator: uuid.UUID, js_errors: list[str]
+    page: Page, base_url: str, coordinator: StaffUser, js_errors: list[str]
 ) -> None:
     alliance_id = sign("Roofers Guild", coordinator)
     sign_in(page, base_url)

@@ -15,27 +15,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.review import create_app
-from services.review.staff import domain as accounts
-from services.review.worker import database
 from tests.browser_harness import assert_accessible, watch_errors
+from tests.factories import PASSWORD, staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 
 EMAIL = "cora@agency.example"
-PASSWORD = "a long enough password"
 
 
 @pytest.fixture
 def base_url(live_server: Callable[[Any], str], redis_client: Any) -> str:
-    with database.transaction() as session:
-        accounts.add_account(
-            session,
-            email=EMAIL,
-            name="Cora Coordinator",
-            roles=["coordinator"],
-            password=PASSWORD,
-            actor="test",
-        )
+    staff_member(EMAIL, "coordinator", name="Cora Coordinator")
     return live_server(create_app({"TESTING": False}))
 
 
