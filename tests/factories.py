@@ -1,10 +1,23 @@
-"""Builders of test data, in one place: a proposal and its ``proposal.submitted`` event, staff
-members (their account, their ``Acting``, a signed-in test client), a proposal queued in
-review, a prepared decision, a signed alliance, and notify's messages and conflict events.
+"""Builders of test data, in one place.
+
+==========================  ==========================================================
+what                        builders
+==========================  ==========================================================
+a proposal, its event       ``proposal()``, ``submitted_event()``
+a proposal in review        ``queued_proposal()``
+staff                       ``staff_member()`` (an account), ``acting()`` (no account),
+                            ``acting_as()``, ``COORDINATOR``, ``REVIEWER``, ``LIAISON``,
+                            ``OTHER_LIAISON``
+signed in                   ``signed_in()`` (a test client), ``staff_session()`` (the
+                            cookie), ``csrf_header()`` (for an app that checks CSRF)
+decisions                   ``approval()``, ``prepared_decision()``, ``release_decisions()``
+an alliance                 ``signed_alliance()``
+notify                      ``held_decision_message()``, ``conflict_declared_event()``
+==========================  ==========================================================
 
 Each builder makes its thing the way the system makes it (the event catalog's schemas, the
 review domain's ``receive_submitted_proposal``, ``add_account``, ``prepare`` and
-``release``), so that a test says only what matters to it.
+``release``, notify's ``record_message``), so that a test says only what matters to it.
 
 Where a builder writes: its keyword ``session``.
 
@@ -14,6 +27,8 @@ Where a builder writes: its keyword ``session``.
   it returns, for a test that then goes through a web request or a worker (those tests use
   ``clean_databases``).
 
+``using(database, session)`` gives a test's own helpers the same convention.
+
 What a builder returns: the row it made (``StaffUser``, ``QueuedProposal``,
 ``PreparedDecision``, ``Alliance``, ``Message``). Sessions are made with
 ``expire_on_commit=False``, so a row's columns stay readable after the builder's own
@@ -21,7 +36,8 @@ transaction has committed (its relationships do not: read those in a session). B
 write nothing return plain values: a dict, an ``Event``, an ``Acting``, a test client.
 
 Staff who need no account (most domain-level tests) are ``acting(...)``; ``LIAISON`` and
-``OTHER_LIAISON`` are liaisons without an account, known to the builders' liaison lookup.
+``OTHER_LIAISON`` are liaisons without an account, known to the builders' liaison lookup
+(``liaison_lookup``), which also knows every active liaison account.
 """
 
 from __future__ import annotations
