@@ -200,14 +200,21 @@ def rolled_back(migrated: dict[str, str], _cleaners: list[Any]) -> Iterator[Any]
     opened: list[tuple[Any, Any, Session]] = []
 
     def session_for(service: str) -> Session:
-        engine, tables, sequences = cleaners[service]
+        engine, tables, _sequences = cleaners[service]
         connection = engine.connect()
         outer = connection.begin()
-        # Names read from pg_tables/pg_sequences (_cleaners), not from any input.
-        statements = [f'DELETE FROM "{table}";' for table in tables]  # noqa: S608
-        statements += [f'ALTER SEQUENCE "{sequence}" RESTART;' for sequence in sequences]
+        # Names read from pg_tables (_cleaners), not from any input. Only the sequences an
+        # earlier test moved on are restarted: each restart writes a new file (0.4 ms).
+        deletes = " ".join(f'DELETE FROM "{table}";' for table in tables)  # noqa: S608
+        restarts = (
+            "FOR moved IN SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' "
+            "AND last_value IS NOT NULL LOOP "
+            "EXECUTE format('ALTER SEQUENCE %I RESTART', moved); END LOOP;"
+        )
         connection.execute(text("SET LOCAL session_replication_role = replica"))
-        connection.execute(text("DO $clean$ BEGIN " + " ".join(statements) + " END $clean$"))
+        connection.execute(
+            text(f"DO $clean$ DECLARE moved text; BEGIN {deletes} {restarts} END $clean$")
+        )
         connection.execute(text("SET LOCAL session_replication_role = origin"))
         session = Session(bind=connection, join_transaction_mode="create_savepoint")
         opened.append((connection, outer, session))
