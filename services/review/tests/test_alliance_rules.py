@@ -93,9 +93,12 @@ def test_an_ambassador_completed_an_initial_term_and_one_renewal(status, terms, 
 LEE_ID = uuid.uuid4()
 
 
-def acting(*roles, staff_id=None):
+def acting(*roles, staff_id=None, conflicts=()):
     return Acting(
-        staff_id=staff_id or uuid.uuid4(), email="x@agency.example", roles=frozenset(roles)
+        staff_id=staff_id or uuid.uuid4(),
+        email="x@agency.example",
+        roles=frozenset(roles),
+        conflicts=frozenset(conflicts),
     )
 
 
@@ -107,11 +110,22 @@ def acting(*roles, staff_id=None):
         (acting("liaison"), False),
         (acting("reviewer", staff_id=LEE_ID), False),  # the liaison's id, not the role
         (acting("reviewer", "liaison", staff_id=LEE_ID), True),
+        (acting("coordinator", conflicts=["roofers"]), False),
+        (acting("liaison", staff_id=LEE_ID, conflicts=["roofers"]), False),
     ],
-    ids=["coordinator", "its liaison", "another liaison", "reviewer", "reviewer and its liaison"],
+    ids=[
+        "coordinator",
+        "its liaison",
+        "another liaison",
+        "reviewer",
+        "reviewer and its liaison",
+        "coordinator in conflict",
+        "its liaison in conflict",
+    ],
 )
 def test_the_coordinator_and_the_alliances_own_liaison_keep_its_work_plan(who, keeps):
-    assert agreements.may_keep_work_plan(Alliance(liaison_id=LEE_ID), who) is keeps
+    alliance = Alliance(liaison_id=LEE_ID, partner_name="Roofers")
+    assert agreements.may_keep_work_plan(alliance, who) is keeps
 
 
 def test_a_milestone_done_without_a_day_is_done_today():
