@@ -323,7 +323,9 @@ def test_deactivation_ends_every_session_of_that_person_at_once(app, redis_clien
     assert sign_in(app.test_client()).status_code == 303
     with database.transaction() as session:
         actions = session.scalars(
-            select(AuditEntry.action).where(AuditEntry.entity_id == str(user_id))
+            select(AuditEntry.action)
+            .where(AuditEntry.entity_id == str(user_id))
+            .order_by(AuditEntry.id)  # rows come back in no set order without it
         ).all()
     assert actions == ["staff account created", "deactivated", "reactivated"]
 
