@@ -148,7 +148,12 @@ def record(step: Callable[[Session], T]) -> T:
 def deliver(
     message_id: uuid.UUID, *, mailer: Mailer, mail_from: str, policy: messages.DeliveryPolicy
 ) -> messages.Outcome:
-    """One attempt at one message, if it is due; returns what became of it."""
+    """One attempt at one message, if it is due; returns what became of it.
+
+    The one task that commits more than once, on purpose: "sending" must be committed before
+    the SMTP conversation and "sent" right after the server's 250 (docs/reliability.md), and
+    no transaction may stay open across a mail server's answer.
+    """
     with database.transaction() as session:
         state = messages.delivery_state(session, message_id=message_id, now=utcnow())
     if state != "due":
