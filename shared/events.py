@@ -218,6 +218,35 @@ class StaffConflictDeclaredV1(Schema):
     declared_at = fields.AwareDateTime(required=True)
 
 
+class ReportDeadlineV1(Schema):
+    """A report's deadline moment came (``report.due_soon``, ``report.due``,
+    ``report.overdue``, ``report.escalated``; produced by reporting's deadline sweep, exactly
+    once per report and reminder). Notify tells the partner's contact with a copy to the
+    liaison, or the Coordinator for an escalation.
+
+    ``days`` is the reminder's offset from the due date (-14, -3, 0, 1, 14, 30 by default);
+    ``report_url`` is the partner's signed, expiring link to the report form ("" until the
+    form exists).
+    """
+
+    report_id = fields.UUID(required=True)
+    alliance_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(PersonSchema, required=True)
+    liaison = fields.Nested(PersonSchema, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
+    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    due_date = fields.Date(required=True)
+    reminder = fields.String(
+        required=True, validate=validate.OneOf(["due_soon", "due", "overdue", "escalated"])
+    )
+    days = fields.Integer(required=True, strict=True)
+    report_url = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 # (type, version) -> payload schema class
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.submitted", 1): ProposalSubmittedV1,
@@ -236,6 +265,11 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("alliance.ambassador_designated", 1): AllianceAmbassadorDesignatedV1,
     # -- end of the agreement's life
     ("staff.conflict_declared", 1): StaffConflictDeclaredV1,
+    # -- report deadlines (issue 9): one payload, the type says which moment came
+    ("report.due_soon", 1): ReportDeadlineV1,
+    ("report.due", 1): ReportDeadlineV1,
+    ("report.overdue", 1): ReportDeadlineV1,
+    ("report.escalated", 1): ReportDeadlineV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
@@ -256,6 +290,11 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "alliance.ambassador_designated": ("notify.ambassador_designated",),
     # -- end of the agreement's life
     "staff.conflict_declared": ("notify.conflict_declared",),
+    # -- report deadlines (issue 9): notify's consumers come with its reminder messages
+    "report.due_soon": (),
+    "report.due": (),
+    "report.overdue": (),
+    "report.escalated": (),
 }
 
 
