@@ -90,6 +90,12 @@ FEDERAL_OFFICES: Choices = {
 
 PROFILES = ("state_plan", "federal")
 
+# The report schedule each profile starts from (REPORT_QUARTERLY and
+# REPORT_FISCAL_YEAR_START_MONTH replace them): federal OSHA asks for no quarterly reports and
+# its fiscal year starts in October.
+QUARTERLY_REPORTS: dict[str, bool] = {"state_plan": True, "federal": False}
+FISCAL_YEAR_START_MONTH: dict[str, int] = {"state_plan": 1, "federal": 10}
+
 
 @dataclass(frozen=True)
 class AgencyProfile:

@@ -35,7 +35,9 @@ from shared.agency import (
     DEFAULT_HAZARDS,
     DEFAULT_PRIORITY_AREAS,
     FEDERAL_OFFICES,
+    FISCAL_YEAR_START_MONTH,
     PROFILES,
+    QUARTERLY_REPORTS,
     STATE_PLAN_DIVISIONS,
     AgencyProfile,
     Choices,
@@ -276,6 +278,37 @@ def durations(raw: str) -> tuple[timedelta, ...]:
 
 
 DURATIONS = Parser("durations such as 30s,1m,2h,1d, comma-separated, never shrinking", durations)
+
+REMINDER_KINDS: tuple[str, ...] = ("due_soon", "due", "overdue", "escalated")
+
+
+def reminder_schedule(raw: str) -> tuple[tuple[str, int], ...]:
+    """Comma-separated ``kind:days`` pairs, days counted from the due date, in order."""
+    reminders: list[tuple[str, int]] = []
+    for item in raw.split(","):
+        kind, colon, days = item.strip().partition(":")
+        if kind not in REMINDER_KINDS or not colon:
+            raise Refused(
+                f"{item.strip()!r} is not kind:days with kind one of " + ", ".join(REMINDER_KINDS)
+            )
+        try:
+            reminders.append((kind, int(days)))
+        except ValueError:
+            raise Refused(
+                f"{item.strip()!r}: {days.strip()!r} is not a whole number of days"
+            ) from None
+    for (_, earlier), (_, later) in itertools.pairwise(reminders):
+        if later <= earlier:
+            raise Refused(f"the days must rise: {later} comes after {earlier}")
+    return tuple(reminders)
+
+
+DEFAULT_REMINDER_DAYS = "due_soon:-14,due_soon:-3,due:0,overdue:1,overdue:14,escalated:30"
+REMINDER_DAYS = Parser(
+    "comma-separated kind:days pairs (kind: due_soon, due, overdue or escalated; days from the "
+    "due date, rising), such as due_soon:-14,due:0,overdue:1",
+    reminder_schedule,
+)
 
 
 # -- declarations -----------------------------------------------------------------------------
@@ -671,6 +704,76 @@ REVIEW_INITIAL_TERM_YEARS = _review.add(
     )
 )
 
+_reporting = section(
+    "Reporting",
+    'The report schedule (SPEC.md, "Report schedule: the rules"): every term\'s reports, '
+    "their due dates and reminders. Dates and reminder times are in `AGENCY_TIMEZONE`.",
+)
+REPORT_QUARTERLY: Setting[bool | None] = _reporting.add(
+    Setting(
+        "REPORT_QUARTERLY",
+        BOOLEAN,
+        None,
+        "alliances report every fiscal quarter as well as every agreement year",
+        default_doc="`true` (federal profile: `false`)",
+    )
+)
+REPORT_ANNUAL = _reporting.add(
+    Setting("REPORT_ANNUAL", BOOLEAN, True, "alliances report every agreement year")
+)
+REPORT_FISCAL_YEAR_START_MONTH: Setting[int | None] = _reporting.add(
+    Setting(
+        "REPORT_FISCAL_YEAR_START_MONTH",
+        whole("", 1, 12),
+        None,
+        "the month (1 = January) the agency's fiscal year starts; quarters follow it",
+        default_doc="`1`: calendar quarters (federal profile: `10`, October)",
+    )
+)
+REPORT_QUARTERLY_DUE_DAYS = _reporting.add(
+    Setting(
+        "REPORT_QUARTERLY_DUE_DAYS",
+        whole("days", 0),
+        30,
+        "a quarterly report is due this long after its quarter's last day",
+    )
+)
+REPORT_ANNUAL_DUE_DAYS = _reporting.add(
+    Setting(
+        "REPORT_ANNUAL_DUE_DAYS",
+        whole("days", 0),
+        60,
+        "an annual report is due this long after its agreement year's last day",
+    )
+)
+REPORT_REMINDER_DAYS = _reporting.add(
+    Setting(
+        "REPORT_REMINDER_DAYS",
+        REMINDER_DAYS,
+        reminder_schedule(DEFAULT_REMINDER_DAYS),
+        "a report's reminders, each a kind and its day counted from the due date; `due_soon`, "
+        "`due` and `overdue` go to the partner contact (copy to the liaison), `escalated` to "
+        "the Coordinator",
+        default_doc=f"`{DEFAULT_REMINDER_DAYS}`",
+    )
+)
+REPORT_REMINDER_HOUR = _reporting.add(
+    Setting(
+        "REPORT_REMINDER_HOUR",
+        whole("", 0, 23),
+        9,
+        "the hour, in the agency's time zone, a reminder goes out on its day",
+    )
+)
+REPORT_REVISION_DAYS = _reporting.add(
+    Setting(
+        "REPORT_REVISION_DAYS",
+        whole("days", 1),
+        14,
+        "a revision request gives the report a new due date this long after the request",
+    )
+)
+
 _notify = section("Notify", "E-mail delivery and its retries.")
 DEFAULT_RETRY_SCHEDULE = "30s,1m,2m,5m,10m,20m,30m,1h,2h,4h,8h,8h"
 NOTIFY_RETRY_SCHEDULE = _notify.add(
@@ -834,6 +937,20 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class ReportingSettings:
+    """The report schedule's numbers (services/reporting/schedules/domain.py ScheduleRules)."""
+
+    quarterly: bool
+    fiscal_year_start_month: int
+    annual: bool = True
+    quarterly_due_days: int = 30
+    annual_due_days: int = 60
+    reminder_days: tuple[tuple[str, int], ...] = reminder_schedule(DEFAULT_REMINDER_DAYS)
+    reminder_hour: int = 9
+    revision_days: int = 14
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     secret_key: str
@@ -865,6 +982,7 @@ class Settings:
     review_initial_term_years: int
     delivery: DeliverySettings
     alliance_password: str
+    reporting: ReportingSettings
 
     @property
     def production(self) -> bool:
@@ -1013,6 +1131,22 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             requeue_after=timedelta(seconds=values[NOTIFY_REQUEUE_SECONDS]),
         ),
         alliance_password=values[ALLIANCE_PASSWORD],
+        reporting=ReportingSettings(
+            quarterly=(
+                QUARTERLY_REPORTS[profile]
+                if values[REPORT_QUARTERLY] is None
+                else bool(values[REPORT_QUARTERLY])
+            ),
+            fiscal_year_start_month=(
+                values[REPORT_FISCAL_YEAR_START_MONTH] or FISCAL_YEAR_START_MONTH[profile]
+            ),
+            annual=values[REPORT_ANNUAL],
+            quarterly_due_days=values[REPORT_QUARTERLY_DUE_DAYS],
+            annual_due_days=values[REPORT_ANNUAL_DUE_DAYS],
+            reminder_days=values[REPORT_REMINDER_DAYS],
+            reminder_hour=values[REPORT_REMINDER_HOUR],
+            revision_days=values[REPORT_REVISION_DAYS],
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from services.review.queue.models import QueuedProposal
 from services.review.staff import domain as accounts
 from shared.agency import load_agency_profile
 from shared.config import load_settings
+from shared.dates import add_years as add_years  # reporting uses it too
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
@@ -72,14 +73,6 @@ def liaison_choices(session: Session) -> list[Liaison]:
 
 def initial_term_years() -> int:
     return load_settings().review_initial_term_years  # REVIEW_INITIAL_TERM_YEARS
-
-
-def add_years(start: date, years: int) -> date:
-    """The same day ``years`` later; 29 February becomes 28 February in a common year."""
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + years, day=28)
 
 
 def term_end(signing_date: date, term_years: int) -> date:
