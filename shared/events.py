@@ -290,11 +290,11 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "alliance.ambassador_designated": ("notify.ambassador_designated",),
     # -- end of the agreement's life
     "staff.conflict_declared": ("notify.conflict_declared",),
-    # -- report deadlines (issue 9): notify's consumers come with its reminder messages
-    "report.due_soon": (),
-    "report.due": (),
-    "report.overdue": (),
-    "report.escalated": (),
+    # -- report deadlines (issue 9): the contact and the liaison, or the Coordinator
+    "report.due_soon": ("notify.report_due_soon",),
+    "report.due": ("notify.report_due",),
+    "report.overdue": ("notify.report_overdue",),
+    "report.escalated": ("notify.report_escalated",),
 }
 
 

@@ -601,3 +601,69 @@ def alliance_changed(
             )
         )
     return [message_id for message_id in created if message_id is not None]
+
+
+# -- report deadlines (issue 9): due soon, due, overdue, escalated --------------------------
+
+REPORT_DEADLINE_TEMPLATES = {
+    "report.due_soon": "report_due_soon",
+    "report.due": "report_due",
+    "report.overdue": "report_overdue",
+    "report.escalated": "report_escalated",
+}
+
+
+def alliance_proposal(session: Session, alliance_id: uuid.UUID) -> uuid.UUID | None:
+    """The proposal an alliance came from, as notify's own messages about it recorded it
+    (``alliance.signed`` and the agreement's changes name both); None when none did."""
+    return session.scalars(
+        select(Message.proposal_id)
+        .where(Message.cause.like(f"alliance.%:{alliance_id}:%"), Message.proposal_id.is_not(None))
+        .order_by(Message.created_at)
+        .limit(1)
+    ).first()
+
+
+def report_deadline(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """A report reminder to the partner's contact with a copy to the liaison, or, past the
+    escalation, an alert to the Coordinator.
+
+    The cause is the report's reminder (report, due date, offset) and the recipient: the same
+    reminder is recorded once whichever event carries it, and a new due date is a new cause.
+    """
+    payload = event.payload
+    template = REPORT_DEADLINE_TEMPLATES[event.type]
+    cause = f"{event.type}:{payload['report_id']}:{payload['due_date']}:d{payload['days']}"
+    base = {
+        "agency": profile.name,
+        **payload,
+        "alliance_url": (
+            f"{settings.public_base_url}/review/staff/alliances/{payload['alliance_id']}"
+        ),
+    }
+    if event.type == "report.escalated":
+        recipients = [("coordinator", "the Alliance Coordinator", settings.coordinator_email)]
+    else:
+        recipients = [
+            ("contact", payload["contact"]["name"], payload["contact"]["email"]),
+            ("liaison", payload["liaison"]["name"], payload["liaison"]["email"]),
+        ]
+    proposal_id = alliance_proposal(session, payload["alliance_id"])
+    created = []
+    for role, name, address in recipients:
+        context = {**base, "recipient_name": name, "to_liaison": role == "liaison"}
+        created.append(
+            record_message(
+                session,
+                cause=f"{cause}:{role}",
+                template=template,
+                to_address=address,
+                context=context,
+                proposal_id=proposal_id,
+                reference=payload["reference"],
+                organization=payload["partner_name"],
+            )
+        )
+    return [message_id for message_id in created if message_id is not None]

@@ -296,3 +296,33 @@ def alliance_terminated(event: Event, *, session: Session) -> None:
 )
 def ambassador_designated(event: Event, *, session: Session) -> None:
     _alliance_changed(event, session)
+
+
+# -- report deadlines (issue 9) ---------------------------------------------------------------
+
+
+def _report_deadline(event: Event, session: Session) -> None:
+    created = messages.report_deadline(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
+@event_consumer(celery, name="notify.report_due_soon", event_type="report.due_soon")
+def report_due_soon(event: Event, *, session: Session) -> None:
+    _report_deadline(event, session)
+
+
+@event_consumer(celery, name="notify.report_due", event_type="report.due")
+def report_due(event: Event, *, session: Session) -> None:
+    _report_deadline(event, session)
+
+
+@event_consumer(celery, name="notify.report_overdue", event_type="report.overdue")
+def report_overdue(event: Event, *, session: Session) -> None:
+    _report_deadline(event, session)
+
+
+@event_consumer(celery, name="notify.report_escalated", event_type="report.escalated")
+def report_escalated(event: Event, *, session: Session) -> None:
+    _report_deadline(event, session)
