@@ -244,5 +244,58 @@ def create_coordinator(email: str, name: str) -> None:
     click.echo(f"[alliance] created Coordinator {created}; they sign in at {sign_in}")
 
 
+@main.group(cls=click.Group)
+def reporting() -> None:
+    """Reports partners owe: deadline scans."""
+
+
+def _instant(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    from datetime import UTC, datetime
+
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 instant (e.g. 2026-03-01T09:00:00-05:00)"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no time zone offset: give one (Z, +00:00, -05:00)")
+    return moment.astimezone(UTC)
+
+
+@reporting.command(cls=Command)
+@click.option(
+    "--now",
+    callback=_instant,
+    metavar="ISO-8601",
+    help="Sweep as of this instant, with its offset (default: now).",
+)
+def scan(now: Any) -> None:
+    """Run one report-deadline sweep and print how many reminders of each kind it emitted.
+
+    Each reminder goes out at most once: a second run for the same instant emits nothing."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from services.reporting.reports.domain import sweep
+    from services.reporting.worker import database, outbox
+
+    try:
+        with database.transaction() as session:
+            sent = sweep(session, now=now, outbox=outbox)
+    except ProgrammingError:
+        raise click.ClickException(
+            "the reporting database has no report tables yet: run `alliance migrate reporting`"
+        ) from None
+    except OperationalError as err:
+        raise click.ClickException(
+            f"could not reach the reporting database ({err.orig}); is REPORTING_DATABASE_URL right?"
+        ) from None
+    finally:
+        database.dispose()
+    click.echo(", ".join(f"{kind}: {count}" for kind, count in sent.items()))
+
+
 if __name__ == "__main__":
     main()

@@ -36,6 +36,11 @@ def route_by_service(
     return {"queue": canary_queue(service) if name == f"{service}.canary" else service}
 
 
+# How often beat has reporting send the report reminders that came due: they are set for
+# 9:00 local time, so a minute late is on time.
+REPORT_SWEEP_SECONDS = 60.0
+
+
 def beat_schedule(relay_seconds: float, sweep_seconds: float) -> dict[str, dict[str, Any]]:
     """What beat sends, and how often. Every entry is safe to run twice (tested)."""
     every = timedelta(seconds=relay_seconds)
@@ -56,6 +61,12 @@ def beat_schedule(relay_seconds: float, sweep_seconds: float) -> dict[str, dict[
         "task": "intake.expire_drafts",
         "schedule": timedelta(hours=1),
         "options": {"queue": "intake", "expires": 3600},
+    }
+    # Report reminders due by now, each sent once (services/reporting/reports/domain.py).
+    schedule["reporting-sweep-deadlines"] = {
+        "task": "reporting.sweep_deadlines",
+        "schedule": timedelta(seconds=REPORT_SWEEP_SECONDS),
+        "options": {"queue": "reporting", "expires": REPORT_SWEEP_SECONDS * 2},
     }
     return schedule
 

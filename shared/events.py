@@ -283,11 +283,14 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "proposal.approved": ("intake.proposal_approved", "notify.proposal_approved"),
     "alliance.signed": ("reporting.alliance_signed", "notify.alliance_signed"),
     "message.sent": ("intake.message_sent",),
-    # -- the agreement's life (issue 4); reporting will add reporting.alliance_changed
-    "alliance.renewed": ("notify.alliance_renewed",),
-    "alliance.concluded": ("notify.alliance_concluded",),
-    "alliance.terminated": ("notify.alliance_terminated",),
-    "alliance.ambassador_designated": ("notify.ambassador_designated",),
+    # -- the agreement's life (issue 4); reporting schedules or cuts the reports (issue 9)
+    "alliance.renewed": ("reporting.alliance_renewed", "notify.alliance_renewed"),
+    "alliance.concluded": ("reporting.alliance_concluded", "notify.alliance_concluded"),
+    "alliance.terminated": ("reporting.alliance_terminated", "notify.alliance_terminated"),
+    "alliance.ambassador_designated": (
+        "reporting.ambassador_designated",
+        "notify.ambassador_designated",
+    ),
     # -- end of the agreement's life
     "staff.conflict_declared": ("notify.conflict_declared",),
     # -- report deadlines (issue 9): the contact and the liaison, or the Coordinator

@@ -388,3 +388,55 @@ def conflict_declared_event(staff_id: uuid.UUID, organization_name: str = ROOFER
             "declared_at": datetime.now(UTC),
         },
     )
+
+
+# -- reporting ------------------------------------------------------------------------------------
+
+
+def alliance_signed_event(
+    name: str = ROOFERS,
+    *,
+    alliance_id: uuid.UUID | None = None,
+    signing_date: date = date(2026, 1, 15),
+    ends_on: date = date(2028, 1, 14),
+) -> Event:
+    """Review's ``alliance.signed`` as reporting receives it (``.to_message()`` is what its
+    consumer task is given); ``ends_on`` is the term's last day."""
+    return new_event(
+        "alliance.signed",
+        producer="review",
+        payload={
+            "alliance_id": alliance_id or uuid.uuid4(),
+            "proposal_id": uuid.uuid4(),
+            "reference": f"AP-2026-{next(_references):05d}",
+            "partner": {"name": name, "type": "trade_association"},
+            "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+            "liaison": {"id": LIAISON.id, "name": LIAISON.name, "email": LIAISON.email},
+            "goals": [],
+            "division": "construction_safety_health",
+            "signing_date": signing_date,
+            "term_years": ends_on.year - signing_date.year,
+            "ends_on": ends_on,
+        },
+    )
+
+
+def alliance_change_event(signed: Event, event_type: str, **fields: Any) -> Event:
+    """Review's ``alliance.renewed`` / ``concluded`` / ``terminated`` /
+    ``ambassador_designated`` for the alliance of ``signed``, with the type's own ``fields``
+    (``effective_on``, ``designated_on``, ...)."""
+    payload = signed.payload
+    return new_event(
+        event_type,
+        producer="review",
+        payload={
+            "alliance_id": payload["alliance_id"],
+            "proposal_id": payload["proposal_id"],
+            "reference": payload["reference"],
+            "partner_name": payload["partner"]["name"],
+            "contact": payload["contact"],
+            "liaison": payload["liaison"],
+            "decided_at": datetime.now(UTC),
+            **fields,
+        },
+    )

@@ -1,49 +1,16 @@
-"""Reporting's data: its copy of each signed alliance (report schedules build on it)."""
+"""Every table of reporting, for Alembic's metadata and for tests: each part keeps its own
+models (``services/reporting/<part>/models.py``); this module only gathers them."""
 
-from __future__ import annotations
+from services.reporting.alliances.models import Alliance
+from services.reporting.base import Base, OutboxEvent, ProcessedEvent, RejectedEvent
+from services.reporting.reports.models import Report, ReportReminder
 
-import uuid
-from datetime import date, datetime
-from typing import Any
-
-from sqlalchemy import Date, Integer, String, Uuid
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-from shared.db import UTCDateTime, utcnow
-from shared.inbox import ProcessedEventMixin, RejectedEventMixin
-from shared.outbox import OutboxEventMixin
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Alliance(Base):
-    """What reporting knows of a signed alliance, from ``alliance.signed``."""
-
-    __tablename__ = "alliances"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    reference: Mapped[str] = mapped_column(String(40))
-    partner_name: Mapped[str] = mapped_column(String(200))
-    contact_email: Mapped[str] = mapped_column(String(254))
-    liaison_email: Mapped[str] = mapped_column(String(254))
-    division: Mapped[str] = mapped_column(String(64))
-    signing_date: Mapped[date] = mapped_column(Date)
-    term_years: Mapped[int] = mapped_column(Integer)
-    ends_on: Mapped[date] = mapped_column(Date)
-    signed: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the whole event payload
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class OutboxEvent(OutboxEventMixin, Base):
-    pass
-
-
-class ProcessedEvent(ProcessedEventMixin, Base):
-    pass
-
-
-class RejectedEvent(RejectedEventMixin, Base):
-    pass
+__all__ = [
+    "Alliance",
+    "Base",
+    "OutboxEvent",
+    "ProcessedEvent",
+    "RejectedEvent",
+    "Report",
+    "ReportReminder",
+]

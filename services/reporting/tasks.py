@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
+
 from sqlalchemy.orm import Session
 
-from services.reporting import alliances
-from services.reporting.worker import celery, outbox
+from services.reporting.alliances import domain as alliances
+from services.reporting.reports import domain as reports
+from services.reporting.worker import celery, database, outbox
 from shared.events import Event
-from shared.tasks import event_consumer, register_relay
+from shared.tasks import ServiceTask, event_consumer, register_relay
+
+log = logging.getLogger(__name__)
 
 relay_outbox = register_relay(celery, outbox)
 
@@ -15,3 +21,66 @@ relay_outbox = register_relay(celery, outbox)
 @event_consumer(celery, name="reporting.alliance_signed", event_type="alliance.signed")
 def alliance_signed(event: Event, *, session: Session) -> None:
     alliances.record_signed(session, event=event)
+    payload = event.payload
+    reports.schedule_term(
+        session,
+        alliance_id=payload["alliance_id"],
+        term=0,
+        signing_date=payload["signing_date"],
+        ends_on=payload["ends_on"],
+    )
+
+
+@event_consumer(celery, name="reporting.alliance_renewed", event_type="alliance.renewed")
+def alliance_renewed(event: Event, *, session: Session) -> None:
+    payload = event.payload
+    if not alliances.record_renewed(session, event=event):
+        raise LookupError(f"alliance {payload['alliance_id']} was never signed here")
+    reports.schedule_term(
+        session,
+        alliance_id=payload["alliance_id"],
+        term=payload["renewal"],
+        signing_date=payload["signing_date"],
+        ends_on=payload["ends_on"],
+    )
+
+
+@event_consumer(celery, name="reporting.alliance_concluded", event_type="alliance.concluded")
+def alliance_concluded(event: Event, *, session: Session) -> None:
+    alliances.record_people(session, event=event)
+    reports.cut_schedule(
+        session,
+        alliance_id=event.payload["alliance_id"],
+        effective_on=event.payload["concluded_on"],
+    )
+
+
+@event_consumer(celery, name="reporting.alliance_terminated", event_type="alliance.terminated")
+def alliance_terminated(event: Event, *, session: Session) -> None:
+    alliances.record_people(session, event=event)
+    reports.cut_schedule(
+        session,
+        alliance_id=event.payload["alliance_id"],
+        effective_on=event.payload["effective_on"],
+    )
+
+
+@event_consumer(
+    celery, name="reporting.ambassador_designated", event_type="alliance.ambassador_designated"
+)
+def ambassador_designated(event: Event, *, session: Session) -> None:
+    alliances.record_people(session, event=event)
+    reports.cut_for_ambassador(
+        session,
+        alliance_id=event.payload["alliance_id"],
+        designated_on=event.payload["designated_on"],
+    )
+
+
+@celery.task(name="reporting.sweep_deadlines", base=ServiceTask, acks_late=False, shared=False)
+def sweep_deadlines() -> dict[str, int]:
+    with database.transaction() as session:
+        sent = reports.sweep(session, now=datetime.now(UTC), outbox=outbox)
+    if sent.total():
+        log.info("sent report reminders: %s", dict(sent))
+    return dict(sent)

@@ -643,7 +643,9 @@ def test_a_renewal_is_a_new_term_from_a_new_signing_date_and_announced(redis_cli
         "dana@example.org",
         "lee@agency.example",
     )
-    assert queued_tasks(redis_client, "reporting") == []  # reporting subscribes later
+    assert [name for name, _ in queued_tasks(redis_client, "reporting")] == [
+        "reporting.alliance_renewed"
+    ]
 
     renew(alliance_id, date(2029, 1, 15), 5, today=date(2029, 1, 15))
     assert (alliance(alliance_id).renewals, alliance(alliance_id).ends_on) == (2, date(2034, 1, 14))

@@ -1,0 +1,71 @@
+"""Signed alliances as reporting sees them: recorded from ``alliance.signed``, their people
+kept current by the events of the alliance's life."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.reporting.alliances.models import Alliance
+from shared.events import AllianceSignedV1, Event, PersonSchema
+
+
+def _person(person: dict[str, Any]) -> dict[str, Any]:
+    dumped: dict[str, Any] = PersonSchema().dump(person)
+    return dumped
+
+
+def record_signed(session: Session, *, event: Event) -> None:
+    payload = event.payload
+    values = {
+        "reference": payload["reference"],
+        "partner_name": str(payload["partner"].get("name", ""))[:200],
+        "contact_email": payload["contact"]["email"],
+        "liaison_email": payload["liaison"]["email"],
+        "contact": _person(payload["contact"]),
+        "liaison": _person(payload["liaison"]),
+        "division": payload["division"],
+        "signing_date": payload["signing_date"],
+        "term_years": payload["term_years"],
+        "ends_on": payload["ends_on"],
+        "signed": AllianceSignedV1().dump(payload),
+    }
+    session.execute(
+        insert(Alliance)
+        .values(id=payload["alliance_id"], **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+def record_people(session: Session, *, event: Event) -> bool:
+    """Keep the contact and liaison an alliance change names (reminders go to them); False
+    for an alliance reporting never heard was signed."""
+    payload = event.payload
+    alliance_id: uuid.UUID = payload["alliance_id"]
+    changed = session.execute(
+        update(Alliance)
+        .where(Alliance.id == alliance_id)
+        .values(
+            contact=_person(payload["contact"]),
+            liaison=_person(payload["liaison"]),
+            contact_email=payload["contact"]["email"],
+            liaison_email=payload["liaison"]["email"],
+        )
+    )
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+
+def record_renewed(session: Session, *, event: Event) -> bool:
+    payload = event.payload
+    if not record_people(session, event=event):
+        return False
+    session.execute(
+        update(Alliance)
+        .where(Alliance.id == payload["alliance_id"])
+        .values(ends_on=payload["ends_on"])
+    )
+    return True

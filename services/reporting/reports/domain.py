@@ -1,0 +1,305 @@
+"""The reports a partner owes, their reminders, and the deadline sweep.
+
+The dates come from the pure rules in services/reporting/schedules/; this module stores them
+and sends each reminder at most once:
+
+- ``schedule_term``: a term's reports and their reminders, on ``alliance.signed`` and
+  ``alliance.renewed`` (idempotent: the unique keys make a repeat add nothing).
+- ``cut_schedule`` and ``cut_for_ambassador``: conclusion, termination, an Ambassador; a
+  cancelled report's unsent reminders are never sent.
+- ``sweep``: in the caller's one transaction, claims the unsent reminders due by ``now``
+  (``FOR UPDATE SKIP LOCKED`` on the reminders and their reports), sends only the most recent
+  one per report (older ones are skipped: no burst of stale reminders after an outage), adds
+  its ``report.<kind>`` event to the outbox and sets ``sent_at``. Two sweeps at once, a
+  redelivered sweep, two beats: the reminder row is locked by one and settled when the other
+  can see it again, so nothing is sent twice.
+- ``mark_submitted``: a submitted report gets no more reminders.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, selectinload
+
+from services.reporting.alliances.models import Alliance
+from services.reporting.reports.models import CLOSED, REMINDER_KINDS, Report, ReportReminder
+from services.reporting.schedules.domain import (
+    ReportPeriod,
+    ScheduleRules,
+    ambassador_cut,
+    cut_at,
+    reminders_for,
+    reports_for_term,
+    rules_from_settings,
+)
+from shared.domain import Conflict, NotFound
+from shared.events import new_event
+from shared.outbox import Outbox
+
+# The report's status once each kind of reminder went out (an escalation keeps "overdue").
+STATUS_AFTER = {"due_soon": "due_soon", "due": "due", "overdue": "overdue", "escalated": "overdue"}
+# Statuses the sweep moves on; a revision request keeps its own.
+REMINDED = ("scheduled", "due_soon", "due", "overdue")
+
+Key = tuple[str, int, date]
+
+
+def _key(item: Report | ReportPeriod) -> Key:
+    return (item.kind, item.term, item.period_start)
+
+
+def _period(report: Report) -> ReportPeriod:
+    return ReportPeriod(
+        kind=report.kind,
+        term=report.term,
+        period_start=report.period_start,
+        period_end=report.period_end,
+        due_date=report.due_date,
+    )
+
+
+def _set_reminders(
+    session: Session, report_id: uuid.UUID, due_date: date, rules: ScheduleRules
+) -> None:
+    """The reminders of a report due on ``due_date``; one already sent or skipped stays as it
+    was, an unsent one moves to its new moment."""
+    rows = [
+        {
+            "report_id": report_id,
+            "kind": r.kind,
+            "days": r.days,
+            "due_at": r.due_at,
+            "skipped": False,
+        }
+        for r in reminders_for(due_date, rules)
+    ]
+    if not rows:
+        return
+    statement = insert(ReportReminder).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["report_id", "kind", "days"],
+            set_={"due_at": statement.excluded.due_at},
+            where=ReportReminder.sent_at.is_(None) & ~ReportReminder.skipped,
+        )
+    )
+
+
+def _forget_reminders(session: Session, report_ids: Iterable[uuid.UUID]) -> None:
+    """Unsent reminders of these reports are never to be sent."""
+    ids = list(report_ids)
+    if ids:
+        session.execute(
+            update(ReportReminder)
+            .where(
+                ReportReminder.report_id.in_(ids),
+                ReportReminder.sent_at.is_(None),
+                ~ReportReminder.skipped,
+            )
+            .values(skipped=True)
+        )
+
+
+def schedule_term(
+    session: Session,
+    *,
+    alliance_id: uuid.UUID,
+    term: int,
+    signing_date: date,
+    ends_on: date,
+    rules: ScheduleRules | None = None,
+) -> int:
+    """Store a term's reports and their reminders; how many reports were new (0 on a repeat)."""
+    rules = rules or rules_from_settings()
+    added = 0
+    for period in reports_for_term(
+        term=term, signing_date=signing_date, ends_on=ends_on, rules=rules
+    ):
+        report_id = session.execute(
+            insert(Report)
+            .values(
+                id=uuid.uuid4(),
+                alliance_id=alliance_id,
+                kind=period.kind,
+                term=period.term,
+                period_start=period.period_start,
+                period_end=period.period_end,
+                due_date=period.due_date,
+                status="scheduled",
+            )
+            .on_conflict_do_nothing(index_elements=["alliance_id", "kind", "term", "period_start"])
+            .returning(Report.id)
+        ).scalar_one_or_none()
+        if report_id is not None:
+            added += 1
+            _set_reminders(session, report_id, period.due_date, rules)
+    return added
+
+
+def _open_reports(session: Session, alliance_id: uuid.UUID) -> list[Report]:
+    return list(
+        session.scalars(
+            select(Report)
+            .where(Report.alliance_id == alliance_id, Report.status.not_in(CLOSED))
+            .order_by(Report.period_start, Report.kind)
+            .with_for_update()
+        )
+    )
+
+
+def _apply_cut(
+    session: Session,
+    reports: Sequence[Report],
+    kept: Sequence[ReportPeriod],
+    cancelled: Sequence[ReportPeriod],
+    rules: ScheduleRules,
+) -> int:
+    by_key = {_key(report): report for report in reports}
+    for period in kept:
+        report = by_key.get(_key(period))
+        if report is None:
+            continue
+        if (report.period_end, report.due_date) != (period.period_end, period.due_date):
+            report.period_end, report.due_date = period.period_end, period.due_date
+            _set_reminders(session, report.id, period.due_date, rules)
+    gone = [by_key[_key(period)] for period in cancelled if _key(period) in by_key]
+    for report in gone:
+        report.status = "cancelled"
+    _forget_reminders(session, (report.id for report in gone))
+    session.flush()
+    return len(gone)
+
+
+def cut_schedule(
+    session: Session,
+    *,
+    alliance_id: uuid.UUID,
+    effective_on: date,
+    rules: ScheduleRules | None = None,
+) -> int:
+    """Conclusion or termination on ``effective_on``: the period containing it ends that day,
+    later ones are cancelled. How many reports were cancelled (0 on a repeat)."""
+    rules = rules or rules_from_settings()
+    reports = _open_reports(session, alliance_id)
+    kept, cancelled = cut_at([_period(r) for r in reports], effective_on=effective_on, rules=rules)
+    return _apply_cut(session, reports, kept, cancelled, rules)
+
+
+def cut_for_ambassador(
+    session: Session,
+    *,
+    alliance_id: uuid.UUID,
+    designated_on: date,
+    rules: ScheduleRules | None = None,
+) -> int:
+    """An Ambassador owes no report whose period starts on or after ``designated_on``."""
+    rules = rules or rules_from_settings()
+    reports = _open_reports(session, alliance_id)
+    kept, cancelled = ambassador_cut([_period(r) for r in reports], designated_on=designated_on)
+    return _apply_cut(session, reports, kept, cancelled, rules)
+
+
+def mark_submitted(session: Session, *, report_id: uuid.UUID, at: datetime) -> Report:
+    """The partner submitted the report: no reminder of it goes out any more."""
+    report = session.get(Report, report_id, with_for_update=True)
+    if report is None:
+        raise NotFound("No such report.")
+    if report.status == "cancelled":
+        raise Conflict("This report was cancelled; nothing is owed.")
+    if report.status not in ("submitted", "accepted"):
+        report.status = "submitted"
+        report.submitted_at = at
+    _forget_reminders(session, [report.id])
+    session.flush()
+    return report
+
+
+def _payload(report: Report, alliance: Alliance, reminder: ReportReminder) -> dict[str, Any]:
+    return {
+        "report_id": report.id,
+        "alliance_id": report.alliance_id,
+        "reference": alliance.reference,
+        "partner_name": alliance.partner_name or alliance.reference,
+        "contact": alliance.contact,
+        "liaison": alliance.liaison,
+        "kind": report.kind,
+        "term": report.term,
+        "period_start": report.period_start,
+        "period_end": report.period_end,
+        "due_date": report.due_date,
+        "reminder": reminder.kind,
+        "days": reminder.days,
+        "report_url": "",
+    }
+
+
+def sweep(session: Session, *, now: datetime, outbox: Outbox) -> Counter[str]:
+    """Send the reminders due by ``now``, each at most once; how many of each kind went out.
+
+    Runs in the caller's transaction, which must commit for anything to count as sent."""
+    sent: Counter[str] = Counter({kind: 0 for kind in REMINDER_KINDS})
+    claimed = session.execute(
+        select(ReportReminder, Report)
+        .join(Report, Report.id == ReportReminder.report_id)
+        .where(
+            ReportReminder.sent_at.is_(None),
+            ~ReportReminder.skipped,
+            ReportReminder.due_at <= now,
+        )
+        .order_by(ReportReminder.report_id, ReportReminder.due_at, ReportReminder.days)
+        .with_for_update(skip_locked=True, of=[ReportReminder, Report])
+    ).all()
+    due: dict[uuid.UUID, list[ReportReminder]] = {}
+    reports: dict[uuid.UUID, Report] = {}
+    for reminder, report in claimed:
+        reports[report.id] = report
+        due.setdefault(report.id, []).append(reminder)
+    alliance_ids = {report.alliance_id for report in reports.values()}
+    alliances = {
+        alliance.id: alliance
+        for alliance in session.scalars(select(Alliance).where(Alliance.id.in_(alliance_ids)))
+    }
+    for report_id, reminders in due.items():
+        report = reports[report_id]
+        if report.status in CLOSED:
+            for reminder in reminders:
+                reminder.skipped = True
+            continue
+        *stale, latest = reminders  # ordered by due_at: only the most recent one goes out
+        for reminder in stale:
+            reminder.skipped, reminder.sent_at = True, now
+        outbox.add(
+            session,
+            new_event(
+                f"report.{latest.kind}",
+                producer="reporting",
+                payload=_payload(report, alliances[report.alliance_id], latest),
+            ),
+        )
+        latest.sent_at = now
+        if report.status in REMINDED:
+            report.status = STATUS_AFTER[latest.kind]
+        sent[latest.kind] += 1
+    session.flush()
+    return sent
+
+
+def reports_of(session: Session, *, alliance_id: uuid.UUID) -> list[Report]:
+    """An alliance's reports with their reminders, by due date."""
+    if session.get(Alliance, alliance_id) is None:
+        raise NotFound("No such alliance.")
+    return list(
+        session.scalars(
+            select(Report)
+            .where(Report.alliance_id == alliance_id)
+            .options(selectinload(Report.reminders))
+            .order_by(Report.due_date, Report.period_start, Report.kind)
+        )
+    )
