@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest system-deps node-deps assets lock clean soak
+.PHONY: help run test lint typecheck pytest system-deps node-deps assets lock clean soak bench-sweep
 
 help:
 	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
@@ -90,6 +90,11 @@ test: lint typecheck pytest
 # injected (bench/soak.py); prints what was acknowledged, stored, reviewed and delivered.
 soak: $(VENV)/.dev-installed
 	@$(PY) -m bench.soak --submissions $(or $(SUBMISSIONS),2000) --rate $(or $(RATE),20)
+
+# One report-deadline sweep with 10,000 and with 1,000,000 scheduled reports, DUE of them due
+# (bench/sweep.py; needs POSTGRES_URL, default the local server). Not part of `make test`.
+bench-sweep: $(VENV)/.dev-installed
+	@DUE=$(or $(DUE),1000) $(PY) -m bench.sweep
 
 lock: $(VENV)/.dev-installed
 	@$(PIP) install -q uv

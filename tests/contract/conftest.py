@@ -27,6 +27,7 @@ from shared.domain import Acting
 from shared.staff_auth import COOKIE_NAME
 from tests.factories import (
     COORDINATOR,
+    alliance_signed_event,
     csrf_header,
     held_decision_message,
     proposal,
@@ -283,6 +284,32 @@ def notify(clean_databases: Any, redis_client: Any) -> Service:
     return service
 
 
+# -- reporting: staff; a signed alliance's reports, one reminder sent ---------------------------
+
+
+@pytest.fixture
+def reporting(clean_databases: Any, redis_client: Any) -> Service:
+    from datetime import UTC, datetime
+
+    import services.reporting.tasks
+    from services.reporting import create_app
+    from services.reporting.reports import domain as reports
+    from services.reporting.worker import database, outbox
+
+    app = create_app({"TESTING": True})
+    signed = alliance_signed_event()
+    services.reporting.tasks.celery.tasks["reporting.alliance_signed"](event=signed.to_message())
+    alliance_id = signed.payload["alliance_id"]
+    with database.transaction() as session:
+        reports.sweep(session, now=datetime(2026, 4, 20, 15, tzinfo=UTC), outbox=outbox)
+    caller = caller_for(app, COORDINATOR)
+    service = Service(schemathesis.openapi.from_wsgi(OPENAPI, app), caller)
+    seed = Seeder(app, service.schema, caller)
+    seed("GET", f"/api/v1/alliances/{alliance_id}/reports")
+    aim_at(service.schema, [{"alliance_id": alliance_id}])
+    return service
+
+
 @pytest.fixture
 def intake_schema(intake: Service) -> Iterator[Any]:
     yield intake.schema
@@ -299,6 +326,12 @@ def review_schema(review: Service) -> Iterator[Any]:
 def notify_schema(notify: Service) -> Iterator[Any]:
     yield notify.schema
     print(f"\nnotify: {notify.caller.summary()}")
+
+
+@pytest.fixture
+def reporting_schema(reporting: Service) -> Iterator[Any]:
+    yield reporting.schema
+    print(f"\nreporting: {reporting.caller.summary()}")
 
 
 @pytest.fixture(autouse=True)

@@ -7,15 +7,11 @@ fuzzed ones), about half of them aimed at the real rows, signed in as the Coordi
 the API is for staff. Every answer must be no server error, a status code, content type,
 body and headers that the document gives for that operation; an error body is shared/api.py's
 ``ErrorSchema``. ``pytest -s`` prints the cases and status codes per operation.
-
-Reporting has no API yet (SPEC: ``/reporting/api/v1/openapi.json``, the alliance's reports);
-``test_reporting_has_no_api_yet`` fails the day it gets one, to have it added here.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import pytest
 import schemathesis
@@ -28,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.contract.conftest import OPENAPI, Service
+from tests.contract.conftest import Service
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +52,7 @@ bounded = settings(
 intake_schema = schemathesis.pytest.from_fixture("intake_schema")
 review_schema = schemathesis.pytest.from_fixture("review_schema")
 notify_schema = schemathesis.pytest.from_fixture("notify_schema")
+reporting_schema = schemathesis.pytest.from_fixture("reporting_schema")
 
 
 @intake_schema.parametrize()
@@ -76,10 +73,7 @@ def test_notify_answers_as_documented(case: schemathesis.Case, notify: Service) 
     notify.caller.call_and_validate(case, CHECKS)
 
 
-def test_reporting_has_no_api_yet(migrated: Any) -> None:
-    from services.reporting import create_app
-
-    response = create_app({"TESTING": True}).test_client().get(OPENAPI)
-    assert response.status_code == 404, (
-        "reporting serves an OpenAPI document now: add it to tests/contract/test_openapi.py"
-    )
+@reporting_schema.parametrize()
+@bounded
+def test_reporting_answers_as_documented(case: schemathesis.Case, reporting: Service) -> None:
+    reporting.caller.call_and_validate(case, CHECKS)
