@@ -2,7 +2,8 @@
 
 One sub-package per part of the domain: alliances (reporting's copy of each signed
 alliance), schedules (the pure date rules), reports (stored reports, reminders, the deadline
-sweep, the staff API). docs/architecture.md lists them.
+sweep, the staff API), submissions (the partner's report form: signed link, drafts,
+versions). docs/architecture.md lists them.
 """
 
 from flask import Flask
@@ -11,7 +12,7 @@ from flask import Flask
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
-    from services.reporting import reports
+    from services.reporting import reports, submissions
     from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
     from shared.web import ServiceApp, init_app
@@ -31,4 +32,11 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     CSRFProtect(app)  # writes need the X-CSRFToken header
     rest = ServiceApi(app)
     reports.register(app, rest)
+    submissions.register(app)  # the partner's report form (signed link, no account)
+    # Staff pages (sign-in shared with review): an alliance's reports, program figures.
+    from services.reporting import figures
+    from services.reporting.reports import views as report_pages
+
+    app.register_blueprint(report_pages.bp)
+    figures.register(app)
     return app

@@ -1,0 +1,13 @@
+"""Program figures: the liaison's work list, the Coordinator's dashboard and the CSV export
+of reports (views.py), the rules of who sees what (domain.py), server-rendered SVG charts
+(charts.py). This module only wires the part into reporting's app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from services.reporting.figures import views
+
+    app.register_blueprint(views.bp)
