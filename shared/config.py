@@ -774,6 +774,15 @@ REPORT_REVISION_DAYS = _reporting.add(
     )
 )
 
+REPORT_LINK_DAYS = _reporting.add(
+    Setting(
+        "REPORT_LINK_DAYS",
+        whole("days", 1),
+        400,
+        "how long the partner's signed link to a report's form works",
+    )
+)
+
 _notify = section("Notify", "E-mail delivery and its retries.")
 DEFAULT_RETRY_SCHEDULE = "30s,1m,2m,5m,10m,20m,30m,1h,2h,4h,8h,8h"
 NOTIFY_RETRY_SCHEDULE = _notify.add(
@@ -948,6 +957,7 @@ class ReportingSettings:
     reminder_days: tuple[tuple[str, int], ...] = reminder_schedule(DEFAULT_REMINDER_DAYS)
     reminder_hour: int = 9
     revision_days: int = 14
+    link_lifetime: timedelta = timedelta(days=400)
 
 
 @dataclass(frozen=True)
@@ -1146,6 +1156,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             reminder_days=values[REPORT_REMINDER_DAYS],
             reminder_hour=values[REPORT_REMINDER_HOUR],
             revision_days=values[REPORT_REVISION_DAYS],
+            link_lifetime=timedelta(days=values[REPORT_LINK_DAYS]),
         ),
     )
 

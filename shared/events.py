@@ -247,6 +247,28 @@ class ReportDeadlineV1(Schema):
     report_url = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class ReportSubmittedV1(Schema):
+    """The partner submitted a report through its signed link (``report.submitted``, produced
+    by reporting in the transaction that stores the version). ``version`` counts from 1 (a
+    resubmission after a revision request is 2, ...); ``on_time``: submitted before the end of
+    its due date in the agency's time zone."""
+
+    report_id = fields.UUID(required=True)
+    alliance_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(PersonSchema, required=True)
+    liaison = fields.Nested(PersonSchema, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
+    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    due_date = fields.Date(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    submitted_at = fields.AwareDateTime(required=True)
+    on_time = fields.Boolean(required=True)
+
+
 # (type, version) -> payload schema class
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.submitted", 1): ProposalSubmittedV1,
@@ -270,6 +292,8 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("report.due", 1): ReportDeadlineV1,
     ("report.overdue", 1): ReportDeadlineV1,
     ("report.escalated", 1): ReportDeadlineV1,
+    # -- the partner's report (issue 9)
+    ("report.submitted", 1): ReportSubmittedV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before

@@ -4,6 +4,7 @@ models (``services/reporting/<part>/models.py``); this module only gathers them.
 from services.reporting.alliances.models import Alliance
 from services.reporting.base import Base, OutboxEvent, ProcessedEvent, RejectedEvent
 from services.reporting.reports.models import Report, ReportReminder
+from services.reporting.submissions.models import ReportDraft, ReportVersion
 
 __all__ = [
     "Alliance",
@@ -12,5 +13,7 @@ __all__ = [
     "ProcessedEvent",
     "RejectedEvent",
     "Report",
+    "ReportDraft",
     "ReportReminder",
+    "ReportVersion",
 ]

@@ -243,8 +243,15 @@ def test_the_reminder_event_names_the_report_and_the_people(rolled_back):
         "due_date": first.due_date.isoformat(),
         "reminder": "due",
         "days": 0,
-        "report_url": "",
+        "report_url": payload["report_url"],
     }
+    # The partner's signed link to the report's form (services/reporting/submissions/).
+    from services.reporting.submissions.tokens import read_token
+    from shared.config import load_settings
+
+    base = load_settings().public_base_url.rstrip("/")
+    assert payload["report_url"].startswith(f"{base}/reporting/reports/")
+    assert read_token(payload["report_url"].rsplit("/", 1)[1]) == first.id
     assert (payload["contact"]["email"], payload["liaison"]["email"]) == (
         "dana@example.org",
         "lee@agency.example",

@@ -39,6 +39,7 @@ from services.reporting.schedules.domain import (
     reports_for_term,
     rules_from_settings,
 )
+from services.reporting.submissions.tokens import report_url
 from shared.domain import Conflict, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
@@ -236,7 +237,7 @@ def _payload(report: Report, alliance: Alliance, reminder: ReportReminder) -> di
         "due_date": report.due_date,
         "reminder": reminder.kind,
         "days": reminder.days,
-        "report_url": "",
+        "report_url": report_url(report.id),
     }
 
 

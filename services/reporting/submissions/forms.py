@@ -1,0 +1,119 @@
+"""The report form's fields: names are the content's paths (``outreach.0.city``), ids the
+same with dashes; posted forms become content and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.reporting.submissions.domain import ROW_REQUIRED
+from services.reporting.submissions.schemas import MAX_ROWS
+
+SECTIONS: dict[str, str] = {
+    "meetings": "Implementation team meetings",
+    "dissemination": "Dissemination of products",
+    "outreach": "Outreach events and training for outside audiences",
+    "staff_training": "Training for agency staff",
+    "products": "Products developed",
+}
+FIELDS: dict[str, dict[str, str]] = {
+    "meetings": {"date": "Meeting date"},
+    "dissemination": {
+        "type": "Type of product",
+        "date": "Date",
+        "description": "Description",
+        "emphasis_area": "Emphasis area",
+        "number_reached": "Number reached",
+    },
+    "outreach": {
+        "date": "Date",
+        "event": "Event",
+        "city": "City",
+        "state": "State",
+        "emphasis_area": "Emphasis area",
+        "number_reached": "Number reached",
+    },
+    "staff_training": {"audience": "Audience", "number_reached": "Number reached"},
+    "products": {"title": "Title", "description": "Description"},
+}
+assert FIELDS.keys() == ROW_REQUIRED.keys()
+NULLABLE = ("date", "number_reached")  # "" means not given
+
+
+def field_id(path: str) -> str:
+    return path.replace(".", "-").replace("_", "-")
+
+
+def _indices(form: Mapping[str, Any], section: str) -> list[int]:
+    found = set()
+    for key in form:
+        parts = str(key).split(".")
+        if len(parts) == 3 and parts[0] == section and parts[1].isdigit():
+            index = int(parts[1])
+            if index < MAX_ROWS:
+                found.add(index)
+    return sorted(found)
+
+
+def _blank(row: Mapping[str, Any]) -> bool:
+    return all(value in (None, "") for value in row.values())
+
+
+def from_form(form: Mapping[str, Any], goal_categories: Mapping[str, str]) -> dict[str, Any]:
+    """The content a posted form describes, as typed; rows left blank are dropped."""
+    content: dict[str, Any] = {}
+    for section, names in FIELDS.items():
+        rows = [
+            {name: str(form.get(f"{section}.{index}.{name}", "")) for name in names}
+            for index in _indices(form, section)
+        ]
+        content[section] = [row for row in rows if not _blank(row)]
+    content["narratives"] = {
+        category: {
+            part: str(form.get(f"narratives.{category}.{part}", ""))
+            for part in ("results", "obstacles")
+        }
+        for category in goal_categories
+    }
+    return content
+
+
+def for_loading(content: dict[str, Any]) -> dict[str, Any]:
+    """The typed content with empty dates and numbers as ``None`` for the schema."""
+    loadable: dict[str, Any] = {"narratives": content.get("narratives", {})}
+    for section in FIELDS:
+        loadable[section] = [
+            {k: (None if k in NULLABLE and v == "" else v) for k, v in row.items()}
+            for row in content.get(section, [])
+        ]
+    return loadable
+
+
+def for_display(content: dict[str, Any]) -> dict[str, Any]:
+    """Stored or typed content with every value as text, for the form."""
+    shown: dict[str, Any] = {}
+    for section, names in FIELDS.items():
+        shown[section] = [
+            {name: "" if row.get(name) is None else str(row.get(name)) for name in names}
+            for row in content.get(section, [])
+        ]
+    shown["narratives"] = content.get("narratives", {})
+    return shown
+
+
+def error_rows(
+    errors: Mapping[str, list[str]], goal_categories: Mapping[str, str]
+) -> list[tuple[str, str, str]]:
+    """(field id, label, message) for the error summary, in the form's order."""
+    rows = []
+    for path, messages in errors.items():
+        parts = path.split(".")
+        label = ""
+        if len(parts) == 3 and parts[0] in FIELDS and parts[1].isdigit():
+            name = FIELDS[parts[0]].get(parts[2], parts[2])
+            label = f"{SECTIONS[parts[0]]}, row {int(parts[1]) + 1}, {name}"
+        elif len(parts) == 3 and parts[0] == "narratives":
+            label = f"{goal_categories.get(parts[1], parts[1])}, {parts[2]}"
+        for message in messages:
+            rows.append((field_id(path), label, message))
+    return rows
