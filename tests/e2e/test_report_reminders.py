@@ -1,0 +1,187 @@
+"""From a signed alliance to its first report reminder, over the real processes: review
+releases an approval, reporting (its worker) schedules the reports, the operator's
+``alliance reporting scan`` emits the reminder, notify (its worker) mails it; a second scan
+for the same instant sends nothing more."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from deploy.embedded import free_port
+from shared.db import sqlalchemy_url
+from tests.e2e.system import RunningSystem
+from tests.e2e.test_pipeline import query, smtp_env, submit_and_read_receipt
+from tests.smtp import text_of
+
+pytestmark = pytest.mark.e2e
+
+LIAISON_EMAIL = "lee.liaison@agency.example"
+
+
+class StaffClient:
+    """A staff member's browser-less client: the session cookie, Flask's CSRF cookie, and
+    the ``X-CSRFToken`` header review's API asks for on writes."""
+
+    def __init__(self, system: RunningSystem, cookie: str) -> None:
+        self.system = system
+        name, _, value = cookie.partition("=")
+        self.cookies = {name: value}
+        self.csrf = ""
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 (loopback only)
+            self.system.base + path, data=data, method=method
+        )
+        request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if data:
+            request.add_header("Content-Type", "application/json")
+        if self.csrf:
+            request.add_header("X-CSRFToken", self.csrf)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                self._keep(response.headers.get_all("Set-Cookie") or [])
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+    def _keep(self, set_cookies: list[str]) -> None:
+        for header in set_cookies:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+
+    def start(self) -> None:
+        status, me = self.call("GET", "/review/api/v1/staff/me")
+        assert status == 200, me
+        self.csrf = me["csrf_token"]
+
+
+def store(url: str, sql: str, **params: Any) -> None:
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
+
+
+def scan(now: datetime, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", "reporting", "scan", "--now", now.isoformat()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.usefixtures("redis_client")
+def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, clean_databases):
+    env = {**os.environ, **smtp_env(smtp_server)}
+    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
+    try:
+        proposal = submit_and_read_receipt(system, smtp_server)
+        liaison_id = uuid.uuid4()
+        store(
+            clean_databases["review"],
+            "INSERT INTO staff_users (id, email, name, password_hash, roles, active, created_at,"
+            " updated_at) VALUES (:id, :email, 'Lee Liaison', 'unused', ARRAY['liaison'], true,"
+            " now(), now())",
+            id=liaison_id,
+            email=LIAISON_EMAIL,
+        )
+
+        staff = StaffClient(system, system.staff_cookie("coordinator", "reviewer"))
+        staff.start()
+        signing = datetime.now(UTC).date() - timedelta(days=1)
+        status, prepared = staff.call(
+            "POST",
+            f"/review/api/v1/proposals/{proposal['id']}/decision",
+            {
+                "kind": "approved",
+                "details": {
+                    "division": "construction_safety_health",
+                    "liaison_id": str(liaison_id),
+                    "signing_date": signing.isoformat(),
+                    "term_years": 2,
+                },
+            },
+        )
+        assert status in (200, 201), prepared
+        status, released = staff.call(
+            "POST", "/review/api/v1/decisions/release", {"decision_ids": [prepared["id"]]}
+        )
+        assert status == 200, released
+        [(alliance_id,)] = query(
+            clean_databases["review"],
+            "SELECT id FROM alliances WHERE proposal_id = :id",
+            id=proposal["id"],
+        )
+
+        # Reporting's worker schedules the term from alliance.signed.
+        reports: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        status = 404  # until reporting's worker has stored the alliance
+        while time.monotonic() < deadline and (status != 200 or not reports):
+            status, reports = staff.call(
+                "GET", f"/reporting/api/v1/alliances/{alliance_id}/reports"
+            )
+            time.sleep(0.3)
+        assert status == 200, (status, reports, system.log())
+        assert reports, system.log()
+        first = reports[0]
+        assert first["kind"] == "quarterly"
+        assert first["period_start"] == signing.isoformat()
+
+        # The operator's scan at the due reminder's moment: only the most recent reminder of
+        # that report goes out (the two "due soon" ones passed unsent, as after an outage).
+        at = datetime.fromisoformat(_due_at(clean_databases["reporting"], first["id"], 0))
+        at = at + timedelta(minutes=1)
+        assert scan(at, env) == "due_soon: 0, due: 1, overdue: 0, escalated: 0"
+        reference = proposal["reference"]
+        [to_partner] = smtp_server.inbox.wait_for(
+            lambda m: m["To"] == "dana@example.org" and "is due today" in str(m["Subject"])
+        )
+        assert reference in str(to_partner["Subject"])
+        smtp_server.inbox.wait_for(
+            lambda m: m["To"] == LIAISON_EMAIL and "is due today" in str(m["Subject"])
+        )
+        assert "/reporting/reports/" in text_of(to_partner) or "liaison" in text_of(to_partner)
+
+        # The same instant again: nothing more is emitted or sent.
+        assert scan(at, env) == "due_soon: 0, due: 0, overdue: 0, escalated: 0"
+        time.sleep(2)
+        assert len(smtp_server.inbox.matching(lambda m: "is due today" in str(m["Subject"]))) == 2
+        status, reports = staff.call("GET", f"/reporting/api/v1/alliances/{alliance_id}/reports")
+        assert status == 200, (status, reports)
+        assert reports[0]["status"] == "due"
+        sent = {(r["kind"], r["days"]): r["sent_at"] for r in reports[0]["reminders"]}
+        assert sent[("due", 0)] is not None
+        assert sent[("overdue", 1)] is None
+    finally:
+        assert system.stop() == 0, system.log()
+
+
+def _due_at(reporting_url: str, report_id: str, days: int) -> str:
+    [(due_at,)] = query(
+        reporting_url,
+        "SELECT due_at FROM report_reminders WHERE report_id = :id AND kind = 'due'"
+        " AND days = :days",
+        id=report_id,
+        days=days,
+    )
+    return due_at.isoformat()
