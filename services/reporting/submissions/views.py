@@ -129,7 +129,9 @@ def report_post(token: str) -> Any:
     if action.startswith("add:"):
         section = action.split(":", 1)[1]
         rows = typed[section]
-        if len(rows) < MAX_ROWS:
+        # The form showed the rows typed, or one empty row: one more than that.
+        target = min(max(len(rows), 1) + 1, MAX_ROWS)
+        while len(rows) < target:
             rows.append(dict.fromkeys(forms.FIELDS[section], ""))
         first = next(iter(forms.FIELDS[section]))
         return _render(
