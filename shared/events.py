@@ -269,6 +269,30 @@ class ReportSubmittedV1(Schema):
     on_time = fields.Boolean(required=True)
 
 
+class ReportReviewedV1(Schema):
+    """The liaison (or the Coordinator) read a submitted report: ``report.accepted``, or
+    ``report.revision_requested`` with ``comments`` and the report's new ``due_date`` (the
+    request day + REPORT_REVISION_DAYS) and ``report_url`` (the partner's signed link to edit
+    and resubmit). Produced by reporting; notify tells the partner's contact."""
+
+    report_id = fields.UUID(required=True)
+    alliance_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(PersonSchema, required=True)
+    liaison = fields.Nested(PersonSchema, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
+    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    comments = fields.String(load_default="", validate=validate.Length(max=10000))
+    due_date = fields.Date(required=True)
+    report_url = fields.String(load_default="", validate=validate.Length(max=2000))
+    reviewed_by = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    reviewed_at = fields.AwareDateTime(required=True)
+
+
 # (type, version) -> payload schema class
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.submitted", 1): ProposalSubmittedV1,
@@ -292,8 +316,10 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("report.due", 1): ReportDeadlineV1,
     ("report.overdue", 1): ReportDeadlineV1,
     ("report.escalated", 1): ReportDeadlineV1,
-    # -- the partner's report (issue 9)
+    # -- the partner's report and the liaison's review (issue 9)
     ("report.submitted", 1): ReportSubmittedV1,
+    ("report.accepted", 1): ReportReviewedV1,
+    ("report.revision_requested", 1): ReportReviewedV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
