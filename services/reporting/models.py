@@ -4,6 +4,7 @@ models (``services/reporting/<part>/models.py``); this module only gathers them.
 from services.reporting.alliances.models import Alliance
 from services.reporting.base import Base, OutboxEvent, ProcessedEvent, RejectedEvent
 from services.reporting.reports.models import Report, ReportReminder
+from services.reporting.reviews.models import ReportReview
 from services.reporting.submissions.models import ReportDraft, ReportVersion
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "Report",
     "ReportDraft",
     "ReportReminder",
+    "ReportReview",
     "ReportVersion",
 ]

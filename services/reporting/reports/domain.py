@@ -77,6 +77,7 @@ def _set_reminders(
             "kind": r.kind,
             "days": r.days,
             "due_at": r.due_at,
+            "round": 0,
             "skipped": False,
         }
         for r in reminders_for(due_date, rules)
@@ -86,7 +87,7 @@ def _set_reminders(
     statement = insert(ReportReminder).values(rows)
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["report_id", "kind", "days"],
+            index_elements=["report_id", "round", "kind", "days"],
             set_={"due_at": statement.excluded.due_at},
             where=ReportReminder.sent_at.is_(None) & ~ReportReminder.skipped,
         )

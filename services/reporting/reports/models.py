@@ -73,7 +73,8 @@ class ReportReminder(Base):
 
     __tablename__ = "report_reminders"
     __table_args__ = (
-        UniqueConstraint("report_id", "kind", "days"),
+        # One round per due date: 0 the schedule's, n the n-th revision request's.
+        UniqueConstraint("report_id", "round", "kind", "days", name="uq_report_reminders_round"),
         CheckConstraint(f"kind IN {REMINDER_KINDS}", name="reminder_kind"),
         # The sweep's "unsent reminders due by now": its cost grows with what is due.
         Index(
@@ -87,6 +88,7 @@ class ReportReminder(Base):
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     days: Mapped[int] = mapped_column(Integer)  # offset from the due date
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
