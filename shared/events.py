@@ -348,6 +348,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "report.due": ("notify.report_due",),
     "report.overdue": ("notify.report_overdue",),
     "report.escalated": ("notify.report_escalated",),
+    # -- the partner's report and the liaison's review (issue 9): the liaison, the contact
+    "report.submitted": ("notify.report_submitted",),
+    "report.accepted": ("notify.report_accepted",),
+    "report.revision_requested": ("notify.report_revision_requested",),
 }
 
 

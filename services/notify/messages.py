@@ -667,3 +667,82 @@ def report_deadline(
             )
         )
     return [message_id for message_id in created if message_id is not None]
+
+
+# -- the partner's report and the liaison's review (issue 9) ------------------------------
+
+
+def report_submitted(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """The liaison is asked to review the report; the partner's contact gets a receipt.
+
+    The cause is the report's version and the recipient: a redelivery, or the same version
+    sent again, records nothing more; a resubmission (a new version) is a new cause.
+    """
+    payload = event.payload
+    context = {
+        "agency": profile.name,
+        **payload,
+        "submitted_at": payload["submitted_at"].astimezone(settings.agency_timezone),
+        # The liaison reviews on reporting's staff page for the report (sign-in first).
+        "review_url": f"{settings.public_base_url}/reporting/staff/reports/{payload['report_id']}",
+    }
+    cause = f"report.submitted:{payload['report_id']}:v{payload['version']}"
+    recipients = [
+        ("liaison", "report_submitted_liaison", payload["liaison"]["email"]),
+        ("contact", "report_submitted_receipt", payload["contact"]["email"]),
+    ]
+    return _report_messages(session, payload, cause=cause, recipients=recipients, context=context)
+
+
+REPORT_REVIEW_TEMPLATES = {
+    "report.accepted": "report_accepted",
+    "report.revision_requested": "report_revision_requested",
+}
+
+
+def report_reviewed(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """The review's outcome to the partner's contact: accepted, or a revision requested with
+    the liaison's comments, the new due date and the link, copied to the liaison as the
+    deadline reminders are. One message per report version, outcome and recipient."""
+    payload = event.payload
+    template = REPORT_REVIEW_TEMPLATES[event.type]
+    cause = f"{event.type}:{payload['report_id']}:v{payload['version']}"
+    recipients = [("contact", template, payload["contact"]["email"])]
+    if event.type == "report.revision_requested":
+        recipients.append(("liaison", template, payload["liaison"]["email"]))
+    context = {
+        "agency": profile.name,
+        **payload,
+        "reviewed_at": payload["reviewed_at"].astimezone(settings.agency_timezone),
+    }
+    return _report_messages(session, payload, cause=cause, recipients=recipients, context=context)
+
+
+def _report_messages(
+    session: Session,
+    payload: dict[str, Any],
+    *,
+    cause: str,
+    recipients: list[tuple[str, str, str]],
+    context: dict[str, Any],
+) -> list[uuid.UUID]:
+    proposal_id = alliance_proposal(session, payload["alliance_id"])
+    people = {"contact": payload["contact"]["name"], "liaison": payload["liaison"]["name"]}
+    created = [
+        record_message(
+            session,
+            cause=f"{cause}:{role}",
+            template=template,
+            to_address=address,
+            context={**context, "recipient_name": people[role], "to_liaison": role == "liaison"},
+            proposal_id=proposal_id,
+            reference=payload["reference"],
+            organization=payload["partner_name"],
+        )
+        for role, template, address in recipients
+    ]
+    return [message_id for message_id in created if message_id is not None]

@@ -326,3 +326,33 @@ def report_overdue(event: Event, *, session: Session) -> None:
 @event_consumer(celery, name="notify.report_escalated", event_type="report.escalated")
 def report_escalated(event: Event, *, session: Session) -> None:
     _report_deadline(event, session)
+
+
+# -- the partner's report and the liaison's review (issue 9) ----------------------------------
+
+
+@event_consumer(celery, name="notify.report_submitted", event_type="report.submitted")
+def report_submitted(event: Event, *, session: Session) -> None:
+    created = messages.report_submitted(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
+def _report_reviewed(event: Event, session: Session) -> None:
+    created = messages.report_reviewed(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
+@event_consumer(celery, name="notify.report_accepted", event_type="report.accepted")
+def report_accepted(event: Event, *, session: Session) -> None:
+    _report_reviewed(event, session)
+
+
+@event_consumer(
+    celery, name="notify.report_revision_requested", event_type="report.revision_requested"
+)
+def report_revision_requested(event: Event, *, session: Session) -> None:
+    _report_reviewed(event, session)
