@@ -3,7 +3,8 @@
 One sub-package per part of the domain: alliances (reporting's copy of each signed
 alliance), schedules (the pure date rules), reports (stored reports, reminders, the deadline
 sweep, the staff API), submissions (the partner's report form: signed link, drafts,
-versions). docs/architecture.md lists them.
+versions), evaluations (the annual evaluation of each agreement year). docs/architecture.md
+lists them.
 """
 
 from flask import Flask
@@ -39,4 +40,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
 
     app.register_blueprint(report_pages.bp)
     figures.register(app)
+    from services.reporting import evaluations
+
+    evaluations.register(app)  # the annual evaluation of each agreement year
     return app

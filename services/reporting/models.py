@@ -3,6 +3,7 @@ models (``services/reporting/<part>/models.py``); this module only gathers them.
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.base import Base, OutboxEvent, ProcessedEvent, RejectedEvent
+from services.reporting.evaluations.models import Evaluation
 from services.reporting.reports.models import Report, ReportReminder
 from services.reporting.reviews.models import ReportReview
 from services.reporting.submissions.models import ReportDraft, ReportVersion
@@ -10,6 +11,7 @@ from services.reporting.submissions.models import ReportDraft, ReportVersion
 __all__ = [
     "Alliance",
     "Base",
+    "Evaluation",
     "OutboxEvent",
     "ProcessedEvent",
     "RejectedEvent",

@@ -53,6 +53,7 @@ def alliance_concluded(event: Event, *, session: Session) -> None:
         alliance_id=event.payload["alliance_id"],
         effective_on=event.payload["concluded_on"],
     )
+    alliances.record_status(session, alliance_id=event.payload["alliance_id"], status="concluded")
 
 
 @event_consumer(celery, name="reporting.alliance_terminated", event_type="alliance.terminated")
@@ -63,6 +64,7 @@ def alliance_terminated(event: Event, *, session: Session) -> None:
         alliance_id=event.payload["alliance_id"],
         effective_on=event.payload["effective_on"],
     )
+    alliances.record_status(session, alliance_id=event.payload["alliance_id"], status="terminated")
 
 
 @event_consumer(
@@ -75,6 +77,7 @@ def ambassador_designated(event: Event, *, session: Session) -> None:
         alliance_id=event.payload["alliance_id"],
         designated_on=event.payload["designated_on"],
     )
+    alliances.record_status(session, alliance_id=event.payload["alliance_id"], status="ambassador")
 
 
 @celery.task(name="reporting.sweep_deadlines", base=ServiceTask, acks_late=False, shared=False)

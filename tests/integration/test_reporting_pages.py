@@ -154,7 +154,7 @@ def test_the_dashboard_counts_for_the_coordinator_only(program):
     text = page.get_data(as_text=True)
     assert 'role="img"' in text
     assert '<title id="timing-chart-title">' in text
-    assert "Not shown yet" in text  # people reached: no activity rows read yet
+    assert "No report with activities has been submitted yet." in text  # people reached
     assert signed_in(app, REVIEWER).get("/staff/dashboard").status_code == 403
     assert signed_in(app, acting_as(LIAISON)).get("/staff/dashboard").status_code == 403
 
@@ -164,6 +164,7 @@ def test_a_concluded_alliance_is_not_active(program):
         reports.cut_schedule(
             session, alliance_id=program["ola"], effective_on=date(2026, 6, 30), rules=ANNUAL
         )
+        alliances.record_status(session, alliance_id=program["ola"], status="concluded")
     with database.transaction() as session:
         found = figures.dashboard(
             session,

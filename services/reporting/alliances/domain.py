@@ -1,5 +1,7 @@
 """Signed alliances as reporting sees them: recorded from ``alliance.signed``, their people
-kept current by the events of the alliance's life."""
+and their status (``models.STATUSES``) kept current by the events of the alliance's life:
+signed and renewed make it ``active``; ``record_status`` records concluded, terminated and
+Ambassador."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.reporting.alliances.models import Alliance
+from services.reporting.alliances.models import STATUSES, Alliance
 from shared.events import AllianceSignedV1, Event, PersonSchema
 
 
@@ -33,6 +35,7 @@ def record_signed(session: Session, *, event: Event) -> None:
         "term_years": payload["term_years"],
         "ends_on": payload["ends_on"],
         "signed": AllianceSignedV1().dump(payload),
+        "status": "active",
     }
     session.execute(
         insert(Alliance)
@@ -66,6 +69,17 @@ def record_renewed(session: Session, *, event: Event) -> bool:
     session.execute(
         update(Alliance)
         .where(Alliance.id == payload["alliance_id"])
-        .values(ends_on=payload["ends_on"])
+        .values(ends_on=payload["ends_on"], status="active")
     )
     return True
+
+
+def record_status(session: Session, *, alliance_id: uuid.UUID, status: str) -> bool:
+    """The alliance's status after a conclusion, termination or Ambassador designation;
+    False for an alliance reporting never heard was signed."""
+    if status not in STATUSES:
+        raise ValueError(f"unknown alliance status {status!r}")
+    changed = session.execute(
+        update(Alliance).where(Alliance.id == alliance_id).values(status=status)
+    )
+    return bool(changed.rowcount)  # type: ignore[attr-defined]

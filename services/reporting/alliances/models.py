@@ -6,12 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, Uuid
+from sqlalchemy import CheckConstraint, Date, Integer, String, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.reporting.base import Base
 from shared.db import UTCDateTime, utcnow
+
+# Set by the events of the alliance's life (services/reporting/tasks.py): signed and renewed
+# make it active; concluded, terminated and Ambassador designated say so.
+STATUSES = ("active", "concluded", "terminated", "ambassador")
 
 
 class Alliance(Base):
@@ -19,6 +23,7 @@ class Alliance(Base):
     its life (renewed, concluded, terminated, Ambassador)."""
 
     __tablename__ = "alliances"
+    __table_args__ = (CheckConstraint(f"status IN {STATUSES}", name="alliance_status"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     reference: Mapped[str] = mapped_column(String(40))
@@ -33,4 +38,5 @@ class Alliance(Base):
     term_years: Mapped[int] = mapped_column(Integer)
     ends_on: Mapped[date] = mapped_column(Date)
     signed: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the whole event payload
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,6 +9,13 @@ Every function takes the acting staff member and decides who may see what:
   Coordinator sees everyone's, optionally one liaison's.
 - ``dashboard``: the Coordinator only.
 - ``export_rows``: the Coordinator (every report) or a liaison (their alliances' reports).
+- ``activity_export_rows``: the same, one row per activity row of each report's latest
+  submitted version.
+
+Activity rows come from ``latest_versions`` (the latest submitted version of each report;
+a quarterly report inside a submitted annual report's period is left out, so nothing is
+counted twice). People reached: dissemination and outreach rows; people trained: staff
+training rows (``REACHED_SECTIONS``, ``TRAINED_SECTIONS``).
 
 "On time" follows the SPEC: submitted by the end of the due date in the agency's time zone.
 """
@@ -22,13 +29,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import ScheduleRules, end_of_day
+from services.reporting.submissions.models import ReportVersion
 from shared.domain import Acting, Forbidden, NotFound
 
 WAITING_FOR_PARTNER = ("scheduled", "due_soon", "due", "overdue", "revision_requested")
@@ -143,30 +152,139 @@ def work_list(
     )
 
 
-def alliance_status(alliance: Alliance, reports: Iterable[Report], *, today: date) -> str:
-    """``active``, ``ended`` (term over, or cut short: the last report owed ends before the
-    term does, and before today) or ``not_started``.
+def is_active(alliance: Alliance, *, today: date) -> bool:
+    """Active: its status (set by the events of its life) is ``active`` and today falls in
+    its term (signed, not yet ended; a renewal moves ``ends_on``)."""
+    return alliance.status == "active" and alliance.signing_date <= today <= alliance.ends_on
 
-    Reporting's copy keeps no status of its own: a conclusion, termination or Ambassador
-    designation shows only in its schedule (the period containing the day ends on it, later
-    ones are cancelled), so an Ambassador counts as ended here too."""
-    if today < alliance.signing_date:
-        return "not_started"
-    if today > alliance.ends_on:
-        return "ended"
-    owned = list(reports)
-    kept = [r.period_end for r in owned if r.status != "cancelled"]
-    cut_short = max(kept) < alliance.ends_on if kept else bool(owned)
-    if cut_short and (not kept or max(kept) < today):
-        return "ended"
-    return "active"
+
+# -- activity rows of submitted reports -----------------------------------------------------
+
+ACTIVITY_SECTIONS = ("dissemination", "outreach", "staff_training", "products")
+# People reached: the partner's outside audiences (the form's "Dissemination of products" and
+# "Outreach events and training for outside audiences": the form does not tell an event from
+# a training, so an outreach row counts as reached). People trained: "Training for agency
+# staff" (staff training rows carry no emphasis area).
+REACHED_SECTIONS = ("dissemination", "outreach")
+TRAINED_SECTIONS = ("staff_training",)
+NO_EMPHASIS = ""
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    alliance: Alliance
+    report: Report
+    version: int
+    section: str
+    row: dict[str, Any]
+
+    @property
+    def day(self) -> date | None:
+        value = self.row.get("date")
+        return date.fromisoformat(value) if value else None
+
+    @property
+    def year(self) -> int:
+        """The activity's year: its date's, or (no date: staff training) its report's end."""
+        day = self.day
+        return day.year if day is not None else self.report.period_end.year
+
+    @property
+    def emphasis_area(self) -> str:
+        return str(self.row.get("emphasis_area") or NO_EMPHASIS)
+
+    @property
+    def number_reached(self) -> int:
+        return int(self.row.get("number_reached") or 0)
+
+    @property
+    def description(self) -> str:
+        for name in ("description", "event", "audience", "title"):
+            if self.row.get(name):
+                return str(self.row[name])
+        return ""
+
+
+def latest_versions(
+    session: Session, *, alliance_id: uuid.UUID | None = None
+) -> list[tuple[Report, Alliance, ReportVersion]]:
+    """The latest submitted version of each report (of one alliance, or all), without double
+    counting: a quarterly report whose period lies inside a submitted annual report's period
+    of the same alliance is left out (the annual report covers its activities)."""
+    latest = (
+        select(ReportVersion.report_id, func.max(ReportVersion.number).label("number"))
+        .group_by(ReportVersion.report_id)
+        .subquery()
+    )
+    query = (
+        select(Report, Alliance, ReportVersion)
+        .join(Alliance, Alliance.id == Report.alliance_id)
+        .join(ReportVersion, ReportVersion.report_id == Report.id)
+        .join(
+            latest,
+            (latest.c.report_id == ReportVersion.report_id)
+            & (latest.c.number == ReportVersion.number),
+        )
+        .where(Report.status != "cancelled")
+        .order_by(Alliance.reference, Report.period_start, Report.kind)
+    )
+    if alliance_id is not None:
+        query = query.where(Report.alliance_id == alliance_id)
+    found = [(r, a, v) for r, a, v in session.execute(query).tuples()]
+    annual = [r for r, _a, _v in found if r.kind == "annual"]
+    return [
+        (r, a, v)
+        for r, a, v in found
+        if r.kind == "annual"
+        or not any(
+            other.alliance_id == r.alliance_id
+            and other.period_start <= r.period_start
+            and r.period_end <= other.period_end
+            for other in annual
+        )
+    ]
+
+
+def activity_rows(
+    versions: Iterable[tuple[Report, Alliance, ReportVersion]],
+) -> list[ActivityRow]:
+    return [
+        ActivityRow(alliance, report, version.number, section, dict(row))
+        for report, alliance, version in versions
+        for section in ACTIVITY_SECTIONS
+        for row in version.content.get(section, [])
+    ]
+
+
+@dataclass(frozen=True)
+class PeopleCount:
+    year: int
+    emphasis_area: str
+    reached: int
+    trained: int
+
+
+def people_by_area_and_year(rows: Iterable[ActivityRow]) -> list[PeopleCount]:
+    """People reached (dissemination, outreach) and trained (staff training) per (year,
+    emphasis area), by year then area."""
+    reached: Counter[tuple[int, str]] = Counter()
+    trained: Counter[tuple[int, str]] = Counter()
+    for row in rows:
+        if row.section in REACHED_SECTIONS:
+            reached[(row.year, row.emphasis_area)] += row.number_reached
+        elif row.section in TRAINED_SECTIONS:
+            trained[(row.year, row.emphasis_area)] += row.number_reached
+    keys = sorted(set(reached) | set(trained), key=lambda key: (key[0], key[1] == "", key[1]))
+    return [
+        PeopleCount(year, area, reached[(year, area)], trained[(year, area)]) for year, area in keys
+    ]
 
 
 @dataclass(frozen=True)
 class Dashboard:
     active_by_division: list[tuple[str, int]]  # (division key, count), every division
     timing_by_year: dict[int, Counter[str]] = field(default_factory=dict)
-    activity_rows_available: bool = False
+    people: list[PeopleCount] = field(default_factory=list)
 
 
 def dashboard(
@@ -177,20 +295,17 @@ def dashboard(
     rules: ScheduleRules,
     divisions: Iterable[str],
 ) -> Dashboard:
-    """Active alliances by division and reports on time / late / overdue per year of due
-    date. The Coordinator only."""
+    """Active alliances by division, reports on time / late / overdue per year of due date,
+    and people reached and trained by year and emphasis area (from the latest submitted
+    version of each report). The Coordinator only."""
     if not acting.is_coordinator:
         raise Forbidden("Only the Coordinator sees the program figures.")
     today = now.astimezone(rules.timezone).date()
     alliances = list(session.scalars(select(Alliance)))
     reports = list(session.scalars(select(Report)))
-    by_alliance: dict[uuid.UUID, list[Report]] = {}
-    for report in reports:
-        by_alliance.setdefault(report.alliance_id, []).append(report)
-    active: Counter[str] = Counter()
-    for alliance in alliances:
-        if alliance_status(alliance, by_alliance.get(alliance.id, []), today=today) == "active":
-            active[alliance.division] += 1
+    active: Counter[str] = Counter(
+        alliance.division for alliance in alliances if is_active(alliance, today=today)
+    )
     keys = list(divisions)
     keys += sorted(key for key in active if key not in keys)
     years: dict[int, Counter[str]] = {}
@@ -201,6 +316,7 @@ def dashboard(
     return Dashboard(
         active_by_division=[(key, active[key]) for key in keys],
         timing_by_year=dict(sorted(years.items())),
+        people=people_by_area_and_year(activity_rows(latest_versions(session))),
     )
 
 
@@ -269,3 +385,58 @@ def to_csv(rows: Iterable[Sequence[str]]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerows(rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+ACTIVITY_CSV_HEADER = (
+    "alliance reference",
+    "partner",
+    "report kind",
+    "term",
+    "period",
+    "version",
+    "section",
+    "date",
+    "description",
+    "city",
+    "state",
+    "emphasis area",
+    "number reached",
+)
+
+
+def activity_export_rows(session: Session, *, acting: Acting) -> list[list[str]]:
+    """The activity CSV's rows (header first): one per activity row of each report's latest
+    submitted version; every alliance for the Coordinator, a liaison's own for a liaison."""
+    if not acting.has_any_role("coordinator", "liaison"):
+        raise Forbidden("The export is for liaisons and the Coordinator.")
+    out = [list(ACTIVITY_CSV_HEADER)]
+    for row in activity_rows(latest_versions(session)):
+        if not acting.is_coordinator and not _is_liaison_of(acting, row.alliance):
+            continue
+        report = row.report
+        day = row.day
+        number = row.row.get("number_reached")
+        out.append(
+            [
+                excel_safe(value)
+                for value in (
+                    row.alliance.reference,
+                    row.alliance.partner_name,
+                    report.kind,
+                    report.term,
+                    f"{report.period_start.isoformat()}/{report.period_end.isoformat()}",
+                    row.version,
+                    row.section,
+                    day.isoformat() if day else "",
+                    row.description,
+                    row.row.get("city", ""),
+                    row.row.get("state", ""),
+                    row.emphasis_area,
+                    "" if number is None else number,
+                )
+            ]
+        )
+    return out
+
+
+is_liaison_of = _is_liaison_of  # the rule other parts (evaluations) reuse

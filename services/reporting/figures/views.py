@@ -1,7 +1,7 @@
 """Staff pages of program figures: the liaison's work list (``/staff/reports``), the
 Coordinator's dashboard (``/staff/dashboard``) and the CSV export of reports
-(``/staff/reports.csv``). Each calls one function of figures/domain.py, which decides who
-may see what."""
+(``/staff/reports.csv``) and of activity rows (``/staff/activities.csv``). Each calls one
+function of figures/domain.py, which decides who may see what."""
 
 from __future__ import annotations
 
@@ -80,6 +80,16 @@ def dashboard_page() -> Any:
         divisions=profile.divisions,
     )
     unit = "office" if profile.federal else "division"
+    areas = {**profile.hazards, **profile.priority_areas}
+    people = [
+        (
+            line.year,
+            areas.get(line.emphasis_area, line.emphasis_area) or "No emphasis area (agency staff)",
+            line.reached,
+            line.trained,
+        )
+        for line in found.people
+    ]
     active = [(profile.divisions.get(key, key), count) for key, count in found.active_by_division]
     years = [
         (year, counts["on_time"], counts["late"], counts["overdue"])
@@ -107,7 +117,19 @@ def dashboard_page() -> Any:
             timing_bars,
             description="Number of reports by the year they were due.",
         ),
-        activity_rows_available=found.activity_rows_available,
+        people=people,
+        people_chart=bar_chart(
+            "people-chart",
+            "People reached and trained by year and emphasis area",
+            [
+                (f"{line[0]}, {line[1]}: {kind}", count)
+                for line in people
+                for kind, count in (("reached", line[2]), ("trained", line[3]))
+                if count
+            ],
+            description="Number of people reached (dissemination and outreach) and trained "
+            "(agency staff) by year and emphasis area, from the latest submitted reports.",
+        ),
     )
 
 
@@ -127,5 +149,20 @@ def reports_csv() -> Response:
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="reports-{stamp}.csv"',
+        },
+    )
+
+
+@bp.get("/activities.csv")
+@staff_required()
+def activities_csv() -> Response:
+    rows = figures.activity_export_rows(request_session(database), acting=_acting())
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    return Response(
+        figures.to_csv(rows),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="activities-{stamp}.csv"',
         },
     )

@@ -1,0 +1,17 @@
+"""The annual evaluation of an alliance at each agreement year's end.
+
+models.py (Evaluation: one per alliance, term and year), domain.py (the fundamental
+requirements, who may record and share, the year's activity roll-up), schemas.py (the
+form's one input schema), views.py (``/staff/alliances/<id>/evaluations/<term>/<year>``).
+This module only wires the part into reporting's app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from services.reporting.evaluations import views
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,245 @@
+"""The annual evaluation at each agreement year's end.
+
+- ``REQUIREMENTS``: the alliance's fundamental requirements, defined here only. The program
+  documents (/work/shared/program-docs) name no list of them, so these follow the brief's
+  list: the implementation team meets, the work plan is current, reports come on time,
+  outreach and training goals advance, the agency reviews products before release.
+- ``RATINGS``: Meets, Meets in part, Did not meet, Not applicable; a justification is
+  required unless Not applicable.
+- ``evaluation_of``: any staff member reads an evaluation (or its absence) and the year's
+  activity roll-up.
+- ``record_evaluation`` and ``share_evaluation``: the alliance's liaison or the Coordinator
+  (``Forbidden`` otherwise, nothing stored). Sharing only records ``shared_at``: the e-mail
+  to the partner is not sent yet.
+
+Agreement year ``year`` (1, 2, ...) of term ``term`` runs from the term's start plus
+``year - 1`` years to the day before the start plus ``year`` years (the last ends with the
+term). Term 0 starts on the signing date; a renewal's term starts with its first report
+period. The roll-up reads the latest submitted version of the term's reports whose periods
+lie inside the year (``figures.domain.latest_versions``: no quarterly report counted twice
+beside an annual one).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.reporting.alliances.models import Alliance
+from services.reporting.evaluations.models import Evaluation
+from services.reporting.figures.domain import (
+    ACTIVITY_SECTIONS,
+    ActivityRow,
+    activity_rows,
+    is_liaison_of,
+    latest_versions,
+)
+from services.reporting.reports.models import Report
+from shared.dates import add_years
+from shared.domain import Acting, Forbidden, Invalid, NotFound
+
+REQUIREMENTS: dict[str, str] = {
+    "team_meets": "The implementation team meets regularly",
+    "work_plan": "The work plan is kept current",
+    "reports_on_time": "Reports are submitted on time",
+    "outreach_goals": "Outreach and communication goals are advanced",
+    "training_goals": "Training and education goals are advanced",
+    "products_reviewed": "Products are reviewed by the agency before release",
+}
+RATINGS: dict[str, str] = {
+    "meets": "Meets",
+    "meets_in_part": "Meets in part",
+    "did_not_meet": "Did not meet",
+    "not_applicable": "Not applicable",
+}
+JUSTIFICATION_REQUIRED = "Explain this rating (required unless Not applicable)."
+
+
+@dataclass(frozen=True)
+class AgreementYear:
+    term: int
+    year: int
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class RollupLine:
+    section: str
+    emphasis_area: str
+    rows: int
+    reached: int
+
+
+@dataclass(frozen=True)
+class EvaluationPage:
+    alliance: Alliance
+    period: AgreementYear
+    evaluation: Evaluation | None
+    rollup: list[RollupLine]
+    reports: list[Report]  # whose latest submitted version the roll-up read
+    may_record: bool
+
+
+def may_record(acting: Acting, alliance: Alliance) -> bool:
+    return acting.is_coordinator or is_liaison_of(acting, alliance)
+
+
+def _alliance(session: Session, alliance_id: uuid.UUID) -> Alliance:
+    alliance = session.get(Alliance, alliance_id)
+    if alliance is None:
+        raise NotFound("No such alliance.")
+    return alliance
+
+
+def agreement_year(session: Session, alliance: Alliance, *, term: int, year: int) -> AgreementYear:
+    """The dates of agreement year ``year`` of term ``term`` (``NotFound`` outside the term)."""
+    bounds = session.execute(
+        select(func.min(Report.period_start), func.max(Report.period_end)).where(
+            Report.alliance_id == alliance.id, Report.term == term
+        )
+    ).one()
+    if term == 0:
+        start, end = alliance.signing_date, bounds[1] or alliance.ends_on
+    elif bounds[0] is not None:
+        start, end = bounds[0], bounds[1]
+    else:
+        raise NotFound("No such term.")
+    year_start = add_years(start, year - 1)
+    if year < 1 or year_start > end:
+        raise NotFound("No such agreement year.")
+    return AgreementYear(
+        term, year, year_start, min(add_years(start, year) - timedelta(days=1), end)
+    )
+
+
+def rollup(rows: list[ActivityRow]) -> list[RollupLine]:
+    """Activity rows and people reached by section (form order) and emphasis area."""
+    counted: Counter[tuple[str, str]] = Counter()
+    reached: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        counted[(row.section, row.emphasis_area)] += 1
+        reached[(row.section, row.emphasis_area)] += row.number_reached
+    keys = sorted(counted, key=lambda key: (ACTIVITY_SECTIONS.index(key[0]), key[1]))
+    return [
+        RollupLine(section, area, counted[(section, area)], reached[(section, area)])
+        for section, area in keys
+    ]
+
+
+def year_activities(
+    session: Session, alliance: Alliance, period: AgreementYear
+) -> tuple[list[Report], list[ActivityRow]]:
+    versions = [
+        (report, owner, version)
+        for report, owner, version in latest_versions(session, alliance_id=alliance.id)
+        if report.term == period.term
+        and period.start <= report.period_start
+        and report.period_end <= period.end
+    ]
+    return [report for report, _owner, _version in versions], activity_rows(versions)
+
+
+def find_evaluation(
+    session: Session, *, alliance_id: uuid.UUID, term: int, year: int
+) -> Evaluation | None:
+    return session.scalars(
+        select(Evaluation).where(
+            Evaluation.alliance_id == alliance_id,
+            Evaluation.term == term,
+            Evaluation.year == year,
+        )
+    ).one_or_none()
+
+
+def evaluation_of(
+    session: Session, *, acting: Acting, alliance_id: uuid.UUID, term: int, year: int
+) -> EvaluationPage:
+    """The evaluation of an agreement year (``None`` until recorded) and the year's activity
+    roll-up. Any staff member."""
+    alliance = _alliance(session, alliance_id)
+    period = agreement_year(session, alliance, term=term, year=year)
+    reports, rows = year_activities(session, alliance, period)
+    return EvaluationPage(
+        alliance=alliance,
+        period=period,
+        evaluation=find_evaluation(session, alliance_id=alliance_id, term=term, year=year),
+        rollup=rollup(rows),
+        reports=reports,
+        may_record=may_record(acting, alliance),
+    )
+
+
+def check_ratings(ratings: dict[str, dict[str, str]]) -> None:
+    """Every requirement rated; a justification unless Not applicable (``Invalid``, keyed
+    ``<requirement>_rating`` / ``<requirement>_justification`` as the form names them)."""
+    errors: dict[str, list[str]] = {}
+    for key in REQUIREMENTS:
+        given = ratings.get(key) or {}
+        rating = given.get("rating")
+        if rating not in RATINGS:
+            errors[f"{key}_rating"] = ["Choose a rating."]
+        elif rating != "not_applicable" and not str(given.get("justification") or "").strip():
+            errors[f"{key}_justification"] = [JUSTIFICATION_REQUIRED]
+    if errors:
+        raise Invalid(errors)
+
+
+def _permitted(session: Session, acting: Acting, alliance_id: uuid.UUID) -> Alliance:
+    alliance = _alliance(session, alliance_id)
+    if not may_record(acting, alliance):
+        raise Forbidden("Only the alliance's liaison or the Coordinator evaluates it.")
+    return alliance
+
+
+def record_evaluation(
+    session: Session,
+    *,
+    acting: Acting,
+    alliance_id: uuid.UUID,
+    term: int,
+    year: int,
+    ratings: dict[str, dict[str, str]],
+    at: datetime,
+) -> Evaluation:
+    """Record (or correct) the evaluation of an agreement year. A correction keeps
+    ``shared_at``: sharing records when the partner was first told."""
+    alliance = _permitted(session, acting, alliance_id)
+    agreement_year(session, alliance, term=term, year=year)
+    check_ratings(ratings)
+    kept: dict[str, Any] = {
+        key: {
+            "rating": ratings[key]["rating"],
+            "justification": str(ratings[key].get("justification") or "").strip(),
+        }
+        for key in REQUIREMENTS
+    }
+    by = {"id": str(acting.staff_id), "name": acting.name, "email": acting.email}
+    evaluation = find_evaluation(session, alliance_id=alliance_id, term=term, year=year)
+    if evaluation is None:
+        evaluation = Evaluation(alliance_id=alliance_id, term=term, year=year)
+        session.add(evaluation)
+    evaluation.ratings, evaluation.recorded_by, evaluation.recorded_at = kept, by, at
+    session.flush()
+    return evaluation
+
+
+def share_evaluation(
+    session: Session, *, acting: Acting, alliance_id: uuid.UUID, term: int, year: int, at: datetime
+) -> Evaluation:
+    """Mark the evaluation shared with the partner (the first time only). No e-mail goes out
+    yet: that comes later."""
+    _permitted(session, acting, alliance_id)
+    evaluation = find_evaluation(session, alliance_id=alliance_id, term=term, year=year)
+    if evaluation is None:
+        raise NotFound("Record the evaluation before sharing it.")
+    if evaluation.shared_at is None:
+        evaluation.shared_at = at
+    session.flush()
+    return evaluation
