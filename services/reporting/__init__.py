@@ -34,6 +34,9 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     rest = ServiceApi(app)
     reports.register(app, rest)
     submissions.register(app)  # the partner's report form (signed link, no account)
+    from services.reporting import reviews
+
+    reviews.register(app, rest)  # the liaison accepts a report or asks for a revision
     # Staff pages (sign-in shared with review): an alliance's reports, program figures.
     from services.reporting import figures
     from services.reporting.reports import views as report_pages

@@ -1,0 +1,290 @@
+"""The liaison reads a submitted report and accepts it or asks for a revision.
+
+- ``may_review``: the alliance's liaison (reporting's alliance copy names them: staff id or
+  e-mail) or the Coordinator; anyone else is refused (``Forbidden``). Reporting does not
+  know staff members' declared conflicts yet, so a conflict is not checked here.
+- ``accept``: the latest version is accepted; ``report.accepted`` goes out.
+- ``request_revision``: the report is owed again by ``revision_due_date`` (the request day in
+  the agency's time zone), with its own reminders (a new round of ``report_reminders``; the
+  unsent ones of earlier rounds are skipped, never sent); ``report.revision_requested``
+  carries the comments, the new due date and the partner's signed link.
+
+Only a submitted report can be reviewed (``Conflict`` otherwise: reviewing twice too). Every
+function runs in the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from services.reporting.alliances.models import Alliance
+from services.reporting.reports.models import Report, ReportReminder
+from services.reporting.reviews.models import ReportReview
+from services.reporting.schedules.domain import (
+    ScheduleRules,
+    reminders_for,
+    revision_due_date,
+    rules_from_settings,
+)
+from services.reporting.submissions.models import ReportVersion
+from services.reporting.submissions.tokens import report_url
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
+from shared.events import new_event
+from shared.outbox import Outbox
+
+MAX_COMMENTS = 10000
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report with everything its review page shows."""
+
+    report: Report
+    alliance: Alliance
+    versions: list[ReportVersion]
+    reviews: list[ReportReview]
+
+    @property
+    def latest(self) -> ReportVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+def is_liaison_of(acting: Acting, alliance: Alliance) -> bool:
+    liaison_id = str((alliance.liaison or {}).get("id") or "")
+    return liaison_id == str(acting.staff_id) or (
+        alliance.liaison_email.casefold() == acting.email.casefold()
+    )
+
+
+def may_review(acting: Acting, alliance: Alliance) -> bool:
+    return acting.is_coordinator or (
+        acting.has_any_role("liaison") and is_liaison_of(acting, alliance)
+    )
+
+
+def _check(acting: Acting, alliance: Alliance) -> None:
+    if not may_review(acting, alliance):
+        raise Forbidden("Only the alliance's liaison or the Coordinator may review its reports.")
+
+
+def _load(session: Session, report_id: uuid.UUID, *, lock: bool = False) -> tuple[Report, Alliance]:
+    report = session.get(Report, report_id, with_for_update=lock)
+    if report is None:
+        raise NotFound("No such report.")
+    alliance = session.get(Alliance, report.alliance_id)
+    if alliance is None:
+        raise NotFound("No such alliance.")
+    return report, alliance
+
+
+def report_file(session: Session, *, acting: Acting, report_id: uuid.UUID) -> ReportFile:
+    """The report, its versions and reviews: for its liaison or the Coordinator."""
+    report, alliance = _load(session, report_id)
+    _check(acting, alliance)
+    versions = list(
+        session.scalars(
+            select(ReportVersion)
+            .where(ReportVersion.report_id == report_id)
+            .order_by(ReportVersion.number)
+        )
+    )
+    reviews = list(
+        session.scalars(
+            select(ReportReview)
+            .where(ReportReview.report_id == report_id)
+            .order_by(ReportReview.version)
+        )
+    )
+    return ReportFile(report=report, alliance=alliance, versions=versions, reviews=reviews)
+
+
+def _reviewable(
+    session: Session, acting: Acting, report_id: uuid.UUID
+) -> tuple[Report, Alliance, int]:
+    report, alliance = _load(session, report_id, lock=True)
+    _check(acting, alliance)
+    if report.status != "submitted":
+        raise Conflict(f"Only a submitted report can be reviewed; this one is {report.status}.")
+    latest = session.scalar(
+        select(func.max(ReportVersion.number)).where(ReportVersion.report_id == report_id)
+    )
+    if latest is None:
+        raise Conflict("This report has no submitted version to review.")
+    reviewed = session.scalar(
+        select(ReportReview.id).where(
+            ReportReview.report_id == report_id, ReportReview.version == latest
+        )
+    )
+    if reviewed is not None:
+        raise Conflict("This version of the report was already reviewed.")
+    return report, alliance, latest
+
+
+def _payload(report: Report, alliance: Alliance, review: ReportReview) -> dict[str, Any]:
+    return {
+        "report_id": report.id,
+        "alliance_id": report.alliance_id,
+        "reference": alliance.reference,
+        "partner_name": alliance.partner_name or alliance.reference,
+        "contact": alliance.contact,
+        "liaison": alliance.liaison,
+        "kind": report.kind,
+        "term": report.term,
+        "period_start": report.period_start,
+        "period_end": report.period_end,
+        "version": review.version,
+        "comments": review.comments,
+        "due_date": report.due_date,
+        "reviewed_by": review.reviewed_by,
+        "reviewed_at": review.reviewed_at,
+    }
+
+
+def accept(
+    session: Session,
+    *,
+    acting: Acting,
+    report_id: uuid.UUID,
+    outbox: Outbox,
+    now: datetime,
+) -> ReportReview:
+    """Accept the report's latest version: status ``accepted``, ``report.accepted``."""
+    report, alliance, version = _reviewable(session, acting, report_id)
+    review = ReportReview(
+        report_id=report.id,
+        version=version,
+        decision="accepted",
+        comments="",
+        reviewed_by=acting.email,
+        reviewed_at=now,
+    )
+    session.add(review)
+    report.status = "accepted"
+    outbox.add(
+        session,
+        new_event(
+            "report.accepted", producer="reporting", payload=_payload(report, alliance, review)
+        ),
+    )
+    session.flush()
+    return review
+
+
+def request_revision(
+    session: Session,
+    *,
+    acting: Acting,
+    report_id: uuid.UUID,
+    comments: str,
+    outbox: Outbox,
+    now: datetime,
+    rules: ScheduleRules | None = None,
+) -> ReportReview:
+    """Ask for a revision of the latest version: owed again by the revision due date, with
+    a new round of reminders; ``report.revision_requested`` with the partner's link."""
+    rules = rules or rules_from_settings()
+    comments = comments.strip()
+    if not comments:
+        raise Invalid({"comments": ["Say what the partner should change."]})
+    if len(comments) > MAX_COMMENTS:
+        raise Invalid({"comments": [f"At most {MAX_COMMENTS} characters."]})
+    report, alliance, version = _reviewable(session, acting, report_id)
+    review = ReportReview(
+        report_id=report.id,
+        version=version,
+        decision="revision_requested",
+        comments=comments,
+        reviewed_by=acting.email,
+        reviewed_at=now,
+    )
+    session.add(review)
+    report.status = "revision_requested"
+    report.due_date = revision_due_date(now.astimezone(rules.timezone).date(), rules)
+    # Earlier rounds' unsent reminders never go out; the new due date gets its own round.
+    session.execute(
+        update(ReportReminder)
+        .where(
+            ReportReminder.report_id == report.id,
+            ReportReminder.sent_at.is_(None),
+            ~ReportReminder.skipped,
+        )
+        .values(skipped=True)
+    )
+    last_round = session.scalar(
+        select(func.max(ReportReminder.round)).where(ReportReminder.report_id == report.id)
+    )
+    new_round = (last_round or 0) + 1
+    for reminder in reminders_for(report.due_date, rules):
+        if reminder.due_at > now:  # one already past on the request day is not sent late
+            session.add(
+                ReportReminder(
+                    report_id=report.id,
+                    round=new_round,
+                    kind=reminder.kind,
+                    days=reminder.days,
+                    due_at=reminder.due_at,
+                    skipped=False,
+                )
+            )
+    payload = _payload(report, alliance, review) | {"report_url": report_url(report.id)}
+    outbox.add(
+        session, new_event("report.revision_requested", producer="reporting", payload=payload)
+    )
+    session.flush()
+    return review
+
+
+# -- the readable rendering and the comparison of two versions
+
+
+def text_lines(
+    content: dict[str, Any],
+    *,
+    sections: dict[str, str],
+    fields: dict[str, dict[str, str]],
+    goal_categories: dict[str, str],
+) -> list[str]:
+    """A stable text rendering of a version's content, one fact a line."""
+    lines: list[str] = []
+    for section, title in sections.items():
+        rows = content.get(section, [])
+        lines.append(f"{title}: {len(rows)} row(s)")
+        for index, row in enumerate(rows, start=1):
+            for name, label in fields[section].items():
+                value = row.get(name)
+                lines.append(f"  {title}, row {index}, {label}: {'' if value is None else value}")
+    narratives = content.get("narratives", {})
+    for key, category in goal_categories.items():
+        narrative = narratives.get(key, {})
+        lines.append(f"{category}, results: {narrative.get('results', '')}")
+        lines.append(f"{category}, obstacles: {narrative.get('obstacles', '')}")
+    return lines
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of a comparison: ``removed`` (only in the older version), ``added`` (only in
+    the newer one) or ``same``."""
+
+    kind: str
+    text: str
+
+
+def compare(old: list[str], new: list[str]) -> list[Change]:
+    """What changed between two renderings (difflib), unchanged lines included."""
+    changes: list[Change] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            changes += [Change("same", line) for line in old[i1:i2]]
+            continue
+        changes += [Change("removed", line) for line in old[i1:i2]]
+        changes += [Change("added", line) for line in new[j1:j2]]
+    return changes

@@ -1,0 +1,40 @@
+"""The review's input (one schema for the form and the API) and what the API answers."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from services.reporting.reports.schemas import ReportOut
+from services.reporting.reviews.domain import MAX_COMMENTS
+from services.reporting.reviews.models import DECISIONS
+from shared.schemas import InputSchema
+
+
+class RevisionRequestIn(InputSchema):
+    comments = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_COMMENTS, error="Say what to change, in at most {max} characters."
+        ),
+        metadata={"description": "what the partner should change (required)"},
+    )
+
+
+class ReviewOut(Schema):
+    version = fields.Integer(required=True, metadata={"description": "the version reviewed"})
+    decision = fields.String(required=True, metadata={"enum": list(DECISIONS)})
+    comments = fields.String(required=True)
+    reviewed_by = fields.String(required=True)
+    reviewed_at = fields.AwareDateTime(required=True)
+
+
+class VersionOut(Schema):
+    number = fields.Integer(required=True)
+    submitted_at = fields.AwareDateTime(required=True)
+    on_time = fields.Boolean(required=True)
+    content = fields.Dict(required=True, metadata={"description": "the report as submitted"})
+
+
+class ReportFileOut(ReportOut):
+    versions = fields.List(fields.Nested(VersionOut), required=True)
+    reviews = fields.List(fields.Nested(ReviewOut), required=True)
