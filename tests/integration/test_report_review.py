@@ -118,6 +118,10 @@ def review_count() -> int:
 
 def test_revision_resubmission_and_acceptance(submitted, monkeypatch):
     liaison = staff_client(acting_as(LIAISON))
+    listed = liaison.get(f"/staff/alliances/{submitted.alliance_id}/reports")
+    assert f'href="/staff/reports/{submitted.id}"' in listed.get_data(as_text=True)
+    work = liaison.get("/staff/reports").get_data(as_text=True)
+    assert f'href="/staff/reports/{submitted.id}"' in work  # waiting for review
     page = liaison.get(f"/staff/reports/{submitted.id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
