@@ -7,55 +7,19 @@ conflicts into every rule of ``services/notify/domain.py``.
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Any
-
 from flask import g
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.notify.models import StaffConflict
 from services.notify.worker import database
+from shared.conflicts import StaffConflicts
 from shared.domain import Acting
 from shared.web import request_session
 
-
-def record(
-    session: Session,
-    *,
-    staff_id: uuid.UUID,
-    organization_name: str,
-    organization_key: str,
-    declared_at: datetime,
-) -> None:
-    """Keep a declared conflict; one row per staff member and organization however often
-    it is announced."""
-    session.execute(
-        insert(StaffConflict)
-        .values(
-            staff_id=staff_id,
-            organization_name=organization_name,
-            organization_key=organization_key,
-            declared_at=declared_at,
-        )
-        .on_conflict_do_nothing(index_elements=["staff_id", "organization_key"])
-    )
-
-
-def keys_of(session: Session, staff_id: uuid.UUID) -> frozenset[str]:
-    """The organization keys ``staff_id`` declared a conflict with."""
-    return frozenset(
-        session.scalars(
-            select(StaffConflict.organization_key).where(StaffConflict.staff_id == staff_id)
-        )
-    )
-
-
-def acting(session: Session, staff: Any) -> Acting:
-    """The signed-in staff member (``g.staff``) with the conflicts notify knows of."""
-    return Acting.of(staff, conflicts=keys_of(session, uuid.UUID(str(staff.user_id))))
+COPY = StaffConflicts(StaffConflict)
+record = COPY.record
+keys_of = COPY.keys_of
+acting = COPY.acting
 
 
 def in_request() -> tuple[Session, Acting]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Integer, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.conflicts import StaffConflictMixin
 from shared.db import UTCDateTime, utcnow
 from shared.inbox import ProcessedEventMixin, RejectedEventMixin
 from shared.outbox import OutboxEventMixin
@@ -58,18 +59,9 @@ class Message(Base):
         return self.next_attempt_at if self.status == "pending" else None
 
 
-class StaffConflict(Base):
+class StaffConflict(StaffConflictMixin, Base):
     """A staff member's declared conflict with an organization, as review announced it
-    (``staff.conflict_declared``)."""
-
-    __tablename__ = "staff_conflicts"
-    __table_args__ = (UniqueConstraint("staff_id", "organization_key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    staff_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    organization_name: Mapped[str] = mapped_column(String(200))
-    organization_key: Mapped[str] = mapped_column(String(200))
-    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    (``staff.conflict_declared``; shared/conflicts.py)."""
 
 
 class OutboxEvent(OutboxEventMixin, Base):

@@ -90,14 +90,7 @@ def alliance_signed(event: Event, *, session: Session) -> None:
 
 @event_consumer(celery, name="notify.conflict_declared", event_type="staff.conflict_declared")
 def conflict_declared(event: Event, *, session: Session) -> None:
-    payload = event.payload
-    conflicts.record(
-        session,
-        staff_id=payload["staff_id"],
-        organization_name=payload["organization_name"],
-        organization_key=payload["organization_key"],
-        declared_at=payload["declared_at"],
-    )
+    conflicts.record(session, event=event)
 
 
 # -- delivery ---------------------------------------------------------------------------------
