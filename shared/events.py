@@ -342,7 +342,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "notify.ambassador_designated",
     ),
     # -- end of the agreement's life
-    "staff.conflict_declared": ("notify.conflict_declared",),
+    "staff.conflict_declared": ("notify.conflict_declared", "reporting.conflict_declared"),
     # -- report deadlines (issue 9): the contact and the liaison, or the Coordinator
     "report.due_soon": ("notify.report_due_soon",),
     "report.due": ("notify.report_due",),

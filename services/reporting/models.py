@@ -3,6 +3,7 @@ models (``services/reporting/<part>/models.py``); this module only gathers them.
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.base import Base, OutboxEvent, ProcessedEvent, RejectedEvent
+from services.reporting.conflicts.models import StaffConflict
 from services.reporting.evaluations.models import Evaluation
 from services.reporting.reports.models import Report, ReportReminder
 from services.reporting.reviews.models import ReportReview
@@ -20,4 +21,5 @@ __all__ = [
     "ReportReminder",
     "ReportReview",
     "ReportVersion",
+    "StaffConflict",
 ]

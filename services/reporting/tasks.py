@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances import domain as alliances
+from services.reporting.conflicts import domain as conflicts
 from services.reporting.reports import domain as reports
 from services.reporting.worker import celery, database, outbox
 from shared.events import Event
@@ -78,6 +79,11 @@ def ambassador_designated(event: Event, *, session: Session) -> None:
         designated_on=event.payload["designated_on"],
     )
     alliances.record_status(session, alliance_id=event.payload["alliance_id"], status="ambassador")
+
+
+@event_consumer(celery, name="reporting.conflict_declared", event_type="staff.conflict_declared")
+def conflict_declared(event: Event, *, session: Session) -> None:
+    conflicts.record_declared(session, event=event)
 
 
 @celery.task(name="reporting.sweep_deadlines", base=ServiceTask, acks_late=False, shared=False)

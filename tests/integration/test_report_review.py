@@ -34,6 +34,7 @@ from tests.factories import (
     REVIEWER,
     acting_as,
     alliance_signed_event,
+    conflict_declared_event,
     csrf_header,
     signed_in,
 )
@@ -328,5 +329,32 @@ def test_a_revision_request_needs_comments_shown_inline(submitted):
     assert refused.status_code == 422
     assert review_count() == 0
     assert events("report.revision_requested") == []
+    with database.transaction() as session:
+        assert session.get(Report, submitted.id).status == "submitted"
+
+
+def test_a_conflicted_liaison_cannot_review_the_partners_report_and_nothing_is_stored(submitted):
+    """Reporting learns the conflict from review's event (once, however often it arrives),
+    and refuses the alliance's own liaison to review its partner's report."""
+    declared = conflict_declared_event(LIAISON.id)
+    run_task("reporting.conflict_declared", declared)
+    run_task("reporting.conflict_declared", declared)
+    from services.reporting.conflicts.models import StaffConflict
+
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(StaffConflict)) == 1
+
+    client, csrf = api_client(acting_as(LIAISON))
+    refused = client.post(f"/api/v1/reports/{submitted.id}/acceptance", headers=csrf)
+    assert refused.status_code == 403
+    assert "conflict of interest" in refused.get_json()["errors"]["_request"][0]
+    page = staff_client(acting_as(LIAISON))
+    answer = page.post(
+        f"/staff/reports/{submitted.id}/review",
+        data={"action": "request_revision", "comments": "Please add the dates."},
+    )
+    assert answer.status_code == 403
+    assert review_count() == 0
+    assert events("report.accepted") == events("report.revision_requested") == []
     with database.transaction() as session:
         assert session.get(Report, submitted.id).status == "submitted"

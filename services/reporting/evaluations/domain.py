@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.conflicts.domain import check_no_conflict
 from services.reporting.evaluations.models import Evaluation
 from services.reporting.figures.domain import (
     ACTIVITY_SECTIONS,
@@ -88,6 +89,10 @@ class EvaluationPage:
 
 
 def may_record(acting: Acting, alliance: Alliance) -> bool:
+    """The alliance's liaison or the Coordinator, unless they declared a conflict of interest
+    with the partner."""
+    if acting.in_conflict_with(alliance.partner_name):
+        return False
     return acting.is_coordinator or is_liaison_of(acting, alliance)
 
 
@@ -193,6 +198,7 @@ def check_ratings(ratings: dict[str, dict[str, str]]) -> None:
 
 def _permitted(session: Session, acting: Acting, alliance_id: uuid.UUID) -> Alliance:
     alliance = _alliance(session, alliance_id)
+    check_no_conflict(acting, alliance.partner_name)
     if not may_record(acting, alliance):
         raise Forbidden("Only the alliance's liaison or the Coordinator evaluates it.")
     return alliance

@@ -12,8 +12,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
+from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.evaluations import domain
 from services.reporting.evaluations.schemas import EvaluationSchema, ratings_from
 from services.reporting.submissions.forms import SECTIONS
@@ -35,7 +36,7 @@ def now() -> datetime:
 
 
 def _acting() -> Acting:
-    return Acting.of(g.staff)
+    return current_acting()
 
 
 def _error_rows(errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template, request
+from flask import Blueprint, Response, render_template, request
 
+from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.figures import domain as figures
 from services.reporting.figures.charts import bar_chart
 from services.reporting.schedules.domain import rules_from_settings
@@ -51,7 +52,7 @@ def report_timing(kind: str) -> str:
 
 
 def _acting() -> Acting:
-    return Acting.of(g.staff)
+    return current_acting()
 
 
 @bp.get("/reports")

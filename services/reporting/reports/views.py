@@ -7,13 +7,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, render_template
 
+from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.figures import domain as figures
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.agency import load_agency_profile
-from shared.domain import Acting
 from shared.staff_auth import staff_required
 from shared.web import request_session
 
@@ -26,7 +26,7 @@ def alliance_reports_page(alliance_id: uuid.UUID) -> Any:
     rules = rules_from_settings()
     found = figures.alliance_reports(
         request_session(database),
-        acting=Acting.of(g.staff),
+        acting=current_acting(),
         alliance_id=alliance_id,
         now=datetime.now(UTC),
         rules=rules,

@@ -7,15 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
 from flask_smorest import Blueprint
 
+from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reviews import domain as reviews
 from services.reporting.reviews import views
 from services.reporting.reviews.schemas import ReportFileOut, ReviewOut, RevisionRequestIn
 from services.reporting.worker import database, outbox
 from shared.api import ErrorSchema
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
 from shared.web import request_session
 
@@ -29,7 +28,7 @@ bp = Blueprint(
 
 def _file(report_id: uuid.UUID) -> dict[str, Any]:
     found = reviews.report_file(
-        request_session(database), acting=Acting.of(g.staff), report_id=report_id
+        request_session(database), acting=current_acting(), report_id=report_id
     )
     report = found.report
     return {
@@ -63,7 +62,7 @@ def accept(report_id: uuid.UUID) -> Any:
     """Accept the report's latest version (``report.accepted``)."""
     return reviews.accept(
         request_session(database),
-        acting=Acting.of(g.staff),
+        acting=current_acting(),
         report_id=report_id,
         outbox=outbox,
         now=views.now(),
@@ -82,7 +81,7 @@ def request_revision(body: dict[str, Any], report_id: uuid.UUID) -> Any:
     ``report.revision_requested`` with the partner's link."""
     return reviews.request_revision(
         request_session(database),
-        acting=Acting.of(g.staff),
+        acting=current_acting(),
         report_id=report_id,
         comments=body["comments"],
         outbox=outbox,

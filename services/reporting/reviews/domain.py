@@ -25,6 +25,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.conflicts.domain import check_no_conflict
 from services.reporting.reports.models import Report, ReportReminder
 from services.reporting.reviews.models import ReportReview
 from services.reporting.schedules.domain import (
@@ -64,12 +65,17 @@ def is_liaison_of(acting: Acting, alliance: Alliance) -> bool:
 
 
 def may_review(acting: Acting, alliance: Alliance) -> bool:
+    """The alliance's liaison or the Coordinator, unless they declared a conflict of interest
+    with the partner."""
+    if acting.in_conflict_with(alliance.partner_name):
+        return False
     return acting.is_coordinator or (
         acting.has_any_role("liaison") and is_liaison_of(acting, alliance)
     )
 
 
 def _check(acting: Acting, alliance: Alliance) -> None:
+    check_no_conflict(acting, alliance.partner_name)
     if not may_review(acting, alliance):
         raise Forbidden("Only the alliance's liaison or the Coordinator may review its reports.")
 

@@ -8,15 +8,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
+from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reviews import domain as reviews
 from services.reporting.reviews.schemas import RevisionRequestIn
 from services.reporting.submissions import forms
 from services.reporting.worker import database, outbox
 from shared.agency import load_agency_profile
 from shared.config import load_settings
-from shared.domain import Acting, Invalid
+from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
 from shared.web import request_session
@@ -47,7 +48,7 @@ def _render(
     status: int = 200,
 ) -> tuple[str, int]:
     found = reviews.report_file(
-        request_session(database), acting=Acting.of(g.staff), report_id=report_id
+        request_session(database), acting=current_acting(), report_id=report_id
     )
     profile = load_agency_profile()
     numbers = [version.number for version in found.versions]
@@ -109,7 +110,7 @@ def report_page(report_id: uuid.UUID) -> Any:
 @checks_form_text
 def review_post(report_id: uuid.UUID) -> Any:
     session = request_session(database)
-    acting = Acting.of(g.staff)
+    acting = current_acting()
     action = request.form.get("action", "")
     comments = request.form.get("comments", "")
     try:
