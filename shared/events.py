@@ -325,12 +325,33 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
 # event type -> the tasks that consume it. A task's queue is the part of its name before
 # the first dot, which is the consuming service.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "proposal.submitted": ("review.proposal_submitted", "notify.proposal_submitted"),
-    "proposal.resubmitted": ("review.proposal_resubmitted", "notify.proposal_resubmitted"),
+    # reporting counts proposals by status and state for the dashboard (issue 9)
+    "proposal.submitted": (
+        "review.proposal_submitted",
+        "notify.proposal_submitted",
+        "reporting.proposal_submitted",
+    ),
+    "proposal.resubmitted": (
+        "review.proposal_resubmitted",
+        "notify.proposal_resubmitted",
+        "reporting.proposal_resubmitted",
+    ),
     "proposal.draft_saved": ("notify.draft_saved",),
-    "proposal.changes_requested": ("intake.changes_requested", "notify.changes_requested"),
-    "proposal.declined": ("intake.proposal_declined", "notify.proposal_declined"),
-    "proposal.approved": ("intake.proposal_approved", "notify.proposal_approved"),
+    "proposal.changes_requested": (
+        "intake.changes_requested",
+        "notify.changes_requested",
+        "reporting.changes_requested",
+    ),
+    "proposal.declined": (
+        "intake.proposal_declined",
+        "notify.proposal_declined",
+        "reporting.proposal_declined",
+    ),
+    "proposal.approved": (
+        "intake.proposal_approved",
+        "notify.proposal_approved",
+        "reporting.proposal_approved",
+    ),
     "alliance.signed": ("reporting.alliance_signed", "notify.alliance_signed"),
     "message.sent": ("intake.message_sent",),
     # -- the agreement's life (issue 4); reporting schedules or cuts the reports (issue 9)

@@ -5,6 +5,7 @@ from services.reporting.alliances.models import Alliance
 from services.reporting.base import Base, OutboxEvent, ProcessedEvent, RejectedEvent
 from services.reporting.conflicts.models import StaffConflict
 from services.reporting.evaluations.models import Evaluation
+from services.reporting.proposals.models import ReportingProposal
 from services.reporting.reports.models import Report, ReportReminder
 from services.reporting.reviews.models import ReportReview
 from services.reporting.submissions.models import ReportDraft, ReportVersion
@@ -21,5 +22,6 @@ __all__ = [
     "ReportReminder",
     "ReportReview",
     "ReportVersion",
+    "ReportingProposal",
     "StaffConflict",
 ]

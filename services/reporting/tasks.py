@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.reporting.alliances import domain as alliances
 from services.reporting.conflicts import domain as conflicts
+from services.reporting.proposals import domain as proposals
 from services.reporting.reports import domain as reports
 from services.reporting.worker import celery, database, outbox
 from shared.events import Event
@@ -84,6 +85,31 @@ def ambassador_designated(event: Event, *, session: Session) -> None:
 @event_consumer(celery, name="reporting.conflict_declared", event_type="staff.conflict_declared")
 def conflict_declared(event: Event, *, session: Session) -> None:
     conflicts.record_declared(session, event=event)
+
+
+@event_consumer(celery, name="reporting.proposal_submitted", event_type="proposal.submitted")
+def proposal_submitted(event: Event, *, session: Session) -> None:
+    proposals.record(session, event=event)
+
+
+@event_consumer(celery, name="reporting.proposal_resubmitted", event_type="proposal.resubmitted")
+def proposal_resubmitted(event: Event, *, session: Session) -> None:
+    proposals.record(session, event=event)
+
+
+@event_consumer(celery, name="reporting.changes_requested", event_type="proposal.changes_requested")
+def changes_requested(event: Event, *, session: Session) -> None:
+    proposals.record(session, event=event)
+
+
+@event_consumer(celery, name="reporting.proposal_declined", event_type="proposal.declined")
+def proposal_declined(event: Event, *, session: Session) -> None:
+    proposals.record(session, event=event)
+
+
+@event_consumer(celery, name="reporting.proposal_approved", event_type="proposal.approved")
+def proposal_approved(event: Event, *, session: Session) -> None:
+    proposals.record(session, event=event)
 
 
 @celery.task(name="reporting.sweep_deadlines", base=ServiceTask, acks_late=False, shared=False)

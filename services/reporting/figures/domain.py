@@ -7,7 +7,8 @@ Every function takes the acting staff member and decides who may see what:
 - ``work_list``: a liaison sees the reports of their own alliances (reporting's alliance copy
   names the liaison: matched by staff id or e-mail) that wait for review or are overdue; the
   Coordinator sees everyone's, optionally one liaison's.
-- ``dashboard``: the Coordinator only.
+- ``dashboard``: the Coordinator only (proposals by status and by state come from reporting's
+  copy of the proposals, services/reporting/proposals/).
 - ``export_rows``: the Coordinator (every report) or a liaison (their alliances' reports).
 - ``activity_export_rows``: the same, one row per activity row of each report's latest
   submitted version.
@@ -35,6 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.proposals import domain as proposals
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import ScheduleRules, end_of_day
 from services.reporting.submissions.models import ReportVersion
@@ -285,6 +287,8 @@ class Dashboard:
     active_by_division: list[tuple[str, int]]  # (division key, count), every division
     timing_by_year: dict[int, Counter[str]] = field(default_factory=dict)
     people: list[PeopleCount] = field(default_factory=list)
+    proposals_by_status: list[tuple[str, int]] = field(default_factory=list)
+    proposals_by_state: list[tuple[str, Counter[str]]] = field(default_factory=list)
 
 
 def dashboard(
@@ -296,8 +300,9 @@ def dashboard(
     divisions: Iterable[str],
 ) -> Dashboard:
     """Active alliances by division, reports on time / late / overdue per year of due date,
-    and people reached and trained by year and emphasis area (from the latest submitted
-    version of each report). The Coordinator only."""
+    people reached and trained by year and emphasis area (from the latest submitted version
+    of each report), and proposals by status and by their organization's state (each state's
+    by status). The Coordinator only."""
     if not acting.is_coordinator:
         raise Forbidden("Only the Coordinator sees the program figures.")
     today = now.astimezone(rules.timezone).date()
@@ -317,6 +322,8 @@ def dashboard(
         active_by_division=[(key, active[key]) for key in keys],
         timing_by_year=dict(sorted(years.items())),
         people=people_by_area_and_year(activity_rows(latest_versions(session))),
+        proposals_by_status=proposals.by_status(session),
+        proposals_by_state=proposals.by_state(session),
     )
 
 

@@ -32,6 +32,12 @@ STATUS_LABELS = {
     "accepted": "Accepted",
     "cancelled": "Cancelled",
 }
+PROPOSAL_STATUS_LABELS = {
+    "submitted": "Submitted (in review)",
+    "changes_requested": "Changes requested",
+    "declined": "Declined",
+    "approved": "Approved",
+}
 TIMING_LABELS = {
     "on_time": "On time",
     "late": "Late",
@@ -101,9 +107,36 @@ def dashboard_page() -> Any:
         for year, on_time, late, overdue in years
         for label, count in (("on time", on_time), ("late", late), ("overdue", overdue))
     ]
+    by_status = [
+        (PROPOSAL_STATUS_LABELS.get(status, status), count)
+        for status, count in found.proposals_by_status
+    ]
+    by_state = [
+        (
+            state or "State not known",
+            sum(counts.values()),
+            [counts[status] for status in PROPOSAL_STATUS_LABELS],
+        )
+        for state, counts in found.proposals_by_state
+    ]
     return render_template(
         "figures/dashboard.html",
         unit=unit,
+        proposal_statuses=list(PROPOSAL_STATUS_LABELS.values()),
+        by_status=by_status,
+        by_state=by_state,
+        status_chart=bar_chart(
+            "status-chart",
+            "Proposals by status",
+            by_status,
+            description="Number of proposals at each status, from the latest event of each.",
+        ),
+        state_chart=bar_chart(
+            "state-chart",
+            "Proposals by state",
+            [(line[0], line[1]) for line in by_state],
+            description="Number of proposals from organizations in each state.",
+        ),
         active=active,
         years=years,
         active_chart=bar_chart(

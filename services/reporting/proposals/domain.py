@@ -1,0 +1,97 @@
+"""Recording the events of a proposal's life in reporting's copy (``ReportingProposal``).
+
+A proposal moves submitted -> changes_requested -> resubmitted (a new version) -> ... and
+ends declined or approved. Each event names the proposal's version, so an event applies only
+when it is newer than what is stored: a later version, or, for the same version, review's
+decision after the submission. A redelivered event or one of an older version changes
+nothing, except that a submission seen late still tells the organization's state when
+reporting did not know it yet (a decision names no state).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.reporting.proposals.models import STATUSES, ReportingProposal
+from shared.events import Event
+
+# The status each event type gives the proposal.
+STATUS_OF = {
+    "proposal.submitted": "submitted",
+    "proposal.resubmitted": "submitted",
+    "proposal.changes_requested": "changes_requested",
+    "proposal.declined": "declined",
+    "proposal.approved": "approved",
+}
+
+
+def _stage(status: str) -> int:
+    """Within one version the submission comes first, then review's decision."""
+    return 0 if status == "submitted" else 1
+
+
+def _state_of(event: Event) -> str:
+    proposal = event.payload.get("proposal") or {}
+    address = (proposal.get("organization") or {}).get("address") or {}
+    return str(address.get("state") or "")
+
+
+def record(session: Session, *, event: Event) -> bool:
+    """Keep what ``event`` (one of ``STATUS_OF``) says of its proposal; False when it is not
+    newer than what reporting already knows (nothing changes then, but a missing state)."""
+    status = STATUS_OF[event.type]
+    payload = event.payload
+    proposal_id: uuid.UUID = payload["proposal_id"]
+    version: int = payload["version"]
+    state = _state_of(event)
+    session.execute(
+        insert(ReportingProposal)
+        .values(
+            proposal_id=proposal_id,
+            reference=payload["reference"],
+            state=state,
+            status=status,
+            version=version,
+        )
+        .on_conflict_do_nothing(index_elements=["proposal_id"])
+    )
+    stored = session.scalars(
+        select(ReportingProposal)
+        .where(ReportingProposal.proposal_id == proposal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if state and not stored.state:
+        stored.state = state
+    if (version, _stage(status)) <= (stored.version, _stage(stored.status)):
+        session.flush()
+        return False
+    stored.reference = payload["reference"]
+    stored.status = status
+    stored.version = version
+    if state:
+        stored.state = state
+    session.flush()
+    return True
+
+
+def by_status(session: Session) -> list[tuple[str, int]]:
+    """How many proposals stand at each status, every status (in ``STATUSES`` order)."""
+    counts: Counter[str] = Counter(session.scalars(select(ReportingProposal.status)))
+    return [(status, counts[status]) for status in STATUSES]
+
+
+def by_state(session: Session) -> list[tuple[str, Counter[str]]]:
+    """Each state's proposals by status, states in alphabetical order (an unknown state,
+    empty, last)."""
+    states: dict[str, Counter[str]] = {}
+    for state, status in session.execute(
+        select(ReportingProposal.state, ReportingProposal.status)
+    ).tuples():
+        states.setdefault(state, Counter())[status] += 1
+    return sorted(states.items(), key=lambda item: (item[0] == "", item[0]))
