@@ -293,6 +293,37 @@ class ReportReviewedV1(Schema):
     reviewed_at = fields.AwareDateTime(required=True)
 
 
+class EvaluationRatingSchema(Schema):
+    """One fundamental requirement of an annual evaluation, as the partner reads it."""
+
+    requirement = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    rating = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    justification = fields.String(load_default="", validate=validate.Length(max=10000))
+
+
+class EvaluationSharedV1(Schema):
+    """The liaison (or the Coordinator) shared an agreement year's annual evaluation with the
+    partner (``evaluation.shared``, produced by reporting the first time only, in the
+    transaction that records ``shared_at``). ``ratings`` in the requirements' order, each
+    ``requirement`` and ``rating`` as their labels read; notify tells the partner's contact
+    with a copy to the liaison."""
+
+    evaluation_id = fields.UUID(required=True)
+    alliance_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(PersonSchema, required=True)
+    liaison = fields.Nested(PersonSchema, required=True)
+    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    ratings = fields.List(
+        fields.Nested(EvaluationRatingSchema), required=True, validate=validate.Length(min=1)
+    )
+    shared_at = fields.AwareDateTime(required=True)
+
+
 # (type, version) -> payload schema class
 CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.submitted", 1): ProposalSubmittedV1,
@@ -320,6 +351,8 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("report.submitted", 1): ReportSubmittedV1,
     ("report.accepted", 1): ReportReviewedV1,
     ("report.revision_requested", 1): ReportReviewedV1,
+    # -- the annual evaluation shared with the partner (issue 9)
+    ("evaluation.shared", 1): EvaluationSharedV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
@@ -373,6 +406,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "report.submitted": ("notify.report_submitted",),
     "report.accepted": ("notify.report_accepted",),
     "report.revision_requested": ("notify.report_revision_requested",),
+    # -- the annual evaluation (issue 9): the partner's contact, a copy to the liaison
+    "evaluation.shared": ("notify.evaluation_shared",),
 }
 
 

@@ -746,3 +746,26 @@ def _report_messages(
         for role, template, address in recipients
     ]
     return [message_id for message_id in created if message_id is not None]
+
+
+# -- the annual evaluation shared with the partner (issue 9) ---------------------------------
+
+
+def evaluation_shared(
+    session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
+) -> list[uuid.UUID]:
+    """The year's evaluation (each requirement's rating and justification) to the partner's
+    contact, with a copy to the liaison. One message per evaluation and recipient: a
+    redelivery, or the same evaluation sent again, records nothing more."""
+    payload = event.payload
+    context = {
+        "agency": profile.name,
+        **payload,
+        "shared_at": payload["shared_at"].astimezone(settings.agency_timezone),
+    }
+    cause = f"evaluation.shared:{payload['evaluation_id']}"
+    recipients = [
+        ("contact", "evaluation_shared", payload["contact"]["email"]),
+        ("liaison", "evaluation_shared", payload["liaison"]["email"]),
+    ]
+    return _report_messages(session, payload, cause=cause, recipients=recipients, context=context)

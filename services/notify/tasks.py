@@ -349,3 +349,14 @@ def report_accepted(event: Event, *, session: Session) -> None:
 )
 def report_revision_requested(event: Event, *, session: Session) -> None:
     _report_reviewed(event, session)
+
+
+# -- the annual evaluation shared with the partner (issue 9) --------------------------------
+
+
+@event_consumer(celery, name="notify.evaluation_shared", event_type="evaluation.shared")
+def evaluation_shared(event: Event, *, session: Session) -> None:
+    created = messages.evaluation_shared(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)

@@ -9,8 +9,10 @@
 - ``evaluation_of``: any staff member reads an evaluation (or its absence) and the year's
   activity roll-up.
 - ``record_evaluation`` and ``share_evaluation``: the alliance's liaison or the Coordinator
-  (``Forbidden`` otherwise, nothing stored). Sharing only records ``shared_at``: the e-mail
-  to the partner is not sent yet.
+  (``Forbidden`` otherwise, nothing stored). Sharing records ``shared_at`` and, the first
+  time only, adds ``evaluation.shared`` to the outbox in the same transaction (notify mails
+  the ratings to the partner's contact with a copy to the liaison); sharing again sends
+  nothing more.
 
 Agreement year ``year`` (1, 2, ...) of term ``term`` runs from the term's start plus
 ``year - 1`` years to the day before the start plus ``year`` years (the last ends with the
@@ -44,6 +46,8 @@ from services.reporting.figures.domain import (
 from services.reporting.reports.models import Report
 from shared.dates import add_years
 from shared.domain import Acting, Forbidden, Invalid, NotFound
+from shared.events import new_event
+from shared.outbox import Outbox
 
 REQUIREMENTS: dict[str, str] = {
     "team_meets": "The implementation team meets regularly",
@@ -236,16 +240,61 @@ def record_evaluation(
     return evaluation
 
 
+def shared_payload(
+    alliance: Alliance, evaluation: Evaluation, period: AgreementYear
+) -> dict[str, Any]:
+    """``evaluation.shared``'s payload: the ratings in the requirements' order, as labels."""
+    ratings = [
+        {
+            "requirement": label,
+            "rating": RATINGS.get(given.get("rating", ""), given.get("rating", "")),
+            "justification": given.get("justification") or "",
+        }
+        for key, label in REQUIREMENTS.items()
+        if (given := evaluation.ratings.get(key))
+    ]
+    return {
+        "evaluation_id": evaluation.id,
+        "alliance_id": alliance.id,
+        "reference": alliance.reference,
+        "partner_name": alliance.partner_name or alliance.reference,
+        "contact": alliance.contact,
+        "liaison": alliance.liaison,
+        "term": evaluation.term,
+        "year": evaluation.year,
+        "period_start": period.start,
+        "period_end": period.end,
+        "ratings": ratings,
+        "shared_at": evaluation.shared_at,
+    }
+
+
 def share_evaluation(
-    session: Session, *, acting: Acting, alliance_id: uuid.UUID, term: int, year: int, at: datetime
+    session: Session,
+    *,
+    acting: Acting,
+    alliance_id: uuid.UUID,
+    term: int,
+    year: int,
+    at: datetime,
+    outbox: Outbox | None = None,
 ) -> Evaluation:
-    """Mark the evaluation shared with the partner (the first time only). No e-mail goes out
-    yet: that comes later."""
-    _permitted(session, acting, alliance_id)
+    """Mark the evaluation shared with the partner and, the first time only, send it
+    (``evaluation.shared`` through ``outbox``, reporting's own when not given). Sharing again
+    changes nothing and sends nothing."""
+    alliance = _permitted(session, acting, alliance_id)
     evaluation = find_evaluation(session, alliance_id=alliance_id, term=term, year=year)
     if evaluation is None:
         raise NotFound("Record the evaluation before sharing it.")
     if evaluation.shared_at is None:
         evaluation.shared_at = at
+        session.flush()  # the evaluation's id, for the event
+        if outbox is None:
+            from services.reporting.worker import outbox as reporting_outbox
+
+            outbox = reporting_outbox
+        period = agreement_year(session, alliance, term=term, year=year)
+        payload = shared_payload(alliance, evaluation, period)
+        outbox.add(session, new_event("evaluation.shared", producer="reporting", payload=payload))
     session.flush()
     return evaluation

@@ -2,8 +2,8 @@
 
 GET shows the evaluation (a form for the liaison or the Coordinator, read-only for other
 staff) beside the year's activity roll-up. POST records it: a refusal is the form again,
-each message beside its field. POST ``.../share`` marks it shared with the partner (the
-e-mail to the partner is not sent yet: it comes later).
+each message beside its field. POST ``.../share`` marks it shared with the partner and, the
+first time, e-mails it to the partner (``evaluation.shared``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.evaluations import domain
 from services.reporting.evaluations.schemas import EvaluationSchema, ratings_from
 from services.reporting.submissions.forms import SECTIONS
-from services.reporting.worker import database
+from services.reporting.worker import database, outbox
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.domain import Acting, Invalid
@@ -131,6 +131,7 @@ def evaluation_share(alliance_id: uuid.UUID, term: int, year: int) -> Any:
         term=term,
         year=year,
         at=now(),
+        outbox=outbox,
     )
     target = url_for(".evaluation_page", alliance_id=alliance_id, term=term, year=year, shared=1)
     return redirect(target, code=303)
