@@ -3,8 +3,9 @@
 One sub-package per part of the domain: alliances (reporting's copy of each signed
 alliance), schedules (the pure date rules), reports (stored reports, reminders, the deadline
 sweep, the staff API), submissions (the partner's report form: signed link, drafts,
-versions), evaluations (the annual evaluation of each agreement year). docs/architecture.md
-lists them.
+versions), reviews (the liaison's review), evaluations (the annual evaluation of each
+agreement year), figures (the dashboard and exports), conflicts (declared conflicts).
+docs/architecture.md lists them.
 """
 
 from flask import Flask
@@ -13,7 +14,7 @@ from flask import Flask
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
-    from services.reporting import reports, submissions
+    from services.reporting import evaluations, figures, reports, reviews, submissions
     from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
     from shared.web import ServiceApp, init_app
@@ -30,20 +31,9 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     init_staff_auth(app)  # the review service's sign-in works here too
-    CSRFProtect(app)  # writes need the X-CSRFToken header
+    CSRFProtect(app)  # form posts, and the X-CSRFToken header on API writes
     rest = ServiceApi(app)
-    reports.register(app, rest)
-    submissions.register(app)  # the partner's report form (signed link, no account)
-    from services.reporting import reviews
-
-    reviews.register(app, rest)  # the liaison accepts a report or asks for a revision
-    # Staff pages (sign-in shared with review): an alliance's reports, program figures.
-    from services.reporting import figures
-    from services.reporting.reports import views as report_pages
-
-    app.register_blueprint(report_pages.bp)
-    figures.register(app)
-    from services.reporting import evaluations
-
-    evaluations.register(app)  # the annual evaluation of each agreement year
+    # Each part of the domain wires its own pages and API (services/reporting/<part>/).
+    for part in (reports, submissions, reviews, evaluations, figures):
+        part.register(app, rest)
     return app

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from shared.api import ServiceApi
 
-def register(app: Flask) -> None:
+
+def register(app: Flask, rest: ServiceApi) -> None:
     from services.reporting.evaluations import views
 
     app.register_blueprint(views.bp)

@@ -14,6 +14,7 @@ from shared.api import ServiceApi
 
 
 def register(app: Flask, rest: ServiceApi) -> None:
-    from services.reporting.reports import api
+    from services.reporting.reports import api, views
 
     rest.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)  # an alliance's reports, the liaison's work list

@@ -247,16 +247,25 @@ def sweep(session: Session, *, now: datetime, outbox: Outbox) -> Counter[str]:
 
     Runs in the caller's transaction, which must commit for anything to count as sent."""
     sent: Counter[str] = Counter({kind: 0 for kind in REMINDER_KINDS})
+    unsent_due = (
+        ReportReminder.sent_at.is_(None),
+        ~ReportReminder.skipped,
+        ReportReminder.due_at <= now,
+    )
+    # Claim whole reports first: a report locked here is this sweep's alone, with every one
+    # of its due reminders. Locking reminder and report rows together let a racing sweep take
+    # a later reminder while this one held an earlier one, which then went out after it.
+    claimed_reports = session.scalars(
+        select(Report.id)
+        .where(Report.id.in_(select(ReportReminder.report_id).where(*unsent_due)))
+        .order_by(Report.id)
+        .with_for_update(skip_locked=True)
+    ).all()
     claimed = session.execute(
         select(ReportReminder, Report)
         .join(Report, Report.id == ReportReminder.report_id)
-        .where(
-            ReportReminder.sent_at.is_(None),
-            ~ReportReminder.skipped,
-            ReportReminder.due_at <= now,
-        )
+        .where(ReportReminder.report_id.in_(claimed_reports), *unsent_due)
         .order_by(ReportReminder.report_id, ReportReminder.due_at, ReportReminder.days)
-        .with_for_update(skip_locked=True, of=[ReportReminder, Report])
     ).all()
     due: dict[uuid.UUID, list[ReportReminder]] = {}
     reports: dict[uuid.UUID, Report] = {}
