@@ -126,10 +126,11 @@ def test_every_subscription_targets_a_known_event_and_a_service_queue():
             assert queue_of(task_name) in SERVICES
 
 
-def test_proposal_submitted_reaches_review_and_notify():
+def test_proposal_submitted_reaches_review_notify_and_reporting():
     assert SUBSCRIPTIONS["proposal.submitted"] == (
         "review.proposal_submitted",
         "notify.proposal_submitted",
+        "reporting.proposal_submitted",
     )
 
 

@@ -112,7 +112,8 @@ def test_reviewer_claims_comments_adjusts_and_decides(app, redis_client):
         "decision prepared: approved",
         "decision released: approved",
     ]
-    assert redis_client.llen("reporting") == 1
+    # reporting.proposal_approved (the dashboard's figures) and reporting.alliance_signed
+    assert redis_client.llen("reporting") == 2
 
 
 def test_a_liaison_who_is_not_a_liaison_cannot_be_chosen(app):
