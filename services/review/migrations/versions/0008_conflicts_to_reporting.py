@@ -10,12 +10,8 @@ Create Date: 2026-12-01 18:00:00.000000
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-
-import sqlalchemy as sa
-from alembic import op
-
-from shared.events import new_event
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
 
 revision: str = "0008_conflicts_to_reporting"
 down_revision: str | None = "0007_announce_declared_conflicts"
@@ -24,48 +20,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    conflicts = bind.execute(
-        sa.text(
-            "SELECT staff_id, organization_name, organization_key, declared_at "
-            "FROM staff_conflicts ORDER BY id"
-        )
-    ).all()
-    outbox = sa.table(
-        "outbox_events",
-        sa.column("event_id", sa.Uuid),
-        sa.column("type", sa.String),
-        sa.column("version", sa.Integer),
-        sa.column("message", sa.dialects.postgresql.JSONB),
-        sa.column("created_at", sa.DateTime(timezone=True)),
-        sa.column("attempts", sa.Integer),
-        sa.column("publications", sa.Integer),
+    # The same announcement as 0007 (one staff.conflict_declared per declaration), once more.
+    spec = spec_from_file_location(
+        "announce_declared_conflicts",
+        Path(__file__).with_name("0007_announce_declared_conflicts.py"),
     )
-    rows = []
-    for staff_id, organization_name, organization_key, declared_at in conflicts:
-        event = new_event(
-            "staff.conflict_declared",
-            producer="review",
-            payload={
-                "staff_id": staff_id,
-                "organization_name": organization_name,
-                "organization_key": organization_key,
-                "declared_at": declared_at,
-            },
-        )
-        rows.append(
-            {
-                "event_id": event.event_id,
-                "type": event.type,
-                "version": event.version,
-                "message": event.to_message(),
-                "created_at": datetime.now(UTC),
-                "attempts": 0,
-                "publications": 0,
-            }
-        )
-    if rows:
-        op.bulk_insert(outbox, rows)
+    if spec is None or spec.loader is None:
+        raise RuntimeError("migration 0007_announce_declared_conflicts is missing")
+    announcement = module_from_spec(spec)
+    spec.loader.exec_module(announcement)
+    announcement.upgrade()
 
 
 def downgrade() -> None:
