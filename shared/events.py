@@ -218,7 +218,22 @@ class StaffConflictDeclaredV1(Schema):
     declared_at = fields.AwareDateTime(required=True)
 
 
-class ReportDeadlineV1(Schema):
+class ReportEventBase(Schema):
+    """What every ``report.*`` event carries: the report, its alliance and who to tell."""
+
+    report_id = fields.UUID(required=True)
+    alliance_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(PersonSchema, required=True)
+    liaison = fields.Nested(PersonSchema, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
+    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+
+
+class ReportDeadlineV1(ReportEventBase):
     """A report's deadline moment came (``report.due_soon``, ``report.due``,
     ``report.overdue``, ``report.escalated``; produced by reporting's deadline sweep, exactly
     once per report and reminder). Notify tells the partner's contact with a copy to the
@@ -229,16 +244,6 @@ class ReportDeadlineV1(Schema):
     form exists).
     """
 
-    report_id = fields.UUID(required=True)
-    alliance_id = fields.UUID(required=True)
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    contact = fields.Nested(PersonSchema, required=True)
-    liaison = fields.Nested(PersonSchema, required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
-    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
     due_date = fields.Date(required=True)
     reminder = fields.String(
         required=True, validate=validate.OneOf(["due_soon", "due", "overdue", "escalated"])
@@ -247,44 +252,24 @@ class ReportDeadlineV1(Schema):
     report_url = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
-class ReportSubmittedV1(Schema):
+class ReportSubmittedV1(ReportEventBase):
     """The partner submitted a report through its signed link (``report.submitted``, produced
     by reporting in the transaction that stores the version). ``version`` counts from 1 (a
     resubmission after a revision request is 2, ...); ``on_time``: submitted before the end of
     its due date in the agency's time zone."""
 
-    report_id = fields.UUID(required=True)
-    alliance_id = fields.UUID(required=True)
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    contact = fields.Nested(PersonSchema, required=True)
-    liaison = fields.Nested(PersonSchema, required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
-    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
     due_date = fields.Date(required=True)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     submitted_at = fields.AwareDateTime(required=True)
     on_time = fields.Boolean(required=True)
 
 
-class ReportReviewedV1(Schema):
+class ReportReviewedV1(ReportEventBase):
     """The liaison (or the Coordinator) read a submitted report: ``report.accepted``, or
     ``report.revision_requested`` with ``comments`` and the report's new ``due_date`` (the
     request day + REPORT_REVISION_DAYS) and ``report_url`` (the partner's signed link to edit
     and resubmit). Produced by reporting; notify tells the partner's contact."""
 
-    report_id = fields.UUID(required=True)
-    alliance_id = fields.UUID(required=True)
-    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    contact = fields.Nested(PersonSchema, required=True)
-    liaison = fields.Nested(PersonSchema, required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
-    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     comments = fields.String(load_default="", validate=validate.Length(max=10000))
     due_date = fields.Date(required=True)
