@@ -111,6 +111,18 @@ def report_file(session: Session, *, acting: Acting, report_id: uuid.UUID) -> Re
     return ReportFile(report=report, alliance=alliance, versions=versions, reviews=reviews)
 
 
+def printable_version(found: ReportFile, number: int | None) -> ReportVersion:
+    """The version to print: ``number``, or the latest when none is asked for."""
+    if not found.versions:
+        raise NotFound("The partner has not submitted this report yet: there is nothing to print.")
+    if number is None:
+        return found.versions[-1]
+    for version in found.versions:
+        if version.number == number:
+            return version
+    raise NotFound(f"This report has no version {number}.")
+
+
 def _reviewable(
     session: Session, acting: Acting, report_id: uuid.UUID
 ) -> tuple[Report, Alliance, int]:

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.reporting.conflicts.views import acting as current_acting
+from services.reporting.reports import printout
 from services.reporting.reviews import domain as reviews
 from services.reporting.reviews.schemas import RevisionRequestIn
 from services.reporting.submissions import forms
@@ -103,6 +104,22 @@ def _render(
 @staff_required()
 def report_page(report_id: uuid.UUID) -> Any:
     return _render(report_id)
+
+
+@bp.get("/reports/<uuid:report_id>/report.pdf")
+@staff_required()
+def report_pdf(report_id: uuid.UUID) -> Any:
+    """The printable report (tagged PDF): ``?version=n``, else the latest version."""
+    found = reviews.report_file(
+        request_session(database), acting=current_acting(), report_id=report_id
+    )
+    return printout.report_pdf(
+        report=found.report,
+        alliance=found.alliance,
+        version=reviews.printable_version(found, _number("version")),
+        reviews=found.reviews,
+        printed_at=now(),
+    )
 
 
 @bp.post("/reports/<uuid:report_id>/review")

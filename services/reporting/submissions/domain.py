@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from services.reporting.alliances.models import Alliance
 from services.reporting.reports.domain import mark_submitted
 from services.reporting.reports.models import Report
+from services.reporting.reviews.models import ReportReview
 from services.reporting.schedules.domain import ScheduleRules, end_of_day, rules_from_settings
 from services.reporting.submissions.models import ReportDraft, ReportVersion
 from shared.domain import Conflict, Invalid, NotFound
@@ -67,6 +68,20 @@ def versions_of(session: Session, report_id: uuid.UUID) -> list[ReportVersion]:
             .order_by(ReportVersion.number)
         )
     )
+
+
+def partner_copy(session: Session, report: Report) -> tuple[ReportVersion, list[ReportReview]]:
+    """What the partner prints through its link: the latest version it submitted, with the
+    reviews so far (``NotFound`` before the first submission)."""
+    versions = versions_of(session, report.id)
+    if not versions:
+        raise NotFound("Nothing was submitted yet: submit the report to print it.")
+    reviews = session.scalars(
+        select(ReportReview)
+        .where(ReportReview.report_id == report.id)
+        .order_by(ReportReview.version)
+    )
+    return versions[-1], list(reviews)
 
 
 def _editable(session: Session, report_id: uuid.UUID) -> Report:

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.reports import printout
 from services.reporting.reports.models import Report
 from services.reporting.submissions import domain, forms
 from services.reporting.submissions.schemas import (
@@ -28,7 +29,7 @@ from services.reporting.submissions.tokens import read_token
 from services.reporting.worker import database, outbox
 from shared.agency import load_agency_profile
 from shared.config import load_settings
-from shared.domain import Conflict, Invalid
+from shared.domain import Conflict, Invalid, NotFound
 from shared.proposal import US_STATES
 from shared.schemas import checks_form_text, load_input
 from shared.web import request_session
@@ -99,6 +100,7 @@ def report_form(token: str) -> Any:
             "report_submitted.html",
             page_title="Report submitted",
             report=report,
+            token=token,
             alliance=session.get(Alliance, report.alliance_id),
             version=versions[-1] if versions else None,
             content=forms.for_display(versions[-1].content if versions else {}),
@@ -116,6 +118,20 @@ def report_form(token: str) -> Any:
     elif report.status == "revision_requested":
         notice = "Your liaison asked for a revision: change the report and submit it again."
     return _render(report, token, domain.content_of(session, report), notice=notice)
+
+
+@bp.get("/reports/<token>/report.pdf")
+def report_pdf(token: str) -> Any:
+    """The partner's printable copy (tagged PDF) of the latest version it submitted."""
+    report = _report(token)
+    session = request_session(database)
+    version, reviews = domain.partner_copy(session, report)
+    alliance = session.get(Alliance, report.alliance_id)
+    if alliance is None:
+        raise NotFound("No such alliance.")
+    return printout.report_pdf(
+        report=report, alliance=alliance, version=version, reviews=reviews, printed_at=now()
+    )
 
 
 @bp.post("/reports/<token>")
