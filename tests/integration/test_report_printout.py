@@ -193,6 +193,8 @@ def test_the_partner_prints_what_it_submitted_through_its_link(report, monkeypat
     reader = PdfReader(io.BytesIO(answer.data))
     assert "Reached 85 roofers in Lansing." in " ".join(p.extract_text() for p in reader.pages)
     assert partner.get("/reports/not-a-token/report.pdf").status_code == 404
+    listing = staff(COORDINATOR).get(f"/staff/alliances/{report.alliance_id}/reports")
+    assert f"/staff/reports/{report.id}/report.pdf" in listing.get_data(as_text=True)
     page = partner.get(f"/reports/{tokens.make_token(report.id)}")
     assert f"/reports/{tokens.make_token(report.id)}/report.pdf" in page.get_data(as_text=True)
 
