@@ -111,7 +111,8 @@ class PersonSchema(Schema):
 
 
 class AllianceSignedV1(Schema):
-    """An agreement was signed (``alliance.signed``): what reporting and notify need."""
+    """An agreement was signed (``alliance.signed``): what reporting needs (notify hears of it
+    through reporting's ``alliance.reports_scheduled``, which carries the report calendar)."""
 
     alliance_id = fields.UUID(required=True)
     proposal_id = fields.UUID(required=True)
@@ -278,6 +279,44 @@ class ReportReviewedV1(ReportEventBase):
     reviewed_at = fields.AwareDateTime(required=True)
 
 
+class ScheduledReportSchema(Schema):
+    """One report of a term's calendar, as ``alliance.reports_scheduled`` lists it."""
+
+    report_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["quarterly", "annual"]))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    due_date = fields.Date(required=True)
+
+
+class AllianceReportsScheduledV1(Schema):
+    """Reporting stored a term's reports (``alliance.reports_scheduled``, produced by reporting
+    in the transaction that adds them, on ``alliance.signed`` for ``term`` 0 and on
+    ``alliance.renewed`` for term n; never again for a term already scheduled). Notify sends
+    the signed-alliance welcome (term 0) or the renewed term's calendar to the partner's
+    contact and the liaison.
+
+    ``reports`` in due-date order; ``report_url`` is the partner's signed, expiring link to the
+    first report due ("" when the term owes none). ``division_label`` and ``term_years`` are
+    what the welcome says of the alliance.
+    """
+
+    alliance_id = fields.UUID(required=True)
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.Nested(PersonSchema, required=True)
+    liaison = fields.Nested(PersonSchema, required=True)
+    division = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    division_label = fields.String(load_default="", validate=validate.Length(max=200))
+    term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    term_years = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
+    signing_date = fields.Date(required=True)
+    ends_on = fields.Date(required=True)
+    reports = fields.List(fields.Nested(ScheduledReportSchema), required=True)
+    report_url = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 class EvaluationRatingSchema(Schema):
     """One fundamental requirement of an annual evaluation, as the partner reads it."""
 
@@ -338,6 +377,8 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("report.revision_requested", 1): ReportReviewedV1,
     # -- the annual evaluation shared with the partner (issue 9)
     ("evaluation.shared", 1): EvaluationSharedV1,
+    # -- a term's report calendar, stored by reporting (issue 9)
+    ("alliance.reports_scheduled", 1): AllianceReportsScheduledV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
@@ -370,7 +411,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "notify.proposal_approved",
         "reporting.proposal_approved",
     ),
-    "alliance.signed": ("reporting.alliance_signed", "notify.alliance_signed"),
+    # notify welcomes the partner and the liaison on alliance.reports_scheduled instead
+    "alliance.signed": ("reporting.alliance_signed",),
     "message.sent": ("intake.message_sent",),
     # -- the agreement's life (issue 4); reporting schedules or cuts the reports (issue 9)
     "alliance.renewed": ("reporting.alliance_renewed", "notify.alliance_renewed"),
@@ -393,6 +435,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "report.revision_requested": ("notify.report_revision_requested",),
     # -- the annual evaluation (issue 9): the partner's contact, a copy to the liaison
     "evaluation.shared": ("notify.evaluation_shared",),
+    # -- a term's report calendar (issue 9): the welcome, or the renewed term's calendar
+    "alliance.reports_scheduled": ("notify.reports_scheduled",),
 }
 
 

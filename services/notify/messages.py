@@ -210,34 +210,49 @@ def decision_made(
     return []
 
 
-def alliance_signed(
+def reports_scheduled(
     session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
 ) -> list[uuid.UUID]:
-    """Welcome to the partner's contact and to the liaison."""
+    """Reporting stored a term's report calendar (``alliance.reports_scheduled``).
+
+    Term 0: the welcome to the partner's contact (with the link to the first report's form)
+    and to the liaison, under the causes ``alliance.signed`` recorded them with before, so a
+    system upgraded mid-way never welcomes anyone twice. A renewed term: its calendar to both.
+    """
     payload = event.payload
-    context = {"agency": profile.name, **payload}
-    created = [
-        record_message(
-            session,
-            cause=f"alliance.signed:{payload['alliance_id']}:contact",
-            template="alliance_signed_partner",
-            to_address=payload["contact"]["email"],
-            context=context,
-            proposal_id=payload["proposal_id"],
-            reference=payload["reference"],
-            organization=str(payload["partner"].get("name") or ""),
-        ),
-        record_message(
-            session,
-            cause=f"alliance.signed:{payload['alliance_id']}:liaison",
-            template="alliance_signed_liaison",
-            to_address=payload["liaison"]["email"],
-            context=context,
-            proposal_id=payload["proposal_id"],
-            reference=payload["reference"],
-            organization=str(payload["partner"].get("name") or ""),
-        ),
-    ]
+    alliance_id = payload["alliance_id"]
+    if payload["term"] == 0:
+        recipients = [
+            (f"alliance.signed:{alliance_id}:contact", "alliance_signed_partner", "contact"),
+            (f"alliance.signed:{alliance_id}:liaison", "alliance_signed_liaison", "liaison"),
+        ]
+    else:
+        key = f"alliance.reports_scheduled:{alliance_id}:term{payload['term']}"
+        recipients = [
+            (f"{key}:contact", "alliance_term_calendar", "contact"),
+            (f"{key}:liaison", "alliance_term_calendar", "liaison"),
+        ]
+    created = []
+    for cause, template, role in recipients:
+        person = payload[role]
+        context = {
+            "agency": profile.name,
+            **payload,
+            "recipient_name": person["name"],
+            "to_liaison": role == "liaison",
+        }
+        created.append(
+            record_message(
+                session,
+                cause=cause,
+                template=template,
+                to_address=person["email"],
+                context=context,
+                proposal_id=payload["proposal_id"],
+                reference=payload["reference"],
+                organization=payload["partner_name"],
+            )
+        )
     return [message_id for message_id in created if message_id is not None]
 
 
@@ -615,7 +630,7 @@ REPORT_DEADLINE_TEMPLATES = {
 
 def alliance_proposal(session: Session, alliance_id: uuid.UUID) -> uuid.UUID | None:
     """The proposal an alliance came from, as notify's own messages about it recorded it
-    (``alliance.signed`` and the agreement's changes name both); None when none did."""
+    (the signed-alliance welcome and the agreement's changes name both); None when none did."""
     return session.scalars(
         select(Message.proposal_id)
         .where(Message.cause.like(f"alliance.%:{alliance_id}:%"), Message.proposal_id.is_not(None))

@@ -80,9 +80,10 @@ def proposal_approved(event: Event, *, session: Session) -> None:
     _decision(event, session)
 
 
-@event_consumer(celery, name="notify.alliance_signed", event_type="alliance.signed")
-def alliance_signed(event: Event, *, session: Session) -> None:
-    created = messages.alliance_signed(
+@event_consumer(celery, name="notify.reports_scheduled", event_type="alliance.reports_scheduled")
+def reports_scheduled(event: Event, *, session: Session) -> None:
+    """The signed-alliance welcome (term 0) or a renewed term's report calendar."""
+    created = messages.reports_scheduled(
         session, event=event, settings=load_settings(), profile=load_agency_profile()
     )
     deliver_after_commit(session, created)

@@ -24,12 +24,14 @@ relay_outbox = register_relay(celery, outbox)
 def alliance_signed(event: Event, *, session: Session) -> None:
     alliances.record_signed(session, event=event)
     payload = event.payload
-    reports.schedule_term(
+    reports.schedule_and_announce(
         session,
         alliance_id=payload["alliance_id"],
         term=0,
+        term_years=payload["term_years"],
         signing_date=payload["signing_date"],
         ends_on=payload["ends_on"],
+        outbox=outbox,
     )
 
 
@@ -38,12 +40,14 @@ def alliance_renewed(event: Event, *, session: Session) -> None:
     payload = event.payload
     if not alliances.record_renewed(session, event=event):
         raise LookupError(f"alliance {payload['alliance_id']} was never signed here")
-    reports.schedule_term(
+    reports.schedule_and_announce(
         session,
         alliance_id=payload["alliance_id"],
         term=payload["renewal"],
+        term_years=payload["term_years"],
         signing_date=payload["signing_date"],
         ends_on=payload["ends_on"],
+        outbox=outbox,
     )
 
 

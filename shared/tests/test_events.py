@@ -134,6 +134,12 @@ def test_proposal_submitted_reaches_review_notify_and_reporting():
     )
 
 
+def test_notify_welcomes_a_partner_on_the_report_calendar_not_on_the_signing():
+    assert SUBSCRIPTIONS["alliance.signed"] == ("reporting.alliance_signed",)
+    assert SUBSCRIPTIONS["alliance.reports_scheduled"] == ("notify.reports_scheduled",)
+    assert ("alliance.reports_scheduled", 1) in CATALOG
+
+
 def test_queue_of_refuses_a_task_outside_the_services():
     with pytest.raises(ValueError, match="service name"):
         queue_of("celery.backend_cleanup")

@@ -1,5 +1,6 @@
 """From a signed alliance to its first report reminder, over the real processes: review
-releases an approval, reporting (its worker) schedules the reports, the operator's
+releases an approval, reporting (its worker) schedules the reports and notify welcomes the
+partner with the calendar and the first report's link, the operator's
 ``alliance reporting scan`` emits the reminder, notify (its worker) mails it; a second scan
 for the same instant sends nothing more."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -146,6 +148,21 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
         first = reports[0]
         assert first["kind"] == "quarterly"
         assert first["period_start"] == signing.isoformat()
+
+        # Notify welcomes the partner once reporting has the calendar: the reports and the
+        # link to the first one's form, which opens through the gateway.
+        [welcome] = smtp_server.inbox.wait_for(
+            lambda m: m["To"] == "dana@example.org" and "is signed" in str(m["Subject"])
+        )
+        body = text_of(welcome).replace("\r\n", "\n")
+        assert "The report calendar" in body, body
+        found = re.search(r"here: \S*(/reporting/reports/[^/\s]+)\n", body)
+        assert found, body
+        with urllib.request.urlopen(system.base + found.group(1), timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+        smtp_server.inbox.wait_for(
+            lambda m: m["To"] == LIAISON_EMAIL and "you are the liaison" in str(m["Subject"])
+        )
 
         # The operator's scan at the due reminder's moment: only the most recent reminder of
         # that report goes out (the two "due soon" ones passed unsent, as after an outage).

@@ -11,6 +11,7 @@ from services.notify.models import Message
 from services.notify.worker import database as notify_db
 from services.reporting.models import Alliance as ReportingAlliance
 from services.reporting.worker import database as reporting_db
+from services.reporting.worker import outbox as reporting_outbox
 from services.review import audit
 from services.review.base import OutboxEvent
 from services.review.decisions import domain as decisions
@@ -128,9 +129,9 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
         assert (alliance.term_years, alliance.ends_on) == (2, date(2028, 11, 30))
         assert alliance.liaison_name == "Lee Liaison"
         assert queue.get_for(session, proposal_id, acting=COORDINATOR).status == "approved"
-    assert sorted(name for name, _ in queued_tasks(redis_client, "notify")) == [
-        "notify.alliance_signed",
-        "notify.proposal_approved",
+    # Notify welcomes the partner and the liaison once reporting has the report calendar.
+    assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
+        "notify.proposal_approved"
     ]
     # Reporting counts the decided proposal for the dashboard and keeps the alliance.
     tasks = dict(queued_tasks(redis_client, "reporting"))
@@ -145,6 +146,11 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
     ]
 
     deliver_events(redis_client, "reporting")
+    reporting_outbox.publish_pending()  # what the nudge may not have published yet
+    assert sorted({name for name, _ in queued_tasks(redis_client, "notify")}) == [
+        "notify.proposal_approved",
+        "notify.reports_scheduled",
+    ]
     deliver_events(redis_client, "notify")
     with reporting_db.transaction() as session:
         copy = session.scalars(select(ReportingAlliance)).one()

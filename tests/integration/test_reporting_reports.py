@@ -66,7 +66,9 @@ def sent_events(session) -> list[tuple[str, str, int]]:
     """(type, report id, days) of each reminder event in the outbox, in order."""
     return [
         (row.type, row.message["payload"]["report_id"], row.message["payload"]["days"])
-        for row in session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
+        for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type.like("report.%")).order_by(OutboxEvent.id)
+        )
     ]
 
 

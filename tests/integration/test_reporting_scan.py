@@ -63,7 +63,7 @@ def test_a_year_of_daily_scans_sends_each_reminder_once_and_none_after_submissio
     with database.transaction() as session:
         events = [
             (row.message["payload"]["report_id"], row.message["payload"]["days"])
-            for row in session.scalars(select(OutboxEvent))
+            for row in session.scalars(select(OutboxEvent).where(OutboxEvent.type.like("report.%")))
         ]
         due_by_end = session.execute(
             select(ReportReminder.report_id, ReportReminder.days).where(

@@ -5,6 +5,8 @@ and sends each reminder at most once:
 
 - ``schedule_term``: a term's reports and their reminders, on ``alliance.signed`` and
   ``alliance.renewed`` (idempotent: the unique keys make a repeat add nothing).
+- ``schedule_and_announce``: the same, and when reports were added, the term's calendar
+  (``alliance.reports_scheduled``, the first report's link) in the same transaction's outbox.
 - ``cut_schedule`` and ``cut_for_ambassador``: conclusion, termination, an Ambassador; a
   cancelled report's unsent reminders are never sent.
 - ``sweep``: in the caller's one transaction, claims the unsent reminders due by ``now``
@@ -145,6 +147,98 @@ def schedule_term(
     return added
 
 
+def schedule_and_announce(
+    session: Session,
+    *,
+    alliance_id: uuid.UUID,
+    term: int,
+    term_years: int,
+    signing_date: date,
+    ends_on: date,
+    outbox: Outbox,
+    rules: ScheduleRules | None = None,
+) -> int:
+    """``schedule_term``, and when it added reports, an ``alliance.reports_scheduled`` with the
+    term's calendar in the same transaction's outbox (a repeat adds nothing, so says nothing).
+    The alliance must be recorded already (its people and names go into the event)."""
+    added = schedule_term(
+        session,
+        alliance_id=alliance_id,
+        term=term,
+        signing_date=signing_date,
+        ends_on=ends_on,
+        rules=rules,
+    )
+    if added:
+        alliance = session.get(Alliance, alliance_id)
+        if alliance is None:
+            raise NotFound("No such alliance.")
+        outbox.add(
+            session,
+            new_event(
+                "alliance.reports_scheduled",
+                producer="reporting",
+                payload=_scheduled_payload(
+                    session,
+                    alliance,
+                    term=term,
+                    term_years=term_years,
+                    signing_date=signing_date,
+                    ends_on=ends_on,
+                ),
+            ),
+        )
+    return added
+
+
+def _scheduled_payload(
+    session: Session,
+    alliance: Alliance,
+    *,
+    term: int,
+    term_years: int,
+    signing_date: date,
+    ends_on: date,
+) -> dict[str, Any]:
+    calendar = list(
+        session.scalars(
+            select(Report)
+            .where(
+                Report.alliance_id == alliance.id,
+                Report.term == term,
+                Report.status != "cancelled",
+            )
+            .order_by(Report.due_date, Report.period_start, Report.kind)
+        )
+    )
+    signed = alliance.signed or {}
+    return {
+        "alliance_id": alliance.id,
+        "proposal_id": uuid.UUID(str(signed["proposal_id"])),
+        "reference": alliance.reference,
+        "partner_name": alliance.partner_name or alliance.reference,
+        "contact": alliance.contact,
+        "liaison": alliance.liaison,
+        "division": alliance.division,
+        "division_label": signed.get("division_label") or "",
+        "term": term,
+        "term_years": term_years,
+        "signing_date": signing_date,
+        "ends_on": ends_on,
+        "reports": [
+            {
+                "report_id": report.id,
+                "kind": report.kind,
+                "period_start": report.period_start,
+                "period_end": report.period_end,
+                "due_date": report.due_date,
+            }
+            for report in calendar
+        ],
+        "report_url": report_url(calendar[0].id) if calendar else "",
+    }
+
+
 def _open_reports(session: Session, alliance_id: uuid.UUID) -> list[Report]:
     return list(
         session.scalars(
@@ -167,6 +261,10 @@ def _apply_cut(
     for period in kept:
         report = by_key.get(_key(period))
         if report is None:
+            continue
+        if report.status == "revision_requested":
+            # The revision's own due date and round of reminders stand; only the period ends.
+            report.period_end = period.period_end
             continue
         if (report.period_end, report.due_date) != (period.period_end, period.due_date):
             report.period_end, report.due_date = period.period_end, period.due_date
