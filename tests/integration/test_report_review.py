@@ -358,3 +358,43 @@ def test_a_conflicted_liaison_cannot_review_the_partners_report_and_nothing_is_s
     assert events("report.accepted") == events("report.revision_requested") == []
     with database.transaction() as session:
         assert session.get(Report, submitted.id).status == "submitted"
+
+
+def test_a_conclusion_inside_a_revised_reports_period_keeps_the_revisions_due_date(submitted):
+    """The revision's due date and its round of reminders stand when the alliance concludes
+    inside the report's period: only the period ends earlier."""
+    client, csrf = api_client(COORDINATOR)
+    asked = client.post(
+        f"/api/v1/reports/{submitted.id}/revision-request",
+        json={"comments": "Add the city of each event."},
+        headers=csrf,
+    )
+    assert asked.status_code == 201, asked.get_json()
+    with database.transaction() as session:
+        before = session.get(Report, submitted.id)
+        revision_due = before.due_date
+        assert before.period_start < date(2026, 3, 1) < before.period_end
+        rounds_before = {
+            (r.round, r.kind, r.days): (r.due_at, r.sent_at, r.skipped)
+            for r in session.scalars(
+                select(ReportReminder).where(ReportReminder.report_id == submitted.id)
+            )
+        }
+    with database.transaction() as session:
+        reports.cut_schedule(
+            session, alliance_id=submitted.alliance_id, effective_on=date(2026, 3, 1)
+        )
+    with database.transaction() as session:
+        after = session.get(Report, submitted.id)
+        rounds_after = {
+            (r.round, r.kind, r.days): (r.due_at, r.sent_at, r.skipped)
+            for r in session.scalars(
+                select(ReportReminder).where(ReportReminder.report_id == submitted.id)
+            )
+        }
+    assert (after.status, after.due_date, after.period_end) == (
+        "revision_requested",
+        revision_due,
+        date(2026, 3, 1),
+    )
+    assert rounds_after == rounds_before
