@@ -503,6 +503,14 @@ DATABASE_URLS: dict[str, Setting[str]] = {
     for service in SERVICES
 }
 
+MAIL_BACKENDS = ("smtp", "files", "console")
+MAIL_SIGNATURES = {
+    "state_plan": (
+        "The {agency} Alliance Program team\nConsultation, Education and Training Division"
+    ),
+    "federal": "The {agency} Alliance Program team\nU.S. Department of Labor",
+}
+
 _mail = section(
     "Mail",
     "Without `SMTP_HOST` every message is written as an `.eml` file to `MAIL_DIR`.",
@@ -545,6 +553,34 @@ COORDINATOR_EMAIL = _mail.add(
         "coordinator@agency.example",
         "the Coordinator, alerted of new proposals and of mail that could not be delivered",
         production=True,
+    )
+)
+# -- notify's messages: backend and branding (issue 10) --
+MAIL_BACKEND = _mail.add(
+    Setting(
+        "MAIL_BACKEND",
+        one_of(*MAIL_BACKENDS),
+        "",
+        "`smtp` (needs `SMTP_HOST`), `files` (`.eml` files in `MAIL_DIR`) or `console` (each "
+        "message printed to standard output)",
+        default_doc="`smtp` when `SMTP_HOST` is set, else `files`",
+    )
+)
+MAIL_LOGO_URL = _mail.add(
+    Setting(
+        "MAIL_LOGO_URL",
+        url("https"),
+        "",
+        "the agency's logo at the top of every HTML message (an image the mail client fetches)",
+    )
+)
+MAIL_SIGNATURE = _mail.add(
+    Setting(
+        "MAIL_SIGNATURE",
+        text("text; `\\n` starts a new line"),
+        "",
+        "the signature closing every message",
+        default_doc="the profile's: the agency's Alliance Program team and its office",
     )
 )
 
@@ -993,6 +1029,11 @@ class Settings:
     delivery: DeliverySettings
     alliance_password: str
     reporting: ReportingSettings
+    # notify's messages (issue 10): MAIL_BACKEND resolved, MAIL_LOGO_URL, MAIL_SIGNATURE (or
+    # the profile's signature), each line of it one line of the message's signature.
+    mail_backend: str = "files"
+    mail_logo_url: str = ""
+    mail_signature: str = ""
 
     @property
     def production(self) -> bool:
@@ -1058,6 +1099,11 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     cheap_hash = STAFF_PASSWORD_HASH in values and values[STAFF_PASSWORD_HASH] != "strong"
     if cheap_hash and APP_ENV in values and values[APP_ENV] == "production":
         problems.append(f"{STAFF_PASSWORD_HASH.name} must be strong when APP_ENV=production")
+    mail_backend = "smtp" if smtp is not None else "files"  # SPEC: SMTP_HOST set -> SMTP
+    if MAIL_BACKEND in values:  # else refused, and listed among the problems already
+        mail_backend = values[MAIL_BACKEND] or mail_backend
+        if mail_backend == "smtp" and smtp is None and smtp_parsed:
+            problems.append(f"{MAIL_BACKEND.name}=smtp needs {SMTP_HOST.name}")
     if problems:
         raise ConfigurationError(problems)
 
@@ -1157,6 +1203,12 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             reminder_hour=values[REPORT_REMINDER_HOUR],
             revision_days=values[REPORT_REVISION_DAYS],
             link_lifetime=timedelta(days=values[REPORT_LINK_DAYS]),
+        ),
+        mail_backend=mail_backend,
+        mail_logo_url=values[MAIL_LOGO_URL],
+        mail_signature=(
+            values[MAIL_SIGNATURE].replace("\\n", "\n")
+            or MAIL_SIGNATURES[profile].format(agency=agency_profile.name)
         ),
     )
 
