@@ -849,6 +849,90 @@ NOTIFY_REQUEUE_SECONDS = _notify.add(
     )
 )
 
+# -- webhooks (issue 10): services/notify/webhooks/config.py reads these --------------------
+_webhooks = section(
+    "Webhooks",
+    "Signed event deliveries to the HTTPS endpoints the Coordinator registers "
+    '(SPEC.md, "Webhooks"; docs: services/notify/webhooks/).',
+)
+
+
+def _host_names(raw: str) -> tuple[str, ...]:
+    names = tuple(name.strip().lower().strip("[]") for name in raw.split(",") if name.strip())
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9.:_-]{1,253}", name):
+            raise Refused(f"{name!r} is not a host name or address")
+    return names
+
+
+HOST_NAMES = Parser("host names or IP addresses, comma-separated", _host_names)
+WEBHOOK_ALLOWED_HOSTS = _webhooks.add(
+    Setting(
+        "WEBHOOK_ALLOWED_HOSTS",
+        HOST_NAMES,
+        (),
+        "hosts webhooks may reach although they resolve to loopback, private, link-local or "
+        "other internal addresses, over `http://` too (for tests and local receivers only)",
+        default_doc="(none)",
+    )
+)
+DEFAULT_WEBHOOK_RETRY_SCHEDULE = "5s,5m,30m,2h,5h,10h,24h"
+WEBHOOK_RETRY_SCHEDULE = _webhooks.add(
+    Setting(
+        "WEBHOOK_RETRY_SCHEDULE",
+        DURATIONS,
+        durations(DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+        "the pauses between attempts at a delivery before it fails (an answer's `Retry-After` "
+        "lengthens one, up to `WEBHOOK_MAX_RETRY_AFTER_SECONDS`)",
+        default_doc=f"`{DEFAULT_WEBHOOK_RETRY_SCHEDULE}`",
+    )
+)
+WEBHOOK_MAX_RETRY_AFTER_SECONDS = _webhooks.add(
+    Setting(
+        "WEBHOOK_MAX_RETRY_AFTER_SECONDS",
+        whole("seconds", 1),
+        86400,
+        "the longest `Retry-After` an endpoint's answer may ask for",
+    )
+)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = _webhooks.add(
+    Setting(
+        "WEBHOOK_CONNECT_TIMEOUT_SECONDS",
+        seconds(0.1),
+        5.0,
+        "how long a delivery waits to connect (and for the TLS handshake)",
+    )
+)
+WEBHOOK_READ_TIMEOUT_SECONDS = _webhooks.add(
+    Setting(
+        "WEBHOOK_READ_TIMEOUT_SECONDS",
+        seconds(0.1),
+        15.0,
+        "how long a delivery waits for the endpoint's answer",
+    )
+)
+WEBHOOK_DISABLE_AFTER_DAYS = _webhooks.add(
+    Setting(
+        "WEBHOOK_DISABLE_AFTER_DAYS",
+        whole("days", 1),
+        3,
+        "an endpoint whose every delivery failed for this long is disabled and the "
+        "Coordinator told",
+    )
+)
+WEBHOOK_SECRETS_KEY = _webhooks.add(
+    Setting(
+        "WEBHOOK_SECRETS_KEY",
+        text("any long random text"),
+        "",
+        "encrypts the endpoints' signing secrets in the database; changing it makes every "
+        "endpoint need a new secret",
+        default_doc="derived from `SECRET_KEY`",
+        secret=True,
+    )
+)
+# -- end of webhooks
+
 _reliability = section(
     "Reliability",
     "How the system notices and recovers from lost tasks, stalled workers and outages "
