@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Integer, String, Text, Uuid
+from sqlalchemy import Date, Integer, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.conflicts import StaffConflictMixin
@@ -35,6 +35,9 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
+    # The iCalendar text attached (services/notify/calendars.py), "" for none: stored with the
+    # rendered text, so a retry or a resend attaches the very same calendar.
+    calendar: Mapped[str] = mapped_column(Text, default="", server_default="")
     # held (decisions, until staff release) -> pending -> sending -> sent | failed; a failed
     # attempt goes back to pending until the retry schedule is spent.
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
@@ -57,6 +60,18 @@ class Message(Base):
     def next_attempt_due(self) -> datetime | None:
         """When the next attempt is due, while one waits (``pending``)."""
         return self.next_attempt_at if self.status == "pending" else None
+
+
+class ReportCalendarEntry(Base):
+    """A report's entry in its recipients' calendars: the due date it last carried and its
+    SEQUENCE, raised each time the due date changes (services/notify/calendars.py)."""
+
+    __tablename__ = "report_calendar_entries"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StaffConflict(StaffConflictMixin, Base):
