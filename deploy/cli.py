@@ -11,9 +11,11 @@ import click
 
 from shared.config import (
     PORT,
+    REDIS_URL,
     SERVICES,
     VAR_DIR,
     ConfigurationError,
+    database_url_variable,
     load_settings,
     reset_settings,
 )
@@ -25,12 +27,41 @@ class SettingsRefused(click.ClickException):
     exit_code = 2
 
 
+LOOKUP = "alliance.servers"  # where a command's context keeps its deploy.running.Lookup
+
+
 class Command(click.Command):
-    """An ``alliance`` command: every setting is read and checked before it does anything."""
+    """An ``alliance`` operator command: the servers of a running `make run` stand in for the
+    URLs the environment leaves unset, then every setting is read and checked before it does
+    anything."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        use_running_system(ctx)
         load_settings()
         return super().invoke(ctx)
+
+
+def use_running_system(ctx: click.Context) -> None:
+    """The one place an operator command finds its servers when the environment names only
+    some or none: the state file of a running `make run` (deploy/running.py) fills in each
+    variable the environment leaves unset, and one line on stderr says so."""
+    from deploy.running import find_running_system
+
+    lookup = find_running_system(os.environ)
+    for note in lookup.notes:
+        click.echo(f"[alliance] {note}", err=True)
+    if lookup.additions:
+        os.environ.update(lookup.additions)  # for this process and any it starts
+        reset_settings()
+    ctx.meta[LOOKUP] = lookup
+
+
+def unreachable(what: str, variable: str, err: object) -> click.ClickException:
+    """The error for a server that does not answer: what to do about it, no traceback."""
+    lookup = click.get_current_context().meta.get(LOOKUP)
+    hint = lookup.hint(variable) if lookup is not None else f"is {variable} right?"
+    reason = " ".join(str(err).split())
+    return click.ClickException(f"could not reach {what} ({reason}); {hint}")
 
 
 class Alliance(click.Group):
@@ -78,11 +109,18 @@ def run(port: int, concurrency: int, var_dir: Path) -> None:
 @click.argument("services", nargs=-1, type=click.Choice(SERVICES))
 def migrate(services: tuple[str, ...]) -> None:
     """Create each service's database if missing and upgrade it to the newest schema."""
+    from sqlalchemy.exc import OperationalError
+
     from shared.migrations import upgrade
 
     for service in services or SERVICES:
         click.echo(f"[alliance] migrating {service}")
-        upgrade(service)
+        try:
+            upgrade(service)
+        except OperationalError as err:
+            raise unreachable(
+                f"the {service} database", database_url_variable(service), err.orig
+            ) from None
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -162,7 +200,7 @@ def healthcheck(process: str, restart_unhealthy: bool) -> None:
     try:
         raw = redis_client(_redis_url()).get(BEAT_KEY if process == "beat" else health_key(process))
     except Exception as err:
-        raise click.ClickException(f"the broker cannot be reached: {err}") from None
+        raise unreachable("the broker", REDIS_URL.name, err) from None
     problem = ""
     report = json.loads(raw) if raw else None
     if report is None:
@@ -211,11 +249,18 @@ def create_coordinator(email: str, name: str) -> None:
     from shared.db import Database
     from shared.domain import Invalid
 
-    password = load_settings().alliance_password or click.prompt(
-        "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
-    )
     database = Database("review")
     try:
+        try:  # before asking for a password: is there a database to keep the account in?
+            with database.engine.connect():
+                pass
+        except OperationalError as err:
+            raise unreachable(
+                "the review database", database_url_variable("review"), err.orig
+            ) from None
+        password = load_settings().alliance_password or click.prompt(
+            "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
+        )
         with database.transaction() as session:
             user = accounts.add_account(
                 session,
@@ -234,9 +279,8 @@ def create_coordinator(email: str, name: str) -> None:
             "the review database has no staff tables yet: run `alliance migrate review` first"
         ) from None
     except OperationalError as err:
-        raise click.ClickException(
-            f"could not reach the review database ({err.orig}); is it migrated "
-            "(`alliance migrate review`) and is REVIEW_DATABASE_URL right?"
+        raise unreachable(
+            "the review database", database_url_variable("review"), err.orig
         ) from None
     finally:
         database.dispose()
@@ -289,8 +333,8 @@ def scan(now: Any) -> None:
             "the reporting database has no report tables yet: run `alliance migrate reporting`"
         ) from None
     except OperationalError as err:
-        raise click.ClickException(
-            f"could not reach the reporting database ({err.orig}); is REPORTING_DATABASE_URL right?"
+        raise unreachable(
+            "the reporting database", database_url_variable("reporting"), err.orig
         ) from None
     finally:
         database.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -22,10 +23,12 @@ from types import FrameType
 from typing import IO
 
 from deploy.embedded import EmbeddedPostgres, EmbeddedValkey
+from deploy.running import RunState, remove_state, running_state, shown, state_path, write_state
 from shared.config import (
     DATABASE_URLS,
     REDIS_URL,
     SERVICES,
+    VAR_DIR,
     database_url_variable,
     read_settings,
 )
@@ -42,6 +45,27 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         process.kill()
+
+
+def count_coordinators(review_database_url: str) -> int | None:
+    """How many active Coordinators the review database holds (None when it cannot tell)."""
+    from sqlalchemy import create_engine, func, select
+
+    from services.review.models import StaffUser
+    from shared.db import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(review_database_url))
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(
+                select(func.count())
+                .select_from(StaffUser)
+                .where(StaffUser.active.is_(True), StaffUser.roles.contains(["coordinator"]))
+            )
+    except Exception:  # only a hint is at stake: never stop the start for it
+        return None
+    finally:
+        engine.dispose()
 
 
 def check_settings(env: dict[str, str]) -> None:
@@ -248,6 +272,17 @@ class Supervisor:
             self.stopping = True
 
         check_settings(env)
+        state_file = state_path(self.var_dir)
+        running, why = running_state(state_file)
+        if running is not None:
+            say(
+                f"a `make run` (pid {running.pid}) already runs with {self.var_dir} and its "
+                f"servers ({shown(state_file)}): stop it first (Ctrl-C in its terminal), or "
+                "give this one another var folder (--var-dir or VAR_DIR)"
+            )
+            return 1
+        if why:
+            say(why)
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         try:
@@ -258,6 +293,9 @@ class Supervisor:
             if migrate.returncode != 0:
                 say("migration failed (see above); nothing was started")
                 return 1
+            # Operator commands in another terminal find these servers in it (deploy/running.py).
+            state = RunState.of_supervisor(env, port=self.port, var_dir=self.var_dir)
+            write_state(state_file, state)
             self.plan()
             say("starting: " + ", ".join(c.name for c in self.children))
             for child in self.children:
@@ -271,6 +309,7 @@ class Supervisor:
             return self.watch(env)
         finally:
             say("stopping ...")
+            remove_state(state_file, os.getpid())
             self.stop_children()
             self.stop_servers()
             say("stopped")
@@ -282,14 +321,35 @@ class Supervisor:
             if env.get("SMTP_HOST")
             else env["MAIL_DIR"]
         )
+        settings = read_settings(env)
+        sign_in = settings.staff_sign_in_url or f"{settings.public_base_url}/review/staff/sign-in"
         say("ready")
         say(f"  beat:       {self.beat_summary(env)}")
         say(f"  web:        {base}  (public form {base}/apply, API {base}/api/v1/proposals)")
+        say(f"  staff:      {sign_in}")
         say(f"  review API: {base}/review/api/v1/queue")
         say(f"  health:     {base}/healthz")
         say(f"  mail:       {mail}")
         say(f"  logs:       {self.var_dir / 'log'}")
+        say(f"  servers:    {shown(state_path(self.var_dir))} (for `alliance` in another terminal)")
+        coordinators = count_coordinators(env[database_url_variable("review")])
+        if coordinators == 0:
+            say("No Coordinator yet: to create the first one, in another terminal run")
+            example = "--email you@agency.gov --name 'Your Name'"
+            say(f"    {self.operator_command()} create-coordinator {example}")
+            say(f"  (it asks for a password; then sign in at {sign_in})")
+        elif coordinators is None:
+            say(f"  first Coordinator: {self.operator_command()} create-coordinator --help")
         say("  Ctrl-C stops everything")
+
+    def operator_command(self) -> str:
+        """How to run ``alliance`` from another terminal in the folder this one runs in, with
+        this run's var folder when it is not the default (where the commands look for it)."""
+        installed = Path(sys.executable).parent / "alliance"
+        command = shown(installed) if installed.exists() else f"{sys.executable} -m deploy.cli"
+        if self.var_dir.resolve() != Path(VAR_DIR.default).resolve():
+            command = f"VAR_DIR={shlex.quote(str(self.var_dir))} {command}"
+        return command
 
     def restart_silent_workers(self, env: dict[str, str]) -> None:
         """Kill a worker that stopped reporting while the broker answers (frozen, say); the
