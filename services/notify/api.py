@@ -42,12 +42,24 @@ INVALID = 'Bad input: ``{"errors": {field path: [messages]}}``'
 @bp.arguments(MessagesQuery, location="query")
 @bp.response(200, MessagesOut)
 @bp.alt_response(403, schema=ErrorSchema, description=REFUSED)
+@bp.alt_response(422, schema=ErrorSchema, description=INVALID)
 def list_messages(args: dict[str, Any]) -> Any:
-    """Messages recorded for a proposal, or in one status (``?status=failed``), oldest first:
-    sent, waiting, held or failed (and why). At most 500; none you are in conflict with."""
+    """The message log, filtered.
+
+    Messages about a proposal (``?proposal_id=``, or ``?reference=AP-…`` for the proposal and
+    its alliance: receipt, decision, welcome, reminders, reports), to a recipient (``?to=``,
+    any part of the address) or in one status (``?status=failed``); filters combine. Oldest
+    first: sent, waiting, held or failed (and why: ``last_error``, the server's last answer,
+    and ``failure_reason``, the same in words). At most 500; none you are in conflict with.
+    The staff pages show the same log newest first, a page at a time: ``/staff/log``."""
     session, acting = conflicts.in_request()
     found = domain.message_log(
-        session, acting, proposal_id=args.get("proposal_id"), status=args.get("status")
+        session,
+        acting,
+        proposal_id=args.get("proposal_id"),
+        reference=args.get("reference"),
+        to_address=args.get("to_address"),
+        status=args.get("status"),
     )
     return {"messages": found}
 

@@ -3,7 +3,10 @@
 Each function takes the acting staff member (``services.notify.conflicts.acting``) and
 refuses on its own, with the errors of ``shared.domain``:
 
-- any staff member reads the message log and a message (``READERS``);
+- any staff member reads the message log and a message (``READERS``): the Coordinator and
+  reviewers, and liaisons, who follow their alliances' messages there (notify does not know
+  which liaison has which alliance, only the addresses it wrote to, so it does not narrow a
+  liaison's log to their alliances);
 - the Coordinator and reviewers list, edit, release and hold back the held decision messages,
   and resend a message (``RELEASERS``);
 - the Coordinator follows the failed and uncertain deliveries (``WATCHERS``);
@@ -16,11 +19,14 @@ The functions take the caller's session and never commit.
 
 from __future__ import annotations
 
+import math
+import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from services.notify.models import Message
@@ -32,6 +38,7 @@ READERS = ("coordinator", "reviewer", "liaison")
 RELEASERS = ("coordinator", "reviewer")
 WATCHERS = ("coordinator",)
 LOG_LIMIT = 500
+LOG_PAGE_SIZE = 50
 
 IN_CONFLICT = "You declared a conflict of interest with this organization."
 
@@ -92,21 +99,157 @@ def _one(
 # -- reading ----------------------------------------------------------------------------------
 
 
+def _filtered(
+    query: Select[tuple[Message]],
+    *,
+    proposal_id: uuid.UUID | None = None,
+    reference: str | None = None,
+    to_address: str | None = None,
+    status: str | None = None,
+) -> Select[tuple[Message]]:
+    if proposal_id is not None:
+        query = query.where(Message.proposal_id == proposal_id)
+    if reference:
+        query = query.where(about_reference(reference))
+    if to_address:
+        query = query.where(Message.to_address.ilike(f"%{_like_escaped(to_address)}%", escape="\\"))
+    if status is not None:
+        query = query.where(Message.status == status)
+    return query
+
+
+def about_reference(reference: str) -> ColumnElement[bool]:
+    """Messages about one proposal and the alliance it became (review gives the alliance the
+    proposal's reference): those that carry the reference, and those of its proposal that
+    do not."""
+    reference = normal_reference(reference)
+    same_proposal = select(Message.proposal_id).where(
+        Message.reference == reference, Message.proposal_id.is_not(None)
+    )
+    return or_(Message.reference == reference, Message.proposal_id.in_(same_proposal))
+
+
+def normal_reference(reference: str) -> str:
+    return "".join(reference.split()).upper()
+
+
+def _like_escaped(text: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", text.strip())
+
+
 def message_log(
     session: Session,
     acting: Acting,
     *,
     proposal_id: uuid.UUID | None = None,
+    reference: str | None = None,
+    to_address: str | None = None,
     status: str | None = None,
 ) -> list[Message]:
-    """Messages about a proposal, or in one status, oldest first (at most ``LOG_LIMIT``)."""
+    """Messages about a proposal (by id or reference, with its alliance's), to an address
+    (any part of it, case aside), or in one status, oldest first (at most ``LOG_LIMIT``)."""
     _may_read(acting)
-    query = select(Message).where(visible_to(acting))
-    if proposal_id is not None:
-        query = query.where(Message.proposal_id == proposal_id)
-    if status is not None:
-        query = query.where(Message.status == status)
+    query = _filtered(
+        select(Message).where(visible_to(acting)),
+        proposal_id=proposal_id,
+        reference=reference,
+        to_address=to_address,
+        status=status,
+    )
     return list(session.scalars(query.order_by(Message.created_at).limit(LOG_LIMIT)))
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """One page of the message log, newest first."""
+
+    messages: list[Message]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def first_shown(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.messages else 0
+
+    @property
+    def last_shown(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.messages)
+
+
+def log_page(
+    session: Session,
+    acting: Acting,
+    *,
+    reference: str | None = None,
+    to_address: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = LOG_PAGE_SIZE,
+) -> LogPage:
+    """The staff pages' message log: every message the actor may know of, newest first, one
+    page at a time, with the filters of ``message_log``. A page past the last shows the last."""
+    _may_read(acting)
+    query = _filtered(
+        select(Message).where(visible_to(acting)),
+        reference=reference,
+        to_address=to_address,
+        status=status,
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = min(max(page, 1), max(1, math.ceil(total / per_page)))
+    found = session.scalars(
+        query.order_by(Message.created_at.desc(), Message.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return LogPage(messages=list(found), total=total, page=page, per_page=per_page)
+
+
+_SMTP_ANSWER = re.compile(r"^(?P<command>\w+): (?P<code>[245]\d\d)\b ?(?P<answer>.*)$", re.S)
+_UNREACHABLE = (
+    "ConnectionRefusedError",
+    "ConnectionResetError",
+    "ConnectionError",
+    "TimeoutError",
+    "gaierror",
+    "OSError",
+    "SMTPConnectError",
+    "SMTPServerDisconnected",
+    "socket.timeout",
+)
+
+
+def failure_reason(message: Message) -> str:
+    """What went wrong with a message, for a person: the mail server's last answer
+    (``last_error``) explained in a sentence, or "" when nothing went wrong."""
+    error = (message.last_error or "").strip()
+    if not error:
+        return ""
+    if error.startswith("ambiguous:"):
+        return (
+            "The mail server did not confirm an attempt after the message was handed over,"
+            " so the recipient may have received it more than once: "
+            + error.removeprefix("ambiguous:").strip()
+        )
+    answer = _SMTP_ANSWER.match(error)
+    if answer:
+        code, text = answer["code"], answer["answer"].strip()
+        refused = {
+            "SMTPRecipientsRefused": "refused the recipient's address",
+            "SMTPSenderRefused": "refused our sender address",
+        }.get(answer["command"], "refused it")
+        if code.startswith("5"):
+            return f"The mail server {refused} permanently: {code} {text}".strip()
+        return f"The mail server {refused} for now (a temporary answer): {code} {text}".strip()
+    kind = error.split(":", 1)[0]
+    if kind in _UNREACHABLE:
+        return f"The mail server could not be reached or dropped the connection: {error}"
+    return f"Sending went wrong: {error}"
 
 
 def get_message(session: Session, acting: Acting, message_id: uuid.UUID) -> Message:
@@ -213,13 +356,19 @@ def hold_again(session: Session, acting: Acting, *, message_ids: Sequence[uuid.U
     return count
 
 
-def resend(session: Session, acting: Acting, *, message_id: uuid.UUID) -> Message:
-    """A new copy of a message, to go out once this transaction commits (the original stays
-    as it was)."""
+def resendable(session: Session, acting: Acting, *, message_id: uuid.UUID) -> Message:
+    """The message, if the actor may send a copy of it (asked before they confirm)."""
     _may_release(acting)
     original = _one(session, acting, message_id)
     if original.status == "held":
         raise Conflict("This message was never released: release it instead.")
+    return original
+
+
+def resend(session: Session, acting: Acting, *, message_id: uuid.UUID) -> Message:
+    """A new copy of a message, to go out once this transaction commits (the original stays
+    as it was)."""
+    original = resendable(session, acting, message_id=message_id)
     copy = Message(
         cause=f"resend:{original.id}:{uuid.uuid4()}",
         template=original.template,

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.notify.domain import failure_reason
 from shared.schemas import InputSchema
 
 STATUSES = ("held", "pending", "sending", "sent", "failed")
@@ -17,12 +18,44 @@ STATUSES = ("held", "pending", "sending", "sent", "failed")
 
 class MessagesQuery(InputSchema):
     proposal_id = fields.UUID()
+    reference = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "description": "A proposal's reference (also its alliance's): every message about "
+            "the proposal and the alliance, e.g. ``AP-2026-10007``."
+        },
+    )
+    to_address = fields.String(
+        data_key="to",
+        validate=validate.Length(min=1, max=254),
+        metadata={"description": "Any part of the recipient's address, case aside."},
+    )
     status = fields.String(validate=validate.OneOf(STATUSES))
 
     @validates_schema
     def needs_a_filter(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "proposal_id" not in data and "status" not in data:
-            raise ValidationError("Give a proposal_id, a status or both.", "_schema")
+        if not data.keys() & {"proposal_id", "reference", "to_address", "status"}:
+            raise ValidationError(
+                "Give a proposal_id, a reference, a recipient (to) or a status.", "_schema"
+            )
+
+
+class LogQuery(InputSchema):
+    """The message log page's filters (``/staff/log``); blank fields filter nothing."""
+
+    reference = fields.String(validate=validate.Length(max=40), load_default="")
+    to_address = fields.String(data_key="to", validate=validate.Length(max=254), load_default="")
+    status = fields.String(
+        validate=validate.OneOf(
+            ("", *STATUSES), error="Choose a status from the list, or any status."
+        ),
+        load_default="",
+    )
+    page = fields.Integer(
+        validate=validate.Range(min=1, error="Pages are numbered from 1."),
+        load_default=1,
+        error_messages={"invalid": "Give a page number."},
+    )
 
 
 class EditIn(InputSchema):
@@ -64,7 +97,20 @@ class MessageOut(Schema):
         attribute="next_attempt_due",
         metadata={"description": "When the next attempt is due; null unless pending."},
     )
-    last_error = fields.String(required=True, allow_none=True)
+    last_error = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The mail server's last answer, or why the attempt failed."},
+    )
+    failure_reason = fields.Function(
+        lambda message: failure_reason(message) or None,
+        required=True,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "``last_error`` explained for a person; null when none.",
+        },
+    )
     edited_by = fields.String(required=True, allow_none=True)
     released_by = fields.String(required=True, allow_none=True)
     created_at = fields.AwareDateTime(required=True)

@@ -1,4 +1,6 @@
-"""Notify's staff pages: decision messages held for a last look, and any message's preview.
+"""Notify's staff pages: the message log and each message in it (resend from there), the
+decision messages held for a last look (preview, edit, hold, release), and the deliveries that
+failed.
 
 Every rule is in ``services/notify/domain.py``; a refusal becomes its page in
 ``shared.web``. The role each route asks for is only the sign-in gate."""
@@ -11,7 +13,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from services.notify import conflicts, domain
-from services.notify.schemas import ChosenMessagesIn, EditIn
+from services.notify.schemas import ChosenMessagesIn, EditIn, LogQuery
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
@@ -87,3 +89,79 @@ def resend(message_id: uuid.UUID) -> Any:
     copy = domain.resend(session, acting, message_id=message_id)
     flash(f"A new copy of “{copy.subject}” is on its way to {copy.to_address}.", "success")
     return redirect(url_for("messages.deliveries_page"), code=303)
+
+
+# -- the message log ----------------------------------------------------------------------------
+
+
+@bp.route("/log")
+@staff_required(*domain.READERS)
+def log_page() -> Any:
+    """Every message, newest first, filtered by reference, recipient and status."""
+    session, acting = conflicts.in_request()
+    errors: dict[str, list[str]] = {}
+    try:
+        chosen = load_input(LogQuery(), request.args)
+    except Invalid as err:
+        errors = err.errors
+        chosen = {"reference": "", "to_address": "", "status": "", "page": 1}
+    reference = domain.normal_reference(chosen["reference"])
+    found = domain.log_page(
+        session,
+        acting,
+        reference=reference,
+        to_address=chosen["to_address"].strip(),
+        status=chosen["status"] or None,
+        page=chosen["page"],
+    )
+    filters = {
+        key: value
+        for key, value in (
+            ("reference", reference),
+            ("to", chosen["to_address"].strip()),
+            ("status", chosen["status"]),
+        )
+        if value
+    }
+    return render_template(
+        "staff/log.html",
+        log=found,
+        reference=reference,
+        filters=filters,
+        form=request.args,
+        errors=errors,
+        may_resend=acting.has_any_role(*domain.RELEASERS),
+        reason=domain.failure_reason,
+    ), (422 if errors else 200)
+
+
+@bp.route("/log/<uuid:message_id>")
+@staff_required(*domain.READERS)
+def log_message_page(message_id: uuid.UUID) -> Any:
+    """One message: recipients, status, attempts, the server's last answer, both parts."""
+    session, acting = conflicts.in_request()
+    message = domain.get_message(session, acting, message_id)
+    return render_template(
+        "staff/log_message.html",
+        message=message,
+        reason=domain.failure_reason(message),
+        may_resend=acting.has_any_role(*domain.RELEASERS) and message.status != "held",
+        may_release=acting.has_any_role(*domain.RELEASERS),
+    )
+
+
+@bp.route("/log/<uuid:message_id>/resend", methods=["GET", "POST"])
+@staff_required(*domain.RELEASERS)
+def log_resend(message_id: uuid.UUID) -> Any:
+    """Asks first (GET), then sends a new copy (POST) and opens the copy's page."""
+    session, acting = conflicts.in_request()
+    if request.method == "POST":
+        copy = domain.resend(session, acting, message_id=message_id)
+        flash(
+            f"A new copy of “{copy.subject}” is on its way to {copy.to_address}."
+            " This is the copy; the original stays in the log as it was.",
+            "success",
+        )
+        return redirect(url_for("messages.log_message_page", message_id=copy.id), code=303)
+    message = domain.resendable(session, acting, message_id=message_id)
+    return render_template("staff/log_resend.html", message=message)
