@@ -57,6 +57,12 @@ def beat_schedule(relay_seconds: float, sweep_seconds: float) -> dict[str, dict[
         "schedule": timedelta(seconds=sweep_seconds),
         "options": {"queue": "notify", "expires": sweep_seconds * 2},
     }
+    # Webhook deliveries due for (another) attempt (services/notify/webhooks/tasks.py).
+    schedule["notify-deliver-webhooks"] = {
+        "task": "notify.deliver_webhooks",
+        "schedule": timedelta(seconds=sweep_seconds),
+        "options": {"queue": "notify", "expires": sweep_seconds * 2},
+    }
     schedule["intake-expire-drafts"] = {
         "task": "intake.expire_drafts",
         "schedule": timedelta(hours=1),

@@ -440,6 +440,31 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# -- webhooks (issue 10): notify sends these types to the endpoints the Coordinator registered
+# (services/notify/webhooks), each through a consumer of its own, after the others above.
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
+    "proposal.submitted",
+    "proposal.resubmitted",
+    "proposal.approved",
+    "proposal.declined",
+    "proposal.changes_requested",
+    "alliance.signed",
+    "report.submitted",
+    "report.overdue",
+    "report.escalated",
+)
+
+
+def webhook_consumer(event_type: str) -> str:
+    """The notify task that records ``event_type``'s webhook deliveries."""
+    return f"notify.webhooks_{event_type.replace('.', '_')}"
+
+
+for _type in WEBHOOK_EVENT_TYPES:
+    SUBSCRIPTIONS[_type] = (*SUBSCRIPTIONS.get(_type, ()), webhook_consumer(_type))
+# -- end of webhooks
+
+
 def queue_of(task_name: str) -> str:
     service = task_name.split(".", 1)[0]
     if service not in SERVICES:

@@ -6,7 +6,7 @@ from flask import Flask
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
-    from services.notify import api, views
+    from services.notify import api, views, webhooks
     from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
     from shared.web import ServiceApp, init_app
@@ -27,4 +27,5 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     rest = ServiceApi(app)
     rest.register_blueprint(api.bp)
+    webhooks.register(app, rest)
     return app

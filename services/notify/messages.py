@@ -784,3 +784,31 @@ def evaluation_shared(
         ("liaison", "evaluation_shared", payload["liaison"]["email"]),
     ]
     return _report_messages(session, payload, cause=cause, recipients=recipients, context=context)
+
+
+def webhook_disabled(
+    session: Session,
+    *,
+    endpoint_id: uuid.UUID,
+    url: str,
+    description: str,
+    reason: str,
+    disabled_at: datetime,
+    settings: Settings,
+    profile: AgencyProfile,
+) -> uuid.UUID | None:
+    """Tell the Coordinator a webhook endpoint was disabled (services/notify/webhooks), once
+    per disabling."""
+    return record_message(
+        session,
+        cause=f"webhook_disabled:{endpoint_id}:{disabled_at.isoformat()}",
+        template="webhook_disabled",
+        to_address=settings.coordinator_email,
+        context={
+            "agency": profile.name,
+            "url": url,
+            "description": description,
+            "reason": reason,
+            "endpoints_url": f"{settings.public_base_url}/notify/staff/webhooks/{endpoint_id}",
+        },
+    )

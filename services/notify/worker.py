@@ -14,7 +14,7 @@ celery = create_celery(
     processed_model=ProcessedEvent,
     rejected_model=RejectedEvent,
     flask_app_factory="services.notify:create_app",
-    include=["services.notify.tasks"],
+    include=["services.notify.tasks", "services.notify.webhooks.tasks"],
 )
 outbox = Outbox(model=OutboxEvent, database=database, celery_app=celery, producer="notify")
 install_worker_hooks(celery)

@@ -7,6 +7,7 @@ from shared.config import SERVICES
 from shared.events import (
     CATALOG,
     SUBSCRIPTIONS,
+    WEBHOOK_EVENT_TYPES,
     MalformedEvent,
     new_event,
     parse_event,
@@ -131,13 +132,31 @@ def test_proposal_submitted_reaches_review_notify_and_reporting():
         "review.proposal_submitted",
         "notify.proposal_submitted",
         "reporting.proposal_submitted",
+        "notify.webhooks_proposal_submitted",
     )
 
 
 def test_notify_welcomes_a_partner_on_the_report_calendar_not_on_the_signing():
-    assert SUBSCRIPTIONS["alliance.signed"] == ("reporting.alliance_signed",)
+    # notify hears of the signing only to send it to webhooks
+    assert SUBSCRIPTIONS["alliance.signed"] == (
+        "reporting.alliance_signed",
+        "notify.webhooks_alliance_signed",
+    )
     assert SUBSCRIPTIONS["alliance.reports_scheduled"] == ("notify.reports_scheduled",)
     assert ("alliance.reports_scheduled", 1) in CATALOG
+
+
+def test_each_webhook_event_type_reaches_its_own_notify_consumer_and_no_other_does():
+    from services.notify.webhooks import domain, tasks
+
+    assert set(domain.EVENT_TYPES) == set(WEBHOOK_EVENT_TYPES)
+    for event_type, consumers in SUBSCRIPTIONS.items():
+        webhook_consumers = [c for c in consumers if c.startswith("notify.webhooks_")]
+        if event_type in WEBHOOK_EVENT_TYPES:
+            assert webhook_consumers == [f"notify.webhooks_{event_type.replace('.', '_')}"]
+            assert tasks.CONSUMERS[event_type].name == webhook_consumers[0]
+        else:
+            assert webhook_consumers == []
 
 
 def test_queue_of_refuses_a_task_outside_the_services():

@@ -43,6 +43,21 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/api/v1/held", "GET"): RELEASERS,
     ("/api/v1/held/release", "POST"): RELEASERS,
     ("/api/v1/held/hold", "POST"): RELEASERS,
+    ("/staff/webhooks", "GET"): COORDINATOR,
+    ("/staff/webhooks", "POST"): COORDINATOR,
+    ("/staff/webhooks/<uuid:endpoint_id>", "GET"): COORDINATOR,
+    ("/staff/webhooks/<uuid:endpoint_id>", "POST"): COORDINATOR,
+    ("/staff/webhooks/deliveries/<uuid:delivery_id>", "GET"): COORDINATOR,
+    ("/staff/webhooks/deliveries/<uuid:delivery_id>", "POST"): COORDINATOR,
+    ("/api/v1/webhooks/endpoints", "GET"): COORDINATOR,
+    ("/api/v1/webhooks/endpoints", "POST"): COORDINATOR,
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>", "GET"): COORDINATOR,
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>", "PATCH"): COORDINATOR,
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>", "DELETE"): COORDINATOR,
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>/secret", "POST"): COORDINATOR,
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>/deliveries", "GET"): COORDINATOR,
+    ("/api/v1/webhooks/deliveries/<uuid:delivery_id>", "GET"): COORDINATOR,
+    ("/api/v1/webhooks/deliveries/<uuid:delivery_id>/replay", "POST"): COORDINATOR,
 }
 
 

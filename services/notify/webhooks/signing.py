@@ -1,0 +1,61 @@
+"""Endpoint secrets and signatures (SPEC.md, "Webhooks"; the Standard Webhooks specification).
+
+A secret is ``whsec_`` + base64 of 32 random bytes. It is shown to the Coordinator once (on
+creation and on rotation) and kept encrypted (Fernet, with a key derived from
+``WEBHOOK_SECRETS_KEY`` or ``SECRET_KEY``): the database alone does not give it away, and no
+page, API answer or log line shows it again.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from standardwebhooks.webhooks import Webhook
+
+PREFIX = "whsec_"
+SECRET_BYTES = 32
+
+
+class SecretUnreadable(Exception):
+    """The stored secret was encrypted with another key (WEBHOOK_SECRETS_KEY changed)."""
+
+
+def new_secret() -> str:
+    return PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def _fernet(key: str) -> Fernet:
+    derived = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"alliance webhook secrets v1"
+    ).derive(key.encode("utf-8"))
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def seal(secret: str, *, key: str) -> str:
+    return _fernet(key).encrypt(secret.encode("ascii")).decode("ascii")
+
+
+def unseal(sealed: str, *, key: str) -> str:
+    try:
+        return _fernet(key).decrypt(sealed.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise SecretUnreadable(
+            "the endpoint's secret cannot be read with the current WEBHOOK_SECRETS_KEY; "
+            "rotate the secret"
+        ) from None
+
+
+def signature_headers(
+    *, secret: str, message_id: str, body: str, timestamp: datetime
+) -> dict[str, str]:
+    """The three Standard Webhooks headers for ``body`` sent at ``timestamp``."""
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, timestamp, body),
+    }
