@@ -18,6 +18,7 @@ from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
 from shared.domain import DomainError
 from shared.health import system_health
 from shared.proposal import flatten_errors
+from shared.staff_shell import init_staff_shell
 from shared.text_hygiene import (
     MAX_JSON_DEPTH,
     json_depth_exceeds,
@@ -292,6 +293,7 @@ def init_app(app: Flask, *, service: str) -> None:
         Blueprint("uswds", __name__, static_folder=USWDS_STATIC, static_url_path="/assets/uswds")
     )
     app.context_processor(layout_context)
+    init_staff_shell(app)  # the staff header and links across the services (staff_shell.py)
     app.config["SECRET_KEY"] = settings.secret_key
     # Flask's default is no limit at all (ALLIANCE_MAX_CONTENT_LENGTH, 256 KiB).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length

@@ -177,7 +177,7 @@ def test_the_queue_proposal_decisions_and_scoring_pages_are_accessible(
     expect(page.get_by_text("Falls Partner")).to_be_visible()
     assert_accessible(page, context_label="the decisions page with a prepared decision")
 
-    page.get_by_role("link", name="Priority scoring").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.wait_for_url(f"{base_url}/staff/scoring")
     assert_accessible(page, context_label="the scoring page")
 

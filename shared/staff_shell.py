@@ -1,0 +1,184 @@
+"""The one staff header of every service: who is signed in, one navigation across the
+services, sign-out (shared/templates/_staff_header.html, included by layout.html).
+
+The four services are mounted under one host (``deploy/gateway.py`` in development,
+``deploy/nginx.conf`` in production): intake at ``/``, then ``/review``, ``/reporting`` and
+``/notify``. An app only knows its own routes (``url_for``) and its own prefix
+(``request.script_root``), so a link to another service is built here from the gateway's
+prefixes (:func:`service_url`); a link within the same service keeps the app's own prefix, so
+an app served on its own (as some tests do) still finds its own pages.
+
+Each navigation item goes to the first of its destinations whose roles the person holds, and
+is left out when none fits: the roles are those the destination admits (its view's
+``staff_required(...)`` and its domain rule; ``()`` is any staff member), which
+``tests/integration/test_staff_shell.py`` checks by opening every destination in every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, has_request_context, request
+
+from shared.staff_auth import ROLES, StaffSession, current_staff
+
+# Where each service is mounted behind the gateway (deploy/gateway.py MOUNTS, deploy/nginx.conf).
+GATEWAY_PREFIXES: dict[str, str] = {
+    "intake": "",
+    "review": "/review",
+    "reporting": "/reporting",
+    "notify": "/notify",
+}
+
+# Review's staff pages: where signing in and out happens for every service.
+SIGN_OUT = ("review", "/staff/sign-out")
+ACCOUNT = ("review", "/staff/me")
+
+
+@dataclass(frozen=True)
+class Destination:
+    """One page an item may lead to, for the people holding any one of ``roles``."""
+
+    service: str
+    path: str  # within the service, as its own url_map has it
+    roles: tuple[str, ...] = ()  # () is any staff member
+
+
+@dataclass(frozen=True)
+class Section:
+    """One item of the navigation: its destinations (the first one the person may use wins)
+    and the pages that belong to it (``(service, path prefix)``), marked as current."""
+
+    label: str
+    destinations: tuple[Destination, ...]
+    pages: tuple[tuple[str, str], ...]
+
+
+ANY_STAFF: tuple[str, ...] = ()
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "Queue",
+        (Destination("review", "/staff/queue"),),
+        (
+            ("review", "/staff/queue"),
+            ("review", "/staff/proposals/"),
+            ("review", "/staff/conflicts"),
+        ),
+    ),
+    Section(
+        "Decisions",
+        (Destination("review", "/staff/decisions", ("coordinator", "reviewer")),),
+        (("review", "/staff/decisions"),),
+    ),
+    Section(
+        "Alliances",
+        (Destination("review", "/staff/alliances"),),
+        (("review", "/staff/alliances"),),
+    ),
+    Section(
+        "Reports",
+        # The work list (the domain's rule: liaisons and the Coordinator); the Coordinator's
+        # program figures are one link away on it. Anyone reaches an alliance's reports from
+        # the alliance's page.
+        (Destination("reporting", "/staff/reports", ("coordinator", "liaison")),),
+        (("reporting", "/staff/"),),
+    ),
+    Section(
+        "Messages",
+        (
+            # The decision messages waiting for release, for those who release them; the
+            # message log for everyone else.
+            Destination("notify", "/staff/messages", ("coordinator", "reviewer")),
+            Destination("notify", "/staff/log"),
+        ),
+        (("notify", "/staff/messages"), ("notify", "/staff/log"), ("notify", "/staff/deliveries")),
+    ),
+    Section(
+        "Webhooks",
+        (Destination("notify", "/staff/webhooks", ("coordinator",)),),
+        (("notify", "/staff/webhooks"),),
+    ),
+    Section(
+        "Staff",
+        (Destination("review", "/staff/people", ("coordinator",)),),
+        (("review", "/staff/people"),),
+    ),
+    Section(
+        "Settings",
+        (
+            # The program's settings (the priority areas and their scoring) for the
+            # Coordinator; one's own account for everyone else.
+            Destination("review", "/staff/scoring", ("coordinator",)),
+            Destination("review", "/staff/me"),
+        ),
+        (("review", "/staff/scoring"), ("review", "/staff/me"), ("review", "/staff/password")),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    current: bool
+
+
+def _this_service() -> str:
+    return str(current_app.config.get("SERVICE_NAME", "")) if has_request_context() else ""
+
+
+def service_url(service: str, path: str, **query: Any) -> str:
+    """The browser's path to ``path`` of ``service`` on this host, e.g.
+    ``service_url("notify", "/staff/log", reference="AP-2026-00042")`` is
+    ``/notify/staff/log?reference=AP-2026-00042``. Within the same service the app's own prefix
+    is used (``request.script_root``), else the gateway's."""
+    prefix = request.script_root if service == _this_service() else GATEWAY_PREFIXES[service]
+    values = {key: value for key, value in query.items() if value is not None}
+    return prefix + path + (f"?{urlencode(values)}" if values else "")
+
+
+def _may(roles: Iterable[str], held: frozenset[str]) -> bool:
+    wanted = set(roles)
+    return not wanted or bool(wanted & held)
+
+
+def staff_navigation(
+    staff: StaffSession | None,
+    *,
+    service: str | None = None,
+    path: str | None = None,
+) -> list[NavItem]:
+    """The items ``staff`` may use, in order, with hrefs on this host and the section of the
+    page being shown (``service``/``path``: this request's by default) marked current."""
+    if staff is None:
+        return []
+    service = _this_service() if service is None else service
+    path = (request.path if has_request_context() else "") if path is None else path
+    items = []
+    for section in SECTIONS:
+        target = next((d for d in section.destinations if _may(d.roles, staff.roles)), None)
+        if target is None:
+            continue
+        current = any(service == s and path.startswith(prefix) for s, prefix in section.pages)
+        items.append(NavItem(section.label, service_url(target.service, target.path), current))
+    return items
+
+
+def role_names(staff: StaffSession) -> list[str]:
+    """The person's roles as people read them, in the order of ``ROLES``."""
+    return [name for key, name in ROLES.items() if key in staff.roles]
+
+
+def init_staff_shell(app: Flask) -> None:
+    """Make :func:`service_url` and the staff header's pieces available to every template."""
+    app.jinja_env.globals.update(
+        service_url=service_url,
+        staff_navigation=lambda: staff_navigation(current_staff()),
+        staff_role_names=role_names,
+        staff_sign_out_url=lambda: service_url(*SIGN_OUT),
+        staff_account_url=lambda: service_url(*ACCOUNT),
+    )
