@@ -438,7 +438,9 @@ VAR_DIR = _running.add(
         "VAR_DIR",
         PATH,
         PROJECT_ROOT / "var",
-        "where `alliance run` keeps the embedded servers' data, the logs and the mail",
+        "where `alliance run` keeps the embedded servers' data, the logs, the mail and "
+        "`run/state.json`, where the other `alliance` commands find its servers for the URLs "
+        "their environment leaves unset",
     )
 )
 BEHIND_PROXY = _running.add(

@@ -3,6 +3,7 @@ state file the supervisor writes, read only for the variables the environment le
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -10,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from deploy.embedded import free_port
 from deploy.running import (
     SERVER_VARIABLES,
     RunState,
@@ -184,3 +186,33 @@ def test_a_second_make_run_on_the_same_var_folder_refuses_to_start(tmp_path):
     assert result.returncode == 1, result.stderr
     assert f"a `make run` (pid {os.getpid()}) already runs with {tmp_path}" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no server was started
+
+
+def test_a_running_system_whose_servers_do_not_answer_is_named_in_the_error(tmp_path):
+    nothing = f"127.0.0.1:{free_port()}"  # where nothing listens
+    state = state_of(os.getpid(), process_started(os.getpid()), tmp_path)
+    urls = {s: f"postgresql://postgres@{nothing}/alliance_{s}" for s in SERVICES}
+    write_state(state_path(tmp_path), dataclasses.replace(state, database_urls=urls))
+    env = {**os.environ, "VAR_DIR": str(tmp_path)}
+    for variable in SERVER_VARIABLES:
+        env.pop(variable, None)
+    command = ["create-coordinator", "--email", "a@b.gov", "--name", "A"]
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy.cli", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    path = tmp_path / "run" / "state.json"
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"[alliance] using the servers of the running `make run` ({path}, pid {os.getpid()})\n"
+        "Error: could not reach the review database (connection failed: "
+    )
+    assert result.stderr.endswith(
+        f"; it is the running `make run`'s (pid {os.getpid()}, {path}); is that system still "
+        "up and healthy?\n"
+    )
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,147 @@
+"""A fresh machine's second terminal: `make run` (the embedded servers, no URL set) in one,
+then the operator commands in another, with no server URL in their environment either. They
+find the running system's servers in its state file (deploy/running.py), and the Coordinator
+that `alliance create-coordinator` makes signs in through the running web front."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from subprocess import PIPE
+
+import pytest
+
+from deploy.embedded import free_port
+from tests.e2e.system import RunningSystem, without_server_urls
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery staple"
+
+
+def bare_environment() -> dict[str, str]:
+    """This machine's environment with no server, mail folder, link base or var folder named."""
+    env = without_server_urls(dict(os.environ))
+    for variable in ("VAR_DIR", "MAIL_DIR", "PUBLIC_BASE_URL", "ALLIANCE_PASSWORD"):
+        env.pop(variable, None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    var_dir = tmp_path_factory.mktemp("make-run") / "var"
+    running = RunningSystem(var_dir=var_dir, port=free_port(), env=bare_environment())
+    try:
+        running.wait_healthy()
+        deadline = time.monotonic() + 30
+        while "Ctrl-C stops everything" not in running.output.read_text():
+            assert time.monotonic() < deadline, running.log()
+            time.sleep(0.2)
+        yield running
+    finally:
+        assert running.stop() == 0, running.log()
+    assert not (var_dir / "run" / "state.json").exists()  # a clean stop removes it
+
+
+def alliance() -> str:
+    return str(Path(sys.executable).parent / "alliance")
+
+
+def using_line(system: RunningSystem) -> str:
+    state = system.var_dir / "run" / "state.json"
+    return (
+        f"[alliance] using the servers of the running `make run` ({state}, "
+        f"pid {system.process.pid})\n"
+    )
+
+
+def printed_command(system: RunningSystem) -> list[str]:
+    """The create-coordinator command `make run` printed, as the person would type it."""
+    lines = system.output.read_text().splitlines()
+    [at] = [i for i, line in enumerate(lines) if "No Coordinator yet" in line]
+    typed = lines[at + 1].removeprefix("[alliance]").strip()
+    assert "create-coordinator --email you@agency.gov --name 'Your Name'" in typed, typed
+    return shlex.split(typed)
+
+
+def test_a_coordinator_created_in_a_second_terminal_signs_in(system: RunningSystem):
+    output = system.output.read_text()
+    sign_in = f"{system.base}/review/staff/sign-in"
+    assert f"[alliance]   staff:      {sign_in}\n" in output
+    assert f"(it asks for a password; then sign in at {sign_in})" in output
+
+    # What `make run` printed, typed as is (it names this run's var folder, not the default).
+    words = printed_command(system)
+    assignments = {}
+    while "=" in words[0] and not words[0].startswith("-"):
+        name, _, value = words.pop(0).partition("=")
+        assignments[name] = value
+    assert assignments == {"VAR_DIR": str(system.var_dir)}
+    created = subprocess.run(
+        words,
+        env={**bare_environment(), **assignments, "ALLIANCE_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stderr == using_line(system)
+    assert created.stdout == (
+        f"[alliance] created Coordinator you@agency.gov; they sign in at {sign_in}\n"
+    )
+
+    # Signing in through the running web front, with the form's CSRF token.
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with browser.open(sign_in, timeout=10) as page:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode())
+    assert found is not None
+    form = {"csrf_token": found.group(1), "email": "you@agency.gov", "password": PASSWORD}
+    with browser.open(sign_in, urllib.parse.urlencode(form).encode(), timeout=10) as landed:
+        assert landed.status == 200
+        assert "/staff/sign-in" not in landed.url
+    with browser.open(f"{system.base}/review/staff/me", timeout=10) as page:
+        me = page.read().decode()
+    assert "you@agency.gov" in me
+    assert "Your Name" in me
+    # A Coordinator's page: the staff accounts.
+    with browser.open(f"{system.base}/review/staff/people", timeout=10) as page:
+        assert page.status == 200
+        assert "you@agency.gov" in page.read().decode()
+
+
+def test_the_other_operator_commands_use_the_running_system(system: RunningSystem):
+    commands = {
+        "scan": [alliance(), "reporting", "scan"],
+        "migrate": [alliance(), "migrate", "review"],
+        # The broker, too: the worker's health report is in the running system's Valkey.
+        "health": [alliance(), "healthcheck", "review"],
+    }
+    env = {**bare_environment(), "VAR_DIR": str(system.var_dir)}
+    started = {  # at once, as three terminals would: each spends seconds importing
+        name: subprocess.Popen(argv, env=env, stdout=PIPE, stderr=PIPE, text=True)
+        for name, argv in commands.items()
+    }
+    done = {
+        name: (*process.communicate(timeout=120), process.returncode)
+        for name, process in started.items()
+    }
+
+    for name in commands:
+        _, stderr, returncode = done[name]
+        assert returncode == 0, (name, stderr)
+        assert stderr == using_line(system), name
+    assert done["scan"][0] == "due_soon: 0, due: 0, overdue: 0, escalated: 0\n"
+    assert done["migrate"][0] == "[alliance] migrating review\n"
+    assert done["health"][0] == "review: healthy\n"
