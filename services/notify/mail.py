@@ -1,4 +1,5 @@
-"""Mail transports: SMTP when SMTP_HOST is set, otherwise files under var/mail/.
+"""Mail transports, as MAIL_BACKEND chooses: SMTP (the default when SMTP_HOST is set), files
+under var/mail/ (the default otherwise) or the console (each message printed to stdout).
 
 Sending is split in two so that the caller can record "sending" between them: ``connect()``
 opens and greets the server (EHLO, STARTTLS, AUTH), and the connection's ``send()`` runs the
@@ -18,10 +19,11 @@ import os
 import re
 import smtplib
 import ssl
+import sys
 import tempfile
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from shared.config import Settings, SmtpSettings
 
@@ -88,6 +90,32 @@ class FileConnection:
             os.replace(tmp, target)
         except OSError as err:
             Path(tmp).unlink(missing_ok=True)
+            raise NotSent(describe(err)) from err
+
+    def close(self) -> None:
+        pass
+
+
+class ConsoleMailer:
+    """Prints each message, headers and all its parts, to standard output (development)."""
+
+    def __init__(self, stream: TextIO | None = None):
+        self.stream = stream
+
+    def connect(self) -> ConsoleConnection:
+        return ConsoleConnection(self.stream if self.stream is not None else sys.stdout)
+
+
+class ConsoleConnection:
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+
+    def send(self, message: EmailMessage) -> None:
+        text = message.as_bytes(policy=email.policy.SMTPUTF8).decode("utf-8", "replace")
+        try:
+            self.stream.write(f"{'-' * 72}\n{text.replace(chr(13), '')}\n{'-' * 72}\n")
+            self.stream.flush()
+        except (OSError, ValueError) as err:  # a closed or broken stream
             raise NotSent(describe(err)) from err
 
     def close(self) -> None:
@@ -181,6 +209,9 @@ class SmtpConnection:
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:
-    if settings.smtp is not None:
+    """MAIL_BACKEND's transport (shared/config.py checked that ``smtp`` has an SMTP_HOST)."""
+    if settings.mail_backend == "console":
+        return ConsoleMailer()
+    if settings.mail_backend == "smtp" and settings.smtp is not None:
         return SmtpMailer(settings.smtp)
     return FileMailer(settings.mail_dir)

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.notify import calendars
 from services.notify.models import Message
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
@@ -36,12 +41,33 @@ TEMPLATES = Environment(
 )
 
 
+# The HTML part's styles are written once, in _layout.html's <style>, and copied into each
+# element's style attribute: Gmail and Outlook drop or ignore much of a <style> element.
+INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+
+
+def branding(settings: Settings, profile: AgencyProfile) -> dict[str, Any]:
+    """What every message says of the agency: its name, logo and signature (MAIL_LOGO_URL,
+    MAIL_SIGNATURE), for the templates' context."""
+    return {
+        "agency": profile.name,
+        "logo_url": settings.mail_logo_url,
+        "signature": settings.mail_signature,
+    }
+
+
 def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text body, html body) of ``template`` with ``context``."""
+    """(subject, text body, html body) of ``template`` with ``context``.
+
+    The subject is one line whatever the context holds (a line break in a name cannot start
+    another header); the text ends with the signature; the HTML has its CSS inlined.
+    """
     subject = TEMPLATES.get_template(f"{template}.subject.txt").render(context).strip()
     text = TEMPLATES.get_template(f"{template}.txt").render(context)
     html = TEMPLATES.get_template(f"{template}.html").render(context)
-    return " ".join(subject.split()), text, html
+    signature = context.get("signature") or f"The {context['agency']} Alliance Program"
+    text = f"{text.rstrip()}\n\n-- \n{signature}\n"
+    return " ".join(subject.split()), text, INLINER.inline(html)
 
 
 def record_message(
@@ -55,14 +81,18 @@ def record_message(
     reference: str = "",
     organization: str = "",
     held: bool = False,
+    calendar: Callable[[], str] | None = None,
 ) -> uuid.UUID | None:
     """Store a message unless one exists for ``cause``. Returns the new id or None.
 
     A ``held`` message (decisions) waits for staff to preview, edit and release it; the
     others are ``pending`` and go out at once. ``organization`` is the organization's name,
     or its key (``organization_key`` folds either the same way); when an event does not name
-    it, a message about the same proposal may.
+    it, a message about the same proposal may. ``calendar`` gives the ``.ics`` text to attach,
+    called only when the message is new (a redelivered event leaves the entries as they are).
     """
+    if session.scalars(select(Message.id).where(Message.cause == cause)).first() is not None:
+        return None
     subject, text, html = render(template, context)
     key = organization_key(organization)
     if not key and proposal_id is not None:
@@ -81,6 +111,7 @@ def record_message(
             subject=subject,
             text_body=text,
             html_body=html,
+            calendar=calendar() if calendar is not None else "",
             status="held" if held else "pending",
             attempts=0,
             ambiguous_deliveries=0,
@@ -113,7 +144,7 @@ def proposal_received(
     payload = event.payload
     proposal = payload["proposal"]
     context = {
-        "agency": profile.name,
+        **branding(settings, profile),
         "reference": payload["reference"],
         "version": payload["version"],
         "submitted_at": payload["submitted_at"].astimezone(settings.agency_timezone),
@@ -166,7 +197,7 @@ def draft_saved(
     """The link to resume a saved draft, to the address the applicant gave."""
     payload = event.payload
     context = {
-        "agency": profile.name,
+        **branding(settings, profile),
         "contact_name": payload["contact_name"],
         "organization_name": payload["organization_name"],
         "resume_url": payload["resume_url"],
@@ -194,7 +225,7 @@ def decision_made(
         "proposal.declined": "decision_declined",
         "proposal.approved": "decision_approved",
     }[event.type]
-    context = {"agency": profile.name, **payload, "tz": settings.agency_timezone}
+    context = {**branding(settings, profile), **payload, "tz": settings.agency_timezone}
     created = record_message(
         session,
         cause=f"{event.type}:{payload['proposal_id']}:v{payload['version']}",
@@ -236,11 +267,24 @@ def reports_scheduled(
     for cause, template, role in recipients:
         person = payload[role]
         context = {
-            "agency": profile.name,
+            **branding(settings, profile),
             **payload,
             "recipient_name": person["name"],
             "to_liaison": role == "liaison",
         }
+        # The partner's link opens the first report's form only; the later reports' reminders
+        # each bring their own.
+        first_url = payload.get("report_url") or ""
+        events = [
+            report_event(
+                {**payload, **report},
+                role=role,
+                form_url=first_url if index == 0 else "",
+                settings=settings,
+                agency=profile.name,
+            )
+            for index, report in enumerate(payload["reports"])
+        ]
         created.append(
             record_message(
                 session,
@@ -251,22 +295,107 @@ def reports_scheduled(
                 proposal_id=payload["proposal_id"],
                 reference=payload["reference"],
                 organization=payload["partner_name"],
+                calendar=partial(report_calendar, session, events, settings, profile),
             )
         )
     return [message_id for message_id in created if message_id is not None]
 
 
+def report_event(
+    report: dict[str, Any], *, role: str, form_url: str, settings: Settings, agency: str
+) -> calendars.ReportEvent:
+    """``report``'s entry in the calendar of ``role`` (contact, liaison or coordinator):
+    ``report`` has the report's fields and its alliance's (partner_name, reference, contact).
+
+    The partner's entry links the report's form (its signed link) when there is one; staff
+    entries link the report's staff page (sign-in first), never the partner's link.
+    """
+    due = report["due_date"]
+    period = (
+        f"{report['period_start'].strftime('%B %-d, %Y')} through "
+        f"{report['period_end'].strftime('%B %-d, %Y')}"
+    )
+    kind = report["kind"]
+    summary = (
+        f"{kind.capitalize()} report due: alliance of {report['partner_name']} and {agency}"
+        f" ({report['reference']})"
+    )
+    lines = [
+        f"The {kind} report of the alliance between {report['partner_name']} and {agency}"
+        f" ({report['reference']}) for {period} is due on {due.strftime('%B %-d, %Y')}."
+    ]
+    if role == "contact":
+        url = form_url
+        if url:
+            lines.append(f"Fill in the report here: {url}")
+        else:
+            lines.append("Each reminder of this report brings the link to its form.")
+    else:
+        url = f"{settings.public_base_url}/reporting/staff/reports/{report['report_id']}"
+        lines.append(f"Partner contact: {report['contact']['name']} ({report['contact']['email']})")
+        lines.append(f"The report in the staff pages: {url}")
+    return calendars.ReportEvent(
+        report_id=report["report_id"],
+        due_date=due,
+        summary=summary,
+        description="\n".join(lines),
+        url=url,
+    )
+
+
+def report_calendar(
+    session: Session,
+    events: list[calendars.ReportEvent],
+    settings: Settings,
+    profile: AgencyProfile,
+) -> str:
+    return calendars.render(
+        session, events, public_base_url=settings.public_base_url, agency=profile.name
+    )
+
+
+# Why multipart/mixed [multipart/alternative [text/plain, text/html], text/calendar]:
+# - A text/calendar part inside multipart/alternative is one of the message's *versions*: a
+#   client shows one alternative, so some show the calendar and hide the text (or the reverse:
+#   Outlook 2007 showed only the plain text once a text/plain part was beside it), and Gmail
+#   and Outlook treat an inline text/calendar as an iMIP invitation (METHOD:REQUEST with
+#   ORGANIZER and ATTENDEE, answered with accept/decline), which a report deadline is not.
+# - As an attachment beside the alternative (Content-Disposition: attachment; filename and the
+#   Content-Type's name "reports.ics", method=PUBLISH), every client shows the message as
+#   written and offers the .ics to add: Gmail's "Add to calendar" on the attachment, Apple
+#   Mail's calendar preview, Outlook's opening an .ics into the calendar. Several reports (the
+#   welcome's calendar) are several VEVENTs in the one attachment.
+# (Notes on clients found with the research for issue 10: invitation builders send the
+# calendar both inline and as an attachment because some clients look only at attachments;
+# for information-only PUBLISH calendars the attachment alone is the robust choice.)
+
+
+def _header(value: str) -> str:
+    """A header's value on one line: no line break in it can start another header."""
+    return " ".join(str(value).split())
+
+
 def build_email(message: Message, *, mail_from: str) -> EmailMessage:
+    """The e-mail of ``message``: its text and HTML as alternatives, and its calendar (if any)
+    attached as ``reports.ics`` (see above for why this structure)."""
     email = EmailMessage()
     email["From"] = mail_from
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
+    # One address, parsed: whatever the row holds, it cannot name a second recipient.
+    email["To"] = Address(addr_spec=_header(message.to_address))
+    email["Subject"] = _header(message.subject)
     email["Message-ID"] = make_msgid(idstring=str(message.id), domain="alliance.local")
     email["X-Alliance-Message"] = str(message.id)
     if message.reference:
-        email["X-Alliance-Reference"] = message.reference
+        email["X-Alliance-Reference"] = _header(message.reference)
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
+    if message.calendar:
+        email.add_attachment(
+            message.calendar,
+            subtype="calendar",
+            filename=calendars.FILENAME,
+            params={"method": "PUBLISH", "name": calendars.FILENAME},
+        )
     return email
 
 
@@ -287,6 +416,8 @@ class DeliveryPolicy:
     coordinator_email: str
     agency: str
     failures_url: str
+    # MAIL_LOGO_URL and MAIL_SIGNATURE for the failure alert (``branding()``).
+    branding: dict[str, Any] = field(default_factory=dict)
 
     @property
     def max_attempts(self) -> int:
@@ -529,6 +660,7 @@ def _give_up(session: Session, message: Message, *, policy: DeliveryPolicy) -> O
         to_address=policy.coordinator_email,
         context={
             "agency": policy.agency,
+            **policy.branding,
             "to_address": message.to_address,
             "subject": message.subject,
             "reference": message.reference,
@@ -598,7 +730,7 @@ def alliance_changed(
     created = []
     for role, person in (("contact", payload["contact"]), ("liaison", payload["liaison"])):
         context = {
-            "agency": profile.name,
+            **branding(settings, profile),
             **payload,
             "recipient_name": person["name"],
             "to_liaison": role == "liaison",
@@ -652,7 +784,7 @@ def report_deadline(
     template = REPORT_DEADLINE_TEMPLATES[event.type]
     cause = f"{event.type}:{payload['report_id']}:{payload['due_date']}:d{payload['days']}"
     base = {
-        "agency": profile.name,
+        **branding(settings, profile),
         **payload,
         "alliance_url": (
             f"{settings.public_base_url}/review/staff/alliances/{payload['alliance_id']}"
@@ -669,6 +801,14 @@ def report_deadline(
     created = []
     for role, name, address in recipients:
         context = {**base, "recipient_name": name, "to_liaison": role == "liaison"}
+        # Each reminder carries its report's entry, on the due date it reminds of.
+        entry = report_event(
+            payload,
+            role=role,
+            form_url=payload.get("report_url") or "",
+            settings=settings,
+            agency=profile.name,
+        )
         created.append(
             record_message(
                 session,
@@ -679,6 +819,7 @@ def report_deadline(
                 proposal_id=proposal_id,
                 reference=payload["reference"],
                 organization=payload["partner_name"],
+                calendar=partial(report_calendar, session, [entry], settings, profile),
             )
         )
     return [message_id for message_id in created if message_id is not None]
@@ -697,7 +838,7 @@ def report_submitted(
     """
     payload = event.payload
     context = {
-        "agency": profile.name,
+        **branding(settings, profile),
         **payload,
         "submitted_at": payload["submitted_at"].astimezone(settings.agency_timezone),
         # The liaison reviews on reporting's staff page for the report (sign-in first).
@@ -730,11 +871,31 @@ def report_reviewed(
     if event.type == "report.revision_requested":
         recipients.append(("liaison", template, payload["liaison"]["email"]))
     context = {
-        "agency": profile.name,
+        **branding(settings, profile),
         **payload,
         "reviewed_at": payload["reviewed_at"].astimezone(settings.agency_timezone),
     }
-    return _report_messages(session, payload, cause=cause, recipients=recipients, context=context)
+    calendar = None
+    if event.type == "report.revision_requested":
+        # The new due date moves the report's entry in the recipients' calendars.
+        def calendar(role: str) -> str:
+            entry = report_event(
+                payload,
+                role=role,
+                form_url=payload.get("report_url") or "",
+                settings=settings,
+                agency=profile.name,
+            )
+            return report_calendar(session, [entry], settings, profile)
+
+    return _report_messages(
+        session,
+        payload,
+        cause=cause,
+        recipients=recipients,
+        context=context,
+        calendar=calendar,
+    )
 
 
 def _report_messages(
@@ -744,7 +905,9 @@ def _report_messages(
     cause: str,
     recipients: list[tuple[str, str, str]],
     context: dict[str, Any],
+    calendar: Callable[[str], str] | None = None,
 ) -> list[uuid.UUID]:
+    """``calendar(role)``, when given, is the ``.ics`` attached to that recipient's message."""
     proposal_id = alliance_proposal(session, payload["alliance_id"])
     people = {"contact": payload["contact"]["name"], "liaison": payload["liaison"]["name"]}
     created = [
@@ -757,6 +920,7 @@ def _report_messages(
             proposal_id=proposal_id,
             reference=payload["reference"],
             organization=payload["partner_name"],
+            calendar=partial(calendar, role) if calendar is not None else None,
         )
         for role, template, address in recipients
     ]
@@ -774,7 +938,7 @@ def evaluation_shared(
     redelivery, or the same evaluation sent again, records nothing more."""
     payload = event.payload
     context = {
-        "agency": profile.name,
+        **branding(settings, profile),
         **payload,
         "shared_at": payload["shared_at"].astimezone(settings.agency_timezone),
     }

@@ -115,6 +115,7 @@ def delivery_policy(settings: Settings) -> messages.DeliveryPolicy:
         coordinator_email=settings.coordinator_email,
         agency=load_agency_profile().name,
         failures_url=f"{settings.public_base_url}/notify/staff/deliveries",
+        branding=messages.branding(settings, load_agency_profile()),
     )
 
 

@@ -31,7 +31,14 @@ SUBJECTS = {
     "report.due_soon": f"{ACTION} is due July 30, 2026",
     "report.due": f"{ACTION} is due today",
     "report.overdue": f"{ACTION} is overdue (due July 30, 2026)",
-    "report.escalated": f"Report overdue 30 days: {PARTNER} ({REFERENCE})",
+    "report.escalated": f"Action required: report overdue 30 days: {PARTNER} ({REFERENCE})",
+}
+# The liaison's copy: for information, the partner acts.
+COPY = f"Copy: the quarterly report of {PARTNER} for {REFERENCE}"
+COPY_SUBJECTS = {
+    "report.due_soon": f"{COPY} is due July 30, 2026",
+    "report.due": f"{COPY} is due today",
+    "report.overdue": f"{COPY} is overdue (due July 30, 2026)",
 }
 DAYS = {"report.due_soon": -14, "report.due": 0, "report.overdue": 1, "report.escalated": 30}
 
@@ -109,8 +116,9 @@ def test_a_reminder_goes_to_the_contact_with_a_copy_to_the_liaison(
     received = smtp_server.inbox.wait_for(lambda m: True, count=2)
     by_address = {m["To"]: m for m in received}
     assert sorted(by_address) == [CONTACT, LIAISON]
+    assert subject_of(by_address[CONTACT]) == SUBJECTS[event_type]
+    assert subject_of(by_address[LIAISON]) == COPY_SUBJECTS[event_type]
     for mail in by_address.values():
-        assert subject_of(mail) == SUBJECTS[event_type]
         assert mail["X-Alliance-Reference"] == REFERENCE
         text, html = plain(mail), html_of(mail)
         assert "- Period: April 1, 2026 through June 30, 2026\n" in text
@@ -199,9 +207,11 @@ def test_the_same_reminder_twice_records_one_set_of_messages(event_type, redis_c
     consume(reminder(event_type, report_id=report_id))
 
     rows = stored()
-    assert [m.subject for m in rows] == [SUBJECTS[event_type]] * len(rows)
     expected = [COORDINATOR] if event_type == "report.escalated" else [CONTACT, LIAISON]
     assert [m.to_address for m in rows] == expected
+    assert rows[0].subject == SUBJECTS[event_type]
+    if event_type != "report.escalated":
+        assert rows[1].subject == COPY_SUBJECTS[event_type]
     assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
         "notify.deliver_message"
     ] * len(expected)

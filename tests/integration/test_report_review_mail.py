@@ -35,8 +35,9 @@ SUBJECTS = {
     ("report.revision_requested", CONTACT): (
         f"Action required: please revise your quarterly report for {REFERENCE} by August 17, 2026"
     ),
-    ("report.revision_requested", LIAISON): (
-        f"Action required: please revise your quarterly report for {REFERENCE} by August 17, 2026"
+    ("report.revision_requested", LIAISON): (  # a copy: the partner acts
+        f"Copy: revision of the quarterly report of {PARTNER} for {REFERENCE} requested by "
+        "August 17, 2026"
     ),
 }
 RECIPIENTS = {
