@@ -23,9 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "messages", sa.Column("calendar", sa.Text(), nullable=False, server_default="")
-    )
+    op.add_column("messages", sa.Column("calendar", sa.Text(), nullable=False, server_default=""))
     op.create_table(
         "report_calendar_entries",
         sa.Column("report_id", sa.Uuid(), primary_key=True),
