@@ -175,7 +175,20 @@ def deliver(
             if claimed is None:
                 return messages.Outcome(status="busy")
             attempt = claimed.attempts
-            email = messages.build_email(claimed, mail_from=mail_from)
+            try:
+                email = messages.build_email(claimed, mail_from=mail_from)
+            except ValueError as err:
+                # A stored value no e-mail can carry (an address that is not one address):
+                # no attempt can do better, so the message fails, visibly, with the reason.
+                return messages.record_not_sent(
+                    session,
+                    message_id=message_id,
+                    attempt=attempt,
+                    error=f"Unsendable: {err}",
+                    permanent=True,
+                    policy=policy,
+                    now=utcnow(),
+                )
         try:
             connection.send(email)
         except OutcomeUnknown as err:
