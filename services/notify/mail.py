@@ -122,6 +122,16 @@ class ConsoleConnection:
         pass
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, knowing the host before it connects: smtplib learns the name that
+    STARTTLS checks the server's certificate against only when its constructor connects, and
+    connecting outside the constructor lets a failed greeting close the socket here."""
+
+    def __init__(self, host: str, *, timeout: float):
+        super().__init__(timeout=timeout)
+        self._host = host
+
+
 class SmtpMailer:
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
@@ -129,7 +139,7 @@ class SmtpMailer:
     def connect(self) -> SmtpConnection:
         """A greeted (and, when configured, encrypted and signed-in) connection."""
         s = self.settings
-        smtp = smtplib.SMTP(timeout=s.timeout)  # for the connection and for every command
+        smtp = _SMTP(s.host, timeout=s.timeout)  # for the connection and for every command
         try:
             smtp.connect(s.host, s.port)
             smtp.ehlo_or_helo_if_needed()

@@ -1,0 +1,363 @@
+"""The mail transports against real servers: SMTP time-outs (a server that never greets, one
+that stalls mid-conversation or after the content), STARTTLS and AUTH, and the console and
+files backends MAIL_BACKEND chooses. What tests/integration/test_delivery.py covers already
+(SMTP down then back, a connection dropped after DATA, a permanent 5xx) is not repeated."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import ipaddress
+import socket
+import ssl
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from sqlalchemy import update
+
+from deploy.embedded import free_port
+from services.notify import config, tasks
+from services.notify.config import DeliverySettings
+from services.notify.mail import (
+    ConsoleMailer,
+    FileMailer,
+    Mailer,
+    SmtpMailer,
+    mailer_from_settings,
+)
+from services.notify.models import Message
+from services.notify.worker import database
+from shared.config import SmtpSettings, load_settings, read_settings
+from shared.db import utcnow
+from tests.smtp import Inbox, SmtpServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+MAIL_FROM = "Alliance Program <alliances@agency.example>"
+TIMEOUT = 1.0
+STALL = 4.0
+
+
+@pytest.fixture(autouse=True)
+def short_schedule(monkeypatch):
+    monkeypatch.setattr(
+        config,
+        "delivery_settings",
+        lambda: DeliverySettings(
+            retry_schedule=(timedelta(minutes=1), timedelta(minutes=5)),
+            sending_lease=timedelta(seconds=120),
+        ),
+    )
+
+
+def a_pending_message() -> uuid.UUID:
+    with database.transaction() as session:
+        message = Message(
+            cause=f"test:{uuid.uuid4()}",
+            template="proposal_receipt",
+            to_address="dana@example.org",
+            subject="We received your Alliance proposal AP-2026-00007",
+            text_body="Your reference number is AP-2026-00007.\n",
+            html_body="<p>Your reference number is <strong>AP-2026-00007</strong>.</p>",
+            reference="AP-2026-00007",
+        )
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def load(message_id) -> Message:
+    with database.transaction() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        return message
+
+
+def make_due(message_id) -> None:
+    with database.transaction() as session:
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
+
+
+def smtp(port: int, **changes: Any) -> SmtpMailer:
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "username": "",
+        "password": "",
+        "starttls": False,
+        "timeout": TIMEOUT,
+    }
+    values.update(changes)
+    return SmtpMailer(SmtpSettings(**values))
+
+
+def deliver(message_id, mailer: Mailer) -> tuple[str, float]:
+    """One attempt; its outcome and how long it took."""
+    started = time.monotonic()
+    outcome = tasks.deliver(
+        message_id,
+        mailer=mailer,
+        mail_from=MAIL_FROM,
+        policy=tasks.delivery_policy(load_settings()),
+    )
+    return outcome.status, time.monotonic() - started
+
+
+# -- a slow server: every wait is bounded by the time-out, and the message waits its turn ------
+
+
+class StallingInbox(Inbox):
+    """Stalls (longer than the client's time-out) at ``where``: "rcpt" (before the content:
+    the server certainly did not take the message) or "data" (after it: maybe it did)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+        self.stalling = True
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if self.where == "rcpt" and self.stalling:
+            await asyncio.sleep(STALL)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.where == "data" and self.stalling:
+            await asyncio.sleep(STALL)
+            return "451 too late"  # the client has given up long before
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_server_that_never_greets_times_out_and_the_message_waits():
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts connections, never speaks
+    try:
+        message_id = a_pending_message()
+        status, took = deliver(message_id, smtp(listener.getsockname()[1]))
+    finally:
+        listener.close()
+
+    assert status == "pending"
+    assert took < TIMEOUT + 3
+    stored = load(message_id)
+    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("pending", 1, 0)
+    assert "timed out" in stored.last_error.lower() or "Timeout" in stored.last_error
+
+
+def test_a_server_stalling_before_the_content_times_out_and_the_message_goes_out_later():
+    inbox = StallingInbox("rcpt")
+    server = SmtpServer(free_port(), inbox)
+    server.start()
+    try:
+        message_id = a_pending_message()
+        status, took = deliver(message_id, smtp(server.port))
+        assert status == "pending"
+        assert took < TIMEOUT + 3  # bounded by the command time-out, not by the stall
+        stored = load(message_id)
+        assert (stored.attempts, stored.ambiguous_deliveries) == (1, 0)  # certainly not sent
+        assert "timed out" in stored.last_error.lower() or "Timeout" in stored.last_error
+
+        inbox.stalling = False  # the server is well again
+        make_due(message_id)
+        assert deliver(message_id, smtp(server.port))[0] == "sent"
+        assert len(inbox.wait_for(lambda m: True)) == 1
+    finally:
+        server.stop()
+    assert (load(message_id).status, load(message_id).attempts) == ("sent", 2)
+
+
+def test_a_server_stalling_after_the_content_is_ambiguous_and_the_message_goes_out_later():
+    inbox = StallingInbox("data")
+    server = SmtpServer(free_port(), inbox)
+    server.start()
+    try:
+        message_id = a_pending_message()
+        status, took = deliver(message_id, smtp(server.port))
+        assert status == "pending"
+        assert took < TIMEOUT + 3
+        stored = load(message_id)
+        assert (stored.attempts, stored.ambiguous_deliveries) == (1, 1)  # maybe delivered
+        assert stored.last_error.startswith("ambiguous: ")
+
+        inbox.stalling = False
+        make_due(message_id)
+        assert deliver(message_id, smtp(server.port))[0] == "sent"
+        assert len(inbox.wait_for(lambda m: True)) == 1
+    finally:
+        server.stop()
+    stored = load(message_id)
+    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("sent", 2, 1)
+
+
+# -- STARTTLS and AUTH --------------------------------------------------------------------------
+
+
+def self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+class SessionInbox(Inbox):
+    """Notes, for each message, whether its session was encrypted and who signed in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[tuple[bool, bool, Any]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        login = getattr(session.auth_data, "login", None)
+        self.sessions.append((session.ssl is not None, session.authenticated, login))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
+        b"notify",
+        b"s3cret",
+    )
+    return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+
+def secured_server(tmp_path, monkeypatch, inbox: Inbox) -> Controller:
+    """A server that requires STARTTLS, then AUTH; the client trusts its certificate."""
+    cert_file, key_file = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    monkeypatch.setenv("SSL_CERT_FILE", cert_file)  # what ssl.create_default_context() trusts
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=context,
+        require_starttls=True,
+        auth_required=True,
+        auth_require_tls=True,
+        authenticator=authenticator,
+    )
+    controller.start()
+    return controller
+
+
+def test_starttls_and_auth_when_configured(tmp_path, monkeypatch):
+    inbox = SessionInbox()
+    controller = secured_server(tmp_path, monkeypatch, inbox)
+    try:
+        message_id = a_pending_message()
+        mailer = smtp(controller.port, starttls=True, username="notify", password="s3cret")
+
+        assert deliver(message_id, mailer)[0] == "sent"
+
+        inbox.wait_for(lambda m: True)
+        assert inbox.sessions == [(True, True, b"notify")]
+    finally:
+        controller.stop()
+
+
+def test_a_wrong_password_is_not_sent_and_waits_for_the_next_attempt(tmp_path, monkeypatch):
+    inbox = SessionInbox()
+    controller = secured_server(tmp_path, monkeypatch, inbox)
+    try:
+        message_id = a_pending_message()
+        mailer = smtp(controller.port, starttls=True, username="notify", password="wrong")
+
+        assert deliver(message_id, mailer)[0] == "pending"
+
+        stored = load(message_id)
+        assert stored.last_error.startswith("SMTPAuthenticationError: (535")
+        assert inbox.matching(lambda m: True) == []
+    finally:
+        controller.stop()
+
+
+def test_without_starttls_a_server_requiring_it_gets_nothing(tmp_path, monkeypatch):
+    inbox = SessionInbox()
+    controller = secured_server(tmp_path, monkeypatch, inbox)
+    try:
+        message_id = a_pending_message()
+        mailer = smtp(controller.port, username="notify", password="s3cret")
+
+        assert deliver(message_id, mailer)[0] != "sent"  # never in clear text
+
+        assert inbox.matching(lambda m: True) == []
+    finally:
+        controller.stop()
+
+
+# -- the backends MAIL_BACKEND chooses ---------------------------------------------------------
+
+
+def test_the_backend_follows_smtp_host_unless_mail_backend_says_otherwise(tmp_path):
+    assert isinstance(mailer_from_settings(read_settings({})), FileMailer)
+    with_host = read_settings({"SMTP_HOST": "mail.agency.example"})
+    assert isinstance(mailer_from_settings(with_host), SmtpMailer)
+    files = read_settings({"SMTP_HOST": "mail.agency.example", "MAIL_BACKEND": "files"})
+    assert isinstance(mailer_from_settings(files), FileMailer)
+    assert isinstance(
+        mailer_from_settings(read_settings({"MAIL_BACKEND": "console"})), ConsoleMailer
+    )
+    with pytest.raises(Exception, match="MAIL_BACKEND=smtp needs SMTP_HOST"):
+        read_settings({"MAIL_BACKEND": "smtp"})
+
+
+def test_the_console_backend_prints_the_whole_message():
+    message_id = a_pending_message()
+    out = io.StringIO()
+
+    assert deliver(message_id, ConsoleMailer(out))[0] == "sent"
+
+    printed = out.getvalue()
+    assert "To: dana@example.org\n" in printed
+    assert "Subject: We received your Alliance proposal AP-2026-00007\n" in printed
+    assert "Content-Type: text/plain" in printed
+    assert "Content-Type: text/html" in printed
+    assert "\r" not in printed
+    assert load(message_id).status == "sent"
+
+
+def test_the_console_backend_is_chosen_by_the_task(monkeypatch, capsys):
+    message_id = a_pending_message()
+    monkeypatch.setenv("MAIL_BACKEND", "console")
+
+    assert tasks.deliver_message(message_id=str(message_id)) == "sent"
+
+    assert "Subject: We received your Alliance proposal AP-2026-00007" in capsys.readouterr().out
