@@ -242,7 +242,9 @@ def calendar_of(received: EmailMessage) -> icalendar.Calendar | None:
     if received.get_content_type() != "multipart/mixed":
         assert received.get_content_type() == "multipart/alternative"
         return None
-    alternative, attachment = received.get_payload()
+    parts = received.get_payload()
+    assert isinstance(parts, list)
+    alternative, attachment = parts
     assert alternative.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in alternative.get_payload()] == [
         "text/plain",
@@ -256,7 +258,7 @@ def calendar_of(received: EmailMessage) -> icalendar.Calendar | None:
     return icalendar.Calendar.from_ical(attachment.get_content())
 
 
-def events_of(calendar: icalendar.Calendar) -> dict[str, icalendar.Event]:
+def events_of(calendar: icalendar.Calendar) -> dict[str, icalendar.Component]:
     return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
 
 
@@ -309,7 +311,7 @@ def check_parts(received: EmailMessage) -> None:
 # calendar is attached (with which reports and due dates).
 FIRST = {REPORT_ID: DUE, uuid.UUID(int=7): date(2027, 5, 30)}
 REMINDED = {REPORT_ID: DUE}
-TABLE = {
+TABLE: dict[str, dict[str, tuple[bool, dict[uuid.UUID, date] | None]]] = {
     "proposal.submitted": {CONTACT: (False, None), COORDINATOR: (True, None)},
     "proposal.resubmitted": {CONTACT: (False, None), COORDINATOR: (True, None)},
     "proposal.changes_requested": {CONTACT: (True, None)},
@@ -449,7 +451,8 @@ INJECTION = "\r\nBcc: evil@example.org"
 
 
 def test_a_line_break_in_any_user_value_never_adds_a_header_or_a_recipient(branded, redis_client):
-    server = SmtpServer(free_port(), EnvelopeInbox())
+    inbox = EnvelopeInbox()
+    server = SmtpServer(free_port(), inbox)
     server.start()
     try:
         fields = {
@@ -464,9 +467,9 @@ def test_a_line_break_in_any_user_value_never_adds_a_header_or_a_recipient(brand
         assert set(deliver_queued(redis_client)) == {"sent"}
 
         received = server.inbox.wait_for(lambda m: True, count=5)
-        assert server.inbox.envelopes
-        assert all(len(rcpt) == 1 for rcpt in server.inbox.envelopes)
-        assert sorted(r for [r] in server.inbox.envelopes) == sorted(
+        assert inbox.envelopes
+        assert all(len(rcpt) == 1 for rcpt in inbox.envelopes)
+        assert sorted(r for [r] in inbox.envelopes) == sorted(
             [CONTACT, LIAISON, COORDINATOR, CONTACT, LIAISON]
         )
         for mail in received:

@@ -60,7 +60,7 @@ def context(**overrides):
             "report_escalated",
             "annual",
             30,
-            "Report overdue 30 days: Roofers <b>& Sons</b> (AP-2026-00042)",
+            "Action required: report overdue 30 days: Roofers <b>& Sons</b> (AP-2026-00042)",
         ),
     ],
 )
