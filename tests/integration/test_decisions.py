@@ -129,9 +129,12 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
         assert (alliance.term_years, alliance.ends_on) == (2, date(2028, 11, 30))
         assert alliance.liaison_name == "Lee Liaison"
         assert queue.get_for(session, proposal_id, acting=COORDINATOR).status == "approved"
-    # Notify welcomes the partner and the liaison once reporting has the report calendar.
+    # Notify welcomes the partner and the liaison once reporting has the report calendar
+    # (it hears of the decision and of the signing for webhooks too).
     assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
-        "notify.proposal_approved"
+        "notify.proposal_approved",
+        "notify.webhooks_proposal_approved",
+        "notify.webhooks_alliance_signed",
     ]
     # Reporting counts the decided proposal for the dashboard and keeps the alliance.
     tasks = dict(queued_tasks(redis_client, "reporting"))
@@ -150,6 +153,8 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
     assert sorted({name for name, _ in queued_tasks(redis_client, "notify")}) == [
         "notify.proposal_approved",
         "notify.reports_scheduled",
+        "notify.webhooks_alliance_signed",
+        "notify.webhooks_proposal_approved",
     ]
     deliver_events(redis_client, "notify")
     with reporting_db.transaction() as session:

@@ -31,7 +31,8 @@ def test_event_is_published_to_every_subscriber_after_commit(redis_client):
         ("review.proposal_submitted", {"event": event.to_message()})
     ]
     assert queued_tasks(redis_client, "notify") == [
-        ("notify.proposal_submitted", {"event": event.to_message()})
+        ("notify.proposal_submitted", {"event": event.to_message()}),
+        ("notify.webhooks_proposal_submitted", {"event": event.to_message()}),
     ]
     with database.transaction() as session:
         row = session.scalars(select(OutboxEvent)).one()

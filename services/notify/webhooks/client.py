@@ -66,14 +66,18 @@ def address_refusal(ip: IPAddress) -> str | None:
         ("an unspecified", ip.is_unspecified),
         ("a link-local", ip.is_link_local),
         ("a multicast", ip.is_multicast),
-        ("a private", ip.is_private),
+        ("a special-purpose (CGNAT, NAT64, 6to4, Teredo…)", _special(ip)),
         ("a reserved", ip.is_reserved),
-        ("a shared, translated or tunnelled", any(ip in n for n in TRANSLATED_OR_TUNNELLED)),
+        ("a private", ip.is_private),
         ("a non-public", not ip.is_global),
     ):
         if found:
             return f"{ip} is {what} address"
     return None
+
+
+def _special(ip: IPAddress) -> bool:
+    return any(ip in network for network in TRANSLATED_OR_TUNNELLED)
 
 
 def host_allowed(host: str, allowed_hosts: Iterable[str]) -> bool:
