@@ -12,6 +12,11 @@ Each navigation item goes to the first of its destinations whose roles the perso
 is left out when none fits: the roles are those the destination admits (its view's
 ``staff_required(...)`` and its domain rule; ``()`` is any staff member), which
 ``tests/integration/test_staff_shell.py`` checks by opening every destination in every role.
+
+Sign-out is a POST to review's ``/staff/sign-out`` from whichever service's page the person is
+on. Its CSRF token is made by that page's app and checked by review: both read the same Flask
+session cookie (path ``/``, one host) signed with the same ``SECRET_KEY``, so the token of a
+notify or reporting page is review's too (tested through the gateway).
 """
 
 from __future__ import annotations
