@@ -2,10 +2,12 @@
 releases an approval, reporting (its worker) schedules the reports and notify welcomes the
 partner with the calendar and the first report's link, the operator's
 ``alliance reporting scan`` emits the reminder, notify (its worker) mails it; a second scan
-for the same instant sends nothing more."""
+for the same instant sends nothing more; notify's message log, filtered by the proposal's
+reference, lists every message from the receipt to the reminder."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -30,6 +32,7 @@ from tests.smtp import text_of
 pytestmark = pytest.mark.e2e
 
 LIAISON_EMAIL = "lee.liaison@agency.example"
+PARTNER = "Michigan Roofing Contractors Association"  # shared.testing.example_proposal
 
 
 class StaffClient:
@@ -58,6 +61,17 @@ class StaffClient:
                 return response.status, json.load(response)
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"null")
+
+    def page(self, path: str) -> tuple[int, str]:
+        """A staff page's status and HTML."""
+        request = urllib.request.Request(self.system.base + path)  # noqa: S310 (loopback)
+        request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        request.add_header("Accept", "text/html")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
 
     def _keep(self, set_cookies: list[str]) -> None:
         for header in set_cookies:
@@ -189,8 +203,53 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
         sent = {(r["kind"], r["days"]): r["sent_at"] for r in reports[0]["reminders"]}
         assert sent[("due", 0)] is not None
         assert sent[("overdue", 1)] is None
+
+        # The message log, filtered by the proposal's reference, tells the story newest first:
+        # every message about the proposal and its alliance, what became of each.
+        expected = [
+            (f"Action required: your quarterly report for {reference} is due today", "Sent"),
+            (f"Copy: the quarterly report of {PARTNER} for {reference} is due today", "Sent"),
+            (f"Action required: you are the liaison for {PARTNER} ({reference})", "Sent"),
+            (f"Your alliance with MIOSHA is signed ({reference})", "Sent"),
+            # Review released its decision; notify holds the e-mail for a last look.
+            (f"Your Alliance proposal {reference} is approved", "Held for release"),
+            (f"Action required: new Alliance proposal {reference} from {PARTNER}", "Sent"),
+            (f"We received your Alliance proposal {reference}", "Sent"),
+        ]
+        deadline = time.monotonic() + 20
+        rows: list[tuple[str, str, str]] = []
+        while time.monotonic() < deadline:
+            status, log = staff.page(f"/notify/staff/log?reference={reference.lower()}")
+            assert status == 200, log
+            rows = _log_rows(log)
+            if sorted((subject, state) for _, subject, state in rows) == sorted(expected):
+                break
+            time.sleep(0.5)
+        assert f"<h1>Messages about {reference}</h1>" in log
+        assert sorted((subject, state) for _, subject, state in rows) == sorted(expected), rows
+        # Newest first: the reminders lead, the receipt and the Coordinator's alert close.
+        assert {rows[0][1], rows[1][1]} == {expected[0][0], expected[1][0]}
+        assert {rows[-1][1], rows[-2][1]} == {expected[-1][0], expected[-2][0]}
+        welcome = next(href for href, subject, _ in rows if subject == expected[3][0])
+        status, page = staff.page(welcome)
+        assert status == 200, page
+        assert "Accepted" in page
+        assert "The report calendar" in page
+        assert re.search(r"<iframe[^>]*sandbox=\"\"", page)
     finally:
         assert system.stop() == 0, system.log()
+
+
+def _log_rows(page: str) -> list[tuple[str, str, str]]:
+    """The message log page's rows: each message's link, subject and status."""
+    rows = []
+    for row in page.split("<tr>")[2:]:  # after the header's row
+        link = re.search(r'<a class="usa-link" href="([^"]+)">([^<]*)</a>', row)
+        state = re.search(r'<span class="usa-tag[^"]*">([^<]*)</span>', row)
+        assert link, row
+        assert state, row
+        rows.append((link[1], html.unescape(link[2]), state[1]))
+    return rows
 
 
 def _due_at(reporting_url: str, report_id: str, days: int) -> str:
