@@ -25,12 +25,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from services.notify.messages import edited_html
 from services.notify.models import Message
 from services.notify.tasks import deliver_after_commit
+from shared.agency import load_agency_profile
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 
@@ -307,12 +309,9 @@ def edit_held(
         raise Invalid(errors)
     message.subject = subject[:300]
     message.text_body = text_body.replace("\r\n", "\n")
-    paragraphs = "".join(
-        f"<p>{escape(p).replace(chr(10), Markup('<br>'))}</p>"
-        for p in message.text_body.split("\n\n")
-        if p.strip()
+    message.html_body = edited_html(
+        message.text_body, settings=load_settings(), profile=load_agency_profile()
     )
-    message.html_body = f'<!doctype html><html lang="en"><body>{paragraphs}</body></html>'
     message.edited_by = acting.email
     return message
 
@@ -379,6 +378,7 @@ def resend(session: Session, acting: Acting, *, message_id: uuid.UUID) -> Messag
         subject=original.subject,
         text_body=original.text_body,
         html_body=original.html_body,
+        calendar=original.calendar,  # the same .ics as the original
         status="pending",
         attempts=0,
         ambiguous_deliveries=0,

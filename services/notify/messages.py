@@ -70,6 +70,16 @@ def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return " ".join(subject.split()), text, INLINER.inline(html)
 
 
+def edited_html(text_body: str, *, settings: Settings, profile: AgencyProfile) -> str:
+    """The HTML part of a held message a staff member rewrote: their paragraphs, escaped, in
+    the usual layout (logo, signature, inlined CSS). The text's own signature block (after
+    "-- ") is left to the layout, which signs every message."""
+    body = text_body.replace("\r\n", "\n").partition("\n-- \n")[0]
+    paragraphs = [p.strip("\n") for p in body.split("\n\n") if p.strip()]
+    context = {**branding(settings, profile), "paragraphs": paragraphs}
+    return INLINER.inline(TEMPLATES.get_template("_edited.html").render(context))
+
+
 def record_message(
     session: Session,
     *,

@@ -102,12 +102,17 @@ def test_staff_edit_and_release_a_held_decision_message(redis_client):
             NOTIFY_COORDINATOR,
             message_id=held.id,
             subject="About your proposal",
-            text_body="Dear Dana,\n\nNot this year <sorry>.",
+            text_body="Dear Dana,\n\nNot this year <sorry>.\n\n-- \nThe signature typed",
         )
     with notify_db.transaction() as session:
         edited = session.get(Message, held.id)
         assert edited.subject == "About your proposal"
         assert "&lt;sorry&gt;" in edited.html_body
+        # In the usual layout (masthead, the configured signature, inlined CSS), signed once.
+        assert 'class="signature"' in edited.html_body
+        assert "style=" in edited.html_body
+        assert "The signature typed" not in edited.html_body
+        assert "<style" not in edited.html_body
         released = notify_domain.release_held(session, NOTIFY_COORDINATOR, message_ids=[held.id])
         assert released == [held.id]
     with notify_db.transaction() as session:

@@ -446,3 +446,12 @@ def _proposal_of(message_id: uuid.UUID) -> uuid.UUID:
         assert message is not None
         assert message.proposal_id is not None
         return message.proposal_id
+
+
+def test_a_resent_copy_carries_the_originals_calendar(app, redis_client):
+    calendar = "BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nEND:VCALENDAR\r\n"
+    original = a_message(status="sent", template="report_due", calendar=calendar)
+    client = signed_in(app, COORDINATOR)
+    assert client.post(f"/staff/log/{original}/resend").status_code == 303
+    [copy] = _copies(original)
+    assert copy.calendar == calendar
