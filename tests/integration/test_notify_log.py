@@ -354,6 +354,32 @@ def test_a_held_decision_links_to_its_preview_and_is_not_resent(app):
     preview = page_of(client.get(f"/staff/messages/{held}"))
     assert f'href="/staff/log/{held}"' in preview
 
+    # Released but not gone yet: it can still be held back, on the held messages' page.
+    client.post("/api/v1/held/release", json={"message_ids": [str(held)]})
+    released = page_of(client.get(f"/staff/log/{held}"))
+    assert "Waiting to go out" in released
+    assert f'<a class="usa-link" href="/staff/messages/{held}">Hold it back' in released
+    assert "Resend a copy" in released
+    receipt = page_of(client.get(f"/staff/log/{a_message(status='pending', attempts=0)}"))
+    assert "Hold it back" not in receipt  # only a decision was held, and is held back
+
+
+def test_a_message_still_trying_says_what_went_wrong_last(app):
+    retrying = a_message(
+        status="pending",
+        attempts=2,
+        last_error="ConnectionRefusedError: [Errno 111] Connection refused",
+    )
+    client = signed_in(app, COORDINATOR)
+    listed = page_of(client.get("/staff/log?status=pending"))
+    page = page_of(client.get(f"/staff/log/{retrying}"))
+    assert (
+        "The last attempt went wrong and another will follow. The mail server could not be"
+        " reached or dropped the connection: ConnectionRefusedError" in listed
+    )
+    assert "This message was not delivered" not in page
+    assert "could not be reached or dropped the connection" in page
+
 
 def test_a_liaison_may_read_but_not_resend(app):
     original = a_message(status="failed", last_error=REFUSED_550)
