@@ -389,6 +389,12 @@ def test_a_liaison_may_read_but_not_resend(app):
     assert _copies_of(original) == 0
 
 
+def test_the_failed_deliveries_open_in_the_log(app):
+    failed = a_message(status="failed", last_error=REFUSED_550)
+    page = page_of(signed_in(app, COORDINATOR).get("/staff/deliveries"))
+    assert f'href="/staff/log/{failed}"' in page
+
+
 # -- the API ------------------------------------------------------------------------------------
 
 
