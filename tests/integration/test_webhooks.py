@@ -10,6 +10,7 @@ the tests that name internal targets check that nothing was sent at all.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import socket
@@ -24,7 +25,7 @@ from standardwebhooks import Webhook
 
 from services.notify import create_app
 from services.notify.models import Message
-from services.notify.webhooks import domain, tasks
+from services.notify.webhooks import client, domain, tasks
 from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.notify.worker import database
@@ -505,10 +506,11 @@ def test_the_coordinator_registers_rotates_disables_and_deletes_through_the_api(
         },
     )
     assert made.status_code == 201
+    assert made.headers["Cache-Control"] == "no-store"  # it shows the secret
     created = made.get_json()
     secret = created["secret"]
     assert secret.startswith("whsec_")
-    assert len(__import__("base64").b64decode(secret.removeprefix("whsec_"))) >= 24
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) >= 24
     assert created["event_types"] == ["proposal.submitted", "report.overdue"]
     endpoint_id = created["id"]
 
@@ -599,6 +601,7 @@ def test_the_pages_register_an_endpoint_and_show_its_secret_once(app):
         },
     )
     assert made.status_code == 201
+    assert made.headers["Cache-Control"] == "no-store"
     page = made.get_data(as_text=True)
     [secret] = [word for word in page.split('"') if word.startswith("whsec_")]
     [stored] = list_all_endpoints()
@@ -620,3 +623,25 @@ def list_all_endpoints() -> list[WebhookEndpoint]:
         found = list(session.scalars(select(WebhookEndpoint)))
         session.expunge_all()
         return found
+
+
+def test_an_attempt_whose_endpoint_was_deleted_meanwhile_is_dropped(receiver):
+    endpoint_id, delivery_id, _secret = one_delivery_for(receiver.url)
+    with database.transaction() as session:
+        claimed = domain.claim(session, delivery_id=delivery_id, now=utcnow())
+        assert claimed is not None
+    with database.transaction() as session:
+        domain.delete_endpoint(session, COORDINATOR, endpoint_id)
+
+    with database.transaction() as session:
+        outcome = domain.record_attempt(
+            session,
+            claimed=claimed,
+            answer=client.Answer(200, None, "", "", 5),
+            started_at=utcnow(),
+            now=utcnow(),
+            context=tasks._context(),
+        )
+
+    assert outcome.status == "gone"
+    assert deliveries() == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import Response, after_this_request
 from flask_smorest import Blueprint
 
 from services.notify import conflicts
@@ -42,6 +43,15 @@ NO_DELIVERY = "There is no such webhook delivery."
 INVALID = 'Bad input: ``{"errors": {field path: [messages]}}``'
 
 
+def _no_store() -> None:
+    """An answer that shows a secret is kept by no cache."""
+
+    @after_this_request
+    def no_store(response: Response) -> Response:
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 @bp.route("/endpoints")
 @staff_api_required(*domain.MANAGERS)
 @bp.response(200, EndpointsOut)
@@ -62,6 +72,7 @@ def create_endpoint(body: dict[str, Any]) -> Any:
     """Register an HTTPS endpoint for some event types. The answer holds its signing secret,
     shown this once."""
     session, acting = conflicts.in_request()
+    _no_store()
     return domain.create_endpoint(
         session, acting, settings=webhook_settings(), now=utcnow(), **body
     )
@@ -117,6 +128,7 @@ def delete_endpoint(endpoint_id: uuid.UUID) -> None:
 def rotate_secret(endpoint_id: uuid.UUID) -> Any:
     """Replace the endpoint's signing secret; the answer shows the new one, this once."""
     session, acting = conflicts.in_request()
+    _no_store()
     return domain.rotate_secret(
         session, acting, endpoint_id, settings=webhook_settings(), now=utcnow()
     )

@@ -466,6 +466,15 @@ def record_attempt(
     anything else (3xx included: redirects are never followed) is tried again on the
     schedule, lengthened by ``Retry-After``, until it is spent; an endpoint whose every
     delivery failed for ``disable_after`` is disabled. The Coordinator hears of a disabling."""
+    # The endpoint first, then the delivery: the order staff changes take too.
+    endpoint = session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.id == claimed.endpoint_id).with_for_update()
+    ).first()
+    delivery = session.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.id == claimed.delivery_id).with_for_update()
+    ).first()
+    if delivery is None or endpoint is None:
+        return Outcome(status="gone")  # deleted with its endpoint meanwhile
     session.add(
         WebhookAttempt(
             id=uuid.uuid4(),
@@ -479,14 +488,6 @@ def record_attempt(
             replayed_by=claimed.replayed_by,
         )
     )
-    delivery = session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.id == claimed.delivery_id).with_for_update()
-    ).first()
-    endpoint = session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.id == claimed.endpoint_id).with_for_update()
-    ).first()
-    if delivery is None or endpoint is None:
-        return Outcome(status="gone")
     if delivery.status != "sending" or delivery.attempts != claimed.attempt:
         # The sweep took it back (this attempt outlived the lease): the attempt is on
         # record, the delivery's state is the newer attempt's.

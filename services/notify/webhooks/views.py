@@ -10,7 +10,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from services.notify import conflicts
 from services.notify.webhooks import domain, tasks
@@ -38,6 +47,15 @@ def _form_input() -> dict[str, Any]:
     }
 
 
+def _secret_page(made: domain.WithSecret, *, created: bool, status: int) -> Response:
+    """The one page that shows a secret: no cache keeps it."""
+    response = make_response(
+        render_template("webhooks/secret.html", made=made, created=created), status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("", methods=["GET", "POST"])
 @staff_required(*domain.MANAGERS)
 @checks_form_text
@@ -53,7 +71,7 @@ def endpoints_page() -> Any:
         except Invalid as err:
             errors = err.errors
         else:
-            return render_template("webhooks/secret.html", made=made, created=True), 201
+            return _secret_page(made, created=True, status=201)
     endpoints = domain.list_endpoints(session, acting)
     return render_template(
         "webhooks/endpoints.html",
@@ -77,7 +95,7 @@ def endpoint_page(endpoint_id: uuid.UUID) -> Any:
             made = domain.rotate_secret(
                 session, acting, endpoint_id, settings=webhook_settings(), now=utcnow()
             )
-            return render_template("webhooks/secret.html", made=made, created=False)
+            return _secret_page(made, created=False, status=200)
         if action == "delete":
             domain.delete_endpoint(session, acting, endpoint_id)
             flash("The endpoint and its deliveries were deleted.", "success")
