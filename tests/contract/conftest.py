@@ -34,6 +34,7 @@ from tests.factories import (
     queued_proposal,
     signed_in,
     staff_member,
+    submitted_event,
 )
 
 OPENAPI = "/api/v1/openapi.json"
@@ -263,6 +264,7 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
 @pytest.fixture
 def notify(clean_databases: Any, redis_client: Any) -> Service:
     from services.notify import create_app
+    from services.notify.webhooks.tasks import CONSUMERS as webhook_consumers
 
     app = create_app({"TESTING": True})
     proposal_id = uuid.uuid4()
@@ -274,11 +276,21 @@ def notify(clean_databases: Any, redis_client: Any) -> Service:
     seed("GET", "/api/v1/held")
     seed("GET", f"/api/v1/messages/{held}")
     seed("GET", f"/api/v1/messages?proposal_id={proposal_id}")
+    # A webhook endpoint with one delivery (services/notify/webhooks).
+    hook = seed(
+        "POST",
+        "/api/v1/webhooks/endpoints",
+        {"url": "https://hooks.example.org/alliance", "event_types": ["proposal.submitted"]},
+    )
+    webhook_consumers["proposal.submitted"](event=submitted_event().to_message())
+    [delivery] = seed("GET", f"/api/v1/webhooks/endpoints/{hook['id']}/deliveries")["deliveries"]
+    seed("GET", f"/api/v1/webhooks/deliveries/{delivery['id']}")
     aim_at(
         service.schema,
         [
             {"message_id": held, "message_ids": held, "proposal_id": proposal_id},
             {"message_id": pending, "message_ids": pending, "proposal_id": proposal_id},
+            {"endpoint_id": hook["id"], "delivery_id": delivery["id"]},
         ],
     )
     return service
