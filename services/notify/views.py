@@ -14,6 +14,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from services.notify import conflicts, domain
 from services.notify.schemas import ChosenMessagesIn, EditIn, LogQuery
+from services.notify.webhooks import domain as webhooks
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
@@ -132,6 +133,7 @@ def log_page() -> Any:
         errors=errors,
         may_resend=acting.has_any_role(*domain.RELEASERS),
         reason=domain.failure_reason,
+        deliveries=webhooks.deliveries_about(session, acting, reference=reference),
     ), (422 if errors else 200)
 
 

@@ -3,7 +3,9 @@ releases an approval, reporting (its worker) schedules the reports and notify we
 partner with the calendar and the first report's link, the operator's
 ``alliance reporting scan`` emits the reminder, notify (its worker) mails it; a second scan
 for the same instant sends nothing more; notify's message log, filtered by the proposal's
-reference, lists every message from the receipt to the reminder."""
+reference, lists every message from the receipt to the reminder, and the webhook deliveries
+(proposal submitted and approved, alliance signed) that reached the Coordinator's receiver.
+"""
 
 from __future__ import annotations
 
@@ -22,17 +24,27 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from standardwebhooks import Webhook
 
 from deploy.embedded import free_port
 from shared.db import sqlalchemy_url
 from tests.e2e.system import RunningSystem
 from tests.e2e.test_pipeline import query, smtp_env, submit_and_read_receipt
 from tests.smtp import text_of
+from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
 LIAISON_EMAIL = "lee.liaison@agency.example"
 PARTNER = "Michigan Roofing Contractors Association"  # shared.testing.example_proposal
+WEBHOOK_TYPES = [
+    "proposal.submitted",
+    "proposal.approved",
+    "alliance.signed",
+    "report.submitted",
+    "report.overdue",
+    "report.escalated",
+]
 
 
 class StaffClient:
@@ -107,9 +119,21 @@ def scan(now: datetime, env: dict[str, str]) -> str:
 
 @pytest.mark.usefixtures("redis_client")
 def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, clean_databases):
-    env = {**os.environ, **smtp_env(smtp_server)}
+    receiver = WebhookReceiver().start()
+    # The test's receiver listens on loopback: the operator allows that host for webhooks.
+    env = {**os.environ, **smtp_env(smtp_server), "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
     system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
     try:
+        # The Coordinator registers an endpoint for every event type before anything happens.
+        system.wait_healthy()
+        coordinator = StaffClient(system, system.staff_cookie("coordinator"))
+        coordinator.start()
+        status, endpoint = coordinator.call(
+            "POST",
+            "/notify/api/v1/webhooks/endpoints",
+            {"url": receiver.url, "description": "Partner portal", "event_types": WEBHOOK_TYPES},
+        )
+        assert status == 201, endpoint
         proposal = submit_and_read_receipt(system, smtp_server)
         liaison_id = uuid.uuid4()
         store(
@@ -236,13 +260,32 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
         assert "Accepted" in page
         assert "The report calendar" in page
         assert re.search(r"<iframe[^>]*sandbox=\"\"", page)
+
+        # The webhook deliveries that went out: signed, each once, and listed in the log of
+        # the reference for the Coordinator beside the e-mails.
+        expected_hooks = ["proposal.submitted", "proposal.approved", "alliance.signed"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(receiver.received) < len(expected_hooks):
+            time.sleep(0.3)
+        verifier = Webhook(endpoint["secret"])
+        received = [verifier.verify(r.body, r.headers) for r in receiver.received]
+        assert sorted(hook["type"] for hook in received) == sorted(expected_hooks), received
+        assert {hook["data"]["reference"] for hook in received} == {reference}
+        status, log = coordinator.page(f"/notify/staff/log?reference={reference}")
+        assert status == 200, log
+        hooks = log.partition('id="webhook-deliveries"')[2]
+        for event_type in expected_hooks:
+            assert f">{event_type}</a>" in hooks, hooks
+        assert hooks.count("Delivered") == len(expected_hooks), hooks
     finally:
+        receiver.stop()
         assert system.stop() == 0, system.log()
 
 
 def _log_rows(page: str) -> list[tuple[str, str, str]]:
     """The message log page's rows: each message's link, subject and status."""
     rows = []
+    page = page.partition('id="webhook-deliveries"')[0]  # the e-mails' table only
     for row in page.split("<tr>")[2:]:  # after the header's row
         link = re.search(r'<a class="usa-link" href="([^"]+)">([^<]*)</a>', row)
         state = re.search(r'<span class="usa-tag[^"]*">([^<]*)</span>', row)

@@ -30,7 +30,7 @@ from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.notify.worker import database
 from shared.db import utcnow
-from tests.factories import COORDINATOR, REVIEWER, signed_in, submitted_event
+from tests.factories import COORDINATOR, REVIEWER, acting, signed_in, submitted_event
 from tests.helpers import queued_tasks
 from tests.webhook_receiver import Reply, WebhookReceiver
 
@@ -645,3 +645,46 @@ def test_an_attempt_whose_endpoint_was_deleted_meanwhile_is_dropped(receiver):
 
     assert outcome.status == "gone"
     assert deliveries() == []
+
+
+def test_the_message_log_of_a_reference_lists_its_webhook_deliveries_for_the_coordinator(
+    app, receiver, redis_client
+):
+    endpoint_id, delivery_id, _secret = one_delivery_for(receiver.url)
+    tasks.deliver(delivery_id)
+    [delivery] = deliveries(endpoint_id)
+    assert delivery.reference.startswith("AP-")
+    reference = delivery.reference
+    with database.transaction() as session:  # the receipt, naming the organization
+        session.add(
+            Message(
+                cause=f"test:{uuid.uuid4()}",
+                template="proposal_receipt",
+                to_address="dana@example.org",
+                subject=f"We received your Alliance proposal {reference}",
+                text_body="Thank you.",
+                html_body="<p>Thank you.</p>",
+                reference=reference,
+                organization_key="michigan roofing contractors association",
+                status="sent",
+            )
+        )
+
+    page = signed_in(app, COORDINATOR).get(f"/staff/log?reference={reference}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"Webhook deliveries about {reference}" in html
+    assert f'href="/staff/webhooks/deliveries/{delivery_id}"' in html
+    assert "Delivered" in html
+    assert "HTTP 200" in html
+    reviewer_page = signed_in(app, REVIEWER).get(f"/staff/log?reference={reference}")
+    assert "Webhook deliveries" not in reviewer_page.get_data(as_text=True)
+    with database.transaction() as session:
+        assert domain.deliveries_about(session, COORDINATOR, reference="AP-0000-0") == []
+        in_conflict = acting(
+            COORDINATOR.email, "coordinator", conflicts=["Michigan Roofing Contractors Association"]
+        )
+        assert domain.deliveries_about(session, in_conflict, reference=reference) == []
+        assert [
+            d.id for d, _e in domain.deliveries_about(session, COORDINATOR, reference=reference)
+        ] == [delivery_id]

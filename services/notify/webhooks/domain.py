@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.notify import messages
+from services.notify.models import Message
 from services.notify.webhooks import client, signing
 from services.notify.webhooks.config import WebhookSettings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -329,6 +330,7 @@ def record_deliveries(session: Session, *, event: Event, now: datetime) -> list[
                     "endpoint_id": endpoint_id,
                     "event_id": event.event_id,
                     "event_type": event.type,
+                    "reference": str(event.payload.get("reference") or "")[:40],
                     "body": body,
                     "status": "pending",
                     "attempts": 0,
@@ -343,6 +345,32 @@ def record_deliveries(session: Session, *, event: Event, now: datetime) -> list[
         .returning(WebhookDelivery.id)
     )
     return list(created)
+
+
+def deliveries_about(
+    session: Session, acting: Acting, *, reference: str
+) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
+    """The webhook deliveries of events about one proposal and its alliance (its reference),
+    oldest first, for the message log: only for who manages webhooks (the Coordinator), and
+    none about an organization they declared a conflict with (as its messages are hidden)."""
+    if not reference or not acting.has_any_role(*MANAGERS):
+        return []
+    if acting.conflicts:
+        hidden = session.scalars(
+            select(Message.id)
+            .where(Message.reference == reference, Message.organization_key.in_(acting.conflicts))
+            .limit(1)
+        ).first()
+        if hidden is not None:
+            return []
+    rows = session.execute(
+        select(WebhookDelivery, WebhookEndpoint)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.reference == reference)
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+        .limit(200)
+    )
+    return [(delivery, endpoint) for delivery, endpoint in rows.tuples()]
 
 
 # -- delivering (the worker) ------------------------------------------------------------------

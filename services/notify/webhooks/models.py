@@ -61,6 +61,9 @@ class WebhookDelivery(Base):
     )
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     event_type: Mapped[str] = mapped_column(String(100))
+    # The proposal's reference (its alliance keeps it), "" when the event names none: the
+    # message log of a reference lists its deliveries beside its e-mails.
+    reference: Mapped[str] = mapped_column(String(40), default="", index=True)
     # The JSON body, fixed when the event arrived: every attempt sends the same bytes.
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
