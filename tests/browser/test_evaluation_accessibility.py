@@ -19,7 +19,8 @@ from services.reporting.worker import database
 from shared.staff_auth import COOKIE_NAME
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import COORDINATOR, LIAISON, acting_as, alliance_signed_event, staff_session
-from tests.integration.test_evaluations import content, run_task, submit
+from tests.factories import run_reporting_task as run_task
+from tests.integration.test_evaluations import content, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 

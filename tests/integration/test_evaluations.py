@@ -29,6 +29,7 @@ from tests.factories import (
     acting_as,
     alliance_change_event,
     alliance_signed_event,
+    run_reporting_task,
     signed_in,
 )
 
@@ -37,12 +38,6 @@ pytestmark = pytest.mark.integration
 SIGNED = date(2024, 1, 15)
 ENDS = date(2027, 1, 14)
 AT = datetime(2026, 6, 1, 15, tzinfo=UTC)
-
-
-def run_task(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
 
 
 def status_of(alliance_id: uuid.UUID) -> str:
@@ -109,7 +104,7 @@ def reports_of(alliance_id: uuid.UUID) -> list[Report]:
 @pytest.fixture
 def signed(clean_databases: Any, redis_client: Any) -> Any:
     event = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    run_task("reporting.alliance_signed", event)
+    run_reporting_task("reporting.alliance_signed", event)
     return event
 
 
@@ -152,7 +147,7 @@ def test_the_events_of_an_alliance_set_its_status(signed, task, fields, status):
     alliance_id = signed.payload["alliance_id"]
     assert status_of(alliance_id) == "active"
     event_type = "alliance." + task.removeprefix("alliance_")
-    run_task(f"reporting.{task}", alliance_change_event(signed, event_type, **fields))
+    run_reporting_task(f"reporting.{task}", alliance_change_event(signed, event_type, **fields))
     assert status_of(alliance_id) == status
 
 
@@ -169,7 +164,7 @@ def test_a_renewal_makes_an_alliance_active_again(signed):
         previous_ends_on=ENDS,
         ends_on=date(2029, 1, 14),
     )
-    run_task("reporting.alliance_renewed", renewal)
+    run_reporting_task("reporting.alliance_renewed", renewal)
     assert status_of(alliance_id) == "active"
 
 

@@ -19,7 +19,7 @@ from services.reporting.reports import domain as reports
 from services.reporting.submissions import tokens, views
 from services.reporting.worker import database, outbox
 from shared.config import load_settings
-from tests.factories import alliance_signed_event
+from tests.factories import alliance_signed_event, run_reporting_task
 
 pytestmark = pytest.mark.integration
 
@@ -28,17 +28,11 @@ SIGNED = date(2026, 1, 15)
 ENDS = date(2028, 1, 14)
 
 
-def run_task(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
-
-
 @pytest.fixture
 def report(clean_databases: Any, redis_client: Any) -> Report:
     """The first report (by due date) of a freshly signed alliance, committed."""
     signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    run_task("reporting.alliance_signed", signed)
+    run_reporting_task("reporting.alliance_signed", signed)
     with database.transaction() as session:
         first = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
         session.expunge(first)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import sys
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,7 +21,6 @@ from services.reporting.reports import domain as reports
 from services.reporting.reports.printout import filename
 from services.reporting.reviews import views as review_views
 from services.reporting.submissions import tokens
-from services.reporting.submissions import views as form_views
 from services.reporting.worker import database
 from tests.factories import (
     COORDINATOR,
@@ -32,6 +30,8 @@ from tests.factories import (
     ROOFERS,
     acting_as,
     alliance_signed_event,
+    partner_submits,
+    run_reporting_task,
     signed_in,
 )
 
@@ -52,29 +52,14 @@ FIRST = {
 }
 
 
-def run_task(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
-
-
 @pytest.fixture
 def report(clean_databases: Any, redis_client: Any) -> Report:
     signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    run_task("reporting.alliance_signed", signed)
+    run_reporting_task("reporting.alliance_signed", signed)
     with database.transaction() as session:
         first = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
         session.expunge(first)
         return first
-
-
-def submit(monkeypatch: Any, report_id: uuid.UUID, data: dict[str, str], at: datetime) -> None:
-    monkeypatch.setattr(form_views, "now", lambda: at)
-    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
-    answer = client.post(
-        f"/reports/{tokens.make_token(report_id)}", data={**data, "action": "submit"}
-    )
-    assert answer.status_code == 303, answer.get_data(as_text=True)
 
 
 def staff(person: Any) -> Any:
@@ -102,7 +87,7 @@ def structure_roles(reader: PdfReader) -> set[str]:
 
 
 def test_the_liaison_prints_a_tagged_pdf_of_the_submitted_report(report, monkeypatch):
-    submit(monkeypatch, report.id, FIRST, SUBMITTED_AT)
+    partner_submits(monkeypatch, report.id, FIRST, SUBMITTED_AT)
     monkeypatch.setattr(review_views, "now", lambda: datetime(2026, 5, 1, 12, tzinfo=UTC))
     answer = staff(acting_as(LIAISON)).get(f"/staff/reports/{report.id}/report.pdf")
     assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
@@ -139,7 +124,7 @@ def test_the_liaison_prints_a_tagged_pdf_of_the_submitted_report(report, monkeyp
 
 
 def test_a_revised_report_prints_each_version_asked_for(report, monkeypatch):
-    submit(monkeypatch, report.id, FIRST, SUBMITTED_AT)
+    partner_submits(monkeypatch, report.id, FIRST, SUBMITTED_AT)
     client = staff(COORDINATOR)
     asked = client.post(
         f"/staff/reports/{report.id}/review",
@@ -147,7 +132,7 @@ def test_a_revised_report_prints_each_version_asked_for(report, monkeypatch):
     )
     assert asked.status_code == 303
     second = {**FIRST, "narratives.outreach_communication.results": "Reached 90 roofers."}
-    submit(monkeypatch, report.id, second, datetime(2026, 5, 10, 15, tzinfo=UTC))
+    partner_submits(monkeypatch, report.id, second, datetime(2026, 5, 10, 15, tzinfo=UTC))
 
     def text(query: str) -> str:
         answer = client.get(f"/staff/reports/{report.id}/report.pdf{query}")
@@ -178,14 +163,14 @@ def test_nothing_to_print_before_the_first_submission(report):
 
 @pytest.mark.parametrize("person", [acting_as(OTHER_LIAISON), REVIEWER], ids=["other", "reviewer"])
 def test_staff_who_may_not_review_the_report_may_not_print_it(report, monkeypatch, person):
-    submit(monkeypatch, report.id, FIRST, SUBMITTED_AT)
+    partner_submits(monkeypatch, report.id, FIRST, SUBMITTED_AT)
     answer = staff(person).get(f"/staff/reports/{report.id}/report.pdf")
     assert answer.status_code == 403
     assert not answer.data.startswith(b"%PDF")
 
 
 def test_the_partner_prints_what_it_submitted_through_its_link(report, monkeypatch):
-    submit(monkeypatch, report.id, FIRST, SUBMITTED_AT)
+    partner_submits(monkeypatch, report.id, FIRST, SUBMITTED_AT)
     partner = create_app({"TESTING": True}).test_client()
     answer = partner.get(f"/reports/{tokens.make_token(report.id)}/report.pdf")
     assert answer.status_code == 200
@@ -209,7 +194,7 @@ def test_the_file_name_is_plain_ascii():
 def test_without_its_pdf_renderer_the_printout_answers_503_and_the_page_still_works(
     report, monkeypatch
 ):
-    submit(monkeypatch, report.id, FIRST, SUBMITTED_AT)
+    partner_submits(monkeypatch, report.id, FIRST, SUBMITTED_AT)
     monkeypatch.setitem(sys.modules, "weasyprint", None)  # as if Pango were missing
     client = staff(acting_as(LIAISON))
     answer = client.get(f"/staff/reports/{report.id}/report.pdf")

@@ -25,7 +25,6 @@ from services.reporting.reports import domain as reports
 from services.reporting.reviews import views as review_views
 from services.reporting.schedules.domain import reminders_for, rules_from_settings
 from services.reporting.submissions import tokens
-from services.reporting.submissions import views as form_views
 from services.reporting.worker import database, outbox
 from tests.factories import (
     COORDINATOR,
@@ -36,6 +35,8 @@ from tests.factories import (
     alliance_signed_event,
     conflict_declared_event,
     csrf_header,
+    partner_submits,
+    run_reporting_task,
     signed_in,
 )
 
@@ -59,30 +60,15 @@ COMPLETE = {
 }
 
 
-def run_task(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
-
-
 @pytest.fixture
 def report(clean_databases: Any, redis_client: Any) -> Report:
     """The first report of a freshly signed alliance whose liaison is Lee, still owed."""
     signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    run_task("reporting.alliance_signed", signed)
+    run_reporting_task("reporting.alliance_signed", signed)
     with database.transaction() as session:
         first = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
         session.expunge(first)
         return first
-
-
-def partner_submits(monkeypatch: Any, report_id: uuid.UUID, data: dict[str, str], at: datetime):
-    monkeypatch.setattr(form_views, "now", lambda: at)
-    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
-    answer = client.post(
-        f"/reports/{tokens.make_token(report_id)}", data={**data, "action": "submit"}
-    )
-    assert answer.status_code == 303, answer.get_data(as_text=True)
 
 
 @pytest.fixture
@@ -337,8 +323,8 @@ def test_a_conflicted_liaison_cannot_review_the_partners_report_and_nothing_is_s
     """Reporting learns the conflict from review's event (once, however often it arrives),
     and refuses the alliance's own liaison to review its partner's report."""
     declared = conflict_declared_event(LIAISON.id)
-    run_task("reporting.conflict_declared", declared)
-    run_task("reporting.conflict_declared", declared)
+    run_reporting_task("reporting.conflict_declared", declared)
+    run_reporting_task("reporting.conflict_declared", declared)
     from services.reporting.conflicts.models import StaffConflict
 
     with database.transaction() as session:

@@ -26,7 +26,8 @@ from tests.factories import (
     alliance_signed_event,
     signed_in,
 )
-from tests.integration.test_evaluations import content, run_task, submit
+from tests.factories import run_reporting_task as run_task
+from tests.integration.test_evaluations import content, submit
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,7 @@ from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.events import Event, new_event
 from tests.factories import COORDINATOR, LIAISON, acting_as, proposal, signed_in, submitted_event
-from tests.integration.test_evaluations import run_task
+from tests.factories import run_reporting_task as run_task
 
 pytestmark = pytest.mark.integration
 

@@ -26,6 +26,7 @@ from tests.factories import (
     COORDINATOR,
     alliance_change_event,
     alliance_signed_event,
+    run_reporting_task,
     signed_in,
 )
 
@@ -70,12 +71,6 @@ def sent_events(session) -> list[tuple[str, str, int]]:
             select(OutboxEvent).where(OutboxEvent.type.like("report.%")).order_by(OutboxEvent.id)
         )
     ]
-
-
-def run_task(name: str, event) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
 
 
 # -- the schedule, stored ---------------------------------------------------------------------
@@ -125,8 +120,8 @@ def test_signed_and_renewed_consumers_schedule_each_term_and_ignore_a_redelivery
         (signed, "reporting.alliance_signed"),
         (renewed, "reporting.alliance_renewed"),
     ):
-        run_task(name, event)
-        run_task(name, event)  # redelivered: nothing more
+        run_reporting_task(name, event)
+        run_reporting_task(name, event)  # redelivered: nothing more
     with database.transaction() as session:
         terms = Counter(session.scalars(select(Report.term)))
         reminders = session.scalar(select(func.count()).select_from(ReportReminder))
@@ -143,12 +138,12 @@ def test_signed_and_renewed_consumers_schedule_each_term_and_ignore_a_redelivery
 
 def test_termination_ends_the_current_period_and_cancels_the_later_ones(clean_databases):
     signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    run_task("reporting.alliance_signed", signed)
+    run_reporting_task("reporting.alliance_signed", signed)
     terminated = alliance_change_event(
         signed, "alliance.terminated", notice_date=date(2026, 4, 1), effective_on=date(2026, 5, 1)
     )
-    run_task("reporting.alliance_terminated", terminated)
-    run_task("reporting.alliance_terminated", terminated)
+    run_reporting_task("reporting.alliance_terminated", terminated)
+    run_reporting_task("reporting.alliance_terminated", terminated)
     with database.transaction() as session:
         stored = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])
         kept = [r for r in stored if r.status != "cancelled"]
@@ -262,7 +257,7 @@ def test_the_reminder_event_names_the_report_and_the_people(rolled_back):
 
 def test_two_sweeps_at_the_same_moment_send_each_reminder_once(clean_databases, redis_client):
     for n in range(30):
-        run_task("reporting.alliance_signed", alliance_signed_event(f"Partner {n}"))
+        run_reporting_task("reporting.alliance_signed", alliance_signed_event(f"Partner {n}"))
     with database.transaction() as session:
         due = session.scalars(select(Report.due_date).order_by(Report.due_date)).first()
     moment = local(due)  # every first report's "due" (and catch-up of its due_soon ones)
@@ -297,7 +292,7 @@ def test_two_sweeps_at_the_same_moment_send_each_reminder_once(clean_databases, 
 
 def test_the_api_lists_an_alliances_reports_by_due_date(clean_databases, redis_client):
     signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    run_task("reporting.alliance_signed", signed)
+    run_reporting_task("reporting.alliance_signed", signed)
     alliance_id = signed.payload["alliance_id"]
     with database.transaction() as session:
         first = reports.reports_of(session, alliance_id=alliance_id)[0]
