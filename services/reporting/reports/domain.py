@@ -321,7 +321,9 @@ def mark_submitted(session: Session, *, report_id: uuid.UUID, at: datetime) -> R
     return report
 
 
-def _payload(report: Report, alliance: Alliance, reminder: ReportReminder) -> dict[str, Any]:
+def report_event_fields(report: Report, alliance: Alliance) -> dict[str, Any]:
+    """The fields every ``report.*`` event carries (``shared.events.ReportEventBase``): the
+    report, its alliance and the people to tell."""
     return {
         "report_id": report.id,
         "alliance_id": report.alliance_id,
@@ -333,6 +335,12 @@ def _payload(report: Report, alliance: Alliance, reminder: ReportReminder) -> di
         "term": report.term,
         "period_start": report.period_start,
         "period_end": report.period_end,
+    }
+
+
+def _payload(report: Report, alliance: Alliance, reminder: ReportReminder) -> dict[str, Any]:
+    return {
+        **report_event_fields(report, alliance),
         "due_date": report.due_date,
         "reminder": reminder.kind,
         "days": reminder.days,

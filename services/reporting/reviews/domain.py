@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.conflicts.domain import check_no_conflict
+from services.reporting.reports.domain import report_event_fields
 from services.reporting.reports.models import Report, ReportReminder
 from services.reporting.reviews.models import ReportReview
 from services.reporting.schedules.domain import (
@@ -147,16 +148,7 @@ def _reviewable(
 
 def _payload(report: Report, alliance: Alliance, review: ReportReview) -> dict[str, Any]:
     return {
-        "report_id": report.id,
-        "alliance_id": report.alliance_id,
-        "reference": alliance.reference,
-        "partner_name": alliance.partner_name or alliance.reference,
-        "contact": alliance.contact,
-        "liaison": alliance.liaison,
-        "kind": report.kind,
-        "term": report.term,
-        "period_start": report.period_start,
-        "period_end": report.period_end,
+        **report_event_fields(report, alliance),
         "version": review.version,
         "comments": review.comments,
         "due_date": report.due_date,

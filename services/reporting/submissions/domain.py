@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.reports.domain import mark_submitted
+from services.reporting.reports.domain import mark_submitted, report_event_fields
 from services.reporting.reports.models import Report
 from services.reporting.reviews.models import ReportReview
 from services.reporting.schedules.domain import ScheduleRules, end_of_day, rules_from_settings
@@ -136,16 +136,7 @@ def check_complete(content: dict[str, Any], goal_categories: dict[str, str]) -> 
 
 def _payload(report: Report, alliance: Alliance, version: ReportVersion) -> dict[str, Any]:
     return {
-        "report_id": report.id,
-        "alliance_id": report.alliance_id,
-        "reference": alliance.reference,
-        "partner_name": alliance.partner_name or alliance.reference,
-        "contact": alliance.contact,
-        "liaison": alliance.liaison,
-        "kind": report.kind,
-        "term": report.term,
-        "period_start": report.period_start,
-        "period_end": report.period_end,
+        **report_event_fields(report, alliance),
         "due_date": report.due_date,
         "version": version.number,
         "submitted_at": version.submitted_at,
