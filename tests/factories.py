@@ -467,3 +467,19 @@ def partner_submits(
         f"/reports/{tokens.make_token(report_id)}", data={**data, "action": "submit"}
     )
     assert answer.status_code == 303, answer.get_data(as_text=True)
+
+
+# -- notify --------------------------------------------------------------------------------
+
+
+def deliver_queued_mail(redis_client: Any, smtp_server: Any, monkeypatch: Any) -> list[str]:
+    """Run the deliveries notify's consumers queued, against ``smtp_server``, as its worker
+    would; each delivery's outcome."""
+    import services.notify.tasks
+    from tests.helpers import queued_tasks
+
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(smtp_server.port))
+    queued = [kwargs for _name, kwargs in queued_tasks(redis_client, "notify")]
+    redis_client.delete("notify")
+    return [services.notify.tasks.deliver_message(**kwargs) for kwargs in queued]

@@ -28,9 +28,9 @@ from tests.factories import (
     REVIEWER,
     acting_as,
     alliance_signed_event,
+    deliver_queued_mail,
     signed_in,
 )
-from tests.helpers import queued_tasks
 from tests.smtp import text_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
@@ -178,14 +178,6 @@ def test_a_refused_share_stores_nothing(signed):
     assert shared_events() == []
 
 
-def deliver_queued(redis_client: Any, smtp_server: Any, monkeypatch: Any) -> list[str]:
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(smtp_server.port))
-    queued = [kwargs for name, kwargs in queued_tasks(redis_client, "notify")]
-    redis_client.delete("notify")
-    return [services.notify.tasks.deliver_message(**kwargs) for kwargs in queued]
-
-
 def html_of(received: Any) -> str:
     part = received.get_body(preferencelist=("html",))
     assert part is not None
@@ -204,7 +196,7 @@ def test_notify_mails_the_contact_and_the_liaison_once(
 
     rows = stored()
     assert [m.to_address for m in rows] == [CONTACT, LIAISON.email]
-    assert deliver_queued(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
     received = smtp_server.inbox.wait_for(lambda m: True, count=2)
     by_address = {m["To"]: m for m in received}
     assert sorted(by_address) == [CONTACT, LIAISON.email]

@@ -13,7 +13,7 @@ from services.notify import domain
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.events import new_event
-from tests.factories import acting
+from tests.factories import acting, deliver_queued_mail
 from tests.helpers import queued_tasks
 from tests.smtp import text_of
 
@@ -73,15 +73,6 @@ def consume(message):
     services.notify.tasks.celery.tasks[consumer](event=message)
 
 
-def deliver_queued(redis_client, smtp_server, monkeypatch):
-    """Run the deliveries the consumers queued, against the SMTP server."""
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(smtp_server.port))
-    queued = [kwargs for name, kwargs in queued_tasks(redis_client, "notify")]
-    redis_client.delete("notify")
-    return [services.notify.tasks.deliver_message(**kwargs) for kwargs in queued]
-
-
 def stored():
     with database.transaction() as session:
         return sorted(session.scalars(select(Message)), key=lambda m: m.to_address)
@@ -111,7 +102,7 @@ def test_a_reminder_goes_to_the_contact_with_a_copy_to_the_liaison(
     url = "https://alliances.example/reporting/reports/r/abc?sig=1"
     consume(reminder(event_type, report_url=url))
 
-    assert deliver_queued(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
 
     received = smtp_server.inbox.wait_for(lambda m: True, count=2)
     by_address = {m["To"]: m for m in received}
@@ -146,7 +137,7 @@ def test_without_a_form_link_the_contact_learns_the_liaison_sends_it(
     redis_client, smtp_server, monkeypatch
 ):
     consume(reminder("report.due_soon"))
-    deliver_queued(redis_client, smtp_server, monkeypatch)
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
 
     received = smtp_server.inbox.wait_for(lambda m: m["To"] == CONTACT)[0]
     assert "Your liaison, Lee Liaison, will send you the report form." in plain(received)
@@ -165,7 +156,7 @@ def test_an_escalation_goes_to_the_coordinator_alone(redis_client, smtp_server, 
         )
     )
 
-    assert deliver_queued(redis_client, smtp_server, monkeypatch) == ["sent"]
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent"]
 
     [received] = smtp_server.inbox.wait_for(lambda m: True)
     assert received["To"] == COORDINATOR
@@ -186,7 +177,7 @@ def test_an_escalation_goes_to_the_coordinator_alone(redis_client, smtp_server, 
 def test_the_partner_name_is_escaped_in_html(redis_client, smtp_server, monkeypatch):
     consume(reminder("report.overdue"))
     consume(reminder("report.escalated"))
-    deliver_queued(redis_client, smtp_server, monkeypatch)
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
 
     received = smtp_server.inbox.wait_for(lambda m: True, count=3)
     for mail in received:

@@ -13,7 +13,7 @@ from services.notify import domain
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.events import new_event
-from tests.factories import acting
+from tests.factories import acting, deliver_queued_mail
 from tests.helpers import queued_tasks
 from tests.smtp import text_of
 
@@ -86,15 +86,6 @@ def consume(message):
     services.notify.tasks.celery.tasks[consumer](event=message)
 
 
-def deliver_queued(redis_client, smtp_server, monkeypatch):
-    """Run the deliveries the consumers queued, against the SMTP server."""
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(smtp_server.port))
-    queued = [kwargs for name, kwargs in queued_tasks(redis_client, "notify")]
-    redis_client.delete("notify")
-    return [services.notify.tasks.deliver_message(**kwargs) for kwargs in queued]
-
-
 def stored():
     with database.transaction() as session:
         return sorted(session.scalars(select(Message)), key=lambda m: m.to_address)
@@ -121,7 +112,7 @@ def test_each_event_mails_the_expected_people_once(
     consume(report_event(event_type))
 
     expected = RECIPIENTS[event_type]
-    assert deliver_queued(redis_client, smtp_server, monkeypatch) == ["sent"] * len(expected)
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent"] * len(expected)
 
     received = smtp_server.inbox.wait_for(lambda m: True, count=len(expected))
     by_address = {m["To"]: m for m in received}
@@ -141,7 +132,7 @@ def test_a_submission_asks_the_liaison_to_review_and_gives_the_contact_a_receipt
 ):
     report_id = uuid.uuid4()
     consume(report_event("report.submitted", report_id=report_id, version=2, on_time=False))
-    deliver_queued(redis_client, smtp_server, monkeypatch)
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
 
     staff_page = f"/reporting/staff/reports/{report_id}"
     [liaison] = smtp_server.inbox.wait_for(lambda m: m["To"] == LIAISON)
@@ -162,7 +153,7 @@ def test_a_submission_asks_the_liaison_to_review_and_gives_the_contact_a_receipt
 
 def test_an_acceptance_goes_to_the_contact_alone(redis_client, smtp_server, monkeypatch):
     consume(report_event("report.accepted"))
-    deliver_queued(redis_client, smtp_server, monkeypatch)
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
 
     [mail] = smtp_server.inbox.wait_for(lambda m: True)
     assert mail["To"] == CONTACT
@@ -174,7 +165,7 @@ def test_a_revision_request_carries_the_escaped_comments_the_date_and_the_link(
     redis_client, smtp_server, monkeypatch
 ):
     consume(report_event("report.revision_requested"))
-    deliver_queued(redis_client, smtp_server, monkeypatch)
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
 
     [contact] = smtp_server.inbox.wait_for(lambda m: m["To"] == CONTACT)
     text, html = plain(contact), html_of(contact)

@@ -23,7 +23,12 @@ from services.reporting.worker import database
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.events import parse_event
-from tests.factories import LIAISON, alliance_change_event, alliance_signed_event
+from tests.factories import (
+    LIAISON,
+    alliance_change_event,
+    alliance_signed_event,
+    deliver_queued_mail,
+)
 from tests.helpers import queued_tasks
 from tests.smtp import text_of
 
@@ -166,14 +171,6 @@ def stored() -> list[Message]:
         return found
 
 
-def deliver_queued(redis_client: Any, smtp_server: Any, monkeypatch: Any) -> list[str]:
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(smtp_server.port))
-    queued = [kwargs for name, kwargs in queued_tasks(redis_client, "notify")]
-    redis_client.delete("notify")
-    return [services.notify.tasks.deliver_message(**kwargs) for kwargs in queued]
-
-
 def plain(received: Any) -> str:
     return text_of(received).replace("\r\n", "\n")
 
@@ -213,7 +210,7 @@ def test_the_welcome_carries_the_calendar_and_the_first_reports_link(
     ]
     assert {m.proposal_id for m in rows} == {signed.payload["proposal_id"]}
     assert {m.organization_key for m in rows} == {"roofers b sons b"}
-    assert deliver_queued(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
 
     received = smtp_server.inbox.wait_for(lambda m: True, count=2)
     by_address = {m["To"]: m for m in received}
@@ -303,7 +300,7 @@ def test_a_renewed_terms_calendar_goes_to_the_contact_and_the_liaison_once(
         (f"{key}:liaison", "alliance_term_calendar", LIAISON.email),
     ]
     assert len(stored()) == 4  # the welcome's two, the renewal's two
-    assert deliver_queued(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
 
     received = smtp_server.inbox.wait_for(lambda m: True, count=2)
     by_address = {m["To"]: m for m in received}
