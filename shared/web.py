@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.config import load_settings
+from shared.converters import register_converters
 from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
 from shared.domain import DomainError
 from shared.health import system_health
@@ -284,6 +285,7 @@ def init_app(app: Flask, *, service: str) -> None:
     # Every setting is read and checked here, before the app exists: a bad one stops it with
     # a ConfigurationError naming the variable (shared/config.py).
     settings = load_settings()
+    register_converters(app)  # <number:...> in paths: a bad id is a 404 (shared/converters.py)
     # Every service's pages share the USWDS layout and form macros (shared/templates) and the
     # vendored USWDS files (shared/static/uswds, served at /assets/uswds/).
     app.jinja_loader = ChoiceLoader(

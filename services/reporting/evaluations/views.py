@@ -27,7 +27,9 @@ from shared.staff_auth import staff_required
 from shared.web import request_session
 
 bp = Blueprint("evaluations", __name__, url_prefix="/staff/alliances")
-PATH = "/<uuid:alliance_id>/evaluations/<int:term>/<int:year>"
+# Term 0 is the initial one; a year is one of a term's few (at most 100 keeps its dates
+# computable). Any other number is a 404 (shared/converters.py).
+PATH = "/<uuid:alliance_id>/evaluations/<number(min=0):term>/<number(max=100):year>"
 
 
 def now() -> datetime:
