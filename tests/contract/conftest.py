@@ -49,10 +49,11 @@ class Caller:
     cookies: dict[str, str] = field(default_factory=dict)
     answers: dict[str, Counter[int]] = field(default_factory=dict)
 
-    def call_and_validate(self, case: schemathesis.Case, checks: list[Any]) -> None:
+    def call_and_validate(self, case: schemathesis.Case, checks: list[Any]) -> Any:
         response = case.call(headers=self.headers, cookies=self.cookies)
         self.answers.setdefault(case.operation.label, Counter())[response.status_code] += 1
         case.validate_response(response, checks=checks, headers=self.headers)
+        return response
 
     def summary(self) -> str:
         """Cases per operation and the status codes answered (shown with ``pytest -s``)."""

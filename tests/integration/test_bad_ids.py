@@ -1,0 +1,225 @@
+"""Bad ids answer 404 in every path of every service, never a 500.
+
+The walk reads each service's route table (``app.url_map``), not a hand list: for every rule
+with a path parameter and every method it takes, each parameter in turn gets each bad shape
+(zero, negative, past PostgreSQL's integer and bigint, not a number, a fraction, a NUL byte;
+a malformed UUID for UUID parameters) while the others keep a well-formed value. Signed in as
+the Coordinator (and sending the CSRF token on writes), so a path the rule matches reaches
+the view. Every answer must be a 404 (405 where the method does not exist): from an API
+``{"errors": ...}``, the not-found page otherwise. Number parameters must use
+shared/converters.py's ``<number:...>``, whose bounds keep every matched value inside its
+column. Query strings get the same shapes in the names the pages and APIs read (``page``,
+``version``, ...): a 4xx or an answer that ignores them, never a 500.
+
+Finding 5 of issue 15: ``/staff/alliances/<id>/evaluations/0/10000`` and
+``.../99999999999999999999/1`` of a real alliance answered 500.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import IntegerConverter, PathConverter, Rule, UnicodeConverter, UUIDConverter
+
+from shared.converters import INTEGER_MAX, NumberConverter
+from tests.factories import (
+    alliance_signed_event,
+    csrf_header,
+    run_reporting_task,
+    signed_in,
+    staff_member,
+)
+
+pytestmark = pytest.mark.integration
+
+SERVICES = ("intake", "review", "notify", "reporting")
+BAD_IDS = ("0", "-1", "99999999999999999999", str(2**63), "abc", "1.5", "%00")
+BAD_UUIDS = (
+    *BAD_IDS,
+    "00000000-0000-0000-0000-000000000002a",  # one digit too many
+    "00000000-0000-0000-0000-0000000002a",  # one too few
+    "0000000g-0000-0000-0000-00000000002a",  # not hexadecimal
+    "00000000000000000000000000000042",  # no dashes
+)
+# What the pages and APIs read from the query string as numbers or ids.
+QUERY_NAMES = ("page", "version", "compare", "proposal_id", "term", "year", "id", "liaison")
+SKIPPED_METHODS = {"HEAD", "OPTIONS"}
+
+
+def create(service: str) -> Flask:
+    app: Flask = importlib.import_module(f"services.{service}").create_app({"TESTING": True})
+    return app
+
+
+@pytest.fixture
+def reporting_alliance(clean_databases: Any, redis_client: Any) -> uuid.UUID:
+    """A signed alliance in reporting: the evaluation page of a real alliance reaches the dates
+    of the year asked for."""
+    event = alliance_signed_event()
+    run_reporting_task("reporting.alliance_signed", event)
+    found: uuid.UUID = event.payload["alliance_id"]
+    return found
+
+
+@pytest.fixture
+def coordinator(reporting_alliance: uuid.UUID) -> Any:
+    return staff_member("cora@agency.example", "coordinator")
+
+
+def client_of(app: Flask, person: Any) -> tuple[FlaskClient, dict[str, str]]:
+    client = signed_in(app, person)
+    return client, csrf_header(app, client)
+
+
+# -- finding 5 ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("term", "year"),
+    [
+        ("0", "10000"),  # a year whose dates are past 9999
+        ("99999999999999999999", "1"),  # a term past PostgreSQL's bigint
+        ("2147483648", "1"),  # past integer
+        ("0", "0"),
+        ("-1", "1"),
+        ("0", "-1"),
+        ("abc", "1"),
+        ("0", "1.5"),
+    ],
+)
+def test_a_bad_term_or_year_of_a_real_alliance_is_not_found(
+    reporting_alliance, coordinator, term, year
+):
+    client, _ = client_of(create("reporting"), coordinator)
+    path = f"/staff/alliances/{reporting_alliance}/evaluations/{term}/{year}"
+    answer = client.get(path)
+    assert answer.status_code == 404, (path, answer.status_code, answer.get_data(as_text=True))
+    assert answer.mimetype == "text/html"
+    assert client.get(f"/staff/alliances/{reporting_alliance}/evaluations/0/1").status_code == 200
+
+
+# -- every route of every service ---------------------------------------------------------------
+
+
+def routes_with_parameters(app: Flask) -> Iterator[tuple[Rule, str]]:
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        if rule.arguments:
+            for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
+                yield rule, method
+
+
+def well_formed(rule: Rule, name: str, real: dict[str, str]) -> str:
+    converter = rule._converters[name]
+    if isinstance(converter, UUIDConverter):
+        return real.get(name, str(uuid.UUID(int=42)))
+    if isinstance(converter, IntegerConverter):
+        return str(max(converter.min or 0, 1))
+    if isinstance(converter, PathConverter):
+        return "no/such/file.txt"
+    return "not-a-token"
+
+
+def bad_shapes(rule: Rule, name: str) -> tuple[str, ...]:
+    converter = rule._converters[name]
+    if isinstance(converter, UUIDConverter):
+        return BAD_UUIDS
+    if isinstance(converter, IntegerConverter):  # and just outside its bounds, not inside
+        low = converter.min if converter.min is not None else 0
+        high = converter.max if converter.max is not None else 2**63
+        shapes = dict.fromkeys((*BAD_IDS, str(low - 1), str(high + 1)))
+        return tuple(v for v in shapes if not (v.isdigit() and low <= int(v) <= high))
+    return BAD_IDS
+
+
+def path_of(rule: Rule, values: dict[str, str]) -> str:
+    return re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", lambda m: values[m[1]], rule.rule)
+
+
+def refusal_problem(path: str, answer: Any) -> str:
+    """What is wrong with the answer to a bad id ('' if nothing)."""
+    if answer.status_code not in (404, 405):
+        return f"answered {answer.status_code}"
+    if "/api/" in path:
+        body = answer.get_json(silent=True)
+        if not isinstance(body, dict) or "errors" not in body:
+            return f"answered {answer.status_code} without an errors body"
+    elif answer.mimetype != "text/html":
+        return f"answered {answer.status_code} as {answer.mimetype}, not the HTML page"
+    return ""
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_id_in_every_path_answers_404(service, reporting_alliance, coordinator):
+    app = create(service)
+    client, csrf = client_of(app, coordinator)
+    real = {"alliance_id": str(reporting_alliance)} if service == "reporting" else {}
+    problems, tried, rules = [], 0, set()
+    for rule, method in routes_with_parameters(app):
+        rules.add(rule.rule)
+        for name in rule.arguments:
+            others = {other: well_formed(rule, other, real) for other in rule.arguments}
+            for bad in bad_shapes(rule, name):
+                path = path_of(rule, {**others, name: bad})
+                answer = client.open(path, method=method, headers=csrf)
+                tried += 1
+                if problem := refusal_problem(path, answer):
+                    problems.append(f"{method} {path} ({rule.rule}): {problem}")
+    assert rules, f"{service} has no route with a path parameter?"
+    assert not problems, f"{len(problems)} of {tried} bad ids not a 404:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_number_parameters_are_bounded_by_their_column(service):
+    """A number in a path is shared/converters.py's ``<number:...>``, within PostgreSQL's
+    integer unless it says otherwise, and every parameter is of a kind the walk knows."""
+    for rule in create(service).url_map.iter_rules():
+        for name, converter in rule._converters.items():
+            where = f"{rule.rule}: {name}"
+            if isinstance(converter, IntegerConverter):
+                assert isinstance(converter, NumberConverter), f"{where}: use <number:{name}>"
+                assert 0 <= converter.min <= converter.max <= INTEGER_MAX, where
+            else:
+                assert isinstance(converter, UUIDConverter | PathConverter | UnicodeConverter), (
+                    f"{where}: {type(converter).__name__} is not tried by the walk above"
+                )
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_bad_numbers_and_ids_in_the_query_string_never_answer_500(
+    service, reporting_alliance, coordinator
+):
+    app = create(service)
+    client, _ = client_of(app, coordinator)
+    real = {"alliance_id": str(reporting_alliance)} if service == "reporting" else {}
+    problems, tried = [], 0
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        if "GET" not in (rule.methods or set()) or rule.rule == "/healthz":
+            continue
+        path = path_of(rule, {name: well_formed(rule, name, real) for name in rule.arguments})
+        for bad in BAD_UUIDS:
+            query = "&".join(f"{name}={bad}" for name in QUERY_NAMES)
+            answer = client.get(f"{path}?{query}")
+            tried += 1
+            if answer.status_code >= 500:
+                problems.append(f"GET {path}?{query}: answered {answer.status_code}")
+    assert tried
+    assert not problems, f"{len(problems)} of {tried} answered 5xx:\n" + "\n".join(problems)
+
+
+def test_the_page_number_of_the_message_log_is_checked(reporting_alliance, coordinator):
+    client, _ = client_of(create("notify"), coordinator)
+    for bad in ("0", "-1", "abc", "1.5"):
+        answer = client.get(f"/staff/log?page={bad}")
+        assert answer.status_code < 500, (bad, answer.status_code)
+        assert "Pages are numbered from 1." in answer.get_data(
+            as_text=True
+        ) or "Give a page number." in answer.get_data(as_text=True), bad
+    huge = client.get("/staff/log?page=99999999999999999999")
+    assert huge.status_code == 200  # a page past the last shows the last
