@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parseaddr
@@ -279,6 +279,13 @@ def durations(raw: str) -> tuple[timedelta, ...]:
 
 DURATIONS = Parser("durations such as 30s,1m,2h,1d, comma-separated, never shrinking", durations)
 
+
+def _keys(raw: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
+KEYS = Parser("keys separated by commas", _keys)
+
 REMINDER_KINDS: tuple[str, ...] = ("due_soon", "due", "overdue", "escalated")
 
 
@@ -405,7 +412,8 @@ APP_ENV = _running.add(
         "APP_ENV",
         one_of("development", "test", "production"),
         "development",
-        "`production` requires the settings marked so and marks the staff cookie `Secure`",
+        "`production` requires the settings marked so, refuses weak ones (see *What production "
+        "refuses* below) and marks the staff cookie `Secure`",
     )
 )
 SECRET_KEY = _running.add(
@@ -413,9 +421,22 @@ SECRET_KEY = _running.add(
         "SECRET_KEY",
         text("any long random text"),
         DEVELOPMENT_SECRET_KEY,
-        "signs status and draft links and protects forms",
+        "signs status, draft and report links, the Flask session and form tokens; make one "
+        "with `openssl rand -hex 32` (production refuses a short or published one)",
         production=True,
         default_doc="a fixed development-only key",
+        secret=True,
+    )
+)
+SECRET_KEY_FALLBACKS = _running.add(
+    Setting(
+        "SECRET_KEY_FALLBACKS",
+        KEYS,
+        (),
+        "older keys that still open what they signed (links, sessions, form tokens) while "
+        "`SECRET_KEY` signs everything new: to rotate, move the old key here, and drop it once "
+        "its links may go dead; production checks each one as it checks `SECRET_KEY`",
+        default_doc="(none)",
         secret=True,
     )
 )
@@ -425,7 +446,7 @@ PUBLIC_BASE_URL = _running.add(
         url("http", "https"),
         "",
         "the start of every link in e-mail, and of the sign-in page services other than "
-        "review send people to",
+        "review send people to; `https://` in production",
         production=True,
         default_doc="`http://127.0.0.1:$PORT`",
     )
@@ -927,9 +948,23 @@ WEBHOOK_SECRETS_KEY = _webhooks.add(
         "WEBHOOK_SECRETS_KEY",
         text("any long random text"),
         "",
-        "encrypts the endpoints' signing secrets in the database; changing it makes every "
-        "endpoint need a new secret",
-        default_doc="derived from `SECRET_KEY`",
+        "encrypts the endpoints' signing secrets in the database; changing it without listing "
+        "the old key in `WEBHOOK_SECRETS_KEY_FALLBACKS` makes every endpoint need a new secret; "
+        "production checks it as it checks `SECRET_KEY`",
+        default_doc="derived from `SECRET_KEY` (and `SECRET_KEY_FALLBACKS`)",
+        secret=True,
+    )
+)
+WEBHOOK_SECRETS_KEY_FALLBACKS = _webhooks.add(
+    Setting(
+        "WEBHOOK_SECRETS_KEY_FALLBACKS",
+        KEYS,
+        (),
+        "older keys that still decrypt the secrets they encrypted while `WEBHOOK_SECRETS_KEY` "
+        "encrypts the new ones (when moving from the key derived from `SECRET_KEY` to one of "
+        "its own, list the old `SECRET_KEY` here); rotate each endpoint's secret before "
+        "dropping a key",
+        default_doc="(none)",
         secret=True,
     )
 )
@@ -1006,6 +1041,203 @@ RETRY_AFTER_SECONDS = _reliability.add(
         "what a 503 (database or broker down) tells the client to wait",
     )
 )
+
+
+# -- what production refuses ------------------------------------------------------------------
+
+# Every secret and password this repository ships or has shipped as a default or an example
+# (code, docs, docker-compose.yml, .env.example), compared without case: anyone can read them, so
+# production refuses them. tests/unit/test_production_refusals.py greps the repository for such
+# values and checks that each one is refused.
+KNOWN_DEFAULT_SECRETS: frozenset[str] = frozenset(
+    {
+        DEVELOPMENT_SECRET_KEY,
+        "change-me-in-production",  # docker-compose.yml's default before issue 15
+        "test-secret-key",  # conftest.py
+        "soak-secret-key",  # bench/soak.py
+        "secret",
+        "secret-key",
+        "secret_key",
+        "secretkey",
+        "changeme",
+        "change-me",
+    }
+)
+KNOWN_DEFAULT_PASSWORDS: frozenset[str] = frozenset(
+    {
+        "alliance",  # docker-compose.yml's POSTGRES_PASSWORD default before issue 15
+        "postgres",  # the PostgreSQL image's and the test containers' password
+        "password",  # docs/configuration.md's example database URL
+        "redis",
+        "valkey",
+        "secret",
+        "admin",
+        "root",
+        "pass",
+        "changeme",
+        "change-me",
+    }
+)
+# Only a placeholder contains these (.env.example's values all do).
+PLACEHOLDER_MARKERS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "replace_me",
+    "placeholder",
+    "example",
+    "development-only",
+)
+SECRET_MIN_BYTES = 32
+SECRET_MIN_DISTINCT = 8
+PASSWORD_MIN_CHARACTERS = 12
+RANDOM_VALUE_ADVICE = "a long random value such as `openssl rand -hex 32` prints"
+
+
+def _debug_flag(raw: str) -> bool:
+    """Flask's own reading of FLASK_DEBUG (flask.helpers.get_debug_flag): anything set is on
+    unless it is 0, false or no (so ``off`` turns debug on)."""
+    return bool(raw) and raw.lower() not in ("0", "false", "no")
+
+
+# Environment variables that turn debug mode on in something these processes run, and when
+# each counts as on; production refuses every one that is on. Flask reads FLASK_DEBUG itself
+# in every app it creates (the interactive debugger and tracebacks for anyone); FLASK_ENV
+# =development did so before Flask 2.3; ALLIANCE_DEBUG is this project's name reserved for it.
+DEBUG_SWITCHES: dict[str, Callable[[str], bool]] = {
+    "FLASK_DEBUG": _debug_flag,
+    "ALLIANCE_DEBUG": _debug_flag,
+    "FLASK_ENV": lambda raw: raw.lower() == "development",
+}
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why production refuses ``value`` as a signing or encryption key, or None."""
+    lowered = value.strip().lower()
+    if lowered in KNOWN_DEFAULT_SECRETS or lowered in KNOWN_DEFAULT_PASSWORDS:
+        return "it is a default published in this repository"
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+        return "it is a placeholder"
+    if len(value.encode("utf-8")) < SECRET_MIN_BYTES:
+        return f"it is shorter than {SECRET_MIN_BYTES} bytes"
+    if len(set(value)) < SECRET_MIN_DISTINCT:
+        return f"it repeats fewer than {SECRET_MIN_DISTINCT} different characters"
+    return None
+
+
+def password_weakness(password: str | None, user: str | None = None) -> str | None:
+    """Why production refuses ``password`` for a database or the broker, or None."""
+    if not password:
+        return "it has no password"
+    lowered = password.lower()
+    if lowered in KNOWN_DEFAULT_PASSWORDS or lowered in KNOWN_DEFAULT_SECRETS:
+        return "its password is a default published in this repository or the server images"
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+        return "its password is a placeholder"
+    if user and lowered == user.lower():
+        return "its password is its user name"
+    if len(password) < PASSWORD_MIN_CHARACTERS:
+        return f"its password is shorter than {PASSWORD_MIN_CHARACTERS} characters"
+    return None
+
+
+def _database_password(raw: str) -> tuple[str | None, str | None]:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(raw)
+    password = parsed.password or parsed.query.get("password")
+    if isinstance(password, tuple):  # ?password=a&password=b
+        password = password[-1]
+    return (str(password) if password else None), parsed.username
+
+
+def _redis_password(raw: str) -> tuple[str | None, str | None]:
+    from urllib.parse import parse_qs, unquote
+
+    parts = urlsplit(raw)
+    password = unquote(parts.password) if parts.password else None
+    if not password:  # unix:///path/redis.sock?password=...
+        password = next(reversed(parse_qs(parts.query).get("password", [])), None)
+    return password, unquote(parts.username) if parts.username else None
+
+
+def production_problems(values: _Values, environ: Mapping[str, str]) -> list[str]:
+    """What APP_ENV=production refuses in settings that parsed: weak or default keys,
+    servers without a real password, any debug switch on, links that are not https."""
+    problems: list[str] = []
+
+    for key_setting, fallbacks_setting in (
+        (SECRET_KEY, SECRET_KEY_FALLBACKS),
+        (WEBHOOK_SECRETS_KEY, WEBHOOK_SECRETS_KEY_FALLBACKS),
+    ):
+        # Unset, a key is either required (and listed so) or derived from SECRET_KEY.
+        key = values.get(key_setting, "") if environ.get(key_setting.name, "").strip() else ""
+        why = secret_weakness(key) if key else None
+        if why is not None:
+            problems.append(
+                f"{key_setting.name} is refused when APP_ENV=production: {why}; set it to "
+                f"{RANDOM_VALUE_ADVICE}"
+            )
+        fallbacks = values.get(fallbacks_setting, ())
+        for number, fallback in enumerate(fallbacks, 1):
+            which = f"key {number} of {len(fallbacks)}: " if len(fallbacks) > 1 else ""
+            why = secret_weakness(fallback)
+            if why is not None:
+                problems.append(
+                    f"{fallbacks_setting.name} is refused when APP_ENV=production: "
+                    f"{which}{why}; drop it (what it signed stops opening) or replace "
+                    f"{key_setting.name} and its fallbacks with {RANDOM_VALUE_ADVICE}"
+                )
+
+    servers: list[tuple[Setting[str], Callable[[str], tuple[str | None, str | None]], str]] = [
+        (
+            REDIS_URL,
+            _redis_password,
+            "start the broker with a password (requirepass) and put it in the URL: "
+            "redis://:PASSWORD@host:6379/0",
+        ),
+        *(
+            (
+                setting,
+                _database_password,
+                "give the database user a password and put it in the URL: "
+                "postgresql://user:PASSWORD@host:5432/database",
+            )
+            for setting in DATABASE_URLS.values()
+        ),
+    ]
+    for setting, password_of, advice in servers:
+        if setting not in values or not environ.get(setting.name, "").strip():
+            continue  # refused already, or missing (and so listed as required)
+        password, user = password_of(values[setting])
+        why = password_weakness(password, user)
+        if why is not None:
+            problems.append(
+                f"{setting.name} is refused when APP_ENV=production: {why}; {advice} "
+                f"(a long random password; letters, digits, '-', '_' and '.' need no escaping)"
+            )
+
+    for name, is_on in DEBUG_SWITCHES.items():
+        raw = environ.get(name, "").strip()
+        if raw and is_on(raw):
+            problems.append(
+                f"{name}={raw!r} is refused when APP_ENV=production: it turns debug mode on "
+                "(tracebacks and an interactive debugger for anyone); unset it"
+            )
+
+    for setting in (PUBLIC_BASE_URL, STAFF_SIGN_IN_URL):
+        if setting not in values:
+            continue
+        link = values[setting]
+        if link and not link.startswith("/") and urlsplit(link).scheme != "https":
+            problems.append(
+                f"{setting.name}={link!r} is refused when APP_ENV=production: it must start "
+                "with https://, since links in e-mail carry signed tokens and the staff cookie "
+                "is sent over https only; serve the gateway over TLS and give its https:// "
+                "address"
+            )
+    return problems
 
 
 # -- the settings object ----------------------------------------------------------------------
@@ -1120,10 +1352,18 @@ class Settings:
     mail_backend: str = "files"
     mail_logo_url: str = ""
     mail_signature: str = ""
+    # SECRET_KEY_FALLBACKS: older keys that still open what they signed.
+    secret_key_fallbacks: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def signing_keys(self) -> list[str]:
+        """Every key that opens a signed link or token, oldest first and ``SECRET_KEY`` last,
+        as itsdangerous takes them: it signs with the last and opens with any."""
+        return [*self.secret_key_fallbacks, self.secret_key]
 
     def database_url(self, service: str) -> str:
         return self.database_urls[service]
@@ -1155,6 +1395,12 @@ class _Values:
     def __contains__(self, setting: Setting[Any]) -> bool:
         return setting.name in self._values
 
+    def get(self, setting: Setting[T], default: T) -> T:
+        """The setting's value, or ``default`` when its text was refused."""
+        if setting.name not in self._values:
+            return default
+        return cast(T, self._values[setting.name])
+
 
 def read_settings(environ: Mapping[str, str]) -> Settings:
     """The settings ``environ`` gives, every one checked: a ConfigurationError lists every
@@ -1182,9 +1428,12 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
                 f"({SMTP_STEPS_AFTER_CLAIM} x {smtp.timeout:g} s) plus "
                 f"{RECORDING_MARGIN.seconds} s: at least {needed.total_seconds():g}, not {lease}"
             )
+    production = APP_ENV in values and values[APP_ENV] == "production"
     cheap_hash = STAFF_PASSWORD_HASH in values and values[STAFF_PASSWORD_HASH] != "strong"
-    if cheap_hash and APP_ENV in values and values[APP_ENV] == "production":
+    if cheap_hash and production:
         problems.append(f"{STAFF_PASSWORD_HASH.name} must be strong when APP_ENV=production")
+    if production:
+        problems += production_problems(values, environ)
     mail_backend = "smtp" if smtp is not None else "files"  # SPEC: SMTP_HOST set -> SMTP
     if MAIL_BACKEND in values:  # else refused, and listed among the problems already
         mail_backend = values[MAIL_BACKEND] or mail_backend
@@ -1241,6 +1490,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     return Settings(
         env=values[APP_ENV],
         secret_key=values[SECRET_KEY],
+        secret_key_fallbacks=values[SECRET_KEY_FALLBACKS],
         redis_url=values[REDIS_URL],
         database_urls={service: values[DATABASE_URLS[service]] for service in SERVICES},
         agency_timezone=values[AGENCY_TIMEZONE],
@@ -1337,7 +1587,47 @@ def configuration_tables() -> str:
             )
             lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + production_refusals())
+
+
+def production_refusals() -> list[str]:
+    """The Markdown list of what ``APP_ENV=production`` refuses (production_problems)."""
+
+    def listed(values: Iterable[str]) -> str:
+        return ", ".join(f"`{value}`" for value in sorted(values))
+
+    keys = (SECRET_KEY, SECRET_KEY_FALLBACKS, WEBHOOK_SECRETS_KEY, WEBHOOK_SECRETS_KEY_FALLBACKS)
+    urls = (REDIS_URL, *DATABASE_URLS.values())
+    return [
+        "## What production refuses",
+        "",
+        "With `APP_ENV=production` the process also stops, naming the variable and what to do, "
+        "when:",
+        "",
+        f"- a key ({', '.join(f'`{s.name}`' for s in keys)}; each fallback too) is shorter "
+        f"than {SECRET_MIN_BYTES} bytes, uses fewer than {SECRET_MIN_DISTINCT} different "
+        "characters, is a placeholder (it contains "
+        f"{listed(PLACEHOLDER_MARKERS)}) or one of the defaults published in this repository: "
+        f"{listed(KNOWN_DEFAULT_SECRETS)};",
+        f"- a server's URL ({', '.join(f'`{s.name}`' for s in urls)}) carries no password, "
+        f"a password shorter than {PASSWORD_MIN_CHARACTERS} characters, its user name, a "
+        f"placeholder or a default: {listed(KNOWN_DEFAULT_PASSWORDS)};",
+        f"- a debug switch is on: {listed(DEBUG_SWITCHES)} (`FLASK_DEBUG` and `ALLIANCE_DEBUG` "
+        "count as on unless `0`, `false` or `no`, as Flask reads them; `FLASK_ENV` when "
+        "`development`);",
+        f"- `{PUBLIC_BASE_URL.name}` or an absolute `{STAFF_SIGN_IN_URL.name}` does not start "
+        "with `https://`;",
+        f"- `{STAFF_PASSWORD_HASH.name}` is not `strong`.",
+        "",
+        "Rotating `SECRET_KEY`: set the new key and move the old one to "
+        "`SECRET_KEY_FALLBACKS`. Links, sessions and form tokens signed with the old key keep "
+        "opening; everything new is signed with the new one. Drop the old key once what it "
+        "signed may stop working (a status link lives `INTAKE_STATUS_LINK_DAYS`, a report "
+        "link `REPORT_LINK_DAYS`). While `WEBHOOK_SECRETS_KEY` is unset the endpoints' secrets "
+        "follow `SECRET_KEY` and its fallbacks: rotate each endpoint's secret before dropping "
+        "the old key.",
+        "",
+    ]
 
 
 def with_tables(document: str) -> str:

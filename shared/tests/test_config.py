@@ -1,3 +1,4 @@
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -17,14 +18,17 @@ from shared.config import (
     whole,
 )
 
+PASSWORD = secrets.token_hex(12)
 PRODUCTION = {
     "APP_ENV": "production",
-    "SECRET_KEY": "s3cret-s3cret-s3cret",
-    "REDIS_URL": "redis://redis:6379/0",
+    "SECRET_KEY": secrets.token_hex(32),  # production refuses a short or published key
+    "REDIS_URL": f"redis://:{PASSWORD}@redis:6379/0",
     "PUBLIC_BASE_URL": "https://alliances.agency.example/",
     "COORDINATOR_EMAIL": "cora@agency.example",
     **{
-        f"{service.upper()}_DATABASE_URL": f"postgresql://alliance@db:5432/alliance_{service}"
+        f"{service.upper()}_DATABASE_URL": (
+            f"postgresql://alliance:{PASSWORD}@db:5432/alliance_{service}"
+        )
         for service in SERVICES
     },
 }

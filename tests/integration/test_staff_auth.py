@@ -3,6 +3,7 @@ against the real Redis and PostgreSQL. Who may do what is tested at the domain l
 test_staff_domain.py."""
 
 import json
+import os
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from shared.config import ConfigurationError, read_settings
 from shared.domain import Invalid
 from shared.staff_auth import COOKIE_NAME, SESSION_KEY, USER_SESSIONS_KEY
 from tests.factories import acting_as, staff_member
+from tests.production import production_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -217,9 +219,9 @@ def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(app):
 
 def test_the_cookie_is_secure_in_production(app, monkeypatch):
     staff_member()
-    monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.delenv("STAFF_PASSWORD_HASH")  # production hashes strongly
-    monkeypatch.setenv("PUBLIC_BASE_URL", "https://alliances.agency.example")
+    # Production hashes strongly and takes only strong keys and passwords (tests/production.py).
+    for name, value in production_environment(os.environ).items():
+        monkeypatch.setenv(name, value)
     response = sign_in(app.test_client())
     [set_cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(COOKIE_NAME)]
     assert "; Secure" in set_cookie
@@ -517,17 +519,7 @@ def test_a_hash_made_at_one_cost_verifies_at_another_and_is_rehashed_at_sign_in(
 
 
 def test_production_refuses_the_cheap_hash_and_hashes_strongly_by_default():
-    production = {
-        "APP_ENV": "production",
-        "SECRET_KEY": "a long random production secret",
-        "REDIS_URL": "redis://redis:6379/0",
-        "PUBLIC_BASE_URL": "https://alliances.agency.example",
-        "COORDINATOR_EMAIL": "coordinator@agency.example",
-        **{
-            f"{service.upper()}_DATABASE_URL": f"postgresql://db/{service}"
-            for service in ("intake", "review", "reporting", "notify")
-        },
-    }
+    production = production_environment(os.environ)
     assert read_settings(production).staff_password_hash == "strong"
     with pytest.raises(ConfigurationError) as refused:
         read_settings({**production, "STAFF_PASSWORD_HASH": "fast"})

@@ -173,13 +173,35 @@ def test_alliance_run_prints_the_message_and_starts_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []  # no embedded server, no log
 
 
-def test_alliance_run_in_production_lets_the_embedded_servers_stand_in(tmp_path):
-    """``alliance run`` provides the broker and database URLs itself: only the rest of what
-    production requires is asked for."""
+def test_alliance_run_in_production_refuses_the_embedded_servers_which_have_no_password():
+    """``alliance run`` provides the broker and database URLs itself, but its embedded servers
+    take no password: production wants servers of its own, each URL with its password."""
     from deploy.supervisor import check_settings
+    from tests.production import strong_key, strong_password
 
-    env = {"APP_ENV": "production", "SECRET_KEY": "k", "COORDINATOR_EMAIL": "c@agency.example"}
+    env = {
+        "APP_ENV": "production",
+        "SECRET_KEY": strong_key(),
+        "COORDINATOR_EMAIL": "c@agency.example",
+        "PUBLIC_BASE_URL": "https://alliances.agency.example",
+    }
     with pytest.raises(ConfigurationError) as refused:
         check_settings(env)
-    assert refused.value.problems == ["PUBLIC_BASE_URL must be set when APP_ENV=production"]
-    check_settings({**env, "PUBLIC_BASE_URL": "http://127.0.0.1:8000"})
+    assert [problem.split(" ")[0] for problem in refused.value.problems] == [
+        "REDIS_URL",
+        *(f"{service.upper()}_DATABASE_URL" for service in SERVICES),
+    ]
+    assert all("it has no password" in problem for problem in refused.value.problems)
+    password = strong_password()
+    check_settings(
+        {
+            **env,
+            "REDIS_URL": f"redis://:{password}@127.0.0.1:6379/0",
+            **{
+                f"{service.upper()}_DATABASE_URL": (
+                    f"postgresql://alliance:{password}@127.0.0.1:5432/alliance_{service}"
+                )
+                for service in SERVICES
+            },
+        }
+    )
