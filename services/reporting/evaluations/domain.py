@@ -7,7 +7,8 @@
 - ``RATINGS``: Meets, Meets in part, Did not meet, Not applicable; a justification is
   required unless Not applicable.
 - ``evaluation_of``: any staff member reads an evaluation (or its absence) and the year's
-  activity roll-up.
+  activity roll-up, but one who declared a conflict of interest with the partner
+  (``Forbidden``: conflicts/domain.py ``check_may_read``).
 - ``record_evaluation`` and ``share_evaluation``: the alliance's liaison or the Coordinator
   (``Forbidden`` otherwise, nothing stored). Sharing records ``shared_at`` and, the first
   time only, adds ``evaluation.shared`` to the outbox in the same transaction (notify mails
@@ -34,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.conflicts.domain import check_no_conflict
+from services.reporting.conflicts.domain import check_may_read, check_no_conflict, hidden_from
 from services.reporting.evaluations.models import Evaluation
 from services.reporting.figures.domain import (
     ACTIVITY_SECTIONS,
@@ -95,7 +96,7 @@ class EvaluationPage:
 def may_record(acting: Acting, alliance: Alliance) -> bool:
     """The alliance's liaison or the Coordinator, unless they declared a conflict of interest
     with the partner."""
-    if acting.in_conflict_with(alliance.partner_name):
+    if hidden_from(acting, alliance.partner_name):
         return False
     return acting.is_coordinator or is_liaison_of(acting, alliance)
 
@@ -171,8 +172,9 @@ def evaluation_of(
     session: Session, *, acting: Acting, alliance_id: uuid.UUID, term: int, year: int
 ) -> EvaluationPage:
     """The evaluation of an agreement year (``None`` until recorded) and the year's activity
-    roll-up. Any staff member."""
+    roll-up. Any staff member but one in conflict with the partner."""
     alliance = _alliance(session, alliance_id)
+    check_may_read(acting, alliance)
     period = agreement_year(session, alliance, term=term, year=year)
     reports, rows = year_activities(session, alliance, period)
     return EvaluationPage(

@@ -1,7 +1,11 @@
 """Program figures for staff: an alliance's reports, the liaison's work list, the
 Coordinator's dashboard and the CSV export of reports.
 
-Every function takes the acting staff member and decides who may see what:
+Every function takes the acting staff member and decides who may see what. On top of each
+rule below, a declared conflict of interest hides the partner (conflicts/domain.py
+``hidden_from``): one alliance's page refuses the person, a list or a figure leaves the
+partner out and carries ``LeftOut`` (its ``note`` says how many alliances were left out; the
+CSVs end with it as a last row, ``note_row``).
 
 - ``alliance_reports``: any staff member.
 - ``work_list``: a liaison sees the reports of their own alliances (reporting's alliance copy
@@ -36,6 +40,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.conflicts.domain import (
+    LeftOut,
+    Readable,
+    check_may_read,
+    readable_alliances,
+)
 from services.reporting.proposals import domain as proposals
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import ScheduleRules, end_of_day
@@ -64,6 +74,15 @@ def _is_liaison_of(acting: Acting, alliance: Alliance) -> bool:
     )
 
 
+def _readable(session: Session, acting: Acting, *, own_only: bool) -> Readable:
+    """The alliances a list shows ``acting``: every one, or (``own_only``) those they are
+    liaison of; less those their declared conflicts hide."""
+    every = session.scalars(select(Alliance))
+    return readable_alliances(
+        acting, (a for a in every if not own_only or _is_liaison_of(acting, a))
+    )
+
+
 @dataclass(frozen=True)
 class ReportLine:
     report: Report
@@ -80,11 +99,12 @@ class AllianceReports:
 def alliance_reports(
     session: Session, *, acting: Acting, alliance_id: uuid.UUID, now: datetime, rules: ScheduleRules
 ) -> AllianceReports:
-    """An alliance's reports by due date, each with its reminders and whether it was on time."""
-    del acting  # any staff member may read an alliance's reports
+    """An alliance's reports by due date, each with its reminders and whether it was on time.
+    Any staff member but one who declared a conflict of interest with the partner."""
     alliance = session.get(Alliance, alliance_id)
     if alliance is None:
         raise NotFound("No such alliance.")
+    check_may_read(acting, alliance)
     found = session.scalars(
         select(Report)
         .where(Report.alliance_id == alliance_id)
@@ -103,6 +123,7 @@ class WorkList:
     overdue: list[ReportLine]
     liaisons: list[tuple[str, str]]  # (e-mail, name) to filter by: the Coordinator's
     liaison: str | None = None
+    left_out: LeftOut = field(default_factory=LeftOut)
 
 
 def _lines(
@@ -129,7 +150,14 @@ def work_list(
     alliances', or (the Coordinator) everyone's or one liaison's (by e-mail)."""
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The work list is for liaisons and the Coordinator.")
-    lines = _lines(session, now=now, rules=rules, statuses=("submitted", *WAITING_FOR_PARTNER))
+    readable = _readable(session, acting, own_only=not acting.is_coordinator)
+    lines = [
+        line
+        for line in _lines(
+            session, now=now, rules=rules, statuses=("submitted", *WAITING_FOR_PARTNER)
+        )
+        if readable.shows(line.alliance)
+    ]
     liaisons: list[tuple[str, str]] = []
     if acting.is_coordinator:
         names = {
@@ -145,12 +173,12 @@ def work_list(
             ]
     else:
         liaison = None
-        lines = [line for line in lines if _is_liaison_of(acting, line.alliance)]
     return WorkList(
         to_review=[line for line in lines if line.report.status == "submitted"],
         overdue=[line for line in lines if line.timing == "overdue"],
         liaisons=liaisons,
         liaison=liaison,
+        left_out=readable.left_out,
     )
 
 
@@ -289,6 +317,7 @@ class Dashboard:
     people: list[PeopleCount] = field(default_factory=list)
     proposals_by_status: list[tuple[str, int]] = field(default_factory=list)
     proposals_by_state: list[tuple[str, Counter[str]]] = field(default_factory=list)
+    left_out: LeftOut = field(default_factory=LeftOut)
 
 
 def dashboard(
@@ -302,12 +331,15 @@ def dashboard(
     """Active alliances by division, reports on time / late / overdue per year of due date,
     people reached and trained by year and emphasis area (from the latest submitted version
     of each report), and proposals by status and by their organization's state (each state's
-    by status). The Coordinator only."""
+    by status). The Coordinator only; nothing of a partner or an applicant they declared a
+    conflict of interest with is counted."""
     if not acting.is_coordinator:
         raise Forbidden("Only the Coordinator sees the program figures.")
     today = now.astimezone(rules.timezone).date()
-    alliances = list(session.scalars(select(Alliance)))
-    reports = list(session.scalars(select(Report)))
+    readable = _readable(session, acting, own_only=False)
+    alliances = [a for a in session.scalars(select(Alliance)) if readable.shows(a)]
+    reports = [r for r in session.scalars(select(Report)) if r.alliance_id in readable.alliance_ids]
+    counted_proposals, proposals_left_out = proposals.readable(session, acting=acting)
     active: Counter[str] = Counter(
         alliance.division for alliance in alliances if is_active(alliance, today=today)
     )
@@ -321,9 +353,12 @@ def dashboard(
     return Dashboard(
         active_by_division=[(key, active[key]) for key in keys],
         timing_by_year=dict(sorted(years.items())),
-        people=people_by_area_and_year(activity_rows(latest_versions(session))),
-        proposals_by_status=proposals.by_status(session),
-        proposals_by_state=proposals.by_state(session),
+        people=people_by_area_and_year(
+            activity_rows(v for v in latest_versions(session) if readable.shows(v[1]))
+        ),
+        proposals_by_status=proposals.by_status(counted_proposals),
+        proposals_by_state=proposals.by_state(counted_proposals),
+        left_out=LeftOut(alliances=readable.left_out.alliances, proposals=proposals_left_out),
     )
 
 
@@ -349,13 +384,23 @@ def excel_safe(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def note_row(left_out: LeftOut, width: int) -> list[list[str]]:
+    """The CSV's last row when something was left out: ``Note: <the note>`` in its first cell
+    (formula-safe), the row as wide as the header; no row when nothing was."""
+    if not left_out:
+        return []
+    return [[excel_safe(f"Note: {left_out.note}"), *([""] * (width - 1))]]
+
+
 def export_rows(
     session: Session, *, acting: Acting, now: datetime, rules: ScheduleRules
 ) -> list[list[str]]:
     """The CSV's rows (header first): every report for the Coordinator, a liaison's own
-    alliances' reports for a liaison."""
+    alliances' reports for a liaison; a partner hidden by a conflict is left out, and a last
+    row says so (``note_row``)."""
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The export is for liaisons and the Coordinator.")
+    readable = _readable(session, acting, own_only=not acting.is_coordinator)
     rows = session.execute(
         select(Report, Alliance)
         .join(Alliance, Alliance.id == Report.alliance_id)
@@ -363,7 +408,7 @@ def export_rows(
     ).all()
     out = [list(CSV_HEADER)]
     for report, alliance in rows:
-        if not acting.is_coordinator and not _is_liaison_of(acting, alliance):
+        if not readable.shows(alliance):
             continue
         kind = timing(report, now=now, rules=rules)
         on_time = {"on_time": "yes", "late": "no", "overdue": "no"}.get(kind, "")
@@ -383,7 +428,7 @@ def export_rows(
                 )
             ]
         )
-    return out
+    return out + note_row(readable.left_out, len(CSV_HEADER))
 
 
 def to_csv(rows: Iterable[Sequence[str]]) -> bytes:
@@ -413,12 +458,14 @@ ACTIVITY_CSV_HEADER = (
 
 def activity_export_rows(session: Session, *, acting: Acting) -> list[list[str]]:
     """The activity CSV's rows (header first): one per activity row of each report's latest
-    submitted version; every alliance for the Coordinator, a liaison's own for a liaison."""
+    submitted version; every alliance for the Coordinator, a liaison's own for a liaison; a
+    partner hidden by a conflict is left out, and a last row says so (``note_row``)."""
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The export is for liaisons and the Coordinator.")
+    readable = _readable(session, acting, own_only=not acting.is_coordinator)
     out = [list(ACTIVITY_CSV_HEADER)]
     for row in activity_rows(latest_versions(session)):
-        if not acting.is_coordinator and not _is_liaison_of(acting, row.alliance):
+        if not readable.shows(row.alliance):
             continue
         report = row.report
         day = row.day
@@ -443,7 +490,7 @@ def activity_export_rows(session: Session, *, acting: Acting) -> list[list[str]]
                 )
             ]
         )
-    return out
+    return out + note_row(readable.left_out, len(ACTIVITY_CSV_HEADER))
 
 
 is_liaison_of = _is_liaison_of  # the rule other parts (evaluations) reuse

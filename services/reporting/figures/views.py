@@ -121,6 +121,7 @@ def dashboard_page() -> Any:
     ]
     return render_template(
         "figures/dashboard.html",
+        left_out=found.left_out,
         unit=unit,
         proposal_statuses=list(PROPOSAL_STATUS_LABELS.values()),
         by_status=by_status,

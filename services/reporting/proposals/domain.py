@@ -5,19 +5,26 @@ ends declined or approved. Each event names the proposal's version, so an event 
 when it is newer than what is stored: a later version, or, for the same version, review's
 decision after the submission. A redelivered event or one of an older version changes
 nothing, except that a submission seen late still tells the organization's state when
-reporting did not know it yet (a decision names no state).
+reporting did not know it yet (a decision names no state), and any event tells its
+organization's name when reporting did not know it yet.
+
+``readable``: the proposals a person's figures count; a declared conflict of interest with
+the organization leaves its proposals out (conflicts/domain.py ``hidden_from``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from services.reporting.conflicts.domain import hidden_from
 from services.reporting.proposals.models import STATUSES, ReportingProposal
+from shared.domain import Acting
 from shared.events import Event
 
 # The status each event type gives the proposal.
@@ -41,6 +48,15 @@ def _state_of(event: Event) -> str:
     return str(address.get("state") or "")
 
 
+def _organization_of(event: Event) -> str:
+    """The organization's name: a submission's proposal, or a decision's ``organization_name``."""
+    proposal = event.payload.get("proposal") or {}
+    name = (proposal.get("organization") or {}).get("name") or event.payload.get(
+        "organization_name"
+    )
+    return str(name or "")[:200]
+
+
 def record(session: Session, *, event: Event) -> bool:
     """Keep what ``event`` (one of ``STATUS_OF``) says of its proposal; False when it is not
     newer than what reporting already knows (nothing changes then, but a missing state)."""
@@ -49,11 +65,13 @@ def record(session: Session, *, event: Event) -> bool:
     proposal_id: uuid.UUID = payload["proposal_id"]
     version: int = payload["version"]
     state = _state_of(event)
+    organization = _organization_of(event)
     session.execute(
         insert(ReportingProposal)
         .values(
             proposal_id=proposal_id,
             reference=payload["reference"],
+            organization_name=organization,
             state=state,
             status=status,
             version=version,
@@ -68,6 +86,8 @@ def record(session: Session, *, event: Event) -> bool:
     ).one()
     if state and not stored.state:
         stored.state = state
+    if organization and not stored.organization_name:
+        stored.organization_name = organization
     if (version, _stage(status)) <= (stored.version, _stage(stored.status)):
         session.flush()
         return False
@@ -76,22 +96,29 @@ def record(session: Session, *, event: Event) -> bool:
     stored.version = version
     if state:
         stored.state = state
+    if organization:
+        stored.organization_name = organization
     session.flush()
     return True
 
 
-def by_status(session: Session) -> list[tuple[str, int]]:
+def readable(session: Session, *, acting: Acting) -> tuple[list[ReportingProposal], int]:
+    """The proposals ``acting`` may count, and how many their declared conflicts left out."""
+    every = list(session.scalars(select(ReportingProposal)))
+    kept = [p for p in every if not hidden_from(acting, p.organization_name)]
+    return kept, len(every) - len(kept)
+
+
+def by_status(proposals: Iterable[ReportingProposal]) -> list[tuple[str, int]]:
     """How many proposals stand at each status, every status (in ``STATUSES`` order)."""
-    counts: Counter[str] = Counter(session.scalars(select(ReportingProposal.status)))
+    counts: Counter[str] = Counter(proposal.status for proposal in proposals)
     return [(status, counts[status]) for status in STATUSES]
 
 
-def by_state(session: Session) -> list[tuple[str, Counter[str]]]:
+def by_state(proposals: Iterable[ReportingProposal]) -> list[tuple[str, Counter[str]]]:
     """Each state's proposals by status, states in alphabetical order (an unknown state,
     empty, last)."""
     states: dict[str, Counter[str]] = {}
-    for state, status in session.execute(
-        select(ReportingProposal.state, ReportingProposal.status)
-    ).tuples():
-        states.setdefault(state, Counter())[status] += 1
+    for proposal in proposals:
+        states.setdefault(proposal.state, Counter())[proposal.status] += 1
     return sorted(states.items(), key=lambda item: (item[0] == "", item[0]))

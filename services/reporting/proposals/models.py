@@ -16,14 +16,16 @@ STATUSES = ("submitted", "changes_requested", "declined", "approved")
 
 
 class ReportingProposal(Base):
-    """A proposal's latest known status (from the events of intake and review) and its
-    organization's state (from the submitted proposal; empty until a submission is seen)."""
+    """A proposal's latest known status (from the events of intake and review), its
+    organization's name (a declared conflict hides the proposal: conflicts/domain.py) and
+    state (from the submitted proposal; empty until a submission is seen)."""
 
     __tablename__ = "proposals"
     __table_args__ = (CheckConstraint(f"status IN {STATUSES}", name="proposal_status"),)
 
     proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     reference: Mapped[str] = mapped_column(String(40))
+    organization_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     state: Mapped[str] = mapped_column(String(2), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer)

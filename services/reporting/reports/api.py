@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reports import domain as reports
 from services.reporting.reports.schemas import ReportOut
 from services.reporting.worker import database
@@ -27,7 +28,12 @@ bp = Blueprint(
 @bp.route("/alliances/<uuid:alliance_id>/reports")
 @staff_api_required()
 @bp.response(200, ReportOut(many=True))
+@bp.alt_response(
+    403, schema=ErrorSchema, description="You declared a conflict of interest with the partner."
+)
 @bp.alt_response(404, schema=ErrorSchema, description="There is no such alliance.")
 def get_reports(alliance_id: uuid.UUID) -> Any:
     """The alliance's reports ordered by due date, each with its reminders."""
-    return reports.reports_of(request_session(database), alliance_id=alliance_id)
+    return reports.reports_read_by(
+        request_session(database), acting=current_acting(), alliance_id=alliance_id
+    )

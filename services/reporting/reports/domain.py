@@ -16,6 +16,8 @@ and sends each reminder at most once:
   redelivered sweep, two beats: the reminder row is locked by one and settled when the other
   can see it again, so nothing is sent twice.
 - ``mark_submitted``: a submitted report gets no more reminders.
+- ``reports_read_by``: an alliance's reports for any staff member but one who declared a
+  conflict of interest with the partner (conflicts/domain.py ``check_may_read``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.conflicts.domain import check_may_read
 from services.reporting.reports.models import CLOSED, REMINDER_KINDS, Report, ReportReminder
 from services.reporting.schedules.domain import (
     ReportPeriod,
@@ -42,7 +45,7 @@ from services.reporting.schedules.domain import (
     rules_from_settings,
 )
 from services.reporting.submissions.tokens import report_url
-from shared.domain import Conflict, NotFound
+from shared.domain import Acting, Conflict, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
 
@@ -420,3 +423,13 @@ def reports_of(session: Session, *, alliance_id: uuid.UUID) -> list[Report]:
             .order_by(Report.due_date, Report.period_start, Report.kind)
         )
     )
+
+
+def reports_read_by(session: Session, *, acting: Acting, alliance_id: uuid.UUID) -> list[Report]:
+    """``reports_of`` for ``acting``: any staff member, but one who declared a conflict of
+    interest with the partner is refused (``Forbidden``)."""
+    alliance = session.get(Alliance, alliance_id)
+    if alliance is None:
+        raise NotFound("No such alliance.")
+    check_may_read(acting, alliance)
+    return reports_of(session, alliance_id=alliance_id)

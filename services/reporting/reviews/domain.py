@@ -1,8 +1,9 @@
 """The liaison reads a submitted report and accepts it or asks for a revision.
 
 - ``may_review``: the alliance's liaison (reporting's alliance copy names them: staff id or
-  e-mail) or the Coordinator; anyone else is refused (``Forbidden``). Reporting does not
-  know staff members' declared conflicts yet, so a conflict is not checked here.
+  e-mail) or the Coordinator; anyone else is refused (``Forbidden``), and so is one who
+  declared a conflict of interest with the partner (conflicts/domain.py: reading the report,
+  its PDF included, is refused by ``check_may_read``, reviewing it by ``check_no_conflict``).
 - ``accept``: the latest version is accepted; ``report.accepted`` goes out.
 - ``request_revision``: the report is owed again by ``revision_due_date`` (the request day in
   the agency's time zone), with its own reminders (a new round of ``report_reminders``; the
@@ -25,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.conflicts.domain import check_no_conflict
+from services.reporting.conflicts.domain import check_may_read, check_no_conflict, hidden_from
 from services.reporting.reports.domain import report_event_fields
 from services.reporting.reports.models import Report, ReportReminder
 from services.reporting.reviews.models import ReportReview
@@ -68,7 +69,7 @@ def is_liaison_of(acting: Acting, alliance: Alliance) -> bool:
 def may_review(acting: Acting, alliance: Alliance) -> bool:
     """The alliance's liaison or the Coordinator, unless they declared a conflict of interest
     with the partner."""
-    if acting.in_conflict_with(alliance.partner_name):
+    if hidden_from(acting, alliance.partner_name):
         return False
     return acting.is_coordinator or (
         acting.has_any_role("liaison") and is_liaison_of(acting, alliance)
@@ -92,8 +93,10 @@ def _load(session: Session, report_id: uuid.UUID, *, lock: bool = False) -> tupl
 
 
 def report_file(session: Session, *, acting: Acting, report_id: uuid.UUID) -> ReportFile:
-    """The report, its versions and reviews: for its liaison or the Coordinator."""
+    """The report, its versions and reviews: for its liaison or the Coordinator, neither in
+    conflict with the partner."""
     report, alliance = _load(session, report_id)
+    check_may_read(acting, alliance)
     _check(acting, alliance)
     versions = list(
         session.scalars(
