@@ -26,8 +26,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, PathConverter, Rule, UnicodeConverter, UUIDConverter
 
+from services.reporting.reports.models import Report
+from services.reporting.worker import database as reporting_database
 from shared.converters import INTEGER_MAX, NumberConverter
 from tests.factories import (
     alliance_signed_event,
@@ -40,7 +43,8 @@ from tests.factories import (
 pytestmark = pytest.mark.integration
 
 SERVICES = ("intake", "review", "notify", "reporting")
-BAD_IDS = ("0", "-1", "99999999999999999999", str(2**63), "abc", "1.5", "%00")
+# ... and a superscript two ("²"): a digit to str.isdigit, but not to int().
+BAD_IDS = ("0", "-1", "99999999999999999999", str(2**63), "abc", "1.5", "%00", "%C2%B2")
 BAD_UUIDS = (
     *BAD_IDS,
     "00000000-0000-0000-0000-000000000002a",  # one digit too many
@@ -71,6 +75,16 @@ def reporting_alliance(clean_databases: Any, redis_client: Any) -> uuid.UUID:
 @pytest.fixture
 def coordinator(reporting_alliance: uuid.UUID) -> Any:
     return staff_member("cora@agency.example", "coordinator")
+
+
+def real_ids(service: str, alliance_id: uuid.UUID) -> dict[str, str]:
+    """Rows that exist, so a bad number beside them reaches what reads it (reporting's
+    alliance and one of its reports; a made-up UUID elsewhere)."""
+    if service != "reporting":
+        return {}
+    with reporting_database.transaction() as session:
+        report_id = session.scalars(select(Report.id).where(Report.alliance_id == alliance_id))
+        return {"alliance_id": str(alliance_id), "report_id": str(report_id.first())}
 
 
 def client_of(app: Flask, person: Any) -> tuple[FlaskClient, dict[str, str]]:
@@ -159,7 +173,7 @@ def refusal_problem(path: str, answer: Any) -> str:
 def test_every_id_in_every_path_answers_404(service, reporting_alliance, coordinator):
     app = create(service)
     client, csrf = client_of(app, coordinator)
-    real = {"alliance_id": str(reporting_alliance)} if service == "reporting" else {}
+    real = real_ids(service, reporting_alliance)
     problems, tried, rules = [], 0, set()
     for rule, method in routes_with_parameters(app):
         rules.add(rule.rule)
@@ -197,7 +211,7 @@ def test_bad_numbers_and_ids_in_the_query_string_never_answer_500(
 ):
     app = create(service)
     client, _ = client_of(app, coordinator)
-    real = {"alliance_id": str(reporting_alliance)} if service == "reporting" else {}
+    real = real_ids(service, reporting_alliance)
     problems, tried = [], 0
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         if "GET" not in (rule.methods or set()) or rule.rule == "/healthz":

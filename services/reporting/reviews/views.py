@@ -38,7 +38,8 @@ def now() -> datetime:
 
 def _number(name: str) -> int | None:
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    # ASCII digits only: "²" is a digit to str.isdigit, and int() refuses it (a 500).
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def _render(
