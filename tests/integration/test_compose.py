@@ -1,10 +1,12 @@
 """docker-compose.yml describes a stack that can run: valid, and every command names real code.
 
 No Docker engine is needed. ``docker-compose config`` validates the file offline (and resolves
-its variables to their defaults); every command that runs project code is checked against the
+its variables from an env file); every command that runs project code is checked against the
 module, factory, Celery app or ``alliance`` subcommand it names; the topology (one beat, a web
 process and a worker per service, persistent Redis, one database per service, the gateway's
-routes) is checked against the code's own lists.
+routes) is checked against the code's own lists. The file has no usable default secret or
+password: it refuses to come up until the env file sets them, and the apps refuse
+``.env.example``'s placeholders.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from shared.config import SERVICES, declared_settings
+from tests.production import strong_key, strong_password
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +36,20 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 APP_DOCKERFILE = "deploy/Dockerfile"
 WEB_PORT = "8000"
 
+ENV_EXAMPLE = ROOT / ".env.example"
+
 # Every variable the app reads (declared in shared/config.py); cleared before loading a
 # service's compose environment so the test machine's own settings cannot fill a gap.
 APP_VARIABLES = tuple(setting.name for setting in declared_settings())
+
+# What docker-compose.yml refuses to come up without (``${VAR:?message}``).
+REQUIRED = (
+    "SECRET_KEY",
+    "PUBLIC_BASE_URL",
+    "COORDINATOR_EMAIL",
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -189,16 +203,40 @@ def compose() -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(scope="module")
-def resolved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The configuration docker-compose would run, variables at their defaults."""
-    empty_env_file = tmp_path_factory.mktemp("compose") / "empty.env"
-    empty_env_file.write_text("")
-    result = run_compose("config", env_file=empty_env_file)
+def env_file(folder: Path, variables: dict[str, str]) -> Path:
+    path = folder / "compose.env"
+    path.write_text("".join(f"{name}={value}\n" for name, value in variables.items()))
+    return path
+
+
+def strong_variables() -> dict[str, str]:
+    """What a deployment's .env sets, each secret long and random."""
+    return {
+        "SECRET_KEY": strong_key(),
+        "PUBLIC_BASE_URL": "https://alliances.agency.example",
+        "COORDINATOR_EMAIL": "coordinator@agency.example",
+        "POSTGRES_PASSWORD": strong_password(),
+        "REDIS_PASSWORD": strong_password(),
+    }
+
+
+def resolve(env: Path) -> dict[str, Any]:
+    result = run_compose("config", env_file=env)
     assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
     data = yaml.safe_load(result.stdout)
     assert isinstance(data, dict)
     return data
+
+
+def app_environment(service: dict[str, Any]) -> dict[str, str]:
+    return {k: "" if v is None else str(v) for k, v in service.get("environment", {}).items()}
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The configuration docker-compose would run with a deployment's .env (the required
+    variables set, every other one at its default)."""
+    return resolve(env_file(tmp_path_factory.mktemp("compose"), strong_variables()))
 
 
 @pytest.fixture(scope="module")
@@ -225,15 +263,98 @@ def entry_points(compose: dict[str, Any]) -> dict[str, EntryPoint]:
 # -- tests ------------------------------------------------------------------------------------
 
 
-def test_compose_file_validates_without_any_variables_set() -> None:
-    result = run_compose("config", "-q")
+def test_compose_file_validates_with_the_env_example() -> None:
+    result = run_compose("config", "-q", env_file=ENV_EXAMPLE)
     assert result.returncode == 0, (
-        f"`docker-compose -f docker-compose.yml config -q` exited {result.returncode}:\n"
+        f"`docker-compose --env-file .env.example config -q` exited {result.returncode}:\n"
         f"{result.stderr}"
     )
     assert "is not set" not in result.stderr, (
         f"docker-compose.yml uses a variable without a default:\n{result.stderr}"
     )
+
+
+def test_compose_refuses_to_come_up_without_its_secrets(tmp_path: Path) -> None:
+    nothing = run_compose("config", "-q", env_file=env_file(tmp_path, {}))
+    assert nothing.returncode != 0, "docker-compose.yml comes up with no secret set"
+    assert "Missing mandatory value" in nothing.stderr
+    for name in REQUIRED:
+        variables = {k: v for k, v in strong_variables().items() if k != name}
+        for missing in ({}, {name: ""}):  # unset, or set blank
+            result = run_compose("config", "-q", env_file=env_file(tmp_path, variables | missing))
+            assert result.returncode != 0, f"docker-compose.yml comes up without {name}"
+            assert f"set {name} in .env" in result.stderr, (
+                f"without {name}, docker-compose should say to set it; it said:\n{result.stderr}"
+            )
+
+
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|_KEY\b")
+
+
+def test_no_secret_or_password_has_a_usable_default(compose: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text()
+    uses = re.findall(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}", text)
+    secrets_used = [(name, op, default) for name, op, default in uses if SECRET_NAME.search(name)]
+    assert {"SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"} <= {n for n, _, _ in secrets_used}
+    problems = [
+        f"${{{name}{op}{default}}}"
+        for name, op, default in secrets_used
+        if not (op == ":?" or (op == ":-" and default == ""))
+    ]
+    assert not problems, f"docker-compose.yml gives a secret or password a default: {problems}"
+    # Nor is any written out as it is.
+    for name, service in compose["services"].items():
+        for key, value in (service.get("environment") or {}).items():
+            if SECRET_NAME.search(key) and value not in (None, ""):
+                assert "${" in str(value), f"{name}: {key} is written out in docker-compose.yml"
+
+
+def test_redis_requires_the_password_the_apps_use(
+    resolved: dict[str, Any], entry_points: dict[str, EntryPoint]
+) -> None:
+    redis = resolved["services"]["redis"]
+    password = option(argv_of("redis", redis["command"]), "--requirepass")
+    assert password, "redis must run with --requirepass"
+    assert redis["environment"]["REDISCLI_AUTH"] == password, (
+        "redis's health check (redis-cli) needs the password in REDISCLI_AUTH"
+    )
+    for name in entry_points:
+        url = resolved["services"][name]["environment"]["REDIS_URL"]
+        assert make_url(url.replace("redis://", "postgresql://", 1)).password == password, (
+            f"{name}: REDIS_URL must carry redis's password"
+        )
+
+
+def test_every_setting_passes_through_from_the_env_file(
+    resolved: dict[str, Any], entry_points: dict[str, EntryPoint]
+) -> None:
+    """.env.example lists every setting: each one must reach the processes."""
+    for name in entry_points:
+        environment = resolved["services"][name].get("environment", {})
+        missing = sorted(set(APP_VARIABLES) - set(environment))
+        assert not missing, f"{name}: docker-compose.yml does not pass {missing} through"
+
+
+def test_the_apps_refuse_the_env_example_placeholders(
+    tmp_path: Path, entry_points: dict[str, EntryPoint]
+) -> None:
+    from shared.config import ConfigurationError, load_settings, reset_settings
+
+    placeholders = resolve(ENV_EXAMPLE)["services"]
+    expected = ["SECRET_KEY", "PUBLIC_BASE_URL", "REDIS_URL"]
+    expected += [f"{service.upper()}_DATABASE_URL" for service in SERVICES]
+    for name in entry_points:
+        with pytest.MonkeyPatch.context() as mp:
+            for variable in APP_VARIABLES:
+                mp.delenv(variable, raising=False)
+            for key, value in app_environment(placeholders[name]).items():
+                mp.setenv(key, value)
+            reset_settings()
+            with pytest.raises(ConfigurationError) as refused:
+                load_settings()
+        reset_settings()
+        named = {problem.split(" ")[0].split("=")[0] for problem in refused.value.problems}
+        assert named == set(expected), f"{name}: .env.example's placeholders: {refused.value}"
 
 
 def test_every_app_service_runs_a_real_entry_point(entry_points: dict[str, EntryPoint]) -> None:
@@ -363,9 +484,7 @@ def test_each_app_service_starts_with_its_compose_environment(
 
     services = resolved["services"]
     for name, entry in entry_points.items():
-        env = {
-            k: "" if v is None else str(v) for k, v in services[name].get("environment", {}).items()
-        }
+        env = app_environment(services[name])
         with pytest.MonkeyPatch.context() as mp:
             for variable in APP_VARIABLES:
                 mp.delenv(variable, raising=False)
