@@ -167,6 +167,8 @@ def web(bind: str) -> None:
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "python:deploy.gunicorn_conf",
             "--bind",
             bind,
             "--workers",

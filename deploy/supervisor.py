@@ -145,6 +145,8 @@ class Supervisor:
                     python,
                     "-m",
                     "gunicorn",
+                    "--config",
+                    "python:deploy.gunicorn_conf",
                     "--bind",
                     f"{self.host}:{self.port}",
                     "--workers",

@@ -19,6 +19,7 @@ from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
 from shared.domain import DomainError
 from shared.health import system_health
 from shared.proposal import flatten_errors
+from shared.security_headers import init_security_headers
 from shared.staff_shell import init_staff_shell
 from shared.text_hygiene import (
     MAX_JSON_DEPTH,
@@ -296,6 +297,7 @@ def init_app(app: Flask, *, service: str) -> None:
     )
     app.context_processor(layout_context)
     init_staff_shell(app)  # the staff header and links across the services (staff_shell.py)
+    init_security_headers(app)  # CSP, nosniff, referrer, HSTS, cookie flags: every answer
     app.config["SECRET_KEY"] = settings.secret_key
     # Flask's default is no limit at all (ALLIANCE_MAX_CONTENT_LENGTH, 256 KiB).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length

@@ -10,6 +10,10 @@ Flask or any WSGI app on 127.0.0.1 in a background thread)::
         page.goto(base_url + "/apply")
         assert_accessible(page, context_label="the empty form")
 
+Every page runs under the apps' own Content-Security-Policy (shared/security_headers.py):
+the ``page`` fixture fails a test when Chromium reports refusing anything under it
+(:func:`watch_csp_violations`).
+
 Playwright never downloads a browser here: it launches the system Chromium
 (``/usr/bin/chromium``, Debian package ``chromium``, which ``make system-deps`` installs;
 ``CHROMIUM_PATH`` points elsewhere). axe-core comes from ``node_modules/`` (``npm ci``,
@@ -33,7 +37,7 @@ import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -138,6 +142,38 @@ def watch_errors(page: Page) -> list[str]:
     page.on("pageerror", on_page_error)
     page.on("console", on_console)
     return errors
+
+
+# What every refusal under a Content-Security-Policy says on Chromium's console, whatever the
+# version's wording ("Executing inline script violates the following Content Security Policy
+# directive ...", formerly "Refused to execute inline script because it violates ...").
+CSP_VIOLATION = "Content Security Policy"
+
+
+def watch_csp_violations(context: BrowserContext) -> list[str]:
+    """A list that fills with every Content-Security-Policy violation Chromium reports in any
+    page or frame of ``context``: the ``page`` fixture (tests/conftest.py) fails the test when
+    it is not empty, so every browser test runs the pages under their real policy."""
+    violations: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if CSP_VIOLATION in message.text:
+            page = message.page
+            where = page.url if page is not None else "?"
+            violations.append(f"{where}: {message.text}")
+
+    context.on("console", on_console)
+    return violations
+
+
+def assert_no_csp_violation(violations: list[str]) -> None:
+    if violations:
+        pytest.fail(
+            "the browser refused something under the pages' Content-Security-Policy "
+            "(shared/security_headers.py): move inline scripts, styles and event handlers "
+            "into files:\n" + "\n".join(f"- {v}" for v in violations),
+            pytrace=False,
+        )
 
 
 class LiveServer:

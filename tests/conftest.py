@@ -44,12 +44,18 @@ def browser() -> "Iterator[Browser]":
 
 @pytest.fixture
 def page(browser: "Browser") -> "Iterator[Page]":
+    """A page in a fresh context; the test fails if the browser refused anything under a
+    page's Content-Security-Policy (tests/browser_harness.py watch_csp_violations)."""
+    from tests.browser_harness import assert_no_csp_violation, watch_csp_violations
+
     context = browser.new_context()
     context.set_default_timeout(10_000)
+    violations = watch_csp_violations(context)
     try:
         yield context.new_page()
     finally:
         context.close()
+    assert_no_csp_violation(violations)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from services.notify.schemas import ChosenMessagesIn, EditIn, LogQuery
 from services.notify.webhooks import domain as webhooks
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
+from shared.security_headers import sandboxed_document
 from shared.staff_auth import staff_required
 
 bp = Blueprint("messages", __name__, url_prefix="/staff")
@@ -150,6 +151,16 @@ def log_message_page(message_id: uuid.UUID) -> Any:
         may_resend=acting.has_any_role(*domain.RELEASERS) and message.status != "held",
         may_release=acting.has_any_role(*domain.RELEASERS),
     )
+
+
+@bp.get("/log/<uuid:message_id>/html")
+@staff_required(*domain.READERS)
+def log_message_html(message_id: uuid.UUID) -> Any:
+    """The HTML part of the message page, alone, for that page's sandboxed frame: under a
+    policy of its own (its inline styles apply, no script runs), read as the page reads it."""
+    session, acting = conflicts.in_request()
+    message = domain.get_message(session, acting, message_id)
+    return sandboxed_document(message.html_body)
 
 
 @bp.route("/log/<uuid:message_id>/resend", methods=["GET", "POST"])
