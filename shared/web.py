@@ -299,6 +299,9 @@ def init_app(app: Flask, *, service: str) -> None:
     init_staff_shell(app)  # the staff header and links across the services (staff_shell.py)
     init_security_headers(app)  # CSP, nosniff, referrer, HSTS, cookie flags: every answer
     app.config["SECRET_KEY"] = settings.secret_key
+    # Older keys (SECRET_KEY_FALLBACKS) still open the Flask session and the CSRF tokens.
+    app.config["SECRET_KEY_FALLBACKS"] = list(settings.secret_key_fallbacks)
+    app.config["WTF_CSRF_SECRET_KEY"] = settings.signing_keys
     # Flask's default is no limit at all (ALLIANCE_MAX_CONTENT_LENGTH, 256 KiB).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_content_length
     app.config["SERVICE_NAME"] = service

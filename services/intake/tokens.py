@@ -43,7 +43,8 @@ class LinkInvalid(LinkRefused, NotFound):
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown link purpose {purpose!r}")
-    return URLSafeTimedSerializer(load_settings().secret_key, salt=f"intake.{purpose}-link")
+    # Signed with SECRET_KEY; a link signed with a key in SECRET_KEY_FALLBACKS still opens.
+    return URLSafeTimedSerializer(load_settings().signing_keys, salt=f"intake.{purpose}-link")
 
 
 def make_token(purpose: str, proposal_id: uuid.UUID) -> str:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from shared.config import (
     SECRET_KEY,
+    SECRET_KEY_FALLBACKS,
     WEBHOOK_ALLOWED_HOSTS,
     WEBHOOK_CONNECT_TIMEOUT_SECONDS,
     WEBHOOK_DISABLE_AFTER_DAYS,
@@ -16,6 +17,7 @@ from shared.config import (
     WEBHOOK_READ_TIMEOUT_SECONDS,
     WEBHOOK_RETRY_SCHEDULE,
     WEBHOOK_SECRETS_KEY,
+    WEBHOOK_SECRETS_KEY_FALLBACKS,
     load_settings,
 )
 
@@ -32,8 +34,10 @@ class WebhookSettings:
     connect_timeout: float
     read_timeout: float
     disable_after: timedelta
-    # Encrypts the endpoints' secrets at rest (services/notify/webhooks/secrets.py).
+    # Encrypts the endpoints' secrets at rest (services/notify/webhooks/signing.py).
     secrets_key: str
+    # Older keys that still decrypt what they encrypted.
+    secrets_key_fallbacks: tuple[str, ...] = ()
 
     @property
     def max_attempts(self) -> int:
@@ -48,6 +52,10 @@ class WebhookSettings:
 def load_webhook_settings() -> WebhookSettings:
     load_settings()  # every setting checked, a bad one stops the process
     environ = os.environ
+    own_key = WEBHOOK_SECRETS_KEY.read(environ)
+    fallbacks = WEBHOOK_SECRETS_KEY_FALLBACKS.read(environ)
+    if not own_key:  # derived from SECRET_KEY: its fallbacks open what they sealed
+        fallbacks += SECRET_KEY_FALLBACKS.read(environ)
     return WebhookSettings(
         allowed_hosts=frozenset(WEBHOOK_ALLOWED_HOSTS.read(environ)),
         retry_schedule=WEBHOOK_RETRY_SCHEDULE.read(environ),
@@ -55,7 +63,8 @@ def load_webhook_settings() -> WebhookSettings:
         connect_timeout=WEBHOOK_CONNECT_TIMEOUT_SECONDS.read(environ),
         read_timeout=WEBHOOK_READ_TIMEOUT_SECONDS.read(environ),
         disable_after=timedelta(days=WEBHOOK_DISABLE_AFTER_DAYS.read(environ)),
-        secrets_key=WEBHOOK_SECRETS_KEY.read(environ) or SECRET_KEY.read(environ),
+        secrets_key=own_key or SECRET_KEY.read(environ),
+        secrets_key_fallbacks=fallbacks,
     )
 
 

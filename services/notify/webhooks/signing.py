@@ -3,16 +3,19 @@
 A secret is ``whsec_`` + base64 of 32 random bytes. It is shown to the Coordinator once (on
 creation and on rotation) and kept encrypted (Fernet, with a key derived from
 ``WEBHOOK_SECRETS_KEY`` or ``SECRET_KEY``): the database alone does not give it away, and no
-page, API answer or log line shows it again.
+page, API answer or log line shows it again. A secret sealed with an older key (in
+``WEBHOOK_SECRETS_KEY_FALLBACKS``, or ``SECRET_KEY_FALLBACKS`` while the key is derived from
+``SECRET_KEY``) still opens; new ones are sealed with the current key.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from standardwebhooks.webhooks import Webhook
@@ -40,13 +43,15 @@ def seal(secret: str, *, key: str) -> str:
     return _fernet(key).encrypt(secret.encode("ascii")).decode("ascii")
 
 
-def unseal(sealed: str, *, key: str) -> str:
+def unseal(sealed: str, *, key: str, fallbacks: Sequence[str] = ()) -> str:
+    """The secret ``sealed`` holds, sealed with ``key`` or any of the older ``fallbacks``."""
+    keys = MultiFernet([_fernet(each) for each in (key, *fallbacks)])
     try:
-        return _fernet(key).decrypt(sealed.encode("ascii")).decode("ascii")
+        return keys.decrypt(sealed.encode("ascii")).decode("ascii")
     except InvalidToken:
         raise SecretUnreadable(
-            "the endpoint's secret cannot be read with the current WEBHOOK_SECRETS_KEY; "
-            "rotate the secret"
+            "the endpoint's secret cannot be read with the current WEBHOOK_SECRETS_KEY "
+            "(or SECRET_KEY) or its fallbacks; rotate the secret"
         ) from None
 
 

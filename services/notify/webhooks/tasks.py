@@ -79,7 +79,10 @@ def deliver(delivery_id: uuid.UUID) -> domain.Outcome:
             return domain.Outcome(status=state)
     started_at = utcnow()
     try:
-        secret = signing.unseal(claimed.sealed_secret, key=context.webhooks.secrets_key)
+        keys = context.webhooks
+        secret = signing.unseal(
+            claimed.sealed_secret, key=keys.secrets_key, fallbacks=keys.secrets_key_fallbacks
+        )
     except signing.SecretUnreadable as err:
         answer = client.Answer(None, None, "", str(err), 0)
     else:

@@ -1,5 +1,6 @@
 """The partner's signed, expiring link to one report's form (itsdangerous, the app's
-``SECRET_KEY``; lifetime ``REPORT_LINK_DAYS``).
+``SECRET_KEY``, older keys in ``SECRET_KEY_FALLBACKS`` still opening; lifetime
+``REPORT_LINK_DAYS``).
 
 Partners have no accounts: holding the link is what lets them fill in, save and submit the
 report. A refused link is a domain error: an expired one 403, an altered one 404.
@@ -33,7 +34,8 @@ class LinkInvalid(NotFound):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(load_settings().secret_key, salt=SALT)
+    # Signed with SECRET_KEY; a link signed with a key in SECRET_KEY_FALLBACKS still opens.
+    return URLSafeTimedSerializer(load_settings().signing_keys, salt=SALT)
 
 
 def make_token(report_id: uuid.UUID) -> str:
