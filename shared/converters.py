@@ -49,3 +49,15 @@ CONVERTERS = {"number": NumberConverter}
 def register_converters(app: Flask) -> None:
     """Make ``<number:...>`` usable in ``app``'s rules (before any blueprint is registered)."""
     app.url_map.converters.update(CONVERTERS)
+
+
+def whole_number(text: str, *, most_digits: int = 18) -> int | None:
+    """``text`` as a whole number when it is 1 to ``most_digits`` ASCII digits, else ``None``.
+
+    For numbers read by hand from a query string, a form field or a field's name: ``str.isdigit``
+    alone lets "²" and "٣" through, which ``int()`` then refuses (a 500), and ``int()`` refuses
+    more than 4300 digits too.
+    """
+    if 0 < len(text) <= most_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None

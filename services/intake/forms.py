@@ -15,6 +15,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from shared.agency import AgencyProfile
+from shared.converters import whole_number
 from shared.text_hygiene import untypable_character
 
 # A field hidden from people and screen readers; bots tend to fill in every field.
@@ -127,7 +128,8 @@ def from_form(form: MultiDict[str, str]) -> dict[str, Any]:
         if reached == "":
             organization.pop("workers_reached", None)
         else:
-            organization["workers_reached"] = int(reached) if reached.isdigit() else reached
+            number = whole_number(reached)
+            organization["workers_reached"] = reached if number is None else number
     data.setdefault("hazards", [])
     priority = data.setdefault("priority", {})
     if isinstance(priority, dict):
@@ -194,7 +196,7 @@ def value_at(data: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(data, dict):
             data = data.get(part)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+        elif isinstance(data, list) and part.isascii() and part.isdigit() and int(part) < len(data):
             data = data[int(part)]
         else:
             return None

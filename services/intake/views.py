@@ -25,6 +25,7 @@ from services.intake.schemas import DraftSchema, FormControlsSchema, ProposalInp
 from services.intake.tokens import make_token
 from services.intake.worker import database, outbox
 from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
+from shared.converters import whole_number
 from shared.domain import Invalid
 from shared.proposal import US_STATES
 from shared.schemas import checks_form_text, load_input
@@ -154,9 +155,9 @@ def _edit_goals(data: dict[str, Any], action: str) -> str:
         goals.append(forms.empty_goal(category))
         return forms.field_id(f"goals.{len(goals) - 1}.description")
     if action.startswith("remove_goal:"):
-        index = action.split(":", 1)[1]
-        if index.isdigit() and int(index) < len(goals):
-            removed = goals.pop(int(index))
+        index = whole_number(action.split(":", 1)[1])
+        if index is not None and index < len(goals):
+            removed = goals.pop(index)
             return f"goals-{forms.field_id(str(removed.get('category', '')))}"
         return "goals-outreach-communication"
     return ""

@@ -30,11 +30,14 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, PathConverter, Rule, UnicodeConverter, UUIDConverter
 
 from services.reporting.reports.models import Report
+from services.reporting.submissions.tokens import make_token as make_report_token
 from services.reporting.worker import database as reporting_database
 from shared.converters import INTEGER_MAX, NumberConverter
 from tests.factories import (
     alliance_signed_event,
     csrf_header,
+    proposal,
+    queued_proposal,
     run_reporting_task,
     signed_in,
     staff_member,
@@ -237,3 +240,50 @@ def test_the_page_number_of_the_message_log_is_checked(reporting_alliance, coord
         ) or "Give a page number." in answer.get_data(as_text=True), bad
     huge = client.get("/staff/log?page=99999999999999999999")
     assert huge.status_code == 200  # a page past the last shows the last
+
+
+# -- numbers read by hand from forms and bodies ---------------------------------------------------
+# "²" and "٣" are digits to str.isdigit, which int() then refuses; int() refuses more than 4300
+# digits too. Each place that reads a number itself answers a 4xx or ignores it, never a 500.
+
+ODD_NUMBERS = ("²", "٣", "+-1", "9" * 5000)
+NOT_NUMBERS = ("²", "+-1", "9" * 5000)  # to int() (which reads "٣" as 3)
+
+
+def test_odd_numbers_in_the_proposal_form_are_refused_inline_or_ignored(coordinator):
+    app = create("intake")
+    client, csrf = client_of(app, coordinator)
+    for odd in ODD_NUMBERS:
+        for form in (
+            {"organization.workers_reached": odd, "action": "save_draft"},
+            {"action": f"remove_goal:{odd}"},
+        ):
+            answer = client.post("/apply", data=form, headers=csrf)
+            assert answer.status_code in (200, 422), (form, answer.status_code)
+
+
+def test_odd_numbers_in_the_scoring_form_and_an_adjustment_are_refused(coordinator):
+    app = create("review")
+    client, csrf = client_of(app, coordinator)
+    proposal_id = queued_proposal(proposal("Roofers")).proposal_id
+    for odd in ODD_NUMBERS:
+        answer = client.post("/staff/scoring", data={"rows": odd}, headers=csrf)
+        assert answer.status_code < 500, (odd, answer.status_code)
+    for odd in NOT_NUMBERS:
+        path = f"/api/v1/proposals/{proposal_id}/adjustment"
+        answer = client.post(path, json={"points": odd, "reason": "Reach."}, headers=csrf)
+        assert answer.status_code == 422, (odd, answer.status_code)
+        assert answer.get_json()["errors"]["points"] == ["Enter a whole number, such as 10 or -10."]
+
+
+def test_odd_row_numbers_in_the_report_form_are_ignored(reporting_alliance):
+    app = create("reporting")
+    ids = real_ids("reporting", reporting_alliance)
+    client = app.test_client()
+    client.get("/")  # a session for the CSRF token
+    csrf = csrf_header(app, client)
+    token = make_report_token(uuid.UUID(ids["report_id"]))
+    for odd in ODD_NUMBERS:
+        form = {f"meetings.{odd}.date": "2024-03-01", "action": "save_draft"}
+        answer = client.post(f"/reports/{token}", data=form, headers=csrf)
+        assert answer.status_code < 500, (odd, answer.status_code)

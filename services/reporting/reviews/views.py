@@ -18,6 +18,7 @@ from services.reporting.submissions import forms
 from services.reporting.worker import database, outbox
 from shared.agency import load_agency_profile
 from shared.config import load_settings
+from shared.converters import whole_number
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
@@ -37,9 +38,7 @@ def now() -> datetime:
 
 
 def _number(name: str) -> int | None:
-    value = request.args.get(name, "")
-    # ASCII digits only: "²" is a digit to str.isdigit, and int() refuses it (a 500).
-    return int(value) if value.isascii() and value.isdigit() else None
+    return whole_number(request.args.get(name, ""))
 
 
 def _render(

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.reporting.submissions.domain import ROW_REQUIRED
 from services.reporting.submissions.schemas import MAX_ROWS
+from shared.converters import whole_number
 
 SECTIONS: dict[str, str] = {
     "meetings": "Implementation team meetings",
@@ -48,10 +49,9 @@ def _indices(form: Mapping[str, Any], section: str) -> list[int]:
     found = set()
     for key in form:
         parts = str(key).split(".")
-        if len(parts) == 3 and parts[0] == section and parts[1].isdigit():
-            index = int(parts[1])
-            if index < MAX_ROWS:
-                found.add(index)
+        index = whole_number(parts[1]) if len(parts) == 3 and parts[0] == section else None
+        if index is not None and index < MAX_ROWS:
+            found.add(index)
     return sorted(found)
 
 
@@ -109,7 +109,7 @@ def error_rows(
     for path, messages in errors.items():
         parts = path.split(".")
         label = ""
-        if len(parts) == 3 and parts[0] in FIELDS and parts[1].isdigit():
+        if len(parts) == 3 and parts[0] in FIELDS and parts[1].isascii() and parts[1].isdigit():
             name = FIELDS[parts[0]].get(parts[2], parts[2])
             label = f"{SECTIONS[parts[0]]}, row {int(parts[1]) + 1}, {name}"
         elif len(parts) == 3 and parts[0] == "narratives":

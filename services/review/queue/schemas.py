@@ -54,7 +54,10 @@ class WholeNumber(fields.Integer):
             raise self.make_error("invalid")
         if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
             raise self.make_error("invalid")
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # "²" is a digit to isdigit, "+-1" passes the strip: not to int()
+            raise self.make_error("invalid") from None
 
 
 class AdjustmentIn(InputSchema):

@@ -30,6 +30,7 @@ from services.review.queue.schemas import (
 from services.review.queue.scoring import explain
 from services.review.worker import database, outbox
 from shared.agency import ORGANIZATION_TYPES, load_agency_profile
+from shared.converters import whole_number
 from shared.domain import Acting, Invalid
 from shared.proposal import US_STATES
 from shared.schemas import checks_form_text, load_input
@@ -235,7 +236,7 @@ def _scoring_form(form: MultiDict[str, str]) -> dict[str, Any]:
     """The scoring form's fields as a ScoringConfigIn body (rows left empty dropped)."""
     rows = form.get("rows", "")
     areas = []
-    for index in range(min(int(rows), 500) if rows.isdigit() else 0):
+    for index in range(min(whole_number(rows) or 0, 500)):
         slug = form.get(f"areas.{index}.slug", "").strip()
         label = form.get(f"areas.{index}.label", "").strip()
         if not slug and not label:
