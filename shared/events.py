@@ -90,6 +90,10 @@ class ProposalDeclinedV1(ApplicantSchema):
 
 
 class ProposalApprovedV1(ApplicantSchema):
+    """The proposal is approved and its alliance signed (``proposal.approved``). ``liaison``
+    (with the staff ``id``) is the alliance's liaison: notify lets them read the proposal's
+    messages; absent from events older than the field."""
+
     proposal_id = fields.UUID(required=True)
     reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
@@ -100,9 +104,13 @@ class ProposalApprovedV1(ApplicantSchema):
     term_years = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
     message = fields.String(load_default="", validate=validate.Length(max=10000))
     decided_at = fields.AwareDateTime(required=True)
+    liaison = fields.Nested(lambda: PersonSchema(), load_default=None, allow_none=True)
 
 
 class PersonSchema(Schema):
+    """A partner's contact or a liaison. A liaison's ``id`` is their staff id: notify knows by
+    it who is whose (a liaison reads the messages of their own alliances)."""
+
     id = fields.UUID(load_default=None, allow_none=True)
     name = fields.String(required=True, validate=validate.Length(max=200))
     title = fields.String(load_default="", validate=validate.Length(max=200))
@@ -130,7 +138,10 @@ class AllianceSignedV1(Schema):
 
 
 class MessageSentV1(Schema):
-    """Notify delivered a message (``message.sent``); intake shows it on the status page."""
+    """Notify delivered a message (``message.sent``); intake shows the partner's own on the
+    status page. ``recipient`` is "partner" (the applicant, the partner's contact) or "staff"
+    (the Coordinator, a liaison); "" in events older than the field (intake then goes by the
+    address)."""
 
     message_id = fields.UUID(required=True)
     proposal_id = fields.UUID(load_default=None, allow_none=True)
@@ -138,6 +149,7 @@ class MessageSentV1(Schema):
     template = fields.String(required=True, validate=validate.Length(min=1, max=100))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
     to_address = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    recipient = fields.String(load_default="", validate=validate.OneOf(["", "partner", "staff"]))
     sent_at = fields.AwareDateTime(required=True)
 
 

@@ -333,9 +333,35 @@ def record_decision(session: Session, *, event: Event, status: str, note: str) -
     _history(session, proposal, status, note=note)
 
 
+def partner_addresses(proposal: Proposal) -> set[str]:
+    """The addresses the applicant gave as the proposal's contact, in any of its versions
+    (case aside): the partner's own, the only ones the status page lists messages to."""
+    given = [proposal.contact_email, str(proposal.data.get("contact", {}).get("email") or "")]
+    given += [
+        str(version.data.get("contact", {}).get("email") or "") for version in proposal.versions
+    ]
+    return {address.strip().casefold() for address in given if address.strip()}
+
+
+def sent_to_partner(proposal: Proposal, *, to_address: str, recipient: str = "") -> bool:
+    """Whether a message notify sent about the proposal went to the partner: notify says so
+    (``recipient``, "partner" or "staff"), and the address is one the applicant gave. The
+    Coordinator's alert and a liaison's copy never show on the partner's status page."""
+    if recipient == "staff":
+        return False
+    return to_address.strip().casefold() in partner_addresses(proposal)
+
+
 def record_message_sent(session: Session, *, event: Event) -> None:
+    """Keep a message notify sent to the applicant for the status page; the staff's are
+    left out (``sent_to_partner``)."""
     payload = event.payload
-    if payload["proposal_id"] is None or session.get(Proposal, payload["proposal_id"]) is None:
+    if payload["proposal_id"] is None:
+        return
+    proposal = session.get(Proposal, payload["proposal_id"])
+    if proposal is None or not sent_to_partner(
+        proposal, to_address=payload["to_address"], recipient=payload.get("recipient", "")
+    ):
         return
     session.execute(
         insert(SentMessage)
@@ -393,5 +419,7 @@ def public_status(proposal: Proposal, *, timezone: Any) -> dict[str, Any]:
                 "sent_at": local(message.sent_at),
             }
             for message in proposal.messages
+            # Rows kept before staff mail was left out are left out here.
+            if sent_to_partner(proposal, to_address=message.to_address)
         ],
     }

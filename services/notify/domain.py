@@ -3,16 +3,22 @@
 Each function takes the acting staff member (``services.notify.conflicts.acting``) and
 refuses on its own, with the errors of ``shared.domain``:
 
-- any staff member reads the message log and a message (``READERS``): the Coordinator and
-  reviewers, and liaisons, who follow their alliances' messages there (notify does not know
-  which liaison has which alliance, only the addresses it wrote to, so it does not narrow a
-  liaison's log to their alliances);
+- staff read the message log and a message (``READERS``), each what is theirs
+  (``visible_to``): the Coordinator every message; a reviewer the messages about a proposal
+  or an alliance (review shows them every proposal); a liaison the messages of their own
+  alliances and of the proposals those came from (notify learns who is whose from the events
+  that name the liaison: ``models.AllianceLiaison``). The messages about no proposal
+  (operational mail: a delivery that failed, a webhook endpoint disabled) are the
+  Coordinator's only. Opening a message outside one's own is refused (403);
 - the Coordinator and reviewers list, edit, release and hold back the held decision messages,
-  and resend a message (``RELEASERS``);
+  and resend a message (``RELEASERS``), within what they may read;
 - the Coordinator follows the failed and uncertain deliveries (``WATCHERS``);
 - nobody sees a message about a proposal of an organization they declared a conflict of
   interest with: lists leave it out, and reading or acting on it is refused (403, as review
-  refuses the proposal itself).
+  refuses the proposal itself);
+- nobody sees a partner's signed link (``services/notify/links.py``): the message's parts are
+  shown with each one hidden (``ShownMessage``), while the stored message, and the e-mail sent
+  or resent, keep it for the partner.
 
 The functions take the caller's session and never commit.
 """
@@ -24,12 +30,14 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from services.notify import links
 from services.notify.messages import edited_html
-from services.notify.models import Message
+from services.notify.models import AllianceLiaison, Message
 from services.notify.tasks import deliver_after_commit
 from shared.agency import load_agency_profile
 from shared.config import load_settings
@@ -43,6 +51,11 @@ LOG_LIMIT = 500
 LOG_PAGE_SIZE = 50
 
 IN_CONFLICT = "You declared a conflict of interest with this organization."
+NOT_YOURS = (
+    "This message is not about a proposal or an alliance you follow:"
+    " a liaison reads the messages of their own alliances, and only the Coordinator"
+    " reads the agency's operational mail."
+)
 
 
 def _require(acting: Acting, roles: Sequence[str], refusal: str) -> None:
@@ -63,8 +76,44 @@ def _may_release(acting: Acting) -> None:
 
 
 def visible_to(acting: Acting) -> ColumnElement[bool]:
-    """Messages the actor may know of: none about an organization they are in conflict with,
-    whichever message of the proposal named it."""
+    """Messages the actor may know of: their own (``theirs``), and none about an organization
+    they are in conflict with (``outside_conflicts``)."""
+    return and_(theirs(acting), outside_conflicts(acting))
+
+
+def theirs(acting: Acting) -> ColumnElement[bool]:
+    """The messages of the actor's part of the program: all for the Coordinator; those about a
+    proposal or an alliance for a reviewer; those of their own alliances and the proposals
+    they came from for a liaison (a person with several roles reads what each gives)."""
+    if acting.is_coordinator:
+        return true()
+    allowed: list[ColumnElement[bool]] = []
+    if "reviewer" in acting.roles:
+        allowed.append(or_(Message.proposal_id.is_not(None), Message.alliance_id.is_not(None)))
+    if "liaison" in acting.roles:
+        mine = or_(
+            AllianceLiaison.liaison_id == acting.staff_id,
+            and_(
+                AllianceLiaison.liaison_id.is_(None),
+                func.lower(AllianceLiaison.liaison_email) == acting.email.lower(),
+            ),
+        )
+        allowed.append(
+            or_(
+                Message.alliance_id.in_(select(AllianceLiaison.alliance_id).where(mine)),
+                Message.proposal_id.in_(
+                    select(AllianceLiaison.proposal_id).where(
+                        mine, AllianceLiaison.proposal_id.is_not(None)
+                    )
+                ),
+            )
+        )
+    return or_(*allowed) if allowed else false()
+
+
+def outside_conflicts(acting: Acting) -> ColumnElement[bool]:
+    """None about an organization the actor is in conflict with, whichever message of the
+    proposal named it."""
     if not acting.conflicts:
         return true()
     named = aliased(Message)
@@ -77,14 +126,30 @@ def visible_to(acting: Acting) -> ColumnElement[bool]:
     )
 
 
+def _not(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The negation of ``condition``, where SQL's unknown (a NULL compared) counts as false."""
+    return not_(func.coalesce(condition, false()))
+
+
 def _refuse_hidden(session: Session, acting: Acting, message_ids: Sequence[uuid.UUID]) -> None:
-    if not acting.conflicts or not message_ids:
+    """Refuse (403) when one of the messages is not the actor's, or is about an organization
+    they are in conflict with; messages that do not exist are left to the caller."""
+    if not message_ids:
         return
-    hidden = session.scalars(
-        select(Message.id).where(Message.id.in_(message_ids), ~visible_to(acting)).limit(1)
-    ).first()
-    if hidden is not None:
-        raise Forbidden(IN_CONFLICT)
+    if acting.conflicts:
+        conflicted = session.scalars(
+            select(Message.id)
+            .where(Message.id.in_(message_ids), _not(outside_conflicts(acting)))
+            .limit(1)
+        ).first()
+        if conflicted is not None:
+            raise Forbidden(IN_CONFLICT)
+    if not acting.is_coordinator:
+        other = session.scalars(
+            select(Message.id).where(Message.id.in_(message_ids), _not(theirs(acting))).limit(1)
+        ).first()
+        if other is not None:
+            raise Forbidden(NOT_YOURS)
 
 
 def _one(
@@ -96,6 +161,25 @@ def _one(
         raise NotFound("There is no such message.")
     _refuse_hidden(session, acting, [message.id])
     return message
+
+
+class ShownMessage:
+    """A message as staff see it: every attribute of the stored ``Message``, but its text and
+    HTML parts with the partner's signed links hidden (``links.hide_signed_links``). Read-only:
+    what is sent stays the stored message."""
+
+    def __init__(self, message: Message) -> None:
+        self._message = message
+        self.text_body = links.hide_signed_links(message.text_body)
+        self.html_body = links.hide_signed_links(message.html_body, html=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._message, name)
+
+
+def shown(message: Message) -> ShownMessage:
+    """``message`` with the signed links hidden, for any page or answer that shows its parts."""
+    return ShownMessage(message)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -226,7 +310,7 @@ _UNREACHABLE = (
 )
 
 
-def failure_reason(message: Message) -> str:
+def failure_reason(message: Message | ShownMessage) -> str:
     """What went wrong with a message, for a person: the mail server's last answer
     (``last_error``) explained in a sentence, or "" when nothing went wrong."""
     error = (message.last_error or "").strip()
@@ -254,10 +338,10 @@ def failure_reason(message: Message) -> str:
     return f"Sending went wrong: {error}"
 
 
-def get_message(session: Session, acting: Acting, message_id: uuid.UUID) -> Message:
-    """One message with its text and HTML, as it will go or went out."""
+def get_message(session: Session, acting: Acting, message_id: uuid.UUID) -> ShownMessage:
+    """One message with its text and HTML, as it will go or went out (signed links hidden)."""
     _may_read(acting)
-    return _one(session, acting, message_id)
+    return shown(_one(session, acting, message_id))
 
 
 def held_messages(session: Session, acting: Acting) -> list[Message]:
@@ -293,8 +377,9 @@ def delivery_problems(session: Session, acting: Acting, *, limit: int = 200) -> 
 
 def edit_held(
     session: Session, acting: Acting, *, message_id: uuid.UUID, subject: str, text_body: str
-) -> Message:
-    """Rewrite a held message; the HTML part becomes the edited text, escaped."""
+) -> ShownMessage:
+    """Rewrite a held message; the HTML part becomes the edited text, escaped. Staff edit the
+    text as shown, links hidden: each placeholder left in it gets its link back."""
     _may_release(acting)
     message = _one(session, acting, message_id, for_update=True)
     if message.status != "held":
@@ -308,12 +393,14 @@ def edit_held(
     if errors:
         raise Invalid(errors)
     message.subject = subject[:300]
-    message.text_body = text_body.replace("\r\n", "\n")
+    message.text_body = links.restore_signed_links(
+        text_body.replace("\r\n", "\n"), message.text_body
+    )
     message.html_body = edited_html(
         message.text_body, settings=load_settings(), profile=load_agency_profile()
     )
     message.edited_by = acting.email
-    return message
+    return shown(message)
 
 
 def release_held(
@@ -372,6 +459,8 @@ def resend(session: Session, acting: Acting, *, message_id: uuid.UUID) -> Messag
         cause=f"resend:{original.id}:{uuid.uuid4()}",
         template=original.template,
         proposal_id=original.proposal_id,
+        alliance_id=original.alliance_id,
+        recipient=original.recipient,
         reference=original.reference,
         organization_key=original.organization_key,
         to_address=original.to_address,

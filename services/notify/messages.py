@@ -16,12 +16,12 @@ from typing import Any
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.notify import calendars
-from services.notify.models import Message
+from services.notify.models import AllianceLiaison, Message
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
 from shared.db import utcnow
@@ -88,8 +88,10 @@ def record_message(
     to_address: str,
     context: dict[str, Any],
     proposal_id: uuid.UUID | None = None,
+    alliance_id: uuid.UUID | None = None,
     reference: str = "",
     organization: str = "",
+    recipient: str = "",
     held: bool = False,
     calendar: Callable[[], str] | None = None,
 ) -> uuid.UUID | None:
@@ -100,6 +102,8 @@ def record_message(
     or its key (``organization_key`` folds either the same way); when an event does not name
     it, a message about the same proposal may. ``calendar`` gives the ``.ics`` text to attach,
     called only when the message is new (a redelivered event leaves the entries as they are).
+    ``recipient`` says who the address is: "partner" (the applicant, the partner's contact) or
+    "staff" (the Coordinator, a liaison); intake lists only the partner's on its status page.
     """
     if session.scalars(select(Message.id).where(Message.cause == cause)).first() is not None:
         return None
@@ -115,7 +119,9 @@ def record_message(
             cause=cause,
             template=template,
             proposal_id=proposal_id,
+            alliance_id=alliance_id,
             reference=reference,
+            recipient=recipient,
             organization_key=key,
             to_address=to_address,
             subject=subject,
@@ -144,6 +150,55 @@ def known_organization(session: Session, proposal_id: uuid.UUID) -> str:
             .limit(1)
         ).first()
         or ""
+    )
+
+
+PARTNER = "partner"
+STAFF = "staff"
+
+
+def recipient_of(role: str) -> str:
+    """The recipient kind of a builder's role: the partner's ``contact``, or staff."""
+    return PARTNER if role == "contact" else STAFF
+
+
+def staff_report_url(settings: Settings, report_id: Any) -> str:
+    """A report's page in reporting's staff pages (sign-in first): what staff copies link."""
+    return f"{settings.public_base_url}/reporting/staff/reports/{report_id}"
+
+
+def record_liaison(session: Session, payload: dict[str, Any]) -> None:
+    """Remember who is whose from an event naming an alliance and its liaison: the liaison's
+    staff id (or, from an older event without one, their address) and, when the event names
+    it, the proposal the alliance came from. The newest event's liaison wins."""
+    liaison = payload.get("liaison") or {}
+    if not liaison:
+        return
+    values: dict[str, Any] = {
+        "liaison_id": liaison.get("id"),
+        "liaison_email": str(liaison.get("email") or "")[:254],
+        "updated_at": utcnow(),
+    }
+    proposal_id = payload.get("proposal_id")
+    if proposal_id is not None:
+        values["proposal_id"] = proposal_id
+    statement = insert(AllianceLiaison).values(alliance_id=payload["alliance_id"], **values)
+    # An older event (an address, no id) about the same liaison keeps the id known.
+    same_person = and_(
+        statement.excluded.liaison_id.is_(None),
+        AllianceLiaison.liaison_email == statement.excluded.liaison_email,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["alliance_id"],
+            set_={
+                **values,
+                "liaison_id": case(
+                    (same_person, AllianceLiaison.liaison_id),
+                    else_=statement.excluded.liaison_id,
+                ),
+            },
+        )
     )
 
 
@@ -182,6 +237,7 @@ def proposal_received(
             cause=f"proposal.submitted:{key}:receipt",
             template="proposal_receipt",
             to_address=proposal["contact"]["email"],
+            recipient=PARTNER,
             context=context,
             proposal_id=proposal_id,
             reference=payload["reference"],
@@ -192,6 +248,7 @@ def proposal_received(
             cause=f"proposal.submitted:{key}:coordinator",
             template="proposal_coordinator_alert",
             to_address=settings.coordinator_email,
+            recipient=STAFF,
             context=context,
             proposal_id=proposal_id,
             reference=payload["reference"],
@@ -218,6 +275,7 @@ def draft_saved(
         cause=f"proposal.draft_saved:{event.event_id}",
         template="draft_link",
         to_address=payload["contact_email"],
+        recipient=PARTNER,
         context=context,
         proposal_id=payload["proposal_id"],
         organization=payload["organization_name"],
@@ -236,13 +294,17 @@ def decision_made(
         "proposal.approved": "decision_approved",
     }[event.type]
     context = {**branding(settings, profile), **payload, "tz": settings.agency_timezone}
+    if payload.get("alliance_id") is not None:
+        record_liaison(session, payload)
     created = record_message(
         session,
         cause=f"{event.type}:{payload['proposal_id']}:v{payload['version']}",
         template=template,
         to_address=payload["contact_email"],
+        recipient=PARTNER,
         context=context,
         proposal_id=payload["proposal_id"],
+        alliance_id=payload.get("alliance_id"),
         reference=payload["reference"],
         organization=payload["organization_name"],
         held=True,
@@ -262,6 +324,7 @@ def reports_scheduled(
     """
     payload = event.payload
     alliance_id = payload["alliance_id"]
+    record_liaison(session, payload)
     if payload["term"] == 0:
         recipients = [
             (f"alliance.signed:{alliance_id}:contact", "alliance_signed_partner", "contact"),
@@ -301,8 +364,10 @@ def reports_scheduled(
                 cause=cause,
                 template=template,
                 to_address=person["email"],
+                recipient=recipient_of(role),
                 context=context,
                 proposal_id=payload["proposal_id"],
+                alliance_id=alliance_id,
                 reference=payload["reference"],
                 organization=payload["partner_name"],
                 calendar=partial(report_calendar, session, events, settings, profile),
@@ -539,6 +604,7 @@ def record_sent(
                     "template": message.template,
                     "subject": message.subject,
                     "to_address": message.to_address,
+                    "recipient": message.recipient,
                     "sent_at": message.sent_at,
                 },
             ),
@@ -668,6 +734,7 @@ def _give_up(session: Session, message: Message, *, policy: DeliveryPolicy) -> O
         cause=f"delivery_failed:{message.id}",
         template=DELIVERY_FAILED_TEMPLATE,
         to_address=policy.coordinator_email,
+        recipient=STAFF,
         context={
             "agency": policy.agency,
             **policy.branding,
@@ -737,6 +804,7 @@ def alliance_changed(
     template = ALLIANCE_CHANGE_TEMPLATES[event.type]
     # One message per recipient per change: a renewal happens more than once, the rest once.
     key = f"renewal{payload['renewal']}" if event.type == "alliance.renewed" else "once"
+    record_liaison(session, payload)
     created = []
     for role, person in (("contact", payload["contact"]), ("liaison", payload["liaison"])):
         context = {
@@ -751,8 +819,10 @@ def alliance_changed(
                 cause=f"{event.type}:{payload['alliance_id']}:{key}:{role}",
                 template=template,
                 to_address=person["email"],
+                recipient=recipient_of(role),
                 context=context,
                 proposal_id=payload["proposal_id"],
+                alliance_id=payload["alliance_id"],
                 reference=payload["reference"],
                 organization=payload["partner_name"],
             )
@@ -771,8 +841,16 @@ REPORT_DEADLINE_TEMPLATES = {
 
 
 def alliance_proposal(session: Session, alliance_id: uuid.UUID) -> uuid.UUID | None:
-    """The proposal an alliance came from, as notify's own messages about it recorded it
-    (the signed-alliance welcome and the agreement's changes name both); None when none did."""
+    """The proposal an alliance came from, as the events naming both told notify
+    (``AllianceLiaison``), or else as notify's own messages about it recorded it (the
+    signed-alliance welcome and the agreement's changes name both); None when none did."""
+    known = session.scalars(
+        select(AllianceLiaison.proposal_id).where(
+            AllianceLiaison.alliance_id == alliance_id, AllianceLiaison.proposal_id.is_not(None)
+        )
+    ).first()
+    if known is not None:
+        return known
     return session.scalars(
         select(Message.proposal_id)
         .where(Message.cause.like(f"alliance.%:{alliance_id}:%"), Message.proposal_id.is_not(None))
@@ -799,7 +877,9 @@ def report_deadline(
         "alliance_url": (
             f"{settings.public_base_url}/review/staff/alliances/{payload['alliance_id']}"
         ),
+        "staff_report_url": staff_report_url(settings, payload["report_id"]),
     }
+    record_liaison(session, payload)
     if event.type == "report.escalated":
         recipients = [("coordinator", "the Alliance Coordinator", settings.coordinator_email)]
     else:
@@ -825,8 +905,10 @@ def report_deadline(
                 cause=f"{cause}:{role}",
                 template=template,
                 to_address=address,
+                recipient=recipient_of(role),
                 context=context,
                 proposal_id=proposal_id,
+                alliance_id=payload["alliance_id"],
                 reference=payload["reference"],
                 organization=payload["partner_name"],
                 calendar=partial(report_calendar, session, [entry], settings, profile),
@@ -852,7 +934,7 @@ def report_submitted(
         **payload,
         "submitted_at": payload["submitted_at"].astimezone(settings.agency_timezone),
         # The liaison reviews on reporting's staff page for the report (sign-in first).
-        "review_url": f"{settings.public_base_url}/reporting/staff/reports/{payload['report_id']}",
+        "review_url": staff_report_url(settings, payload["report_id"]),
     }
     cause = f"report.submitted:{payload['report_id']}:v{payload['version']}"
     recipients = [
@@ -884,6 +966,8 @@ def report_reviewed(
         **branding(settings, profile),
         **payload,
         "reviewed_at": payload["reviewed_at"].astimezone(settings.agency_timezone),
+        # The liaison's copy links the report's staff page, never the partner's link.
+        "staff_report_url": staff_report_url(settings, payload["report_id"]),
     }
     calendar = None
     if event.type == "report.revision_requested":
@@ -918,6 +1002,7 @@ def _report_messages(
     calendar: Callable[[str], str] | None = None,
 ) -> list[uuid.UUID]:
     """``calendar(role)``, when given, is the ``.ics`` attached to that recipient's message."""
+    record_liaison(session, payload)
     proposal_id = alliance_proposal(session, payload["alliance_id"])
     people = {"contact": payload["contact"]["name"], "liaison": payload["liaison"]["name"]}
     created = [
@@ -926,8 +1011,10 @@ def _report_messages(
             cause=f"{cause}:{role}",
             template=template,
             to_address=address,
+            recipient=recipient_of(role),
             context={**context, "recipient_name": people[role], "to_liaison": role == "liaison"},
             proposal_id=proposal_id,
+            alliance_id=payload["alliance_id"],
             reference=payload["reference"],
             organization=payload["partner_name"],
             calendar=partial(calendar, role) if calendar is not None else None,
@@ -978,6 +1065,7 @@ def webhook_disabled(
         cause=f"webhook_disabled:{endpoint_id}:{disabled_at.isoformat()}",
         template="webhook_disabled",
         to_address=settings.coordinator_email,
+        recipient=STAFF,
         context={
             "agency": profile.name,
             "url": url,

@@ -27,7 +27,12 @@ class Message(Base):
     cause: Mapped[str] = mapped_column(String(200), unique=True)
     template: Mapped[str] = mapped_column(String(100))
     proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    # The alliance the message is about, when it is about one (its liaison may read it).
+    alliance_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     reference: Mapped[str] = mapped_column(String(40), default="")
+    # Who the recipient is: "partner" (the proposal's or alliance's contact, the applicant),
+    # "staff" (the Coordinator, a liaison), "" when not known (rows older than the column).
+    recipient: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # The proposal's organization (``shared.domain.organization_key``), "" when none is known:
     # staff who declared a conflict with it neither see nor touch the message.
     organization_key: Mapped[str] = mapped_column(String(200), default="", index=True)
@@ -60,6 +65,24 @@ class Message(Base):
     def next_attempt_due(self) -> datetime | None:
         """When the next attempt is due, while one waits (``pending``)."""
         return self.next_attempt_at if self.status == "pending" else None
+
+
+class AllianceLiaison(Base):
+    """Who is whose: the liaison of an alliance and the proposal it came from, as the last
+    event naming them said (``proposal.approved``, ``alliance.reports_scheduled``, the
+    ``alliance.*`` changes, the ``report.*`` and ``evaluation.shared`` events). A liaison reads
+    the messages of these alliances and proposals (services/notify/domain.py).
+
+    ``liaison_id`` is the liaison's staff id; None when the events only gave an address
+    (older events), then ``liaison_email`` names them."""
+
+    __tablename__ = "alliance_liaisons"
+
+    alliance_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    liaison_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    liaison_email: Mapped[str] = mapped_column(String(254), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReportCalendarEntry(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select, update
 
-from services.notify import create_app
+from services.notify import create_app, messages
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.db import utcnow
@@ -99,6 +99,19 @@ def test_access_is_by_role(app):
         liaison.post("/api/v1/held/release", json={"message_ids": [str(message_id)]}).status_code
         == 403
     )
+    # A liaison reads the messages of their own alliances' proposals only.
+    assert liaison.get(f"/api/v1/messages/{message_id}").status_code == 403
+    with database.transaction() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        messages.record_liaison(
+            session,
+            {
+                "alliance_id": uuid.uuid4(),
+                "proposal_id": message.proposal_id,
+                "liaison": {"id": LEE.staff_id, "name": LEE.name, "email": LEE.email},
+            },
+        )
     assert liaison.get(f"/api/v1/messages/{message_id}").status_code == 200
 
 
@@ -171,7 +184,7 @@ def test_failed_messages_are_listed_by_status(app):
         status="failed", attempts=13, last_error="ConnectionRefusedError: refused"
     )
     a_sent_message()
-    client = signed_in(app, LEE)
+    client = signed_in(app, REVIEWER)
 
     [listed] = client.get("/api/v1/messages?status=failed").get_json()["messages"]
 

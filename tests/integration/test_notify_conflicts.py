@@ -99,6 +99,14 @@ def a_held_decision(name: str) -> tuple[uuid.UUID, uuid.UUID]:
     return proposal_id, declined(proposal_id, organization_name=name)
 
 
+def proposal_of(message_id: uuid.UUID) -> uuid.UUID:
+    with database.transaction() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        assert message.proposal_id is not None
+        return message.proposal_id
+
+
 def stored(message_id: uuid.UUID) -> tuple:
     with database.transaction() as session:
         message = session.get(Message, message_id)
@@ -299,13 +307,34 @@ def test_every_message_about_a_proposal_knows_its_organization():
 # -- the rules, one by one, at the domain level -----------------------------------------------
 
 
-def test_any_staff_member_reads_the_log_and_a_message_but_only_staff():
+def liaison_of(proposal_id: uuid.UUID, liaison=LIAISON) -> uuid.UUID:
+    """Review made ``liaison`` the liaison of the proposal's alliance, and notify heard of it
+    (as from ``alliance.reports_scheduled``). Returns the alliance's id."""
+    alliance_id = uuid.uuid4()
+    with database.transaction() as session:
+        messages.record_liaison(
+            session,
+            {
+                "alliance_id": alliance_id,
+                "proposal_id": proposal_id,
+                "liaison": {"id": liaison.staff_id, "name": "Lee", "email": liaison.email},
+            },
+        )
+    return alliance_id
+
+
+def test_staff_read_the_log_and_a_message_of_their_part_but_only_staff():
     proposal_id, held = a_held_decision(ROOFERS)
+    liaison_of(proposal_id)
+    other_liaison = acting("other-liaison@agency.example", "liaison")
     with database.transaction() as session:
         for role in ("coordinator", "reviewer", "liaison"):
             reader = BY_ROLE[role]
             assert ids(domain.message_log(session, reader, status="held")) == [held]
             assert domain.get_message(session, reader, held).id == held
+        assert domain.message_log(session, other_liaison, status="held") == []
+        with pytest.raises(Forbidden, match="not about a proposal or an alliance you follow"):
+            domain.get_message(session, other_liaison, held)
         with pytest.raises(Forbidden):
             domain.message_log(session, NOBODY, proposal_id=proposal_id)
         with pytest.raises(Forbidden):
@@ -320,6 +349,9 @@ def test_a_conflict_hides_every_message_of_the_proposal_in_the_log():
     # A message whose own event named no organization is hidden with its proposal's others.
     set_status(held, organization_key="")
     in_conflict = acting("liaison@agency.example", "liaison", conflicts=(ROOFERS,))
+    liaison_of(proposal_id, in_conflict)
+    liaison_of(proposal_of(bakers_held), in_conflict)
+    liaison_of(proposal_id)
     with database.transaction() as session:
         assert domain.message_log(session, in_conflict, proposal_id=proposal_id) == []
         assert ids(domain.message_log(session, in_conflict, status="held")) == [bakers_held]

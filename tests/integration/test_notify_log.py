@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.notify import create_app, domain
+from services.notify import create_app, domain, messages
 from services.notify.models import Message
 from services.notify.tasks import conflict_declared
 from services.notify.worker import database
@@ -78,7 +78,9 @@ def a_proposals_story(reference: str = "AP-2026-10007", **values: Any) -> dict[s
     """Receipt, decision, welcomes and the first reminder of one proposal and its alliance."""
     proposal_id = uuid.uuid4()
     about = {"reference": reference, **values}
+    alliance_id = uuid.uuid4()
     return {
+    alliance = {"alliance_id": alliance_id, **about}
         "receipt": a_message(50, proposal_id=proposal_id, **about),
         "decision": a_message(
             40,
@@ -92,7 +94,7 @@ def a_proposals_story(reference: str = "AP-2026-10007", **values: Any) -> dict[s
             proposal_id=proposal_id,
             template="alliance_signed",
             subject=f"Your alliance is signed ({reference})",
-            **about,
+            **alliance,
         ),
         "welcome_liaison": a_message(
             29,
@@ -100,19 +102,35 @@ def a_proposals_story(reference: str = "AP-2026-10007", **values: Any) -> dict[s
             template="alliance_signed_liaison",
             to_address="lee@agency.example",
             subject=f"Action required: you are the liaison ({reference})",
-            **about,
+            **alliance,
         ),
-        # Reporting's reminders name the alliance by the reference only, not the proposal.
+        # Reporting's reminders name the alliance (and the reference), not the proposal.
         "reminder": a_message(
             10,
             template="report_due_soon",
             subject=f"Action required: your quarterly report for {reference} is due",
-            **about,
+            **alliance,
         ),
     }
 
 
 def page_of(response: Any) -> str:
+def follows(liaison: Any, message_id: uuid.UUID) -> None:
+    """``liaison`` is the liaison of the alliance (and proposal) ``message_id`` is about, as
+    notify learns it from the events that name the liaison."""
+    with database.transaction() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        messages.record_liaison(
+            session,
+            {
+                "alliance_id": message.alliance_id or uuid.uuid4(),
+                "proposal_id": message.proposal_id,
+                "liaison": {"id": liaison.staff_id, "name": liaison.name, "email": liaison.email},
+            },
+        )
+
+
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     return response.get_data(as_text=True)
 
@@ -153,6 +171,7 @@ def test_the_log_filters_by_recipient_and_status_and_says_why_a_message_failed(a
         attempts=1,
         last_error=REFUSED_550,
     )
+        proposal_id=uuid.uuid4(),
     client = signed_in(app, REVIEWER)
 
     to_lee = page_of(client.get("/staff/log?to=LEE@agency"))
@@ -209,10 +228,14 @@ def test_any_staff_member_reads_the_log_but_the_conflicted_sees_nothing_of_that_
     conflicted = acting("conflicted@agency.example", "coordinator")
     conflict_declared(event=conflict_declared_event(conflicted.staff_id, ROOFERS).to_message())
 
-    for person in (COORDINATOR, REVIEWER, LEE):
+    follows(LEE, roofers["welcome"])
+    for person in (COORDINATOR, REVIEWER):
         page = page_of(signed_in(app, person).get("/staff/log"))
         assert len(log_links(page)) == 11, person.email
     client = signed_in(app, conflicted)
+    # The liaison of the Roofers' alliance: its five, and the one of its proposal.
+    lees = page_of(signed_in(app, LEE).get("/staff/log"))
+    assert sorted(log_links(lees)) == sorted(str(i) for i in [*roofers.values(), unnamed])
     everything = page_of(client.get("/staff/log"))
     about_roofers = page_of(client.get("/staff/log?reference=AP-2026-10007"))
     api = client.get("/api/v1/messages?reference=AP-2026-10007")
@@ -247,7 +270,10 @@ def test_a_messages_page_shows_its_delivery_and_both_parts(app):
         last_error=REFUSED_550,
         html_body="<p>Dear Dana,</p><p>Your proposal <strong>AP-2026-10007</strong>.</p>",
     )
+        proposal_id=uuid.uuid4(),
+        alliance_id=uuid.uuid4(),
     page = page_of(signed_in(app, LEE).get(f"/staff/log/{message_id}"))
+    follows(LEE, message_id)
 
     assert "<h1>We received your Alliance proposal AP-2026-10007</h1>" in page
     assert "This message was not delivered" in page
@@ -307,7 +333,9 @@ class Tags(HTMLParser):
 
 
 def test_a_resend_asks_first_then_makes_a_copy_and_says_so(app, redis_client):
-    original = a_message(status="failed", attempts=13, last_error=REFUSED_550)
+    original = a_message(
+        status="failed", attempts=13, last_error=REFUSED_550, proposal_id=uuid.uuid4()
+    )
     client = signed_in(app, REVIEWER)
 
     page = page_of(client.get(f"/staff/log/{original}"))

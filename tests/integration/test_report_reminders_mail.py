@@ -115,8 +115,8 @@ def test_a_reminder_goes_to_the_contact_with_a_copy_to_the_liaison(
         assert "- Period: April 1, 2026 through June 30, 2026\n" in text
         assert "- Due: July 30, 2026\n" in text
         assert "Lee Liaison (lee@agency.example)" in text
-        assert f'href="{url}"' in html
         assert "Period: April 1, 2026 through June 30, 2026" in html
+    assert f'href="{url}"' in html_of(by_address[CONTACT])
     contact_text = plain(by_address[CONTACT])
     assert contact_text.startswith("Dear Dana Smith,\n\nThe quarterly report of the alliance")
     assert f"Fill in the report here: {url}\n" in contact_text
@@ -124,7 +124,11 @@ def test_a_reminder_goes_to_the_contact_with_a_copy_to_the_liaison(
     assert liaison_text.startswith(
         "Dear Lee Liaison,\n\nThis is your copy of the reminder sent to Dana Smith"
     )
-    assert f"The partner's link to the report form: {url}\n" in liaison_text
+    # The liaison's copy links the report's staff page, never the partner's signed link.
+    assert "The report in the staff pages: http" in liaison_text
+    assert "/reporting/staff/reports/" in liaison_text
+    assert url not in liaison_text
+    assert url not in html_of(by_address[LIAISON])
     rows = stored()
     assert [(m.to_address, m.status, m.template) for m in rows] == [
         (CONTACT, "sent", event_type.replace(".", "_")),

@@ -182,7 +182,11 @@ def test_a_revision_request_carries_the_escaped_comments_the_date_and_the_link(
     assert text.startswith(
         "Dear Lee Liaison,\n\nThis is your copy of the revision request sent to Dana Smith"
     )
-    assert f"The partner's link to revise and resubmit the report: {LINK}\n" in text
+    # The liaison's copy links the report's staff page, never the partner's signed link.
+    assert "The report in the staff pages: http" in text
+    assert "/reporting/staff/reports/" in text
+    assert LINK not in text
+    assert LINK not in html_of(copy)
     assert "<script>" not in html_of(copy)
 
 

@@ -31,6 +31,7 @@ def context(**overrides):
         "submitted_at": datetime(2026, 7, 29, 15, 4, tzinfo=UTC),
         "on_time": True,
         "review_url": STAFF_PAGE,
+        "staff_report_url": STAFF_PAGE,
         "comments": "",
         "report_url": LINK,
         "reviewed_by": "lee@agency.example",
@@ -138,7 +139,11 @@ def test_the_liaisons_copy_of_a_revision_request_names_the_contact():
     )
     assert "The comments sent:\n\nFix it.\n" in text
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
-    assert f"The partner's link to revise and resubmit the report: {LINK}\n" in text
+    # The liaison's copy links the report's staff page, never the partner's signed link.
+    assert f"The report in the staff pages: {STAFF_PAGE}\n" in text
+    assert f'href="{STAFF_PAGE}"' in html
+    assert LINK not in text
+    assert LINK not in html
     assert "<em>This is your copy of the revision request sent to Dana Smith" in html
     assert "<li>Partner contact: Dana Smith" in html
 

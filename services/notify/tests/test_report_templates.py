@@ -8,6 +8,8 @@ import pytest
 
 from services.notify.messages import render
 
+STAFF_REPORT = "http://127.0.0.1:8000/reporting/staff/reports/1"
+
 
 def context(**overrides):
     base = {
@@ -27,6 +29,7 @@ def context(**overrides):
         "days": -14,
         "report_url": "https://alliances.example/reports/r/abc?sig=1",
         "alliance_url": "http://127.0.0.1:8000/review/staff/alliances/1",
+        "staff_report_url": STAFF_REPORT,
         "recipient_name": "Dana Smith",
         "to_liaison": False,
     }
@@ -98,6 +101,18 @@ def test_the_liaisons_copy_names_the_contact_and_asks_for_the_form_when_none_is_
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
     assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text
     assert "please send it to Dana Smith." in text
+    assert f"The report in the staff pages: {STAFF_REPORT}\n" in text
+
+
+def test_the_liaisons_copy_links_the_staff_page_not_the_partners_signed_link():
+    _, text, html = render(
+        "report_due_soon", context(recipient_name="Lee Liaison", to_liaison=True)
+    )
+    assert f"The report in the staff pages: {STAFF_REPORT}\n" in text
+    assert f'href="{STAFF_REPORT}"' in html
+    assert "sig=1" not in text
+    assert "sig=1" not in html
+    assert "please send it" not in text
 
 
 def test_partner_names_are_escaped_in_html_and_plain_in_text():

@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.notify import messages
+from services.notify import links, messages
 from services.notify.models import Message
 from services.notify.webhooks import client, signing
 from services.notify.webhooks.config import WebhookSettings
@@ -284,12 +284,9 @@ def replay(
 
 def webhook_data(value: Any) -> Any:
     """The event's payload as a webhook's ``data``: signed links (``*_url``: a partner's
-    report form, an applicant's status page) are capabilities and stay in the agency."""
-    if isinstance(value, dict):
-        return {k: webhook_data(v) for k, v in value.items() if not str(k).endswith("_url")}
-    if isinstance(value, list):
-        return [webhook_data(v) for v in value]
-    return value
+    report form, an applicant's status page) are capabilities and stay in the agency
+    (services/notify/links.py, which also hides them in the message log)."""
+    return links.without_signed_fields(value)
 
 
 def webhook_body(event: Event) -> str:

@@ -305,6 +305,8 @@ def _carry_out(
                     "term_years": alliance.term_years,
                     "message": details.get("message", ""),
                     "decided_at": now,
+                    # who is whose: notify lets the liaison read the proposal's messages
+                    "liaison": alliance.people()["liaison"],
                 },
             ),
         )
