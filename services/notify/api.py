@@ -50,7 +50,10 @@ def list_messages(args: dict[str, Any]) -> Any:
     its alliance: receipt, decision, welcome, reminders, reports), to a recipient (``?to=``,
     any part of the address) or in one status (``?status=failed``); filters combine. Oldest
     first: sent, waiting, held or failed (and why: ``last_error``, the server's last answer,
-    and ``failure_reason``, the same in words). At most 500; none you are in conflict with.
+    and ``failure_reason``, the same in words). At most 500, only yours: the Coordinator's
+    all, a reviewer's those about proposals, a liaison's those of their own alliances (and the
+    proposals they came from); none you are in conflict with. A partner's signed link never
+    shows: each reads "[partner's signed link, hidden]".
     The staff pages show the same log newest first, a page at a time: ``/staff/log``."""
     session, acting = conflicts.in_request()
     found = domain.message_log(
@@ -80,7 +83,8 @@ def list_held() -> Any:
 @bp.alt_response(403, schema=ErrorSchema, description=REFUSED)
 @bp.alt_response(404, schema=ErrorSchema, description=NO_SUCH)
 def preview(message_id: uuid.UUID) -> Any:
-    """A message with its text and HTML, as it will go or went out."""
+    """A message with its text and HTML, as it will go or went out, the partner's signed
+    links hidden (the e-mail keeps them). 403 for a message that is not yours."""
     session, acting = conflicts.in_request()
     return domain.get_message(session, acting, message_id)
 
