@@ -10,6 +10,9 @@ that does not exist: ``{"errors": ...}`` from an API, the not-found page otherwi
 Being an ``IntegerConverter``, it is described in the OpenAPI documents as an integer with
 its ``minimum`` and ``maximum`` (flask-smorest's converter mapping finds it by its class).
 ``shared/web.py`` ``init_app`` registers it in every service's app.
+
+``whole_number`` reads a number typed by hand (a query string, a form field, a field's name)
+just as strictly: ASCII digits, or ``None``.
 """
 
 from __future__ import annotations
