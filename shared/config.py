@@ -1066,7 +1066,7 @@ KNOWN_DEFAULT_SECRETS: frozenset[str] = frozenset(
 KNOWN_DEFAULT_PASSWORDS: frozenset[str] = frozenset(
     {
         "alliance",  # docker-compose.yml's POSTGRES_PASSWORD default before issue 15
-        "postgres",  # the PostgreSQL image's and the test containers' password
+        "postgres",  # the password of the PostgreSQL image's own examples
         "password",  # docs/configuration.md's example database URL
         "redis",
         "valkey",

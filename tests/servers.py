@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -86,7 +87,9 @@ def _containers() -> TestServers:
         except ImportError:
             from testcontainers.postgres import PostgresContainer
             from testcontainers.redis import RedisContainer
-    postgres = PostgresContainer("postgres:16-alpine", username="postgres", password="postgres")
+    # A password production would take (tests/production.py runs the apps in production).
+    password = secrets.token_hex(12)
+    postgres = PostgresContainer("postgres:16-alpine", username="postgres", password=password)
     redis = RedisContainer("redis:7-alpine")
     postgres.start()
     redis.start()
@@ -96,7 +99,7 @@ def _containers() -> TestServers:
     redis_port = redis.get_exposed_port(6379)
     servers = TestServers(
         source="testcontainers",
-        postgres_url=f"postgresql://postgres:postgres@{host}:{pg_port}/postgres",
+        postgres_url=f"postgresql://postgres:{password}@{host}:{pg_port}/postgres",
         redis_url=f"redis://{redis_host}:{redis_port}/0",
     )
     servers._stoppers += [postgres.stop, redis.stop]
