@@ -36,6 +36,7 @@ from tests.factories import (
     staff_member,
     submitted_event,
 )
+from tests.offline_dns import OfflineResolver
 
 OPENAPI = "/api/v1/openapi.json"
 
@@ -263,10 +264,12 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
 
 
 @pytest.fixture
-def notify(clean_databases: Any, redis_client: Any) -> Service:
+def notify(clean_databases: Any, redis_client: Any, monkeypatch: pytest.MonkeyPatch) -> Service:
     from services.notify import create_app
     from services.notify.webhooks.tasks import CONSUMERS as webhook_consumers
 
+    # Registering a webhook looks its host up: the seed's host is public, no name reaches DNS.
+    OfflineResolver({"hooks.example.org": ["93.184.215.14"]}).install(monkeypatch)
     app = create_app({"TESTING": True})
     proposal_id = uuid.uuid4()
     held = held_decision_message(proposal_id).id

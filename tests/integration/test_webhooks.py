@@ -32,11 +32,11 @@ from services.notify.worker import database
 from shared.db import utcnow
 from tests.factories import COORDINATOR, REVIEWER, acting, signed_in, submitted_event
 from tests.helpers import queued_tasks
+from tests.offline_dns import OfflineResolver
 from tests.webhook_receiver import Reply, WebhookReceiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
-REAL_GETADDRINFO = socket.getaddrinfo
 REAL_CONNECT = socket.socket.connect
 REAL_CONNECT_EX = socket.socket.connect_ex
 
@@ -74,26 +74,26 @@ def guard(monkeypatch) -> Any:
     assert watched.outside == [], "no test may send traffic beyond loopback"
 
 
-@pytest.fixture
+PUBLIC = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
 def names(monkeypatch) -> dict[str, list[str]]:
-    """Host names the resolver answers with the given addresses (any other: the real one)."""
-    fake: dict[str, list[str]] = {}
-
-    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(host, str) and host in fake:
-            found = []
-            for address in fake[host]:
-                if ":" in address:
-                    found.append(
-                        (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, int(port), 0, 0))
-                    )
-                else:
-                    found.append((socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port))))
-            return found
-        return REAL_GETADDRINFO(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return fake
+    """Host names the resolver answers with the given addresses; addresses resolve as the
+    system reads them; any other name does not resolve. The network is never asked."""
+    resolver = OfflineResolver(
+        {
+            "hooks.example.org": [PUBLIC],
+            "xn--bcher-kva.example": [PUBLIC],  # bücher.example
+            "loopback.example.test": ["127.0.0.1"],
+            "127.0.0.1.nip.io": ["127.0.0.1"],
+            "rebind.example.test": [PUBLIC, "10.0.0.1"],
+            "v6.example.test": ["::1"],
+            "mapped.example.test": ["::ffff:169.254.169.254"],
+            "nat64.example.test": ["64:ff9b::a9fe:a9fe"],
+        }
+    )
+    return resolver.install(monkeypatch).names
 
 
 @pytest.fixture(autouse=True)
@@ -688,3 +688,280 @@ def test_the_message_log_of_a_reference_lists_its_webhook_deliveries_for_the_coo
         assert [
             d.id for d, _e in domain.deliveries_about(session, COORDINATOR, reference=reference)
         ] == [delivery_id]
+
+
+# -- one address check for registration and delivery, form by form ----------------------------
+
+# Every way a URL can write an internal host; the autouse resolver answers the names at the end.
+INTERNAL_HOSTS = [
+    # IPv4 as inet_aton and getaddrinfo read it: decimal, hex, octal, short, mixed, trailing dot
+    "2130706433",
+    "0x7f000001",
+    "0177.0.0.1",
+    "127.1",
+    "0",
+    "0x7f.1",
+    "0177.0x0.1",
+    "017700000001",
+    "127.000.000.001",
+    "127.0.0.1.",
+    "2130706433.",
+    "10.1",
+    "167772161",  # 10.0.0.1
+    "0xa9fea9fe",  # 169.254.169.254
+    "0251.0376.0251.0376",  # 169.254.169.254
+    "100.64.1",  # CGNAT
+    "0.0.0.0",  # noqa: S104
+    "00",
+    "224.1",  # multicast
+    "240.1",  # reserved
+    "4294967295",  # broadcast
+    "１２７.０.０.１",  # full-width digits and dots: IDNA makes them 127.0.0.1  # noqa: RUF001
+    # IPv6, bracketed, with zone ids, and the forms that reach IPv4
+    "[::1]",
+    "[0:0:0:0:0:0:0:1]",
+    "[::1%25lo]",
+    "[fe80::1%25eth0]",
+    "[::]",
+    "[fd00::1]",
+    "[fec0::1]",  # site-local
+    "[ff02::1]",
+    "[::ffff:127.0.0.1]",  # IPv4-mapped
+    "[::ffff:7f00:1]",
+    "[::ffff:a00:1]",
+    "[::127.0.0.1]",  # IPv4-compatible
+    "[64:ff9b::7f00:1]",  # NAT64
+    "[2002:7f00:1::]",  # 6to4
+    "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",  # Teredo
+    # names of this machine or of a private network, refused without a look-up
+    "localhost",
+    "LOCALHOST",
+    "localhost.",
+    "ip6-localhost",
+    "ip6-loopback",
+    "anything.localhost",
+    "a.b.localhost.",
+    "metadata.google.internal",
+    "printer.local",
+    # names that resolve to an internal address (one bad address among good ones too)
+    "loopback.example.test",
+    "127.0.0.1.nip.io",
+    "rebind.example.test",
+    "v6.example.test",
+    "mapped.example.test",
+    "nat64.example.test",
+]
+PUBLIC_ONLY = "The URL must point to a public address, not an internal one: "
+HELP = "WEBHOOK_ALLOWED_HOSTS"
+
+
+def stored_urls() -> list[str]:
+    with database.transaction() as session:
+        return list(session.scalars(select(WebhookEndpoint.url)))
+
+
+@pytest.mark.parametrize("host", INTERNAL_HOSTS)
+def test_the_api_refuses_an_internal_host_however_written(monkeypatch, app, host):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    client = signed_in(app, COORDINATOR)
+
+    answer = client.post(
+        "/api/v1/webhooks/endpoints",
+        json={"url": f"https://{host}/hooks", "event_types": ["proposal.submitted"]},
+    )
+
+    assert answer.status_code == 422
+    errors = answer.get_json()["errors"]
+    assert list(errors) == ["url"]
+    assert errors["url"][0].startswith(PUBLIC_ONLY)
+    assert stored_urls() == []
+
+
+@pytest.mark.parametrize("host", INTERNAL_HOSTS)
+def test_the_page_refuses_an_internal_host_however_written_inline(monkeypatch, app, host):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    client = signed_in(app, COORDINATOR)
+
+    answer = client.post(
+        "/staff/webhooks",
+        data={"url": f"https://{host}/hooks", "event_types": ["proposal.submitted"]},
+    )
+
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    field_error = page.partition('<span class="usa-error-message" id="url-error">')[2]
+    assert field_error.startswith(PUBLIC_ONLY)
+    assert 'aria-invalid="true"' in page.partition('id="url"')[2].partition(">")[0]
+    assert HELP in page  # how an operator lets a local receiver through
+    assert stored_urls() == []
+
+
+@pytest.mark.parametrize("host", INTERNAL_HOSTS)
+def test_delivery_refuses_an_internal_host_however_written(monkeypatch, receiver, guard, host):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    endpoint_id = planted(f"https://{host}/hooks")
+    consume(an_event())
+    [delivery] = deliveries(endpoint_id)
+    guard.connects.clear()
+
+    assert tasks.deliver(delivery.id).status == "pending"
+
+    assert guard.connects == []
+    [attempt] = attempts(delivery.id)
+    assert attempt.status_code is None
+    assert attempt.error.startswith("refused: ")
+    answer = client.post(
+        f"https://{host}/hooks",
+        body=b"{}",
+        headers={},
+        allowed_hosts=(),
+        connect_timeout=1,
+        read_timeout=1,
+    )
+    assert (answer.status, answer.error[:9]) == (None, "refused: ")
+    assert guard.connects == []
+
+
+@pytest.mark.parametrize(
+    ("url", "reached"),
+    [
+        ("https://hooks.example.org/alliance", (PUBLIC, 443)),
+        ("https://HOOKS.example.org./alliance", (PUBLIC, 443)),
+        ("https://bücher.example/hooks", (PUBLIC, 443)),
+        (f"https://{PUBLIC}:8443/hooks", (PUBLIC, 8443)),
+        ("https://1.1.1.1/hooks", ("1.1.1.1", 443)),
+        ("https://[2606:4700:4700::1111]/hooks", ("2606:4700:4700::1111", 443, 0, 0)),
+    ],
+)
+def test_a_public_endpoint_is_registered_and_delivery_goes_to_its_address(
+    monkeypatch, app, guard, url, reached
+):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    staff = signed_in(app, COORDINATOR)
+
+    answer = staff.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+
+    assert answer.status_code == 201, answer.get_json()
+    assert stored_urls() == [url]
+    # Delivery passes the check and connects to the address (the guard stops it there).
+    with pytest.raises(AssertionError, match="a test tried to connect to"):
+        client.post(
+            url, body=b"{}", headers={}, allowed_hosts=(), connect_timeout=1, read_timeout=1
+        )
+    assert guard.outside == [reached]
+    guard.outside.clear()
+
+
+def test_a_name_that_does_not_resolve_is_refused_at_registration_and_retried_at_delivery(
+    monkeypatch, app, names
+):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    client = signed_in(app, COORDINATOR)
+    url = "https://hooks.exmaple.org/alliance"
+
+    answer = client.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {
+        "url": [
+            "The name hooks.exmaple.org does not resolve to any address: check it, or "
+            "register the endpoint once its DNS name is set up."
+        ]
+    }
+    endpoint_id = planted(url)
+    consume(an_event())
+    [delivery] = deliveries(endpoint_id)
+    assert tasks.deliver(delivery.id).status == "pending"
+    [attempt] = attempts(delivery.id)
+    assert attempt.error.startswith("hooks.exmaple.org could not be resolved")
+
+
+def test_a_changed_url_is_checked_again_and_an_unchanged_one_is_not_looked_up(
+    monkeypatch, app, names
+):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    endpoint_id, _secret = register("https://hooks.example.org/alliance")
+    client = signed_in(app, COORDINATOR)
+
+    moved = client.patch(
+        f"/api/v1/webhooks/endpoints/{endpoint_id}", json={"url": "https://127.1/"}
+    )
+    assert moved.status_code == 422
+    assert moved.get_json()["errors"]["url"][0].startswith(PUBLIC_ONLY)
+    page = client.post(
+        f"/staff/webhooks/{endpoint_id}",
+        data={"url": "https://0x7f000001/", "event_types": ["proposal.submitted"]},
+    )
+    assert page.status_code == 422
+    assert PUBLIC_ONLY + "0x7f000001 is 127.0.0.1, a loopback address." in page.get_data(
+        as_text=True
+    )
+    assert stored_urls() == ["https://hooks.example.org/alliance"]
+
+    del names["hooks.example.org"]  # its DNS is down: a description change does not wait on it
+    renamed = client.patch(
+        f"/api/v1/webhooks/endpoints/{endpoint_id}", json={"description": "Renamed"}
+    )
+    assert renamed.status_code == 200
+    saved = client.post(
+        f"/staff/webhooks/{endpoint_id}",
+        data={
+            "url": "https://hooks.example.org/alliance",
+            "description": "Renamed again",
+            "event_types": ["proposal.submitted"],
+        },
+    )
+    assert saved.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("allowed", "url"),
+    [
+        ("127.0.0.1", "http://127.1:{port}/hooks"),
+        ("127.0.0.1", "http://2130706433:{port}/hooks"),
+        ("localhost", "http://localhost.:{port}/hooks"),
+        ("loopback.example.test", "http://loopback.example.test:{port}/hooks"),
+    ],
+)
+def test_an_operator_allowed_loopback_host_is_registered_and_reached(
+    monkeypatch, app, receiver, guard, names, allowed, url
+):
+    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", allowed)
+    names["localhost"] = ["127.0.0.1"]  # the receiver listens on IPv4
+    url = url.format(port=receiver.port)
+    client = signed_in(app, COORDINATOR)
+
+    by_api = client.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+    by_page = client.post("/staff/webhooks", data={"url": url, "event_types": ["report.overdue"]})
+
+    assert (by_api.status_code, by_page.status_code) == (201, 201)
+    endpoint_id = uuid.UUID(by_api.get_json()["id"])
+    consume(an_event())
+    [delivery] = deliveries(endpoint_id)
+    assert tasks.deliver(delivery.id).status == "delivered"
+    assert len(receiver.received) == 1
+    assert [c for c in guard.connects if c[1] == receiver.port] == [("127.0.0.1", receiver.port)]
+    # Without the operator's word the same URL is refused on both paths.
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    again = client.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+    assert again.status_code == 422
+    consume(submitted_event().to_message())
+    [later] = [d for d in deliveries(endpoint_id) if d.id != delivery.id]
+    assert tasks.deliver(later.id).status == "pending"
+    assert attempts(later.id)[0].error.startswith("refused: ")
+    assert len(receiver.received) == 1
+
+
+def test_the_registration_page_says_how_to_allow_a_local_receiver(app):
+    page = signed_in(app, COORDINATOR).get("/staff/webhooks").get_data(as_text=True)
+    help_text = page.partition("Register an endpoint")[2]
+    assert "WEBHOOK_ALLOWED_HOSTS=127.0.0.1" in help_text
+    assert "never in production" in help_text

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import links, messages
 from services.notify.models import Message
-from services.notify.webhooks import client, signing
+from services.notify.webhooks import addresses, client, signing
 from services.notify.webhooks.config import WebhookSettings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.agency import AgencyProfile
@@ -89,9 +89,14 @@ def get_endpoint(session: Session, acting: Acting, endpoint_id: uuid.UUID) -> We
     return endpoint
 
 
-def _checked(url: str, event_types: list[str], settings: WebhookSettings) -> list[str]:
+def _checked(
+    url: str, event_types: list[str], settings: WebhookSettings, *, look_up: bool = True
+) -> list[str]:
+    """The event types in catalog order; Invalid naming each bad field. The URL goes through
+    delivery's own address check (addresses.py), its host looked up unless ``look_up`` is
+    False (an unchanged stored URL: no look-up, so a description change never waits on DNS)."""
     errors: dict[str, list[str]] = {}
-    why = client.url_refusal(url, allowed_hosts=settings.allowed_hosts)
+    why = addresses.registration_refusal(url, allowed_hosts=settings.allowed_hosts, look_up=look_up)
     if why:
         errors["url"] = [why]
     unknown = [t for t in event_types if t not in EVENT_TYPES]
@@ -158,6 +163,7 @@ def update_endpoint(
         url if url is not None else endpoint.url,
         event_types if event_types is not None else list(endpoint.event_types),
         settings,
+        look_up=url is not None and url != endpoint.url,
     )
     if url is not None:
         endpoint.url = url

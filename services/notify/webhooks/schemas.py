@@ -12,7 +12,12 @@ from services.notify.webhooks.domain import EVENT_TYPES, WithSecret
 from shared.schemas import InputSchema
 
 EVENT_TYPE = fields.String(validate=validate.OneOf(EVENT_TYPES))
-URL_DOC = "An HTTPS URL that answers 2xx to a POST; never an internal address."
+URL_DOC = (
+    "An HTTPS URL that answers 2xx to a POST. Its host must be public: an internal address "
+    "however written (loopback, private, link-local, …: 127.1, 2130706433, [::1] too), a "
+    "localhost-like name, or a name that does not resolve or resolves to an internal address "
+    "is refused (422 on url), unless the operator lists the host in WEBHOOK_ALLOWED_HOSTS."
+)
 
 
 # -- input ------------------------------------------------------------------------------------
