@@ -254,6 +254,56 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(redis_client):
     assert "; Secure" not in cookie  # plain http in development
 
 
+def test_the_mail_frame_has_a_sandbox_policy_of_its_own_and_only_our_pages_may_frame_it(
+    redis_client,
+):
+    from services.notify.models import Message
+    from services.notify.worker import database
+    from shared.db import utcnow
+
+    with database.transaction() as session:
+        message = Message(
+            cause=f"test:{uuid.uuid4()}",
+            template="proposal_receipt",
+            to_address="dana@example.org",
+            subject="We received your Alliance proposal AP-2026-10007",
+            text_body="Dear Dana,\n",
+            html_body='<p style="color: #1b1b1b">Dear Dana,</p><script>alert(1)</script>',
+            reference="AP-2026-10007",
+            status="sent",
+            attempts=1,
+            ambiguous_deliveries=0,
+            created_at=utcnow(),
+            next_attempt_at=utcnow(),
+            sent_at=utcnow(),
+        )
+        session.add(message)
+        session.flush()
+        message_id = message.id
+    client = signed_in(services.notify.create_app({"TESTING": False}), COORDINATOR)
+
+    page = client.get(f"/staff/log/{message_id}")
+    frame = client.get(f"/staff/log/{message_id}/html")
+
+    assert page.status_code == 200
+    assert f'src="/staff/log/{message_id}/html"' in page.get_data(as_text=True)
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    assert frame.status_code == 200
+    assert frame.headers["Content-Security-Policy"] == (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; "
+        "form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
+    )
+    assert frame.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert frame.headers["Referrer-Policy"] == "no-referrer"
+    assert frame.headers["X-Content-Type-Options"] == "nosniff"
+    assert frame.headers["Cache-Control"] == "no-store"
+    # Signed out, the frame's address is the sign-in redirect, which no page may frame.
+    signed_out = services.notify.create_app({"TESTING": False}).test_client()
+    refused = signed_out.get(f"/staff/log/{message_id}/html")
+    assert refused.status_code in {302, 303}
+    assert "frame-ancestors 'none'" in refused.headers["Content-Security-Policy"]
+
+
 # -- the server the launchers run ----------------------------------------------------------
 
 
