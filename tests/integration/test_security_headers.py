@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from deploy.embedded import free_port
 from shared.config import load_settings
 from shared.staff_auth import COOKIE_NAME
 from tests.factories import COORDINATOR, signed_in
+from tests.production import production_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -202,13 +203,10 @@ def test_the_signed_link_routes_are_every_route_with_a_token():
 
 @pytest.fixture
 def in_production(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The two places that decide what production changes in an answer (the cookie flags and
-    HSTS) see APP_ENV=production; the rest keeps the test settings it runs with."""
-    from shared import security_headers, staff_auth
-
-    settings = replace(load_settings(), env="production")
-    monkeypatch.setattr(security_headers, "load_settings", lambda: settings)
-    monkeypatch.setattr(staff_auth, "load_settings", lambda: settings)
+    """APP_ENV=production, with every setting production asks for (tests/production.py)."""
+    for name, value in production_environment(os.environ).items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().production
 
 
 def test_in_production_every_answer_has_hsts_and_every_cookie_is_secure(
