@@ -75,12 +75,13 @@ def a_message(minutes_ago: int = 0, **values: Any) -> uuid.UUID:
 
 
 def a_proposals_story(reference: str = "AP-2026-10007", **values: Any) -> dict[str, uuid.UUID]:
-    """Receipt, decision, welcomes and the first reminder of one proposal and its alliance."""
+    """Receipt, decision, welcomes and the first reminder of one proposal and its alliance
+    (``alliance`` is the alliance's id)."""
     proposal_id = uuid.uuid4()
-    about = {"reference": reference, **values}
     alliance_id = uuid.uuid4()
-    return {
+    about = {"reference": reference, **values}
     alliance = {"alliance_id": alliance_id, **about}
+    return {
         "receipt": a_message(50, proposal_id=proposal_id, **about),
         "decision": a_message(
             40,
@@ -114,7 +115,6 @@ def a_proposals_story(reference: str = "AP-2026-10007", **values: Any) -> dict[s
     }
 
 
-def page_of(response: Any) -> str:
 def follows(liaison: Any, message_id: uuid.UUID) -> None:
     """``liaison`` is the liaison of the alliance (and proposal) ``message_id`` is about, as
     notify learns it from the events that name the liaison."""
@@ -131,6 +131,7 @@ def follows(liaison: Any, message_id: uuid.UUID) -> None:
         )
 
 
+def page_of(response: Any) -> str:
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     return response.get_data(as_text=True)
 
@@ -170,8 +171,8 @@ def test_the_log_filters_by_recipient_and_status_and_says_why_a_message_failed(a
         status="failed",
         attempts=1,
         last_error=REFUSED_550,
-    )
         proposal_id=uuid.uuid4(),
+    )
     client = signed_in(app, REVIEWER)
 
     to_lee = page_of(client.get("/staff/log?to=LEE@agency"))
@@ -232,10 +233,10 @@ def test_any_staff_member_reads_the_log_but_the_conflicted_sees_nothing_of_that_
     for person in (COORDINATOR, REVIEWER):
         page = page_of(signed_in(app, person).get("/staff/log"))
         assert len(log_links(page)) == 11, person.email
-    client = signed_in(app, conflicted)
     # The liaison of the Roofers' alliance: its five, and the one of its proposal.
     lees = page_of(signed_in(app, LEE).get("/staff/log"))
     assert sorted(log_links(lees)) == sorted(str(i) for i in [*roofers.values(), unnamed])
+    client = signed_in(app, conflicted)
     everything = page_of(client.get("/staff/log"))
     about_roofers = page_of(client.get("/staff/log?reference=AP-2026-10007"))
     api = client.get("/api/v1/messages?reference=AP-2026-10007")
@@ -269,11 +270,11 @@ def test_a_messages_page_shows_its_delivery_and_both_parts(app):
         to_address="nobody@unknown.example",
         last_error=REFUSED_550,
         html_body="<p>Dear Dana,</p><p>Your proposal <strong>AP-2026-10007</strong>.</p>",
-    )
         proposal_id=uuid.uuid4(),
         alliance_id=uuid.uuid4(),
-    page = page_of(signed_in(app, LEE).get(f"/staff/log/{message_id}"))
+    )
     follows(LEE, message_id)
+    page = page_of(signed_in(app, LEE).get(f"/staff/log/{message_id}"))
 
     assert "<h1>We received your Alliance proposal AP-2026-10007</h1>" in page
     assert "This message was not delivered" in page
@@ -436,7 +437,7 @@ def test_the_api_filters_the_log_the_same_way(app):
     failed = a_message(
         0, status="failed", to_address="x@unknown.example", last_error=REFUSED_550, reference=""
     )
-    client = signed_in(app, LEE)
+    client = signed_in(app, COORDINATOR)
 
     about = client.get("/api/v1/messages?reference=AP-2026-10007").get_json()["messages"]
     to_lee = client.get("/api/v1/messages?to=lee@").get_json()["messages"]
