@@ -261,6 +261,18 @@ def test_a_year_outside_the_term_is_not_found(alliance_id):
     assert client.get(f"/staff/alliances/{alliance_id}/evaluations/0/3").status_code == 200
 
 
+@pytest.mark.parametrize("year", [0, -1, 101, 10000, 2**40])
+def test_the_domain_refuses_a_year_no_term_has_before_computing_its_dates(alliance_id, year):
+    # The route's converter stops these first; the domain must not rely on it (add_years
+    # fails past year 9999).
+    from shared.domain import NotFound
+
+    with database.sessions() as session:
+        alliance = session.get(Alliance, alliance_id)
+        with pytest.raises(NotFound):
+            evaluations.agreement_year(session, alliance, term=0, year=year)
+
+
 # -- the year's roll-up ---------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/messages/<uuid:message_id>", "POST"): RELEASERS,
     ("/staff/log", "GET"): ANY_STAFF,
     ("/staff/log/<uuid:message_id>", "GET"): ANY_STAFF,
+    ("/staff/log/<uuid:message_id>/html", "GET"): ANY_STAFF,
     ("/staff/log/<uuid:message_id>/resend", "GET"): RELEASERS,
     ("/staff/log/<uuid:message_id>/resend", "POST"): RELEASERS,
     ("/staff/deliveries", "GET"): COORDINATOR,

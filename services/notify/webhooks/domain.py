@@ -462,7 +462,7 @@ def retry_after(header: str | None, *, now: datetime, cap: timedelta) -> timedel
     if not header:
         return timedelta(0)
     header = header.strip()
-    if header.isdigit():
+    if header.isascii() and header.isdigit():  # "²".isdigit() is True, int("²") fails
         pause = timedelta(seconds=int(header[:12]))
     else:
         try:

@@ -108,8 +108,14 @@ def _alliance(session: Session, alliance_id: uuid.UUID) -> Alliance:
     return alliance
 
 
+# No term runs longer than this many years; a larger year is no agreement year.
+MAX_AGREEMENT_YEAR = 100
+
+
 def agreement_year(session: Session, alliance: Alliance, *, term: int, year: int) -> AgreementYear:
     """The dates of agreement year ``year`` of term ``term`` (``NotFound`` outside the term)."""
+    if not 1 <= year <= MAX_AGREEMENT_YEAR:  # before add_years, which fails past year 9999
+        raise NotFound("No such agreement year.")
     bounds = session.execute(
         select(func.min(Report.period_start), func.max(Report.period_end)).where(
             Report.alliance_id == alliance.id, Report.term == term
@@ -122,7 +128,7 @@ def agreement_year(session: Session, alliance: Alliance, *, term: int, year: int
     else:
         raise NotFound("No such term.")
     year_start = add_years(start, year - 1)
-    if year < 1 or year_start > end:
+    if year_start > end:
         raise NotFound("No such agreement year.")
     return AgreementYear(
         term, year, year_start, min(add_years(start, year) - timedelta(days=1), end)

@@ -21,6 +21,8 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
         ("Tue, 01 Dec 2026 11:00:00 GMT", timedelta(0)),  # in the past
         ("soon", timedelta(0)),
         ("-5", timedelta(0)),
+        ("²", timedelta(0)),  # a digit to str.isdigit, not to int()
+        ("١٢٠", timedelta(0)),
     ],
 )
 def test_retry_after_in_seconds_or_as_a_date_is_capped(header, pause):
