@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from services.reporting.figures import domain as figures
 from services.reporting.proposals import domain as proposals
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
+from services.reporting.submissions import tokens
 from services.reporting.worker import database
 from shared.events import new_event
 from tests.factories import (
@@ -146,6 +148,11 @@ def read(client: Any, partners: dict[str, Partner], path: str) -> str:
     and ``+ note`` when it says something was left out."""
     answer = client.get(path)
     body = answer.get_data(as_text=True)
+    if answer.status_code in (302, 303, 401):  # not signed in: the sign-in, and nothing else
+        assert "/staff/sign-in" in answer.headers.get("Location", "/staff/sign-in")
+        asked = quote(path, safe="")  # the redirect names the page asked for, nothing more
+        assert not found(partners, body.replace(asked, "")), body
+        return "sign in"
     if answer.status_code == 403:
         assert not found(partners, body), body  # a refusal names no partner either
         return "403"
@@ -270,6 +277,17 @@ def test_without_a_conflict_the_csv_has_no_note_row(partners):
 # Coordinator (all), the dashboard for the Coordinator, an alliance's evaluation and its
 # reports (the API) for any staff member; a declared conflict hides the partner from anyone.
 MATRIX: dict[str, dict[str, str]] = {
+    # Whoever holds A's signed report link (the partner) has it and no staff page or API.
+    "holder of A's report link": {
+        "reports.csv": "sign in",
+        "activities.csv": "sign in",
+        "evaluation of A": "sign in",
+        "evaluation of B": "sign in",
+        "dashboard": "sign in",
+        "work list": "sign in",
+        "reports API of A": "sign in",
+        "reports API of B": "sign in",
+    },
     "reviewer": {
         "reports.csv": "403",
         "activities.csv": "403",
@@ -358,6 +376,13 @@ def test_each_identity_reads_exactly_what_is_theirs(partners):
     got = {
         who: {name: read(signed_in(app, person), partners, path) for name, path in every.items()}
         for who, person in people.items()
+    }
+    holder = app.test_client()
+    own_report = holder.get(f"/reports/{tokens.make_token(partners['A'].report_id)}")
+    assert own_report.status_code == 200
+    assert "fact sheet" in own_report.text
+    got["holder of A's report link"] = {
+        name: read(holder, partners, path) for name, path in every.items()
     }
     assert got == MATRIX
 
