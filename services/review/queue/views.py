@@ -32,7 +32,7 @@ from services.review.worker import database, outbox
 from shared.agency import ORGANIZATION_TYPES, load_agency_profile
 from shared.converters import whole_number
 from shared.domain import Acting, Invalid
-from shared.proposal import US_STATES
+from shared.proposal import US_STATE_NAMES
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
 from shared.web import request_session
@@ -90,7 +90,8 @@ def queue_page() -> Any:
         profile=load_agency_profile(),
         statuses=STATUS_LABELS,
         organization_types=ORGANIZATION_TYPES,
-        states=sorted(US_STATES),
+        # (code, name) pairs, by name: the filter sends the code the queue stores.
+        states=sorted(US_STATE_NAMES.items(), key=lambda pair: pair[1]),
     ), (422 if errors else 200)
 
 
