@@ -1,5 +1,6 @@
 """The one staff header of every service: who is signed in, one navigation across the
-services, sign-out (shared/templates/_staff_header.html, included by layout.html).
+services, sign-out (shared/templates/_staff_header.html, included by layout.html). The site
+title leads to the person's first page (:data:`HOME`): the services' roots are no pages.
 
 The four services are mounted under one host (``deploy/gateway.py`` in development,
 ``deploy/nginx.conf`` in production): intake at ``/``, then ``/review``, ``/reporting`` and
@@ -173,6 +174,23 @@ def staff_navigation(
     return items
 
 
+# Where the site title of a staff page leads: the first of these the person may open (the
+# services' roots are no pages). A person's work: proposals for those who decide them, the
+# reports for a liaison, else their own account.
+HOME: tuple[Destination, ...] = (
+    Destination("review", "/staff/queue", ("coordinator", "reviewer")),
+    Destination("reporting", "/staff/reports", ("coordinator", "liaison")),
+    Destination(*ACCOUNT),
+)
+
+
+def staff_home(staff: StaffSession | None) -> str:
+    """The site title's link on a staff page: the first of :data:`HOME` ``staff`` may open."""
+    held = staff.roles if staff is not None else frozenset()
+    target = next((d for d in HOME if _may(d.roles, held)), HOME[-1])
+    return service_url(target.service, target.path)
+
+
 def role_names(staff: StaffSession) -> list[str]:
     """The person's roles as people read them, in the order of ``ROLES``."""
     return [name for key, name in ROLES.items() if key in staff.roles]
@@ -183,6 +201,7 @@ def init_staff_shell(app: Flask) -> None:
     app.jinja_env.globals.update(
         service_url=service_url,
         staff_navigation=lambda: staff_navigation(current_staff()),
+        staff_home_url=lambda: staff_home(current_staff()),
         staff_role_names=role_names,
         staff_sign_out_url=lambda: service_url(*SIGN_OUT),
         staff_account_url=lambda: service_url(*ACCOUNT),

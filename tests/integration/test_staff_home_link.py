@@ -1,0 +1,67 @@
+"""The site title of every service's staff pages leads to a page the signed-in person may open
+(shared/staff_shell.py HOME), through the gateway as ``make run`` serves them: the queue for
+those who decide proposals, a liaison's reports, never a service's root (a bare 404)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from html import unescape
+from typing import Any
+
+import pytest
+from werkzeug.test import Client
+
+from deploy.gateway import create_gateway
+from services.reporting.alliances import domain as reporting_alliances
+from services.reporting.worker import database as reporting_database
+from shared.staff_auth import COOKIE_NAME
+from tests.factories import alliance_signed_event, staff_member, staff_session
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+# What the title leads each person to.
+HOMES = {
+    ("coordinator",): "/review/staff/queue",
+    ("reviewer",): "/review/staff/queue",
+    ("liaison",): "/reporting/staff/reports",
+    ("liaison", "reviewer"): "/review/staff/queue",
+}
+
+
+@pytest.fixture
+def gateway(redis_client: Any) -> Any:
+    return create_gateway()
+
+
+def reporting_alliance() -> uuid.UUID:
+    event = alliance_signed_event(alliance_id=uuid.uuid4())
+    with reporting_database.transaction() as session:
+        reporting_alliances.record_signed(session, event=event)
+    return uuid.UUID(str(event.payload["alliance_id"]))
+
+
+def title_link(html: str) -> str:
+    found = re.search(r'<em class="usa-logo__text"><a href="([^"]*)"', html)
+    assert found, "no site title link in the staff header"
+    return unescape(found.group(1))
+
+
+@pytest.mark.parametrize("roles", sorted(HOMES))
+def test_the_site_title_of_each_services_staff_page_opens_the_persons_first_page(gateway, roles):
+    person = staff_member(f"{'-'.join(roles)}@agency.example", *roles)
+    client = Client(gateway)
+    client.set_cookie(COOKIE_NAME, staff_session(person))
+    pages = {
+        "review": "/review/staff/me",
+        "reporting": f"/reporting/staff/alliances/{reporting_alliance()}/reports",
+        "notify": "/notify/staff/log",
+    }
+    for service, page in pages.items():
+        shown = client.get(page)
+        assert shown.status_code == 200, page
+        home = title_link(shown.get_data(as_text=True))
+        assert home == HOMES[roles], (service, home)
+        opened = client.get(home)
+        assert opened.status_code == 200, (service, home, opened.status_code)
+        assert 'id="staff-header"' in opened.get_data(as_text=True)
