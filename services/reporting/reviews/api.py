@@ -86,4 +86,5 @@ def request_revision(body: dict[str, Any], report_id: uuid.UUID) -> Any:
         comments=body["comments"],
         outbox=outbox,
         now=views.now(),
+        due_date=body.get("due_date"),
     )

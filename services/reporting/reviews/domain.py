@@ -5,8 +5,10 @@
   declared a conflict of interest with the partner (conflicts/domain.py: reading the report,
   its PDF included, is refused by ``check_may_read``, reviewing it by ``check_no_conflict``).
 - ``accept``: the latest version is accepted; ``report.accepted`` goes out.
-- ``request_revision``: the report is owed again by ``revision_due_date`` (the request day in
-  the agency's time zone), with its own reminders (a new round of ``report_reminders``; the
+- ``request_revision``: the report is owed again by ``revision_due_date`` (the later of its
+  current due date and 14 days after the request day in the agency's time zone), or by a
+  later date the liaison chooses (an earlier one is refused, ``Invalid`` on ``due_date``),
+  with its own reminders (a new round of ``report_reminders``; the
   unsent ones of earlier rounds are skipped, never sent); ``report.revision_requested``
   carries the comments, the new due date and the partner's signed link.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import difflib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -43,6 +45,7 @@ from shared.events import new_event
 from shared.outbox import Outbox
 
 MAX_COMMENTS = 10000
+MAX_EXTRA_DAYS = 366  # how far past the earliest revision due date a liaison may go
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,17 @@ def printable_version(found: ReportFile, number: int | None) -> ReportVersion:
     raise NotFound(f"This report has no version {number}.")
 
 
+def earliest_revision_due_date(
+    report: Report, *, now: datetime, rules: ScheduleRules | None = None
+) -> date:
+    """The due date a revision request made at ``now`` gives ``report`` unless the liaison
+    chooses a later one."""
+    rules = rules or rules_from_settings()
+    return revision_due_date(
+        now.astimezone(rules.timezone).date(), rules, current_due=report.due_date
+    )
+
+
 def _reviewable(
     session: Session, acting: Acting, report_id: uuid.UUID
 ) -> tuple[Report, Alliance, int]:
@@ -199,16 +213,34 @@ def request_revision(
     outbox: Outbox,
     now: datetime,
     rules: ScheduleRules | None = None,
+    due_date: date | None = None,
 ) -> ReportReview:
-    """Ask for a revision of the latest version: owed again by the revision due date, with
-    a new round of reminders; ``report.revision_requested`` with the partner's link."""
+    """Ask for a revision of the latest version: owed again by the revision due date (or
+    the later ``due_date`` the liaison chose), with a new round of reminders;
+    ``report.revision_requested`` with the partner's link."""
     rules = rules or rules_from_settings()
     comments = comments.strip()
+    errors: dict[str, list[str]] = {}
     if not comments:
-        raise Invalid({"comments": ["Say what the partner should change."]})
-    if len(comments) > MAX_COMMENTS:
-        raise Invalid({"comments": [f"At most {MAX_COMMENTS} characters."]})
+        errors["comments"] = ["Say what the partner should change."]
+    elif len(comments) > MAX_COMMENTS:
+        errors["comments"] = [f"At most {MAX_COMMENTS} characters."]
+    if errors:
+        raise Invalid(errors)
     report, alliance, version = _reviewable(session, acting, report_id)
+    earliest = earliest_revision_due_date(report, now=now, rules=rules)
+    if due_date is not None and due_date < earliest:
+        raise Invalid(
+            {
+                "due_date": [
+                    f"Choose {earliest.isoformat()} or later: a revision never brings the due "
+                    f"date forward and gives the partner at least {rules.revision_days} days."
+                ]
+            }
+        )
+    if due_date is not None and due_date > earliest + timedelta(days=MAX_EXTRA_DAYS):
+        latest = earliest + timedelta(days=MAX_EXTRA_DAYS)
+        raise Invalid({"due_date": [f"Choose a date no later than {latest.isoformat()}."]})
     review = ReportReview(
         report_id=report.id,
         version=version,
@@ -219,7 +251,7 @@ def request_revision(
     )
     session.add(review)
     report.status = "revision_requested"
-    report.due_date = revision_due_date(now.astimezone(rules.timezone).date(), rules)
+    report.due_date = due_date or earliest
     # Earlier rounds' unsent reminders never go out; the new due date gets its own round.
     session.execute(
         update(ReportReminder)

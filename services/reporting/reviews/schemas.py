@@ -18,6 +18,15 @@ class RevisionRequestIn(InputSchema):
         ),
         metadata={"description": "what the partner should change (required)"},
     )
+    due_date = fields.Date(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "Enter a date like 2027-01-30 (year-month-day)."},
+        metadata={
+            "description": "the new due date, if later than the rule's: the later of the "
+            "current due date and 14 days after the request (optional)"
+        },
+    )
 
 
 class ReviewOut(Schema):

@@ -14,6 +14,7 @@ from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reports import printout
 from services.reporting.reviews import domain as reviews
 from services.reporting.reviews.schemas import RevisionRequestIn
+from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.submissions import forms
 from services.reporting.worker import database, outbox
 from shared.agency import load_agency_profile
@@ -46,12 +47,14 @@ def _render(
     *,
     errors: dict[str, list[str]] | None = None,
     comments: str = "",
+    due_date: str = "",
     status: int = 200,
 ) -> tuple[str, int]:
     found = reviews.report_file(
         request_session(database), acting=current_acting(), report_id=report_id
     )
     profile = load_agency_profile()
+    rules = rules_from_settings()
     numbers = [version.number for version in found.versions]
     by_number = {version.number: version for version in found.versions}
     shown = _number("version")
@@ -89,8 +92,14 @@ def _render(
         emphasis_areas={**profile.priority_areas, **profile.hazards},
         may_review=found.report.status == "submitted",
         errors=errors,
-        error_rows=[("comments", "Comments", m) for m in errors.get("comments", [])],
+        error_rows=[
+            *(("comments", "Comments", m) for m in errors.get("comments", [])),
+            *(("due-date", "New due date", m) for m in errors.get("due_date", [])),
+        ],
         comments=comments,
+        due_date=due_date,
+        earliest_due=reviews.earliest_revision_due_date(found.report, now=now(), rules=rules),
+        revision_days=rules.revision_days,
         notice=NOTICES.get(request.args.get("reviewed", "")),
         timezone=load_settings().agency_timezone,
         sections=forms.SECTIONS,
@@ -130,11 +139,14 @@ def review_post(report_id: uuid.UUID) -> Any:
     acting = current_acting()
     action = request.form.get("action", "")
     comments = request.form.get("comments", "")
+    due_date = request.form.get("due_date", "").strip()
     try:
         if action == "accept":
             reviews.accept(session, acting=acting, report_id=report_id, outbox=outbox, now=now())
         elif action == "request_revision":
-            body = load_input(RevisionRequestIn(), {"comments": comments})
+            body = load_input(
+                RevisionRequestIn(), {"comments": comments, "due_date": due_date or None}
+            )
             reviews.request_revision(
                 session,
                 acting=acting,
@@ -142,11 +154,14 @@ def review_post(report_id: uuid.UUID) -> Any:
                 comments=body["comments"],
                 outbox=outbox,
                 now=now(),
+                due_date=body["due_date"],
             )
         else:
             raise Invalid({"comments": ["Choose Accept or Ask for a revision."]})
     except Invalid as err:
-        return _render(report_id, errors=err.errors, comments=comments, status=422)
+        return _render(
+            report_id, errors=err.errors, comments=comments, due_date=due_date, status=422
+        )
     decision = "accepted" if action == "accept" else "revision_requested"
     return redirect(
         url_for("report_reviews.report_page", report_id=report_id, reviewed=decision), code=303

@@ -132,10 +132,15 @@ def due_date_for(kind: str, period_end: date, rules: ScheduleRules) -> date:
     raise ValueError(f"report kind {kind!r}: one of {', '.join(KINDS)}")
 
 
-def revision_due_date(requested_on: date, rules: ScheduleRules) -> date:
-    """The new due date a revision request gives a report: ``revision_days`` after the
-    request's day (in the agency's time zone)."""
-    return requested_on + timedelta(days=rules.revision_days)
+def revision_due_date(
+    requested_on: date, rules: ScheduleRules, *, current_due: date | None = None
+) -> date:
+    """The new due date a revision request gives a report: the later of its current due
+    date and ``revision_days`` after the request's day (in the agency's time zone). A
+    revision never brings a due date forward; the liaison may choose a later one
+    (reviews/domain.py ``request_revision``)."""
+    earliest = requested_on + timedelta(days=rules.revision_days)
+    return max(earliest, current_due) if current_due is not None else earliest
 
 
 def _annual_periods(signing_date: date, ends_on: date) -> list[tuple[date, date]]:

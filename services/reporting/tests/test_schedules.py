@@ -378,6 +378,14 @@ def test_a_revision_request_gives_a_new_due_date_14_days_later():
     assert revision_due_date(date(2026, 12, 20), STATE_PLAN) == date(2027, 1, 3)
 
 
+def test_a_revision_request_never_brings_the_due_date_forward():
+    requested = date(2026, 12, 6)
+    kept = revision_due_date(requested, STATE_PLAN, current_due=date(2027, 1, 30))
+    assert kept == date(2027, 1, 30)
+    later = revision_due_date(requested, STATE_PLAN, current_due=date(2026, 12, 10))
+    assert later == date(2026, 12, 20)
+
+
 # -- the rules from the settings --------------------------------------------------------------
 
 
