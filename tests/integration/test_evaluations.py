@@ -26,6 +26,7 @@ from tests.factories import (
     LIAISON,
     OTHER_LIAISON,
     REVIEWER,
+    ROOFERS,
     acting_as,
     alliance_change_event,
     alliance_signed_event,
@@ -252,7 +253,15 @@ def test_a_missing_justification_is_shown_inline_and_nothing_is_stored(alliance_
     assert shared.status_code == 303
     page = client.get(shared.headers["Location"])
     assert "Shared with the partner on" in page.text
-    assert "No e-mail was sent" in page.text
+    assert "No e-mail was sent" not in page.text
+    assert (
+        f"Shared with Dana Smith of {ROOFERS}, with a copy to {LIAISON.name}: "
+        "the evaluation was sent to them by e-mail."
+    ) in page.text
+    assert "dana@example.org" not in page.text.split("usa-alert__text")[1].split("</p>")[0]
+    again = client.post(url + "/share")
+    page = client.get(again.headers["Location"])
+    assert "already shared with the partner; nothing more was sent" in page.text
 
 
 def test_a_year_outside_the_term_is_not_found(alliance_id):

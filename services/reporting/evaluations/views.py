@@ -3,7 +3,8 @@
 GET shows the evaluation (a form for the liaison or the Coordinator, read-only for other
 staff) beside the year's activity roll-up. POST records it: a refusal is the form again,
 each message beside its field. POST ``.../share`` marks it shared with the partner and, the
-first time, e-mails it to the partner (``evaluation.shared``).
+first time, e-mails it to the partner's contact with a copy to the liaison
+(``evaluation.shared``); the page then says who was told, by name.
 """
 
 from __future__ import annotations
@@ -51,6 +52,22 @@ def _error_rows(errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _name(person: dict[str, Any] | None, fallback: str) -> str:
+    return str((person or {}).get("name") or "").strip() or fallback
+
+
+def shared_notice(alliance: Any) -> str:
+    """Who the shared evaluation was e-mailed to (``evaluation.shared``: the partner's contact
+    with a copy to the liaison), by name."""
+    contact = _name(alliance.contact, "the partner's contact")
+    partner = alliance.partner_name or alliance.reference
+    liaison = _name(alliance.liaison, "the liaison")
+    return (
+        f"Shared with {contact} of {partner}, with a copy to {liaison}: "
+        "the evaluation was sent to them by e-mail."
+    )
+
+
 def _render(
     alliance_id: uuid.UUID,
     term: int,
@@ -74,11 +91,10 @@ def _render(
     notice = ""
     if request.args.get("saved"):
         notice = "Evaluation recorded."
+    elif request.args.get("shared") == "again":
+        notice = "This evaluation was already shared with the partner; nothing more was sent."
     elif request.args.get("shared"):
-        notice = (
-            "Marked as shared with the partner. No e-mail was sent: sending the evaluation "
-            "to the partner comes later."
-        )
+        notice = shared_notice(page.alliance)
     html = render_template(
         "evaluations/evaluation.html",
         found=page,
@@ -126,14 +142,22 @@ def evaluation_post(alliance_id: uuid.UUID, term: int, year: int) -> Any:
 @bp.post(PATH + "/share")
 @staff_required()
 def evaluation_share(alliance_id: uuid.UUID, term: int, year: int) -> Any:
-    domain.share_evaluation(
+    at = now()
+    shared = domain.share_evaluation(
         request_session(database),
         acting=_acting(),
         alliance_id=alliance_id,
         term=term,
         year=year,
-        at=now(),
+        at=at,
         outbox=outbox,
     )
-    target = url_for(".evaluation_page", alliance_id=alliance_id, term=term, year=year, shared=1)
+    first = shared.shared_at == at
+    target = url_for(
+        ".evaluation_page",
+        alliance_id=alliance_id,
+        term=term,
+        year=year,
+        shared=1 if first else "again",
+    )
     return redirect(target, code=303)
