@@ -20,6 +20,7 @@ from services.review.decisions.schemas import DecisionIn, ReleaseIn
 from services.review.queue import domain as queue
 from services.review.queue.views import render_proposal
 from services.review.worker import database, outbox
+from shared.agency import load_agency_profile
 from shared.domain import Acting, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
@@ -110,5 +111,8 @@ def decisions_page() -> Any:
             )
             return redirect(url_for("decisions.decisions_page"), code=303)
     return render_template(
-        "review/decisions.html", rows=decisions.pending(session, acting=acting), errors=errors
+        "review/decisions.html",
+        rows=decisions.pending(session, acting=acting),
+        errors=errors,
+        profile=load_agency_profile(),
     ), (422 if errors else 200)

@@ -41,13 +41,13 @@ from services.review.queue.models import (
 )
 from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_proposal
 from services.review.staff import domain as accounts
-from shared.agency import load_agency_profile
+from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
 from shared.config import load_settings
 from shared.db import utcnow
 from shared.domain import Acting, Forbidden, Invalid, NotFound, organization_key
 from shared.events import Event, new_event
 from shared.outbox import Outbox
-from shared.proposal import ProposalSchema
+from shared.proposal import US_STATE_NAMES, ProposalSchema
 
 OPEN_STATES = ("waiting", "in_review", "resubmitted")
 DECIDED_STATES = ("approved", "declined")
@@ -297,6 +297,42 @@ def changes_since_last_version(queued: QueuedProposal) -> dict[str, list[Any]]:
     return audit.diff_fields(queued.previous_data, queued.data)
 
 
+# -- words for a proposal's codes -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposalWords:
+    """What people read for each code of a proposal: the agency profile's lists, the
+    priority areas of the scoring configuration in force, the states' names. A code no list
+    has (a list changed since) is shown as its words, ``"cold_stress"`` as "Cold stress"."""
+
+    lists: Mapping[str, Mapping[str, str]]
+
+    def of(self, kind: str, code: str) -> str:
+        label = self.lists.get(kind, {}).get(code)
+        return label if label is not None else code.replace("_", " ").capitalize()
+
+    def all_of(self, kind: str, codes: Iterable[str]) -> list[str]:
+        return [self.of(kind, code) for code in codes]
+
+
+def proposal_words(session: Session) -> ProposalWords:
+    profile = load_agency_profile()
+    areas = {area["slug"]: area["label"] for area in current_config(session).priority_areas}
+    return ProposalWords(
+        {
+            "organization_types": ORGANIZATION_TYPES,
+            "states": US_STATE_NAMES,
+            "hazards": profile.hazards,
+            "activities": profile.activities,
+            "goal_categories": GOAL_CATEGORIES,
+            "goal_terms": GOAL_TERMS,
+            "priority_areas": {**profile.priority_areas, **areas},
+            "divisions": profile.divisions,
+        }
+    )
+
+
 # -- reading the queue ------------------------------------------------------------------------
 
 
@@ -396,6 +432,7 @@ class ProposalFile:
     changes_since_last_version: dict[str, list[Any]]
     comments: list[ReviewComment]
     history: list[AuditEntry]
+    words: ProposalWords
 
 
 def proposal_file(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -> ProposalFile:
@@ -407,6 +444,7 @@ def proposal_file(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -
         changes_since_last_version=changes_since_last_version(queued),
         comments=_comments(session, proposal_id),
         history=audit.history(session, entity_type="proposal", entity_id=proposal_id),
+        words=proposal_words(session),
     )
 
 

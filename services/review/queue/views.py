@@ -95,6 +95,25 @@ def queue_page() -> Any:
     ), (422 if errors else 200)
 
 
+def proposal_field_labels(federal: bool) -> dict[str, str]:
+    """The proposal page's form fields by the label its error summary gives them: the
+    decision's, the claim's, the move's and the comment's."""
+    return {
+        "kind": "Decision",
+        "message": "What the applicant should change",
+        "decline_reason": "Reason for declining",
+        "division": "Lead office" if federal else "Lead division",
+        "liaison_id": "Liaison",
+        "signing_date": "Signing date",
+        "term_years": "Term in years",
+        "approval_message": "Note for the applicant",
+        "reviewer_id": "Reviewer",
+        "points": "Points",
+        "reason": "Reason for moving it",
+        "body": "Comment",
+    }
+
+
 def render_proposal(
     session: Session,
     acting: Acting,
@@ -106,6 +125,7 @@ def render_proposal(
 ) -> tuple[str, int]:
     """The proposal's page, with a refused form's messages and what was typed."""
     file = queue.proposal_file(session, acting=acting, proposal_id=proposal_id)
+    profile = load_agency_profile()
     page = render_template(
         "review/proposal.html",
         entry=QueueEntryOut().dump(file.queued),
@@ -115,7 +135,9 @@ def render_proposal(
         comments=file.comments,
         history=file.history,
         liaison_options=[(str(p.id), p.name) for p in decisions.liaison_choices(session)],
-        profile=load_agency_profile(),
+        profile=profile,
+        words=file.words,
+        field_labels=proposal_field_labels(profile.federal),
         errors=errors or {},
         form=form or {},
         can_decide=decisions.may_decide(acting),
