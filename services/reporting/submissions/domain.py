@@ -70,6 +70,17 @@ def versions_of(session: Session, report_id: uuid.UUID) -> list[ReportVersion]:
     )
 
 
+def latest_review(session: Session, report_id: uuid.UUID) -> ReportReview | None:
+    """The liaison's latest review of the report (what the partner's page tells: accepted
+    and when, or what a revision should change), ``None`` before any."""
+    return session.scalars(
+        select(ReportReview)
+        .where(ReportReview.report_id == report_id)
+        .order_by(ReportReview.version.desc())
+        .limit(1)
+    ).first()
+
+
 def partner_copy(session: Session, report: Report) -> tuple[ReportVersion, list[ReportReview]]:
     """What the partner prints through its link: the latest version it submitted, with the
     reviews so far (``NotFound`` before the first submission)."""

@@ -62,12 +62,15 @@ def _render(
     focus: str = "",
 ) -> tuple[str, int]:
     goal_categories = load_agency_profile().goal_categories
+    session = request_session(database)
+    revision = (
+        domain.latest_review(session, report.id) if report.status == "revision_requested" else None
+    )
     shown = forms.for_display(content)
     for section in forms.FIELDS:  # always an empty row to fill in
         if not shown[section]:
             shown[section].append(dict.fromkeys(forms.FIELDS[section], ""))
     errors = errors or {}
-    session = request_session(database)
     page = render_template(
         "report_form.html",
         page_title="Report on your alliance",
@@ -86,6 +89,8 @@ def _render(
         max_rows=MAX_ROWS,
         notice=notice,
         focus=focus,
+        revision=revision,
+        timezone=load_settings().agency_timezone,
     )
     return page, status
 
@@ -96,9 +101,12 @@ def report_form(token: str) -> Any:
     session = request_session(database)
     if report.status in domain.READ_ONLY:
         versions = domain.versions_of(session, report.id)
+        review = domain.latest_review(session, report.id)
+        accepted = report.status == "accepted" and review is not None
         return render_template(
             "report_submitted.html",
-            page_title="Report submitted",
+            page_title="Report accepted" if accepted else "Report submitted",
+            accepted=review if accepted else None,
             report=report,
             token=token,
             alliance=session.get(Alliance, report.alliance_id),
@@ -115,8 +123,6 @@ def report_form(token: str) -> Any:
     notice = ""
     if request.args.get("saved"):
         notice = "Draft saved. Come back with the same link to finish it; nothing was submitted."
-    elif report.status == "revision_requested":
-        notice = "Your liaison asked for a revision: change the report and submit it again."
     return _render(report, token, domain.content_of(session, report), notice=notice)
 
 
