@@ -194,7 +194,7 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
         )
         body = text_of(welcome).replace("\r\n", "\n")
         assert "The report calendar" in body, body
-        found = re.search(r"here: \S*(/reporting/reports/[^/\s]+)\n", body)
+        found = re.search(r"here:\n\S*(/reporting/reports/[^/\s]+)\n", body)
         assert found, body
         with urllib.request.urlopen(system.base + found.group(1), timeout=10) as response:  # noqa: S310
             assert response.status == 200

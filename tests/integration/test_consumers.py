@@ -111,7 +111,7 @@ def test_notify_records_a_receipt_and_a_coordinator_alert_once(redis_client):
 
     page = f"{load_settings().public_base_url}/review/staff/proposals/"
     proposal_id = message["payload"]["proposal_id"]
-    assert f"Open the proposal: {page}{proposal_id}\n" in messages[0].text_body
+    assert f"Open the proposal:\n{page}{proposal_id}\n" in messages[0].text_body
     # One delivery task per new message went to the notify queue, none for the duplicate.
     assert redis_client.llen("notify") == 2
     assert len(rows(notify_db, NotifyProcessed)) == 1

@@ -376,7 +376,7 @@ def test_the_liaisons_copy_of_a_reminder_links_the_staff_page_not_the_partners(r
     assert a.report_url not in copy.text_body
     assert a.report_url not in copy.html_body
     assert a.report_url not in copy.calendar
-    assert f"The report in the staff pages: {staff_page}" in copy.text_body
+    assert f"The report in the staff pages:\n{staff_page}" in copy.text_body
     assert f'href="{staff_page}"' in copy.html_body
     assert a.report_url in partner.text_body
 

@@ -119,13 +119,13 @@ def test_a_reminder_goes_to_the_contact_with_a_copy_to_the_liaison(
     assert f'href="{url}"' in html_of(by_address[CONTACT])
     contact_text = plain(by_address[CONTACT])
     assert contact_text.startswith("Dear Dana Smith,\n\nThe quarterly report of the alliance")
-    assert f"Fill in the report here: {url}\n" in contact_text
+    assert f"Fill in the report here:\n{url}\n" in contact_text
     liaison_text = plain(by_address[LIAISON])
     assert liaison_text.startswith(
         "Dear Lee Liaison,\n\nThis is your copy of the reminder sent to Dana Smith"
     )
     # The liaison's copy links the report's staff page, never the partner's signed link.
-    assert "The report in the staff pages: http" in liaison_text
+    assert "The report in the staff pages:\nhttp" in liaison_text
     assert "/reporting/staff/reports/" in liaison_text
     assert url not in liaison_text
     assert url not in html_of(by_address[LIAISON])

@@ -175,7 +175,7 @@ def test_a_revision_request_carries_the_escaped_comments_the_date_and_the_link(
         "Add the &lt;script&gt;alert(1)&lt;/script&gt; rows &amp; dates.<br>\nSecond line"
     ) in html
     assert "- New due date: August 17, 2026\n" in text
-    assert f"Revise and resubmit the report here: {LINK}\n" in text
+    assert f"Revise and resubmit the report here:\n{LINK}\n" in text
     assert f'href="{LINK}"' in html
     [copy] = smtp_server.inbox.wait_for(lambda m: m["To"] == LIAISON)
     text = plain(copy)
@@ -183,7 +183,7 @@ def test_a_revision_request_carries_the_escaped_comments_the_date_and_the_link(
         "Dear Lee Liaison,\n\nThis is your copy of the revision request sent to Dana Smith"
     )
     # The liaison's copy links the report's staff page, never the partner's signed link.
-    assert "The report in the staff pages: http" in text
+    assert "The report in the staff pages:\nhttp" in text
     assert "/reporting/staff/reports/" in text
     assert LINK not in text
     assert LINK not in html_of(copy)

@@ -228,7 +228,7 @@ def test_the_welcome_carries_the_calendar_and_the_first_reports_link(
     assert f"- Your liaison: {LIAISON.name} ({LIAISON.email})\n" in text
     for line in calendar_lines(payload):
         assert line in text
-    assert f"Fill in your first report (due {first_due}) here: {url}\n" in text
+    assert f"Fill in your first report (due {first_due}) here:\n{url}\n" in text
     assert "Each reminder of a report will carry the link to its form too." in text
     assert f'<a href="{url}">' in html
     assert "Each reminder of a report will carry the link to its form too." in html
@@ -318,7 +318,7 @@ def test_a_renewed_terms_calendar_goes_to_the_contact_and_the_liaison_once(
         assert "<b>" not in html_of(mail)
     partner_text = plain(by_address[CONTACT])
     assert partner_text.startswith("Dear Dana Smith,\n\n")
-    assert f"here: {payload['report_url']}\n" in partner_text
+    assert f"here:\n{payload['report_url']}\n" in partner_text
     assert f'<a href="{payload["report_url"]}">' in html_of(by_address[CONTACT])
     liaison_text = plain(by_address[LIAISON.email])
     assert liaison_text.startswith(f"Dear {LIAISON.name},\n\n")

@@ -82,7 +82,7 @@ def test_the_liaison_reads_the_period_the_version_on_time_or_late_and_the_staff_
     assert "- Version: 2 (a resubmission)\n" in text
     assert f"- {word}: it was due on July 30, 2026\n" in text
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
-    assert f"Review the report: {STAFF_PAGE}\n" in text
+    assert f"Review the report:\n{STAFF_PAGE}\n" in text
     assert "sig=1" not in text + html  # the partner's own link stays the partner's
     assert f'<a href="{STAFF_PAGE}">Review the report</a>' in html
     assert f"<li>{word}: it was due on July 30, 2026</li>" in html
@@ -125,7 +125,7 @@ def test_a_revision_request_carries_escaped_comments_with_their_line_breaks():
     ) in html
     assert "asks for a revision by August 17, 2026." in text
     assert "- New due date: August 17, 2026\n" in text
-    assert f"Revise and resubmit the report here: {LINK}\n" in text
+    assert f"Revise and resubmit the report here:\n{LINK}\n" in text
     assert f'href="{LINK}"' in html
 
 
@@ -140,7 +140,7 @@ def test_the_liaisons_copy_of_a_revision_request_names_the_contact():
     assert "The comments sent:\n\nFix it.\n" in text
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
     # The liaison's copy links the report's staff page, never the partner's signed link.
-    assert f"The report in the staff pages: {STAFF_PAGE}\n" in text
+    assert f"The report in the staff pages:\n{STAFF_PAGE}\n" in text
     assert f'href="{STAFF_PAGE}"' in html
     assert LINK not in text
     assert LINK not in html

@@ -78,7 +78,7 @@ def test_the_contact_reads_the_period_the_due_date_the_link_and_the_liaison():
     assert "- Period: April 1, 2026 through June 30, 2026\n" in text
     assert "- Due: July 30, 2026\n" in text
     assert "- Your liaison: Lee Liaison (lee@agency.example)\n" in text
-    assert "Fill in the report here: https://alliances.example/reports/r/abc?sig=1\n\nThank" in text
+    assert "Fill in the report here:\nhttps://alliances.example/reports/r/abc?sig=1\n\nThank" in text
     assert "copy" not in text
     assert 'href="https://alliances.example/reports/r/abc?sig=1"' in html
     assert 'href="mailto:lee@agency.example"' in html
@@ -101,14 +101,14 @@ def test_the_liaisons_copy_names_the_contact_and_asks_for_the_form_when_none_is_
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
     assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text
     assert "please send it to Dana Smith." in text
-    assert f"The report in the staff pages: {STAFF_REPORT}\n" in text
+    assert f"The report in the staff pages:\n{STAFF_REPORT}\n" in text
 
 
 def test_the_liaisons_copy_links_the_staff_page_not_the_partners_signed_link():
     _, text, html = render(
         "report_due_soon", context(recipient_name="Lee Liaison", to_liaison=True)
     )
-    assert f"The report in the staff pages: {STAFF_REPORT}\n" in text
+    assert f"The report in the staff pages:\n{STAFF_REPORT}\n" in text
     assert f'href="{STAFF_REPORT}"' in html
     assert "sig=1" not in text
     assert "sig=1" not in html
@@ -128,6 +128,6 @@ def test_the_coordinator_reads_who_is_late_and_where_the_alliance_is():
     assert text.startswith("The annual report of Roofers <b>& Sons</b> (AP-2026-00042) is 30 days")
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
     assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text
-    assert "The alliance: http://127.0.0.1:8000/review/staff/alliances/1\n" in text
+    assert "The alliance:\nhttp://127.0.0.1:8000/review/staff/alliances/1\n" in text
     assert "sig=1" not in text  # the partner's own link is not the Coordinator's
     assert 'href="http://127.0.0.1:8000/review/staff/alliances/1"' in html
