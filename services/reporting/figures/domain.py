@@ -54,17 +54,27 @@ from shared.domain import Acting, Forbidden, NotFound
 
 WAITING_FOR_PARTNER = ("scheduled", "due_soon", "due", "overdue", "revision_requested")
 DONE = ("submitted", "accepted")
+OWED = ("scheduled", "due_soon", "due", "overdue")  # not submitted yet
 
 
 def timing(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
-    """``on_time``, ``late``, ``overdue`` (owed, past its due date), ``open`` (owed, not due
-    yet) or ``cancelled``."""
+    """``on_time``, ``late``, ``overdue`` (owed, past its due date: by the clock, or as the
+    deadline sweep already marked it), ``open`` (owed, not due yet) or ``cancelled``."""
     deadline = end_of_day(report.due_date, rules)
     if report.status == "cancelled":
         return "cancelled"
     if report.submitted_at is not None and report.status in (*DONE, "revision_requested"):
         return "on_time" if report.submitted_at < deadline else "late"
-    return "overdue" if now >= deadline else "open"
+    return "overdue" if report.status == "overdue" or now >= deadline else "open"
+
+
+def shown_status(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
+    """The status staff see: ``overdue`` for a report still owed past its due date, even
+    before the deadline sweep marked it so (its status beside its timing never says
+    overdue and not due yet at once); else the report's own status."""
+    if report.status in OWED and timing(report, now=now, rules=rules) == "overdue":
+        return "overdue"
+    return report.status
 
 
 def _is_liaison_of(acting: Acting, alliance: Alliance) -> bool:
@@ -88,6 +98,16 @@ class ReportLine:
     report: Report
     alliance: Alliance
     timing: str
+    status: str  # shown_status: what the page says of it
+
+
+def _line(report: Report, alliance: Alliance, *, now: datetime, rules: ScheduleRules) -> ReportLine:
+    return ReportLine(
+        report,
+        alliance,
+        timing(report, now=now, rules=rules),
+        shown_status(report, now=now, rules=rules),
+    )
 
 
 @dataclass(frozen=True)
@@ -113,7 +133,7 @@ def alliance_reports(
     )
     return AllianceReports(
         alliance=alliance,
-        lines=[ReportLine(r, alliance, timing(r, now=now, rules=rules)) for r in found],
+        lines=[_line(r, alliance, now=now, rules=rules) for r in found],
     )
 
 
@@ -135,7 +155,7 @@ def _lines(
         .where(Report.status.in_(statuses))
         .order_by(Report.due_date, Alliance.reference, Report.kind)
     ).all()
-    return [ReportLine(r, a, timing(r, now=now, rules=rules)) for r, a in rows]
+    return [_line(r, a, now=now, rules=rules) for r, a in rows]
 
 
 def work_list(

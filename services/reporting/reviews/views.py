@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.reporting.conflicts.views import acting as current_acting
+from services.reporting.figures import domain as figures
 from services.reporting.reports import printout
 from services.reporting.reviews import domain as reviews
 from services.reporting.reviews.schemas import RevisionRequestIn
@@ -91,6 +92,7 @@ def _render(
         changes_of=changes_of if changes is not None else None,
         emphasis_areas={**profile.priority_areas, **profile.hazards},
         may_review=found.report.status == "submitted",
+        shown_status=figures.shown_status(found.report, now=now(), rules=rules),
         errors=errors,
         error_rows=[
             *(("comments", "Comments", m) for m in errors.get("comments", [])),
