@@ -8,8 +8,15 @@ from html import unescape
 
 import pytest
 
-from services.review import create_app
+from services.intake import create_app as create_intake
+from services.review import audit, create_app
+from services.review.queue import domain as queue
+from services.review.worker import database
+from shared.testing import example_proposal
 from tests.factories import proposal, queued_proposal, signed_in, staff_member
+from tests.helpers import queued_tasks
+
+DASH = "\N{EN DASH}"
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -159,3 +166,124 @@ def test_the_proposal_page_names_hazards_activities_and_choices_by_their_labels(
         "(short-term)",
     ):
         assert code not in html
+
+
+# -- the changes since the previous version, from a real resubmission ------------------------
+
+
+def run_queued(redis_client, queue_name: str, celery) -> list[str]:
+    """Run the tasks waiting in ``queue_name`` as its worker would; their names."""
+    names = []
+    for name, kwargs in queued_tasks(redis_client, queue_name):
+        celery.tasks[name](**kwargs)
+        names.append(name)
+    redis_client.delete(queue_name)
+    return names
+
+
+def changes_table(html: str) -> list[tuple[str, str, str]]:
+    found = re.search(
+        r"<h2>Changes since the previous version</h2>\s*<table.*?</table>", html, re.S
+    )
+    assert found, "no changes on the page"
+    rows = re.findall(
+        r'<tr><th scope="row">([^<]*)</th><td>(.*?)</td><td>(.*?)</td></tr>', found.group(0)
+    )
+    return [
+        (
+            unescape(field),
+            unescape(re.sub(r"</?(del|ins)>", "", old)),
+            unescape(re.sub(r"</?(del|ins)>", "", new)),
+        )
+        for field, old, new in rows
+    ]
+
+
+def test_a_resubmissions_changes_read_as_the_form_names_them_and_reorders_are_none(
+    app, redis_client
+):
+    import services.intake.tasks
+    import services.review.tasks
+
+    intake = create_intake({"TESTING": True}).test_client()
+    submitted = intake.post("/api/v1/proposals", json=example_proposal())
+    assert submitted.status_code == 201, submitted.json
+    token = submitted.json["status_url"].rstrip("/").rsplit("/", 1)[1]
+    assert run_queued(redis_client, "review", services.review.tasks.celery) == [
+        "review.proposal_submitted"
+    ]
+    rev = staff_member("rev@agency.example", "reviewer")
+    reviewer = signed_in(app, rev)
+    proposal_id = submitted.json["id"]
+    asked = reviewer.post(
+        f"/staff/proposals/{proposal_id}/decision",
+        data={"kind": "changes_requested", "message": "Add a measure for downloads."},
+    )
+    assert asked.status_code == 303
+    page = reviewer.get("/staff/decisions").get_data(as_text=True)
+    [decision_id] = re.findall(r'name="decision_ids" value="([^"]+)"', page)
+    assert reviewer.post("/staff/decisions", data={"decision_ids": decision_id}).status_code == 303
+    assert run_queued(redis_client, "intake", services.intake.tasks.celery) == [
+        "intake.changes_requested"
+    ]
+
+    edited = example_proposal(hazards=["heat", "falls"])  # the same hazards, reordered
+    edited["organization"]["type"] = "labor_organization"
+    outreach, training = edited["goals"]
+    outreach["activities"] = ["mailing_lists", "disseminate_information"]  # reordered
+    outreach["term"] = "long"
+    outreach["measure"] = "members reached, downloads"
+    training["activities"] = ["develop_training", "promote_training"]
+    resubmitted = intake.put(f"/api/v1/proposals/{proposal_id}?token={token}", json=edited)
+    assert resubmitted.status_code == 200, resubmitted.json
+    assert run_queued(redis_client, "review", services.review.tasks.celery) == [
+        "review.proposal_resubmitted"
+    ]
+
+    html = reviewer.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
+
+    assert changes_table(html) == [
+        ("Type of organization", "Trade association", "Labor organization"),
+        (f"Goal 1 {DASH} Short- or long-term", "Short-term", "Long-term"),
+        (f"Goal 1 {DASH} Measure of success", "members reached", "members reached, downloads"),
+        (
+            f"Goal 2 {DASH} Activities",
+            "Jointly develop training materials, safe work practices or best practices",
+            "Jointly develop training materials, safe work practices or best practices; "
+            "Promote training programs and seminars",
+        ),
+    ]
+    shown = unescape(html)
+    assert "goals.0" not in shown
+    assert "['" not in shown
+    assert "Hazards</th>" not in shown
+    assert f"Goal 1 {DASH} Activities" not in shown
+    # The history's resubmission says the same.
+    assert f"Goal 1 {DASH} Short- or long-term: Short-term → Long-term" in shown
+    with database.transaction() as session:
+        [entry] = [
+            e
+            for e in audit.history(session, entity_type="proposal", entity_id=proposal_id)
+            if e.action == "resubmitted"
+        ]
+        assert sorted(entry.changes) == [
+            "goals.0.measure",
+            "goals.0.term",
+            "goals.1.activities",
+            "organization.type",
+        ]
+
+
+def test_a_change_in_the_choices_of_a_multi_select_is_a_change():
+    before = example_proposal()
+    after = example_proposal(hazards=["heat", "silica"])
+    after["priority"]["priority_areas"] = ["falls", "heat"]
+    assert queue.version_changes(before, after) == {
+        "hazards": [["falls", "heat"], ["heat", "silica"]],
+        "priority.priority_areas": [["falls"], ["falls", "heat"]],
+    }
+    assert queue.version_changes(before, example_proposal(hazards=["heat", "falls"])) == {}
+    # Order still matters where it means something: the goals themselves.
+    swapped = example_proposal()
+    swapped["goals"].reverse()
+    assert "goals.0.category" in queue.version_changes(before, swapped)

@@ -21,6 +21,7 @@ Who may do what:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -285,7 +286,7 @@ def receive_submitted_proposal(session: Session, *, event: Event) -> QueuedPropo
         entity_id=queued.proposal_id,
         action="resubmitted" if resubmission else "submitted",
         actor="applicant",
-        changes=audit.diff_fields(queued.previous_data or {}, data) if resubmission else {},
+        changes=version_changes(queued.previous_data or {}, data) if resubmission else {},
         note=f"version {queued.version}",
     )
     return queued
@@ -294,7 +295,7 @@ def receive_submitted_proposal(session: Session, *, event: Event) -> QueuedPropo
 def changes_since_last_version(queued: QueuedProposal) -> dict[str, list[Any]]:
     if queued.previous_data is None:
         return {}
-    return audit.diff_fields(queued.previous_data, queued.data)
+    return version_changes(queued.previous_data, queued.data)
 
 
 # -- words for a proposal's codes -------------------------------------------------------------
@@ -314,6 +315,143 @@ class ProposalWords:
 
     def all_of(self, kind: str, codes: Iterable[str]) -> list[str]:
         return [self.of(kind, code) for code in codes]
+
+    def describe(self, changes: Mapping[str, list[Any]]) -> list[Change]:
+        """A proposal's changes (``version_changes``) as people read them, in the form's
+        order: each field by the label the form gives it, each value in words."""
+        return [
+            Change(path, field_label(path), self.value(path, old), self.value(path, new))
+            for path, (old, new) in sorted(changes.items(), key=lambda item: _form_order(item[0]))
+            if not _reordered(path, old, new)  # as recorded before reorders were left out
+        ]
+
+    def value(self, path: str, value: Any) -> str:
+        """A value of the field at ``path`` in words: a code by its label, a list as its
+        labels (separated by semicolons when a label has a comma), a whole goal as its
+        category and description; nothing at all is ``""``."""
+        kind = CODED_FIELDS.get(_generic(path))
+        if value is None or value == "" or value == []:
+            return ""
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        if isinstance(value, int):
+            return f"{value:,}"
+        if isinstance(value, dict):  # a goal added or taken out whole
+            category = self.of("goal_categories", str(value.get("category", "")))
+            return f"{category}: {value.get('description', '')}"
+        if isinstance(value, list):
+            words = [self.of(kind, str(v)) if kind else str(v) for v in value]
+            return ("; " if any("," in word for word in words) else ", ").join(words)
+        return self.of(kind, str(value)) if kind else str(value)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field changed between two versions of a proposal, in words."""
+
+    path: str  # as the data has it: goals.0.activities
+    field: str  # as the form names it: Goal 1, an en dash, Activities
+    before: str  # "" for nothing
+    after: str
+
+
+# The proposal form's fields by the label the form gives them, in the form's order
+# (services/intake's form; a goal's fields are numbered and follow an en dash:
+# "Goal 1 \N{EN DASH} Activities").
+FIELD_LABELS: dict[str, str] = {
+    "organization.name": "Organization name",
+    "organization.type": "Type of organization",
+    "organization.address.street": "Street address",
+    "organization.address.city": "City",
+    "organization.address.state": "State",
+    "organization.address.zip": "ZIP code",
+    "organization.website": "Website",
+    "organization.workers_reached": "Members or employees reached",
+    "organization.industry": "Industry",
+    "organization.naics": "NAICS code",
+    "contact.name": "Contact name",
+    "contact.title": "Contact title",
+    "contact.phone": "Phone",
+    "contact.email": "E-mail",
+    "contact.fax": "Fax",
+    "hazards": "Hazards",
+    "hazards_other": "Other hazards",
+    "goals": "Goals",
+    "priority.priority_areas": "Priority areas",
+    "priority.emerging_issue": "Emerging issue",
+    "priority.expertise_gap": "Expertise the agency lacks",
+    "requested_division": "Requested lead",
+    "existing_relationship": "Existing relationship with the agency",
+}
+GOAL_FIELD_LABELS: dict[str, str] = {
+    "category": "Category",
+    "description": "Description",
+    "term": "Short- or long-term",
+    "activities": "Activities",
+    "activities_other": "Other activities",
+    "measure": "Measure of success",
+}
+# The fields holding codes, by the list of ProposalWords that names them.
+CODED_FIELDS: dict[str, str] = {
+    "organization.type": "organization_types",
+    "organization.address.state": "states",
+    "hazards": "hazards",
+    "priority.priority_areas": "priority_areas",
+    "requested_division": "divisions",
+    "goals.#.category": "goal_categories",
+    "goals.#.term": "goal_terms",
+    "goals.#.activities": "activities",
+}
+# The form's multi-selects (checkboxes): sets, whose order means nothing.
+SET_VALUED = frozenset({"hazards", "priority.priority_areas", "goals.#.activities"})
+
+_GOAL_PATH = re.compile(r"^goals\.(\d+)(?:\.(\w+))?$")
+
+
+def _generic(path: str) -> str:
+    """``goals.2.activities`` as ``goals.#.activities``; other paths as they are."""
+    return re.sub(r"^goals\.\d+", "goals.#", path)
+
+
+def field_label(path: str) -> str:
+    goal = _GOAL_PATH.match(path)
+    if goal:
+        number, name = int(goal.group(1)) + 1, goal.group(2)
+        if name is None:
+            return f"Goal {number}"
+        return f"Goal {number} \N{EN DASH} {GOAL_FIELD_LABELS.get(name, name.replace('_', ' '))}"
+    return FIELD_LABELS.get(path, path.replace(".", " ").replace("_", " ").capitalize())
+
+
+def _form_order(path: str) -> tuple[int, int, int]:
+    order = list(FIELD_LABELS)
+    goal = _GOAL_PATH.match(path)
+    if goal:
+        fields = list(GOAL_FIELD_LABELS)
+        name = goal.group(2)
+        rank = -1 if name is None else (fields.index(name) if name in fields else len(fields))
+        return (order.index("goals"), int(goal.group(1)), rank)
+    return (order.index(path) if path in order else len(order), 0, 0)
+
+
+def version_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """What changed from one version of a proposal to the next, field by field
+    (``{"goals.0.measure": [old, new]}``); a multi-select whose choices are the same, only
+    in another order, did not change."""
+    return {
+        path: [old, new]
+        for path, (old, new) in audit.diff_fields(before, after).items()
+        if not _reordered(path, old, new)
+    }
+
+
+def _reordered(path: str, old: Any, new: Any) -> bool:
+    return (
+        _generic(path) in SET_VALUED
+        and isinstance(old, list)
+        and isinstance(new, list)
+        and sorted(map(str, old)) == sorted(map(str, new))
+    )
 
 
 def proposal_words(session: Session) -> ProposalWords:

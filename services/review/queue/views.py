@@ -131,7 +131,7 @@ def render_proposal(
         entry=QueueEntryOut().dump(file.queued),
         data=file.queued.data,
         explanation=explain(file.queued.score_lines),
-        changes=file.changes_since_last_version,
+        changes=file.words.describe(file.changes_since_last_version),
         comments=file.comments,
         history=file.history,
         liaison_options=[(str(p.id), p.name) for p in decisions.liaison_choices(session)],
