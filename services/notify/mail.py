@@ -27,6 +27,15 @@ from typing import Protocol, TextIO
 
 from shared.config import Settings, SmtpSettings
 
+# Each header on one line, up to RFC 5322's limit of 998 characters (a subject is at most
+# 300): the standard 78-column folding broke every subject longer than about 70 characters
+# onto two lines, which some mail programs, and anyone reading the .eml file, show as a break.
+# Bodies are unaffected: their encoding was chosen (at 78 columns) when their parts were set.
+HEADER_LINE_LIMIT = 998
+FILE_POLICY = email.policy.default.clone(max_line_length=HEADER_LINE_LIMIT)
+SMTP_POLICY = email.policy.SMTP.clone(max_line_length=HEADER_LINE_LIMIT)
+SMTPUTF8_POLICY = email.policy.SMTPUTF8.clone(max_line_length=HEADER_LINE_LIMIT)
+
 
 class DeliveryError(Exception):
     """What became of a message that did not certainly go out; ``str()`` says why."""
@@ -86,7 +95,7 @@ class FileConnection:
             raise NotSent(describe(err)) from err
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(message.as_bytes())
+                fh.write(message.as_bytes(policy=FILE_POLICY))
             os.replace(tmp, target)
         except OSError as err:
             Path(tmp).unlink(missing_ok=True)
@@ -111,7 +120,7 @@ class ConsoleConnection:
         self.stream = stream
 
     def send(self, message: EmailMessage) -> None:
-        text = message.as_bytes(policy=email.policy.SMTPUTF8).decode("utf-8", "replace")
+        text = message.as_bytes(policy=SMTPUTF8_POLICY).decode("utf-8", "replace")
         try:
             self.stream.write(f"{'-' * 72}\n{text.replace(chr(13), '')}\n{'-' * 72}\n")
             self.stream.flush()
@@ -170,12 +179,12 @@ class SmtpConnection:
         recipients = [addr for _, addr in email.utils.getaddresses([str(message["To"])])]
         international = any(not addr.isascii() for addr in [sender, *recipients])
         options: list[str] = []
-        policy = email.policy.SMTP
+        policy = SMTP_POLICY
         if international:
             if not smtp.has_extn("smtputf8"):
                 raise Refused("SMTPNotSupportedError: the server does not take SMTPUTF8 addresses")
             options += ["SMTPUTF8", "BODY=8BITMIME"]
-            policy = email.policy.SMTPUTF8
+            policy = SMTPUTF8_POLICY
         elif smtp.has_extn("8bitmime"):
             options.append("BODY=8BITMIME")
         with io.BytesIO() as buffer:
