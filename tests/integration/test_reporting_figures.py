@@ -17,6 +17,7 @@ from services.reporting.figures import domain as figures
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
+from shared.agency import load_agency_profile
 from tests.factories import (
     COORDINATOR,
     LIAISON,
@@ -104,26 +105,58 @@ def test_the_activity_csv_has_one_row_per_activity_and_is_excel_safe(seeded):
     assert rows[0] == list(figures.ACTIVITY_CSV_HEADER)
     assert len(rows) == 1 + 2 * 4  # two annual reports, four activity rows each
     reference = seeded["lee"].payload["reference"]
-    falls = [row for row in rows[1:] if row[6] == "dissemination" and row[11] == "falls"]
-    assert falls == [
-        [
-            reference,
-            seeded["lee"].payload["partner"]["name"],
-            "annual",
-            "0",
-            "2024-01-15/2025-01-14",
-            "1",
-            "dissemination",
-            "2024-03-01",
-            "'" + TRICKY,
-            "",
-            "",
-            "falls",
-            "150",
-        ]
+    partner = seeded["lee"].payload["partner"]["name"]
+    profile = load_agency_profile()
+    division = profile.divisions["construction_safety_health"]
+    falls = {**profile.hazards, **profile.priority_areas}["falls"]
+    header = rows[0]
+    by_column = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    # Every column in words, as the pages show them: no stored code.
+    dissemination = [
+        row
+        for row in by_column
+        if row["section"] == "Dissemination of products" and row["emphasis area"] == falls
     ]
-    outreach = [row for row in rows[1:] if row[6] == "outreach"]
-    assert {(row[9], row[10], row[12]) for row in outreach} == {("Lansing", "MI", "10")}
+    assert dissemination == [
+        {
+            "alliance reference": reference,
+            "partner": partner,
+            "division": division,
+            "report kind": "Annual",
+            "term": "Initial term",
+            "period": "2024-01-15/2025-01-14",
+            "version": "1",
+            "section": "Dissemination of products",
+            "date": "2024-03-01",
+            "type of product": "Fact sheet",
+            "title or event": "",
+            "audience": "",
+            "description": "'" + TRICKY,  # formula-safe
+            "city": "",
+            "state": "",
+            "emphasis area": falls,
+            "number reached": "150",
+        }
+    ]
+    # A product keeps its title beside its description.
+    products = [row for row in by_column if row["section"] == "Products developed"]
+    assert [(row["title or event"], row["description"]) for row in products] == [
+        ("Toolbox talk", "Five minutes")
+    ] * 2
+    training = [row for row in by_column if row["section"] == "Training for agency staff"]
+    assert {(row["audience"], row["number reached"]) for row in training} == {
+        ("Compliance officers", "3")
+    }
+    outreach = [
+        row for row in by_column if row["section"].startswith("Outreach events and training")
+    ]
+    assert {
+        (row["title or event"], row["city"], row["state"], row["number reached"])
+        for row in outreach
+    } == {("Roofing safety day", "Lansing", "MI", "10")}
+    codes = {"annual", "dissemination", "outreach", "products", "staff_training", "falls"}
+    assert not codes & {cell for row in rows[1:] for cell in row}
+    assert "construction_safety_health" not in body.decode("utf-8-sig")
     # A liaison gets their own alliances' rows; another liaison none; a reviewer is refused.
     mine = signed_in(app, acting_as(LIAISON)).get("/staff/activities.csv")
     assert mine.data.count(b"\r\n") == 1 + 8

@@ -19,6 +19,7 @@ from services.reporting.models import Report
 from services.reporting.reports import domain as reports
 from services.reporting.schedules.domain import ScheduleRules
 from services.reporting.worker import database
+from shared.agency import load_agency_profile
 from tests.factories import (
     COORDINATOR,
     LIAISON,
@@ -193,7 +194,17 @@ def test_the_csv_export_opens_in_excel_and_neutralises_formulas(program):
     assert len(rows) == 1 + 6
     partners = {row[1] for row in rows[1:]}
     assert partners == {"Michigan Roofing Contractors Association", "'" + TRICKY}
-    on_time = sorted(row[8] for row in rows[1:])
+    # Codes in words, as the pages show them.
+    divisions = load_agency_profile().divisions
+    assert {row[2] for row in rows[1:]} == {
+        divisions["construction_safety_health"],
+        divisions["general_industry_safety_health"],
+    }
+    assert {row[3] for row in rows[1:]} <= {"Quarterly", "Annual"}
+    assert {row[4] for row in rows[1:]} == {"Initial term"}
+    assert {row[7] for row in rows[1:]} <= set(figures.STATUS_LABELS.values())
+    assert "_" not in "".join(row[7] for row in rows[1:])
+    on_time = sorted(row[9] for row in rows[1:])
     assert on_time == ["", "", "no", "no", "yes", "yes"]
     lee = signed_in(app, acting_as(LIAISON)).get("/staff/reports.csv").data
     assert len(list(csv.reader(io.StringIO(lee.decode("utf-8-sig"))))) == 1 + 3

@@ -49,7 +49,9 @@ from services.reporting.conflicts.domain import (
 from services.reporting.proposals import domain as proposals
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import ScheduleRules, end_of_day
+from services.reporting.submissions.forms import SECTIONS
 from services.reporting.submissions.models import ReportVersion
+from shared.agency import load_agency_profile
 from shared.domain import Acting, Forbidden, NotFound
 
 WAITING_FOR_PARTNER = ("scheduled", "due_soon", "due", "overdue", "revision_requested")
@@ -384,9 +386,59 @@ def dashboard(
 
 # -- CSV ------------------------------------------------------------------------------------
 
+# The words staff read for the stored codes (the pages and the CSV files alike).
+STATUS_LABELS = {
+    "scheduled": "Scheduled",
+    "due_soon": "Due soon",
+    "due": "Due",
+    "overdue": "Overdue",
+    "submitted": "Submitted",
+    "revision_requested": "Revision requested",
+    "accepted": "Accepted",
+    "cancelled": "Cancelled",
+}
+KIND_LABELS = {"quarterly": "Quarterly", "annual": "Annual"}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def term_label(term: int) -> str:
+    return f"Renewal {term}" if term else "Initial term"
+
+
+@dataclass(frozen=True)
+class CsvLabels:
+    """The agency's words for its codes: divisions (or offices) and emphasis areas (hazards
+    and priority areas); a code the profile no longer lists is shown as it is."""
+
+    divisions: dict[str, str] = field(default_factory=dict)
+    emphasis_areas: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_agency(cls) -> CsvLabels:
+        profile = load_agency_profile()
+        return cls(
+            divisions=dict(profile.divisions),
+            emphasis_areas={**profile.hazards, **profile.priority_areas},
+        )
+
+    def division(self, key: str) -> str:
+        return self.divisions.get(key, key)
+
+    def emphasis_area(self, key: str) -> str:
+        return self.emphasis_areas.get(key, key)
+
+
 CSV_HEADER = (
     "alliance reference",
     "partner",
+    "division",
     "kind",
     "term",
     "period",
@@ -413,11 +465,17 @@ def note_row(left_out: LeftOut, width: int) -> list[list[str]]:
 
 
 def export_rows(
-    session: Session, *, acting: Acting, now: datetime, rules: ScheduleRules
+    session: Session,
+    *,
+    acting: Acting,
+    now: datetime,
+    rules: ScheduleRules,
+    labels: CsvLabels | None = None,
 ) -> list[list[str]]:
     """The CSV's rows (header first): every report for the Coordinator, a liaison's own
     alliances' reports for a liaison; a partner hidden by a conflict is left out, and a last
-    row says so (``note_row``)."""
+    row says so (``note_row``). Codes are shown as the words the pages use (``labels``)."""
+    labels = labels or CsvLabels.of_agency()
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The export is for liaisons and the Coordinator.")
     readable = _readable(session, acting, own_only=not acting.is_coordinator)
@@ -438,11 +496,12 @@ def export_rows(
                 for value in (
                     alliance.reference,
                     alliance.partner_name,
-                    report.kind,
-                    report.term,
+                    labels.division(alliance.division),
+                    kind_label(report.kind),
+                    term_label(report.term),
                     f"{report.period_start.isoformat()}/{report.period_end.isoformat()}",
                     report.due_date.isoformat(),
-                    report.status,
+                    status_label(shown_status(report, now=now, rules=rules)),
                     report.submitted_at.isoformat() if report.submitted_at else "",
                     on_time,
                 )
@@ -462,12 +521,16 @@ def to_csv(rows: Iterable[Sequence[str]]) -> bytes:
 ACTIVITY_CSV_HEADER = (
     "alliance reference",
     "partner",
+    "division",
     "report kind",
     "term",
     "period",
     "version",
     "section",
     "date",
+    "type of product",
+    "title or event",
+    "audience",
     "description",
     "city",
     "state",
@@ -476,10 +539,15 @@ ACTIVITY_CSV_HEADER = (
 )
 
 
-def activity_export_rows(session: Session, *, acting: Acting) -> list[list[str]]:
+def activity_export_rows(
+    session: Session, *, acting: Acting, labels: CsvLabels | None = None
+) -> list[list[str]]:
     """The activity CSV's rows (header first): one per activity row of each report's latest
-    submitted version; every alliance for the Coordinator, a liaison's own for a liaison; a
-    partner hidden by a conflict is left out, and a last row says so (``note_row``)."""
+    submitted version, every field of the row in its own column (a product's title too);
+    every alliance for the Coordinator, a liaison's own for a liaison; a partner hidden by a
+    conflict is left out, and a last row says so (``note_row``). Codes are shown as the
+    words the pages use (``labels``)."""
+    labels = labels or CsvLabels.of_agency()
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The export is for liaisons and the Coordinator.")
     readable = _readable(session, acting, own_only=not acting.is_coordinator)
@@ -496,16 +564,20 @@ def activity_export_rows(session: Session, *, acting: Acting) -> list[list[str]]
                 for value in (
                     row.alliance.reference,
                     row.alliance.partner_name,
-                    report.kind,
-                    report.term,
+                    labels.division(row.alliance.division),
+                    kind_label(report.kind),
+                    term_label(report.term),
                     f"{report.period_start.isoformat()}/{report.period_end.isoformat()}",
                     row.version,
-                    row.section,
+                    SECTIONS.get(row.section, row.section),
                     day.isoformat() if day else "",
-                    row.description,
+                    row.row.get("type", ""),
+                    row.row.get("title") or row.row.get("event") or "",
+                    row.row.get("audience", ""),
+                    row.row.get("description", ""),
                     row.row.get("city", ""),
                     row.row.get("state", ""),
-                    row.emphasis_area,
+                    labels.emphasis_area(row.emphasis_area),
                     "" if number is None else number,
                 )
             ]

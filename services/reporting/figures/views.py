@@ -22,16 +22,6 @@ from shared.web import request_session
 
 bp = Blueprint("figures", __name__, url_prefix="/staff")
 
-STATUS_LABELS = {
-    "scheduled": "Scheduled",
-    "due_soon": "Due soon",
-    "due": "Due",
-    "overdue": "Overdue",
-    "submitted": "Submitted",
-    "revision_requested": "Revision requested",
-    "accepted": "Accepted",
-    "cancelled": "Cancelled",
-}
 PROPOSAL_STATUS_LABELS = {
     "submitted": "Submitted (in review)",
     "changes_requested": "Changes requested",
@@ -49,7 +39,7 @@ TIMING_LABELS = {
 
 @bp.app_template_filter("report_status")
 def report_status(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return figures.status_label(status)
 
 
 @bp.app_template_filter("report_timing")
