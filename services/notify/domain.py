@@ -245,6 +245,12 @@ def message_log(
     return list(session.scalars(query.order_by(Message.created_at).limit(LOG_LIMIT)))
 
 
+def shown_time() -> ColumnElement[Any]:
+    """The time the log shows for a message, and orders it by: when it was sent, or, until
+    it is, when it was recorded (a held decision letter is sent long after it was recorded)."""
+    return func.coalesce(Message.sent_at, Message.created_at)
+
+
 @dataclass(frozen=True)
 class LogPage:
     """One page of the message log, newest first."""
@@ -277,8 +283,9 @@ def log_page(
     page: int = 1,
     per_page: int = LOG_PAGE_SIZE,
 ) -> LogPage:
-    """The staff pages' message log: every message the actor may know of, newest first, one
-    page at a time, with the filters of ``message_log``. A page past the last shows the last."""
+    """The staff pages' message log: every message the actor may know of, newest first by
+    the time it shows (``shown_time``), one page at a time, with the filters of
+    ``message_log``. A page past the last shows the last."""
     _may_read(acting)
     query = _filtered(
         select(Message).where(visible_to(acting)),
@@ -289,7 +296,7 @@ def log_page(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = min(max(page, 1), max(1, math.ceil(total / per_page)))
     found = session.scalars(
-        query.order_by(Message.created_at.desc(), Message.id)
+        query.order_by(shown_time().desc(), Message.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
