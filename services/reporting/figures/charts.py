@@ -2,20 +2,31 @@
 
 ``bar_chart`` draws horizontal bars with ``role="img"``, a ``<title>`` and a ``<desc>`` that
 reads out every number; the page shows the same numbers in a table right below the chart.
+
+Each bar's label sits on its own line(s) above the bar, wrapped to the chart's width, so no
+label is clipped and the chart is narrow enough (``WIDTH`` user units, drawn at most that
+wide by the page's ``maxw-mobile-lg``) to stay readable on a 390 px phone.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from html import escape
 
 from markupsafe import Markup
 
-BAR_HEIGHT = 24
-GAP = 8
-LABEL_WIDTH = 260
-BAR_WIDTH = 360
-VALUE_WIDTH = 60
+WIDTH = 400  # the chart's user units across: about its width in CSS pixels on a phone
+FONT_SIZE = 14
+LINE_HEIGHT = 18
+LABEL_CHARACTERS = 46  # a label line at most this long fits WIDTH at FONT_SIZE
+BAR_HEIGHT = 20
+GAP = 12
+VALUE_WIDTH = 56  # room right of the longest bar for its number
+
+
+def _label_lines(label: str) -> list[str]:
+    return textwrap.wrap(label, LABEL_CHARACTERS, break_long_words=True) or [""]
 
 
 def bar_chart(
@@ -23,28 +34,34 @@ def bar_chart(
 ) -> Markup:
     """A horizontal bar chart of ``(label, value)`` pairs as inline SVG."""
     top = max((value for _label, value in bars), default=0) or 1
-    height = max(len(bars), 1) * (BAR_HEIGHT + GAP) + GAP
-    width = LABEL_WIDTH + BAR_WIDTH + VALUE_WIDTH
+    bar_room = WIDTH - VALUE_WIDTH
     spoken = "; ".join(f"{label}: {value}" for label, value in bars) or "No data."
     desc = f"{description} {spoken}".strip()
+    drawn: list[str] = []
+    y = GAP
+    for label, value in bars:
+        for line in _label_lines(label):
+            y += LINE_HEIGHT
+            drawn.append(
+                f'<text x="0" y="{y - 4}" font-size="{FONT_SIZE}" fill="#1b1b1b">'
+                f"{escape(line)}</text>"
+            )
+        y += 2
+        length = round(bar_room * value / top)
+        drawn.append(
+            f'<rect x="0" y="{y}" width="{length}" height="{BAR_HEIGHT}" fill="#005ea2"></rect>'
+            f'<text x="{length + 6}" y="{y + BAR_HEIGHT / 2 + 5}" font-size="{FONT_SIZE}" '
+            f'fill="#1b1b1b">{value}</text>'
+        )
+        y += BAR_HEIGHT + GAP
+    height = max(y, GAP + BAR_HEIGHT)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" role="img" '
-        f'width="100%" viewBox="0 0 {width} {height}" '
+        f'width="100%" viewBox="0 0 {WIDTH} {height}" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(desc)}</desc>',
+        *drawn,
+        "</svg>",
     ]
-    for index, (label, value) in enumerate(bars):
-        y = GAP + index * (BAR_HEIGHT + GAP)
-        length = round(BAR_WIDTH * value / top)
-        middle = y + BAR_HEIGHT / 2 + 5
-        parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{middle}" text-anchor="end" '
-            f'font-size="14" fill="#1b1b1b">{escape(label)}</text>'
-            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length}" height="{BAR_HEIGHT}" '
-            f'fill="#005ea2"></rect>'
-            f'<text x="{LABEL_WIDTH + length + 6}" y="{middle}" font-size="14" '
-            f'fill="#1b1b1b">{value}</text>'
-        )
-    parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every label and title is escaped above)
