@@ -64,8 +64,8 @@ def test_resubmission_diff_is_shown_on_the_proposal_page(app):
     html = reviewer.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
     assert "Changes since the previous version" in html
     assert re.search(
-        r"<th scope=\"row\">Other hazards</th><td>\(none\)</td>"
-        r"<td><ins>Skylights</ins></td>",
+        r"<th scope=\"row\"[^>]*>Other hazards</th><td[^>]*>\(none\)</td>"
+        r"<td[^>]*><ins>Skylights</ins></td>",
         html,
     )
 
