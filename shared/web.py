@@ -280,6 +280,7 @@ def _end_request_sessions(*, commit: bool) -> None:
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 USWDS_STATIC = Path(__file__).parent / "static" / "uswds"
+SITE_STATIC = Path(__file__).parent / "static" / "site"
 
 
 def init_app(app: Flask, *, service: str) -> None:
@@ -294,6 +295,10 @@ def init_app(app: Flask, *, service: str) -> None:
     )
     app.register_blueprint(
         Blueprint("uswds", __name__, static_folder=USWDS_STATIC, static_url_path="/assets/uswds")
+    )
+    # The project's few rules of its own (shared/static/site/site.css, at /assets/site/).
+    app.register_blueprint(
+        Blueprint("site", __name__, static_folder=SITE_STATIC, static_url_path="/assets/site")
     )
     app.context_processor(layout_context)
     init_staff_shell(app)  # the staff header and links across the services (staff_shell.py)

@@ -267,7 +267,12 @@ def test_banner_accordion_opens_and_closes(page, base_url, js_errors):
 
 def test_vendored_css_js_and_fonts_are_served(page, base_url, js_errors):
     page.goto(f"{base_url}/_layout-check?clean=1")
-    css_url = page.locator('link[rel="stylesheet"]').evaluate("el => el.href")
+    css_url, site_url = page.locator('link[rel="stylesheet"]').evaluate_all(
+        "els => els.map(el => el.href)"
+    )
+    # The project's own rules (shared/static/site/site.css) come after USWDS's, to win ties.
+    assert site_url.endswith("/assets/site/site.css"), site_url
+    assert requests.get(site_url, timeout=10).headers["Content-Type"].startswith("text/css")
     assert re.search(r"/assets/uswds/css/uswds\.min\.css\?v=3\.\d+\.\d+$", css_url), css_url
     script_urls = page.locator("script[src]").evaluate_all("els => els.map(el => el.src)")
     assert [url.split("?")[0].rsplit("/", 1)[-1] for url in script_urls] == [

@@ -36,6 +36,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/healthz", "GET"): PUBLIC,
     ("/static/<path:filename>", "GET"): PUBLIC,
     ("/assets/uswds/<path:filename>", "GET"): PUBLIC,
+    ("/assets/site/<path:filename>", "GET"): PUBLIC,
     ("/api/v1/openapi.json", "GET"): PUBLIC,  # the API's description; no data
     # Signing in and out (services/review/staff/views.py; the API: staff/api.py)
     ("/staff/sign-in", "GET"): PUBLIC,

@@ -25,6 +25,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/healthz", "GET"): PUBLIC,
     ("/static/<path:filename>", "GET"): PUBLIC,
     ("/assets/uswds/<path:filename>", "GET"): PUBLIC,
+    ("/assets/site/<path:filename>", "GET"): PUBLIC,
     ("/api/v1/openapi.json", "GET"): PUBLIC,
     ("/staff/messages", "GET"): RELEASERS,
     ("/staff/messages", "POST"): RELEASERS,
