@@ -78,7 +78,9 @@ def test_the_contact_reads_the_period_the_due_date_the_link_and_the_liaison():
     assert "- Period: April 1, 2026 through June 30, 2026\n" in text
     assert "- Due: July 30, 2026\n" in text
     assert "- Your liaison: Lee Liaison (lee@agency.example)\n" in text
-    assert "Fill in the report here:\nhttps://alliances.example/reports/r/abc?sig=1\n\nThank" in text
+    assert "Fill in the report here:\nhttps://alliances.example/reports/r/abc?sig=1\n\nThank" in (
+        text
+    )
     assert "copy" not in text
     assert 'href="https://alliances.example/reports/r/abc?sig=1"' in html
     assert 'href="mailto:lee@agency.example"' in html
