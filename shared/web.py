@@ -39,10 +39,18 @@ def wants_json() -> bool:
 
 
 def layout_context() -> dict[str, str]:
-    """What layout.html needs on every page: the agency's name and the assets' version."""
+    """What layout.html needs on every page: the agency's name, the assets' version and where
+    the site title leads."""
     from shared.agency import load_agency_profile
 
-    return {"agency_name": load_agency_profile().name, "static_version": _uswds_version()}
+    return {
+        "agency_name": load_agency_profile().name,
+        "static_version": _uswds_version(),
+        # The site title of a page seen signed out (the sign-in page, the directory, a
+        # partner's report form) leads to the program's public home, the proposal form: a
+        # service's own root is no page.
+        "public_home_url": load_settings().public_base_url.rstrip("/") + "/",
+    }
 
 
 @cache

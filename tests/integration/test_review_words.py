@@ -98,7 +98,7 @@ def test_the_decision_forms_error_summary_names_each_field_by_its_label(app):
         assert f'id="{target}"' in html
     assert "Liaison id" not in html
 
-    for kind, sent, expected in (
+    cases: tuple[tuple[str, dict[str, str], str], ...] = (
         ("", {}, "Decision: Choose a decision."),
         ("declined", {}, "Reason for declining: Give the reason for declining."),
         (
@@ -106,7 +106,8 @@ def test_the_decision_forms_error_summary_names_each_field_by_its_label(app):
             {},
             "What the applicant should change: Tell the applicant what to change.",
         ),
-    ):
+    )
+    for kind, sent, expected in cases:
         html = reviewer.post(
             f"/staff/proposals/{proposal_id}/decision", data={"kind": kind, **sent}
         ).get_data(as_text=True)

@@ -8,15 +8,25 @@ import re
 import uuid
 from html import unescape
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select
 from werkzeug.test import Client
 
 from deploy.gateway import create_gateway
 from services.reporting.alliances import domain as reporting_alliances
+from services.reporting.reports.models import Report
+from services.reporting.submissions import tokens
 from services.reporting.worker import database as reporting_database
+from shared.config import load_settings
 from shared.staff_auth import COOKIE_NAME
-from tests.factories import alliance_signed_event, staff_member, staff_session
+from tests.factories import (
+    alliance_signed_event,
+    run_reporting_task,
+    staff_member,
+    staff_session,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -65,3 +75,27 @@ def test_the_site_title_of_each_services_staff_page_opens_the_persons_first_page
         opened = client.get(home)
         assert opened.status_code == 200, (service, home, opened.status_code)
         assert 'id="staff-header"' in opened.get_data(as_text=True)
+
+
+def test_the_site_title_of_a_page_seen_signed_out_opens_the_public_home(gateway):
+    """The sign-in page, the public directory and a partner's report form: the title leads to
+    the program's public home (the proposal form), never a service's root."""
+    signed = alliance_signed_event(alliance_id=uuid.uuid4())
+    run_reporting_task("reporting.alliance_signed", signed)
+    with reporting_database.transaction() as session:
+        report_id = session.scalars(
+            select(Report.id).where(Report.alliance_id == signed.payload["alliance_id"]).limit(1)
+        ).one()
+    public_home = load_settings().public_base_url.rstrip("/") + "/"
+    client = Client(gateway)
+    for page in (
+        "/review/staff/sign-in",
+        "/review/directory",
+        f"/reporting/reports/{tokens.make_token(report_id)}",
+    ):
+        shown = client.get(page)
+        assert shown.status_code == 200, page
+        assert title_link(shown.get_data(as_text=True)) == public_home, page
+    opened = client.get(urlsplit(public_home).path, follow_redirects=True)
+    assert opened.status_code == 200
+    assert "<form" in opened.get_data(as_text=True)  # the proposal form
