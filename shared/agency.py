@@ -105,6 +105,8 @@ class AgencyProfile:
     activities: Choices
     priority_areas: Choices
     divisions: Choices
+    # Whose official website this is (the banner atop every page): a state plan's state.
+    government: str = "the United States government"
 
     @property
     def federal(self) -> bool:

@@ -629,6 +629,16 @@ AGENCY_NAME = _agency.add(
         default_doc="`MIOSHA` (federal profile: `OSHA`)",
     )
 )
+AGENCY_GOVERNMENT = _agency.add(
+    Setting(
+        "AGENCY_GOVERNMENT",
+        text("a government's name"),
+        "",
+        'whose official website this is, in the banner atop every page ("An official website '
+        'of ...")',
+        default_doc="`the State of Michigan` (federal profile: `the United States government`)",
+    )
+)
 AGENCY_TIMEZONE = _agency.add(
     Setting(
         "AGENCY_TIMEZONE",
@@ -1484,6 +1494,8 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     agency_profile = AgencyProfile(
         profile=profile,
         name=values[AGENCY_NAME] or ("OSHA" if federal else "MIOSHA"),
+        government=values[AGENCY_GOVERNMENT]
+        or ("the United States government" if federal else "the State of Michigan"),
         **{key: given or dict(defaults[key]) for key, given in lists.items()},
     )
 
