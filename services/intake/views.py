@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
@@ -77,6 +77,7 @@ def render_form(
         notice=notice,
         notice_kind=notice_kind,
         focus=focus,
+        changes_requested=g.get("changes_requested", "") if mode == "edit" else "",
         honeypot=HONEYPOT,
         **_choices(),
     )
@@ -231,6 +232,8 @@ def edit(token: str) -> Any:
     proposal_id = proposals.linked_id("status", token, settings=settings)
     session = request_session(database)
     proposal = proposals.find_editable(session, proposal_id)
+    # What the agency asked for stays above the form, also when it comes back with errors.
+    g.changes_requested = proposal.changes_requested_message
     if request.method == "GET":
         return render_form(proposal.data, mode="edit", status_token=token)
     controls, data = _posted_form()

@@ -291,7 +291,15 @@ def test_confirmation_status_and_edit_pages_are_accessible(
         "Michigan Roofing Contractors Association"
     )
     expect(submit_button(page, "Resubmit proposal")).to_be_visible()
+    asked = page.get_by_role("heading", name="What the agency asked you to change")
+    expect(asked).to_be_visible()
+    expect(page.locator("#changes-requested")).to_contain_text(
+        "Please name the conferences you will attend."
+    )
     assert_accessible(page, context_label="the edit and resubmit page")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(page, context_label="the edit and resubmit page at 390 px")
 
 
 def test_the_page_for_a_bad_link_is_accessible(

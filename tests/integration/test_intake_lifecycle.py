@@ -339,3 +339,20 @@ def test_an_idempotency_key_of_the_longest_allowed_length_works(client):
         {"errors": {"Idempotency-Key": ["Use at most 200 characters."]}},
     )
     assert count(Proposal) == 1
+
+
+def test_the_edit_page_shows_what_the_agency_asked_also_when_the_form_comes_back(client):
+    submitted = submit(client)
+    token = token_of(submitted["status_url"])
+    request_changes(submitted["id"], message="Please add a measure.\nAnd name the <trainers>.")
+    page = client.get(f"/status/{token}/edit").get_data(as_text=True)
+    asked = page.partition('id="changes-requested"')[2].partition("</div>\n</div>")[0]
+    assert "What the agency asked you to change" in asked
+    assert "Please add a measure.\nAnd name the &lt;trainers&gt;." in asked
+    # Refused for a missing field, the form keeps the request above it.
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+    refused = app.test_client().post(f"/status/{token}/edit", data={"action": "submit"})
+    assert refused.status_code == 422
+    assert "Please add a measure." in refused.get_data(as_text=True)
+    # The form for a new proposal asks nothing of the kind.
+    assert 'id="changes-requested"' not in client.get("/apply").get_data(as_text=True)
