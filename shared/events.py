@@ -231,6 +231,26 @@ class StaffConflictDeclaredV1(Schema):
     declared_at = fields.AwareDateTime(required=True)
 
 
+class CoordinatorSchema(Schema):
+    """One active Coordinator, as ``staff.coordinators_changed`` lists them."""
+
+    id = fields.UUID(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+
+
+class StaffCoordinatorsChangedV1(Schema):
+    """The set of active Coordinators changed (``staff.coordinators_changed``, produced by
+    review's staff accounts in the transaction of the change: an account created, its roles
+    changed, deactivated or reactivated; also once by review's migration 0009 for the
+    Coordinators an upgraded system already had). ``coordinators`` is the whole list as it is
+    now, by name; notify sends the Coordinator's mail to each of them (empty: to
+    COORDINATOR_EMAIL)."""
+
+    coordinators = fields.List(fields.Nested(CoordinatorSchema), required=True)
+    changed_at = fields.AwareDateTime(required=True)
+
+
 class ReportEventBase(Schema):
     """What every ``report.*`` event carries: the report, its alliance and who to tell."""
 
@@ -378,6 +398,7 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("alliance.ambassador_designated", 1): AllianceAmbassadorDesignatedV1,
     # -- end of the agreement's life
     ("staff.conflict_declared", 1): StaffConflictDeclaredV1,
+    ("staff.coordinators_changed", 1): StaffCoordinatorsChangedV1,
     # -- report deadlines (issue 9): one payload, the type says which moment came
     ("report.due_soon", 1): ReportDeadlineV1,
     ("report.due", 1): ReportDeadlineV1,
@@ -436,6 +457,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     # -- end of the agreement's life
     "staff.conflict_declared": ("notify.conflict_declared", "reporting.conflict_declared"),
+    # notify sends the Coordinator's mail to the active Coordinators by name (issue 16)
+    "staff.coordinators_changed": ("notify.coordinators_changed",),
     # -- report deadlines (issue 9): the contact and the liaison, or the Coordinator
     "report.due_soon": ("notify.report_due_soon",),
     "report.due": ("notify.report_due",),

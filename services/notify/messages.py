@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.notify import calendars
+from services.notify.coordinators import coordinator_recipients
 from services.notify.models import AllianceLiaison, Message
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
@@ -205,7 +206,7 @@ def record_liaison(session: Session, payload: dict[str, Any]) -> None:
 def proposal_received(
     session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
 ) -> list[uuid.UUID]:
-    """A receipt to the applicant's contact and an alert to the Coordinator."""
+    """A receipt to the applicant's contact and an alert to each active Coordinator."""
     payload = event.payload
     proposal = payload["proposal"]
     context = {
@@ -243,17 +244,21 @@ def proposal_received(
             reference=payload["reference"],
             organization=proposal["organization"]["name"],
         ),
+    ]
+    # The alert goes to every active Coordinator by name (services/notify/coordinators.py).
+    created += [
         record_message(
             session,
-            cause=f"proposal.submitted:{key}:coordinator",
+            cause=f"proposal.submitted:{key}:{coordinator.cause_suffix}",
             template="proposal_coordinator_alert",
-            to_address=settings.coordinator_email,
+            to_address=coordinator.email,
             recipient=STAFF,
-            context=context,
+            context={**context, "recipient_name": coordinator.name},
             proposal_id=proposal_id,
             reference=payload["reference"],
             organization=proposal["organization"]["name"],
-        ),
+        )
+        for coordinator in coordinator_recipients(session, settings=settings)
     ]
     return [message_id for message_id in created if message_id is not None]
 
@@ -863,7 +868,7 @@ def report_deadline(
     session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
 ) -> list[uuid.UUID]:
     """A report reminder to the partner's contact with a copy to the liaison, or, past the
-    escalation, an alert to the Coordinator.
+    escalation, an alert to each active Coordinator (services/notify/coordinators.py).
 
     The cause is the report's reminder (report, due date, offset) and the recipient: the same
     reminder is recorded once whichever event carries it, and a new due date is a new cause.
@@ -880,16 +885,20 @@ def report_deadline(
         "staff_report_url": staff_report_url(settings, payload["report_id"]),
     }
     record_liaison(session, payload)
+    # (role, the cause's last part, name, address)
     if event.type == "report.escalated":
-        recipients = [("coordinator", "the Alliance Coordinator", settings.coordinator_email)]
+        recipients = [
+            ("coordinator", coordinator.cause_suffix, coordinator.name, coordinator.email)
+            for coordinator in coordinator_recipients(session, settings=settings)
+        ]
     else:
         recipients = [
-            ("contact", payload["contact"]["name"], payload["contact"]["email"]),
-            ("liaison", payload["liaison"]["name"], payload["liaison"]["email"]),
+            ("contact", "contact", payload["contact"]["name"], payload["contact"]["email"]),
+            ("liaison", "liaison", payload["liaison"]["name"], payload["liaison"]["email"]),
         ]
     proposal_id = alliance_proposal(session, payload["alliance_id"])
     created = []
-    for role, name, address in recipients:
+    for role, suffix, name, address in recipients:
         context = {**base, "recipient_name": name, "to_liaison": role == "liaison"}
         # Each reminder carries its report's entry, on the due date it reminds of.
         entry = report_event(
@@ -902,7 +911,7 @@ def report_deadline(
         created.append(
             record_message(
                 session,
-                cause=f"{cause}:{role}",
+                cause=f"{cause}:{suffix}",
                 template=template,
                 to_address=address,
                 recipient=recipient_of(role),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Date, Integer, String, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.conflicts import StaffConflictMixin
@@ -94,6 +96,21 @@ class ReportCalendarEntry(Base):
     report_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     due_date: Mapped[date] = mapped_column(Date)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KnownCoordinators(Base):
+    """The active Coordinators as review last announced them (``staff.coordinators_changed``):
+    one row (``id`` 1), the whole list, by name. ``as_of`` is when that event happened: an
+    older announcement delivered late changes nothing. Who gets the Coordinator's mail is
+    decided in services/notify/coordinators.py."""
+
+    __tablename__ = "known_coordinators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # [{"id": staff id, "name": ..., "email": ...}, ...]
+    coordinators: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

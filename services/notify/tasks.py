@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from services.notify import config, conflicts, messages
+from services.notify import config, conflicts, coordinators, messages
 from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, mailer_from_settings
 from services.notify.worker import celery, database, outbox
 from shared.agency import load_agency_profile
@@ -92,6 +92,12 @@ def reports_scheduled(event: Event, *, session: Session) -> None:
 @event_consumer(celery, name="notify.conflict_declared", event_type="staff.conflict_declared")
 def conflict_declared(event: Event, *, session: Session) -> None:
     conflicts.record(session, event=event)
+
+
+@event_consumer(celery, name="notify.coordinators_changed", event_type="staff.coordinators_changed")
+def coordinators_changed(event: Event, *, session: Session) -> None:
+    """Review's active Coordinators: who gets the Coordinator's mail from now on."""
+    coordinators.record(session, event=event)
 
 
 # -- delivery ---------------------------------------------------------------------------------

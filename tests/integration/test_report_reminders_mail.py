@@ -166,9 +166,10 @@ def test_an_escalation_goes_to_the_coordinator_alone(redis_client, smtp_server, 
     assert received["To"] == COORDINATOR
     assert subject_of(received) == SUBJECTS["report.escalated"]
     text, html = plain(received), html_of(received)
+    # No Coordinator announced by review: the placeholder address, greeted by the role.
     assert text.startswith(
-        f"The quarterly report of {PARTNER} ({REFERENCE}) is 30 days overdue: "
-        "it was due on July 30, 2026."
+        f"Dear Alliance Coordinator,\n\nThe quarterly report of {PARTNER} ({REFERENCE}) is 30 "
+        "days overdue: it was due on July 30, 2026."
     )
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
     assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text

@@ -126,8 +126,13 @@ def test_partner_names_are_escaped_in_html_and_plain_in_text():
 
 
 def test_the_coordinator_reads_who_is_late_and_where_the_alliance_is():
-    _, text, html = render("report_escalated", context(days=30, kind="annual"))
-    assert text.startswith("The annual report of Roofers <b>& Sons</b> (AP-2026-00042) is 30 days")
+    _, text, html = render(
+        "report_escalated", context(days=30, kind="annual", recipient_name="Cora Coordinator")
+    )
+    assert text.startswith(
+        "Dear Cora Coordinator,\n\n"
+        "The annual report of Roofers <b>& Sons</b> (AP-2026-00042) is 30 days"
+    )
     assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
     assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text
     assert "The alliance:\nhttp://127.0.0.1:8000/review/staff/alliances/1\n" in text

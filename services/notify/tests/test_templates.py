@@ -21,6 +21,7 @@ def context(**overrides):
         "goals": [{"category_label": "Outreach and communication", "description": "Talks"}],
         "division": "Construction Safety & Health",
         "review_url": "http://127.0.0.1:8000/review/staff/proposals/1",
+        "recipient_name": "Jordan Lee",
         "id": uuid.uuid4(),
     }
     base.update(overrides)

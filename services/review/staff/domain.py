@@ -13,7 +13,10 @@ Plain functions over a SQLAlchemy session; the caller owns the transaction and n
 commits. Passwords are hashed with Argon2id (argon2-cffi) at the cost the setting
 ``STAFF_PASSWORD_HASH`` names (shared/config.py), and rehashed at sign-in when that cost has
 changed. Anything that takes access away (deactivation, a change of roles or of password) also
-ends the person's sessions (shared/staff_auth.py).
+ends the person's sessions (shared/staff_auth.py). Anything that changes who the active
+Coordinators are also tells the other services, through review's outbox in the same
+transaction (``staff.coordinators_changed`` with the whole list: notify sends the
+Coordinator's mail to them).
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from sqlalchemy.orm import Session
 
 from services.review import audit
 from services.review.staff.models import StaffUser
+from services.review.worker import outbox
 from shared import staff_auth
 from shared.config import load_settings
-from shared.db import after_commit
+from shared.db import after_commit, utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
+from shared.events import new_event
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # Argon2 takes any length; this keeps one attempt's cost bounded
@@ -173,6 +178,42 @@ def list_staff(session: Session) -> list[StaffUser]:
     )
 
 
+def active_coordinators(session: Session) -> list[StaffUser]:
+    """The active Coordinators, by name."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(StaffUser.active.is_(True), StaffUser.roles.contains(["coordinator"]))
+            .order_by(StaffUser.name, StaffUser.email)
+        )
+    )
+
+
+def coordinators_changed_event_payload(session: Session) -> dict[str, object]:
+    """What ``staff.coordinators_changed`` says: every active Coordinator as it is now."""
+    return {
+        "coordinators": [
+            {"id": user.id, "name": user.name, "email": user.email}
+            for user in active_coordinators(session)
+        ],
+        "changed_at": utcnow(),
+    }
+
+
+def _announce_coordinators(session: Session) -> None:
+    """Tell the other services who the active Coordinators are now, in the caller's
+    transaction (review's outbox publishes it once that commits)."""
+    session.flush()
+    outbox.add(
+        session,
+        new_event(
+            "staff.coordinators_changed",
+            producer="review",
+            payload=coordinators_changed_event_payload(session),
+        ),
+    )
+
+
 def _as_coordinator(session: Session, acting: Acting, *, only_the_coordinator: str) -> None:
     """Refuse unless ``acting`` is an active Coordinator, by their account as it is now (a
     session could outlive a change that has not reached it yet)."""
@@ -306,6 +347,8 @@ def add_account(
         actor=actor,
         changes={"email": [None, email], "name": [None, name], "roles": [None, chosen]},
     )
+    if "coordinator" in chosen:
+        _announce_coordinators(session)
     return user
 
 
@@ -353,6 +396,8 @@ def change_roles(
         changes={"roles": [before, chosen]},
     )
     session.flush()  # the answer shows the record as stored (updated_at)
+    if user.active and ("coordinator" in before) != ("coordinator" in chosen):
+        _announce_coordinators(session)
     _end_sessions_now_and_after_commit(session, user.id)
     return user
 
@@ -383,6 +428,8 @@ def set_active(session: Session, *, acting: Acting, user_id: uuid.UUID, active: 
         changes={"active": [not active, active]},
     )
     session.flush()  # the answer shows the record as stored (updated_at)
+    if "coordinator" in user.roles:
+        _announce_coordinators(session)
     if not active:
         _end_sessions_now_and_after_commit(session, user.id)
     return user

@@ -1,0 +1,86 @@
+"""Who gets the Coordinator's mail: the one rule, and notify's copy of the Coordinators.
+
+Review owns the staff accounts and announces the active Coordinators whenever that set
+changes (``staff.coordinators_changed``, the whole list); the consumer
+``notify.coordinators_changed`` keeps the latest list here (``record``). The new-proposal
+alert and the 30-day escalation go to each of them by name (``coordinator_recipients``), and
+to COORDINATOR_EMAIL only while notify knows no Coordinator (a system with none created yet,
+or one whose announcement has not arrived).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.notify.models import KnownCoordinators
+from shared.config import Settings
+from shared.db import utcnow
+from shared.events import Event
+
+ROW = 1  # the one row of ``known_coordinators``
+FALLBACK_NAME = "Alliance Coordinator"
+
+
+@dataclass(frozen=True)
+class CoordinatorRecipient:
+    """One recipient of the Coordinator's mail. ``staff_id`` None: the fallback address."""
+
+    name: str
+    email: str
+    staff_id: uuid.UUID | None = None
+
+    @property
+    def cause_suffix(self) -> str:
+        """What a message's cause ends with: ``coordinator`` for the fallback (as before
+        issue 16), ``coordinator:<staff id>`` for a named Coordinator."""
+        return "coordinator" if self.staff_id is None else f"coordinator:{self.staff_id}"
+
+
+def record(session: Session, *, event: Event) -> None:
+    """Keep the list ``event`` announces, unless a later announcement is already kept."""
+    coordinators: list[dict[str, Any]] = [
+        {"id": str(person["id"]), "name": person["name"], "email": person["email"].lower()}
+        for person in event.payload["coordinators"]
+    ]
+    as_of = event.occurred_at
+    table: Any = KnownCoordinators.__table__
+    statement = insert(table).values(
+        id=ROW, coordinators=coordinators, as_of=as_of, updated_at=utcnow()
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={
+                "coordinators": statement.excluded.coordinators,
+                "as_of": statement.excluded.as_of,
+                "updated_at": statement.excluded.updated_at,
+            },
+            where=table.c.as_of <= statement.excluded.as_of,
+        )
+    )
+
+
+def known_coordinators(session: Session) -> list[CoordinatorRecipient]:
+    """The active Coordinators as review last announced them (none: not known)."""
+    row = session.get(KnownCoordinators, ROW)
+    if row is None:
+        return []
+    return [
+        CoordinatorRecipient(
+            name=person["name"], email=person["email"], staff_id=uuid.UUID(person["id"])
+        )
+        for person in row.coordinators
+    ]
+
+
+def coordinator_recipients(session: Session, *, settings: Settings) -> list[CoordinatorRecipient]:
+    """Who gets the Coordinator's mail: every active Coordinator notify knows, by name;
+    COORDINATOR_EMAIL only when it knows none."""
+    return known_coordinators(session) or [
+        CoordinatorRecipient(name=FALLBACK_NAME, email=settings.coordinator_email)
+    ]
