@@ -29,6 +29,8 @@ from shared.config import (
     REDIS_URL,
     SERVICES,
     VAR_DIR,
+    Settings,
+    coordinator_email_warning,
     database_url_variable,
     read_settings,
 )
@@ -68,7 +70,7 @@ def count_coordinators(review_database_url: str) -> int | None:
         engine.dispose()
 
 
-def check_settings(env: dict[str, str]) -> None:
+def check_settings(env: dict[str, str]) -> Settings:
     """Every setting as the children will see it, before anything starts; a bad one raises
     the ConfigurationError that names it. The embedded servers' URLs are not known yet: their
     development defaults stand in for the ones the environment lacks."""
@@ -76,7 +78,7 @@ def check_settings(env: dict[str, str]) -> None:
     for setting in (REDIS_URL, *DATABASE_URLS.values()):
         if not planned.get(setting.name, "").strip():
             planned[setting.name] = setting.default
-    read_settings(planned)
+    return read_settings(planned)
 
 
 @dataclass
@@ -273,7 +275,9 @@ class Supervisor:
         def on_signal(signum: int, frame: FrameType | None) -> None:
             self.stopping = True
 
-        check_settings(env)
+        warning = coordinator_email_warning(check_settings(env))
+        if warning:
+            say(warning)
         state_file = state_path(self.var_dir)
         running, why = running_state(state_file)
         if running is not None:

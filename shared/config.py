@@ -574,7 +574,9 @@ COORDINATOR_EMAIL = _mail.add(
         "COORDINATOR_EMAIL",
         EMAIL_ADDRESS,
         "coordinator@agency.example",
-        "the Coordinator, alerted of new proposals and of mail that could not be delivered",
+        "where the Coordinator's alerts of new proposals and 30-day escalations go while no "
+        "active Coordinator account exists (then to each Coordinator by name), and the alerts "
+        "of mail that could not be delivered",
         production=True,
     )
 )
@@ -1558,6 +1560,21 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             values[MAIL_SIGNATURE].replace("\\n", "\n")
             or MAIL_SIGNATURES[profile].format(agency=agency_profile.name)
         ),
+    )
+
+
+def coordinator_email_warning(settings: Settings) -> str | None:
+    """One line saying COORDINATOR_EMAIL was left at its placeholder address (None when it
+    was not, and in production, which requires it): ``make run`` and notify's worker print it
+    at start. The Coordinator's mail goes to the active Coordinators review announces, and to
+    this address only while there is none; mail-failure alerts always go to it."""
+    if settings.production or settings.coordinator_email != COORDINATOR_EMAIL.default:
+        return None
+    return (
+        f"warning: COORDINATOR_EMAIL is left at its default {COORDINATOR_EMAIL.default}, which"
+        " gets the new-proposal alerts and escalations until a Coordinator is created"
+        " (alliance create-coordinator) and every mail-failure alert; set COORDINATOR_EMAIL"
+        " to the Coordinator's real address"
     )
 
 
