@@ -484,7 +484,12 @@ WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "proposal.declined",
     "proposal.changes_requested",
     "alliance.signed",
+    "alliance.renewed",
+    "alliance.concluded",
+    "alliance.terminated",
     "report.submitted",
+    "report.accepted",
+    "report.revision_requested",
     "report.overdue",
     "report.escalated",
 )

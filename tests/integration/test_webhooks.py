@@ -15,11 +15,12 @@ import ipaddress
 import json
 import socket
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from email.utils import format_datetime
 from typing import Any
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select, update
 from standardwebhooks import Webhook
 
@@ -30,7 +31,16 @@ from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.notify.worker import database
 from shared.db import utcnow
-from tests.factories import COORDINATOR, REVIEWER, acting, signed_in, submitted_event
+from shared.events import new_event
+from tests.factories import (
+    COORDINATOR,
+    REVIEWER,
+    acting,
+    alliance_change_event,
+    alliance_signed_event,
+    signed_in,
+    submitted_event,
+)
 from tests.helpers import queued_tasks
 from tests.offline_dns import OfflineResolver
 from tests.webhook_receiver import Reply, WebhookReceiver
@@ -965,3 +975,126 @@ def test_the_registration_page_says_how_to_allow_a_local_receiver(app):
     help_text = page.partition("Register an endpoint")[2]
     assert "WEBHOOK_ALLOWED_HOSTS=127.0.0.1" in help_text
     assert "never in production" in help_text
+
+
+# -- the review outcome of a report and the alliance's renewal or end (issue 16) ----------------
+
+REVISE_LINK = "https://agency.example/reporting/reports/revise?token=signed-secret"
+REVIEW_AND_CHANGE_TYPES = {
+    "report.accepted": "A report was accepted",
+    "report.revision_requested": "A revision of a report was requested",
+    "alliance.renewed": "An alliance was renewed for a new term",
+    "alliance.concluded": "An alliance was concluded",
+    "alliance.terminated": "An alliance was terminated with 30 days' notice",
+}
+
+
+def reviewed_or_changed_event(event_type: str) -> dict[str, Any]:
+    """The event as reporting (a report's review) or review (the alliance's change) sends it."""
+    if event_type.startswith("report."):
+        revision = event_type == "report.revision_requested"
+        return new_event(
+            event_type,
+            producer="reporting",
+            payload={
+                "report_id": uuid.uuid4(),
+                "alliance_id": uuid.uuid4(),
+                "reference": "AP-2026-00042",
+                "partner_name": "Roofers United",
+                "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+                "liaison": {"name": "Lee Liaison", "email": "lee@agency.example"},
+                "kind": "quarterly",
+                "term": 0,
+                "period_start": date(2026, 4, 1),
+                "period_end": date(2026, 6, 30),
+                "version": 1,
+                "comments": "Add the training rows." if revision else "",
+                "due_date": date(2026, 8, 17) if revision else date(2026, 7, 30),
+                "report_url": REVISE_LINK if revision else "",
+                "reviewed_by": "lee@agency.example",
+                "reviewed_at": utcnow(),
+            },
+        ).to_message()
+    signed = alliance_signed_event(signing_date=date(2026, 1, 15), ends_on=date(2028, 1, 14))
+    fields: dict[str, dict[str, Any]] = {
+        "alliance.renewed": {
+            "renewal": 1,
+            "signing_date": date(2028, 1, 15),
+            "term_years": 2,
+            "ends_on": date(2030, 1, 14),
+            "previous_ends_on": date(2028, 1, 14),
+        },
+        "alliance.concluded": {"concluded_on": date(2027, 6, 30)},
+        "alliance.terminated": {
+            "notice_date": date(2027, 6, 1),
+            "effective_on": date(2027, 7, 1),
+        },
+    }
+    return alliance_change_event(signed, event_type, **fields[event_type]).to_message()
+
+
+@pytest.mark.parametrize("event_type", list(REVIEW_AND_CHANGE_TYPES))
+def test_a_report_review_or_an_alliance_change_reaches_its_subscribers_once_signed(
+    receiver, event_type
+):
+    endpoint_id, secret = register(receiver.url, [event_type])
+    others = [t for t in REVIEW_AND_CHANGE_TYPES if t != event_type]
+    elsewhere_id, _ = register(receiver.url, ["proposal.submitted", "alliance.signed", *others])
+    event = reviewed_or_changed_event(event_type)
+
+    consume(event)
+    consume(event)  # a redelivered event adds nothing
+
+    [delivery] = deliveries()
+    assert delivery.endpoint_id == endpoint_id
+    assert deliveries(elsewhere_id) == []  # not subscribed to this type: nothing
+    assert tasks.deliver_webhook(delivery_id=str(delivery.id)) == "delivered"
+
+    [request] = receiver.received
+    assert request.headers["webhook-id"] == event["event_id"]
+    body = Webhook(secret).verify(request.body, request.headers)
+    assert (body["id"], body["type"]) == (event["event_id"], event_type)
+    assert body["data"]["reference"] == event["payload"]["reference"]
+    assert body["data"]["alliance_id"] == event["payload"]["alliance_id"]
+    assert [key for key in body["data"] if key.endswith("_url")] == []
+    assert "signed-secret" not in request.body.decode("utf-8")
+    assert set(body["data"]) == set(event["payload"]) - {"report_url"}
+
+
+def test_no_endpoint_subscribed_means_no_delivery_of_a_review_or_an_alliance_change():
+    register("https://hooks.example.org/alliance", ["proposal.submitted", "report.submitted"])
+    for event_type in REVIEW_AND_CHANGE_TYPES:
+        consume(reviewed_or_changed_event(event_type))
+    assert deliveries() == []
+
+
+def test_the_pages_and_the_api_offer_the_review_and_alliance_change_events_by_label(app):
+    client = signed_in(app, COORDINATOR)
+    page = client.get("/staff/webhooks").get_data(as_text=True)
+    for event_type, label in REVIEW_AND_CHANGE_TYPES.items():
+        assert f'value="{event_type}"' in page
+        assert escape(label) in page
+
+    made = client.post(
+        "/staff/webhooks",
+        data={"url": "https://hooks.example.org/page", "event_types": ["report.accepted"]},
+    )
+    assert made.status_code == 201
+    listed = client.get("/staff/webhooks").get_data(as_text=True)
+    assert "report.accepted" in listed
+
+    api = client.post(
+        "/api/v1/webhooks/endpoints",
+        json={
+            "url": "https://hooks.example.org/api",
+            "event_types": list(reversed(REVIEW_AND_CHANGE_TYPES)),
+        },
+    )
+    assert api.status_code == 201
+    assert api.get_json()["event_types"] == [
+        "alliance.renewed",
+        "alliance.concluded",
+        "alliance.terminated",
+        "report.accepted",
+        "report.revision_requested",
+    ]

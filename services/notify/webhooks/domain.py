@@ -50,7 +50,22 @@ EVENT_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
     ("Alliance signed", (("alliance.signed", "An alliance agreement was signed"),)),
+    (
+        "Alliance renewed or ended",
+        (
+            ("alliance.renewed", "An alliance was renewed for a new term"),
+            ("alliance.concluded", "An alliance was concluded"),
+            ("alliance.terminated", "An alliance was terminated with 30 days' notice"),
+        ),
+    ),
     ("Report submitted", (("report.submitted", "A partner submitted a report"),)),
+    (
+        "Report reviewed",
+        (
+            ("report.accepted", "A report was accepted"),
+            ("report.revision_requested", "A revision of a report was requested"),
+        ),
+    ),
     (
         "Report overdue",
         (
