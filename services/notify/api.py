@@ -48,7 +48,9 @@ def list_messages(args: dict[str, Any]) -> Any:
 
     Messages about a proposal (``?proposal_id=``, or ``?reference=AP-…`` for the proposal and
     its alliance: receipt, decision, welcome, reminders, reports), to a recipient (``?to=``,
-    any part of the address) or in one status (``?status=failed``); filters combine. Oldest
+    any part of the address), in one status (``?status=failed``) or found by search words
+    (``?q=``: part of a reference, ``ap-2026-1``, of the subject or of the partner
+    organization's name, case aside); filters combine. Oldest
     first: sent, waiting, held or failed (and why: ``last_error``, the server's last answer,
     and ``failure_reason``, the same in words). At most 500, only yours: the Coordinator's
     all, a reviewer's those about proposals, a liaison's those of their own alliances (and the
@@ -63,6 +65,7 @@ def list_messages(args: dict[str, Any]) -> Any:
         reference=args.get("reference"),
         to_address=args.get("to_address"),
         status=args.get("status"),
+        search=args.get("search"),
     )
     return {"messages": found}
 

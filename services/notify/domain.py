@@ -42,7 +42,7 @@ from services.notify.tasks import deliver_after_commit
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.db import utcnow
-from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
 
 READERS = ("coordinator", "reviewer", "liaison")
 RELEASERS = ("coordinator", "reviewer")
@@ -192,6 +192,7 @@ def _filtered(
     reference: str | None = None,
     to_address: str | None = None,
     status: str | None = None,
+    search: str | None = None,
 ) -> Select[tuple[Message]]:
     if proposal_id is not None:
         query = query.where(Message.proposal_id == proposal_id)
@@ -201,7 +202,29 @@ def _filtered(
         query = query.where(Message.to_address.ilike(f"%{_like_escaped(to_address)}%", escape="\\"))
     if status is not None:
         query = query.where(Message.status == status)
+    if search and search.strip():
+        query = query.where(matching(search))
     return query
+
+
+def matching(search: str) -> ColumnElement[bool]:
+    """Messages a staff member's search words find, case aside: part of the reference they
+    carry (``ap-2026-1``, ``2026-0001``; spaces do not count), part of their subject (most of
+    the staff's name the partner: "Action required: you are the liaison for …"), or part of
+    the partner organization's name, which every message about a proposal or an alliance
+    carries. Notify keeps the name only folded (``organization_key``: case,
+    punctuation and spacing aside), so the name is matched folded the same way. The words are
+    taken literally: ``%`` and ``_`` match themselves. Callers keep ``visible_to`` applied:
+    a search never reaches past what the actor may know of."""
+    text = search.strip()
+    conditions = [Message.subject.ilike(f"%{_like_escaped(text)}%", escape="\\")]
+    compact = "".join(text.split())
+    if compact:
+        conditions.append(Message.reference.ilike(f"%{_like_escaped(compact)}%", escape="\\"))
+    key = organization_key(text)
+    if key:
+        conditions.append(Message.organization_key.like(f"%{_like_escaped(key)}%", escape="\\"))
+    return or_(*conditions)
 
 
 def about_reference(reference: str) -> ColumnElement[bool]:
@@ -231,9 +254,12 @@ def message_log(
     reference: str | None = None,
     to_address: str | None = None,
     status: str | None = None,
+    search: str | None = None,
 ) -> list[Message]:
     """Messages about a proposal (by id or reference, with its alliance's), to an address
-    (any part of it, case aside), or in one status, oldest first (at most ``LOG_LIMIT``)."""
+    (any part of it, case aside), in one status, or found by a search (``matching``: part of a
+    reference, of the subject or of the partner's name), oldest first (at most
+    ``LOG_LIMIT``)."""
     _may_read(acting)
     query = _filtered(
         select(Message).where(visible_to(acting)),
@@ -241,6 +267,7 @@ def message_log(
         reference=reference,
         to_address=to_address,
         status=status,
+        search=search,
     )
     return list(session.scalars(query.order_by(Message.created_at).limit(LOG_LIMIT)))
 
@@ -280,6 +307,7 @@ def log_page(
     reference: str | None = None,
     to_address: str | None = None,
     status: str | None = None,
+    search: str | None = None,
     page: int = 1,
     per_page: int = LOG_PAGE_SIZE,
 ) -> LogPage:
@@ -292,6 +320,7 @@ def log_page(
         reference=reference,
         to_address=to_address,
         status=status,
+        search=search,
     )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = min(max(page, 1), max(1, math.ceil(total / per_page)))

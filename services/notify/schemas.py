@@ -16,6 +16,14 @@ STATUSES = ("held", "pending", "sending", "sent", "failed")
 # -- input ------------------------------------------------------------------------------------
 
 
+SEARCH_MAX = 200
+
+
+def _some_words(text: str) -> None:
+    if not text.strip():
+        raise ValidationError("Give some words to search for.")
+
+
 class MessagesQuery(InputSchema):
     proposal_id = fields.UUID()
     reference = fields.String(
@@ -31,12 +39,24 @@ class MessagesQuery(InputSchema):
         metadata={"description": "Any part of the recipient's address, case aside."},
     )
     status = fields.String(validate=validate.OneOf(STATUSES))
+    search = fields.String(
+        data_key="q",
+        validate=[validate.Length(max=SEARCH_MAX), _some_words],
+        metadata={
+            "description": "Search words, case aside: part of a reference (``ap-2026-1``, "
+            "``2026-0001``), of the subject, or of the partner organization's name (notify "
+            "keeps the name folded: case, punctuation and spacing do not count). Taken "
+            "literally: ``%`` and ``_`` match themselves. Unlike ``reference``, it does not "
+            "add the messages of the proposal that carry no reference."
+        },
+    )
 
     @validates_schema
     def needs_a_filter(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if not data.keys() & {"proposal_id", "reference", "to_address", "status"}:
+        if not data.keys() & {"proposal_id", "reference", "to_address", "status", "search"}:
             raise ValidationError(
-                "Give a proposal_id, a reference, a recipient (to) or a status.", "_schema"
+                "Give a proposal_id, a reference, a recipient (to), a status or search words (q).",
+                "_schema",
             )
 
 
@@ -44,6 +64,13 @@ class LogQuery(InputSchema):
     """The message log page's filters (``/staff/log``); blank fields filter nothing."""
 
     reference = fields.String(validate=validate.Length(max=40), load_default="")
+    search = fields.String(
+        data_key="q",
+        validate=validate.Length(
+            max=SEARCH_MAX, error=f"Search with at most {SEARCH_MAX} characters."
+        ),
+        load_default="",
+    )
     to_address = fields.String(data_key="to", validate=validate.Length(max=254), load_default="")
     status = fields.String(
         validate=validate.OneOf(

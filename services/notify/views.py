@@ -99,19 +99,22 @@ def resend(message_id: uuid.UUID) -> Any:
 @bp.route("/log")
 @staff_required(*domain.READERS)
 def log_page() -> Any:
-    """Every message, newest first, filtered by reference, recipient and status."""
+    """Every message, newest first, found by search words (``q``) and filtered by
+    reference, recipient and status."""
     session, acting = conflicts.in_request()
     errors: dict[str, list[str]] = {}
     try:
         chosen = load_input(LogQuery(), request.args)
     except Invalid as err:
         errors = err.errors
-        chosen = {"reference": "", "to_address": "", "status": "", "page": 1}
+        chosen = {"reference": "", "search": "", "to_address": "", "status": "", "page": 1}
     reference = domain.normal_reference(chosen["reference"])
+    search = " ".join(chosen["search"].split())
     found = domain.log_page(
         session,
         acting,
         reference=reference,
+        search=search,
         to_address=chosen["to_address"].strip(),
         status=chosen["status"] or None,
         page=chosen["page"],
@@ -119,6 +122,7 @@ def log_page() -> Any:
     filters = {
         key: value
         for key, value in (
+            ("q", search),
             ("reference", reference),
             ("to", chosen["to_address"].strip()),
             ("status", chosen["status"]),
