@@ -117,7 +117,7 @@ def test_the_liaison_prints_a_tagged_pdf_of_the_submitted_report(report, monkeyp
         "Spring roofing safety day <b>& ladders</b>",  # typed text, as typed
         "Lansing",
         "Reached 85 roofers in Lansing.",
-        "Version: 1, submitted April 20, 2026",
+        "Version: 1, submitted Apr 20, 2026, 11:00 AM EDT",  # the agency's time, named
         "Page 1 of",
     ):
         assert expected in flat, expected

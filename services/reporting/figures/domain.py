@@ -502,7 +502,12 @@ def export_rows(
                     f"{report.period_start.isoformat()}/{report.period_end.isoformat()}",
                     report.due_date.isoformat(),
                     status_label(shown_status(report, now=now, rules=rules)),
-                    report.submitted_at.isoformat() if report.submitted_at else "",
+                    # the agency's time, its zone named: "2026-12-06 13:13 EST"
+                    (
+                        report.submitted_at.astimezone(rules.timezone).strftime("%Y-%m-%d %H:%M %Z")
+                        if report.submitted_at
+                        else ""
+                    ),
                     on_time,
                 )
             ]
