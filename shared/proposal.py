@@ -284,3 +284,32 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     else:
         flat[prefix or "_schema"] = [str(messages)]
     return flat
+
+
+# The proposal form's fields by the label the form gives them, in the form's order (intake's
+# error summary and review's "changes since the previous version" both name fields so).
+PROPOSAL_FIELD_LABELS: dict[str, str] = {
+    "organization.name": "Organization name",
+    "organization.type": "Type of organization",
+    "organization.address.street": "Street address",
+    "organization.address.city": "City",
+    "organization.address.state": "State",
+    "organization.address.zip": "ZIP code",
+    "organization.website": "Website",
+    "organization.workers_reached": "Members or employees reached",
+    "organization.industry": "Industry",
+    "organization.naics": "NAICS code",
+    "contact.name": "Contact name",
+    "contact.title": "Contact title",
+    "contact.phone": "Phone",
+    "contact.email": "E-mail",
+    "contact.fax": "Fax",
+    "hazards": "Hazards",
+    "hazards_other": "Other hazards",
+    "goals": "Goals",
+    "priority.priority_areas": "Priority areas",
+    "priority.emerging_issue": "Emerging issue",
+    "priority.expertise_gap": "Expertise the agency lacks",
+    "requested_division": "Requested lead",
+    "existing_relationship": "Existing relationship with the agency",
+}

@@ -44,9 +44,10 @@ def layout_context() -> dict[str, str]:
     the site title leads."""
     from shared.agency import load_agency_profile
 
+    profile = load_agency_profile()
     return {
-        "agency_name": load_agency_profile().name,
-        "agency_government": load_agency_profile().government,
+        "agency_name": profile.name,
+        "agency_government": profile.government,
         "static_version": _uswds_version(),
         # The site title of a page seen signed out (the sign-in page, the directory, a
         # partner's report form) leads to the program's public home, the proposal form: a

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from shared.agency import AgencyProfile
 from shared.converters import whole_number
+from shared.proposal import PROPOSAL_FIELD_LABELS
 from shared.text_hygiene import untypable_character
 
 # A field hidden from people and screen readers; bots tend to fill in every field.
@@ -27,32 +28,7 @@ MULTI_VALUED = {"hazards", "priority.priority_areas", "activities"}
 GOAL_FIELDS = ("category", "description", "term", "activities", "activities_other", "measure")
 
 # The label an error summary uses for each field path (goal fields are numbered).
-LABELS = {
-    "organization.name": "Organization name",
-    "organization.type": "Type of organization",
-    "organization.address.street": "Street address",
-    "organization.address.city": "City",
-    "organization.address.state": "State",
-    "organization.address.zip": "ZIP code",
-    "organization.website": "Website",
-    "organization.workers_reached": "Members or employees reached",
-    "organization.industry": "Industry",
-    "organization.naics": "NAICS code",
-    "contact.name": "Contact name",
-    "contact.title": "Contact title",
-    "contact.phone": "Phone",
-    "contact.email": "E-mail",
-    "contact.fax": "Fax",
-    "hazards": "Hazards",
-    "hazards_other": "Other hazards",
-    "goals": "Goals",
-    "priority.priority_areas": "Priority areas",
-    "priority.emerging_issue": "Emerging issue",
-    "priority.expertise_gap": "Expertise the agency lacks",
-    "requested_division": "Requested lead",
-    "existing_relationship": "Existing relationship with the agency",
-    "_schema": "Proposal",
-}
+LABELS = {**PROPOSAL_FIELD_LABELS, "_schema": "Proposal"}
 GOAL_LABELS = {
     "category": "category",
     "term": "short- or long-term",

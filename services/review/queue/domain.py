@@ -48,7 +48,7 @@ from shared.db import utcnow
 from shared.domain import Acting, Forbidden, Invalid, NotFound, organization_key
 from shared.events import Event, new_event
 from shared.outbox import Outbox
-from shared.proposal import US_STATE_NAMES, ProposalSchema
+from shared.proposal import PROPOSAL_FIELD_LABELS, US_STATE_NAMES, ProposalSchema
 
 OPEN_STATES = ("waiting", "in_review", "resubmitted")
 DECIDED_STATES = ("approved", "declined")
@@ -358,31 +358,7 @@ class Change:
 # The proposal form's fields by the label the form gives them, in the form's order
 # (services/intake's form; a goal's fields are numbered and follow an en dash:
 # "Goal 1 \N{EN DASH} Activities").
-FIELD_LABELS: dict[str, str] = {
-    "organization.name": "Organization name",
-    "organization.type": "Type of organization",
-    "organization.address.street": "Street address",
-    "organization.address.city": "City",
-    "organization.address.state": "State",
-    "organization.address.zip": "ZIP code",
-    "organization.website": "Website",
-    "organization.workers_reached": "Members or employees reached",
-    "organization.industry": "Industry",
-    "organization.naics": "NAICS code",
-    "contact.name": "Contact name",
-    "contact.title": "Contact title",
-    "contact.phone": "Phone",
-    "contact.email": "E-mail",
-    "contact.fax": "Fax",
-    "hazards": "Hazards",
-    "hazards_other": "Other hazards",
-    "goals": "Goals",
-    "priority.priority_areas": "Priority areas",
-    "priority.emerging_issue": "Emerging issue",
-    "priority.expertise_gap": "Expertise the agency lacks",
-    "requested_division": "Requested lead",
-    "existing_relationship": "Existing relationship with the agency",
-}
+FIELD_LABELS = PROPOSAL_FIELD_LABELS
 GOAL_FIELD_LABELS: dict[str, str] = {
     "category": "Category",
     "description": "Description",
