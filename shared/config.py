@@ -738,6 +738,31 @@ STAFF_PASSWORD_HASH = _staff.add(
         "hash keeps its own cost and is rehashed at the next sign-in",
     )
 )
+STAFF_INVITATION_DAYS = _staff.add(
+    Setting(
+        "STAFF_INVITATION_DAYS",
+        whole("days", 1, 30),
+        7,
+        "how long the e-mailed invitation to set one's password works (a new invitation "
+        "ends the older ones; using it ends it too)",
+    )
+)
+STAFF_PASSWORD_RESET_MINUTES = _staff.add(
+    Setting(
+        "STAFF_PASSWORD_RESET_MINUTES",
+        whole("minutes", 5, 1440),
+        60,
+        'how long the e-mailed link of "Forgot your password?" works (once)',
+    )
+)
+STAFF_PASSWORD_RESET_LIMIT = _staff.add(
+    Setting(
+        "STAFF_PASSWORD_RESET_LIMIT",
+        RATE_LIMIT,
+        "5 per 15 minutes;20 per day",
+        '"Forgot your password?" requests allowed per client address',
+    )
+)
 
 _intake = section("Intake", "The public proposal form and API.")
 INTAKE_DRAFT_DAYS = _intake.add(
@@ -1352,6 +1377,9 @@ class Settings:
     staff_sign_in_email_limit: str
     staff_sign_in_url: str  # '' for PUBLIC_BASE_URL's review sign-in page
     staff_password_hash: str  # services/review/staff/domain.py HASHERS
+    staff_invitation_lifetime: timedelta
+    staff_password_reset_lifetime: timedelta
+    staff_password_reset_limit: str
     intake_draft_lifetime: timedelta
     intake_status_link_lifetime: timedelta
     intake_rate_limit: str
@@ -1527,6 +1555,9 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         staff_sign_in_email_limit=values[STAFF_SIGN_IN_EMAIL_LIMIT],
         staff_sign_in_url=values[STAFF_SIGN_IN_URL],
         staff_password_hash=values[STAFF_PASSWORD_HASH],
+        staff_invitation_lifetime=timedelta(days=values[STAFF_INVITATION_DAYS]),
+        staff_password_reset_lifetime=timedelta(minutes=values[STAFF_PASSWORD_RESET_MINUTES]),
+        staff_password_reset_limit=values[STAFF_PASSWORD_RESET_LIMIT],
         intake_draft_lifetime=timedelta(days=values[INTAKE_DRAFT_DAYS]),
         intake_status_link_lifetime=timedelta(days=values[INTAKE_STATUS_LINK_DAYS]),
         intake_rate_limit=values[INTAKE_RATE_LIMIT],
