@@ -90,9 +90,11 @@ class ProposalDeclinedV1(ApplicantSchema):
 
 
 class ProposalApprovedV1(ApplicantSchema):
-    """The proposal is approved and its alliance signed (``proposal.approved``). ``liaison``
+    """The proposal is approved (``proposal.approved``): its alliance awaits the signing of
+    the agreement, which ``alliance.signed`` announces later with the signing date. ``liaison``
     (with the staff ``id``) is the alliance's liaison: notify lets them read the proposal's
-    messages; absent from events older than the field."""
+    messages; absent from events older than the field. ``signing_date`` is only in events
+    from before approval and signing were two steps (they came together then)."""
 
     proposal_id = fields.UUID(required=True)
     reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
@@ -100,7 +102,7 @@ class ProposalApprovedV1(ApplicantSchema):
     alliance_id = fields.UUID(required=True)
     division = fields.String(required=True, validate=validate.Length(min=1, max=64))
     division_label = fields.String(load_default="", validate=validate.Length(max=200))
-    signing_date = fields.Date(required=True)
+    signing_date = fields.Date(load_default=None, allow_none=True)
     term_years = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
     message = fields.String(load_default="", validate=validate.Length(max=10000))
     decided_at = fields.AwareDateTime(required=True)
@@ -311,6 +313,20 @@ class ReportReviewedV1(ReportEventBase):
     reviewed_at = fields.AwareDateTime(required=True)
 
 
+class ReportLinkResentV1(ReportEventBase):
+    """A staff member (the alliance's liaison or the Coordinator) had a new link to a report's
+    form sent to the partner (``report.link_resent``, produced by reporting in the transaction
+    that records the request). ``report_url`` is the fresh signed link; ``status`` is the
+    report's status as staff see it (``overdue`` once past its due date); ``sent_by`` is the
+    name of the person who asked. Notify sends the link to the partner's contact."""
+
+    due_date = fields.Date(required=True)
+    status = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    report_url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    sent_by = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    sent_at = fields.AwareDateTime(required=True)
+
+
 class ScheduledReportSchema(Schema):
     """One report of a term's calendar, as ``alliance.reports_scheduled`` lists it."""
 
@@ -408,6 +424,8 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("report.submitted", 1): ReportSubmittedV1,
     ("report.accepted", 1): ReportReviewedV1,
     ("report.revision_requested", 1): ReportReviewedV1,
+    # a new link to a report's form, sent at a staff member's request
+    ("report.link_resent", 1): ReportLinkResentV1,
     # -- the annual evaluation shared with the partner (issue 9)
     ("evaluation.shared", 1): EvaluationSharedV1,
     # -- a term's report calendar, stored by reporting (issue 9)
@@ -468,6 +486,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "report.submitted": ("notify.report_submitted",),
     "report.accepted": ("notify.report_accepted",),
     "report.revision_requested": ("notify.report_revision_requested",),
+    # a new link to a report's form: the partner's contact
+    "report.link_resent": ("notify.report_link_resent",),
     # -- the annual evaluation (issue 9): the partner's contact, a copy to the liaison
     "evaluation.shared": ("notify.evaluation_shared",),
     # -- a term's report calendar (issue 9): the welcome, or the renewed term's calendar

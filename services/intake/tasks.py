@@ -28,7 +28,13 @@ def proposal_declined(event: Event, *, session: Session) -> None:
 
 @event_consumer(celery, name="intake.proposal_approved", event_type="proposal.approved")
 def proposal_approved(event: Event, *, session: Session) -> None:
-    note = f"Alliance to be signed on {event.payload['signing_date'].isoformat()}"
+    signing = event.payload.get("signing_date")
+    # Events from before approval and signing were two steps carry the signing date.
+    note = (
+        f"Alliance to be signed on {signing.isoformat()}"
+        if signing
+        else "The agreement is signed next: the schedule of reports follows once it is."
+    )
     proposals.record_decision(session, event=event, status="approved", note=note)
 
 
