@@ -32,3 +32,13 @@ def agency_time(moment: datetime | str | None, zone: ZoneInfo | None = None) -> 
         moment = datetime.fromisoformat(moment)
     local = in_agency_zone(moment, zone)
     return local.strftime("%b %-d, %Y, %-I:%M %p %Z")
+
+
+def agency_date(moment: datetime | str | None, zone: ZoneInfo | None = None) -> str:
+    """ "Dec 5, 2026": the calendar day an instant falls on in the agency's zone (9 pm
+    Eastern on Dec 5 is Dec 5, though UTC has turned to Dec 6). Empty for no instant."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return in_agency_zone(moment, zone).strftime("%b %-d, %Y")
