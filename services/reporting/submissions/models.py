@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, UniqueConstraint, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,3 +37,5 @@ class ReportVersion(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSONB)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     on_time: Mapped[bool] = mapped_column(Boolean)
+    # Sent before the period ended, the partner having confirmed it covers only part of it.
+    sent_early: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
