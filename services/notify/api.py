@@ -50,13 +50,14 @@ def list_messages(args: dict[str, Any]) -> Any:
     its alliance: receipt, decision, welcome, reminders, reports), to a recipient (``?to=``,
     any part of the address), in one status (``?status=failed``) or found by search words
     (``?q=``: part of a reference, ``ap-2026-1``, of the subject or of the partner
-    organization's name, case aside); filters combine. Oldest
-    first: sent, waiting, held or failed (and why: ``last_error``, the server's last answer,
-    and ``failure_reason``, the same in words). At most 500, only yours: the Coordinator's
+    organization's name, case aside); filters combine. Sent, waiting, held or failed (and why:
+    ``last_error``, the server's last answer, and ``failure_reason``, the same in words).
+    Newest first, in the order of the staff pages' log (``/staff/log``): by the time shown,
+    ``sent_at`` or, until a message is sent, ``created_at``; messages with the same time by
+    ``id``. At most the newest 500, only yours: the Coordinator's
     all, a reviewer's those about proposals, a liaison's those of their own alliances (and the
     proposals they came from); none you are in conflict with. A partner's signed link never
-    shows: each reads "[partner's signed link, hidden]".
-    The staff pages show the same log newest first, a page at a time: ``/staff/log``."""
+    shows: each reads "[partner's signed link, hidden]"."""
     session, acting = conflicts.in_request()
     found = domain.message_log(
         session,

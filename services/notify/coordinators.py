@@ -3,9 +3,10 @@
 Review owns the staff accounts and announces the active Coordinators whenever that set
 changes (``staff.coordinators_changed``, the whole list); the consumer
 ``notify.coordinators_changed`` keeps the latest list here (``record``). The new-proposal
-alert and the 30-day escalation go to each of them by name (``coordinator_recipients``), and
-to COORDINATOR_EMAIL only while notify knows no Coordinator (a system with none created yet,
-or one whose announcement has not arrived).
+alert, the 30-day escalation, the alert about a message that could not be delivered and the
+one about a disabled webhook endpoint go to each of them by name (``coordinator_recipients``),
+and to COORDINATOR_EMAIL only while notify knows no Coordinator (a system with none created
+yet, or one whose announcement has not arrived).
 """
 
 from __future__ import annotations
@@ -78,9 +79,11 @@ def known_coordinators(session: Session) -> list[CoordinatorRecipient]:
     ]
 
 
-def coordinator_recipients(session: Session, *, settings: Settings) -> list[CoordinatorRecipient]:
+def coordinator_recipients(
+    session: Session, *, settings: Settings | None = None, fallback_email: str = ""
+) -> list[CoordinatorRecipient]:
     """Who gets the Coordinator's mail: every active Coordinator notify knows, by name;
-    COORDINATOR_EMAIL only when it knows none."""
-    return known_coordinators(session) or [
-        CoordinatorRecipient(name=FALLBACK_NAME, email=settings.coordinator_email)
-    ]
+    COORDINATOR_EMAIL (``settings``', or ``fallback_email`` where only that is at hand) only
+    when it knows none."""
+    fallback = settings.coordinator_email if settings is not None else fallback_email
+    return known_coordinators(session) or [CoordinatorRecipient(name=FALLBACK_NAME, email=fallback)]

@@ -258,8 +258,8 @@ def message_log(
 ) -> list[Message]:
     """Messages about a proposal (by id or reference, with its alliance's), to an address
     (any part of it, case aside), in one status, or found by a search (``matching``: part of a
-    reference, of the subject or of the partner's name), oldest first (at most
-    ``LOG_LIMIT``)."""
+    reference, of the subject or of the partner's name), in the log page's order: newest first
+    by the time shown (``shown_time``), ties by id (at most ``LOG_LIMIT``, the newest)."""
     _may_read(acting)
     query = _filtered(
         select(Message).where(visible_to(acting)),
@@ -269,7 +269,7 @@ def message_log(
         status=status,
         search=search,
     )
-    return list(session.scalars(query.order_by(Message.created_at).limit(LOG_LIMIT)))
+    return list(session.scalars(query.order_by(shown_time().desc(), Message.id).limit(LOG_LIMIT)))
 
 
 def shown_time() -> ColumnElement[Any]:

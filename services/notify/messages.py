@@ -734,29 +734,38 @@ def _give_up(session: Session, message: Message, *, policy: DeliveryPolicy) -> O
     )
     if message.template == DELIVERY_FAILED_TEMPLATE:
         return Outcome(status="failed")  # an alert about an alert would fail the same way
-    alert = record_message(
-        session,
-        cause=f"delivery_failed:{message.id}",
-        template=DELIVERY_FAILED_TEMPLATE,
-        to_address=policy.coordinator_email,
-        recipient=STAFF,
-        context={
-            "agency": policy.agency,
-            **policy.branding,
-            "to_address": message.to_address,
-            "subject": message.subject,
-            "reference": message.reference,
-            "attempts": message.attempts,
-            "ambiguous_deliveries": message.ambiguous_deliveries,
-            "last_error": message.last_error or "",
-            "failures_url": policy.failures_url,
-        },
-        # No proposal_id: intake shows an applicant every message sent about their proposal.
-        reference=message.reference,
-        organization=message.organization_key
-        or (known_organization(session, message.proposal_id) if message.proposal_id else ""),
+    context = {
+        "agency": policy.agency,
+        **policy.branding,
+        "to_address": message.to_address,
+        "subject": message.subject,
+        "reference": message.reference,
+        "attempts": message.attempts,
+        "ambiguous_deliveries": message.ambiguous_deliveries,
+        "last_error": message.last_error or "",
+        "failures_url": policy.failures_url,
+    }
+    organization = message.organization_key or (
+        known_organization(session, message.proposal_id) if message.proposal_id else ""
     )
-    return Outcome(status="failed", follow_up=(alert,) if alert else ())
+    # Each active Coordinator is told by name (services/notify/coordinators.py); the fallback
+    # address keeps the cause alerts had before Coordinators were known.
+    alerts = [
+        record_message(
+            session,
+            cause=f"delivery_failed:{message.id}"
+            + ("" if coordinator.staff_id is None else f":{coordinator.cause_suffix}"),
+            template=DELIVERY_FAILED_TEMPLATE,
+            to_address=coordinator.email,
+            recipient=STAFF,
+            context={**context, "recipient_name": coordinator.name},
+            # No proposal_id: intake shows an applicant every message sent about their proposal.
+            reference=message.reference,
+            organization=organization,
+        )
+        for coordinator in coordinator_recipients(session, fallback_email=policy.coordinator_email)
+    ]
+    return Outcome(status="failed", follow_up=tuple(alert for alert in alerts if alert is not None))
 
 
 def queue_due_messages(
@@ -1066,20 +1075,28 @@ def webhook_disabled(
     disabled_at: datetime,
     settings: Settings,
     profile: AgencyProfile,
-) -> uuid.UUID | None:
-    """Tell the Coordinator a webhook endpoint was disabled (services/notify/webhooks), once
-    per disabling."""
-    return record_message(
-        session,
-        cause=f"webhook_disabled:{endpoint_id}:{disabled_at.isoformat()}",
-        template="webhook_disabled",
-        to_address=settings.coordinator_email,
-        recipient=STAFF,
-        context={
-            "agency": profile.name,
-            "url": url,
-            "description": description,
-            "reason": reason,
-            "endpoints_url": f"{settings.public_base_url}/notify/staff/webhooks/{endpoint_id}",
-        },
-    )
+) -> list[uuid.UUID]:
+    """Tell each active Coordinator by name (services/notify/coordinators.py) that a webhook
+    endpoint was disabled (services/notify/webhooks), once per disabling; returns the new
+    messages' ids."""
+    cause = f"webhook_disabled:{endpoint_id}:{disabled_at.isoformat()}"
+    context = {
+        "agency": profile.name,
+        "url": url,
+        "description": description,
+        "reason": reason,
+        "endpoints_url": f"{settings.public_base_url}/notify/staff/webhooks/{endpoint_id}",
+    }
+    created = [
+        record_message(
+            session,
+            # The fallback address keeps the cause the alert had before Coordinators were known.
+            cause=cause + ("" if coordinator.staff_id is None else f":{coordinator.cause_suffix}"),
+            template="webhook_disabled",
+            to_address=coordinator.email,
+            recipient=STAFF,
+            context={**context, "recipient_name": coordinator.name},
+        )
+        for coordinator in coordinator_recipients(session, settings=settings)
+    ]
+    return [message_id for message_id in created if message_id is not None]

@@ -61,6 +61,7 @@ def test_delivery_failure_alert_names_the_message_the_error_and_the_page():
         "delivery_failed",
         {
             "agency": "MIOSHA",
+            "recipient_name": "Cora Coordinator",
             "to_address": "dana@example.org",
             "subject": "We received your Alliance proposal AP-2026-00042",
             "reference": "AP-2026-00042",
@@ -73,6 +74,7 @@ def test_delivery_failure_alert_names_the_message_the_error_and_the_page():
     assert subject == (
         "Action required: a message to dana@example.org could not be delivered (AP-2026-00042)"
     )
+    assert text.startswith("Dear Cora Coordinator,\n")
     assert "Subject: We received your Alliance proposal AP-2026-00042\n" in text
     assert "Attempts: 13\n" in text
     assert "1 attempt ended without an answer from the mail server" in text

@@ -611,7 +611,7 @@ def _disable(
     endpoint.disabled_at = now
     session.flush()
     log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
-    alert = messages.webhook_disabled(
+    return messages.webhook_disabled(
         session,
         endpoint_id=endpoint.id,
         url=endpoint.url,
@@ -621,7 +621,6 @@ def _disable(
         settings=context.settings,
         profile=context.profile,
     )
-    return [alert] if alert else []
 
 
 def recover_stalled(session: Session, *, now: datetime, context: Context) -> list[uuid.UUID]:
