@@ -52,7 +52,7 @@ from services.reporting.schedules.domain import ScheduleRules, end_of_day
 from services.reporting.submissions.forms import SECTIONS
 from services.reporting.submissions.models import ReportVersion
 from shared.agency import load_agency_profile
-from shared.domain import Acting, Forbidden, NotFound
+from shared.domain import Acting, Forbidden, Invalid, NotFound
 
 WAITING_FOR_PARTNER = ("scheduled", "due_soon", "due", "overdue", "revision_requested")
 DONE = ("submitted", "accepted")
@@ -332,6 +332,149 @@ def people_by_area_and_year(rows: Iterable[ActivityRow]) -> list[PeopleCount]:
     ]
 
 
+# -- the dashboard's filters ----------------------------------------------------------------
+
+ALL_TIME_KEY = "all"
+QUARTER_MONTHS = {
+    1: "January to March",
+    2: "April to June",
+    3: "July to September",
+    4: "October to December",
+}
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a year outside these is a typing slip, not a period
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dashboard's period: all time, a fiscal year or a calendar quarter. ``key`` is its
+    parameter (``all``, ``fy2027``, ``2026-q4``); ``first`` and ``last`` its days (both in
+    it), none for all time. A fiscal year is named by the calendar year it ends in (with
+    October as its first month, fiscal year 2027 runs October 1, 2026 to September 30, 2027)."""
+
+    key: str
+    label: str
+    first: date | None = None
+    last: date | None = None
+
+    @property
+    def all_time(self) -> bool:
+        return self.first is None
+
+    @property
+    def dates(self) -> str:
+        """``October 1, 2026 to September 30, 2027``; empty for all time."""
+        if self.first is None or self.last is None:
+            return ""
+        return f"{_long_date(self.first)} to {_long_date(self.last)}"
+
+    def holds(self, day: date) -> bool:
+        return self.first is None or self.last is None or self.first <= day <= self.last
+
+    def overlaps(self, first: date, last: date) -> bool:
+        return (
+            self.first is None or self.last is None or (first <= self.last and last >= self.first)
+        )
+
+
+ALL_TIME = Period(ALL_TIME_KEY, "All time")
+
+
+def _long_date(day: date) -> str:
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def fiscal_year(year: int, *, start_month: int) -> Period:
+    """Fiscal year ``year``: the twelve months from ``start_month`` that end in ``year``."""
+    first = date(year if start_month == 1 else year - 1, start_month, 1)
+    last = date.fromordinal(_add_months(first, 12).toordinal() - 1)
+    return Period(f"fy{year}", f"Fiscal year {year}", first, last)
+
+
+def calendar_quarter(year: int, quarter: int) -> Period:
+    """Calendar quarter ``quarter`` (1 to 4) of ``year``: January to March is the first."""
+    first = date(year, 3 * quarter - 2, 1)
+    last = date.fromordinal(_add_months(first, 3).toordinal() - 1)
+    return Period(f"{year}-q{quarter}", f"{QUARTER_MONTHS[quarter]} {year}", first, last)
+
+
+def fiscal_year_of(day: date, *, start_month: int) -> int:
+    """The fiscal year ``day`` falls in (named by the calendar year it ends in)."""
+    return day.year + 1 if start_month > 1 and day.month >= start_month else day.year
+
+
+PERIOD_MESSAGE = (
+    "Choose a period from the list: all time, a fiscal year (such as fy2027) or a calendar "
+    "quarter (such as 2026-q4)."
+)
+
+
+def parse_period(value: str | None, *, start_month: int) -> Period:
+    """The period a ``period`` parameter names: empty or ``all`` for all time, ``fy2027``
+    for a fiscal year, ``2026-q4`` for a calendar quarter; anything else is refused
+    (``Invalid`` on the field ``period``)."""
+    text = (value or "").strip().casefold()
+    if text in ("", ALL_TIME_KEY):
+        return ALL_TIME
+    year: int | None = None
+    quarter: int | None = None
+    if text.startswith("fy") and text[2:].isdigit() and len(text) == 6:
+        year = int(text[2:])
+    else:
+        head, _, tail = text.partition("-q")
+        if head.isdigit() and len(head) == 4 and tail in ("1", "2", "3", "4"):
+            year, quarter = int(head), int(tail)
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise Invalid(PERIOD_MESSAGE, field="period")
+    if quarter is None:
+        return fiscal_year(year, start_month=start_month)
+    return calendar_quarter(year, quarter)
+
+
+def period_choices(
+    *, today: date, start_month: int, chosen: Period | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The periods the filter lists, as (group label, [(key, label)]): all time; the fiscal
+    years from five before the current one to the next; the calendar quarters of this year
+    and the three before, latest first. A chosen period outside these is listed too."""
+    current = fiscal_year_of(today, start_month=start_month)
+    years = [
+        fiscal_year(year, start_month=start_month) for year in range(current + 1, current - 6, -1)
+    ]
+    quarters = [
+        calendar_quarter(year, quarter)
+        for year in range(today.year, today.year - 4, -1)
+        for quarter in (4, 3, 2, 1)
+    ]
+    if chosen is not None and not chosen.all_time:
+        group = years if chosen.key.startswith("fy") else quarters
+        if all(p.key != chosen.key for p in group):
+            group.insert(0, chosen)
+
+    def listed(periods: list[Period]) -> list[tuple[str, str]]:
+        return [(p.key, f"{p.label} ({p.dates})") for p in periods]
+
+    return [
+        ("", [(ALL_TIME.key, ALL_TIME.label)]),
+        ("Fiscal years", listed(years)),
+        ("Calendar quarters", listed(quarters)),
+    ]
+
+
+def parse_division(value: str | None, *, divisions: Iterable[str], unit: str = "division") -> str:
+    """The division (or office) key a ``division`` parameter names; empty for all of them.
+    A key the agency's profile does not list is refused (``Invalid`` on ``division``)."""
+    key = (value or "").strip()
+    if key and key not in set(divisions):
+        article = "an" if unit[:1] in ("a", "e", "i", "o", "u") else "a"
+        raise Invalid(f"Choose {article} {unit} from the list.", field="division")
+    return key
+
+
 @dataclass(frozen=True)
 class Dashboard:
     active_by_division: list[tuple[str, int]]  # (division key, count), every division
@@ -340,6 +483,14 @@ class Dashboard:
     proposals_by_status: list[tuple[str, int]] = field(default_factory=list)
     proposals_by_state: list[tuple[str, Counter[str]]] = field(default_factory=list)
     left_out: LeftOut = field(default_factory=LeftOut)
+    period: Period = ALL_TIME
+    division: str = ""  # empty: every division
+
+
+def check_may_see_dashboard(acting: Acting) -> None:
+    """The program figures are the Coordinator's (refused before their filters are read)."""
+    if not acting.is_coordinator:
+        raise Forbidden("Only the Coordinator sees the program figures.")
 
 
 def dashboard(
@@ -349,38 +500,76 @@ def dashboard(
     now: datetime,
     rules: ScheduleRules,
     divisions: Iterable[str],
+    period: Period = ALL_TIME,
+    division: str = "",
 ) -> Dashboard:
     """Active alliances by division, reports on time / late / overdue per year of due date,
     people reached and trained by year and emphasis area (from the latest submitted version
     of each report), and proposals by status and by their organization's state (each state's
     by status). The Coordinator only; nothing of a partner or an applicant they declared a
-    conflict of interest with is counted."""
-    if not acting.is_coordinator:
-        raise Forbidden("Only the Coordinator sees the program figures.")
+    conflict of interest with is counted.
+
+    ``period`` and ``division`` narrow every figure. In a period: an alliance counts when its
+    term overlaps the period (for all time: when it is active today), a report when it was
+    due in it, an activity when it took place in it (a row without a date, staff training:
+    its report's last day), a proposal when its latest status was recorded in it (in the
+    agency's time zone). In a division: its alliances, their reports and activities, and
+    the proposals approved into its alliances (a proposal has no division before that)."""
+    check_may_see_dashboard(acting)
     today = now.astimezone(rules.timezone).date()
     readable = _readable(session, acting, own_only=False)
-    alliances = [a for a in session.scalars(select(Alliance)) if readable.shows(a)]
-    reports = [r for r in session.scalars(select(Report)) if r.alliance_id in readable.alliance_ids]
+
+    def counted(alliance: Alliance) -> bool:
+        return readable.shows(alliance) and (not division or alliance.division == division)
+
+    alliances = [a for a in session.scalars(select(Alliance)) if counted(a)]
+    shown = {alliance.id for alliance in alliances}
+    reports = [
+        r
+        for r in session.scalars(select(Report))
+        if r.alliance_id in shown and period.holds(r.due_date)
+    ]
     counted_proposals, proposals_left_out = proposals.readable(session, acting=acting)
+    counted_proposals = [
+        p for p in counted_proposals if period.holds(p.updated_at.astimezone(rules.timezone).date())
+    ]
+    if division:
+        approved = {str(a.signed.get("proposal_id") or "") for a in alliances}
+        counted_proposals = [
+            p
+            for p in counted_proposals
+            if p.status == "approved" and str(p.proposal_id) in approved
+        ]
     active: Counter[str] = Counter(
-        alliance.division for alliance in alliances if is_active(alliance, today=today)
+        alliance.division
+        for alliance in alliances
+        if (
+            is_active(alliance, today=today)
+            if period.all_time
+            else period.overlaps(alliance.signing_date, alliance.ends_on)
+        )
     )
-    keys = list(divisions)
+    keys = [division] if division else list(divisions)
     keys += sorted(key for key in active if key not in keys)
     years: dict[int, Counter[str]] = {}
     for report in reports:
         kind = timing(report, now=now, rules=rules)
         if kind in ("on_time", "late", "overdue"):
             years.setdefault(report.due_date.year, Counter())[kind] += 1
+    rows = [
+        row
+        for row in activity_rows(v for v in latest_versions(session) if v[1].id in shown)
+        if period.holds(row.day or row.report.period_end)
+    ]
     return Dashboard(
         active_by_division=[(key, active[key]) for key in keys],
         timing_by_year=dict(sorted(years.items())),
-        people=people_by_area_and_year(
-            activity_rows(v for v in latest_versions(session) if readable.shows(v[1]))
-        ),
+        people=people_by_area_and_year(rows),
         proposals_by_status=proposals.by_status(counted_proposals),
         proposals_by_state=proposals.by_state(counted_proposals),
         left_out=LeftOut(alliances=readable.left_out.alliances, proposals=proposals_left_out),
+        period=period,
+        division=division,
     )
 
 

@@ -1,11 +1,14 @@
 """Staff pages of program figures: the liaison's work list (``/staff/reports``), the
-Coordinator's dashboard (``/staff/dashboard``) and the CSV export of reports
+Coordinator's dashboard (``/staff/dashboard``, filtered by period and division, and
+``/staff/dashboard.pdf``, the same as a PDF) and the CSV export of reports
 (``/staff/reports.csv``) and of activity rows (``/staff/activities.csv``). Each calls one
 function of figures/domain.py, which decides who may see what."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
@@ -16,9 +19,11 @@ from services.reporting.figures.charts import bar_chart
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.agency import load_agency_profile
-from shared.domain import Acting
+from shared.domain import Acting, Invalid
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import request_session, unavailable
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("figures", __name__, url_prefix="/staff")
 
@@ -65,18 +70,93 @@ def work_list_page() -> Any:
     return render_template("figures/work_list.html", work=found, liaison_options=options)
 
 
-@bp.get("/dashboard")
-@staff_required()
-def dashboard_page() -> Any:
+@dataclass(frozen=True)
+class DashboardFilters:
+    """The dashboard's filters as asked (``period``, ``division`` GET parameters), what they
+    name, and the message of each one refused, by field."""
+
+    period: figures.Period
+    division: str
+    asked: dict[str, str]
+    errors: dict[str, list[str]]
+    unit: str
+    division_labels: dict[str, str]
+    choices: list[tuple[str, list[tuple[str, str]]]]
+    start_month: int = 1
+
+    @property
+    def fiscal_year_start(self) -> str:
+        """The month the agency's fiscal year starts: ``October``."""
+        return date(2000, self.start_month, 1).strftime("%B")
+
+    @property
+    def division_label(self) -> str:
+        if not self.division:
+            return f"all {self.unit}s"
+        return self.division_labels.get(self.division, self.division)
+
+    @property
+    def summary(self) -> str:
+        """``Fiscal year 2027, Construction Safety and Health``: what the page counts."""
+        return f"{self.period.label}, {self.division_label}"
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The parameters that ask for the same figures (the PDF's link)."""
+        out = {}
+        if not self.period.all_time:
+            out["period"] = self.period.key
+        if self.division:
+            out["division"] = self.division
+        return out
+
+
+def _dashboard_filters(now: datetime) -> DashboardFilters:
+    figures.check_may_see_dashboard(_acting())
+    profile = load_agency_profile()
+    rules = rules_from_settings()
+    unit = "office" if profile.federal else "division"
+    asked = {name: request.args.get(name, "") for name in ("period", "division")}
+    errors: dict[str, list[str]] = {}
+    period = figures.ALL_TIME
+    division = ""
+    try:
+        period = figures.parse_period(asked["period"], start_month=rules.fiscal_year_start_month)
+    except Invalid as err:
+        errors.update(err.errors)
+    try:
+        division = figures.parse_division(asked["division"], divisions=profile.divisions, unit=unit)
+    except Invalid as err:
+        errors.update(err.errors)
+    return DashboardFilters(
+        period=period,
+        division=division,
+        asked=asked,
+        errors=errors,
+        unit=unit,
+        division_labels=dict(profile.divisions),
+        choices=figures.period_choices(
+            today=now.astimezone(rules.timezone).date(),
+            start_month=rules.fiscal_year_start_month,
+            chosen=period,
+        ),
+        start_month=rules.fiscal_year_start_month,
+    )
+
+
+def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, Any]:
+    """What the dashboard's page and its PDF show: the figures the filters ask for."""
     profile = load_agency_profile()
     found = figures.dashboard(
         request_session(database),
         acting=_acting(),
-        now=datetime.now(UTC),
+        now=now,
         rules=rules_from_settings(),
         divisions=profile.divisions,
+        period=filters.period,
+        division=filters.division,
     )
-    unit = "office" if profile.federal else "division"
+    unit = filters.unit
     areas = {**profile.hazards, **profile.priority_areas}
     people = [
         (
@@ -109,10 +189,13 @@ def dashboard_page() -> Any:
         )
         for state, counts in found.proposals_by_state
     ]
-    return render_template(
-        "figures/dashboard.html",
+    active_title = (
+        f"Active alliances by {unit}"
+        if filters.period.all_time
+        else f"Alliances in effect in the period by {unit}"
+    )
+    return dict(
         left_out=found.left_out,
-        unit=unit,
         proposal_statuses=list(PROPOSAL_STATUS_LABELS.values()),
         by_status=by_status,
         by_state=by_state,
@@ -129,12 +212,13 @@ def dashboard_page() -> Any:
             description="Number of proposals from organizations in each state.",
         ),
         active=active,
+        active_title=active_title,
         years=years,
         active_chart=bar_chart(
             "active-chart",
-            f"Active alliances by {unit}",
+            active_title,
             active,
-            description=f"Number of active alliances in each {unit}.",
+            description=f"Number of alliances in each {unit}.",
         ),
         timing_chart=bar_chart(
             "timing-chart",
@@ -155,6 +239,91 @@ def dashboard_page() -> Any:
             description="Number of people reached (dissemination and outreach) and trained "
             "(agency staff) by year and emphasis area, from the latest submitted reports.",
         ),
+    )
+
+
+def _refused_filters(filters: DashboardFilters) -> Any:
+    """The page with the filter form and a message on each refused field, and no figures:
+    400, never figures for something other than what was asked."""
+    summary = [
+        (f"filter-{name}", label, messages[0])
+        for name, label in (("period", "Period"), ("division", filters.unit.capitalize()))
+        for messages in [filters.errors.get(name)]
+        if messages
+    ]
+    return (
+        render_template(
+            "figures/dashboard.html",
+            filters=filters,
+            unit=filters.unit,
+            error_summary=summary,
+            refused=True,
+        ),
+        400,
+    )
+
+
+@bp.get("/dashboard")
+@staff_required()
+def dashboard_page() -> Any:
+    now = datetime.now(UTC)
+    filters = _dashboard_filters(now)
+    if filters.errors:
+        return _refused_filters(filters)
+    return render_template(
+        "figures/dashboard.html",
+        filters=filters,
+        unit=filters.unit,
+        refused=False,
+        error_summary=[],
+        **_dashboard_figures(filters, now),
+    )
+
+
+def _fetch_nothing(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    raise ValueError(f"the dashboard's PDF fetches nothing ({url[:80]})")
+
+
+@bp.get("/dashboard.pdf")
+@staff_required()
+def dashboard_pdf() -> Any:
+    """The dashboard with the same filters as a tagged PDF under the agency's letterhead;
+    refused filters answer the page with their messages (400), as the page does."""
+    now = datetime.now(UTC)
+    filters = _dashboard_filters(now)
+    if filters.errors:
+        return _refused_filters(filters)
+    html = render_template(
+        "figures/dashboard_pdf.html",
+        filters=filters,
+        unit=filters.unit,
+        agency_name=load_agency_profile().name,
+        program_title="Alliance Program",
+        generated_at=now,
+        **_dashboard_figures(filters, now),
+    )
+    try:  # imported on use: it loads Pango, a system library only this needs
+        from weasyprint import HTML
+    except (ImportError, OSError) as err:
+        log.error("dashboard PDF unavailable: WeasyPrint did not load (%s)", err)
+        return unavailable(
+            "the PDF renderer (WeasyPrint with the Pango system library)",
+            stored="Nothing was changed.",
+        )
+    pdf = HTML(string=html, url_fetcher=_fetch_nothing).write_pdf(
+        pdf_variant="pdf/ua-1", pdf_tags=True
+    )
+    name = "-".join(
+        part for part in ("program-figures", filters.period.key, filters.division) if part
+    )
+    name = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in name)
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{name}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
