@@ -51,6 +51,9 @@ class Destination:
     service: str
     path: str  # within the service, as its own url_map has it
     roles: tuple[str, ...] = ()  # () is any staff member
+    # Within the same service: a JSON answer ``{"waiting": n}`` of how much waits there for
+    # the person, shown beside the item (shared/static/site/staff-nav.js).
+    waiting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,15 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "Messages",
         (
-            # The decision messages waiting for release, for those who release them; the
-            # message log for everyone else.
-            Destination("notify", "/staff/messages", ("coordinator", "reviewer")),
+            # The decision messages waiting for release, for those who release them, with how
+            # many wait (notify's count, within what each may release); the message log for
+            # everyone else, without a count.
+            Destination(
+                "notify",
+                "/staff/messages",
+                ("coordinator", "reviewer"),
+                waiting="/api/v1/held/waiting",
+            ),
             Destination("notify", "/staff/log"),
         ),
         (("notify", "/staff/messages"), ("notify", "/staff/log"), ("notify", "/staff/deliveries")),
@@ -112,6 +121,12 @@ SECTIONS: tuple[Section, ...] = (
         "Staff",
         (Destination("review", "/staff/people", ("coordinator",)),),
         (("review", "/staff/people"),),
+    ),
+    Section(
+        # What the public sees of the program: the active alliances and Ambassadors.
+        "Public directory",
+        (Destination("review", "/directory"),),
+        (("review", "/directory"),),
     ),
     Section(
         "Settings",
@@ -131,6 +146,8 @@ class NavItem:
     label: str
     href: str
     current: bool
+    # Where the page's script asks how much waits behind the item (None: no count).
+    waiting_url: str | None = None
 
 
 def _this_service() -> str:
@@ -170,7 +187,10 @@ def staff_navigation(
         if target is None:
             continue
         current = any(service == s and path.startswith(prefix) for s, prefix in section.pages)
-        items.append(NavItem(section.label, service_url(target.service, target.path), current))
+        waiting = service_url(target.service, target.waiting) if target.waiting else None
+        items.append(
+            NavItem(section.label, service_url(target.service, target.path), current, waiting)
+        )
     return items
 
 

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 
 from services.notify import conflicts, domain
 from services.notify.schemas import (
@@ -79,6 +80,27 @@ def list_held() -> Any:
     """Decision messages waiting for staff to release them."""
     session, acting = conflicts.in_request()
     return {"messages": domain.held_messages(session, acting)}
+
+
+class WaitingOut(Schema):
+    waiting = fields.Integer(
+        required=True,
+        metadata={"description": "How many held messages wait for your release."},
+    )
+
+
+@bp.route("/held/waiting")
+@staff_api_required(*domain.RELEASERS)
+@bp.response(200, WaitingOut, headers={"Cache-Control": {"schema": {"type": "string"}}})
+@bp.alt_response(403, schema=ErrorSchema, description=REFUSED)
+def count_held() -> Any:
+    """How many decision messages wait for your release.
+
+    Those ``/api/v1/held`` lists: within what you may read, none you are in conflict with.
+    Every staff page asks it for the count beside "Messages" in the staff navigation
+    (shared/static/site/staff-nav.js); never cached."""
+    session, acting = conflicts.in_request()
+    return {"waiting": domain.waiting_count(session, acting)}, 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/messages/<uuid:message_id>")

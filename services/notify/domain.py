@@ -392,6 +392,21 @@ def held_messages(session: Session, acting: Acting) -> list[Message]:
     )
 
 
+def waiting_count(session: Session, acting: Acting) -> int:
+    """How many held decision messages wait for the actor to release them: those
+    ``held_messages`` lists them, none for one who may not release (a liaison)."""
+    if not acting.has_any_role(*RELEASERS):
+        return 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.status == "held", visible_to(acting))
+        )
+        or 0
+    )
+
+
 def delivery_problems(session: Session, acting: Acting, *, limit: int = 200) -> list[Message]:
     """Failed messages and those that may have reached their recipient twice, newest first."""
     _require(acting, WATCHERS, "Only the Coordinator follows failed deliveries.")

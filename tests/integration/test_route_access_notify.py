@@ -43,6 +43,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/api/v1/messages/<uuid:message_id>", "PUT"): RELEASERS,
     ("/api/v1/messages/<uuid:message_id>/resend", "POST"): RELEASERS,
     ("/api/v1/held", "GET"): RELEASERS,
+    ("/api/v1/held/waiting", "GET"): RELEASERS,
     ("/api/v1/held/release", "POST"): RELEASERS,
     ("/api/v1/held/hold", "POST"): RELEASERS,
     ("/staff/webhooks", "GET"): COORDINATOR,

@@ -53,6 +53,7 @@ EXPECTED_ITEMS = {
         ("Messages", "/notify/staff/messages"),
         ("Webhooks", "/notify/staff/webhooks"),
         ("Staff", "/review/staff/people"),
+        ("Public directory", "/review/directory"),
         ("Settings", "/review/staff/scoring"),
     ],
     "reviewer": [
@@ -60,6 +61,7 @@ EXPECTED_ITEMS = {
         ("Decisions", "/review/staff/decisions"),
         ("Alliances", "/review/staff/alliances"),
         ("Messages", "/notify/staff/messages"),
+        ("Public directory", "/review/directory"),
         ("Settings", "/review/staff/me"),
     ],
     "liaison": [
@@ -67,6 +69,7 @@ EXPECTED_ITEMS = {
         ("Alliances", "/review/staff/alliances"),
         ("Reports", "/reporting/staff/reports"),
         ("Messages", "/notify/staff/log"),
+        ("Public directory", "/review/directory"),
         ("Settings", "/review/staff/me"),
     ],
 }
@@ -103,8 +106,8 @@ def nav_items(html: str) -> list[tuple[str, str, bool]]:
     return [
         (unescape(label), unescape(href), bool(current))
         for href, current, label in re.findall(
-            r'<a href="([^"]*)" class="usa-nav-link[^"]*"( aria-current="page")?>'
-            r"<span>([^<]*)</span>",
+            r'<a href="([^"]*)" class="usa-nav-link[^"]*"( aria-current="page")?'
+            r'(?: data-waiting-url="[^"]*")?><span>([^<]*)</span>',
             header_of(html),
         )
     ]
