@@ -164,6 +164,14 @@ def service_url(service: str, path: str, **query: Any) -> str:
     return prefix + path + (f"?{urlencode(values)}" if values else "")
 
 
+def _beside_the_others() -> bool:
+    """Whether this app is served at its gateway prefix (deploy/gateway.py, or nginx's
+    X-Forwarded-Prefix), so the other services answer on the same host: an app served on its
+    own (as some tests do) asks no other service for anything."""
+    service = _this_service()
+    return service in GATEWAY_PREFIXES and request.script_root == GATEWAY_PREFIXES[service]
+
+
 def _may(roles: Iterable[str], held: frozenset[str]) -> bool:
     wanted = set(roles)
     return not wanted or bool(wanted & held)
@@ -187,7 +195,13 @@ def staff_navigation(
         if target is None:
             continue
         current = any(service == s and path.startswith(prefix) for s, prefix in section.pages)
-        waiting = service_url(target.service, target.waiting) if target.waiting else None
+        # The count is asked of the item's service only where the browser reaches it.
+        reachable = has_request_context() and (
+            target.service == _this_service() or _beside_the_others()
+        )
+        waiting = None
+        if target.waiting and reachable:
+            waiting = service_url(target.service, target.waiting)
         items.append(
             NavItem(section.label, service_url(target.service, target.path), current, waiting)
         )

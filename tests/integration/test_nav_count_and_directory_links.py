@@ -17,6 +17,7 @@ from werkzeug.test import Client
 from deploy.gateway import create_gateway
 from services.notify import create_app as create_notify
 from services.notify.tasks import conflict_declared
+from services.review import create_app as create_review
 from shared.staff_auth import COOKIE_NAME
 from tests.factories import (
     ROOFERS,
@@ -171,3 +172,12 @@ def csrf(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found
     return found[1]
+
+
+def test_an_app_served_on_its_own_asks_only_itself_for_the_count(notify, redis_client):
+    review = create_review({"TESTING": True})
+    alone = signed_in(review, CORA).get("/staff/queue").get_data(as_text=True)
+    assert "data-waiting-url" not in messages_link(alone)
+    own = signed_in(notify, CORA).get("/staff/log").get_data(as_text=True)
+    [link] = re.findall(r'<a href="/staff/messages"[^>]*>', own)
+    assert 'data-waiting-url="/api/v1/held/waiting"' in link
