@@ -313,6 +313,20 @@ class ReportReviewedV1(ReportEventBase):
     reviewed_at = fields.AwareDateTime(required=True)
 
 
+class ReportLinkResentV1(ReportEventBase):
+    """A staff member (the alliance's liaison or the Coordinator) had a new link to a report's
+    form sent to the partner (``report.link_resent``, produced by reporting in the transaction
+    that records the request). ``report_url`` is the fresh signed link; ``status`` is the
+    report's status as staff see it (``overdue`` once past its due date); ``sent_by`` is the
+    name of the person who asked. Notify sends the link to the partner's contact."""
+
+    due_date = fields.Date(required=True)
+    status = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    report_url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    sent_by = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    sent_at = fields.AwareDateTime(required=True)
+
+
 class ScheduledReportSchema(Schema):
     """One report of a term's calendar, as ``alliance.reports_scheduled`` lists it."""
 
@@ -410,6 +424,8 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("report.submitted", 1): ReportSubmittedV1,
     ("report.accepted", 1): ReportReviewedV1,
     ("report.revision_requested", 1): ReportReviewedV1,
+    # a new link to a report's form, sent at a staff member's request
+    ("report.link_resent", 1): ReportLinkResentV1,
     # -- the annual evaluation shared with the partner (issue 9)
     ("evaluation.shared", 1): EvaluationSharedV1,
     # -- a term's report calendar, stored by reporting (issue 9)
@@ -470,6 +486,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "report.submitted": ("notify.report_submitted",),
     "report.accepted": ("notify.report_accepted",),
     "report.revision_requested": ("notify.report_revision_requested",),
+    # a new link to a report's form: the partner's contact
+    "report.link_resent": ("notify.report_link_resent",),
     # -- the annual evaluation (issue 9): the partner's contact, a copy to the liaison
     "evaluation.shared": ("notify.evaluation_shared",),
     # -- a term's report calendar (issue 9): the welcome, or the renewed term's calendar

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.notify import config, conflicts, coordinators, messages
 from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, mailer_from_settings
+from services.notify.report_links import link_resent
 from services.notify.worker import celery, database, outbox
 from shared.agency import load_agency_profile
 from shared.config import Settings, load_settings
@@ -370,6 +371,15 @@ def report_accepted(event: Event, *, session: Session) -> None:
 )
 def report_revision_requested(event: Event, *, session: Session) -> None:
     _report_reviewed(event, session)
+
+
+@event_consumer(celery, name="notify.report_link_resent", event_type="report.link_resent")
+def report_link_resent(event: Event, *, session: Session) -> None:
+    """A new link to a report's form, to the partner's contact."""
+    created = link_resent(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
 
 
 # -- the annual evaluation shared with the partner (issue 9) --------------------------------

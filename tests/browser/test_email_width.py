@@ -104,6 +104,8 @@ def context(to_liaison: bool) -> dict[str, Any]:
         "comments": "Add the meeting on May 5 to the activities.",
         "reviewed_at": at,
         "reviewed_by": "lee.liaison@agency.example",
+        "sent_by": "Lee Liaison",
+        "status": "overdue",
         "year": 1,
         "ratings": [
             {"requirement": "Training and education", "rating": "Met", "justification": "Six."}
