@@ -233,6 +233,24 @@ class StaffConflictDeclaredV1(Schema):
     declared_at = fields.AwareDateTime(required=True)
 
 
+class StaffPasswordLinkV1(Schema):
+    """Review made a staff member a single-use link to set their password
+    (``staff.password_link``, in the transaction that stores the link): the Coordinator's
+    ``invitation`` of a new person (``invited_by``: the Coordinator's name), or a ``reset``
+    asked for on "Forgot your password?". Notify e-mails it to the person; the link is a
+    bearer credential, so it is never shown in the message log and no webhook carries this
+    event. ``roles`` are the labels of the person's roles."""
+
+    staff_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["invitation", "reset"]))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    roles = fields.List(fields.String(validate=validate.Length(max=100)), load_default=list)
+    invited_by = fields.String(load_default="", validate=validate.Length(max=200))
+    set_password_url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    expires_at = fields.AwareDateTime(required=True)
+
+
 class CoordinatorSchema(Schema):
     """One active Coordinator, as ``staff.coordinators_changed`` lists them."""
 
@@ -415,6 +433,7 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     # -- end of the agreement's life
     ("staff.conflict_declared", 1): StaffConflictDeclaredV1,
     ("staff.coordinators_changed", 1): StaffCoordinatorsChangedV1,
+    ("staff.password_link", 1): StaffPasswordLinkV1,
     # -- report deadlines (issue 9): one payload, the type says which moment came
     ("report.due_soon", 1): ReportDeadlineV1,
     ("report.due", 1): ReportDeadlineV1,
@@ -477,6 +496,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "staff.conflict_declared": ("notify.conflict_declared", "reporting.conflict_declared"),
     # notify sends the Coordinator's mail to the active Coordinators by name (issue 16)
     "staff.coordinators_changed": ("notify.coordinators_changed",),
+    # notify e-mails a staff member's invitation or password reset link (never a webhook)
+    "staff.password_link": ("notify.staff_password_link",),
     # -- report deadlines (issue 9): the contact and the liaison, or the Coordinator
     "report.due_soon": ("notify.report_due_soon",),
     "report.due": ("notify.report_due",),

@@ -13,6 +13,10 @@ that a retry or a resend carries them, but never shows them to anyone else:
   (``services/notify/domain.py``);
 - ``restore_signed_links``: a held message a staff member rewrote from the hidden text gets its
   links back where the placeholders stand.
+
+A staff member's link to set their password (review's ``/staff/set-password/<token>``, in the
+invitation and the "Forgot your password?" e-mail) is a bearer credential too: it is hidden
+the same way, from everyone, as ``HIDDEN_STAFF``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,17 @@ import re
 from typing import Any
 
 HIDDEN = "[partner's signed link, hidden]"
+HIDDEN_STAFF = "[personal link to set a password, hidden]"
 
+# A staff member's link to set their password (services/review/staff/views.py).
+_STAFF_PATH = r"/staff/set-password/[^\s\"'<>/?#]+"
+STAFF_LINK = re.compile(_STAFF_PATH, re.IGNORECASE)
 # The paths the partners' signed links open (services/intake/views.py,
-# services/reporting/submissions/views.py behind the gateway's /reporting).
-_SIGNED_PATHS = r"/(?:status|apply/resume|apply/confirmation|reporting/reports)/[^\s\"'<>/?#]+"
+# services/reporting/submissions/views.py behind the gateway's /reporting), and the staff's.
+_SIGNED_PATHS = (
+    r"/(?:status|apply/resume|apply/confirmation|reporting/reports)/[^\s\"'<>/?#]+"
+    rf"|{_STAFF_PATH}"
+)
 # An itsdangerous token (payload.timestamp.signature), whatever path carries it.
 _ITSDANGEROUS_SHAPE = r"/[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{16,}(?=[/?#\s\"'<>]|$)"
 _URL_START = r"(?:[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\"'<>/]+)?"
@@ -39,7 +50,7 @@ _HTML_LINK = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _HIDDEN_HTML = HIDDEN.replace("'", "&#39;")
-_HIDDEN_ANY = re.compile(re.escape(HIDDEN) + "|" + re.escape(_HIDDEN_HTML))
+_HIDDEN_ANY = re.compile("|".join(re.escape(text) for text in (HIDDEN, _HIDDEN_HTML, HIDDEN_STAFF)))
 
 
 def is_signed_field(name: str) -> bool:
@@ -57,19 +68,26 @@ def without_signed_fields(value: Any) -> Any:
     return value
 
 
+def _placeholder(match: re.Match[str], *, html: bool = False) -> str:
+    if STAFF_LINK.search(match[0]):
+        return HIDDEN_STAFF
+    return _HIDDEN_HTML if html else HIDDEN
+
+
 def _hide_html_link(match: re.Match[str]) -> str:
     if not SIGNED_LINK.search(match["href"]):
         return match[0]
-    return f"<span>{SIGNED_LINK.sub(_HIDDEN_HTML, match['text'])}</span>"
+    text = SIGNED_LINK.sub(lambda found: _placeholder(found, html=True), match["text"])
+    return f"<span>{text}</span>"
 
 
 def hide_signed_links(text: str, *, html: bool = False) -> str:
-    """``text`` with every partner's signed link replaced by ``HIDDEN``; for an HTML part
-    (``html``), a link element to one keeps its words but no address."""
+    """``text`` with every partner's signed link replaced by ``HIDDEN`` (a staff member's link
+    to set their password by ``HIDDEN_STAFF``); for an HTML part (``html``), a link element to
+    one keeps its words but no address."""
     if html:
         text = _HTML_LINK.sub(_hide_html_link, text)
-        return SIGNED_LINK.sub(_HIDDEN_HTML, text)
-    return SIGNED_LINK.sub(HIDDEN, text)
+    return SIGNED_LINK.sub(lambda found: _placeholder(found, html=html), text)
 
 
 def signed_links(text: str) -> list[str]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.notify import config, conflicts, coordinators, messages
 from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, mailer_from_settings
 from services.notify.report_links import link_resent
+from services.notify.staff_accounts import password_link
 from services.notify.worker import celery, database, outbox
 from shared.agency import load_agency_profile
 from shared.config import Settings, load_settings
@@ -99,6 +100,15 @@ def conflict_declared(event: Event, *, session: Session) -> None:
 def coordinators_changed(event: Event, *, session: Session) -> None:
     """Review's active Coordinators: who gets the Coordinator's mail from now on."""
     coordinators.record(session, event=event)
+
+
+@event_consumer(celery, name="notify.staff_password_link", event_type="staff.password_link")
+def staff_password_link(event: Event, *, session: Session) -> None:
+    """A staff member's invitation or password reset link, to them alone."""
+    created = password_link(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
 
 
 # -- delivery ---------------------------------------------------------------------------------

@@ -125,6 +125,12 @@ def context(to_liaison: bool) -> dict[str, Any]:
         "url": "https://hooks.greatlakesroofingcontractors.org/alliance/events/" + "a1b2" * 20,
         "description": "The association's CRM",
         "endpoints_url": f"{BASE}/notify/staff/webhooks/{uuid.UUID(int=4)}",
+        # a staff member's invitation or password reset (services/notify/staff_accounts.py)
+        "name": "Lee Liaison-Longname",
+        "email": "lee.liaison-longname@michigan-department-of-labor.example.gov",
+        "roles": "Coordinator, Reviewer and Liaison",
+        "invited_by": "Cora Coordinator",
+        "set_password_url": f"{BASE}/review/staff/set-password/{'Ab3_-x' * 8}",
     }
 
 
