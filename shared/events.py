@@ -271,6 +271,28 @@ class StaffCoordinatorsChangedV1(Schema):
     changed_at = fields.AwareDateTime(required=True)
 
 
+class StaffMemberSchema(Schema):
+    """A staff member an event is about, by staff id, name and address."""
+
+    id = fields.UUID(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+
+
+class ProposalAssignedV1(Schema):
+    """The Coordinator gave a proposal to a reviewer (``proposal.assigned``, produced by
+    review's queue in the transaction of the assignment; never for a reviewer's claim for
+    themselves). ``assigned_by`` is the Coordinator's name. Notify tells the ``assignee`` by
+    e-mail, with a link to the proposal's staff page."""
+
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    organization_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    assignee = fields.Nested(StaffMemberSchema, required=True)
+    assigned_by = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    assigned_at = fields.AwareDateTime(required=True)
+
+
 class ReportEventBase(Schema):
     """What every ``report.*`` event carries: the report, its alliance and who to tell."""
 
@@ -423,6 +445,7 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.changes_requested", 1): ProposalChangesRequestedV1,
     ("proposal.declined", 1): ProposalDeclinedV1,
     ("proposal.approved", 1): ProposalApprovedV1,
+    ("proposal.assigned", 1): ProposalAssignedV1,
     ("alliance.signed", 1): AllianceSignedV1,
     ("message.sent", 1): MessageSentV1,
     # -- the agreement's life (issue 4)
@@ -481,6 +504,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "notify.proposal_approved",
         "reporting.proposal_approved",
     ),
+    # notify tells the reviewer the Coordinator gave the proposal to
+    "proposal.assigned": ("notify.proposal_assigned",),
     # notify welcomes the partner and the liaison on alliance.reports_scheduled instead
     "alliance.signed": ("reporting.alliance_signed",),
     "message.sent": ("intake.message_sent",),

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from services.notify import config, conflicts, coordinators, messages
+from services.notify import assignments, config, conflicts, coordinators, messages
 from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, mailer_from_settings
 from services.notify.report_links import link_resent
 from services.notify.staff_accounts import password_link
@@ -106,6 +106,15 @@ def coordinators_changed(event: Event, *, session: Session) -> None:
 def staff_password_link(event: Event, *, session: Session) -> None:
     """A staff member's invitation or password reset link, to them alone."""
     created = password_link(
+        session, event=event, settings=load_settings(), profile=load_agency_profile()
+    )
+    deliver_after_commit(session, created)
+
+
+@event_consumer(celery, name="notify.proposal_assigned", event_type="proposal.assigned")
+def proposal_assigned(event: Event, *, session: Session) -> None:
+    """The reviewer the Coordinator gave a proposal to hears of it."""
+    created = assignments.proposal_assigned(
         session, event=event, settings=load_settings(), profile=load_agency_profile()
     )
     deliver_after_commit(session, created)
