@@ -11,7 +11,8 @@ staff                       ``staff_member()`` (an account), ``acting()`` (no ac
 signed in                   ``signed_in()`` (a test client), ``staff_session()`` (the
                             cookie), ``csrf_header()`` (for an app that checks CSRF)
 decisions                   ``approval()``, ``prepared_decision()``, ``release_decisions()``
-an alliance                 ``signed_alliance()``
+an alliance                 ``approved_alliance()`` (awaiting its signing),
+                            ``signed_alliance()``, ``record_signing()``
 notify                      ``held_decision_message()``, ``conflict_declared_event()``
 ==========================  ==========================================================
 
@@ -46,7 +47,7 @@ import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import flask
@@ -59,6 +60,7 @@ from sqlalchemy.orm import Session
 from services.notify import messages
 from services.notify.models import Message
 from services.notify.worker import database as notify_database
+from services.review.alliances import domain as agreements
 from services.review.alliances.models import Alliance
 from services.review.decisions import domain as decisions
 from services.review.decisions.models import PreparedDecision
@@ -267,17 +269,13 @@ def liaison_lookup(session: Session) -> decisions.LiaisonLookup:
 
 
 def approval(
-    liaison: StaffUser | decisions.Liaison = LIAISON,
-    *,
-    signing_date: date | str = date(2024, 3, 1),
-    term_years: int | None = None,
+    liaison: StaffUser | decisions.Liaison = LIAISON, *, term_years: int | None = None
 ) -> dict[str, Any]:
-    """The details of an approval: the SPEC example's division, ``liaison``, signing date
-    and (when given, else the initial term) term in years."""
+    """The details of an approval: the SPEC example's division, ``liaison`` and (when given,
+    else the initial term) term in years. The signing is recorded later (``record_signing``)."""
     details: dict[str, Any] = {
         "division": "construction_safety_health",
         "liaison_id": str(liaison.id),
-        "signing_date": str(signing_date),
     }
     if term_years is not None:
         details["term_years"] = term_years
@@ -323,6 +321,56 @@ def release_decisions(
         )
 
 
+def approved_alliance(
+    name: str = ROOFERS,
+    *,
+    term_years: int = 2,
+    liaison: StaffUser | decisions.Liaison = LIAISON,
+    website: str = "https://example.org",
+    approved_on: date | None = None,
+    session: Session | None = None,
+) -> Alliance:
+    """An approved alliance awaiting its signing, made the way the system makes one:
+    ``name``'s proposal arrives, a reviewer prepares the approval with ``liaison`` (an
+    account, or ``LIAISON``) and the Coordinator releases it. ``approved_on``: the day the
+    approval counts as released (today unless given; a signing may not come before it)."""
+    with using(review_database, session) as writing:
+        proposal_id = queued_proposal(proposal(name, website=website), session=writing).proposal_id
+        details = approval(liaison, term_years=term_years)
+        decision = prepared_decision(proposal_id, "approved", details, session=writing)
+        release_decisions(decision.id, session=writing)
+        alliance = writing.scalars(
+            select(Alliance).where(Alliance.proposal_id == proposal_id)
+        ).one()
+        if approved_on is not None:
+            # Noon UTC is that same day in the agency's (American) zone.
+            alliance.created_at = datetime.combine(approved_on, time(12), tzinfo=UTC)
+        return alliance
+
+
+def record_signing(
+    alliance_id: uuid.UUID,
+    signing_date: date,
+    *,
+    term_years: int | None = None,
+    by: Acting = COORDINATOR,
+    today: date | None = None,
+    session: Session | None = None,
+) -> Alliance:
+    """``by`` (the Coordinator by default) records that the alliance's agreement was signed on
+    ``signing_date``: it becomes active and ``alliance.signed`` goes into review's outbox."""
+    with using(review_database, session) as writing:
+        return agreements.record_signing(
+            writing,
+            acting=by,
+            alliance_id=alliance_id,
+            signing_date=signing_date,
+            term_years=term_years,
+            outbox=review_outbox,
+            today=today,
+        )
+
+
 def signed_alliance(
     name: str = ROOFERS,
     *,
@@ -332,15 +380,24 @@ def signed_alliance(
     website: str = "https://example.org",
     session: Session | None = None,
 ) -> Alliance:
-    """A signed alliance, signed the way the system signs one: ``name``'s proposal arrives, a
-    reviewer prepares the approval with ``liaison`` (an account, or ``LIAISON``) and the
-    Coordinator releases it."""
+    """A signed alliance, signed the way the system signs one: approved (``approved_alliance``,
+    the approval dated on the signing day so that a signing in the past is allowed), then the
+    Coordinator records the signing on ``signing_date`` (a day after today counts as today)."""
     with using(review_database, session) as writing:
-        proposal_id = queued_proposal(proposal(name, website=website), session=writing).proposal_id
-        details = approval(liaison, signing_date=signing_date, term_years=term_years)
-        decision = prepared_decision(proposal_id, "approved", details, session=writing)
-        release_decisions(decision.id, session=writing)
-        return writing.scalars(select(Alliance).where(Alliance.proposal_id == proposal_id)).one()
+        alliance = approved_alliance(
+            name,
+            term_years=term_years,
+            liaison=liaison,
+            website=website,
+            approved_on=signing_date,
+            session=writing,
+        )
+        return record_signing(
+            alliance.id,
+            signing_date,
+            today=max(signing_date, queue.today()),
+            session=writing,
+        )
 
 
 # -- notify ---------------------------------------------------------------------------------------

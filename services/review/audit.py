@@ -1,14 +1,22 @@
-"""The audit trail: every change with the fields before and after, who and when."""
+"""The audit trail: every change with the fields before and after, who and when.
+
+An entry's actor is the staff member's e-mail address (or ``review`` for what review did by
+itself); pages show people by name (``names``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review.models import AuditEntry
+from services.review.models import AuditEntry, StaffUser
 from shared.db import utcnow
+
+SYSTEM = "review"
+SYSTEM_NAME = "The system"
 
 
 def diff_fields(before: Any, after: Any, prefix: str = "") -> dict[str, list[Any]]:
@@ -66,3 +74,25 @@ def history(session: Session, *, entity_type: str, entity_id: Any) -> list[Audit
             .order_by(AuditEntry.at, AuditEntry.id)
         )
     )
+
+
+def names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
+    """The name to show for each actor (an e-mail address): the staff member's name, the
+    system's for ``review``; an address no account has any more stays as it is."""
+    wanted = {actor for actor in actors if actor}
+    shown = {actor: actor for actor in wanted}
+    if SYSTEM in wanted:
+        shown[SYSTEM] = SYSTEM_NAME
+    lowered = {actor.strip().lower(): actor for actor in wanted if "@" in actor}
+    if lowered:
+        for email, name in session.execute(
+            select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(list(lowered)))
+        ):
+            if name.strip():
+                shown[lowered[email]] = name
+    return shown
+
+
+def name_of(session: Session, actor: str | None) -> str:
+    """The name to show for one actor (see ``names``)."""
+    return names(session, [actor]).get(actor or "", actor or "")

@@ -22,6 +22,7 @@ import pytest
 import schemathesis
 from flask import Flask
 
+from services.review.queue.domain import today as agency_today
 from services.review.staff.models import StaffUser
 from shared.domain import Acting
 from shared.staff_auth import COOKIE_NAME
@@ -192,19 +193,21 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
         "details": {
             "division": "construction_safety_health",
             "liaison_id": str(lee_id),
-            "signing_date": "2026-01-15",
         },
     }
     decision = seed("POST", f"/api/v1/proposals/{signed}/decision", approval)
     seed("POST", "/api/v1/decisions/release", {"decision_ids": [decision["id"]]})
     [alliance] = seed("GET", "/api/v1/alliances")["alliances"]
     alliance_id = alliance["id"]
+    # Signed the day it was approved: nothing of its life may come before either.
+    today = agency_today().isoformat()
+    seed("POST", f"/api/v1/alliances/{alliance_id}/signing", {"signing_date": today})
     milestone = seed(
         "POST",
         f"/api/v1/alliances/{alliance_id}/milestones",
         {"title": "Toolbox talks", "target_date": "2026-06-01", "responsible": "Partner"},
     )
-    meeting = seed("POST", f"/api/v1/alliances/{alliance_id}/meetings", {"met_on": "2026-02-01"})
+    meeting = seed("POST", f"/api/v1/alliances/{alliance_id}/meetings", {"met_on": today})
     document = seed(
         "POST",
         f"/api/v1/alliances/{alliance_id}/documents",
@@ -216,7 +219,7 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
     membership = seed(
         "POST",
         f"/api/v1/roundtables/{roundtable['id']}/memberships",
-        {"alliance_id": alliance_id, "joined_on": "2026-02-01"},
+        {"alliance_id": alliance_id, "joined_on": today},
     )
     seed("POST", f"/api/v1/proposals/{claimed}/assignment", {"reviewer_id": str(cora.id)})
     seed("POST", f"/api/v1/proposals/{claimed}/comments", {"body": "Good reach."})

@@ -4,6 +4,8 @@ import os
 import re
 import time
 import urllib.request
+import uuid
+from datetime import datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -12,6 +14,7 @@ from deploy.embedded import free_port, port_in_use
 from shared.config import SERVICES
 from shared.db import sqlalchemy_url
 from shared.testing import example_proposal
+from shared.times import agency_zone
 from tests.e2e.system import RunningSystem, without_server_urls
 from tests.smtp import text_of
 
@@ -185,5 +188,97 @@ def test_draft_resume_submit_and_status_link(tmp_path, smtp_server):
         assert f"Proposal {submitted['reference']}" in html
         assert "Submitted: waiting for review" in html
         assert "We received your Alliance proposal" in html
+    finally:
+        assert system.stop() == 0, system.log()
+
+
+@pytest.mark.usefixtures("redis_client")
+def test_the_approval_letter_comes_first_and_the_signed_mail_only_after_the_signing(
+    tmp_path, smtp_server, clean_databases
+):
+    # Imported here: that module imports this one's helpers.
+    from tests.e2e.test_report_reminders import LIAISON_EMAIL, StaffClient, store
+
+    env = {**os.environ, **smtp_env(smtp_server)}
+    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
+    try:
+        proposal = submit_and_read_receipt(system, smtp_server)
+        reference = proposal["reference"]
+        liaison_id = uuid.uuid4()
+        store(
+            clean_databases["review"],
+            "INSERT INTO staff_users (id, email, name, password_hash, roles, active, created_at,"
+            " updated_at) VALUES (:id, :email, 'Lee Liaison', 'unused', ARRAY['liaison'], true,"
+            " now(), now())",
+            id=liaison_id,
+            email=LIAISON_EMAIL,
+        )
+        staff = StaffClient(system, system.staff_cookie("coordinator", "reviewer"))
+        staff.start()
+        status, prepared = staff.call(
+            "POST",
+            f"/review/api/v1/proposals/{proposal['id']}/decision",
+            {
+                "kind": "approved",
+                "details": {
+                    "division": "construction_safety_health",
+                    "liaison_id": str(liaison_id),
+                },
+            },
+        )
+        assert status == 201, prepared
+        status, released = staff.call(
+            "POST", "/review/api/v1/decisions/release", {"decision_ids": [prepared["id"]]}
+        )
+        assert status == 200, released
+        [(alliance_id,)] = query(
+            clean_databases["review"],
+            "SELECT id FROM alliances WHERE proposal_id = :id",
+            id=proposal["id"],
+        )
+
+        # The approval letter waits for a last look; staff release it and it goes out.
+        held: list[dict] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not held:
+            status, found = staff.call("GET", "/notify/api/v1/held")
+            assert status == 200, found
+            held = [m for m in found["messages"] if m["template"] == "decision_approved"]
+            time.sleep(0.3)
+        assert held, system.log()
+        status, sent = staff.call(
+            "POST", "/notify/api/v1/held/release", {"message_ids": [held[0]["id"]]}
+        )
+        assert status == 200, sent
+        [letter] = smtp_server.inbox.wait_for(
+            lambda m: m["To"] == "dana@example.org" and "is approved" in str(m["Subject"])
+        )
+        letter_text = text_of(letter)
+        assert "Once the agreement is signed you will receive the schedule" in letter_text
+        assert "Signing date" not in letter_text
+
+        # Not signed yet: no report schedule, no "signed" mail, no welcome for the liaison.
+        time.sleep(3)
+        status, _ = staff.call("GET", f"/reporting/api/v1/alliances/{alliance_id}/reports")
+        assert status == 404
+        assert not smtp_server.inbox.matching(lambda m: "is signed" in str(m["Subject"]))
+        assert not smtp_server.inbox.matching(lambda m: m["To"] == LIAISON_EMAIL)
+
+        # The Coordinator records the signing: the schedule starts, the mail follows.
+        signed_on = datetime.now(agency_zone()).date()
+        status, page = staff.call(
+            "POST",
+            f"/review/api/v1/alliances/{alliance_id}/signing",
+            {"signing_date": signed_on.isoformat()},
+        )
+        assert status == 200, page
+        assert (page["status"], page["signing_date"]) == ("active", signed_on.isoformat())
+        [signed] = smtp_server.inbox.wait_for(
+            lambda m: m["To"] == "dana@example.org" and "is signed" in str(m["Subject"])
+        )
+        assert reference in str(signed["Subject"])
+        smtp_server.inbox.wait_for(lambda m: m["To"] == LIAISON_EMAIL)
+        to_partner = smtp_server.inbox.matching(lambda m: m["To"] == "dana@example.org")
+        assert to_partner.index(letter) < to_partner.index(signed)
     finally:
         assert system.stop() == 0, system.log()

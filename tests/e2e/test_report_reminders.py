@@ -1,5 +1,6 @@
 """From a signed alliance to its first report reminder, over the real processes: review
-releases an approval, reporting (its worker) schedules the reports and notify welcomes the
+releases an approval, the Coordinator records the signing of the agreement, reporting (its
+worker) schedules the reports and notify welcomes the
 partner with the calendar and the first report's link, the operator's
 ``alliance reporting scan`` emits the reminder, notify (its worker) mails it; a second scan
 for the same instant sends nothing more; notify's message log, filtered by the proposal's
@@ -19,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from standardwebhooks import Webhook
 
 from deploy.embedded import free_port
 from shared.db import sqlalchemy_url
+from shared.times import agency_zone
 from tests.e2e.system import RunningSystem
 from tests.e2e.test_pipeline import query, smtp_env, submit_and_read_receipt
 from tests.smtp import text_of
@@ -147,7 +149,8 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
 
         staff = StaffClient(system, system.staff_cookie("coordinator", "reviewer"))
         staff.start()
-        signing = datetime.now(UTC).date() - timedelta(days=1)
+        # Signed the day it is approved (a signing is never before its approval).
+        signing = datetime.now(agency_zone()).date()
         status, prepared = staff.call(
             "POST",
             f"/review/api/v1/proposals/{proposal['id']}/decision",
@@ -156,7 +159,6 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
                 "details": {
                     "division": "construction_safety_health",
                     "liaison_id": str(liaison_id),
-                    "signing_date": signing.isoformat(),
                     "term_years": 2,
                 },
             },
@@ -171,6 +173,12 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
             "SELECT id FROM alliances WHERE proposal_id = :id",
             id=proposal["id"],
         )
+        status, page = staff.call(
+            "POST",
+            f"/review/api/v1/alliances/{alliance_id}/signing",
+            {"signing_date": signing.isoformat()},
+        )
+        assert status == 200, page
 
         # Reporting's worker schedules the term from alliance.signed.
         reports: list[dict[str, Any]] = []

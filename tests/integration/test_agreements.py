@@ -475,8 +475,8 @@ def test_the_coordinator_alone_decides_on_the_agreement(session, who):
     for name, step in steps.items():
         refusal = refused_and_nothing_stored(session, alliance_id, Forbidden, step)
         assert refusal.message == (
-            "Only the Coordinator renews, concludes or terminates an alliance "
-            "and names Ambassadors."
+            "Only the Coordinator records the signing, renews, concludes or terminates an "
+            "alliance and names Ambassadors."
         ), name
     kept = reread(session, Alliance, alliance_id)
     assert (kept.status, kept.renewals) == ("active", 1)
@@ -569,7 +569,7 @@ def test_the_alliance_page_dumps_as_the_api_answers_it(session):
         None,
         None,
     )
-    assert [e["action"] for e in page["history"]] == ["signed", "document added"]
+    assert [e["action"] for e in page["history"]] == ["approved", "signed", "document added"]
 
 
 # -- renewal ----------------------------------------------------------------------------------
@@ -977,6 +977,7 @@ def test_the_agreement_api_checks_who_is_asking(app):
     assert [m["met_on"] for m in page["meetings"]] == ["2024-04-02"]
     assert [d["kind"] for d in page["documents"]] == ["agreement"]
     assert [e["action"] for e in page["history"]] == [
+        "approved",
         "signed",
         "milestone added",
         "milestone changed",
@@ -1047,7 +1048,7 @@ def test_bad_input_answers_422_with_the_fields_and_saves_nothing(app):
         [],
         [],
     )
-    assert [e["action"] for e in page["history"]] == ["signed"]
+    assert [e["action"] for e in page["history"]] == ["approved", "signed"]
 
 
 @COMMITTED
@@ -1198,6 +1199,7 @@ def test_the_agreement_endpoints_are_described_in_openapi(app):
         "/api/v1/alliances/{alliance_id}/milestones",
         "/api/v1/alliances/{alliance_id}/milestones/{milestone_id}",
         "/api/v1/alliances/{alliance_id}/renewal",
+        "/api/v1/alliances/{alliance_id}/signing",
         "/api/v1/alliances/{alliance_id}/termination",
         "/api/v1/roundtables",
         "/api/v1/roundtables/{roundtable_id}",

@@ -29,6 +29,7 @@ from tests.factories import (
     prepared_decision,
     proposal,
     queued_proposal,
+    record_signing,
     release_decisions,
     submitted_event,
 )
@@ -124,27 +125,45 @@ def test_staff_edit_and_release_a_held_decision_message(redis_client):
 
 
 @COMMITTED
-def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_client):
+def test_approval_then_the_recorded_signing_reach_reporting_and_notify(redis_client):
     proposal_id = arrive(name="Michigan Roofing Contractors Association")
-    details = approval(LIAISON, signing_date="2026-12-01")
-    release_decisions(prepared_decision(proposal_id, "approved", details).id)
+    release_decisions(prepared_decision(proposal_id, "approved", approval(LIAISON)).id)
 
+    # Approved: the alliance awaits its signing, and only the decision goes out.
     with database.transaction() as session:
         alliance = session.scalars(select(Alliance)).one()
-        assert (alliance.term_years, alliance.ends_on) == (2, date(2028, 11, 30))
+        assert (alliance.status, alliance.term_years) == ("awaiting_signature", 2)
+        assert (alliance.signing_date, alliance.ends_on) == (None, None)
         assert alliance.liaison_name == "Lee Liaison"
         assert queue.get_for(session, proposal_id, acting=COORDINATOR).status == "approved"
-    # Notify welcomes the partner and the liaison once reporting has the report calendar
-    # (it hears of the decision and of the signing for webhooks too).
     assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
         "notify.proposal_approved",
         "notify.webhooks_proposal_approved",
-        "notify.webhooks_alliance_signed",
     ]
-    # Reporting counts the decided proposal for the dashboard and keeps the alliance.
     tasks = dict(queued_tasks(redis_client, "reporting"))
-    assert sorted(tasks) == ["reporting.alliance_signed", "reporting.proposal_approved"]
+    assert sorted(tasks) == ["reporting.proposal_approved"]
+    assert "signing_date" not in tasks["reporting.proposal_approved"]["event"]["payload"]
+    deliver_events(redis_client, "reporting")
+    deliver_events(redis_client, "notify")
+    with notify_db.transaction() as session:
+        sent = {(m.template, m.to_address, m.status) for m in session.scalars(select(Message))}
+    assert sent == {("decision_approved", "dana@example.org", "held")}
+    with reporting_db.transaction() as session:
+        assert session.scalars(select(ReportingAlliance)).all() == []
+    redis_client.delete("notify", "reporting")  # delivered
+
+    # The Coordinator records the signing: now reporting schedules the reports, and notify
+    # welcomes the partner and the liaison once it has the report calendar.
+    signed_on = queue.today()
+    record_signing(alliance.id, signed_on)
+    assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
+        "notify.webhooks_alliance_signed"
+    ]
+    tasks = dict(queued_tasks(redis_client, "reporting"))
+    assert sorted(tasks) == ["reporting.alliance_signed"]
     signed = tasks["reporting.alliance_signed"]["event"]["payload"]
+    assert signed["signing_date"] == signed_on.isoformat()
+    assert signed["ends_on"] == decisions.term_end(signed_on, 2).isoformat()
     assert signed["partner"]["name"] == "Michigan Roofing Contractors Association"
     assert signed["liaison"]["email"] == "lee@agency.example"
     assert signed["contact"]["email"] == "dana@example.org"
@@ -156,15 +175,13 @@ def test_approval_signs_an_alliance_that_reaches_reporting_and_notify(redis_clie
     deliver_events(redis_client, "reporting")
     reporting_outbox.publish_pending()  # what the nudge may not have published yet
     assert sorted({name for name, _ in queued_tasks(redis_client, "notify")}) == [
-        "notify.proposal_approved",
         "notify.reports_scheduled",
         "notify.webhooks_alliance_signed",
-        "notify.webhooks_proposal_approved",
     ]
     deliver_events(redis_client, "notify")
     with reporting_db.transaction() as session:
         copy = session.scalars(select(ReportingAlliance)).one()
-        assert (copy.id, copy.signing_date) == (alliance.id, date(2026, 12, 1))
+        assert (copy.id, copy.signing_date) == (alliance.id, signed_on)
     with notify_db.transaction() as session:
         sent = {(m.template, m.to_address, m.status) for m in session.scalars(select(Message))}
     assert sent == {
@@ -242,7 +259,7 @@ def declined(session, proposal_id, by=REVIEWER):
 
 def test_bad_decisions_say_what_is_missing_and_nothing_is_stored(session):
     proposal_id = queued(session)
-    approved = approval(LIAISON, signing_date="2026-12-01")
+    approved = approval(LIAISON)
     for kind, details, errors in [
         ("approved", {**approved, "division": "moon"}, ["division"]),
         ("approved", {**approved, "liaison_id": str(uuid.uuid4())}, ["liaison_id"]),

@@ -91,7 +91,6 @@ def test_the_decision_forms_error_summary_names_each_field_by_its_label(app):
     links = summary_links(html)
     assert sorted(text for _, text in links) == [
         "Liaison: Choose the liaison.",
-        "Signing date: Give the signing date.",
         "Term in years: A term of 1 to 5 years.",
     ]
     for target, _ in links:  # each link lands on its field
@@ -114,8 +113,8 @@ def test_the_decision_forms_error_summary_names_each_field_by_its_label(app):
         assert [text for _, text in summary_links(html)] == [expected]
 
 
-def test_the_decisions_page_names_the_lead_division_by_its_label(app):
-    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
+def test_the_decisions_page_names_the_lead_division_and_who_prepared_it(app):
+    reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer", name="Riley Reviewer"))
     lee = staff_member("lee@agency.example", "liaison", name="Lee Liaison")
     proposal_id = queued_proposal(proposal("Roofers")).proposal_id
     prepared = reviewer.post(
@@ -124,7 +123,6 @@ def test_the_decisions_page_names_the_lead_division_by_its_label(app):
             "kind": "approved",
             "division": "construction_safety_health",
             "liaison_id": str(lee.id),
-            "signing_date": "2026-03-01",
             "term_years": "2",
         },
     )
@@ -132,7 +130,13 @@ def test_the_decisions_page_names_the_lead_division_by_its_label(app):
 
     html = reviewer.get("/staff/decisions").get_data(as_text=True)
 
-    assert "Lead division: Construction Safety &amp; Health; signing 2026-03-01, 2 years" in html
+    assert (
+        "Lead division: Construction Safety &amp; Health; initial term 2 years from the signing"
+        in html
+    )
+    # The staff member by name, never by e-mail address.
+    assert "(prepared by Riley Reviewer)" in html
+    assert "rev@agency.example" not in html
     assert "construction_safety_health" not in html.replace(
         'value="construction_safety_health"', ""
     )

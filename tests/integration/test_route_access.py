@@ -101,6 +101,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ),
     ("/staff/alliances/<uuid:alliance_id>/meetings", "POST"): WORK_PLAN_EDITORS,
     ("/staff/alliances/<uuid:alliance_id>/documents", "POST"): WORK_PLAN_EDITORS,
+    ("/staff/alliances/<uuid:alliance_id>/signing", "POST"): COORDINATOR,
     ("/staff/alliances/<uuid:alliance_id>/renewal", "POST"): COORDINATOR,
     ("/staff/alliances/<uuid:alliance_id>/conclusion", "POST"): COORDINATOR,
     ("/staff/alliances/<uuid:alliance_id>/termination", "POST"): COORDINATOR,
@@ -124,6 +125,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/api/v1/alliances/<uuid:alliance_id>/documents/<uuid:document_id>", "DELETE"): (
         WORK_PLAN_EDITORS
     ),
+    ("/api/v1/alliances/<uuid:alliance_id>/signing", "POST"): COORDINATOR,
     ("/api/v1/alliances/<uuid:alliance_id>/renewal", "POST"): COORDINATOR,
     ("/api/v1/alliances/<uuid:alliance_id>/conclusion", "POST"): COORDINATOR,
     ("/api/v1/alliances/<uuid:alliance_id>/termination", "POST"): COORDINATOR,

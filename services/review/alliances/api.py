@@ -1,7 +1,7 @@
-"""Signed alliances over the staff JSON API (under ``/api/v1``; OpenAPI with the rest of
-review's API): an alliance's page data, its work plan (milestones), the implementation
-team's meetings and the documents, renewal, conclusion, termination and the Ambassador
-designation.
+"""Alliances over the staff JSON API (under ``/api/v1``; OpenAPI with the rest of review's
+API): an alliance's page data, its work plan (milestones), the implementation team's
+meetings and the documents, the signing of an approved alliance, renewal, conclusion,
+termination and the Ambassador designation.
 
 Every endpoint needs a staff sign-in (shared/staff_auth.py) and calls one function of
 ``alliances.domain``, which decides who may do it: any staff member reads; the Coordinator
@@ -38,6 +38,7 @@ from services.review.alliances.schemas import (
     MilestoneListOut,
     MilestoneOut,
     RenewalIn,
+    SigningIn,
     TerminationIn,
 )
 from services.review.queue import domain as queue
@@ -50,8 +51,8 @@ bp = Blueprint(
     "agreement_api",
     __name__,
     url_prefix="/api/v1",
-    description="Signed alliances: work plan, meetings, documents, renewal, conclusion, "
-    "termination, Ambassadors (staff).",
+    description="Alliances: work plan, meetings, documents, the signing of an approved "
+    "alliance, renewal, conclusion, termination, Ambassadors (staff).",
 )
 
 KEEPERS = agreements.WORK_PLAN_KEEPERS
@@ -76,7 +77,8 @@ def _page(alliance_id: uuid.UUID) -> agreements.AlliancePage:
 @bp.arguments(AllianceQuery, location="query")
 @bp.response(200, AllianceListOut)
 def list_alliances(args: dict[str, Any]) -> Any:
-    """Signed alliances by partner name; ``mine=true``: those you are the liaison of."""
+    """Alliances by partner name (``status=awaiting_signature``: those approved and not yet
+    signed); ``mine=true``: those you are the liaison of."""
     rows = agreements.list_alliances(
         request_session(database),
         acting=_acting(),
@@ -199,6 +201,21 @@ def remove_document(alliance_id: uuid.UUID, document_id: uuid.UUID) -> None:
 
 
 # -- decisions on the agreement (the Coordinator); each answers the alliance's page ----------
+
+
+@bp.route("/alliances/<uuid:alliance_id>/signing", methods=["POST"])
+@staff_api_required(*DECIDERS)
+@bp.arguments(SigningIn)
+@bp.response(200, AlliancePageOut)
+def record_signing(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
+    """Record the signing of an approved alliance awaiting it: the date the agreement was
+    signed (not in the future, not before the approval) and the initial term in years (the
+    approval's if left out). The alliance becomes active and its report schedule starts from
+    that date; 409 when it is not awaiting its signing."""
+    agreements.record_signing(
+        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+    )
+    return _page(alliance_id)
 
 
 @bp.route("/alliances/<uuid:alliance_id>/renewal", methods=["POST"])

@@ -1,4 +1,10 @@
-"""The agreement's life after signing, and who may change it.
+"""The agreement's life from its approval, and who may change it.
+
+Approval and signing are two steps. Releasing an approval creates the alliance awaiting its
+signing (``awaiting_signature``: no signing date, no end of term yet; the term in years
+chosen at approval). Once the agreement is signed, staff record the day it was signed
+(``record_signing``): the alliance becomes active and ``alliance.signed`` goes out, from
+which reporting schedules the reports and notify welcomes the partner and the liaison.
 
 The liaison and the partner's contact form the implementation team; they keep a work plan
 (milestones with target dates and who is responsible), the dates they met, and the
@@ -12,9 +18,11 @@ Who may do what (each write below checks it itself; views and APIs never do):
 - any staff member reads every alliance: its page, work plan, meetings, documents and
   Ambassador eligibility (a liaison's scope hides nothing; ``mine`` only filters the list);
 - the Coordinator, or the alliance's own liaison, changes its work plan, meetings and
-  documents (``may_keep_work_plan``), and only while it is active or an Ambassador;
-- the Coordinator alone renews, concludes, terminates and names Ambassadors
-  (``check_decider``);
+  documents (``may_keep_work_plan``), and only while it awaits its signing, is active or is
+  an Ambassador;
+- the Coordinator alone records the signing, renews, concludes, terminates and names
+  Ambassadors (``check_decider``); an alliance awaiting its signing is none of the latter
+  four until its signing is recorded;
 - nobody changes an alliance whose partner they declared a conflict of interest with, the
   Coordinator included (``check_no_conflict``); reading it stays open.
 
@@ -26,10 +34,17 @@ does not allow) and ``Invalid`` (naming the field); each carries a message for s
 
 Dates are calendar days in the agency's time zone; ``today`` defaults to that day.
 
+Signing. Recorded by the Coordinator for an alliance awaiting it: the day the agreement was
+signed (not in the future, not before the day the approval was released) and the initial
+term in years (one to five; the approval's unless changed). The initial term's row (number
+0) is written then, with who recorded it.
+
 Terms. A term runs from its signing date through ``decisions.term_end`` (signing date plus
 the years, less one day; 29 February plus a year is 28 February). Number 0 is the initial
-term, 1, 2, ... the renewals; the rows are in ``alliance_terms`` once the first renewal is
-decided (until then the alliance's own signing date, term and end are the initial term's).
+term, 1, 2, ... the renewals; the rows are in ``alliance_terms`` from the recorded signing,
+or, for an alliance signed at its approval before signing was a step of its own, once the
+first renewal is decided (until then its own signing date, term and end are the initial
+term's). An alliance awaiting its signing has no term yet.
 
 Renewal. Only an active alliance is renewed, for two to five years, from a signing date
 after the current term's signing date and not in the future ("nothing renews by itself":
@@ -83,10 +98,12 @@ from services.review.base import AuditEntry
 from services.review.decisions.domain import term_end
 from services.review.queue import domain as queue
 from services.review.roundtables.models import Roundtable, RoundtableMembership
+from shared.agency import load_agency_profile
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
+from shared.times import in_agency_zone
 
 MILESTONE_STATUSES: dict[str, str] = {
     "planned": "Planned",
@@ -100,6 +117,7 @@ DOCUMENT_KINDS: dict[str, str] = {
     "other": "Other",
 }
 STATUSES: dict[str, str] = {
+    "awaiting_signature": "Awaiting signature",
     "active": "Active",
     "ambassador": "Ambassador",
     "concluded": "Concluded",
@@ -109,8 +127,12 @@ STATUSES: dict[str, str] = {
 # the functions below decide (a liaison keeps only their own alliances' work plans).
 WORK_PLAN_KEEPERS = ("coordinator", "liaison")
 DECIDERS = ("coordinator",)
-# Whose work plan, meetings and documents can still change, and who can still be decided on.
+AWAITING_SIGNATURE = "awaiting_signature"
+# Who can still be decided on (renewed, concluded, terminated, named an Ambassador).
 OPEN_STATUSES = ("active", "ambassador")
+# Whose work plan, meetings and documents can still change: the team may plan before signing.
+WORK_PLAN_STATUSES = (AWAITING_SIGNATURE, *OPEN_STATUSES)
+INITIAL_TERM_YEARS = range(1, 6)  # one to five years, as at approval
 RENEWAL_TERM_YEARS = range(2, 6)  # two to five years
 TERMINATION_NOTICE = timedelta(days=30)
 MILESTONE_FIELDS = ("title", "description", "target_date", "responsible", "status", "done_on")
@@ -162,9 +184,16 @@ class AlliancePage:
     documents: list[AllianceDocument]
     roundtables: list[Participation]
     history: list[AuditEntry]
-    is_open: bool  # active or an Ambassador: its work plan can change, it can be decided on
+    names: dict[str, str]  # the name to show for each staff e-mail address on the page
+    approved_on: date  # the day the approval was released
+    is_open: bool  # awaiting signature, active or an Ambassador: its work plan can change
     may_keep_work_plan: bool  # the reader may change its work plan, meetings, documents now
     may_decide: bool  # the reader may renew, conclude, terminate, name it an Ambassador
+    may_record_signing: bool  # it awaits its signing and the reader may record it
+
+    @property
+    def awaiting_signature(self) -> bool:
+        return self.alliance.status == AWAITING_SIGNATURE
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -201,11 +230,30 @@ def may_keep_work_plan(alliance: Alliance, acting: Acting) -> bool:
 
 
 def check_decider(acting: Acting) -> None:
-    """Renewal, conclusion, termination and the Ambassador designation: the Coordinator."""
+    """The signing, renewal, conclusion, termination and the Ambassador designation: the
+    Coordinator."""
     if not acting.is_coordinator:
         raise Forbidden(
-            "Only the Coordinator renews, concludes or terminates an alliance "
-            "and names Ambassadors."
+            "Only the Coordinator records the signing, renews, concludes or terminates an "
+            "alliance and names Ambassadors."
+        )
+
+
+def status_label(status: str) -> str:
+    """The status as staff read it, in a sentence ("awaiting signature", "concluded")."""
+    return STATUSES.get(status, status).lower()
+
+
+def approved_on(alliance: Alliance) -> date:
+    """The day (in the agency's zone) the approval was released: the alliance was created then."""
+    return in_agency_zone(alliance.created_at).date()
+
+
+def _check_signed(alliance: Alliance, what: str) -> None:
+    """Renewal, conclusion, termination and the designation wait for the signing."""
+    if alliance.status == AWAITING_SIGNATURE:
+        raise Conflict(
+            f"This alliance is awaiting signature: record the signing before it can be {what}."
         )
 
 
@@ -217,8 +265,10 @@ def alliance_for_work_plan(session: Session, *, alliance_id: uuid.UUID, acting: 
     check_no_conflict(alliance, acting)
     if not may_keep_work_plan(alliance, acting):
         raise Forbidden("Only the Coordinator or this alliance's liaison changes its work plan.")
-    if alliance.status not in OPEN_STATUSES:
-        raise Conflict(f"This alliance is {alliance.status}: its work plan is kept as it was.")
+    if alliance.status not in WORK_PLAN_STATUSES:
+        raise Conflict(
+            f"This alliance is {status_label(alliance.status)}: its work plan is kept as it was."
+        )
     return alliance
 
 
@@ -249,7 +299,9 @@ def ambassador_eligibility(status: str, terms: Sequence[Term], *, on: date) -> E
     if status == "ambassador":
         return Eligibility(False, "This partner is an Ambassador already.")
     if status != "active":
-        return Eligibility(False, f"This alliance is {status}: only an active alliance qualifies.")
+        return Eligibility(
+            False, f"This alliance is {status_label(status)}: only an active alliance qualifies."
+        )
     initial = terms[0]
     if not any(t.number >= 1 and t.signing_date <= on for t in terms):
         return Eligibility(
@@ -299,15 +351,18 @@ def list_alliances(
 
 
 def terms(session: Session, alliance: Alliance) -> list[Term]:
-    """Every term, the initial one first; the last is the current term."""
+    """Every term, the initial one first; the last is the current term. None while the
+    alliance awaits its signing."""
     rows = session.scalars(
         select(AllianceTerm)
         .where(AllianceTerm.alliance_id == alliance.id)
         .order_by(AllianceTerm.number)
     ).all()
-    if not rows:
-        return [Term(0, alliance.signing_date, alliance.term_years, alliance.ends_on)]
-    return [Term(r.number, r.signing_date, r.term_years, r.ends_on) for r in rows]
+    if rows:
+        return [Term(r.number, r.signing_date, r.term_years, r.ends_on) for r in rows]
+    if alliance.signing_date is None or alliance.ends_on is None:
+        return []
+    return [Term(0, alliance.signing_date, alliance.term_years, alliance.ends_on)]
 
 
 def status_change(session: Session, alliance: Alliance) -> AllianceStatusChange | None:
@@ -395,24 +450,30 @@ def alliance_page(
     """Everything staff see about one alliance: agreement, team, work plan, history."""
     alliance = read_alliance(session, alliance_id=alliance_id, acting=acting)
     all_terms = terms(session, alliance)
-    is_open = alliance.status in OPEN_STATUSES
+    is_open = alliance.status in WORK_PLAN_STATUSES
+    may_decide_on_it = acting.is_coordinator and not acting.in_conflict_with(alliance.partner_name)
+    change = status_change(session, alliance)
+    history = audit.history(session, entity_type="alliance", entity_id=alliance.id)
+    found_documents = documents(session, alliance.id)
+    named = [entry.actor for entry in history] + [d.added_by for d in found_documents]
     return AlliancePage(
         alliance=alliance,
         terms=all_terms,
-        status_change=status_change(session, alliance),
+        status_change=change,
         ambassador_eligibility=ambassador_eligibility(
             alliance.status, all_terms, on=today or queue.today()
         ),
         milestones=milestones(session, alliance.id),
         meetings=meetings(session, alliance.id),
-        documents=documents(session, alliance.id),
+        documents=found_documents,
         roundtables=participations(session, alliance),
-        history=audit.history(session, entity_type="alliance", entity_id=alliance.id),
+        history=history,
+        names=audit.names(session, [*named, change.decided_by if change else None]),
+        approved_on=approved_on(alliance),
         is_open=is_open,
         may_keep_work_plan=is_open and may_keep_work_plan(alliance, acting),
-        may_decide=is_open
-        and acting.is_coordinator
-        and not acting.in_conflict_with(alliance.partner_name),
+        may_decide=alliance.status in OPEN_STATUSES and may_decide_on_it,
+        may_record_signing=alliance.status == AWAITING_SIGNATURE and may_decide_on_it,
     )
 
 
@@ -624,11 +685,18 @@ def add_meeting(
     note = _text(note, field="note", limit=10000)
     if met > today:
         raise Invalid("Record a meeting once it has taken place.", field="met_on")
-    initial = terms(session, alliance)[0]
-    if met < initial.signing_date:
+    signed = terms(session, alliance)
+    if not signed:  # awaiting its signing: the team may meet to prepare it
+        if met < approved_on(alliance):
+            raise Invalid(
+                "The implementation team meets from the approval "
+                f"({approved_on(alliance).isoformat()}) on.",
+                field="met_on",
+            )
+    elif met < signed[0].signing_date:
         raise Invalid(
             "The implementation team meets from the signing date "
-            f"({initial.signing_date.isoformat()}) on.",
+            f"({signed[0].signing_date.isoformat()}) on.",
             field="met_on",
         )
     taken = session.scalars(
@@ -756,9 +824,9 @@ def remove_document(
 def _agreement_fields(alliance: Alliance) -> dict[str, Any]:
     return {
         "status": alliance.status,
-        "signing_date": alliance.signing_date.isoformat(),
+        "signing_date": alliance.signing_date.isoformat() if alliance.signing_date else None,
         "term_years": alliance.term_years,
-        "ends_on": alliance.ends_on.isoformat(),
+        "ends_on": alliance.ends_on.isoformat() if alliance.ends_on else None,
         "renewals": alliance.renewals,
         "ended_on": alliance.ended_on.isoformat() if alliance.ended_on else None,
     }
@@ -808,6 +876,105 @@ def _close_memberships(session: Session, alliance: Alliance, *, on: date, acting
             )
 
 
+def signed_payload(alliance: Alliance, division_label: str) -> dict[str, Any]:
+    """What ``alliance.signed`` says of a signed alliance."""
+    return {
+        "alliance_id": alliance.id,
+        "proposal_id": alliance.proposal_id,
+        "reference": alliance.reference,
+        "partner": alliance.partner,
+        **alliance.people(),
+        "goals": alliance.goals,
+        "hazards": alliance.hazards,
+        "division": alliance.division,
+        "division_label": division_label,
+        "signing_date": alliance.signing_date,
+        "term_years": alliance.term_years,
+        "ends_on": alliance.ends_on,
+    }
+
+
+def record_signing(
+    session: Session,
+    *,
+    acting: Acting,
+    alliance_id: uuid.UUID,
+    signing_date: date,
+    outbox: Outbox,
+    term_years: int | None = None,
+    today: date | None = None,
+) -> Alliance:
+    """The agreement of an approved alliance was signed on ``signing_date``: the alliance
+    becomes active for its initial term (``term_years``: one to five years, or the approval's,
+    which is the default), and ``alliance.signed`` starts its report schedule from that day."""
+    today = today or queue.today()
+    alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
+    if alliance.status != AWAITING_SIGNATURE:
+        signed_on = alliance.signing_date.isoformat() if alliance.signing_date else "already"
+        raise Conflict(
+            f"The signing of this alliance is already recorded (signed on {signed_on}); "
+            f"it is {status_label(alliance.status)}."
+        )
+    signed = _required_date(
+        signing_date,
+        field="signing_date",
+        required="Give the date the agreement was signed.",
+    )
+    years = alliance.term_years if term_years is None else term_years
+    if isinstance(years, bool) or not isinstance(years, int):
+        raise Invalid("Give the term in whole years.", field="term_years")
+    if years != alliance.term_years and years not in INITIAL_TERM_YEARS:
+        raise Invalid(
+            f"The initial term is {INITIAL_TERM_YEARS.start} to "
+            f"{INITIAL_TERM_YEARS.stop - 1} years.",
+            field="term_years",
+        )
+    if signed > today:
+        raise Invalid(
+            "Record the signing once the agreement is signed: the date cannot be in the future.",
+            field="signing_date",
+        )
+    approved = approved_on(alliance)
+    if signed < approved:
+        raise Invalid(
+            f"The agreement is signed on or after its approval ({approved.isoformat()}).",
+            field="signing_date",
+        )
+    before = _agreement_fields(alliance)
+    term = renewed_term(0, signed, years)
+    alliance.status = "active"
+    alliance.signing_date = term.signing_date
+    alliance.term_years = term.term_years
+    alliance.ends_on = term.ends_on
+    session.add(
+        AllianceTerm(
+            alliance_id=alliance.id,
+            number=0,
+            signing_date=term.signing_date,
+            term_years=term.term_years,
+            ends_on=term.ends_on,
+            decided_by=acting.email,
+        )
+    )
+    session.flush()
+    _record(
+        session,
+        alliance,
+        action="signed",
+        acting=acting,
+        before=before,
+        after=_agreement_fields(alliance),
+    )
+    division_label = load_agency_profile().divisions.get(alliance.division, alliance.division)
+    outbox.add(
+        session,
+        new_event(
+            "alliance.signed", producer="review", payload=signed_payload(alliance, division_label)
+        ),
+    )
+    return alliance
+
+
 def renew(
     session: Session,
     *,
@@ -822,8 +989,12 @@ def renew(
     today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
+    _check_signed(alliance, "renewed")
     if alliance.status != "active":
         raise Conflict("Only an active alliance is renewed (Ambassadors are not).")
+    current_signing, current_end = alliance.signing_date, alliance.ends_on
+    assert current_signing is not None  # active: signed
+    assert current_end is not None
     signed = _required_date(
         signing_date, field="signing_date", required="Give the new signing date."
     )
@@ -834,10 +1005,10 @@ def renew(
             f"A renewal is for {RENEWAL_TERM_YEARS.start} to {RENEWAL_TERM_YEARS.stop - 1} years.",
             field="term_years",
         )
-    if signed <= alliance.signing_date:
+    if signed <= current_signing:
         raise Invalid(
             "The renewal is signed after the current term's signing date "
-            f"({alliance.signing_date.isoformat()}).",
+            f"({current_signing.isoformat()}).",
             field="signing_date",
         )
     if signed > today:
@@ -850,14 +1021,14 @@ def renew(
             AllianceTerm(
                 alliance_id=alliance.id,
                 number=0,
-                signing_date=alliance.signing_date,
+                signing_date=current_signing,
                 term_years=alliance.term_years,
-                ends_on=alliance.ends_on,
-                decided_by="review",
+                ends_on=current_end,
+                decided_by=audit.SYSTEM,
             )
         )
     before = _agreement_fields(alliance)
-    previous_ends_on = alliance.ends_on
+    previous_ends_on = current_end
     term = renewed_term(alliance.renewals + 1, signed, term_years)
     alliance.renewals = term.number
     alliance.signing_date = term.signing_date
@@ -963,6 +1134,7 @@ def conclude(
     today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
+    _check_signed(alliance, "concluded")
     day = _date(concluded_on, field="concluded_on") or today
     reason = _text(reason, field="reason", limit=10000)
     _check_end_date(
@@ -1000,6 +1172,7 @@ def terminate(
     today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
+    _check_signed(alliance, "terminated")
     notice = _required_date(
         notice_date, field="notice_date", required="Give the date of the notice."
     )
@@ -1047,6 +1220,7 @@ def designate_ambassador(
     today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
+    _check_signed(alliance, "named an Ambassador")
     day = _date(designated_on, field="designated_on") or today
     reason = _text(reason, field="reason", limit=10000)
     if day > today:

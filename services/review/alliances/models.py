@@ -1,4 +1,5 @@
-"""Signed alliances: terms, status changes, the work plan, meetings and documents."""
+"""Approved alliances: the signing, terms, status changes, the work plan, meetings and
+documents."""
 
 from __future__ import annotations
 
@@ -22,11 +23,30 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.review.base import Base
 from shared.db import UTCDateTime, utcnow
 
+STATUSES = ("awaiting_signature", "active", "concluded", "terminated", "ambassador")
+
 
 class Alliance(Base):
-    """A signed agreement and its life: renewals, conclusion, termination, Ambassador."""
+    """An approved agreement and its life: its signing, renewals, conclusion, termination,
+    Ambassador.
+
+    Approval and signing are two steps: released, an approval creates the alliance awaiting
+    its signing, without a signing date or end of term; recording the signing makes it active.
+    """
 
     __tablename__ = "alliances"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{status}'" for status in STATUSES) + ")",
+            name="alliances_status",
+        ),
+        # Only an alliance awaiting its signing lacks the dates of its term.
+        CheckConstraint(
+            "(status = 'awaiting_signature') = (signing_date IS NULL)"
+            " AND (signing_date IS NULL) = (ends_on IS NULL)",
+            name="alliances_signed",
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     proposal_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
@@ -40,11 +60,11 @@ class Alliance(Base):
     liaison_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     liaison_name: Mapped[str] = mapped_column(String(200))
     liaison_email: Mapped[str] = mapped_column(String(254))
-    signing_date: Mapped[date] = mapped_column(Date)
+    signing_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     term_years: Mapped[int] = mapped_column(Integer)
-    ends_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     renewals: Mapped[int] = mapped_column(Integer, default=0)
-    # active | concluded | terminated | ambassador
+    # awaiting_signature | active | concluded | terminated | ambassador
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

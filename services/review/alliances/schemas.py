@@ -78,6 +78,27 @@ class DocumentIn(InputSchema):
     description = fields.String(load_default="", validate=validate.Length(max=10000))
 
 
+class SigningIn(InputSchema):
+    """The signing of an approved alliance: the day the agreement was signed, and the initial
+    term in years (the approval's when left out)."""
+
+    signing_date = fields.Date(
+        required=True,
+        error_messages={
+            **_required("Give the date the agreement was signed."),
+            "invalid": "Give a date (YYYY-MM-DD).",
+        },
+    )
+    term_years = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        # one to five years, or the approval's term: the domain says which (record_signing)
+        error_messages={"invalid": "Give a whole number."},
+        metadata={"description": "1 to 5; the approval's term when left out."},
+    )
+
+
 class RenewalIn(InputSchema):
     signing_date = fields.Date(
         required=True, error_messages=_required("Give the new signing date.")
@@ -183,9 +204,13 @@ class AllianceSummaryOut(Schema):
     division = fields.String()
     division_label = Label(_division_labels, source="division")
     liaison = Itself(AllianceLiaisonOut)
-    signing_date = fields.Date()
+    signing_date = fields.Date(
+        allow_none=True, metadata={"description": "None while the alliance awaits its signing."}
+    )
     term_years = fields.Integer()
-    ends_on = fields.Date()
+    ends_on = fields.Date(
+        allow_none=True, metadata={"description": "None while the alliance awaits its signing."}
+    )
     renewals = fields.Integer()
     ended_on = fields.Date(allow_none=True)
 
@@ -277,6 +302,7 @@ class AlliancePageOut(AllianceSummaryOut):
     """Everything staff see about one alliance (``agreements.AlliancePage``)."""
 
     proposal_id = fields.UUID()
+    approved_on = fields.Date(metadata={"description": "The day the approval was released."})
     partner = fields.Dict()
     goals = fields.List(fields.Dict())
     hazards = fields.List(fields.String())
@@ -289,3 +315,11 @@ class AlliancePageOut(AllianceSummaryOut):
     documents = fields.List(fields.Nested(DocumentOut))
     roundtables = fields.List(fields.Nested(RoundtableParticipationOut))
     history = fields.List(fields.Nested(AllianceHistoryEntryOut))
+    names = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={
+            "description": "The name to show for each staff e-mail address on the page "
+            "(history actors, decided_by, added_by)."
+        },
+    )

@@ -1,10 +1,11 @@
-"""Review's staff pages for signed alliances: the list and one alliance's page with its forms.
+"""Review's staff pages for alliances: the list and one alliance's page with its forms.
 
 Each form posts to a view that calls one function of ``alliances.domain``, which decides who
 may do it (any staff member reads; the Coordinator or the alliance's own liaison changes its
-work plan, meetings and documents; the Coordinator alone renews, concludes, terminates and
-names Ambassadors). The view first asks the domain for the alliance as the form needs it
-(``alliance_for_work_plan`` or ``alliance_for_decision``), so that someone who may not send
+work plan, meetings and documents; the Coordinator alone records the signing of an approved
+alliance, renews, concludes, terminates and names Ambassadors). The view first asks the
+domain for the alliance as the form needs it (``alliance_for_work_plan`` or
+``alliance_for_decision``), so that someone who may not send
 the form is refused before any of its fields are read. The form's fields are checked by the
 same input schema as the API's (``alliances.schemas``).
 
@@ -43,6 +44,7 @@ from services.review.alliances.schemas import (
     MilestoneChangeIn,
     MilestoneIn,
     RenewalIn,
+    SigningIn,
     TerminationIn,
 )
 from services.review.queue import domain as queue
@@ -178,6 +180,11 @@ def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = No
         milestone_statuses=agreements.MILESTONE_STATUSES,
         document_kinds=agreements.DOCUMENT_KINDS,
         renewal_years=[(str(y), f"{y} years") for y in agreements.RENEWAL_TERM_YEARS],
+        initial_years=[
+            (str(y), f"{y} year{'s' if y != 1 else ''}") for y in agreements.INITIAL_TERM_YEARS
+        ],
+        may_record_signing=page.may_record_signing,
+        statuses=agreements.STATUSES,
         notice_days=agreements.TERMINATION_NOTICE.days,
         today=today.isoformat(),
         effective_if_today=agreements.termination_effective_on(today).isoformat(),
@@ -345,6 +352,18 @@ def add_document(alliance_id: uuid.UUID) -> Any:
 # -- decisions on the agreement (the Coordinator) ---------------------------------------------
 
 
+def _signing_recorded(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
+    alliance = agreements.record_signing(
+        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+    )
+    return (
+        f"Signing recorded: signed on {long_date(alliance.signing_date)} for "
+        f"{alliance.term_years} year{'s' if alliance.term_years != 1 else ''}, through "
+        f"{long_date(alliance.ends_on)}. The report schedule starts from the signing date, "
+        "and the partner's contact and the liaison are told."
+    )
+
+
 def _renewed(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.renew(
         session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
@@ -379,6 +398,14 @@ def _designated(session: Session, acting: Acting, alliance_id: uuid.UUID, body: 
     return f"{alliance.partner_name} is now an Ambassador."
 
 
+SIGNING = Form(
+    "signing",
+    {"signing_date": "Date the agreement was signed", "term_years": "Term in years"},
+    SigningIn,
+    agreements.alliance_for_decision,
+    _signing_recorded,
+    anchor="agreement",
+)
 RENEWAL = Form(
     "renewal",
     {"signing_date": "New signing date", "term_years": "Term in years"},
@@ -411,6 +438,13 @@ AMBASSADOR = Form(
     _designated,
     anchor="agreement",
 )
+
+
+@bp.post("/<uuid:alliance_id>/signing")
+@checks_form_text
+@staff_required(*DECIDERS)
+def record_signing(alliance_id: uuid.UUID) -> Any:
+    return _submit(alliance_id, SIGNING)
 
 
 @bp.post("/<uuid:alliance_id>/renewal")

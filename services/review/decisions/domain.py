@@ -2,6 +2,11 @@
 one by one or together; each release changes the proposal and announces it in one
 transaction (the decision e-mails wait in notify for staff to release them).
 
+An approval creates the alliance awaiting its signing: approval and signing are two steps.
+The day the agreement is signed is recorded later on the alliance (``alliances.domain.
+record_signing``), and only then does the report schedule start and the partner hear that
+the alliance is signed.
+
 Who may do what is decided here, from the acting staff member: ``prepare``, ``pending`` and
 ``release`` each say it in their docstring. Functions take the session and never commit.
 """
@@ -103,7 +108,6 @@ def check_details(
             raise Invalid({"liaison_id": ["Choose an active staff member who is a liaison."]})
         loaded["term_years"] = loaded["term_years"] or initial_term_years()
         loaded["liaison_id"] = str(loaded["liaison_id"])
-        loaded["signing_date"] = loaded["signing_date"].isoformat()
     return loaded
 
 
@@ -156,6 +160,7 @@ def prepare(
 class PendingDecision:
     decision: PreparedDecision
     proposal: QueuedProposal
+    prepared_by_name: str  # the staff member's name (``prepared_by`` is their e-mail address)
 
 
 def pending(session: Session, *, acting: Acting) -> list[PendingDecision]:
@@ -171,10 +176,19 @@ def pending(session: Session, *, acting: Acting) -> list[PendingDecision]:
         .where(PreparedDecision.released_at.is_(None))
         .order_by(PreparedDecision.prepared_at, PreparedDecision.id)
     )
-    return [
-        PendingDecision(decision=decision, proposal=proposal)
+    shown = [
+        (decision, proposal)
         for decision, proposal in rows
         if not queue.hidden_from(acting, proposal.organization_name)
+    ]
+    names = audit.names(session, [decision.prepared_by for decision, _proposal in shown])
+    return [
+        PendingDecision(
+            decision=decision,
+            proposal=proposal,
+            prepared_by_name=names.get(decision.prepared_by, decision.prepared_by),
+        )
+        for decision, proposal in shown
     ]
 
 
@@ -289,7 +303,7 @@ def _carry_out(
     else:
         queued.status = "approved"
         queued.decided_at = now
-        alliance = _sign(session, queued, details, liaisons=liaisons)
+        alliance = _create_alliance(session, queued, details, actor=actor, liaisons=liaisons)
         division_label = load_agency_profile().divisions.get(alliance.division, alliance.division)
         outbox.add(
             session,
@@ -301,21 +315,12 @@ def _carry_out(
                     "alliance_id": alliance.id,
                     "division": alliance.division,
                     "division_label": division_label,
-                    "signing_date": alliance.signing_date,
                     "term_years": alliance.term_years,
                     "message": details.get("message", ""),
                     "decided_at": now,
                     # who is whose: notify lets the liaison read the proposal's messages
                     "liaison": alliance.people()["liaison"],
                 },
-            ),
-        )
-        outbox.add(
-            session,
-            new_event(
-                "alliance.signed",
-                producer="review",
-                payload=signed_payload(alliance, division_label),
             ),
         )
     audit.record(
@@ -328,13 +333,19 @@ def _carry_out(
     )
 
 
-def _sign(
-    session: Session, queued: QueuedProposal, details: dict[str, Any], *, liaisons: LiaisonLookup
+def _create_alliance(
+    session: Session,
+    queued: QueuedProposal,
+    details: dict[str, Any],
+    *,
+    actor: str,
+    liaisons: LiaisonLookup,
 ) -> Alliance:
+    """The approved alliance, awaiting its signing: no signing date or end of term yet, the
+    initial term in years as approved (staff may change it when they record the signing)."""
     liaison = liaisons(uuid.UUID(details["liaison_id"]))
     if liaison is None:
         raise Conflict(LIAISON_GONE)
-    signing_date = date.fromisoformat(details["signing_date"])
     term_years = int(details["term_years"])
     alliance = Alliance(
         proposal_id=queued.proposal_id,
@@ -348,11 +359,11 @@ def _sign(
         liaison_id=liaison.id,
         liaison_name=liaison.name,
         liaison_email=liaison.email,
-        signing_date=signing_date,
+        signing_date=None,
         term_years=term_years,
-        ends_on=term_end(signing_date, term_years),
+        ends_on=None,
         renewals=0,
-        status="active",
+        status="awaiting_signature",
     )
     session.add(alliance)
     session.flush()
@@ -360,29 +371,12 @@ def _sign(
         session,
         entity_type="alliance",
         entity_id=alliance.id,
-        action="signed",
-        actor="review",
+        action="approved",
+        actor=actor,
         changes={
-            "signing_date": [None, signing_date.isoformat()],
+            "status": [None, "awaiting_signature"],
             "term_years": [None, term_years],
             "liaison": [None, liaison.name],
         },
     )
     return alliance
-
-
-def signed_payload(alliance: Alliance, division_label: str) -> dict[str, Any]:
-    return {
-        "alliance_id": alliance.id,
-        "proposal_id": alliance.proposal_id,
-        "reference": alliance.reference,
-        "partner": alliance.partner,
-        **alliance.people(),
-        "goals": alliance.goals,
-        "hazards": alliance.hazards,
-        "division": alliance.division,
-        "division_label": division_label,
-        "signing_date": alliance.signing_date,
-        "term_years": alliance.term_years,
-        "ends_on": alliance.ends_on,
-    }

@@ -27,7 +27,10 @@ class DecisionIn(InputSchema):
         required=True,
         metadata={
             "description": "changes_requested: message; declined: reason; approved: division, "
-            "liaison_id, signing_date, term_years (optional), message (optional)"
+            "liaison_id, term_years (optional), message (optional). An approval creates the "
+            "alliance awaiting its signing: the date the agreement was signed is recorded "
+            "later with POST /api/v1/alliances/{alliance_id}/signing (a signing_date sent "
+            "here is ignored)."
         },
     )
 
@@ -53,7 +56,6 @@ class ApprovedIn(InputSchema):
         required=True, error_messages={"required": "Choose the lead division or office."}
     )
     liaison_id = fields.UUID(required=True, error_messages={"required": "Choose the liaison."})
-    signing_date = fields.Date(required=True, error_messages={"required": "Give the signing date."})
     term_years = fields.Integer(
         load_default=None,
         allow_none=True,

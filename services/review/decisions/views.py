@@ -38,7 +38,6 @@ FORM_FIELDS: dict[str, dict[str, str]] = {
     "approved": {
         "division": "division",
         "liaison_id": "liaison_id",
-        "signing_date": "signing_date",
         "term_years": "term_years",
         "message": "approval_message",
     },

@@ -1,4 +1,5 @@
 """The public directory: active alliances and Ambassadors, and the roundtables they are in.
+An approved alliance awaiting its signing is not listed until its signing is recorded.
 
 Recognition is one reason partners join, so anyone may read it (no sign-in). It shows only
 what the agency publishes about an alliance: the partner's name and website, its goals
@@ -127,6 +128,12 @@ def _first_signed(session: Session, alliances: list[Alliance]) -> dict[uuid.UUID
     return {alliance_id: signed for alliance_id, signed in rows}
 
 
+def _signed(alliance: Alliance) -> date:
+    """The signing date of a listed alliance (only signed ones are listed)."""
+    assert alliance.signing_date is not None
+    return alliance.signing_date
+
+
 def public_directory(
     session: Session, *, today: date | None = None, profile: AgencyProfile | None = None
 ) -> Directory:
@@ -136,7 +143,7 @@ def public_directory(
     alliances = list(
         session.scalars(
             select(Alliance)
-            .where(Alliance.status.in_(PUBLIC_STATUSES))
+            .where(Alliance.status.in_(PUBLIC_STATUSES), Alliance.signing_date.is_not(None))
             .order_by(Alliance.partner_name, Alliance.id)
         )
     )
@@ -164,7 +171,7 @@ def public_directory(
             ambassador_since=since.get(alliance.id),
             division=alliance.division,
             division_label=profile.divisions.get(alliance.division, alliance.division),
-            signing_date=first_signed.get(alliance.id, alliance.signing_date),
+            signing_date=first_signed.get(alliance.id) or _signed(alliance),
             renewed_on=alliance.signing_date if alliance.renewals else None,
             goals=goals(alliance.goals),
             roundtables=[

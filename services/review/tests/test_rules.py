@@ -202,12 +202,12 @@ def test_each_kind_of_decision_says_what_it_lacks():
 
     assert lacks("changes_requested") == {"message": ["Tell the applicant what to change."]}
     assert lacks("declined") == {"reason": ["Give the reason for declining."]}
-    assert set(lacks("approved")) == {"division", "liaison_id", "signing_date"}
+    # The signing date is not the approval's: it is recorded once the agreement is signed.
+    assert set(lacks("approved")) == {"division", "liaison_id"}
     assert lacks(
         "approved",
         division="construction_safety_health",
         liaison_id=str(uuid.uuid4()),
-        signing_date="2026-12-01",
     ) == {"liaison_id": ["Choose an active staff member who is a liaison."]}
 
 
@@ -218,6 +218,7 @@ def test_an_approval_gets_the_agency_term_unless_one_is_given():
         {
             "division": "construction_safety_health",
             "liaison_id": str(liaison.id),
+            # an old client's signing date is ignored: the signing is recorded later
             "signing_date": "2026-12-01",
         },
         liaisons=lambda staff_id: liaison if staff_id == liaison.id else None,
@@ -225,7 +226,6 @@ def test_an_approval_gets_the_agency_term_unless_one_is_given():
     assert checked == {
         "division": "construction_safety_health",
         "liaison_id": str(liaison.id),
-        "signing_date": "2026-12-01",
         "term_years": decisions.initial_term_years(),
         "message": "",
     }
