@@ -152,6 +152,13 @@ def _ttl(record: dict[str, Any], now: datetime, settings: StaffAuthSettings) -> 
     return min(last_seen + settings.idle_timeout - now, created + settings.absolute_timeout - now)
 
 
+def new_session_id() -> str:
+    """A fresh session id (256 random bits), for a session started later with it: one whose
+    account change commits first (setting a password from an e-mailed link), so the change's
+    end of the person's other sessions can spare it."""
+    return secrets.token_urlsafe(32)
+
+
 def start_session(
     user_id: uuid.UUID,
     email: str,
@@ -159,11 +166,14 @@ def start_session(
     roles: Iterable[str],
     *,
     now: datetime | None = None,
+    session_id: str | None = None,
 ) -> str:
-    """Store a new session for a person who just proved who they are; returns its id."""
+    """Store a new session for a person who just proved who they are; returns its id
+    (``session_id`` when given, from :func:`new_session_id`)."""
     now = now or _now()
     settings = load_staff_auth_settings()
-    session_id = secrets.token_urlsafe(32)
+    if session_id is None or not _SESSION_ID.match(session_id):
+        session_id = new_session_id()
     record = {
         "user_id": str(user_id),
         "email": email,

@@ -42,6 +42,11 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/sign-in", "GET"): PUBLIC,
     ("/staff/sign-in", "POST"): PUBLIC,
     ("/staff/sign-out", "POST"): PUBLIC,
+    # A forgotten password, and the e-mailed link that sets one (the link is the credential)
+    ("/staff/forgot-password", "GET"): PUBLIC,
+    ("/staff/forgot-password", "POST"): PUBLIC,
+    ("/staff/set-password/<token>", "GET"): PUBLIC,
+    ("/staff/set-password/<token>", "POST"): PUBLIC,
     # One's own account
     ("/staff/me", "GET"): ANY_STAFF,
     ("/staff/password", "GET"): ANY_STAFF,
@@ -57,11 +62,13 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/people/<uuid:user_id>/deactivate", "POST"): COORDINATOR,
     ("/staff/people/<uuid:user_id>/reactivate", "POST"): COORDINATOR,
     ("/staff/people/<uuid:user_id>/password", "POST"): COORDINATOR,
+    ("/staff/people/<uuid:user_id>/invitation", "POST"): COORDINATOR,
     ("/api/v1/staff", "GET"): COORDINATOR,
     ("/api/v1/staff", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/roles", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/active", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/password", "POST"): COORDINATOR,
+    ("/api/v1/staff/<uuid:user_id>/invitation", "POST"): COORDINATOR,
     # The queue and decisions: pages and API (services/review/queue/, decisions/)
     ("/staff/", "GET"): ANY_STAFF,
     ("/staff/queue", "GET"): ANY_STAFF,
@@ -180,7 +187,7 @@ def staff_accounts(migrated):
     """One person per role, made once for this module (sign-ins are made per test)."""
     engine = create_engine(sqlalchemy_url(migrated["review"]))
     with engine.begin() as conn:
-        conn.execute(text("TRUNCATE staff_users"))
+        conn.execute(text("TRUNCATE staff_users CASCADE"))
     engine.dispose()
     with database.transaction() as session:
         for role in ("reviewer", "liaison", "coordinator"):
@@ -188,7 +195,7 @@ def staff_accounts(migrated):
             staff_member(f"{role}@agency.example", role, name=name, session=session)
     yield
     with database.transaction() as session:
-        session.execute(text("TRUNCATE staff_users"))
+        session.execute(text("TRUNCATE staff_users CASCADE"))
 
 
 def url_for_rule(rule: str) -> str:

@@ -697,7 +697,17 @@ def test_the_coordinator_manages_accounts_through_the_api(app):
     )
     assert added.status_code == 201
     lee = added.get_json()
-    assert sorted(lee) == ["active", "created_at", "email", "id", "name", "roles", "updated_at"]
+    assert sorted(lee) == [
+        "active",
+        "created_at",
+        "email",
+        "id",
+        "invited",
+        "name",
+        "roles",
+        "updated_at",
+    ]
+    assert lee["invited"] is False  # a password was given: no invitation
     assert (lee["email"], lee["name"], lee["roles"], lee["active"]) == (
         "lee@agency.example",
         "Lee Liaison",
@@ -848,6 +858,7 @@ def test_the_openapi_document_describes_the_staff_api(app):
         "/api/v1/staff/{user_id}/roles",
         "/api/v1/staff/{user_id}/active",
         "/api/v1/staff/{user_id}/password",
+        "/api/v1/staff/{user_id}/invitation",
     }
     add = paths["/api/v1/staff"]["post"]
     assert "requestBody" in add

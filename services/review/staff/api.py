@@ -79,8 +79,19 @@ def api_people() -> Any:
 @bp.arguments(PersonIn)
 @bp.response(201, PersonOut)
 def api_add_person(person: dict[str, Any]) -> Any:
-    """Add a person, who can sign in at once with the initial password (Coordinator)."""
+    """Add a person (Coordinator). With ``password``, they can sign in with it at once;
+    without it, they are e-mailed an invitation with a single-use link to set their own."""
     return accounts.create_staff(request_session(database), acting=acting(), **person)
+
+
+@bp.route("/<uuid:user_id>/invitation", methods=["POST"])
+@staff_api_required("coordinator")
+@bp.response(200, PersonOut)
+def api_resend_invitation(user_id: uuid.UUID) -> Any:
+    """E-mail an invited person a new invitation; the older links stop working
+    (Coordinator). 409 once they have set a password, or while the account is deactivated."""
+    session = request_session(database)
+    return accounts.resend_invitation(session, acting=acting(), user_id=user_id)
 
 
 @bp.route("/<uuid:user_id>/roles", methods=["POST"])

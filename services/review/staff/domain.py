@@ -7,7 +7,13 @@ staff member and refuses on its own (views and APIs never re-check):
   or reactivates an account, or sets someone else's password (``_as_coordinator``);
 - the last active Coordinator can be neither demoted nor deactivated (``Conflict``);
 - a person changes their own password with their current one (``change_password``), never
-  through ``set_password``.
+  through ``set_password``;
+- a person sets their own password from an e-mailed link (``set_password_from_link``): the
+  Coordinator's invitation (``invite_staff``, ``resend_invitation``) or the answer to "Forgot
+  your password?" (``request_password_reset``). A link works once, until it expires
+  (STAFF_INVITATION_DAYS, STAFF_PASSWORD_RESET_MINUTES), while it is the person's newest and
+  their account is active; only a hash of it is stored, and notify mails it (the event
+  ``staff.password_link``).
 
 Plain functions over a SQLAlchemy session; the caller owns the transaction and nothing here
 commits. Passwords are hashed with Argon2id (argon2-cffi) at the cost the setting
@@ -22,18 +28,22 @@ Coordinator's mail to them).
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+import secrets
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.staff.models import StaffUser
+from services.review.staff.models import StaffPasswordLink, StaffUser
 from services.review.worker import outbox
 from shared import staff_auth
 from shared.config import load_settings
@@ -143,7 +153,12 @@ def _dummy_hash(profile: str) -> str:
     return HASHERS[profile].hash("not anyone's password")
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _verify(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` is the one ``password_hash`` was made from. No hash (an invited
+    person who has not set a password yet) costs the same time and matches nothing."""
+    if password_hash is None:
+        _verify(_dummy_hash(load_settings().staff_password_hash), password)
+        return False
     try:
         return hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -251,7 +266,7 @@ def authenticate(session: Session, *, email: str, password: str) -> StaffUser | 
         return None
     if not _verify(user.password_hash, password) or not user.active:
         return None
-    if hasher().check_needs_rehash(user.password_hash):
+    if user.password_hash is not None and hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
@@ -289,13 +304,29 @@ def create_staff(
     email: str,
     name: str,
     roles: Iterable[str],
-    password: str,
+    password: str | None = None,
 ) -> StaffUser:
-    """The Coordinator adds a person, who can sign in at once with ``password``."""
+    """The Coordinator adds a person, who can sign in at once with ``password``; without
+    one (None) the person is invited to set their own (``invite_staff``)."""
+    if password is None:
+        return invite_staff(session, acting=acting, email=email, name=name, roles=roles)
     _as_coordinator(session, acting, only_the_coordinator="adds staff accounts")
     return add_account(
         session, email=email, name=name, roles=roles, password=password, actor=acting.email
     )
+
+
+def invite_staff(
+    session: Session, *, acting: Acting, email: str, name: str, roles: Iterable[str]
+) -> StaffUser:
+    """The Coordinator adds a person without a password: the person is e-mailed an
+    invitation with a link to set their own, which works once, for STAFF_INVITATION_DAYS."""
+    _as_coordinator(session, acting, only_the_coordinator="adds staff accounts")
+    user = add_account(
+        session, email=email, name=name, roles=roles, password=None, actor=acting.email
+    )
+    _send_link(session, user, kind="invitation", actor=acting.email, invited_by=acting.name)
+    return user
 
 
 def add_account(
@@ -304,11 +335,13 @@ def add_account(
     email: str,
     name: str,
     roles: Iterable[str],
-    password: str,
+    password: str | None,
     actor: str,
 ) -> StaffUser:
     """An account no staff member asked for: the first Coordinator (``alliance
-    create-coordinator``) and test builders. Pages and APIs use ``create_staff``."""
+    create-coordinator``) and test builders. Pages and APIs use ``create_staff``.
+    ``password`` None leaves the account waiting for its person to set one (an invitation:
+    ``invite_staff`` sends the link)."""
     errors: dict[str, list[str]] = {}
     email = normalize_email(email)
     name = " ".join(name.split())
@@ -325,13 +358,17 @@ def add_account(
     chosen, role_errors = _checked_roles(roles)
     if role_errors:
         errors["roles"] = role_errors
-    problems = password_problems(password, email=email, name=name)
+    problems = [] if password is None else password_problems(password, email=email, name=name)
     if problems:
         errors["password"] = problems
     if errors:
         raise Invalid(errors)
     user = StaffUser(
-        email=email, name=name, roles=chosen, password_hash=hash_password(password), active=True
+        email=email,
+        name=name,
+        roles=chosen,
+        password_hash=None if password is None else hash_password(password),
+        active=True,
     )
     try:
         with session.begin_nested():
@@ -431,6 +468,7 @@ def set_active(session: Session, *, acting: Acting, user_id: uuid.UUID, active: 
     if "coordinator" in user.roles:
         _announce_coordinators(session)
     if not active:
+        _end_links(session, user.id)
         _end_sessions_now_and_after_commit(session, user.id)
     return user
 
@@ -452,6 +490,7 @@ def set_password(
     audit.record(
         session, entity_type="staff", entity_id=user.id, action="password set", actor=acting.email
     )
+    _end_links(session, user.id)
     _end_sessions_now_and_after_commit(session, user.id)
     return user
 
@@ -482,6 +521,229 @@ def change_password(
         entity_type="staff",
         entity_id=user.id,
         action="password changed",
+        actor=user.email,
+    )
+    _end_links(session, user.id)
+    _end_sessions_now_and_after_commit(session, user.id, keep=keep_session)
+    return user
+
+
+# -- e-mailed links that set a password --------------------------------------------------------
+
+# Where a link opens, behind the gateway (views.py ``set_password_from_link``).
+SET_PASSWORD_PATH = "/review/staff/set-password/"  # noqa: S105 (a path)
+# "Forgot your password?" e-mails one account at most this many links an hour, whoever asks.
+RESET_LINKS_PER_HOUR = 3
+LINK_ACTIONS = {"invitation": "invitation sent", "reset": "password reset link sent"}
+
+
+class LinkRefused(Exception):
+    """A set-your-password link that cannot be used, and why (``reason``): ``unknown`` (no
+    such link: mistyped, cut short or altered), ``used``, ``replaced`` (a newer link was sent,
+    or the password was set another way), ``inactive`` (the account was deactivated) or
+    ``expired``. ``kind`` is the link's (``invitation`` or ``reset``; "" when unknown)."""
+
+    def __init__(self, reason: str, kind: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class PasswordLink:
+    """A usable link, as its page greets the person."""
+
+    kind: str
+    name: str
+    email: str
+    expires_at: datetime
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def set_password_url(token: str) -> str:
+    return f"{load_settings().public_base_url}{SET_PASSWORD_PATH}{token}"
+
+
+def _lifetime(kind: str) -> timedelta:
+    settings = load_settings()
+    if kind == "invitation":
+        return settings.staff_invitation_lifetime
+    return settings.staff_password_reset_lifetime
+
+
+def _end_links(session: Session, user_id: uuid.UUID, *, now: datetime | None = None) -> None:
+    """Every link of the person not used yet stops working (a newer link, a password set)."""
+    session.execute(
+        update(StaffPasswordLink)
+        .where(
+            StaffPasswordLink.user_id == user_id,
+            StaffPasswordLink.used_at.is_(None),
+            StaffPasswordLink.ended_at.is_(None),
+        )
+        .values(ended_at=now or utcnow())
+    )
+
+
+def _send_link(
+    session: Session, user: StaffUser, *, kind: str, actor: str, invited_by: str = ""
+) -> StaffPasswordLink:
+    """A new link for ``user`` (their older ones end), e-mailed by notify once this
+    transaction commits. Only the link's hash is stored; the link itself travels in the
+    event, the way the partners' signed links do."""
+    now = utcnow()
+    _end_links(session, user.id, now=now)
+    token = secrets.token_urlsafe(32)
+    link = StaffPasswordLink(
+        user_id=user.id,
+        kind=kind,
+        token_hash=_token_hash(token),
+        created_at=now,
+        expires_at=now + _lifetime(kind),
+    )
+    session.add(link)
+    session.flush()
+    audit.record(
+        session,
+        entity_type="staff",
+        entity_id=user.id,
+        action=LINK_ACTIONS[kind],
+        actor=actor,
+        changes={"expires_at": [None, link.expires_at.isoformat()]},
+    )
+    outbox.add(
+        session,
+        new_event(
+            "staff.password_link",
+            producer="review",
+            payload={
+                "staff_id": user.id,
+                "kind": kind,
+                "name": user.name,
+                "email": user.email,
+                "roles": role_labels(user.roles),
+                "invited_by": invited_by,
+                "set_password_url": set_password_url(token),
+                "expires_at": link.expires_at,
+            },
+        ),
+    )
+    return link
+
+
+def latest_invitation(
+    session: Session, *, acting: Acting, user_id: uuid.UUID
+) -> StaffPasswordLink | None:
+    """The newest invitation sent to a person (when and until when), as the Coordinator
+    sees it on the person's page."""
+    _as_coordinator(session, acting, only_the_coordinator="sees the staff accounts")
+    return session.scalars(
+        select(StaffPasswordLink)
+        .where(StaffPasswordLink.user_id == user_id, StaffPasswordLink.kind == "invitation")
+        .order_by(StaffPasswordLink.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def resend_invitation(session: Session, *, acting: Acting, user_id: uuid.UUID) -> StaffUser:
+    """The Coordinator sends an invited person a new invitation; the older links stop
+    working."""
+    _as_coordinator(session, acting, only_the_coordinator="sends invitations")
+    user = session.get(StaffUser, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound(NO_SUCH_ACCOUNT)
+    if not user.active:
+        raise Conflict(
+            "This account is deactivated: reactivate it before sending the invitation again."
+        )
+    if not user.invited:
+        raise Conflict(
+            f"{user.name} has already set a password. If it is forgotten, they can use "
+            '"Forgot your password?" on the sign-in page.'
+        )
+    _send_link(session, user, kind="invitation", actor=acting.email, invited_by=acting.name)
+    return user
+
+
+def request_password_reset(session: Session, *, email: str) -> None:
+    """ "Forgot your password?": e-mail a link to set a new password to the active account
+    with this address, if there is one. Returns nothing either way, so the page answers the
+    same whether or not the address has an account; a deactivated account gets nothing, and
+    one account at most RESET_LINKS_PER_HOUR links an hour."""
+    found = find_by_email(session, email=email)
+    if found is None or not found.active:
+        return
+    user = session.get(StaffUser, found.id, with_for_update=True)  # one request at a time
+    if user is None:
+        return
+    recent = session.scalar(
+        select(func.count())
+        .select_from(StaffPasswordLink)
+        .where(
+            StaffPasswordLink.user_id == user.id,
+            StaffPasswordLink.kind == "reset",
+            StaffPasswordLink.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= RESET_LINKS_PER_HOUR:
+        return
+    _send_link(session, user, kind="reset", actor=user.email)
+
+
+def _usable_link(
+    session: Session, token: str, *, for_update: bool = False
+) -> tuple[StaffPasswordLink, StaffUser]:
+    if not token or len(token) > 200:
+        raise LinkRefused("unknown")
+    query = select(StaffPasswordLink).where(StaffPasswordLink.token_hash == _token_hash(token))
+    link = session.scalars(query.with_for_update() if for_update else query).first()
+    if link is None:
+        raise LinkRefused("unknown")
+    user = get_staff(session, user_id=link.user_id)
+    if link.used_at is not None:
+        raise LinkRefused("used", link.kind)
+    if not user.active:  # before "replaced": deactivating ends the links too
+        raise LinkRefused("inactive", link.kind)
+    if link.ended_at is not None:
+        raise LinkRefused("replaced", link.kind)
+    if link.expires_at <= utcnow():
+        raise LinkRefused("expired", link.kind)
+    return link, user
+
+
+def check_password_link(session: Session, *, token: str) -> PasswordLink:
+    """The link's person and kind, if it can still be used (else ``LinkRefused``)."""
+    link, user = _usable_link(session, token)
+    return PasswordLink(
+        kind=link.kind, name=user.name, email=user.email, expires_at=link.expires_at
+    )
+
+
+def set_password_from_link(
+    session: Session, *, token: str, new_password: str, keep_session: str | None = None
+) -> StaffUser:
+    """The person sets their password from an e-mailed link, which then stops working, as do
+    their other links. Every session of theirs ends (but ``keep_session``, the one about to
+    start): whoever knew an old password is out."""
+    link, user = _usable_link(session, token, for_update=True)
+    problems = password_problems(new_password, email=user.email, name=user.name)
+    if problems:
+        raise Invalid({"new_password": problems})
+    now = utcnow()
+    user.password_hash = hash_password(new_password)
+    link.used_at = now
+    _end_links(session, user.id, now=now)
+    audit.record(
+        session,
+        entity_type="staff",
+        entity_id=user.id,
+        action=(
+            "password set from the invitation"
+            if link.kind == "invitation"
+            else "password set from a reset link"
+        ),
         actor=user.email,
     )
     _end_sessions_now_and_after_commit(session, user.id, keep=keep_session)

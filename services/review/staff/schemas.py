@@ -21,6 +21,7 @@ ENTER_YOUR_EMAIL = "Enter your e-mail address."
 ENTER_YOUR_PASSWORD = "Enter your password."  # noqa: S105 (messages, not passwords)
 ENTER_CURRENT_PASSWORD = "Enter your current password."  # noqa: S105
 PASSWORDS_DIFFER = "The two new passwords are not the same."
+ENTER_PASSWORD_AGAIN = "Enter the new password again."  # noqa: S105
 
 
 def _filled(message: str) -> Any:
@@ -80,7 +81,14 @@ class PersonIn(InputSchema):
     email = _text(accounts.ENTER_EMAIL)
     name = _text(accounts.ENTER_NAME)
     roles = _roles()
-    password = _text(accounts.ENTER_PASSWORD, metadata={"description": "The initial password."})
+    password = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The initial password. Leave it out (or empty) to e-mail the "
+            "person an invitation to set their own instead."
+        },
+    )
 
 
 class RolesIn(InputSchema):
@@ -101,6 +109,25 @@ class PasswordIn(InputSchema):
     password = _text(accounts.ENTER_PASSWORD)
 
 
+class PasswordResetIn(InputSchema):
+    """ "Forgot your password?": the address to send a link to (the page only)."""
+
+    email = _text(ENTER_YOUR_EMAIL, validate=_filled(ENTER_YOUR_EMAIL))
+
+
+class LinkPasswordIn(InputSchema):
+    """Setting one's password from an e-mailed link (the page only): the new password twice."""
+
+    new_password = _text(accounts.ENTER_PASSWORD)
+    confirm_password = _text(ENTER_PASSWORD_AGAIN)
+
+    @validates_schema
+    def same_twice(self, data: dict[str, Any], **kwargs: Any) -> None:
+        new = data.get("new_password")
+        if new and data.get("confirm_password") != new:
+            raise ValidationError(PASSWORDS_DIFFER, "confirm_password")
+
+
 # -- output -----------------------------------------------------------------------------------
 
 
@@ -110,6 +137,9 @@ class PersonOut(Schema):
     name = fields.String()
     roles = fields.List(fields.String())
     active = fields.Boolean()
+    invited = fields.Boolean(
+        metadata={"description": "Invited and not signed in yet: no password set so far."}
+    )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -32,10 +32,19 @@ from werkzeug.exceptions import Forbidden, TooManyRequests
 from werkzeug.wrappers import Response
 
 from services.review.staff import domain as accounts
-from services.review.staff.schemas import OwnPasswordIn, PasswordIn, PersonIn, RolesIn, SignInIn
+from services.review.staff.schemas import (
+    LinkPasswordIn,
+    OwnPasswordIn,
+    PasswordIn,
+    PasswordResetIn,
+    PersonIn,
+    RolesIn,
+    SignInIn,
+)
 from services.review.worker import database
 from shared import staff_auth
 from shared.config import load_settings
+from shared.db import after_commit
 from shared.domain import Acting, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import ROLES, StaffSession, staff_required
@@ -54,18 +63,37 @@ OWN_PASSWORD = OwnPasswordIn()
 NEW_PERSON = PersonIn()
 ROLES_FORM = RolesIn()
 SET_PASSWORD = PasswordIn()
+PASSWORD_RESET = PasswordResetIn()
+LINK_PASSWORD = LinkPasswordIn()
 
 SIGN_IN_LABELS = {"email": "E-mail address", "password": "Password"}
 PASSWORD_LABELS = {"current_password": "Current password", "new_password": "New password"}
 PERSON_LABELS = {"email": "E-mail", "name": "Name", "roles": "Roles", "password": "Password"}
+RESET_LABELS = {"email": "E-mail address"}
+LINK_PASSWORD_LABELS = {"new_password": "New password", "confirm_password": "New password again"}
+# How the person the Coordinator adds gets a password (the page's choice; the API goes by
+# whether a password is sent).
+ACCESS_OPTIONS = [
+    (
+        "invitation",
+        "E-mail an invitation",
+        "Recommended. The person gets a link to set their own password.",
+    ),
+    (
+        "password",
+        "Set an initial password",
+        "You type it below and give it to the person in a safe way.",
+    ),
+]
 
 
 def init_app(app: Flask) -> None:
     """Sign-in rate limits (in Redis) and the staff pages; create_app registers api.py's
     blueprint with the app's OpenAPI document."""
-    settings = load_settings()  # STAFF_SIGN_IN_LIMIT, STAFF_SIGN_IN_EMAIL_LIMIT
+    settings = load_settings()  # STAFF_SIGN_IN_LIMIT, STAFF_SIGN_IN_EMAIL_LIMIT, ...
     app.config.setdefault("STAFF_SIGN_IN_LIMIT", settings.staff_sign_in_limit)
     app.config.setdefault("STAFF_SIGN_IN_EMAIL_LIMIT", settings.staff_sign_in_email_limit)
+    app.config.setdefault("STAFF_PASSWORD_RESET_LIMIT", settings.staff_password_reset_limit)
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url)
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 2, "socket_connect_timeout": 2}
@@ -83,6 +111,10 @@ def _client_limit() -> str:
 
 def _email_limit() -> str:
     return str(current_app.config["STAFF_SIGN_IN_EMAIL_LIMIT"])
+
+
+def _reset_limit() -> str:
+    return str(current_app.config["STAFF_PASSWORD_RESET_LIMIT"])
 
 
 def _email_key() -> str:
@@ -219,6 +251,131 @@ def sign_out() -> Any:
     return response
 
 
+# -- a forgotten password, and the e-mailed links that set one ---------------------------------
+
+
+def _render_forgot(
+    *, status: int = 200, email: str = "", errors: dict[str, list[str]] | None = None
+) -> tuple[str, int]:
+    errors = errors or {}
+    return page(
+        "staff/forgot_password.html",
+        status=status,
+        email=email,
+        sent=bool(request.args.get("sent")) and not errors,
+        lifetime=load_settings().staff_password_reset_lifetime,
+        errors=field_errors(errors),
+        error_rows=error_rows(errors, RESET_LABELS, form_target="email"),
+    )
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@checks_form_text
+@limiter.limit(_reset_limit, methods=["POST"])
+def forgot_password() -> Any:
+    """Asks for the address and answers the same whether or not it has an account."""
+    if request.method == "GET":
+        return _render_forgot()
+    try:
+        asked = form_input(PASSWORD_RESET)
+    except Invalid as err:
+        return _render_forgot(status=422, email=echoed("email").strip(), errors=err.errors)
+    accounts.request_password_reset(request_session(database), email=asked["email"])
+    return redirect(url_for("staff.forgot_password", sent=1), code=303)
+
+
+# Why a link does not work, and what to do, by the link's kind ("" when not known).
+LINK_PROBLEMS = {
+    "unknown": (
+        "This link does not work",
+        "The link is not complete or not right: it may have been cut in two by your e-mail "
+        "program, or changed. Copy the whole link from the e-mail, or ask for a new one.",
+    ),
+    "used": (
+        "This link was already used",
+        "Each link sets a password once, and this one has been used. Sign in with the "
+        "password that was set, or ask for a new link.",
+    ),
+    "replaced": (
+        "This link was replaced",
+        "A newer link was sent after this one, or the password was set another way, so this "
+        "link no longer works. Use the newest e-mail, or ask for a new link.",
+    ),
+    "inactive": (
+        "This account is deactivated",
+        "The staff account this link was for is deactivated, so no password can be set. Ask "
+        "the Alliance Coordinator if you need access again.",
+    ),
+    "expired": (
+        "This link has expired",
+        "For your security, the link worked for a limited time only, and that time is over. "
+        "Ask for a new link.",
+    ),
+}
+
+
+def _refused_link(refused: accounts.LinkRefused) -> tuple[str, int]:
+    title, message = LINK_PROBLEMS[refused.reason]
+    return page(
+        "staff/link_problem.html",
+        status=404 if refused.reason == "unknown" else 410,
+        title=title,
+        message=message,
+        reason=refused.reason,
+        kind=refused.kind,
+    )
+
+
+def _render_link_form(
+    link: accounts.PasswordLink, *, status: int = 200, errors: dict[str, list[str]] | None = None
+) -> tuple[str, int]:
+    errors = errors or {}
+    return page(
+        "staff/set_password.html",
+        status=status,
+        link=link,
+        errors=field_errors(errors),
+        error_rows=error_rows(errors, LINK_PASSWORD_LABELS),
+    )
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@checks_form_text
+def set_password_from_link(token: str) -> Any:
+    """The e-mailed link: the new password twice; then the person is signed in. A link that
+    cannot be used says why and how to get a new one."""
+    session = request_session(database)
+    try:
+        link = accounts.check_password_link(session, token=token)
+    except accounts.LinkRefused as refused:
+        return _refused_link(refused)
+    if request.method == "GET":
+        return _render_link_form(link)
+    session_id = staff_auth.new_session_id()
+    try:
+        chosen = form_input(LINK_PASSWORD)
+        user = accounts.set_password_from_link(
+            session, token=token, new_password=chosen["new_password"], keep_session=session_id
+        )
+    except accounts.LinkRefused as refused:  # used or replaced meanwhile
+        return _refused_link(refused)
+    except Invalid as err:
+        return _render_link_form(link, status=422, errors=err.errors)
+    previous = request.cookies.get(staff_auth.COOKIE_NAME)
+    if previous:
+        staff_auth.end_session(previous)
+    identity = (user.id, user.email, user.name, list(user.roles))
+
+    def sign_in_now() -> None:
+        # Once the password is stored: a failed commit leaves no session behind.
+        staff_auth.start_session(*identity, session_id=session_id)
+
+    after_commit(session, sign_in_now)
+    response = redirect(url_for("staff.account", password_set=link.kind), code=303)
+    staff_auth.set_session_cookie(response, session_id)
+    return response
+
+
 # -- one's own account ------------------------------------------------------------------------
 
 
@@ -260,7 +417,13 @@ def password() -> Any:
 @staff_required("coordinator")
 def people() -> Any:
     staff = accounts.list_people(request_session(database), acting=acting())
-    return page("staff/people.html", people=staff, role_labels=accounts.role_labels)
+    invited = request.args.get("invited", "")
+    return page(
+        "staff/people.html",
+        people=staff,
+        role_labels=accounts.role_labels,
+        invited=next((p for p in staff if str(p.id) == invited), None),
+    )
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
@@ -268,7 +431,16 @@ def people() -> Any:
 @staff_required("coordinator")
 def new_person() -> Any:
     if request.method == "GET":
-        return page("staff/new_person.html", data={}, errors={}, error_rows=[])
+        return page(
+            "staff/new_person.html",
+            data={"access": "invitation"},
+            access_options=ACCESS_OPTIONS,
+            errors={},
+            error_rows=[],
+        )
+    # A form without the choice (an older page) goes by whether it sent a password.
+    access = request.form.get("access") or ("password" if request.form.get("password") else "")
+    access = access if access == "password" else "invitation"
     try:
         person = form_input(NEW_PERSON)
         user = accounts.create_staff(
@@ -277,22 +449,25 @@ def new_person() -> Any:
             email=person["email"],
             name=person["name"],
             roles=person["roles"],
-            password=person["password"],
+            password=(person["password"] or "") if access == "password" else None,
         )
     except Invalid as err:
         shown = {
             "email": echoed("email"),
             "name": echoed("name"),
             "roles": [r for r in request.form.getlist("roles") if r in ROLES],
+            "access": access,
         }
         return page(
             "staff/new_person.html",
             status=422,
             data=shown,
+            access_options=ACCESS_OPTIONS,
             errors=field_errors(err.errors),
             error_rows=error_rows(err.errors, PERSON_LABELS),
         )
-    return redirect(url_for("staff.person", user_id=user.id, done="added"), code=303)
+    done = "invited" if access == "invitation" else "added"
+    return redirect(url_for("staff.person", user_id=user.id, done=done), code=303)
 
 
 def _person_page(
@@ -309,6 +484,7 @@ def _person_page(
         "staff/person.html",
         status=422 if errors else 200,
         person=user,
+        invitation=accounts.latest_invitation(session, acting=acting(), user_id=user_id),
         roles=roles if roles is not None else list(user.roles),
         errors=field_errors(errors),
         error_rows=error_rows(errors, labels or {}),
@@ -349,6 +525,17 @@ def set_password(user_id: uuid.UUID) -> Any:
     return redirect(url_for("staff.person", user_id=user_id, done="password"), code=303)
 
 
+@bp.post("/people/<uuid:user_id>/invitation")
+@staff_required("coordinator")
+def resend_invitation(user_id: uuid.UUID) -> Any:
+    """A new invitation (the older links stop working); back to the list or the person's
+    page, whichever the button was on."""
+    accounts.resend_invitation(request_session(database), acting=acting(), user_id=user_id)
+    if request.form.get("from") == "people":
+        return redirect(url_for("staff.people", invited=user_id), code=303)
+    return redirect(url_for("staff.person", user_id=user_id, done="invited_again"), code=303)
+
+
 def _set_active(user_id: uuid.UUID, active: bool) -> Any:
     accounts.set_active(request_session(database), acting=acting(), user_id=user_id, active=active)
     done = "reactivated" if active else "deactivated"
@@ -382,6 +569,12 @@ def forbidden(err: Forbidden) -> Any:
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(err: CSRFError) -> Any:
+    if request.endpoint == "staff.forgot_password":
+        return _render_forgot(
+            status=400,
+            email=echoed("email").strip(),
+            errors={"_request": ["For your security, this page timed out. Try again."]},
+        )
     if request.endpoint == "staff.sign_in":
         return _render_sign_in(
             status=400,
@@ -399,6 +592,14 @@ def csrf_failed(err: CSRFError) -> Any:
 
 @bp.errorhandler(TooManyRequests)
 def too_many(err: TooManyRequests) -> Any:
+    if request.endpoint == "staff.forgot_password":
+        return _render_forgot(
+            status=429,
+            email=echoed("email").strip(),
+            errors={
+                "_request": ["Too many requests from here. Wait a few minutes, then try again."]
+            },
+        )
     return _render_sign_in(
         status=429,
         email=echoed("email").strip(),
