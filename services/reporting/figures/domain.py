@@ -9,8 +9,9 @@ CSVs end with it as a last row, ``note_row``).
 
 - ``alliance_reports``: any staff member.
 - ``work_list``: a liaison sees the reports of their own alliances (reporting's alliance copy
-  names the liaison: matched by staff id or e-mail) that wait for review or are overdue; the
-  Coordinator sees everyone's, optionally one liaison's.
+  names the liaison: matched by staff id or e-mail) that wait for review or are overdue, or
+  (the ``due_soon`` view) those due in the next 30 days; the Coordinator sees everyone's,
+  optionally one liaison's; either may look for a partner by part of its name.
 - ``dashboard``: the Coordinator only (proposals by status and by state come from reporting's
   copy of the proposals, services/reporting/proposals/).
 - ``export_rows``: the Coordinator (every report) or a liaison (their alliances' reports).
@@ -139,6 +140,14 @@ def alliance_reports(
     )
 
 
+WORK_VIEWS = {
+    "work": "Waiting for review, and overdue",
+    "due_soon": "Due in the next 30 days",
+}
+DUE_SOON_DAYS = 30
+MAX_PARTNER_SEARCH = 200
+
+
 @dataclass(frozen=True)
 class WorkList:
     to_review: list[ReportLine]
@@ -146,6 +155,17 @@ class WorkList:
     liaisons: list[tuple[str, str]]  # (e-mail, name) to filter by: the Coordinator's
     liaison: str | None = None
     left_out: LeftOut = field(default_factory=LeftOut)
+    view: str = "work"
+    partner: str = ""
+    due_soon: list[ReportLine] = field(default_factory=list)
+    due_until: date | None = None  # the last day the "due in the next 30 days" view counts
+
+    @property
+    def shown(self) -> int:
+        """How many reports the chosen view shows."""
+        if self.view == "due_soon":
+            return len(self.due_soon)
+        return len(self.to_review) + len(self.overdue)
 
 
 def _lines(
@@ -160,6 +180,21 @@ def _lines(
     return [_line(r, a, now=now, rules=rules) for r, a in rows]
 
 
+def check_work_filters(view: str, partner: str) -> tuple[str, str]:
+    """The work list's view (``work``, ``due_soon``; empty is ``work``) and partner search
+    (spaces around it dropped), or ``Invalid`` naming the field."""
+    view = view.strip() or "work"
+    partner = " ".join(partner.split())
+    errors: dict[str, list[str]] = {}
+    if view not in WORK_VIEWS:
+        errors["view"] = ["Choose which reports to show from the list."]
+    if len(partner) > MAX_PARTNER_SEARCH:
+        errors["partner"] = [f"Type at most {MAX_PARTNER_SEARCH} characters of the name."]
+    if errors:
+        raise Invalid(errors)
+    return view, partner
+
+
 def work_list(
     session: Session,
     *,
@@ -167,11 +202,17 @@ def work_list(
     now: datetime,
     rules: ScheduleRules,
     liaison: str | None = None,
+    view: str = "work",
+    partner: str = "",
 ) -> WorkList:
-    """Reports submitted and waiting for review, and reports overdue: a liaison's own
-    alliances', or (the Coordinator) everyone's or one liaison's (by e-mail)."""
+    """Reports submitted and waiting for review, and reports overdue (``view`` ``work``), or
+    reports not submitted that are due from today to 30 days from today in the agency's
+    time zone (``due_soon``): a liaison's own alliances', or (the Coordinator) everyone's or
+    one liaison's (by e-mail). ``partner``: only partners whose organization's name holds
+    it, case aside (a ``%`` or ``_`` is a character like any other)."""
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The work list is for liaisons and the Coordinator.")
+    view, partner = check_work_filters(view, partner)
     readable = _readable(session, acting, own_only=not acting.is_coordinator)
     lines = [
         line
@@ -195,12 +236,27 @@ def work_list(
             ]
     else:
         liaison = None
+    if partner:
+        wanted = partner.casefold()
+        lines = [line for line in lines if wanted in (line.alliance.partner_name or "").casefold()]
+    today = now.astimezone(rules.timezone).date()
+    until = date.fromordinal(today.toordinal() + DUE_SOON_DAYS)
     return WorkList(
         to_review=[line for line in lines if line.report.status == "submitted"],
         overdue=[line for line in lines if line.timing == "overdue"],
         liaisons=liaisons,
         liaison=liaison,
         left_out=readable.left_out,
+        view=view,
+        partner=partner,
+        due_soon=[
+            line
+            for line in lines
+            if line.report.status in WAITING_FOR_PARTNER
+            and line.timing == "open"
+            and today <= line.report.due_date <= until
+        ],
+        due_until=until,
     )
 
 

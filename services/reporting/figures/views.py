@@ -56,18 +56,51 @@ def _acting() -> Acting:
     return current_acting()
 
 
+WORK_FIELDS = {"view": ("filter-view", "Show"), "partner": ("filter-partner", "Partner")}
+
+
 @bp.get("/reports")
 @staff_required()
 def work_list_page() -> Any:
-    found = figures.work_list(
-        request_session(database),
-        acting=_acting(),
-        now=datetime.now(UTC),
-        rules=rules_from_settings(),
-        liaison=request.args.get("liaison") or None,
-    )
+    """The work list; ``view`` (``due_soon``: due in the next 30 days), ``partner`` (part of
+    the organization's name) and, for the Coordinator, ``liaison`` narrow it. A filter the
+    list refuses comes back beside its field (400), the list left unfiltered below it."""
+    asked = {name: request.args.get(name, "") for name in ("view", "partner")}
+    liaison = request.args.get("liaison") or None
+
+    def found_with(view: str, partner: str) -> figures.WorkList:
+        return figures.work_list(
+            request_session(database),
+            acting=_acting(),
+            now=datetime.now(UTC),
+            rules=rules_from_settings(),
+            liaison=liaison,
+            view=view,
+            partner=partner,
+        )
+
+    errors: dict[str, list[str]] = {}
+    try:
+        found = found_with(asked["view"], asked["partner"])
+    except Invalid as err:
+        errors = err.errors
+        found = found_with("", "")
     options = [(email, f"{name} ({email})" if name else email) for email, name in found.liaisons]
-    return render_template("figures/work_list.html", work=found, liaison_options=options)
+    page = render_template(
+        "figures/work_list.html",
+        work=found,
+        liaison_options=options,
+        view_options=list(figures.WORK_VIEWS.items()),
+        asked=asked,
+        errors=errors,
+        error_rows=[
+            (WORK_FIELDS[name][0], WORK_FIELDS[name][1], message)
+            for name, messages in errors.items()
+            if name in WORK_FIELDS
+            for message in messages
+        ],
+    )
+    return page, 400 if errors else 200
 
 
 @dataclass(frozen=True)
