@@ -135,13 +135,17 @@ def test_the_report_can_be_filled_in_and_submitted_with_the_keyboard_alone(
     user.tab_to("a: Skip to main content")
     page.keyboard.press("Enter")
     user.type_in("meetings-0-date", "2026-02-10")
+    user.type_in("meetings-0-topic", "Work plan")
+    user.type_in("meetings-0-attendees", "Dana Smith, Lee Park")
     # One more meeting: the "add another row" button, then the new row has focus.
     user.tab_to("button: Add another row: implementation team meetings")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page.locator("#meetings-1-date")).to_be_focused()
     expect(page.locator("#meetings-0-date")).to_have_value("2026-02-10")
-    page.keyboard.type("2026-04-01")
+    page.keyboard.type("2026-03-25")
+    user.type_in("meetings-1-topic", "Heat campaign")
+    user.type_in("meetings-1-attendees", "Dana Smith")
 
     user.type_in("dissemination-0-type", "Fact sheet")
     user.type_in("dissemination-0-date", "2026-02-20")
@@ -166,7 +170,10 @@ def test_the_report_can_be_filled_in_and_submitted_with_the_keyboard_alone(
     assert_accessible(page, context_label="the confirmation of a submitted report")
     with database.transaction() as session:
         (version,) = session.scalars(select(ReportVersion)).all()
-        assert version.content["meetings"] == [{"date": "2026-02-10"}, {"date": "2026-04-01"}]
+        assert version.content["meetings"] == [
+            {"date": "2026-02-10", "topic": "Work plan", "attendees": "Dana Smith, Lee Park"},
+            {"date": "2026-03-25", "topic": "Heat campaign", "attendees": "Dana Smith"},
+        ]
         assert version.content["outreach"][0]["state"] == "MI"
         assert version.content["dissemination"][0]["emphasis_area"] == "falls"
     assert js_errors == []

@@ -37,7 +37,10 @@ def base_url(live_server: Callable[[Any], str], redis_client: Any) -> str:
 
 def content(reached: int, meetings: list[str]) -> dict[str, Any]:
     return {
-        "meetings": [{"date": day} for day in meetings],
+        "meetings": [
+            {"date": day, "topic": "Work plan", "attendees": "Dana Smith, Lee Park"}
+            for day in meetings
+        ],
         "dissemination": [],
         "outreach": [
             {
@@ -88,7 +91,7 @@ def seed() -> Any:
         submissions.submit(
             session,
             report_id=report.id,
-            content=content(95, ["2026-02-10", "2026-04-02"]),
+            content=content(95, ["2026-02-10", "2026-03-26"]),
             goal_categories=goals,
             at=datetime(2026, 5, 10, 15, tzinfo=UTC),
             outbox=_NoOutbox(),

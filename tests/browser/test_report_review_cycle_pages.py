@@ -86,7 +86,7 @@ def test_the_revision_and_acceptance_pages_at_1280_and_390(page: Page, base_url:
         submissions.submit(
             session,
             report_id=report_id,
-            content=content(95, ["2026-02-10", "2026-04-02"]),
+            content=content(95, ["2026-02-10", "2026-03-26"]),
             goal_categories=load_agency_profile().goal_categories,
             at=datetime(2026, 5, 20, 15, tzinfo=UTC),
             outbox=_NoOutbox(),

@@ -51,7 +51,7 @@ def status_of(alliance_id: uuid.UUID) -> str:
 def content(*, reached: int, area: str = "falls", day: str = "2024-03-01") -> dict[str, Any]:
     """A complete report (as stored) with one row of each activity section."""
     return {
-        "meetings": [{"date": day}],
+        "meetings": [{"date": day, "topic": "Work plan", "attendees": "Dana Smith, Lee Park"}],
         "dissemination": [
             {
                 "type": "Fact sheet",

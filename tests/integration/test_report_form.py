@@ -50,6 +50,8 @@ def link(report_id: uuid.UUID) -> str:
 
 COMPLETE = {
     "meetings.0.date": "2026-02-10",
+    "meetings.0.topic": "Planning the spring safety day",
+    "meetings.0.attendees": "Dana Smith (Roofers Association), Lee Park (agency liaison)",
     "dissemination.0.type": "Fact sheet",
     "dissemination.0.date": "2026-02-20",
     "dissemination.0.description": "Fall protection fact sheet mailed to members",
@@ -105,7 +107,7 @@ def test_open_save_a_draft_come_back_add_rows_and_submit(report, client, monkeyp
     with database.transaction() as session:
         assert session.get(Report, report.id).status == "scheduled"  # a draft changes nothing
         stored = session.get(ReportDraft, report.id).content
-    assert stored["meetings"] == [{"date": "2026-02-10"}]
+    assert stored["meetings"] == [{"date": "2026-02-10", "topic": "", "attendees": ""}]
     assert stored["outreach"][0]["event"] == "Spring roofing safety day"
     again = client.get(saved.headers["Location"]).get_data(as_text=True)
     assert "Draft saved" in again
@@ -119,23 +121,36 @@ def test_open_save_a_draft_come_back_add_rows_and_submit(report, client, monkeyp
     assert 'name="meetings.1.date"' in html
     assert "autofocus" in html
     assert 'value="2026-02-10"' in html
-    two = client.post(
-        url, data={**COMPLETE, "meetings.1.date": "2026-04-01", "action": "add:outreach"}
-    )
+    second = {
+        "meetings.1.date": "2026-03-25",
+        "meetings.1.topic": "Heat illness campaign",
+        "meetings.1.attendees": "Dana Smith, Lee Park",
+    }
+    two = client.post(url, data={**COMPLETE, **second, "action": "add:outreach"})
     assert 'name="outreach.1.event"' in two.get_data(as_text=True)
 
-    moment = datetime(2026, 3, 20, 15, tzinfo=UTC)
+    moment = datetime(2026, 4, 20, 15, tzinfo=UTC)
     monkeypatch.setattr(views, "now", lambda: moment)
-    submitted = client.post(
-        url, data={**COMPLETE, "meetings.1.date": "2026-04-01", "action": "submit"}
-    )
+    submitted = client.post(url, data={**COMPLETE, **second, "action": "submit"})
     assert submitted.status_code == 303
     with database.transaction() as session:
         row = session.get(Report, report.id)
         assert (row.status, row.submitted_at) == ("submitted", moment)
         (version,) = session.scalars(select(ReportVersion)).all()
         assert (version.number, version.submitted_at, version.on_time) == (1, moment, True)
-        assert version.content["meetings"] == [{"date": "2026-02-10"}, {"date": "2026-04-01"}]
+        assert version.content["meetings"] == [
+            {
+                "date": "2026-02-10",
+                "topic": "Planning the spring safety day",
+                "attendees": "Dana Smith (Roofers Association), Lee Park (agency liaison)",
+            },
+            {
+                "date": "2026-03-25",
+                "topic": "Heat illness campaign",
+                "attendees": "Dana Smith, Lee Park",
+            },
+        ]
+        assert version.sent_early is False
         assert version.content["dissemination"][0]["number_reached"] == 1200
         (event,) = session.scalars(
             select(OutboxEvent).where(OutboxEvent.type == "report.submitted")
@@ -149,7 +164,7 @@ def test_open_save_a_draft_come_back_add_rows_and_submit(report, client, monkeyp
     assert {"reference", "partner_name", "liaison", "term", "period_start", "period_end"} <= set(
         payload
     )
-    assert payload["submitted_at"].startswith("2026-03-20T15:00:00")
+    assert payload["submitted_at"].startswith("2026-04-20T15:00:00")
 
     confirmation = client.get(url).get_data(as_text=True)
     assert "Report submitted" in confirmation

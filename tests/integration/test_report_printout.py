@@ -42,6 +42,8 @@ ENDS = date(2028, 1, 14)
 SUBMITTED_AT = datetime(2026, 4, 20, 15, tzinfo=UTC)
 FIRST = {
     "meetings.0.date": "2026-02-10",
+    "meetings.0.topic": "Planning the spring safety day",
+    "meetings.0.attendees": "Dana Smith (Roofers Association), Lee Park (agency liaison)",
     "outreach.0.date": "2026-03-05",
     "outreach.0.event": "Spring roofing safety day <b>& ladders</b>",
     "outreach.0.city": "Lansing",
@@ -201,3 +203,33 @@ def test_without_its_pdf_renderer_the_printout_answers_503_and_the_page_still_wo
     assert answer.status_code == 503
     assert "PDF renderer" in answer.get_data(as_text=True)
     assert client.get(f"/staff/reports/{report.id}").status_code == 200
+
+
+def test_the_pdf_has_the_agencys_letterhead_and_each_meetings_topic_and_attendees(
+    clean_databases, redis_client, monkeypatch
+):
+    signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
+    signed.payload["goals"] = [{"category": "outreach_communication", "description": "Talks"}]
+    run_reporting_task("reporting.alliance_signed", signed)
+    with database.transaction() as session:
+        report = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
+        reference = signed.payload["reference"]
+    sent = {**FIRST, "confirm_early": "yes"}  # March 20: before the quarter ends
+    partner_submits(monkeypatch, report.id, sent, datetime(2026, 3, 20, 15, tzinfo=UTC))
+    partner = create_app({"TESTING": True}).test_client()
+    answer = partner.get(f"/reports/{tokens.make_token(report.id)}/report.pdf")
+    assert answer.status_code == 200
+    reader = PdfReader(io.BytesIO(answer.data))
+    flat = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    letterhead = f"MIOSHA Alliance Program Alliance {reference}, January 15, 2026 to March 31, 2026"
+    assert flat.startswith(letterhead), flat[:200]
+    for expected in (
+        "Meeting date Topic Who attended",
+        "Planning the spring safety day",
+        "Dana Smith (Roofers Association), Lee Park (agency liaison)",
+        "(on time; sent before the period ended)",
+        "Outreach and communication",
+    ):
+        assert expected in flat, expected
+    assert "Training and education" not in flat  # not one of the alliance's goals
+    assert "Raising awareness" not in flat

@@ -50,6 +50,8 @@ REVIEWED_AT = datetime(2026, 5, 4, 2, tzinfo=UTC)  # 2026-05-03 22:00 in Detroit
 
 COMPLETE = {
     "meetings.0.date": "2026-02-10",
+    "meetings.0.topic": "Planning the spring safety day",
+    "meetings.0.attendees": "Dana Smith (Roofers Association), Lee Park (agency liaison)",
     "outreach.0.date": "2026-03-05",
     "outreach.0.event": "Spring roofing safety day",
     "outreach.0.city": "Lansing",
@@ -163,7 +165,13 @@ def test_revision_resubmission_and_acceptance(submitted, monkeypatch):
     partner_submits(
         monkeypatch,
         submitted.id,
-        {**COMPLETE, "meetings.1.date": "2026-04-02", "outreach.0.number_reached": "95"},
+        {
+            **COMPLETE,
+            "meetings.1.date": "2026-03-26",
+            "meetings.1.topic": "The summer heat campaign",
+            "meetings.1.attendees": "Dana Smith, Lee Park",
+            "outreach.0.number_reached": "95",
+        },
         datetime(2026, 5, 10, 15, tzinfo=UTC),
     )
     with database.transaction() as session:
@@ -184,7 +192,7 @@ def test_revision_resubmission_and_acceptance(submitted, monkeypatch):
         "<ins>  Outreach events and training for outside audiences, row 1, Number reached: 95</ins>"
         in html
     )
-    assert "<ins>  Implementation team meetings, row 2, Meeting date: 2026-04-02</ins>" in html
+    assert "<ins>  Implementation team meetings, row 2, Meeting date: 2026-03-26</ins>" in html
     older = liaison.get(f"/staff/reports/{submitted.id}?version=1&compare=").get_data(as_text=True)
     assert "Changes from" not in older
     assert ">85<" in older

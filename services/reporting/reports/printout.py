@@ -21,6 +21,7 @@ from services.reporting.alliances.models import Alliance
 from services.reporting.reports.models import Report
 from services.reporting.reviews.models import ReportReview
 from services.reporting.submissions import forms
+from services.reporting.submissions.domain import goal_categories_of
 from services.reporting.submissions.models import ReportVersion
 from shared.agency import load_agency_profile
 from shared.config import load_settings
@@ -57,6 +58,7 @@ def page_html(
     timezone = load_settings().agency_timezone
     kind = KIND_TITLES.get(report.kind, "Report")
     title = f"{kind} of {alliance.partner_name or alliance.reference}"
+    content = forms.for_display(version.content)
     return render_template(
         "reports/printout.html",
         title=title,
@@ -65,10 +67,14 @@ def page_html(
         alliance=alliance,
         version=version,
         reviews=[review for review in reviews if review.version <= version.number],
-        content=forms.for_display(version.content),
+        content=content,
         sections=forms.SECTIONS,
         fields=forms.FIELDS,
-        goal_categories=profile.goal_categories,
+        goal_categories=forms.narrated(
+            content,
+            goal_categories_of(alliance, profile.goal_categories),
+            profile.goal_categories,
+        ),
         emphasis_areas={**profile.priority_areas, **profile.hazards},
         timezone=timezone,
         printed_at=printed_at.astimezone(timezone),

@@ -5,7 +5,9 @@
 - ``submit``: stores an immutable version (1, then 2 after a revision request, ...), marks the
   report submitted (``reports.domain.mark_submitted``: no reminder goes out any more),
   records whether it was on time (before ``end_of_day(due_date)`` in the agency's time zone)
+  and whether it was sent before its period ended (only with the partner's confirmation),
   and adds ``report.submitted`` to the outbox, all in the caller's transaction.
+- ``goal_categories_of``: the goal categories the alliance has (its narratives).
 
 A report is editable while it is owed (``scheduled`` to ``overdue``) or a revision was
 requested; a submitted or accepted report is read-only, a cancelled one is owed no more.
@@ -14,7 +16,8 @@ requested; a submitted or accepted report is read-only, a cancelled one is owed 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,12 +38,22 @@ REQUIRED = "This field is required."
 
 # section -> the fields a row must have on submission
 ROW_REQUIRED: dict[str, tuple[str, ...]] = {
-    "meetings": ("date",),
+    "meetings": ("date", "topic", "attendees"),
     "dissemination": ("type", "date", "description", "emphasis_area", "number_reached"),
     "outreach": ("date", "event", "city", "state", "emphasis_area", "number_reached"),
     "staff_training": ("audience", "number_reached"),
     "products": ("title", "description"),
 }
+
+
+# The sections whose rows say when something happened: within the period, never ahead of today.
+DATED = ("meetings", "dissemination", "outreach")
+PERIOD_WORDS = {"quarterly": "quarter", "annual": "year"}
+CONFIRM_EARLY = "confirm_early"
+
+
+def _day(value: date) -> str:
+    return f"{value:%B} {value.day}, {value.year}"
 
 
 def empty_content() -> dict[str, Any]:
@@ -124,9 +137,68 @@ def save_draft(
     return report
 
 
-def check_complete(content: dict[str, Any], goal_categories: dict[str, str]) -> None:
-    """A submission needs at least one meeting date, every row complete and the results of
-    at least one goal category; ``Invalid`` names each missing field."""
+def goal_categories_of(alliance: Alliance | None, categories: Mapping[str, str]) -> dict[str, str]:
+    """The agency's goal ``categories`` (key -> label, in its order) that the alliance's
+    signed agreement has goals in: the only ones its report narrates. All of them for an
+    alliance whose goals reporting was never told."""
+    goals = (alliance.signed or {}).get("goals") if alliance is not None else None
+    held = {str(goal.get("category")) for goal in goals or () if isinstance(goal, dict)}
+    mine = {key: label for key, label in categories.items() if key in held}
+    return mine or dict(categories)
+
+
+def sent_early(report: Report, at: datetime, rules: ScheduleRules) -> bool:
+    """Whether a report sent at ``at`` is sent before its period is over (the end of its
+    last day in the agency's time zone): it can then cover only part of the period."""
+    return at < end_of_day(report.period_end, rules)
+
+
+def early_warning(report: Report) -> str:
+    """What the form says while the report's period is still running."""
+    part = PERIOD_WORDS.get(report.kind, "period")
+    return (
+        f"This period ends on {_day(report.period_end)}: "
+        f"a report sent before then covers only part of the {part}."
+    )
+
+
+def check_dates(content: dict[str, Any], report: Report, today: date) -> dict[str, list[str]]:
+    """Each dated row's date lies in the report's period and not after ``today`` (the agency's
+    date): a report tells what the alliance did in its period, not what it plans."""
+    errors: dict[str, list[str]] = {}
+    start, end = report.period_start, report.period_end
+    for section in DATED:
+        for index, row in enumerate(content.get(section, [])):
+            value = row.get("date")
+            if not value:
+                continue
+            try:
+                day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            except ValueError:
+                continue  # not a date: the form's schema says so beside the field
+            if not start <= day <= end:
+                message = f"Enter a date within this report's period, {_day(start)} to {_day(end)}."
+            elif day > today:
+                message = (
+                    f"Enter a date on or before today, {_day(today)}: "
+                    "a report tells what already happened."
+                )
+            else:
+                continue
+            errors[f"{section}.{index}.date"] = [message]
+    return errors
+
+
+def check_complete(content: dict[str, Any], goal_categories: Mapping[str, str]) -> None:
+    """A submission needs at least one meeting (its date, topic and who attended), every row
+    complete and the results of at least one goal category; ``Invalid`` names each missing
+    field."""
+    errors = _missing(content, goal_categories)
+    if errors:
+        raise Invalid(errors)
+
+
+def _missing(content: dict[str, Any], goal_categories: Mapping[str, str]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for section, required in ROW_REQUIRED.items():
         for index, row in enumerate(content.get(section, [])):
@@ -134,15 +206,16 @@ def check_complete(content: dict[str, Any], goal_categories: dict[str, str]) -> 
                 if row.get(name) in (None, ""):
                     errors[f"{section}.{index}.{name}"] = [REQUIRED]
     if not content.get("meetings"):
-        errors["meetings.0.date"] = ["Enter the date of at least one team meeting."]
+        errors["meetings.0.date"] = [
+            "Enter at least one team meeting: its date, topic and who attended."
+        ]
     narratives = content.get("narratives", {})
     if not any(narratives.get(category, {}).get("results") for category in goal_categories):
         first = next(iter(goal_categories))
         errors[f"narratives.{first}.results"] = [
             "Describe the results of at least one goal category."
         ]
-    if errors:
-        raise Invalid(errors)
+    return errors
 
 
 def _payload(report: Report, alliance: Alliance, version: ReportVersion) -> dict[str, Any]:
@@ -164,12 +237,38 @@ def submit(
     at: datetime,
     outbox: Outbox,
     rules: ScheduleRules | None = None,
+    confirm_early: bool = False,
 ) -> ReportVersion:
     """Store the next version, mark the report submitted and announce it, or refuse with
-    ``Invalid`` (incomplete) or ``Conflict`` (already submitted, cancelled)."""
+    ``Invalid`` (incomplete, a date outside the period or after today, or sent before the
+    period ends without ``confirm_early``) or ``Conflict`` (already submitted, cancelled).
+
+    Only the alliance's own goal categories among ``goal_categories`` (the agency's) are
+    narrated; text for any other is not kept."""
     rules = rules or rules_from_settings()
     report = _editable(session, report_id)
-    check_complete(content, goal_categories)
+    alliance = session.get(Alliance, report.alliance_id)
+    if alliance is None:
+        raise NotFound("No such alliance.")
+    categories = goal_categories_of(alliance, goal_categories)
+    content = {
+        **content,
+        "narratives": {
+            key: value for key, value in content.get("narratives", {}).items() if key in categories
+        },
+    }
+    early = sent_early(report, at, rules)
+    errors = {
+        **_missing(content, categories),
+        **check_dates(content, report, at.astimezone(rules.timezone).date()),
+    }
+    if early and not confirm_early:
+        errors[CONFIRM_EARLY] = [
+            f"Tick the box to send the report before its period ends on "
+            f"{_day(report.period_end)}, or save a draft and submit it after then."
+        ]
+    if errors:
+        raise Invalid(errors)
     latest = session.scalar(
         select(func.max(ReportVersion.number)).where(ReportVersion.report_id == report_id)
     )
@@ -179,6 +278,7 @@ def submit(
         content=content,
         submitted_at=at,
         on_time=at < end_of_day(report.due_date, rules),
+        sent_early=early,
     )
     session.add(version)
     _keep(session, report_id, content, at)
@@ -186,9 +286,6 @@ def submit(
         report.status = "due"  # owed again; mark_submitted records the new submission
     mark_submitted(session, report_id=report_id, at=at)
     report.submitted_at = at
-    alliance = session.get(Alliance, report.alliance_id)
-    if alliance is None:
-        raise NotFound("No such alliance.")
     outbox.add(
         session,
         new_event(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.reporting.submissions.domain import ROW_REQUIRED
+from services.reporting.submissions.domain import CONFIRM_EARLY, ROW_REQUIRED
 from services.reporting.submissions.schemas import MAX_ROWS
 from shared.converters import whole_number
 
@@ -17,8 +17,16 @@ SECTIONS: dict[str, str] = {
     "staff_training": "Training for agency staff",
     "products": "Products developed",
 }
+# What one row is called on its Remove button ("Remove meeting 2").
+ROW_NAMES: dict[str, str] = {
+    "meetings": "meeting",
+    "dissemination": "dissemination",
+    "outreach": "outreach event",
+    "staff_training": "staff training",
+    "products": "product",
+}
 FIELDS: dict[str, dict[str, str]] = {
-    "meetings": {"date": "Meeting date"},
+    "meetings": {"date": "Meeting date", "topic": "Topic", "attendees": "Who attended"},
     "dissemination": {
         "type": "Type of product",
         "date": "Date",
@@ -37,7 +45,7 @@ FIELDS: dict[str, dict[str, str]] = {
     "staff_training": {"audience": "Audience", "number_reached": "Number reached"},
     "products": {"title": "Title", "description": "Description"},
 }
-assert FIELDS.keys() == ROW_REQUIRED.keys()
+assert FIELDS.keys() == ROW_REQUIRED.keys() == ROW_NAMES.keys()
 NULLABLE = ("date", "number_reached")  # "" means not given
 
 
@@ -59,15 +67,23 @@ def _blank(row: Mapping[str, Any]) -> bool:
     return all(value in (None, "") for value in row.values())
 
 
-def from_form(form: Mapping[str, Any], goal_categories: Mapping[str, str]) -> dict[str, Any]:
-    """The content a posted form describes, as typed; rows left blank are dropped."""
+def from_form(
+    form: Mapping[str, Any],
+    goal_categories: Mapping[str, str],
+    *,
+    without: tuple[str, int] | None = None,
+) -> dict[str, Any]:
+    """The content a posted form describes, as typed; rows left blank are dropped, except
+    when a row is removed (``without``: its section and its index as the form showed it):
+    then the others stay as they were shown."""
     content: dict[str, Any] = {}
     for section, names in FIELDS.items():
         rows = [
             {name: str(form.get(f"{section}.{index}.{name}", "")) for name in names}
             for index in _indices(form, section)
+            if without != (section, index)
         ]
-        content[section] = [row for row in rows if not _blank(row)]
+        content[section] = rows if without else [row for row in rows if not _blank(row)]
     content["narratives"] = {
         category: {
             part: str(form.get(f"narratives.{category}.{part}", ""))
@@ -101,6 +117,16 @@ def for_display(content: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def narrated(
+    content: Mapping[str, Any], goal_categories: Mapping[str, str], every: Mapping[str, str]
+) -> dict[str, str]:
+    """The goal categories a stored report shows: the alliance's (``goal_categories``) and any
+    other of the agency's (``every``) that the report has text for, in the agency's order."""
+    narratives = content.get("narratives", {})
+    written = {key for key, parts in narratives.items() if any((parts or {}).values())}
+    return {key: label for key, label in every.items() if key in goal_categories or key in written}
+
+
 def error_rows(
     errors: Mapping[str, list[str]], goal_categories: Mapping[str, str]
 ) -> list[tuple[str, str, str]]:
@@ -114,6 +140,8 @@ def error_rows(
             label = f"{SECTIONS[parts[0]]}, row {int(parts[1]) + 1}, {name}"
         elif len(parts) == 3 and parts[0] == "narratives":
             label = f"{goal_categories.get(parts[1], parts[1])}, {parts[2]}"
+        elif path == CONFIRM_EARLY:
+            label = "Sending before the period ends"
         for message in messages:
             rows.append((field_id(path), label, message))
     return rows

@@ -50,20 +50,44 @@ def _state(value: str) -> None:
         raise ValidationError("Choose a state from the list.")
 
 
-class FormControlsSchema(InputSchema):
-    """The buttons: save a draft, submit, or add one more row to a section."""
+def _action(value: str) -> None:
+    parts = value.split(":")
+    if value in ACTIONS or (len(parts) == 2 and parts[0] == "add" and parts[1] in SECTIONS):
+        return
+    # remove:<section>:<row index as shown>
+    if (
+        len(parts) == 3
+        and parts[0] == "remove"
+        and parts[1] in SECTIONS
+        and parts[2].isascii()
+        and parts[2].isdigit()
+        and int(parts[2]) < MAX_ROWS
+    ):
+        return
+    raise ValidationError("Choose Save draft or Submit.")
 
-    action = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            [*ACTIONS, *(f"add:{section}" for section in SECTIONS)],
-            error="Choose Save draft or Submit.",
-        ),
+
+class FormControlsSchema(InputSchema):
+    """The buttons: save a draft, submit, add one more row to a section or remove one; and
+    the box that confirms sending the report before its period ends."""
+
+    action = fields.String(required=True, validate=_action)
+    confirm_early = fields.Boolean(
+        load_default=False,
+        truthy={"yes"},
+        falsy={""},
+        error_messages={"invalid": "Tick the box or leave it empty."},
     )
 
 
 class MeetingSchema(InputSchema):
+    """One meeting of the implementation team (the liaison and the partner): when, what it
+    was about and who took part. Reports stored before topic and attendees were asked for
+    have only the date."""
+
     date = _date()
+    topic = optional_text(300)
+    attendees = optional_text(2000)
 
 
 class DisseminationSchema(InputSchema):

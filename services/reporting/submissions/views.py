@@ -3,9 +3,11 @@ the gateway): no account, the signed link is the key (tokens.py).
 
 GET shows the form (from the saved draft), or a read-only confirmation once submitted.
 POST "Save draft" keeps the content, "Submit" stores a version (domain.py), "Add another
-row" shows the form again with one more empty row of that section (no JavaScript needed).
-A refusal of the input is the form again, each message beside its field; a refused link or
-state is shared/web.py's refusal page.
+row" shows the form again with one more empty row of that section and "Remove meeting 2"
+without that row, everything else as typed (no JavaScript needed; neither stores anything).
+While the report's period runs the form warns that a report sent now covers only part of it
+and asks for a ticked box to submit. A refusal of the input is the form again, each message
+beside its field; a refused link or state is shared/web.py's refusal page.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from services.reporting.alliances.models import Alliance
 from services.reporting.reports import printout
 from services.reporting.reports.models import Report
+from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.submissions import domain, forms
 from services.reporting.submissions.schemas import (
     MAX_ROWS,
@@ -51,6 +54,11 @@ def _emphasis_areas() -> dict[str, str]:
     return {**profile.priority_areas, **profile.hazards}
 
 
+def _goal_categories(report: Report) -> dict[str, str]:
+    alliance = request_session(database).get(Alliance, report.alliance_id)
+    return domain.goal_categories_of(alliance, load_agency_profile().goal_categories)
+
+
 def _render(
     report: Report,
     token: str,
@@ -60,9 +68,11 @@ def _render(
     status: int = 200,
     notice: str = "",
     focus: str = "",
+    confirm_early: bool = False,
 ) -> tuple[str, int]:
-    goal_categories = load_agency_profile().goal_categories
     session = request_session(database)
+    alliance = session.get(Alliance, report.alliance_id)
+    goal_categories = domain.goal_categories_of(alliance, load_agency_profile().goal_categories)
     revision = (
         domain.latest_review(session, report.id) if report.status == "revision_requested" else None
     )
@@ -71,21 +81,25 @@ def _render(
         if not shown[section]:
             shown[section].append(dict.fromkeys(forms.FIELDS[section], ""))
     errors = errors or {}
+    early = domain.sent_early(report, now(), rules_from_settings())
     page = render_template(
         "report_form.html",
         page_title="Report on your alliance",
         report=report,
-        alliance=session.get(Alliance, report.alliance_id),
+        alliance=alliance,
         token=token,
         data=shown,
         errors=errors,
         error_rows=forms.error_rows(errors, goal_categories),
         sections=forms.SECTIONS,
         fields=forms.FIELDS,
+        row_names=forms.ROW_NAMES,
         field_id=forms.field_id,
         goal_categories=goal_categories,
         emphasis_areas=_emphasis_areas(),
         states=[(s, s) for s in sorted(US_STATES)],
+        early_warning=domain.early_warning(report) if early else "",
+        confirm_early=confirm_early,
         max_rows=MAX_ROWS,
         notice=notice,
         focus=focus,
@@ -103,18 +117,24 @@ def report_form(token: str) -> Any:
         versions = domain.versions_of(session, report.id)
         review = domain.latest_review(session, report.id)
         accepted = report.status == "accepted" and review is not None
+        alliance = session.get(Alliance, report.alliance_id)
+        shown = forms.for_display(versions[-1].content if versions else {})
         return render_template(
             "report_submitted.html",
             page_title="Report accepted" if accepted else "Report submitted",
             accepted=review if accepted else None,
             report=report,
             token=token,
-            alliance=session.get(Alliance, report.alliance_id),
+            alliance=alliance,
             version=versions[-1] if versions else None,
-            content=forms.for_display(versions[-1].content if versions else {}),
+            content=shown,
             sections=forms.SECTIONS,
             fields=forms.FIELDS,
-            goal_categories=load_agency_profile().goal_categories,
+            goal_categories=forms.narrated(
+                shown,
+                domain.goal_categories_of(alliance, load_agency_profile().goal_categories),
+                load_agency_profile().goal_categories,
+            ),
             emphasis_areas=_emphasis_areas(),
             timezone=load_settings().agency_timezone,
         )
@@ -144,10 +164,18 @@ def report_pdf(token: str) -> Any:
 @checks_form_text
 def report_post(token: str) -> Any:
     report = _report(token)
-    goal_categories = load_agency_profile().goal_categories
-    controls = load_input(FormControlsSchema(), {"action": request.form.get("action", "")})
+    goal_categories = _goal_categories(report)
+    controls = load_input(
+        FormControlsSchema(),
+        {
+            "action": request.form.get("action", ""),
+            "confirm_early": request.form.get("confirm_early", ""),
+        },
+    )
+    action, confirm_early = controls["action"], controls["confirm_early"]
+    if action.startswith("remove:"):
+        return _remove(report, token, action, goal_categories, confirm_early=confirm_early)
     typed = forms.from_form(request.form, goal_categories)
-    action = controls["action"]
     if action.startswith("add:"):
         section = action.split(":", 1)[1]
         rows = typed[section]
@@ -157,7 +185,11 @@ def report_post(token: str) -> Any:
             rows.append(dict.fromkeys(forms.FIELDS[section], ""))
         first = next(iter(forms.FIELDS[section]))
         return _render(
-            report, token, typed, focus=forms.field_id(f"{section}.{len(rows) - 1}.{first}")
+            report,
+            token,
+            typed,
+            focus=forms.field_id(f"{section}.{len(rows) - 1}.{first}"),
+            confirm_early=confirm_early,
         )
     try:
         content = stored(load_input(ReportContentSchema(), forms.for_loading(typed)))
@@ -172,7 +204,34 @@ def report_post(token: str) -> Any:
             goal_categories=goal_categories,
             at=now(),
             outbox=outbox,
+            confirm_early=confirm_early,
         )
     except Invalid as err:
-        return _render(report, token, typed, errors=err.errors, status=422)
+        return _render(
+            report, token, typed, errors=err.errors, status=422, confirm_early=confirm_early
+        )
     return redirect(url_for("report_form.report_form", token=token), code=303)
+
+
+def _remove(
+    report: Report,
+    token: str,
+    action: str,
+    goal_categories: dict[str, str],
+    *,
+    confirm_early: bool,
+) -> tuple[str, int]:
+    """The form again without one row, every other row as typed (blank ones too, so each
+    keeps its place); nothing is stored until Save draft or Submit."""
+    _, section, position = action.split(":")
+    index = int(position)
+    typed = forms.from_form(request.form, goal_categories, without=(section, index))
+    rows = typed[section]
+    first = next(iter(forms.FIELDS[section]))
+    # The focus goes to the row that took the removed one's place, or the one before it.
+    focus = forms.field_id(f"{section}.{min(index, max(len(rows) - 1, 0))}.{first}")
+    notice = (
+        f"Removed {forms.ROW_NAMES[section]} {index + 1}. "
+        "The change is kept when you save a draft or submit the report."
+    )
+    return _render(report, token, typed, notice=notice, focus=focus, confirm_early=confirm_early)
