@@ -512,7 +512,16 @@ def period_choices(
             group.insert(0, chosen)
 
     def listed(periods: list[Period]) -> list[tuple[str, str]]:
-        return [(p.key, f"{p.label} ({p.dates})") for p in periods]
+        # A quarter's label names its months; a fiscal year's says which months it spans.
+        return [
+            (
+                p.key,
+                p.label
+                if p.first is None or p.last is None or not p.key.startswith("fy")
+                else f"{p.label} ({p.first:%B %Y} to {p.last:%B %Y})",
+            )
+            for p in periods
+        ]
 
     return [
         ("", [(ALL_TIME.key, ALL_TIME.label)]),
