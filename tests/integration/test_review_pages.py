@@ -96,7 +96,10 @@ def test_reviewer_requests_changes_through_the_pages(app, redis_client):
     assert [t for t in ("intake", "notify") if redis_client.llen(t)] == ["intake", "notify"]
     html = reviewer.get(f"/staff/proposals/{proposal_id}").get_data(as_text=True)
     assert "Changes requested" in html
-    assert "decision released: changes_requested" in html
+    # the history in words: the decision by its label, who by name
+    assert "Decision released: changes requested" in html
+    assert "changes_requested" not in html
+    assert '<td data-label="Who">Rev</td>' in html
 
 
 def test_adjusting_without_a_reason_is_refused_inline(app):

@@ -197,10 +197,14 @@ def test_diff_fields_reports_leaf_paths():
 def test_a_reviewer_claims_an_unheld_proposal_and_gives_back_only_their_own(session):
     proposal_id = arrive(session)
     claimed = queue.assign(
-        session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=REVIEWER.staff_id
+        session,
+        acting=REVIEWER,
+        proposal_id=proposal_id,
+        reviewer_id=REVIEWER.staff_id,
+        outbox=outbox,
     )
     assert (claimed.assigned_to, claimed.status) == (REVIEWER.staff_id, "in_review")
-    queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=None)
+    queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=None, outbox=outbox)
     assert holder(session, proposal_id) is None
     assert actions(session, proposal_id) == ["submitted", "assigned", "assigned"]
 
@@ -215,13 +219,21 @@ def test_a_reviewer_claims_an_unheld_proposal_and_gives_back_only_their_own(sess
 )
 def test_a_reviewer_cannot_take_over_drop_or_hand_on_a_claim(session, who, reviewer_id):
     proposal_id = arrive(session)
-    queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=REVIEWER.staff_id)
+    queue.assign(
+        session,
+        acting=REVIEWER,
+        proposal_id=proposal_id,
+        reviewer_id=REVIEWER.staff_id,
+        outbox=outbox,
+    )
     before = actions(session, proposal_id)
     actor = OTHER_REVIEWER if who == "the other" else REVIEWER
     target = {"self": actor.staff_id, "other": OTHER_REVIEWER.staff_id, None: None}[reviewer_id]
 
     with pytest.raises(Forbidden):
-        queue.assign(session, acting=actor, proposal_id=proposal_id, reviewer_id=target)
+        queue.assign(
+            session, acting=actor, proposal_id=proposal_id, reviewer_id=target, outbox=outbox
+        )
 
     assert holder(session, proposal_id) == REVIEWER.staff_id
     assert actions(session, proposal_id) == before
@@ -231,7 +243,13 @@ def test_a_reviewer_cannot_assign_an_unheld_proposal_to_someone_else(session):
     proposal_id = arrive(session)
     other = account(session, "rob@agency.example", "reviewer")
     with pytest.raises(Forbidden, match="Only the Coordinator assigns proposals to others"):
-        queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=other.staff_id)
+        queue.assign(
+            session,
+            acting=REVIEWER,
+            proposal_id=proposal_id,
+            reviewer_id=other.staff_id,
+            outbox=outbox,
+        )
     assert holder(session, proposal_id) is None
     assert actions(session, proposal_id) == ["submitted"]
 
@@ -239,14 +257,32 @@ def test_a_reviewer_cannot_assign_an_unheld_proposal_to_someone_else(session):
 def test_the_coordinator_assigns_takes_over_and_drops_any_claim(session):
     proposal_id = arrive(session)
     other = account(session, "rob@agency.example", "reviewer")
-    queue.assign(session, acting=REVIEWER, proposal_id=proposal_id, reviewer_id=REVIEWER.staff_id)
+    queue.assign(
+        session,
+        acting=REVIEWER,
+        proposal_id=proposal_id,
+        reviewer_id=REVIEWER.staff_id,
+        outbox=outbox,
+    )
 
-    queue.assign(session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=other.staff_id)
+    queue.assign(
+        session,
+        acting=COORDINATOR,
+        proposal_id=proposal_id,
+        reviewer_id=other.staff_id,
+        outbox=outbox,
+    )
     assert holder(session, proposal_id) == other.staff_id
-    queue.assign(session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=None)
+    queue.assign(
+        session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=None, outbox=outbox
+    )
     assert holder(session, proposal_id) is None
     queue.assign(
-        session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=COORDINATOR.staff_id
+        session,
+        acting=COORDINATOR,
+        proposal_id=proposal_id,
+        reviewer_id=COORDINATOR.staff_id,
+        outbox=outbox,
     )
     assert holder(session, proposal_id) == COORDINATOR.staff_id
 
@@ -260,7 +296,11 @@ def test_only_an_active_reviewer_is_assigned(session):
     ]:
         with pytest.raises(Invalid) as refused:
             queue.assign(
-                session, acting=COORDINATOR, proposal_id=proposal_id, reviewer_id=reviewer_id
+                session,
+                acting=COORDINATOR,
+                proposal_id=proposal_id,
+                reviewer_id=reviewer_id,
+                outbox=outbox,
             )
         assert refused.value.errors == {"reviewer_id": [message]}
     assert holder(session, proposal_id) is None
@@ -270,7 +310,13 @@ def test_only_an_active_reviewer_is_assigned(session):
 def test_a_liaison_neither_claims_nor_assigns(session):
     proposal_id = arrive(session)
     with pytest.raises(Forbidden, match="Only reviewers and the Coordinator"):
-        queue.assign(session, acting=LIAISON, proposal_id=proposal_id, reviewer_id=LIAISON.staff_id)
+        queue.assign(
+            session,
+            acting=LIAISON,
+            proposal_id=proposal_id,
+            reviewer_id=LIAISON.staff_id,
+            outbox=outbox,
+        )
     assert holder(session, proposal_id) is None
     assert actions(session, proposal_id) == ["submitted"]
 
@@ -282,7 +328,13 @@ def test_nobody_is_assigned_a_proposal_of_an_organization_they_are_in_conflict_w
         session, acting=reviewer, organization_name="michigan roofing ASSN", outbox=outbox
     )
     with pytest.raises(Forbidden, match="declared a conflict of interest"):
-        queue.assign(session, acting=COORDINATOR, proposal_id=tied, reviewer_id=reviewer.staff_id)
+        queue.assign(
+            session,
+            acting=COORDINATOR,
+            proposal_id=tied,
+            reviewer_id=reviewer.staff_id,
+            outbox=outbox,
+        )
     assert holder(session, tied) is None
     assert actions(session, tied) == ["submitted"]
 
@@ -293,18 +345,24 @@ def test_a_conflicted_reviewer_neither_claims_nor_un_assigns(session, reviewer_i
     conflicted = acting("rita@agency.example", "reviewer", conflicts=("roofers guild",))
     target = conflicted.staff_id if reviewer_id == "self" else None
     with pytest.raises(Forbidden, match="conflict of interest"):
-        queue.assign(session, acting=conflicted, proposal_id=tied, reviewer_id=target)
+        queue.assign(
+            session, acting=conflicted, proposal_id=tied, reviewer_id=target, outbox=outbox
+        )
     assert holder(session, tied) is None
     assert actions(session, tied) == ["submitted"]
 
 
 def test_a_conflicted_coordinator_neither_assigns_nor_drops_a_claim(session):
     tied = arrive(session, name="Roofers Guild")
-    queue.assign(session, acting=REVIEWER, proposal_id=tied, reviewer_id=REVIEWER.staff_id)
+    queue.assign(
+        session, acting=REVIEWER, proposal_id=tied, reviewer_id=REVIEWER.staff_id, outbox=outbox
+    )
     conflicted = acting("cora@agency.example", "coordinator", conflicts=("roofers guild",))
     for target in (None, OTHER_REVIEWER.staff_id):
         with pytest.raises(Forbidden):
-            queue.assign(session, acting=conflicted, proposal_id=tied, reviewer_id=target)
+            queue.assign(
+                session, acting=conflicted, proposal_id=tied, reviewer_id=target, outbox=outbox
+            )
     assert holder(session, tied) == REVIEWER.staff_id
     assert actions(session, tied) == ["submitted", "assigned"]
 
@@ -316,7 +374,9 @@ def test_a_declared_conflict_hides_the_proposal_everywhere_and_gives_back_its_cl
     reviewer = acting("rita@agency.example", "reviewer")
     tied = arrive(session, name="Michigan Roofing Assn.")
     arrive(session, name="Somebody Else")
-    queue.assign(session, acting=reviewer, proposal_id=tied, reviewer_id=reviewer.staff_id)
+    queue.assign(
+        session, acting=reviewer, proposal_id=tied, reviewer_id=reviewer.staff_id, outbox=outbox
+    )
 
     queue.declare_conflict(
         session, acting=reviewer, organization_name="michigan roofing ASSN", outbox=outbox
@@ -480,7 +540,9 @@ def test_only_the_coordinator_configures_scoring(session, who):
 def test_progress_counts_waiting_in_review_and_decided(session):
     first = arrive(session, name="One")
     arrive(session, name="Two")
-    queue.assign(session, acting=REVIEWER, proposal_id=first, reviewer_id=REVIEWER.staff_id)
+    queue.assign(
+        session, acting=REVIEWER, proposal_id=first, reviewer_id=REVIEWER.staff_id, outbox=outbox
+    )
     figures = queue.progress(session, acting=LIAISON)
     assert (figures.waiting, figures.in_review, figures.decided) == (1, 1, 0)
     assert figures.average_days_to_decision is None

@@ -21,6 +21,7 @@ from services.review.queue import domain as queue
 from services.review.queue.schemas import (
     AdjustmentIn,
     AssignmentIn,
+    AssignmentsIn,
     CommentIn,
     CommentSavedOut,
     ConflictDeclaredOut,
@@ -100,11 +101,35 @@ def adjust(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
 @bp.response(200, QueueEntryOut)
 def assign(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
     """Claim a proposal (your own id) or give yours back (null); the Coordinator assigns to
-    any reviewer, takes over or drops anyone's claim."""
+    any active reviewer not in conflict with the organization (who is told by e-mail), takes
+    over or drops anyone's claim. 409 once the proposal is decided."""
     session, acting = _acting()
     return queue.assign(
-        session, acting=acting, proposal_id=proposal_id, reviewer_id=body["reviewer_id"]
+        session,
+        acting=acting,
+        proposal_id=proposal_id,
+        reviewer_id=body["reviewer_id"],
+        outbox=outbox,
     )
+
+
+@bp.route("/proposals/assignments", methods=["POST"])
+@staff_api_required("coordinator")
+@bp.arguments(AssignmentsIn)
+@bp.response(200, QueueOut)
+def assign_many(body: dict[str, Any]) -> Any:
+    """The Coordinator gives several proposals to one reviewer (null: back to the queue), all
+    or nothing: when one cannot be assigned, none is, and the 409 answer names each that
+    failed (``proposal_ids.<index>``) with the reason."""
+    session, acting = _acting()
+    given = queue.assign_many(
+        session,
+        acting=acting,
+        proposal_ids=body["proposal_ids"],
+        reviewer_id=body["reviewer_id"],
+        outbox=outbox,
+    )
+    return {"proposals": given, "count": len(given)}
 
 
 @bp.route("/proposals/<uuid:proposal_id>/comments", methods=["POST"])

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -42,10 +42,11 @@ from services.review.queue.models import (
 )
 from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_proposal
 from services.review.staff import domain as accounts
+from services.review.staff.models import StaffUser
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
-from shared.config import load_settings
+from shared.config import SERVICES, load_settings
 from shared.db import utcnow
-from shared.domain import Acting, Forbidden, Invalid, NotFound, organization_key
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
 from shared.events import Event, new_event
 from shared.outbox import Outbox
 from shared.proposal import PROPOSAL_FIELD_LABELS, US_STATE_NAMES, ProposalSchema
@@ -53,6 +54,14 @@ from shared.proposal import PROPOSAL_FIELD_LABELS, US_STATE_NAMES, ProposalSchem
 OPEN_STATES = ("waiting", "in_review", "resubmitted")
 DECIDED_STATES = ("approved", "declined")
 STATUSES = (*OPEN_STATES, "changes_requested", *DECIDED_STATES)
+STATUS_LABELS = {
+    "waiting": "Waiting",
+    "in_review": "In review",
+    "resubmitted": "Resubmitted",
+    "changes_requested": "Changes requested",
+    "declined": "Declined",
+    "approved": "Approved",
+}
 
 STAFF_ROLES = frozenset({"coordinator", "reviewer", "liaison"})
 DECIDERS = frozenset({"coordinator", "reviewer"})
@@ -71,6 +80,12 @@ ORGANIZATION_REQUIRED = "Name the organization."
 AREA_TWICE = "Name each priority area once."
 NO_SUCH_PROPOSAL = "No such proposal."
 IN_CONFLICT = "You declared a conflict of interest with this organization."
+DECIDED_ALREADY = "This proposal has been decided: it can no longer be assigned."
+NO_SUCH_STAFF = "There is no such staff account."
+CHOOSE_A_REVIEWER = "Choose an active reviewer."
+CHOOSE_PROPOSALS = "Choose at least one proposal."
+MAX_BULK = 200
+TOO_MANY_PROPOSALS = f"Choose at most {MAX_BULK} proposals at a time."
 
 
 def today() -> date:
@@ -450,6 +465,10 @@ def proposal_words(session: Session) -> ProposalWords:
 # -- reading the queue ------------------------------------------------------------------------
 
 
+ASSIGNED_TO_ME = "me"
+ASSIGNED_TO_NOBODY = "nobody"
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     """What the queue is narrowed to; the defaults show every open proposal."""
@@ -460,6 +479,8 @@ class QueueFilters:
     state: str = ""
     organization_type: str = ""
     search: str = ""
+    # "me", "nobody" or a staff id: whose proposals (schemas.QueueQuery checks the id's form)
+    assigned: str = ""
 
     @classmethod
     def of(cls, query: Mapping[str, Any]) -> QueueFilters:
@@ -472,11 +493,19 @@ class QueueFilters:
             state=(query.get("state") or "").strip().upper(),
             organization_type=query.get("organization_type") or "",
             search=(query.get("q") or "").strip(),
+            assigned=(query.get("assigned") or "").strip(),
         )
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """The SQL conditions that narrow the queue to these filters."""
+    def conditions(self, acting: Acting | None = None) -> list[ColumnElement[bool]]:
+        """The SQL conditions that narrow the queue to these filters (``acting`` is who "me"
+        is)."""
         found: list[ColumnElement[bool]] = []
+        if self.assigned == ASSIGNED_TO_NOBODY:
+            found.append(QueuedProposal.assigned_to.is_(None))
+        elif self.assigned == ASSIGNED_TO_ME and acting is not None:
+            found.append(QueuedProposal.assigned_to == acting.staff_id)
+        elif self.assigned not in ("", ASSIGNED_TO_ME):
+            found.append(QueuedProposal.assigned_to == uuid.UUID(self.assigned))
         if self.status:
             found.append(QueuedProposal.status.in_(self.status))
         if self.division:
@@ -509,7 +538,7 @@ def list_queue(
     require_staff(acting)
     query = (
         select(QueuedProposal)
-        .where(*(filters or QueueFilters()).conditions())
+        .where(*(filters or QueueFilters()).conditions(acting))
         .order_by(
             (QueuedProposal.score + QueuedProposal.adjustment).desc(),
             QueuedProposal.submitted_at,
@@ -540,26 +569,249 @@ def get_for(
 
 @dataclass(frozen=True)
 class ProposalFile:
-    """A proposal with what staff read beside it."""
+    """A proposal with what staff read beside it: its history also in words
+    (``history_in_words``: names, the form's labels) and who holds it, by name."""
 
     queued: QueuedProposal
     changes_since_last_version: dict[str, list[Any]]
     comments: list[ReviewComment]
     history: list[AuditEntry]
     words: ProposalWords
+    history_in_words: list[HistoryRow]
+    assignee_name: str
 
 
 def proposal_file(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -> ProposalFile:
     """The proposal, changes since its last version, internal comments and history (hidden,
     like the proposal, from anyone in conflict with its organization)."""
     queued = get_for(session, proposal_id, acting=acting)
+    history = audit.history(session, entity_type="proposal", entity_id=proposal_id)
+    words = proposal_words(session)
     return ProposalFile(
         queued=queued,
         changes_since_last_version=changes_since_last_version(queued),
         comments=_comments(session, proposal_id),
-        history=audit.history(session, entity_type="proposal", entity_id=proposal_id),
-        words=proposal_words(session),
+        history=history,
+        words=words,
+        history_in_words=history_in_words(session, queued, history, words),
+        assignee_name=staff_names(session, [queued.assigned_to]).get(queued.assigned_to, "")
+        if queued.assigned_to
+        else "",
     )
+
+
+# -- people by name ---------------------------------------------------------------------------
+
+SYSTEM = "The system"
+FORMER_STAFF = "A former staff member"
+
+
+def reviewer_choices(session: Session, *, organization_name: str = "") -> list[StaffUser]:
+    """The active reviewers by name: whom the Coordinator gives proposals to. With
+    ``organization_name``, without those who declared a conflict with that organization."""
+    people = list(
+        session.scalars(
+            select(StaffUser)
+            .where(StaffUser.active.is_(True), StaffUser.roles.contains(["reviewer"]))
+            .order_by(StaffUser.name, StaffUser.email)
+        )
+    )
+    if not organization_name:
+        return people
+    tied = set(
+        session.scalars(
+            select(StaffConflict.staff_id).where(
+                StaffConflict.organization_key == organization_key(organization_name)
+            )
+        )
+    )
+    return [person for person in people if person.id not in tied]
+
+
+def holder_choices(session: Session) -> list[StaffUser]:
+    """Who may hold a proposal, by name (the queue's "Assigned to" filter): the active
+    reviewers and Coordinators."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(StaffUser.active.is_(True), StaffUser.roles.overlap(sorted(DECIDERS)))
+            .order_by(StaffUser.name, StaffUser.email)
+        )
+    )
+
+
+def staff_names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, str]:
+    """Each staff id's name (an id no account has is left out)."""
+    wanted = {staff_id for staff_id in ids if staff_id is not None}
+    if not wanted:
+        return {}
+    return dict(
+        session.execute(select(StaffUser.id, StaffUser.name).where(StaffUser.id.in_(wanted)))
+        .tuples()
+        .all()
+    )
+
+
+def actor_names(session: Session, actors: Iterable[str], *, applicant: str = "") -> dict[str, str]:
+    """Who did something, as people read it, for each ``actor`` a record keeps: a staff
+    member's name for their address, the applicant's contact by name (``applicant``), "The
+    system" for a service acting on its own; a name is kept as it is. Never an address."""
+    actors = set(actors)
+    addresses = {actor.lower() for actor in actors if "@" in actor}
+    by_address: dict[str, str] = {}
+    if addresses:
+        by_address = dict(
+            session.execute(
+                select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(addresses))
+            )
+            .tuples()
+            .all()
+        )
+    named: dict[str, str] = {}
+    for actor in actors:
+        if "@" in actor:
+            named[actor] = by_address.get(actor.lower(), FORMER_STAFF)
+        elif actor == "applicant":
+            named[actor] = f"{applicant} (applicant)" if applicant else "The applicant"
+        elif actor in SERVICES or actor in ("system", ""):
+            named[actor] = SYSTEM
+        else:
+            named[actor] = actor
+    return named
+
+
+# -- a proposal's history in words -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One entry of a proposal's history as the proposal's page shows it."""
+
+    at: datetime
+    who: str  # a name, never an address or a service
+    what: str
+    note: str
+    changes: list[Change]  # each field by its label, each value in words
+
+
+DECISION_WORDS = {
+    "changes_requested": "changes requested",
+    "declined": "declined",
+    "approved": "approved",
+}
+# The fields a history entry records besides the proposal's own (those go by the form's
+# labels, ``field_label``): the queue's and a prepared decision's.
+HISTORY_FIELD_LABELS = {
+    "assigned_to": "Assigned to",
+    "status": "Status",
+    "adjustment": "Moved by (points)",
+    "adjustment_reason": "Reason for moving it",
+    "kind": "Decision",
+    "message": "Message to the applicant",
+    "reason": "Reason for declining",
+    "liaison_id": "Liaison",
+    "signing_date": "Signing date",
+    "term_years": "Term in years",
+}
+_PEOPLE_FIELDS = ("assigned_to", "liaison_id")
+NOBODY = "nobody"
+
+
+def history_in_words(
+    session: Session,
+    queued: QueuedProposal,
+    history: Iterable[AuditEntry],
+    words: ProposalWords,
+) -> list[HistoryRow]:
+    """``history`` (a proposal's audit entries) with names for who did each and for the
+    people a change names, the form's labels for the fields and words for the codes."""
+    history = list(history)
+    applicant = str((queued.data or {}).get("contact", {}).get("name") or "")
+    who = actor_names(session, (entry.actor for entry in history), applicant=applicant)
+    people = staff_names(
+        session,
+        (
+            _as_id(value)
+            for entry in history
+            for path in _PEOPLE_FIELDS
+            for value in (entry.changes or {}).get(path, [])
+        ),
+    )
+    division = "Lead office" if load_agency_profile().federal else "Lead division"
+    rows = []
+    for entry in history:
+        changes = entry.changes or {}
+        if entry.action == "resubmitted":
+            described = words.describe(changes)
+        else:
+            described = [
+                Change(
+                    path,
+                    division
+                    if path == "division"
+                    else HISTORY_FIELD_LABELS.get(path)
+                    # a proposal's own field, as the form names it
+                    or field_label(path),
+                    _recorded_value(path, old, people, words),
+                    _recorded_value(path, new, people, words),
+                )
+                for path, (old, new) in sorted(changes.items(), key=_recorded_order)
+            ]
+        rows.append(
+            HistoryRow(
+                at=entry.at,
+                who=who.get(entry.actor, SYSTEM),
+                what=_action_words(entry.action),
+                note=entry.note or "",
+                changes=described,
+            )
+        )
+    return rows
+
+
+def _recorded_order(item: tuple[str, Any]) -> tuple[int, tuple[int, int, int]]:
+    """The queue's and a decision's fields in ``HISTORY_FIELD_LABELS``' order, then the
+    proposal's in the form's (JSON keeps no order)."""
+    order = list(HISTORY_FIELD_LABELS)
+    path = item[0]
+    return (order.index(path), (0, 0, 0)) if path in order else (len(order), _form_order(path))
+
+
+def _as_id(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _recorded_value(
+    path: str, value: Any, people: Mapping[uuid.UUID, str], words: ProposalWords
+) -> str:
+    if path in _PEOPLE_FIELDS:
+        staff_id = _as_id(value)
+        if staff_id is None:
+            return NOBODY if path == "assigned_to" else ""
+        return people.get(staff_id, FORMER_STAFF)
+    if value is None or value == "":
+        return ""
+    if path == "status":
+        return status_label(str(value))
+    if path == "kind":
+        return DECISION_WORDS.get(str(value), str(value).replace("_", " ")).capitalize()
+    if path == "division":
+        return words.of("divisions", str(value))
+    return words.value(path, value)
+
+
+def _action_words(action: str) -> str:
+    """ "decision released: changes_requested" as "Decision released: changes requested"."""
+    head, _, kind = action.partition(": ")
+    text = f"{head}: {DECISION_WORDS.get(kind, kind.replace('_', ' '))}" if kind else head
+    return text[:1].upper() + text[1:]
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
 def comments(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -> list[ReviewComment]:
@@ -614,7 +866,12 @@ def adjust_priority(
 
 
 def assign(
-    session: Session, *, acting: Acting, proposal_id: uuid.UUID, reviewer_id: uuid.UUID | None
+    session: Session,
+    *,
+    acting: Acting,
+    proposal_id: uuid.UUID,
+    reviewer_id: uuid.UUID | None,
+    outbox: Outbox,
 ) -> QueuedProposal:
     """Give a proposal to a reviewer, or take it back (``reviewer_id`` None).
 
@@ -622,20 +879,141 @@ def assign(
     their own; only the Coordinator assigns to others, takes over or drops someone else's
     claim. Nobody claims, assigns or un-assigns a proposal of an organization they declared a
     conflict with, and nobody is assigned one of an organization they declared a conflict
-    with. The assignee is an active reviewer or the Coordinator.
+    with. Someone else is assigned only if they are an active reviewer; a decided proposal
+    is assigned to nobody (``Conflict``). Whoever is given a proposal by someone else hears
+    of it (``proposal.assigned``, an e-mail from notify); a claim for oneself tells nobody.
     """
     require_decider(acting, "claim or assign proposals")
     queued = get_for(session, proposal_id, acting=acting, lock=True)
-    if not acting.is_coordinator:
-        if reviewer_id is not None and reviewer_id != acting.staff_id:
-            raise Forbidden("Only the Coordinator assigns proposals to others.")
-        if queued.assigned_to not in (None, acting.staff_id):
-            raise Forbidden(
-                "Another reviewer has claimed this proposal; only the Coordinator can "
-                "reassign it or take it back."
-            )
+    assignee = None
     if reviewer_id is not None and reviewer_id != acting.staff_id:
-        _check_assignee(session, reviewer_id, queued)
+        assignee = _assignee(session, reviewer_id, acting=acting)
+    _check_assignment(session, acting, queued, reviewer_id, assignee)
+    _give(session, acting, queued, reviewer_id, assignee, outbox=outbox)
+    return queued
+
+
+class NotAssigned(Conflict):
+    """A bulk assignment refused whole: nothing was assigned, and ``failures`` says, for each
+    chosen proposal that could not be (``proposal_ids.<index>``), why."""
+
+    def __init__(self, failures: dict[str, list[str]]) -> None:
+        count = len(failures)
+        which = "the chosen proposal" if count == 1 else f"{count} of the chosen proposals"
+        super().__init__(f"Nothing was assigned: {which} cannot be, as listed.")
+        self.failures = failures
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {"_request": [self.message], **self.failures}
+
+
+def assign_many(
+    session: Session,
+    *,
+    acting: Acting,
+    proposal_ids: Sequence[uuid.UUID],
+    reviewer_id: uuid.UUID | None,
+    outbox: Outbox,
+) -> list[QueuedProposal]:
+    """The Coordinator gives several proposals to one reviewer (or back to the queue,
+    ``reviewer_id`` None), all or nothing: each by the rules of ``assign``; when one of them
+    cannot be, none is, and ``NotAssigned`` lists each that failed with its reason."""
+    if not acting.is_coordinator:
+        raise Forbidden("Only the Coordinator assigns proposals in bulk.")
+    chosen = list(dict.fromkeys(proposal_ids))
+    if not chosen:
+        raise Invalid({"proposal_ids": [CHOOSE_PROPOSALS]})
+    if len(chosen) > MAX_BULK:
+        raise Invalid({"proposal_ids": [TOO_MANY_PROPOSALS]})
+    assignee = None
+    if reviewer_id is not None and reviewer_id != acting.staff_id:
+        assignee = _assignee(session, reviewer_id, acting=acting)
+    # Locked in one order, so that two bulk assignments never wait on each other.
+    found = {
+        queued.proposal_id: queued
+        for queued in session.scalars(
+            select(QueuedProposal)
+            .where(QueuedProposal.proposal_id.in_(chosen))
+            .order_by(QueuedProposal.proposal_id)
+            .with_for_update()
+        )
+    }
+    failures: dict[str, list[str]] = {}
+    for index, proposal_id in enumerate(chosen):
+        queued = found.get(proposal_id)
+        if queued is None:
+            failures[f"proposal_ids.{index}"] = [NO_SUCH_PROPOSAL]
+            continue
+        if hidden_from(acting, queued.organization_name):
+            failures[f"proposal_ids.{index}"] = [f"{queued.reference}: {IN_CONFLICT}"]
+            continue
+        try:
+            _check_assignment(session, acting, queued, reviewer_id, assignee)
+        except (Conflict, Forbidden, Invalid) as refused:
+            failures[f"proposal_ids.{index}"] = [
+                f"{queued.reference} ({queued.organization_name}): {refused.message}"
+            ]
+    if failures:
+        raise NotAssigned(failures)
+    given = [found[proposal_id] for proposal_id in chosen]
+    for queued in given:
+        _give(session, acting, queued, reviewer_id, assignee, outbox=outbox)
+    return given
+
+
+def _assignee(session: Session, reviewer_id: uuid.UUID, *, acting: Acting) -> StaffUser:
+    """The person a proposal is given to by someone else: an active reviewer. Only the
+    Coordinator gives proposals to others."""
+    if not acting.is_coordinator:
+        raise Forbidden("Only the Coordinator assigns proposals to others.")
+    try:
+        person = accounts.get_staff(session, user_id=reviewer_id)
+    except NotFound:
+        raise Invalid({"reviewer_id": [NO_SUCH_STAFF]}) from None
+    if not person.active or "reviewer" not in person.roles:
+        raise Invalid({"reviewer_id": [CHOOSE_A_REVIEWER]})
+    return person
+
+
+def _check_assignment(
+    session: Session,
+    acting: Acting,
+    queued: QueuedProposal,
+    reviewer_id: uuid.UUID | None,
+    assignee: StaffUser | None,
+) -> None:
+    """Whether ``acting`` may give ``queued`` to ``reviewer_id`` (``assignee``, their account,
+    when it is someone else), the proposal being one they may see."""
+    if not acting.is_coordinator and queued.assigned_to not in (None, acting.staff_id):
+        raise Forbidden(
+            "Another reviewer has claimed this proposal; only the Coordinator can "
+            "reassign it or take it back."
+        )
+    if queued.status in DECIDED_STATES:
+        raise Conflict(DECIDED_ALREADY)
+    if assignee is not None and organization_key(queued.organization_name) in conflicted_keys(
+        session, assignee.id
+    ):
+        raise Forbidden(
+            f"{assignee.name} declared a conflict of interest with this organization and "
+            "cannot be assigned its proposal."
+        )
+
+
+def _give(
+    session: Session,
+    acting: Acting,
+    queued: QueuedProposal,
+    reviewer_id: uuid.UUID | None,
+    assignee: StaffUser | None,
+    *,
+    outbox: Outbox,
+) -> None:
+    """Record ``queued`` as ``reviewer_id``'s (checked), audited with the actor; the assignee
+    is told when someone else gave it to them. Giving it to whoever holds it changes nothing."""
+    if queued.assigned_to == reviewer_id:
+        return
     before = {
         "assigned_to": str(queued.assigned_to) if queued.assigned_to else None,
         "status": queued.status,
@@ -647,7 +1025,7 @@ def assign(
     audit.record(
         session,
         entity_type="proposal",
-        entity_id=proposal_id,
+        entity_id=queued.proposal_id,
         action="assigned",
         actor=acting.email,
         changes=audit.diff_fields(
@@ -655,20 +1033,25 @@ def assign(
             {"assigned_to": str(reviewer_id) if reviewer_id else None, "status": queued.status},
         ),
     )
-    return queued
-
-
-def _check_assignee(session: Session, reviewer_id: uuid.UUID, queued: QueuedProposal) -> None:
-    try:
-        person = accounts.get_staff(session, user_id=reviewer_id)
-    except NotFound:
-        raise Invalid({"reviewer_id": ["There is no such staff account."]}) from None
-    if not person.active or not DECIDERS.intersection(person.roles):
-        raise Invalid({"reviewer_id": ["Choose an active reviewer."]})
-    if organization_key(queued.organization_name) in conflicted_keys(session, reviewer_id):
-        raise Forbidden(
-            "This reviewer declared a conflict of interest with this organization and "
-            "cannot be assigned its proposal."
+    if assignee is not None and queued.assigned_at is not None:
+        outbox.add(
+            session,
+            new_event(
+                "proposal.assigned",
+                producer="review",
+                payload={
+                    "proposal_id": queued.proposal_id,
+                    "reference": queued.reference,
+                    "organization_name": queued.organization_name,
+                    "assignee": {
+                        "id": assignee.id,
+                        "name": assignee.name,
+                        "email": assignee.email,
+                    },
+                    "assigned_by": acting.name or "The Alliance Coordinator",
+                    "assigned_at": queued.assigned_at,
+                },
+            ),
         )
 
 

@@ -3,6 +3,7 @@ JSON alike) and what the API answers (dump schemas, described in the OpenAPI doc
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -12,6 +13,19 @@ from services.review.queue.scoring import DEFAULT_WEIGHTS
 from shared.schemas import InputSchema
 
 # -- input ------------------------------------------------------------------------------------
+
+
+ASSIGNED_CHOICE = "Choose someone from the list."
+
+
+def _whose(value: str) -> None:
+    value = value.strip()
+    if value in ("", queue.ASSIGNED_TO_ME, queue.ASSIGNED_TO_NOBODY):
+        return
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValidationError(ASSIGNED_CHOICE) from None
 
 
 class QueueQuery(InputSchema):
@@ -30,6 +44,11 @@ class QueueQuery(InputSchema):
     organization_type = fields.String(load_default="", validate=validate.Length(max=40))
     q = fields.String(
         load_default="", validate=validate.Length(max=200, error="At most 200 characters.")
+    )
+    assigned = fields.String(
+        load_default="",
+        validate=_whose,
+        metadata={"description": '"me", "nobody" or a staff id: whose proposals'},
     )
 
 
@@ -81,7 +100,32 @@ class AssignmentIn(InputSchema):
     reviewer_id = fields.UUID(
         required=True,
         allow_none=True,
-        error_messages={"required": "Name the reviewer, or null to give the proposal back."},
+        error_messages={
+            "required": "Name the reviewer, or null to give the proposal back.",
+            "invalid_uuid": queue.CHOOSE_A_REVIEWER,
+        },
+    )
+
+
+class AssignmentsIn(InputSchema):
+    """Several proposals to one reviewer (null: back to the queue), all or nothing."""
+
+    proposal_ids = fields.List(
+        fields.UUID(error_messages={"invalid_uuid": "Not a proposal's id."}),
+        required=True,
+        validate=[
+            validate.Length(min=1, error=queue.CHOOSE_PROPOSALS),
+            validate.Length(max=queue.MAX_BULK, error=queue.TOO_MANY_PROPOSALS),
+        ],
+        error_messages={"required": queue.CHOOSE_PROPOSALS},
+    )
+    reviewer_id = fields.UUID(
+        required=True,
+        allow_none=True,
+        error_messages={
+            "required": "Name the reviewer, or null to put the proposals back in the queue.",
+            "invalid_uuid": queue.CHOOSE_A_REVIEWER,
+        },
     )
 
 

@@ -21,6 +21,7 @@ from services.review.queue import domain as queue
 from services.review.queue.schemas import (
     AdjustmentIn,
     AssignmentIn,
+    AssignmentsIn,
     CommentIn,
     ConflictIn,
     QueueEntryOut,
@@ -31,23 +32,19 @@ from services.review.queue.scoring import explain
 from services.review.worker import database, outbox
 from shared.agency import ORGANIZATION_TYPES, load_agency_profile
 from shared.converters import whole_number
-from shared.domain import Acting, Invalid
+from shared.domain import Acting, DomainError, Invalid
 from shared.proposal import US_STATE_NAMES
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
+from shared.times import agency_date
 from shared.web import request_session
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
 
 DECIDERS = tuple(sorted(queue.DECIDERS))
-STATUS_LABELS = {
-    "waiting": "Waiting",
-    "in_review": "In review",
-    "resubmitted": "Resubmitted",
-    "changes_requested": "Changes requested",
-    "declined": "Declined",
-    "approved": "Approved",
-}
+STATUS_LABELS = queue.STATUS_LABELS
+# A date without its time of day, as the agency's calendar has it (the queue's "Submitted").
+bp.add_app_template_filter(agency_date, "agency_date")
 
 
 def _acting() -> tuple[Session, Acting]:
@@ -57,7 +54,7 @@ def _acting() -> tuple[Session, Acting]:
 
 @bp.app_template_filter("status_label")
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return queue.status_label(status)
 
 
 @bp.get("/")
@@ -70,6 +67,18 @@ def home() -> Response:
 @staff_required()
 def queue_page() -> Any:
     session, acting = _acting()
+    return render_queue(session, acting)
+
+
+def render_queue(
+    session: Session,
+    acting: Acting,
+    *,
+    assign_errors: list[tuple[str, str, str]] | None = None,
+    form: MultiDict[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The queue as the query asks, with a refused bulk assignment's messages and choices."""
     asked = {**request.args.to_dict(), "status": request.args.getlist("status")}
     errors: dict[str, list[str]] = {}
     try:
@@ -80,8 +89,21 @@ def queue_page() -> Any:
             errors.setdefault(path.split(".", 1)[0], []).extend(messages)
         found = []
         filters = queue.QueueFilters.of(asked)  # shown as asked, beside the messages
-    entries = [{**QueueEntryOut().dump(q), "explanation": explain(q.score_lines)} for q in found]
-    return render_template(
+    holders = queue.staff_names(session, (q.assigned_to for q in found))
+    entries = [
+        {
+            **QueueEntryOut().dump(q),
+            "explanation": explain(q.score_lines),
+            "assignee_name": holders.get(q.assigned_to, "") if q.assigned_to else "",
+        }
+        for q in found
+    ]
+    holder_options = [
+        (queue.ASSIGNED_TO_ME, "Me"),
+        (queue.ASSIGNED_TO_NOBODY, "Nobody"),
+        *((str(p.id), p.name) for p in queue.holder_choices(session) if p.id != acting.staff_id),
+    ]
+    page = render_template(
         "review/queue.html",
         entries=entries,
         figures=queue.progress(session, acting=acting),
@@ -92,7 +114,74 @@ def queue_page() -> Any:
         organization_types=ORGANIZATION_TYPES,
         # (code, name) pairs, by name: the filter sends the code the queue stores.
         states=sorted(US_STATE_NAMES.items(), key=lambda pair: pair[1]),
-    ), (422 if errors else 200)
+        holder_options=holder_options,
+        can_assign=acting.is_coordinator,
+        reviewer_options=[
+            *((str(p.id), p.name) for p in queue.reviewer_choices(session)),
+            ("nobody", "Nobody (back to the queue)"),
+        ],
+        assign_errors=assign_errors or [],
+        chosen=(form.getlist("proposal_ids") if form is not None else []),
+        chosen_reviewer=(form.get("reviewer_id", "") if form is not None else ""),
+    )
+    return page, (422 if errors else status)
+
+
+@bp.post("/queue/assignments")
+@checks_form_text
+@staff_required("coordinator")
+def assign_selected() -> Any:
+    """The queue's bulk form: the ticked proposals to the chosen reviewer, all or nothing;
+    a refusal shows the queue again with what failed and the choices kept."""
+    session, acting = _acting()
+    chosen = request.form.getlist("proposal_ids")
+    reviewer = request.form.get("reviewer_id", "")
+    sent = {
+        "proposal_ids": chosen,
+        # "nobody" stands for null, which a form cannot send; nothing chosen is refused.
+        "reviewer_id": None if reviewer == "nobody" else reviewer,
+    }
+    try:
+        body = load_input(AssignmentsIn(), sent)
+        given = queue.assign_many(
+            session,
+            acting=acting,
+            proposal_ids=body["proposal_ids"],
+            reviewer_id=body["reviewer_id"],
+            outbox=outbox,
+        )
+    except (Invalid, queue.NotAssigned) as err:
+        return render_queue(
+            session,
+            acting,
+            assign_errors=_assign_summary(err, chosen),
+            form=request.form,
+            status=err.status,
+        )
+    count = len(given)
+    whom = "back to the queue" if body["reviewer_id"] is None else "assigned"
+    flash(f"{count} proposal{'s' if count != 1 else ''} {whom}.", "success")
+    # Back to the queue as it was filtered (the form's address carries the filters).
+    query = request.query_string.decode()
+    return redirect(url_for("review.queue_page") + (f"?{query}" if query else ""), code=303)
+
+
+def _assign_summary(err: DomainError, chosen: list[str]) -> list[tuple[str, str, str]]:
+    """A refused bulk assignment's messages for the error summary: each failed proposal's
+    linked to its checkbox, the reviewer's to the select."""
+    summary: list[tuple[str, str, str]] = []
+    for path, messages in err.errors.items():
+        name, _, index = path.partition(".")
+        if name == "proposal_ids" and index.isdigit() and int(index) < len(chosen):
+            target, label = f"select-{chosen[int(index)]}", ""
+        elif name == "proposal_ids":
+            target, label = "bulk-assign", "Proposals"
+        elif name == "reviewer_id":
+            target, label = "bulk-reviewer", "Assign selected to"
+        else:
+            target, label = "bulk-assign", ""
+        summary.extend((target, label, message) for message in messages)
+    return summary
 
 
 def proposal_field_labels(federal: bool) -> dict[str, str]:
@@ -107,7 +196,7 @@ def proposal_field_labels(federal: bool) -> dict[str, str]:
         "signing_date": "Signing date",
         "term_years": "Term in years",
         "approval_message": "Note for the applicant",
-        "reviewer_id": "Reviewer",
+        "reviewer_id": "Assign to",
         "points": "Points",
         "reason": "Reason for moving it",
         "body": "Comment",
@@ -133,7 +222,16 @@ def render_proposal(
         explanation=explain(file.queued.score_lines),
         changes=file.words.describe(file.changes_since_last_version),
         comments=file.comments,
-        history=file.history,
+        history=file.history_in_words,
+        assignee_name=file.assignee_name,
+        reviewer_options=[
+            (str(p.id), p.name)
+            for p in queue.reviewer_choices(
+                session, organization_name=file.queued.organization_name
+            )
+        ]
+        if acting.is_coordinator
+        else [],
         liaison_options=[(str(p.id), p.name) for p in decisions.liaison_choices(session)],
         profile=profile,
         words=file.words,
@@ -180,13 +278,34 @@ def comment(proposal_id: uuid.UUID) -> Any:
 @staff_required(*DECIDERS)
 def claim(proposal_id: uuid.UUID) -> Any:
     """The claim form: ``reviewer_id`` your own id to claim it, empty to give it back."""
+    return _assignment(proposal_id)
+
+
+@bp.post("/proposals/<uuid:proposal_id>/assignment")
+@checks_form_text
+@staff_required("coordinator")
+def assign(proposal_id: uuid.UUID) -> Any:
+    """The Coordinator's form: the reviewer chosen by name, or "nobody" to put it back."""
+    return _assignment(proposal_id, chosen=True)
+
+
+def _assignment(proposal_id: uuid.UUID, *, chosen: bool = False) -> Any:
     session, acting = _acting()
-    # A form cannot send null: an empty reviewer_id stands for it.
-    sent = {name: value or None for name, value in request.form.items() if name == "reviewer_id"}
+    reviewer = request.form.get("reviewer_id", "")
+    if chosen:
+        # "nobody" stands for null, which a form cannot send; nothing chosen is refused.
+        sent = {"reviewer_id": None if reviewer == "nobody" else reviewer}
+    else:
+        # A form cannot send null: the claim form's empty reviewer_id stands for it.
+        sent = {"reviewer_id": reviewer or None}
     try:
         body = load_input(AssignmentIn(), sent)
         queued = queue.assign(
-            session, acting=acting, proposal_id=proposal_id, reviewer_id=body["reviewer_id"]
+            session,
+            acting=acting,
+            proposal_id=proposal_id,
+            reviewer_id=body["reviewer_id"],
+            outbox=outbox,
         )
     except Invalid as err:
         return render_proposal(
@@ -197,7 +316,8 @@ def claim(proposal_id: uuid.UUID) -> Any:
     elif queued.assigned_to == acting.staff_id:
         flash("The proposal is yours.", "success")
     else:
-        flash("The proposal is assigned.", "success")
+        name = queue.staff_names(session, [queued.assigned_to]).get(queued.assigned_to, "")
+        flash(f"The proposal is assigned to {name}; they are told by e-mail.", "success")
     return _back_to(proposal_id)
 
 
@@ -308,6 +428,7 @@ def scoring_page() -> Any:
     return render_template(
         "review/scoring.html",
         current=current,
+        set_by=queue.actor_names(session, [current.created_by]).get(current.created_by, ""),
         shown=shown,
         rows=[*shown["priority_areas"], {}, {}],  # two empty rows to add areas
         errors=errors,
