@@ -96,6 +96,7 @@ def test_the_filtered_dashboard_reads_fits_prints_and_passes_axe(page: Page, bas
         expect(page.locator("#filter-division-error")).to_contain_text("from the list.")
         expect(page.get_by_label("Period", exact=True)).to_have_attribute("aria-invalid", "true")
         assert page.locator("svg.bar-chart").count() == 0
+        expect(page.get_by_role("heading", level=1)).to_have_text("Program figures")
         assert page.evaluate(WIDTH) <= width
         assert_accessible(page, context_label=f"the dashboard refusing its filters at {width} px")
 

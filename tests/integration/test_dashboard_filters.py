@@ -320,6 +320,8 @@ def test_bad_filters_get_a_message_on_the_field_never_a_500(partners, query, fie
         assert message in body
         assert "<script>" not in body.split("</head>", 1)[1].split("<script src", 1)[0]
         assert "<td>1244</td>" not in body  # no figure for something else than what was asked
+        assert "No figures are shown until the filters below are corrected." in body
+        assert "All time, all" not in body
 
 
 def test_a_liaison_is_refused_the_dashboard_and_its_pdf_whatever_the_filters(partners):
