@@ -1,7 +1,7 @@
 /* The counts beside the staff navigation's items (shared/templates/_staff_header.html): an
    item with data-waiting-url asks its service how much waits there for the person, e.g.
    notify's held messages beside "Messages" ({"waiting": 2}), and shows the number in its
-   badge with the words "2 waiting" for screen readers ("Messages, 2 waiting"). The count is
+   badge, the link then named "Messages, 2 waiting" for screen readers. The count is
    the service's own data, within what the person may release; when it cannot be had (a
    slow or failing service, a session that ended), the item simply shows no count. */
 (function () {
@@ -10,15 +10,12 @@
   var TIME_LIMIT_MS = 4000;
 
   function show(link, badge, waiting) {
-    var seen = document.createElement("span");
-    seen.setAttribute("aria-hidden", "true");
-    seen.textContent = String(waiting);
-    var words = document.createElement("span");
-    words.className = "usa-sr-only";
-    words.textContent = ", " + waiting + " waiting";
-    badge.replaceChildren(seen, words);
+    // The number is seen in the badge; the link's name says it in words.
+    var label = link.firstElementChild ? link.firstElementChild.textContent : link.textContent;
+    badge.textContent = String(waiting);
+    badge.setAttribute("aria-hidden", "true");
     badge.hidden = false;
-    link.setAttribute("data-waiting", String(waiting));
+    link.setAttribute("aria-label", label.trim() + ", " + waiting + " waiting");
   }
 
   function fill(link) {
