@@ -372,3 +372,30 @@ def test_the_pdf_of_a_coordinator_in_conflict_says_what_was_left_out(partners):
     assert DASHBOARD_NOTE in text
     assert "1244" not in text
     assert ROOFERS not in text
+
+
+def test_the_federal_profile_filters_by_office_and_its_own_fiscal_year(
+    clean_databases, redis_client, monkeypatch
+):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    profile = load_agency_profile()
+    assert profile.federal
+    office, office_label = next(iter(profile.divisions.items()))
+    start_month = rules_from_settings().fiscal_year_start_month
+    fiscal = figures.fiscal_year(2027, start_month=start_month)
+    client = signed_in(create_app({"TESTING": True}), CORA)
+    page = client.get(f"/staff/dashboard?period=fy2027&division={office}")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert '<label class="usa-label" for="filter-division">Office</label>' in body
+    assert f"Fiscal year 2027, {html.escape(office_label)}" in body
+    assert fiscal.dates in body
+    assert f"starts on {fiscal.first:%B} 1" in body
+    refused = client.get("/staff/dashboard?division=construction_safety_health_x")
+    assert refused.status_code == 400
+    assert "Choose an office from the list." in refused.get_data(as_text=True)
+    answer = client.get(f"/staff/dashboard.pdf?period=fy2027&division={office}")
+    text = " ".join(pdf_text(answer.data).split())
+    assert f"Fiscal year 2027, {office_label}" in text
+    assert fiscal.dates in text
+    assert profile.name in text
