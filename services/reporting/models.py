@@ -7,7 +7,7 @@ from services.reporting.conflicts.models import StaffConflict
 from services.reporting.evaluations.models import Evaluation
 from services.reporting.proposals.models import ReportingProposal
 from services.reporting.reports.models import Report, ReportReminder
-from services.reporting.reviews.models import ReportReview
+from services.reporting.reviews.models import ReportLinkResend, ReportReview
 from services.reporting.submissions.models import ReportDraft, ReportVersion
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "RejectedEvent",
     "Report",
     "ReportDraft",
+    "ReportLinkResend",
     "ReportReminder",
     "ReportReview",
     "ReportVersion",

@@ -62,11 +62,18 @@ OWED = ("scheduled", "due_soon", "due", "overdue")  # not submitted yet
 
 def timing(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
     """``on_time``, ``late``, ``overdue`` (owed, past its due date: by the clock, or as the
-    deadline sweep already marked it), ``open`` (owed, not due yet) or ``cancelled``."""
+    deadline sweep already marked it), ``open`` (owed, not due yet) or ``cancelled``.
+
+    A report sent back for a revision is owed again by its new due date: ``open`` until the
+    end of that day, ``overdue`` after it. Neither its earlier lateness (the sweep's
+    ``overdue`` is long replaced by ``revision_requested``) nor its earlier submission judged
+    against the new date (on time, wrongly, for one sent months late) says anything of it."""
     deadline = end_of_day(report.due_date, rules)
     if report.status == "cancelled":
         return "cancelled"
-    if report.submitted_at is not None and report.status in (*DONE, "revision_requested"):
+    if report.status == "revision_requested":
+        return "overdue" if now >= deadline else "open"
+    if report.submitted_at is not None and report.status in DONE:
         return "on_time" if report.submitted_at < deadline else "late"
     return "overdue" if report.status == "overdue" or now >= deadline else "open"
 

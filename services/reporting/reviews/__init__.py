@@ -1,10 +1,10 @@
 """Reviews of submitted reports: the liaison (or the Coordinator) accepts a report or asks
 for a revision.
 
-models.py (ReportReview), domain.py (who may review, accept, request_revision, the
-comparison of two versions), schemas.py, views.py (/staff/reports/<id>), api.py
-(/api/v1/reports/<id>, .../acceptance, .../revision-request). This module only wires the
-part into reporting's app.
+models.py (ReportReview, ReportLinkResend), domain.py (who may read and review, accept,
+request_revision, resend_link, the comparison of two versions), schemas.py, views.py
+(/staff/reports/<id>, .../review, .../link), api.py (/api/v1/reports/<id>, .../acceptance,
+.../revision-request, .../link). This module only wires the part into reporting's app.
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ from flask_smorest import Blueprint
 from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reviews import domain as reviews
 from services.reporting.reviews import views
-from services.reporting.reviews.schemas import ReportFileOut, ReviewOut, RevisionRequestIn
+from services.reporting.reviews.schemas import (
+    LinkSentOut,
+    ReportFileOut,
+    ReviewOut,
+    RevisionRequestIn,
+)
 from services.reporting.worker import database, outbox
 from shared.api import ErrorSchema
 from shared.staff_auth import staff_api_required
@@ -35,20 +40,24 @@ def _file(report_id: uuid.UUID) -> dict[str, Any]:
         **{
             column: getattr(report, column)
             for column in ReportFileOut().fields
-            if column not in ("versions", "reviews")
+            if column not in ("versions", "reviews", "links_sent")
         },
         "versions": found.versions,
         "reviews": found.reviews,
+        "links_sent": found.resends,
     }
 
 
 @bp.route("/reports/<uuid:report_id>")
 @staff_api_required()
 @bp.response(200, ReportFileOut)
-@bp.alt_response(403, schema=ErrorSchema, description="Not the liaison nor the Coordinator.")
+@bp.alt_response(
+    403, schema=ErrorSchema, description="Not the liaison, the Coordinator nor a reviewer."
+)
 @bp.alt_response(404, schema=ErrorSchema, description="There is no such report.")
 def get_report(report_id: uuid.UUID) -> Any:
-    """The report with its reminders, every submitted version and every review."""
+    """The report in any status with its reminders, every submitted version, every review
+    and every new link sent to the partner."""
     return _file(report_id)
 
 
@@ -87,4 +96,27 @@ def request_revision(body: dict[str, Any], report_id: uuid.UUID) -> Any:
         outbox=outbox,
         now=views.now(),
         due_date=body.get("due_date"),
+    )
+
+
+@bp.route("/reports/<uuid:report_id>/link", methods=["POST"])
+@staff_api_required()
+@bp.response(201, LinkSentOut)
+@bp.alt_response(403, schema=ErrorSchema, description="Not the liaison nor the Coordinator.")
+@bp.alt_response(404, schema=ErrorSchema, description="There is no such report.")
+@bp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="The report was accepted or cancelled, or the alliance ended and the partner "
+    "owes nothing more on it.",
+)
+def resend_link(report_id: uuid.UUID) -> Any:
+    """Send the partner's contact a new signed link to the report's form
+    (``report.link_resent``, naming who asked); the report's page lists it."""
+    return reviews.resend_link(
+        request_session(database),
+        acting=current_acting(),
+        report_id=report_id,
+        outbox=outbox,
+        now=views.now(),
     )

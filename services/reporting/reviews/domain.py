@@ -1,5 +1,13 @@
 """The liaison reads a submitted report and accepts it or asks for a revision.
 
+- ``report_file``: the report with its reminders, versions, reviews and resent links, in any
+  status, for whoever ``may_read`` it: the alliance's liaison, the Coordinator and reviewers
+  (a reviewer reads, never reviews), unless they declared a conflict of interest with the
+  partner (``check_may_read``).
+- ``resend_link``: the alliance's liaison or the Coordinator has a new signed link to the
+  report's form sent to the partner (``report.link_resent``; the request is recorded as a
+  ``ReportLinkResend``): not for an accepted or cancelled report, nor once the alliance ended
+  and the partner owes nothing more on it (``Conflict``).
 - ``may_review``: the alliance's liaison (reporting's alliance copy names them: staff id or
   e-mail) or the Coordinator; anyone else is refused (``Forbidden``), and so is one who
   declared a conflict of interest with the partner (conflicts/domain.py: reading the report,
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import difflib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,9 +37,10 @@ from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.conflicts.domain import check_may_read, check_no_conflict, hidden_from
+from services.reporting.figures.domain import shown_status, timing
 from services.reporting.reports.domain import report_event_fields
 from services.reporting.reports.models import Report, ReportReminder
-from services.reporting.reviews.models import ReportReview
+from services.reporting.reviews.models import ReportLinkResend, ReportReview
 from services.reporting.schedules.domain import (
     ScheduleRules,
     reminders_for,
@@ -46,6 +55,7 @@ from shared.outbox import Outbox
 
 MAX_COMMENTS = 10000
 MAX_EXTRA_DAYS = 366  # how far past the earliest revision due date a liaison may go
+SOON_DAYS = 30  # within this many days a report's page counts the days to its due date
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,8 @@ class ReportFile:
     alliance: Alliance
     versions: list[ReportVersion]
     reviews: list[ReportReview]
+    reminders: list[ReportReminder] = field(default_factory=list)
+    resends: list[ReportLinkResend] = field(default_factory=list)
 
     @property
     def latest(self) -> ReportVersion | None:
@@ -79,6 +91,14 @@ def may_review(acting: Acting, alliance: Alliance) -> bool:
     )
 
 
+def may_read(acting: Acting, alliance: Alliance) -> bool:
+    """The alliance's liaison, the Coordinator or a reviewer, unless they declared a conflict
+    of interest with the partner."""
+    return may_review(acting, alliance) or (
+        acting.has_any_role("reviewer") and not hidden_from(acting, alliance.partner_name)
+    )
+
+
 def _check(acting: Acting, alliance: Alliance) -> None:
     check_no_conflict(acting, alliance.partner_name)
     if not may_review(acting, alliance):
@@ -96,11 +116,14 @@ def _load(session: Session, report_id: uuid.UUID, *, lock: bool = False) -> tupl
 
 
 def report_file(session: Session, *, acting: Acting, report_id: uuid.UUID) -> ReportFile:
-    """The report, its versions and reviews: for its liaison or the Coordinator, neither in
-    conflict with the partner."""
+    """The report, its reminders, versions, reviews and resent links, whatever its status:
+    for its liaison, the Coordinator or a reviewer, none in conflict with the partner."""
     report, alliance = _load(session, report_id)
     check_may_read(acting, alliance)
-    _check(acting, alliance)
+    if not may_read(acting, alliance):
+        raise Forbidden(
+            "Only the alliance's liaison, the Coordinator and reviewers may read its reports."
+        )
     versions = list(
         session.scalars(
             select(ReportVersion)
@@ -115,7 +138,118 @@ def report_file(session: Session, *, acting: Acting, report_id: uuid.UUID) -> Re
             .order_by(ReportReview.version)
         )
     )
-    return ReportFile(report=report, alliance=alliance, versions=versions, reviews=reviews)
+    reminders = list(
+        session.scalars(
+            select(ReportReminder)
+            .where(ReportReminder.report_id == report_id)
+            .order_by(ReportReminder.due_at, ReportReminder.round, ReportReminder.days)
+        )
+    )
+    resends = list(
+        session.scalars(
+            select(ReportLinkResend)
+            .where(ReportLinkResend.report_id == report_id)
+            .order_by(ReportLinkResend.sent_at)
+        )
+    )
+    return ReportFile(
+        report=report,
+        alliance=alliance,
+        versions=versions,
+        reviews=reviews,
+        reminders=reminders,
+        resends=resends,
+    )
+
+
+def due_in_words(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
+    """Where a report still owed stands against its due date, in the agency's time zone:
+    "Overdue by 12 days", "Due today", "Due tomorrow", "Due in 5 days" (within
+    ``SOON_DAYS``), else "Not due yet"; a revision says "Revision due ...". Empty for a
+    report not owed (submitted, accepted, cancelled)."""
+    kind = timing(report, now=now, rules=rules)
+    if kind not in ("open", "overdue"):
+        return ""
+    today = now.astimezone(rules.timezone).date()
+    days = (report.due_date - today).days
+    if kind == "overdue":
+        late = max(-days, 1)
+        return f"Overdue by {late} day{'' if late == 1 else 's'}"
+    prefix = "Revision due" if report.status == "revision_requested" else "Due"
+    if days == 0:
+        return f"{prefix} today"
+    if days == 1:
+        return f"{prefix} tomorrow"
+    if days <= SOON_DAYS:
+        return f"{prefix} in {days} days"
+    return "Revision not due yet" if report.status == "revision_requested" else "Not due yet"
+
+
+# -- a new link to the report's form, sent to the partner
+
+
+def may_resend(acting: Acting, alliance: Alliance) -> bool:
+    """Who may have the partner sent a new link: whoever may review the alliance's reports."""
+    return may_review(acting, alliance)
+
+
+OWED_AGAIN = ("scheduled", "due_soon", "due", "overdue", "revision_requested")
+ENDED = ("concluded", "terminated")
+
+
+def resend_refusal(report: Report, alliance: Alliance) -> str:
+    """Why no new link can be sent for the report now ("" when one can)."""
+    if report.status == "accepted":
+        return "The report was accepted: the partner has nothing more to do on it."
+    if report.status == "cancelled":
+        return "The report was cancelled: the partner owes it no more."
+    if alliance.status in ENDED and report.status not in OWED_AGAIN:
+        return (
+            f"The alliance was {alliance.status} and the partner owes nothing more on this report."
+        )
+    return ""
+
+
+def resend_link(
+    session: Session,
+    *,
+    acting: Acting,
+    report_id: uuid.UUID,
+    outbox: Outbox,
+    now: datetime,
+    rules: ScheduleRules | None = None,
+) -> ReportLinkResend:
+    """Send the partner's contact a new signed link to the report's form
+    (``report.link_resent``, with who asked) and record the request: the alliance's liaison
+    or the Coordinator (``Forbidden`` otherwise), not for a report ``resend_refusal`` refuses
+    (``Conflict``). A report of an ended alliance the partner still owes (its final report)
+    may have its link sent again."""
+    rules = rules or rules_from_settings()
+    report, alliance = _load(session, report_id, lock=True)
+    check_no_conflict(acting, alliance.partner_name)
+    if not may_resend(acting, alliance):
+        raise Forbidden(
+            "Only the alliance's liaison or the Coordinator may send the partner a new link."
+        )
+    refusal = resend_refusal(report, alliance)
+    if refusal:
+        raise Conflict(refusal)
+    sent_by = (acting.name or acting.email)[:200]
+    resend = ReportLinkResend(
+        report_id=report.id, sent_by=sent_by, sent_by_email=acting.email, sent_at=now
+    )
+    session.add(resend)
+    payload = {
+        **report_event_fields(report, alliance),
+        "due_date": report.due_date,
+        "status": shown_status(report, now=now, rules=rules),
+        "report_url": report_url(report.id),
+        "sent_by": sent_by,
+        "sent_at": now,
+    }
+    outbox.add(session, new_event("report.link_resent", producer="reporting", payload=payload))
+    session.flush()
+    return resend
 
 
 def printable_version(found: ReportFile, number: int | None) -> ReportVersion:

@@ -30,3 +30,16 @@ class ReportReview(Base):
     comments: Mapped[str] = mapped_column(Text, default="")
     reviewed_by: Mapped[str] = mapped_column(String(254))
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportLinkResend(Base):
+    """A new link to a report's form sent to the partner at a staff member's request: who
+    asked (their name as the page shows it, and their address) and when."""
+
+    __tablename__ = "report_link_resends"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), index=True)
+    sent_by: Mapped[str] = mapped_column(String(200))
+    sent_by_email: Mapped[str] = mapped_column(String(254))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

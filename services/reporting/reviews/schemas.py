@@ -44,6 +44,20 @@ class VersionOut(Schema):
     content = fields.Dict(required=True, metadata={"description": "the report as submitted"})
 
 
+class LinkSentOut(Schema):
+    """A new link to the report's form sent to the partner's contact at a staff member's
+    request."""
+
+    report_id = fields.UUID(required=True)
+    sent_by = fields.String(required=True, metadata={"description": "who asked, by name"})
+    sent_at = fields.AwareDateTime(required=True)
+
+
 class ReportFileOut(ReportOut):
     versions = fields.List(fields.Nested(VersionOut), required=True)
     reviews = fields.List(fields.Nested(ReviewOut), required=True)
+    links_sent = fields.List(
+        fields.Nested(LinkSentOut),
+        required=True,
+        metadata={"description": "the new links sent to the partner, oldest first"},
+    )

@@ -1,10 +1,13 @@
-"""The staff page of one report (``/staff/reports/<id>``): its versions rendered readably, a
-comparison of two versions, and the review form (accept, or ask for a revision with
-comments). reviews/domain.py decides who may review and what a review does."""
+"""The staff page of one report (``/staff/reports/<id>``), whatever its status: where it
+stands against its due date, its reminders (sent and planned), the new links sent to the
+partner and the button that sends one, its versions rendered readably, a comparison of two
+versions, and the review form (accept, or ask for a revision with comments).
+reviews/domain.py decides who may read, review or send a link and what each does."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +16,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.figures import domain as figures
 from services.reporting.reports import printout
+from services.reporting.reports.models import ReportReminder
 from services.reporting.reviews import domain as reviews
 from services.reporting.reviews.schemas import RevisionRequestIn
 from services.reporting.schedules.domain import rules_from_settings
@@ -21,7 +25,7 @@ from services.reporting.worker import database, outbox
 from shared.agency import load_agency_profile
 from shared.config import load_settings
 from shared.converters import whole_number
-from shared.domain import Invalid
+from shared.domain import Conflict, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
 from shared.web import request_session
@@ -32,6 +36,73 @@ NOTICES = {
     "accepted": "The report was accepted; the partner is told.",
     "revision_requested": "A revision was asked for; the partner is told, with a new due date.",
 }
+
+# A reminder as staff read it: what it is, and whom it goes to. "Past-due notice", not
+# "Overdue": a report sent back for a revision lists its earlier notices, and the report is
+# not overdue for them.
+REMINDER_NAMES = {
+    "due_soon": "Reminder before the due date",
+    "due": "Notice on the due date",
+    "overdue": "Past-due notice",
+    "escalated": "Alert to the Coordinator",
+}
+
+
+@bp.app_template_filter("reminder_name")
+def reminder_name(kind: str) -> str:
+    """A reminder's kind in words (the alliance's reports list the reminders sent too)."""
+    return REMINDER_NAMES.get(kind, kind.replace("_", " ").capitalize())
+
+
+def _days(days: int) -> str:
+    if days == 0:
+        return "on the due date"
+    count = abs(days)
+    side = "before" if days < 0 else "after"
+    return f"{count} day{'' if count == 1 else 's'} {side} the due date"
+
+
+@dataclass(frozen=True)
+class ReminderLine:
+    """One reminder of the report in words."""
+
+    name: str
+    offset: str
+    to: str
+    state: str  # Sent, Planned, or why it was not sent
+    at: datetime  # when it went out, or when it goes out
+    revision: bool  # one of a revision request's own round
+
+
+def reminder_lines(
+    reminders: list[ReportReminder], *, contact: str, liaison: str
+) -> list[ReminderLine]:
+    lines = []
+    for reminder in reminders:
+        if reminder.skipped and reminder.sent_at is not None:
+            state = "Not sent: a later reminder went out instead"
+        elif reminder.skipped:
+            state = "Not sent: no longer needed"
+        elif reminder.sent_at is not None:
+            state = "Sent"
+        else:
+            state = "Planned"
+        to = (
+            "The Coordinator"
+            if reminder.kind == "escalated"
+            else f"{contact} (partner contact), a copy to {liaison}"
+        )
+        lines.append(
+            ReminderLine(
+                name=reminder_name(reminder.kind),
+                offset=_days(reminder.days),
+                to=to,
+                state=state,
+                at=reminder.sent_at if state == "Sent" and reminder.sent_at else reminder.due_at,
+                revision=reminder.round > 0,
+            )
+        )
+    return lines
 
 
 def now() -> datetime:
@@ -50,10 +121,10 @@ def _render(
     comments: str = "",
     due_date: str = "",
     status: int = 200,
+    link_error: str = "",
 ) -> tuple[str, int]:
-    found = reviews.report_file(
-        request_session(database), acting=current_acting(), report_id=report_id
-    )
+    acting = current_acting()
+    found = reviews.report_file(request_session(database), acting=acting, report_id=report_id)
     profile = load_agency_profile()
     rules = rules_from_settings()
     numbers = [version.number for version in found.versions]
@@ -91,8 +162,23 @@ def _render(
         changes=[c for c in changes if c.kind != "same"] if changes is not None else None,
         changes_of=changes_of if changes is not None else None,
         emphasis_areas={**profile.priority_areas, **profile.hazards},
-        may_review=found.report.status == "submitted",
+        may_review=(
+            found.report.status == "submitted" and reviews.may_review(acting, found.alliance)
+        ),
         shown_status=figures.shown_status(found.report, now=now(), rules=rules),
+        due_words=reviews.due_in_words(found.report, now=now(), rules=rules),
+        contact_name=str(found.alliance.contact.get("name") or "the partner's contact"),
+        liaison_name=str(
+            found.alliance.liaison.get("name") or found.alliance.liaison_email or "the liaison"
+        ),
+        reminders=reminder_lines(
+            found.reminders,
+            contact=str(found.alliance.contact.get("name") or "The partner's contact"),
+            liaison=str(found.alliance.liaison.get("name") or "the liaison"),
+        ),
+        may_resend=reviews.may_resend(acting, found.alliance),
+        resend_refusal=reviews.resend_refusal(found.report, found.alliance),
+        link_error=link_error,
         errors=errors,
         error_rows=[
             *(("comments", "Comments", m) for m in errors.get("comments", [])),
@@ -103,6 +189,7 @@ def _render(
         earliest_due=reviews.earliest_revision_due_date(found.report, now=now(), rules=rules),
         revision_days=rules.revision_days,
         notice=NOTICES.get(request.args.get("reviewed", "")),
+        link_sent=request.args.get("sent") == "link",
         timezone=load_settings().agency_timezone,
         sections=forms.SECTIONS,
         fields=forms.FIELDS,
@@ -167,4 +254,24 @@ def review_post(report_id: uuid.UUID) -> Any:
     decision = "accepted" if action == "accept" else "revision_requested"
     return redirect(
         url_for("report_reviews.report_page", report_id=report_id, reviewed=decision), code=303
+    )
+
+
+@bp.post("/reports/<uuid:report_id>/link")
+@staff_required()
+def resend_post(report_id: uuid.UUID) -> Any:
+    """Send the partner a new link to the report's form; a refusal comes back on the page."""
+    try:
+        reviews.resend_link(
+            request_session(database),
+            acting=current_acting(),
+            report_id=report_id,
+            outbox=outbox,
+            now=now(),
+        )
+    except Conflict as err:
+        return _render(report_id, link_error=err.message, status=409)
+    return redirect(
+        url_for("report_reviews.report_page", report_id=report_id, sent="link", _anchor="link"),
+        code=303,
     )
