@@ -1,5 +1,4 @@
 import uuid
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
