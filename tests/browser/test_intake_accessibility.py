@@ -377,11 +377,13 @@ def remove_goal_button(category: str, number: int) -> str:
 
 
 def start_at_main(page: Page) -> KeyboardUser:
-    """Tab once to the skip link and follow it, as a keyboard user would."""
+    """Tab once to the skip link and follow it, as a keyboard user would, then past the
+    introduction's link to the alliance directory."""
     user = KeyboardUser(page)
     user.tab("a: Skip to main content")
     page.keyboard.press("Enter")
     expect(page.locator("#main-content")).to_be_focused()
+    user.tab("apply-directory")
     return user
 
 
