@@ -10,8 +10,10 @@ Who may do what:
   and history, the progress figures and the scoring configuration, comments, and declares
   their own conflicts of interest;
 - reviewers and the Coordinator claim, give back and move proposals up or down (``assign``,
-  ``adjust_priority``); only the Coordinator assigns to others, takes over or drops someone
-  else's claim, and changes the scoring configuration;
+  ``adjust_priority``); only the Coordinator assigns to others (an active reviewer, one
+  proposal or several at once, all or nothing: ``assign_many``), takes over or drops someone
+  else's claim, and changes the scoring configuration; a decided proposal is assigned to
+  nobody;
 - a declared conflict hides the organization's proposals from the person who declared it,
   the Coordinator included: they are left out of the queue, and reading one (its comments
   and history too), commenting on, moving, claiming, assigning or un-assigning it is
