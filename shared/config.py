@@ -1597,15 +1597,16 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
 def coordinator_email_warning(settings: Settings) -> str | None:
     """One line saying COORDINATOR_EMAIL was left at its placeholder address (None when it
     was not, and in production, which requires it): ``make run`` and notify's worker print it
-    at start. The Coordinator's mail goes to the active Coordinators review announces, and to
-    this address only while there is none; mail-failure alerts always go to it."""
+    at start. The Coordinator's mail (new proposals, escalations, mail that could not be
+    delivered, a disabled webhook endpoint) goes to the active Coordinators review announces,
+    and to this address only while there is none."""
     if settings.production or settings.coordinator_email != COORDINATOR_EMAIL.default:
         return None
     return (
         f"warning: COORDINATOR_EMAIL is left at its default {COORDINATOR_EMAIL.default}, which"
-        " gets the new-proposal alerts and escalations until a Coordinator is created"
-        " (alliance create-coordinator) and every mail-failure alert; set COORDINATOR_EMAIL"
-        " to the Coordinator's real address"
+        " gets the Coordinator's alerts (new proposals, escalations, failed mail, disabled"
+        " webhooks) until a Coordinator is created (alliance create-coordinator); set"
+        " COORDINATOR_EMAIL to the Coordinator's real address"
     )
 
 
