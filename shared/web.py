@@ -28,7 +28,7 @@ from shared.text_hygiene import (
     untypable_character,
     untypable_fields,
 )
-from shared.times import agency_time
+from shared.times import agency_date, agency_time
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +314,7 @@ def init_app(app: Flask, *, service: str) -> None:
     app.context_processor(layout_context)
     # Every time of day a page shows: the agency's zone, named ("1:13 PM EST"; shared/times.py).
     app.add_template_filter(agency_time, "agency_time")
+    app.add_template_filter(agency_date, "agency_date")
     init_staff_shell(app)  # the staff header and links across the services (staff_shell.py)
     init_security_headers(app)  # CSP, nosniff, referrer, HSTS, cookie flags: every answer
     app.config["SECRET_KEY"] = settings.secret_key

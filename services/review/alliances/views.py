@@ -73,6 +73,70 @@ def long_date(value: str | date | None) -> str:
     return day.strftime("%B %-d, %Y")
 
 
+# The history's field names in the words of the alliance page; a value that is a date reads as
+# one, a status or kind by its label, a milestone or document by its own fields.
+HISTORY_FIELDS: dict[str, str] = {
+    "status": "Status",
+    "signing_date": "Signed on",
+    "term_years": "Term in years",
+    "ends_on": "Term ends",
+    "renewals": "Renewals",
+    "ended_on": "Ended on",
+    "liaison": "Liaison",
+    "division": "Lead division",
+    "milestone": "Milestone",
+    "meeting": "Meeting",
+    "document": "Document",
+    "title": "Title",
+    "description": "Description",
+    "target_date": "Target date",
+    "responsible": "Responsible",
+    "done_on": "Done on",
+    "met_on": "Met on",
+    "attendees": "Attendees",
+    "notes": "Notes",
+    "url": "Web address",
+    "kind": "Kind",
+    "reason": "Reason",
+    "joined_on": "Joined on",
+    "left_on": "Left on",
+}
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def history_value(name: str, value: Any) -> str:
+    """One recorded value as people read it."""
+    if value is None or value == "" or value == []:
+        return "(none)"
+    if isinstance(value, Mapping):
+        return "; ".join(
+            f"{HISTORY_FIELDS.get(k, k.replace('_', ' ').capitalize())}: {history_value(k, v)}"
+            for k, v in value.items()
+            if v not in (None, "", [])
+        )
+    if isinstance(value, list):
+        return ", ".join(history_value(name, v) for v in value)
+    text = str(value)
+    if ISO_DATE.fullmatch(text):
+        return long_date(text)
+    labels = {
+        "status": {**agreements.STATUSES, **agreements.MILESTONE_STATUSES},
+        "kind": agreements.DOCUMENT_KINDS,
+        "division": load_agency_profile().divisions,
+    }.get(name, {})
+    return labels.get(text, text)
+
+
+def history_changes(changes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """A history entry's changes as (field, before, after), each in words."""
+    described = []
+    for name, pair in changes.items():
+        before, after = pair if isinstance(pair, (list, tuple)) and len(pair) == 2 else (None, pair)
+        label = HISTORY_FIELDS.get(name, name.replace("_", " ").capitalize())
+        described.append((label, history_value(name, before), history_value(name, after)))
+    return described
+
+
 @dataclass
 class Failure:
     """The form that was refused: its prefix, errors by field, and what was sent."""
@@ -185,6 +249,7 @@ def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = No
         ],
         may_record_signing=page.may_record_signing,
         statuses=agreements.STATUSES,
+        history_changes=history_changes,
         notice_days=agreements.TERMINATION_NOTICE.days,
         today=today.isoformat(),
         effective_if_today=agreements.termination_effective_on(today).isoformat(),

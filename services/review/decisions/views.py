@@ -104,8 +104,7 @@ def decisions_page() -> Any:
         else:
             count = len(released)
             flash(
-                f"Released {count} decision{'s' if count != 1 else ''}. The messages wait in "
-                "the message outbox for release.",
+                f"Released {count} decision{'s' if count != 1 else ''}.",
                 "success",
             )
             return redirect(url_for("decisions.decisions_page"), code=303)

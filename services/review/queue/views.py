@@ -36,7 +36,6 @@ from shared.domain import Acting, DomainError, Invalid
 from shared.proposal import US_STATE_NAMES
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
-from shared.times import agency_date
 from shared.web import request_session
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
@@ -44,7 +43,6 @@ bp = Blueprint("review", __name__, url_prefix="/staff")
 DECIDERS = tuple(sorted(queue.DECIDERS))
 STATUS_LABELS = queue.STATUS_LABELS
 # A date without its time of day, as the agency's calendar has it (the queue's "Submitted").
-bp.add_app_template_filter(agency_date, "agency_date")
 
 
 def _acting() -> tuple[Session, Acting]:
