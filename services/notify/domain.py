@@ -30,12 +30,13 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from services.notify import links
+from services.notify import links, messages
 from services.notify.messages import edited_html
 from services.notify.models import AllianceLiaison, Message
 from services.notify.tasks import deliver_after_commit
@@ -473,8 +474,36 @@ def release_held(
         message.next_attempt_at = utcnow()
         message.released_by = acting.email
         released.append(message.id)
+        if message.template == messages.APPROVAL_LETTER:
+            welcomes = _release_welcome_after(session, message, acting)
+            deliver_after_commit(session, welcomes, countdown=WELCOME_AFTER_LETTER.total_seconds())
     deliver_after_commit(session, released)
     return released
+
+
+# How long the partner's welcome waits behind a just-released approval letter, so that the
+# letter is delivered first even when both are sent by different workers.
+WELCOME_AFTER_LETTER = timedelta(seconds=20)
+
+
+def _release_welcome_after(session: Session, letter: Message, acting: Acting) -> list[uuid.UUID]:
+    """The partner's welcome held behind this approval letter goes just after it."""
+    welcomes = list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.proposal_id == letter.proposal_id,
+                Message.template == messages.PARTNER_WELCOME,
+                Message.status == "held",
+            )
+            .with_for_update()
+        )
+    )
+    for welcome in welcomes:
+        welcome.status = "pending"
+        welcome.next_attempt_at = utcnow() + WELCOME_AFTER_LETTER
+        welcome.released_by = acting.email
+    return [welcome.id for welcome in welcomes]
 
 
 def hold_again(session: Session, acting: Acting, *, message_ids: Sequence[uuid.UUID]) -> int:

@@ -341,6 +341,9 @@ def reports_scheduled(
             (f"{key}:contact", "alliance_term_calendar", "contact"),
             (f"{key}:liaison", "alliance_term_calendar", "liaison"),
         ]
+    # The partner's welcome never overtakes its approval letter: while the letter is held
+    # for a last look, the welcome is held too, and goes out right after it (release_held).
+    letter_held = payload["term"] == 0 and approval_letter_held(session, payload["proposal_id"])
     created = []
     for cause, template, role in recipients:
         person = payload[role]
@@ -376,9 +379,32 @@ def reports_scheduled(
                 reference=payload["reference"],
                 organization=payload["partner_name"],
                 calendar=partial(report_calendar, session, events, settings, profile),
+                held=letter_held and role == "contact",
             )
         )
+    if letter_held:
+        return [message_id for message_id in created[1:] if message_id is not None]
     return [message_id for message_id in created if message_id is not None]
+
+
+APPROVAL_LETTER = "decision_approved"
+PARTNER_WELCOME = "alliance_signed_partner"
+
+
+def approval_letter_held(session: Session, proposal_id: Any) -> bool:
+    """Whether the proposal's approval letter still waits for staff to release it."""
+    if proposal_id is None:
+        return False
+    return (
+        session.scalar(
+            select(Message.id).where(
+                Message.proposal_id == proposal_id,
+                Message.template == APPROVAL_LETTER,
+                Message.status == "held",
+            )
+        )
+        is not None
+    )
 
 
 def report_event(

@@ -32,9 +32,20 @@ T = TypeVar("T")
 relay_outbox = register_relay(celery, outbox)
 
 
-def deliver_after_commit(session: Session, message_ids: list[uuid.UUID]) -> None:
+def deliver_after_commit(
+    session: Session, message_ids: list[uuid.UUID], *, countdown: float = 0
+) -> None:
+    """Queue each message's delivery once the transaction commits (``countdown`` seconds on:
+    a message due later; the sweep queues it anyway if this is lost)."""
     for message_id in message_ids:
-        after_commit(session, partial(deliver_message.delay, message_id=str(message_id)))
+        after_commit(
+            session,
+            partial(
+                deliver_message.apply_async,
+                kwargs={"message_id": str(message_id)},
+                countdown=countdown,
+            ),
+        )
 
 
 @event_consumer(celery, name="notify.proposal_submitted", event_type="proposal.submitted")

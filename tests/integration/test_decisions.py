@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -183,11 +184,27 @@ def test_approval_then_the_recorded_signing_reach_reporting_and_notify(redis_cli
         assert (copy.id, copy.signing_date) == (alliance.id, signed_on)
     with notify_db.transaction() as session:
         sent = {(m.template, m.to_address, m.status) for m in session.scalars(select(Message))}
+    # The approval letter is still held for a last look: the partner's welcome waits behind
+    # it (never "signed" before "approved"); the liaison's goes.
     assert sent == {
         ("decision_approved", "dana@example.org", "held"),
-        ("alliance_signed_partner", "dana@example.org", "pending"),
+        ("alliance_signed_partner", "dana@example.org", "held"),
         ("alliance_signed_liaison", "lee@agency.example", "pending"),
     }
+    with notify_db.transaction() as session:
+        letter = session.scalars(
+            select(Message).where(Message.template == "decision_approved")
+        ).one()
+        assert notify_domain.release_held(session, NOTIFY_COORDINATOR, message_ids=[letter.id]) == [
+            letter.id
+        ]
+    with notify_db.transaction() as session:
+        by_template = {m.template: m for m in session.scalars(select(Message))}
+        letter, welcome = by_template["decision_approved"], by_template["alliance_signed_partner"]
+        assert (letter.status, welcome.status) == ("pending", "pending")
+        # The welcome goes out just after the letter, released with it.
+        assert welcome.next_attempt_at - letter.next_attempt_at >= timedelta(seconds=15)
+        assert welcome.released_by == letter.released_by
 
     # The applicant's status page learns the decision too.
     with intake_db.transaction() as session:
