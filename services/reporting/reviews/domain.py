@@ -1,9 +1,9 @@
 """The liaison reads a submitted report and accepts it or asks for a revision.
 
 - ``report_file``: the report with its reminders, versions, reviews and resent links, in any
-  status, for whoever ``may_read`` it: the alliance's liaison, the Coordinator and reviewers
-  (a reviewer reads, never reviews), unless they declared a conflict of interest with the
-  partner (``check_may_read``).
+  status, for whoever ``may_read`` it: the alliance's liaison and the Coordinator (a
+  reviewer reviews proposals, not the partner's reports), unless they declared a conflict of
+  interest with the partner (``check_may_read``).
 - ``resend_link``: the alliance's liaison or the Coordinator has a new signed link to the
   report's form sent to the partner (``report.link_resent``; the request is recorded as a
   ``ReportLinkResend``): not for an accepted or cancelled report, nor once the alliance ended
@@ -92,11 +92,9 @@ def may_review(acting: Acting, alliance: Alliance) -> bool:
 
 
 def may_read(acting: Acting, alliance: Alliance) -> bool:
-    """The alliance's liaison, the Coordinator or a reviewer, unless they declared a conflict
-    of interest with the partner."""
-    return may_review(acting, alliance) or (
-        acting.has_any_role("reviewer") and not hidden_from(acting, alliance.partner_name)
-    )
+    """The alliance's liaison or the Coordinator, unless they declared a conflict of interest
+    with the partner: those who answer for the partner's reports read them."""
+    return may_review(acting, alliance) and not hidden_from(acting, alliance.partner_name)
 
 
 def _check(acting: Acting, alliance: Alliance) -> None:
@@ -117,13 +115,11 @@ def _load(session: Session, report_id: uuid.UUID, *, lock: bool = False) -> tupl
 
 def report_file(session: Session, *, acting: Acting, report_id: uuid.UUID) -> ReportFile:
     """The report, its reminders, versions, reviews and resent links, whatever its status:
-    for its liaison, the Coordinator or a reviewer, none in conflict with the partner."""
+    for its liaison or the Coordinator, neither in conflict with the partner."""
     report, alliance = _load(session, report_id)
     check_may_read(acting, alliance)
     if not may_read(acting, alliance):
-        raise Forbidden(
-            "Only the alliance's liaison, the Coordinator and reviewers may read its reports."
-        )
+        raise Forbidden("Only the alliance's liaison and the Coordinator may read its reports.")
     versions = list(
         session.scalars(
             select(ReportVersion)
