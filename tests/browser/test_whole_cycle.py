@@ -92,7 +92,6 @@ def system(
             timeout=60,
         )
         assert created.returncode == 0, created.stderr
-        running.databases = clean_databases
         yield running
     finally:
         assert running.stop() == 0, running.log()
@@ -239,10 +238,10 @@ def agency_today() -> date:
     return datetime.now(UTC).astimezone(agency_zone()).date()
 
 
-def reminder_instant(system: Any, kind: str) -> datetime:
+def reminder_instant(databases: dict[str, str], kind: str) -> datetime:
     """When the first report's first reminder of this kind is due, from reporting's record."""
     [(due_at,)] = query(
-        system.databases["reporting"],
+        databases["reporting"],
         "SELECT r.due_at FROM report_reminders r JOIN reports p ON p.id = r.report_id"
         " WHERE r.kind = :kind ORDER BY p.due_date, r.due_at LIMIT 1",
         kind=kind,
@@ -250,9 +249,9 @@ def reminder_instant(system: Any, kind: str) -> datetime:
     return due_at if due_at.tzinfo else due_at.replace(tzinfo=UTC)
 
 
-def first_report_due(system: Any) -> date:
+def first_report_due(databases: dict[str, str]) -> date:
     [(due,)] = query(
-        system.databases["reporting"], "SELECT due_date FROM reports ORDER BY due_date LIMIT 1"
+        databases["reporting"], "SELECT due_date FROM reports ORDER BY due_date LIMIT 1"
     )
     return due
 
@@ -283,7 +282,7 @@ def fill_report(page: Page, on: date) -> None:
 
 
 def test_one_alliance_from_proposal_to_accepted_report(
-    browser: Browser, system: Any, smtp_server: Any
+    browser: Browser, system: Any, smtp_server: Any, clean_databases: dict[str, str]
 ) -> None:
     base = system.base
     screens = Screens()
@@ -369,7 +368,7 @@ def test_one_alliance_from_proposal_to_accepted_report(
         assert raw not in history, (raw, history)
 
     # -- The first report falls overdue (the operator's scan, at that moment).
-    overdue_at = reminder_instant(system, "overdue") + timedelta(minutes=1)
+    overdue_at = reminder_instant(clean_databases, "overdue") + timedelta(minutes=1)
     assert scan(system, overdue_at).startswith("due_soon: 0, due: 0, overdue: 1")
     wait_for_mail(smtp_server, PARTNER_EMAIL, "is overdue")
 
@@ -400,11 +399,11 @@ def test_one_alliance_from_proposal_to_accepted_report(
 
     # -- The liaison asks for a revision; the due date stays (it is later than 14 days on).
     liaison.reload()
-    due_before = first_report_due(system)
+    due_before = first_report_due(clean_databases)
     liaison.locator("#comments").fill("Please add the attendance sheet's count.")
     liaison.get_by_role("button", name="Ask for a revision").click()
     revision = wait_for_mail(smtp_server, PARTNER_EMAIL, "please revise your quarterly report")
-    assert first_report_due(system) == due_before
+    assert first_report_due(clean_databases) == due_before
     assert due_before.strftime("%B %-d, %Y") in str(revision["Subject"])
     screens.take(liaison, "10-liaison-revision-asked")
 
@@ -437,7 +436,7 @@ def test_one_alliance_from_proposal_to_accepted_report(
         "We received your quarterly report",
         "was accepted",
     ]
-    positions = []
+    positions: list[int] = []
     for part in order:
         start = positions[-1] + 1 if positions else 0
         found = next(

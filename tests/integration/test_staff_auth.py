@@ -490,7 +490,7 @@ def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_pass
     assert caught.value.errors["roles"] == ["Choose at least one role."]
 
 
-def stored_hash(user_id) -> str:
+def stored_hash(user_id) -> str | None:
     with database.transaction() as session:
         return session.get(StaffUser, user_id).password_hash
 
