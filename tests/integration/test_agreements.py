@@ -36,6 +36,7 @@ from tests.factories import (
     REVIEWER,
     acting,
     acting_as,
+    approved_alliance,
     signed_alliance,
     signed_in,
     using,
@@ -1182,6 +1183,21 @@ def test_roundtables_and_memberships_over_the_api(app):
     assert [(r["name"], r["left_on"]) for r in page["roundtables"]] == [
         ("Construction Roundtable", today.isoformat())
     ]
+
+
+def test_an_alliance_awaiting_its_signing_joins_no_roundtable_and_says_so_in_words(app):
+    awaiting = approved_alliance().id
+    coordinator = signed_in(app, COORDINATOR)
+    start = (queue.today() - timedelta(days=10)).isoformat()
+    roundtable = coordinator.post(
+        "/api/v1/roundtables", json={"name": "Heat Illness Roundtable", "starts_on": start}
+    ).get_json()
+    refused = coordinator.post(
+        f"/api/v1/roundtables/{roundtable['id']}/memberships",
+        json={"alliance_id": str(awaiting), "joined_on": queue.today().isoformat()},
+    )
+    assert refused.status_code == 409
+    assert "This alliance is awaiting signature: only an active alliance" in str(refused.get_json())
 
 
 def test_the_agreement_endpoints_are_described_in_openapi(app):

@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.alliances.domain import get_alliance, terms
+from services.review.alliances.domain import get_alliance, status_label, terms
 from services.review.alliances.models import Alliance
 from services.review.queue import domain as queue
 from services.review.roundtables.models import Roundtable, RoundtableMembership
@@ -378,8 +378,8 @@ def join(
         raise Invalid("There is no such alliance.", field="alliance_id") from None
     if alliance.status not in JOINING_STATUSES:
         raise Conflict(
-            f"This alliance is {alliance.status}: only an active alliance or an Ambassador "
-            "joins a roundtable."
+            f"This alliance is {status_label(alliance.status)}: only an active alliance or an "
+            "Ambassador joins a roundtable."
         )
     if not isinstance(joined_on, date):
         raise Invalid("Give the day it joined.", field="joined_on")
