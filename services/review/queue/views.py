@@ -191,7 +191,6 @@ def proposal_field_labels(federal: bool) -> dict[str, str]:
         "decline_reason": "Reason for declining",
         "division": "Lead office" if federal else "Lead division",
         "liaison_id": "Liaison",
-        "signing_date": "Signing date",
         "term_years": "Term in years",
         "approval_message": "Note for the applicant",
         "reviewer_id": "Assign to",
