@@ -394,3 +394,33 @@ def test_a_conclusion_inside_a_revised_reports_period_keeps_the_revisions_due_da
         date(2026, 3, 1),
     )
     assert rounds_after == rounds_before
+
+
+def test_the_staff_page_narrates_the_alliances_own_goal_categories_and_says_when_sent_early(
+    clean_databases, redis_client, monkeypatch
+):
+    """The liaison reads the narratives the partner was asked for (the alliance's goal
+    categories, not all of the agency's) and learns the report came before its period ended."""
+    signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
+    signed.payload["goals"] = [
+        {"category": "outreach_communication", "description": "Toolbox talks", "term": "short"}
+    ]
+    run_reporting_task("reporting.alliance_signed", signed)
+    with database.transaction() as session:
+        first = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
+        report_id, period_end = first.id, first.period_end
+    early = datetime(2026, 2, 20, 15, tzinfo=UTC)  # inside the first quarter
+    assert early.date() < period_end
+    data = {
+        **COMPLETE,
+        "meetings.0.date": "2026-02-10",
+        "outreach.0.date": "2026-02-12",
+        "confirm_early": "yes",
+    }
+    partner_submits(monkeypatch, report_id, data, early)
+    html = staff_client(acting_as(LIAISON)).get(f"/staff/reports/{report_id}").get_data(
+        as_text=True
+    )
+    assert "<h4>Outreach and communication</h4>" in html
+    assert "<h4>Training and education</h4>" not in html
+    assert f"before the period ended on {period_end.strftime('%B %-d, %Y')}" in html

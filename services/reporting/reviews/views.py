@@ -21,6 +21,7 @@ from services.reporting.reviews import domain as reviews
 from services.reporting.reviews.schemas import RevisionRequestIn
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.submissions import forms
+from services.reporting.submissions.domain import goal_categories_of
 from services.reporting.worker import database, outbox
 from shared.agency import load_agency_profile
 from shared.config import load_settings
@@ -136,11 +137,15 @@ def _render(
         against = None
     if against is None and shown is not None and shown > 1 and request.args.get("compare") is None:
         against = shown - 1  # by default, what changed since the version before
-    goal_categories = profile.goal_categories
+    # The narratives of the alliance's own goal categories, and any other a version has text for.
+    own = goal_categories_of(found.alliance, profile.goal_categories)
+
+    def narrated(content: dict[str, Any]) -> dict[str, str]:
+        return forms.narrated(content, own, profile.goal_categories)
 
     def lines(content: dict[str, Any]) -> list[str]:
         return reviews.text_lines(
-            content, sections=forms.SECTIONS, fields=forms.FIELDS, goal_categories=goal_categories
+            content, sections=forms.SECTIONS, fields=forms.FIELDS, goal_categories=narrated(content)
         )
 
     changes = None
@@ -193,7 +198,7 @@ def _render(
         timezone=load_settings().agency_timezone,
         sections=forms.SECTIONS,
         fields=forms.FIELDS,
-        goal_categories=goal_categories,
+        goal_categories=narrated(by_number[shown].content) if shown is not None else own,
     )
     return page, status
 
