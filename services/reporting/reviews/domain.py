@@ -320,6 +320,7 @@ def accept(
         decision="accepted",
         comments="",
         reviewed_by=acting.email,
+        reviewed_by_name=acting.name[:200] or None,
         reviewed_at=now,
     )
     session.add(review)
@@ -377,6 +378,7 @@ def request_revision(
         decision="revision_requested",
         comments=comments,
         reviewed_by=acting.email,
+        reviewed_by_name=acting.name[:200] or None,
         reviewed_at=now,
     )
     session.add(review)

@@ -28,8 +28,16 @@ class ReportReview(Base):
     version: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(20))
     comments: Mapped[str] = mapped_column(Text, default="")
+    # The reviewer: the address is the identity, the name (as it was then; null for reviews
+    # recorded before names were) is what the page and the printout show.
     reviewed_by: Mapped[str] = mapped_column(String(254))
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def reviewed_by_shown(self) -> str:
+        """Who reviewed it, by name; by address when no name was recorded."""
+        return self.reviewed_by_name or self.reviewed_by
 
 
 class ReportLinkResend(Base):

@@ -33,7 +33,17 @@ class ReviewOut(Schema):
     version = fields.Integer(required=True, metadata={"description": "the version reviewed"})
     decision = fields.String(required=True, metadata={"enum": list(DECISIONS)})
     comments = fields.String(required=True)
-    reviewed_by = fields.String(required=True)
+    reviewed_by = fields.String(
+        required=True, metadata={"description": "the reviewer's e-mail address"}
+    )
+    reviewed_by_name = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "the reviewer's name as it was then; null for a review recorded "
+            "before names were"
+        },
+    )
     reviewed_at = fields.AwareDateTime(required=True)
 
 
