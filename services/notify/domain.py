@@ -452,6 +452,7 @@ def edit_held(
         message.text_body, settings=load_settings(), profile=load_agency_profile()
     )
     message.edited_by = acting.email
+    message.edited_by_name = acting.name[:200] or None
     return shown(message)
 
 
@@ -473,6 +474,7 @@ def release_held(
         message.status = "pending"
         message.next_attempt_at = utcnow()
         message.released_by = acting.email
+        message.released_by_name = acting.name[:200] or None
         released.append(message.id)
         if message.template == messages.APPROVAL_LETTER:
             welcomes = _release_welcome_after(session, message, acting)
@@ -503,6 +505,7 @@ def _release_welcome_after(session: Session, letter: Message, acting: Acting) ->
         welcome.status = "pending"
         welcome.next_attempt_at = utcnow() + WELCOME_AFTER_LETTER
         welcome.released_by = acting.email
+        welcome.released_by_name = acting.name[:200] or None
     return [welcome.id for welcome in welcomes]
 
 
@@ -518,6 +521,7 @@ def hold_again(session: Session, acting: Acting, *, message_ids: Sequence[uuid.U
     ):
         message.status = "held"
         message.released_by = None
+        message.released_by_name = None
         count += 1
     return count
 
@@ -553,6 +557,7 @@ def resend(session: Session, acting: Acting, *, message_id: uuid.UUID) -> Messag
         ambiguous_deliveries=0,
         next_attempt_at=utcnow(),
         released_by=acting.email,
+        released_by_name=acting.name[:200] or None,
     )
     session.add(copy)
     session.flush()

@@ -48,8 +48,12 @@ class Message(Base):
     # held (decisions, until staff release) -> pending -> sending -> sent | failed; a failed
     # attempt goes back to pending until the retry schedule is spent.
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    # Who edited or released it: the e-mail address is the identity audits go by, the name
+    # (as it was then) is what pages show; null for rows recorded before names were.
     edited_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    edited_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     released_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    released_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # When a pending message is due for its next attempt.
@@ -62,6 +66,16 @@ class Message(Base):
     queued_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def edited_by_shown(self) -> str | None:
+        """Who edited it, by name; by address when no name was recorded."""
+        return self.edited_by_name or self.edited_by
+
+    @property
+    def released_by_shown(self) -> str | None:
+        """Who released or resent it, by name; by address when no name was recorded."""
+        return self.released_by_name or self.released_by
 
     @property
     def next_attempt_due(self) -> datetime | None:

@@ -138,8 +138,32 @@ class MessageOut(Schema):
             "description": "``last_error`` explained for a person; null when none.",
         },
     )
-    edited_by = fields.String(required=True, allow_none=True)
-    released_by = fields.String(required=True, allow_none=True)
+    edited_by = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The e-mail address of who edited it while held."},
+    )
+    edited_by_name = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Their name as it was then; null when nobody edited it, or for an "
+            "edit recorded before names were."
+        },
+    )
+    released_by = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The e-mail address of who released it, or resent it."},
+    )
+    released_by_name = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Their name as it was then; null when nobody did, or for a "
+            "release recorded before names were."
+        },
+    )
     created_at = fields.AwareDateTime(required=True)
     sent_at = fields.AwareDateTime(required=True, allow_none=True)
 

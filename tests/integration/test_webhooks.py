@@ -542,7 +542,7 @@ def test_the_coordinator_registers_rotates_disables_and_deletes_through_the_api(
         json={"enabled": False, "description": "Paused"},
     ).get_json()
     assert (disabled["enabled"], disabled["description"]) == (False, "Paused")
-    assert disabled["disabled_reason"] == "Disabled by cora@agency.example."
+    assert disabled["disabled_reason"] == "Disabled by Cora."
     consume(an_event())
     assert deliveries() == []  # a disabled endpoint gets no new deliveries
 
@@ -587,7 +587,7 @@ def test_staff_see_deliveries_and_replay_one(app, receiver, redis_client):
     ]
     assert json.loads(shown["body"])["type"] == "proposal.submitted"
     page = client.get(f"/staff/webhooks/deliveries/{delivery_id}").get_data(as_text=True)
-    assert "replayed by cora@agency.example" in page
+    assert "replayed by Cora" in page  # by name, not by address
     assert client.post(f"/staff/webhooks/deliveries/{delivery_id}").status_code == 303
 
 

@@ -155,6 +155,7 @@ def create_endpoint(
         disabled_reason="",
         secret_rotated_at=now,
         created_by=acting.email,
+        created_by_name=acting.name[:200] or None,
         created_at=now,
     )
     session.add(endpoint)
@@ -225,7 +226,8 @@ def set_enabled(
         )
     elif not enabled and endpoint.enabled:
         endpoint.enabled = False
-        endpoint.disabled_reason = f"Disabled by {acting.email}."
+        # The reason is shown as it is: the person by name (the address only if none is known).
+        endpoint.disabled_reason = f"Disabled by {acting.name or acting.email}."
         endpoint.disabled_at = now
     session.flush()
     return endpoint
@@ -296,6 +298,7 @@ def replay(
     delivery.next_attempt_at = now
     delivery.queued_until = None
     delivery.replay_requested_by = acting.email
+    delivery.replay_requested_by_name = acting.name[:200] or None
     session.flush()
     return delivery
 
@@ -406,6 +409,7 @@ class Claimed:
     message_id: str
     body: str
     replayed_by: str | None
+    replayed_by_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -453,12 +457,13 @@ def claim(session: Session, *, delivery_id: uuid.UUID, now: datetime) -> Claimed
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
     if endpoint is None or not endpoint.enabled:
         return None
-    replayed_by = delivery.replay_requested_by
+    replayed_by, replayed_by_name = delivery.replay_requested_by, delivery.replay_requested_by_name
     delivery.status = "sending"
     delivery.sending_since = now
     delivery.attempts += 1
     delivery.queued_until = None
     delivery.replay_requested_by = None
+    delivery.replay_requested_by_name = None
     session.flush()
     return Claimed(
         delivery_id=delivery.id,
@@ -469,6 +474,7 @@ def claim(session: Session, *, delivery_id: uuid.UUID, now: datetime) -> Claimed
         message_id=str(delivery.event_id),
         body=delivery.body,
         replayed_by=replayed_by,
+        replayed_by_name=replayed_by_name,
     )
 
 
@@ -532,6 +538,7 @@ def record_attempt(
             response_excerpt=answer.excerpt,
             error=answer.error or _status_error(answer.status),
             replayed_by=claimed.replayed_by,
+            replayed_by_name=claimed.replayed_by_name,
         )
     )
     if delivery.status != "sending" or delivery.attempts != claimed.attempt:

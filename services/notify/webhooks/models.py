@@ -43,8 +43,16 @@ class WebhookEndpoint(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     secret_rotated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who registered it: the address is the identity, the name (null for endpoints
+    # registered before names were recorded) is what pages show.
     created_by: Mapped[str] = mapped_column(String(254))
+    created_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def created_by_shown(self) -> str:
+        """Who registered it, by name; by address when no name was recorded."""
+        return self.created_by_name or self.created_by
 
 
 class WebhookDelivery(Base):
@@ -74,6 +82,7 @@ class WebhookDelivery(Base):
     queued_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Who asked for the next attempt again (a replay), until it is made.
     replay_requested_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    replay_requested_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -97,6 +106,13 @@ class WebhookAttempt(Base):
     response_excerpt: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str] = mapped_column(Text, default="")
     replayed_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    # Null for attempts recorded before names were (and for those nobody asked for).
+    replayed_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    @property
+    def replayed_by_shown(self) -> str | None:
+        """Who asked for this attempt, by name; by address when no name was recorded."""
+        return self.replayed_by_name or self.replayed_by
 
     @property
     def succeeded(self) -> bool:

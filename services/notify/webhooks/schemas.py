@@ -73,7 +73,17 @@ class EndpointOut(Schema):
     )
     last_success_at = fields.DateTime(allow_none=True, required=True)
     secret_rotated_at = fields.DateTime(required=True)
-    created_by = fields.String(required=True)
+    created_by = fields.String(
+        required=True, metadata={"description": "The e-mail address of who registered it."}
+    )
+    created_by_name = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "Their name as it was then; null for an endpoint registered "
+            "before names were recorded."
+        },
+    )
     created_at = fields.DateTime(required=True)
 
 
@@ -131,7 +141,19 @@ class AttemptOut(Schema):
         required=True, metadata={"description": "The first KB of the answer."}
     )
     error = fields.String(required=True)
-    replayed_by = fields.String(allow_none=True, required=True)
+    replayed_by = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The e-mail address of who asked for this attempt, if anyone."},
+    )
+    replayed_by_name = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "Their name as it was then; null when nobody asked, or for an "
+            "attempt recorded before names were."
+        },
+    )
 
 
 class DeliveryWithAttemptsOut(DeliveryOut):
