@@ -173,6 +173,22 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
             "SELECT id FROM alliances WHERE proposal_id = :id",
             id=proposal["id"],
         )
+        # The approval letter, held in notify for a last look, is released and goes out
+        # before the agreement is signed.
+        held: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not held:
+            status, found = staff.call("GET", "/notify/api/v1/held")
+            assert status == 200, found
+            held = found["messages"]
+            time.sleep(0.3)
+        status, answer = staff.call(
+            "POST", "/notify/api/v1/held/release", {"message_ids": [m["id"] for m in held]}
+        )
+        assert status == 200, answer
+        smtp_server.inbox.wait_for(
+            lambda m: m["To"] == "dana@example.org" and "is approved" in str(m["Subject"])
+        )
         status, page = staff.call(
             "POST",
             f"/review/api/v1/alliances/{alliance_id}/signing",
@@ -243,8 +259,8 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
             (f"Copy: the quarterly report of {PARTNER} for {reference} is due today", "Sent"),
             (f"Action required: you are the liaison for {PARTNER} ({reference})", "Sent"),
             (f"Your alliance with MIOSHA is signed ({reference})", "Sent"),
-            # Review released its decision; notify holds the e-mail for a last look.
-            (f"Your Alliance proposal {reference} is approved", "Held for release"),
+            # Review released its decision; staff released its e-mail after a last look.
+            (f"Your Alliance proposal {reference} is approved", "Sent"),
             (f"Action required: new Alliance proposal {reference} from {PARTNER}", "Sent"),
             (f"We received your Alliance proposal {reference}", "Sent"),
         ]
