@@ -32,6 +32,7 @@ from services.intake.tokens import make_token as intake_token
 from services.intake.worker import database as intake_database
 from services.notify import create_app as notify_app
 from services.notify import messages
+from services.notify.domain import release_held
 from services.notify.models import Message, OutboxEvent
 from services.notify.worker import database
 from services.reporting.submissions.tokens import report_url
@@ -358,6 +359,11 @@ def test_a_liaison_opens_only_their_alliances_and_nobody_sees_a_signed_link(
     # The partner still gets the link: the stored message, and the e-mail it sends.
     assert a.report_url in stored(welcome).text_body
     assert a.status_url in stored(receipt).text_body
+    # The welcome waits behind the held approval letter; staff release both.
+    assert stored(welcome).status == "held"
+    with database.transaction() as session:
+        decision = found[f"{a.reference}:decision"]
+        release_held(session, COORDINATOR, message_ids=[decision, welcome])
     deliver_queued_mail(redis_client, smtp_server, monkeypatch)
     [mail] = smtp_server.inbox.wait_for(
         lambda m: m["To"] == a.contact_email and "signed" in str(m["Subject"]).lower()
