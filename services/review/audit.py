@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review.models import AuditEntry, StaffUser
+from shared.config import SERVICES
 from shared.db import utcnow
 
 SYSTEM = "review"
@@ -76,20 +77,35 @@ def history(session: Session, *, entity_type: str, entity_id: Any) -> list[Audit
     )
 
 
-def names(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
-    """The name to show for each actor (an e-mail address): the staff member's name, the
-    system's for ``review``; an address no account has any more stays as it is."""
-    wanted = {actor for actor in actors if actor}
-    shown = {actor: actor for actor in wanted}
-    if SYSTEM in wanted:
-        shown[SYSTEM] = SYSTEM_NAME
-    lowered = {actor.strip().lower(): actor for actor in wanted if "@" in actor}
-    if lowered:
-        for email, name in session.execute(
-            select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(list(lowered)))
-        ):
-            if name.strip():
-                shown[lowered[email]] = name
+FORMER_STAFF = "A former staff member"
+
+
+def names(session: Session, actors: Iterable[str | None], *, applicant: str = "") -> dict[str, str]:
+    """Who did something, as people read it, for each actor a record keeps: a staff member's
+    name for their address (an address no account has any more: "A former staff member"),
+    the applicant's contact by name (``applicant``), "The system" for a service acting on its
+    own; a name is kept as it is. Never an address."""
+    wanted = {actor for actor in actors if actor is not None}
+    addresses = {actor.strip().lower() for actor in wanted if "@" in actor}
+    by_address: dict[str, str] = {}
+    if addresses:
+        by_address = {
+            email: name
+            for email, name in session.execute(
+                select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(addresses))
+            ).tuples()
+            if name.strip()
+        }
+    shown: dict[str, str] = {}
+    for actor in wanted:
+        if "@" in actor:
+            shown[actor] = by_address.get(actor.strip().lower(), FORMER_STAFF)
+        elif actor == "applicant":
+            shown[actor] = f"{applicant} (applicant)" if applicant else "The applicant"
+        elif actor in SERVICES or actor in ("system", ""):
+            shown[actor] = SYSTEM_NAME
+        else:
+            shown[actor] = actor
     return shown
 
 

@@ -46,7 +46,7 @@ from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_p
 from services.review.staff import domain as accounts
 from services.review.staff.models import StaffUser
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
-from shared.config import SERVICES, load_settings
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
 from shared.events import Event, new_event
@@ -604,8 +604,7 @@ def proposal_file(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -
 
 # -- people by name ---------------------------------------------------------------------------
 
-SYSTEM = "The system"
-FORMER_STAFF = "A former staff member"
+FORMER_STAFF = audit.FORMER_STAFF
 
 
 def reviewer_choices(session: Session, *, organization_name: str = "") -> list[StaffUser]:
@@ -652,34 +651,6 @@ def staff_names(session: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.
         .tuples()
         .all()
     )
-
-
-def actor_names(session: Session, actors: Iterable[str], *, applicant: str = "") -> dict[str, str]:
-    """Who did something, as people read it, for each ``actor`` a record keeps: a staff
-    member's name for their address, the applicant's contact by name (``applicant``), "The
-    system" for a service acting on its own; a name is kept as it is. Never an address."""
-    actors = set(actors)
-    addresses = {actor.lower() for actor in actors if "@" in actor}
-    by_address: dict[str, str] = {}
-    if addresses:
-        by_address = dict(
-            session.execute(
-                select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(addresses))
-            )
-            .tuples()
-            .all()
-        )
-    named: dict[str, str] = {}
-    for actor in actors:
-        if "@" in actor:
-            named[actor] = by_address.get(actor.lower(), FORMER_STAFF)
-        elif actor == "applicant":
-            named[actor] = f"{applicant} (applicant)" if applicant else "The applicant"
-        elif actor in SERVICES or actor in ("system", ""):
-            named[actor] = SYSTEM
-        else:
-            named[actor] = actor
-    return named
 
 
 # -- a proposal's history in words -------------------------------------------------------------
@@ -729,7 +700,7 @@ def history_in_words(
     people a change names, the form's labels for the fields and words for the codes."""
     history = list(history)
     applicant = str((queued.data or {}).get("contact", {}).get("name") or "")
-    who = actor_names(session, (entry.actor for entry in history), applicant=applicant)
+    who = audit.names(session, (entry.actor for entry in history), applicant=applicant)
     people = staff_names(
         session,
         (
@@ -762,7 +733,7 @@ def history_in_words(
         rows.append(
             HistoryRow(
                 at=entry.at,
-                who=who.get(entry.actor, SYSTEM),
+                who=who.get(entry.actor, audit.SYSTEM_NAME),
                 what=_action_words(entry.action),
                 note=entry.note or "",
                 changes=described,

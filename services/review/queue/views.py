@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from services.review import audit
 from services.review.decisions import domain as decisions
 from services.review.queue import domain as queue
 from services.review.queue.schemas import (
@@ -425,7 +426,7 @@ def scoring_page() -> Any:
     return render_template(
         "review/scoring.html",
         current=current,
-        set_by=queue.actor_names(session, [current.created_by]).get(current.created_by, ""),
+        set_by=audit.name_of(session, current.created_by),
         shown=shown,
         rows=[*shown["priority_areas"], {}, {}],  # two empty rows to add areas
         errors=errors,
