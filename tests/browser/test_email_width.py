@@ -105,6 +105,9 @@ def context(to_liaison: bool) -> dict[str, Any]:
         "reviewed_at": at,
         "reviewed_by": "lee.liaison@agency.example",
         "sent_by": "Lee Liaison",
+        "assigned_by": "Cora Coordinator",
+        "assigned_at": at,
+        "proposal_url": f"{BASE}/review/staff/proposals/{uuid.UUID(int=4)}",
         "status": "overdue",
         "year": 1,
         "ratings": [

@@ -57,6 +57,7 @@ SIGNED_LINK_ROUTES = {
     ("intake", "/status/<token>/edit"),
     ("reporting", "/reports/<token>"),
     ("reporting", "/reports/<token>/report.pdf"),
+    ("review", "/staff/set-password/<token>"),
 }
 # A value for each path argument, the first one its converter accepts.
 SAMPLES: dict[str, tuple[str, ...]] = {
