@@ -418,8 +418,8 @@ def test_the_staff_page_narrates_the_alliances_own_goal_categories_and_says_when
         "confirm_early": "yes",
     }
     partner_submits(monkeypatch, report_id, data, early)
-    html = staff_client(acting_as(LIAISON)).get(f"/staff/reports/{report_id}").get_data(
-        as_text=True
+    html = (
+        staff_client(acting_as(LIAISON)).get(f"/staff/reports/{report_id}").get_data(as_text=True)
     )
     assert "<h4>Outreach and communication</h4>" in html
     assert "<h4>Training and education</h4>" not in html
