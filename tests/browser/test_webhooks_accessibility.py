@@ -92,7 +92,7 @@ def test_the_webhook_pages_are_accessible(
     expect(page.get_by_role("status")).to_contain_text("Replaying")
     assert tasks.deliver(delivery_id).status == "delivered"
     page.reload()
-    expect(page.get_by_text("replayed by cora@agency.example")).to_be_visible()
+    expect(page.get_by_text("replayed by Cora Coordinator")).to_be_visible()
     assert_accessible(page, context_label="a replayed delivery")
 
     page.goto(f"{base_url}/notify/staff/webhooks")
