@@ -580,7 +580,7 @@ COORDINATOR_EMAIL = _mail.add(
         production=True,
     )
 )
-# -- notify's messages: backend and branding (issue 10) --
+# -- notify's messages: backend and branding --
 MAIL_BACKEND = _mail.add(
     Setting(
         "MAIL_BACKEND",
@@ -909,7 +909,7 @@ NOTIFY_REQUEUE_SECONDS = _notify.add(
     )
 )
 
-# -- webhooks (issue 10): services/notify/webhooks/config.py reads these --------------------
+# -- webhooks: services/notify/webhooks/config.py reads these --------------------
 _webhooks = section(
     "Webhooks",
     "Signed event deliveries to the HTTPS endpoints the Coordinator registers "
@@ -1387,7 +1387,7 @@ class Settings:
     delivery: DeliverySettings
     alliance_password: str
     reporting: ReportingSettings
-    # notify's messages (issue 10): MAIL_BACKEND resolved, MAIL_LOGO_URL, MAIL_SIGNATURE (or
+    # notify's messages: MAIL_BACKEND resolved, MAIL_LOGO_URL, MAIL_SIGNATURE (or
     # the profile's signature), each line of it one line of the message's signature.
     mail_backend: str = "files"
     mail_logo_url: str = ""

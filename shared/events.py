@@ -155,7 +155,7 @@ class MessageSentV1(Schema):
     sent_at = fields.AwareDateTime(required=True)
 
 
-# -- The agreement's life (issue 4; produced by services/review/agreements.py) ---------------
+# -- The agreement's life, produced by review (services/review/alliances/domain.py) ------
 # Reporting will subscribe to all four (``reporting.alliance_changed``, not built yet) to
 # stop or extend the report schedule; notify tells the partner's contact and the liaison.
 
@@ -448,7 +448,7 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("proposal.assigned", 1): ProposalAssignedV1,
     ("alliance.signed", 1): AllianceSignedV1,
     ("message.sent", 1): MessageSentV1,
-    # -- the agreement's life (issue 4)
+    # -- the agreement's life
     ("alliance.renewed", 1): AllianceRenewedV1,
     ("alliance.concluded", 1): AllianceConcludedV1,
     ("alliance.terminated", 1): AllianceTerminatedV1,
@@ -457,27 +457,27 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("staff.conflict_declared", 1): StaffConflictDeclaredV1,
     ("staff.coordinators_changed", 1): StaffCoordinatorsChangedV1,
     ("staff.password_link", 1): StaffPasswordLinkV1,
-    # -- report deadlines (issue 9): one payload, the type says which moment came
+    # -- report deadlines: one payload, the type says which moment came
     ("report.due_soon", 1): ReportDeadlineV1,
     ("report.due", 1): ReportDeadlineV1,
     ("report.overdue", 1): ReportDeadlineV1,
     ("report.escalated", 1): ReportDeadlineV1,
-    # -- the partner's report and the liaison's review (issue 9)
+    # -- the partner's report and the liaison's review
     ("report.submitted", 1): ReportSubmittedV1,
     ("report.accepted", 1): ReportReviewedV1,
     ("report.revision_requested", 1): ReportReviewedV1,
     # a new link to a report's form, sent at a staff member's request
     ("report.link_resent", 1): ReportLinkResentV1,
-    # -- the annual evaluation shared with the partner (issue 9)
+    # -- the annual evaluation shared with the partner
     ("evaluation.shared", 1): EvaluationSharedV1,
-    # -- a term's report calendar, stored by reporting (issue 9)
+    # -- a term's report calendar, stored by reporting
     ("alliance.reports_scheduled", 1): AllianceReportsScheduledV1,
 }
 
 # event type -> the tasks that consume it. A task's queue is the part of its name before
 # the first dot, which is the consuming service.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    # reporting counts proposals by status and state for the dashboard (issue 9)
+    # reporting counts proposals by status and state for the dashboard
     "proposal.submitted": (
         "review.proposal_submitted",
         "notify.proposal_submitted",
@@ -509,7 +509,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     # notify welcomes the partner and the liaison on alliance.reports_scheduled instead
     "alliance.signed": ("reporting.alliance_signed",),
     "message.sent": ("intake.message_sent",),
-    # -- the agreement's life (issue 4); reporting schedules or cuts the reports (issue 9)
+    # -- the agreement's life; reporting schedules or cuts the reports
     "alliance.renewed": ("reporting.alliance_renewed", "notify.alliance_renewed"),
     "alliance.concluded": ("reporting.alliance_concluded", "notify.alliance_concluded"),
     "alliance.terminated": ("reporting.alliance_terminated", "notify.alliance_terminated"),
@@ -519,29 +519,29 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     ),
     # -- end of the agreement's life
     "staff.conflict_declared": ("notify.conflict_declared", "reporting.conflict_declared"),
-    # notify sends the Coordinator's mail to the active Coordinators by name (issue 16)
+    # notify sends the Coordinator's mail to the active Coordinators by name
     "staff.coordinators_changed": ("notify.coordinators_changed",),
     # notify e-mails a staff member's invitation or password reset link (never a webhook)
     "staff.password_link": ("notify.staff_password_link",),
-    # -- report deadlines (issue 9): the contact and the liaison, or the Coordinator
+    # -- report deadlines: the contact and the liaison, or the Coordinator
     "report.due_soon": ("notify.report_due_soon",),
     "report.due": ("notify.report_due",),
     "report.overdue": ("notify.report_overdue",),
     "report.escalated": ("notify.report_escalated",),
-    # -- the partner's report and the liaison's review (issue 9): the liaison, the contact
+    # -- the partner's report and the liaison's review: the liaison, the contact
     "report.submitted": ("notify.report_submitted",),
     "report.accepted": ("notify.report_accepted",),
     "report.revision_requested": ("notify.report_revision_requested",),
     # a new link to a report's form: the partner's contact
     "report.link_resent": ("notify.report_link_resent",),
-    # -- the annual evaluation (issue 9): the partner's contact, a copy to the liaison
+    # -- the annual evaluation: the partner's contact, a copy to the liaison
     "evaluation.shared": ("notify.evaluation_shared",),
-    # -- a term's report calendar (issue 9): the welcome, or the renewed term's calendar
+    # -- a term's report calendar: the welcome, or the renewed term's calendar
     "alliance.reports_scheduled": ("notify.reports_scheduled",),
 }
 
 
-# -- webhooks (issue 10): notify sends these types to the endpoints the Coordinator registered
+# -- webhooks: notify sends these types to the endpoints the Coordinator registered
 # (services/notify/webhooks), each through a consumer of its own, after the others above.
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "proposal.submitted",

@@ -826,7 +826,7 @@ def forget_queued(session: Session, *, message_ids: list[uuid.UUID]) -> None:
         )
 
 
-# -- the agreement's life (issue 4): renewed, concluded, terminated, Ambassador -------------
+# -- the agreement's life: renewed, concluded, terminated, Ambassador -------------
 
 ALLIANCE_CHANGE_TEMPLATES = {
     "alliance.renewed": "alliance_renewed",
@@ -870,7 +870,7 @@ def alliance_changed(
     return [message_id for message_id in created if message_id is not None]
 
 
-# -- report deadlines (issue 9): due soon, due, overdue, escalated --------------------------
+# -- report deadlines: due soon, due, overdue, escalated --------------------------
 
 REPORT_DEADLINE_TEMPLATES = {
     "report.due_soon": "report_due_soon",
@@ -961,7 +961,7 @@ def report_deadline(
     return [message_id for message_id in created if message_id is not None]
 
 
-# -- the partner's report and the liaison's review (issue 9) ------------------------------
+# -- the partner's report and the liaison's review ------------------------------
 
 
 def report_submitted(
@@ -1068,7 +1068,7 @@ def _report_messages(
     return [message_id for message_id in created if message_id is not None]
 
 
-# -- the annual evaluation shared with the partner (issue 9) ---------------------------------
+# -- the annual evaluation shared with the partner ---------------------------------
 
 
 def evaluation_shared(

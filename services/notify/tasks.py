@@ -311,7 +311,7 @@ def deliver_pending() -> int:
     return queued
 
 
-# -- the agreement's life (issue 4) -----------------------------------------------------------
+# -- the agreement's life -----------------------------------------------------------
 
 
 def _alliance_changed(event: Event, session: Session) -> None:
@@ -343,7 +343,7 @@ def ambassador_designated(event: Event, *, session: Session) -> None:
     _alliance_changed(event, session)
 
 
-# -- report deadlines (issue 9) ---------------------------------------------------------------
+# -- report deadlines ---------------------------------------------------------------
 
 
 def _report_deadline(event: Event, session: Session) -> None:
@@ -373,7 +373,7 @@ def report_escalated(event: Event, *, session: Session) -> None:
     _report_deadline(event, session)
 
 
-# -- the partner's report and the liaison's review (issue 9) ----------------------------------
+# -- the partner's report and the liaison's review ----------------------------------
 
 
 @event_consumer(celery, name="notify.report_submitted", event_type="report.submitted")
@@ -412,7 +412,7 @@ def report_link_resent(event: Event, *, session: Session) -> None:
     deliver_after_commit(session, created)
 
 
-# -- the annual evaluation shared with the partner (issue 9) --------------------------------
+# -- the annual evaluation shared with the partner --------------------------------
 
 
 @event_consumer(celery, name="notify.evaluation_shared", event_type="evaluation.shared")

@@ -977,7 +977,7 @@ def test_the_registration_page_says_how_to_allow_a_local_receiver(app):
     assert "never in production" in help_text
 
 
-# -- the review outcome of a report and the alliance's renewal or end (issue 16) ----------------
+# -- the review outcome of a report and the alliance's renewal or end ----------------
 
 REVISE_LINK = "https://agency.example/reporting/reports/revise?token=signed-secret"
 REVIEW_AND_CHANGE_TYPES = {
