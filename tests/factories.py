@@ -515,7 +515,7 @@ def partner_submits(
 ) -> None:
     """The partner submits ``data`` (the form's fields) through the report's link at ``at``."""
     from services.reporting import create_app as reporting_app
-    from services.reporting.submissions import tokens
+    from services.reporting.reports import tokens
     from services.reporting.submissions import views as form_views
 
     monkeypatch.setattr(form_views, "now", lambda: at)

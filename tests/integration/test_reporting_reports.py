@@ -243,7 +243,7 @@ def test_the_reminder_event_names_the_report_and_the_people(rolled_back):
         "report_url": payload["report_url"],
     }
     # The partner's signed link to the report's form (services/reporting/submissions/).
-    from services.reporting.submissions.tokens import read_token
+    from services.reporting.reports.tokens import read_token
     from shared.config import load_settings
 
     base = load_settings().public_base_url.rstrip("/")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.reporting.reports.models import DECISIONS
+from services.reporting.reports.review import MAX_COMMENTS
 from services.reporting.reports.schemas import ReportOut
-from services.reporting.reviews.domain import MAX_COMMENTS
-from services.reporting.reviews.models import DECISIONS
 from shared.schemas import InputSchema
 
 

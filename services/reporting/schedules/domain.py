@@ -138,7 +138,7 @@ def revision_due_date(
     """The new due date a revision request gives a report: the later of its current due
     date and ``revision_days`` after the request's day (in the agency's time zone). A
     revision never brings a due date forward; the liaison may choose a later one
-    (reviews/domain.py ``request_revision``)."""
+    (reports/review.py ``request_revision``)."""
     earliest = requested_on + timedelta(days=rules.revision_days)
     return max(earliest, current_due) if current_due is not None else earliest
 
