@@ -43,7 +43,9 @@ COPY_SUBJECTS = {
 DAYS = {"report.due_soon": -14, "report.due": 0, "report.overdue": 1, "report.escalated": 30}
 
 
-def reminder(event_type, *, report_id=None, alliance_id=None, days=None, report_url=""):
+def reminder(
+    event_type, *, report_id=None, alliance_id=None, proposal_id=None, days=None, report_url=""
+):
     """The event reporting's deadline sweep sends, as it reaches notify's queue."""
     return new_event(
         event_type,
@@ -51,6 +53,7 @@ def reminder(event_type, *, report_id=None, alliance_id=None, days=None, report_
         payload={
             "report_id": report_id or uuid.uuid4(),
             "alliance_id": alliance_id or uuid.uuid4(),
+            "proposal_id": proposal_id or uuid.uuid4(),
             "reference": REFERENCE,
             "partner_name": PARTNER,
             "contact": {"name": "Dana Smith", "email": CONTACT},
@@ -237,7 +240,7 @@ def test_reminders_join_the_alliances_proposal_and_hide_from_conflicted_staff(re
                 html_body="",
             )
         )
-    consume(reminder("report.due", alliance_id=alliance_id))
+    consume(reminder("report.due", alliance_id=alliance_id, proposal_id=proposal_id))
     consume(reminder("report.escalated"))  # an alliance notify never heard of
 
     reader = acting("riley@agency.example", "reviewer")

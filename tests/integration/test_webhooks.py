@@ -999,6 +999,7 @@ def reviewed_or_changed_event(event_type: str) -> dict[str, Any]:
             payload={
                 "report_id": uuid.uuid4(),
                 "alliance_id": uuid.uuid4(),
+                "proposal_id": uuid.uuid4(),
                 "reference": "AP-2026-00042",
                 "partner_name": "Roofers United",
                 "contact": {"name": "Dana Smith", "email": "dana@example.org"},

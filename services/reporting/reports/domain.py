@@ -21,7 +21,8 @@ and sends each reminder at most once:
 - ``reports_read_by`` and ``alliance_reports``: an alliance's reports for any staff member
   but one who declared a conflict of interest with the partner (people.py
   ``check_may_read``).
-- ``report_event_fields``: what every ``report.*`` event carries.
+- ``report_event_fields``: what every ``report.*`` event carries, its alliance's proposal id
+  included.
 
 The rest of the report aggregate (models.py) has its own modules here: content.py (what a
 report holds), submission.py (the partner's drafts and versions), review.py (the liaison's
@@ -230,7 +231,7 @@ def _scheduled_payload(
     signed = alliance.signed or {}
     return {
         "alliance_id": alliance.id,
-        "proposal_id": uuid.UUID(str(signed["proposal_id"])),
+        "proposal_id": alliance.proposal_id,
         "reference": alliance.reference,
         "partner_name": alliance.partner_name or alliance.reference,
         "contact": alliance.contact,
@@ -369,10 +370,11 @@ def shown_status(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
 
 def report_event_fields(report: Report, alliance: Alliance) -> dict[str, Any]:
     """The fields every ``report.*`` event carries (``shared.events.ReportEventBase``): the
-    report, its alliance and the people to tell."""
+    report, its alliance and the proposal it came from, and the people to tell."""
     return {
         "report_id": report.id,
         "alliance_id": report.alliance_id,
+        "proposal_id": alliance.proposal_id,
         "reference": alliance.reference,
         "partner_name": alliance.partner_name or alliance.reference,
         "contact": alliance.contact,
