@@ -316,7 +316,7 @@ class ReportDeadlineV1(ReportEventBase):
     once per report and reminder). Notify tells the partner's contact with a copy to the
     liaison, or the Coordinator for an escalation.
 
-    ``days`` is the reminder's offset from the due date (-14, -3, 0, 1, 14, 30 by default);
+    ``days`` is the reminder's offset from the due date (``REPORT_REMINDER_DAYS``);
     ``report_url`` is the partner's signed, expiring link to the report form ("" until the
     form exists).
     """
