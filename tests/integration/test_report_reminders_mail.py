@@ -241,7 +241,9 @@ def test_reminders_join_the_alliances_proposal_and_hide_from_conflicted_staff(re
             )
         )
     consume(reminder("report.due", alliance_id=alliance_id, proposal_id=proposal_id))
-    consume(reminder("report.escalated"))  # an alliance notify never heard of
+    # An alliance notify never heard of: the event itself names the proposal it came from.
+    escalated = reminder("report.escalated")
+    consume(escalated)
 
     reader = acting("riley@agency.example", "reviewer")
     conflicted = acting("cora@agency.example", "coordinator", conflicts=[PARTNER])
@@ -255,6 +257,6 @@ def test_reminders_join_the_alliances_proposal_and_hide_from_conflicted_staff(re
         escalation = session.scalars(
             select(Message).where(Message.template == "report_escalated")
         ).one()
-        assert escalation.proposal_id is None
+        assert str(escalation.proposal_id) == escalated["payload"]["proposal_id"]
         assert domain.message_log(session, conflicted) == []
         assert len(domain.message_log(session, reader)) == 4
