@@ -54,7 +54,7 @@ from services.reporting.reports.domain import (
 )
 from services.reporting.reports.models import Report, ReportVersion
 from services.reporting.schedules.domain import ScheduleRules
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.domain import Acting, Forbidden, Invalid
 
 

@@ -20,8 +20,7 @@ from flask import Response, render_template
 from services.reporting.alliances.models import Alliance
 from services.reporting.reports import content as report_content
 from services.reporting.reports.models import Report, ReportReview, ReportVersion
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.web import unavailable
 
 log = logging.getLogger(__name__)

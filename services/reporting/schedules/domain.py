@@ -42,7 +42,7 @@ QUARTERLY = "quarterly"
 ANNUAL = "annual"
 KINDS = (QUARTERLY, ANNUAL)
 
-# The schedule's defaults are the settings' (shared/config.py, section Reporting): declared
+# The schedule's defaults are the settings' (shared/config/reporting.py): declared
 # once there, with docs/configuration.md written from them.
 DEFAULT_REMINDER_DAYS: tuple[tuple[str, int], ...] = REPORT_REMINDER_DAYS.default
 
@@ -68,8 +68,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ScheduleRules:
-    """Every number of the schedule: configuration (shared/config.py, section Reporting),
-    whose defaults are these fields' defaults."""
+    """Every number of the schedule: configuration (shared/config/reporting.py), whose
+    declared defaults are these fields' defaults."""
 
     timezone: ZoneInfo  # the agency's (AGENCY_TIMEZONE)
     quarterly: bool  # state_plan profile: True; federal: False
