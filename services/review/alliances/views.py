@@ -31,6 +31,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
+from services.review import people
 from services.review.alliances import domain as agreements
 from services.review.alliances.models import Alliance
 from services.review.alliances.schemas import (
@@ -47,10 +48,9 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
-from services.review.queue import domain as queue
-from services.review.queue.domain import today as agency_today
 from services.review.worker import database, outbox
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, load_agency_profile
+from shared.config import load_settings
 from shared.domain import Acting, Conflict, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
@@ -170,7 +170,7 @@ class Failure:
 
 
 def _acting() -> Acting:
-    return queue.acting_for(request_session(database), g.staff)
+    return people.acting_for(request_session(database), g.staff)
 
 
 def form_input(schema: Schema) -> dict[str, Any]:
@@ -225,7 +225,7 @@ def _day(text: str) -> date | None:
 
 
 def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = None) -> Any:
-    today = agency_today()
+    today = people.today(load_settings())
     page = agreements.alliance_page(session, alliance_id=alliance_id, acting=_acting(), today=today)
     # A refused termination's notice date, to show when that notice would take effect.
     notice_day = _day(failure.values.get("notice_date", "")) if failure else None
@@ -318,12 +318,16 @@ def _submit(alliance_id: uuid.UUID, form: Form) -> Any:
 
 
 def _milestone_added(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
-    milestone = agreements.add_milestone(session, acting=acting, alliance_id=alliance_id, **body)
+    milestone = agreements.add_milestone(
+        session, acting=acting, alliance_id=alliance_id, today=people.today(load_settings()), **body
+    )
     return f"Milestone added: {milestone.title}."
 
 
 def _meeting_recorded(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
-    meeting = agreements.add_meeting(session, acting=acting, alliance_id=alliance_id, **body)
+    meeting = agreements.add_meeting(
+        session, acting=acting, alliance_id=alliance_id, today=people.today(load_settings()), **body
+    )
     return f"Meeting on {long_date(meeting.met_on)} recorded."
 
 
@@ -370,7 +374,12 @@ def milestone_change(milestone_id: uuid.UUID) -> Form:
 
     def changed(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
         milestone = agreements.update_milestone(
-            session, acting=acting, alliance_id=alliance_id, milestone_id=milestone_id, changes=body
+            session,
+            acting=acting,
+            alliance_id=alliance_id,
+            milestone_id=milestone_id,
+            changes=body,
+            today=people.today(load_settings()),
         )
         status = agreements.MILESTONE_STATUSES.get(milestone.status, milestone.status)
         done = f" on {long_date(milestone.done_on)}" if milestone.done_on else ""
@@ -419,7 +428,12 @@ def add_document(alliance_id: uuid.UUID) -> Any:
 
 def _signing_recorded(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.record_signing(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return (
         f"Signing recorded: signed on {long_date(alliance.signing_date)} for "
@@ -431,7 +445,12 @@ def _signing_recorded(session: Session, acting: Acting, alliance_id: uuid.UUID, 
 
 def _renewed(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.renew(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return (
         f"Renewed for {alliance.term_years} years from {long_date(alliance.signing_date)}: "
@@ -441,14 +460,24 @@ def _renewed(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any
 
 def _concluded(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.conclude(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return f"The alliance is concluded as of {long_date(alliance.ended_on)}."
 
 
 def _terminated(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.terminate(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return (
         f"The alliance is terminated: the notice is dated {long_date(body['notice_date'])}, "
@@ -458,7 +487,12 @@ def _terminated(session: Session, acting: Acting, alliance_id: uuid.UUID, body: 
 
 def _designated(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.designate_ambassador(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return f"{alliance.partner_name} is now an Ambassador."
 

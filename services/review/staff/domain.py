@@ -32,7 +32,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,7 +46,7 @@ from services.review import audit
 from services.review.staff.models import StaffPasswordLink, StaffUser
 from services.review.worker import outbox
 from shared import staff_auth
-from shared.config import load_settings
+from shared.config import SERVICES, load_settings
 from shared.db import after_commit, utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
@@ -249,6 +249,86 @@ def get_person(session: Session, *, acting: Acting, user_id: uuid.UUID) -> Staff
     """One account, as the Coordinator manages it."""
     _as_coordinator(session, acting, only_the_coordinator="sees the staff accounts")
     return get_staff(session, user_id=user_id)
+
+
+# -- names for the records' actors ------------------------------------------------------------
+
+
+FORMER_STAFF = "A former staff member"
+SYSTEM_NAME = "The system"
+
+
+def names(session: Session, actors: Iterable[str | None], *, applicant: str = "") -> dict[str, str]:
+    """Who did something, as people read it, for each actor a record keeps: a staff member's
+    name for their address (an address no account has any more: "A former staff member"),
+    the applicant's contact by name (``applicant``), "The system" for a service acting on its
+    own; a name is kept as it is. Never an address."""
+    wanted = {actor for actor in actors if actor is not None}
+    addresses = {actor.strip().lower() for actor in wanted if "@" in actor}
+    by_address: dict[str, str] = {}
+    if addresses:
+        by_address = {
+            email: name
+            for email, name in session.execute(
+                select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(addresses))
+            ).tuples()
+            if name.strip()
+        }
+    shown: dict[str, str] = {}
+    for actor in wanted:
+        if "@" in actor:
+            shown[actor] = by_address.get(actor.strip().lower(), FORMER_STAFF)
+        elif actor == "applicant":
+            shown[actor] = f"{applicant} (applicant)" if applicant else "The applicant"
+        elif actor in SERVICES or actor in ("system", ""):
+            shown[actor] = SYSTEM_NAME
+        else:
+            shown[actor] = actor
+    return shown
+
+
+def name_of(session: Session, actor: str | None) -> str:
+    """The name to show for one actor (see ``names``)."""
+    return names(session, [actor]).get(actor or "", actor or "")
+
+
+# -- liaisons ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Liaison:
+    """A staff member who may be an alliance's liaison, as a decision names them."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+
+
+LiaisonLookup = Callable[[uuid.UUID], Liaison | None]
+
+
+def staff_liaisons(session: Session) -> LiaisonLookup:
+    """The active staff accounts holding the Liaison role, looked up by id."""
+
+    def lookup(staff_id: uuid.UUID) -> Liaison | None:
+        try:
+            person = get_staff(session, user_id=staff_id)
+        except NotFound:
+            return None
+        if not person.active or "liaison" not in person.roles:
+            return None
+        return Liaison(id=person.id, name=person.name, email=person.email)
+
+    return lookup
+
+
+def liaison_choices(session: Session) -> list[Liaison]:
+    """Who can be chosen as an approved alliance's liaison."""
+    return [
+        Liaison(id=person.id, name=person.name, email=person.email)
+        for person in list_staff(session)
+        if person.active and "liaison" in person.roles
+    ]
 
 
 # -- signing in -------------------------------------------------------------------------------
