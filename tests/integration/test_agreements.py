@@ -737,6 +737,7 @@ def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(re
                 alliance_id=alliance_id,
                 acting=COORDINATOR,
                 outbox=outbox,
+                today=agency_today(),
                 **({"notice_date": date(2025, 7, 1)} if step is agreements.terminate else {}),
             )
     with pytest.raises(Conflict, match="nothing more can be decided"):

@@ -71,7 +71,7 @@ def join(session, roundtable_id, alliance_id, joined_on, today=None):
         alliance_id=alliance_id,
         joined_on=joined_on,
         acting=COORDINATOR,
-        today=today,
+        today=today if today is not None else agency_today(),
     ).membership.id
 
 
@@ -82,7 +82,7 @@ def leave(session, roundtable_id, membership_id, left_on, today=None):
         membership_id=membership_id,
         left_on=left_on,
         acting=COORDINATOR,
-        today=today,
+        today=today if today is not None else agency_today(),
     )
 
 
