@@ -28,7 +28,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from marshmallow import Schema, fields
+from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from services.review import people
@@ -48,6 +48,7 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
+from services.review.forms import form_input
 from services.review.worker import database, outbox
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, load_agency_profile
 from shared.config import load_settings
@@ -60,8 +61,6 @@ bp = Blueprint("alliances", __name__, url_prefix="/staff/alliances")
 
 KEEPERS = agreements.WORK_PLAN_KEEPERS
 DECIDERS = agreements.DECIDERS
-
-WHOLE_NUMBER = re.compile(r"[+-]?\d{1,9}")
 
 
 @bp.app_template_filter("long_date")
@@ -171,18 +170,6 @@ class Failure:
 
 def _acting() -> Acting:
     return people.acting_for(request_session(database), g.staff)
-
-
-def form_input(schema: Schema) -> dict[str, Any]:
-    """The form's fields the schema knows, decoded as the API's JSON would carry them: blanks
-    left out (so "required" says what to give), whole numbers as numbers. Then the schema's
-    own checks apply, with the API's messages; ``Invalid`` names each field."""
-    sent = {k: v.strip() for k, v in request.form.items() if k in schema.fields}
-    data: dict[str, Any] = {k: v for k, v in sent.items() if v}
-    for name, kind in schema.fields.items():
-        if isinstance(kind, fields.Integer) and WHOLE_NUMBER.fullmatch(data.get(name, "")):
-            data[name] = int(data[name])
-    return load_input(schema, data)
 
 
 # -- the list ---------------------------------------------------------------------------------
