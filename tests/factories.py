@@ -202,6 +202,7 @@ def staff_member(
             roles=list(roles) or ["reviewer"],
             password=password,
             actor="test",
+            settings=load_settings(),
         )
         person.active = active
         return person

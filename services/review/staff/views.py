@@ -217,7 +217,10 @@ def sign_in() -> Any:
     except Invalid as err:
         return _render_sign_in(status=422, email=email, errors=err.errors)
     user = accounts.authenticate(
-        request_session(database), email=credentials["email"], password=credentials["password"]
+        request_session(database),
+        email=credentials["email"],
+        password=credentials["password"],
+        settings=load_settings(),
     )
     if user is None:
         return _render_sign_in(status=401, email=email, errors={"_request": [WRONG_CREDENTIALS]})
@@ -271,7 +274,9 @@ def forgot_password() -> Any:
         asked = form_input(PASSWORD_RESET, as_typed=True)
     except Invalid as err:
         return _render_forgot(status=422, email=echoed("email").strip(), errors=err.errors)
-    accounts.request_password_reset(request_session(database), email=asked["email"])
+    accounts.request_password_reset(
+        request_session(database), email=asked["email"], settings=load_settings()
+    )
     return redirect(url_for("staff.forgot_password", sent=1), code=303)
 
 
@@ -346,7 +351,11 @@ def set_password_from_link(token: str) -> Any:
     try:
         chosen = form_input(LINK_PASSWORD, as_typed=True)
         user = accounts.set_password_from_link(
-            session, token=token, new_password=chosen["new_password"], keep_session=session_id
+            session,
+            token=token,
+            new_password=chosen["new_password"],
+            keep_session=session_id,
+            settings=load_settings(),
         )
     except accounts.LinkRefused as refused:  # used or replaced meanwhile
         return _refused_link(refused)
@@ -390,6 +399,7 @@ def password() -> Any:
             current_password=change["current_password"],
             new_password=change["new_password"],
             keep_session=me().id,
+            settings=load_settings(),
         )
     except Invalid as err:
         return page(
@@ -441,6 +451,7 @@ def new_person() -> Any:
             name=person["name"],
             roles=person["roles"],
             password=(person["password"] or "") if access == "password" else None,
+            settings=load_settings(),
         )
     except Invalid as err:
         shown = {
@@ -508,7 +519,13 @@ def set_password(user_id: uuid.UUID) -> Any:
     session = request_session(database)
     try:
         new = form_input(SET_PASSWORD, as_typed=True)
-        accounts.set_password(session, acting=acting(), user_id=user_id, password=new["password"])
+        accounts.set_password(
+            session,
+            acting=acting(),
+            user_id=user_id,
+            password=new["password"],
+            settings=load_settings(),
+        )
     except Invalid as err:
         return _person_page(
             session, user_id, errors=err.errors, labels={"password": "New password"}
@@ -521,7 +538,9 @@ def set_password(user_id: uuid.UUID) -> Any:
 def resend_invitation(user_id: uuid.UUID) -> Any:
     """A new invitation (the older links stop working); back to the list or the person's
     page, whichever the button was on."""
-    accounts.resend_invitation(request_session(database), acting=acting(), user_id=user_id)
+    accounts.resend_invitation(
+        request_session(database), acting=acting(), user_id=user_id, settings=load_settings()
+    )
     if request.form.get("from") == "people":
         return redirect(url_for("staff.people", invited=user_id), code=303)
     return redirect(url_for("staff.person", user_id=user_id, done="invited_again"), code=303)
