@@ -228,7 +228,7 @@ def may_keep_work_plan(alliance: Alliance, acting: Acting) -> bool:
         return False
     if acting.is_coordinator:
         return True
-    return "liaison" in acting.roles and alliance.liaison_id == acting.staff_id
+    return people.is_liaison_of(acting, alliance.liaison_id)
 
 
 def check_decider(acting: Acting) -> None:

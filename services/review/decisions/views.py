@@ -32,7 +32,7 @@ bp = Blueprint("decisions", __name__, url_prefix="/staff")
 DECIDERS = tuple(sorted(people.DECIDERS))
 
 # The proposal page's decision form holds every kind's fields; each kind's details
-# (decisions/schemas.py) by the form field that carries it.
+# (decisions/details.py) by the form field that carries it.
 FORM_FIELDS: dict[str, dict[str, str]] = {
     "changes_requested": {"message": "message"},
     "declined": {"reason": "decline_reason"},

@@ -83,7 +83,9 @@ def api_people() -> Any:
 def api_add_person(person: dict[str, Any]) -> Any:
     """Add a person (Coordinator). With ``password``, they can sign in with it at once;
     without it, they are e-mailed an invitation with a single-use link to set their own."""
-    return accounts.create_staff(request_session(database), acting=acting(), **person)
+    return accounts.create_staff(
+        request_session(database), acting=acting(), settings=load_settings(), **person
+    )
 
 
 @bp.route("/<uuid:user_id>/invitation", methods=["POST"])
