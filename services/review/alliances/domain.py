@@ -99,7 +99,7 @@ from services.review.alliances.models import (
 )
 from services.review.base import AuditEntry
 from services.review.staff import domain as accounts
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.dates import term_end
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound

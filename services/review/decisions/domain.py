@@ -29,8 +29,7 @@ from services.review.decisions.models import PreparedDecision
 from services.review.queue import domain as queue
 from services.review.queue.models import QueuedProposal
 from services.review.staff import domain as accounts
-from shared.agency import load_agency_profile
-from shared.config import Settings
+from shared.config import Settings, load_agency_profile
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid
 from shared.events import new_event

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from services.review.alliances.domain import ambassador_since
 from services.review.alliances.models import Alliance, AllianceTerm, Roundtable
 from services.review.roundtables.domain import current_memberships, is_current
-from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile, load_agency_profile
+from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile
+from shared.config import load_agency_profile
 
 PUBLIC_STATUSES = ("active", "ambassador")
 

@@ -18,11 +18,11 @@ staff member and refuses on its own (views and APIs never re-check):
 Plain functions over a SQLAlchemy session; the caller owns the transaction and nothing here
 commits, and gives the settings where a function needs them (``settings``: the hashing cost,
 the links' lifetimes and address). Passwords are hashed with Argon2id (argon2-cffi) at the
-cost the setting ``STAFF_PASSWORD_HASH`` names (shared/config.py), and rehashed at sign-in
-when that cost has changed. Anything that takes access away (deactivation, a change of roles
-or of password) also ends the person's sessions (shared/staff_auth.py). Anything that changes
-who the active Coordinators are also tells the other services, through review's outbox in the
-same transaction (``staff.coordinators_changed`` with the whole list: notify sends the
+cost the setting ``STAFF_PASSWORD_HASH`` names (shared/config/staff.py), and rehashed at
+sign-in when that cost has changed. Anything that takes access away (deactivation, a change of
+roles or of password) also ends the person's sessions (shared/staff_auth.py). Anything that
+changes who the active Coordinators are also tells the other services, through review's outbox
+in the same transaction (``staff.coordinators_changed`` with the whole list: notify sends the
 Coordinator's mail to them).
 """
 
