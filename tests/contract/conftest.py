@@ -22,12 +22,12 @@ import pytest
 import schemathesis
 from flask import Flask
 
-from services.review.queue.domain import today as agency_today
 from services.review.staff.models import StaffUser
 from shared.domain import Acting
 from shared.staff_auth import COOKIE_NAME
 from tests.factories import (
     COORDINATOR,
+    agency_today,
     alliance_signed_event,
     csrf_header,
     held_decision_message,
