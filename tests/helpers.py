@@ -1,4 +1,5 @@
-"""Helpers for tests: what went over the broker, waiting for a condition, a beat process.
+"""Helpers for tests: what went over the broker, waiting for a condition, a pinned clock, a beat
+process.
 
 Test data is built by tests/factories.py."""
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,18 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:.0f} s: {what or condition}")
         time.sleep(interval)
+
+
+def pin_clock(monkeypatch: Any, module: Any, at: datetime) -> None:
+    """``datetime.now()`` in ``module`` answers ``at`` (in the zone asked for), for code that
+    reads the clock inline rather than through a ``now()`` of its own."""
+
+    class Pinned(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return at if tz is None else at.astimezone(tz)
+
+    monkeypatch.setattr(module, "datetime", Pinned)
 
 
 def queued_tasks(redis_client: Any, queue: str) -> list[tuple[str, dict[str, Any]]]:
