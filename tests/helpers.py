@@ -1,5 +1,5 @@
-"""Helpers for tests: what went over the broker, waiting for a condition, a pinned clock, a beat
-process.
+"""Helpers for tests: what went over the broker, what a database holds, waiting for a condition,
+a pinned clock, a beat process.
 
 Test data is built by tests/factories.py."""
 
@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import inspect, literal_column, select, table
+
 
 def wait_until(
     condition: Callable[[], Any], *, timeout: float, interval: float = 0.2, what: str = ""
@@ -28,6 +30,20 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:.0f} s: {what or condition}")
         time.sleep(interval)
+
+
+def stored_rows(database: Any) -> dict[str, list[str]]:
+    """Every row of every table of a service's database (its outbox and audit log among them),
+    by table: equal before and after a refused request, nothing was stored, changed or queued."""
+    with database.engine.connect() as connection:
+        names = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        return {
+            name: sorted(
+                repr(tuple(row))
+                for row in connection.execute(select(literal_column("*")).select_from(table(name)))
+            )
+            for name in names
+        }
 
 
 def pin_clock(monkeypatch: Any, module: Any, at: datetime) -> None:

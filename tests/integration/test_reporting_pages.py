@@ -48,6 +48,7 @@ def local(day: date, hour: int = 12) -> datetime:
 
 NOW = local(date(2026, 12, 1))  # 2026's reports are due or overdue, 2027's not yet
 
+
 def seed(name: str, liaison, division: str) -> uuid.UUID:
     event = alliance_signed_event(name, signing_date=SIGNED, ends_on=ENDS)
     event.payload["liaison"] = {"id": liaison.id, "name": liaison.name, "email": liaison.email}
@@ -118,19 +119,13 @@ def test_the_work_list_shows_a_liaison_only_their_own_alliances(program):
     assert "evil.example" in ola
     assert "Michigan Roofing" not in ola
     with database.transaction() as session:
-        mine = figures.work_list(
-            session, acting=acting_as(LIAISON), now=NOW, rules=ANNUAL
-        )
+        mine = figures.work_list(session, acting=acting_as(LIAISON), now=NOW, rules=ANNUAL)
         assert [line.report.due_date for line in mine.to_review] == [date(2025, 3, 15)]
         assert [line.report.due_date for line in mine.overdue] == [date(2026, 3, 15)]
-        theirs = figures.work_list(
-            session, acting=acting_as(OTHER_LIAISON), now=NOW, rules=ANNUAL
-        )
+        theirs = figures.work_list(session, acting=acting_as(OTHER_LIAISON), now=NOW, rules=ANNUAL)
         assert len(theirs.to_review) == 2
         assert theirs.overdue == []
-        everyone = figures.work_list(
-            session, acting=COORDINATOR, now=NOW, rules=ANNUAL
-        )
+        everyone = figures.work_list(session, acting=COORDINATOR, now=NOW, rules=ANNUAL)
         assert len(everyone.to_review) == 3
         assert len(everyone.overdue) == 1
         filtered = figures.work_list(
