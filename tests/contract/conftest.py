@@ -82,7 +82,7 @@ def caller_for(app: Flask, person: StaffUser | Acting) -> Caller:
 
 
 def aim_at(schema: Any, rows: list[Mapping[str, Any]]) -> None:
-    """Point about half of the generated requests at real rows.
+    """Point about half of the generated (schema-conforming) requests at real rows.
 
     Each row binds parameter names to real values (``{"proposal_id": ..., "token": ...}``):
     for a case that has one of those names among its path parameters, query or top-level
@@ -109,6 +109,8 @@ def aim_at(schema: Any, rows: list[Mapping[str, Any]]) -> None:
 
     @schema.hook
     def flatmap_case(context: Any, case: schemathesis.Case) -> st.SearchStrategy[Any]:
+        if case.meta is not None and case.meta.generation.mode.is_negative:
+            return st.just(case)  # a real value would make a schema-violating case valid
         names = names_of(case)
         fitting = [row for row in rows if names & set(row)]
         if not fitting:

@@ -41,7 +41,7 @@ from tests.factories import (
     signed_in,
     using,
 )
-from tests.helpers import queued_tasks
+from tests.helpers import queued_tasks, stored_rows
 
 pytestmark = pytest.mark.integration
 COMMITTED = pytest.mark.usefixtures("clean_databases")
@@ -1117,8 +1117,12 @@ def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_
         today.isoformat(),
         (today + timedelta(days=30)).isoformat(),
     )
+    before, sent = stored_rows(database), queued_tasks(redis_client, "notify")
     again = coordinator.post(f"{url}/conclusion", json={})
     assert again.status_code == 409
+    # Still terminated: no status change, no audit entry, no event.
+    assert stored_rows(database) == before
+    assert queued_tasks(redis_client, "notify") == sent
 
 
 @COMMITTED
