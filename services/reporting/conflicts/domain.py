@@ -20,7 +20,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,8 @@ from shared.conflicts import StaffConflicts
 from shared.domain import Acting, Forbidden
 from shared.events import Event
 
+# The conflicts reporting knows of: ``COPY.keys_of`` is what current_acting() (shared/web.py)
+# reads for every reporting page and API call.
 COPY = StaffConflicts(StaffConflict)
 
 IN_CONFLICT = (
@@ -41,11 +42,6 @@ IN_CONFLICT = (
 def record_declared(session: Session, *, event: Event) -> None:
     """Keep a ``staff.conflict_declared`` (once per staff member and organization)."""
     COPY.record(session, event=event)
-
-
-def acting_for(session: Session, staff: Any) -> Acting:
-    """The signed-in staff member (``g.staff``) with the conflicts reporting knows of."""
-    return COPY.acting(session, staff)
 
 
 def hidden_from(acting: Acting, organization_name: str) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -41,11 +40,9 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
-from services.review.queue import domain as queue
 from services.review.worker import database, outbox
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "agreement_api",
@@ -59,13 +56,9 @@ KEEPERS = agreements.WORK_PLAN_KEEPERS
 DECIDERS = agreements.DECIDERS
 
 
-def _acting() -> Acting:
-    return queue.acting_for(request_session(database), g.staff)
-
-
 def _page(alliance_id: uuid.UUID) -> agreements.AlliancePage:
     return agreements.alliance_page(
-        request_session(database), alliance_id=alliance_id, acting=_acting()
+        request_session(database), alliance_id=alliance_id, acting=current_acting()
     )
 
 
@@ -81,7 +74,7 @@ def list_alliances(args: dict[str, Any]) -> Any:
     signed); ``mine=true``: those you are the liaison of."""
     rows = agreements.list_alliances(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         status=args["status"] or None,
         mine=args["mine"],
     )
@@ -105,7 +98,9 @@ class Milestones(MethodView):
         """The work plan's milestones by target date."""
         session = request_session(database)
         return {
-            "milestones": agreements.work_plan(session, alliance_id=alliance_id, acting=_acting())
+            "milestones": agreements.work_plan(
+                session, alliance_id=alliance_id, acting=current_acting()
+            )
         }
 
     @staff_api_required(*KEEPERS)
@@ -114,7 +109,7 @@ class Milestones(MethodView):
     def post(self, body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         """Add a milestone (the Coordinator, or the alliance's liaison)."""
         return agreements.add_milestone(
-            request_session(database), acting=_acting(), alliance_id=alliance_id, **body
+            request_session(database), acting=current_acting(), alliance_id=alliance_id, **body
         )
 
 
@@ -126,7 +121,7 @@ def change_milestone(body: dict[str, Any], alliance_id: uuid.UUID, milestone_id:
     """Change a milestone: its status (done: with the day, today if none), dates, text."""
     return agreements.update_milestone(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         milestone_id=milestone_id,
         changes=body,
@@ -141,7 +136,9 @@ class Meetings(MethodView):
         """The days the implementation team met."""
         session = request_session(database)
         return {
-            "meetings": agreements.team_meetings(session, alliance_id=alliance_id, acting=_acting())
+            "meetings": agreements.team_meetings(
+                session, alliance_id=alliance_id, acting=current_acting()
+            )
         }
 
     @staff_api_required(*KEEPERS)
@@ -150,7 +147,7 @@ class Meetings(MethodView):
     def post(self, body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         """Record a day the team met."""
         return agreements.add_meeting(
-            request_session(database), acting=_acting(), alliance_id=alliance_id, **body
+            request_session(database), acting=current_acting(), alliance_id=alliance_id, **body
         )
 
 
@@ -160,7 +157,10 @@ class Meetings(MethodView):
 def remove_meeting(alliance_id: uuid.UUID, meeting_id: uuid.UUID) -> None:
     """Remove a meeting recorded by mistake (the history keeps it)."""
     agreements.remove_meeting(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, meeting_id=meeting_id
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        meeting_id=meeting_id,
     )
 
 
@@ -173,7 +173,7 @@ class Documents(MethodView):
         session = request_session(database)
         return {
             "documents": agreements.alliance_documents(
-                session, alliance_id=alliance_id, acting=_acting()
+                session, alliance_id=alliance_id, acting=current_acting()
             )
         }
 
@@ -183,7 +183,7 @@ class Documents(MethodView):
     def post(self, body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         """Add a document: a link (https://...) or a description of where it is kept."""
         return agreements.add_document(
-            request_session(database), acting=_acting(), alliance_id=alliance_id, **body
+            request_session(database), acting=current_acting(), alliance_id=alliance_id, **body
         )
 
 
@@ -194,7 +194,7 @@ def remove_document(alliance_id: uuid.UUID, document_id: uuid.UUID) -> None:
     """Remove a document entry (the history keeps it)."""
     agreements.remove_document(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         document_id=document_id,
     )
@@ -213,7 +213,11 @@ def record_signing(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     approval's if left out). The alliance becomes active and its report schedule starts from
     that date; 409 when it is not awaiting its signing."""
     agreements.record_signing(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        **body,
     )
     return _page(alliance_id)
 
@@ -225,7 +229,11 @@ def record_signing(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def renew(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Renew an active alliance: a new signing date and a term of two to five years."""
     agreements.renew(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        **body,
     )
     return _page(alliance_id)
 
@@ -237,7 +245,11 @@ def renew(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def conclude(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Conclude the alliance (today, or the past day given)."""
     agreements.conclude(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        **body,
     )
     return _page(alliance_id)
 
@@ -249,7 +261,11 @@ def conclude(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def terminate(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Terminate with 30 days' written notice: it ends on the notice date + 30 days."""
     agreements.terminate(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        **body,
     )
     return _page(alliance_id)
 
@@ -261,7 +277,7 @@ class Ambassador(MethodView):
     def get(self, alliance_id: uuid.UUID) -> Any:
         """Whether the partner may be named an Ambassador today, and why."""
         return agreements.ambassador_eligibility_of(
-            request_session(database), alliance_id=alliance_id, acting=_acting()
+            request_session(database), alliance_id=alliance_id, acting=current_acting()
         )
 
     @staff_api_required(*DECIDERS)
@@ -271,7 +287,7 @@ class Ambassador(MethodView):
         """Name the partner an Ambassador (after an initial term and one renewal)."""
         agreements.designate_ambassador(
             request_session(database),
-            acting=_acting(),
+            acting=current_acting(),
             alliance_id=alliance_id,
             outbox=outbox,
             **body,

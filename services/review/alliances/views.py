@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,6 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
-from services.review.queue import domain as queue
 from services.review.queue.domain import today as agency_today
 from services.review.worker import database, outbox
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS
@@ -55,7 +54,7 @@ from shared.config import load_agency_profile
 from shared.domain import Acting, Conflict, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint("alliances", __name__, url_prefix="/staff/alliances")
 
@@ -170,10 +169,6 @@ class Failure:
         ]
 
 
-def _acting() -> Acting:
-    return queue.acting_for(request_session(database), g.staff)
-
-
 def form_input(schema: Schema) -> dict[str, Any]:
     """The form's fields the schema knows, decoded as the API's JSON would carry them: blanks
     left out (so "required" says what to give), whole numbers as numbers. Then the schema's
@@ -201,7 +196,7 @@ def list_page() -> Any:
         args = {"status": "", "mine": False}
     rows = agreements.list_alliances(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         status=args["status"] or None,
         mine=args["mine"],
     )
@@ -227,7 +222,9 @@ def _day(text: str) -> date | None:
 
 def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = None) -> Any:
     today = agency_today()
-    page = agreements.alliance_page(session, alliance_id=alliance_id, acting=_acting(), today=today)
+    page = agreements.alliance_page(
+        session, alliance_id=alliance_id, acting=current_acting(), today=today
+    )
     # A refused termination's notice date, to show when that notice would take effect.
     notice_day = _day(failure.values.get("notice_date", "")) if failure else None
     if failure and failure.prefix != "termination":
@@ -300,7 +297,7 @@ def _submit(alliance_id: uuid.UUID, form: Form) -> Any:
     """Refuse who may not send this form, then check the form and let the domain act; the
     page again with the form's errors, or a redirect with the message the action returns."""
     session = request_session(database)
-    acting = _acting()
+    acting = current_acting()
     form.guard(session, alliance_id=alliance_id, acting=acting)
     try:
         message = form.act(session, acting, alliance_id, form_input(form.schema()))

@@ -12,11 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.review.queue import domain as queue
 from services.review.roundtables import domain as roundtables
 from services.review.roundtables.schemas import (
     DepartureIn,
@@ -29,9 +27,8 @@ from services.review.roundtables.schemas import (
     RoundtableRosterOut,
 )
 from services.review.worker import database
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "roundtable_api",
@@ -43,17 +40,13 @@ bp = Blueprint(
 KEEPERS = roundtables.KEEPERS
 
 
-def _acting() -> Acting:
-    return queue.acting_for(request_session(database), g.staff)
-
-
 @bp.route("/roundtables")
 class Roundtables(MethodView):
     @staff_api_required()
     @bp.response(200, RoundtableListOut)
     def get(self) -> Any:
         """Every roundtable (each followed by its workgroups) with all memberships."""
-        rows = roundtables.list_roundtables(request_session(database), acting=_acting())
+        rows = roundtables.list_roundtables(request_session(database), acting=current_acting())
         return {"roundtables": rows}
 
     @staff_api_required(*KEEPERS)
@@ -61,7 +54,9 @@ class Roundtables(MethodView):
     @bp.response(201, RoundtableOut)
     def post(self, body: dict[str, Any]) -> Any:
         """A roundtable, or with ``parent_id`` a workgroup of one."""
-        return roundtables.create_roundtable(request_session(database), acting=_acting(), **body)
+        return roundtables.create_roundtable(
+            request_session(database), acting=current_acting(), **body
+        )
 
 
 @bp.route("/roundtables/<uuid:roundtable_id>", methods=["PATCH"])
@@ -71,7 +66,10 @@ class Roundtables(MethodView):
 def change_roundtable(body: dict[str, Any], roundtable_id: uuid.UUID) -> Any:
     """Rename, describe, or change the dates (an end date closes it)."""
     return roundtables.update_roundtable(
-        request_session(database), acting=_acting(), roundtable_id=roundtable_id, changes=body
+        request_session(database),
+        acting=current_acting(),
+        roundtable_id=roundtable_id,
+        changes=body,
     )
 
 
@@ -82,7 +80,7 @@ class Memberships(MethodView):
     def get(self, roundtable_id: uuid.UUID) -> Any:
         """Who is and was in the roundtable, with the dates."""
         return roundtables.roster(
-            request_session(database), acting=_acting(), roundtable_id=roundtable_id
+            request_session(database), acting=current_acting(), roundtable_id=roundtable_id
         )
 
     @staff_api_required(*KEEPERS)
@@ -91,7 +89,7 @@ class Memberships(MethodView):
     def post(self, body: dict[str, Any], roundtable_id: uuid.UUID) -> Any:
         """An alliance joins the roundtable."""
         return roundtables.join(
-            request_session(database), acting=_acting(), roundtable_id=roundtable_id, **body
+            request_session(database), acting=current_acting(), roundtable_id=roundtable_id, **body
         )
 
 
@@ -105,7 +103,7 @@ def leave_roundtable(
     """The alliance leaves: ``left_on`` is its last day as a member."""
     return roundtables.leave(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         roundtable_id=roundtable_id,
         membership_id=membership_id,
         **body,

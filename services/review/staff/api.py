@@ -26,9 +26,8 @@ from services.review.staff.schemas import (
     RolesIn,
 )
 from services.review.worker import database
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "staff_api",
@@ -36,10 +35,6 @@ bp = Blueprint(
     url_prefix="/api/v1/staff",
     description="Staff accounts: who is signed in, and the Coordinator's management of them.",
 )
-
-
-def acting() -> Acting:
-    return Acting.of(g.staff)
 
 
 @bp.route("/me", methods=["GET"])
@@ -58,7 +53,7 @@ def api_change_password(change: dict[str, Any]) -> None:
     """Change your own password, giving the current one; your other sessions end."""
     accounts.change_password(
         request_session(database),
-        acting=acting(),
+        acting=current_acting(),
         current_password=change["current_password"],
         new_password=change["new_password"],
         keep_session=g.staff.id,
@@ -70,7 +65,7 @@ def api_change_password(change: dict[str, Any]) -> None:
 @bp.response(200, PeopleOut)
 def api_people() -> Any:
     """Every staff account, active people first (Coordinator)."""
-    staff = accounts.list_people(request_session(database), acting=acting())
+    staff = accounts.list_people(request_session(database), acting=current_acting())
     return {"staff": staff, "count": len(staff)}
 
 
@@ -81,7 +76,7 @@ def api_people() -> Any:
 def api_add_person(person: dict[str, Any]) -> Any:
     """Add a person (Coordinator). With ``password``, they can sign in with it at once;
     without it, they are e-mailed an invitation with a single-use link to set their own."""
-    return accounts.create_staff(request_session(database), acting=acting(), **person)
+    return accounts.create_staff(request_session(database), acting=current_acting(), **person)
 
 
 @bp.route("/<uuid:user_id>/invitation", methods=["POST"])
@@ -91,7 +86,7 @@ def api_resend_invitation(user_id: uuid.UUID) -> Any:
     """E-mail an invited person a new invitation; the older links stop working
     (Coordinator). 409 once they have set a password, or while the account is deactivated."""
     session = request_session(database)
-    return accounts.resend_invitation(session, acting=acting(), user_id=user_id)
+    return accounts.resend_invitation(session, acting=current_acting(), user_id=user_id)
 
 
 @bp.route("/<uuid:user_id>/roles", methods=["POST"])
@@ -101,7 +96,9 @@ def api_resend_invitation(user_id: uuid.UUID) -> Any:
 def api_change_roles(change: dict[str, Any], user_id: uuid.UUID) -> Any:
     """Change a person's roles; their sessions end (Coordinator)."""
     session = request_session(database)
-    return accounts.change_roles(session, acting=acting(), user_id=user_id, roles=change["roles"])
+    return accounts.change_roles(
+        session, acting=current_acting(), user_id=user_id, roles=change["roles"]
+    )
 
 
 @bp.route("/<uuid:user_id>/active", methods=["POST"])
@@ -111,7 +108,9 @@ def api_change_roles(change: dict[str, Any], user_id: uuid.UUID) -> Any:
 def api_set_active(change: dict[str, Any], user_id: uuid.UUID) -> Any:
     """Deactivate an account, ending its sessions, or reactivate it (Coordinator)."""
     session = request_session(database)
-    return accounts.set_active(session, acting=acting(), user_id=user_id, active=change["active"])
+    return accounts.set_active(
+        session, acting=current_acting(), user_id=user_id, active=change["active"]
+    )
 
 
 @bp.route("/<uuid:user_id>/password", methods=["POST"])
@@ -121,4 +120,6 @@ def api_set_active(change: dict[str, Any], user_id: uuid.UUID) -> Any:
 def api_set_password(new: dict[str, Any], user_id: uuid.UUID) -> None:
     """Give someone else a new password; their sessions end (Coordinator)."""
     session = request_session(database)
-    accounts.set_password(session, acting=acting(), user_id=user_id, password=new["password"])
+    accounts.set_password(
+        session, acting=current_acting(), user_id=user_id, password=new["password"]
+    )
