@@ -1,4 +1,6 @@
-"""Notify: e-mail templates, delivery over SMTP (or to files), and the message log."""
+"""Notify: what to say to whom (messages/), getting it out by e-mail and to webhook endpoints
+(delivery/, webhooks/), and the staff's log over both (log/); who the staff are (staff/).
+This module only wires the parts into notify's app."""
 
 from flask import Flask
 
@@ -6,7 +8,8 @@ from flask import Flask
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from flask_wtf.csrf import CSRFProtect
 
-    from services.notify import api, views, webhooks
+    from services.notify import webhooks
+    from services.notify.log import api, views
     from shared.api import ServiceApi
     from shared.staff_auth import init_staff_auth
     from shared.web import ServiceApp, init_app

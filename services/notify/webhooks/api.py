@@ -13,8 +13,9 @@ from typing import Any
 from flask import Response, after_this_request
 from flask_smorest import Blueprint
 
-from services.notify import conflicts
-from services.notify.webhooks import domain, tasks
+from services.notify.delivery.queue import deliver_webhooks_after_commit
+from services.notify.staff import conflicts
+from services.notify.webhooks import domain
 from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.schemas import (
     DeliveriesOut,
@@ -167,5 +168,5 @@ def replay(delivery_id: uuid.UUID) -> Any:
     """Send a delivery again now: a new attempt, recorded."""
     session, acting = conflicts.in_request()
     delivery = domain.replay(session, acting, delivery_id, now=utcnow())
-    tasks.deliver_after_commit(session, [delivery.id])
+    deliver_webhooks_after_commit(session, [delivery.id])
     return delivery

@@ -21,8 +21,9 @@ from flask import (
     url_for,
 )
 
-from services.notify import conflicts
-from services.notify.webhooks import domain, tasks
+from services.notify.delivery.queue import deliver_webhooks_after_commit
+from services.notify.staff import conflicts
+from services.notify.webhooks import domain
 from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.schemas import EndpointChangeIn, EndpointIn
 from shared.db import utcnow
@@ -135,7 +136,7 @@ def delivery_page(delivery_id: uuid.UUID) -> Any:
     session, acting = conflicts.in_request()
     if request.method == "POST":
         delivery = domain.replay(session, acting, delivery_id, now=utcnow())
-        tasks.deliver_after_commit(session, [delivery.id])
+        deliver_webhooks_after_commit(session, [delivery.id])
         flash("Replaying: a new attempt is on its way.", "success")
         return redirect(url_for("webhooks.delivery_page", delivery_id=delivery_id), code=303)
     record = domain.get_delivery(session, acting, delivery_id)

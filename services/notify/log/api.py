@@ -1,7 +1,7 @@
 """Notify's staff JSON API: the message log, and the held decision messages staff preview,
 edit, hold and release (one by one or in bulk). OpenAPI: ``/api/v1/openapi.json``.
 
-Every rule is in ``services/notify/domain.py``; the role each route asks for is only the
+Every rule is in ``services/notify/log/domain.py``; the role each route asks for is only the
 sign-in gate."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from services.notify import conflicts, domain
-from services.notify.schemas import (
+from services.notify.log import domain
+from services.notify.log.schemas import (
     ChosenMessagesIn,
     CopyOut,
     EditIn,
@@ -23,7 +23,10 @@ from services.notify.schemas import (
     MessageWithBodyOut,
     ReleasedOut,
 )
+from services.notify.staff import conflicts
+from shared.agency import load_agency_profile
 from shared.api import ErrorSchema
+from shared.config import load_settings
 from shared.staff_auth import staff_api_required
 
 bp = Blueprint(
@@ -126,7 +129,14 @@ def preview(message_id: uuid.UUID) -> Any:
 def edit(body: dict[str, Any], message_id: uuid.UUID) -> Any:
     """Rewrite a held message before it goes."""
     session, acting = conflicts.in_request()
-    return domain.edit_held(session, acting, message_id=message_id, **body)
+    return domain.edit_held(
+        session,
+        acting,
+        message_id=message_id,
+        settings=load_settings(),
+        profile=load_agency_profile(),
+        **body,
+    )
 
 
 @bp.route("/held/release", methods=["POST"])

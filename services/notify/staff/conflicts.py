@@ -2,7 +2,7 @@
 
 Review records a declaration and announces it (``staff.conflict_declared``); the consumer
 ``notify.conflict_declared`` keeps it here, so that ``acting`` carries a staff member's
-conflicts into every rule of ``services/notify/domain.py``.
+conflicts into every rule of ``services/notify/log/domain.py``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 decision messages held for a last look (preview, edit, hold, release), and the deliveries that
 failed.
 
-Every rule is in ``services/notify/domain.py``; a refusal becomes its page in
+Every rule is in ``services/notify/log/domain.py``; a refusal becomes its page in
 ``shared.web``. The role each route asks for is only the sign-in gate."""
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from services.notify import conflicts, domain
-from services.notify.schemas import ChosenMessagesIn, EditIn, LogQuery
+from services.notify.log import domain
+from services.notify.log.schemas import ChosenMessagesIn, EditIn, LogQuery
+from services.notify.staff import conflicts
 from services.notify.webhooks import domain as webhooks
+from shared.agency import load_agency_profile
+from shared.config import load_settings
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.security_headers import sandboxed_document
@@ -61,7 +64,14 @@ def message_page(message_id: uuid.UUID) -> Any:
                 domain.hold_again(session, acting, message_ids=[message_id])
             else:
                 edited = load_input(EditIn(), request.form)
-                domain.edit_held(session, acting, message_id=message_id, **edited)
+                domain.edit_held(
+                    session,
+                    acting,
+                    message_id=message_id,
+                    settings=load_settings(),
+                    profile=load_agency_profile(),
+                    **edited,
+                )
                 if action == "release":
                     domain.release_held(session, acting, message_ids=[message_id])
         except Invalid as err:
