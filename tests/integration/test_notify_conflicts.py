@@ -53,12 +53,12 @@ NOBODY = acting("nobody@agency.example")  # signed in, no staff role
 BY_ROLE = {"coordinator": COORDINATOR, "reviewer": REVIEWER, "liaison": LIAISON}
 
 
-@pytest.fixture
 def looks() -> dict:
     """What an edited message's HTML is laid out with: the settings and the agency's profile."""
     return {"settings": load_settings(), "profile": load_agency_profile()}
 
 
+@pytest.fixture
 def app():
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
