@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.converters import register_converters
 from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
 from shared.domain import DomainError
@@ -42,8 +42,6 @@ def wants_json() -> bool:
 def layout_context() -> dict[str, str]:
     """What layout.html needs on every page: the agency's name, the assets' version and where
     the site title leads."""
-    from shared.agency import load_agency_profile
-
     profile = load_agency_profile()
     return {
         "agency_name": profile.name,
@@ -296,7 +294,7 @@ SITE_STATIC = Path(__file__).parent / "static" / "site"
 
 def init_app(app: Flask, *, service: str) -> None:
     # Every setting is read and checked here, before the app exists: a bad one stops it with
-    # a ConfigurationError naming the variable (shared/config.py).
+    # a ConfigurationError naming the variable (shared/config/).
     settings = load_settings()
     register_converters(app)  # <number:...> in paths: a bad id is a 404 (shared/converters.py)
     # Every service's pages share the USWDS layout and form macros (shared/templates) and the

@@ -1,4 +1,4 @@
-"""Intake's own settings (``INTAKE_*``, declared with every other one in shared/config.py)."""
+"""Intake's own settings (``INTAKE_*``, declared with every other one in shared/config/)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ from services.intake.limits import limiter, writing_limit
 from services.intake.schemas import DraftSchema, FormControlsSchema, ProposalInputSchema
 from services.intake.tokens import make_token
 from services.intake.worker import database, outbox
-from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
+from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES
+from shared.config import load_agency_profile
 from shared.converters import whole_number
 from shared.domain import Invalid
 from shared.proposal import US_STATES

@@ -22,8 +22,7 @@ from services.notify.messages.report_links import link_resent
 from services.notify.messages.staff_accounts import password_link
 from services.notify.staff import conflicts, coordinators
 from services.notify.worker import celery, database, outbox
-from shared.agency import load_agency_profile
-from shared.config import Settings, load_settings
+from shared.config import Settings, load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.events import Event
 from shared.staff_shell import absolute_url

@@ -27,7 +27,8 @@ from services.intake.schemas import ProposalInputSchema
 from services.intake.tasks import changes_requested, message_sent
 from services.intake.tokens import make_token
 from services.intake.worker import database, outbox
-from shared.agency import GOAL_CATEGORIES, load_agency_profile
+from shared.agency import GOAL_CATEGORIES
+from shared.config import load_agency_profile
 from shared.events import new_event
 from shared.testing import example_proposal
 from tests.browser_harness import assert_accessible, watch_errors

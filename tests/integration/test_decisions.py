@@ -19,8 +19,7 @@ from services.review.decisions.models import PreparedDecision
 from services.review.models import Alliance
 from services.review.queue import domain as queue
 from services.review.worker import database, outbox
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.domain import Conflict, Forbidden, Invalid
 from tests.factories import (
     COORDINATOR,

@@ -18,8 +18,7 @@ from services.notify.messages import domain as messages
 from services.notify.models import Message, ProcessedEvent, StaffConflict
 from services.notify.tasks import conflict_declared, proposal_declined, proposal_submitted
 from services.notify.worker import database
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.domain import Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event

@@ -18,8 +18,7 @@ from services.notify.delivery import domain as delivery
 from services.notify.messages import domain as messages
 from services.notify.models import Message
 from services.notify.worker import database
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from tests.factories import COORDINATOR, signed_in
 from tests.integration.test_coordinator_mail import FALLBACK, announcement, consume

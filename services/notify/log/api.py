@@ -24,9 +24,8 @@ from services.notify.log.schemas import (
     ReleasedOut,
 )
 from services.notify.staff import conflicts
-from shared.agency import load_agency_profile
 from shared.api import ErrorSchema
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.staff_auth import staff_api_required
 
 bp = Blueprint(

@@ -16,8 +16,7 @@ from services.notify.log import domain
 from services.notify.log.schemas import ChosenMessagesIn, EditIn, LogQuery
 from services.notify.staff import conflicts
 from services.notify.webhooks import domain as webhooks
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.security_headers import sandboxed_document

@@ -14,8 +14,7 @@ from services.notify.delivery.domain import Outcome
 from services.notify.webhooks import attempts, domain
 from services.notify.webhooks.config import webhook_settings
 from services.notify.worker import celery, database
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.events import Event, webhook_consumer
 from shared.tasks import ServiceTask, event_consumer
