@@ -96,7 +96,7 @@ class AllianceLiaison(Base):
     """Who is whose: the liaison of an alliance and the proposal it came from, as the last
     event naming them said (``proposal.approved``, ``alliance.reports_scheduled``, the
     ``alliance.*`` changes, the ``report.*`` and ``evaluation.shared`` events). A liaison reads
-    the messages of these alliances and proposals (services/notify/domain.py).
+    the messages of these alliances and proposals (services/notify/log/domain.py).
 
     ``liaison_id`` is the liaison's staff id; None when the events only gave an address
     (older events), then ``liaison_email`` names them."""
@@ -126,7 +126,7 @@ class KnownCoordinators(Base):
     """The active Coordinators as review last announced them (``staff.coordinators_changed``):
     one row (``id`` 1), the whole list, by name. ``as_of`` is when that event happened: an
     older announcement delivered late changes nothing. Who gets the Coordinator's mail is
-    decided in services/notify/coordinators.py."""
+    decided in services/notify/staff/coordinators.py."""
 
     __tablename__ = "known_coordinators"
 

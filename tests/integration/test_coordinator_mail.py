@@ -88,6 +88,7 @@ def escalation() -> dict:
         payload={
             "report_id": uuid.uuid4(),
             "alliance_id": uuid.uuid4(),
+            "proposal_id": uuid.uuid4(),
             "reference": "AP-2026-00042",
             "partner_name": "Roofers & Sons",
             "contact": {"name": "Dana Smith", "email": "dana@example.org"},

@@ -68,6 +68,7 @@ def report_fields(due_date: date = DUE, report_id: uuid.UUID = REPORT_ID) -> dic
     return {
         "report_id": report_id,
         "alliance_id": ALLIANCE_ID,
+        "proposal_id": uuid.UUID(int=42),
         "reference": REFERENCE,
         "partner_name": ORGANIZATION,
         **people(),

@@ -183,6 +183,7 @@ class Alliance:
                 payload={
                     "report_id": self.report_id,
                     "alliance_id": self.alliance_id,
+                    "proposal_id": self.proposal_id,
                     "reference": self.reference,
                     "partner_name": self.name,
                     "contact": self.contact,

@@ -20,6 +20,8 @@ from tests.smtp import text_of
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
 PARTNER = "Roofers <b>& Sons</b>"
+# The proposal the alliance came from, which every report.* event names.
+PROPOSAL_ID = uuid.UUID(int=42)
 REFERENCE = "AP-2026-00042"
 CONTACT = "dana@example.org"
 LIAISON = "lee@agency.example"
@@ -51,6 +53,7 @@ def reminder(event_type, *, report_id=None, alliance_id=None, days=None, report_
         payload={
             "report_id": report_id or uuid.uuid4(),
             "alliance_id": alliance_id or uuid.uuid4(),
+            "proposal_id": PROPOSAL_ID,
             "reference": REFERENCE,
             "partner_name": PARTNER,
             "contact": {"name": "Dana Smith", "email": CONTACT},

@@ -16,7 +16,6 @@ from flask_smorest import Blueprint
 from services.notify.delivery.queue import deliver_webhooks_after_commit
 from services.notify.staff import conflicts
 from services.notify.webhooks import domain
-from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.schemas import (
     DeliveriesOut,
     DeliveryOut,
@@ -28,6 +27,7 @@ from services.notify.webhooks.schemas import (
     EndpointWithSecretOut,
 )
 from shared.api import ErrorSchema
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.staff_auth import staff_api_required
 
@@ -75,7 +75,7 @@ def create_endpoint(body: dict[str, Any]) -> Any:
     session, acting = conflicts.in_request()
     _no_store()
     return domain.create_endpoint(
-        session, acting, settings=webhook_settings(), now=utcnow(), **body
+        session, acting, settings=load_settings().webhooks, now=utcnow(), **body
     )
 
 
@@ -103,7 +103,7 @@ def change_endpoint(body: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
     session, acting = conflicts.in_request()
     enabled = body.pop("enabled", None)
     endpoint = domain.update_endpoint(
-        session, acting, endpoint_id, settings=webhook_settings(), **body
+        session, acting, endpoint_id, settings=load_settings().webhooks, **body
     )
     if enabled is not None:
         endpoint = domain.set_enabled(session, acting, endpoint_id, enabled=enabled, now=utcnow())
@@ -131,7 +131,7 @@ def rotate_secret(endpoint_id: uuid.UUID) -> Any:
     session, acting = conflicts.in_request()
     _no_store()
     return domain.rotate_secret(
-        session, acting, endpoint_id, settings=webhook_settings(), now=utcnow()
+        session, acting, endpoint_id, settings=load_settings().webhooks, now=utcnow()
     )
 
 

@@ -26,10 +26,9 @@ from services.notify.messages import links
 from services.notify.messages.domain import webhook_disabled
 from services.notify.models import Message
 from services.notify.webhooks import addresses, client, signing
-from services.notify.webhooks.config import WebhookSettings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.agency import AgencyProfile
-from shared.config import Settings
+from shared.config import Settings, WebhookSettings
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import WEBHOOK_EVENT_TYPES, Event
 
@@ -314,7 +313,7 @@ def replay(
 def webhook_data(value: Any) -> Any:
     """The event's payload as a webhook's ``data``: signed links (``*_url``: a partner's
     report form, an applicant's status page) are capabilities and stay in the agency
-    (services/notify/links.py, which also hides them in the message log)."""
+    (services/notify/messages/links.py, which also hides them in the message log)."""
     return links.without_signed_fields(value)
 
 
@@ -489,11 +488,15 @@ def retry_after(header: str | None, *, now: datetime, cap: timedelta) -> timedel
 
 @dataclass(frozen=True)
 class Context:
-    """What recording an outcome needs besides the database (for the Coordinator's alert)."""
+    """What an attempt and its outcome need besides the database: the settings (the webhook
+    settings among them) and the agency's profile, for the Coordinator's alert."""
 
-    webhooks: WebhookSettings
     settings: Settings
     profile: AgencyProfile
+
+    @property
+    def webhooks(self) -> WebhookSettings:
+        return self.settings.webhooks
 
 
 def record_attempt(

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from services.notify.delivery import queue
 from services.notify.delivery.domain import Outcome
 from services.notify.webhooks import attempts, domain
-from services.notify.webhooks.config import webhook_settings
 from services.notify.worker import celery, database
 from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
@@ -41,9 +40,7 @@ CONSUMERS = {
 
 
 def _context() -> domain.Context:
-    return domain.Context(
-        webhooks=webhook_settings(), settings=load_settings(), profile=load_agency_profile()
-    )
+    return domain.Context(settings=load_settings(), profile=load_agency_profile())
 
 
 def _alert(message_ids: tuple[uuid.UUID, ...] | list[uuid.UUID]) -> None:

@@ -24,8 +24,8 @@ from flask import (
 from services.notify.delivery.queue import deliver_webhooks_after_commit
 from services.notify.staff import conflicts
 from services.notify.webhooks import domain
-from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.schemas import EndpointChangeIn, EndpointIn
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
@@ -67,7 +67,7 @@ def endpoints_page() -> Any:
         try:
             given = load_input(EndpointIn(), _form_input())
             made = domain.create_endpoint(
-                session, acting, settings=webhook_settings(), now=utcnow(), **given
+                session, acting, settings=load_settings().webhooks, now=utcnow(), **given
             )
         except Invalid as err:
             errors = err.errors
@@ -94,7 +94,7 @@ def endpoint_page(endpoint_id: uuid.UUID) -> Any:
         action = request.form.get("action", "save")
         if action == "rotate":
             made = domain.rotate_secret(
-                session, acting, endpoint_id, settings=webhook_settings(), now=utcnow()
+                session, acting, endpoint_id, settings=load_settings().webhooks, now=utcnow()
             )
             return _secret_page(made, created=False, status=200)
         if action == "delete":
@@ -110,7 +110,7 @@ def endpoint_page(endpoint_id: uuid.UUID) -> Any:
         try:
             given = load_input(EndpointChangeIn(), _form_input())
             domain.update_endpoint(
-                session, acting, endpoint_id, settings=webhook_settings(), **given
+                session, acting, endpoint_id, settings=load_settings().webhooks, **given
             )
         except Invalid as err:
             errors = err.errors
