@@ -20,8 +20,6 @@ from tests.smtp import text_of
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
 PARTNER = "Roofers <b>& Sons</b>"
-# The proposal the alliance came from, which every report.* event names.
-PROPOSAL_ID = uuid.UUID(int=42)
 REFERENCE = "AP-2026-00042"
 CONTACT = "dana@example.org"
 LIAISON = "lee@agency.example"
@@ -45,7 +43,9 @@ COPY_SUBJECTS = {
 DAYS = {"report.due_soon": -14, "report.due": 0, "report.overdue": 1, "report.escalated": 30}
 
 
-def reminder(event_type, *, report_id=None, alliance_id=None, days=None, report_url=""):
+def reminder(
+    event_type, *, report_id=None, alliance_id=None, proposal_id=None, days=None, report_url=""
+):
     """The event reporting's deadline sweep sends, as it reaches notify's queue."""
     return new_event(
         event_type,
@@ -53,7 +53,7 @@ def reminder(event_type, *, report_id=None, alliance_id=None, days=None, report_
         payload={
             "report_id": report_id or uuid.uuid4(),
             "alliance_id": alliance_id or uuid.uuid4(),
-            "proposal_id": PROPOSAL_ID,
+            "proposal_id": proposal_id or uuid.uuid4(),
             "reference": REFERENCE,
             "partner_name": PARTNER,
             "contact": {"name": "Dana Smith", "email": CONTACT},
@@ -240,8 +240,9 @@ def test_reminders_join_the_alliances_proposal_and_hide_from_conflicted_staff(re
                 html_body="",
             )
         )
-    consume(reminder("report.due", alliance_id=alliance_id))
-    consume(reminder("report.escalated"))  # an alliance notify never heard of
+    consume(reminder("report.due", alliance_id=alliance_id, proposal_id=proposal_id))
+    escalated = reminder("report.escalated")  # an alliance notify never heard of
+    consume(escalated)
 
     reader = acting("riley@agency.example", "reviewer")
     conflicted = acting("cora@agency.example", "coordinator", conflicts=[PARTNER])
@@ -255,6 +256,7 @@ def test_reminders_join_the_alliances_proposal_and_hide_from_conflicted_staff(re
         escalation = session.scalars(
             select(Message).where(Message.template == "report_escalated")
         ).one()
-        assert escalation.proposal_id is None
+        # The event names the proposal the alliance came from.
+        assert escalation.proposal_id == uuid.UUID(escalated["payload"]["proposal_id"])
         assert domain.message_log(session, conflicted) == []
         assert len(domain.message_log(session, reader)) == 4

@@ -20,8 +20,6 @@ from tests.smtp import text_of
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
 PARTNER = "Roofers <b>& Sons</b>"
-# The proposal the alliance came from, which every report.* event names.
-PROPOSAL_ID = uuid.UUID(int=42)
 REFERENCE = "AP-2026-00042"
 CONTACT = "dana@example.org"
 LIAISON = "lee@agency.example"
@@ -49,12 +47,14 @@ RECIPIENTS = {
 }
 
 
-def report_event(event_type, *, report_id=None, alliance_id=None, version=1, on_time=True):
+def report_event(
+    event_type, *, report_id=None, alliance_id=None, proposal_id=None, version=1, on_time=True
+):
     """The event reporting sends, as it reaches notify's queue."""
     payload = {
         "report_id": report_id or uuid.uuid4(),
         "alliance_id": alliance_id or uuid.uuid4(),
-        "proposal_id": PROPOSAL_ID,
+        "proposal_id": proposal_id or uuid.uuid4(),
         "reference": REFERENCE,
         "partner_name": PARTNER,
         "contact": {"name": "Dana Smith", "email": CONTACT},
@@ -248,8 +248,8 @@ def test_review_messages_join_the_alliances_proposal_and_hide_from_conflicted_st
                 html_body="",
             )
         )
-    consume(report_event("report.submitted", alliance_id=alliance_id))
-    consume(report_event("report.accepted", alliance_id=alliance_id))
+    consume(report_event("report.submitted", alliance_id=alliance_id, proposal_id=proposal_id))
+    consume(report_event("report.accepted", alliance_id=alliance_id, proposal_id=proposal_id))
 
     reader = acting("riley@agency.example", "reviewer")
     conflicted = acting("cora@agency.example", "coordinator", conflicts=[PARTNER])
