@@ -234,7 +234,7 @@ class SmtpConnection:
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:
-    """MAIL_BACKEND's transport (shared/config.py checked that ``smtp`` has an SMTP_HOST)."""
+    """MAIL_BACKEND's transport (shared/config/ checked that ``smtp`` has an SMTP_HOST)."""
     if settings.mail_backend == "console":
         return ConsoleMailer()
     if settings.mail_backend == "smtp" and settings.smtp is not None:
