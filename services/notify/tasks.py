@@ -21,6 +21,7 @@ from services.notify.messages.render import branding
 from services.notify.messages.report_links import link_resent
 from services.notify.messages.staff_accounts import password_link
 from services.notify.staff import conflicts, coordinators
+from services.notify.webhooks import tasks as webhook_tasks
 from services.notify.worker import celery, database, outbox
 from shared.config import Settings, load_agency_profile, load_settings
 from shared.db import utcnow
@@ -31,6 +32,10 @@ from shared.tasks import ServiceTask, event_consumer, register_relay
 log = logging.getLogger(__name__)
 
 relay_outbox = register_relay(celery, outbox)
+
+# The webhooks' consumers are notify's too: importing notify's tasks registers every one of them,
+# as the worker does.
+WEBHOOK_CONSUMERS = webhook_tasks.CONSUMERS
 
 
 @event_consumer(celery, name="notify.proposal_submitted", event_type="proposal.submitted")
