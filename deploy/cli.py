@@ -271,6 +271,7 @@ def create_coordinator(email: str, name: str) -> None:
                 roles=["coordinator"],
                 password=password,
                 actor="alliance create-coordinator",
+                settings=load_settings(),
             )
             created = user.email
     except Invalid as err:

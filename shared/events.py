@@ -294,10 +294,12 @@ class ProposalAssignedV1(Schema):
 
 
 class ReportEventBase(Schema):
-    """What every ``report.*`` event carries: the report, its alliance and who to tell."""
+    """What every ``report.*`` event carries: the report, its alliance, the proposal the
+    alliance came from (``proposal_id``, as ``alliance.signed`` named it) and who to tell."""
 
     report_id = fields.UUID(required=True)
     alliance_id = fields.UUID(required=True)
+    proposal_id = fields.UUID(required=True)
     reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
     partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     contact = fields.Nested(PersonSchema, required=True)
@@ -314,7 +316,7 @@ class ReportDeadlineV1(ReportEventBase):
     once per report and reminder). Notify tells the partner's contact with a copy to the
     liaison, or the Coordinator for an escalation.
 
-    ``days`` is the reminder's offset from the due date (-14, -3, 0, 1, 14, 30 by default);
+    ``days`` is the reminder's offset from the due date (``REPORT_REMINDER_DAYS``);
     ``report_url`` is the partner's signed, expiring link to the report form ("" until the
     form exists).
     """

@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session
 from services.notify.messages import domain as messages
 from services.notify.models import Message
 from services.notify.worker import database as notify_database
+from services.review import people
 from services.review.alliances import domain as agreements
 from services.review.alliances.models import Alliance
 from services.review.decisions import domain as decisions
@@ -70,6 +71,7 @@ from services.review.staff import domain as accounts
 from services.review.staff.models import StaffUser
 from services.review.worker import database as review_database
 from services.review.worker import outbox as review_outbox
+from shared.config import load_settings
 from shared.db import Database
 from shared.domain import Acting, organization_key
 from shared.events import Event, new_event
@@ -162,6 +164,11 @@ def submitted_event(
     )
 
 
+def agency_today() -> date:
+    """Today in the agency's time zone: the day the views, APIs and tasks give the domain."""
+    return people.today(load_settings())
+
+
 def queued_proposal(
     arrival: Mapping[str, Any] | Event | None = None, *, session: Session | None = None
 ) -> QueuedProposal:
@@ -170,7 +177,7 @@ def queued_proposal(
     event (``submitted_event(...)``, for a resubmission or a chosen date)."""
     event = arrival if isinstance(arrival, Event) else submitted_event(arrival)
     with using(review_database, session) as writing:
-        return queue.receive_submitted_proposal(writing, event=event)
+        return queue.receive_submitted_proposal(writing, event=event, today=agency_today())
 
 
 # -- staff ----------------------------------------------------------------------------------------
@@ -195,6 +202,7 @@ def staff_member(
             roles=list(roles) or ["reviewer"],
             password=password,
             actor="test",
+            settings=load_settings(),
         )
         person.active = active
         return person
@@ -218,7 +226,7 @@ def acting(
     )
 
 
-def acting_as(person: StaffUser | decisions.Liaison, *, conflicts: Iterable[str] = ()) -> Acting:
+def acting_as(person: StaffUser | accounts.Liaison, *, conflicts: Iterable[str] = ()) -> Acting:
     """The ``Acting`` of a staff account, or of a liaison (whose ``staff_id`` is the
     alliance's ``liaison_id``)."""
     roles = person.roles if isinstance(person, StaffUser) else ["liaison"]
@@ -227,8 +235,8 @@ def acting_as(person: StaffUser | decisions.Liaison, *, conflicts: Iterable[str]
 
 COORDINATOR = acting("cora@agency.example", "coordinator")
 REVIEWER = acting("riley@agency.example", "reviewer")
-LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Lee Liaison", email="lee@agency.example")
-OTHER_LIAISON = decisions.Liaison(id=uuid.uuid4(), name="Ola Other", email="ola@agency.example")
+LIAISON = accounts.Liaison(id=uuid.uuid4(), name="Lee Liaison", email="lee@agency.example")
+OTHER_LIAISON = accounts.Liaison(id=uuid.uuid4(), name="Ola Other", email="ola@agency.example")
 
 
 def staff_session(person: StaffUser | Acting) -> str:
@@ -261,15 +269,15 @@ def csrf_header(app: Flask, client: FlaskClient) -> dict[str, str]:
 # -- decisions and alliances ----------------------------------------------------------------------
 
 
-def liaison_lookup(session: Session) -> decisions.LiaisonLookup:
+def liaison_lookup(session: Session) -> accounts.LiaisonLookup:
     """``LIAISON`` and ``OTHER_LIAISON`` (no accounts), then the active liaison accounts."""
     known = {liaison.id: liaison for liaison in (LIAISON, OTHER_LIAISON)}
-    accounts_lookup = decisions.staff_liaisons(session)
+    accounts_lookup = accounts.staff_liaisons(session)
     return lambda staff_id: known.get(staff_id) or accounts_lookup(staff_id)
 
 
 def approval(
-    liaison: StaffUser | decisions.Liaison = LIAISON, *, term_years: int | None = None
+    liaison: StaffUser | accounts.Liaison = LIAISON, *, term_years: int | None = None
 ) -> dict[str, Any]:
     """The details of an approval: the SPEC example's division, ``liaison`` and (when given,
     else the initial term) term in years. The signing is recorded later (``record_signing``)."""
@@ -302,6 +310,7 @@ def prepared_decision(
             proposal_id=proposal_id,
             kind=kind,
             details=details,
+            settings=load_settings(),
             liaisons=liaison_lookup(writing),
         )
 
@@ -325,7 +334,7 @@ def approved_alliance(
     name: str = ROOFERS,
     *,
     term_years: int = 2,
-    liaison: StaffUser | decisions.Liaison = LIAISON,
+    liaison: StaffUser | accounts.Liaison = LIAISON,
     website: str = "https://example.org",
     approved_on: date | None = None,
     session: Session | None = None,
@@ -367,7 +376,7 @@ def record_signing(
             signing_date=signing_date,
             term_years=term_years,
             outbox=review_outbox,
-            today=today,
+            today=today if today is not None else agency_today(),
         )
 
 
@@ -376,7 +385,7 @@ def signed_alliance(
     *,
     signing_date: date = date(2024, 3, 1),
     term_years: int = 2,
-    liaison: StaffUser | decisions.Liaison = LIAISON,
+    liaison: StaffUser | accounts.Liaison = LIAISON,
     website: str = "https://example.org",
     session: Session | None = None,
 ) -> Alliance:
@@ -395,7 +404,7 @@ def signed_alliance(
         return record_signing(
             alliance.id,
             signing_date,
-            today=max(signing_date, queue.today()),
+            today=max(signing_date, agency_today()),
             session=writing,
         )
 
@@ -515,7 +524,7 @@ def partner_submits(
 ) -> None:
     """The partner submits ``data`` (the form's fields) through the report's link at ``at``."""
     from services.reporting import create_app as reporting_app
-    from services.reporting.submissions import tokens
+    from services.reporting.reports import tokens
     from services.reporting.submissions import views as form_views
 
     monkeypatch.setattr(form_views, "now", lambda: at)

@@ -1,4 +1,5 @@
-"""Helpers for tests: what went over the broker, waiting for a condition, a beat process.
+"""Helpers for tests: what went over the broker, what a database holds, waiting for a condition,
+a pinned clock, a beat process.
 
 Test data is built by tests/factories.py."""
 
@@ -10,8 +11,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import inspect, literal_column, select, table
 
 
 def wait_until(
@@ -26,6 +30,32 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise AssertionError(f"not within {timeout:.0f} s: {what or condition}")
         time.sleep(interval)
+
+
+def stored_rows(database: Any) -> dict[str, list[str]]:
+    """Every row of every table of a service's database (its outbox and audit log among them),
+    by table: equal before and after a refused request, nothing was stored, changed or queued."""
+    with database.engine.connect() as connection:
+        names = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        return {
+            name: sorted(
+                repr(tuple(row))
+                for row in connection.execute(select(literal_column("*")).select_from(table(name)))
+            )
+            for name in names
+        }
+
+
+def pin_clock(monkeypatch: Any, module: Any, at: datetime) -> None:
+    """``datetime.now()`` in ``module`` answers ``at`` (in the zone asked for), for code that
+    reads the clock inline rather than through a ``now()`` of its own."""
+
+    class Pinned(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return at if tz is None else at.astimezone(tz)
+
+    monkeypatch.setattr(module, "datetime", Pinned)
 
 
 def queued_tasks(redis_client: Any, queue: str) -> list[tuple[str, dict[str, Any]]]:

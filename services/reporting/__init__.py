@@ -1,11 +1,13 @@
 """Reporting: report schedules, deadline scans and report submission.
 
 One sub-package per part of the domain: alliances (reporting's copy of each signed
-alliance), schedules (the pure date rules), reports (stored reports, reminders, the deadline
-sweep, the staff API), submissions (the partner's report form: signed link, drafts,
-versions), reviews (the liaison's review), evaluations (the annual evaluation of each
-agreement year), figures (the dashboard and exports), conflicts (declared conflicts).
-docs/architecture.md lists them.
+alliance), schedules (the pure date rules), reports (the report aggregate: reports,
+reminders, drafts, versions, reviews, the deadline sweep, the staff API), submissions (the
+partner's report form, on top of reports), reviews (the liaison's review, on top of
+reports), evaluations (the annual evaluation of each agreement year), figures (the work
+list, the dashboard and exports), conflicts (recording declared conflicts), proposals
+(reporting's copy of each proposal); people.py is the floor under them (who is acting, who
+is whose liaison, what a conflict hides, today). docs/architecture.md lists them.
 """
 
 from flask import Flask

@@ -1,9 +1,12 @@
-"""What every part of reporting stores alike: the declarative base and the event tables."""
+"""What every part of reporting stores alike: the declarative base, the event tables, and
+the conflicts of interest staff declared in review (which every part's rules read through
+``people.acting_for``)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import DeclarativeBase
 
+from shared.conflicts import StaffConflictMixin
 from shared.inbox import ProcessedEventMixin, RejectedEventMixin
 from shared.outbox import OutboxEventMixin
 
@@ -22,3 +25,8 @@ class ProcessedEvent(ProcessedEventMixin, Base):
 
 class RejectedEvent(RejectedEventMixin, Base):
     pass
+
+
+class StaffConflict(StaffConflictMixin, Base):
+    """A staff member's declared conflict with an organization, as review announced it
+    (shared/conflicts.py)."""

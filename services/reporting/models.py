@@ -2,13 +2,23 @@
 models (``services/reporting/<part>/models.py``); this module only gathers them."""
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.base import Base, OutboxEvent, ProcessedEvent, RejectedEvent
-from services.reporting.conflicts.models import StaffConflict
+from services.reporting.base import (
+    Base,
+    OutboxEvent,
+    ProcessedEvent,
+    RejectedEvent,
+    StaffConflict,
+)
 from services.reporting.evaluations.models import Evaluation
 from services.reporting.proposals.models import ReportingProposal
-from services.reporting.reports.models import Report, ReportReminder
-from services.reporting.reviews.models import ReportLinkResend, ReportReview
-from services.reporting.submissions.models import ReportDraft, ReportVersion
+from services.reporting.reports.models import (
+    Report,
+    ReportDraft,
+    ReportLinkResend,
+    ReportReminder,
+    ReportReview,
+    ReportVersion,
+)
 
 __all__ = [
     "Alliance",

@@ -1,7 +1,10 @@
-"""What every part of review stores alike: the declarative base, the event tables, the audit log."""
+"""What every part of review stores alike: the declarative base, the event tables, the audit
+log, and the conflicts of interest staff members declared (which every part's rules read
+through ``people.acting_for``)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +12,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -47,3 +52,17 @@ class AuditEntry(Base):
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffConflict(Base):
+    """A staff member's declared tie to an organization: its proposals are hidden from them."""
+
+    __tablename__ = "staff_conflicts"
+    __table_args__ = (UniqueConstraint("staff_id", "organization_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    organization_name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased, punctuation and spacing folded: "Michigan Roofing Assn." matches.
+    organization_key: Mapped[str] = mapped_column(String(200), index=True)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,18 +7,25 @@ from services.review.alliances.models import (
     AllianceStatusChange,
     AllianceTerm,
     Milestone,
+    Roundtable,
+    RoundtableMembership,
     TeamMeeting,
 )
-from services.review.base import AuditEntry, Base, OutboxEvent, ProcessedEvent, RejectedEvent
+from services.review.base import (
+    AuditEntry,
+    Base,
+    OutboxEvent,
+    ProcessedEvent,
+    RejectedEvent,
+    StaffConflict,
+)
 from services.review.decisions.models import PreparedDecision
 from services.review.queue.models import (
     QueueAdjustment,
     QueuedProposal,
     ReviewComment,
     ScoringConfig,
-    StaffConflict,
 )
-from services.review.roundtables.models import Roundtable, RoundtableMembership
 from services.review.staff.models import StaffUser
 
 __all__ = [

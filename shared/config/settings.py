@@ -64,7 +64,6 @@ from shared.config.notify import (
     WEBHOOK_SECRETS_KEY,
     WEBHOOK_SECRETS_KEY_FALLBACKS,
 )
-from shared.config.parsers import DEFAULT_REMINDER_DAYS, reminder_schedule
 from shared.config.production import production_problems
 from shared.config.reliability import (
     BEAT_LEADER_SECONDS,
@@ -217,13 +216,13 @@ class ReportingSettings:
 
     quarterly: bool
     fiscal_year_start_month: int
-    annual: bool = True
-    quarterly_due_days: int = 30
-    annual_due_days: int = 60
-    reminder_days: tuple[tuple[str, int], ...] = reminder_schedule(DEFAULT_REMINDER_DAYS)
-    reminder_hour: int = 9
-    revision_days: int = 14
-    link_lifetime: timedelta = timedelta(days=400)
+    annual: bool
+    quarterly_due_days: int
+    annual_due_days: int
+    reminder_days: tuple[tuple[str, int], ...]
+    reminder_hour: int
+    revision_days: int
+    link_lifetime: timedelta
 
 
 @dataclass(frozen=True)

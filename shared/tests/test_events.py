@@ -162,3 +162,52 @@ def test_each_webhook_event_type_reaches_its_own_notify_consumer_and_no_other_do
 def test_queue_of_refuses_a_task_outside_the_services():
     with pytest.raises(ValueError, match="service name"):
         queue_of("celery.backend_cleanup")
+
+
+def submitted_report_payload() -> dict:
+    return {
+        "report_id": uuid.uuid4(),
+        "alliance_id": uuid.uuid4(),
+        "proposal_id": uuid.uuid4(),
+        "reference": "AP-2026-00001",
+        "partner_name": "Roofers United",
+        "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+        "liaison": {"name": "Lee Liaison", "email": "lee@agency.example"},
+        "kind": "quarterly",
+        "term": 0,
+        "period_start": datetime(2026, 4, 1, tzinfo=UTC).date(),
+        "period_end": datetime(2026, 6, 30, tzinfo=UTC).date(),
+        "due_date": datetime(2026, 7, 30, tzinfo=UTC).date(),
+        "version": 1,
+        "submitted_at": datetime(2026, 7, 2, 15, 0, tzinfo=UTC),
+        "on_time": True,
+    }
+
+
+def test_every_report_event_carries_the_proposal_id():
+    report_events = sorted(
+        (event_type, version) for event_type, version in CATALOG if event_type.startswith("report.")
+    )
+    assert report_events == [
+        ("report.accepted", 1),
+        ("report.due", 1),
+        ("report.due_soon", 1),
+        ("report.escalated", 1),
+        ("report.link_resent", 1),
+        ("report.overdue", 1),
+        ("report.revision_requested", 1),
+        ("report.submitted", 1),
+    ]
+    for key in report_events:
+        assert CATALOG[key]().fields["proposal_id"].required is True
+
+
+def test_a_report_event_without_its_proposal_id_is_malformed():
+    payload = submitted_report_payload()
+    message = new_event("report.submitted", producer="reporting", payload=payload).to_message()
+    assert parse_event(message).payload["proposal_id"] == payload["proposal_id"]
+
+    del payload["proposal_id"]
+    with pytest.raises(MalformedEvent) as caught:
+        new_event("report.submitted", producer="reporting", payload=payload)
+    assert caught.value.errors == {"payload": {"proposal_id": ["Missing data for required field."]}}

@@ -18,7 +18,7 @@ from services.reporting import create_app
 from services.reporting.alliances import domain as alliances
 from services.reporting.models import ReportVersion
 from services.reporting.reports import domain as reports
-from services.reporting.submissions.tokens import make_token
+from services.reporting.reports.tokens import make_token
 from services.reporting.worker import database
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import alliance_signed_event

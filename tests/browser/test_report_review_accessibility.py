@@ -14,8 +14,8 @@ from playwright.sync_api import Page
 from services.reporting import create_app
 from services.reporting.alliances import domain as alliances
 from services.reporting.reports import domain as reports
-from services.reporting.reviews import domain as reviews
-from services.reporting.submissions import domain as submissions
+from services.reporting.reports import review as reviews
+from services.reporting.reports import submission as submissions
 from services.reporting.worker import database
 from shared.config import load_agency_profile
 from shared.staff_auth import COOKIE_NAME

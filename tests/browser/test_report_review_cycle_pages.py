@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Page
 
 from services.reporting import create_app
-from services.reporting.reviews import domain as reviews
-from services.reporting.submissions import domain as submissions
-from services.reporting.submissions.tokens import make_token
+from services.reporting.reports import review as reviews
+from services.reporting.reports import submission as submissions
+from services.reporting.reports.tokens import make_token
 from services.reporting.worker import database
 from shared.config import load_agency_profile
 from shared.staff_auth import COOKIE_NAME

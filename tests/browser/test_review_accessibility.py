@@ -21,13 +21,13 @@ from playwright.sync_api import Page, expect
 
 from services.review import create_app
 from services.review.alliances import domain as agreements
-from services.review.queue import domain as queue
 from services.review.staff.models import StaffUser
 from services.review.worker import database
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import (
     PASSWORD,
     acting_as,
+    agency_today,
     proposal,
     queued_proposal,
     signed_alliance,
@@ -37,7 +37,7 @@ from tests.factories import (
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 
 EMAIL = "cora@agency.example"
-TODAY = queue.today()
+TODAY = agency_today()
 
 
 @pytest.fixture
@@ -98,9 +98,15 @@ def sign(name: str, liaison: StaffUser) -> uuid.UUID:
             target_date=TODAY + timedelta(days=60),
             responsible="The partner",
             description="Six talks, in English and Spanish",
+            today=agency_today(),
         )
         agreements.add_meeting(
-            session, acting=cora, alliance_id=alliance_id, met_on=TODAY, note="Kick-off"
+            session,
+            acting=cora,
+            alliance_id=alliance_id,
+            met_on=TODAY,
+            note="Kick-off",
+            today=agency_today(),
         )
         agreements.add_document(
             session,

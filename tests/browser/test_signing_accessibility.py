@@ -13,10 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.review import create_app
-from services.review.queue.domain import today as agency_today
 from services.review.staff.models import StaffUser
 from tests.browser_harness import assert_accessible
-from tests.factories import PASSWORD, approved_alliance, staff_member
+from tests.factories import PASSWORD, agency_today, approved_alliance, staff_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 

@@ -343,7 +343,7 @@ def test_one_alliance_from_proposal_to_accepted_report(
         smtp_server, PARTNER_EMAIL, f"Alliance proposal {reference} is approved"
     )
     assert "signed" in text_of(approved)
-    time.sleep(2)  # nothing about a signed alliance may follow the approval by itself
+    time.sleep(2)  # time passes on purpose: nothing about a signed alliance may follow it
     assert not smtp_server.inbox.matching(lambda m: "is signed" in str(m["Subject"]))
 
     # -- Weeks later the agreement is signed: the Coordinator records the date.

@@ -258,7 +258,7 @@ def test_the_approval_letter_comes_first_and_the_signed_mail_only_after_the_sign
         assert "Signing date" not in letter_text
 
         # Not signed yet: no report schedule, no "signed" mail, no welcome for the liaison.
-        time.sleep(3)
+        time.sleep(3)  # time passes on purpose: nothing may follow the approval by itself
         status, _ = staff.call("GET", f"/reporting/api/v1/alliances/{alliance_id}/reports")
         assert status == 404
         assert not smtp_server.inbox.matching(lambda m: "is signed" in str(m["Subject"]))

@@ -243,7 +243,7 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
 
         # The same instant again: nothing more is emitted or sent.
         assert scan(at, env) == "due_soon: 0, due: 0, overdue: 0, escalated: 0"
-        time.sleep(2)
+        time.sleep(2)  # time passes on purpose: a second send would have arrived by now
         assert len(smtp_server.inbox.matching(lambda m: "is due today" in str(m["Subject"]))) == 2
         status, reports = staff.call("GET", f"/reporting/api/v1/alliances/{alliance_id}/reports")
         assert status == 200, (status, reports)

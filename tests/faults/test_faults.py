@@ -141,7 +141,7 @@ def test_valkey_restart_with_tasks_queued_and_held(lab):
         target=lambda: during.extend(submit_all(lab, "valkey-during", 4, retry_for=60))
     )
     client.start()
-    time.sleep(3)
+    time.sleep(3)  # time passes on purpose: Valkey stays away 3 s while the client retries
     lab.valkey.start()
     client.join(90)
 
@@ -159,7 +159,7 @@ def test_smtp_outage_then_drops_after_data(lab):
     # The mail server is away for longer than the first retry steps (1 s, 2 s, 4 s).
     lab.smtp.stop()
     outage = submit_all(lab, "smtp-outage", 3)
-    time.sleep(9)
+    time.sleep(9)  # time passes on purpose: the outage outlasts the first retry steps
     lab.smtp.start()
     outage_acks = acknowledged(outage)
     settle(lab, outage_acks, timeout=90)
@@ -189,16 +189,25 @@ def test_database_cuts(lab):
             with lock:
                 submissions.append(done)
             index += 1
-            time.sleep(0.1)
+            time.sleep(0.1)  # a client's pace, not a wait for anything
 
     clients = [threading.Thread(target=client, args=(f"cut-{n}",)) for n in range(3)]
     for thread in clients:
         thread.start()
-    time.sleep(1.5)
+    wait_until(
+        lambda: any(s.acknowledged for s in submissions),
+        timeout=30,
+        what="a submission acknowledged before the cut",
+    )
     lab.proxies["intake"].cut()
-    time.sleep(3)
+    time.sleep(3)  # time passes on purpose: the database stays away 3 s
     lab.proxies["intake"].restore()
-    time.sleep(1.5)
+    restored = len(submissions)
+    wait_until(
+        lambda: any(s.acknowledged for s in submissions[restored:]),
+        timeout=30,
+        what="a submission acknowledged after the restore",
+    )
     enough.set()
     for thread in clients:
         thread.join(60)
@@ -224,7 +233,7 @@ def test_database_cuts(lab):
     # review's database goes away for a few seconds: its consumer retries.
     lab.proxies["review"].cut()
     during = submit_all(lab, "cut-review", 4, retry_for=30)
-    time.sleep(5)
+    time.sleep(5)  # time passes on purpose: review's database stays away while it retries
     lab.proxies["review"].restore()
 
     settle(

@@ -25,9 +25,8 @@ from services.review.alliances.models import (
 )
 from services.review.alliances.schemas import AlliancePageOut, AllianceTermOut
 from services.review.base import AuditEntry, OutboxEvent
-from services.review.decisions import domain as decisions
-from services.review.queue import domain as queue
 from services.review.worker import database, outbox
+from shared.dates import term_end
 from shared.domain import Conflict, Forbidden, Invalid
 from tests.factories import (
     COORDINATOR,
@@ -36,12 +35,13 @@ from tests.factories import (
     REVIEWER,
     acting,
     acting_as,
+    agency_today,
     approved_alliance,
     signed_alliance,
     signed_in,
     using,
 )
-from tests.helpers import queued_tasks
+from tests.helpers import queued_tasks, stored_rows
 
 pytestmark = pytest.mark.integration
 COMMITTED = pytest.mark.usefixtures("clean_databases")
@@ -497,7 +497,9 @@ def test_any_staff_member_reads_an_alliance_and_learns_what_they_may_do(
 ):
     alliance_id = signed_alliance(liaison=LIAISON, session=session).id
     acting = WHO[who]
-    page = agreements.alliance_page(session, alliance_id=alliance_id, acting=acting)
+    page = agreements.alliance_page(
+        session, alliance_id=alliance_id, acting=acting, today=agency_today()
+    )
     listed = agreements.list_alliances(session, acting=acting)
     mine = agreements.list_alliances(session, acting=acting, mine=True)
     eligibility = agreements.ambassador_eligibility_of(
@@ -517,7 +519,9 @@ def test_no_one_without_a_staff_role_reads_an_alliance(session):
     alliance_id = signed_alliance(session=session).id
     nobody = acting("x@agency.example")
     for read in (
-        lambda: agreements.alliance_page(session, alliance_id=alliance_id, acting=nobody),
+        lambda: agreements.alliance_page(
+            session, alliance_id=alliance_id, acting=nobody, today=agency_today()
+        ),
         lambda: agreements.list_alliances(session, acting=nobody),
         lambda: agreements.work_plan(session, alliance_id=alliance_id, acting=nobody),
     ):
@@ -721,6 +725,7 @@ def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(re
             responsible="x",
             target_date=date(2025, 8, 1),
             acting=COORDINATOR,
+            today=agency_today(),
         )
     for step in (agreements.conclude, agreements.terminate):
         with (
@@ -732,6 +737,7 @@ def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(re
                 alliance_id=alliance_id,
                 acting=COORDINATOR,
                 outbox=outbox,
+                today=agency_today(),
                 **({"notice_date": date(2025, 7, 1)} if step is agreements.terminate else {}),
             )
     with pytest.raises(Conflict, match="nothing more can be decided"):
@@ -949,7 +955,7 @@ def test_the_agreement_api_checks_who_is_asking(app):
     added = own.post(f"{url}/milestones", json=milestone)
     assert added.status_code == 201
     done = own.patch(f"{url}/milestones/{added.get_json()['id']}", json={"status": "done"})
-    assert (done.status_code, done.get_json()["done_on"]) == (200, queue.today().isoformat())
+    assert (done.status_code, done.get_json()["done_on"]) == (200, agency_today().isoformat())
     assert own.post(f"{url}/meetings", json={"met_on": "2024-04-02"}).status_code == 201
     assert (
         own.post(
@@ -1054,7 +1060,7 @@ def test_bad_input_answers_422_with_the_fields_and_saves_nothing(app):
 
 @COMMITTED
 def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_client):
-    today = queue.today()
+    today = agency_today()
     signed = today - timedelta(days=3 * 365)
     alliance_id = signed_alliance(signing_date=signed, term_years=2).id
     url = f"/api/v1/alliances/{alliance_id}"
@@ -1076,7 +1082,7 @@ def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_
         ],
     )
 
-    renewal_signed = decisions.term_end(signed, 2) - timedelta(days=10)
+    renewal_signed = term_end(signed, 2) - timedelta(days=10)
     renewed = coordinator.post(
         f"{url}/renewal", json={"signing_date": renewal_signed.isoformat(), "term_years": 4}
     )
@@ -1085,7 +1091,7 @@ def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_
     assert (page["renewals"], page["term_years"], page["ends_on"]) == (
         1,
         4,
-        decisions.term_end(renewal_signed, 4).isoformat(),
+        term_end(renewal_signed, 4).isoformat(),
     )
     assert page["ambassador_eligibility"]["eligible"] is True
 
@@ -1111,13 +1117,17 @@ def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_
         today.isoformat(),
         (today + timedelta(days=30)).isoformat(),
     )
+    before, sent = stored_rows(database), queued_tasks(redis_client, "notify")
     again = coordinator.post(f"{url}/conclusion", json={})
     assert again.status_code == 409
+    # Still terminated: no status change, no audit entry, no event.
+    assert stored_rows(database) == before
+    assert queued_tasks(redis_client, "notify") == sent
 
 
 @COMMITTED
 def test_roundtables_and_memberships_over_the_api(app):
-    today = queue.today()
+    today = agency_today()
     alliance_id = signed_alliance(signing_date=today - timedelta(days=400)).id
     coordinator = signed_in(app, COORDINATOR)
     liaison = signed_in(app, LEE)
@@ -1188,13 +1198,13 @@ def test_roundtables_and_memberships_over_the_api(app):
 def test_an_alliance_awaiting_its_signing_joins_no_roundtable_and_says_so_in_words(app):
     awaiting = approved_alliance().id
     coordinator = signed_in(app, COORDINATOR)
-    start = (queue.today() - timedelta(days=10)).isoformat()
+    start = (agency_today() - timedelta(days=10)).isoformat()
     roundtable = coordinator.post(
         "/api/v1/roundtables", json={"name": "Heat Illness Roundtable", "starts_on": start}
     ).get_json()
     refused = coordinator.post(
         f"/api/v1/roundtables/{roundtable['id']}/memberships",
-        json={"alliance_id": str(awaiting), "joined_on": queue.today().isoformat()},
+        json={"alliance_id": str(awaiting), "joined_on": agency_today().isoformat()},
     )
     assert refused.status_code == 409
     assert "This alliance is awaiting signature: only an active alliance" in str(refused.get_json())

@@ -10,14 +10,20 @@ import pytest
 from services.review import create_app
 from services.review.alliances import domain as agreements
 from services.review.alliances.schemas import AlliancePageOut
-from services.review.queue import domain as queue
 from services.review.worker import database, outbox
-from tests.factories import COORDINATOR, acting_as, signed_alliance, signed_in, staff_member
+from tests.factories import (
+    COORDINATOR,
+    acting_as,
+    agency_today,
+    signed_alliance,
+    signed_in,
+    staff_member,
+)
 from tests.helpers import queued_tasks
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
-TODAY = queue.today()
+TODAY = agency_today()
 # An initial term of two years that ended last year, so a renewal can be recorded today and
 # then the partner qualifies as an Ambassador.
 LONG_AGO = date(TODAY.year - 3, 1, 15)
@@ -25,7 +31,9 @@ LONG_AGO = date(TODAY.year - 3, 1, 15)
 
 def stored(alliance_id):
     with database.transaction() as session:
-        page = agreements.alliance_page(session, alliance_id=alliance_id, acting=COORDINATOR)
+        page = agreements.alliance_page(
+            session, alliance_id=alliance_id, acting=COORDINATOR, today=agency_today()
+        )
         return AlliancePageOut().dump(page)
 
 
@@ -54,7 +62,9 @@ def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
     roofers = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     signed_alliance("Electricians Union", liaison=people["ola"], signing_date=LONG_AGO)
     with database.transaction() as session:
-        agreements.conclude(session, acting=COORDINATOR, alliance_id=roofers, outbox=outbox)
+        agreements.conclude(
+            session, acting=COORDINATOR, alliance_id=roofers, outbox=outbox, today=agency_today()
+        )
 
     reviewer = signed_in(app, people["reviewer"])
     html = reviewer.get("/staff/alliances").get_data(as_text=True)
@@ -92,6 +102,7 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(a
             target_date=TODAY + timedelta(days=60),
             responsible="the partner",
             acting=acting_as(people["lee"]),
+            today=agency_today(),
         )
 
     reviewer = signed_in(app, people["reviewer"])
@@ -447,7 +458,13 @@ def test_a_form_the_domain_refuses_as_a_whole_answers_the_refusal_page(app, peop
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     cora = signed_in(app, people["coordinator"])
     with database.transaction() as session:
-        agreements.conclude(session, acting=COORDINATOR, alliance_id=alliance_id, outbox=outbox)
+        agreements.conclude(
+            session,
+            acting=COORDINATOR,
+            alliance_id=alliance_id,
+            outbox=outbox,
+            today=agency_today(),
+        )
     closed = cora.post(f"/staff/alliances/{alliance_id}/meetings", data={"met_on": ""})
     assert closed.status_code == 409  # before any field is read: nothing to correct there
     html = closed.get_data(as_text=True)

@@ -14,10 +14,9 @@ from services.review import audit, create_app
 from services.review.alliances import domain as agreements
 from services.review.alliances.models import Alliance, AllianceTerm
 from services.review.base import OutboxEvent
-from services.review.decisions import domain as decisions
 from services.review.directory import domain as directory
-from services.review.queue import domain as queue
 from services.review.worker import database, outbox
+from shared.dates import term_end
 from shared.domain import Conflict, Forbidden, Invalid
 from shared.events import parse_event
 from tests.factories import (
@@ -26,6 +25,7 @@ from tests.factories import (
     REVIEWER,
     acting,
     acting_as,
+    agency_today,
     approved_alliance,
     signed_alliance,
     signed_in,
@@ -35,7 +35,7 @@ from tests.factories import (
 pytestmark = pytest.mark.integration
 COMMITTED = pytest.mark.usefixtures("clean_databases")
 
-TODAY = queue.today()
+TODAY = agency_today()
 APPROVED = TODAY - timedelta(days=30)
 
 
@@ -103,7 +103,7 @@ def test_the_coordinator_records_the_signing_and_alliance_signed_goes_out(sessio
         "active",
         signed_on,
         2,
-        decisions.term_end(signed_on, 2),
+        term_end(signed_on, 2),
     )
     [term] = session.scalars(select(AllianceTerm).where(AllianceTerm.alliance_id == alliance_id))
     assert (term.number, term.signing_date, term.term_years, term.decided_by) == (
@@ -116,13 +116,13 @@ def test_the_coordinator_records_the_signing_and_alliance_signed_goes_out(sessio
     announced = parse_event(session.scalars(select(OutboxEvent)).all()[-1].message)
     assert (announced.payload["signing_date"], announced.payload["ends_on"]) == (
         signed_on,
-        decisions.term_end(signed_on, 2),
+        term_end(signed_on, 2),
     )
     assert announced.payload["liaison"]["email"] == LIAISON.email
     entry = audit.history(session, entity_type="alliance", entity_id=alliance_id)[-1]
     assert (entry.action, entry.actor) == ("signed", COORDINATOR.email)
     assert entry.changes == {
-        "ends_on": [None, decisions.term_end(signed_on, 2).isoformat()],
+        "ends_on": [None, term_end(signed_on, 2).isoformat()],
         "signing_date": [None, signed_on.isoformat()],
         "status": ["awaiting_signature", "active"],
         "term_years": [3, 2],
@@ -132,7 +132,7 @@ def test_the_coordinator_records_the_signing_and_alliance_signed_goes_out(sessio
 def test_the_term_is_the_approvals_unless_given(session):
     alliance_id = approved_alliance(term_years=4, approved_on=APPROVED, session=session).id
     signed = sign(session, alliance_id, TODAY)
-    assert (signed.term_years, signed.ends_on) == (4, decisions.term_end(TODAY, 4))
+    assert (signed.term_years, signed.ends_on) == (4, term_end(TODAY, 4))
 
 
 @pytest.mark.parametrize(
@@ -221,13 +221,20 @@ def test_the_team_may_plan_before_the_signing(session):
         title="Sign the agreement",
         target_date=TODAY,
         responsible="agency",
+        today=agency_today(),
     )
-    agreements.add_meeting(session, acting=lee, alliance_id=alliance_id, met_on=APPROVED)
+    agreements.add_meeting(
+        session, acting=lee, alliance_id=alliance_id, met_on=APPROVED, today=agency_today()
+    )
     refusal = refused(
         session,
         Invalid,
         lambda: agreements.add_meeting(
-            session, acting=lee, alliance_id=alliance_id, met_on=APPROVED - timedelta(days=1)
+            session,
+            acting=lee,
+            alliance_id=alliance_id,
+            met_on=APPROVED - timedelta(days=1),
+            today=agency_today(),
         ),
     )
     assert refusal.errors == {
@@ -240,9 +247,9 @@ def test_awaiting_alliances_are_listed_for_staff_but_not_in_the_public_directory
     waiting = approved_alliance("Bakers Guild", session=session)
     signed = signed_alliance("Roofers Guild", signing_date=date(2024, 3, 1), session=session)
 
-    assert [a.partner_name for a in directory.public_directory(session).alliances] == [
-        "Roofers Guild"
-    ]
+    assert [
+        a.partner_name for a in directory.public_directory(session, today=agency_today()).alliances
+    ] == ["Roofers Guild"]
     listed = agreements.list_alliances(session, acting=REVIEWER, status="awaiting_signature")
     assert [a.id for a in listed] == [waiting.id]
     assert {a.id for a in agreements.list_alliances(session, acting=REVIEWER)} == {

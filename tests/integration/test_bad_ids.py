@@ -30,7 +30,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, PathConverter, Rule, UnicodeConverter, UUIDConverter
 
 from services.reporting.reports.models import Report
-from services.reporting.submissions.tokens import make_token as make_report_token
+from services.reporting.reports.tokens import make_token as make_report_token
 from services.reporting.worker import database as reporting_database
 from shared.converters import INTEGER_MAX, NumberConverter
 from tests.factories import (

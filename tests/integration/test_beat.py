@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -42,6 +41,27 @@ def arrived(redis_client) -> dict[str, int]:
     return counts
 
 
+def heartbeat(redis_client) -> dict:
+    raw = redis_client.get(HEARTBEAT_KEY)
+    return json.loads(raw) if raw else {}
+
+
+def leader_pid(redis_client) -> int | None:
+    """The process id of the beat whose heartbeat is current (``host:pid:suffix``)."""
+    report = heartbeat(redis_client)
+    return int(report["beat"].split(":")[-2]) if report else None
+
+
+def applied_relays(redis_client) -> int:
+    """How often the leading beat has applied intake's relay entry, by its heartbeat."""
+    return heartbeat(redis_client).get("applied", {}).get("intake-relay-outbox", 0)
+
+
+def sent_by(tmp_path, name: str) -> int:
+    """How many entries the beat named ``name`` has sent, by its log."""
+    return (tmp_path / f"{name}.log").read_text(errors="replace").count("Sending due task")
+
+
 def test_beat_applies_every_entry_and_reports_it(tmp_path, redis_client):
     expected = {entry["task"] for entry in beat_schedule(1, 1).values()}
     beat = launch(tmp_path, "beat")
@@ -75,10 +95,17 @@ def test_two_beats_apply_the_schedule_once_and_the_standby_takes_over(tmp_path, 
             timeout=20,
             what="the second beat standing by",
         )
-        redis_client.delete("intake")
-        time.sleep(4)
-        # One beat's worth: one relay a second (two beats would send about twice as many).
-        assert 2 <= arrived(redis_client).get("intake.relay_outbox", 0) <= 6
+        # One beat applies the schedule: the first leads for several relays while the second
+        # stands by, and the second sends nothing.
+        relays = applied_relays(redis_client)
+        wait_until(
+            lambda: applied_relays(redis_client) >= relays + 3,
+            timeout=20,
+            what="three more relays from the leader",
+        )
+        assert leader_pid(redis_client) == first.pid
+        assert sent_by(tmp_path, "first") > 0
+        assert sent_by(tmp_path, "second") == 0
 
         stop(first, signal.SIGKILL)  # no clean hand-over: the lock has to expire
         wait_until(
@@ -89,12 +116,18 @@ def test_two_beats_apply_the_schedule_once_and_the_standby_takes_over(tmp_path, 
             timeout=15,
             what="the standby taking over",
         )
+        wait_until(
+            lambda: leader_pid(redis_client) == second.pid,
+            timeout=10,
+            what="the new leader's heartbeat",
+        )
         redis_client.delete("intake")
         wait_until(
             lambda: arrived(redis_client).get("intake.relay_outbox", 0) >= 2,
             timeout=10,
             what="relays from the new leader",
         )
+        assert sent_by(tmp_path, "second") > 0
     finally:
         stop(first, signal.SIGKILL)
         if second is not None:

@@ -1,7 +1,7 @@
 """A declared conflict of interest hides the partner everywhere in reporting (issue 15,
 finding 4): the CSV exports, the evaluation pages, the dashboard, the work list and the
 reporting APIs leave it out for that person, or refuse them its own pages, and a note says
-that something was left out (services/reporting/conflicts/domain.py ``hidden_from``).
+that something was left out (services/reporting/people.py ``hidden_from``).
 
 Two alliances, each with a submitted annual report and a proposal in reporting's copy:
 A (the Roofers, Lee's) and B (Other Builders, Ola's). Each has its own traces: its name, its
@@ -24,9 +24,9 @@ from services.reporting import create_app
 from services.reporting.alliances.models import Alliance
 from services.reporting.figures import domain as figures
 from services.reporting.proposals import domain as proposals
+from services.reporting.reports import tokens
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
-from services.reporting.submissions import tokens
 from services.reporting.worker import database
 from shared.events import new_event
 from tests.factories import (

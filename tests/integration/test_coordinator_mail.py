@@ -24,6 +24,7 @@ from services.notify.worker import database as notify_database
 from services.review.models import OutboxEvent
 from services.review.staff import domain as accounts
 from services.review.worker import database as review_database
+from shared.config import load_settings
 from shared.db import sqlalchemy_url
 from shared.events import new_event, parse_event
 from shared.migrations import alembic_config, ensure_database
@@ -141,6 +142,7 @@ def test_review_announces_the_active_coordinators_whenever_they_change():
             name="Riley Reviewer",
             roles=["reviewer"],
             password=PASSWORD,
+            settings=load_settings(),
         )
     assert len(announcements()) == 1
 
@@ -152,6 +154,7 @@ def test_review_announces_the_active_coordinators_whenever_they_change():
             name="Ann Abbott",
             roles=["coordinator", "reviewer"],
             password=PASSWORD,
+            settings=load_settings(),
         )
     with review_database.transaction() as session:
         accounts.change_roles(
@@ -193,6 +196,7 @@ def test_the_alert_and_the_escalation_go_to_the_created_coordinators_by_name():
             name="Ann Abbott",
             roles=["coordinator"],
             password=PASSWORD,
+            settings=load_settings(),
         )
     notify_learns_what_review_announced()
     with notify_database.transaction() as session:

@@ -23,9 +23,9 @@ from services.reporting import create_app
 from services.reporting.alliances.models import Alliance
 from services.reporting.figures import domain as figures
 from services.reporting.proposals.models import ReportingProposal
+from services.reporting.reports.content import FIELDS
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
-from services.reporting.submissions.forms import FIELDS
 from services.reporting.worker import database
 from shared.config import load_agency_profile
 from shared.domain import Invalid

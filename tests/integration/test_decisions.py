@@ -20,12 +20,14 @@ from services.review.models import Alliance
 from services.review.queue import domain as queue
 from services.review.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
+from shared.dates import term_end
 from shared.domain import Conflict, Forbidden, Invalid
 from tests.factories import (
     COORDINATOR,
     LIAISON,
     REVIEWER,
     acting,
+    agency_today,
     approval,
     prepared_decision,
     proposal,
@@ -163,7 +165,7 @@ def test_approval_then_the_recorded_signing_reach_reporting_and_notify(redis_cli
 
     # The Coordinator records the signing: now reporting schedules the reports, and notify
     # welcomes the partner and the liaison once it has the report calendar.
-    signed_on = queue.today()
+    signed_on = agency_today()
     record_signing(alliance.id, signed_on)
     assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
         "notify.webhooks_alliance_signed"
@@ -172,7 +174,7 @@ def test_approval_then_the_recorded_signing_reach_reporting_and_notify(redis_cli
     assert sorted(tasks) == ["reporting.alliance_signed"]
     signed = tasks["reporting.alliance_signed"]["event"]["payload"]
     assert signed["signing_date"] == signed_on.isoformat()
-    assert signed["ends_on"] == decisions.term_end(signed_on, 2).isoformat()
+    assert signed["ends_on"] == term_end(signed_on, 2).isoformat()
     assert signed["partner"]["name"] == "Michigan Roofing Contractors Association"
     assert signed["liaison"]["email"] == "lee@agency.example"
     assert signed["contact"]["email"] == "dana@example.org"

@@ -9,14 +9,14 @@ from sqlalchemy import func, select
 
 from services.review import audit, create_app
 from services.review.alliances import domain as agreements
+from services.review.alliances.models import Roundtable, RoundtableMembership
 from services.review.base import AuditEntry
-from services.review.decisions import domain as decisions
 from services.review.directory import domain as directory
 from services.review.directory.schemas import DirectoryOut
 from services.review.queue import domain as queue
 from services.review.roundtables import domain as roundtables
-from services.review.roundtables.models import Roundtable, RoundtableMembership
 from services.review.worker import database, outbox
+from shared.dates import term_end
 from shared.domain import Conflict, Forbidden, Invalid
 from tests.factories import (
     COORDINATOR,
@@ -24,6 +24,7 @@ from tests.factories import (
     OTHER_LIAISON,
     REVIEWER,
     acting_as,
+    agency_today,
     signed_alliance,
 )
 
@@ -70,7 +71,7 @@ def join(session, roundtable_id, alliance_id, joined_on, today=None):
         alliance_id=alliance_id,
         joined_on=joined_on,
         acting=COORDINATOR,
-        today=today,
+        today=today if today is not None else agency_today(),
     ).membership.id
 
 
@@ -81,7 +82,7 @@ def leave(session, roundtable_id, membership_id, left_on, today=None):
         membership_id=membership_id,
         left_on=left_on,
         acting=COORDINATOR,
-        today=today,
+        today=today if today is not None else agency_today(),
     )
 
 
@@ -94,7 +95,7 @@ def members_on(session, day):
 def build_program(session):
     """Roofers (active), Ironworkers (Ambassador), Masons (concluded), Painters (terminated
     with notice), in the Construction and Hazard Communication roundtables."""
-    today = queue.today()
+    today = agency_today()
     long_ago = today - timedelta(days=5 * 365)
 
     def sign(name, signing_date, website="https://example.org"):
@@ -111,13 +112,14 @@ def build_program(session):
     agreements.renew(
         session,
         alliance_id=ironworkers,
-        signing_date=decisions.term_end(long_ago, 2),
+        signing_date=term_end(long_ago, 2),
         term_years=5,
         acting=COORDINATOR,
         outbox=outbox,
+        today=agency_today(),
     )
     agreements.designate_ambassador(
-        session, alliance_id=ironworkers, acting=COORDINATOR, outbox=outbox
+        session, alliance_id=ironworkers, acting=COORDINATOR, outbox=outbox, today=agency_today()
     )
     queue.add_comment(
         session,
@@ -147,7 +149,9 @@ def build_program(session):
     ]:
         join(session, roundtable_id, alliance_id, joined)
     join(session, ended, roofers, joined)
-    agreements.conclude(session, alliance_id=masons, acting=COORDINATOR, outbox=outbox)
+    agreements.conclude(
+        session, alliance_id=masons, acting=COORDINATOR, outbox=outbox, today=agency_today()
+    )
     agreements.terminate(
         session,
         alliance_id=painters,
@@ -155,6 +159,7 @@ def build_program(session):
         reason="Partner dissolved",
         acting=COORDINATOR,
         outbox=outbox,
+        today=agency_today(),
     )
     session.flush()
     return {
@@ -181,7 +186,7 @@ def test_the_directory_lists_active_alliances_and_ambassadors_with_public_facts_
     session, program
 ):
     today = program["today"]
-    listing = DirectoryOut().dump(directory.public_directory(session))
+    listing = DirectoryOut().dump(directory.public_directory(session, today=agency_today()))
 
     assert listing["as_of"] == today.isoformat()
     assert [a["partner_name"] for a in listing["alliances"]] == [
@@ -236,7 +241,7 @@ def test_the_directory_lists_active_alliances_and_ambassadors_with_public_facts_
         today.isoformat(),
         "",
         long_ago.isoformat(),
-        decisions.term_end(long_ago, 2).isoformat(),
+        term_end(long_ago, 2).isoformat(),
     )
     assert [r["name"] for r in ironworkers["roundtables"]] == ["Hazard Communication Roundtable"]
 
@@ -271,7 +276,9 @@ def test_anyone_reads_the_directory_as_json_and_as_a_page():
     as_json = client.get("/api/v1/directory")
     assert (as_json.status_code, as_json.headers["Cache-Control"]) == (200, "public, max-age=300")
     with database.transaction() as session:
-        assert as_json.get_json() == DirectoryOut().dump(directory.public_directory(session))
+        assert as_json.get_json() == DirectoryOut().dump(
+            directory.public_directory(session, today=agency_today())
+        )
     spec = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/directory"]["get"]
     assert spec["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/DirectoryOut"
@@ -401,7 +408,7 @@ def test_roundtable_dates_and_joining_rules(session, program):
     )
     session.flush()
     session.expire_all()
-    listing = DirectoryOut().dump(directory.public_directory(session))
+    listing = DirectoryOut().dump(directory.public_directory(session, today=agency_today()))
     changes = [
         (e.action, e.changes)
         for e in audit.history(session, entity_type="roundtable", entity_id=later)
@@ -421,7 +428,7 @@ def test_roundtable_dates_and_joining_rules(session, program):
 
 def test_the_federal_profile_names_the_office(session, program, monkeypatch):
     monkeypatch.setenv("AGENCY_PROFILE", "federal")
-    listing = DirectoryOut().dump(directory.public_directory(session))
+    listing = DirectoryOut().dump(directory.public_directory(session, today=agency_today()))
     assert listing["division_heading"] == "Office"
 
 
@@ -462,7 +469,12 @@ def test_only_the_coordinator_keeps_the_roundtables_and_their_memberships(sessio
             s, acting=who, roundtable_id=hazcom, changes={"name": "HazCom"}
         ),
         "join": lambda s: roundtables.join(
-            s, acting=who, roundtable_id=hazcom, alliance_id=roofers, joined_on=today
+            s,
+            acting=who,
+            roundtable_id=hazcom,
+            alliance_id=roofers,
+            joined_on=today,
+            today=agency_today(),
         ),
         "leave": lambda s: roundtables.leave(
             s,
@@ -470,6 +482,7 @@ def test_only_the_coordinator_keeps_the_roundtables_and_their_memberships(sessio
             roundtable_id=hazcom,
             membership_id=member.membership.id,
             left_on=today,
+            today=agency_today(),
         ),
     }
     before = roundtable_counts(session)

@@ -16,8 +16,8 @@ from services.reporting import create_app
 from services.reporting.alliances.models import Alliance
 from services.reporting.evaluations import domain as evaluations
 from services.reporting.evaluations.models import Evaluation
+from services.reporting.reports import submission as submissions
 from services.reporting.reports.models import Report
-from services.reporting.submissions import domain as submissions
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile
 from shared.domain import Forbidden, Invalid

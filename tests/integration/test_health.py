@@ -125,7 +125,7 @@ def test_a_worker_that_no_longer_consumes_is_reported_stalled(redis_client):
     watcher = monitor(redis_client, review, consumes=False, stall=0.2)
     try:
         assert watcher.report_once()["worker"] == "up"  # the canary was just sent
-        time.sleep(0.3)
+        time.sleep(0.3)  # time passes on purpose: longer than the stall limit, no answer
         assert watcher.report_once()["worker"] == "stalled"
     finally:
         watcher.engine.dispose()

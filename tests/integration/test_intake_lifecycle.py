@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from services.intake import create_app
 from services.intake.models import Proposal, ProposalVersion, SentMessage
 from services.intake.tasks import changes_requested, expire_drafts, message_sent
+from services.intake.tokens import make_token
 from services.intake.worker import database
 from shared.events import new_event
 from shared.testing import example_proposal
@@ -194,8 +195,27 @@ def test_draft_link_does_not_open_the_status_api_and_vice_versa(client):
     draft = client.post(
         "/api/v1/drafts", json={"proposal": {"contact": {"email": "a@example.org"}}}
     ).json
-    response = client.get(f"/api/v1/proposals/{draft['id']}?token={token_of(draft['resume_url'])}")
+    draft_token = token_of(draft["resume_url"])
+    response = client.get(f"/api/v1/proposals/{draft['id']}?token={draft_token}")
     assert response.status_code == 404
+    # Each kind of link opens its own API only, even when signed for the same id: a draft
+    # link for a submitted proposal opens no status, a status link for a draft no draft.
+    proposal_id = submit(client)["id"]
+    status_token = make_token("status", uuid.UUID(proposal_id))
+    assert client.get(f"/api/v1/proposals/{proposal_id}?token={status_token}").status_code == 200
+    as_draft = make_token("draft", uuid.UUID(proposal_id))
+    assert client.get(f"/api/v1/proposals/{proposal_id}?token={as_draft}").status_code == 404
+
+    assert client.get(f"/api/v1/drafts/{draft['id']}?token={draft_token}").status_code == 200
+    as_status = make_token("status", uuid.UUID(draft["id"]))
+    assert client.get(f"/api/v1/drafts/{draft['id']}?token={as_status}").status_code == 404
+    changed = {"proposal": example_proposal()}
+    put = client.put(f"/api/v1/drafts/{draft['id']}?token={as_status}", json=changed)
+    assert put.status_code == 404
+    sent = client.post(f"/api/v1/drafts/{draft['id']}/submit?token={as_status}")
+    assert sent.status_code == 404
+    assert count(Proposal) == 2  # the submitted proposal and the draft, still a draft
+    assert client.get(f"/api/v1/drafts/{draft['id']}?token={draft_token}").status_code == 200
 
 
 def test_expired_drafts_are_removed(client):

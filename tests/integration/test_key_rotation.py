@@ -24,7 +24,7 @@ from services.intake import create_app as intake_app
 from services.notify.webhooks import signing
 from services.reporting import create_app as reporting_app
 from services.reporting.reports import domain as reports
-from services.reporting.submissions import tokens as report_tokens
+from services.reporting.reports import tokens as report_tokens
 from services.reporting.worker import database as reporting_database
 from services.review import create_app as review_app
 from shared.config import load_settings

@@ -20,7 +20,7 @@ from tests.factories import (
     held_decision_message,
     signed_in,
 )
-from tests.helpers import queued_tasks
+from tests.helpers import queued_tasks, stored_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -91,15 +91,18 @@ def test_a_sent_message_can_be_resent_and_failures_say_why(app, redis_client):
     ]
 
 
-def test_access_is_by_role(app):
+def test_access_is_by_role(app, redis_client):
     message_id = held_decision_message().id
     assert app.test_client().get("/api/v1/held").status_code == 401
     liaison = signed_in(app, LEE)
     assert liaison.get("/api/v1/held").status_code == 403
+    before = stored_rows(database)
     assert (
         liaison.post("/api/v1/held/release", json={"message_ids": [str(message_id)]}).status_code
         == 403
     )
+    assert stored_rows(database) == before  # still held
+    assert queued_tasks(redis_client, "notify") == []  # nothing sent
     # A liaison reads the messages of their own alliances' proposals only.
     assert liaison.get(f"/api/v1/messages/{message_id}").status_code == 403
     with database.transaction() as session:

@@ -36,7 +36,7 @@ from services.notify.log.domain import release_held
 from services.notify.messages import domain as messages
 from services.notify.models import Message, OutboxEvent
 from services.notify.worker import database
-from services.reporting.submissions.tokens import report_url
+from services.reporting.reports.tokens import report_url
 from shared.config import load_settings
 from shared.db import utcnow
 from shared.events import SUBSCRIPTIONS, new_event

@@ -1,4 +1,3 @@
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -10,7 +9,7 @@ from services.intake.worker import celery, database, outbox
 from shared.celery_app import create_celery
 from shared.outbox import Outbox
 from tests.factories import submitted_event
-from tests.helpers import queued_tasks
+from tests.helpers import queued_tasks, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -68,13 +67,14 @@ def test_event_stays_pending_while_the_broker_is_down_and_the_relay_sends_it(red
     with database.transaction() as session:
         offline.add(session, event)  # the nudge fails after commit; the row is kept
 
-    deadline = time.monotonic() + 10  # the nudge may finish failing in the background
-    while time.monotonic() < deadline:
+    def attempted() -> OutboxEvent | None:
         with database.transaction() as session:
             row = session.scalars(select(OutboxEvent)).one()
-        if row.attempts:
-            break
-        time.sleep(0.1)
+            session.expunge(row)
+        return row if row.attempts else None
+
+    # The nudge may finish failing in the background.
+    row = wait_until(attempted, timeout=10, interval=0.1, what="the failed nudge recorded")
     assert row.published_at is None
     assert row.attempts == 1
     assert row.last_error

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from services.reporting import create_app
 from services.reporting.models import Report, ReportDraft, ReportVersion
 from services.reporting.reports import domain as reports
-from services.reporting.submissions import tokens, views
+from services.reporting.reports import tokens
+from services.reporting.submissions import views
 from services.reporting.worker import database
 from tests.factories import alliance_signed_event, run_reporting_task
 

@@ -20,10 +20,10 @@ from services.notify.models import Message
 from services.notify.worker import database as notify_database
 from services.reporting.models import OutboxEvent, Report, ReportLinkResend
 from services.reporting.reports import domain as reports
-from services.reporting.reviews import domain as reviews
+from services.reporting.reports import review as reviews
+from services.reporting.reports import tokens
 from services.reporting.reviews import views as review_views
 from services.reporting.schedules.domain import rules_from_settings
-from services.reporting.submissions import tokens
 from services.reporting.worker import database, outbox
 from shared.domain import Conflict, Forbidden
 from shared.times import agency_time

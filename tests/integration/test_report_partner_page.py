@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from services.reporting.models import Report
+from services.reporting.reports import tokens
 from services.reporting.reviews import views as review_views
-from services.reporting.submissions import tokens
 from tests.factories import LIAISON, acting_as
 from tests.integration.test_report_review import REVIEWED_AT, report, staff_client, submitted
 

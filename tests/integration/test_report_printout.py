@@ -18,9 +18,9 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 from services.reporting import create_app
 from services.reporting.models import Report
 from services.reporting.reports import domain as reports
+from services.reporting.reports import tokens
 from services.reporting.reports.printout import filename
 from services.reporting.reviews import views as review_views
-from services.reporting.submissions import tokens
 from services.reporting.worker import database
 from tests.factories import (
     COORDINATOR,

@@ -22,9 +22,9 @@ from services.reporting.models import (
     ReportVersion,
 )
 from services.reporting.reports import domain as reports
+from services.reporting.reports import tokens
 from services.reporting.reviews import views as review_views
 from services.reporting.schedules.domain import reminders_for, rules_from_settings
-from services.reporting.submissions import tokens
 from services.reporting.worker import database, outbox
 from tests.factories import (
     COORDINATOR,
@@ -335,7 +335,7 @@ def test_a_conflicted_liaison_cannot_review_the_partners_report_and_nothing_is_s
     declared = conflict_declared_event(LIAISON.id)
     run_reporting_task("reporting.conflict_declared", declared)
     run_reporting_task("reporting.conflict_declared", declared)
-    from services.reporting.conflicts.models import StaffConflict
+    from services.reporting.base import StaffConflict
 
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(StaffConflict)) == 1

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from services.reporting import create_app
 from services.reporting.alliances import domain as alliances
 from services.reporting.figures import domain as figures
+from services.reporting.figures import views as figures_views
 from services.reporting.models import Report
 from services.reporting.reports import domain as reports
+from services.reporting.reports import views as report_views
 from services.reporting.schedules.domain import ScheduleRules
 from services.reporting.worker import database
 from shared.config import load_agency_profile
@@ -29,6 +31,7 @@ from tests.factories import (
     alliance_signed_event,
     signed_in,
 )
+from tests.helpers import pin_clock
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +44,9 @@ TRICKY = '=HYPERLINK("http://evil.example") Builders'
 
 def local(day: date, hour: int = 12) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=DETROIT).astimezone(UTC)
+
+
+NOW = local(date(2026, 12, 1))  # 2026's reports are due or overdue, 2027's not yet
 
 
 def seed(name: str, liaison, division: str) -> uuid.UUID:
@@ -66,6 +72,13 @@ def submit(alliance_id: uuid.UUID, due: date, at: datetime) -> None:
             select(Report).where(Report.alliance_id == alliance_id, Report.due_date == due)
         ).one()
         reports.mark_submitted(session, report_id=report.id, at=at)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch) -> None:
+    """The pages read the clock: theirs is pinned to NOW, as every call here is."""
+    for module in (figures_views, report_views):
+        pin_clock(monkeypatch, module, NOW)
 
 
 @pytest.fixture
@@ -106,23 +119,17 @@ def test_the_work_list_shows_a_liaison_only_their_own_alliances(program):
     assert "evil.example" in ola
     assert "Michigan Roofing" not in ola
     with database.transaction() as session:
-        mine = figures.work_list(
-            session, acting=acting_as(LIAISON), now=datetime.now(UTC), rules=ANNUAL
-        )
+        mine = figures.work_list(session, acting=acting_as(LIAISON), now=NOW, rules=ANNUAL)
         assert [line.report.due_date for line in mine.to_review] == [date(2025, 3, 15)]
         assert [line.report.due_date for line in mine.overdue] == [date(2026, 3, 15)]
-        theirs = figures.work_list(
-            session, acting=acting_as(OTHER_LIAISON), now=datetime.now(UTC), rules=ANNUAL
-        )
+        theirs = figures.work_list(session, acting=acting_as(OTHER_LIAISON), now=NOW, rules=ANNUAL)
         assert len(theirs.to_review) == 2
         assert theirs.overdue == []
-        everyone = figures.work_list(
-            session, acting=COORDINATOR, now=datetime.now(UTC), rules=ANNUAL
-        )
+        everyone = figures.work_list(session, acting=COORDINATOR, now=NOW, rules=ANNUAL)
         assert len(everyone.to_review) == 3
         assert len(everyone.overdue) == 1
         filtered = figures.work_list(
-            session, acting=COORDINATOR, now=datetime.now(UTC), rules=ANNUAL, liaison=LIAISON.email
+            session, acting=COORDINATOR, now=NOW, rules=ANNUAL, liaison=LIAISON.email
         )
         assert len(filtered.to_review) == 1
     assert signed_in(app, REVIEWER).get("/staff/reports").status_code == 403
@@ -137,7 +144,7 @@ def test_the_dashboard_counts_for_the_coordinator_only(program):
         found = figures.dashboard(
             session,
             acting=COORDINATOR,
-            now=local(date(2026, 12, 1)),
+            now=NOW,
             rules=ANNUAL,
             divisions=["construction_safety_health", "general_industry_safety_health", "other"],
         )
@@ -170,7 +177,7 @@ def test_a_concluded_alliance_is_not_active(program):
         found = figures.dashboard(
             session,
             acting=COORDINATOR,
-            now=local(date(2026, 12, 1)),
+            now=NOW,
             rules=ANNUAL,
             divisions=["construction_safety_health", "general_industry_safety_health"],
         )

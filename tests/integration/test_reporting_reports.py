@@ -229,6 +229,7 @@ def test_the_reminder_event_names_the_report_and_the_people(rolled_back):
     assert payload == {
         "report_id": str(first.id),
         "alliance_id": str(alliance_id),
+        "proposal_id": str(session.get(Alliance, alliance_id).signed["proposal_id"]),
         "reference": payload["reference"],
         "partner_name": "Michigan Roofing Contractors Association",
         "contact": payload["contact"],
@@ -242,8 +243,8 @@ def test_the_reminder_event_names_the_report_and_the_people(rolled_back):
         "days": 0,
         "report_url": payload["report_url"],
     }
-    # The partner's signed link to the report's form (services/reporting/submissions/).
-    from services.reporting.submissions.tokens import read_token
+    # The partner's signed link to the report's form (services/reporting/reports/tokens.py).
+    from services.reporting.reports.tokens import read_token
     from shared.config import load_settings
 
     base = load_settings().public_base_url.rstrip("/")

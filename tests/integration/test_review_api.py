@@ -3,7 +3,9 @@
 import pytest
 
 from services.review import create_app
+from services.review.worker import database
 from tests.factories import proposal, queued_proposal, signed_in, staff_member
+from tests.helpers import stored_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -44,8 +46,14 @@ def test_coordinator_edits_priority_areas_and_the_queue_reorders_with_explanatio
 
 def test_only_the_coordinator_edits_the_configuration(app):
     reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
-    response = reviewer.post("/api/v1/scoring-config", json={"priority_areas": []})
+    queued_proposal(proposal("Heat Partner", priority_areas=["heat"]))
+    areas = [{"slug": "heat", "label": "Heat", "weight": 80}]
+    before = stored_rows(database)
+    response = reviewer.post(
+        "/api/v1/scoring-config", json={"priority_areas": areas, "note": "Heat emphasis"}
+    )
     assert response.status_code == 403
+    assert stored_rows(database) == before  # no new version, no rescore, no event
 
 
 def test_bad_configuration_is_a_422_with_paths(app):
@@ -157,10 +165,12 @@ def test_a_reviewer_cannot_assign_others(app):
     reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
     other = staff_member("rev2@agency.example", "reviewer").id
     proposal_id = str(queued_proposal(proposal("Roofers")).proposal_id)
+    before = stored_rows(database)
     response = reviewer.post(
         f"/api/v1/proposals/{proposal_id}/assignment", json={"reviewer_id": str(other)}
     )
     assert response.status_code == 403
+    assert stored_rows(database) == before  # not assigned, nothing audited or sent
 
 
 def test_a_reviewer_cannot_drop_another_reviewers_claim_with_a_null_reviewer(app):

@@ -10,6 +10,7 @@ from services.review.decisions.models import PreparedDecision
 from services.review.queue.models import QueuedProposal, ReviewComment
 from services.review.worker import database
 from tests.factories import proposal, queued_proposal, signed_in, staff_member, submitted_event
+from tests.helpers import stored_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -105,10 +106,12 @@ def test_reviewer_requests_changes_through_the_pages(app, redis_client):
 def test_adjusting_without_a_reason_is_refused_inline(app):
     reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
     proposal_id = queued_proposal(proposal("Roofers")).proposal_id
+    before = stored_rows(database)
     response = reviewer.post(
         f"/staff/proposals/{proposal_id}/adjustment", data={"points": "15", "reason": "   "}
     )
     assert response.status_code == 422
+    assert stored_rows(database) == before  # the priority unmoved, nothing audited
     html = response.get_data(as_text=True)
     assert "Give the reason for moving this proposal." in html
     assert 'value="15"' in html
@@ -118,6 +121,7 @@ def test_liaisons_cannot_decide_and_conflicts_hide_proposals(app):
     liaison = signed_in(app, staff_member("lee@agency.example", "liaison"))
     proposal_id = queued_proposal(proposal("Guild of Roofers")).proposal_id
     assert liaison.get("/staff/decisions").status_code == 403
+    before = stored_rows(database)
     assert (
         liaison.post(
             f"/staff/proposals/{proposal_id}/decision",
@@ -125,6 +129,7 @@ def test_liaisons_cannot_decide_and_conflicts_hide_proposals(app):
         ).status_code
         == 403
     )
+    assert stored_rows(database) == before  # no decision prepared, nothing audited
     reviewer = signed_in(app, staff_member("rev@agency.example", "reviewer"))
     reviewer.post("/staff/conflicts", data={"organization_name": "guild of roofers"})
     assert "Guild of Roofers" not in reviewer.get("/staff/queue").get_data(as_text=True)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from services.review import audit
+from services.review import audit, people
 from services.review.base import OutboxEvent
 from services.review.queue import domain as queue
 from services.review.queue.models import QueueAdjustment, ReviewComment, ScoringConfig
@@ -20,6 +20,7 @@ from shared.domain import Acting, Forbidden, Invalid
 from tests.factories import (
     acting,
     acting_as,
+    agency_today,
     proposal,
     queued_proposal,
     staff_member,
@@ -118,7 +119,12 @@ def test_a_new_configuration_rescores_and_reorders_the_queue(session):
     areas = [dict(a, weight=60) if a["slug"] == "heat" else a for a in first.priority_areas]
 
     config = queue.save_config(
-        session, acting=COORDINATOR, weights={}, priority_areas=areas, note="Heat season"
+        session,
+        acting=COORDINATOR,
+        weights={},
+        priority_areas=areas,
+        note="Heat season",
+        today=agency_today(),
     )
 
     assert config.version == first.version + 1
@@ -141,6 +147,7 @@ def test_a_priority_area_named_twice_is_refused_and_nothing_changes(session):
             weights={},
             priority_areas=[{"slug": "falls", "label": "Falls"}] * 2,
             note="",
+            today=agency_today(),
         )
     assert refused.value.errors == {"priority_areas": ["Name each priority area once."]}
     assert count(session, ScoringConfig) == 1
@@ -408,7 +415,7 @@ def test_acting_for_reads_the_declared_conflicts(session):
         name = reviewer.name
         roles = reviewer.roles
 
-    assert queue.acting_for(session, SignedIn()) == Acting(
+    assert people.acting_for(session, SignedIn()) == Acting(
         staff_id=reviewer.staff_id,
         email=reviewer.email,
         roles=reviewer.roles,
@@ -528,7 +535,12 @@ def test_only_the_coordinator_configures_scoring(session, who):
     config = queue.scoring_config(session, acting=who)
     with pytest.raises(Forbidden, match="Only the Coordinator"):
         queue.save_config(
-            session, acting=who, weights={"hazard": 9}, priority_areas=[], note="Mine"
+            session,
+            acting=who,
+            weights={"hazard": 9},
+            priority_areas=[],
+            note="Mine",
+            today=agency_today(),
         )
     assert count(session, ScoringConfig) == 1
     assert queue.current_config(session) is config

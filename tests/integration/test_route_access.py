@@ -13,15 +13,32 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from services.review import create_app
+from services.review.decisions import domain as decisions
+from services.review.queue import domain as queue
+from services.review.staff import domain as accounts
+from services.review.staff.models import StaffUser
 from services.review.worker import database
 from shared.db import sqlalchemy_url
-from tests.factories import PASSWORD, staff_member
+from tests.factories import (
+    PASSWORD,
+    acting,
+    approved_alliance,
+    prepared_decision,
+    proposal,
+    queued_proposal,
+    signed_alliance,
+    staff_member,
+)
+from tests.helpers import stored_rows
 
 pytestmark = pytest.mark.integration
 
@@ -256,3 +273,259 @@ def test_route_answers_each_identity_as_the_table_says(
                 assert location == f"/staff/sign-in?{urlencode({'next': url})}", what
     else:
         assert response.status_code == 403, what
+
+
+# -- writes with a valid body ------------------------------------------------------------------
+# The table above sends writes an empty body, so "allowed" there means only "not refused".
+# Here each write of the JSON API gets a valid body aimed at records made for the test (through
+# tests/factories.py): whoever the table allows gets a 2xx and the database changes; whoever it
+# refuses gets 401/403 and the database stays as it was, row for row.
+
+
+def account(role: str) -> StaffUser:
+    with database.transaction() as session:
+        person = session.scalars(
+            select(StaffUser).where(StaffUser.email == f"{role}@agency.example")
+        ).one()
+        session.expunge(person)
+        return person
+
+
+def liaison_account() -> decisions.Liaison:
+    person = account("liaison")
+    return decisions.Liaison(id=person.id, name=person.name, email=person.email)
+
+
+def own_alliance() -> uuid.UUID:
+    """A signed alliance whose liaison is the signed-in liaison's account."""
+    return signed_alliance(
+        name=f"Partner {uuid.uuid4().hex[:8]}",
+        signing_date=queue.today() - timedelta(days=400),
+        liaison=liaison_account(),
+    ).id
+
+
+def waiting_proposal() -> str:
+    return str(queued_proposal(proposal(f"Partner {uuid.uuid4().hex[:8]}")).proposal_id)
+
+
+def other_person() -> str:
+    return str(staff_member(f"p{uuid.uuid4().hex[:8]}@agency.example", "reviewer").id)
+
+
+def invited_person() -> str:
+    """An account waiting for its person to set a password (an invitation can be sent again)."""
+    with database.transaction() as session:
+        person = accounts.add_account(
+            session,
+            email=f"i{uuid.uuid4().hex[:8]}@agency.example",
+            name="Invited Person",
+            roles=["reviewer"],
+            password=None,
+            actor="test",
+        )
+        return str(person.id)
+
+
+def api_write(client: Any, url: str, method: str, token: str, body: Any) -> Any:
+    return client.open(url, method=method, json=body, headers={"X-CSRFToken": token})
+
+
+def made(client: Any, token: str, url: str, body: Any) -> str:
+    """The id of a record made as the Coordinator, for a write that changes it."""
+    answer = api_write(client, url, "POST", token, body)
+    assert answer.status_code == 201, answer.get_json()
+    return str(answer.get_json()["id"])
+
+
+def _milestone(coordinator: Any, token: str) -> tuple[str, Any]:
+    url = f"/api/v1/alliances/{own_alliance()}/milestones"
+    body = {"title": "Toolbox talks", "target_date": "2026-06-01", "responsible": "Partner"}
+    return f"{url}/{made(coordinator, token, url, body)}", {"status": "done"}
+
+
+def _meeting(coordinator: Any, token: str) -> tuple[str, Any]:
+    url = f"/api/v1/alliances/{own_alliance()}/meetings"
+    return f"{url}/{made(coordinator, token, url, {'met_on': queue.today().isoformat()})}", None
+
+
+def _document(coordinator: Any, token: str) -> tuple[str, Any]:
+    url = f"/api/v1/alliances/{own_alliance()}/documents"
+    body = {"title": "Agreement", "kind": "agreement", "url": "https://example.org/a.pdf"}
+    return f"{url}/{made(coordinator, token, url, body)}", None
+
+
+def _roundtable(coordinator: Any, token: str) -> str:
+    body = {"name": f"Roundtable {uuid.uuid4().hex[:8]}", "starts_on": "2026-01-01"}
+    return made(coordinator, token, "/api/v1/roundtables", body)
+
+
+def _membership(coordinator: Any, token: str) -> tuple[str, Any]:
+    url = f"/api/v1/roundtables/{_roundtable(coordinator, token)}/memberships"
+    joined = {"alliance_id": str(own_alliance()), "joined_on": queue.today().isoformat()}
+    return f"{url}/{made(coordinator, token, url, joined)}", {"left_on": queue.today().isoformat()}
+
+
+def _renewal() -> tuple[str, Any]:
+    signed = queue.today() - timedelta(days=3 * 365)
+    alliance_id = signed_alliance(
+        name=f"Partner {uuid.uuid4().hex[:8]}", signing_date=signed, term_years=2
+    ).id
+    renewal_signed = decisions.term_end(signed, 2) - timedelta(days=10)
+    body = {"signing_date": renewal_signed.isoformat(), "term_years": 4}
+    return f"/api/v1/alliances/{alliance_id}/renewal", body
+
+
+def _release(identity: str) -> tuple[str, Any]:
+    by = acting(f"{identity}@agency.example", "reviewer", staff_id=account(identity).id)
+    decision = prepared_decision(uuid.UUID(waiting_proposal()), by=by)
+    return "/api/v1/decisions/release", {"decision_ids": [str(decision.id)]}
+
+
+# (rule, method) -> what to send, given who sends it and a Coordinator's client to make records.
+Build = Callable[[str, Any, str], tuple[str, Any]]
+WRITES: dict[tuple[str, str], Build] = {
+    ("/api/v1/staff", "POST"): lambda who, c, t: (
+        "/api/v1/staff",
+        {
+            "email": f"n{uuid.uuid4().hex[:8]}@agency.example",
+            "name": "New Person",
+            "roles": ["reviewer"],
+            "password": "a long enough password 1",
+        },
+    ),
+    ("/api/v1/staff/<uuid:user_id>/roles", "POST"): lambda who, c, t: (
+        f"/api/v1/staff/{other_person()}/roles",
+        {"roles": ["liaison"]},
+    ),
+    ("/api/v1/staff/<uuid:user_id>/active", "POST"): lambda who, c, t: (
+        f"/api/v1/staff/{other_person()}/active",
+        {"active": False},
+    ),
+    ("/api/v1/staff/<uuid:user_id>/password", "POST"): lambda who, c, t: (
+        f"/api/v1/staff/{other_person()}/password",
+        {"password": "another long password 2"},
+    ),
+    ("/api/v1/staff/<uuid:user_id>/invitation", "POST"): lambda who, c, t: (
+        f"/api/v1/staff/{invited_person()}/invitation",
+        {},
+    ),
+    ("/api/v1/proposals/<uuid:proposal_id>/comments", "POST"): lambda who, c, t: (
+        f"/api/v1/proposals/{waiting_proposal()}/comments",
+        {"body": "Good reach."},
+    ),
+    ("/api/v1/proposals/<uuid:proposal_id>/adjustment", "POST"): lambda who, c, t: (
+        f"/api/v1/proposals/{waiting_proposal()}/adjustment",
+        {"points": 10, "reason": "A partner we asked for."},
+    ),
+    ("/api/v1/proposals/<uuid:proposal_id>/assignment", "POST"): lambda who, c, t: (
+        f"/api/v1/proposals/{waiting_proposal()}/assignment",
+        # A claim (the Coordinator assigns herself); someone else for those with no account.
+        {"reviewer_id": str(account(who if who in DECIDERS else "reviewer").id)},
+    ),
+    ("/api/v1/proposals/assignments", "POST"): lambda who, c, t: (
+        "/api/v1/proposals/assignments",
+        {"proposal_ids": [waiting_proposal()], "reviewer_id": str(account("reviewer").id)},
+    ),
+    ("/api/v1/proposals/<uuid:proposal_id>/decision", "POST"): lambda who, c, t: (
+        f"/api/v1/proposals/{waiting_proposal()}/decision",
+        {"kind": "declined", "details": {"reason": "Not this year."}},
+    ),
+    ("/api/v1/decisions/release", "POST"): lambda who, c, t: _release(
+        who if who in DECIDERS else "reviewer"
+    ),
+    ("/api/v1/conflicts", "POST"): lambda who, c, t: (
+        "/api/v1/conflicts",
+        {"organization_name": f"Partner {uuid.uuid4().hex[:8]}"},
+    ),
+    ("/api/v1/scoring-config", "POST"): lambda who, c, t: (
+        "/api/v1/scoring-config",
+        {"priority_areas": [{"slug": "heat", "label": "Heat", "weight": 80}], "note": "Heat"},
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/milestones", "POST"): lambda who, c, t: (
+        f"/api/v1/alliances/{own_alliance()}/milestones",
+        {"title": "Toolbox talks", "target_date": "2026-06-01", "responsible": "Partner"},
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/milestones/<uuid:milestone_id>", "PATCH"): (
+        lambda who, c, t: _milestone(c, t)
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/meetings", "POST"): lambda who, c, t: (
+        f"/api/v1/alliances/{own_alliance()}/meetings",
+        {"met_on": queue.today().isoformat()},
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/meetings/<uuid:meeting_id>", "DELETE"): (
+        lambda who, c, t: _meeting(c, t)
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/documents", "POST"): lambda who, c, t: (
+        f"/api/v1/alliances/{own_alliance()}/documents",
+        {"title": "Agreement", "kind": "agreement", "url": "https://example.org/a.pdf"},
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/documents/<uuid:document_id>", "DELETE"): (
+        lambda who, c, t: _document(c, t)
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/signing", "POST"): lambda who, c, t: (
+        f"/api/v1/alliances/{approved_alliance(f'Partner {uuid.uuid4().hex[:8]}').id}/signing",
+        {"signing_date": queue.today().isoformat()},
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/renewal", "POST"): lambda who, c, t: _renewal(),
+    ("/api/v1/alliances/<uuid:alliance_id>/conclusion", "POST"): lambda who, c, t: (
+        f"/api/v1/alliances/{own_alliance()}/conclusion",
+        {"reason": "The work is done."},
+    ),
+    ("/api/v1/alliances/<uuid:alliance_id>/termination", "POST"): lambda who, c, t: (
+        f"/api/v1/alliances/{own_alliance()}/termination",
+        {"notice_date": queue.today().isoformat(), "reason": "Partner dissolved"},
+    ),
+    ("/api/v1/roundtables", "POST"): lambda who, c, t: (
+        "/api/v1/roundtables",
+        {"name": f"Roundtable {uuid.uuid4().hex[:8]}", "starts_on": "2026-01-01"},
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>", "PATCH"): lambda who, c, t: (
+        f"/api/v1/roundtables/{_roundtable(c, t)}",
+        {"description": "Builders of the region."},
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/memberships", "POST"): lambda who, c, t: (
+        f"/api/v1/roundtables/{_roundtable(c, t)}/memberships",
+        {"alliance_id": str(own_alliance()), "joined_on": queue.today().isoformat()},
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/memberships/<uuid:membership_id>", "PATCH"): (
+        lambda who, c, t: _membership(c, t)
+    ),
+}
+# Writes of the API not above, and why: one's own password (it would change the password the
+# other tests of this module sign in with; tests/integration/test_staff_auth.py covers it), and
+# naming an Ambassador (an alliance must first complete a term and a renewal: the whole way is
+# tests/integration/test_agreements.py's). The HTML forms' writes are tested per page.
+NOT_WRITTEN_HERE = {
+    ("/api/v1/staff/me/password", "POST"),
+    ("/api/v1/alliances/<uuid:alliance_id>/ambassador", "POST"),
+}
+
+
+def test_every_api_write_has_a_valid_body_here():
+    writes = {
+        (rule, method)
+        for rule, method in EXPECTED
+        if rule.startswith("/api/") and method in ("POST", "PUT", "PATCH", "DELETE")
+    }
+    assert sorted(writes - NOT_WRITTEN_HERE - WRITES.keys()) == []
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize(("rule", "method"), sorted(WRITES), ids=lambda v: str(v))
+def test_a_valid_write_is_stored_for_whom_the_table_allows_and_only_them(
+    app, staff_accounts, redis_client, rule, method, identity
+):
+    coordinator, coordinator_token = client_as(app, "coordinator")
+    url, body = WRITES[(rule, method)](identity, coordinator, coordinator_token)
+    client, token = client_as(app, identity)
+    expected = EXPECTED[(rule, method)]
+    before = stored_rows(database)
+    response = api_write(client, url, method, token, body)
+    what = f"{method} {url} as {identity}: {response.status_code} {response.get_data(as_text=True)}"
+    if identity in expected:
+        assert 200 <= response.status_code < 300, what
+        assert stored_rows(database) != before, what
+    else:
+        assert response.status_code == (401 if identity == "anonymous" else 403), what
+        assert stored_rows(database) == before, what

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from services.notify import create_app
-from tests.factories import acting, signed_in
+from services.notify.webhooks.tasks import CONSUMERS as webhook_consumers
+from services.notify.worker import database
+from tests.factories import acting, held_decision_message, signed_in, submitted_event
+from tests.helpers import stored_rows
+from tests.offline_dns import OfflineResolver
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +128,104 @@ def test_route_answers_each_identity_as_the_table_says(
             assert urlsplit(location).path == "/review/staff/sign-in", what
     else:
         assert response.status_code == 403, what
+
+
+# -- writes with a valid body ------------------------------------------------------------------
+# As in test_route_access.py: each write of the API gets a valid body aimed at records made for
+# the test; whom the table allows gets a 2xx and the database changes, whom it refuses gets
+# 401/403 and every row stays as it was.
+
+HOOKS = "https://hooks.example.org/alliance"
+
+
+def as_coordinator(app: Any) -> Any:
+    return signed_in(app, acting("coordinator@agency.example", "coordinator"))
+
+
+def endpoint(app: Any) -> str:
+    made = as_coordinator(app).post(
+        "/api/v1/webhooks/endpoints", json={"url": HOOKS, "event_types": ["proposal.submitted"]}
+    )
+    assert made.status_code == 201, made.get_json()
+    return str(made.get_json()["id"])
+
+
+def delivery(app: Any) -> str:
+    hook = endpoint(app)
+    webhook_consumers["proposal.submitted"](event=submitted_event().to_message())
+    listed = as_coordinator(app).get(f"/api/v1/webhooks/endpoints/{hook}/deliveries")
+    [found] = listed.get_json()["deliveries"]
+    return str(found["id"])
+
+
+WRITES: dict[tuple[str, str], Callable[[Any], tuple[str, Any]]] = {
+    ("/api/v1/messages/<uuid:message_id>", "PUT"): lambda app: (
+        f"/api/v1/messages/{held_decision_message().id}",
+        {"subject": "Your proposal", "text_body": "A decision, in other words."},
+    ),
+    ("/api/v1/messages/<uuid:message_id>/resend", "POST"): lambda app: (
+        f"/api/v1/messages/{held_decision_message(held=False).id}/resend",
+        None,
+    ),
+    ("/api/v1/held/release", "POST"): lambda app: (
+        "/api/v1/held/release",
+        {"message_ids": [str(held_decision_message().id)]},
+    ),
+    ("/api/v1/held/hold", "POST"): lambda app: (
+        "/api/v1/held/hold",
+        {"message_ids": [str(held_decision_message(held=False).id)]},
+    ),
+    ("/api/v1/webhooks/endpoints", "POST"): lambda app: (
+        "/api/v1/webhooks/endpoints",
+        {"url": HOOKS, "event_types": ["report.overdue"]},
+    ),
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>", "PATCH"): lambda app: (
+        f"/api/v1/webhooks/endpoints/{endpoint(app)}",
+        {"enabled": False, "description": "Paused"},
+    ),
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>", "DELETE"): lambda app: (
+        f"/api/v1/webhooks/endpoints/{endpoint(app)}",
+        None,
+    ),
+    ("/api/v1/webhooks/endpoints/<uuid:endpoint_id>/secret", "POST"): lambda app: (
+        f"/api/v1/webhooks/endpoints/{endpoint(app)}/secret",
+        None,
+    ),
+    ("/api/v1/webhooks/deliveries/<uuid:delivery_id>/replay", "POST"): lambda app: (
+        f"/api/v1/webhooks/deliveries/{delivery(app)}/replay",
+        None,
+    ),
+}
+
+
+def test_every_api_write_has_a_valid_body_here():
+    writes = {
+        (rule, method)
+        for rule, method in EXPECTED
+        if rule.startswith("/api/") and method in ("POST", "PUT", "PATCH", "DELETE")
+    }
+    assert sorted(writes - WRITES.keys()) == []
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize(("rule", "method"), sorted(WRITES), ids=lambda v: str(v))
+def test_a_valid_write_is_stored_for_whom_the_table_allows_and_only_them(
+    migrated, redis_client, monkeypatch, rule, method, identity
+):
+    # Registering a webhook looks its host up: the host is public, no name reaches DNS.
+    OfflineResolver({"hooks.example.org": ["93.184.215.14"]}).install(monkeypatch)
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+    url, body = WRITES[(rule, method)](app)
+    if identity == "anonymous":
+        client = app.test_client()
+    else:
+        client = signed_in(app, acting(f"{identity}@agency.example", identity))
+    before = stored_rows(database)
+    response = client.open(url, method=method, json=body)
+    what = f"{method} {url} as {identity}: {response.status_code} {response.get_data(as_text=True)}"
+    if identity in EXPECTED[(rule, method)]:
+        assert 200 <= response.status_code < 300, what
+        assert stored_rows(database) != before, what
+    else:
+        assert response.status_code == (401 if identity == "anonymous" else 403), what
+        assert stored_rows(database) == before, what

@@ -20,7 +20,7 @@ from services.review.staff import domain as accounts
 from services.review.staff import views as staff_views
 from services.review.worker import database
 from shared import staff_auth
-from shared.config import ConfigurationError, read_settings
+from shared.config import ConfigurationError, load_settings, read_settings
 from shared.domain import Invalid
 from shared.staff_auth import COOKIE_NAME, SESSION_KEY, USER_SESSIONS_KEY
 from tests.factories import acting_as, staff_member
@@ -472,6 +472,7 @@ def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_pass
             roles=["boss"],
             password="short",
             actor="t",
+            settings=load_settings(),
         )
     assert caught.value.errors == {
         "email": ["There is already a staff account with this e-mail address."],
@@ -484,7 +485,13 @@ def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_pass
     }
     with pytest.raises(Invalid) as caught, database.transaction() as session:
         accounts.add_account(
-            session, email="not an address", name="N", roles=[], password=PASSWORD, actor="t"
+            session,
+            email="not an address",
+            name="N",
+            roles=[],
+            password=PASSWORD,
+            actor="t",
+            settings=load_settings(),
         )
     assert caught.value.errors["email"] == ["Enter an e-mail address in the form name@agency.gov."]
     assert caught.value.errors["roles"] == ["Choose at least one role."]
@@ -916,7 +923,9 @@ def test_create_coordinator_makes_the_first_coordinator_once():
     assert result.exit_code == 0, result.output
     assert "created Coordinator cora@agency.example" in result.output
     with database.transaction() as session:
-        cora = accounts.authenticate(session, email="cora@agency.example", password=PASSWORD)
+        cora = accounts.authenticate(
+            session, email="cora@agency.example", password=PASSWORD, settings=load_settings()
+        )
         assert cora is not None
         assert cora.roles == ["coordinator"]
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.review.models import AuditEntry, StaffUser
 from services.review.staff import domain as accounts
 from shared import staff_auth
+from shared.config import load_settings
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from tests.factories import PASSWORD, acting_as, staff_member, staff_session
 
@@ -98,6 +99,7 @@ ACTIONS: dict[str, tuple[Callable[[Staff, Acting], Any], str]] = {
             name="New Person",
             roles=["liaison"],
             password=PASSWORD,
+            settings=load_settings(),
         ),
         "Only the Coordinator adds staff accounts.",
     ),
@@ -121,7 +123,11 @@ ACTIONS: dict[str, tuple[Callable[[Staff, Acting], Any], str]] = {
     ),
     "set someone's password": (
         lambda s, acting: accounts.set_password(
-            s.session, acting=acting, user_id=s.people["tia"].id, password=NEW_PASSWORD
+            s.session,
+            acting=acting,
+            user_id=s.people["tia"].id,
+            password=NEW_PASSWORD,
+            settings=load_settings(),
         ),
         "Only the Coordinator sets another person's password.",
     ),
@@ -198,6 +204,7 @@ def test_the_coordinator_sets_only_other_peoples_passwords(staff):
             acting=staff.acting("coordinator"),
             user_id=staff.people["coordinator"].id,
             password=NEW_PASSWORD,
+            settings=load_settings(),
         )
     assert refused.value.message == (
         "Change your own password from your account, with your current one."
@@ -216,6 +223,7 @@ def test_everyone_changes_their_own_password_with_the_current_one(staff, identit
             acting=staff.acting(identity),
             current_password="not my password",
             new_password=NEW_PASSWORD,
+            settings=load_settings(),
         )
     assert wrong.value.errors == {"current_password": ["Your current password is not right."]}
     assert stored(staff) == before
@@ -226,9 +234,20 @@ def test_everyone_changes_their_own_password_with_the_current_one(staff, identit
         current_password=PASSWORD,
         new_password=NEW_PASSWORD,
         keep_session=here,
+        settings=load_settings(),
     )
-    assert accounts.authenticate(staff.session, email=person.email, password=PASSWORD) is None
-    assert accounts.authenticate(staff.session, email=person.email, password=NEW_PASSWORD) == person
+    assert (
+        accounts.authenticate(
+            staff.session, email=person.email, password=PASSWORD, settings=load_settings()
+        )
+        is None
+    )
+    assert (
+        accounts.authenticate(
+            staff.session, email=person.email, password=NEW_PASSWORD, settings=load_settings()
+        )
+        == person
+    )
     assert staff_auth.load_session(here) is not None
     assert staff_auth.load_session(elsewhere) is None
 
@@ -241,6 +260,7 @@ def test_a_deactivated_person_changes_no_password(staff):
             acting=staff.acting("deactivated"),
             current_password=PASSWORD,
             new_password=NEW_PASSWORD,
+            settings=load_settings(),
         )
     assert stored(staff) == before
 
@@ -265,5 +285,10 @@ def test_an_unknown_address_costs_a_password_check_too(staff, monkeypatch):
         return verify(stored, given)
 
     monkeypatch.setattr(accounts, "_verify", counted)
-    assert accounts.authenticate(staff.session, email="nobody@agency.example", password="x") is None
+    assert (
+        accounts.authenticate(
+            staff.session, email="nobody@agency.example", password="x", settings=load_settings()
+        )
+        is None
+    )
     assert checked == ["x"]

@@ -16,8 +16,8 @@ from werkzeug.test import Client
 
 from deploy.gateway import create_gateway
 from services.reporting.alliances import domain as reporting_alliances
+from services.reporting.reports import tokens
 from services.reporting.reports.models import Report
-from services.reporting.submissions import tokens
 from services.reporting.worker import database as reporting_database
 from shared.config import load_settings
 from shared.staff_auth import COOKIE_NAME

@@ -73,12 +73,15 @@ def invite(cora: StaffUser, email: str = "lee@agency.example", *roles: str) -> S
             email=email,
             name="Lee Liaison",
             roles=list(roles) or ["liaison", "reviewer"],
+            settings=load_settings(),
         )
 
 
 def use(token: str, password: str = NEW_PASSWORD) -> StaffUser:
     with database.transaction() as session:
-        return accounts.set_password_from_link(session, token=token, new_password=password)
+        return accounts.set_password_from_link(
+            session, token=token, new_password=password, settings=load_settings()
+        )
 
 
 def refusal(token: str) -> str:
@@ -92,7 +95,10 @@ def refusal(token: str) -> str:
 
 def can_sign_in(email: str, password: str) -> bool:
     with database.transaction() as session:
-        return accounts.authenticate(session, email=email, password=password) is not None
+        return (
+            accounts.authenticate(session, email=email, password=password, settings=load_settings())
+            is not None
+        )
 
 
 def age_links(**delta: float) -> None:
@@ -154,17 +160,25 @@ def test_only_the_coordinator_invites_and_sends_an_invitation_again(cora):
             email="lee@agency.example",
             name="Lee",
             roles=["liaison"],
+            settings=load_settings(),
         )
     lee = invite(cora)
     with database.transaction() as session, pytest.raises(Forbidden):
-        accounts.resend_invitation(session, acting=acting_as(riley), user_id=lee.id)
+        accounts.resend_invitation(
+            session, acting=acting_as(riley), user_id=lee.id, settings=load_settings()
+        )
     assert len(links_sent()) == 1
 
 
 def test_an_invitation_checks_the_person_as_adding_one_does(cora):
     with database.transaction() as session, pytest.raises(Invalid) as refused:
         accounts.invite_staff(
-            session, acting=acting_as(cora), email="cora@agency.example", name="", roles=[]
+            session,
+            acting=acting_as(cora),
+            email="cora@agency.example",
+            name="",
+            roles=[],
+            settings=load_settings(),
         )
     assert sorted(refused.value.errors) == ["email", "name", "roles"]
     assert links_sent() == []
@@ -176,7 +190,9 @@ def test_a_link_sets_the_password_once(cora):
     use(token)
     assert refusal(token) == "used"
     with database.transaction() as session, pytest.raises(accounts.LinkRefused) as again:
-        accounts.set_password_from_link(session, token=token, new_password="someone else now")
+        accounts.set_password_from_link(
+            session, token=token, new_password="someone else now", settings=load_settings()
+        )
     assert again.value.reason == "used"
     assert can_sign_in("lee@agency.example", NEW_PASSWORD)
     assert not can_sign_in("lee@agency.example", "someone else now")
@@ -191,7 +207,9 @@ def test_a_weak_password_leaves_the_link_usable(cora):
         ("lee liaison forever", "Do not use your e-mail address or name"),
     ):
         with database.transaction() as session, pytest.raises(Invalid) as refused:
-            accounts.set_password_from_link(session, token=token, new_password=weak)
+            accounts.set_password_from_link(
+                session, token=token, new_password=weak, settings=load_settings()
+            )
         assert problem in refused.value.errors["new_password"][0]
     use(token)
 
@@ -202,7 +220,9 @@ def test_an_expired_link_is_refused(cora):
     age_links(days=7, seconds=1)
     assert refusal(token) == "expired"
     with database.transaction() as session, pytest.raises(accounts.LinkRefused):
-        accounts.set_password_from_link(session, token=token, new_password=NEW_PASSWORD)
+        accounts.set_password_from_link(
+            session, token=token, new_password=NEW_PASSWORD, settings=load_settings()
+        )
 
 
 @pytest.mark.parametrize(
@@ -227,12 +247,16 @@ def test_a_new_invitation_ends_the_old_links(cora):
     lee = invite(cora)
     first = token_of(links_sent()[0])
     with database.transaction() as session:
-        accounts.resend_invitation(session, acting=acting_as(cora), user_id=lee.id)
+        accounts.resend_invitation(
+            session, acting=acting_as(cora), user_id=lee.id, settings=load_settings()
+        )
     second = token_of(links_sent()[1])
     assert refusal(first) == "replaced"
     use(second)
     with database.transaction() as session, pytest.raises(Conflict, match="already set"):
-        accounts.resend_invitation(session, acting=acting_as(cora), user_id=lee.id)
+        accounts.resend_invitation(
+            session, acting=acting_as(cora), user_id=lee.id, settings=load_settings()
+        )
 
 
 def test_a_deactivated_persons_link_is_refused_and_no_invitation_goes_to_them(cora):
@@ -242,7 +266,9 @@ def test_a_deactivated_persons_link_is_refused_and_no_invitation_goes_to_them(co
         accounts.set_active(session, acting=acting_as(cora), user_id=lee.id, active=False)
     assert refusal(token) == "inactive"
     with database.transaction() as session, pytest.raises(Conflict, match="deactivated"):
-        accounts.resend_invitation(session, acting=acting_as(cora), user_id=lee.id)
+        accounts.resend_invitation(
+            session, acting=acting_as(cora), user_id=lee.id, settings=load_settings()
+        )
     with database.transaction() as session:
         accounts.set_active(session, acting=acting_as(cora), user_id=lee.id, active=True)
     assert refusal(token) == "replaced"  # reactivation does not bring old links back
@@ -252,7 +278,13 @@ def test_the_coordinator_setting_the_password_ends_the_invitation(cora):
     lee = invite(cora)
     token = token_of(links_sent()[0])
     with database.transaction() as session:
-        accounts.set_password(session, acting=acting_as(cora), user_id=lee.id, password=PASSWORD)
+        accounts.set_password(
+            session,
+            acting=acting_as(cora),
+            user_id=lee.id,
+            password=PASSWORD,
+            settings=load_settings(),
+        )
     assert refusal(token) == "replaced"
     assert can_sign_in(lee.email, PASSWORD)
 
@@ -266,6 +298,7 @@ def test_a_password_given_when_adding_a_person_sends_no_invitation(cora):
             name="Lee Liaison",
             roles=["liaison"],
             password=NEW_PASSWORD,
+            settings=load_settings(),
         )
     assert not lee.invited
     assert links_sent() == []
@@ -277,6 +310,7 @@ def test_a_password_given_when_adding_a_person_sends_no_invitation(cora):
             name="Ola",
             roles=["liaison"],
             password="",  # sent, but empty: not an invitation
+            settings=load_settings(),
         )
     assert refused.value.errors == {"password": ["Enter a password."]}
 
@@ -286,7 +320,7 @@ def test_a_password_given_when_adding_a_person_sends_no_invitation(cora):
 
 def forgot(email: str) -> None:
     with database.transaction() as session:
-        accounts.request_password_reset(session, email=email)
+        accounts.request_password_reset(session, email=email, settings=load_settings())
 
 
 def test_forgot_password_sends_a_one_hour_link_to_an_active_account_only(cora):
@@ -487,7 +521,9 @@ def test_a_link_that_cannot_be_used_says_why_and_what_to_do(
         age_links(days=8)
     elif setup == "replaced":
         with database.transaction() as session:
-            accounts.resend_invitation(session, acting=acting_as(cora), user_id=lee.id)
+            accounts.resend_invitation(
+                session, acting=acting_as(cora), user_id=lee.id, settings=load_settings()
+            )
     else:
         with database.transaction() as session:
             accounts.set_active(session, acting=acting_as(cora), user_id=lee.id, active=False)

@@ -71,6 +71,7 @@ def invite_lee() -> dict[str, Any]:
             email="lee@agency.example",
             name="Lee Liaison",
             roles=["liaison", "reviewer"],
+            settings=load_settings(),
         )
     [message] = review_events()
     return message
@@ -132,7 +133,9 @@ def test_the_invitation_goes_to_the_person_with_a_set_your_password_link(
 def test_the_reset_e_mail_says_who_asked_and_links_the_same_way():
     staff_member("cora@agency.example", "coordinator", name="Cora Coordinator")
     with review_database.transaction() as session:
-        accounts.request_password_reset(session, email="cora@agency.example")
+        accounts.request_password_reset(
+            session, email="cora@agency.example", settings=load_settings()
+        )
     [event] = review_events()
     consume(event)
     [message] = stored()

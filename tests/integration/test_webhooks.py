@@ -41,7 +41,7 @@ from tests.factories import (
     signed_in,
     submitted_event,
 )
-from tests.helpers import queued_tasks
+from tests.helpers import queued_tasks, stored_rows
 from tests.offline_dns import OfflineResolver
 from tests.webhook_receiver import Reply, WebhookReceiver
 
@@ -554,7 +554,14 @@ def test_only_the_coordinator_manages_webhooks(app):
     endpoint_id, _secret = register("https://hooks.example.org/alliance")
     reviewer = signed_in(app, REVIEWER)
     assert reviewer.get("/api/v1/webhooks/endpoints").status_code == 403
+    before = stored_rows(database)
     assert reviewer.post(f"/api/v1/webhooks/endpoints/{endpoint_id}/secret").status_code == 403
+    paused = {"enabled": False, "description": "Paused"}
+    assert (
+        reviewer.patch(f"/api/v1/webhooks/endpoints/{endpoint_id}", json=paused).status_code == 403
+    )
+    assert reviewer.delete(f"/api/v1/webhooks/endpoints/{endpoint_id}").status_code == 403
+    assert stored_rows(database) == before  # the same secret, enabled, still there
     assert reviewer.get("/staff/webhooks").status_code == 403
     assert app.test_client().get("/api/v1/webhooks/endpoints").status_code == 401
     with database.transaction() as session, pytest.raises(Exception, match="Coordinator"):

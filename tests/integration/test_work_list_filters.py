@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from services.reporting.figures import domain as figures
+from services.reporting.figures import views as figures_views
 from services.reporting.models import Report
 from services.reporting.reports import domain as reports
 from services.reporting.schedules.domain import rules_from_settings
@@ -28,17 +29,25 @@ from tests.factories import (
     alliance_signed_event,
     run_reporting_task,
 )
+from tests.helpers import pin_clock
 from tests.integration.test_report_review import staff_client
 
 pytestmark = pytest.mark.integration
 
-# The alliance's reports are signed far in the future (nothing due) and moved by hand.
+# The alliance's reports are signed far after NOW (nothing due) and moved by hand.
 SIGNED = date(2030, 1, 15)
 ENDS = date(2031, 1, 14)
+NOW = datetime(2026, 12, 1, 17, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(monkeypatch: Any) -> None:
+    """The work list reads the clock: it reads NOW."""
+    pin_clock(monkeypatch, figures_views, NOW)
 
 
 def today() -> date:
-    return datetime.now(UTC).astimezone(rules_from_settings().timezone).date()
+    return NOW.astimezone(rules_from_settings().timezone).date()
 
 
 def alliance(name: str, *, liaison: Any = LIAISON) -> list[Report]:
@@ -57,7 +66,7 @@ def move(report: Report, *, due: date, status: str | None = None) -> Report:
     if status is not None:
         values["status"] = status
         if status == "submitted":
-            values["submitted_at"] = datetime.now(UTC)
+            values["submitted_at"] = NOW
     with database.transaction() as session:
         session.execute(update(Report).where(Report.id == report.id).values(**values))
     return report

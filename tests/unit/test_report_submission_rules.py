@@ -1,5 +1,5 @@
 """The partner's report: the submission rules that need no database (services/reporting/
-submissions/domain.py): a meeting's topic and attendees, dates inside the period and not
+reports/submission.py): a meeting's topic and attendees, dates inside the period and not
 ahead of today, sending before the period ends, and the alliance's own goal categories."""
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.reports import content
+from services.reporting.reports import submission as domain
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
-from services.reporting.submissions import domain, forms
+from services.reporting.submissions import forms
 from shared.domain import Invalid
 
 CATEGORIES = {
@@ -123,16 +125,16 @@ def test_the_narratives_are_those_of_the_alliances_goal_categories():
             ]
         }
     )
-    assert domain.goal_categories_of(alliance, CATEGORIES) == {
+    assert content.goal_categories_of(alliance, CATEGORIES) == {
         "training_education": "Training and education",
         "outreach_communication": "Outreach and communication",
     }  # in the agency's order
     # An alliance whose goals reporting was never told narrates every category.
-    assert domain.goal_categories_of(Alliance(signed={"goals": []}), CATEGORIES) == CATEGORIES
-    assert domain.goal_categories_of(None, CATEGORIES) == CATEGORIES
+    assert content.goal_categories_of(Alliance(signed={"goals": []}), CATEGORIES) == CATEGORIES
+    assert content.goal_categories_of(None, CATEGORIES) == CATEGORIES
     # A stored report also shows another category it has text for (written before).
     written = {"narratives": {"awareness": {"results": "Posters.", "obstacles": ""}}}
-    assert list(forms.narrated(written, {"outreach_communication": "O"}, CATEGORIES)) == [
+    assert list(content.narrated(written, {"outreach_communication": "O"}, CATEGORIES)) == [
         "awareness",
         "outreach_communication",
     ]

@@ -40,3 +40,8 @@ class Alliance(Base):
     signed: Mapped[dict[str, Any]] = mapped_column(JSONB)  # the whole event payload
     status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def proposal_id(self) -> uuid.UUID:
+        """The proposal the alliance came from (``alliance.signed`` names it)."""
+        return uuid.UUID(str(self.signed["proposal_id"]))

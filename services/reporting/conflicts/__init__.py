@@ -1,6 +1,5 @@
-"""Reporting's copy of the conflicts of interest staff declared in review: models.py
-(StaffConflict), domain.py (recording ``staff.conflict_declared``; the acting staff member with
-their conflicts; ``hidden_from``, the one rule of what a conflict hides). A conflict hides the
-partner from the person everywhere in reporting: a read of its alliance is refused, a read of
-many leaves it out with a note, and reviewing its reports or evaluating it is refused. This
-module only names the part."""
+"""Reporting's copy of the conflicts of interest staff declared in review: domain.py
+(recording ``staff.conflict_declared`` as ``base.StaffConflict``), views.py (the acting staff
+member of a request). Who is acting and what a conflict hides are the floor's
+(services/reporting/people.py): the partner, everywhere in reporting. This module only names
+the part."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
-from services.reporting.conflicts.domain import acting_for
+from services.reporting.people import acting_for
 from services.reporting.worker import database
 from shared.domain import Acting
 from shared.web import request_session

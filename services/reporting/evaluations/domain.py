@@ -8,7 +8,7 @@
   required unless Not applicable.
 - ``evaluation_of``: any staff member reads an evaluation (or its absence) and the year's
   activity roll-up, but one who declared a conflict of interest with the partner
-  (``Forbidden``: conflicts/domain.py ``check_may_read``).
+  (``Forbidden``: people.py ``check_may_read``).
 - ``record_evaluation`` and ``share_evaluation``: the alliance's liaison or the Coordinator
   (``Forbidden`` otherwise, nothing stored). Sharing records ``shared_at`` and, the first
   time only, adds ``evaluation.shared`` to the outbox in the same transaction (notify mails
@@ -35,15 +35,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.conflicts.domain import check_may_read, check_no_conflict, hidden_from
 from services.reporting.evaluations.models import Evaluation
 from services.reporting.figures.domain import (
     ACTIVITY_SECTIONS,
     ActivityRow,
     activity_rows,
-    is_liaison_of,
     latest_versions,
 )
+from services.reporting.people import check_may_read, check_no_conflict, hidden_from, is_liaison_of
 from services.reporting.reports.models import Report
 from shared.dates import add_years
 from shared.domain import Acting, Forbidden, Invalid, NotFound

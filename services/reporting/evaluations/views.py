@@ -18,7 +18,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.evaluations import domain
 from services.reporting.evaluations.schemas import EvaluationSchema, ratings_from
-from services.reporting.submissions.forms import SECTIONS
+from services.reporting.reports.content import SECTIONS
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
 from shared.domain import Acting, Invalid

@@ -1,13 +1,13 @@
-"""Program figures for staff: an alliance's reports, the liaison's work list, the
-Coordinator's dashboard and the CSV export of reports.
+"""Program figures for staff: the liaison's work list, the Coordinator's dashboard and the
+CSV export of reports (an alliance's own reports, and where each stands, are the report
+part's: reports/domain.py ``alliance_reports``, ``timing``, ``shown_status``).
 
 Every function takes the acting staff member and decides who may see what. On top of each
-rule below, a declared conflict of interest hides the partner (conflicts/domain.py
+rule below, a declared conflict of interest hides the partner (people.py
 ``hidden_from``): one alliance's page refuses the person, a list or a figure leaves the
 partner out and carries ``LeftOut`` (its ``note`` says how many alliances were left out; the
 CSVs end with it as a last row, ``note_row``).
 
-- ``alliance_reports``: any staff member.
 - ``work_list``: a liaison sees the reports of their own alliances (reporting's alliance copy
   names the liaison: matched by staff id or e-mail) that wait for review or are overdue, or
   (the ``due_soon`` view) those due in the next 30 days; the Coordinator sees everyone's,
@@ -38,60 +38,24 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.conflicts.domain import (
-    LeftOut,
-    Readable,
-    check_may_read,
-    readable_alliances,
-)
+from services.reporting.people import LeftOut, Readable, is_liaison_of, readable_alliances
+from services.reporting.people import today as agency_today
 from services.reporting.proposals import domain as proposals
-from services.reporting.reports.models import Report
-from services.reporting.schedules.domain import ScheduleRules, end_of_day
-from services.reporting.submissions.forms import SECTIONS
-from services.reporting.submissions.models import ReportVersion
+from services.reporting.reports.content import SECTIONS
+from services.reporting.reports.domain import (
+    WAITING_FOR_PARTNER,
+    ReportLine,
+    report_line,
+    shown_status,
+    timing,
+)
+from services.reporting.reports.models import Report, ReportVersion
+from services.reporting.schedules.domain import ScheduleRules
 from shared.config import load_agency_profile
-from shared.domain import Acting, Forbidden, Invalid, NotFound
-
-WAITING_FOR_PARTNER = ("scheduled", "due_soon", "due", "overdue", "revision_requested")
-DONE = ("submitted", "accepted")
-OWED = ("scheduled", "due_soon", "due", "overdue")  # not submitted yet
-
-
-def timing(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
-    """``on_time``, ``late``, ``overdue`` (owed, past its due date: by the clock, or as the
-    deadline sweep already marked it), ``open`` (owed, not due yet) or ``cancelled``.
-
-    A report sent back for a revision is owed again by its new due date: ``open`` until the
-    end of that day, ``overdue`` after it. Neither its earlier lateness (the sweep's
-    ``overdue`` is long replaced by ``revision_requested``) nor its earlier submission judged
-    against the new date (on time, wrongly, for one sent months late) says anything of it."""
-    deadline = end_of_day(report.due_date, rules)
-    if report.status == "cancelled":
-        return "cancelled"
-    if report.status == "revision_requested":
-        return "overdue" if now >= deadline else "open"
-    if report.submitted_at is not None and report.status in DONE:
-        return "on_time" if report.submitted_at < deadline else "late"
-    return "overdue" if report.status == "overdue" or now >= deadline else "open"
-
-
-def shown_status(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
-    """The status staff see: ``overdue`` for a report still owed past its due date, even
-    before the deadline sweep marked it so (its status beside its timing never says
-    overdue and not due yet at once); else the report's own status."""
-    if report.status in OWED and timing(report, now=now, rules=rules) == "overdue":
-        return "overdue"
-    return report.status
-
-
-def _is_liaison_of(acting: Acting, alliance: Alliance) -> bool:
-    liaison_id = str((alliance.liaison or {}).get("id") or "")
-    return liaison_id == str(acting.staff_id) or (
-        alliance.liaison_email.casefold() == acting.email.casefold()
-    )
+from shared.domain import Acting, Forbidden, Invalid
 
 
 def _readable(session: Session, acting: Acting, *, own_only: bool) -> Readable:
@@ -99,51 +63,7 @@ def _readable(session: Session, acting: Acting, *, own_only: bool) -> Readable:
     liaison of; less those their declared conflicts hide."""
     every = session.scalars(select(Alliance))
     return readable_alliances(
-        acting, (a for a in every if not own_only or _is_liaison_of(acting, a))
-    )
-
-
-@dataclass(frozen=True)
-class ReportLine:
-    report: Report
-    alliance: Alliance
-    timing: str
-    status: str  # shown_status: what the page says of it
-
-
-def _line(report: Report, alliance: Alliance, *, now: datetime, rules: ScheduleRules) -> ReportLine:
-    return ReportLine(
-        report,
-        alliance,
-        timing(report, now=now, rules=rules),
-        shown_status(report, now=now, rules=rules),
-    )
-
-
-@dataclass(frozen=True)
-class AllianceReports:
-    alliance: Alliance
-    lines: list[ReportLine]
-
-
-def alliance_reports(
-    session: Session, *, acting: Acting, alliance_id: uuid.UUID, now: datetime, rules: ScheduleRules
-) -> AllianceReports:
-    """An alliance's reports by due date, each with its reminders and whether it was on time.
-    Any staff member but one who declared a conflict of interest with the partner."""
-    alliance = session.get(Alliance, alliance_id)
-    if alliance is None:
-        raise NotFound("No such alliance.")
-    check_may_read(acting, alliance)
-    found = session.scalars(
-        select(Report)
-        .where(Report.alliance_id == alliance_id)
-        .options(selectinload(Report.reminders))
-        .order_by(Report.due_date, Report.period_start, Report.kind)
-    )
-    return AllianceReports(
-        alliance=alliance,
-        lines=[_line(r, alliance, now=now, rules=rules) for r in found],
+        acting, (a for a in every if not own_only or is_liaison_of(acting, a))
     )
 
 
@@ -184,7 +104,7 @@ def _lines(
         .where(Report.status.in_(statuses))
         .order_by(Report.due_date, Alliance.reference, Report.kind)
     ).all()
-    return [_line(r, a, now=now, rules=rules) for r, a in rows]
+    return [report_line(r, a, now=now, rules=rules) for r, a in rows]
 
 
 def check_work_filters(view: str, partner: str) -> tuple[str, str]:
@@ -246,7 +166,7 @@ def work_list(
     if partner:
         wanted = partner.casefold()
         lines = [line for line in lines if wanted in (line.alliance.partner_name or "").casefold()]
-    today = now.astimezone(rules.timezone).date()
+    today = agency_today(now, rules.timezone)
     until = date.fromordinal(today.toordinal() + DUE_SOON_DAYS)
     return WorkList(
         to_review=[line for line in lines if line.report.status == "submitted"],
@@ -588,7 +508,7 @@ def dashboard(
     agency's time zone). In a division: its alliances, their reports and activities, and
     the proposals approved into its alliances (a proposal has no division before that)."""
     check_may_see_dashboard(acting)
-    today = now.astimezone(rules.timezone).date()
+    today = agency_today(now, rules.timezone)
     readable = _readable(session, acting, own_only=False)
 
     def counted(alliance: Alliance) -> bool:
@@ -849,6 +769,3 @@ def activity_export_rows(
             ]
         )
     return out + note_row(readable.left_out, len(ACTIVITY_CSV_HEADER))
-
-
-is_liaison_of = _is_liaison_of  # the rule other parts (evaluations) reuse

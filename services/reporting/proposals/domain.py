@@ -9,7 +9,7 @@ reporting did not know it yet (a decision names no state), and any event tells i
 organization's name when reporting did not know it yet.
 
 ``readable``: the proposals a person's figures count; a declared conflict of interest with
-the organization leaves its proposals out (conflicts/domain.py ``hidden_from``).
+the organization leaves its proposals out (people.py ``hidden_from``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.reporting.conflicts.domain import hidden_from
+from services.reporting.people import hidden_from
 from services.reporting.proposals.models import STATUSES, ReportingProposal
 from shared.domain import Acting
 from shared.events import Event

@@ -17,7 +17,7 @@ STATUSES = ("submitted", "changes_requested", "declined", "approved")
 
 class ReportingProposal(Base):
     """A proposal's latest known status (from the events of intake and review), its
-    organization's name (a declared conflict hides the proposal: conflicts/domain.py) and
+    organization's name (a declared conflict hides the proposal: people.py) and
     state (from the submitted proposal; empty until a submission is seen)."""
 
     __tablename__ = "proposals"

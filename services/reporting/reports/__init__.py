@@ -1,9 +1,17 @@
-"""Reports a partner owes and their reminders.
+"""The report aggregate: the reports a partner owes, their reminders, drafts, versions,
+reviews and resent links, with every rule that changes them. The screens for the partner
+(services/reporting/submissions/) and for the liaison (services/reporting/reviews/) sit on
+top of it and import it; it imports neither.
 
-models.py (Report, ReportReminder), domain.py (storing a term's schedule, cutting it short,
-the exactly-once deadline sweep, a submission), schemas.py, api.py
-(/api/v1/alliances/<id>/reports). The dates come from services/reporting/schedules/. This
-module only wires the part into reporting's app.
+models.py (Report, ReportReminder, ReportDraft, ReportVersion, ReportReview,
+ReportLinkResend), domain.py (storing a term's schedule, cutting it short, the exactly-once
+deadline sweep, where a report stands, the fields of every ``report.*`` event),
+content.py (what a report holds: sections, fields, goal categories), submission.py (the
+partner's drafts and versions, the completeness rule), review.py (reading, accepting, asking
+for a revision, resending the link), tokens.py (the partner's signed link), printout.py (the
+printable PDF, for staff and partner alike), schemas.py, api.py
+(/api/v1/alliances/<id>/reports), views.py (an alliance's reports). The dates come from
+services/reporting/schedules/. This module only wires the part into reporting's app.
 """
 
 from __future__ import annotations

@@ -16,8 +16,17 @@ and sends each reminder at most once:
   redelivered sweep, two beats: the reminder row is locked by one and settled when the other
   can see it again, so nothing is sent twice.
 - ``mark_submitted``: a submitted report gets no more reminders.
-- ``reports_read_by``: an alliance's reports for any staff member but one who declared a
-  conflict of interest with the partner (conflicts/domain.py ``check_may_read``).
+- ``timing`` and ``shown_status``: where a report stands against its due date, as every
+  staff page and figure says it.
+- ``reports_read_by`` and ``alliance_reports``: an alliance's reports for any staff member
+  but one who declared a conflict of interest with the partner (people.py
+  ``check_may_read``).
+- ``report_event_fields``: what every ``report.*`` event carries, its alliance's proposal id
+  included.
+
+The rest of the report aggregate (models.py) has its own modules here: content.py (what a
+report holds), submission.py (the partner's drafts and versions), review.py (the liaison's
+review), tokens.py (the partner's signed link), printout.py (the printable PDF).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -33,18 +43,19 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, selectinload
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.conflicts.domain import check_may_read
+from services.reporting.people import check_may_read
 from services.reporting.reports.models import CLOSED, REMINDER_KINDS, Report, ReportReminder
+from services.reporting.reports.tokens import report_url
 from services.reporting.schedules.domain import (
     ReportPeriod,
     ScheduleRules,
     ambassador_cut,
     cut_at,
+    end_of_day,
     reminders_for,
     reports_for_term,
     rules_from_settings,
 )
-from services.reporting.submissions.tokens import report_url
 from shared.domain import Acting, Conflict, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
@@ -53,6 +64,9 @@ from shared.outbox import Outbox
 STATUS_AFTER = {"due_soon": "due_soon", "due": "due", "overdue": "overdue", "escalated": "overdue"}
 # Statuses the sweep moves on; a revision request keeps its own.
 REMINDED = ("scheduled", "due_soon", "due", "overdue")
+WAITING_FOR_PARTNER = ("scheduled", "due_soon", "due", "overdue", "revision_requested")
+DONE = ("submitted", "accepted")
+OWED = ("scheduled", "due_soon", "due", "overdue")  # not submitted yet
 
 Key = tuple[str, int, date]
 
@@ -217,7 +231,7 @@ def _scheduled_payload(
     signed = alliance.signed or {}
     return {
         "alliance_id": alliance.id,
-        "proposal_id": uuid.UUID(str(signed["proposal_id"])),
+        "proposal_id": alliance.proposal_id,
         "reference": alliance.reference,
         "partner_name": alliance.partner_name or alliance.reference,
         "contact": alliance.contact,
@@ -324,12 +338,43 @@ def mark_submitted(session: Session, *, report_id: uuid.UUID, at: datetime) -> R
     return report
 
 
+def timing(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
+    """``on_time``, ``late``, ``overdue`` (owed, past its due date: by the clock, or as the
+    deadline sweep already marked it), ``open`` (owed, not due yet) or ``cancelled``.
+
+    A report sent back for a revision is owed again by its new due date: ``open`` until the
+    end of that day, ``overdue`` after it. Neither its earlier lateness (the sweep's
+    ``overdue`` is long replaced by ``revision_requested``) nor its earlier submission judged
+    against the new date (on time, wrongly, for one sent months late) says anything of it.
+
+    "On time" follows the SPEC: submitted by the end of the due date in the agency's time
+    zone."""
+    deadline = end_of_day(report.due_date, rules)
+    if report.status == "cancelled":
+        return "cancelled"
+    if report.status == "revision_requested":
+        return "overdue" if now >= deadline else "open"
+    if report.submitted_at is not None and report.status in DONE:
+        return "on_time" if report.submitted_at < deadline else "late"
+    return "overdue" if report.status == "overdue" or now >= deadline else "open"
+
+
+def shown_status(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
+    """The status staff see: ``overdue`` for a report still owed past its due date, even
+    before the deadline sweep marked it so (its status beside its timing never says
+    overdue and not due yet at once); else the report's own status."""
+    if report.status in OWED and timing(report, now=now, rules=rules) == "overdue":
+        return "overdue"
+    return report.status
+
+
 def report_event_fields(report: Report, alliance: Alliance) -> dict[str, Any]:
     """The fields every ``report.*`` event carries (``shared.events.ReportEventBase``): the
-    report, its alliance and the people to tell."""
+    report, its alliance and the proposal it came from, and the people to tell."""
     return {
         "report_id": report.id,
         "alliance_id": report.alliance_id,
+        "proposal_id": alliance.proposal_id,
         "reference": alliance.reference,
         "partner_name": alliance.partner_name or alliance.reference,
         "contact": alliance.contact,
@@ -433,3 +478,46 @@ def reports_read_by(session: Session, *, acting: Acting, alliance_id: uuid.UUID)
         raise NotFound("No such alliance.")
     check_may_read(acting, alliance)
     return reports_of(session, alliance_id=alliance_id)
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    report: Report
+    alliance: Alliance
+    timing: str
+    status: str  # shown_status: what the page says of it
+
+
+def report_line(
+    report: Report, alliance: Alliance, *, now: datetime, rules: ScheduleRules
+) -> ReportLine:
+    return ReportLine(
+        report,
+        alliance,
+        timing(report, now=now, rules=rules),
+        shown_status(report, now=now, rules=rules),
+    )
+
+
+@dataclass(frozen=True)
+class AllianceReports:
+    alliance: Alliance
+    lines: list[ReportLine]
+
+
+def alliance_reports(
+    session: Session, *, acting: Acting, alliance_id: uuid.UUID, now: datetime, rules: ScheduleRules
+) -> AllianceReports:
+    """An alliance's reports by due date, each with its reminders and whether it was on time.
+    Any staff member but one who declared a conflict of interest with the partner."""
+    alliance = session.get(Alliance, alliance_id)
+    if alliance is None:
+        raise NotFound("No such alliance.")
+    check_may_read(acting, alliance)
+    return AllianceReports(
+        alliance=alliance,
+        lines=[
+            report_line(r, alliance, now=now, rules=rules)
+            for r in reports_of(session, alliance_id=alliance_id)
+        ],
+    )

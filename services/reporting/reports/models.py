@@ -1,9 +1,12 @@
-"""Reports a partner owes and the reminders of each."""
+"""The report aggregate: a report a partner owes, its reminders, the draft the partner is
+editing, every version they submitted, the liaison's review of each version and the new links
+sent to the partner. Only the report part's domain modules change them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,10 +17,12 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.reporting.base import Base
@@ -37,6 +42,7 @@ STATUSES = (
 # A report in one of these gets no more reminders.
 CLOSED = ("submitted", "accepted", "cancelled")
 REMINDER_KINDS = ("due_soon", "due", "overdue", "escalated")
+DECISIONS = ("accepted", "revision_requested")  # a review's
 
 
 class Report(Base):
@@ -94,3 +100,69 @@ class ReportReminder(Base):
     skipped: Mapped[bool] = mapped_column(Boolean, default=False)
 
     report: Mapped[Report] = relationship(back_populates="reminders")
+
+
+class ReportDraft(Base):
+    """The report's content as last saved or submitted: the form starts from it."""
+
+    __tablename__ = "report_drafts"
+
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportVersion(Base):
+    """One submission, never changed afterwards: 1 for the first, 2 after a revision
+    request, ..."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (UniqueConstraint("report_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    # Sent before the period ended, the partner having confirmed it covers only part of it.
+    sent_early: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class ReportReview(Base):
+    """One review per submitted version: accepted, or a revision asked for with comments."""
+
+    __tablename__ = "report_reviews"
+    __table_args__ = (
+        UniqueConstraint("report_id", "version"),
+        CheckConstraint(f"decision IN {DECISIONS}", name="review_decision"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(20))
+    comments: Mapped[str] = mapped_column(Text, default="")
+    # The reviewer: the address is the identity, the name (as it was then; null for reviews
+    # recorded before names were) is what the page and the printout show.
+    reviewed_by: Mapped[str] = mapped_column(String(254))
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def reviewed_by_shown(self) -> str:
+        """Who reviewed it, by name; by address when no name was recorded."""
+        return self.reviewed_by_name or self.reviewed_by
+
+
+class ReportLinkResend(Base):
+    """A new link to a report's form sent to the partner at a staff member's request: who
+    asked (their name as the page shows it, and their address) and when."""
+
+    __tablename__ = "report_link_resends"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id"), index=True)
+    sent_by: Mapped[str] = mapped_column(String(200))
+    sent_by_email: Mapped[str] = mapped_column(String(254))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

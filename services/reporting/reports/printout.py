@@ -18,11 +18,8 @@ from typing import Any
 from flask import Response, render_template
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.reports.models import Report
-from services.reporting.reviews.models import ReportReview
-from services.reporting.submissions import forms
-from services.reporting.submissions.domain import goal_categories_of
-from services.reporting.submissions.models import ReportVersion
+from services.reporting.reports import content as report_content
+from services.reporting.reports.models import Report, ReportReview, ReportVersion
 from shared.config import load_agency_profile, load_settings
 from shared.web import unavailable
 
@@ -57,7 +54,7 @@ def page_html(
     timezone = load_settings().agency_timezone
     kind = KIND_TITLES.get(report.kind, "Report")
     title = f"{kind} of {alliance.partner_name or alliance.reference}"
-    content = forms.for_display(version.content)
+    content = report_content.for_display(version.content)
     return render_template(
         "reports/printout.html",
         title=title,
@@ -67,11 +64,11 @@ def page_html(
         version=version,
         reviews=[review for review in reviews if review.version <= version.number],
         content=content,
-        sections=forms.SECTIONS,
-        fields=forms.FIELDS,
-        goal_categories=forms.narrated(
+        sections=report_content.SECTIONS,
+        fields=report_content.FIELDS,
+        goal_categories=report_content.narrated(
             content,
-            goal_categories_of(alliance, profile.goal_categories),
+            report_content.goal_categories_of(alliance, profile.goal_categories),
             profile.goal_categories,
         ),
         emphasis_areas={**profile.priority_areas, **profile.hazards},

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from services.reporting.conflicts.views import acting as current_acting
-from services.reporting.figures import domain as figures
+from services.reporting.reports import domain as reports
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.config import load_agency_profile
@@ -24,7 +24,7 @@ bp = Blueprint("report_pages", __name__, url_prefix="/staff")
 @staff_required()
 def alliance_reports_page(alliance_id: uuid.UUID) -> Any:
     rules = rules_from_settings()
-    found = figures.alliance_reports(
+    found = reports.alliance_reports(
         request_session(database),
         acting=current_acting(),
         alliance_id=alliance_id,
@@ -33,7 +33,7 @@ def alliance_reports_page(alliance_id: uuid.UUID) -> Any:
     )
     profile = load_agency_profile()
     return render_template(
-        "figures/alliance_reports.html",
+        "reports/alliance_reports.html",
         found=found,
         division=profile.divisions.get(found.alliance.division, found.alliance.division),
         timezone=rules.timezone,

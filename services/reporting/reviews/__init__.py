@@ -1,10 +1,10 @@
-"""Reviews of submitted reports: the liaison (or the Coordinator) accepts a report or asks
-for a revision.
+"""The liaison's review of a submitted report, a screen on top of the report aggregate
+(services/reporting/reports/review.py decides who may read, review or send a link, and what
+each does): the liaison (or the Coordinator) accepts a report or asks for a revision.
 
-models.py (ReportReview, ReportLinkResend), domain.py (who may read and review, accept,
-request_revision, resend_link, the comparison of two versions), schemas.py, views.py
-(/staff/reports/<id>, .../review, .../link), api.py (/api/v1/reports/<id>, .../acceptance,
-.../revision-request, .../link). This module only wires the part into reporting's app.
+schemas.py, views.py (/staff/reports/<id>, .../report.pdf, .../review, .../link), api.py
+(/api/v1/reports/<id>, .../acceptance, .../revision-request, .../link). This module only
+wires the part into reporting's app.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from services.reporting.conflicts.views import acting as current_acting
-from services.reporting.reviews import domain as reviews
+from services.reporting.reports import review as reviews
 from services.reporting.reviews import views
 from services.reporting.reviews.schemas import (
     LinkSentOut,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.reporting.reports.models import DECISIONS
+from services.reporting.reports.review import MAX_COMMENTS
 from services.reporting.reports.schemas import ReportOut
-from services.reporting.reviews.domain import MAX_COMMENTS
-from services.reporting.reviews.models import DECISIONS
 from shared.schemas import InputSchema
 
 
@@ -24,7 +24,7 @@ class RevisionRequestIn(InputSchema):
         error_messages={"invalid": "Enter a date like 2027-01-30 (year-month-day)."},
         metadata={
             "description": "the new due date, if later than the rule's: the later of the "
-            "current due date and 14 days after the request (optional)"
+            "current due date and REPORT_REVISION_DAYS days after the request (optional)"
         },
     )
 

@@ -2,7 +2,7 @@
 stands against its due date, its reminders (sent and planned), the new links sent to the
 partner and the button that sends one, its versions rendered readably, a comparison of two
 versions, and the review form (accept, or ask for a revision with comments).
-reviews/domain.py decides who may read, review or send a link and what each does."""
+reports/review.py decides who may read, review or send a link and what each does."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.reporting.conflicts.views import acting as current_acting
-from services.reporting.figures import domain as figures
+from services.reporting.reports import content as report_content
 from services.reporting.reports import printout
+from services.reporting.reports import review as reviews
+from services.reporting.reports.domain import shown_status
 from services.reporting.reports.models import ReportReminder
-from services.reporting.reviews import domain as reviews
 from services.reporting.reviews.schemas import RevisionRequestIn
 from services.reporting.schedules.domain import rules_from_settings
-from services.reporting.submissions import forms
-from services.reporting.submissions.domain import goal_categories_of
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
 from shared.converters import whole_number
@@ -137,14 +136,17 @@ def _render(
     if against is None and shown is not None and shown > 1 and request.args.get("compare") is None:
         against = shown - 1  # by default, what changed since the version before
     # The narratives of the alliance's own goal categories, and any other a version has text for.
-    own = goal_categories_of(found.alliance, profile.goal_categories)
+    own = report_content.goal_categories_of(found.alliance, profile.goal_categories)
 
     def narrated(content: dict[str, Any]) -> dict[str, str]:
-        return forms.narrated(content, own, profile.goal_categories)
+        return report_content.narrated(content, own, profile.goal_categories)
 
     def lines(content: dict[str, Any]) -> list[str]:
         return reviews.text_lines(
-            content, sections=forms.SECTIONS, fields=forms.FIELDS, goal_categories=narrated(content)
+            content,
+            sections=report_content.SECTIONS,
+            fields=report_content.FIELDS,
+            goal_categories=narrated(content),
         )
 
     changes = None
@@ -159,7 +161,7 @@ def _render(
         report=found.report,
         alliance=found.alliance,
         version=by_number.get(shown) if shown is not None else None,
-        content=forms.for_display(by_number[shown].content) if shown is not None else None,
+        content=report_content.for_display(by_number[shown].content) if shown is not None else None,
         numbers=numbers,
         shown=shown,
         against=against,
@@ -169,7 +171,7 @@ def _render(
         may_review=(
             found.report.status == "submitted" and reviews.may_review(acting, found.alliance)
         ),
-        shown_status=figures.shown_status(found.report, now=now(), rules=rules),
+        shown_status=shown_status(found.report, now=now(), rules=rules),
         due_words=reviews.due_in_words(found.report, now=now(), rules=rules),
         contact_name=str(found.alliance.contact.get("name") or "the partner's contact"),
         liaison_name=str(
@@ -195,8 +197,8 @@ def _render(
         notice=NOTICES.get(request.args.get("reviewed", "")),
         link_sent=request.args.get("sent") == "link",
         timezone=load_settings().agency_timezone,
-        sections=forms.SECTIONS,
-        fields=forms.FIELDS,
+        sections=report_content.SECTIONS,
+        fields=report_content.FIELDS,
         goal_categories=narrated(by_number[shown].content) if shown is not None else own,
     )
     return page, status

@@ -26,21 +26,25 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.config import REMINDER_KINDS, load_settings
+from shared.config import (
+    REMINDER_KINDS,
+    REPORT_ANNUAL,
+    REPORT_ANNUAL_DUE_DAYS,
+    REPORT_QUARTERLY_DUE_DAYS,
+    REPORT_REMINDER_DAYS,
+    REPORT_REMINDER_HOUR,
+    REPORT_REVISION_DAYS,
+    load_settings,
+)
 from shared.dates import add_years
 
 QUARTERLY = "quarterly"
 ANNUAL = "annual"
 KINDS = (QUARTERLY, ANNUAL)
 
-DEFAULT_REMINDER_DAYS: tuple[tuple[str, int], ...] = (
-    ("due_soon", -14),
-    ("due_soon", -3),
-    ("due", 0),
-    ("overdue", 1),
-    ("overdue", 14),
-    ("escalated", 30),
-)
+# The schedule's defaults are the settings' (shared/config/reporting.py): declared
+# once there, with docs/configuration.md written from them.
+DEFAULT_REMINDER_DAYS: tuple[tuple[str, int], ...] = REPORT_REMINDER_DAYS.default
 
 __all__ = [
     "ANNUAL",
@@ -64,17 +68,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ScheduleRules:
-    """Every number of the schedule: configuration (shared/config/reporting.py)."""
+    """Every number of the schedule: configuration (shared/config/reporting.py), whose
+    declared defaults are these fields' defaults."""
 
     timezone: ZoneInfo  # the agency's (AGENCY_TIMEZONE)
     quarterly: bool  # state_plan profile: True; federal: False
-    annual: bool = True
-    quarterly_due_days: int = 30
-    annual_due_days: int = 60
+    annual: bool = REPORT_ANNUAL.default
+    quarterly_due_days: int = REPORT_QUARTERLY_DUE_DAYS.default
+    annual_due_days: int = REPORT_ANNUAL_DUE_DAYS.default
     fiscal_year_start_month: int = 1  # quarters follow it (federal: 10 = October)
     reminder_days: tuple[tuple[str, int], ...] = DEFAULT_REMINDER_DAYS
-    reminder_hour: int = 9  # local time in `timezone`
-    revision_days: int = 14  # a revision request's new due date: request day + 14
+    reminder_hour: int = REPORT_REMINDER_HOUR.default  # local time in `timezone`
+    # A revision request's new due date: the request day + this many days.
+    revision_days: int = REPORT_REVISION_DAYS.default
 
     def __post_init__(self) -> None:
         if not 1 <= self.fiscal_year_start_month <= 12:
@@ -138,7 +144,7 @@ def revision_due_date(
     """The new due date a revision request gives a report: the later of its current due
     date and ``revision_days`` after the request's day (in the agency's time zone). A
     revision never brings a due date forward; the liaison may choose a later one
-    (reviews/domain.py ``request_revision``)."""
+    (reports/review.py ``request_revision``)."""
     earliest = requested_on + timedelta(days=rules.revision_days)
     return max(earliest, current_due) if current_due is not None else earliest
 

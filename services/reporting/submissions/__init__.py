@@ -1,9 +1,10 @@
-"""The partner's report: the signed link, the form, drafts and submitted versions.
+"""The partner's report form, a screen on top of the report aggregate
+(services/reporting/reports/: the signed link, drafts, versions and the completeness rule
+are its own).
 
-tokens.py (the signed, expiring link and ``report_url``), models.py (ReportDraft,
-ReportVersion), schemas.py (the form's input schemas), forms.py (field names and ids),
-domain.py (save a draft, submit a version, the completeness rule), views.py
-(``/reports/<token>``). This module only wires the part into reporting's app.
+schemas.py (the form's input schemas), forms.py (field names and ids; posted forms become
+content and back), views.py (``/reports/<token>``, and the partner's printable copy at
+``/reports/<token>/report.pdf``). This module only wires the part into reporting's app.
 """
 
 from __future__ import annotations

@@ -1,22 +1,17 @@
 """The report form's fields: names are the content's paths (``outreach.0.city``), ids the
-same with dashes; posted forms become content and back."""
+same with dashes; posted forms become content and back. The sections and their fields are
+the report's (reports/content.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from services.reporting.submissions.domain import CONFIRM_EARLY, ROW_REQUIRED
+from services.reporting.reports.content import FIELDS, SECTIONS
+from services.reporting.reports.submission import CONFIRM_EARLY, ROW_REQUIRED
 from services.reporting.submissions.schemas import MAX_ROWS
 from shared.converters import whole_number
 
-SECTIONS: dict[str, str] = {
-    "meetings": "Implementation team meetings",
-    "dissemination": "Dissemination of products",
-    "outreach": "Outreach events and training for outside audiences",
-    "staff_training": "Training for agency staff",
-    "products": "Products developed",
-}
 # What one row is called on its Remove button ("Remove meeting 2").
 ROW_NAMES: dict[str, str] = {
     "meetings": "meeting",
@@ -24,26 +19,6 @@ ROW_NAMES: dict[str, str] = {
     "outreach": "outreach event",
     "staff_training": "staff training",
     "products": "product",
-}
-FIELDS: dict[str, dict[str, str]] = {
-    "meetings": {"date": "Meeting date", "topic": "Topic", "attendees": "Who attended"},
-    "dissemination": {
-        "type": "Type of product",
-        "date": "Date",
-        "description": "Description",
-        "emphasis_area": "Emphasis area",
-        "number_reached": "Number reached",
-    },
-    "outreach": {
-        "date": "Date",
-        "event": "Event",
-        "city": "City",
-        "state": "State",
-        "emphasis_area": "Emphasis area",
-        "number_reached": "Number reached",
-    },
-    "staff_training": {"audience": "Audience", "number_reached": "Number reached"},
-    "products": {"title": "Title", "description": "Description"},
 }
 assert FIELDS.keys() == ROW_REQUIRED.keys() == ROW_NAMES.keys()
 NULLABLE = ("date", "number_reached")  # "" means not given
@@ -103,28 +78,6 @@ def for_loading(content: dict[str, Any]) -> dict[str, Any]:
             for row in content.get(section, [])
         ]
     return loadable
-
-
-def for_display(content: dict[str, Any]) -> dict[str, Any]:
-    """Stored or typed content with every value as text, for the form."""
-    shown: dict[str, Any] = {}
-    for section, names in FIELDS.items():
-        shown[section] = [
-            {name: "" if row.get(name) is None else str(row.get(name)) for name in names}
-            for row in content.get(section, [])
-        ]
-    shown["narratives"] = content.get("narratives", {})
-    return shown
-
-
-def narrated(
-    content: Mapping[str, Any], goal_categories: Mapping[str, str], every: Mapping[str, str]
-) -> dict[str, str]:
-    """The goal categories a stored report shows: the alliance's (``goal_categories``) and any
-    other of the agency's (``every``) that the report has text for, in the agency's order."""
-    narratives = content.get("narratives", {})
-    written = {key for key, parts in narratives.items() if any((parts or {}).values())}
-    return {key: label for key, label in every.items() if key in goal_categories or key in written}
 
 
 def error_rows(

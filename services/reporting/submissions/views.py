@@ -1,8 +1,8 @@
 """The partner's report form at ``/reports/<token>`` (``/reporting/reports/<token>`` behind
-the gateway): no account, the signed link is the key (tokens.py).
+the gateway): no account, the signed link is the key (reports/tokens.py).
 
 GET shows the form (from the saved draft), or a read-only confirmation once submitted.
-POST "Save draft" keeps the content, "Submit" stores a version (domain.py), "Add another
+POST "Save draft" keeps the content, "Submit" stores a version (reports/submission.py), "Add another
 row" shows the form again with one more empty row of that section and "Remove meeting 2"
 without that row, everything else as typed (no JavaScript needed; neither stores anything).
 While the report's period runs the form warns that a report sent now covers only part of it
@@ -18,17 +18,19 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.reports import content as report_content
 from services.reporting.reports import printout
+from services.reporting.reports import submission as domain
 from services.reporting.reports.models import Report
+from services.reporting.reports.tokens import read_token
 from services.reporting.schedules.domain import rules_from_settings
-from services.reporting.submissions import domain, forms
+from services.reporting.submissions import forms
 from services.reporting.submissions.schemas import (
     MAX_ROWS,
     FormControlsSchema,
     ReportContentSchema,
     stored,
 )
-from services.reporting.submissions.tokens import read_token
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
 from shared.domain import Conflict, Invalid, NotFound
@@ -55,7 +57,7 @@ def _emphasis_areas() -> dict[str, str]:
 
 def _goal_categories(report: Report) -> dict[str, str]:
     alliance = request_session(database).get(Alliance, report.alliance_id)
-    return domain.goal_categories_of(alliance, load_agency_profile().goal_categories)
+    return report_content.goal_categories_of(alliance, load_agency_profile().goal_categories)
 
 
 def _render(
@@ -71,14 +73,16 @@ def _render(
 ) -> tuple[str, int]:
     session = request_session(database)
     alliance = session.get(Alliance, report.alliance_id)
-    goal_categories = domain.goal_categories_of(alliance, load_agency_profile().goal_categories)
+    goal_categories = report_content.goal_categories_of(
+        alliance, load_agency_profile().goal_categories
+    )
     revision = (
         domain.latest_review(session, report.id) if report.status == "revision_requested" else None
     )
-    shown = forms.for_display(content)
-    for section in forms.FIELDS:  # always an empty row to fill in
+    shown = report_content.for_display(content)
+    for section in report_content.FIELDS:  # always an empty row to fill in
         if not shown[section]:
-            shown[section].append(dict.fromkeys(forms.FIELDS[section], ""))
+            shown[section].append(dict.fromkeys(report_content.FIELDS[section], ""))
     errors = errors or {}
     early = domain.sent_early(report, now(), rules_from_settings())
     page = render_template(
@@ -90,8 +94,8 @@ def _render(
         data=shown,
         errors=errors,
         error_rows=forms.error_rows(errors, goal_categories),
-        sections=forms.SECTIONS,
-        fields=forms.FIELDS,
+        sections=report_content.SECTIONS,
+        fields=report_content.FIELDS,
         row_names=forms.ROW_NAMES,
         field_id=forms.field_id,
         goal_categories=goal_categories,
@@ -117,7 +121,7 @@ def report_form(token: str) -> Any:
         review = domain.latest_review(session, report.id)
         accepted = report.status == "accepted" and review is not None
         alliance = session.get(Alliance, report.alliance_id)
-        shown = forms.for_display(versions[-1].content if versions else {})
+        shown = report_content.for_display(versions[-1].content if versions else {})
         return render_template(
             "report_submitted.html",
             page_title="Report accepted" if accepted else "Report submitted",
@@ -127,11 +131,11 @@ def report_form(token: str) -> Any:
             alliance=alliance,
             version=versions[-1] if versions else None,
             content=shown,
-            sections=forms.SECTIONS,
-            fields=forms.FIELDS,
-            goal_categories=forms.narrated(
+            sections=report_content.SECTIONS,
+            fields=report_content.FIELDS,
+            goal_categories=report_content.narrated(
                 shown,
-                domain.goal_categories_of(alliance, load_agency_profile().goal_categories),
+                report_content.goal_categories_of(alliance, load_agency_profile().goal_categories),
                 load_agency_profile().goal_categories,
             ),
             emphasis_areas=_emphasis_areas(),
@@ -181,8 +185,8 @@ def report_post(token: str) -> Any:
         # The form showed the rows typed, or one empty row: one more than that.
         target = min(max(len(rows), 1) + 1, MAX_ROWS)
         while len(rows) < target:
-            rows.append(dict.fromkeys(forms.FIELDS[section], ""))
-        first = next(iter(forms.FIELDS[section]))
+            rows.append(dict.fromkeys(report_content.FIELDS[section], ""))
+        first = next(iter(report_content.FIELDS[section]))
         return _render(
             report,
             token,
@@ -226,7 +230,7 @@ def _remove(
     index = int(position)
     typed = forms.from_form(request.form, goal_categories, without=(section, index))
     rows = typed[section]
-    first = next(iter(forms.FIELDS[section]))
+    first = next(iter(report_content.FIELDS[section]))
     # The focus goes to the row that took the removed one's place, or the one before it.
     focus = forms.field_id(f"{section}.{min(index, max(len(rows) - 1, 0))}.{first}")
     notice = (

@@ -8,13 +8,13 @@ from datetime import date
 import pytest
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.conflicts.domain import (
+from services.reporting.figures.domain import note_row
+from services.reporting.people import (
     LeftOut,
     check_may_read,
     hidden_from,
     readable_alliances,
 )
-from services.reporting.figures.domain import note_row
 from shared.domain import Acting, Forbidden, organization_key
 
 ROOFERS = "Michigan Roofing Contractors Association"

@@ -19,6 +19,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.review import people
 from services.review.alliances import domain as agreements
 from services.review.alliances.schemas import (
     AllianceListOut,
@@ -41,8 +42,8 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
-from services.review.queue import domain as queue
 from services.review.worker import database, outbox
+from shared.config import load_settings
 from shared.domain import Acting
 from shared.staff_auth import staff_api_required
 from shared.web import request_session
@@ -60,12 +61,15 @@ DECIDERS = agreements.DECIDERS
 
 
 def _acting() -> Acting:
-    return queue.acting_for(request_session(database), g.staff)
+    return people.acting_for(request_session(database), g.staff)
 
 
 def _page(alliance_id: uuid.UUID) -> agreements.AlliancePage:
     return agreements.alliance_page(
-        request_session(database), alliance_id=alliance_id, acting=_acting()
+        request_session(database),
+        alliance_id=alliance_id,
+        acting=_acting(),
+        today=people.today(load_settings()),
     )
 
 
@@ -114,7 +118,11 @@ class Milestones(MethodView):
     def post(self, body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         """Add a milestone (the Coordinator, or the alliance's liaison)."""
         return agreements.add_milestone(
-            request_session(database), acting=_acting(), alliance_id=alliance_id, **body
+            request_session(database),
+            acting=_acting(),
+            alliance_id=alliance_id,
+            today=people.today(load_settings()),
+            **body,
         )
 
 
@@ -130,6 +138,7 @@ def change_milestone(body: dict[str, Any], alliance_id: uuid.UUID, milestone_id:
         alliance_id=alliance_id,
         milestone_id=milestone_id,
         changes=body,
+        today=people.today(load_settings()),
     )
 
 
@@ -150,7 +159,11 @@ class Meetings(MethodView):
     def post(self, body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         """Record a day the team met."""
         return agreements.add_meeting(
-            request_session(database), acting=_acting(), alliance_id=alliance_id, **body
+            request_session(database),
+            acting=_acting(),
+            alliance_id=alliance_id,
+            today=people.today(load_settings()),
+            **body,
         )
 
 
@@ -213,7 +226,12 @@ def record_signing(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     approval's if left out). The alliance becomes active and its report schedule starts from
     that date; 409 when it is not awaiting its signing."""
     agreements.record_signing(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return _page(alliance_id)
 
@@ -225,7 +243,12 @@ def record_signing(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def renew(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Renew an active alliance: a new signing date and a term of two to five years."""
     agreements.renew(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return _page(alliance_id)
 
@@ -237,7 +260,12 @@ def renew(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def conclude(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Conclude the alliance (today, or the past day given)."""
     agreements.conclude(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return _page(alliance_id)
 
@@ -249,7 +277,12 @@ def conclude(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
 def terminate(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Terminate with 30 days' written notice: it ends on the notice date + 30 days."""
     agreements.terminate(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, outbox=outbox, **body
+        request_session(database),
+        acting=_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return _page(alliance_id)
 
@@ -261,7 +294,10 @@ class Ambassador(MethodView):
     def get(self, alliance_id: uuid.UUID) -> Any:
         """Whether the partner may be named an Ambassador today, and why."""
         return agreements.ambassador_eligibility_of(
-            request_session(database), alliance_id=alliance_id, acting=_acting()
+            request_session(database),
+            alliance_id=alliance_id,
+            acting=_acting(),
+            on=people.today(load_settings()),
         )
 
     @staff_api_required(*DECIDERS)
@@ -274,6 +310,7 @@ class Ambassador(MethodView):
             acting=_acting(),
             alliance_id=alliance_id,
             outbox=outbox,
+            today=people.today(load_settings()),
             **body,
         )
         return _page(alliance_id)

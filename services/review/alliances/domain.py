@@ -32,14 +32,15 @@ into the audit trail with its field-level diff. Refusals are ``shared.domain``'s
 errors: ``NotFound``, ``Forbidden`` (who may not), ``Conflict`` (a step the alliance's state
 does not allow) and ``Invalid`` (naming the field); each carries a message for staff.
 
-Dates are calendar days in the agency's time zone; ``today`` defaults to that day.
+Dates are calendar days in the agency's time zone; ``today`` is that day, given by the caller
+(``people.today``).
 
 Signing. Recorded by the Coordinator for an alliance awaiting it: the day the agreement was
 signed (not in the future, not before the day the approval was released) and the initial
 term in years (one to five; the approval's unless changed). The initial term's row (number
 0) is written then, with who recorded it.
 
-Terms. A term runs from its signing date through ``decisions.term_end`` (signing date plus
+Terms. A term runs from its signing date through ``shared.dates.term_end`` (signing date plus
 the years, less one day; 29 February plus a year is 28 February). Number 0 is the initial
 term, 1, 2, ... the renewals; the rows are in ``alliance_terms`` from the recorded signing,
 or, for an alliance signed at its approval before signing was a step of its own, once the
@@ -85,20 +86,21 @@ from urllib.parse import urlsplit
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from services.review import audit
+from services.review import audit, people
 from services.review.alliances.models import (
     Alliance,
     AllianceDocument,
     AllianceStatusChange,
     AllianceTerm,
     Milestone,
+    Roundtable,
+    RoundtableMembership,
     TeamMeeting,
 )
 from services.review.base import AuditEntry
-from services.review.decisions.domain import term_end
-from services.review.queue import domain as queue
-from services.review.roundtables.models import Roundtable, RoundtableMembership
+from services.review.staff import domain as accounts
 from shared.config import load_agency_profile
+from shared.dates import term_end
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
@@ -206,7 +208,7 @@ class AlliancePage:
 
 def check_reader(acting: Acting) -> None:
     """Any staff member reads every alliance (whatever conflict they declared)."""
-    queue.require_staff(acting)
+    people.require_staff(acting)
 
 
 def check_no_conflict(alliance: Alliance, acting: Acting) -> None:
@@ -226,7 +228,7 @@ def may_keep_work_plan(alliance: Alliance, acting: Acting) -> bool:
         return False
     if acting.is_coordinator:
         return True
-    return "liaison" in acting.roles and alliance.liaison_id == acting.staff_id
+    return people.is_liaison_of(acting, alliance.liaison_id)
 
 
 def check_decider(acting: Acting) -> None:
@@ -380,11 +382,11 @@ def eligibility(session: Session, alliance: Alliance, *, on: date) -> Eligibilit
 
 
 def ambassador_eligibility_of(
-    session: Session, *, alliance_id: uuid.UUID, acting: Acting, on: date | None = None
+    session: Session, *, alliance_id: uuid.UUID, acting: Acting, on: date
 ) -> Eligibility:
     """Whether the partner may be named an Ambassador on ``on`` (today), and why."""
     alliance = read_alliance(session, alliance_id=alliance_id, acting=acting)
-    return eligibility(session, alliance, on=on or queue.today())
+    return eligibility(session, alliance, on=on)
 
 
 def milestones(session: Session, alliance_id: uuid.UUID) -> list[Milestone]:
@@ -445,7 +447,7 @@ def participations(session: Session, alliance: Alliance) -> list[Participation]:
 
 
 def alliance_page(
-    session: Session, *, alliance_id: uuid.UUID, acting: Acting, today: date | None = None
+    session: Session, *, alliance_id: uuid.UUID, acting: Acting, today: date
 ) -> AlliancePage:
     """Everything staff see about one alliance: agreement, team, work plan, history."""
     alliance = read_alliance(session, alliance_id=alliance_id, acting=acting)
@@ -460,15 +462,13 @@ def alliance_page(
         alliance=alliance,
         terms=all_terms,
         status_change=change,
-        ambassador_eligibility=ambassador_eligibility(
-            alliance.status, all_terms, on=today or queue.today()
-        ),
+        ambassador_eligibility=ambassador_eligibility(alliance.status, all_terms, on=today),
         milestones=milestones(session, alliance.id),
         meetings=meetings(session, alliance.id),
         documents=found_documents,
         roundtables=participations(session, alliance),
         history=history,
-        names=audit.names(session, [*named, change.decided_by if change else None]),
+        names=accounts.names(session, [*named, change.decided_by if change else None]),
         approved_on=approved_on(alliance),
         is_open=is_open,
         may_keep_work_plan=is_open and may_keep_work_plan(alliance, acting),
@@ -602,7 +602,7 @@ def add_milestone(
     description: str = "",
     status: str = "planned",
     done_on: date | None = None,
-    today: date | None = None,
+    today: date,
 ) -> Milestone:
     alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
     checked = checked_milestone(
@@ -614,7 +614,7 @@ def add_milestone(
             "status": status,
             "done_on": done_on,
         },
-        today=today or queue.today(),
+        today=today,
     )
     milestone = Milestone(alliance_id=alliance.id, **checked)
     session.add(milestone)
@@ -638,7 +638,7 @@ def update_milestone(
     alliance_id: uuid.UUID,
     milestone_id: uuid.UUID,
     changes: Mapping[str, Any],
-    today: date | None = None,
+    today: date,
 ) -> Milestone:
     """Change some of a milestone's fields; a milestone no longer done loses its done date."""
     alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
@@ -652,7 +652,7 @@ def update_milestone(
     merged = {**before, **changes}
     if "status" in changes and changes["status"] != "done" and "done_on" not in changes:
         merged["done_on"] = None
-    checked = checked_milestone(merged, today=today or queue.today())
+    checked = checked_milestone(merged, today=today)
     for field, value in checked.items():
         setattr(milestone, field, value)
     _record(
@@ -677,10 +677,9 @@ def add_meeting(
     alliance_id: uuid.UUID,
     met_on: date,
     note: str = "",
-    today: date | None = None,
+    today: date,
 ) -> TeamMeeting:
     alliance = alliance_for_work_plan(session, alliance_id=alliance_id, acting=acting)
-    today = today or queue.today()
     met = _required_date(met_on, field="met_on", required="Give the date the team met.")
     note = _text(note, field="note", limit=10000)
     if met > today:
@@ -902,12 +901,11 @@ def record_signing(
     signing_date: date,
     outbox: Outbox,
     term_years: int | None = None,
-    today: date | None = None,
+    today: date,
 ) -> Alliance:
     """The agreement of an approved alliance was signed on ``signing_date``: the alliance
     becomes active for its initial term (``term_years``: one to five years, or the approval's,
     which is the default), and ``alliance.signed`` starts its report schedule from that day."""
-    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     if alliance.status != AWAITING_SIGNATURE:
         signed_on = alliance.signing_date.isoformat() if alliance.signing_date else "already"
@@ -983,10 +981,9 @@ def renew(
     signing_date: date,
     term_years: int,
     outbox: Outbox,
-    today: date | None = None,
+    today: date,
 ) -> Alliance:
     """A new term from a new signing date, for two to five years."""
-    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     _check_signed(alliance, "renewed")
@@ -1128,10 +1125,9 @@ def conclude(
     outbox: Outbox,
     concluded_on: date | None = None,
     reason: str = "",
-    today: date | None = None,
+    today: date,
 ) -> Alliance:
     """The agency concludes the alliance (today unless another past day is given)."""
-    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     _check_signed(alliance, "concluded")
@@ -1166,10 +1162,9 @@ def terminate(
     notice_date: date,
     outbox: Outbox,
     reason: str = "",
-    today: date | None = None,
+    today: date,
 ) -> Alliance:
     """Terminate with 30 days' written notice: ends on the notice date + 30 days."""
-    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     _check_signed(alliance, "terminated")
@@ -1214,10 +1209,9 @@ def designate_ambassador(
     outbox: Outbox,
     designated_on: date | None = None,
     reason: str = "",
-    today: date | None = None,
+    today: date,
 ) -> Alliance:
     """Name the partner an Ambassador: recognition, and no more reports."""
-    today = today or queue.today()
     alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
     _not_ended(alliance)
     _check_signed(alliance, "named an Ambassador")

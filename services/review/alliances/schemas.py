@@ -1,7 +1,7 @@
 """What the alliance pages and the staff API accept, and what the API answers.
 
 One input schema per action serves the HTML form and the JSON API alike, with the same
-messages (the form's text is decoded first: ``views.form_input``). The dump schemas turn the
+messages (the form's text is decoded first: ``forms.form_input``). The dump schemas turn the
 domain's objects into the JSON the API answers and the pages render; ``@bp.response`` puts
 them in the OpenAPI document.
 """

@@ -28,9 +28,10 @@ from datetime import date
 from typing import Any, Protocol
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from marshmallow import Schema, fields
+from marshmallow import Schema
 from sqlalchemy.orm import Session
 
+from services.review import people
 from services.review.alliances import domain as agreements
 from services.review.alliances.models import Alliance
 from services.review.alliances.schemas import (
@@ -47,11 +48,10 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
-from services.review.queue import domain as queue
-from services.review.queue.domain import today as agency_today
+from services.review.forms import form_input
 from services.review.worker import database, outbox
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS
-from shared.config import load_agency_profile
+from shared.config import load_agency_profile, load_settings
 from shared.domain import Acting, Conflict, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
@@ -61,8 +61,6 @@ bp = Blueprint("alliances", __name__, url_prefix="/staff/alliances")
 
 KEEPERS = agreements.WORK_PLAN_KEEPERS
 DECIDERS = agreements.DECIDERS
-
-WHOLE_NUMBER = re.compile(r"[+-]?\d{1,9}")
 
 
 @bp.app_template_filter("long_date")
@@ -171,19 +169,7 @@ class Failure:
 
 
 def _acting() -> Acting:
-    return queue.acting_for(request_session(database), g.staff)
-
-
-def form_input(schema: Schema) -> dict[str, Any]:
-    """The form's fields the schema knows, decoded as the API's JSON would carry them: blanks
-    left out (so "required" says what to give), whole numbers as numbers. Then the schema's
-    own checks apply, with the API's messages; ``Invalid`` names each field."""
-    sent = {k: v.strip() for k, v in request.form.items() if k in schema.fields}
-    data: dict[str, Any] = {k: v for k, v in sent.items() if v}
-    for name, kind in schema.fields.items():
-        if isinstance(kind, fields.Integer) and WHOLE_NUMBER.fullmatch(data.get(name, "")):
-            data[name] = int(data[name])
-    return load_input(schema, data)
+    return people.acting_for(request_session(database), g.staff)
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -226,7 +212,7 @@ def _day(text: str) -> date | None:
 
 
 def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = None) -> Any:
-    today = agency_today()
+    today = people.today(load_settings())
     page = agreements.alliance_page(session, alliance_id=alliance_id, acting=_acting(), today=today)
     # A refused termination's notice date, to show when that notice would take effect.
     notice_day = _day(failure.values.get("notice_date", "")) if failure else None
@@ -319,12 +305,16 @@ def _submit(alliance_id: uuid.UUID, form: Form) -> Any:
 
 
 def _milestone_added(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
-    milestone = agreements.add_milestone(session, acting=acting, alliance_id=alliance_id, **body)
+    milestone = agreements.add_milestone(
+        session, acting=acting, alliance_id=alliance_id, today=people.today(load_settings()), **body
+    )
     return f"Milestone added: {milestone.title}."
 
 
 def _meeting_recorded(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
-    meeting = agreements.add_meeting(session, acting=acting, alliance_id=alliance_id, **body)
+    meeting = agreements.add_meeting(
+        session, acting=acting, alliance_id=alliance_id, today=people.today(load_settings()), **body
+    )
     return f"Meeting on {long_date(meeting.met_on)} recorded."
 
 
@@ -371,7 +361,12 @@ def milestone_change(milestone_id: uuid.UUID) -> Form:
 
     def changed(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
         milestone = agreements.update_milestone(
-            session, acting=acting, alliance_id=alliance_id, milestone_id=milestone_id, changes=body
+            session,
+            acting=acting,
+            alliance_id=alliance_id,
+            milestone_id=milestone_id,
+            changes=body,
+            today=people.today(load_settings()),
         )
         status = agreements.MILESTONE_STATUSES.get(milestone.status, milestone.status)
         done = f" on {long_date(milestone.done_on)}" if milestone.done_on else ""
@@ -420,7 +415,12 @@ def add_document(alliance_id: uuid.UUID) -> Any:
 
 def _signing_recorded(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.record_signing(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return (
         f"Signing recorded: signed on {long_date(alliance.signing_date)} for "
@@ -432,7 +432,12 @@ def _signing_recorded(session: Session, acting: Acting, alliance_id: uuid.UUID, 
 
 def _renewed(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.renew(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return (
         f"Renewed for {alliance.term_years} years from {long_date(alliance.signing_date)}: "
@@ -442,14 +447,24 @@ def _renewed(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any
 
 def _concluded(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.conclude(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return f"The alliance is concluded as of {long_date(alliance.ended_on)}."
 
 
 def _terminated(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.terminate(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return (
         f"The alliance is terminated: the notice is dated {long_date(body['notice_date'])}, "
@@ -459,7 +474,12 @@ def _terminated(session: Session, acting: Acting, alliance_id: uuid.UUID, body: 
 
 def _designated(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
     alliance = agreements.designate_ambassador(
-        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+        session,
+        acting=acting,
+        alliance_id=alliance_id,
+        outbox=outbox,
+        today=people.today(load_settings()),
+        **body,
     )
     return f"{alliance.partner_name} is now an Ambassador."
 

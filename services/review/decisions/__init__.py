@@ -1,9 +1,9 @@
 """Decisions: prepared by a reviewer or the Coordinator, then released together.
 
-models.py (PreparedDecision), domain.py (who may prepare, see and release; carrying out
-approval, decline, changes requested; signing), schemas.py, views.py (/staff/decisions,
-/staff/proposals/<id>/decision), api.py (/api/v1/decisions, /api/v1/proposals/<id>/decision).
-This module only wires the part into review's app.
+models.py (PreparedDecision), details.py (what each kind of decision needs), domain.py (who
+may prepare, see and release; carrying out approval, decline, changes requested), schemas.py,
+views.py (/staff/decisions, /staff/proposals/<id>/decision), api.py (/api/v1/decisions,
+/api/v1/proposals/<id>/decision). This module only wires the part into review's app.
 """
 
 from __future__ import annotations

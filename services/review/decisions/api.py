@@ -14,6 +14,7 @@ from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from services.review import people
 from services.review.decisions import domain as decisions
 from services.review.decisions.schemas import (
     DecisionIn,
@@ -22,8 +23,8 @@ from services.review.decisions.schemas import (
     ReleasedOut,
     ReleaseIn,
 )
-from services.review.queue import domain as queue
 from services.review.worker import database, outbox
+from shared.config import load_settings
 from shared.domain import Acting
 from shared.staff_auth import staff_api_required
 from shared.web import request_session
@@ -35,12 +36,12 @@ bp = Blueprint(
     description="Decisions on proposals: prepared one by one, released together (staff).",
 )
 
-DECIDERS = tuple(sorted(queue.DECIDERS))
+DECIDERS = tuple(sorted(people.DECIDERS))
 
 
 def _acting() -> tuple[Session, Acting]:
     session = request_session(database)
-    return session, queue.acting_for(session, g.staff)
+    return session, people.acting_for(session, g.staff)
 
 
 @bp.route("/proposals/<uuid:proposal_id>/decision", methods=["POST"])
@@ -50,7 +51,9 @@ def _acting() -> tuple[Session, Acting]:
 def prepare_decision(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
     """Prepare a decision (request changes, decline, approve) to release later."""
     session, acting = _acting()
-    return decisions.prepare(session, acting=acting, proposal_id=proposal_id, **body)
+    return decisions.prepare(
+        session, acting=acting, proposal_id=proposal_id, settings=load_settings(), **body
+    )
 
 
 @bp.route("/decisions")

@@ -14,85 +14,41 @@ Who may do what is decided here, from the acting staff member: ``prepare``, ``pe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review import audit
+from services.review import audit, people
 from services.review.alliances.models import Alliance
+from services.review.decisions.details import CHOOSE_A_DECISION, CHOOSE_DECISIONS, DETAILS
 from services.review.decisions.models import PreparedDecision
-from services.review.decisions.schemas import CHOOSE_A_DECISION, CHOOSE_DECISIONS, DETAILS
 from services.review.queue import domain as queue
 from services.review.queue.models import QueuedProposal
 from services.review.staff import domain as accounts
-from shared.config import load_agency_profile, load_settings
-from shared.dates import add_years as add_years  # reporting uses it too
+from shared.config import Settings, load_agency_profile
 from shared.db import utcnow
-from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
+from shared.domain import Acting, Conflict, Forbidden, Invalid
 from shared.events import new_event
 from shared.outbox import Outbox
 from shared.proposal import flatten_errors
 
-
-@dataclass(frozen=True)
-class Liaison:
-    id: uuid.UUID
-    name: str
-    email: str
-
-
-LiaisonLookup = Callable[[uuid.UUID], Liaison | None]
-
 LIAISON_GONE = "The chosen liaison is no longer an active liaison: prepare the decision again."
-
-
-def staff_liaisons(session: Session) -> LiaisonLookup:
-    """The active staff accounts holding the Liaison role, looked up by id."""
-
-    def lookup(staff_id: uuid.UUID) -> Liaison | None:
-        try:
-            person = accounts.get_staff(session, user_id=staff_id)
-        except NotFound:
-            return None
-        if not person.active or "liaison" not in person.roles:
-            return None
-        return Liaison(id=person.id, name=person.name, email=person.email)
-
-    return lookup
-
-
-def liaison_choices(session: Session) -> list[Liaison]:
-    """Who can be chosen as an approved alliance's liaison."""
-    return [
-        Liaison(id=person.id, name=person.name, email=person.email)
-        for person in accounts.list_staff(session)
-        if person.active and "liaison" in person.roles
-    ]
-
-
-def initial_term_years() -> int:
-    return load_settings().review_initial_term_years  # REVIEW_INITIAL_TERM_YEARS
-
-
-def term_end(signing_date: date, term_years: int) -> date:
-    """The last day of a term of ``term_years`` signed on ``signing_date``."""
-    return add_years(signing_date, term_years) - timedelta(days=1)
 
 
 def may_decide(acting: Acting) -> bool:
     """Reviewers and the Coordinator prepare and release decisions; liaisons do not."""
-    return queue.may_work_on_proposals(acting)
+    return people.may_work_on_proposals(acting)
 
 
 def check_details(
-    kind: str, details: Mapping[str, Any], *, liaisons: LiaisonLookup
+    kind: str, details: Mapping[str, Any], *, liaisons: accounts.LiaisonLookup, settings: Settings
 ) -> dict[str, Any]:
-    """The decision's details, checked, as stored; ``Invalid`` names each field."""
+    """The decision's details (details.py), checked, as stored; ``Invalid`` names each field.
+    An approval without a term is for the initial term ``REVIEW_INITIAL_TERM_YEARS``."""
     if kind not in DETAILS:
         raise Invalid({"kind": [CHOOSE_A_DECISION]})
     try:
@@ -105,7 +61,7 @@ def check_details(
             raise Invalid({"division": [f"Choose one of: {', '.join(divisions)}."]})
         if liaisons(loaded["liaison_id"]) is None:
             raise Invalid({"liaison_id": ["Choose an active staff member who is a liaison."]})
-        loaded["term_years"] = loaded["term_years"] or initial_term_years()
+        loaded["term_years"] = loaded["term_years"] or settings.review_initial_term_years
         loaded["liaison_id"] = str(loaded["liaison_id"])
     return loaded
 
@@ -117,18 +73,21 @@ def prepare(
     proposal_id: uuid.UUID,
     kind: str,
     details: Mapping[str, Any],
-    liaisons: LiaisonLookup | None = None,
+    settings: Settings,
+    liaisons: accounts.LiaisonLookup | None = None,
 ) -> PreparedDecision:
     """Write a decision to release later; it replaces an unreleased one for the proposal.
 
     Reviewers and the Coordinator prepare decisions, on proposals waiting for one and not of
     an organization they declared a conflict with.
     """
-    queue.require_decider(acting, "prepare decisions")
+    people.require_decider(acting, "prepare decisions")
     queued = queue.get_for(session, proposal_id, acting=acting, lock=True)
     if queued.status not in queue.OPEN_STATES:
         raise Conflict("This proposal is not waiting for a decision.")
-    checked = check_details(kind, details, liaisons=liaisons or staff_liaisons(session))
+    checked = check_details(
+        kind, details, liaisons=liaisons or accounts.staff_liaisons(session), settings=settings
+    )
     for earlier in session.scalars(
         select(PreparedDecision).where(
             PreparedDecision.proposal_id == proposal_id, PreparedDecision.released_at.is_(None)
@@ -168,7 +127,7 @@ def pending(session: Session, *, acting: Acting) -> list[PendingDecision]:
     For reviewers and the Coordinator, less those on proposals of an organization the viewer
     declared a conflict with: those are not theirs to see or release.
     """
-    queue.require_decider(acting, "see the decisions waiting for release")
+    people.require_decider(acting, "see the decisions waiting for release")
     rows = session.execute(
         select(PreparedDecision, QueuedProposal)
         .join(QueuedProposal, QueuedProposal.proposal_id == PreparedDecision.proposal_id)
@@ -178,9 +137,9 @@ def pending(session: Session, *, acting: Acting) -> list[PendingDecision]:
     shown = [
         (decision, proposal)
         for decision, proposal in rows
-        if not queue.hidden_from(acting, proposal.organization_name)
+        if not people.hidden_from(acting, proposal.organization_name)
     ]
-    names = audit.names(session, [decision.prepared_by for decision, _proposal in shown])
+    names = accounts.names(session, [decision.prepared_by for decision, _proposal in shown])
     return [
         PendingDecision(
             decision=decision,
@@ -197,7 +156,7 @@ def release(
     acting: Acting,
     decision_ids: Iterable[uuid.UUID],
     outbox: Outbox,
-    liaisons: LiaisonLookup | None = None,
+    liaisons: accounts.LiaisonLookup | None = None,
 ) -> list[PreparedDecision]:
     """Carry out prepared decisions together: all of them or, on any problem, none.
 
@@ -208,11 +167,11 @@ def release(
     decided), or an approval whose liaison is no longer an active liaison stops the whole
     release; everything is checked before anything changes.
     """
-    queue.require_decider(acting, "release decisions")
+    people.require_decider(acting, "release decisions")
     chosen = list(dict.fromkeys(decision_ids))
     if not chosen:
         raise Invalid({"decision_ids": [CHOOSE_DECISIONS]})
-    lookup = liaisons or staff_liaisons(session)
+    lookup = liaisons or accounts.staff_liaisons(session)
     releasable = [_releasable(session, acting, decision_id, lookup) for decision_id in chosen]
     # Every one may go: carry them out (nothing was changed before this point).
     for decision, queued in releasable:
@@ -223,7 +182,7 @@ def release(
 
 
 def _releasable(
-    session: Session, acting: Acting, decision_id: uuid.UUID, liaisons: LiaisonLookup
+    session: Session, acting: Acting, decision_id: uuid.UUID, liaisons: accounts.LiaisonLookup
 ) -> tuple[PreparedDecision, QueuedProposal]:
     decision = session.scalars(
         select(PreparedDecision).where(PreparedDecision.id == decision_id).with_for_update()
@@ -235,7 +194,7 @@ def _releasable(
         .where(QueuedProposal.proposal_id == decision.proposal_id)
         .with_for_update()
     ).one()
-    if queue.hidden_from(acting, queued.organization_name):
+    if people.hidden_from(acting, queued.organization_name):
         raise Forbidden(
             f"You declared a conflict of interest with {queued.organization_name}: "
             "another reviewer must release this decision."
@@ -267,7 +226,7 @@ def _carry_out(
     *,
     actor: str,
     outbox: Outbox,
-    liaisons: LiaisonLookup,
+    liaisons: accounts.LiaisonLookup,
 ) -> None:
     now = utcnow()
     details = decision.details
@@ -338,7 +297,7 @@ def _create_alliance(
     details: dict[str, Any],
     *,
     actor: str,
-    liaisons: LiaisonLookup,
+    liaisons: accounts.LiaisonLookup,
 ) -> Alliance:
     """The approved alliance, awaiting its signing: no signing date or end of term yet, the
     initial term in years as approved (staff may change it when they record the signing)."""

@@ -1,15 +1,14 @@
 """What the decisions' pages and API accept (one input schema per action, for the form and
-the JSON alike; the details each kind of decision needs) and what the API answers."""
+the JSON alike) and what the API answers. The details each kind of decision needs are a
+rule of the domain (details.py)."""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.review.decisions.details import CHOOSE_A_DECISION, CHOOSE_DECISIONS
 from services.review.decisions.models import KINDS
 from shared.schemas import InputSchema
-
-CHOOSE_A_DECISION = "Choose a decision."
-CHOOSE_DECISIONS = "Choose at least one decision to release."
 
 # -- input ------------------------------------------------------------------------------------
 
@@ -33,42 +32,6 @@ class DecisionIn(InputSchema):
             "here is ignored)."
         },
     )
-
-
-class ChangesRequestedIn(InputSchema):
-    message = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=10000),
-        error_messages={"required": "Tell the applicant what to change."},
-    )
-
-
-class DeclinedIn(InputSchema):
-    reason = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=10000),
-        error_messages={"required": "Give the reason for declining."},
-    )
-
-
-class ApprovedIn(InputSchema):
-    division = fields.String(
-        required=True, error_messages={"required": "Choose the lead division or office."}
-    )
-    liaison_id = fields.UUID(required=True, error_messages={"required": "Choose the liaison."})
-    term_years = fields.Integer(
-        load_default=None,
-        allow_none=True,
-        validate=validate.Range(1, 5, error="A term of 1 to 5 years."),
-    )
-    message = fields.String(load_default="", validate=validate.Length(max=10000))
-
-
-DETAILS: dict[str, type[InputSchema]] = {
-    "changes_requested": ChangesRequestedIn,
-    "declined": DeclinedIn,
-    "approved": ApprovedIn,
-}
 
 
 class ReleaseIn(InputSchema):

@@ -15,12 +15,12 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from services.review import people
 from services.review.decisions import domain as decisions
 from services.review.decisions.schemas import DecisionIn, ReleaseIn
-from services.review.queue import domain as queue
 from services.review.queue.views import render_proposal
 from services.review.worker import database, outbox
-from shared.config import load_agency_profile
+from shared.config import load_agency_profile, load_settings
 from shared.domain import Acting, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
@@ -28,10 +28,10 @@ from shared.web import request_session
 
 bp = Blueprint("decisions", __name__, url_prefix="/staff")
 
-DECIDERS = tuple(sorted(queue.DECIDERS))
+DECIDERS = tuple(sorted(people.DECIDERS))
 
 # The proposal page's decision form holds every kind's fields; each kind's details
-# (decisions/schemas.py) by the form field that carries it.
+# (decisions/details.py) by the form field that carries it.
 FORM_FIELDS: dict[str, dict[str, str]] = {
     "changes_requested": {"message": "message"},
     "declined": {"reason": "decline_reason"},
@@ -46,7 +46,7 @@ FORM_FIELDS: dict[str, dict[str, str]] = {
 
 def _acting() -> tuple[Session, Acting]:
     session = request_session(database)
-    return session, queue.acting_for(session, g.staff)
+    return session, people.acting_for(session, g.staff)
 
 
 def decision_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
@@ -77,7 +77,9 @@ def prepare_decision(proposal_id: uuid.UUID) -> Any:
     sent = decision_from_form(request.form)
     try:
         body = load_input(DecisionIn(), sent)
-        decisions.prepare(session, acting=acting, proposal_id=proposal_id, **body)
+        decisions.prepare(
+            session, acting=acting, proposal_id=proposal_id, settings=load_settings(), **body
+        )
     except Invalid as err:
         errors = form_errors(sent["kind"], err.errors)
         return render_proposal(

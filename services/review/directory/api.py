@@ -7,9 +7,11 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from services.review import people
 from services.review.directory import domain as directory
 from services.review.directory.schemas import DirectoryOut
 from services.review.worker import database
+from shared.config import load_settings
 from shared.web import request_session
 
 # Named "directory": the page links here with url_for("directory.directory_json").
@@ -27,4 +29,8 @@ PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 @bp.response(200, DirectoryOut)
 def directory_json() -> Any:
     """Active alliances and Ambassadors, and the roundtables with their members (public)."""
-    return directory.public_directory(request_session(database)), 200, PUBLIC_CACHE
+    return (
+        directory.public_directory(request_session(database), today=people.today(load_settings())),
+        200,
+        PUBLIC_CACHE,
+    )

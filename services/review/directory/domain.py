@@ -23,10 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review.alliances.domain import ambassador_since
-from services.review.alliances.models import Alliance, AllianceTerm
-from services.review.queue.domain import today as agency_today
+from services.review.alliances.models import Alliance, AllianceTerm, Roundtable
 from services.review.roundtables.domain import current_memberships, is_current
-from services.review.roundtables.models import Roundtable
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile
 from shared.config import load_agency_profile
 
@@ -136,10 +134,9 @@ def _signed(alliance: Alliance) -> date:
 
 
 def public_directory(
-    session: Session, *, today: date | None = None, profile: AgencyProfile | None = None
+    session: Session, *, today: date, profile: AgencyProfile | None = None
 ) -> Directory:
     """The active alliances and Ambassadors and the current roundtables, all of it public."""
-    today = today or agency_today()
     profile = profile or load_agency_profile()
     alliances = list(
         session.scalars(

@@ -6,12 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
+from services.review import people
 from services.review.alliances.views import long_date
 from services.review.directory import domain as directory
 from services.review.directory.api import PUBLIC_CACHE
 from services.review.directory.schemas import DirectoryOut
 from services.review.worker import database
-from shared.config import load_agency_profile
+from shared.config import load_agency_profile, load_settings
 from shared.web import request_session
 
 bp = Blueprint("directory_page", __name__)
@@ -20,7 +21,9 @@ bp.add_app_template_filter(long_date, "long_date")
 
 @bp.get("/directory")
 def directory_page() -> Response:
-    listing = DirectoryOut().dump(directory.public_directory(request_session(database)))
+    listing = DirectoryOut().dump(
+        directory.public_directory(request_session(database), today=people.today(load_settings()))
+    )
     page = render_template(
         "directory/directory.html", directory=listing, profile=load_agency_profile()
     )

@@ -17,6 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from services.review import people
 from services.review.queue import domain as queue
 from services.review.queue.schemas import (
     AdjustmentIn,
@@ -37,6 +38,7 @@ from services.review.queue.schemas import (
     ScoringSavedOut,
 )
 from services.review.worker import database, outbox
+from shared.config import load_settings
 from shared.domain import Acting
 from shared.staff_auth import staff_api_required
 from shared.web import request_session
@@ -48,12 +50,12 @@ bp = Blueprint(
     description="The review queue: scores, claims, comments, conflicts of interest (staff).",
 )
 
-DECIDERS = tuple(sorted(queue.DECIDERS))
+DECIDERS = tuple(sorted(people.DECIDERS))
 
 
 def _acting() -> tuple[Session, Acting]:
     session = request_session(database)
-    return session, queue.acting_for(session, g.staff)
+    return session, people.acting_for(session, g.staff)
 
 
 @bp.route("/queue")
@@ -177,4 +179,6 @@ class ScoringConfiguration(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """A new configuration version (the Coordinator's); open proposals are rescored."""
         session, acting = _acting()
-        return queue.save_config(session, acting=acting, **body)
+        return queue.save_config(
+            session, acting=acting, today=people.today(load_settings()), **body
+        )

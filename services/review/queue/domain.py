@@ -1,7 +1,7 @@
 """The review queue: proposals from intake, scored, ordered, claimed, discussed.
 
 Every rule and permission of the queue is here, decided from the acting staff member
-(``shared.domain.Acting``, built by ``acting_for``); views and APIs call these functions and
+(``shared.domain.Acting``, built by ``people.acting_for``); views and APIs call these functions and
 never re-check. Functions take the request's or task's session and never commit.
 
 Who may do what:
@@ -34,19 +34,25 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from services.review import audit
-from services.review.base import AuditEntry
+from services.review.base import AuditEntry, StaffConflict
+from services.review.people import (
+    DECIDERS,
+    conflicted_keys,
+    hidden_from,
+    require_decider,
+    require_staff,
+)
 from services.review.queue.models import (
     QueueAdjustment,
     QueuedProposal,
     ReviewComment,
     ScoringConfig,
-    StaffConflict,
 )
 from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_proposal
 from services.review.staff import domain as accounts
 from services.review.staff.models import StaffUser
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES
-from shared.config import load_agency_profile, load_settings
+from shared.config import load_agency_profile
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
 from shared.events import Event, new_event
@@ -64,9 +70,6 @@ STATUS_LABELS = {
     "declined": "Declined",
     "approved": "Approved",
 }
-
-STAFF_ROLES = frozenset({"coordinator", "reviewer", "liaison"})
-DECIDERS = frozenset({"coordinator", "reviewer"})
 
 MAX_ADJUSTMENT = 1000
 MAX_REASON = 2000
@@ -88,49 +91,6 @@ CHOOSE_A_REVIEWER = "Choose an active reviewer."
 CHOOSE_PROPOSALS = "Choose at least one proposal."
 MAX_BULK = 200
 TOO_MANY_PROPOSALS = f"Choose at most {MAX_BULK} proposals at a time."
-
-
-def today() -> date:
-    return datetime.now(load_settings().agency_timezone).date()
-
-
-# -- who acts ---------------------------------------------------------------------------------
-
-
-def acting_for(session: Session, staff: Any) -> Acting:
-    """The signed-in staff member (``g.staff``) as the domain sees them: identity, roles and
-    the organizations they declared a conflict of interest with. Every review view and API
-    builds its ``Acting`` here."""
-    return Acting.of(staff, conflicts=conflicted_keys(session, uuid.UUID(str(staff.user_id))))
-
-
-def conflicted_keys(session: Session, staff_id: uuid.UUID) -> set[str]:
-    """The organization keys ``staff_id`` declared a conflict of interest with."""
-    return set(
-        session.scalars(
-            select(StaffConflict.organization_key).where(StaffConflict.staff_id == staff_id)
-        )
-    )
-
-
-def require_staff(acting: Acting) -> None:
-    if not acting.has_any_role(*STAFF_ROLES):
-        raise Forbidden("This is for the agency's staff only.")
-
-
-def may_work_on_proposals(acting: Acting) -> bool:
-    """Reviewers and the Coordinator claim, move and decide proposals; liaisons do not."""
-    return acting.has_any_role(*DECIDERS)
-
-
-def require_decider(acting: Acting, doing: str) -> None:
-    if not may_work_on_proposals(acting):
-        raise Forbidden(f"Only reviewers and the Coordinator {doing}.")
-
-
-def hidden_from(acting: Acting, organization_name: str) -> bool:
-    """A declared conflict hides the organization's proposals from the person."""
-    return acting.in_conflict_with(organization_name)
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -205,9 +165,10 @@ def save_config(
     weights: Mapping[str, int],
     priority_areas: Iterable[Mapping[str, Any]],
     note: str,
+    today: date,
 ) -> ScoringConfig:
     """A new configuration version, by the Coordinator only; every open proposal is rescored
-    with it."""
+    with it as of ``today`` (the agency's date)."""
     if not acting.is_coordinator:
         raise Forbidden("Only the Coordinator changes the scoring configuration.")
     unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS))
@@ -235,19 +196,18 @@ def save_config(
             {"weights": config.weights, "priority_areas": config.priority_areas},
         ),
     )
-    rescore_open(session, config)
+    rescore_open(session, config, today=today)
     return config
 
 
-def rescore_open(session: Session, config: ScoringConfig) -> int:
+def rescore_open(session: Session, config: ScoringConfig, *, today: date) -> int:
     rules = rules_of(config)
-    on = today()
     hazards = load_agency_profile().hazards
     count = 0
     for queued in session.scalars(
         select(QueuedProposal).where(QueuedProposal.status.in_(OPEN_STATES)).with_for_update()
     ):
-        _apply_score(queued, rules, on, hazards)
+        _apply_score(queued, rules, today, hazards)
         count += 1
     return count
 
@@ -264,9 +224,9 @@ def _apply_score(
 # -- arrivals ---------------------------------------------------------------------------------
 
 
-def receive_submitted_proposal(session: Session, *, event: Event) -> QueuedProposal:
-    """Store review's copy of a (re)submitted proposal, scored; a newer version replaces an
-    older one and keeps the older data for the diff."""
+def receive_submitted_proposal(session: Session, *, event: Event, today: date) -> QueuedProposal:
+    """Store review's copy of a (re)submitted proposal, scored as of ``today`` (the agency's
+    date); a newer version replaces an older one and keeps the older data for the diff."""
     payload = event.payload
     proposal = payload["proposal"]
     data = ProposalSchema().dump(proposal)  # stored as JSON: plain types
@@ -295,7 +255,7 @@ def receive_submitted_proposal(session: Session, *, event: Event) -> QueuedPropo
     queued.data = data
     queued.submitted_at = payload["submitted_at"]
     queued.status_url = payload.get("status_url") or ""
-    _apply_score(queued, rules_of(current_config(session)), today(), load_agency_profile().hazards)
+    _apply_score(queued, rules_of(current_config(session)), today, load_agency_profile().hazards)
     session.flush()
     audit.record(
         session,
@@ -604,7 +564,7 @@ def proposal_file(session: Session, *, acting: Acting, proposal_id: uuid.UUID) -
 
 # -- people by name ---------------------------------------------------------------------------
 
-FORMER_STAFF = audit.FORMER_STAFF
+FORMER_STAFF = accounts.FORMER_STAFF
 
 
 def reviewer_choices(session: Session, *, organization_name: str = "") -> list[StaffUser]:
@@ -700,7 +660,7 @@ def history_in_words(
     people a change names, the form's labels for the fields and words for the codes."""
     history = list(history)
     applicant = str((queued.data or {}).get("contact", {}).get("name") or "")
-    who = audit.names(session, (entry.actor for entry in history), applicant=applicant)
+    who = accounts.names(session, (entry.actor for entry in history), applicant=applicant)
     people = staff_names(
         session,
         (
@@ -733,7 +693,7 @@ def history_in_words(
         rows.append(
             HistoryRow(
                 at=entry.at,
-                who=who.get(entry.actor, audit.SYSTEM_NAME),
+                who=who.get(entry.actor, accounts.SYSTEM_NAME),
                 what=_action_words(entry.action),
                 note=entry.note or "",
                 changes=described,

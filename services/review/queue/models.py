@@ -10,7 +10,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -98,17 +97,3 @@ class ReviewComment(Base):
     author_name: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class StaffConflict(Base):
-    """A reviewer's declared tie to an organization: its proposals are hidden from them."""
-
-    __tablename__ = "staff_conflicts"
-    __table_args__ = (UniqueConstraint("staff_id", "organization_key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    staff_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    organization_name: Mapped[str] = mapped_column(String(200))
-    # Lower-cased, punctuation and spacing folded: "Michigan Roofing Assn." matches.
-    organization_key: Mapped[str] = mapped_column(String(200), index=True)
-    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -161,13 +161,13 @@ class PriorityAreaIn(InputSchema):
     label = fields.String(required=True, validate=validate.Length(min=1, max=100))
     effective_from = fields.Date(load_default=None, allow_none=True)
     effective_to = fields.Date(load_default=None, allow_none=True)
-    weight = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 1000))
+    weight = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(0, 1000))
 
 
 class ScoringConfigIn(InputSchema):
     weights = fields.Dict(
         keys=fields.String(validate=validate.OneOf(list(DEFAULT_WEIGHTS))),
-        values=fields.Integer(validate=validate.Range(0, 100000)),
+        values=WholeNumber(validate=validate.Range(0, 100000)),
         load_default=dict,
     )
     priority_areas = fields.List(fields.Nested(PriorityAreaIn), required=True)

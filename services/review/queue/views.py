@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from services.review import audit
-from services.review.decisions import domain as decisions
+from services.review import people
 from services.review.queue import domain as queue
 from services.review.queue.schemas import (
     AdjustmentIn,
@@ -30,9 +29,10 @@ from services.review.queue.schemas import (
     ScoringConfigIn,
 )
 from services.review.queue.scoring import explain
+from services.review.staff import domain as accounts
 from services.review.worker import database, outbox
 from shared.agency import ORGANIZATION_TYPES
-from shared.config import load_agency_profile
+from shared.config import load_agency_profile, load_settings
 from shared.converters import whole_number
 from shared.domain import Acting, DomainError, Invalid
 from shared.proposal import US_STATE_NAMES
@@ -42,14 +42,14 @@ from shared.web import request_session
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
 
-DECIDERS = tuple(sorted(queue.DECIDERS))
+DECIDERS = tuple(sorted(people.DECIDERS))
 STATUS_LABELS = queue.STATUS_LABELS
 # A date without its time of day, as the agency's calendar has it (the queue's "Submitted").
 
 
 def _acting() -> tuple[Session, Acting]:
     session = request_session(database)
-    return session, queue.acting_for(session, g.staff)
+    return session, people.acting_for(session, g.staff)
 
 
 @bp.app_template_filter("status_label")
@@ -214,6 +214,7 @@ def render_proposal(
     """The proposal's page, with a refused form's messages and what was typed."""
     file = queue.proposal_file(session, acting=acting, proposal_id=proposal_id)
     profile = load_agency_profile()
+    settings = load_settings()
     page = render_template(
         "review/proposal.html",
         entry=QueueEntryOut().dump(file.queued),
@@ -231,16 +232,16 @@ def render_proposal(
         ]
         if acting.is_coordinator
         else [],
-        liaison_options=[(str(p.id), p.name) for p in decisions.liaison_choices(session)],
+        liaison_options=[(str(p.id), p.name) for p in accounts.liaison_choices(session)],
         profile=profile,
         words=file.words,
         field_labels=proposal_field_labels(profile.federal),
         errors=errors or {},
         form=form or {},
-        can_decide=decisions.may_decide(acting),
+        can_decide=people.may_work_on_proposals(acting),
         can_take_over=acting.is_coordinator,
-        today=queue.today().isoformat(),
-        term=decisions.initial_term_years(),
+        today=people.today(settings).isoformat(),
+        term=settings.review_initial_term_years,
     )
     return page, status
 
@@ -411,7 +412,10 @@ def scoring_page() -> Any:
         submitted = _scoring_form(request.form)
         try:
             config = queue.save_config(
-                session, acting=acting, **load_input(ScoringConfigIn(), submitted)
+                session,
+                acting=acting,
+                today=people.today(load_settings()),
+                **load_input(ScoringConfigIn(), submitted),
             )
         except Invalid as err:
             errors = err.errors
@@ -427,7 +431,7 @@ def scoring_page() -> Any:
     return render_template(
         "review/scoring.html",
         current=current,
-        set_by=audit.name_of(session, current.created_by),
+        set_by=accounts.name_of(session, current.created_by),
         shown=shown,
         rows=[*shown["priority_areas"], {}, {}],  # two empty rows to add areas
         errors=errors,

@@ -1,7 +1,9 @@
 """Roundtables and workgroups, and the alliances that take part in them.
 
-models.py, domain.py (only the Coordinator keeps them), schemas.py, api.py
-(/api/v1/roundtables/…); no pages yet. This module only wires the part into review's app.
+domain.py (only the Coordinator keeps them), schemas.py, api.py (/api/v1/roundtables/…); no
+pages yet. Their tables are the alliances' (alliances/models.py: an alliance's memberships end
+with it, and its page lists them), so this part stands on alliances and not the other way.
+This module only wires the part into review's app.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.review.queue import domain as queue
+from services.review import people
 from services.review.roundtables import domain as roundtables
 from services.review.roundtables.schemas import (
     DepartureIn,
@@ -29,6 +29,7 @@ from services.review.roundtables.schemas import (
     RoundtableRosterOut,
 )
 from services.review.worker import database
+from shared.config import load_settings
 from shared.domain import Acting
 from shared.staff_auth import staff_api_required
 from shared.web import request_session
@@ -44,7 +45,7 @@ KEEPERS = roundtables.KEEPERS
 
 
 def _acting() -> Acting:
-    return queue.acting_for(request_session(database), g.staff)
+    return people.acting_for(request_session(database), g.staff)
 
 
 @bp.route("/roundtables")
@@ -91,7 +92,11 @@ class Memberships(MethodView):
     def post(self, body: dict[str, Any], roundtable_id: uuid.UUID) -> Any:
         """An alliance joins the roundtable."""
         return roundtables.join(
-            request_session(database), acting=_acting(), roundtable_id=roundtable_id, **body
+            request_session(database),
+            acting=_acting(),
+            roundtable_id=roundtable_id,
+            today=people.today(load_settings()),
+            **body,
         )
 
 
@@ -108,5 +113,6 @@ def leave_roundtable(
         acting=_acting(),
         roundtable_id=roundtable_id,
         membership_id=membership_id,
+        today=people.today(load_settings()),
         **body,
     )

@@ -33,11 +33,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.review import audit
+from services.review import audit, people
 from services.review.alliances.domain import get_alliance, status_label, terms
-from services.review.alliances.models import Alliance
-from services.review.queue import domain as queue
-from services.review.roundtables.models import Roundtable, RoundtableMembership
+from services.review.alliances.models import Alliance, Roundtable, RoundtableMembership
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 
 JOINING_STATUSES = ("active", "ambassador")
@@ -70,7 +68,7 @@ class Roster:
 
 def check_reader(acting: Acting) -> None:
     """Any staff member reads the roundtables and who is in them."""
-    queue.require_staff(acting)
+    people.require_staff(acting)
 
 
 def check_keeper(acting: Acting) -> None:
@@ -366,11 +364,10 @@ def join(
     alliance_id: uuid.UUID,
     joined_on: date,
     acting: Acting,
-    today: date | None = None,
+    today: date,
 ) -> Member:
     """The alliance joins the roundtable (or workgroup) on ``joined_on``."""
     check_keeper(acting)
-    today = today or queue.today()
     roundtable = get_roundtable(session, roundtable_id)
     try:
         alliance = get_alliance(session, alliance_id, lock=True)  # one join at a time
@@ -432,11 +429,10 @@ def leave(
     membership_id: uuid.UUID,
     left_on: date,
     acting: Acting,
-    today: date | None = None,
+    today: date,
 ) -> Member:
     """The alliance leaves; ``left_on`` is its last day as a member."""
     check_keeper(acting)
-    today = today or queue.today()
     membership = session.scalars(
         select(RoundtableMembership)
         .where(RoundtableMembership.id == membership_id)

@@ -26,6 +26,7 @@ from services.review.staff.schemas import (
     RolesIn,
 )
 from services.review.worker import database
+from shared.config import load_settings
 from shared.domain import Acting
 from shared.staff_auth import staff_api_required
 from shared.web import request_session
@@ -62,6 +63,7 @@ def api_change_password(change: dict[str, Any]) -> None:
         current_password=change["current_password"],
         new_password=change["new_password"],
         keep_session=g.staff.id,
+        settings=load_settings(),
     )
 
 
@@ -81,7 +83,9 @@ def api_people() -> Any:
 def api_add_person(person: dict[str, Any]) -> Any:
     """Add a person (Coordinator). With ``password``, they can sign in with it at once;
     without it, they are e-mailed an invitation with a single-use link to set their own."""
-    return accounts.create_staff(request_session(database), acting=acting(), **person)
+    return accounts.create_staff(
+        request_session(database), acting=acting(), settings=load_settings(), **person
+    )
 
 
 @bp.route("/<uuid:user_id>/invitation", methods=["POST"])
@@ -91,7 +95,9 @@ def api_resend_invitation(user_id: uuid.UUID) -> Any:
     """E-mail an invited person a new invitation; the older links stop working
     (Coordinator). 409 once they have set a password, or while the account is deactivated."""
     session = request_session(database)
-    return accounts.resend_invitation(session, acting=acting(), user_id=user_id)
+    return accounts.resend_invitation(
+        session, acting=acting(), user_id=user_id, settings=load_settings()
+    )
 
 
 @bp.route("/<uuid:user_id>/roles", methods=["POST"])
@@ -121,4 +127,10 @@ def api_set_active(change: dict[str, Any], user_id: uuid.UUID) -> Any:
 def api_set_password(new: dict[str, Any], user_id: uuid.UUID) -> None:
     """Give someone else a new password; their sessions end (Coordinator)."""
     session = request_session(database)
-    accounts.set_password(session, acting=acting(), user_id=user_id, password=new["password"])
+    accounts.set_password(
+        session,
+        acting=acting(),
+        user_id=user_id,
+        password=new["password"],
+        settings=load_settings(),
+    )

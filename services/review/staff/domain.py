@@ -16,12 +16,13 @@ staff member and refuses on its own (views and APIs never re-check):
   ``staff.password_link``).
 
 Plain functions over a SQLAlchemy session; the caller owns the transaction and nothing here
-commits. Passwords are hashed with Argon2id (argon2-cffi) at the cost the setting
-``STAFF_PASSWORD_HASH`` names (shared/config/staff.py), and rehashed at sign-in when that cost has
-changed. Anything that takes access away (deactivation, a change of roles or of password) also
-ends the person's sessions (shared/staff_auth.py). Anything that changes who the active
-Coordinators are also tells the other services, through review's outbox in the same
-transaction (``staff.coordinators_changed`` with the whole list: notify sends the
+commits, and gives the settings where a function needs them (``settings``: the hashing cost,
+the links' lifetimes and address). Passwords are hashed with Argon2id (argon2-cffi) at the
+cost the setting ``STAFF_PASSWORD_HASH`` names (shared/config/staff.py), and rehashed at
+sign-in when that cost has changed. Anything that takes access away (deactivation, a change of
+roles or of password) also ends the person's sessions (shared/staff_auth.py). Anything that
+changes who the active Coordinators are also tells the other services, through review's outbox
+in the same transaction (``staff.coordinators_changed`` with the whole list: notify sends the
 Coordinator's mail to them).
 """
 
@@ -32,7 +33,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,7 +47,7 @@ from services.review import audit
 from services.review.staff.models import StaffPasswordLink, StaffUser
 from services.review.worker import outbox
 from shared import staff_auth
-from shared.config import load_settings
+from shared.config import SERVICES, Settings
 from shared.db import after_commit, utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
@@ -139,13 +140,13 @@ def password_problems(password: str, *, email: str = "", name: str = "") -> list
 # -- hashing ----------------------------------------------------------------------------------
 
 
-def hasher() -> PasswordHasher:
+def hasher(settings: Settings) -> PasswordHasher:
     """The Argon2id hasher at the cost STAFF_PASSWORD_HASH names now."""
-    return HASHERS[load_settings().staff_password_hash]
+    return HASHERS[settings.staff_password_hash]
 
 
-def hash_password(password: str) -> str:
-    return hasher().hash(password)
+def hash_password(password: str, *, settings: Settings) -> str:
+    return hasher(settings).hash(password)
 
 
 @functools.cache
@@ -153,16 +154,21 @@ def _dummy_hash(profile: str) -> str:
     return HASHERS[profile].hash("not anyone's password")
 
 
-def _verify(password_hash: str | None, password: str) -> bool:
-    """Whether ``password`` is the one ``password_hash`` was made from. No hash (an invited
-    person who has not set a password yet) costs the same time and matches nothing."""
-    if password_hash is None:
-        _verify(_dummy_hash(load_settings().staff_password_hash), password)
-        return False
+def _verify(password_hash: str, password: str) -> bool:
+    """Whether ``password`` is the one ``password_hash`` was made from (at whatever cost)."""
     try:
-        return hasher().verify(password_hash, password)
+        return HASHERS["fast"].verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _matches(password_hash: str | None, password: str, *, settings: Settings) -> bool:
+    """``_verify``; no hash (an invited person who has not set a password yet) costs the same
+    time as a check at today's cost and matches nothing."""
+    if password_hash is None:
+        _verify(_dummy_hash(settings.staff_password_hash), password)
+        return False
+    return _verify(password_hash, password)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -251,10 +257,92 @@ def get_person(session: Session, *, acting: Acting, user_id: uuid.UUID) -> Staff
     return get_staff(session, user_id=user_id)
 
 
+# -- names for the records' actors ------------------------------------------------------------
+
+
+FORMER_STAFF = "A former staff member"
+SYSTEM_NAME = "The system"
+
+
+def names(session: Session, actors: Iterable[str | None], *, applicant: str = "") -> dict[str, str]:
+    """Who did something, as people read it, for each actor a record keeps: a staff member's
+    name for their address (an address no account has any more: "A former staff member"),
+    the applicant's contact by name (``applicant``), "The system" for a service acting on its
+    own; a name is kept as it is. Never an address."""
+    wanted = {actor for actor in actors if actor is not None}
+    addresses = {actor.strip().lower() for actor in wanted if "@" in actor}
+    by_address: dict[str, str] = {}
+    if addresses:
+        by_address = {
+            email: name
+            for email, name in session.execute(
+                select(StaffUser.email, StaffUser.name).where(StaffUser.email.in_(addresses))
+            ).tuples()
+            if name.strip()
+        }
+    shown: dict[str, str] = {}
+    for actor in wanted:
+        if "@" in actor:
+            shown[actor] = by_address.get(actor.strip().lower(), FORMER_STAFF)
+        elif actor == "applicant":
+            shown[actor] = f"{applicant} (applicant)" if applicant else "The applicant"
+        elif actor in SERVICES or actor in ("system", ""):
+            shown[actor] = SYSTEM_NAME
+        else:
+            shown[actor] = actor
+    return shown
+
+
+def name_of(session: Session, actor: str | None) -> str:
+    """The name to show for one actor (see ``names``)."""
+    return names(session, [actor]).get(actor or "", actor or "")
+
+
+# -- liaisons ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Liaison:
+    """A staff member who may be an alliance's liaison, as a decision names them."""
+
+    id: uuid.UUID
+    name: str
+    email: str
+
+
+LiaisonLookup = Callable[[uuid.UUID], Liaison | None]
+
+
+def staff_liaisons(session: Session) -> LiaisonLookup:
+    """The active staff accounts holding the Liaison role, looked up by id."""
+
+    def lookup(staff_id: uuid.UUID) -> Liaison | None:
+        try:
+            person = get_staff(session, user_id=staff_id)
+        except NotFound:
+            return None
+        if not person.active or "liaison" not in person.roles:
+            return None
+        return Liaison(id=person.id, name=person.name, email=person.email)
+
+    return lookup
+
+
+def liaison_choices(session: Session) -> list[Liaison]:
+    """Who can be chosen as an approved alliance's liaison."""
+    return [
+        Liaison(id=person.id, name=person.name, email=person.email)
+        for person in list_staff(session)
+        if person.active and "liaison" in person.roles
+    ]
+
+
 # -- signing in -------------------------------------------------------------------------------
 
 
-def authenticate(session: Session, *, email: str, password: str) -> StaffUser | None:
+def authenticate(
+    session: Session, *, email: str, password: str, settings: Settings
+) -> StaffUser | None:
     """The active person with this e-mail and password, or None (whatever was wrong).
 
     An unknown address costs as much time as a wrong password, so the answer's timing does
@@ -262,12 +350,12 @@ def authenticate(session: Session, *, email: str, password: str) -> StaffUser | 
     """
     user = find_by_email(session, email=email) if len(password) <= MAX_PASSWORD_LENGTH else None
     if user is None:
-        _verify(_dummy_hash(load_settings().staff_password_hash), password)
+        _verify(_dummy_hash(settings.staff_password_hash), password)
         return None
-    if not _verify(user.password_hash, password) or not user.active:
+    if not _matches(user.password_hash, password, settings=settings) or not user.active:
         return None
-    if user.password_hash is not None and hasher().check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if user.password_hash is not None and hasher(settings).check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password, settings=settings)
     return user
 
 
@@ -305,27 +393,55 @@ def create_staff(
     name: str,
     roles: Iterable[str],
     password: str | None = None,
+    settings: Settings,
 ) -> StaffUser:
     """The Coordinator adds a person, who can sign in at once with ``password``; without
     one (None) the person is invited to set their own (``invite_staff``)."""
     if password is None:
-        return invite_staff(session, acting=acting, email=email, name=name, roles=roles)
+        return invite_staff(
+            session, acting=acting, email=email, name=name, roles=roles, settings=settings
+        )
     _as_coordinator(session, acting, only_the_coordinator="adds staff accounts")
     return add_account(
-        session, email=email, name=name, roles=roles, password=password, actor=acting.email
+        session,
+        email=email,
+        name=name,
+        roles=roles,
+        password=password,
+        actor=acting.email,
+        settings=settings,
     )
 
 
 def invite_staff(
-    session: Session, *, acting: Acting, email: str, name: str, roles: Iterable[str]
+    session: Session,
+    *,
+    acting: Acting,
+    email: str,
+    name: str,
+    roles: Iterable[str],
+    settings: Settings,
 ) -> StaffUser:
     """The Coordinator adds a person without a password: the person is e-mailed an
     invitation with a link to set their own, which works once, for STAFF_INVITATION_DAYS."""
     _as_coordinator(session, acting, only_the_coordinator="adds staff accounts")
     user = add_account(
-        session, email=email, name=name, roles=roles, password=None, actor=acting.email
+        session,
+        email=email,
+        name=name,
+        roles=roles,
+        password=None,
+        actor=acting.email,
+        settings=settings,
     )
-    _send_link(session, user, kind="invitation", actor=acting.email, invited_by=acting.name)
+    _send_link(
+        session,
+        user,
+        kind="invitation",
+        actor=acting.email,
+        invited_by=acting.name,
+        settings=settings,
+    )
     return user
 
 
@@ -337,6 +453,7 @@ def add_account(
     roles: Iterable[str],
     password: str | None,
     actor: str,
+    settings: Settings,
 ) -> StaffUser:
     """An account no staff member asked for: the first Coordinator (``alliance
     create-coordinator``) and test builders. Pages and APIs use ``create_staff``.
@@ -367,7 +484,7 @@ def add_account(
         email=email,
         name=name,
         roles=chosen,
-        password_hash=None if password is None else hash_password(password),
+        password_hash=None if password is None else hash_password(password, settings=settings),
         active=True,
     )
     try:
@@ -474,7 +591,7 @@ def set_active(session: Session, *, acting: Acting, user_id: uuid.UUID, active: 
 
 
 def set_password(
-    session: Session, *, acting: Acting, user_id: uuid.UUID, password: str
+    session: Session, *, acting: Acting, user_id: uuid.UUID, password: str, settings: Settings
 ) -> StaffUser:
     """The Coordinator gives someone else a new password (a forgotten one, say); the person's
     sessions end, so whoever knew the old password is out. One's own password is changed
@@ -486,7 +603,7 @@ def set_password(
     problems = password_problems(password, email=user.email, name=user.name)
     if problems:
         raise Invalid({"password": problems})
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, settings=settings)
     audit.record(
         session, entity_type="staff", entity_id=user.id, action="password set", actor=acting.email
     )
@@ -501,6 +618,7 @@ def change_password(
     acting: Acting,
     current_password: str,
     new_password: str,
+    settings: Settings,
     keep_session: str | None = None,
 ) -> StaffUser:
     """Anyone's own password, given the current one. Their other sessions end;
@@ -508,14 +626,14 @@ def change_password(
     user = session.get(StaffUser, acting.staff_id)
     if user is None or not user.active:
         raise Forbidden("Your staff account is not active.")
-    if not _verify(user.password_hash, current_password):
+    if not _matches(user.password_hash, current_password, settings=settings):
         raise Invalid({"current_password": [WRONG_CURRENT_PASSWORD]})
     problems = password_problems(new_password, email=user.email, name=user.name)
     if not problems and new_password == current_password:
         problems = ["Choose a password different from your current one."]
     if problems:
         raise Invalid({"new_password": problems})
-    user.password_hash = hash_password(new_password)
+    user.password_hash = hash_password(new_password, settings=settings)
     audit.record(
         session,
         entity_type="staff",
@@ -563,12 +681,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def set_password_url(token: str) -> str:
-    return f"{load_settings().public_base_url}{SET_PASSWORD_PATH}{token}"
+def set_password_url(token: str, *, settings: Settings) -> str:
+    return f"{settings.public_base_url}{SET_PASSWORD_PATH}{token}"
 
 
-def _lifetime(kind: str) -> timedelta:
-    settings = load_settings()
+def _lifetime(kind: str, settings: Settings) -> timedelta:
     if kind == "invitation":
         return settings.staff_invitation_lifetime
     return settings.staff_password_reset_lifetime
@@ -588,7 +705,13 @@ def _end_links(session: Session, user_id: uuid.UUID, *, now: datetime | None = N
 
 
 def _send_link(
-    session: Session, user: StaffUser, *, kind: str, actor: str, invited_by: str = ""
+    session: Session,
+    user: StaffUser,
+    *,
+    kind: str,
+    actor: str,
+    invited_by: str = "",
+    settings: Settings,
 ) -> StaffPasswordLink:
     """A new link for ``user`` (their older ones end), e-mailed by notify once this
     transaction commits. Only the link's hash is stored; the link itself travels in the
@@ -601,7 +724,7 @@ def _send_link(
         kind=kind,
         token_hash=_token_hash(token),
         created_at=now,
-        expires_at=now + _lifetime(kind),
+        expires_at=now + _lifetime(kind, settings),
     )
     session.add(link)
     session.flush()
@@ -625,7 +748,7 @@ def _send_link(
                 "email": user.email,
                 "roles": role_labels(user.roles),
                 "invited_by": invited_by,
-                "set_password_url": set_password_url(token),
+                "set_password_url": set_password_url(token, settings=settings),
                 "expires_at": link.expires_at,
             },
         ),
@@ -647,7 +770,9 @@ def latest_invitation(
     ).first()
 
 
-def resend_invitation(session: Session, *, acting: Acting, user_id: uuid.UUID) -> StaffUser:
+def resend_invitation(
+    session: Session, *, acting: Acting, user_id: uuid.UUID, settings: Settings
+) -> StaffUser:
     """The Coordinator sends an invited person a new invitation; the older links stop
     working."""
     _as_coordinator(session, acting, only_the_coordinator="sends invitations")
@@ -663,11 +788,18 @@ def resend_invitation(session: Session, *, acting: Acting, user_id: uuid.UUID) -
             f"{user.name} has already set a password. If it is forgotten, they can use "
             '"Forgot your password?" on the sign-in page.'
         )
-    _send_link(session, user, kind="invitation", actor=acting.email, invited_by=acting.name)
+    _send_link(
+        session,
+        user,
+        kind="invitation",
+        actor=acting.email,
+        invited_by=acting.name,
+        settings=settings,
+    )
     return user
 
 
-def request_password_reset(session: Session, *, email: str) -> None:
+def request_password_reset(session: Session, *, email: str, settings: Settings) -> None:
     """ "Forgot your password?": e-mail a link to set a new password to the active account
     with this address, if there is one. Returns nothing either way, so the page answers the
     same whether or not the address has an account; a deactivated account gets nothing, and
@@ -689,7 +821,7 @@ def request_password_reset(session: Session, *, email: str) -> None:
     )
     if (recent or 0) >= RESET_LINKS_PER_HOUR:
         return
-    _send_link(session, user, kind="reset", actor=user.email)
+    _send_link(session, user, kind="reset", actor=user.email, settings=settings)
 
 
 def _usable_link(
@@ -722,7 +854,12 @@ def check_password_link(session: Session, *, token: str) -> PasswordLink:
 
 
 def set_password_from_link(
-    session: Session, *, token: str, new_password: str, keep_session: str | None = None
+    session: Session,
+    *,
+    token: str,
+    new_password: str,
+    settings: Settings,
+    keep_session: str | None = None,
 ) -> StaffUser:
     """The person sets their password from an e-mailed link, which then stops working, as do
     their other links. Every session of theirs ends (but ``keep_session``, the one about to
@@ -732,7 +869,7 @@ def set_password_from_link(
     if problems:
         raise Invalid({"new_password": problems})
     now = utcnow()
-    user.password_hash = hash_password(new_password)
+    user.password_hash = hash_password(new_password, settings=settings)
     link.used_at = now
     _end_links(session, user.id, now=now)
     audit.record(

@@ -1,6 +1,6 @@
 """What the staff pages and the staff API accept and answer.
 
-One input schema per action, loaded by the HTML form (``views.form_input``) and by the JSON
+One input schema per action, loaded by the HTML form (``forms.form_input``) and by the JSON
 API (``@bp.arguments``) alike, so both refuse the same input with the same message. They check
 presence, types and untypable text (``shared.schemas.InputSchema``); the rules themselves
 (a valid address, a strong password, known roles) are the domain's (domain.py), and the

@@ -26,11 +26,11 @@ from flask import (
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
-from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, TooManyRequests
 from werkzeug.wrappers import Response
 
+from services.review.forms import form_input
 from services.review.staff import domain as accounts
 from services.review.staff.schemas import (
     LinkPasswordIn,
@@ -46,7 +46,7 @@ from shared import staff_auth
 from shared.config import load_settings
 from shared.db import after_commit
 from shared.domain import Acting, Invalid
-from shared.schemas import checks_form_text, load_input
+from shared.schemas import checks_form_text
 from shared.staff_auth import ROLES, StaffSession, staff_required
 from shared.text_hygiene import untypable_character
 from shared.web import error_body, request_session, wants_json
@@ -135,15 +135,6 @@ def acting() -> Acting:
     return Acting.of(me())
 
 
-def form_input(schema: Schema) -> dict[str, Any]:
-    """The posted form, loaded by the action's input schema (every value of a list field,
-    every other field once), or ``Invalid`` with the messages by field."""
-    lists = [name for name, field in schema.fields.items() if isinstance(field, fields.List)]
-    data: dict[str, Any] = {key: request.form[key] for key in request.form}
-    data.update({name: request.form.getlist(name) for name in lists})
-    return load_input(schema, data)
-
-
 def echoed(name: str) -> str:
     """A posted text to show again in its field; not one holding a character that cannot be
     typed (the message beside the field says so)."""
@@ -222,11 +213,14 @@ def sign_in() -> Any:
         return _render_sign_in()
     email = echoed("email").strip()
     try:
-        credentials = form_input(SIGN_IN)
+        credentials = form_input(SIGN_IN, as_typed=True)
     except Invalid as err:
         return _render_sign_in(status=422, email=email, errors=err.errors)
     user = accounts.authenticate(
-        request_session(database), email=credentials["email"], password=credentials["password"]
+        request_session(database),
+        email=credentials["email"],
+        password=credentials["password"],
+        settings=load_settings(),
     )
     if user is None:
         return _render_sign_in(status=401, email=email, errors={"_request": [WRONG_CREDENTIALS]})
@@ -277,10 +271,12 @@ def forgot_password() -> Any:
     if request.method == "GET":
         return _render_forgot()
     try:
-        asked = form_input(PASSWORD_RESET)
+        asked = form_input(PASSWORD_RESET, as_typed=True)
     except Invalid as err:
         return _render_forgot(status=422, email=echoed("email").strip(), errors=err.errors)
-    accounts.request_password_reset(request_session(database), email=asked["email"])
+    accounts.request_password_reset(
+        request_session(database), email=asked["email"], settings=load_settings()
+    )
     return redirect(url_for("staff.forgot_password", sent=1), code=303)
 
 
@@ -353,9 +349,13 @@ def set_password_from_link(token: str) -> Any:
         return _render_link_form(link)
     session_id = staff_auth.new_session_id()
     try:
-        chosen = form_input(LINK_PASSWORD)
+        chosen = form_input(LINK_PASSWORD, as_typed=True)
         user = accounts.set_password_from_link(
-            session, token=token, new_password=chosen["new_password"], keep_session=session_id
+            session,
+            token=token,
+            new_password=chosen["new_password"],
+            keep_session=session_id,
+            settings=load_settings(),
         )
     except accounts.LinkRefused as refused:  # used or replaced meanwhile
         return _refused_link(refused)
@@ -392,13 +392,14 @@ def password() -> Any:
     if request.method == "GET":
         return page("staff/password.html", errors={}, error_rows=[])
     try:
-        change = form_input(OWN_PASSWORD)
+        change = form_input(OWN_PASSWORD, as_typed=True)
         accounts.change_password(
             request_session(database),
             acting=acting(),
             current_password=change["current_password"],
             new_password=change["new_password"],
             keep_session=me().id,
+            settings=load_settings(),
         )
     except Invalid as err:
         return page(
@@ -442,7 +443,7 @@ def new_person() -> Any:
     access = request.form.get("access") or ("password" if request.form.get("password") else "")
     access = access if access == "password" else "invitation"
     try:
-        person = form_input(NEW_PERSON)
+        person = form_input(NEW_PERSON, as_typed=True)
         user = accounts.create_staff(
             request_session(database),
             acting=acting(),
@@ -450,6 +451,7 @@ def new_person() -> Any:
             name=person["name"],
             roles=person["roles"],
             password=(person["password"] or "") if access == "password" else None,
+            settings=load_settings(),
         )
     except Invalid as err:
         shown = {
@@ -500,7 +502,7 @@ def person(user_id: uuid.UUID) -> Any:
     if request.method == "GET":
         return _person_page(session, user_id)
     try:
-        chosen = form_input(ROLES_FORM)
+        chosen = form_input(ROLES_FORM, as_typed=True)
         accounts.change_roles(session, acting=acting(), user_id=user_id, roles=chosen["roles"])
     except Invalid as err:
         roles = [r for r in request.form.getlist("roles") if r in ROLES]
@@ -516,8 +518,14 @@ def person(user_id: uuid.UUID) -> Any:
 def set_password(user_id: uuid.UUID) -> Any:
     session = request_session(database)
     try:
-        new = form_input(SET_PASSWORD)
-        accounts.set_password(session, acting=acting(), user_id=user_id, password=new["password"])
+        new = form_input(SET_PASSWORD, as_typed=True)
+        accounts.set_password(
+            session,
+            acting=acting(),
+            user_id=user_id,
+            password=new["password"],
+            settings=load_settings(),
+        )
     except Invalid as err:
         return _person_page(
             session, user_id, errors=err.errors, labels={"password": "New password"}
@@ -530,7 +538,9 @@ def set_password(user_id: uuid.UUID) -> Any:
 def resend_invitation(user_id: uuid.UUID) -> Any:
     """A new invitation (the older links stop working); back to the list or the person's
     page, whichever the button was on."""
-    accounts.resend_invitation(request_session(database), acting=acting(), user_id=user_id)
+    accounts.resend_invitation(
+        request_session(database), acting=acting(), user_id=user_id, settings=load_settings()
+    )
     if request.form.get("from") == "people":
         return redirect(url_for("staff.people", invited=user_id), code=303)
     return redirect(url_for("staff.person", user_id=user_id, done="invited_again"), code=303)

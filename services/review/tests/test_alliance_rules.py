@@ -7,10 +7,9 @@ from datetime import date
 import pytest
 
 from services.review.alliances import domain as agreements
-from services.review.alliances.models import Alliance
+from services.review.alliances.models import Alliance, Roundtable
 from services.review.directory import domain as directory
 from services.review.roundtables import domain as roundtables
-from services.review.roundtables.models import Roundtable
 from shared.domain import Acting, Invalid
 
 Term = agreements.Term

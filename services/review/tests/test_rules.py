@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from werkzeug.datastructures import MultiDict
 
+from services.review import people
 from services.review.decisions import domain as decisions
 from services.review.decisions.schemas import DecisionIn, ReleaseIn
 from services.review.decisions.views import decision_from_form, form_errors
 from services.review.queue import domain as queue
 from services.review.queue.models import QueuedProposal
 from services.review.queue.schemas import AdjustmentIn, AssignmentIn, QueueQuery
+from services.review.staff import domain as accounts
+from shared.config import load_settings
 from shared.domain import Acting, Forbidden, Invalid
 from shared.schemas import load_input
 
@@ -27,36 +29,6 @@ def acting(*roles: str, conflicts: tuple[str, ...] = ()) -> Acting:
         roles=frozenset(roles),
         conflicts=frozenset(conflicts),
     )
-
-
-# -- the term of an alliance ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("start", "years", "expected"),
-    [
-        (date(2024, 2, 29), 1, date(2025, 2, 28)),  # no 29 February in 2025
-        (date(2024, 2, 29), 4, date(2028, 2, 29)),  # a leap year again
-        (date(2023, 3, 1), 1, date(2024, 3, 1)),
-        (date(2026, 12, 31), 2, date(2028, 12, 31)),
-    ],
-)
-def test_add_years_keeps_the_day_except_29_february(start, years, expected):
-    assert decisions.add_years(start, years) == expected
-
-
-@pytest.mark.parametrize(
-    ("signed", "years", "last_day"),
-    [
-        (date(2024, 2, 29), 2, date(2026, 2, 27)),  # 28 February 2026, less a day
-        (date(2024, 2, 29), 4, date(2028, 2, 28)),
-        (date(2026, 3, 1), 2, date(2028, 2, 29)),  # the day before 1 March of a leap year
-        (date(2026, 12, 1), 2, date(2028, 11, 30)),
-        (date(2027, 1, 1), 1, date(2027, 12, 31)),
-    ],
-)
-def test_a_term_ends_the_day_before_its_anniversary(signed, years, last_day):
-    assert decisions.term_end(signed, years) == last_day
 
 
 # -- queue filters ----------------------------------------------------------------------------
@@ -123,28 +95,28 @@ def test_each_filter_narrows_the_query():
 
 
 def test_reviewers_and_the_coordinator_work_on_proposals_liaisons_do_not():
-    assert queue.may_work_on_proposals(acting("reviewer"))
-    assert queue.may_work_on_proposals(acting("coordinator"))
-    assert queue.may_work_on_proposals(acting("liaison", "reviewer"))
-    assert not queue.may_work_on_proposals(acting("liaison"))
-    assert not queue.may_work_on_proposals(acting())
+    assert people.may_work_on_proposals(acting("reviewer"))
+    assert people.may_work_on_proposals(acting("coordinator"))
+    assert people.may_work_on_proposals(acting("liaison", "reviewer"))
+    assert not people.may_work_on_proposals(acting("liaison"))
+    assert not people.may_work_on_proposals(acting())
     assert decisions.may_decide(acting("reviewer"))
     assert not decisions.may_decide(acting("liaison"))
 
 
 def test_a_declared_conflict_hides_the_organization_however_it_is_written():
     tied = acting("reviewer", conflicts=("michigan roofing assn",))
-    assert queue.hidden_from(tied, "Michigan Roofing Assn.")
-    assert queue.hidden_from(tied, "MICHIGAN  roofing, ASSN")
-    assert not queue.hidden_from(tied, "Michigan Roofing Association")
-    assert not queue.hidden_from(acting("reviewer"), "Michigan Roofing Assn.")
+    assert people.hidden_from(tied, "Michigan Roofing Assn.")
+    assert people.hidden_from(tied, "MICHIGAN  roofing, ASSN")
+    assert not people.hidden_from(tied, "Michigan Roofing Association")
+    assert not people.hidden_from(acting("reviewer"), "Michigan Roofing Assn.")
 
 
 def test_a_stranger_to_the_staff_roles_is_refused():
 
     with pytest.raises(Forbidden):
-        queue.require_staff(acting())
-    queue.require_staff(acting("liaison"))
+        people.require_staff(acting())
+    people.require_staff(acting("liaison"))
 
 
 # -- inputs -----------------------------------------------------------------------------------
@@ -197,7 +169,9 @@ def test_a_decision_of_no_known_kind_is_refused():
 def test_each_kind_of_decision_says_what_it_lacks():
     def lacks(kind: str, **details: object) -> dict[str, list[str]]:
         with pytest.raises(Invalid) as refused:
-            decisions.check_details(kind, details, liaisons=lambda _id: None)
+            decisions.check_details(
+                kind, details, liaisons=lambda _id: None, settings=load_settings()
+            )
         return refused.value.errors
 
     assert lacks("changes_requested") == {"message": ["Tell the applicant what to change."]}
@@ -212,7 +186,7 @@ def test_each_kind_of_decision_says_what_it_lacks():
 
 
 def test_an_approval_gets_the_agency_term_unless_one_is_given():
-    liaison = decisions.Liaison(id=uuid.uuid4(), name="Lee", email="lee@agency.example")
+    liaison = accounts.Liaison(id=uuid.uuid4(), name="Lee", email="lee@agency.example")
     checked = decisions.check_details(
         "approved",
         {
@@ -222,11 +196,12 @@ def test_an_approval_gets_the_agency_term_unless_one_is_given():
             "signing_date": "2026-12-01",
         },
         liaisons=lambda staff_id: liaison if staff_id == liaison.id else None,
+        settings=load_settings(),
     )
     assert checked == {
         "division": "construction_safety_health",
         "liaison_id": str(liaison.id),
-        "term_years": decisions.initial_term_years(),
+        "term_years": load_settings().review_initial_term_years,
         "message": "",
     }
 

@@ -1,4 +1,6 @@
-"""The liaison reads a submitted report and accepts it or asks for a revision.
+"""What the liaison (or the Coordinator) does to a report: read it, accept it or ask for a
+revision, have a new link sent to the partner (the review pages and API,
+services/reporting/reviews/, are the screens on top).
 
 - ``report_file``: the report with its reminders, versions, reviews and resent links, in any
   status, for whoever ``may_read`` it: the alliance's liaison and the Coordinator (a
@@ -10,14 +12,14 @@
   and the partner owes nothing more on it (``Conflict``).
 - ``may_review``: the alliance's liaison (reporting's alliance copy names them: staff id or
   e-mail) or the Coordinator; anyone else is refused (``Forbidden``), and so is one who
-  declared a conflict of interest with the partner (conflicts/domain.py: reading the report,
+  declared a conflict of interest with the partner (people.py: reading the report,
   its PDF included, is refused by ``check_may_read``, reviewing it by ``check_no_conflict``).
 - ``accept``: the latest version is accepted; ``report.accepted`` goes out.
 - ``request_revision``: the report is owed again by ``revision_due_date`` (the later of its
-  current due date and 14 days after the request day in the agency's time zone), or by a
-  later date the liaison chooses (an earlier one is refused, ``Invalid`` on ``due_date``),
-  with its own reminders (a new round of ``report_reminders``; the
-  unsent ones of earlier rounds are skipped, never sent); ``report.revision_requested``
+  current due date and ``REPORT_REVISION_DAYS`` after the request day in the agency's time
+  zone), or by a later date the liaison chooses (an earlier one is refused, ``Invalid`` on
+  ``due_date``), with its own reminders (a new round of ``report_reminders``; the unsent ones
+  of earlier rounds are skipped, never sent); ``report.revision_requested``
   carries the comments, the new due date and the partner's signed link.
 
 Only a submitted report can be reviewed (``Conflict`` otherwise: reviewing twice too). Every
@@ -36,19 +38,28 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
-from services.reporting.conflicts.domain import check_may_read, check_no_conflict, hidden_from
-from services.reporting.figures.domain import shown_status, timing
-from services.reporting.reports.domain import report_event_fields
-from services.reporting.reports.models import Report, ReportReminder
-from services.reporting.reviews.models import ReportLinkResend, ReportReview
+from services.reporting.people import (
+    check_may_read,
+    check_no_conflict,
+    hidden_from,
+    is_liaison_of,
+    today,
+)
+from services.reporting.reports.domain import report_event_fields, shown_status, timing
+from services.reporting.reports.models import (
+    Report,
+    ReportLinkResend,
+    ReportReminder,
+    ReportReview,
+    ReportVersion,
+)
+from services.reporting.reports.tokens import report_url
 from services.reporting.schedules.domain import (
     ScheduleRules,
     reminders_for,
     revision_due_date,
     rules_from_settings,
 )
-from services.reporting.submissions.models import ReportVersion
-from services.reporting.submissions.tokens import report_url
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
@@ -72,13 +83,6 @@ class ReportFile:
     @property
     def latest(self) -> ReportVersion | None:
         return self.versions[-1] if self.versions else None
-
-
-def is_liaison_of(acting: Acting, alliance: Alliance) -> bool:
-    liaison_id = str((alliance.liaison or {}).get("id") or "")
-    return liaison_id == str(acting.staff_id) or (
-        alliance.liaison_email.casefold() == acting.email.casefold()
-    )
 
 
 def may_review(acting: Acting, alliance: Alliance) -> bool:
@@ -166,8 +170,7 @@ def due_in_words(report: Report, *, now: datetime, rules: ScheduleRules) -> str:
     kind = timing(report, now=now, rules=rules)
     if kind not in ("open", "overdue"):
         return ""
-    today = now.astimezone(rules.timezone).date()
-    days = (report.due_date - today).days
+    days = (report.due_date - today(now, rules.timezone)).days
     if kind == "overdue":
         late = max(-days, 1)
         return f"Overdue by {late} day{'' if late == 1 else 's'}"
@@ -266,9 +269,7 @@ def earliest_revision_due_date(
     """The due date a revision request made at ``now`` gives ``report`` unless the liaison
     chooses a later one."""
     rules = rules or rules_from_settings()
-    return revision_due_date(
-        now.astimezone(rules.timezone).date(), rules, current_due=report.due_date
-    )
+    return revision_due_date(today(now, rules.timezone), rules, current_due=report.due_date)
 
 
 def _reviewable(

@@ -1,4 +1,5 @@
-"""The partner's report: the draft, the completeness rule and each submitted version.
+"""What the partner does to a report: the draft, the completeness rule and each submitted
+version (the partner's form, services/reporting/submissions/, is the screen on top).
 
 - ``find_report``: the report a link names (``NotFound``).
 - ``save_draft``: keeps the content, the report's status unchanged.
@@ -7,7 +8,9 @@
   records whether it was on time (before ``end_of_day(due_date)`` in the agency's time zone)
   and whether it was sent before its period ended (only with the partner's confirmation),
   and adds ``report.submitted`` to the outbox, all in the caller's transaction.
-- ``goal_categories_of``: the goal categories the alliance has (its narratives).
+
+The goal categories a report narrates are the content's rule (content.py
+``goal_categories_of``).
 
 A report is editable while it is owed (``scheduled`` to ``overdue``) or a revision was
 requested; a submitted or accepted report is read-only, a cancelled one is owed no more.
@@ -24,11 +27,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.reporting.alliances.models import Alliance
+from services.reporting.people import today
+from services.reporting.reports.content import goal_categories_of
 from services.reporting.reports.domain import mark_submitted, report_event_fields
-from services.reporting.reports.models import Report
-from services.reporting.reviews.models import ReportReview
+from services.reporting.reports.models import Report, ReportDraft, ReportReview, ReportVersion
 from services.reporting.schedules.domain import ScheduleRules, end_of_day, rules_from_settings
-from services.reporting.submissions.models import ReportDraft, ReportVersion
 from shared.domain import Conflict, Invalid, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
@@ -135,16 +138,6 @@ def save_draft(
     _keep(session, report_id, content, at)
     session.flush()
     return report
-
-
-def goal_categories_of(alliance: Alliance | None, categories: Mapping[str, str]) -> dict[str, str]:
-    """The agency's goal ``categories`` (key -> label, in its order) that the alliance's
-    signed agreement has goals in: the only ones its report narrates. All of them for an
-    alliance whose goals reporting was never told."""
-    goals = (alliance.signed or {}).get("goals") if alliance is not None else None
-    held = {str(goal.get("category")) for goal in goals or () if isinstance(goal, dict)}
-    mine = {key: label for key, label in categories.items() if key in held}
-    return mine or dict(categories)
 
 
 def sent_early(report: Report, at: datetime, rules: ScheduleRules) -> bool:
@@ -260,7 +253,7 @@ def submit(
     early = sent_early(report, at, rules)
     errors = {
         **_missing(content, categories),
-        **check_dates(content, report, at.astimezone(rules.timezone).date()),
+        **check_dates(content, report, today(at, rules.timezone)),
     }
     if early and not confirm_early:
         errors[CONFIRM_EARLY] = [
