@@ -4,7 +4,9 @@ per request, and the factory every service builds its app with (``create_service
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,7 +22,7 @@ from shared.api import ServiceApi
 from shared.config import load_agency_profile, load_settings
 from shared.converters import register_converters
 from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
-from shared.domain import DomainError
+from shared.domain import Acting, DomainError
 from shared.health import system_health
 from shared.proposal import flatten_errors
 from shared.security_headers import init_security_headers
@@ -365,6 +367,36 @@ def init_app(app: Flask, *, service: str) -> None:
 # -- the app factory ----------------------------------------------------------------------------
 
 
+# The organization keys (shared.domain.organization_key) a staff member declared a conflict of
+# interest with, as one service knows them.
+ConflictKeys = Callable[[Session, uuid.UUID], Iterable[str]]
+
+_CONFLICTS = "staff_conflicts"
+
+
+@dataclass(frozen=True)
+class _ConflictsLookup:
+    database: Database
+    keys_of: ConflictKeys
+
+
+def current_acting() -> Acting:
+    """The signed-in staff member (``g.staff``) as the domain sees them: identity, roles and
+    the organizations they declared a conflict of interest with, as this service knows them
+    (the ``conflicts`` its app factory registered), read in the request's session. Every staff
+    view and API call hands it to the domain functions."""
+    staff = g.get("staff")
+    if staff is None:
+        raise RuntimeError("current_acting() is for views that require a signed-in staff member")
+    lookup: _ConflictsLookup | None = current_app.extensions.get(_CONFLICTS)
+    if lookup is None:
+        raise RuntimeError(
+            f"{current_app.name} knows no conflicts: create_service_app(conflicts=...) names them"
+        )
+    session = request_session(lookup.database)
+    return Acting.of(staff, conflicts=lookup.keys_of(session, uuid.UUID(str(staff.user_id))))
+
+
 class Part(Protocol):
     """A part of a service's domain (``services/<service>/<part>/__init__.py``): it wires its own
     pages into the app and its API into the service's ``ServiceApi``."""
@@ -382,6 +414,8 @@ def create_service_app(
     pages: Iterable[Blueprint] = (),
     apis: Iterable[Blueprint] = (),
     staff: bool = True,
+    database: Database | None = None,
+    conflicts: ConflictKeys | None = None,
     extensions: Iterable[Callable[[Flask], None]] = (),
 ) -> ServiceApp:
     """The Flask app of ``service``, built the same way for every service.
@@ -392,6 +426,10 @@ def create_service_app(
     service's sign-in works in every staff service), CSRF on every form post, and last the
     service's own parts: each of ``pages`` (HTML blueprints), each of ``apis`` (flask-smorest
     blueprints) and each of ``parts``, which registers its pages and API itself.
+
+    ``conflicts`` is how this service finds the organizations a staff member declared a
+    conflict of interest with, read in the request's session on ``database``: ``current_acting()``
+    gives every view and API call the signed-in person with them.
 
     With staff sign-in, API writes carry the X-CSRFToken header (shared/staff_auth.py); without
     it the JSON API uses no cookies, so there is nothing for CSRF to ride on and ``apis`` are
@@ -412,6 +450,10 @@ def create_service_app(
         extension(app)
     if staff:
         init_staff_auth(app)
+    if conflicts is not None:
+        if database is None:
+            raise ValueError("the conflicts lookup reads the service's database: name it")
+        app.extensions[_CONFLICTS] = _ConflictsLookup(database, conflicts)
     csrf = CSRFProtect(app)
     apis = list(apis)
     if not staff:

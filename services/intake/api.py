@@ -35,6 +35,7 @@ from services.intake.schemas import (
 )
 from services.intake.worker import database, outbox
 from shared.config import Settings, load_settings
+from shared.schemas import load_input
 from shared.web import request_session
 
 
@@ -199,6 +200,10 @@ def submit_draft(draft_id: uuid.UUID, token: str) -> Any:
     settings = load_settings()
     proposals.linked_id("draft", token, settings=settings, proposal_id=draft_id)
     proposal = proposals.submit_draft(
-        request_session(database), draft_id=draft_id, settings=settings, outbox=outbox
+        request_session(database),
+        draft_id=draft_id,
+        complete=lambda data: load_input(ProposalInputSchema(), data),
+        settings=settings,
+        outbox=outbox,
     )
     return _submitted(proposal, settings)

@@ -11,6 +11,7 @@ which shared/web.py answers for the pages and the API alike.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,14 +26,12 @@ from services.intake.models import (
     StatusChange,
     reference_sequence,
 )
-from services.intake.schemas import ProposalInputSchema
 from services.intake.tokens import LinkInvalid, LinkRefused, make_token, read_token
 from shared.config import Settings
 from shared.db import utcnow
 from shared.domain import Conflict, NotFound
 from shared.events import Event, new_event
 from shared.outbox import Outbox
-from shared.schemas import load_input
 
 # What an applicant reads for each state.
 STATUS_LABELS = {
@@ -230,11 +229,18 @@ def submit_proposal(
 
 
 def submit_draft(
-    session: Session, *, draft_id: uuid.UUID, settings: Settings, outbox: Outbox
+    session: Session,
+    *,
+    draft_id: uuid.UUID,
+    complete: Callable[[dict[str, Any]], dict[str, Any]],
+    settings: Settings,
+    outbox: Outbox,
 ) -> Proposal:
-    """Submit what a draft holds, once it is complete (``Invalid`` names what is missing)."""
+    """Submit what a draft holds, once it is complete: ``complete`` is the check a submitted
+    proposal passes (``ProposalInputSchema``, given by the caller), which returns the proposal
+    or raises ``Invalid`` naming what is missing."""
     draft = find_draft(session, draft_id, lock=True)
-    data = load_input(ProposalInputSchema(), draft.data if isinstance(draft.data, dict) else {})
+    data = complete(draft.data if isinstance(draft.data, dict) else {})
     return _submit(session, draft, data, settings=settings, outbox=outbox)
 
 

@@ -15,6 +15,8 @@ from flask import Flask
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.reporting import evaluations, figures, reports, reviews, submissions
+    from services.reporting.people import CONFLICTS
+    from services.reporting.worker import database
     from shared.web import create_service_app
 
     return create_service_app(
@@ -23,4 +25,6 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         title="reports (staff)",
         test_config=test_config,
         parts=[reports, submissions, reviews, evaluations, figures],
+        database=database,
+        conflicts=CONFLICTS.keys_of,
     )

@@ -1,6 +1,6 @@
 """What every part of reporting stores alike: the declarative base, the event tables, and
 the conflicts of interest staff declared in review (which every part's rules read through
-``people.acting_for``)."""
+``shared.web.current_acting()``)."""
 
 from __future__ import annotations
 

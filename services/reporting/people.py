@@ -1,9 +1,9 @@
 """The people reporting's rules are about, and the day they act on: the floor under every
 part, importing no part (the parts import it, never each other for these).
 
-- ``acting_for``: the signed-in staff member as the domain sees them (``shared.domain.Acting``)
-  with the organizations they declared a conflict of interest with in review (reporting's
-  copy, ``base.StaffConflict``, kept by conflicts/domain.py ``record_declared``).
+- ``CONFLICTS``: the conflicts of interest staff declared in review (reporting's copy,
+  ``base.StaffConflict``, kept by conflicts/domain.py ``record_declared``), which
+  ``shared.web.current_acting()`` reads into the acting person.
 - ``is_liaison_of``: whether the person is an alliance's liaison (reporting's alliance copy
   names the liaison: matched by staff id or e-mail).
 - ``today``: the agency's date at an instant (its time zone, not the server's).
@@ -34,8 +34,6 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from services.reporting.base import StaffConflict
 from shared.conflicts import StaffConflicts
 from shared.domain import Acting, Forbidden
@@ -62,11 +60,6 @@ class AllianceLike(Protocol):
 
     @property
     def liaison_email(self) -> str: ...
-
-
-def acting_for(session: Session, staff: Any) -> Acting:
-    """The signed-in staff member (``g.staff``) with the conflicts reporting knows of."""
-    return CONFLICTS.acting(session, staff)
 
 
 def today(now: datetime, timezone: ZoneInfo) -> date:

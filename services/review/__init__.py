@@ -10,6 +10,8 @@ from flask import Flask
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.review import alliances, decisions, directory, queue, roundtables, staff
+    from services.review.people import conflicted_keys
+    from services.review.worker import database
     from shared.web import create_service_app
 
     return create_service_app(
@@ -18,4 +20,6 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         title="review (staff)",
         test_config=test_config,
         parts=[staff, queue, decisions, alliances, roundtables, directory],
+        database=database,
+        conflicts=conflicted_keys,
     )

@@ -1,6 +1,6 @@
 """What every part of review stores alike: the declarative base, the event tables, the audit
 log, and the conflicts of interest staff members declared (which every part's rules read
-through ``people.acting_for``)."""
+through ``shared.web.current_acting()``)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The people review's rules are about, and the day they act on: the floor under every part.
 
 Every part (queue, decisions, alliances, roundtables, directory, staff) decides from the acting
-staff member, ``shared.domain.Acting``, built here by ``acting_for`` with the organizations the
-person declared a conflict of interest with. The role rules every part shares are here too:
+staff member, ``shared.domain.Acting``, which ``shared.web.current_acting()`` builds with the
+organizations the person declared a conflict of interest with (``conflicted_keys``). The role
+rules every part shares are here too:
 who is staff (``STAFF_ROLES``, ``require_staff``), who works on proposals (``DECIDERS``:
 reviewers and the Coordinator, never a liaison alone), what a declared conflict hides
 (``hidden_from``), whose liaison someone is (``is_liaison_of``); and ``today``, the calendar
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,13 +34,6 @@ def today(settings: Settings) -> date:
 
 
 # -- who acts ---------------------------------------------------------------------------------
-
-
-def acting_for(session: Session, staff: Any) -> Acting:
-    """The signed-in staff member (``g.staff``) as the domain sees them: identity, roles and
-    the organizations they declared a conflict of interest with. Every review view and API
-    builds its ``Acting`` here."""
-    return Acting.of(staff, conflicts=conflicted_keys(session, uuid.UUID(str(staff.user_id))))
 
 
 def conflicted_keys(session: Session, staff_id: uuid.UUID) -> set[str]:

@@ -390,7 +390,7 @@ def test_a_declared_conflict_hides_the_proposal_everywhere_and_gives_back_its_cl
     )
 
     assert holder(session, tied) is None
-    # What the person sees from now on: ``acting_for`` reads the declared conflicts.
+    # What the person sees from now on: ``current_acting()`` reads the declared conflicts.
     now = replace(reviewer, conflicts=frozenset({"michigan roofing assn"}))
     assert queue.declared_conflicts(session, acting=now) == ["michigan roofing assn"]
     assert names(session, viewer=now) == ["Somebody Else"]
@@ -403,24 +403,16 @@ def test_a_declared_conflict_hides_the_proposal_everywhere_and_gives_back_its_cl
         queue.comments(session, acting=now, proposal_id=tied)
 
 
-def test_acting_for_reads_the_declared_conflicts(session):
+def test_the_conflicts_current_acting_reads_are_the_declared_ones(session):
     reviewer = acting("rita@agency.example", "reviewer")
     queue.declare_conflict(
         session, acting=reviewer, organization_name="Roofers Guild", outbox=outbox
     )
 
-    class SignedIn:  # what shared.staff_auth keeps in g.staff
-        user_id = reviewer.staff_id
-        email = reviewer.email
-        name = reviewer.name
-        roles = reviewer.roles
-
-    assert people.acting_for(session, SignedIn()) == Acting(
-        staff_id=reviewer.staff_id,
-        email=reviewer.email,
-        roles=reviewer.roles,
-        name=reviewer.name,
-        conflicts=frozenset({"roofers guild"}),
+    assert people.conflicted_keys(session, reviewer.staff_id) == {"roofers guild"}
+    assert (
+        people.conflicted_keys(session, acting("other@agency.example", "reviewer").staff_id)
+        == set()
     )
 
 

@@ -22,15 +22,16 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from services.review import create_app
-from services.review.decisions import domain as decisions
-from services.review.queue import domain as queue
 from services.review.staff import domain as accounts
 from services.review.staff.models import StaffUser
 from services.review.worker import database
+from shared.config import load_settings
+from shared.dates import term_end
 from shared.db import sqlalchemy_url
 from tests.factories import (
     PASSWORD,
     acting,
+    agency_today,
     approved_alliance,
     prepared_decision,
     proposal,
@@ -291,16 +292,16 @@ def account(role: str) -> StaffUser:
         return person
 
 
-def liaison_account() -> decisions.Liaison:
+def liaison_account() -> accounts.Liaison:
     person = account("liaison")
-    return decisions.Liaison(id=person.id, name=person.name, email=person.email)
+    return accounts.Liaison(id=person.id, name=person.name, email=person.email)
 
 
 def own_alliance() -> uuid.UUID:
     """A signed alliance whose liaison is the signed-in liaison's account."""
     return signed_alliance(
         name=f"Partner {uuid.uuid4().hex[:8]}",
-        signing_date=queue.today() - timedelta(days=400),
+        signing_date=agency_today() - timedelta(days=400),
         liaison=liaison_account(),
     ).id
 
@@ -323,6 +324,7 @@ def invited_person() -> str:
             roles=["reviewer"],
             password=None,
             actor="test",
+            settings=load_settings(),
         )
         return str(person.id)
 
@@ -346,7 +348,7 @@ def _milestone(coordinator: Any, token: str) -> tuple[str, Any]:
 
 def _meeting(coordinator: Any, token: str) -> tuple[str, Any]:
     url = f"/api/v1/alliances/{own_alliance()}/meetings"
-    return f"{url}/{made(coordinator, token, url, {'met_on': queue.today().isoformat()})}", None
+    return f"{url}/{made(coordinator, token, url, {'met_on': agency_today().isoformat()})}", None
 
 
 def _document(coordinator: Any, token: str) -> tuple[str, Any]:
@@ -362,16 +364,16 @@ def _roundtable(coordinator: Any, token: str) -> str:
 
 def _membership(coordinator: Any, token: str) -> tuple[str, Any]:
     url = f"/api/v1/roundtables/{_roundtable(coordinator, token)}/memberships"
-    joined = {"alliance_id": str(own_alliance()), "joined_on": queue.today().isoformat()}
-    return f"{url}/{made(coordinator, token, url, joined)}", {"left_on": queue.today().isoformat()}
+    joined = {"alliance_id": str(own_alliance()), "joined_on": agency_today().isoformat()}
+    return f"{url}/{made(coordinator, token, url, joined)}", {"left_on": agency_today().isoformat()}
 
 
 def _renewal() -> tuple[str, Any]:
-    signed = queue.today() - timedelta(days=3 * 365)
+    signed = agency_today() - timedelta(days=3 * 365)
     alliance_id = signed_alliance(
         name=f"Partner {uuid.uuid4().hex[:8]}", signing_date=signed, term_years=2
     ).id
-    renewal_signed = decisions.term_end(signed, 2) - timedelta(days=10)
+    renewal_signed = term_end(signed, 2) - timedelta(days=10)
     body = {"signing_date": renewal_signed.isoformat(), "term_years": 4}
     return f"/api/v1/alliances/{alliance_id}/renewal", body
 
@@ -451,7 +453,7 @@ WRITES: dict[tuple[str, str], Build] = {
     ),
     ("/api/v1/alliances/<uuid:alliance_id>/meetings", "POST"): lambda who, c, t: (
         f"/api/v1/alliances/{own_alliance()}/meetings",
-        {"met_on": queue.today().isoformat()},
+        {"met_on": agency_today().isoformat()},
     ),
     ("/api/v1/alliances/<uuid:alliance_id>/meetings/<uuid:meeting_id>", "DELETE"): (
         lambda who, c, t: _meeting(c, t)
@@ -465,7 +467,7 @@ WRITES: dict[tuple[str, str], Build] = {
     ),
     ("/api/v1/alliances/<uuid:alliance_id>/signing", "POST"): lambda who, c, t: (
         f"/api/v1/alliances/{approved_alliance(f'Partner {uuid.uuid4().hex[:8]}').id}/signing",
-        {"signing_date": queue.today().isoformat()},
+        {"signing_date": agency_today().isoformat()},
     ),
     ("/api/v1/alliances/<uuid:alliance_id>/renewal", "POST"): lambda who, c, t: _renewal(),
     ("/api/v1/alliances/<uuid:alliance_id>/conclusion", "POST"): lambda who, c, t: (
@@ -474,7 +476,7 @@ WRITES: dict[tuple[str, str], Build] = {
     ),
     ("/api/v1/alliances/<uuid:alliance_id>/termination", "POST"): lambda who, c, t: (
         f"/api/v1/alliances/{own_alliance()}/termination",
-        {"notice_date": queue.today().isoformat(), "reason": "Partner dissolved"},
+        {"notice_date": agency_today().isoformat(), "reason": "Partner dissolved"},
     ),
     ("/api/v1/roundtables", "POST"): lambda who, c, t: (
         "/api/v1/roundtables",
@@ -486,7 +488,7 @@ WRITES: dict[tuple[str, str], Build] = {
     ),
     ("/api/v1/roundtables/<uuid:roundtable_id>/memberships", "POST"): lambda who, c, t: (
         f"/api/v1/roundtables/{_roundtable(c, t)}/memberships",
-        {"alliance_id": str(own_alliance()), "joined_on": queue.today().isoformat()},
+        {"alliance_id": str(own_alliance()), "joined_on": agency_today().isoformat()},
     ),
     ("/api/v1/roundtables/<uuid:roundtable_id>/memberships/<uuid:membership_id>", "PATCH"): (
         lambda who, c, t: _membership(c, t)

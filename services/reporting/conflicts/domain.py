@@ -1,7 +1,7 @@
 """Reporting's copy of the conflicts of interest staff declared in review
 (``staff.conflict_declared``, stored as ``base.StaffConflict``). Who is acting with those
 conflicts, and what a conflict hides, is the floor's (services/reporting/people.py
-``acting_for``, ``hidden_from``)."""
+``hidden_from``; ``shared.web.current_acting()`` reads them)."""
 
 from __future__ import annotations
 

@@ -15,16 +15,15 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.evaluations import domain
 from services.reporting.evaluations.schemas import EvaluationSchema, ratings_from
 from services.reporting.reports.content import SECTIONS
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
-from shared.domain import Acting, Invalid
+from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint("evaluations", __name__, url_prefix="/staff/alliances")
 # Term 0 is the initial one; a year is one of a term's few (at most 100 keeps its dates
@@ -35,10 +34,6 @@ PATH = "/<uuid:alliance_id>/evaluations/<number(min=0):term>/<number(max=100):ye
 def now() -> datetime:
     """The instant recorded (tests replace it)."""
     return datetime.now(UTC)
-
-
-def _acting() -> Acting:
-    return current_acting()
 
 
 def _error_rows(errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
@@ -77,7 +72,11 @@ def _render(
     status: int = 200,
 ) -> tuple[str, int]:
     page = domain.evaluation_of(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, term=term, year=year
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        term=term,
+        year=year,
     )
     if values is None:
         values = {}
@@ -125,7 +124,7 @@ def evaluation_post(alliance_id: uuid.UUID, term: int, year: int) -> Any:
         loaded = load_input(EvaluationSchema(), request.form)
         domain.record_evaluation(
             request_session(database),
-            acting=_acting(),
+            acting=current_acting(),
             alliance_id=alliance_id,
             term=term,
             year=year,
@@ -144,7 +143,7 @@ def evaluation_share(alliance_id: uuid.UUID, term: int, year: int) -> Any:
     at = now()
     shared = domain.share_evaluation(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         term=term,
         year=year,

@@ -13,15 +13,14 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.figures import domain as figures
 from services.reporting.figures.charts import bar_chart
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.config import load_agency_profile
-from shared.domain import Acting, Invalid
+from shared.domain import Invalid
 from shared.staff_auth import staff_required
-from shared.web import request_session, unavailable
+from shared.web import current_acting, request_session, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +51,6 @@ def report_timing(kind: str) -> str:
     return TIMING_LABELS.get(kind, kind)
 
 
-def _acting() -> Acting:
-    return current_acting()
-
-
 WORK_FIELDS = {"view": ("filter-view", "Show"), "partner": ("filter-partner", "Partner")}
 
 
@@ -71,7 +66,7 @@ def work_list_page() -> Any:
     def found_with(view: str, partner: str) -> figures.WorkList:
         return figures.work_list(
             request_session(database),
-            acting=_acting(),
+            acting=current_acting(),
             now=datetime.now(UTC),
             rules=rules_from_settings(),
             liaison=liaison,
@@ -145,7 +140,7 @@ class DashboardFilters:
 
 
 def _dashboard_filters(now: datetime) -> DashboardFilters:
-    figures.check_may_see_dashboard(_acting())
+    figures.check_may_see_dashboard(current_acting())
     profile = load_agency_profile()
     rules = rules_from_settings()
     unit = "office" if profile.federal else "division"
@@ -182,7 +177,7 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
     profile = load_agency_profile()
     found = figures.dashboard(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         now=now,
         rules=rules_from_settings(),
         divisions=profile.divisions,
@@ -365,7 +360,7 @@ def dashboard_pdf() -> Any:
 def reports_csv() -> Response:
     rows = figures.export_rows(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         now=datetime.now(UTC),
         rules=rules_from_settings(),
     )
@@ -383,7 +378,7 @@ def reports_csv() -> Response:
 @bp.get("/activities.csv")
 @staff_required()
 def activities_csv() -> Response:
-    rows = figures.activity_export_rows(request_session(database), acting=_acting())
+    rows = figures.activity_export_rows(request_session(database), acting=current_acting())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     return Response(
         figures.to_csv(rows),

@@ -9,13 +9,12 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reports import domain as reports
 from services.reporting.reports.schemas import ReportOut
 from services.reporting.worker import database
 from shared.api import ErrorSchema
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "reporting_api",

@@ -9,13 +9,12 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reports import domain as reports
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.config import load_agency_profile
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint("report_pages", __name__, url_prefix="/staff")
 

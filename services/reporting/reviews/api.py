@@ -9,7 +9,6 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reports import review as reviews
 from services.reporting.reviews import views
 from services.reporting.reviews.schemas import (
@@ -21,7 +20,7 @@ from services.reporting.reviews.schemas import (
 from services.reporting.worker import database, outbox
 from shared.api import ErrorSchema
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "report_reviews_api",

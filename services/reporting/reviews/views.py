@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.reports import content as report_content
 from services.reporting.reports import printout
 from services.reporting.reports import review as reviews
@@ -27,7 +26,7 @@ from shared.converters import whole_number
 from shared.domain import Conflict, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint("report_reviews", __name__, url_prefix="/staff")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -44,9 +43,8 @@ from services.review.alliances.schemas import (
 )
 from services.review.worker import database, outbox
 from shared.config import load_settings
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "agreement_api",
@@ -60,15 +58,11 @@ KEEPERS = agreements.WORK_PLAN_KEEPERS
 DECIDERS = agreements.DECIDERS
 
 
-def _acting() -> Acting:
-    return people.acting_for(request_session(database), g.staff)
-
-
 def _page(alliance_id: uuid.UUID) -> agreements.AlliancePage:
     return agreements.alliance_page(
         request_session(database),
         alliance_id=alliance_id,
-        acting=_acting(),
+        acting=current_acting(),
         today=people.today(load_settings()),
     )
 
@@ -85,7 +79,7 @@ def list_alliances(args: dict[str, Any]) -> Any:
     signed); ``mine=true``: those you are the liaison of."""
     rows = agreements.list_alliances(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         status=args["status"] or None,
         mine=args["mine"],
     )
@@ -109,7 +103,9 @@ class Milestones(MethodView):
         """The work plan's milestones by target date."""
         session = request_session(database)
         return {
-            "milestones": agreements.work_plan(session, alliance_id=alliance_id, acting=_acting())
+            "milestones": agreements.work_plan(
+                session, alliance_id=alliance_id, acting=current_acting()
+            )
         }
 
     @staff_api_required(*KEEPERS)
@@ -119,7 +115,7 @@ class Milestones(MethodView):
         """Add a milestone (the Coordinator, or the alliance's liaison)."""
         return agreements.add_milestone(
             request_session(database),
-            acting=_acting(),
+            acting=current_acting(),
             alliance_id=alliance_id,
             today=people.today(load_settings()),
             **body,
@@ -134,7 +130,7 @@ def change_milestone(body: dict[str, Any], alliance_id: uuid.UUID, milestone_id:
     """Change a milestone: its status (done: with the day, today if none), dates, text."""
     return agreements.update_milestone(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         milestone_id=milestone_id,
         changes=body,
@@ -150,7 +146,9 @@ class Meetings(MethodView):
         """The days the implementation team met."""
         session = request_session(database)
         return {
-            "meetings": agreements.team_meetings(session, alliance_id=alliance_id, acting=_acting())
+            "meetings": agreements.team_meetings(
+                session, alliance_id=alliance_id, acting=current_acting()
+            )
         }
 
     @staff_api_required(*KEEPERS)
@@ -160,7 +158,7 @@ class Meetings(MethodView):
         """Record a day the team met."""
         return agreements.add_meeting(
             request_session(database),
-            acting=_acting(),
+            acting=current_acting(),
             alliance_id=alliance_id,
             today=people.today(load_settings()),
             **body,
@@ -173,7 +171,10 @@ class Meetings(MethodView):
 def remove_meeting(alliance_id: uuid.UUID, meeting_id: uuid.UUID) -> None:
     """Remove a meeting recorded by mistake (the history keeps it)."""
     agreements.remove_meeting(
-        request_session(database), acting=_acting(), alliance_id=alliance_id, meeting_id=meeting_id
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        meeting_id=meeting_id,
     )
 
 
@@ -186,7 +187,7 @@ class Documents(MethodView):
         session = request_session(database)
         return {
             "documents": agreements.alliance_documents(
-                session, alliance_id=alliance_id, acting=_acting()
+                session, alliance_id=alliance_id, acting=current_acting()
             )
         }
 
@@ -196,7 +197,7 @@ class Documents(MethodView):
     def post(self, body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         """Add a document: a link (https://...) or a description of where it is kept."""
         return agreements.add_document(
-            request_session(database), acting=_acting(), alliance_id=alliance_id, **body
+            request_session(database), acting=current_acting(), alliance_id=alliance_id, **body
         )
 
 
@@ -207,7 +208,7 @@ def remove_document(alliance_id: uuid.UUID, document_id: uuid.UUID) -> None:
     """Remove a document entry (the history keeps it)."""
     agreements.remove_document(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         document_id=document_id,
     )
@@ -227,7 +228,7 @@ def record_signing(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     that date; 409 when it is not awaiting its signing."""
     agreements.record_signing(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         outbox=outbox,
         today=people.today(load_settings()),
@@ -244,7 +245,7 @@ def renew(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Renew an active alliance: a new signing date and a term of two to five years."""
     agreements.renew(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         outbox=outbox,
         today=people.today(load_settings()),
@@ -261,7 +262,7 @@ def conclude(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Conclude the alliance (today, or the past day given)."""
     agreements.conclude(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         outbox=outbox,
         today=people.today(load_settings()),
@@ -278,7 +279,7 @@ def terminate(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
     """Terminate with 30 days' written notice: it ends on the notice date + 30 days."""
     agreements.terminate(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         alliance_id=alliance_id,
         outbox=outbox,
         today=people.today(load_settings()),
@@ -296,7 +297,7 @@ class Ambassador(MethodView):
         return agreements.ambassador_eligibility_of(
             request_session(database),
             alliance_id=alliance_id,
-            acting=_acting(),
+            acting=current_acting(),
             on=people.today(load_settings()),
         )
 
@@ -307,7 +308,7 @@ class Ambassador(MethodView):
         """Name the partner an Ambassador (after an initial term and one renewal)."""
         agreements.designate_ambassador(
             request_session(database),
-            acting=_acting(),
+            acting=current_acting(),
             alliance_id=alliance_id,
             outbox=outbox,
             today=people.today(load_settings()),

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,7 @@ from shared.config import load_agency_profile, load_settings
 from shared.domain import Acting, Conflict, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint("alliances", __name__, url_prefix="/staff/alliances")
 
@@ -168,10 +168,6 @@ class Failure:
         ]
 
 
-def _acting() -> Acting:
-    return people.acting_for(request_session(database), g.staff)
-
-
 # -- the list ---------------------------------------------------------------------------------
 
 
@@ -187,7 +183,7 @@ def list_page() -> Any:
         args = {"status": "", "mine": False}
     rows = agreements.list_alliances(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         status=args["status"] or None,
         mine=args["mine"],
     )
@@ -213,7 +209,9 @@ def _day(text: str) -> date | None:
 
 def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = None) -> Any:
     today = people.today(load_settings())
-    page = agreements.alliance_page(session, alliance_id=alliance_id, acting=_acting(), today=today)
+    page = agreements.alliance_page(
+        session, alliance_id=alliance_id, acting=current_acting(), today=today
+    )
     # A refused termination's notice date, to show when that notice would take effect.
     notice_day = _day(failure.values.get("notice_date", "")) if failure else None
     if failure and failure.prefix != "termination":
@@ -286,7 +284,7 @@ def _submit(alliance_id: uuid.UUID, form: Form) -> Any:
     """Refuse who may not send this form, then check the form and let the domain act; the
     page again with the form's errors, or a redirect with the message the action returns."""
     session = request_session(database)
-    acting = _acting()
+    acting = current_acting()
     form.guard(session, alliance_id=alliance_id, acting=acting)
     try:
         message = form.act(session, acting, alliance_id, form_input(form.schema()))

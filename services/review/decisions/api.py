@@ -10,9 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
 from services.review import people
 from services.review.decisions import domain as decisions
@@ -25,9 +23,8 @@ from services.review.decisions.schemas import (
 )
 from services.review.worker import database, outbox
 from shared.config import load_settings
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "decisions_api",
@@ -39,18 +36,13 @@ bp = Blueprint(
 DECIDERS = tuple(sorted(people.DECIDERS))
 
 
-def _acting() -> tuple[Session, Acting]:
-    session = request_session(database)
-    return session, people.acting_for(session, g.staff)
-
-
 @bp.route("/proposals/<uuid:proposal_id>/decision", methods=["POST"])
 @staff_api_required(*DECIDERS)
 @bp.arguments(DecisionIn)
 @bp.response(201, DecisionPreparedOut)
 def prepare_decision(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
     """Prepare a decision (request changes, decline, approve) to release later."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return decisions.prepare(
         session, acting=acting, proposal_id=proposal_id, settings=load_settings(), **body
     )
@@ -61,7 +53,7 @@ def prepare_decision(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
 @bp.response(200, PendingDecisionsOut)
 def list_decisions() -> Any:
     """Decisions prepared and not yet released (less those you are in conflict with)."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return {"decisions": [p.decision for p in decisions.pending(session, acting=acting)]}
 
 
@@ -71,7 +63,7 @@ def list_decisions() -> Any:
 @bp.response(200, ReleasedOut)
 def release_decisions(body: dict[str, Any]) -> Any:
     """Release prepared decisions together: all of them, or none if one cannot go."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     released = decisions.release(
         session, acting=acting, decision_ids=body["decision_ids"], outbox=outbox
     )

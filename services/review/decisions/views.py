@@ -11,8 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from services.review import people
@@ -21,10 +20,10 @@ from services.review.decisions.schemas import DecisionIn, ReleaseIn
 from services.review.queue.views import render_proposal
 from services.review.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
-from shared.domain import Acting, Invalid
+from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint("decisions", __name__, url_prefix="/staff")
 
@@ -42,11 +41,6 @@ FORM_FIELDS: dict[str, dict[str, str]] = {
         "message": "approval_message",
     },
 }
-
-
-def _acting() -> tuple[Session, Acting]:
-    session = request_session(database)
-    return session, people.acting_for(session, g.staff)
 
 
 def decision_from_form(form: MultiDict[str, str]) -> dict[str, Any]:
@@ -73,7 +67,7 @@ def form_errors(kind: str, errors: dict[str, list[str]]) -> dict[str, list[str]]
 @checks_form_text
 @staff_required(*DECIDERS)
 def prepare_decision(proposal_id: uuid.UUID) -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     sent = decision_from_form(request.form)
     try:
         body = load_input(DecisionIn(), sent)
@@ -93,7 +87,7 @@ def prepare_decision(proposal_id: uuid.UUID) -> Any:
 @checks_form_text
 @staff_required(*DECIDERS)
 def decisions_page() -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:

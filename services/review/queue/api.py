@@ -12,10 +12,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
 from services.review import people
 from services.review.queue import domain as queue
@@ -39,9 +37,8 @@ from services.review.queue.schemas import (
 )
 from services.review.worker import database, outbox
 from shared.config import load_settings
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "review_api",
@@ -53,18 +50,13 @@ bp = Blueprint(
 DECIDERS = tuple(sorted(people.DECIDERS))
 
 
-def _acting() -> tuple[Session, Acting]:
-    session = request_session(database)
-    return session, people.acting_for(session, g.staff)
-
-
 @bp.route("/queue")
 @staff_api_required()
 @bp.arguments(QueueQuery, location="query")
 @bp.response(200, QueueOut)
 def get_queue(args: dict[str, Any]) -> Any:
     """Proposals in priority order, each score explained; conflicts hidden from you."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     found = queue.list_queue(session, acting=acting, filters=queue.QueueFilters.of(args))
     return {"proposals": found, "count": len(found)}
 
@@ -74,7 +66,7 @@ def get_queue(args: dict[str, Any]) -> Any:
 @bp.response(200, ProgressOut)
 def get_progress() -> Any:
     """Review progress figures."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return queue.progress(session, acting=acting)
 
 
@@ -83,7 +75,7 @@ def get_progress() -> Any:
 @bp.response(200, ProposalFileOut)
 def get_proposal(proposal_id: uuid.UUID) -> Any:
     """A proposal with its score, changes since the last version, comments and history."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return queue.proposal_file(session, acting=acting, proposal_id=proposal_id)
 
 
@@ -93,7 +85,7 @@ def get_proposal(proposal_id: uuid.UUID) -> Any:
 @bp.response(200, QueueEntryOut)
 def adjust(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
     """Move a proposal up (positive points) or down, with a written reason."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return queue.adjust_priority(session, acting=acting, proposal_id=proposal_id, **body)
 
 
@@ -105,7 +97,7 @@ def assign(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
     """Claim a proposal (your own id) or give yours back (null); the Coordinator assigns to
     any active reviewer not in conflict with the organization (who is told by e-mail), takes
     over or drops anyone's claim. 409 once the proposal is decided."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return queue.assign(
         session,
         acting=acting,
@@ -123,7 +115,7 @@ def assign_many(body: dict[str, Any]) -> Any:
     """The Coordinator gives several proposals to one reviewer (null: back to the queue), all
     or nothing: when one cannot be assigned, none is, and the 409 answer names each that
     failed (``proposal_ids.<index>``) with the reason."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     given = queue.assign_many(
         session,
         acting=acting,
@@ -140,7 +132,7 @@ def assign_many(body: dict[str, Any]) -> Any:
 @bp.response(201, CommentSavedOut)
 def comment(body: dict[str, Any], proposal_id: uuid.UUID) -> Any:
     """An internal comment (never shown to the applicant)."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return queue.add_comment(session, acting=acting, proposal_id=proposal_id, body=body["body"])
 
 
@@ -150,7 +142,7 @@ class Conflicts(MethodView):
     @bp.response(200, ConflictsOut)
     def get(self) -> Any:
         """The organizations you declared ties to."""
-        session, acting = _acting()
+        session, acting = request_session(database), current_acting()
         return {"organizations": queue.declared_conflicts(session, acting=acting)}
 
     @staff_api_required()
@@ -158,7 +150,7 @@ class Conflicts(MethodView):
     @bp.response(201, ConflictDeclaredOut)
     def post(self, body: dict[str, Any]) -> Any:
         """Declare a tie to an organization: its proposals are hidden from you."""
-        session, acting = _acting()
+        session, acting = request_session(database), current_acting()
         return queue.declare_conflict(
             session, acting=acting, organization_name=body["organization_name"], outbox=outbox
         )
@@ -170,7 +162,7 @@ class ScoringConfiguration(MethodView):
     @bp.response(200, ScoringConfigOut)
     def get(self) -> Any:
         """The scoring configuration in force."""
-        session, acting = _acting()
+        session, acting = request_session(database), current_acting()
         return queue.scoring_config(session, acting=acting)
 
     @staff_api_required("coordinator")
@@ -178,7 +170,7 @@ class ScoringConfiguration(MethodView):
     @bp.response(201, ScoringSavedOut)
     def post(self, body: dict[str, Any]) -> Any:
         """A new configuration version (the Coordinator's); open proposals are rescored."""
-        session, acting = _acting()
+        session, acting = request_session(database), current_acting()
         return queue.save_config(
             session, acting=acting, today=people.today(load_settings()), **body
         )

@@ -1,8 +1,8 @@
 """The review queue: proposals from intake, scored, ordered, claimed, discussed.
 
 Every rule and permission of the queue is here, decided from the acting staff member
-(``shared.domain.Acting``, built by ``people.acting_for``); views and APIs call these functions and
-never re-check. Functions take the request's or task's session and never commit.
+(``shared.domain.Acting``, from ``shared.web.current_acting()``); views and APIs call these
+functions and never re-check. Functions take the request's or task's session and never commit.
 
 Who may do what:
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -38,18 +38,13 @@ from shared.domain import Acting, DomainError, Invalid
 from shared.proposal import US_STATE_NAMES
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
 
 DECIDERS = tuple(sorted(people.DECIDERS))
 STATUS_LABELS = queue.STATUS_LABELS
 # A date without its time of day, as the agency's calendar has it (the queue's "Submitted").
-
-
-def _acting() -> tuple[Session, Acting]:
-    session = request_session(database)
-    return session, people.acting_for(session, g.staff)
 
 
 @bp.app_template_filter("status_label")
@@ -66,7 +61,7 @@ def home() -> Response:
 @bp.get("/queue")
 @staff_required()
 def queue_page() -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return render_queue(session, acting)
 
 
@@ -133,7 +128,7 @@ def render_queue(
 def assign_selected() -> Any:
     """The queue's bulk form: the ticked proposals to the chosen reviewer, all or nothing;
     a refusal shows the queue again with what failed and the choices kept."""
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     chosen = request.form.getlist("proposal_ids")
     reviewer = request.form.get("reviewer_id", "")
     sent = {
@@ -253,7 +248,7 @@ def _back_to(proposal_id: uuid.UUID, anchor: str = "") -> Response:
 @bp.get("/proposals/<uuid:proposal_id>")
 @staff_required()
 def proposal_page(proposal_id: uuid.UUID) -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     return render_proposal(session, acting, proposal_id)
 
 
@@ -261,7 +256,7 @@ def proposal_page(proposal_id: uuid.UUID) -> Any:
 @checks_form_text
 @staff_required()
 def comment(proposal_id: uuid.UUID) -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     try:
         body = load_input(CommentIn(), request.form)
         queue.add_comment(session, acting=acting, proposal_id=proposal_id, body=body["body"])
@@ -290,7 +285,7 @@ def assign(proposal_id: uuid.UUID) -> Any:
 
 
 def _assignment(proposal_id: uuid.UUID, *, chosen: bool = False) -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     reviewer = request.form.get("reviewer_id", "")
     if chosen:
         # "nobody" stands for null, which a form cannot send; nothing chosen is refused.
@@ -325,7 +320,7 @@ def _assignment(proposal_id: uuid.UUID, *, chosen: bool = False) -> Any:
 @checks_form_text
 @staff_required(*DECIDERS)
 def adjust(proposal_id: uuid.UUID) -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     try:
         body = load_input(AdjustmentIn(), request.form)
         queue.adjust_priority(session, acting=acting, proposal_id=proposal_id, **body)
@@ -341,7 +336,7 @@ def adjust(proposal_id: uuid.UUID) -> Any:
 @checks_form_text
 @staff_required()
 def conflicts_page() -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
@@ -405,7 +400,7 @@ def _scoring_form(form: MultiDict[str, str]) -> dict[str, Any]:
 @checks_form_text
 @staff_required("coordinator")
 def scoring_page() -> Any:
-    session, acting = _acting()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     submitted: dict[str, Any] | None = None
     if request.method == "POST":

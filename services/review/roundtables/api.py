@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -30,9 +29,8 @@ from services.review.roundtables.schemas import (
 )
 from services.review.worker import database
 from shared.config import load_settings
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "roundtable_api",
@@ -44,17 +42,13 @@ bp = Blueprint(
 KEEPERS = roundtables.KEEPERS
 
 
-def _acting() -> Acting:
-    return people.acting_for(request_session(database), g.staff)
-
-
 @bp.route("/roundtables")
 class Roundtables(MethodView):
     @staff_api_required()
     @bp.response(200, RoundtableListOut)
     def get(self) -> Any:
         """Every roundtable (each followed by its workgroups) with all memberships."""
-        rows = roundtables.list_roundtables(request_session(database), acting=_acting())
+        rows = roundtables.list_roundtables(request_session(database), acting=current_acting())
         return {"roundtables": rows}
 
     @staff_api_required(*KEEPERS)
@@ -62,7 +56,9 @@ class Roundtables(MethodView):
     @bp.response(201, RoundtableOut)
     def post(self, body: dict[str, Any]) -> Any:
         """A roundtable, or with ``parent_id`` a workgroup of one."""
-        return roundtables.create_roundtable(request_session(database), acting=_acting(), **body)
+        return roundtables.create_roundtable(
+            request_session(database), acting=current_acting(), **body
+        )
 
 
 @bp.route("/roundtables/<uuid:roundtable_id>", methods=["PATCH"])
@@ -72,7 +68,10 @@ class Roundtables(MethodView):
 def change_roundtable(body: dict[str, Any], roundtable_id: uuid.UUID) -> Any:
     """Rename, describe, or change the dates (an end date closes it)."""
     return roundtables.update_roundtable(
-        request_session(database), acting=_acting(), roundtable_id=roundtable_id, changes=body
+        request_session(database),
+        acting=current_acting(),
+        roundtable_id=roundtable_id,
+        changes=body,
     )
 
 
@@ -83,7 +82,7 @@ class Memberships(MethodView):
     def get(self, roundtable_id: uuid.UUID) -> Any:
         """Who is and was in the roundtable, with the dates."""
         return roundtables.roster(
-            request_session(database), acting=_acting(), roundtable_id=roundtable_id
+            request_session(database), acting=current_acting(), roundtable_id=roundtable_id
         )
 
     @staff_api_required(*KEEPERS)
@@ -93,7 +92,7 @@ class Memberships(MethodView):
         """An alliance joins the roundtable."""
         return roundtables.join(
             request_session(database),
-            acting=_acting(),
+            acting=current_acting(),
             roundtable_id=roundtable_id,
             today=people.today(load_settings()),
             **body,
@@ -110,7 +109,7 @@ def leave_roundtable(
     """The alliance leaves: ``left_on`` is its last day as a member."""
     return roundtables.leave(
         request_session(database),
-        acting=_acting(),
+        acting=current_acting(),
         roundtable_id=roundtable_id,
         membership_id=membership_id,
         today=people.today(load_settings()),

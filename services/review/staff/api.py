@@ -27,9 +27,8 @@ from services.review.staff.schemas import (
 )
 from services.review.worker import database
 from shared.config import load_settings
-from shared.domain import Acting
 from shared.staff_auth import staff_api_required
-from shared.web import request_session
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "staff_api",
@@ -37,10 +36,6 @@ bp = Blueprint(
     url_prefix="/api/v1/staff",
     description="Staff accounts: who is signed in, and the Coordinator's management of them.",
 )
-
-
-def acting() -> Acting:
-    return Acting.of(g.staff)
 
 
 @bp.route("/me", methods=["GET"])
@@ -59,7 +54,7 @@ def api_change_password(change: dict[str, Any]) -> None:
     """Change your own password, giving the current one; your other sessions end."""
     accounts.change_password(
         request_session(database),
-        acting=acting(),
+        acting=current_acting(),
         current_password=change["current_password"],
         new_password=change["new_password"],
         keep_session=g.staff.id,
@@ -72,7 +67,7 @@ def api_change_password(change: dict[str, Any]) -> None:
 @bp.response(200, PeopleOut)
 def api_people() -> Any:
     """Every staff account, active people first (Coordinator)."""
-    staff = accounts.list_people(request_session(database), acting=acting())
+    staff = accounts.list_people(request_session(database), acting=current_acting())
     return {"staff": staff, "count": len(staff)}
 
 
@@ -84,7 +79,7 @@ def api_add_person(person: dict[str, Any]) -> Any:
     """Add a person (Coordinator). With ``password``, they can sign in with it at once;
     without it, they are e-mailed an invitation with a single-use link to set their own."""
     return accounts.create_staff(
-        request_session(database), acting=acting(), settings=load_settings(), **person
+        request_session(database), acting=current_acting(), settings=load_settings(), **person
     )
 
 
@@ -96,7 +91,7 @@ def api_resend_invitation(user_id: uuid.UUID) -> Any:
     (Coordinator). 409 once they have set a password, or while the account is deactivated."""
     session = request_session(database)
     return accounts.resend_invitation(
-        session, acting=acting(), user_id=user_id, settings=load_settings()
+        session, acting=current_acting(), user_id=user_id, settings=load_settings()
     )
 
 
@@ -107,7 +102,9 @@ def api_resend_invitation(user_id: uuid.UUID) -> Any:
 def api_change_roles(change: dict[str, Any], user_id: uuid.UUID) -> Any:
     """Change a person's roles; their sessions end (Coordinator)."""
     session = request_session(database)
-    return accounts.change_roles(session, acting=acting(), user_id=user_id, roles=change["roles"])
+    return accounts.change_roles(
+        session, acting=current_acting(), user_id=user_id, roles=change["roles"]
+    )
 
 
 @bp.route("/<uuid:user_id>/active", methods=["POST"])
@@ -117,7 +114,9 @@ def api_change_roles(change: dict[str, Any], user_id: uuid.UUID) -> Any:
 def api_set_active(change: dict[str, Any], user_id: uuid.UUID) -> Any:
     """Deactivate an account, ending its sessions, or reactivate it (Coordinator)."""
     session = request_session(database)
-    return accounts.set_active(session, acting=acting(), user_id=user_id, active=change["active"])
+    return accounts.set_active(
+        session, acting=current_acting(), user_id=user_id, active=change["active"]
+    )
 
 
 @bp.route("/<uuid:user_id>/password", methods=["POST"])
@@ -129,7 +128,7 @@ def api_set_password(new: dict[str, Any], user_id: uuid.UUID) -> None:
     session = request_session(database)
     accounts.set_password(
         session,
-        acting=acting(),
+        acting=current_acting(),
         user_id=user_id,
         password=new["password"],
         settings=load_settings(),

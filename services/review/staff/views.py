@@ -45,11 +45,11 @@ from services.review.worker import database
 from shared import staff_auth
 from shared.config import load_settings
 from shared.db import after_commit
-from shared.domain import Acting, Invalid
+from shared.domain import Invalid
 from shared.schemas import checks_form_text
 from shared.staff_auth import ROLES, StaffSession, staff_required
 from shared.text_hygiene import untypable_character
-from shared.web import error_body, request_session, wants_json
+from shared.web import current_acting, error_body, request_session, wants_json
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -129,10 +129,6 @@ def me() -> StaffSession:
     """The signed-in person (only inside a view guarded by staff_required)."""
     staff: StaffSession = g.staff
     return staff
-
-
-def acting() -> Acting:
-    return Acting.of(me())
 
 
 def echoed(name: str) -> str:
@@ -395,7 +391,7 @@ def password() -> Any:
         change = form_input(OWN_PASSWORD, as_typed=True)
         accounts.change_password(
             request_session(database),
-            acting=acting(),
+            acting=current_acting(),
             current_password=change["current_password"],
             new_password=change["new_password"],
             keep_session=me().id,
@@ -417,7 +413,7 @@ def password() -> Any:
 @bp.get("/people")
 @staff_required("coordinator")
 def people() -> Any:
-    staff = accounts.list_people(request_session(database), acting=acting())
+    staff = accounts.list_people(request_session(database), acting=current_acting())
     invited = request.args.get("invited", "")
     return page(
         "staff/people.html",
@@ -446,7 +442,7 @@ def new_person() -> Any:
         person = form_input(NEW_PERSON, as_typed=True)
         user = accounts.create_staff(
             request_session(database),
-            acting=acting(),
+            acting=current_acting(),
             email=person["email"],
             name=person["name"],
             roles=person["roles"],
@@ -480,13 +476,13 @@ def _person_page(
     labels: dict[str, str] | None = None,
     roles: list[str] | None = None,
 ) -> tuple[str, int]:
-    user = accounts.get_person(session, acting=acting(), user_id=user_id)
+    user = accounts.get_person(session, acting=current_acting(), user_id=user_id)
     errors = errors or {}
     return page(
         "staff/person.html",
         status=422 if errors else 200,
         person=user,
-        invitation=accounts.latest_invitation(session, acting=acting(), user_id=user_id),
+        invitation=accounts.latest_invitation(session, acting=current_acting(), user_id=user_id),
         roles=roles if roles is not None else list(user.roles),
         errors=field_errors(errors),
         error_rows=error_rows(errors, labels or {}),
@@ -503,7 +499,9 @@ def person(user_id: uuid.UUID) -> Any:
         return _person_page(session, user_id)
     try:
         chosen = form_input(ROLES_FORM, as_typed=True)
-        accounts.change_roles(session, acting=acting(), user_id=user_id, roles=chosen["roles"])
+        accounts.change_roles(
+            session, acting=current_acting(), user_id=user_id, roles=chosen["roles"]
+        )
     except Invalid as err:
         roles = [r for r in request.form.getlist("roles") if r in ROLES]
         return _person_page(
@@ -521,7 +519,7 @@ def set_password(user_id: uuid.UUID) -> Any:
         new = form_input(SET_PASSWORD, as_typed=True)
         accounts.set_password(
             session,
-            acting=acting(),
+            acting=current_acting(),
             user_id=user_id,
             password=new["password"],
             settings=load_settings(),
@@ -539,7 +537,10 @@ def resend_invitation(user_id: uuid.UUID) -> Any:
     """A new invitation (the older links stop working); back to the list or the person's
     page, whichever the button was on."""
     accounts.resend_invitation(
-        request_session(database), acting=acting(), user_id=user_id, settings=load_settings()
+        request_session(database),
+        acting=current_acting(),
+        user_id=user_id,
+        settings=load_settings(),
     )
     if request.form.get("from") == "people":
         return redirect(url_for("staff.people", invited=user_id), code=303)
@@ -547,7 +548,9 @@ def resend_invitation(user_id: uuid.UUID) -> Any:
 
 
 def _set_active(user_id: uuid.UUID, active: bool) -> Any:
-    accounts.set_active(request_session(database), acting=acting(), user_id=user_id, active=active)
+    accounts.set_active(
+        request_session(database), acting=current_acting(), user_id=user_id, active=active
+    )
     done = "reactivated" if active else "deactivated"
     return redirect(url_for("staff.person", user_id=user_id, done=done), code=303)
 
