@@ -7,6 +7,8 @@ from flask import Flask
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.notify import log, webhooks
+    from services.notify.staff import conflicts
+    from services.notify.worker import database
     from shared.web import create_service_app
 
     return create_service_app(
@@ -15,4 +17,6 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         title="messages (staff)",
         test_config=test_config,
         parts=[log, webhooks],
+        database=database,
+        conflicts=conflicts.keys_of,
     )

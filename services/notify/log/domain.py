@@ -1,6 +1,6 @@
 """What staff may see and do with messages: every rule of notify's pages and API.
 
-Each function takes the acting staff member (``services.notify.staff.conflicts.acting``) and
+Each function takes the acting staff member (``shared.web.current_acting()``) and
 refuses on its own, with the errors of ``shared.domain``:
 
 - staff read the message log and a message (``READERS``), each what is theirs

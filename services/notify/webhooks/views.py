@@ -22,14 +22,15 @@ from flask import (
 )
 
 from services.notify.delivery.queue import deliver_webhooks_after_commit
-from services.notify.staff import conflicts
 from services.notify.webhooks import domain
 from services.notify.webhooks.schemas import EndpointChangeIn, EndpointIn
+from services.notify.worker import database
 from shared.config import load_settings
 from shared.db import utcnow
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
+from shared.web import current_acting, request_session
 
 bp = Blueprint("webhooks", __name__, url_prefix="/staff/webhooks")
 
@@ -61,7 +62,7 @@ def _secret_page(made: domain.WithSecret, *, created: bool, status: int) -> Resp
 @staff_required(*domain.MANAGERS)
 @checks_form_text
 def endpoints_page() -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
@@ -88,7 +89,7 @@ def endpoints_page() -> Any:
 @staff_required(*domain.MANAGERS)
 @checks_form_text
 def endpoint_page(endpoint_id: uuid.UUID) -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         action = request.form.get("action", "save")
@@ -133,7 +134,7 @@ def endpoint_page(endpoint_id: uuid.UUID) -> Any:
 @bp.route("/deliveries/<uuid:delivery_id>", methods=["GET", "POST"])
 @staff_required(*domain.MANAGERS)
 def delivery_page(delivery_id: uuid.UUID) -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     if request.method == "POST":
         delivery = domain.replay(session, acting, delivery_id, now=utcnow())
         deliver_webhooks_after_commit(session, [delivery.id])
