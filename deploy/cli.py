@@ -287,7 +287,9 @@ def create_coordinator(email: str, name: str) -> None:
         ) from None
     finally:
         database.dispose()
-    sign_in = load_settings().public_base_url + "/review/staff/sign-in"
+    from shared.staff_shell import absolute_url
+
+    sign_in = absolute_url(load_settings().public_base_url, "review", "/staff/sign-in")
     click.echo(f"[alliance] created Coordinator {created}; they sign in at {sign_in}")
 
 

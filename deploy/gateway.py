@@ -11,7 +11,10 @@ from typing import Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-MOUNTS = {"/review": "review", "/reporting": "reporting", "/notify": "notify"}
+from shared.staff_shell import GATEWAY_PREFIXES
+
+# Every service but intake (at ``/``) under its prefix.
+MOUNTS = {prefix: service for service, prefix in GATEWAY_PREFIXES.items() if prefix}
 
 
 def create_gateway() -> Any:

@@ -327,8 +327,12 @@ class Supervisor:
             if env.get("SMTP_HOST")
             else env["MAIL_DIR"]
         )
+        from shared.staff_shell import absolute_url
+
         settings = read_settings(env)
-        sign_in = settings.staff_sign_in_url or f"{settings.public_base_url}/review/staff/sign-in"
+        sign_in = settings.staff_sign_in_url or absolute_url(
+            settings.public_base_url, "review", "/staff/sign-in"
+        )
         say("ready")
         say(f"  beat:       {self.beat_summary(env)}")
         say(f"  web:        {base}  (public form {base}/apply, API {base}/api/v1/proposals)")

@@ -31,7 +31,8 @@ from flask import Flask, current_app, has_request_context, request
 
 from shared.staff_auth import ROLES, StaffSession, current_staff
 
-# Where each service is mounted behind the gateway (deploy/gateway.py MOUNTS, deploy/nginx.conf).
+# Where each service is mounted behind the gateway: the one list deploy/gateway.py mounts from,
+# which deploy/nginx.conf's locations repeat for production.
 GATEWAY_PREFIXES: dict[str, str] = {
     "intake": "",
     "review": "/review",
@@ -162,6 +163,16 @@ def service_url(service: str, path: str, **query: Any) -> str:
     prefix = request.script_root if service == _this_service() else GATEWAY_PREFIXES[service]
     values = {key: value for key, value in query.items() if value is not None}
     return prefix + path + (f"?{urlencode(values)}" if values else "")
+
+
+def absolute_url(public_base_url: str, service: str, path: str, **query: Any) -> str:
+    """The absolute address of ``path`` of ``service`` for a page outside any request (an
+    e-mail, a calendar entry), e.g. ``absolute_url("https://alliances.example", "review",
+    "/staff/proposals/42")`` is ``https://alliances.example/review/staff/proposals/42``: the
+    public base URL and the gateway's prefix of the service."""
+    values = {key: value for key, value in query.items() if value is not None}
+    query_string = f"?{urlencode(values)}" if values else ""
+    return public_base_url.rstrip("/") + GATEWAY_PREFIXES[service] + path + query_string
 
 
 def _beside_the_others() -> bool:

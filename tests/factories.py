@@ -57,7 +57,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.notify import messages
+from services.notify.messages import domain as messages
 from services.notify.models import Message
 from services.notify.worker import database as notify_database
 from services.review import people

@@ -20,12 +20,32 @@ class Base(DeclarativeBase):
     pass
 
 
-class Message(Base):
-    """One e-mail to one recipient. ``cause`` is unique: the same cause never sends twice."""
+class Deliverable:
+    """What every delivery keeps of its attempts, whatever its channel (an e-mail, a webhook
+    delivery): the state services/notify/delivery/domain.py moves it through.
+
+    pending -> sending -> sent (an e-mail) or delivered (a webhook) | failed; a failed attempt
+    goes back to pending until the retry schedule is spent."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When a pending delivery is due for its next attempt.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When the current attempt started, while ``sending``: past the lease, its worker died.
+    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Until when the sweep leaves it alone: a task it queued may still be waiting.
+    queued_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(Deliverable, Base):
+    """One e-mail to one recipient. ``cause`` is unique: the same cause never sends twice.
+
+    Its status starts ``held`` (decisions, until staff release it) or ``pending``."""
 
     __tablename__ = "messages"
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     cause: Mapped[str] = mapped_column(String(200), unique=True)
     template: Mapped[str] = mapped_column(String(100))
     proposal_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
@@ -42,29 +62,18 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
-    # The iCalendar text attached (services/notify/calendars.py), "" for none: stored with the
-    # rendered text, so a retry or a resend attaches the very same calendar.
+    # The iCalendar text attached (services/notify/messages/calendars.py), "" for none: stored
+    # with the rendered text, so a retry or a resend attaches the very same calendar.
     calendar: Mapped[str] = mapped_column(Text, default="", server_default="")
-    # held (decisions, until staff release) -> pending -> sending -> sent | failed; a failed
-    # attempt goes back to pending until the retry schedule is spent.
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     # Who edited or released it: the e-mail address is the identity audits go by, the name
     # (as it was then) is what pages show; null for rows recorded before names were.
     edited_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     edited_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     released_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     released_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # When a pending message is due for its next attempt.
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    # When the current attempt started, while ``sending``: past the lease, its worker died.
-    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Attempts whose outcome nobody saw (content sent, no answer): possibly delivered twice.
     ambiguous_deliveries: Mapped[int] = mapped_column(Integer, default=0)
-    # Until when the sweep leaves this message alone: a task it queued may still be waiting.
-    queued_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @property
@@ -87,7 +96,7 @@ class AllianceLiaison(Base):
     """Who is whose: the liaison of an alliance and the proposal it came from, as the last
     event naming them said (``proposal.approved``, ``alliance.reports_scheduled``, the
     ``alliance.*`` changes, the ``report.*`` and ``evaluation.shared`` events). A liaison reads
-    the messages of these alliances and proposals (services/notify/domain.py).
+    the messages of these alliances and proposals (services/notify/log/domain.py).
 
     ``liaison_id`` is the liaison's staff id; None when the events only gave an address
     (older events), then ``liaison_email`` names them."""
@@ -103,7 +112,7 @@ class AllianceLiaison(Base):
 
 class ReportCalendarEntry(Base):
     """A report's entry in its recipients' calendars: the due date it last carried and its
-    SEQUENCE, raised each time the due date changes (services/notify/calendars.py)."""
+    SEQUENCE, raised each time the due date changes (services/notify/messages/calendars.py)."""
 
     __tablename__ = "report_calendar_entries"
 
@@ -117,7 +126,7 @@ class KnownCoordinators(Base):
     """The active Coordinators as review last announced them (``staff.coordinators_changed``):
     one row (``id`` 1), the whole list, by name. ``as_of`` is when that event happened: an
     older announcement delivered late changes nothing. Who gets the Coordinator's mail is
-    decided in services/notify/coordinators.py."""
+    decided in services/notify/staff/coordinators.py."""
 
     __tablename__ = "known_coordinators"
 

@@ -2,7 +2,6 @@
 
 import logging
 
-from services.notify.config import delivery_settings
 from services.notify.models import OutboxEvent, ProcessedEvent, RejectedEvent
 from shared.celery_app import create_celery
 from shared.config import coordinator_email_warning, load_settings
@@ -21,7 +20,7 @@ celery = create_celery(
 )
 outbox = Outbox(model=OutboxEvent, database=database, celery_app=celery, producer="notify")
 install_worker_hooks(celery)
-delivery_settings()  # a bad NOTIFY_RETRY_SCHEDULE or lease stops the process at start-up
+# Every setting is checked at start-up (a bad NOTIFY_RETRY_SCHEDULE or lease stops the process).
 # The placeholder COORDINATOR_EMAIL gets the Coordinator's mail while no Coordinator is known.
 if placeholder := coordinator_email_warning(load_settings()):
     logging.getLogger(__name__).warning(placeholder)

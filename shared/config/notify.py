@@ -43,7 +43,7 @@ NOTIFY_REQUEUE_SECONDS = NOTIFY.add(
     )
 )
 
-# -- webhooks: services/notify/webhooks/config.py reads these
+# -- webhooks: read into Settings.webhooks (settings.py WebhookSettings)
 WEBHOOKS = Section(
     "Webhooks",
     "Signed event deliveries to the HTTPS endpoints the Coordinator registers "

@@ -55,6 +55,14 @@ from shared.config.notify import (
     NOTIFY_REQUEUE_SECONDS,
     NOTIFY_RETRY_SCHEDULE,
     NOTIFY_SENDING_LEASE_SECONDS,
+    WEBHOOK_ALLOWED_HOSTS,
+    WEBHOOK_CONNECT_TIMEOUT_SECONDS,
+    WEBHOOK_DISABLE_AFTER_DAYS,
+    WEBHOOK_MAX_RETRY_AFTER_SECONDS,
+    WEBHOOK_READ_TIMEOUT_SECONDS,
+    WEBHOOK_RETRY_SCHEDULE,
+    WEBHOOK_SECRETS_KEY,
+    WEBHOOK_SECRETS_KEY_FALLBACKS,
 )
 from shared.config.production import production_problems
 from shared.config.reliability import (
@@ -167,6 +175,41 @@ class DeliverySettings:
         return len(self.retry_schedule) + 1
 
 
+# A webhook delivery whose worker died mid-attempt (``sending`` this long past its start) is
+# due again.
+WEBHOOK_LEASE_MARGIN = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """How notify delivers to the Coordinator's webhook endpoints (services/notify/webhooks)."""
+
+    allowed_hosts: frozenset[str]
+    # retry_schedule[n - 1] is the pause after the n-th failed attempt.
+    retry_schedule: tuple[timedelta, ...]
+    max_retry_after: timedelta
+    connect_timeout: float
+    read_timeout: float
+    disable_after: timedelta
+    # Encrypts the endpoints' secrets at rest (services/notify/webhooks/signing.py):
+    # WEBHOOK_SECRETS_KEY, or else SECRET_KEY.
+    secrets_key: str
+    # Older keys that still decrypt what they encrypted (with SECRET_KEY_FALLBACKS while the
+    # key is SECRET_KEY).
+    secrets_key_fallbacks: tuple[str, ...] = ()
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.retry_schedule) + 1
+
+    @property
+    def sending_lease(self) -> timedelta:
+        """Longer than any attempt can take: connect, send and read are each bounded."""
+        return (
+            timedelta(seconds=self.connect_timeout + 2 * self.read_timeout) + WEBHOOK_LEASE_MARGIN
+        )
+
+
 @dataclass(frozen=True)
 class ReportingSettings:
     """The report schedule's numbers (services/reporting/schedules/domain.py ScheduleRules)."""
@@ -216,6 +259,7 @@ class Settings:
     intake_rate_limit: str
     review_initial_term_years: int
     delivery: DeliverySettings
+    webhooks: WebhookSettings
     alliance_password: str
     reporting: ReportingSettings
     # notify's messages: MAIL_BACKEND resolved, MAIL_LOGO_URL, MAIL_SIGNATURE (or
@@ -360,6 +404,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         **{key: given or dict(defaults[key]) for key, given in lists.items()},
     )
 
+    webhook_hosts: tuple[str, ...] = values[WEBHOOK_ALLOWED_HOSTS]
     return Settings(
         env=values[APP_ENV],
         secret_key=values[SECRET_KEY],
@@ -397,6 +442,21 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             retry_schedule=schedule,
             sending_lease=timedelta(seconds=values[NOTIFY_SENDING_LEASE_SECONDS]),
             requeue_after=timedelta(seconds=values[NOTIFY_REQUEUE_SECONDS]),
+        ),
+        webhooks=WebhookSettings(
+            allowed_hosts=frozenset(webhook_hosts),
+            retry_schedule=values[WEBHOOK_RETRY_SCHEDULE],
+            max_retry_after=timedelta(seconds=values[WEBHOOK_MAX_RETRY_AFTER_SECONDS]),
+            connect_timeout=values[WEBHOOK_CONNECT_TIMEOUT_SECONDS],
+            read_timeout=values[WEBHOOK_READ_TIMEOUT_SECONDS],
+            disable_after=timedelta(days=values[WEBHOOK_DISABLE_AFTER_DAYS]),
+            secrets_key=values[WEBHOOK_SECRETS_KEY] or values[SECRET_KEY],
+            secrets_key_fallbacks=(
+                values[WEBHOOK_SECRETS_KEY_FALLBACKS]
+                if values[WEBHOOK_SECRETS_KEY]
+                # Derived from SECRET_KEY: its fallbacks open what they sealed.
+                else values[WEBHOOK_SECRETS_KEY_FALLBACKS] + values[SECRET_KEY_FALLBACKS]
+            ),
         ),
         alliance_password=values[ALLIANCE_PASSWORD],
         reporting=ReportingSettings(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from services.notify import messages
+from services.notify.messages import render as messages
 from shared.config import load_agency_profile, load_settings
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser]
 
 PHONE = 390
-TEMPLATE_DIR = Path(messages.__file__).parent / "templates" / "email"
+TEMPLATE_DIR = Path(messages.__file__).parent.parent / "templates" / "email"
 TEMPLATES = sorted(
     p.name.removesuffix(".html") for p in TEMPLATE_DIR.glob("*.html") if not p.name.startswith("_")
 )
@@ -55,7 +55,7 @@ REPORT = {
 
 
 def context(to_liaison: bool) -> dict[str, Any]:
-    """What any template may ask for, as the events carry it (notify's messages.py)."""
+    """What any template may ask for, as the events carry it (notify's messages/domain.py)."""
     settings = load_settings()
     at = datetime(2026, 7, 1, 14, 30, tzinfo=UTC)
     return {
@@ -127,7 +127,7 @@ def context(to_liaison: bool) -> dict[str, Any]:
         "url": "https://hooks.greatlakesroofingcontractors.org/alliance/events/" + "a1b2" * 20,
         "description": "The association's CRM",
         "endpoints_url": f"{BASE}/notify/staff/webhooks/{uuid.UUID(int=4)}",
-        # a staff member's invitation or password reset (services/notify/staff_accounts.py)
+        # a staff member's invitation or password reset (services/notify/messages/staff_accounts.py)
         "name": "Lee Liaison-Longname",
         "email": "lee.liaison-longname@michigan-department-of-labor.example.gov",
         "roles": "Coordinator, Reviewer and Liaison",

@@ -1,6 +1,6 @@
 """The reviewer hears by e-mail that the Coordinator gave them a proposal: review's
 ``proposal.assigned`` (in its outbox, in the assignment's transaction) reaches notify's
-consumer (``notify.proposal_assigned``), whose builder (services/notify/assignments.py)
+consumer (``notify.proposal_assigned``), whose builder (services/notify/messages/assignments.py)
 records one message to the reviewer, marked as staff's, with a link to the proposal's staff
 page whose text is words, never the address. A claim for oneself mails nobody."""
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 import services.notify.tasks
-from services.notify import domain as notify_domain
+from services.notify.log import domain as notify_domain
 from services.notify.models import Message
 from services.notify.worker import database as notify_database
 from services.review.base import OutboxEvent

@@ -118,7 +118,7 @@ def test_notify_records_a_receipt_and_a_coordinator_alert_once(redis_client):
 
 
 def test_handler_failure_is_kept_for_inspection(redis_client, monkeypatch):
-    from services.notify import messages as notify_messages
+    from services.notify.messages import domain as notify_messages
 
     def broken(*args, **kwargs):
         raise KeyError("template variable")

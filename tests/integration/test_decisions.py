@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from services.intake.models import Proposal
 from services.intake.worker import database as intake_db
-from services.notify import domain as notify_domain
+from services.notify.log import domain as notify_domain
 from services.notify.models import Message
 from services.notify.worker import database as notify_db
 from services.reporting.models import Alliance as ReportingAlliance
@@ -19,6 +19,7 @@ from services.review.decisions.models import PreparedDecision
 from services.review.models import Alliance
 from services.review.queue import domain as queue
 from services.review.worker import database, outbox
+from shared.config import load_agency_profile, load_settings
 from shared.dates import term_end
 from shared.domain import Conflict, Forbidden, Invalid
 from tests.factories import (
@@ -106,6 +107,8 @@ def test_staff_edit_and_release_a_held_decision_message(redis_client):
             message_id=held.id,
             subject="About your proposal",
             text_body="Dear Dana,\n\nNot this year <sorry>.\n\n-- \nThe signature typed",
+            settings=load_settings(),
+            profile=load_agency_profile(),
         )
     with notify_db.transaction() as session:
         edited = session.get(Message, held.id)
@@ -122,7 +125,13 @@ def test_staff_edit_and_release_a_held_decision_message(redis_client):
         assert session.get(Message, held.id).status == "pending"
         with pytest.raises(Conflict):
             notify_domain.edit_held(
-                session, NOTIFY_COORDINATOR, message_id=held.id, subject="x", text_body="y"
+                session,
+                NOTIFY_COORDINATOR,
+                message_id=held.id,
+                subject="x",
+                text_body="y",
+                settings=load_settings(),
+                profile=load_agency_profile(),
             )
 
 

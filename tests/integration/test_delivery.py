@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from deploy.embedded import free_port
-from services.notify import config, messages, tasks
-from services.notify.config import DeliverySettings
-from services.notify.mail import FileMailer, Mailer, SmtpMailer
+from services.notify import tasks
+from services.notify.delivery import domain as messages
+from services.notify.delivery.mail import FileMailer, Mailer, SmtpMailer
 from services.notify.models import Message, OutboxEvent
 from services.notify.worker import database
 from shared.config import SmtpSettings, load_settings
@@ -31,11 +31,8 @@ LEASE = timedelta(seconds=120)
 @pytest.fixture(autouse=True)
 def short_schedule(monkeypatch):
     """Four attempts, 1 min, 5 min and 1 h apart (the parsed NOTIFY_RETRY_SCHEDULE)."""
-    monkeypatch.setattr(
-        config,
-        "delivery_settings",
-        lambda: DeliverySettings(retry_schedule=SCHEDULE, sending_lease=LEASE),
-    )
+    monkeypatch.setenv("NOTIFY_RETRY_SCHEDULE", "1m,5m,1h")
+    monkeypatch.setenv("NOTIFY_SENDING_LEASE_SECONDS", str(int(LEASE.total_seconds())))
 
 
 def a_pending_message(**overrides) -> uuid.UUID:
@@ -223,7 +220,7 @@ def test_a_connection_dropped_after_the_content_is_ambiguous_and_sent_again(capl
     server.start()
     try:
         message_id = a_pending_message()
-        with caplog.at_level(logging.WARNING, logger="services.notify.messages"):
+        with caplog.at_level(logging.WARNING, logger="services.notify.delivery.domain"):
             first = deliver(message_id, smtp_mailer(server.port))
 
         stored = load(message_id)
@@ -250,7 +247,7 @@ def test_a_message_stuck_sending_past_the_lease_is_due_again(redis_client, caplo
     busy = a_pending_message()
     change(busy, status="sending", attempts=1, sending_since=utcnow() - LEASE / 2)
 
-    with caplog.at_level(logging.WARNING, logger="services.notify.messages"):
+    with caplog.at_level(logging.WARNING, logger="services.notify.delivery.domain"):
         queued = tasks.deliver_pending()
 
     assert queued == 1
@@ -392,5 +389,5 @@ def test_the_sweep_queues_a_message_again_only_after_the_requeue_window(redis_cl
         {"message_id": str(message_id)},
     ]
     stored = load(message_id)
-    window = config.delivery_settings().requeue_after
+    window = load_settings().delivery.requeue_after
     assert stored.queued_until - utcnow() > window - timedelta(seconds=5)

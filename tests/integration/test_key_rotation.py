@@ -22,12 +22,12 @@ from flask.testing import FlaskClient
 
 from services.intake import create_app as intake_app
 from services.notify.webhooks import signing
-from services.notify.webhooks.config import load_webhook_settings
 from services.reporting import create_app as reporting_app
 from services.reporting.reports import domain as reports
 from services.reporting.reports import tokens as report_tokens
 from services.reporting.worker import database as reporting_database
 from services.review import create_app as review_app
+from shared.config import load_settings
 from shared.staff_auth import COOKIE_NAME
 from shared.testing import example_proposal
 from tests.factories import PASSWORD, alliance_signed_event, run_reporting_task, staff_member
@@ -159,10 +159,10 @@ def test_a_webhook_secret_sealed_with_the_old_key_opens_until_the_key_is_dropped
     monkeypatch.delenv("WEBHOOK_SECRETS_KEY_FALLBACKS", raising=False)
     secret = signing.new_secret()
     use_keys(monkeypatch, OLD)
-    sealed = signing.seal(secret, key=load_webhook_settings().secrets_key)
+    sealed = signing.seal(secret, key=load_settings().webhooks.secrets_key)
 
     def unsealed() -> Any:
-        keys = load_webhook_settings()
+        keys = load_settings().webhooks
         return signing.unseal(sealed, key=keys.secrets_key, fallbacks=keys.secrets_key_fallbacks)
 
     use_keys(monkeypatch, NEW, OLD)

@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 
 from deploy.embedded import free_port
-from services.notify.mail import ConsoleMailer, FileMailer, SmtpMailer
-from services.notify.messages import build_email
+from services.notify.delivery.mail import ConsoleMailer, FileMailer, SmtpMailer, build_email
 from services.notify.models import Message
 from shared.config import SmtpSettings
 from tests.smtp import Inbox, SmtpServer

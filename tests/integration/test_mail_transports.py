@@ -26,9 +26,8 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import update
 
 from deploy.embedded import free_port
-from services.notify import config, tasks
-from services.notify.config import DeliverySettings
-from services.notify.mail import (
+from services.notify import tasks
+from services.notify.delivery.mail import (
     ConsoleMailer,
     FileMailer,
     Mailer,
@@ -50,14 +49,8 @@ STALL = 4.0
 
 @pytest.fixture(autouse=True)
 def short_schedule(monkeypatch):
-    monkeypatch.setattr(
-        config,
-        "delivery_settings",
-        lambda: DeliverySettings(
-            retry_schedule=(timedelta(minutes=1), timedelta(minutes=5)),
-            sending_lease=timedelta(seconds=120),
-        ),
-    )
+    monkeypatch.setenv("NOTIFY_RETRY_SCHEDULE", "1m,5m")
+    monkeypatch.setenv("NOTIFY_SENDING_LEASE_SECONDS", "120")
 
 
 def a_pending_message() -> uuid.UUID:

@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select, update
 
-from services.notify import create_app, messages
+from services.notify import create_app
+from services.notify.messages import domain as messages
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.db import utcnow

@@ -1,4 +1,4 @@
-"""Notify's staff rules (services/notify/domain.py), and the defect of issue 8: a reviewer who
+"""Notify's staff rules (services/notify/log/domain.py), and the defect of issue 8: a reviewer who
 declared a conflict of interest could still list, read and edit the held messages about that
 organization's proposal in notify. Conflicts reach notify as review's
 ``staff.conflict_declared`` event, consumed by ``notify.conflict_declared``."""
@@ -11,10 +11,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
-from services.notify import create_app, domain, messages
+from services.notify import create_app
+from services.notify.delivery import domain as delivery
+from services.notify.log import domain
+from services.notify.messages import domain as messages
 from services.notify.models import Message, ProcessedEvent, StaffConflict
 from services.notify.tasks import conflict_declared, proposal_declined, proposal_submitted
 from services.notify.worker import database
+from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.domain import Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
@@ -46,6 +50,11 @@ COLLEAGUE = acting("colleague@agency.example", "reviewer")
 LIAISON = acting("liaison@agency.example", "liaison")
 NOBODY = acting("nobody@agency.example")  # signed in, no staff role
 BY_ROLE = {"coordinator": COORDINATOR, "reviewer": REVIEWER, "liaison": LIAISON}
+
+
+def looks() -> dict:
+    """What an edited message's HTML is laid out with: the settings and the agency's profile."""
+    return {"settings": load_settings(), "profile": load_agency_profile()}
 
 
 @pytest.fixture
@@ -368,7 +377,9 @@ def test_only_the_coordinator_and_reviewers_list_edit_release_and_hold_held_mess
         with pytest.raises(Forbidden):
             domain.held_messages(session, liaison)
         with pytest.raises(Forbidden):
-            domain.edit_held(session, liaison, message_id=held, subject="S", text_body="T")
+            domain.edit_held(
+                session, liaison, message_id=held, subject="S", text_body="T", **looks()
+            )
         with pytest.raises(Forbidden):
             domain.release_held(session, liaison, message_ids=[held])
         with pytest.raises(Forbidden):
@@ -384,7 +395,12 @@ def test_a_releaser_edits_releases_and_holds_back_with_their_name_on_it():
     reviewer = REVIEWER
     with database.transaction() as session:
         edited = domain.edit_held(
-            session, reviewer, message_id=held, subject="  About   AP ", text_body="Dear Dana,\r\n"
+            session,
+            reviewer,
+            message_id=held,
+            subject="  About   AP ",
+            text_body="Dear Dana,\r\n",
+            **looks(),
         )
         assert (edited.subject, edited.text_body, edited.edited_by) == (
             "About AP",
@@ -404,9 +420,13 @@ def test_an_edit_is_refused_when_the_message_is_gone_sent_or_blank():
     reviewer = REVIEWER
     with database.transaction() as session:
         with pytest.raises(NotFound):
-            domain.edit_held(session, reviewer, message_id=uuid.uuid4(), subject="S", text_body="T")
+            domain.edit_held(
+                session, reviewer, message_id=uuid.uuid4(), subject="S", text_body="T", **looks()
+            )
         with pytest.raises(Invalid) as blank:
-            domain.edit_held(session, reviewer, message_id=held, subject=" ", text_body="\n ")
+            domain.edit_held(
+                session, reviewer, message_id=held, subject=" ", text_body="\n ", **looks()
+            )
     assert blank.value.errors == {
         "subject": ["Write the subject."],
         "text_body": ["Write the message."],
@@ -414,7 +434,7 @@ def test_an_edit_is_refused_when_the_message_is_gone_sent_or_blank():
     assert stored(held) == before
     set_status(held, status="sent")
     with database.transaction() as session, pytest.raises(Conflict):
-        domain.edit_held(session, reviewer, message_id=held, subject="S", text_body="T")
+        domain.edit_held(session, reviewer, message_id=held, subject="S", text_body="T", **looks())
     assert stored(held) == ("sent", *before[1:])
 
 
@@ -455,14 +475,14 @@ def test_only_the_coordinator_follows_failed_deliveries():
 def test_the_alert_about_a_failed_message_is_hidden_with_the_proposal():
     _, held = a_held_decision(ROOFERS)
     set_status(held, status="sending", attempts=1)
-    policy = messages.DeliveryPolicy(
+    policy = delivery.DeliveryPolicy(
         retry_schedule=(),
         coordinator_email="coordinator@agency.example",
         agency="MIOSHA",
         failures_url="http://127.0.0.1:8000/notify/staff/deliveries",
     )
     with database.transaction() as session:
-        outcome = messages.record_not_sent(
+        outcome = delivery.record_not_sent(
             session,
             message_id=held,
             attempt=1,

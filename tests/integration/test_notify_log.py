@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.notify import create_app, domain, messages
+from services.notify import create_app
+from services.notify.log import domain
+from services.notify.messages import domain as messages
 from services.notify.models import Message
 from services.notify.tasks import conflict_declared
 from services.notify.worker import database

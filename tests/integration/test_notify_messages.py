@@ -18,7 +18,9 @@ from sqlalchemy import select
 
 import services.notify.tasks
 from deploy.embedded import free_port
-from services.notify import calendars, domain, messages
+from services.notify.log import domain
+from services.notify.messages import calendars
+from services.notify.messages import render as messages
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.config import load_settings

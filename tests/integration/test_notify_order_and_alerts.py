@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from deploy.embedded import free_port
-from services.notify import create_app, messages
+from services.notify import create_app
+from services.notify.delivery import domain as delivery
+from services.notify.messages import domain as messages
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.config import load_agency_profile, load_settings
@@ -79,7 +81,7 @@ def alerts(template: str) -> list[tuple[str, str, str]]:
         return [(m.to_address, m.text_body.splitlines()[0], m.cause) for m in found]
 
 
-def a_refused_delivery() -> tuple[uuid.UUID, messages.Outcome]:
+def a_refused_delivery() -> tuple[uuid.UUID, delivery.Outcome]:
     server = SmtpServer(free_port(), RefusingInbox())
     server.start()
     try:

@@ -31,8 +31,9 @@ from services.intake.models import SentMessage
 from services.intake.tokens import make_token as intake_token
 from services.intake.worker import database as intake_database
 from services.notify import create_app as notify_app
-from services.notify import messages
-from services.notify.domain import release_held
+from services.notify.delivery import domain as delivery
+from services.notify.log.domain import release_held
+from services.notify.messages import domain as messages
 from services.notify.models import Message, OutboxEvent
 from services.notify.worker import database
 from services.reporting.reports.tokens import report_url
@@ -486,9 +487,9 @@ def test_each_identity_sees_exactly_what_is_theirs(redis_client):
     receipt = message_ids()[f"{a.reference}:partner receipt"]
     settings = load_settings()
     with database.transaction() as session:
-        claimed = messages.claim(session, message_id=receipt, now=utcnow())
+        claimed = delivery.claim(session, message_id=receipt, now=utcnow())
         assert claimed is not None
-        messages.record_not_sent(
+        delivery.record_not_sent(
             session,
             message_id=receipt,
             attempt=claimed.attempts,

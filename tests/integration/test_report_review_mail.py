@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import services.notify.tasks
-from services.notify import domain
+from services.notify.log import domain
 from services.notify.models import Message
 from services.notify.worker import database
 from shared.events import new_event

@@ -1,9 +1,9 @@
 """The invitation and the "Forgot your password?" e-mail, through notify's real consumer
-(``notify.staff_password_link``, services/notify/staff_accounts.py).
+(``notify.staff_password_link``, services/notify/messages/staff_accounts.py).
 
 The link in them is a bearer credential: it goes to the person only, by e-mail. The message
 log, a message's page, its HTML frame and the API never show it, to anyone, the Coordinator
-included (services/notify/links.py), and no webhook carries the event.
+included (services/notify/messages/links.py), and no webhook carries the event.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 import services.notify.tasks
 from services.notify import create_app as notify_app
-from services.notify import domain as notify_domain
-from services.notify import links
+from services.notify.log import domain as notify_domain
+from services.notify.messages import links
 from services.notify.models import Message
 from services.notify.worker import database as notify_database
 from services.review.models import OutboxEvent

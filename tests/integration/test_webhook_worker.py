@@ -16,9 +16,9 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from services.notify.webhooks import domain, tasks
-from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery
 from services.notify.worker import database
+from shared.config import load_settings
 from shared.db import utcnow
 from tests.factories import COORDINATOR, submitted_event
 from tests.helpers import start_beat, wait_until
@@ -68,7 +68,7 @@ def test_the_notify_worker_and_beat_deliver_a_webhook_and_its_retry(
             COORDINATOR,
             url=receiver.url,
             event_types=["proposal.submitted"],
-            settings=webhook_settings(),
+            settings=load_settings().webhooks,
             now=utcnow(),
         ).secret
     receiver.answer(Reply(500), Reply(200))

@@ -27,9 +27,9 @@ from standardwebhooks import Webhook
 from services.notify import create_app
 from services.notify.models import Message
 from services.notify.webhooks import client, domain, tasks
-from services.notify.webhooks.config import webhook_settings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from services.notify.worker import database
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.events import new_event
 from tests.factories import (
@@ -130,7 +130,7 @@ def register(url: str, event_types: list[str] | None = None) -> tuple[uuid.UUID,
             url=url,
             event_types=event_types or ["proposal.submitted"],
             description="The partner portal",
-            settings=webhook_settings(),
+            settings=load_settings().webhooks,
             now=utcnow(),
         )
         return made.endpoint.id, made.secret

@@ -2,13 +2,18 @@ from datetime import timedelta
 
 import pytest
 
-from services.notify.config import (
+from shared.config import (
     DEFAULT_RETRY_SCHEDULE,
-    load_delivery_settings,
-    parse_duration,
-    parse_retry_schedule,
+    ConfigurationError,
+    DeliverySettings,
+    duration,
+    durations,
+    load_settings,
 )
-from shared.config import ConfigurationError
+
+
+def load_delivery_settings() -> DeliverySettings:
+    return load_settings().delivery
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +23,7 @@ def no_smtp(monkeypatch):
 
 
 def test_durations_take_seconds_minutes_hours_and_days():
-    parsed = [parse_duration(raw, variable="X") for raw in ("30s", "5m", " 2H ", "1d")]
+    parsed = [duration(raw) for raw in ("30s", "5m", " 2H ", "1d")]
     assert parsed == [
         timedelta(seconds=30),
         timedelta(minutes=5),
@@ -29,7 +34,7 @@ def test_durations_take_seconds_minutes_hours_and_days():
 
 def test_the_default_schedule_spans_just_over_a_day_in_thirteen_attempts():
     settings = load_delivery_settings()
-    assert settings.retry_schedule == parse_retry_schedule(DEFAULT_RETRY_SCHEDULE)
+    assert settings.retry_schedule == durations(DEFAULT_RETRY_SCHEDULE)
     assert settings.max_attempts == 13
     assert sum(settings.retry_schedule, timedelta()) == timedelta(hours=24, minutes=8, seconds=30)
     assert settings.retry_schedule[:3] == (
@@ -72,8 +77,8 @@ def test_a_bad_schedule_is_refused_loudly(monkeypatch, raw, complaint):
 
 
 def test_an_empty_schedule_is_refused():
-    with pytest.raises(ConfigurationError, match="at least one duration"):
-        parse_retry_schedule(" ")
+    with pytest.raises(ValueError, match="at least one duration"):
+        durations(" ")
 
 
 def test_a_bad_lease_is_refused(monkeypatch):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.notify.messages import render
+from services.notify.messages.render import render
 
 LINK = "https://alliances.example/reporting/reports/abc?sig=1"
 

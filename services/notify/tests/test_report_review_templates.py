@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.notify.messages import render
+from services.notify.messages.render import render
 
 STAFF_PAGE = "http://127.0.0.1:8000/reporting/staff/reports/1"
 LINK = "https://alliances.example/reporting/reports/abc?sig=1"

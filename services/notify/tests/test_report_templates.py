@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.notify.messages import render
+from services.notify.messages.render import render
 
 STAFF_REPORT = "http://127.0.0.1:8000/reporting/staff/reports/1"
 

@@ -1,7 +1,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from services.notify.messages import render
+from services.notify.messages.render import render
 from shared.config import load_agency_profile
 
 

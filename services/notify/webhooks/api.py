@@ -13,9 +13,8 @@ from typing import Any
 from flask import Response, after_this_request
 from flask_smorest import Blueprint
 
-from services.notify import conflicts
-from services.notify.webhooks import domain, tasks
-from services.notify.webhooks.config import webhook_settings
+from services.notify.delivery.queue import deliver_webhooks_after_commit
+from services.notify.webhooks import domain
 from services.notify.webhooks.schemas import (
     DeliveriesOut,
     DeliveryOut,
@@ -26,9 +25,12 @@ from services.notify.webhooks.schemas import (
     EndpointsOut,
     EndpointWithSecretOut,
 )
+from services.notify.worker import database
 from shared.api import ErrorSchema
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.staff_auth import staff_api_required
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "webhooks_api",
@@ -58,7 +60,7 @@ def _no_store() -> None:
 @bp.alt_response(403, schema=ErrorSchema, description=REFUSED)
 def list_endpoints() -> Any:
     """Every endpoint, oldest first (never its secret)."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return {"endpoints": domain.list_endpoints(session, acting)}
 
 
@@ -71,10 +73,10 @@ def list_endpoints() -> Any:
 def create_endpoint(body: dict[str, Any]) -> Any:
     """Register an HTTPS endpoint for some event types. The answer holds its signing secret,
     shown this once."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     _no_store()
     return domain.create_endpoint(
-        session, acting, settings=webhook_settings(), now=utcnow(), **body
+        session, acting, settings=load_settings().webhooks, now=utcnow(), **body
     )
 
 
@@ -85,7 +87,7 @@ def create_endpoint(body: dict[str, Any]) -> Any:
 @bp.alt_response(404, schema=ErrorSchema, description=NO_ENDPOINT)
 def get_endpoint(endpoint_id: uuid.UUID) -> Any:
     """One endpoint (never its secret)."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return domain.get_endpoint(session, acting, endpoint_id)
 
 
@@ -99,10 +101,10 @@ def get_endpoint(endpoint_id: uuid.UUID) -> Any:
 def change_endpoint(body: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
     """Change an endpoint's URL, description or events; disable it (its deliveries wait) or
     enable it (they go)."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     enabled = body.pop("enabled", None)
     endpoint = domain.update_endpoint(
-        session, acting, endpoint_id, settings=webhook_settings(), **body
+        session, acting, endpoint_id, settings=load_settings().webhooks, **body
     )
     if enabled is not None:
         endpoint = domain.set_enabled(session, acting, endpoint_id, enabled=enabled, now=utcnow())
@@ -116,7 +118,7 @@ def change_endpoint(body: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
 @bp.alt_response(404, schema=ErrorSchema, description=NO_ENDPOINT)
 def delete_endpoint(endpoint_id: uuid.UUID) -> None:
     """Delete an endpoint with its deliveries."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     domain.delete_endpoint(session, acting, endpoint_id)
 
 
@@ -127,10 +129,10 @@ def delete_endpoint(endpoint_id: uuid.UUID) -> None:
 @bp.alt_response(404, schema=ErrorSchema, description=NO_ENDPOINT)
 def rotate_secret(endpoint_id: uuid.UUID) -> Any:
     """Replace the endpoint's signing secret; the answer shows the new one, this once."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     _no_store()
     return domain.rotate_secret(
-        session, acting, endpoint_id, settings=webhook_settings(), now=utcnow()
+        session, acting, endpoint_id, settings=load_settings().webhooks, now=utcnow()
     )
 
 
@@ -141,7 +143,7 @@ def rotate_secret(endpoint_id: uuid.UUID) -> Any:
 @bp.alt_response(404, schema=ErrorSchema, description=NO_ENDPOINT)
 def list_deliveries(endpoint_id: uuid.UUID) -> Any:
     """The endpoint's newest deliveries (at most 100), newest first."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return {"deliveries": domain.endpoint_deliveries(session, acting, endpoint_id)}
 
 
@@ -153,7 +155,7 @@ def list_deliveries(endpoint_id: uuid.UUID) -> Any:
 def get_delivery(delivery_id: uuid.UUID) -> Any:
     """A delivery, its body and every attempt: status code, time, duration, the first KB of
     the answer, the error."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return domain.get_delivery(session, acting, delivery_id)
 
 
@@ -165,7 +167,7 @@ def get_delivery(delivery_id: uuid.UUID) -> Any:
 @bp.alt_response(409, schema=ErrorSchema, description="The endpoint is disabled, or busy.")
 def replay(delivery_id: uuid.UUID) -> Any:
     """Send a delivery again now: a new attempt, recorded."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     delivery = domain.replay(session, acting, delivery_id, now=utcnow())
-    tasks.deliver_after_commit(session, [delivery.id])
+    deliver_webhooks_after_commit(session, [delivery.id])
     return delivery

@@ -11,28 +11,32 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.notify import links, messages
+from services.notify.delivery import domain as machine
+from services.notify.delivery.domain import Outcome, RetryPolicy
+from services.notify.messages import links
+from services.notify.messages.domain import webhook_disabled
 from services.notify.models import Message
 from services.notify.webhooks import addresses, client, signing
-from services.notify.webhooks.config import WebhookSettings
 from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.agency import AgencyProfile
-from shared.config import Settings
+from shared.config import Settings, WebhookSettings
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
-from shared.events import Event
+from shared.events import WEBHOOK_EVENT_TYPES, Event
 
 log = logging.getLogger(__name__)
 
-# The event types an endpoint may receive, in the groups the staff page shows.
+# What the staff page calls each event type an endpoint may receive, in its groups; the types
+# themselves are shared/events.py WEBHOOK_EVENT_TYPES (webhooks/tests/test_rules.py checks
+# that every one has its label here, and nothing else).
 EVENT_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     (
         "Proposal submitted",
@@ -74,7 +78,7 @@ EVENT_GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ),
     ),
 )
-EVENT_TYPES: tuple[str, ...] = tuple(t for _group, types in EVENT_GROUPS for t, _label in types)
+EVENT_TYPES: tuple[str, ...] = WEBHOOK_EVENT_TYPES
 
 MANAGERS = ("coordinator",)
 REFUSED = "Only the Coordinator manages webhooks."
@@ -309,7 +313,7 @@ def replay(
 def webhook_data(value: Any) -> Any:
     """The event's payload as a webhook's ``data``: signed links (``*_url``: a partner's
     report form, an applicant's status page) are capabilities and stay in the agency
-    (services/notify/links.py, which also hides them in the message log)."""
+    (services/notify/messages/links.py, which also hides them in the message log)."""
     return links.without_signed_fields(value)
 
 
@@ -412,14 +416,6 @@ class Claimed:
     replayed_by_name: str | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    next_attempt_at: datetime | None = None
-    # Messages to deliver (the Coordinator told an endpoint was disabled).
-    follow_up: tuple[uuid.UUID, ...] = field(default_factory=tuple)
-
-
 def delivery_state(session: Session, *, delivery_id: uuid.UUID, now: datetime) -> str:
     """ "due", or why not: "gone", "disabled", "busy" (sending), "pending" (not yet due),
     "delivered", "failed"."""
@@ -441,38 +437,32 @@ def delivery_state(session: Session, *, delivery_id: uuid.UUID, now: datetime) -
 
 
 def claim(session: Session, *, delivery_id: uuid.UUID, now: datetime) -> Claimed | None:
-    """Mark a due delivery ``sending`` and count the attempt; None if it is not due, taken by
-    another worker, or its endpoint is disabled."""
-    delivery = session.scalars(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-        )
-        .with_for_update(skip_locked=True)
-    ).first()
-    if delivery is None:
+    """Mark a due delivery ``sending`` and count the attempt (``machine.start_attempt``);
+    None if it is not due, taken by another worker, or its endpoint is disabled."""
+    enabled = WebhookDelivery.endpoint_id.in_(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+    )
+    claimed = machine.start_attempt(
+        WebhookDelivery, session, delivery_id, now=now, eligible=enabled
+    )
+    if claimed is None:
         return None
-    endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-    if endpoint is None or not endpoint.enabled:
+    endpoint = session.get(WebhookEndpoint, claimed.endpoint_id)
+    if endpoint is None:
         return None
-    replayed_by, replayed_by_name = delivery.replay_requested_by, delivery.replay_requested_by_name
-    delivery.status = "sending"
-    delivery.sending_since = now
-    delivery.attempts += 1
-    delivery.queued_until = None
-    delivery.replay_requested_by = None
-    delivery.replay_requested_by_name = None
+    replayed_by, replayed_by_name = claimed.replay_requested_by, claimed.replay_requested_by_name
+    claimed.queued_until = None
+    claimed.replay_requested_by = None
+    claimed.replay_requested_by_name = None
     session.flush()
     return Claimed(
-        delivery_id=delivery.id,
+        delivery_id=claimed.id,
         endpoint_id=endpoint.id,
-        attempt=delivery.attempts,
+        attempt=claimed.attempts,
         url=endpoint.url,
         sealed_secret=endpoint.sealed_secret,
-        message_id=str(delivery.event_id),
-        body=delivery.body,
+        message_id=str(claimed.event_id),
+        body=claimed.body,
         replayed_by=replayed_by,
         replayed_by_name=replayed_by_name,
     )
@@ -498,11 +488,15 @@ def retry_after(header: str | None, *, now: datetime, cap: timedelta) -> timedel
 
 @dataclass(frozen=True)
 class Context:
-    """What recording an outcome needs besides the database (for the Coordinator's alert)."""
+    """What an attempt and its outcome need besides the database: the settings (the webhook
+    settings among them) and the agency's profile, for the Coordinator's alert."""
 
-    webhooks: WebhookSettings
     settings: Settings
     profile: AgencyProfile
+
+    @property
+    def webhooks(self) -> WebhookSettings:
+        return self.settings.webhooks
 
 
 def record_attempt(
@@ -541,7 +535,7 @@ def record_attempt(
             replayed_by_name=claimed.replayed_by_name,
         )
     )
-    if delivery.status != "sending" or delivery.attempts != claimed.attempt:
+    if not machine.still_sending(delivery, claimed.attempt):
         # The sweep took it back (this attempt outlived the lease): the attempt is on
         # record, the delivery's state is the newer attempt's.
         return Outcome(status=delivery.status)
@@ -577,26 +571,22 @@ def record_attempt(
             now=now,
             context=context,
         )
-    schedule = context.webhooks.retry_schedule
-    if delivery.attempts > len(schedule):
-        delivery.status = "failed"
+    outcome = machine.retry_or_fail(
+        delivery,
+        policy=RetryPolicy(context.webhooks.retry_schedule),
+        now=now,
+        at_least=retry_after(answer.retry_after, now=now, cap=context.webhooks.max_retry_after),
+    )
+    if outcome.status == "failed":
         log.warning(
             "webhook delivery %s failed after %d attempts: %s",
             delivery.id,
             delivery.attempts,
             delivery.last_error,
         )
-        session.flush()
-        return Outcome(status="failed", follow_up=tuple(alerts))
-    pause = max(
-        schedule[delivery.attempts - 1],
-        retry_after(answer.retry_after, now=now, cap=context.webhooks.max_retry_after),
-    )
-    delivery.status = "pending"
-    delivery.next_attempt_at = now + pause
     session.flush()
     return Outcome(
-        status="pending", next_attempt_at=delivery.next_attempt_at, follow_up=tuple(alerts)
+        status=outcome.status, next_attempt_at=outcome.next_attempt_at, follow_up=tuple(alerts)
     )
 
 
@@ -618,7 +608,7 @@ def _disable(
     endpoint.disabled_at = now
     session.flush()
     log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
-    return messages.webhook_disabled(
+    return webhook_disabled(
         session,
         endpoint_id=endpoint.id,
         url=endpoint.url,
@@ -633,14 +623,9 @@ def _disable(
 def recover_stalled(session: Session, *, now: datetime, context: Context) -> list[uuid.UUID]:
     """Deliveries ``sending`` past the lease (their worker died): the attempt is recorded as
     unknown and the delivery follows the retry schedule. Returns alerts to deliver."""
-    stalled = session.scalars(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.status == "sending",
-            WebhookDelivery.sending_since < now - context.webhooks.sending_lease,
-        )
-        .with_for_update(skip_locked=True)
-    ).all()
+    stalled = machine.stalled(
+        WebhookDelivery, session, lease=context.webhooks.sending_lease, now=now
+    )
     alerts: list[uuid.UUID] = []
     for delivery in stalled:
         assert delivery.sending_since is not None
@@ -672,35 +657,20 @@ def recover_stalled(session: Session, *, now: datetime, context: Context) -> lis
 def queue_due(
     session: Session, *, now: datetime, requeue_after: timedelta, limit: int
 ) -> list[uuid.UUID]:
-    """The due deliveries of enabled endpoints not queued lately, marked queued."""
-    due = list(
-        session.scalars(
-            select(WebhookDelivery.id)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(
-                WebhookEndpoint.enabled.is_(True),
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
-                or_(WebhookDelivery.queued_until.is_(None), WebhookDelivery.queued_until <= now),
-            )
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(limit)
-            .with_for_update(of=WebhookDelivery, skip_locked=True)
-        )
+    """The due deliveries of enabled endpoints not queued lately, marked queued
+    (``machine.mark_due``)."""
+    enabled = WebhookDelivery.endpoint_id.in_(
+        select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
     )
-    if due:
-        session.execute(
-            update(WebhookDelivery)
-            .where(and_(WebhookDelivery.id.in_(due)))
-            .values(queued_until=now + requeue_after)
-        )
-    return due
+    return machine.mark_due(
+        WebhookDelivery,
+        session,
+        now=now,
+        requeue_after=requeue_after,
+        limit=limit,
+        eligible=enabled,
+    )
 
 
 def forget_queued(session: Session, *, delivery_ids: list[uuid.UUID]) -> None:
-    if delivery_ids:
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(delivery_ids))
-            .values(queued_until=None)
-        )
+    machine.unmark_queued(WebhookDelivery, session, item_ids=delivery_ids)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.notify.models import Base
+from services.notify.models import Base, Deliverable
 from shared.db import UTCDateTime, utcnow
 
 
@@ -55,15 +55,13 @@ class WebhookEndpoint(Base):
         return self.created_by_name or self.created_by
 
 
-class WebhookDelivery(Base):
-    """One event for one endpoint. pending -> sending -> delivered | failed; a failed attempt
-    goes back to pending until the retry schedule is spent. Unique on (event, endpoint): a
-    redelivered event adds nothing."""
+class WebhookDelivery(Deliverable, Base):
+    """One event for one endpoint (its attempts' state: ``Deliverable``). Unique on (event,
+    endpoint): a redelivered event adds nothing."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (UniqueConstraint("event_id", "endpoint_id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     endpoint_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
     )
@@ -74,18 +72,11 @@ class WebhookDelivery(Base):
     reference: Mapped[str] = mapped_column(String(40), default="", index=True)
     # The JSON body, fixed when the event arrived: every attempt sends the same bytes.
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    sending_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # Until when the sweep leaves it alone: a task it queued may still be waiting.
-    queued_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Who asked for the next attempt again (a replay), until it is made.
     replay_requested_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     replay_requested_by_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

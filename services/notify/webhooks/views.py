@@ -21,14 +21,16 @@ from flask import (
     url_for,
 )
 
-from services.notify import conflicts
-from services.notify.webhooks import domain, tasks
-from services.notify.webhooks.config import webhook_settings
+from services.notify.delivery.queue import deliver_webhooks_after_commit
+from services.notify.webhooks import domain
 from services.notify.webhooks.schemas import EndpointChangeIn, EndpointIn
+from services.notify.worker import database
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required
+from shared.web import current_acting, request_session
 
 bp = Blueprint("webhooks", __name__, url_prefix="/staff/webhooks")
 
@@ -60,13 +62,13 @@ def _secret_page(made: domain.WithSecret, *, created: bool, status: int) -> Resp
 @staff_required(*domain.MANAGERS)
 @checks_form_text
 def endpoints_page() -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
             given = load_input(EndpointIn(), _form_input())
             made = domain.create_endpoint(
-                session, acting, settings=webhook_settings(), now=utcnow(), **given
+                session, acting, settings=load_settings().webhooks, now=utcnow(), **given
             )
         except Invalid as err:
             errors = err.errors
@@ -87,13 +89,13 @@ def endpoints_page() -> Any:
 @staff_required(*domain.MANAGERS)
 @checks_form_text
 def endpoint_page(endpoint_id: uuid.UUID) -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         action = request.form.get("action", "save")
         if action == "rotate":
             made = domain.rotate_secret(
-                session, acting, endpoint_id, settings=webhook_settings(), now=utcnow()
+                session, acting, endpoint_id, settings=load_settings().webhooks, now=utcnow()
             )
             return _secret_page(made, created=False, status=200)
         if action == "delete":
@@ -109,7 +111,7 @@ def endpoint_page(endpoint_id: uuid.UUID) -> Any:
         try:
             given = load_input(EndpointChangeIn(), _form_input())
             domain.update_endpoint(
-                session, acting, endpoint_id, settings=webhook_settings(), **given
+                session, acting, endpoint_id, settings=load_settings().webhooks, **given
             )
         except Invalid as err:
             errors = err.errors
@@ -132,10 +134,10 @@ def endpoint_page(endpoint_id: uuid.UUID) -> Any:
 @bp.route("/deliveries/<uuid:delivery_id>", methods=["GET", "POST"])
 @staff_required(*domain.MANAGERS)
 def delivery_page(delivery_id: uuid.UUID) -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     if request.method == "POST":
         delivery = domain.replay(session, acting, delivery_id, now=utcnow())
-        tasks.deliver_after_commit(session, [delivery.id])
+        deliver_webhooks_after_commit(session, [delivery.id])
         flash("Replaying: a new attempt is on its way.", "success")
         return redirect(url_for("webhooks.delivery_page", delivery_id=delivery_id), code=303)
     record = domain.get_delivery(session, acting, delivery_id)

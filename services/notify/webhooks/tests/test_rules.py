@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notify.webhooks.domain import retry_after, webhook_data
+from services.notify.webhooks.domain import EVENT_GROUPS, retry_after, webhook_data
+from shared.events import WEBHOOK_EVENT_TYPES
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -44,3 +45,8 @@ def test_signed_links_stay_out_of_the_data():
         "reports": [{"id": 1}],
         "website": "https://example.org",
     }
+
+
+def test_the_staff_page_labels_every_webhook_event_type_once_and_no_other():
+    labelled = [event_type for _group, types in EVENT_GROUPS for event_type, _label in types]
+    assert labelled == list(WEBHOOK_EVENT_TYPES)

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.notify.domain import failure_reason
+from services.notify.log.domain import failure_reason
 from shared.schemas import InputSchema
 
 STATUSES = ("held", "pending", "sending", "sent", "failed")

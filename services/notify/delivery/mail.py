@@ -7,6 +7,8 @@ mail transaction (MAIL, RCPT, DATA). A failure is reported as one of three error
 says about the message: ``NotSent`` (the server certainly did not take it; try again),
 ``Refused`` (a permanent 5xx answer; do not try again) and ``OutcomeUnknown`` (the content went
 out and the answer never came: it may have been delivered).
+
+``build_email`` makes the e-mail of a stored message (services/notify/models.py ``Message``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ import smtplib
 import ssl
 import sys
 import tempfile
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Protocol, TextIO
 
+from services.notify.messages import calendars
+from services.notify.models import Message
 from shared.config import Settings, SmtpSettings
 
 # Each header on one line, up to RFC 5322's limit of 998 characters (a subject is at most
@@ -228,9 +234,54 @@ class SmtpConnection:
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:
-    """MAIL_BACKEND's transport (shared/config.py checked that ``smtp`` has an SMTP_HOST)."""
+    """MAIL_BACKEND's transport (shared/config/ checked that ``smtp`` has an SMTP_HOST)."""
     if settings.mail_backend == "console":
         return ConsoleMailer()
     if settings.mail_backend == "smtp" and settings.smtp is not None:
         return SmtpMailer(settings.smtp)
     return FileMailer(settings.mail_dir)
+
+
+# Why multipart/mixed [multipart/alternative [text/plain, text/html], text/calendar]:
+# - A text/calendar part inside multipart/alternative is one of the message's *versions*: a
+#   client shows one alternative, so some show the calendar and hide the text (or the reverse:
+#   Outlook 2007 showed only the plain text once a text/plain part was beside it), and Gmail
+#   and Outlook treat an inline text/calendar as an iMIP invitation (METHOD:REQUEST with
+#   ORGANIZER and ATTENDEE, answered with accept/decline), which a report deadline is not.
+# - As an attachment beside the alternative (Content-Disposition: attachment; filename and the
+#   Content-Type's name "reports.ics", method=PUBLISH), every client shows the message as
+#   written and offers the .ics to add: Gmail's "Add to calendar" on the attachment, Apple
+#   Mail's calendar preview, Outlook's opening an .ics into the calendar. Several reports (the
+#   welcome's calendar) are several VEVENTs in the one attachment.
+# (Invitation builders send the calendar both inline and as an attachment because some
+# clients look only at attachments; for information-only PUBLISH calendars the attachment
+# alone is the robust choice.)
+
+
+def _header(value: str) -> str:
+    """A header's value on one line: no line break in it can start another header."""
+    return " ".join(str(value).split())
+
+
+def build_email(message: Message, *, mail_from: str) -> EmailMessage:
+    """The e-mail of ``message``: its text and HTML as alternatives, and its calendar (if any)
+    attached as ``reports.ics`` (see above for why this structure)."""
+    email = EmailMessage()
+    email["From"] = mail_from
+    # One address, parsed: whatever the row holds, it cannot name a second recipient.
+    email["To"] = Address(addr_spec=_header(message.to_address))
+    email["Subject"] = _header(message.subject)
+    email["Message-ID"] = make_msgid(idstring=str(message.id), domain="alliance.local")
+    email["X-Alliance-Message"] = str(message.id)
+    if message.reference:
+        email["X-Alliance-Reference"] = _header(message.reference)
+    email.set_content(message.text_body)
+    email.add_alternative(message.html_body, subtype="html")
+    if message.calendar:
+        email.add_attachment(
+            message.calendar,
+            subtype="calendar",
+            filename=calendars.FILENAME,
+            params={"method": "PUBLISH", "name": calendars.FILENAME},
+        )
+    return email

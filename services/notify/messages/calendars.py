@@ -110,4 +110,5 @@ def render(
         alarm.add("description", f"In a week: {event.summary}")
         entry.add_component(alarm)
         calendar.add_component(entry)
-    return calendar.to_ical().decode("utf-8")
+    text: bytes = calendar.to_ical()
+    return text.decode("utf-8")

@@ -10,7 +10,7 @@ that a retry or a resend carries them, but never shows them to anyone else:
   webhook's ``data`` carries it (services/notify/webhooks);
 - ``hide_signed_links``: a message's text or HTML part with every signed link replaced by
   ``HIDDEN``, as the message log, its HTML frame and the API show it
-  (``services/notify/domain.py``);
+  (``services/notify/log/domain.py``);
 - ``restore_signed_links``: a held message a staff member rewrote from the hidden text gets its
   links back where the placeholders stand.
 

@@ -3,7 +3,7 @@
 One message per assignment (the event's id makes its cause: a redelivered event records
 nothing new), to the reviewer by name, marked as staff's (``recipient`` "staff": intake never
 lists it). It names the proposal and is kept with it, so the message log shows it to whoever
-may read that proposal's messages (services/notify/domain.py ``visible_to``), never to
+may read that proposal's messages (services/notify/log/domain.py ``visible_to``), never to
 someone in conflict with the organization. The link opens the proposal's staff page (sign-in
 first, if need be); its text says where it leads, never the address.
 """
@@ -11,21 +11,16 @@ first, if need be); its text says where it leads, never the address.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.notify import messages
+from services.notify.messages import domain as messages
+from services.notify.messages.render import branding
 from shared.agency import AgencyProfile
 from shared.config import Settings
 from shared.events import Event
 
 TEMPLATE = "proposal_assigned"
-
-
-def staff_proposal_url(settings: Settings, proposal_id: Any) -> str:
-    """A proposal's page in review's staff pages."""
-    return f"{settings.public_base_url}/review/staff/proposals/{proposal_id}"
 
 
 def proposal_assigned(
@@ -35,13 +30,13 @@ def proposal_assigned(
     payload = event.payload
     assignee = payload["assignee"]
     context = {
-        **messages.branding(settings, profile),
+        **branding(settings, profile),
         "recipient_name": assignee["name"],
         "reference": payload["reference"],
         "organization_name": payload["organization_name"],
         "assigned_by": payload["assigned_by"],
         "assigned_at": payload["assigned_at"].astimezone(settings.agency_timezone),
-        "proposal_url": staff_proposal_url(settings, payload["proposal_id"]),
+        "proposal_url": messages.staff_proposal_url(settings, payload["proposal_id"]),
     }
     created = messages.record_message(
         session,

@@ -1,7 +1,7 @@
 """Notify's staff JSON API: the message log, and the held decision messages staff preview,
 edit, hold and release (one by one or in bulk). OpenAPI: ``/api/v1/openapi.json``.
 
-Every rule is in ``services/notify/domain.py``; the role each route asks for is only the
+Every rule is in ``services/notify/log/domain.py``; the role each route asks for is only the
 sign-in gate."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from services.notify import conflicts, domain
-from services.notify.schemas import (
+from services.notify.log import domain
+from services.notify.log.schemas import (
     ChosenMessagesIn,
     CopyOut,
     EditIn,
@@ -23,8 +23,11 @@ from services.notify.schemas import (
     MessageWithBodyOut,
     ReleasedOut,
 )
+from services.notify.worker import database
 from shared.api import ErrorSchema
+from shared.config import load_agency_profile, load_settings
 from shared.staff_auth import staff_api_required
+from shared.web import current_acting, request_session
 
 bp = Blueprint(
     "notify_api",
@@ -59,7 +62,7 @@ def list_messages(args: dict[str, Any]) -> Any:
     all, a reviewer's those about proposals, a liaison's those of their own alliances (and the
     proposals they came from); none you are in conflict with. A partner's signed link never
     shows: each reads "[partner's signed link, hidden]"."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     found = domain.message_log(
         session,
         acting,
@@ -78,7 +81,7 @@ def list_messages(args: dict[str, Any]) -> Any:
 @bp.alt_response(403, schema=ErrorSchema, description=REFUSED)
 def list_held() -> Any:
     """Decision messages waiting for staff to release them."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return {"messages": domain.held_messages(session, acting)}
 
 
@@ -99,7 +102,7 @@ def count_held() -> Any:
     Those ``/api/v1/held`` lists: within what you may read, none you are in conflict with.
     Every staff page asks it for the count beside "Messages" in the staff navigation
     (shared/static/site/staff-nav.js); never cached."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return {"waiting": domain.waiting_count(session, acting)}, 200, {"Cache-Control": "no-store"}
 
 
@@ -111,7 +114,7 @@ def count_held() -> Any:
 def preview(message_id: uuid.UUID) -> Any:
     """A message with its text and HTML, as it will go or went out, the partner's signed
     links hidden (the e-mail keeps them). 403 for a message that is not yours."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return domain.get_message(session, acting, message_id)
 
 
@@ -125,8 +128,15 @@ def preview(message_id: uuid.UUID) -> Any:
 @bp.alt_response(422, schema=ErrorSchema, description=INVALID)
 def edit(body: dict[str, Any], message_id: uuid.UUID) -> Any:
     """Rewrite a held message before it goes."""
-    session, acting = conflicts.in_request()
-    return domain.edit_held(session, acting, message_id=message_id, **body)
+    session, acting = request_session(database), current_acting()
+    return domain.edit_held(
+        session,
+        acting,
+        message_id=message_id,
+        settings=load_settings(),
+        profile=load_agency_profile(),
+        **body,
+    )
 
 
 @bp.route("/held/release", methods=["POST"])
@@ -137,7 +147,7 @@ def edit(body: dict[str, Any], message_id: uuid.UUID) -> Any:
 @bp.alt_response(422, schema=ErrorSchema, description=INVALID)
 def release(body: dict[str, Any]) -> Any:
     """Send held messages now (the ids that are not held are passed over)."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return {"released": domain.release_held(session, acting, message_ids=body["message_ids"])}
 
 
@@ -149,7 +159,7 @@ def release(body: dict[str, Any]) -> Any:
 @bp.alt_response(422, schema=ErrorSchema, description=INVALID)
 def hold(body: dict[str, Any]) -> Any:
     """Take back released messages that have not gone out yet."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return {"held": domain.hold_again(session, acting, message_ids=body["message_ids"])}
 
 
@@ -161,5 +171,5 @@ def hold(body: dict[str, Any]) -> Any:
 @bp.alt_response(409, schema=ErrorSchema, description="A held message is released, not resent.")
 def resend(message_id: uuid.UUID) -> Any:
     """Send a copy of a message again (for example after a failure)."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     return domain.resend(session, acting, message_id=message_id)

@@ -1,84 +1,36 @@
-"""Composing and delivering messages. Templates live in ``templates/email/``."""
+"""What to say to whom: one builder per event, each recording its messages (``record_message``)
+once per cause; the templates are rendered by ``render.py`` from ``templates/email/``.
+
+Each builder takes the caller's session, the event, the settings and the agency's profile, and
+returns the ids of the messages to deliver once the transaction commits (the caller queues
+them). Nothing here commits.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import make_msgid
+from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.notify import calendars
-from services.notify.coordinators import coordinator_recipients
+from services.notify.messages import calendars
+from services.notify.messages.render import branding, render
 from services.notify.models import AllianceLiaison, Message
+from services.notify.staff.coordinators import coordinator_recipients
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
 from shared.db import utcnow
 from shared.domain import organization_key
-from shared.events import Event, new_event
-from shared.outbox import Outbox
+from shared.events import Event
+from shared.staff_shell import absolute_url
 
 log = logging.getLogger(__name__)
-
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates" / "email"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-
-
-# The HTML part's styles are written once, in _layout.html's <style>, and copied into each
-# element's style attribute: Gmail and Outlook drop or ignore much of a <style> element.
-INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-
-
-def branding(settings: Settings, profile: AgencyProfile) -> dict[str, Any]:
-    """What every message says of the agency: its name, logo and signature (MAIL_LOGO_URL,
-    MAIL_SIGNATURE), for the templates' context."""
-    return {
-        "agency": profile.name,
-        "logo_url": settings.mail_logo_url,
-        "signature": settings.mail_signature,
-    }
-
-
-def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text body, html body) of ``template`` with ``context``.
-
-    The subject is one line whatever the context holds (a line break in a name cannot start
-    another header); the text ends with the signature; the HTML has its CSS inlined.
-    """
-    subject = TEMPLATES.get_template(f"{template}.subject.txt").render(context).strip()
-    text = TEMPLATES.get_template(f"{template}.txt").render(context)
-    html = TEMPLATES.get_template(f"{template}.html").render(context)
-    signature = context.get("signature") or f"The {context['agency']} Alliance Program"
-    text = f"{text.rstrip()}\n\n-- \n{signature}\n"
-    return " ".join(subject.split()), text, INLINER.inline(html)
-
-
-def edited_html(text_body: str, *, settings: Settings, profile: AgencyProfile) -> str:
-    """The HTML part of a held message a staff member rewrote: their paragraphs, escaped, in
-    the usual layout (logo, signature, inlined CSS). The text's own signature block (after
-    "-- ") is left to the layout, which signs every message."""
-    body = text_body.replace("\r\n", "\n").partition("\n-- \n")[0]
-    paragraphs = [p.strip("\n") for p in body.split("\n\n") if p.strip()]
-    context = {**branding(settings, profile), "paragraphs": paragraphs}
-    return INLINER.inline(TEMPLATES.get_template("_edited.html").render(context))
 
 
 def record_message(
@@ -165,7 +117,12 @@ def recipient_of(role: str) -> str:
 
 def staff_report_url(settings: Settings, report_id: Any) -> str:
     """A report's page in reporting's staff pages (sign-in first): what staff copies link."""
-    return f"{settings.public_base_url}/reporting/staff/reports/{report_id}"
+    return absolute_url(settings.public_base_url, "reporting", f"/staff/reports/{report_id}")
+
+
+def staff_proposal_url(settings: Settings, proposal_id: Any) -> str:
+    """A proposal's page in review's staff pages (sign-in first)."""
+    return absolute_url(settings.public_base_url, "review", f"/staff/proposals/{proposal_id}")
 
 
 def record_liaison(session: Session, payload: dict[str, Any]) -> None:
@@ -230,7 +187,7 @@ def proposal_received(
     }
     proposal_id = payload["proposal_id"]
     # The Coordinator acts on the proposal's own staff page (sign-in first, if need be).
-    context["review_url"] = f"{settings.public_base_url}/review/staff/proposals/{proposal_id}"
+    context["review_url"] = staff_proposal_url(settings, proposal_id)
     key = f"{proposal_id}:v{payload['version']}"
     created = [
         record_message(
@@ -245,7 +202,7 @@ def proposal_received(
             organization=proposal["organization"]["name"],
         ),
     ]
-    # The alert goes to every active Coordinator by name (services/notify/coordinators.py).
+    # The alert goes to every active Coordinator by name (services/notify/staff/coordinators.py).
     created += [
         record_message(
             session,
@@ -437,7 +394,7 @@ def report_event(
         else:
             lines.append("Each reminder of this report brings the link to its form.")
     else:
-        url = f"{settings.public_base_url}/reporting/staff/reports/{report['report_id']}"
+        url = staff_report_url(settings, report["report_id"])
         lines.append(f"Partner contact: {report['contact']['name']} ({report['contact']['email']})")
         lines.append(f"The report in the staff pages: {url}")
     return calendars.ReportEvent(
@@ -458,372 +415,6 @@ def report_calendar(
     return calendars.render(
         session, events, public_base_url=settings.public_base_url, agency=profile.name
     )
-
-
-# Why multipart/mixed [multipart/alternative [text/plain, text/html], text/calendar]:
-# - A text/calendar part inside multipart/alternative is one of the message's *versions*: a
-#   client shows one alternative, so some show the calendar and hide the text (or the reverse:
-#   Outlook 2007 showed only the plain text once a text/plain part was beside it), and Gmail
-#   and Outlook treat an inline text/calendar as an iMIP invitation (METHOD:REQUEST with
-#   ORGANIZER and ATTENDEE, answered with accept/decline), which a report deadline is not.
-# - As an attachment beside the alternative (Content-Disposition: attachment; filename and the
-#   Content-Type's name "reports.ics", method=PUBLISH), every client shows the message as
-#   written and offers the .ics to add: Gmail's "Add to calendar" on the attachment, Apple
-#   Mail's calendar preview, Outlook's opening an .ics into the calendar. Several reports (the
-#   welcome's calendar) are several VEVENTs in the one attachment.
-# (Notes on clients found with the research for issue 10: invitation builders send the
-# calendar both inline and as an attachment because some clients look only at attachments;
-# for information-only PUBLISH calendars the attachment alone is the robust choice.)
-
-
-def _header(value: str) -> str:
-    """A header's value on one line: no line break in it can start another header."""
-    return " ".join(str(value).split())
-
-
-def build_email(message: Message, *, mail_from: str) -> EmailMessage:
-    """The e-mail of ``message``: its text and HTML as alternatives, and its calendar (if any)
-    attached as ``reports.ics`` (see above for why this structure)."""
-    email = EmailMessage()
-    email["From"] = mail_from
-    # One address, parsed: whatever the row holds, it cannot name a second recipient.
-    email["To"] = Address(addr_spec=_header(message.to_address))
-    email["Subject"] = _header(message.subject)
-    email["Message-ID"] = make_msgid(idstring=str(message.id), domain="alliance.local")
-    email["X-Alliance-Message"] = str(message.id)
-    if message.reference:
-        email["X-Alliance-Reference"] = _header(message.reference)
-    email.set_content(message.text_body)
-    email.add_alternative(message.html_body, subtype="html")
-    if message.calendar:
-        email.add_attachment(
-            message.calendar,
-            subtype="calendar",
-            filename=calendars.FILENAME,
-            params={"method": "PUBLISH", "name": calendars.FILENAME},
-        )
-    return email
-
-
-# -- delivery: pending -> sending -> sent | failed, on the schedule kept in the row ----------
-#
-# Each step is its own short transaction, run by the task: ``claim`` (committed before the
-# mail transaction starts), then ``record_sent``, ``record_not_sent`` or ``record_uncertain``.
-# An attempt is counted when it is claimed, and only a pending message that is due can be
-# claimed, so however many copies of the task run, each attempt counts once.
-
-
-@dataclass(frozen=True)
-class DeliveryPolicy:
-    """How attempts are spaced, and whom to tell when a message fails for good."""
-
-    # retry_schedule[n - 1] is the pause after the n-th attempt; one entry fewer than attempts.
-    retry_schedule: tuple[timedelta, ...]
-    coordinator_email: str
-    agency: str
-    failures_url: str
-    # MAIL_LOGO_URL and MAIL_SIGNATURE for the failure alert (``branding()``).
-    branding: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def max_attempts(self) -> int:
-        return len(self.retry_schedule) + 1
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a delivery step left behind."""
-
-    status: str
-    next_attempt_at: datetime | None = None
-    # New messages to deliver as well: the Coordinator's alert about a failure.
-    follow_up: tuple[uuid.UUID, ...] = ()
-
-
-DELIVERY_FAILED_TEMPLATE = "delivery_failed"
-
-
-def delivery_state(session: Session, *, message_id: uuid.UUID, now: datetime) -> str:
-    """``due`` when the message waits for an attempt now, else its status (or ``missing``)."""
-    row = session.execute(
-        select(Message.status, Message.next_attempt_at).where(Message.id == message_id)
-    ).first()
-    if row is None:
-        return "missing"
-    status, next_attempt_at = row
-    if status == "pending" and next_attempt_at <= now:
-        return "due"
-    return str(status)
-
-
-def claim(session: Session, *, message_id: uuid.UUID, now: datetime) -> Message | None:
-    """Start an attempt: a due pending message becomes ``sending``, its attempt counted.
-
-    None when the message is not due, not pending, or locked by another worker's claim.
-    """
-    message = session.scalars(
-        select(Message)
-        .where(
-            Message.id == message_id,
-            Message.status == "pending",
-            Message.next_attempt_at <= now,
-        )
-        .with_for_update(skip_locked=True)
-    ).first()
-    if message is None:
-        return None
-    message.status = "sending"
-    message.sending_since = now
-    message.attempts += 1
-    return message
-
-
-def _locked(session: Session, message_id: uuid.UUID) -> Message | None:
-    return session.scalars(
-        select(Message).where(Message.id == message_id).with_for_update()
-    ).first()
-
-
-def _still_sending(message: Message | None, attempt: int) -> bool:
-    # Once a lease ran out the sweep owns the message; a late report of that attempt is moot.
-    return message is not None and message.status == "sending" and message.attempts == attempt
-
-
-def record_sent(
-    session: Session,
-    *,
-    message_id: uuid.UUID,
-    attempt: int,
-    now: datetime,
-    outbox: Outbox | None = None,
-) -> Outcome:
-    """The server answered 250: the message is ``sent``, and intake hears of it."""
-    message = _locked(session, message_id)
-    if message is None:
-        return Outcome(status="missing")
-    if message.status == "sent":
-        log.warning(
-            "message %s was delivered again by attempt %d (already sent at %s)",
-            message.id,
-            attempt,
-            message.sent_at,
-        )
-        return Outcome(status="sent")
-    if not _still_sending(message, attempt):
-        # Slower than the lease: the sweep counted it as ambiguous, yet it did go out.
-        log.warning(
-            "message %s attempt %d was delivered after its lease ran out (status %s)",
-            message.id,
-            attempt,
-            message.status,
-        )
-    message.status = "sent"
-    message.sent_at = now
-    message.sending_since = None
-    message.last_error = None
-    if outbox is not None:
-        # Intake shows the applicant what was sent about their proposal.
-        outbox.add(
-            session,
-            new_event(
-                "message.sent",
-                producer="notify",
-                payload={
-                    "message_id": message.id,
-                    "proposal_id": message.proposal_id,
-                    "reference": message.reference,
-                    "template": message.template,
-                    "subject": message.subject,
-                    "to_address": message.to_address,
-                    "recipient": message.recipient,
-                    "sent_at": message.sent_at,
-                },
-            ),
-        )
-    log.info("sent %s to %s (%s)", message.template, message.to_address, message.cause)
-    return Outcome(status="sent")
-
-
-def record_not_sent(
-    session: Session,
-    *,
-    message_id: uuid.UUID,
-    attempt: int,
-    error: str,
-    permanent: bool,
-    policy: DeliveryPolicy,
-    now: datetime,
-) -> Outcome:
-    """The server certainly did not take the message: try again on schedule, or give up.
-
-    A ``permanent`` refusal (a 5xx answer) fails the message at once.
-    """
-    message = _locked(session, message_id)
-    if message is None or not _still_sending(message, attempt):
-        return Outcome(status=message.status if message is not None else "missing")
-    message.last_error = error[:2000]
-    if permanent:
-        log.error("message %s refused for good: %s", message.id, error)
-        return _give_up(session, message, policy=policy)
-    return _retry_or_give_up(session, message, policy=policy, now=now)
-
-
-def record_uncertain(
-    session: Session,
-    *,
-    message_id: uuid.UUID,
-    attempt: int,
-    error: str,
-    policy: DeliveryPolicy,
-    now: datetime,
-) -> Outcome:
-    """The content went out but no answer came: maybe delivered. Count it, and try again."""
-    message = _locked(session, message_id)
-    if message is None or not _still_sending(message, attempt):
-        return Outcome(status=message.status if message is not None else "missing")
-    message.ambiguous_deliveries += 1
-    message.last_error = f"ambiguous: {error}"[:2000]
-    log.warning(
-        "delivery of message %s is ambiguous (attempt %d, %s): the recipient may get it twice",
-        message.id,
-        attempt,
-        error,
-    )
-    return _retry_or_give_up(session, message, policy=policy, now=now)
-
-
-def recover_stalled(
-    session: Session, *, lease: timedelta, policy: DeliveryPolicy, now: datetime, limit: int = 200
-) -> list[uuid.UUID]:
-    """Messages ``sending`` for longer than ``lease``: their worker died mid-send.
-
-    Whether the server got them is unknown: each counts as ambiguous and is due again now.
-    Returns their ids.
-    """
-    stalled = session.scalars(
-        select(Message)
-        .where(Message.status == "sending", Message.sending_since < now - lease)
-        .order_by(Message.sending_since)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for message in stalled:
-        message.ambiguous_deliveries += 1
-        message.last_error = (
-            f"ambiguous: attempt {message.attempts} was still sending after {lease}"
-            f" (since {message.sending_since:%Y-%m-%d %H:%M:%S %Z}); its worker stopped"
-        )
-        log.warning(
-            "delivery of message %s is ambiguous: attempt %d was still sending after %s",
-            message.id,
-            message.attempts,
-            lease,
-        )
-        _retry_or_give_up(session, message, policy=policy, now=now, delay=timedelta(0))
-    return [message.id for message in stalled]
-
-
-def _retry_or_give_up(
-    session: Session,
-    message: Message,
-    *,
-    policy: DeliveryPolicy,
-    now: datetime,
-    delay: timedelta | None = None,
-) -> Outcome:
-    if message.attempts >= policy.max_attempts:
-        return _give_up(session, message, policy=policy)
-    if delay is None:
-        delay = policy.retry_schedule[max(message.attempts, 1) - 1]
-    message.status = "pending"
-    message.sending_since = None
-    message.next_attempt_at = now + delay
-    log.warning(
-        "sending message %s failed (attempt %d of %d), next attempt at %s: %s",
-        message.id,
-        message.attempts,
-        policy.max_attempts,
-        message.next_attempt_at.isoformat(timespec="seconds"),
-        message.last_error,
-    )
-    return Outcome(status="pending", next_attempt_at=message.next_attempt_at)
-
-
-def _give_up(session: Session, message: Message, *, policy: DeliveryPolicy) -> Outcome:
-    message.status = "failed"
-    message.sending_since = None
-    log.error(
-        "giving up on message %s after %d attempts: %s",
-        message.id,
-        message.attempts,
-        message.last_error,
-    )
-    if message.template == DELIVERY_FAILED_TEMPLATE:
-        return Outcome(status="failed")  # an alert about an alert would fail the same way
-    context = {
-        "agency": policy.agency,
-        **policy.branding,
-        "to_address": message.to_address,
-        "subject": message.subject,
-        "reference": message.reference,
-        "attempts": message.attempts,
-        "ambiguous_deliveries": message.ambiguous_deliveries,
-        "last_error": message.last_error or "",
-        "failures_url": policy.failures_url,
-    }
-    organization = message.organization_key or (
-        known_organization(session, message.proposal_id) if message.proposal_id else ""
-    )
-    # Each active Coordinator is told by name (services/notify/coordinators.py); the fallback
-    # address keeps the cause alerts had before Coordinators were known.
-    alerts = [
-        record_message(
-            session,
-            cause=f"delivery_failed:{message.id}"
-            + ("" if coordinator.staff_id is None else f":{coordinator.cause_suffix}"),
-            template=DELIVERY_FAILED_TEMPLATE,
-            to_address=coordinator.email,
-            recipient=STAFF,
-            context={**context, "recipient_name": coordinator.name},
-            # No proposal_id: intake shows an applicant every message sent about their proposal.
-            reference=message.reference,
-            organization=organization,
-        )
-        for coordinator in coordinator_recipients(session, fallback_email=policy.coordinator_email)
-    ]
-    return Outcome(status="failed", follow_up=tuple(alert for alert in alerts if alert is not None))
-
-
-def queue_due_messages(
-    session: Session, *, now: datetime, requeue_after: timedelta, limit: int = 200
-) -> list[uuid.UUID]:
-    """Pending messages due for an attempt, the longest waiting first, that no task queued by
-    an earlier sweep may still be carrying; marked so until ``now + requeue_after``."""
-    due = (
-        select(Message.id)
-        .where(
-            Message.status == "pending",
-            Message.next_attempt_at <= now,
-            or_(Message.queued_until.is_(None), Message.queued_until <= now),
-        )
-        .order_by(Message.next_attempt_at, Message.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(session.scalars(due))
-    if ids:
-        session.execute(
-            update(Message).where(Message.id.in_(ids)).values(queued_until=now + requeue_after)
-        )
-    return ids
-
-
-def forget_queued(session: Session, *, message_ids: list[uuid.UUID]) -> None:
-    """The sweep could not queue these after all (the broker is away): the next one may."""
-    if message_ids:
-        session.execute(
-            update(Message).where(Message.id.in_(message_ids)).values(queued_until=None)
-        )
 
 
 # -- the agreement's life: renewed, concluded, terminated, Ambassador -------------
@@ -880,22 +471,18 @@ REPORT_DEADLINE_TEMPLATES = {
 }
 
 
-def alliance_proposal(session: Session, alliance_id: uuid.UUID) -> uuid.UUID | None:
-    """The proposal an alliance came from, as the events naming both told notify
-    (``AllianceLiaison``), or else as notify's own messages about it recorded it (the
-    signed-alliance welcome and the agreement's changes name both); None when none did."""
-    known = session.scalars(
-        select(AllianceLiaison.proposal_id).where(
-            AllianceLiaison.alliance_id == alliance_id, AllianceLiaison.proposal_id.is_not(None)
-        )
-    ).first()
-    if known is not None:
-        return known
+def proposal_of(session: Session, payload: dict[str, Any]) -> uuid.UUID | None:
+    """The proposal an alliance's event is about: the one it names (every ``report.*`` event
+    carries ``proposal_id``), or else the one the events naming both told notify
+    (``AllianceLiaison``: an evaluation shared names only its alliance); None when none did."""
+    named = payload.get("proposal_id")
+    if named is not None:
+        return uuid.UUID(str(named))
     return session.scalars(
-        select(Message.proposal_id)
-        .where(Message.cause.like(f"alliance.%:{alliance_id}:%"), Message.proposal_id.is_not(None))
-        .order_by(Message.created_at)
-        .limit(1)
+        select(AllianceLiaison.proposal_id).where(
+            AllianceLiaison.alliance_id == payload["alliance_id"],
+            AllianceLiaison.proposal_id.is_not(None),
+        )
     ).first()
 
 
@@ -903,7 +490,7 @@ def report_deadline(
     session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
 ) -> list[uuid.UUID]:
     """A report reminder to the partner's contact with a copy to the liaison, or, past the
-    escalation, an alert to each active Coordinator (services/notify/coordinators.py).
+    escalation, an alert to each active Coordinator (services/notify/staff/coordinators.py).
 
     The cause is the report's reminder (report, due date, offset) and the recipient: the same
     reminder is recorded once whichever event carries it, and a new due date is a new cause.
@@ -914,8 +501,8 @@ def report_deadline(
     base = {
         **branding(settings, profile),
         **payload,
-        "alliance_url": (
-            f"{settings.public_base_url}/review/staff/alliances/{payload['alliance_id']}"
+        "alliance_url": absolute_url(
+            settings.public_base_url, "review", f"/staff/alliances/{payload['alliance_id']}"
         ),
         "staff_report_url": staff_report_url(settings, payload["report_id"]),
     }
@@ -931,7 +518,7 @@ def report_deadline(
             ("contact", "contact", payload["contact"]["name"], payload["contact"]["email"]),
             ("liaison", "liaison", payload["liaison"]["name"], payload["liaison"]["email"]),
         ]
-    proposal_id = alliance_proposal(session, payload["alliance_id"])
+    proposal_id = proposal_of(session, payload)
     created = []
     for role, suffix, name, address in recipients:
         context = {**base, "recipient_name": name, "to_liaison": role == "liaison"}
@@ -1047,7 +634,7 @@ def _report_messages(
 ) -> list[uuid.UUID]:
     """``calendar(role)``, when given, is the ``.ics`` attached to that recipient's message."""
     record_liaison(session, payload)
-    proposal_id = alliance_proposal(session, payload["alliance_id"])
+    proposal_id = proposal_of(session, payload)
     people = {"contact": payload["contact"]["name"], "liaison": payload["liaison"]["name"]}
     created = [
         record_message(
@@ -1091,6 +678,53 @@ def evaluation_shared(
     return _report_messages(session, payload, cause=cause, recipients=recipients, context=context)
 
 
+DELIVERY_FAILED_TEMPLATE = "delivery_failed"
+
+
+def delivery_failed(
+    session: Session,
+    *,
+    message: Message,
+    coordinator_email: str,
+    agency: str,
+    branding: dict[str, Any],
+    failures_url: str,
+) -> list[uuid.UUID]:
+    """Tell each active Coordinator by name (services/notify/staff/coordinators.py) that
+    ``message`` failed for good, once per message; returns the new messages' ids. The
+    fallback address keeps the cause alerts had before Coordinators were known."""
+    context = {
+        "agency": agency,
+        **branding,
+        "to_address": message.to_address,
+        "subject": message.subject,
+        "reference": message.reference,
+        "attempts": message.attempts,
+        "ambiguous_deliveries": message.ambiguous_deliveries,
+        "last_error": message.last_error or "",
+        "failures_url": failures_url,
+    }
+    organization = message.organization_key or (
+        known_organization(session, message.proposal_id) if message.proposal_id else ""
+    )
+    alerts = [
+        record_message(
+            session,
+            cause=f"delivery_failed:{message.id}"
+            + ("" if coordinator.staff_id is None else f":{coordinator.cause_suffix}"),
+            template=DELIVERY_FAILED_TEMPLATE,
+            to_address=coordinator.email,
+            recipient=STAFF,
+            context={**context, "recipient_name": coordinator.name},
+            # No proposal_id: intake shows an applicant every message sent about their proposal.
+            reference=message.reference,
+            organization=organization,
+        )
+        for coordinator in coordinator_recipients(session, fallback_email=coordinator_email)
+    ]
+    return [alert for alert in alerts if alert is not None]
+
+
 def webhook_disabled(
     session: Session,
     *,
@@ -1102,7 +736,7 @@ def webhook_disabled(
     settings: Settings,
     profile: AgencyProfile,
 ) -> list[uuid.UUID]:
-    """Tell each active Coordinator by name (services/notify/coordinators.py) that a webhook
+    """Tell each active Coordinator by name (services/notify/staff/coordinators.py) that a webhook
     endpoint was disabled (services/notify/webhooks), once per disabling; returns the new
     messages' ids."""
     cause = f"webhook_disabled:{endpoint_id}:{disabled_at.isoformat()}"
@@ -1111,7 +745,9 @@ def webhook_disabled(
         "url": url,
         "description": description,
         "reason": reason,
-        "endpoints_url": f"{settings.public_base_url}/notify/staff/webhooks/{endpoint_id}",
+        "endpoints_url": absolute_url(
+            settings.public_base_url, "notify", f"/staff/webhooks/{endpoint_id}"
+        ),
     }
     created = [
         record_message(

@@ -1,6 +1,6 @@
 """What staff may see and do with messages: every rule of notify's pages and API.
 
-Each function takes the acting staff member (``services.notify.conflicts.acting``) and
+Each function takes the acting staff member (``shared.web.current_acting()``) and
 refuses on its own, with the errors of ``shared.domain``:
 
 - staff read the message log and a message (``READERS``), each what is theirs
@@ -16,11 +16,12 @@ refuses on its own, with the errors of ``shared.domain``:
 - nobody sees a message about a proposal of an organization they declared a conflict of
   interest with: lists leave it out, and reading or acting on it is refused (403, as review
   refuses the proposal itself);
-- nobody sees a partner's signed link (``services/notify/links.py``): the message's parts are
-  shown with each one hidden (``ShownMessage``), while the stored message, and the e-mail sent
-  or resent, keep it for the partner.
+- nobody sees a partner's signed link (``services/notify/messages/links.py``): the message's
+  parts are shown with each one hidden (``ShownMessage``), while the stored message, and the
+  e-mail sent or resent, keep it for the partner.
 
-The functions take the caller's session and never commit.
+The functions take the caller's session and never commit; a message released or resent is
+queued once the caller commits (``delivery.queue.deliver_after_commit``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
-from services.notify import links, messages
-from services.notify.messages import edited_html
+from services.notify.delivery.queue import deliver_after_commit
+from services.notify.messages import links
+from services.notify.messages.domain import APPROVAL_LETTER, PARTNER_WELCOME
+from services.notify.messages.render import edited_html
 from services.notify.models import AllianceLiaison, Message
-from services.notify.tasks import deliver_after_commit
-from shared.config import load_agency_profile, load_settings
+from shared.agency import AgencyProfile
+from shared.config import Settings
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
 
@@ -427,7 +430,14 @@ def delivery_problems(session: Session, acting: Acting, *, limit: int = 200) -> 
 
 
 def edit_held(
-    session: Session, acting: Acting, *, message_id: uuid.UUID, subject: str, text_body: str
+    session: Session,
+    acting: Acting,
+    *,
+    message_id: uuid.UUID,
+    subject: str,
+    text_body: str,
+    settings: Settings,
+    profile: AgencyProfile,
 ) -> ShownMessage:
     """Rewrite a held message; the HTML part becomes the edited text, escaped. Staff edit the
     text as shown, links hidden: each placeholder left in it gets its link back."""
@@ -447,9 +457,7 @@ def edit_held(
     message.text_body = links.restore_signed_links(
         text_body.replace("\r\n", "\n"), message.text_body
     )
-    message.html_body = edited_html(
-        message.text_body, settings=load_settings(), profile=load_agency_profile()
-    )
+    message.html_body = edited_html(message.text_body, settings=settings, profile=profile)
     message.edited_by = acting.email
     message.edited_by_name = acting.name[:200] or None
     return shown(message)
@@ -475,7 +483,7 @@ def release_held(
         message.released_by = acting.email
         message.released_by_name = acting.name[:200] or None
         released.append(message.id)
-        if message.template == messages.APPROVAL_LETTER:
+        if message.template == APPROVAL_LETTER:
             welcomes = _release_welcome_after(session, message, acting)
             deliver_after_commit(session, welcomes, countdown=WELCOME_AFTER_LETTER.total_seconds())
     deliver_after_commit(session, released)
@@ -494,7 +502,7 @@ def _release_welcome_after(session: Session, letter: Message, acting: Acting) ->
             select(Message)
             .where(
                 Message.proposal_id == letter.proposal_id,
-                Message.template == messages.PARTNER_WELCOME,
+                Message.template == PARTNER_WELCOME,
                 Message.status == "held",
             )
             .with_for_update()

@@ -15,7 +15,8 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from services.notify.messages import STAFF, branding, record_message
+from services.notify.messages.domain import STAFF, record_message
+from services.notify.messages.render import branding
 from shared.agency import AgencyProfile
 from shared.config import Settings
 from shared.events import Event

@@ -9,13 +9,13 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from services.notify.messages import (
+from services.notify.messages.domain import (
     PARTNER,
-    alliance_proposal,
-    branding,
+    proposal_of,
     record_liaison,
     record_message,
 )
+from services.notify.messages.render import branding
 from shared.agency import AgencyProfile
 from shared.config import Settings
 from shared.events import Event
@@ -47,7 +47,7 @@ def link_resent(
         to_address=contact["email"],
         recipient=PARTNER,
         context=context,
-        proposal_id=alliance_proposal(session, payload["alliance_id"]),
+        proposal_id=proposal_of(session, payload),
         alliance_id=payload["alliance_id"],
         reference=payload["reference"],
         organization=payload["partner_name"],

@@ -2,7 +2,7 @@
 decision messages held for a last look (preview, edit, hold, release), and the deliveries that
 failed.
 
-Every rule is in ``services/notify/domain.py``; a refusal becomes its page in
+Every rule is in ``services/notify/log/domain.py``; a refusal becomes its page in
 ``shared.web``. The role each route asks for is only the sign-in gate."""
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from services.notify import conflicts, domain
-from services.notify.schemas import ChosenMessagesIn, EditIn, LogQuery
+from services.notify.log import domain
+from services.notify.log.schemas import ChosenMessagesIn, EditIn, LogQuery
 from services.notify.webhooks import domain as webhooks
+from services.notify.worker import database
+from shared.config import load_agency_profile, load_settings
 from shared.domain import Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.security_headers import sandboxed_document
 from shared.staff_auth import staff_required
+from shared.web import current_acting, request_session
 
 bp = Blueprint("messages", __name__, url_prefix="/staff")
 
@@ -28,7 +31,7 @@ FLASHES = {"hold": "Held back.", "release": "Saved and released.", "save": "Save
 @bp.route("/messages", methods=["GET", "POST"])
 @staff_required(*domain.RELEASERS)
 def held_page() -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         try:
@@ -52,7 +55,7 @@ def held_page() -> Any:
 @staff_required(*domain.RELEASERS)
 @checks_form_text
 def message_page(message_id: uuid.UUID) -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     action = request.form.get("action", "save")
     if request.method == "POST":
@@ -61,7 +64,14 @@ def message_page(message_id: uuid.UUID) -> Any:
                 domain.hold_again(session, acting, message_ids=[message_id])
             else:
                 edited = load_input(EditIn(), request.form)
-                domain.edit_held(session, acting, message_id=message_id, **edited)
+                domain.edit_held(
+                    session,
+                    acting,
+                    message_id=message_id,
+                    settings=load_settings(),
+                    profile=load_agency_profile(),
+                    **edited,
+                )
                 if action == "release":
                     domain.release_held(session, acting, message_ids=[message_id])
         except Invalid as err:
@@ -79,7 +89,7 @@ def message_page(message_id: uuid.UUID) -> Any:
 @staff_required(*domain.WATCHERS)
 def deliveries_page() -> Any:
     """Messages that failed for good, and those that may have reached their recipient twice."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     problems = domain.delivery_problems(session, acting)
     return render_template("staff/deliveries.html", problems=problems)
 
@@ -87,7 +97,7 @@ def deliveries_page() -> Any:
 @bp.route("/deliveries/<uuid:message_id>/resend", methods=["POST"])
 @staff_required(*domain.WATCHERS)
 def resend(message_id: uuid.UUID) -> Any:
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     copy = domain.resend(session, acting, message_id=message_id)
     flash(f"A new copy of “{copy.subject}” is on its way to {copy.to_address}.", "success")
     return redirect(url_for("messages.deliveries_page"), code=303)
@@ -101,7 +111,7 @@ def resend(message_id: uuid.UUID) -> Any:
 def log_page() -> Any:
     """Every message, newest first, found by search words (``q``) and filtered by
     reference, recipient and status."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     errors: dict[str, list[str]] = {}
     try:
         chosen = load_input(LogQuery(), request.args)
@@ -146,7 +156,7 @@ def log_page() -> Any:
 @staff_required(*domain.READERS)
 def log_message_page(message_id: uuid.UUID) -> Any:
     """One message: recipients, status, attempts, the server's last answer, both parts."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     message = domain.get_message(session, acting, message_id)
     return render_template(
         "staff/log_message.html",
@@ -162,7 +172,7 @@ def log_message_page(message_id: uuid.UUID) -> Any:
 def log_message_html(message_id: uuid.UUID) -> Any:
     """The HTML part of the message page, alone, for that page's sandboxed frame: under a
     policy of its own (its inline styles apply, no script runs), read as the page reads it."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     message = domain.get_message(session, acting, message_id)
     return sandboxed_document(message.html_body)
 
@@ -171,7 +181,7 @@ def log_message_html(message_id: uuid.UUID) -> Any:
 @staff_required(*domain.RELEASERS)
 def log_resend(message_id: uuid.UUID) -> Any:
     """Asks first (GET), then sends a new copy (POST) and opens the copy's page."""
-    session, acting = conflicts.in_request()
+    session, acting = request_session(database), current_acting()
     if request.method == "POST":
         copy = domain.resend(session, acting, message_id=message_id)
         flash(
