@@ -21,7 +21,7 @@ which ``make test`` runs).
 
 While a Playwright session is open, the main thread looks to asyncio as if a loop were running
 (that is how Playwright's sync API works), so ``asyncio.run()`` would fail in any test run
-after it. ``tests/conftest.py`` therefore runs the ``browser``-marked tests last.
+after it. The root ``conftest.py`` therefore runs the ``browser``-marked tests last.
 """
 
 from __future__ import annotations

@@ -19,12 +19,7 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 # Browser tests (tests/browser_harness.py). Playwright is imported only when a test asks for it.
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Run the browser tests last: while the session's Playwright is open, asyncio thinks a loop
-    # runs in the main thread, which would break asyncio.run() in any later test.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+# They run after every other test of a process (the root conftest.py orders the tests).
 
 
 @pytest.fixture(scope="session")
