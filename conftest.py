@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.scheduling import SHARED_MODULES_DIR, make_scheduler, note_shared_modules, run_order
+from tests.scheduling import NOTES_DIR, make_scheduler, note_for_controller, run_order
 from tests.servers import (
     TestServers,
     for_workers,
@@ -51,7 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _servers = start_test_servers()
     os.environ.update(test_environment(_servers))
     os.environ.update(for_workers(_servers))
-    os.environ[SHARED_MODULES_DIR] = tempfile.mkdtemp(prefix="apm-test-schedule-")
+    os.environ[NOTES_DIR] = tempfile.mkdtemp(prefix="apm-test-schedule-")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -66,8 +66,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _servers is not None:
         _servers.stop()
         _servers = None
-    if not hasattr(config, "workerinput") and os.environ.get(SHARED_MODULES_DIR):
-        shutil.rmtree(os.environ.pop(SHARED_MODULES_DIR), ignore_errors=True)
+    if not hasattr(config, "workerinput") and os.environ.get(NOTES_DIR):
+        shutil.rmtree(os.environ.pop(NOTES_DIR), ignore_errors=True)
 
 
 # -- the order the tests run in, and how xdist hands them out (tests/scheduling.py) ----------
@@ -75,10 +75,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=run_order)  # stable: the rest keeps the collected order
     workerinput = getattr(config, "workerinput", None)
+    run_order(items, parallel=workerinput is not None)
     if workerinput is not None:
-        note_shared_modules(workerinput["workerid"], items)
+        note_for_controller(workerinput["workerid"], items)
 
 
 @pytest.hookimpl(optionalhook=True)
