@@ -98,7 +98,10 @@ pytest: $(VENV)/.dev-installed system-deps node-deps
 	@echo "[make] pytest (servers: POSTGRES_URL/REDIS_URL if set, else containers, else embedded)"
 	@$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# ruff and mypy run beside pytest (its workers spend their first seconds starting up and
+# migrating their databases); make fails if any of the three does.
+test: $(VENV)/.dev-installed system-deps node-deps
+	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
 
 test-fast: $(VENV)/.dev-installed system-deps
 	@echo "[make] pytest: unit and integration tests (no e2e, faults, browser or contract)"

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from deploy.embedded import free_port
+from tests.scheduling import browser_scope
 from tests.smtp import SmtpServer
 
 if TYPE_CHECKING:
@@ -19,10 +20,11 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 # Browser tests (tests/browser_harness.py). Playwright is imported only when a test asks for it.
-# They run after every other test of a process (the root conftest.py orders the tests).
+# In one process they run after every other test, on one Chromium; under xdist each browser
+# module opens its own (tests/scheduling.py).
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=browser_scope)
 def browser() -> "Iterator[Browser]":
     from playwright.sync_api import sync_playwright
 

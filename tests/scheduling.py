@@ -5,20 +5,21 @@ time goes to tests that wait: a whole system started by ``alliance run`` (tests/
 injected into one (tests/faults), a browser driven (tests/browser). They run first, so that
 they wait beside the tests that compute, and each goes to whichever worker is free:
 
-- ``run_order`` sorts the collected tests: the ones that wait longest first (the faults, the
-  other whole-system runs), then the rest in the order they were collected, then the browser
-  tests. In one process, the browser tests must come after every other test (while
-  Playwright's session is open, asyncio thinks a loop runs in the main thread, which would
-  break ``asyncio.run()`` in any later test). Under xdist the whole cycle in a browser, the
-  longest test, goes first of all: the worker that takes it runs only browser tests after.
+- ``run_order`` sorts the collected tests: the ones that wait longest first (the whole cycle
+  in a browser, the faults, the other whole-system runs), then the rest in the order they
+  were collected, then the browser tests.
 - ``WaitingFirstScheduling`` hands the tests out in that order, like xdist's ``loadscope``
   with a finer scope: one test, except where the tests of a module share a module-, class-
   or package-scoped fixture (one system run for the module, say); those go to one worker
   together. It keeps at most ``TEST_SYSTEMS`` (3) whole-system tests running at once, one a
-  worker (each holds some 20 PostgreSQL connections and starts a dozen processes), and gives
-  a worker that ran a browser test only browser tests from then on. Each worker notes
-  for the controller what it needs to know (``note_for_controller``): the controller sees
-  only the tests' ids.
+  worker (each holds some 20 PostgreSQL connections and starts a dozen processes). Each
+  worker notes for the controller what it needs to know (``note_for_controller``): the
+  controller sees only the tests' ids.
+- While Playwright's session is open, asyncio thinks a loop runs in the main thread, which
+  would break ``asyncio.run()`` in any later test of the process. In one process the browser
+  tests run last, on one Chromium; under xdist, where any test may follow, the ``browser``
+  fixture opens one Chromium a module and closes it after (``browser_scope``), so a browser
+  module is one unit of work.
 
 (xdist's own ``loadgroup`` would do the grouping with ``xdist_group`` marks, but with pytest 9
 it no longer groups anything: it renames the tests' ids, which pytest 9 builds otherwise.)
@@ -56,16 +57,21 @@ def _expected_seconds(item: pytest.Item) -> float:
     return max([_SLOW_MODULES.get(_module(item.nodeid), 0.0), *marked])
 
 
-def run_order(items: list[pytest.Item], *, parallel: bool) -> None:
+def run_order(items: list[pytest.Item]) -> None:
     """Sort ``items`` in place: the longest waits first, then the rest as collected, then the
-    browser tests; under xdist (``parallel``) the long browser test goes first of all."""
+    browser tests."""
 
     def key(item: pytest.Item) -> tuple[bool, float]:
         expected = _expected_seconds(item)
-        browser = item.get_closest_marker("browser") is not None
-        return (browser and not (parallel and expected), -expected)
+        return (item.get_closest_marker("browser") is not None and not expected, -expected)
 
     items.sort(key=key)  # stable: the rest keeps the collected order
+
+
+def browser_scope(fixture_name: str, config: pytest.Config) -> str:
+    """The ``browser`` fixture's scope: one Chromium a session in one process; under xdist
+    one a module, closed before the worker's next module, which may be any test."""
+    return "module" if hasattr(config, "workerinput") else "session"
 
 
 def _shares_a_fixture(item: pytest.Item) -> bool:
@@ -79,15 +85,14 @@ def _shares_a_fixture(item: pytest.Item) -> bool:
 
 
 def note_for_controller(worker_id: str, items: list[pytest.Item]) -> None:
-    """In a worker: note for the controller which modules' tests share a fixture, which tests
-    start a whole system (marked ``e2e``) and which drive a browser."""
+    """In a worker: note for the controller which modules' tests share a fixture and which
+    tests start a whole system (marked ``e2e``)."""
     folder = os.environ.get(NOTES_DIR)
     if not folder:
         return
     note = {
         "shared": sorted({_module(item.nodeid) for item in items if _shares_a_fixture(item)}),
         "systems": [item.nodeid for item in items if item.get_closest_marker("e2e")],
-        "browser": [item.nodeid for item in items if item.get_closest_marker("browser")],
     }
     path = Path(folder) / f"{worker_id}.json"
     partial = path.with_suffix(".partial")
@@ -99,7 +104,6 @@ def note_for_controller(worker_id: str, items: list[pytest.Item]) -> None:
 class _Notes:
     shared: set[str] = field(default_factory=set)
     systems: set[str] = field(default_factory=set)
-    browser: set[str] = field(default_factory=set)
 
     @classmethod
     def read(cls) -> _Notes | None:
@@ -113,7 +117,6 @@ class _Notes:
             note = json.loads(path.read_text())
             notes.shared.update(note["shared"])
             notes.systems.update(note["systems"])
-            notes.browser.update(note["browser"])
         return notes
 
 
@@ -130,13 +133,12 @@ def make_scheduler(config: pytest.Config, log: Any) -> Any:
         """loadscope, a test at a time except for modules whose tests share a fixture, in
         the collected order (never reordered by the number of tests in a scope), with at
         most ``most_systems_at_once()`` whole-system tests out at once, each on its own
-        worker, and no other test for a worker once it had a browser test."""
+        worker."""
 
         def __init__(self, config: pytest.Config, log: Any = None) -> None:
             super().__init__(config, log)
             self._notes: _Notes | None = None
             self._most_systems = most_systems_at_once()
-            self._had_browser: set[Any] = set()
             self._systems: dict[Any, set[str]] = {}  # whole-system units out, by worker
 
         def schedule(self) -> None:
@@ -162,8 +164,6 @@ def make_scheduler(config: pytest.Config, log: Any) -> Any:
                 len(scopes) for scopes in self._systems.values()
             ) >= self._most_systems or bool(self._systems.get(node))
             for scope, unit in self.workqueue.items():
-                if node in self._had_browser and not self._is("browser", unit):
-                    continue
                 if systems_full and self._is("systems", unit):
                     continue
                 return scope
@@ -179,8 +179,6 @@ def make_scheduler(config: pytest.Config, log: Any) -> Any:
 
         def _note_assigned(self, node: Any, unit: dict[str, bool]) -> None:
             scope = self._split_scope(next(iter(unit)))
-            if self._is("browser", unit):
-                self._had_browser.add(node)
             if self._is("systems", unit):
                 self._systems.setdefault(node, set()).add(scope)
 
