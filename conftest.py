@@ -101,7 +101,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 class SettingsMonkeyPatch(pytest.MonkeyPatch):  # type: ignore[misc]
     """pytest's MonkeyPatch, except that setting or deleting an environment variable (and
     undoing it) makes the next ``load_settings()`` read the environment again: a process
-    reads its settings once (shared/config.py), a test changes them on the fly."""
+    reads its settings once (shared/config/), a test changes them on the fly."""
 
     def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
         super().setenv(name, value, prepend)

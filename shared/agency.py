@@ -4,7 +4,7 @@ One deployment serves one agency, either a state plan (MIOSHA's divisions, the d
 federal OSHA (office levels). Every list can be replaced by an environment variable holding
 comma-separated ``slug=Label`` pairs, for example
 ``AGENCY_HAZARDS="falls=Falls,heat=Heat illness"`` (declared with the other settings in
-shared/config.py).
+shared/config/agency.py; ``shared.config.load_agency_profile()`` gives the profile loaded).
 """
 
 from __future__ import annotations
@@ -118,10 +118,3 @@ class AgencyProfile:
         if self.federal:
             return dict(GOAL_CATEGORIES)
         return {k: v for k, v in GOAL_CATEGORIES.items() if k != "national_dialogue"}
-
-
-def load_agency_profile() -> AgencyProfile:
-    """This deployment's profile (``AGENCY_*`` settings, read and checked in shared/config.py)."""
-    from shared.config import load_settings
-
-    return load_settings().agency

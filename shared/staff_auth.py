@@ -94,7 +94,7 @@ class StaffAuthSettings:
 
 
 def load_staff_auth_settings() -> StaffAuthSettings:
-    settings = load_settings()  # STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS: shared/config.py
+    settings = load_settings()  # STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS: shared/config/staff.py
     return StaffAuthSettings(
         idle_timeout=settings.staff_idle_timeout,
         absolute_timeout=settings.staff_session_lifetime,

@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from celery import Task
+from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.celery_app import ServiceCelery
@@ -48,11 +49,23 @@ class ServiceTask(Task):  # type: ignore[misc]  # Celery has no type hints
     reject_on_worker_lost = True
     ignore_result = True
     # A database or network that is away is waited for, however long: giving up would drop
-    # an event the producer already counts as delivered. Pauses grow to 5 minutes.
+    # an event the producer already counts as delivered. The pause before attempt n + 1 is
+    # Celery's exponential backoff (retry_countdown): drawn at random up to 2**n seconds (full
+    # jitter: consumers that failed together do not all come back together), at most 5 minutes.
     max_retries = None
     retry_backoff = True
     retry_backoff_max = 300
     retry_jitter = True
+
+    def retry_countdown(self) -> int:
+        """Seconds to wait before the next attempt, as the backoff above declares."""
+        countdown: int = get_exponential_backoff_interval(
+            factor=int(max(1.0, self.retry_backoff)),
+            retries=self.request.retries,
+            maximum=self.retry_backoff_max,
+            full_jitter=self.retry_jitter,
+        )
+        return countdown
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         app: ServiceCelery = self.app
@@ -97,7 +110,7 @@ def event_consumer(
             except Exception as err:
                 if _is_transient(err):
                     log.warning("transient failure, retrying: %s", err)
-                    raise self.retry(exc=err, countdown=min(2**self.request.retries, 300)) from err
+                    raise self.retry(exc=err, countdown=self.retry_countdown()) from err
                 log.exception(
                     "handling %s %s failed; kept for inspection", parsed.type, parsed.event_id
                 )

@@ -1,25 +1,30 @@
-"""What every service's Flask app has in common: settings, error pages, /healthz."""
+"""What every service's Flask app has in common: settings, error pages, /healthz, one session
+per request, and the factory every service builds its app with (``create_service_app``)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared.config import load_settings
+from shared.api import ServiceApi
+from shared.config import load_agency_profile, load_settings
 from shared.converters import register_converters
 from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
 from shared.domain import DomainError
 from shared.health import system_health
 from shared.proposal import flatten_errors
 from shared.security_headers import init_security_headers
+from shared.staff_auth import init_staff_auth
 from shared.staff_shell import init_staff_shell
 from shared.text_hygiene import (
     MAX_JSON_DEPTH,
@@ -42,8 +47,6 @@ def wants_json() -> bool:
 def layout_context() -> dict[str, str]:
     """What layout.html needs on every page: the agency's name, the assets' version and where
     the site title leads."""
-    from shared.agency import load_agency_profile
-
     profile = load_agency_profile()
     return {
         "agency_name": profile.name,
@@ -296,7 +299,7 @@ SITE_STATIC = Path(__file__).parent / "static" / "site"
 
 def init_app(app: Flask, *, service: str) -> None:
     # Every setting is read and checked here, before the app exists: a bad one stops it with
-    # a ConfigurationError naming the variable (shared/config.py).
+    # a ConfigurationError naming the variable (shared/config/).
     settings = load_settings()
     register_converters(app)  # <number:...> in paths: a bad id is a 404 (shared/converters.py)
     # Every service's pages share the USWDS layout and form macros (shared/templates) and the
@@ -357,3 +360,68 @@ def init_app(app: Flask, *, service: str) -> None:
         response.status_code = 200 if healthy else 503
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+# -- the app factory ----------------------------------------------------------------------------
+
+
+class Part(Protocol):
+    """A part of a service's domain (``services/<service>/<part>/__init__.py``): it wires its own
+    pages into the app and its API into the service's ``ServiceApi``."""
+
+    def register(self, app: Flask, rest: ServiceApi) -> None: ...
+
+
+def create_service_app(
+    import_name: str,
+    *,
+    service: str,
+    title: str,
+    test_config: Mapping[str, object] | None = None,
+    parts: Iterable[Part] = (),
+    pages: Iterable[Blueprint] = (),
+    apis: Iterable[Blueprint] = (),
+    staff: bool = True,
+    extensions: Iterable[Callable[[Flask], None]] = (),
+) -> ServiceApp:
+    """The Flask app of ``service``, built the same way for every service.
+
+    Its settings and common wiring (``init_app``), its OpenAPI document titled "Alliance
+    Program Manager: ``title``" at /api/v1/openapi.json, ``test_config`` over both, then each
+    of ``extensions`` (which may read the test config), staff sign-in (``staff``: the review
+    service's sign-in works in every staff service), CSRF on every form post, and last the
+    service's own parts: each of ``pages`` (HTML blueprints), each of ``apis`` (flask-smorest
+    blueprints) and each of ``parts``, which registers its pages and API itself.
+
+    With staff sign-in, API writes carry the X-CSRFToken header (shared/staff_auth.py); without
+    it the JSON API uses no cookies, so there is nothing for CSRF to ride on and ``apis`` are
+    exempt.
+    """
+    app = ServiceApp(import_name)
+    init_app(app, service=service)
+    app.config.update(
+        API_TITLE=f"Alliance Program Manager: {title}",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    if test_config:
+        app.config.update(test_config)
+    for extension in extensions:
+        extension(app)
+    if staff:
+        init_staff_auth(app)
+    csrf = CSRFProtect(app)
+    apis = list(apis)
+    if not staff:
+        for bp in apis:
+            csrf.exempt(bp)
+    rest = ServiceApi(app)
+    for bp in pages:
+        app.register_blueprint(bp)
+    for bp in apis:
+        rest.register_blueprint(bp)
+    for part in parts:
+        part.register(app, rest)
+    return app

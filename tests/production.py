@@ -1,8 +1,8 @@
 """An environment ``APP_ENV=production`` accepts, for tests that run the apps in production.
 
 Production refuses a short or published ``SECRET_KEY``, servers without a real password, any
-debug switch and an ``http://`` base URL (shared/config.py, ``production_problems``). The test
-servers have no passwords: their URLs get a long random one, which they ignore (PostgreSQL
+debug switch and an ``http://`` base URL (``production_problems`` in shared/config/production.py).
+The test servers have no passwords: their URLs get a long random one, which they ignore (PostgreSQL
 with trust authentication; Redis and Valkey accept any password for the ``default`` user when
 it has none, so the broker URL names that user). Keys and passwords are made afresh on each
 call: no value in the repository is one production would take.

@@ -15,7 +15,6 @@ from flask_smorest import Blueprint, abort
 from webargs.flaskparser import FlaskParser
 
 from services.intake import proposals
-from services.intake.config import IntakeSettings, load_intake_settings
 from services.intake.idempotency import (
     HEADER,
     MAX_KEY_LENGTH,
@@ -35,6 +34,7 @@ from services.intake.schemas import (
     TokenQuerySchema,
 )
 from services.intake.worker import database, outbox
+from shared.config import Settings, load_settings
 from shared.web import request_session
 
 
@@ -73,7 +73,7 @@ IDEMPOTENCY_HEADER = {
 }
 
 
-def _submitted(proposal: Proposal, settings: IntakeSettings) -> dict[str, Any]:
+def _submitted(proposal: Proposal, settings: Settings) -> dict[str, Any]:
     return {
         "id": str(proposal.id),
         "reference": proposal.reference,
@@ -84,7 +84,7 @@ def _submitted(proposal: Proposal, settings: IntakeSettings) -> dict[str, Any]:
     }
 
 
-def _draft_saved(draft: Proposal, settings: IntakeSettings) -> dict[str, Any]:
+def _draft_saved(draft: Proposal, settings: Settings) -> dict[str, Any]:
     assert draft.draft_expires_at is not None
     return {
         "id": str(draft.id),
@@ -102,7 +102,7 @@ def _draft_saved(draft: Proposal, settings: IntakeSettings) -> dict[str, Any]:
 @bp.alt_response(422, description='Bad input: ``{"errors": {field path: [messages]}}``')
 def submit(data: dict[str, Any]) -> Any:
     """Submit a proposal (SPEC's contract)."""
-    settings = load_intake_settings()
+    settings = load_settings()
     session = request_session(database)
 
     def create() -> StoredAnswer:
@@ -125,10 +125,10 @@ class ProposalResource(MethodView):
     @bp.response(200, ProposalStatusSchema)
     def get(self, proposal_id: uuid.UUID, token: str) -> Any:
         """A proposal's status, history and the messages sent about it."""
-        settings = load_intake_settings()
+        settings = load_settings()
         proposals.linked_id("status", token, settings=settings, proposal_id=proposal_id)
         proposal = proposals.find_submitted(request_session(database), proposal_id)
-        return proposals.public_status(proposal, timezone=settings.timezone)
+        return proposals.public_status(proposal, timezone=settings.agency_timezone)
 
     @limiter.limit(writing_limit)
     @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
@@ -136,7 +136,7 @@ class ProposalResource(MethodView):
     @bp.response(200, SubmittedSchema)
     def put(self, data: dict[str, Any], proposal_id: uuid.UUID, token: str) -> Any:
         """Resubmit a proposal the agency asked to change (a new version)."""
-        settings = load_intake_settings()
+        settings = load_settings()
         proposals.linked_id("status", token, settings=settings, proposal_id=proposal_id)
         session = request_session(database)
         proposal = proposals.resubmit_proposal(
@@ -151,7 +151,7 @@ class ProposalResource(MethodView):
 @bp.response(201, DraftSavedSchema)
 def create_draft(body: dict[str, Any]) -> Any:
     """Save an unfinished proposal; a link to resume it is e-mailed to the contact."""
-    settings = load_intake_settings()
+    settings = load_settings()
     draft = proposals.save_draft(
         request_session(database), data=body["proposal"], settings=settings, outbox=outbox
     )
@@ -164,7 +164,7 @@ class DraftResource(MethodView):
     @bp.response(200, DraftSchemaOut)
     def get(self, draft_id: uuid.UUID, token: str) -> Any:
         """What was saved in a draft."""
-        settings = load_intake_settings()
+        settings = load_settings()
         proposals.linked_id("draft", token, settings=settings, proposal_id=draft_id)
         draft = proposals.find_draft(request_session(database), draft_id)
         assert draft.draft_expires_at is not None
@@ -181,7 +181,7 @@ class DraftResource(MethodView):
     @bp.response(200, DraftSavedSchema)
     def put(self, body: dict[str, Any], draft_id: uuid.UUID, token: str) -> Any:
         """Replace what a draft holds."""
-        settings = load_intake_settings()
+        settings = load_settings()
         proposals.linked_id("draft", token, settings=settings, proposal_id=draft_id)
         session = request_session(database)
         draft = proposals.save_draft(
@@ -196,7 +196,7 @@ class DraftResource(MethodView):
 @bp.response(201, SubmittedSchema)
 def submit_draft(draft_id: uuid.UUID, token: str) -> Any:
     """Submit what a draft holds, once it is complete."""
-    settings = load_intake_settings()
+    settings = load_settings()
     proposals.linked_id("draft", token, settings=settings, proposal_id=draft_id)
     proposal = proposals.submit_draft(
         request_session(database), draft_id=draft_id, settings=settings, outbox=outbox

@@ -6,7 +6,6 @@ from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from services.intake.config import load_intake_settings
 from shared.config import load_settings
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
@@ -17,7 +16,7 @@ def writing_limit() -> str:
 
 
 def init_limits(app: Flask) -> None:
-    app.config.setdefault("INTAKE_RATE_LIMIT", load_intake_settings().rate_limit)
+    app.config.setdefault("INTAKE_RATE_LIMIT", load_settings().intake_rate_limit)
     app.config.setdefault("RATELIMIT_STORAGE_URI", load_settings().redis_url)
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 2, "socket_connect_timeout": 2}

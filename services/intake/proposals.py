@@ -18,7 +18,6 @@ from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.intake.config import IntakeSettings
 from services.intake.models import (
     Proposal,
     ProposalVersion,
@@ -28,6 +27,7 @@ from services.intake.models import (
 )
 from services.intake.schemas import ProposalInputSchema
 from services.intake.tokens import LinkInvalid, LinkRefused, make_token, read_token
+from shared.config import Settings
 from shared.db import utcnow
 from shared.domain import Conflict, NotFound
 from shared.events import Event, new_event
@@ -67,20 +67,24 @@ class NotEditable(Conflict):
         )
 
 
-def status_url(settings: IntakeSettings, proposal_id: uuid.UUID) -> str:
+def status_url(settings: Settings, proposal_id: uuid.UUID) -> str:
     return f"{settings.public_base_url}/status/{make_token('status', proposal_id)}"
 
 
-def resume_url(settings: IntakeSettings, proposal_id: uuid.UUID) -> str:
+def resume_url(settings: Settings, proposal_id: uuid.UUID) -> str:
     return f"{settings.public_base_url}/apply/resume/{make_token('draft', proposal_id)}"
 
 
 def linked_id(
-    purpose: str, token: str, *, settings: IntakeSettings, proposal_id: uuid.UUID | None = None
+    purpose: str, token: str, *, settings: Settings, proposal_id: uuid.UUID | None = None
 ) -> uuid.UUID:
     """The proposal a ``purpose`` link ("status" or "draft") opens; with ``proposal_id``,
     the link must open that one. ``LinkExpired`` (403) or ``LinkInvalid`` (404) otherwise."""
-    lifetime = settings.draft_lifetime if purpose == "draft" else settings.status_link_lifetime
+    lifetime = (
+        settings.intake_draft_lifetime
+        if purpose == "draft"
+        else settings.intake_status_link_lifetime
+    )
     named = read_token(purpose, token, max_age=lifetime)
     if proposal_id is not None and named != proposal_id:
         raise LinkInvalid
@@ -159,7 +163,7 @@ def save_draft(
     session: Session,
     *,
     data: dict[str, Any],
-    settings: IntakeSettings,
+    settings: Settings,
     outbox: Outbox,
     draft_id: uuid.UUID | None = None,
     anew_if_gone: bool = False,
@@ -182,7 +186,7 @@ def save_draft(
     draft.data = data
     draft.contact_email = _contact_email(data)
     draft.organization_name = _organization_name(data)
-    draft.draft_expires_at = now + settings.draft_lifetime
+    draft.draft_expires_at = now + settings.intake_draft_lifetime
     session.flush()
     if created:
         _history(session, draft, "draft")
@@ -210,7 +214,7 @@ def submit_proposal(
     session: Session,
     *,
     data: dict[str, Any],
-    settings: IntakeSettings,
+    settings: Settings,
     outbox: Outbox,
     draft_id: uuid.UUID | None = None,
 ) -> Proposal:
@@ -226,7 +230,7 @@ def submit_proposal(
 
 
 def submit_draft(
-    session: Session, *, draft_id: uuid.UUID, settings: IntakeSettings, outbox: Outbox
+    session: Session, *, draft_id: uuid.UUID, settings: Settings, outbox: Outbox
 ) -> Proposal:
     """Submit what a draft holds, once it is complete (``Invalid`` names what is missing)."""
     draft = find_draft(session, draft_id, lock=True)
@@ -239,11 +243,11 @@ def _submit(
     proposal: Proposal,
     data: dict[str, Any],
     *,
-    settings: IntakeSettings,
+    settings: Settings,
     outbox: Outbox,
 ) -> Proposal:
     now = utcnow()
-    proposal.reference = next_reference(session, now=now, timezone=settings.timezone)
+    proposal.reference = next_reference(session, now=now, timezone=settings.agency_timezone)
     proposal.status = "submitted"
     proposal.version = 1
     proposal.data = data
@@ -263,7 +267,7 @@ def resubmit_proposal(
     *,
     proposal_id: uuid.UUID,
     data: dict[str, Any],
-    settings: IntakeSettings,
+    settings: Settings,
     outbox: Outbox,
 ) -> Proposal:
     """A new version after changes were requested; every earlier version is kept."""
@@ -291,7 +295,7 @@ def _queue_event(
     proposal: Proposal,
     event_type: str,
     *,
-    settings: IntakeSettings,
+    settings: Settings,
     outbox: Outbox,
 ) -> None:
     outbox.add(

@@ -27,7 +27,8 @@ from marshmallow import (
     validates_schema,
 )
 
-from shared.agency import AgencyProfile, load_agency_profile
+from shared.agency import AgencyProfile
+from shared.config import load_agency_profile
 from shared.proposal import ProposalSchema
 from shared.schemas import InputSchema
 

@@ -18,13 +18,13 @@ from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
 
 from services.intake import forms, proposals
-from services.intake.config import IntakeSettings, load_intake_settings
 from services.intake.idempotency import StoredAnswer, once
 from services.intake.limits import limiter, writing_limit
 from services.intake.schemas import DraftSchema, FormControlsSchema, ProposalInputSchema
 from services.intake.tokens import make_token
 from services.intake.worker import database, outbox
-from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
+from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES
+from shared.config import Settings, load_agency_profile, load_settings
 from shared.converters import whole_number
 from shared.domain import Invalid
 from shared.proposal import US_STATES
@@ -102,13 +102,13 @@ def apply() -> Any:
 
 @bp.get("/apply/resume/<token>")
 def resume(token: str) -> Any:
-    settings = load_intake_settings()
+    settings = load_settings()
     draft_id = proposals.linked_id("draft", token, settings=settings)
     draft = proposals.find_draft(request_session(database), draft_id)
     data = draft.data if isinstance(draft.data, dict) else {}
     notice = ""
     if request.args.get("saved") and draft.draft_expires_at is not None:
-        when = draft.draft_expires_at.astimezone(settings.timezone).strftime("%B %-d, %Y")
+        when = draft.draft_expires_at.astimezone(settings.agency_timezone).strftime("%B %-d, %Y")
         email = forms.value_at(data, "contact.email")
         notice = (
             f"Draft saved. We e-mailed a link to {email} so you can come back to it "
@@ -132,7 +132,7 @@ def _posted_form() -> tuple[dict[str, Any], dict[str, Any]]:
 @checks_form_text
 @limiter.limit(writing_limit)
 def apply_post() -> Any:
-    settings = load_intake_settings()
+    settings = load_settings()
     controls, data = _posted_form()
     draft_token = controls["draft_token"]
     draft_id = proposals.linked_id("draft", draft_token, settings=settings) if draft_token else None
@@ -164,7 +164,7 @@ def _edit_goals(data: dict[str, Any], action: str) -> str:
     return ""
 
 
-def _save_draft(data: dict[str, Any], draft_id: uuid.UUID | None, settings: IntakeSettings) -> Any:
+def _save_draft(data: dict[str, Any], draft_id: uuid.UUID | None, settings: Settings) -> Any:
     load_input(DraftSchema(), data)  # the API's very schema; Invalid: the form again, inline
     session = request_session(database)
     draft = proposals.save_draft(
@@ -177,7 +177,7 @@ def _save_draft(data: dict[str, Any], draft_id: uuid.UUID | None, settings: Inta
 def _submit(
     data: dict[str, Any],
     draft_id: uuid.UUID | None,
-    settings: IntakeSettings,
+    settings: Settings,
     submission_id: str,
 ) -> Any:
     valid = load_input(ProposalInputSchema(), data)
@@ -197,13 +197,13 @@ def _submit(
 
 @bp.get("/apply/confirmation/<token>")
 def confirmation(token: str) -> Any:
-    settings = load_intake_settings()
+    settings = load_settings()
     proposal_id = proposals.linked_id("status", token, settings=settings)
     proposal = proposals.find_submitted(request_session(database), proposal_id)
     return render_template(
         "confirmation.html",
         page_title="Proposal submitted",
-        status=proposals.public_status(proposal, timezone=settings.timezone),
+        status=proposals.public_status(proposal, timezone=settings.agency_timezone),
         email=proposal.contact_email,
         token=token,
     )
@@ -211,10 +211,10 @@ def confirmation(token: str) -> Any:
 
 @bp.get("/status/<token>")
 def status_page(token: str) -> Any:
-    settings = load_intake_settings()
+    settings = load_settings()
     proposal_id = proposals.linked_id("status", token, settings=settings)
     proposal = proposals.find_submitted(request_session(database), proposal_id)
-    status = proposals.public_status(proposal, timezone=settings.timezone)
+    status = proposals.public_status(proposal, timezone=settings.agency_timezone)
     return render_template(
         "status.html",
         page_title=f"Proposal {status['reference']}",
@@ -228,7 +228,7 @@ def status_page(token: str) -> Any:
 @checks_form_text
 @limiter.limit(writing_limit, methods=["POST"])
 def edit(token: str) -> Any:
-    settings = load_intake_settings()
+    settings = load_settings()
     proposal_id = proposals.linked_id("status", token, settings=settings)
     session = request_session(database)
     proposal = proposals.find_editable(session, proposal_id)

@@ -40,8 +40,7 @@ from services.notify import links, messages
 from services.notify.messages import edited_html
 from services.notify.models import AllianceLiaison, Message
 from services.notify.tasks import deliver_after_commit
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
 

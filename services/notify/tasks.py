@@ -19,8 +19,7 @@ from services.notify.mail import Mailer, NotSent, OutcomeUnknown, Refused, maile
 from services.notify.report_links import link_resent
 from services.notify.staff_accounts import password_link
 from services.notify.worker import celery, database, outbox
-from shared.agency import load_agency_profile
-from shared.config import Settings, load_settings
+from shared.config import Settings, load_agency_profile, load_settings
 from shared.db import CommitOutcomeUnknown, after_commit, utcnow
 from shared.events import Event
 from shared.tasks import ServiceTask, event_consumer, register_relay

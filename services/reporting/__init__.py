@@ -12,28 +12,13 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from flask_wtf.csrf import CSRFProtect
-
     from services.reporting import evaluations, figures, reports, reviews, submissions
-    from shared.api import ServiceApi
-    from shared.staff_auth import init_staff_auth
-    from shared.web import ServiceApp, init_app
+    from shared.web import create_service_app
 
-    app = ServiceApp(__name__)
-    init_app(app, service="reporting")
-    app.config.update(
-        API_TITLE="Alliance Program Manager: reports (staff)",
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/api/v1",
-        OPENAPI_JSON_PATH="openapi.json",
+    return create_service_app(
+        __name__,
+        service="reporting",
+        title="reports (staff)",
+        test_config=test_config,
+        parts=[reports, submissions, reviews, evaluations, figures],
     )
-    if test_config:
-        app.config.update(test_config)
-    init_staff_auth(app)  # the review service's sign-in works here too
-    CSRFProtect(app)  # form posts, and the X-CSRFToken header on API writes
-    rest = ServiceApi(app)
-    # Each part of the domain wires its own pages and API (services/reporting/<part>/).
-    for part in (reports, submissions, reviews, evaluations, figures):
-        part.register(app, rest)
-    return app

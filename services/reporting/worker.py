@@ -1,6 +1,6 @@
 """Reporting's Celery application (``celery -A services.reporting.worker worker -Q reporting``)."""
 
-from services.reporting.models import OutboxEvent, ProcessedEvent, RejectedEvent
+from services.reporting.base import OutboxEvent, ProcessedEvent, RejectedEvent
 from shared.celery_app import create_celery
 from shared.db import Database
 from shared.outbox import Outbox

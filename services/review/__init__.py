@@ -9,28 +9,13 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from flask_wtf.csrf import CSRFProtect
-
     from services.review import alliances, decisions, directory, queue, roundtables, staff
-    from shared.api import ServiceApi
-    from shared.staff_auth import init_staff_auth
-    from shared.web import ServiceApp, init_app
+    from shared.web import create_service_app
 
-    app = ServiceApp(__name__)
-    init_app(app, service="review")
-    if test_config:
-        app.config.update(test_config)
-    init_staff_auth(app)
-    CSRFProtect(app)  # every form post, and X-CSRFToken on API writes (shared/staff_auth.py)
-    app.config.update(
-        API_TITLE="Alliance Program Manager: review (staff)",
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/api/v1",
-        OPENAPI_JSON_PATH="openapi.json",
+    return create_service_app(
+        __name__,
+        service="review",
+        title="review (staff)",
+        test_config=test_config,
+        parts=[staff, queue, decisions, alliances, roundtables, directory],
     )
-    rest = ServiceApi(app)
-    # Each part of the domain wires its own pages and API (services/review/<part>/).
-    for part in (staff, queue, decisions, alliances, roundtables, directory):
-        part.register(app, rest)
-    return app

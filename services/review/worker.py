@@ -1,6 +1,6 @@
 """Review's Celery application (``celery -A services.review.worker worker -Q review``)."""
 
-from services.review.models import OutboxEvent, ProcessedEvent, RejectedEvent
+from services.review.base import OutboxEvent, ProcessedEvent, RejectedEvent
 from shared.celery_app import create_celery
 from shared.db import Database
 from shared.outbox import Outbox

@@ -35,7 +35,7 @@ PRODUCTION = {
 
 # Every default this repository has published for SECRET_KEY, and the placeholders.
 PUBLISHED_KEYS = [
-    "development-only-secret-key",  # shared/config.py, development
+    "development-only-secret-key",  # shared/config/running.py, development
     "change-me-in-production",  # docker-compose.yml before issue 15
     "test-secret-key",  # conftest.py
     "soak-secret-key",  # bench/soak.py

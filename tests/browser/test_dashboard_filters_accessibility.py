@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from services.reporting import create_app
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from tests.browser.test_reporting_accessibility import sign_in
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import LIAISON, OTHER_LIAISON, ROOFERS

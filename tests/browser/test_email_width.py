@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from services.notify import messages
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

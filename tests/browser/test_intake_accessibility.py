@@ -21,13 +21,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import select
 
 from services.intake import create_app, proposals
-from services.intake.config import load_intake_settings
 from services.intake.models import Proposal
 from services.intake.schemas import ProposalInputSchema
 from services.intake.tasks import changes_requested, message_sent
 from services.intake.tokens import make_token
 from services.intake.worker import database, outbox
-from shared.agency import GOAL_CATEGORIES, load_agency_profile
+from shared.agency import GOAL_CATEGORIES
+from shared.config import load_agency_profile, load_settings
 from shared.events import new_event
 from shared.testing import example_proposal
 from tests.browser_harness import assert_accessible, watch_errors
@@ -107,7 +107,7 @@ def submitted_proposal() -> tuple[uuid.UUID, str]:
         proposal = proposals.submit_proposal(
             session,
             data=ProposalInputSchema().load(example_proposal()),
-            settings=load_intake_settings(),
+            settings=load_settings(),
             outbox=outbox,
         )
         return proposal.id, make_token("status", proposal.id)

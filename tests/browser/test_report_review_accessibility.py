@@ -17,7 +17,7 @@ from services.reporting.reports import domain as reports
 from services.reporting.reviews import domain as reviews
 from services.reporting.submissions import domain as submissions
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.staff_auth import COOKIE_NAME
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import LIAISON, acting_as, alliance_signed_event, staff_session

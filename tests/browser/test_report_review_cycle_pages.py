@@ -18,7 +18,7 @@ from services.reporting.reviews import domain as reviews
 from services.reporting.submissions import domain as submissions
 from services.reporting.submissions.tokens import make_token
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.staff_auth import COOKIE_NAME
 from tests.browser.test_report_review_accessibility import _NoOutbox, content, seed
 from tests.browser_harness import assert_accessible, watch_errors

@@ -31,7 +31,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from deploy.embedded import free_port
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from tests.browser_harness import assert_accessible
 from tests.e2e.system import RunningSystem
 from tests.e2e.test_pipeline import query, smtp_env

@@ -38,7 +38,7 @@ WEB_PORT = "8000"
 
 ENV_EXAMPLE = ROOT / ".env.example"
 
-# Every variable the app reads (declared in shared/config.py); cleared before loading a
+# Every variable the app reads (declared in shared/config/); cleared before loading a
 # service's compose environment so the test machine's own settings cannot fill a gap.
 APP_VARIABLES = tuple(setting.name for setting in declared_settings())
 

@@ -27,7 +27,7 @@ from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.submissions.forms import FIELDS
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.domain import Invalid
 from tests.factories import (
     LIAISON,

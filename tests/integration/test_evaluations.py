@@ -19,7 +19,7 @@ from services.reporting.evaluations.models import Evaluation
 from services.reporting.reports.models import Report
 from services.reporting.submissions import domain as submissions
 from services.reporting.worker import database, outbox
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.domain import Forbidden, Invalid
 from tests.factories import (
     COORDINATOR,

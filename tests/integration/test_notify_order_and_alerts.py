@@ -16,8 +16,7 @@ from deploy.embedded import free_port
 from services.notify import create_app, messages
 from services.notify.models import Message
 from services.notify.worker import database
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from tests.factories import COORDINATOR, signed_in
 from tests.integration.test_coordinator_mail import FALLBACK, announcement, consume

@@ -17,7 +17,7 @@ from services.reporting.figures import domain as figures
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from tests.factories import (
     COORDINATOR,
     LIAISON,

@@ -19,7 +19,7 @@ from services.reporting.models import Report
 from services.reporting.reports import domain as reports
 from services.reporting.schedules.domain import ScheduleRules
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from tests.factories import (
     COORDINATOR,
     LIAISON,

@@ -20,8 +20,7 @@ from services.reporting import create_app
 from services.reporting.models import OutboxEvent
 from services.reporting.reports import domain as reports
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.events import parse_event
 from tests.factories import (
     LIAISON,

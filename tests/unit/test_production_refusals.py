@@ -1,6 +1,6 @@
 """Production refuses every secret and password this repository publishes, whatever file it is
 in, and every process refuses to start with one (issue 15, finding 3). ``.env.example`` lists
-exactly the variables shared/config.py declares (and the few docker-compose.yml adds).
+exactly the variables shared/config/ declares (and the few docker-compose.yml adds).
 
 The per-variable refusals are tested one by one in shared/tests/test_production_config.py.
 """
@@ -127,7 +127,7 @@ def problems_with(environ: dict[str, str]) -> list[str]:
 def test_every_secret_key_published_in_the_repository_is_refused(production):
     keys = published(KEY_VALUES)
     # The ones the issue found, and .env.example's placeholder, are among those searched.
-    assert "development-only-secret-key" in keys  # shared/config.py
+    assert "development-only-secret-key" in keys  # shared/config/running.py
     assert "test-secret-key" in keys  # conftest.py
     assert {".env.example"} in keys.values()
     assert problems_with(production) == []
@@ -162,7 +162,7 @@ def test_every_server_password_published_in_the_repository_is_refused(production
     assert not accepted, f"production takes these passwords the repository publishes: {accepted}"
 
 
-# -- .env.example and shared/config.py -------------------------------------------------------
+# -- .env.example and shared/config/ -------------------------------------------------------
 
 ASSIGNMENT = re.compile(r"^#?\s*([A-Z][A-Z0-9_]+)=", re.M)
 
@@ -175,7 +175,7 @@ def test_the_env_example_and_the_settings_name_the_same_variables():
     compose_only = set(re.findall(r"\$\{(\w+)", compose)) - declared
     assert compose_only == {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "ALLIANCE_IMAGE_TAG"}
     missing = sorted(declared - set(listed))
-    assert not missing, f".env.example does not list {missing} (shared/config.py declares them)"
+    assert not missing, f".env.example does not list {missing} (shared/config/ declares them)"
     unknown = sorted(set(listed) - declared - compose_only)
     assert not unknown, f".env.example lists {unknown}, which nothing reads"
 

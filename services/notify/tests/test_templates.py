@@ -2,7 +2,7 @@ import uuid
 from datetime import UTC, datetime
 
 from services.notify.messages import render
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 
 
 def context(**overrides):

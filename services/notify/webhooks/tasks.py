@@ -19,8 +19,7 @@ from services.notify.tasks import deliver_message
 from services.notify.webhooks import client, domain, signing
 from services.notify.webhooks.config import webhook_settings
 from services.notify.worker import celery, database
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.db import after_commit, utcnow
 from shared.events import Event
 from shared.tasks import ServiceTask, event_consumer

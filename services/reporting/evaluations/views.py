@@ -20,8 +20,7 @@ from services.reporting.evaluations import domain
 from services.reporting.evaluations.schemas import EvaluationSchema, ratings_from
 from services.reporting.submissions.forms import SECTIONS
 from services.reporting.worker import database, outbox
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.domain import Acting, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required

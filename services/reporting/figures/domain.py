@@ -52,7 +52,7 @@ from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import ScheduleRules, end_of_day
 from services.reporting.submissions.forms import SECTIONS
 from services.reporting.submissions.models import ReportVersion
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.domain import Acting, Forbidden, Invalid, NotFound
 
 WAITING_FOR_PARTNER = ("scheduled", "due_soon", "due", "overdue", "revision_requested")

@@ -18,7 +18,7 @@ from services.reporting.figures import domain as figures
 from services.reporting.figures.charts import bar_chart
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.domain import Acting, Invalid
 from shared.staff_auth import staff_required
 from shared.web import request_session, unavailable

@@ -23,8 +23,7 @@ from services.reporting.reviews.models import ReportReview
 from services.reporting.submissions import forms
 from services.reporting.submissions.domain import goal_categories_of
 from services.reporting.submissions.models import ReportVersion
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.web import unavailable
 
 log = logging.getLogger(__name__)

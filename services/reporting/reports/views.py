@@ -13,7 +13,7 @@ from services.reporting.conflicts.views import acting as current_acting
 from services.reporting.figures import domain as figures
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.staff_auth import staff_required
 from shared.web import request_session
 

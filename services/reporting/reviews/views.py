@@ -23,8 +23,7 @@ from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.submissions import forms
 from services.reporting.submissions.domain import goal_categories_of
 from services.reporting.worker import database, outbox
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.converters import whole_number
 from shared.domain import Conflict, Invalid
 from shared.schemas import checks_form_text, load_input

@@ -64,7 +64,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ScheduleRules:
-    """Every number of the schedule: configuration (shared/config.py, section Reporting)."""
+    """Every number of the schedule: configuration (shared/config/reporting.py)."""
 
     timezone: ZoneInfo  # the agency's (AGENCY_TIMEZONE)
     quarterly: bool  # state_plan profile: True; federal: False

@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.proposal import US_STATES, Text, optional_text
 from shared.schemas import InputSchema
 

@@ -30,8 +30,7 @@ from services.reporting.submissions.schemas import (
 )
 from services.reporting.submissions.tokens import read_token
 from services.reporting.worker import database, outbox
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.domain import Conflict, Invalid, NotFound
 from shared.proposal import US_STATES
 from shared.schemas import checks_form_text, load_input

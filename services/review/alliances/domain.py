@@ -98,7 +98,7 @@ from services.review.base import AuditEntry
 from services.review.decisions.domain import term_end
 from services.review.queue import domain as queue
 from services.review.roundtables.models import Roundtable, RoundtableMembership
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event

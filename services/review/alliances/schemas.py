@@ -14,7 +14,7 @@ from typing import Any
 from marshmallow import Schema, fields, missing, validate
 
 from services.review.alliances import domain as agreements
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.schemas import InputSchema
 
 

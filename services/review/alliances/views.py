@@ -50,7 +50,8 @@ from services.review.alliances.schemas import (
 from services.review.queue import domain as queue
 from services.review.queue.domain import today as agency_today
 from services.review.worker import database, outbox
-from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, load_agency_profile
+from shared.agency import GOAL_CATEGORIES, GOAL_TERMS
+from shared.config import load_agency_profile
 from shared.domain import Acting, Conflict, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required

@@ -30,8 +30,7 @@ from services.review.decisions.schemas import CHOOSE_A_DECISION, CHOOSE_DECISION
 from services.review.queue import domain as queue
 from services.review.queue.models import QueuedProposal
 from services.review.staff import domain as accounts
-from shared.agency import load_agency_profile
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.dates import add_years as add_years  # reporting uses it too
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound

@@ -20,7 +20,7 @@ from services.review.decisions.schemas import DecisionIn, ReleaseIn
 from services.review.queue import domain as queue
 from services.review.queue.views import render_proposal
 from services.review.worker import database, outbox
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.domain import Acting, Invalid
 from shared.schemas import checks_form_text, load_input
 from shared.staff_auth import staff_required

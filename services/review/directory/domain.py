@@ -27,7 +27,8 @@ from services.review.alliances.models import Alliance, AllianceTerm
 from services.review.queue.domain import today as agency_today
 from services.review.roundtables.domain import current_memberships, is_current
 from services.review.roundtables.models import Roundtable
-from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile, load_agency_profile
+from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile
+from shared.config import load_agency_profile
 
 PUBLIC_STATUSES = ("active", "ambassador")
 

@@ -11,7 +11,7 @@ from services.review.directory import domain as directory
 from services.review.directory.api import PUBLIC_CACHE
 from services.review.directory.schemas import DirectoryOut
 from services.review.worker import database
-from shared.agency import load_agency_profile
+from shared.config import load_agency_profile
 from shared.web import request_session
 
 bp = Blueprint("directory_page", __name__)

@@ -45,8 +45,8 @@ from services.review.queue.models import (
 from services.review.queue.scoring import DEFAULT_WEIGHTS, ScoringRules, score_proposal
 from services.review.staff import domain as accounts
 from services.review.staff.models import StaffUser
-from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES, load_agency_profile
-from shared.config import load_settings
+from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, ORGANIZATION_TYPES
+from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
 from shared.events import Event, new_event

@@ -31,7 +31,8 @@ from services.review.queue.schemas import (
 )
 from services.review.queue.scoring import explain
 from services.review.worker import database, outbox
-from shared.agency import ORGANIZATION_TYPES, load_agency_profile
+from shared.agency import ORGANIZATION_TYPES
+from shared.config import load_agency_profile
 from shared.converters import whole_number
 from shared.domain import Acting, DomainError, Invalid
 from shared.proposal import US_STATE_NAMES

@@ -17,7 +17,7 @@ staff member and refuses on its own (views and APIs never re-check):
 
 Plain functions over a SQLAlchemy session; the caller owns the transaction and nothing here
 commits. Passwords are hashed with Argon2id (argon2-cffi) at the cost the setting
-``STAFF_PASSWORD_HASH`` names (shared/config.py), and rehashed at sign-in when that cost has
+``STAFF_PASSWORD_HASH`` names (shared/config/staff.py), and rehashed at sign-in when that cost has
 changed. Anything that takes access away (deactivation, a change of roles or of password) also
 ends the person's sessions (shared/staff_auth.py). Anything that changes who the active
 Coordinators are also tells the other services, through review's outbox in the same
