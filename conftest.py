@@ -75,8 +75,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    run_order(items)
     workerinput = getattr(config, "workerinput", None)
+    run_order(items, parallel=workerinput is not None)
     if workerinput is not None:
         note_for_controller(workerinput["workerid"], items)
 

@@ -5,9 +5,9 @@ time goes to tests that wait: a whole system started by ``alliance run`` (tests/
 injected into one (tests/faults), a browser driven (tests/browser). They run first, so that
 they wait beside the tests that compute, and each goes to whichever worker is free:
 
-- ``run_order`` sorts the collected tests: the ones that wait longest first (the whole cycle
-  in a browser, the faults, the other whole-system runs), then the rest in the order they
-  were collected, then the browser tests.
+- ``run_order`` sorts the collected tests: the ones that wait longest first (under xdist the
+  whole cycle in a browser; the faults, the other whole-system runs), then the rest in the
+  order they were collected, then the browser tests.
 - ``WaitingFirstScheduling`` hands the tests out in that order, like xdist's ``loadscope``
   with a finer scope: one test, except where the tests of a module share a module-, class-
   or package-scoped fixture (one system run for the module, say); those go to one worker
@@ -57,13 +57,15 @@ def _expected_seconds(item: pytest.Item) -> float:
     return max([_SLOW_MODULES.get(_module(item.nodeid), 0.0), *marked])
 
 
-def run_order(items: list[pytest.Item]) -> None:
+def run_order(items: list[pytest.Item], *, parallel: bool) -> None:
     """Sort ``items`` in place: the longest waits first, then the rest as collected, then the
-    browser tests."""
+    browser tests. In one process (not ``parallel``) every browser test comes last, the whole
+    cycle too: the session's one Chromium stays open from the first browser test on."""
 
     def key(item: pytest.Item) -> tuple[bool, float]:
         expected = _expected_seconds(item)
-        return (item.get_closest_marker("browser") is not None and not expected, -expected)
+        browser = item.get_closest_marker("browser") is not None
+        return (browser and not (parallel and expected), -expected)
 
     items.sort(key=key)  # stable: the rest keeps the collected order
 
