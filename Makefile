@@ -6,11 +6,25 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest system-deps node-deps assets lock clean soak bench-sweep
+.PHONY: help run test test-fast lint typecheck pytest system-deps node-deps assets lock clean soak bench-sweep
+
+# pytest-xdist: WORKERS processes (4 on the 2-core machines: most of the slow tests wait on a
+# whole running system, a browser or an injected fault, and wait beside the ones that compute).
+# With --dist loadscope, tests/scheduling.py hands out a test at a time, the waiting ones
+# first, and keeps a module's tests on one worker where they share a module-scoped fixture.
+# Worker gwN uses the databases <TEST_DB_PREFIX>_gwN_* and Redis database TEST_REDIS_DB - N
+# (15 unless set: 15, 14, 13, 12), so TEST_REDIS_DB must be at least WORKERS - 1.
+WORKERS ?= 4
+XDIST   := -n $(WORKERS) --dist loadscope
+# The inner loop: the unit and integration tests, without the whole-system runs (e2e), the
+# injected faults, the browser and the OpenAPI contract runs.
+FAST    := -m "not e2e and not fault and not browser" --ignore=tests/contract
 
 help:
 	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
 	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e, faults, browser)"
+	@echo "            on WORKERS=4 processes (pytest-xdist); PYTEST_ARGS=... adds pytest options"
+	@echo "make test-fast  the unit and integration tests alone (no e2e, faults, browser, contract)"
 	@echo "make soak   SUBMISSIONS=2000: the whole system under injected faults (not in make test)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 	@echo "make assets re-vendor USWDS into shared/static/uswds/ (after changing package.json)"
@@ -82,9 +96,16 @@ typecheck: $(VENV)/.dev-installed
 
 pytest: $(VENV)/.dev-installed system-deps node-deps
 	@echo "[make] pytest (servers: POSTGRES_URL/REDIS_URL if set, else containers, else embedded)"
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# ruff and mypy run beside pytest (its workers spend their first seconds starting up and
+# migrating their databases); make fails if any of the three does.
+test: $(VENV)/.dev-installed system-deps node-deps
+	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
+
+test-fast: $(VENV)/.dev-installed system-deps
+	@echo "[make] pytest: unit and integration tests (no e2e, faults, browser or contract)"
+	@$(PY) -m pytest $(XDIST) $(FAST) $(PYTEST_ARGS)
 
 # Not part of 'make test': proposals at a fixed rate through the whole system while faults are
 # injected (bench/soak.py); prints what was acknowledged, stored, reviewed and delivered.

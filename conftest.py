@@ -1,25 +1,44 @@
 """Test set-up for the whole repository (unit tests beside the code, tests/ for the rest).
 
 The test servers are chosen and started before any test module is imported, because the
-services read their broker and database URLs from the environment at import time.
+services read their broker and database URLs from the environment at import time. Under
+pytest-xdist the controller starts them once and each worker takes its own databases on them
+(tests/servers.py ``worker_servers``).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.servers import TestServers, start_test_servers, test_database_name, test_environment
+from tests.scheduling import NOTES_DIR, make_scheduler, note_for_controller, run_order
+from tests.servers import (
+    TestServers,
+    for_workers,
+    start_test_servers,
+    test_database_name,
+    test_environment,
+    worker_servers,
+)
 
 _servers: TestServers | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _servers
-    if _servers is not None or hasattr(config, "workerinput"):
+    if _servers is not None:
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # An xdist worker: the settings below and the servers came with the controller's
+        # environment; this worker points itself at its own databases on those servers.
+        _servers = worker_servers(workerinput["workerid"])
+        os.environ.update(test_environment(_servers))
         return
     os.environ.setdefault("SECRET_KEY", "test-secret-key")
     os.environ.setdefault("COORDINATOR_EMAIL", "coordinator@agency.example")
@@ -31,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("STAFF_PASSWORD_HASH", "fast")
     _servers = start_test_servers()
     os.environ.update(test_environment(_servers))
+    os.environ.update(for_workers(_servers))
+    os.environ[NOTES_DIR] = tempfile.mkdtemp(prefix="apm-test-schedule-")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -45,6 +66,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _servers is not None:
         _servers.stop()
         _servers = None
+    if not hasattr(config, "workerinput") and os.environ.get(NOTES_DIR):
+        shutil.rmtree(os.environ.pop(NOTES_DIR), ignore_errors=True)
+
+
+# -- the order the tests run in, and how xdist hands them out (tests/scheduling.py) ----------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    run_order(items, parallel=workerinput is not None)
+    if workerinput is not None:
+        note_for_controller(workerinput["workerid"], items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getoption("dist") != "loadscope":
+        return None  # xdist's own
+    return make_scheduler(config, log)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -21,7 +21,8 @@ which ``make test`` runs).
 
 While a Playwright session is open, the main thread looks to asyncio as if a loop were running
 (that is how Playwright's sync API works), so ``asyncio.run()`` would fail in any test run
-after it. ``tests/conftest.py`` therefore runs the ``browser``-marked tests last.
+after it. The browser tests therefore run last in one process, and under xdist each
+browser module has its own Chromium (tests/scheduling.py).
 """
 
 from __future__ import annotations

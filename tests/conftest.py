@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from deploy.embedded import free_port
+from tests.scheduling import browser_scope
 from tests.smtp import SmtpServer
 
 if TYPE_CHECKING:
@@ -19,15 +20,11 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 # Browser tests (tests/browser_harness.py). Playwright is imported only when a test asks for it.
+# In one process they run after every other test, on one Chromium; under xdist each browser
+# module opens its own (tests/scheduling.py).
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Run the browser tests last: while the session's Playwright is open, asyncio thinks a loop
-    # runs in the main thread, which would break asyncio.run() in any later test.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
-
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope=browser_scope)
 def browser() -> "Iterator[Browser]":
     from playwright.sync_api import sync_playwright
 

@@ -5,10 +5,17 @@
    default, and empty it). ``.ci/run`` exports both for this machine's servers.
 2. Otherwise containers, where a Docker engine answers (testcontainers).
 3. Otherwise the embedded servers the project itself runs (PostgreSQL 18 and Valkey 8).
+
+Under pytest-xdist (``make test`` runs ``-n 4``) the controller chooses and starts the servers
+once and names them to its workers in ``TEST_SERVERS`` (:func:`for_workers`); each worker
+``gwN`` takes its own set (:func:`worker_servers`): the databases ``<TEST_DB_PREFIX>_gwN_<service>``
+and the Redis database ``TEST_REDIS_DB - N`` (15, 14, 13 and 12 for four workers by default),
+so that no two workers share a table, a queue or a staff session.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -44,14 +51,16 @@ class TestServers:
 
 
 def test_database_name(service: str) -> str:
-    """``apm_test_<service>``; TEST_DB_PREFIX lets two test runs share one server."""
+    """``apm_test_<service>``; TEST_DB_PREFIX lets two test runs share one server (an xdist
+    worker adds its id to it: ``apm_test_gw1_<service>``)."""
     return f"{os.environ.get('TEST_DB_PREFIX', 'apm_test')}_{service}"
 
 
-def _redis_test_url(url: str) -> str:
+def _redis_test_url(url: str, db: int | None = None) -> str:
     parsed = make_url(url.replace("redis://", "postgresql://", 1))  # reuse the URL parser
-    db = os.environ.get("TEST_REDIS_DB", "15")
-    rendered = parsed.set(database=db).render_as_string(hide_password=False)
+    if db is None:
+        db = int(os.environ.get("TEST_REDIS_DB", "15"))
+    rendered = parsed.set(database=str(db)).render_as_string(hide_password=False)
     return rendered.replace("postgresql://", "redis://", 1)
 
 
@@ -140,3 +149,40 @@ def test_environment(servers: TestServers) -> dict[str, str]:
     for service in SERVICES:
         env[f"{service.upper()}_DATABASE_URL"] = servers.database_url(service)
     return env
+
+
+# What the xdist controller tells its workers (they inherit its environment).
+SERVERS_VARIABLE = "TEST_SERVERS"
+REDIS_DATABASES = 16  # Redis and Valkey have databases 0-15
+
+
+def for_workers(servers: TestServers) -> dict[str, str]:
+    """The variable that names the controller's servers to its xdist workers."""
+    chosen = {
+        "source": servers.source,
+        "postgres_url": servers.postgres_url,
+        "redis_url": servers.redis_url,
+    }
+    return {SERVERS_VARIABLE: json.dumps(chosen)}
+
+
+def worker_servers(worker_id: str) -> TestServers:
+    """The servers the controller chose, with worker ``gwN``'s own databases: TEST_DB_PREFIX
+    gets ``_gwN`` and TEST_REDIS_DB (15 unless set) goes down by N, in this process's
+    environment, which the processes it starts inherit. The controller stops the servers."""
+    chosen = json.loads(os.environ[SERVERS_VARIABLE])
+    index = int(worker_id.removeprefix("gw"))
+    base = int(os.environ.get("TEST_REDIS_DB", "15"))
+    db = base - index
+    if not 0 <= db < REDIS_DATABASES:
+        raise RuntimeError(
+            f"xdist worker {worker_id} would use Redis database {db}: with N workers, "
+            f"TEST_REDIS_DB (now {base}) must be between N-1 and {REDIS_DATABASES - 1}"
+        )
+    os.environ["TEST_DB_PREFIX"] = f"{os.environ.get('TEST_DB_PREFIX', 'apm_test')}_{worker_id}"
+    os.environ["TEST_REDIS_DB"] = str(db)
+    return TestServers(
+        source=f"{chosen['source']}, xdist worker {worker_id}",
+        postgres_url=chosen["postgres_url"],
+        redis_url=_redis_test_url(chosen["redis_url"], db),
+    )

@@ -72,7 +72,12 @@ def test_a_missing_secret_key_is_refused():
     assert refused({"SECRET_KEY": ""}) == ["SECRET_KEY must be set when APP_ENV=production"]
 
 
-@pytest.mark.parametrize("key", ["x", "k", "s3cret-s3cret-s3cret", secrets.token_hex(32)[:31]])
+# Ids that stay the same in every process (pytest-xdist's workers must collect the same tests).
+@pytest.mark.parametrize(
+    "key",
+    ["x", "k", "s3cret-s3cret-s3cret", secrets.token_hex(32)[:31]],
+    ids=["x", "k", "s3cret-s3cret-s3cret", "31 random hex digits"],
+)
 def test_a_secret_key_shorter_than_32_bytes_is_refused(key):
     problem = the_refusal({"SECRET_KEY": key})
     assert problem.startswith(
@@ -212,6 +217,7 @@ def test_a_weak_database_password_is_refused(url, why):
         ("NOTIFY_DATABASE_URL", f"postgresql://alliance@db/alliance_notify?password={PASSWORD}"),
         ("NOTIFY_DATABASE_URL", f"postgresql+psycopg://a:{PASSWORD}@db/alliance_notify"),
     ],
+    ids=["redis URL", "redis socket", "postgresql query", "postgresql user info"],
 )
 def test_a_server_url_with_a_real_password_is_accepted(name, url):
     assert read_settings({**PRODUCTION, name: url}).production

@@ -64,6 +64,15 @@ def using_line(system: RunningSystem) -> str:
     )
 
 
+# What the outbox logs when the broker takes longer than half a second to take an event
+# (shared/outbox.py, NUDGE_WAIT_SECONDS), as on a loaded machine: the event still goes out.
+SLOW_BROKER_NOTE = "the broker is slow to answer; publishing goes on in the background\n"
+
+
+def without_slow_broker_notes(stderr: str) -> str:
+    return "".join(line for line in stderr.splitlines(keepends=True) if line != SLOW_BROKER_NOTE)
+
+
 def printed_command(system: RunningSystem) -> list[str]:
     """The create-coordinator command `make run` printed, as the person would type it."""
     lines = system.output.read_text().splitlines()
@@ -95,7 +104,7 @@ def test_a_coordinator_created_in_a_second_terminal_signs_in(system: RunningSyst
         check=False,
     )
     assert created.returncode == 0, created.stderr
-    assert created.stderr == using_line(system)
+    assert without_slow_broker_notes(created.stderr) == using_line(system)
     assert created.stdout == (
         f"[alliance] created Coordinator you@agency.gov; they sign in at {sign_in}\n"
     )
@@ -141,7 +150,7 @@ def test_the_other_operator_commands_use_the_running_system(system: RunningSyste
     for name in commands:
         _, stderr, returncode = done[name]
         assert returncode == 0, (name, stderr)
-        assert stderr == using_line(system), name
+        assert without_slow_broker_notes(stderr) == using_line(system), name
     assert done["scan"][0] == "due_soon: 0, due: 0, overdue: 0, escalated: 0\n"
     assert done["migrate"][0] == "[alliance] migrating review\n"
     assert done["health"][0] == "review: healthy\n"
