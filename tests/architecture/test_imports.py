@@ -242,3 +242,21 @@ def test_the_rules_find_what_they_look_for() -> None:
         "shared.config.production", ROOT / "shared/config/production.py"
     )
     assert "collections.defaultdict" in here
+
+
+def test_every_domain_module_is_type_checked_strictly() -> None:
+    """mypy's strict options (pyproject.toml) name every domain module of every service."""
+    import fnmatch
+    import tomllib
+
+    overrides = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    strict = next(o["module"] for o in overrides if o.get("disallow_any_generics"))
+    domain = [
+        name
+        for service in SERVICES
+        for name, path in _modules(ROOT / "services" / service)
+        if _is_domain(name) and path.name != "__init__.py"
+    ]
+    assert len(domain) > 40
+    loose = [name for name in domain if not any(fnmatch.fnmatch(name, p) for p in strict)]
+    assert not loose, f"not under mypy's strict options in pyproject.toml: {loose}"

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from services.reporting import create_app
@@ -263,7 +264,7 @@ def test_expired_and_altered_links_are_refused(report, client):
     assert "not valid" in altered.get_data(as_text=True)
     with pytest.raises(tokens.LinkExpired):
         tokens.read_token(token, max_age=timedelta(seconds=-1))
-    expired = tokens.URLSafeTimedSerializer(load_settings().secret_key, salt=tokens.SALT)
+    expired = URLSafeTimedSerializer(load_settings().secret_key, salt=tokens.SALT)
     old = expired.dumps(str(report.id))
     import time
 
