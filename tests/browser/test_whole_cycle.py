@@ -103,6 +103,20 @@ def person(browser: Browser, width: int = 1280) -> Page:
     return context.new_page()
 
 
+def waiting_count(page: Page, waiting: int, seconds: float = 30) -> Any:
+    """The navigation's Messages link once it counts ``waiting`` held messages. Notify holds a
+    released decision's letter when its worker has taken the event, and the count is read
+    when a page loads: the page is loaded again until the count is there."""
+    item = page.get_by_role("link", name=re.compile(rf"^Messages, {waiting} waiting"))
+    deadline = time.monotonic() + seconds
+    while item.count() == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        if item.count() == 0:
+            page.reload()
+    expect(item).to_be_visible()
+    return item
+
+
 def check(page: Page, input_id: str) -> None:
     """Tick a USWDS checkbox or radio button by its label, as a person does (once: a box
     already ticked stays so)."""
@@ -334,8 +348,7 @@ def test_one_alliance_from_proposal_to_accepted_report(
     screens.take(reviewer, "05-reviewer-decision-released")
 
     # The approval letter waits in Messages; the count says so. The reviewer releases it.
-    messages_item = reviewer.get_by_role("link", name=re.compile(r"^Messages, 1 waiting"))
-    expect(messages_item).to_be_visible()
+    messages_item = waiting_count(reviewer, 1)
     messages_item.click()
     check(reviewer, "message-1")
     reviewer.get_by_role("button", name="Release the chosen messages").click()
