@@ -1,5 +1,9 @@
 """``alliance reporting scan`` and the beat's ``reporting.sweep_deadlines``: a year of daily
-scans sends each reminder once and none after a submission; the counts it prints."""
+scans sends each reminder once and none after a submission; the counts it prints.
+
+Staff accounts and sign-in (shared/staff_auth.py, services/review/staff/) over HTTP,
+against the real Redis and PostgreSQL. Who may do what is tested at the domain level in
+tests/review/staff/test_domain.py."""
 
 from __future__ import annotations
 
@@ -14,11 +18,15 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from deploy.cli import main
+from deploy.cli import main as alliance
 from services.reporting.models import OutboxEvent, Report, ReportReminder
 from services.reporting.reports import domain as reports
 from services.reporting.worker import database
-from tests.factories import alliance_signed_event
+from services.review.staff import domain as accounts
+from services.review.worker import database as review_database
+from shared.config import load_settings
 from tests.helpers import queued_tasks, start_beat, wait_until
+from tests.review.factories import alliance_signed_event
 
 pytestmark = pytest.mark.integration
 
@@ -133,3 +141,58 @@ def test_the_real_beat_sends_the_deadline_sweep(tmp_path, clean_databases, redis
         "overdue": 0,
         "escalated": 0,
     }
+
+
+PASSWORD = "correct horse battery staple"
+
+
+# -- the operator's command -------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_create_coordinator_makes_the_first_coordinator_once():
+    runner = CliRunner()
+    result = runner.invoke(
+        alliance,
+        ["create-coordinator", "--email", "Cora@Agency.Example", "--name", "Cora Coordinator"],
+        env={"ALLIANCE_PASSWORD": PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    assert "created Coordinator cora@agency.example" in result.output
+    with review_database.transaction() as session:
+        cora = accounts.authenticate(
+            session, email="cora@agency.example", password=PASSWORD, settings=load_settings()
+        )
+        assert cora is not None
+        assert cora.roles == ["coordinator"]
+
+    again = runner.invoke(
+        alliance,
+        ["create-coordinator", "--email", "cora@agency.example", "--name", "Cora Again"],
+        env={"ALLIANCE_PASSWORD": PASSWORD},
+    )
+    assert again.exit_code == 1
+    assert "There is already a staff account with this e-mail address." in again.output
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_create_coordinator_asks_for_the_password_twice_and_refuses_a_weak_one():
+    runner = CliRunner()
+    weak = runner.invoke(
+        alliance,
+        ["create-coordinator", "--email", "cora@agency.example", "--name", "Cora"],
+        input="short\nshort\n",
+        env={"ALLIANCE_PASSWORD": ""},
+    )
+    assert weak.exit_code == 1
+    assert "Use at least 12 characters" in weak.output
+    assert "short" not in weak.output  # hidden input is not echoed
+    asked = runner.invoke(
+        alliance,
+        ["create-coordinator", "--email", "cora@agency.example", "--name", "Cora"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        env={"ALLIANCE_PASSWORD": ""},
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "Repeat for confirmation" in asked.output
+    assert PASSWORD not in asked.output

@@ -6,8 +6,7 @@ module, factory, Celery app or ``alliance`` subcommand it names; the topology (o
 process and a worker per service, persistent Redis, one database per service, the gateway's
 routes) is checked against the code's own lists. The file has no usable default secret or
 password: it refuses to come up until the env file sets them, and the apps refuse
-``.env.example``'s placeholders.
-"""
+``.env.example``'s placeholders."""
 
 from __future__ import annotations
 

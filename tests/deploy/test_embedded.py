@@ -1,7 +1,6 @@
 """The embedded PostgreSQL in a folder only its owner may enter (root's home, ``mktemp -d``).
 
-As root it runs in a user namespace: nothing outside its data folder may change mode or owner.
-"""
+As root it runs in a user namespace: nothing outside its data folder may change mode or owner."""
 
 from __future__ import annotations
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from deploy.embedded import free_port
 from deploy.running import (
     SERVER_VARIABLES,
@@ -22,6 +24,8 @@ from deploy.running import (
     write_state,
 )
 from shared.config import SERVICES
+
+pytestmark = pytest.mark.unit
 
 URLS = {s: f"postgresql://postgres@127.0.0.1:40001/alliance_{s}" for s in SERVICES}
 

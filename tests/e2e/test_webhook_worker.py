@@ -20,8 +20,9 @@ from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery
 from services.notify.worker import database
 from shared.config import load_settings
 from shared.db import utcnow
-from tests.factories import COORDINATOR, submitted_event
 from tests.helpers import start_beat, wait_until
+from tests.intake.factories import submitted_event
+from tests.shared.factories import COORDINATOR
 from tests.webhook_receiver import Reply, WebhookReceiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("clean_databases")]

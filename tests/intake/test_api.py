@@ -1,6 +1,5 @@
 """Drafts, status links, idempotency, changes requested and resubmission, over the API."""
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
@@ -9,11 +8,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from services.intake import create_app
-from services.intake.models import Proposal, ProposalVersion, SentMessage
+from services.intake.models import OutboxEvent, Proposal, ProposalVersion, SentMessage
 from services.intake.tasks import changes_requested, expire_drafts, message_sent
 from services.intake.tokens import make_token
 from services.intake.worker import database
 from shared.events import new_event
+from shared.proposal import OUTREACH_REQUIRED_MESSAGE
 from shared.testing import example_proposal
 from tests.helpers import queued_tasks
 
@@ -101,53 +101,6 @@ def test_expired_status_link_says_so(client, monkeypatch):
 
     assert response.status_code == 403
     assert "expired" in response.json["errors"]["token"][0]
-
-
-def test_same_idempotency_key_gives_one_proposal_and_the_same_answer(client):
-    first = client.post(
-        "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": "abc-123"}
-    )
-    again = client.post(
-        "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": "abc-123"}
-    )
-
-    assert (first.status_code, again.status_code) == (201, 201)
-    assert again.json == first.json
-    assert count(Proposal) == 1
-
-
-def test_idempotency_key_reused_for_another_body_is_refused(client):
-    submit(client, **{"Idempotency-Key": "k1"})
-    other = example_proposal()
-    other["organization"]["name"] = "Somebody Else"
-
-    response = client.post("/api/v1/proposals", json=other, headers={"Idempotency-Key": "k1"})
-
-    assert response.status_code == 422
-    assert "different request" in response.json["errors"]["Idempotency-Key"][0]
-    assert count(Proposal) == 1
-
-
-def test_racing_requests_with_one_key_create_one_proposal(redis_client):
-    app = create_app({"TESTING": True})
-    answers = []
-
-    def post():
-        answers.append(
-            app.test_client().post(
-                "/api/v1/proposals", json=example_proposal(), headers={"Idempotency-Key": "race"}
-            )
-        )
-
-    threads = [threading.Thread(target=post) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert [a.status_code for a in answers] == [201] * 4
-    assert len({a.get_json()["id"] for a in answers}) == 1
-    assert count(Proposal) == 1
 
 
 def test_draft_is_saved_resumed_updated_and_submitted(client, redis_client):
@@ -376,3 +329,120 @@ def test_the_edit_page_shows_what_the_agency_asked_also_when_the_form_comes_back
     assert "Please add a measure." in refused.get_data(as_text=True)
     # The form for a new proposal asks nothing of the kind.
     assert 'id="changes-requested"' not in client.get("/apply").get_data(as_text=True)
+
+
+@pytest.fixture
+def client_intake_api():
+    return create_app({"TESTING": True}).test_client()
+
+
+def stored_counts() -> tuple[int | None, ...]:
+    with database.transaction() as session:
+        return tuple(
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Proposal, ProposalVersion, OutboxEvent)
+        )
+
+
+def test_spec_example_is_accepted_stored_and_announced(client_intake_api, redis_client):
+    response = client_intake_api.post("/api/v1/proposals", json=example_proposal())
+
+    assert response.status_code == 201
+    body = response.json
+    assert body["status"] == "submitted"
+    assert body["reference"].startswith("AP-2026-") or body["reference"].startswith("AP-")
+    with database.transaction() as session:
+        proposal = session.get(Proposal, body["id"])
+        assert proposal is not None
+        assert proposal.reference == body["reference"]
+        assert proposal.contact_email == "dana@example.org"
+        assert [v.version for v in proposal.versions] == [1]
+    [(task, kwargs)] = queued_tasks(redis_client, "review")
+    assert task == "review.proposal_submitted"
+    event = kwargs["event"]
+    assert event["type"] == "proposal.submitted"
+    assert event["producer"] == "intake"
+    assert event["payload"]["proposal_id"] == body["id"]
+    assert event["payload"]["reference"] == body["reference"]
+    assert event["payload"]["proposal"]["organization"]["name"] == (
+        "Michigan Roofing Contractors Association"
+    )
+
+
+def test_references_are_distinct(client_intake_api, redis_client):
+    first = client_intake_api.post("/api/v1/proposals", json=example_proposal()).json["reference"]
+    second = client_intake_api.post("/api/v1/proposals", json=example_proposal()).json["reference"]
+    assert first != second
+
+
+def test_no_outreach_goal_is_a_422_with_the_goals_path(client_intake_api, redis_client):
+    data = example_proposal()
+    data["goals"] = [g for g in data["goals"] if g["category"] != "outreach_communication"]
+
+    response = client_intake_api.post("/api/v1/proposals", json=data)
+
+    assert response.status_code == 422
+    assert response.json == {"errors": {"goals": [OUTREACH_REQUIRED_MESSAGE]}}
+    assert stored_counts() == (0, 0, 0)
+    assert redis_client.llen("review") == 0
+
+
+def test_agency_lists_are_checked_with_field_paths(client_intake_api, redis_client):
+    data = example_proposal(hazards=["falls", "asteroids"], requested_division="moon_office")
+    data["goals"][0]["activities"] = ["mailing_lists", "skywriting"]
+    data["priority"]["priority_areas"] = ["gravity"]
+
+    response = client_intake_api.post("/api/v1/proposals", json=data)
+
+    assert response.status_code == 422
+    assert sorted(response.json["errors"]) == [
+        "goals.0.activities",
+        "hazards",
+        "priority.priority_areas",
+        "requested_division",
+    ]
+    assert "asteroids" in response.json["errors"]["hazards"][0]
+    assert stored_counts() == (0, 0, 0)
+
+
+def test_federal_profile_uses_office_levels(client_intake_api, monkeypatch):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    response = client_intake_api.post("/api/v1/proposals", json=example_proposal())
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["requested_division"]
+    assert "national_office" in response.json["errors"]["requested_division"][0]
+
+    ok = client_intake_api.post(
+        "/api/v1/proposals", json=example_proposal(requested_division="regional_office")
+    )
+    assert ok.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"not json at all", "application/json"),
+        (b'{"organization": ', "application/json"),
+        (b"organization=x", "application/x-www-form-urlencoded"),
+        (b"[1, 2, 3]", "application/json"),
+    ],
+)
+def test_bad_bodies_are_4xx_with_a_message_and_store_nothing(client_intake_api, body, content_type):
+    response = client_intake_api.post("/api/v1/proposals", data=body, content_type=content_type)
+    assert response.status_code == 422
+    assert response.json["errors"]
+    assert stored_counts() == (0, 0, 0)
+
+
+def test_oversized_request_is_refused(client_intake_api):
+    huge = example_proposal(hazards_other="x" * (300 * 1024))
+    response = client_intake_api.post("/api/v1/proposals", json=huge)
+    assert response.status_code == 413
+    assert response.json["errors"]["_request"]
+    assert stored_counts() == (0, 0, 0)
+
+
+def test_unknown_route_answers_json_404(client_intake_api):
+    response = client_intake_api.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json["errors"]["_request"]

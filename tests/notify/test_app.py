@@ -1,5 +1,5 @@
 """Who may use each route of the notify app (its staff pages and API): every route, every
-kind of visitor. Same rules as tests/integration/test_route_access.py for review: a route
+kind of visitor. Same rules as tests/review/test_app.py for review: a route
 missing from EXPECTED fails the first test; the second checks each identity's answer."""
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import pytest
 from services.notify import create_app
 from services.notify.webhooks.tasks import CONSUMERS as webhook_consumers
 from services.notify.worker import database
-from tests.factories import acting, held_decision_message, signed_in, submitted_event
 from tests.helpers import stored_rows
+from tests.intake.factories import submitted_event
+from tests.notify.factories import held_decision_message
 from tests.offline_dns import OfflineResolver
+from tests.shared.factories import acting, signed_in
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +80,7 @@ def test_every_route_of_the_notify_app_is_in_the_table():
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert sorted(routes - EXPECTED.keys()) == [], (
-        "add these notify routes to EXPECTED in tests/integration/test_route_access_notify.py "
+        "add these notify routes to EXPECTED in tests/notify/test_app.py "
         "and protect them with shared.staff_auth"
     )
     assert sorted(EXPECTED.keys() - routes) == [], "remove routes the app no longer has"
@@ -131,7 +133,7 @@ def test_route_answers_each_identity_as_the_table_says(
 
 
 # -- writes with a valid body ------------------------------------------------------------------
-# As in test_route_access.py: each write of the API gets a valid body aimed at records made for
+# As in tests/review/test_app.py: each write of the API gets a valid body aimed at records made for
 # the test; whom the table allows gets a 2xx and the database changes, whom it refuses gets
 # 401/403 and every row stays as it was.
 

@@ -2,33 +2,48 @@
 in the transaction that adds the term's reports, with the partner's link to the first report
 due; notify turns it into the signed-alliance welcome to the partner's contact and the liaison
 (term 0) or the renewed term's calendar (term n), once per recipient and term, against real
-PostgreSQL, Redis and a real (in-process) SMTP server."""
+PostgreSQL, Redis and a real (in-process) SMTP server.
+
+Report reminders (``report.due_soon``, ``report.due``, ``report.overdue``,
+``report.escalated``) as notify turns them into mail: against real PostgreSQL, Redis and a
+real (in-process) SMTP server, each reminder once to the right people.
+
+The partner's report and the liaison's review (``report.submitted``, ``report.accepted``,
+``report.revision_requested``) as notify turns them into mail: against real PostgreSQL, Redis
+and a real (in-process) SMTP server, each once to the right people.
+
+Sharing an annual evaluation with the partner (``evaluation.shared``): reporting stores the
+event once in the transaction that records ``shared_at``; notify mails the ratings and
+justifications to the partner's contact with a copy to the liaison, once per evaluation and
+recipient, against real PostgreSQL, Redis and a real (in-process) SMTP server; the alliance's
+reports page links to each agreement year's evaluation page."""
 
 from __future__ import annotations
 
-import re
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 import services.notify.tasks
+from services.notify.log import domain
 from services.notify.models import Message
+from services.notify.models import ProcessedEvent as NotifyProcessed
+from services.notify.tasks import proposal_submitted as notify_proposal_submitted
 from services.notify.worker import database as notify_database
-from services.reporting import create_app
+from services.notify.worker import database as notify_db
+from services.reporting.evaluations import domain as evaluations
 from services.reporting.models import OutboxEvent
-from services.reporting.reports import domain as reports
-from services.reporting.worker import database
-from shared.config import load_agency_profile, load_settings
-from shared.events import parse_event
-from tests.factories import (
-    LIAISON,
-    alliance_change_event,
-    alliance_signed_event,
-    deliver_queued_mail,
-)
+from services.reporting.worker import database, outbox
+from shared.config import load_agency_profile
+from shared.events import new_event, parse_event
 from tests.helpers import queued_tasks
+from tests.intake.factories import submitted_event
+from tests.notify.factories import deliver_queued_mail
+from tests.review.factories import LIAISON, acting_as, alliance_change_event, alliance_signed_event
+from tests.shared.factories import acting
 from tests.smtp import text_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
@@ -77,83 +92,6 @@ def renewal(signed: Any) -> Any:
         ends_on=RENEWAL_ENDS,
         previous_ends_on=ENDS,
     )
-
-
-def form_path(report_url: str) -> str:
-    """The reporting app's own path of the partner's link (behind the gateway's /reporting)."""
-    base = load_settings().public_base_url.rstrip("/")
-    match = re.fullmatch(re.escape(base) + r"/reporting(/reports/[^/]+)", report_url)
-    assert match, report_url
-    return match.group(1)
-
-
-# -- reporting: the event --------------------------------------------------------------------
-
-
-def test_scheduling_a_term_stores_one_event_with_the_calendar_and_the_first_reports_link(
-    signed,
-):
-    alliance_id = signed.payload["alliance_id"]
-    run_reporting("reporting.alliance_signed", signed)  # redelivered: nothing more
-
-    [message] = scheduled_events()
-    assert message["producer"] == "reporting"
-    payload = parse_event(message, expected_type="alliance.reports_scheduled").payload
-    assert payload["alliance_id"] == alliance_id
-    assert payload["proposal_id"] == signed.payload["proposal_id"]
-    assert payload["reference"] == signed.payload["reference"]
-    assert payload["partner_name"] == PARTNER
-    assert payload["contact"]["email"] == CONTACT
-    assert payload["liaison"]["email"] == LIAISON.email
-    assert payload["division"] == "construction_safety_health"
-    assert (payload["term"], payload["term_years"]) == (0, 2)
-    assert (payload["signing_date"], payload["ends_on"]) == (SIGNED, ENDS)
-    with database.transaction() as session:
-        stored = reports.reports_of(session, alliance_id=alliance_id)
-        expected = [
-            (r.id, r.kind, r.period_start, r.period_end, r.due_date) for r in stored if r.term == 0
-        ]
-    listed = [
-        (r["report_id"], r["kind"], r["period_start"], r["period_end"], r["due_date"])
-        for r in payload["reports"]
-    ]
-    assert listed == expected
-    assert len(listed) > 1
-    due_dates = [r["due_date"] for r in payload["reports"]]
-    assert due_dates == sorted(due_dates)
-
-    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
-    page = client.get(form_path(payload["report_url"]))
-    assert page.status_code == 200
-    body = page.get_data(as_text=True)
-    assert "Implementation team meetings" in body
-    first = payload["reports"][0]
-    assert first["period_start"].strftime("%B %-d, %Y") in body
-
-
-def test_a_renewal_stores_the_new_terms_calendar_once(signed):
-    renewed = renewal(signed)
-    run_reporting("reporting.alliance_renewed", renewed)
-    run_reporting("reporting.alliance_renewed", renewed)  # redelivered: nothing more
-
-    initial, renewed_term = (
-        parse_event(m, expected_type="alliance.reports_scheduled").payload
-        for m in scheduled_events()
-    )
-    assert initial["term"] == 0
-    assert (renewed_term["term"], renewed_term["term_years"]) == (1, 3)
-    assert (renewed_term["signing_date"], renewed_term["ends_on"]) == (RENEWED, RENEWAL_ENDS)
-    assert renewed_term["proposal_id"] == signed.payload["proposal_id"]
-    assert renewed_term["reports"][0]["period_start"] == RENEWED
-    assert all(r["period_start"] >= RENEWED for r in renewed_term["reports"])
-    with database.transaction() as session:
-        renewal_ids = {
-            r.id
-            for r in reports.reports_of(session, alliance_id=signed.payload["alliance_id"])
-            if r.term == 1
-        }
-    assert {r["report_id"] for r in renewed_term["reports"]} == renewal_ids
-    assert form_path(renewed_term["report_url"]) != form_path(initial["report_url"])
 
 
 # -- notify: the messages --------------------------------------------------------------------
@@ -322,3 +260,662 @@ def test_a_renewed_terms_calendar_goes_to_the_contact_and_the_liaison_once(
     liaison_text = plain(by_address[LIAISON.email])
     assert liaison_text.startswith(f"Dear {LIAISON.name},\n\n")
     assert payload["report_url"] not in liaison_text
+
+
+REFERENCE = "AP-2026-00042"
+LIAISON_REPORT_REMINDERS_MAIL = "lee@agency.example"
+COORDINATOR = "coordinator@agency.example"  # COORDINATOR_EMAIL in the tests (conftest.py)
+DUE = date(2026, 7, 30)
+
+ACTION = f"Action required: your quarterly report for {REFERENCE}"
+SUBJECTS = {
+    "report.due_soon": f"{ACTION} is due July 30, 2026",
+    "report.due": f"{ACTION} is due today",
+    "report.overdue": f"{ACTION} is overdue (due July 30, 2026)",
+    "report.escalated": f"Action required: report overdue 30 days: {PARTNER} ({REFERENCE})",
+}
+# The liaison's copy: for information, the partner acts.
+COPY = f"Copy: the quarterly report of {PARTNER} for {REFERENCE}"
+COPY_SUBJECTS = {
+    "report.due_soon": f"{COPY} is due July 30, 2026",
+    "report.due": f"{COPY} is due today",
+    "report.overdue": f"{COPY} is overdue (due July 30, 2026)",
+}
+DAYS = {"report.due_soon": -14, "report.due": 0, "report.overdue": 1, "report.escalated": 30}
+
+
+def reminder(
+    event_type, *, report_id=None, alliance_id=None, proposal_id=None, days=None, report_url=""
+):
+    """The event reporting's deadline sweep sends, as it reaches notify's queue."""
+    return new_event(
+        event_type,
+        producer="reporting",
+        payload={
+            "report_id": report_id or uuid.uuid4(),
+            "alliance_id": alliance_id or uuid.uuid4(),
+            "proposal_id": proposal_id or uuid.uuid4(),
+            "reference": REFERENCE,
+            "partner_name": PARTNER,
+            "contact": {"name": "Dana Smith", "email": CONTACT},
+            "liaison": {"name": "Lee Liaison", "email": LIAISON_REPORT_REMINDERS_MAIL},
+            "kind": "quarterly",
+            "term": 0,
+            "period_start": date(2026, 4, 1),
+            "period_end": date(2026, 6, 30),
+            "due_date": DUE,
+            "reminder": event_type.removeprefix("report."),
+            "days": DAYS[event_type] if days is None else days,
+            "report_url": report_url,
+        },
+    ).to_message()
+
+
+def consume_report_reminders_mail(message):
+    """Run notify's consumer of the event, as its worker would."""
+    consumer = "notify." + message["type"].replace(".", "_")
+    services.notify.tasks.celery.tasks[consumer](event=message)
+
+
+def stored_report_reminders_mail():
+    with notify_database.transaction() as session:
+        return sorted(session.scalars(select(Message)), key=lambda m: m.to_address)
+
+
+def html_of_report_reminders_mail(received):
+    part = received.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def subject_of(received):
+    """The subject as a mail client shows it: Python folds a long one onto its own line, and
+    reads the fold's space back (a client trims it)."""
+    return str(received["Subject"]).strip()
+
+
+def plain_report_reminders_mail(received):
+    """The plain-text part with the line ends it was written with (SMTP sends CRLF)."""
+    return text_of(received).replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("event_type", ["report.due_soon", "report.due", "report.overdue"])
+def test_a_reminder_goes_to_the_contact_with_a_copy_to_the_liaison(
+    event_type, redis_client, smtp_server, monkeypatch
+):
+    url = "https://alliances.example/reporting/reports/r/abc?sig=1"
+    consume_report_reminders_mail(reminder(event_type, report_url=url))
+
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
+
+    received = smtp_server.inbox.wait_for(lambda m: True, count=2)
+    by_address = {m["To"]: m for m in received}
+    assert sorted(by_address) == [CONTACT, LIAISON_REPORT_REMINDERS_MAIL]
+    assert subject_of(by_address[CONTACT]) == SUBJECTS[event_type]
+    assert subject_of(by_address[LIAISON_REPORT_REMINDERS_MAIL]) == COPY_SUBJECTS[event_type]
+    for mail in by_address.values():
+        assert mail["X-Alliance-Reference"] == REFERENCE
+        text, html = plain_report_reminders_mail(mail), html_of_report_reminders_mail(mail)
+        assert "- Period: April 1, 2026 through June 30, 2026\n" in text
+        assert "- Due: July 30, 2026\n" in text
+        assert "Lee Liaison (lee@agency.example)" in text
+        assert "Period: April 1, 2026 through June 30, 2026" in html
+    assert f'href="{url}"' in html_of_report_reminders_mail(by_address[CONTACT])
+    contact_text = plain_report_reminders_mail(by_address[CONTACT])
+    assert contact_text.startswith("Dear Dana Smith,\n\nThe quarterly report of the alliance")
+    assert f"Fill in the report here:\n{url}\n" in contact_text
+    liaison_text = plain_report_reminders_mail(by_address[LIAISON_REPORT_REMINDERS_MAIL])
+    assert liaison_text.startswith(
+        "Dear Lee Liaison,\n\nThis is your copy of the reminder sent to Dana Smith"
+    )
+    # The liaison's copy links the report's staff page, never the partner's signed link.
+    assert "The report in the staff pages:\nhttp" in liaison_text
+    assert "/reporting/staff/reports/" in liaison_text
+    assert url not in liaison_text
+    assert url not in html_of_report_reminders_mail(by_address[LIAISON_REPORT_REMINDERS_MAIL])
+    rows = stored_report_reminders_mail()
+    assert [(m.to_address, m.status, m.template) for m in rows] == [
+        (CONTACT, "sent", event_type.replace(".", "_")),
+        (LIAISON_REPORT_REMINDERS_MAIL, "sent", event_type.replace(".", "_")),
+    ]
+    assert {(m.reference, m.organization_key) for m in rows} == {(REFERENCE, "roofers b sons b")}
+
+
+def test_without_a_form_link_the_contact_learns_the_liaison_sends_it(
+    redis_client, smtp_server, monkeypatch
+):
+    consume_report_reminders_mail(reminder("report.due_soon"))
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
+
+    received = smtp_server.inbox.wait_for(lambda m: m["To"] == CONTACT)[0]
+    assert (
+        "Your liaison, Lee Liaison, will send you the report form."
+        in plain_report_reminders_mail(received)
+    )
+    assert (
+        "Your liaison, Lee Liaison, will send you the report form."
+        in html_of_report_reminders_mail(received)
+    )
+    copy = smtp_server.inbox.wait_for(lambda m: m["To"] == LIAISON_REPORT_REMINDERS_MAIL)[0]
+    assert (
+        "The report form is not online yet: please send it to Dana Smith."
+        in plain_report_reminders_mail(copy)
+    )
+
+
+def test_an_escalation_goes_to_the_coordinator_alone(redis_client, smtp_server, monkeypatch):
+    alliance_id = uuid.uuid4()
+    consume_report_reminders_mail(
+        reminder(
+            "report.escalated",
+            alliance_id=alliance_id,
+            report_url="https://alliances.example/reporting/reports/r/abc?sig=1",
+        )
+    )
+
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent"]
+
+    [received] = smtp_server.inbox.wait_for(lambda m: True)
+    assert received["To"] == COORDINATOR
+    assert subject_of(received) == SUBJECTS["report.escalated"]
+    text, html = plain_report_reminders_mail(received), html_of_report_reminders_mail(received)
+    # No Coordinator announced by review: the placeholder address, greeted by the role.
+    assert text.startswith(
+        f"Dear Alliance Coordinator,\n\nThe quarterly report of {PARTNER} ({REFERENCE}) is 30 "
+        "days overdue: it was due on July 30, 2026."
+    )
+    assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
+    assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert f"/review/staff/alliances/{alliance_id}\n" in text
+    assert "sig=1" not in text + html  # the partner's own link stays the partner's
+    assert f'/review/staff/alliances/{alliance_id}"' in html
+    assert [m.to_address for m in stored_report_reminders_mail()] == [COORDINATOR]
+
+
+def test_the_partner_name_is_escaped_in_html(redis_client, smtp_server, monkeypatch):
+    consume_report_reminders_mail(reminder("report.overdue"))
+    consume_report_reminders_mail(reminder("report.escalated"))
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
+
+    received = smtp_server.inbox.wait_for(lambda m: True, count=3)
+    for mail in received:
+        html = html_of_report_reminders_mail(mail)
+        assert "<b>" not in html
+        assert "Roofers &lt;b&gt;&amp; Sons&lt;/b&gt;" in html
+        assert PARTNER in plain_report_reminders_mail(mail)
+
+
+@pytest.mark.parametrize("event_type", sorted(SUBJECTS))
+def test_the_same_reminder_twice_records_one_set_of_messages(event_type, redis_client):
+    report_id = uuid.uuid4()
+    message = reminder(event_type, report_id=report_id)
+
+    consume_report_reminders_mail(message)
+    consume_report_reminders_mail(message)  # a redelivery
+    # The sweep sending the same reminder again, under a new event id, is the same cause too.
+    consume_report_reminders_mail(reminder(event_type, report_id=report_id))
+
+    rows = stored_report_reminders_mail()
+    expected = (
+        [COORDINATOR]
+        if event_type == "report.escalated"
+        else [CONTACT, LIAISON_REPORT_REMINDERS_MAIL]
+    )
+    assert [m.to_address for m in rows] == expected
+    assert rows[0].subject == SUBJECTS[event_type]
+    if event_type != "report.escalated":
+        assert rows[1].subject == COPY_SUBJECTS[event_type]
+    assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
+        "notify.deliver_message"
+    ] * len(expected)
+
+
+def test_each_overdue_reminder_and_a_new_due_date_are_new_causes(redis_client):
+    report_id = uuid.uuid4()
+    consume_report_reminders_mail(reminder("report.overdue", report_id=report_id, days=1))
+    consume_report_reminders_mail(reminder("report.overdue", report_id=report_id, days=14))
+
+    assert [m.to_address for m in stored_report_reminders_mail()] == [
+        CONTACT,
+        CONTACT,
+        LIAISON_REPORT_REMINDERS_MAIL,
+        LIAISON_REPORT_REMINDERS_MAIL,
+    ]
+
+
+def test_reminders_join_the_alliances_proposal_and_hide_from_conflicted_staff(redis_client):
+    alliance_id, proposal_id = uuid.uuid4(), uuid.uuid4()
+    with notify_database.transaction() as session:  # what notify kept of the signing
+        session.add(
+            Message(
+                cause=f"alliance.signed:{alliance_id}:contact",
+                template="alliance_signed_partner",
+                proposal_id=proposal_id,
+                reference=REFERENCE,
+                organization_key="roofers b sons b",
+                to_address=CONTACT,
+                subject="Your alliance with MIOSHA is signed",
+                text_body="",
+                html_body="",
+            )
+        )
+    consume_report_reminders_mail(
+        reminder("report.due", alliance_id=alliance_id, proposal_id=proposal_id)
+    )
+    # An alliance notify never heard of: the event itself names the proposal it came from.
+    escalated = reminder("report.escalated")
+    consume_report_reminders_mail(escalated)
+
+    reader = acting("riley@agency.example", "reviewer")
+    conflicted = acting("cora@agency.example", "coordinator", conflicts=[PARTNER])
+    with notify_database.transaction() as session:
+        log = domain.message_log(session, reader, proposal_id=proposal_id)
+        assert sorted((m.template, m.to_address) for m in log) == [
+            ("alliance_signed_partner", CONTACT),
+            ("report_due", CONTACT),
+            ("report_due", LIAISON_REPORT_REMINDERS_MAIL),
+        ]
+        escalation = session.scalars(
+            select(Message).where(Message.template == "report_escalated")
+        ).one()
+        assert str(escalation.proposal_id) == escalated["payload"]["proposal_id"]
+        assert domain.message_log(session, conflicted) == []
+        assert len(domain.message_log(session, reader)) == 4
+
+
+LIAISON_REPORT_REVIEW_MAIL = "lee@agency.example"
+LINK = "https://alliances.example/reporting/reports/abc?sig=1"
+COMMENTS = "Add the <script>alert(1)</script> rows & dates.\nSecond line"
+
+SUBJECTS_REPORT_REVIEW_MAIL = {
+    ("report.submitted", LIAISON_REPORT_REVIEW_MAIL): (
+        f"Action required: review the quarterly report from {PARTNER} ({REFERENCE})"
+    ),
+    ("report.submitted", CONTACT): f"We received your quarterly report for {REFERENCE}",
+    ("report.accepted", CONTACT): f"Your quarterly report for {REFERENCE} was accepted",
+    ("report.revision_requested", CONTACT): (
+        f"Action required: please revise your quarterly report for {REFERENCE} by August 17, 2026"
+    ),
+    ("report.revision_requested", LIAISON_REPORT_REVIEW_MAIL): (  # a copy: the partner acts
+        f"Copy: revision of the quarterly report of {PARTNER} for {REFERENCE} requested by "
+        "August 17, 2026"
+    ),
+}
+RECIPIENTS = {
+    "report.submitted": [CONTACT, LIAISON_REPORT_REVIEW_MAIL],
+    "report.accepted": [CONTACT],
+    "report.revision_requested": [CONTACT, LIAISON_REPORT_REVIEW_MAIL],
+}
+
+
+def report_event(
+    event_type, *, report_id=None, alliance_id=None, proposal_id=None, version=1, on_time=True
+):
+    """The event reporting sends, as it reaches notify's queue."""
+    payload = {
+        "report_id": report_id or uuid.uuid4(),
+        "alliance_id": alliance_id or uuid.uuid4(),
+        "proposal_id": proposal_id or uuid.uuid4(),
+        "reference": REFERENCE,
+        "partner_name": PARTNER,
+        "contact": {"name": "Dana Smith", "email": CONTACT},
+        "liaison": {"name": "Lee Liaison", "email": LIAISON_REPORT_REVIEW_MAIL},
+        "kind": "quarterly",
+        "term": 0,
+        "period_start": date(2026, 4, 1),
+        "period_end": date(2026, 6, 30),
+        "version": version,
+    }
+    if event_type == "report.submitted":
+        payload |= {
+            "due_date": date(2026, 7, 30),
+            "submitted_at": datetime(2026, 7, 29, 15, 4, tzinfo=UTC),
+            "on_time": on_time,
+        }
+    else:
+        revision = event_type == "report.revision_requested"
+        payload |= {
+            "comments": COMMENTS if revision else "",
+            "due_date": date(2026, 8, 17) if revision else date(2026, 7, 30),
+            "report_url": LINK if revision else "",
+            "reviewed_by": LIAISON_REPORT_REVIEW_MAIL,
+            "reviewed_at": datetime(2026, 8, 3, 14, 0, tzinfo=UTC),
+        }
+    return new_event(event_type, producer="reporting", payload=payload).to_message()
+
+
+def consume_report_review_mail(message):
+    """Run notify's consumer of the event, as its worker would."""
+    consumer = "notify." + message["type"].replace(".", "_")
+    services.notify.tasks.celery.tasks[consumer](event=message)
+
+
+def stored_report_review_mail():
+    with notify_database.transaction() as session:
+        return sorted(session.scalars(select(Message)), key=lambda m: m.to_address)
+
+
+def html_of_report_review_mail(received):
+    part = received.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")  # SMTP sends CRLF
+
+
+def subject_of_report_review_mail(received):
+    return str(received["Subject"]).strip()
+
+
+def plain_report_review_mail(received):
+    return text_of(received).replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("event_type", sorted(RECIPIENTS))
+def test_each_event_mails_the_expected_people_once(
+    event_type, redis_client, smtp_server, monkeypatch
+):
+    consume_report_review_mail(report_event(event_type))
+
+    expected = RECIPIENTS[event_type]
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent"] * len(expected)
+
+    received = smtp_server.inbox.wait_for(lambda m: True, count=len(expected))
+    by_address = {m["To"]: m for m in received}
+    assert sorted(by_address) == expected
+    for address, mail in by_address.items():
+        assert (
+            subject_of_report_review_mail(mail)
+            == SUBJECTS_REPORT_REVIEW_MAIL[(event_type, address)]
+        )
+        assert mail["X-Alliance-Reference"] == REFERENCE
+        assert "Period: April 1, 2026 through June 30, 2026" in plain_report_review_mail(mail)
+        assert "Period: April 1, 2026 through June 30, 2026" in html_of_report_review_mail(mail)
+    rows = stored_report_review_mail()
+    assert [(m.to_address, m.status) for m in rows] == [(a, "sent") for a in expected]
+    assert {(m.reference, m.organization_key) for m in rows} == {(REFERENCE, "roofers b sons b")}
+
+
+def test_a_submission_asks_the_liaison_to_review_and_gives_the_contact_a_receipt(
+    redis_client, smtp_server, monkeypatch
+):
+    report_id = uuid.uuid4()
+    consume_report_review_mail(
+        report_event("report.submitted", report_id=report_id, version=2, on_time=False)
+    )
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
+
+    staff_page = f"/reporting/staff/reports/{report_id}"
+    [liaison] = smtp_server.inbox.wait_for(lambda m: m["To"] == LIAISON_REPORT_REVIEW_MAIL)
+    text, html = plain_report_review_mail(liaison), html_of_report_review_mail(liaison)
+    assert text.startswith(f"Dear Lee Liaison,\n\n{PARTNER} submitted the quarterly report")
+    assert "- Version: 2 (a resubmission)\n" in text
+    assert "- Late: it was due on July 30, 2026\n" in text
+    assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
+    assert f"{staff_page}\n" in text
+    assert f'{staff_page}">Review the report</a>' in html
+    [receipt] = smtp_server.inbox.wait_for(lambda m: m["To"] == CONTACT)
+    text = plain_report_review_mail(receipt)
+    assert text.startswith("Dear Dana Smith,\n\nWe received the quarterly report")
+    assert "- Version: 2\n" in text
+    assert "- Your liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert staff_page not in text + html_of_report_review_mail(receipt)
+
+
+def test_an_acceptance_goes_to_the_contact_alone(redis_client, smtp_server, monkeypatch):
+    consume_report_review_mail(report_event("report.accepted"))
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
+
+    [mail] = smtp_server.inbox.wait_for(lambda m: True)
+    assert mail["To"] == CONTACT
+    assert "accepted the quarterly report" in plain_report_review_mail(mail)
+    assert "accepted the quarterly report" in html_of_report_review_mail(mail)
+
+
+def test_a_revision_request_carries_the_escaped_comments_the_date_and_the_link(
+    redis_client, smtp_server, monkeypatch
+):
+    consume_report_review_mail(report_event("report.revision_requested"))
+    deliver_queued_mail(redis_client, smtp_server, monkeypatch)
+
+    [contact] = smtp_server.inbox.wait_for(lambda m: m["To"] == CONTACT)
+    text, html = plain_report_review_mail(contact), html_of_report_review_mail(contact)
+    assert f"Your liaison's comments:\n\n{COMMENTS}\n" in text
+    assert "<script>" not in html
+    assert (
+        "Add the &lt;script&gt;alert(1)&lt;/script&gt; rows &amp; dates.<br>\nSecond line"
+    ) in html
+    assert "- New due date: August 17, 2026\n" in text
+    assert f"Revise and resubmit the report here:\n{LINK}\n" in text
+    assert f'href="{LINK}"' in html
+    [copy] = smtp_server.inbox.wait_for(lambda m: m["To"] == LIAISON_REPORT_REVIEW_MAIL)
+    text = plain_report_review_mail(copy)
+    assert text.startswith(
+        "Dear Lee Liaison,\n\nThis is your copy of the revision request sent to Dana Smith"
+    )
+    # The liaison's copy links the report's staff page, never the partner's signed link.
+    assert "The report in the staff pages:\nhttp" in text
+    assert "/reporting/staff/reports/" in text
+    assert LINK not in text
+    assert LINK not in html_of_report_review_mail(copy)
+    assert "<script>" not in html_of_report_review_mail(copy)
+
+
+@pytest.mark.parametrize("event_type", sorted(RECIPIENTS))
+def test_the_same_event_twice_records_one_set_of_messages(event_type, redis_client):
+    report_id = uuid.uuid4()
+    message = report_event(event_type, report_id=report_id)
+
+    consume_report_review_mail(message)
+    consume_report_review_mail(message)  # a redelivery
+    # Reporting sending the same thing again, under a new event id, is the same cause too.
+    consume_report_review_mail(report_event(event_type, report_id=report_id))
+
+    expected = RECIPIENTS[event_type]
+    assert [m.to_address for m in stored_report_review_mail()] == expected
+    assert [name for name, _ in queued_tasks(redis_client, "notify")] == [
+        "notify.deliver_message"
+    ] * len(expected)
+
+
+def test_a_new_version_or_another_outcome_is_a_new_cause(redis_client):
+    report_id = uuid.uuid4()
+    consume_report_review_mail(report_event("report.submitted", report_id=report_id, version=1))
+    consume_report_review_mail(
+        report_event("report.revision_requested", report_id=report_id, version=1)
+    )
+    consume_report_review_mail(report_event("report.submitted", report_id=report_id, version=2))
+    consume_report_review_mail(report_event("report.accepted", report_id=report_id, version=2))
+
+    assert sorted(m.cause for m in stored_report_review_mail()) == sorted(
+        [
+            f"report.submitted:{report_id}:v1:contact",
+            f"report.submitted:{report_id}:v1:liaison",
+            f"report.revision_requested:{report_id}:v1:contact",
+            f"report.revision_requested:{report_id}:v1:liaison",
+            f"report.submitted:{report_id}:v2:contact",
+            f"report.submitted:{report_id}:v2:liaison",
+            f"report.accepted:{report_id}:v2:contact",
+        ]
+    )
+
+
+def test_review_messages_join_the_alliances_proposal_and_hide_from_conflicted_staff(
+    redis_client,
+):
+    alliance_id, proposal_id = uuid.uuid4(), uuid.uuid4()
+    with notify_database.transaction() as session:  # what notify kept of the signing
+        session.add(
+            Message(
+                cause=f"alliance.signed:{alliance_id}:contact",
+                template="alliance_signed_partner",
+                proposal_id=proposal_id,
+                reference=REFERENCE,
+                organization_key="roofers b sons b",
+                to_address=CONTACT,
+                subject="Your alliance with MIOSHA is signed",
+                text_body="",
+                html_body="",
+            )
+        )
+    consume_report_review_mail(
+        report_event("report.submitted", alliance_id=alliance_id, proposal_id=proposal_id)
+    )
+    consume_report_review_mail(
+        report_event("report.accepted", alliance_id=alliance_id, proposal_id=proposal_id)
+    )
+
+    reader = acting("riley@agency.example", "reviewer")
+    conflicted = acting("cora@agency.example", "coordinator", conflicts=[PARTNER])
+    with notify_database.transaction() as session:
+        log = domain.message_log(session, reader, proposal_id=proposal_id)
+        assert sorted((m.template, m.to_address) for m in log) == [
+            ("alliance_signed_partner", CONTACT),
+            ("report_accepted", CONTACT),
+            ("report_submitted_liaison", LIAISON_REPORT_REVIEW_MAIL),
+            ("report_submitted_receipt", CONTACT),
+        ]
+        assert domain.message_log(session, conflicted) == []
+
+
+SIGNED_EVALUATION_SHARED = date(2024, 1, 15)
+ENDS_EVALUATION_SHARED = date(2027, 1, 14)
+AT = datetime(2026, 6, 1, 15, tzinfo=UTC)
+JUSTIFICATION = "Met <script>alert(1)</script> & more.\nSecond line"
+
+
+@pytest.fixture
+def signed_evaluation_shared(redis_client: Any) -> Any:
+    event = alliance_signed_event(
+        "Roofers <b>& Sons</b>",
+        signing_date=SIGNED_EVALUATION_SHARED,
+        ends_on=ENDS_EVALUATION_SHARED,
+    )
+    run_reporting("reporting.alliance_signed", event)
+    return event
+
+
+def ratings() -> dict[str, dict[str, str]]:
+    given = {
+        key: {"rating": "meets", "justification": f"Seen in the reports ({key})."}
+        for key in evaluations.REQUIREMENTS
+    }
+    given["team_meets"] = {"rating": "meets_in_part", "justification": JUSTIFICATION}
+    given["work_plan"] = {"rating": "not_applicable", "justification": ""}
+    return given
+
+
+def record_and_share(alliance_id: uuid.UUID, *, times: int = 1) -> None:
+    with database.transaction() as session:
+        evaluations.record_evaluation(
+            session,
+            acting=acting_as(LIAISON),
+            alliance_id=alliance_id,
+            term=0,
+            year=2,
+            ratings=ratings(),
+            at=AT,
+        )
+    for _ in range(times):
+        with database.transaction() as session:
+            evaluations.share_evaluation(
+                session,
+                acting=acting_as(LIAISON),
+                alliance_id=alliance_id,
+                term=0,
+                year=2,
+                at=AT,
+                outbox=outbox,
+            )
+
+
+def shared_events() -> list[dict[str, Any]]:
+    with database.transaction() as session:
+        return [
+            row.message
+            for row in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "evaluation.shared")
+            )
+        ]
+
+
+def consume_evaluation_shared(message: dict[str, Any]) -> None:
+    services.notify.tasks.celery.tasks["notify.evaluation_shared"](event=message)
+
+
+def stored_evaluation_shared() -> list[Message]:
+    with notify_database.transaction() as session:
+        found = sorted(session.scalars(select(Message)), key=lambda m: m.to_address)
+        session.expunge_all()
+        return found
+
+
+def test_notify_mails_the_contact_and_the_liaison_once(
+    signed_evaluation_shared, redis_client, smtp_server, monkeypatch
+):
+    record_and_share(signed_evaluation_shared.payload["alliance_id"])
+    [message] = shared_events()
+    redis_client.delete("notify")  # what the outbox's nudge may have published
+
+    consume_evaluation_shared(message)
+    consume_evaluation_shared(message)  # a redelivery
+
+    rows = stored_evaluation_shared()
+    assert [m.to_address for m in rows] == [CONTACT, LIAISON.email]
+    assert deliver_queued_mail(redis_client, smtp_server, monkeypatch) == ["sent", "sent"]
+    received = smtp_server.inbox.wait_for(lambda m: True, count=2)
+    by_address = {m["To"]: m for m in received}
+    assert sorted(by_address) == [CONTACT, LIAISON.email]
+    reference = signed_evaluation_shared.payload["reference"]
+    for mail in by_address.values():
+        assert str(mail["Subject"]).strip() == (
+            f"Your alliance's annual evaluation for {reference} (year 2)"
+        )
+        text, html = text_of(mail).replace("\r\n", "\n"), html_of(mail)
+        assert "- The implementation team meets regularly: Meets in part\n" in text
+        assert "  Met <script>alert(1)</script> & more.\n  Second line\n" in text
+        assert "- The work plan is kept current: Not applicable\n" in text
+        assert "January 15, 2025 through January 14, 2026" in text
+        assert "<script>" not in html
+        assert "Met &lt;script&gt;alert(1)&lt;/script&gt; &amp; more.<br>\nSecond line" in html
+        assert "Meets in part" in html
+        assert "Seen in the reports (reports_on_time)." in html
+        assert "Roofers &lt;b&gt;&amp; Sons&lt;/b&gt;" in html
+    assert (
+        text_of(by_address[LIAISON.email])
+        .replace("\r\n", "\n")
+        .startswith(
+            f"Dear {LIAISON.name},\n\nThis is your copy of the annual evaluation sent to Dana Smith"
+        )
+    )
+    assert text_of(by_address[CONTACT]).startswith("Dear Dana Smith,")
+    assert [m.status for m in stored_evaluation_shared()] == ["sent", "sent"]
+
+
+def rows(database, model):
+    with database.transaction() as session:
+        return list(session.scalars(select(model)))
+
+
+def test_notify_records_a_receipt_and_a_coordinator_alert_once(redis_client):
+    message = submitted_event().to_message()
+
+    notify_proposal_submitted(event=message)
+    notify_proposal_submitted(event=message)
+
+    messages = sorted(rows(notify_db, Message), key=lambda m: m.template)
+    assert [(m.template, m.to_address) for m in messages] == [
+        ("proposal_coordinator_alert", "coordinator@agency.example"),
+        ("proposal_receipt", "dana@example.org"),
+    ]
+    reference = message["payload"]["reference"]
+    assert all(reference in m.subject for m in messages)
+    assert messages[0].subject.startswith("Action required:")
+    assert reference in messages[1].text_body
+    # The Coordinator is sent to the proposal's staff page, not to a JSON API.
+    from shared.config import load_settings
+
+    page = f"{load_settings().public_base_url}/review/staff/proposals/"
+    proposal_id = message["payload"]["proposal_id"]
+    assert f"Open the proposal:\n{page}{proposal_id}\n" in messages[0].text_body
+    # One delivery task per new message went to the notify queue, none for the duplicate.
+    assert redis_client.llen("notify") == 2
+    assert len(rows(notify_db, NotifyProcessed)) == 1

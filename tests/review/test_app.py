@@ -6,8 +6,7 @@ route cannot slip in unchecked: add it to the table. The second test then signs 
 identity through the real sign-in page and checks the answer: the sign-in page (HTML) or 401
 (API) for visitors who are not signed in, 403 for staff without the role, and for those
 allowed anything but those (and never a server error; /healthz may say 503, as no workers
-run here).
-"""
+run here)."""
 
 from __future__ import annotations
 
@@ -28,18 +27,18 @@ from services.review.worker import database
 from shared.config import load_settings
 from shared.dates import term_end
 from shared.db import sqlalchemy_url
-from tests.factories import (
+from tests.helpers import stored_rows
+from tests.intake.factories import proposal
+from tests.review.factories import (
     PASSWORD,
-    acting,
     agency_today,
     approved_alliance,
     prepared_decision,
-    proposal,
     queued_proposal,
     signed_alliance,
     staff_member,
 )
-from tests.helpers import stored_rows
+from tests.shared.factories import acting
 
 pytestmark = pytest.mark.integration
 
@@ -187,7 +186,7 @@ def test_every_route_of_the_review_app_is_in_the_table():
     gone = sorted(EXPECTED.keys() - routes)
     assert not missing, (
         "These routes of the review app are not in EXPECTED in "
-        "tests/integration/test_route_access.py: add each one, saying who may use it "
+        "tests/review/test_app.py: add each one, saying who may use it "
         "(PUBLIC, ANY_STAFF, COORDINATOR, DECIDERS, WORK_PLAN_EDITORS or a tuple of roles), "
         "and protect the view with shared.staff_auth.staff_required / staff_api_required:\n"
         + "\n".join(f"    {method} {rule}" for rule, method in missing)
@@ -495,9 +494,9 @@ WRITES: dict[tuple[str, str], Build] = {
     ),
 }
 # Writes of the API not above, and why: one's own password (it would change the password the
-# other tests of this module sign in with; tests/integration/test_staff_auth.py covers it), and
+# other tests of this module sign in with; tests/shared/test_staff_auth.py covers it), and
 # naming an Ambassador (an alliance must first complete a term and a renewal: the whole way is
-# tests/integration/test_agreements.py's). The HTML forms' writes are tested per page.
+# tests/review/alliances/test_domain.py's). The HTML forms' writes are tested per page.
 NOT_WRITTEN_HERE = {
     ("/api/v1/staff/me/password", "POST"),
     ("/api/v1/alliances/<uuid:alliance_id>/ambassador", "POST"),

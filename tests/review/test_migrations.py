@@ -1,13 +1,16 @@
-"""Review's data migrations, each on its own database upgraded step by step."""
+"""Review's data migrations, each on its own database upgraded step by step.
+
+Review's migration to two-step approval and signing, on its own database."""
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from shared.db import sqlalchemy_url
 from shared.events import parse_event
@@ -78,3 +81,74 @@ def test_conflicts_declared_before_the_event_existed_are_announced(review_url):
         ("review", reviewer, declared)
     }
     assert announced_again == ["Bakers (Lansing)", "Michigan Roofing Contractors Assn."]
+
+
+INSERT = text(
+    "INSERT INTO alliances (id, proposal_id, reference, partner, partner_name, contact, goals,"
+    " hazards, division, liaison_id, liaison_name, liaison_email, signing_date, term_years,"
+    " ends_on, renewals, status, created_at) VALUES (:id, :proposal, 'AP-2026-0001', '{}',"
+    " 'Roofers', '{}', '[]', '[]', 'construction', :liaison, 'Lee', 'lee@example.gov',"
+    " :signed, 3, :ends, 0, :status, now())"
+)
+
+
+@pytest.fixture
+def review_url_review_signing_migration(servers) -> Iterator[str]:
+    url = (
+        make_url(servers.database_url("review"))
+        .set(database=f"{test_servers.test_database_name('review')}_signing")
+        .render_as_string(hide_password=False)
+    )
+    admin = create_engine(sqlalchemy_url(servers.postgres_url), isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    with admin.connect() as conn:
+        conn.execute(drop)
+    ensure_database(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(drop)
+    admin.dispose()
+
+
+def _row(status: str, signed: date | None, ends: date | None) -> dict[str, object]:
+    return {
+        "id": uuid.uuid4(),
+        "proposal": uuid.uuid4(),
+        "liaison": uuid.uuid4(),
+        "signed": signed,
+        "ends": ends,
+        "status": status,
+    }
+
+
+def test_alliances_signed_at_approval_stay_active_and_new_ones_may_await_signing(
+    review_url_review_signing_migration,
+):
+    config = alembic_config("review", review_url_review_signing_migration)
+    command.upgrade(config, "0009_announce_coordinators")
+    engine = create_engine(sqlalchemy_url(review_url_review_signing_migration))
+    try:
+        earlier = _row("active", date(2025, 3, 1), date(2028, 2, 29))
+        with engine.begin() as conn:
+            conn.execute(INSERT, earlier)
+        command.upgrade(config, "0010_alliance_signing")
+        with engine.connect() as conn:
+            kept = conn.execute(
+                text("SELECT status, signing_date, ends_on FROM alliances WHERE id = :id"),
+                {"id": earlier["id"]},
+            ).one()
+        with engine.begin() as conn:
+            conn.execute(INSERT, _row("awaiting_signature", None, None))
+        # An active alliance without its signing date, or one awaiting it with a date, is
+        # refused by the database itself.
+        for status, signed, ends in (
+            ("active", None, None),
+            ("awaiting_signature", date(2026, 1, 5), date(2029, 1, 4)),
+            ("pending", date(2026, 1, 5), date(2029, 1, 4)),
+        ):
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(INSERT, _row(status, signed, ends))
+    finally:
+        engine.dispose()
+
+    assert tuple(kept) == ("active", date(2025, 3, 1), date(2028, 2, 29))

@@ -2,17 +2,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.notify.models import Message
-from services.notify.models import ProcessedEvent as NotifyProcessed
-from services.notify.models import RejectedEvent as NotifyRejected
-from services.notify.tasks import proposal_submitted as notify_proposal_submitted
-from services.notify.worker import database as notify_db
 from services.review.models import ProcessedEvent, QueuedProposal, RejectedEvent
 from services.review.tasks import proposal_submitted as review_proposal_submitted
 from services.review.worker import database as review_db
-from tests.factories import proposal, signed_in, staff_member, submitted_event
+from tests.intake.factories import proposal, submitted_event
+from tests.review.factories import staff_member
+from tests.shared.factories import signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -89,49 +86,3 @@ def test_review_queue_api_lists_oldest_first(redis_client):
     body = response.get_json()
     assert [p["organization"]["name"] for p in body["proposals"]] == ["Older Org", "Newer Org"]
     assert body["count"] == 2
-
-
-def test_notify_records_a_receipt_and_a_coordinator_alert_once(redis_client):
-    message = submitted_event().to_message()
-
-    notify_proposal_submitted(event=message)
-    notify_proposal_submitted(event=message)
-
-    messages = sorted(rows(notify_db, Message), key=lambda m: m.template)
-    assert [(m.template, m.to_address) for m in messages] == [
-        ("proposal_coordinator_alert", "coordinator@agency.example"),
-        ("proposal_receipt", "dana@example.org"),
-    ]
-    reference = message["payload"]["reference"]
-    assert all(reference in m.subject for m in messages)
-    assert messages[0].subject.startswith("Action required:")
-    assert reference in messages[1].text_body
-    # The Coordinator is sent to the proposal's staff page, not to a JSON API.
-    from shared.config import load_settings
-
-    page = f"{load_settings().public_base_url}/review/staff/proposals/"
-    proposal_id = message["payload"]["proposal_id"]
-    assert f"Open the proposal:\n{page}{proposal_id}\n" in messages[0].text_body
-    # One delivery task per new message went to the notify queue, none for the duplicate.
-    assert redis_client.llen("notify") == 2
-    assert len(rows(notify_db, NotifyProcessed)) == 1
-
-
-def test_handler_failure_is_kept_for_inspection(redis_client, monkeypatch):
-    from services.notify.messages import domain as notify_messages
-
-    def broken(*args, **kwargs):
-        raise KeyError("template variable")
-
-    monkeypatch.setattr(notify_messages, "proposal_received", broken)
-    message = submitted_event().to_message()
-
-    notify_proposal_submitted(event=message)
-
-    rejected = rows(notify_db, NotifyRejected)
-    assert [(r.reason, r.event_id) for r in rejected] == [("failed", message["event_id"])]
-    assert "KeyError" in rejected[0].detail
-    # Its effect and its inbox row rolled back together: a replay will run it again.
-    assert rows(notify_db, NotifyProcessed) == []
-    with notify_db.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(Message)) == 0

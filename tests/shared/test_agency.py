@@ -1,6 +1,9 @@
 """Staff pages show every time of day in the agency's zone (AGENCY_TIMEZONE, America/Detroit
 here) with the zone named, EST in winter and EDT in summer, never UTC: notify's message log
-and a message's page, a proposal's history in review, an alliance's reports in reporting."""
+and a message's page, a proposal's history in review, an alliance's reports in reporting.
+
+Every page's banner names whose official website it is (a state plan's state, or the United
+States government), and the program's icon is served: issue 16's "Smaller" items."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from services.intake import create_app
 from services.notify import create_app as notify_app
 from services.notify.models import Message
 from services.notify.worker import database as notify_db
@@ -25,17 +29,11 @@ from services.review import audit
 from services.review import create_app as review_app
 from services.review.worker import database as review_db
 from shared.config import load_settings
-from tests.factories import (
-    COORDINATOR,
-    REVIEWER,
-    alliance_signed_event,
-    proposal,
-    queued_proposal,
-    signed_in,
-    staff_member,
-)
+from tests.intake.factories import proposal
+from tests.review.factories import alliance_signed_event, queued_proposal, staff_member
+from tests.shared.factories import COORDINATOR, REVIEWER, signed_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+pytestmark = pytest.mark.integration
 
 WINTER = datetime(2026, 1, 15, 18, 13, tzinfo=UTC)  # 1:13 PM EST
 SUMMER = datetime(2026, 7, 15, 18, 13, tzinfo=UTC)  # 2:13 PM EDT
@@ -43,7 +41,7 @@ WINTER_SHOWN = "Jan 15, 2026, 1:13 PM EST"
 SUMMER_SHOWN = "Jul 15, 2026, 2:13 PM EDT"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def detroit(redis_client: Any) -> None:
     assert load_settings().agency_timezone.key == "America/Detroit"
 
@@ -78,6 +76,8 @@ def a_message(at: datetime) -> uuid.UUID:
         return message.id
 
 
+@pytest.mark.usefixtures("clean_databases")
+@pytest.mark.usefixtures("detroit")
 def test_the_message_log_and_a_message_page_show_eastern_time():
     winter, summer = a_message(WINTER), a_message(SUMMER)
     client = signed_in(notify_app({"TESTING": True}), COORDINATOR)
@@ -90,6 +90,8 @@ def test_the_message_log_and_a_message_page_show_eastern_time():
         shows_agency_time(page.get_data(as_text=True), shown)
 
 
+@pytest.mark.usefixtures("clean_databases")
+@pytest.mark.usefixtures("detroit")
 def test_a_proposals_history_shows_eastern_time():
     proposal_id = queued_proposal(proposal("Roofers")).proposal_id
     with review_db.transaction() as session:
@@ -113,6 +115,8 @@ def test_a_proposals_history_shows_eastern_time():
     shows_agency_time(html, WINTER_SHOWN, SUMMER_SHOWN)
 
 
+@pytest.mark.usefixtures("clean_databases")
+@pytest.mark.usefixtures("detroit")
 def test_an_alliances_reports_show_eastern_time():
     rules = ScheduleRules(timezone=load_settings().agency_timezone, quarterly=False)
     signed, ends = date(2024, 1, 15), date(2027, 1, 14)  # annual reports due each March 15
@@ -144,3 +148,34 @@ def test_an_alliances_reports_show_eastern_time():
     assert "2025-03-01 13:13 EST" in body
     assert "2026-03-14 14:13 EDT" in body
     assert "+00:00" not in body
+
+
+def page() -> str:
+    answer = create_app({"TESTING": True}).test_client().get("/apply")
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+def test_a_state_plans_banner_names_its_state_not_the_united_states(monkeypatch):
+    monkeypatch.delenv("AGENCY_PROFILE", raising=False)
+    html = page()
+    assert "An official website of the State of Michigan" in html
+    assert 'aria-label="Official website of the State of Michigan"' in html
+    assert "United States government" not in html
+
+
+def test_federal_osha_and_a_configured_government_are_named(monkeypatch):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    assert "An official website of the United States government" in page()
+    monkeypatch.setenv("AGENCY_PROFILE", "state_plan")
+    monkeypatch.setenv("AGENCY_GOVERNMENT", "the State of Oregon")
+    assert "An official website of the State of Oregon" in page()
+
+
+def test_every_page_names_the_programs_icon_and_it_is_served():
+    html = page()
+    assert '<link rel="icon" type="image/svg+xml" href="/assets/site/favicon.svg">' in html
+    with create_app({"TESTING": True}).test_client().get("/assets/site/favicon.svg") as icon:
+        assert icon.status_code == 200
+        assert icon.mimetype == "image/svg+xml"
+        assert icon.get_data(as_text=True).startswith("<svg")

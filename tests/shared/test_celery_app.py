@@ -1,7 +1,11 @@
+import pytest
+
+from services.intake.worker import celery
 from shared.celery_app import beat_schedule, celery_settings, create_celery, route_by_service
 from shared.config import SERVICES
 
 
+@pytest.mark.unit
 def test_only_json_crosses_the_broker():
     settings = celery_settings()
     assert settings["task_serializer"] == "json"
@@ -9,6 +13,7 @@ def test_only_json_crosses_the_broker():
     assert settings["result_accept_content"] == ["json"]
 
 
+@pytest.mark.unit
 def test_tasks_survive_a_dying_worker():
     settings = celery_settings()
     assert settings["task_acks_late"] is True
@@ -19,6 +24,7 @@ def test_tasks_survive_a_dying_worker():
     assert settings["broker_transport_options"]["socket_connect_timeout"] > 0
 
 
+@pytest.mark.unit
 def test_one_queue_per_service_and_routing_by_task_name():
     settings = celery_settings()
     assert [q.name for q in settings["task_queues"]] == [
@@ -31,6 +37,7 @@ def test_one_queue_per_service_and_routing_by_task_name():
     assert route_by_service("celery.chord_unlock", (), {}, {}) is None
 
 
+@pytest.mark.unit
 def test_beat_relays_every_outbox_on_its_own_queue():
     schedule = beat_schedule(5, 10)
     for service in SERVICES:
@@ -39,12 +46,14 @@ def test_beat_relays_every_outbox_on_its_own_queue():
         assert entry["options"]["queue"] == service
 
 
+@pytest.mark.unit
 def test_service_app_defaults_to_its_queue():
     app = create_celery("review")
     assert app.conf.task_default_queue == "review"
     assert app.conf.task_serializer == "json"
 
 
+@pytest.mark.unit
 def test_beat_and_command_line_apps_have_a_declared_default_queue():
     # The default queue of a non-service app was "celery", which is not declared: beat then
     # applied none of its schedule ("Couldn't apply scheduled task ...: 'celery'").
@@ -54,6 +63,7 @@ def test_beat_and_command_line_apps_have_a_declared_default_queue():
     assert app.amqp.default_queue.name == app.conf.task_default_queue
 
 
+@pytest.mark.unit
 def test_running_tasks_end_before_redis_hands_them_out_again(monkeypatch):
     monkeypatch.setenv("CELERY_VISIBILITY_TIMEOUT", "20")
     settings = celery_settings()
@@ -64,9 +74,29 @@ def test_running_tasks_end_before_redis_hands_them_out_again(monkeypatch):
     assert settings["worker_cancel_long_running_tasks_on_connection_loss"] is False
 
 
+@pytest.mark.unit
 def test_beat_uses_the_leader_scheduler():
     assert celery_settings()["beat_scheduler"] == "shared.beat:LeaderScheduler"
 
 
+@pytest.mark.unit
 def test_a_task_that_fails_unexpectedly_is_not_acknowledged():
     assert celery_settings()["task_acks_on_failure_or_timeout"] is False
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
+def test_each_service_app_registers_only_its_own_tasks():
+    import services.intake.tasks
+    import services.notify.tasks  # noqa: F401
+
+    own = sorted(name for name in celery.tasks if not name.startswith("celery."))
+    assert own == [
+        "intake.canary",
+        "intake.changes_requested",
+        "intake.expire_drafts",
+        "intake.message_sent",
+        "intake.proposal_approved",
+        "intake.proposal_declined",
+        "intake.relay_outbox",
+    ]

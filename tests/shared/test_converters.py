@@ -13,7 +13,9 @@ column. Query strings get the same shapes in the names the pages and APIs read (
 
 Finding 5 of issue 15: ``/staff/alliances/<id>/evaluations/0/10000`` and
 ``.../99999999999999999999/1`` of a real alliance answered 500.
-"""
+
+``<number:...>`` (shared/converters.py): what it matches, and how the OpenAPI document
+describes it."""
 
 from __future__ import annotations
 
@@ -26,24 +28,19 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_smorest import Blueprint
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter, PathConverter, Rule, UnicodeConverter, UUIDConverter
 
 from services.reporting.reports.models import Report
 from services.reporting.reports.tokens import make_token as make_report_token
 from services.reporting.worker import database as reporting_database
-from shared.converters import INTEGER_MAX, NumberConverter
-from tests.factories import (
-    alliance_signed_event,
-    csrf_header,
-    proposal,
-    queued_proposal,
-    run_reporting_task,
-    signed_in,
-    staff_member,
-)
-
-pytestmark = pytest.mark.integration
+from shared.api import ServiceApi
+from shared.converters import BIGINT_MAX, INTEGER_MAX, NumberConverter, register_converters
+from tests.intake.factories import proposal
+from tests.reporting.factories import run_reporting_task
+from tests.review.factories import alliance_signed_event, queued_proposal, staff_member
+from tests.shared.factories import csrf_header, signed_in
 
 SERVICES = ("intake", "review", "notify", "reporting")
 # ... and a superscript two ("²"): a digit to str.isdigit, but not to int().
@@ -98,6 +95,7 @@ def client_of(app: Flask, person: Any) -> tuple[FlaskClient, dict[str, str]]:
 # -- finding 5 ----------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("term", "year"),
     [
@@ -172,6 +170,7 @@ def refusal_problem(path: str, answer: Any) -> str:
     return ""
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_id_in_every_path_answers_404(service, reporting_alliance, coordinator):
     app = create(service)
@@ -192,6 +191,7 @@ def test_every_id_in_every_path_answers_404(service, reporting_alliance, coordin
     assert not problems, f"{len(problems)} of {tried} bad ids not a 404:\n" + "\n".join(problems)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("service", SERVICES)
 def test_number_parameters_are_bounded_by_their_column(service):
     """A number in a path is shared/converters.py's ``<number:...>``, within PostgreSQL's
@@ -208,6 +208,7 @@ def test_number_parameters_are_bounded_by_their_column(service):
                 )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("service", SERVICES)
 def test_bad_numbers_and_ids_in_the_query_string_never_answer_500(
     service, reporting_alliance, coordinator
@@ -230,6 +231,7 @@ def test_bad_numbers_and_ids_in_the_query_string_never_answer_500(
     assert not problems, f"{len(problems)} of {tried} answered 5xx:\n" + "\n".join(problems)
 
 
+@pytest.mark.integration
 def test_the_page_number_of_the_message_log_is_checked(reporting_alliance, coordinator):
     client, _ = client_of(create("notify"), coordinator)
     for bad in ("0", "-1", "abc", "1.5"):
@@ -250,6 +252,7 @@ ODD_NUMBERS = ("²", "٣", "+-1", "9" * 5000)
 NOT_NUMBERS = ("²", "+-1", "9" * 5000)  # to int() (which reads "٣" as 3)
 
 
+@pytest.mark.integration
 def test_odd_numbers_in_the_proposal_form_are_refused_inline_or_ignored(coordinator):
     app = create("intake")
     client, csrf = client_of(app, coordinator)
@@ -262,6 +265,7 @@ def test_odd_numbers_in_the_proposal_form_are_refused_inline_or_ignored(coordina
             assert answer.status_code in (200, 422), (form, answer.status_code)
 
 
+@pytest.mark.integration
 def test_odd_numbers_in_the_scoring_form_and_an_adjustment_are_refused(coordinator):
     app = create("review")
     client, csrf = client_of(app, coordinator)
@@ -276,6 +280,7 @@ def test_odd_numbers_in_the_scoring_form_and_an_adjustment_are_refused(coordinat
         assert answer.get_json()["errors"]["points"] == ["Enter a whole number, such as 10 or -10."]
 
 
+@pytest.mark.integration
 def test_odd_row_numbers_in_the_report_form_are_ignored(reporting_alliance):
     app = create("reporting")
     ids = real_ids("reporting", reporting_alliance)
@@ -287,3 +292,75 @@ def test_odd_row_numbers_in_the_report_form_are_ignored(reporting_alliance):
         form = {f"meetings.{odd}.date": "2024-03-01", "action": "save_draft"}
         answer = client.post(f"/reports/{token}", data=form, headers=csrf)
         assert answer.status_code < 500, (odd, answer.status_code)
+
+
+def app_with(rule: str) -> Flask:
+    app = Flask(__name__)
+    register_converters(app)
+    app.config.update(
+        API_TITLE="t", API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/"
+    )
+    bp = Blueprint("things", __name__)
+
+    @bp.route(rule)
+    def thing(**values: Any) -> dict[str, Any]:
+        return {"values": values}
+
+    ServiceApi(app).register_blueprint(bp)
+    return app
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/things/1", 200),
+        ("/things/007", 200),
+        (f"/things/{INTEGER_MAX}", 200),
+        (f"/things/{INTEGER_MAX + 1}", 404),
+        ("/things/0", 404),
+        ("/things/-1", 404),
+        ("/things/99999999999999999999", 404),
+        ("/things/" + "9" * 5000, 404),  # int() refuses more than 4300 digits: never tried
+        ("/things/1.5", 404),
+        ("/things/abc", 404),
+        ("/things/%00", 404),
+        ("/things/%D9%A3", 404),  # an Arabic-Indic three: a digit to Python, not to us
+        ("/things/+1", 404),
+        ("/things/%201", 404),
+    ],
+)
+def test_a_number_matches_only_ascii_digits_within_its_bounds(path, status):
+    assert app_with("/things/<number:thing_id>").test_client().get(path).status_code == status
+
+
+@pytest.mark.unit
+def test_the_bounds_are_the_rules_own():
+    client = app_with("/terms/<number(min=0):term>/<number(max=100, min=1):year>").test_client()
+    assert client.get("/terms/0/100").get_json() == {"values": {"term": 0, "year": 100}}
+    assert client.get("/terms/0/101").status_code == 404
+    assert client.get("/terms/0/0").status_code == 404
+    big = app_with(f"/rows/<number(max={BIGINT_MAX}):row_id>").test_client()
+    assert big.get(f"/rows/{BIGINT_MAX}").status_code == 200
+    assert big.get(f"/rows/{BIGINT_MAX + 1}").status_code == 404
+
+
+@pytest.mark.unit
+def test_bounds_past_bigint_or_upside_down_are_refused():
+    with pytest.raises(ValueError, match="min <= max"):
+        app_with(f"/rows/<number(max={BIGINT_MAX + 1}):row_id>")
+    with pytest.raises(ValueError, match="min <= max"):
+        app_with("/rows/<number(min=5, max=4):row_id>")
+
+
+@pytest.mark.unit
+def test_the_openapi_document_gives_an_integer_and_its_bounds():
+    app = app_with("/terms/<number(min=0):term>/<number:year>")
+    document = app.test_client().get("/openapi.json").get_json()
+    parameters = {
+        p["name"]: p["schema"] for p in document["paths"]["/terms/{term}/{year}"]["parameters"]
+    }
+    assert parameters == {
+        "term": {"type": "integer", "minimum": 0, "maximum": INTEGER_MAX},
+        "year": {"type": "integer", "minimum": 1, "maximum": INTEGER_MAX},
+    }

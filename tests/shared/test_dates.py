@@ -6,6 +6,8 @@ import pytest
 
 from shared.dates import add_years, term_end
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("start", "years", "expected"),

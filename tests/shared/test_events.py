@@ -16,6 +16,8 @@ from shared.events import (
 from shared.proposal import ProposalSchema
 from shared.testing import example_proposal
 
+pytestmark = pytest.mark.unit
+
 
 def submitted_payload() -> dict:
     return {

@@ -5,11 +5,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from services.intake.models import OutboxEvent
-from services.intake.worker import celery, database, outbox
+from services.intake.worker import database, outbox
 from shared.celery_app import create_celery
 from shared.outbox import Outbox
-from tests.factories import submitted_event
 from tests.helpers import queued_tasks, wait_until
+from tests.intake.factories import submitted_event
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -104,22 +104,6 @@ def test_relay_skips_rows_another_publisher_holds(redis_client):
         assert outbox.publish_pending() == 0  # locked elsewhere: skipped, not waited for
         other.execute(text("ROLLBACK"))
     assert outbox.publish_pending() == 1
-
-
-def test_each_service_app_registers_only_its_own_tasks():
-    import services.intake.tasks
-    import services.notify.tasks  # noqa: F401
-
-    own = sorted(name for name in celery.tasks if not name.startswith("celery."))
-    assert own == [
-        "intake.canary",
-        "intake.changes_requested",
-        "intake.expire_drafts",
-        "intake.message_sent",
-        "intake.proposal_approved",
-        "intake.proposal_declined",
-        "intake.relay_outbox",
-    ]
 
 
 def test_every_event_goes_out_once_more_later_then_never_again(redis_client, monkeypatch):

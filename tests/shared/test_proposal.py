@@ -4,6 +4,8 @@ from marshmallow import ValidationError
 from shared.proposal import OUTREACH_REQUIRED_MESSAGE, ProposalSchema, flatten_errors
 from shared.testing import example_proposal
 
+pytestmark = pytest.mark.unit
+
 
 def errors_of(data: dict) -> dict[str, list[str]]:
     with pytest.raises(ValidationError) as caught:

@@ -7,8 +7,7 @@ route answers GET, otherwise its own method (POST, PUT, PATCH, DELETE). It does 
 Coordinator. Every answer, 200, redirect, 400, 403, 404 or 405 alike, must carry the policy
 (no inline script, no framing), nosniff, the referrer policy (none at all on a path holding a
 signed link), no HSTS over plain http in development, and every cookie it sets must be HttpOnly
-and SameSite (and Secure in production). The gunicorn the launchers run names no server.
-"""
+and SameSite (and Secure in production). The gunicorn the launchers run names no server."""
 
 from __future__ import annotations
 
@@ -37,8 +36,8 @@ import services.review
 from deploy.embedded import free_port
 from shared.config import load_settings
 from shared.staff_auth import COOKIE_NAME
-from tests.factories import COORDINATOR, signed_in
 from tests.production import production_environment
+from tests.shared.factories import COORDINATOR, signed_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 

@@ -1,6 +1,6 @@
 """Staff accounts and sign-in (shared/staff_auth.py, services/review/staff/) over HTTP,
 against the real Redis and PostgreSQL. Who may do what is tested at the domain level in
-test_staff_domain.py."""
+tests/review/staff/test_domain.py."""
 
 import json
 import os
@@ -9,22 +9,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
-from deploy.cli import main as alliance
 from services.review import create_app
 from services.review.models import AuditEntry, StaffUser
 from services.review.staff import domain as accounts
 from services.review.staff import views as staff_views
 from services.review.worker import database
 from shared import staff_auth
-from shared.config import ConfigurationError, load_settings, read_settings
-from shared.domain import Invalid
+from shared.config import ConfigurationError, read_settings
 from shared.staff_auth import COOKIE_NAME, SESSION_KEY, USER_SESSIONS_KEY
-from tests.factories import acting_as, staff_member
 from tests.production import production_environment
+from tests.review.factories import acting_as, staff_member
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -332,171 +329,6 @@ def test_deactivation_ends_every_session_of_that_person_at_once(app, redis_clien
     assert actions == ["staff account created", "deactivated", "reactivated"]
 
 
-def test_changed_roles_end_the_sessions_and_apply_at_the_next_sign_in(app):
-    user_id = staff_member().id
-    client = app.test_client()
-    sign_in(client)
-    coordinator = coordinator_client(app)
-    response = coordinator.post(
-        f"/staff/people/{user_id}",
-        data={"csrf_token": csrf_token(coordinator), "roles": ["reviewer", "liaison"]},
-    )
-    assert response.status_code == 303
-    assert client.get("/api/v1/staff/me").status_code == 401
-    sign_in(client)
-    assert client.get("/api/v1/staff/me").get_json()["roles"] == ["liaison", "reviewer"]
-
-
-def test_someone_must_remain_coordinator(app):
-    coordinator = coordinator_client(app)
-    with database.transaction() as session:
-        cora = accounts.find_by_email(session, email="cora@agency.example")
-        cora_id = cora.id
-    response = coordinator.post(
-        f"/staff/people/{cora_id}",
-        data={"csrf_token": csrf_token(coordinator), "roles": "reviewer"},
-    )
-    assert response.status_code == 409
-    assert "Someone must remain Coordinator" in response.get_data(as_text=True)
-    response = coordinator.post(
-        f"/staff/people/{cora_id}/deactivate", data={"csrf_token": csrf_token(coordinator)}
-    )
-    assert response.status_code == 409
-    assert "only active Coordinator" in response.get_data(as_text=True)
-    assert coordinator.get("/api/v1/staff/me").status_code == 200
-    own_page = coordinator.get(f"/staff/people/{cora_id}").get_data(as_text=True)
-    assert f'action="/staff/people/{cora_id}/password"' not in own_page  # see change_password
-    assert 'href="/staff/password">change your password</a>' in own_page
-
-
-def test_a_password_change_keeps_this_session_and_ends_the_others(app):
-    staff_member()
-    here, elsewhere = app.test_client(), app.test_client()
-    sign_in(here)
-    sign_in(elsewhere)
-    new = "a different long passphrase"
-    response = here.post(
-        "/staff/password",
-        data={
-            "csrf_token": csrf_token(here),
-            "current_password": PASSWORD,
-            "new_password": new,
-            "confirm_password": new,
-        },
-    )
-    assert response.status_code == 303
-    assert here.get("/api/v1/staff/me").status_code == 200
-    assert elsewhere.get("/api/v1/staff/me").status_code == 401
-    assert sign_in(app.test_client()).status_code == 401
-    assert sign_in(app.test_client(), password=new).status_code == 303
-
-
-def test_a_password_change_needs_the_current_password_and_a_strong_new_one(app):
-    staff_member()
-    client = app.test_client()
-    sign_in(client)
-
-    def change(current, new, confirm=None):
-        return client.post(
-            "/staff/password",
-            data={
-                "csrf_token": csrf_token(client),
-                "current_password": current,
-                "new_password": new,
-                "confirm_password": new if confirm is None else confirm,
-            },
-        )
-
-    wrong = change("guess", "another long passphrase")
-    assert wrong.status_code == 422
-    assert "Your current password is not right." in wrong.get_data(as_text=True)
-    short = change(PASSWORD, "short")
-    assert "Use at least 12 characters (this one has 5)." in short.get_data(as_text=True)
-    mismatch = change(PASSWORD, "another long passphrase", "another long passphrasE")
-    assert "The two new passwords are not the same." in mismatch.get_data(as_text=True)
-    assert sign_in(app.test_client()).status_code == 303
-
-
-def test_the_coordinator_sets_a_new_password_for_someone_who_forgot_theirs(app):
-    user_id = staff_member(name="Rae Reviewer").id
-    forgetful = app.test_client()
-    sign_in(forgetful)
-    coordinator = coordinator_client(app)
-    weak = coordinator.post(
-        f"/staff/people/{user_id}/password",
-        data={"csrf_token": csrf_token(coordinator), "password": "rae reviewer 1"},
-    )
-    assert weak.status_code == 422
-    assert "Do not use your e-mail address or name" in weak.get_data(as_text=True)
-    response = coordinator.post(
-        f"/staff/people/{user_id}/password",
-        data={"csrf_token": csrf_token(coordinator), "password": "a fresh start at last"},
-    )
-    assert response.status_code == 303
-    assert forgetful.get("/api/v1/staff/me").status_code == 401
-    assert sign_in(app.test_client()).status_code == 401
-    assert sign_in(app.test_client(), password="a fresh start at last").status_code == 303
-
-
-# -- passwords --------------------------------------------------------------------------------
-
-
-def test_weak_passwords_are_refused_with_a_reason():
-    assert accounts.password_problems("") == ["Enter a password."]
-    assert accounts.password_problems("eleven char") == [
-        "Use at least 12 characters (this one has 11). A few unrelated words make a long "
-        "password that is easy to remember."
-    ]
-    assert accounts.password_problems("x" * 257) == ["Use at most 256 characters."]
-    guessable = [
-        "This password is too easy to guess. Choose another one, for example a few unrelated words."
-    ]
-    assert accounts.password_problems("Password1234") == guessable
-    assert accounts.password_problems("abababababab") == guessable
-    assert accounts.password_problems("rae.reviewer-2026", email="rae.reviewer@agency.example") == [
-        "Do not use your e-mail address or name in your password."
-    ]
-    assert accounts.password_problems("MarguerITE is here", name="Marguerite Smith") == [
-        "Do not use your e-mail address or name in your password."
-    ]
-    assert accounts.password_problems(PASSWORD, email="rae@agency.example", name="Rae") == []
-
-
-def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_password():
-    staff_member("rae@agency.example")
-    with pytest.raises(Invalid) as caught, database.transaction() as session:
-        accounts.add_account(
-            session,
-            email="RAE@agency.example",
-            name=" ",
-            roles=["boss"],
-            password="short",
-            actor="t",
-            settings=load_settings(),
-        )
-    assert caught.value.errors == {
-        "email": ["There is already a staff account with this e-mail address."],
-        "name": ["Enter the person's name."],
-        "roles": ["Choose from the roles listed (Coordinator, Reviewer, Liaison)."],
-        "password": [
-            "Use at least 12 characters (this one has 5). A few unrelated words make a long "
-            "password that is easy to remember."
-        ],
-    }
-    with pytest.raises(Invalid) as caught, database.transaction() as session:
-        accounts.add_account(
-            session,
-            email="not an address",
-            name="N",
-            roles=[],
-            password=PASSWORD,
-            actor="t",
-            settings=load_settings(),
-        )
-    assert caught.value.errors["email"] == ["Enter an e-mail address in the form name@agency.gov."]
-    assert caught.value.errors["roles"] == ["Choose at least one role."]
-
-
 def stored_hash(user_id) -> str | None:
     with database.transaction() as session:
         return session.get(StaffUser, user_id).password_hash
@@ -597,76 +429,6 @@ def test_a_form_post_without_the_csrf_token_is_refused(app):
         assert accounts.find_by_email(session, email="new@agency.example") is None
 
 
-def test_api_writes_need_the_csrf_token_in_a_header(app):
-    @staff_auth.staff_api_required()
-    def write():
-        return {"ok": True}
-
-    app.add_url_rule("/api/v1/test-write", "test_write", write, methods=["POST"])
-    staff_member()
-    client = app.test_client()
-    sign_in(client)
-    refused = client.post("/api/v1/test-write", json={})
-    assert refused.status_code == 400
-    assert refused.get_json() == {"errors": {"_request": ["The CSRF token is missing."]}}
-    token = client.get("/api/v1/staff/me").get_json()["csrf_token"]
-    accepted = client.post("/api/v1/test-write", json={}, headers={"X-CSRFToken": token})
-    assert accepted.status_code == 200
-
-
-# -- staff management -------------------------------------------------------------------------
-
-
-def test_the_coordinator_adds_a_person_who_can_then_sign_in(app):
-    coordinator = coordinator_client(app)
-    response = coordinator.post(
-        "/staff/people/new",
-        data={
-            "csrf_token": csrf_token(coordinator),
-            "email": "Lee@Agency.Example",
-            "name": "Lee Liaison",
-            "roles": ["liaison", "reviewer"],
-            "password": "orange kettle on the moon",
-        },
-    )
-    assert response.status_code == 303
-    listing = coordinator.get("/staff/people").get_data(as_text=True)
-    assert "Lee Liaison" in listing
-    assert "lee@agency.example" in listing
-    assert "Reviewer, Liaison" in listing
-    people = coordinator.get("/api/v1/staff").get_json()
-    assert sorted(p["email"] for p in people["staff"]) == [
-        "cora@agency.example",
-        "lee@agency.example",
-    ]
-    lee = app.test_client()
-    signed_in = sign_in(lee, email="lee@agency.example", password="orange kettle on the moon")
-    assert signed_in.status_code == 303
-    assert lee.get("/api/v1/staff/me").get_json()["roles"] == ["liaison", "reviewer"]
-
-
-def test_adding_a_person_shows_every_problem_next_to_its_field(app):
-    coordinator = coordinator_client(app)
-    response = coordinator.post(
-        "/staff/people/new",
-        data={
-            "csrf_token": csrf_token(coordinator),
-            "email": "cora@agency.example",
-            "name": "",
-            "password": "short",
-        },
-    )
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert re.findall(r'<li><a class="usa-link" href="#([^"]+)">', html) == [
-        "email",
-        "name",
-        "roles",
-        "password",
-    ]
-    assert "There is already a staff account with this e-mail address." in html
-
-
 def test_a_page_for_another_role_answers_403_with_a_page(app):
     staff_member()
     client = app.test_client()
@@ -690,76 +452,6 @@ def api_client(app, email="cora@agency.example", *roles):
     return client, {"X-CSRFToken": client.get("/api/v1/staff/me").get_json()["csrf_token"]}
 
 
-def test_the_coordinator_manages_accounts_through_the_api(app):
-    client, token = api_client(app)
-    added = client.post(
-        "/api/v1/staff",
-        json={
-            "email": "Lee@Agency.Example",
-            "name": "Lee Liaison",
-            "roles": ["liaison"],
-            "password": "orange kettle on the moon",
-        },
-        headers=token,
-    )
-    assert added.status_code == 201
-    lee = added.get_json()
-    assert sorted(lee) == [
-        "active",
-        "created_at",
-        "email",
-        "id",
-        "invited",
-        "name",
-        "roles",
-        "updated_at",
-    ]
-    assert lee["invited"] is False  # a password was given: no invitation
-    assert (lee["email"], lee["name"], lee["roles"], lee["active"]) == (
-        "lee@agency.example",
-        "Lee Liaison",
-        ["liaison"],
-        True,
-    )
-    lee_client = app.test_client()
-    assert (
-        sign_in(lee_client, email=lee["email"], password="orange kettle on the moon").status_code
-        == 303
-    )
-
-    roles = client.post(
-        f"/api/v1/staff/{lee['id']}/roles", json={"roles": ["reviewer", "liaison"]}, headers=token
-    )
-    assert roles.status_code == 200
-    assert roles.get_json()["roles"] == ["reviewer", "liaison"]
-    assert lee_client.get("/api/v1/staff/me").status_code == 401  # signed out by the change
-
-    password = client.post(
-        f"/api/v1/staff/{lee['id']}/password",
-        json={"password": "a fresh start at last"},
-        headers=token,
-    )
-    assert password.status_code == 204
-    assert (
-        sign_in(app.test_client(), email=lee["email"], password="a fresh start at last").status_code
-        == 303
-    )
-
-    off = client.post(f"/api/v1/staff/{lee['id']}/active", json={"active": False}, headers=token)
-    assert off.status_code == 200
-    assert off.get_json()["active"] is False
-    assert (
-        sign_in(app.test_client(), email=lee["email"], password="a fresh start at last").status_code
-        == 401
-    )
-    listing = client.get("/api/v1/staff").get_json()
-    assert [(p["email"], p["active"]) for p in listing["staff"]] == [
-        ("cora@agency.example", True),
-        ("lee@agency.example", False),
-    ]
-    assert listing["count"] == 2
-
-
 def test_the_api_and_the_form_refuse_the_same_input_with_the_same_messages(app):
     client, token = api_client(app)
     person = {"email": "cora@agency.example", "name": "N", "roles": [], "password": "short"}
@@ -781,97 +473,6 @@ def test_the_api_and_the_form_refuse_the_same_input_with_the_same_messages(app):
     with database.transaction() as session:
         assert accounts.find_by_email(session, email="new@agency.example") is None
         assert session.scalar(select(func.count()).select_from(StaffUser)) == 1
-
-
-def test_the_api_refuses_demoting_the_last_coordinator_and_stores_nothing(app):
-    client, token = api_client(app)
-    cora_id = client.get("/api/v1/staff/me").get_json()["id"]
-    demoted = client.post(
-        f"/api/v1/staff/{cora_id}/roles", json={"roles": ["reviewer"]}, headers=token
-    )
-    assert demoted.status_code == 409
-    assert demoted.get_json() == {
-        "errors": {
-            "_request": ["Someone must remain Coordinator: give the role to another person first."]
-        }
-    }
-    deactivated = client.post(
-        f"/api/v1/staff/{cora_id}/active", json={"active": False}, headers=token
-    )
-    assert deactivated.status_code == 409
-    own = client.post(
-        f"/api/v1/staff/{cora_id}/password",
-        json={"password": "a fresh start at last"},
-        headers=token,
-    )
-    assert own.status_code == 403
-    missing = client.post(
-        f"/api/v1/staff/{uuid.uuid4()}/active", json={"active": False}, headers=token
-    )
-    assert missing.status_code == 404
-    assert client.get("/api/v1/staff/me").get_json()["roles"] == ["coordinator"]
-    with database.transaction() as session:
-        cora = session.get(StaffUser, uuid.UUID(cora_id))
-        assert (cora.roles, cora.active) == (["coordinator"], True)
-        actions = session.scalars(select(AuditEntry.action)).all()
-    assert actions == ["staff account created"]
-    assert sign_in(app.test_client(), email="cora@agency.example").status_code == 303
-
-
-def test_everyone_changes_their_own_password_through_the_api_with_the_current_one(app):
-    client, token = api_client(app, "rae@agency.example", "reviewer")
-    elsewhere = app.test_client()
-    sign_in(elsewhere)
-    wrong = client.post(
-        "/api/v1/staff/me/password",
-        json={"current_password": "a guess", "new_password": "another long passphrase"},
-        headers=token,
-    )
-    assert wrong.status_code == 422
-    assert wrong.get_json() == {
-        "errors": {"current_password": ["Your current password is not right."]}
-    }
-    differ = client.post(
-        "/api/v1/staff/me/password",
-        json={
-            "current_password": PASSWORD,
-            "new_password": "another long passphrase",
-            "confirm_password": "another long passphrasE",
-        },
-        headers=token,
-    )
-    assert differ.get_json() == {
-        "errors": {"new_password": ["The two new passwords are not the same."]}
-    }
-    assert sign_in(app.test_client()).status_code == 303  # nothing changed so far
-    changed = client.post(
-        "/api/v1/staff/me/password",
-        json={"current_password": PASSWORD, "new_password": "another long passphrase"},
-        headers=token,
-    )
-    assert changed.status_code == 204
-    assert client.get("/api/v1/staff/me").status_code == 200
-    assert elsewhere.get("/api/v1/staff/me").status_code == 401
-    assert sign_in(app.test_client(), password="another long passphrase").status_code == 303
-
-
-def test_the_openapi_document_describes_the_staff_api(app):
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
-    paths = document["paths"]
-    assert {path for path in paths if path.startswith("/api/v1/staff")} == {
-        "/api/v1/staff",
-        "/api/v1/staff/me",
-        "/api/v1/staff/me/password",
-        "/api/v1/staff/{user_id}/roles",
-        "/api/v1/staff/{user_id}/active",
-        "/api/v1/staff/{user_id}/password",
-        "/api/v1/staff/{user_id}/invitation",
-    }
-    add = paths["/api/v1/staff"]["post"]
-    assert "requestBody" in add
-    assert "201" in add["responses"]
-    schemas = document["components"]["schemas"]
-    assert set(schemas["PersonIn"]["properties"]) == {"email", "name", "roles", "password"}
 
 
 # -- one sign-in for every service ------------------------------------------------------------
@@ -908,53 +509,3 @@ def test_another_service_accepts_the_session_and_sends_strangers_to_review_to_si
 
     review.post("/staff/sign-out", data={"csrf_token": csrf_token(review)})
     assert client.get("/reports").status_code == 303
-
-
-# -- the operator's command -------------------------------------------------------------------
-
-
-def test_create_coordinator_makes_the_first_coordinator_once():
-    runner = CliRunner()
-    result = runner.invoke(
-        alliance,
-        ["create-coordinator", "--email", "Cora@Agency.Example", "--name", "Cora Coordinator"],
-        env={"ALLIANCE_PASSWORD": PASSWORD},
-    )
-    assert result.exit_code == 0, result.output
-    assert "created Coordinator cora@agency.example" in result.output
-    with database.transaction() as session:
-        cora = accounts.authenticate(
-            session, email="cora@agency.example", password=PASSWORD, settings=load_settings()
-        )
-        assert cora is not None
-        assert cora.roles == ["coordinator"]
-
-    again = runner.invoke(
-        alliance,
-        ["create-coordinator", "--email", "cora@agency.example", "--name", "Cora Again"],
-        env={"ALLIANCE_PASSWORD": PASSWORD},
-    )
-    assert again.exit_code == 1
-    assert "There is already a staff account with this e-mail address." in again.output
-
-
-def test_create_coordinator_asks_for_the_password_twice_and_refuses_a_weak_one():
-    runner = CliRunner()
-    weak = runner.invoke(
-        alliance,
-        ["create-coordinator", "--email", "cora@agency.example", "--name", "Cora"],
-        input="short\nshort\n",
-        env={"ALLIANCE_PASSWORD": ""},
-    )
-    assert weak.exit_code == 1
-    assert "Use at least 12 characters" in weak.output
-    assert "short" not in weak.output  # hidden input is not echoed
-    asked = runner.invoke(
-        alliance,
-        ["create-coordinator", "--email", "cora@agency.example", "--name", "Cora"],
-        input=f"{PASSWORD}\n{PASSWORD}\n",
-        env={"ALLIANCE_PASSWORD": ""},
-    )
-    assert asked.exit_code == 0, asked.output
-    assert "Repeat for confirmation" in asked.output
-    assert PASSWORD not in asked.output

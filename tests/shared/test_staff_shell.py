@@ -2,7 +2,17 @@
 service's staff pages, served through the gateway (deploy/gateway.py) as ``make run`` serves
 them, so the prefixes and the cookies are the real ones: who is signed in, the items each role
 sees and only those, the current section, the sign-out form (which signs out from any service),
-and the links from one service's page to the related pages of the others."""
+and the links from one service's page to the related pages of the others.
+
+What waits and where the public goes: the staff navigation's "Messages" asks notify how many
+held messages wait for the person's release (``GET /api/v1/held/waiting``, within what they may
+read, none for a liaison), the decisions page says after a release that the e-mails are held in
+Messages, and the public directory is linked from every page's footer, the proposal form and
+the staff navigation.
+
+The site title of every service's staff pages leads to a page the signed-in person may open
+(shared/staff_shell.py HOME), through the gateway as ``make run`` serves them: the queue for
+those who decide proposals, a liaison's reports, never a service's root (a bare 404)."""
 
 from __future__ import annotations
 
@@ -10,6 +20,7 @@ import re
 import uuid
 from html import unescape
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -21,20 +32,26 @@ from deploy.gateway import MOUNTS, create_gateway
 from services.notify import create_app as create_notify
 from services.reporting import create_app as create_reporting
 from services.reporting.alliances import domain as reporting_alliances
+from services.reporting.reports import tokens
+from services.reporting.reports.models import Report
 from services.reporting.worker import database as reporting_database
 from services.review import create_app as create_review
 from services.review.staff.models import StaffUser
 from services.review.worker import database as review_database
+from shared.config import load_settings
 from shared.staff_auth import COOKIE_NAME
 from shared.staff_shell import GATEWAY_PREFIXES, SECTIONS
-from tests.factories import (
-    acting,
+from tests.intake.factories import proposal
+from tests.notify.log.test_views import a_message
+from tests.reporting.factories import run_reporting_task
+from tests.review.factories import (
     alliance_signed_event,
+    prepared_decision,
     queued_proposal,
     signed_alliance,
     staff_member,
-    staff_session,
 )
+from tests.shared.factories import acting, signed_in, staff_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -320,3 +337,173 @@ def test_an_alliance_links_to_its_reports_and_messages_and_back(gateway):
     page = reports.get_data(as_text=True)
     assert f'href="/review/staff/alliances/{alliance_id}"' in page
     assert f'href="/notify/staff/log?reference={reference}"' in page
+
+
+RILEY = acting("riley@agency.example", "reviewer", name="Riley Reviewer")
+LEE = acting("lee@agency.example", "liaison", name="Lee Liaison")
+
+
+@pytest.fixture
+def notify(redis_client: Any):
+    return create_notify({"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+def held(**values: Any) -> uuid.UUID:
+    return a_message(1, status="held", proposal_id=uuid.uuid4(), **values)
+
+
+def waiting(client: Any) -> tuple[int, Any]:
+    answer = client.get("/api/v1/held/waiting")
+    return answer.status_code, answer.get_json()
+
+
+def client_of_nav_count_and_directory_links(gateway: Any, person: Any) -> Client:
+    account = staff_member(person.email, *sorted(person.roles), name=person.name)
+    client = Client(gateway)
+    client.set_cookie(COOKIE_NAME, staff_session(account))
+    return client
+
+
+def messages_link(html: str) -> str:
+    [link] = re.findall(r'<a href="/notify/staff/(?:messages|log)"[^>]*>.*?</a>', html, re.S)
+    return link
+
+
+def test_the_staff_navigation_links_the_public_directory(gateway):
+    for person in (CORA, RILEY, LEE):
+        html = (
+            client_of_nav_count_and_directory_links(gateway, person)
+            .get("/review/staff/alliances")
+            .get_data(as_text=True)
+        )
+        assert re.search(
+            r'<a href="/review/directory" class="usa-nav-link"><span>Public directory</span></a>',
+            html,
+        ), person.email
+
+
+def footer_directory(html: str) -> str:
+    found = re.search(r'<a class="usa-footer__primary-link" href="([^"]+)"[^>]*>([^<]+)</a>', html)
+    assert found, "no link in the footer"
+    return f"{unescape(found[2])} -> {unescape(found[1])}"
+
+
+def test_every_public_page_links_the_directory(gateway):
+    client = Client(gateway)
+    for path in ("/apply", "/review/staff/sign-in", "/review/directory"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert footer_directory(html) == "Alliance directory -> /review/directory", path
+    form = client.get("/apply").get_data(as_text=True)
+    assert re.search(
+        r'in the <a class="usa-link" href="/review/directory" id="apply-directory">'
+        r"alliance directory</a>",
+        form,
+    )
+    assert client.get("/review/directory").status_code == 200
+
+
+def test_after_a_release_the_decisions_page_says_the_e_mails_wait_in_messages(gateway):
+    riley = staff_member("riley@agency.example", "reviewer", name="Riley Reviewer")
+    first = prepared_decision(queued_proposal(proposal("Roofers")).proposal_id)
+    client = Client(gateway)
+    client.set_cookie(COOKIE_NAME, staff_session(riley))
+    before = client.get("/review/staff/decisions").get_data(as_text=True)
+    assert "held for a last look" not in before
+
+    released = client.post(
+        "/review/staff/decisions",
+        data={"decision_ids": str(first.id), "csrf_token": csrf(before)},
+    )
+    assert released.status_code == 303
+    after = client.get("/review/staff/decisions").get_data(as_text=True)
+
+    assert re.search(
+        r'The e-mails are held for a last look in <a class="usa-link" '
+        r'href="/notify/staff/messages">Messages</a>',
+        after,
+    )
+    again = client.get("/review/staff/decisions").get_data(as_text=True)
+    assert "held for a last look" not in again  # said once, after the release
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    return found[1]
+
+
+def test_an_app_served_on_its_own_asks_only_itself_for_the_count(notify, redis_client):
+    review = create_review({"TESTING": True})
+    alone = signed_in(review, CORA).get("/staff/queue").get_data(as_text=True)
+    assert "data-waiting-url" not in messages_link(alone)
+    own = signed_in(notify, CORA).get("/staff/log").get_data(as_text=True)
+    [link] = re.findall(r'<a href="/staff/messages"[^>]*>', own)
+    assert 'data-waiting-url="/api/v1/held/waiting"' in link
+
+
+# What the title leads each person to.
+HOMES = {
+    ("coordinator",): "/review/staff/queue",
+    ("reviewer",): "/review/staff/queue",
+    ("liaison",): "/reporting/staff/reports",
+    ("liaison", "reviewer"): "/review/staff/queue",
+}
+
+
+def reporting_alliance_staff_home_link() -> uuid.UUID:
+    event = alliance_signed_event(alliance_id=uuid.uuid4())
+    with reporting_database.transaction() as session:
+        reporting_alliances.record_signed(session, event=event)
+    return uuid.UUID(str(event.payload["alliance_id"]))
+
+
+def title_link(html: str) -> str:
+    found = re.search(r'<em class="usa-logo__text"><a href="([^"]*)"', html)
+    assert found, "no site title link in the staff header"
+    return unescape(found.group(1))
+
+
+@pytest.mark.parametrize("roles", sorted(HOMES))
+def test_the_site_title_of_each_services_staff_page_opens_the_persons_first_page(gateway, roles):
+    person = staff_member(f"{'-'.join(roles)}@agency.example", *roles)
+    client = Client(gateway)
+    client.set_cookie(COOKIE_NAME, staff_session(person))
+    pages = {
+        "review": "/review/staff/me",
+        "reporting": f"/reporting/staff/alliances/{reporting_alliance_staff_home_link()}/reports",
+        "notify": "/notify/staff/log",
+    }
+    for service, page in pages.items():
+        shown = client.get(page)
+        assert shown.status_code == 200, page
+        home = title_link(shown.get_data(as_text=True))
+        assert home == HOMES[roles], (service, home)
+        opened = client.get(home)
+        assert opened.status_code == 200, (service, home, opened.status_code)
+        assert 'id="staff-header"' in opened.get_data(as_text=True)
+
+
+def test_the_site_title_of_a_page_seen_signed_out_opens_the_public_home(gateway):
+    """The sign-in page, the public directory and a partner's report form: the title leads to
+    the program's public home (the proposal form), never a service's root."""
+    signed = alliance_signed_event(alliance_id=uuid.uuid4())
+    run_reporting_task("reporting.alliance_signed", signed)
+    with reporting_database.transaction() as session:
+        report_id = session.scalars(
+            select(Report.id).where(Report.alliance_id == signed.payload["alliance_id"]).limit(1)
+        ).one()
+    public_home = load_settings().public_base_url.rstrip("/") + "/"
+    client = Client(gateway)
+    for page in (
+        "/review/staff/sign-in",
+        "/review/directory",
+        f"/reporting/reports/{tokens.make_token(report_id)}",
+    ):
+        shown = client.get(page)
+        assert shown.status_code == 200, page
+        assert title_link(shown.get_data(as_text=True)) == public_home, page
+    opened = client.get(urlsplit(public_home).path, follow_redirects=True)
+    assert opened.status_code == 200
+    assert "<form" in opened.get_data(as_text=True)  # the proposal form

@@ -19,9 +19,8 @@ from services.reporting import create_app as create_reporting
 from services.review import create_app as create_review
 from shared.events import new_event
 from shared.testing import example_proposal
-from tests.integration.test_intake_form import form_fields
-
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+from shared.text_hygiene import json_depth_exceeds, untypable_character, untypable_fields
+from tests.intake.test_views import form_fields
 
 NUL_MESSAGE = "Remove the control character U+0000: it cannot be typed, and nothing was stored."
 
@@ -40,6 +39,8 @@ def intake_rows() -> dict[str, int | None]:
         }
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 @pytest.mark.usefixtures("redis_client")
 def test_a_nul_in_a_proposal_is_a_422_naming_the_field_and_nothing_is_stored():
     client = create_intake({"TESTING": True}).test_client()
@@ -61,6 +62,8 @@ def test_a_nul_in_a_proposal_is_a_422_naming_the_field_and_nothing_is_stored():
     assert proposals_stored() == 0
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 @pytest.mark.usefixtures("redis_client")
 def test_json_nested_100000_deep_is_a_400_not_a_500():
     client = create_intake({"TESTING": True}).test_client()
@@ -78,6 +81,8 @@ def test_json_nested_100000_deep_is_a_400_not_a_500():
     assert proposals_stored() == 0
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 @pytest.mark.usefixtures("redis_client")
 def test_a_nul_in_an_idempotency_key_or_a_query_parameter_is_refused():
     client = create_intake({"TESTING": True}).test_client()
@@ -92,6 +97,8 @@ def test_a_nul_in_an_idempotency_key_or_a_query_parameter_is_refused():
     assert proposals_stored() == 0
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 @pytest.mark.usefixtures("redis_client")
 @pytest.mark.parametrize(
     ("factory", "path"),
@@ -143,6 +150,8 @@ def summary_links(html: str) -> list[str]:
     return re.findall(r'<li><a class="usa-link" href="#([^"]+)">', html)
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_nul_in_the_proposal_form_is_shown_beside_its_field_and_nothing_is_stored(form_client):
     proposal = example_proposal()
     proposal["contact"]["name"] = "Dana\x00Smith"
@@ -168,6 +177,8 @@ def test_a_nul_in_the_proposal_form_is_shown_beside_its_field_and_nothing_is_sto
     )
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_nul_when_saving_a_draft_is_shown_inline_and_no_draft_is_stored(form_client):
     fields = [
         ("organization.name", "Half-done\x00 Roofers"),
@@ -186,6 +197,8 @@ def test_a_nul_when_saving_a_draft_is_shown_inline_and_no_draft_is_stored(form_c
     assert intake_rows()["outbox_events"] == 0
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_nul_in_a_resumed_draft_leaves_the_draft_as_it_was(form_client):
     saved = post_form(
         form_client,
@@ -222,6 +235,8 @@ def test_a_nul_in_a_resumed_draft_leaves_the_draft_as_it_was(form_client):
         assert draft.data["organization"] == {"name": "Half-done Roofers"}
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_nul_when_editing_after_changes_were_requested_is_shown_inline(form_client):
     submitted = post_form(
         form_client, "/apply", [*form_fields(example_proposal()), ("action", "submit")]
@@ -263,6 +278,8 @@ def test_a_nul_when_editing_after_changes_were_requested_is_shown_inline(form_cl
         assert (proposal.status, proposal.version) == ("changes_requested", 1)
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_nul_in_a_hidden_field_of_the_form_is_named_and_nothing_is_stored(form_client):
     fields = [*form_fields(example_proposal()), ("action", "submit"), ("submission_id", "a\x00")]
 
@@ -274,3 +291,34 @@ def test_a_nul_in_a_hidden_field_of_the_form_is_named_and_nothing_is_stored(form
     assert intake_rows() == dict.fromkeys(
         ["proposals", "proposal_versions", "outbox_events", "idempotent_requests"], 0
     )
+
+
+@pytest.mark.unit
+def test_only_characters_no_one_can_type_are_untypable():
+    assert untypable_character("Dana Smith\tSafety Director\r\nLansing") is None
+    assert untypable_character("Zoë, 東京, emoji 🙂") is None
+    assert untypable_character("Dana\x00Smith") == "\x00"
+    assert untypable_character("bell\x07") == "\x07"
+    assert untypable_character("delete\x7f") == "\x7f"
+
+
+@pytest.mark.unit
+def test_json_depth_is_measured_without_parsing_and_ignores_brackets_in_strings():
+    assert json_depth_exceeds(b"[" * 33 + b"]" * 33, limit=32) is True
+    assert json_depth_exceeds(b"[" * 32 + b"]" * 32, limit=32) is False
+    assert json_depth_exceeds(b'{"a": "[[[[[[", "b": "\\"[[[["}', limit=1) is False
+    assert json_depth_exceeds(b'{"a": {"b": ["c"]}}', limit=2) is True
+
+
+@pytest.mark.unit
+def test_every_untypable_string_is_named_by_its_path_keys_included():
+    body = {
+        "contact": {"name": "Dana\x00"},
+        "goals": [{"description": "ok"}, {"description": "bad\x01"}],
+        "bad\x02key": 1,
+    }
+    assert sorted(untypable_fields(body)) == [
+        ("bad\x02key", "\x02"),
+        ("contact.name", "\x00"),
+        ("goals.1.description", "\x01"),
+    ]

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask, render_template_string
 
 from shared.times import agency_time
+
+pytestmark = pytest.mark.unit
 
 DETROIT = ZoneInfo("America/Detroit")
 

@@ -4,23 +4,49 @@ typed domain errors answered in one place, input schemas refusing untypable text
 
 A tiny app over review's real database and one of its tables keeps the test about the
 pattern, not about any one service's rules.
-"""
+
+A database or broker that is away: a clear 503 that says nothing was stored, never a 500,
+and never a request held for seconds by a broker that does not answer.
+
+``current_acting()``: the signed-in staff member as every staff page and API call of review
+and reporting hands them to the domain, with the conflicts of interest the service knows."""
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 
 import pytest
-from flask import request
+from flask import Flask, request
 from marshmallow import fields
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from deploy.embedded import free_port
+from services.intake import create_app
+from services.intake.models import OutboxEvent, Proposal
+from services.intake.worker import database as intake_database
+from services.reporting import create_app as create_reporting_app
+from services.reporting.conflicts.domain import record_declared
+from services.reporting.worker import database as reporting_database
+from services.review import create_app as create_review_app
 from services.review.models import StaffConflict
+from services.review.queue import domain as queue
+from services.review.staff.models import StaffUser
 from services.review.worker import database
+from services.review.worker import database as review_database
+from services.review.worker import outbox as review_outbox
+from shared.celery_app import create_celery
 from shared.db import after_commit
-from shared.domain import Conflict, Forbidden, Invalid, NotFound
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
+from shared.outbox import NUDGE_WAIT_SECONDS, Outbox
 from shared.schemas import InputSchema, checks_form_text, load_input
-from shared.web import ServiceApp, init_app, request_session
+from shared.staff_auth import COOKIE_NAME
+from shared.testing import example_proposal
+from shared.web import ServiceApp, current_acting, init_app, request_session
+from tests.intake.factories import submitted_event
+from tests.review.factories import acting_as, conflict_declared_event, staff_member
+from tests.shared.factories import staff_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -207,3 +233,164 @@ def test_a_savepoint_rolled_back_drops_only_its_own_after_commit_steps():
         after_commit(session, lambda: fired.append("rolled back"))
         session.rollback()
     assert fired == []
+
+
+@pytest.fixture
+def intake_database_down():
+    url = intake_database.url
+    intake_database.configure(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/apm_gone")
+    yield
+    intake_database.configure(url)
+
+
+def proposals_stored() -> int | None:
+    with intake_database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(Proposal))
+
+
+def test_a_submission_while_the_database_is_down_is_a_503_that_stores_nothing(
+    intake_database_down, redis_client
+):
+    client = create_app({"TESTING": True}).test_client()
+
+    response = client.post("/api/v1/proposals", json=example_proposal())
+
+    assert response.status_code == 503
+    # The outage's wait, not the rate limiter's window (which it sets on every response).
+    assert response.headers["Retry-After"] == "30"
+    [message] = response.json["errors"]["_request"]
+    assert "its database cannot be reached" in message
+    assert "Nothing you sent was stored" in message
+
+
+def test_after_the_outage_the_same_submission_is_stored_once(redis_client):
+    client = create_app({"TESTING": True}).test_client()
+    url = intake_database.url
+    intake_database.configure(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/apm_gone")
+    try:
+        refused = client.post("/api/v1/proposals", json=example_proposal())
+    finally:
+        intake_database.configure(url)
+    assert refused.status_code == 503
+    assert proposals_stored() == 0
+
+    accepted = client.post("/api/v1/proposals", json=example_proposal())
+
+    assert accepted.status_code == 201
+    assert proposals_stored() == 1
+
+
+def test_a_page_while_the_database_is_down_is_a_503_page():
+    from services.review import create_app as create_review_app
+    from services.review.worker import database as review_database
+
+    client = create_review_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    url = review_database.url
+    review_database.configure(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/apm_gone")
+    try:
+        response = client.post(
+            "/staff/sign-in",
+            data={"email": "someone@agency.example", "password": "a long password here"},
+            headers={"Accept": "text/html"},
+        )
+    finally:
+        review_database.configure(url)
+
+    assert response.status_code == 503
+    assert response.mimetype == "text/plain"
+    assert "Nothing you sent was stored" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def hanging_broker():
+    """A port that accepts connections and never answers: the worst kind of broker outage."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(100)
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    listener.close()
+
+
+def test_a_hanging_broker_never_holds_a_commit_for_seconds(hanging_broker):
+    app = create_celery("intake")
+    app.conf.broker_url = hanging_broker
+    outbox = Outbox(model=OutboxEvent, database=intake_database, celery_app=app, producer="intake")
+
+    timings = []
+    for _ in range(3):
+        started = time.monotonic()
+        with intake_database.transaction() as session:
+            outbox.add(session, submitted_event())
+        timings.append(time.monotonic() - started)
+
+    # The first waits for the nudge's bounded wait; the next ones see it still busy.
+    assert timings[0] < NUDGE_WAIT_SECONDS + 1.0
+    assert max(timings[1:]) < 0.3
+    with intake_database.transaction() as session:
+        pending = session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+        )
+    assert pending == 3  # the relay publishes them once the broker answers
+
+
+def test_a_connection_lost_during_the_commit_says_the_outcome_is_unknown(monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from shared.db import CommitOutcomeUnknown
+
+    def lost(self):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Session, "commit", lost)
+    with pytest.raises(CommitOutcomeUnknown), intake_database.transaction() as session:
+        session.execute(select(func.count()).select_from(Proposal))
+
+    client = create_app({"TESTING": True}).test_client()
+    response = client.post("/api/v1/proposals", json=example_proposal())
+
+    assert response.status_code == 503
+    [message] = response.json["errors"]["_request"]
+    assert "it may or may not have been stored" in message
+    assert "with the same Idempotency-Key" in message
+    assert "Nothing you sent was stored" not in message
+
+
+ROOFERS = "Michigan Roofing Assn."
+
+
+def acting_at(app: Flask, path: str, person: StaffUser) -> Acting:
+    """Who ``current_acting()`` says acts in a request to ``path`` by ``person``, signed in."""
+    cookie = f"{COOKIE_NAME}={staff_session(person)}"
+    with app.test_request_context(path, headers={"Cookie": cookie}):
+        app.preprocess_request()  # loads g.staff from the session cookie
+        return current_acting()
+
+
+def test_review_staff_pages_and_api_act_with_the_persons_declared_conflicts(redis_client):
+    # The staff pages and API (services/review/staff) built their Acting from the session
+    # alone: a Coordinator's declared conflicts were missing there.
+    coordinator = staff_member("cora@agency.example", "coordinator")
+    with review_database.transaction() as session:
+        queue.declare_conflict(
+            session, acting=acting_as(coordinator), organization_name=ROOFERS, outbox=review_outbox
+        )
+    app = create_review_app({"TESTING": True})
+
+    for path in ("/staff/people", "/api/v1/staff/people", "/", "/api/v1/queue"):
+        assert acting_at(app, path, coordinator) == acting_as(coordinator, conflicts=[ROOFERS])
+
+
+def test_reporting_acts_with_the_conflicts_its_copy_holds(redis_client):
+    reviewer = staff_member("rita@agency.example", "reviewer")
+    with reporting_database.transaction() as session:
+        record_declared(session, event=conflict_declared_event(reviewer.id, ROOFERS))
+    app = create_reporting_app({"TESTING": True})
+
+    assert acting_at(app, "/reports", reviewer) == acting_as(reviewer, conflicts=[ROOFERS])
+
+
+def test_a_signed_in_person_without_conflicts_acts_with_none(redis_client):
+    reviewer = staff_member("rita@agency.example", "reviewer")
+
+    assert acting_at(create_review_app({"TESTING": True}), "/", reviewer) == acting_as(reviewer)

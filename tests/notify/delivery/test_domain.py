@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from deploy.embedded import free_port
 from services.notify import tasks
 from services.notify.delivery import domain as messages
-from services.notify.delivery.mail import FileMailer, Mailer, SmtpMailer
+from services.notify.delivery.mail import Mailer, SmtpMailer
 from services.notify.models import Message, OutboxEvent
 from services.notify.worker import database
 from shared.config import SmtpSettings, load_settings
@@ -327,67 +327,3 @@ def test_sent_is_recorded_on_a_fresh_connection_when_the_first_commit_fails(
     assert len(smtp_server.inbox.matching(lambda m: True)) == 1
     stored = load(message_id)
     assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("sent", 1, 0)
-
-
-def test_file_mailer_writes_a_readable_eml(tmp_path):
-    message_id = a_pending_message()
-
-    assert deliver(message_id, FileMailer(tmp_path)).status == "sent"
-
-    [written] = list(tmp_path.glob("*.eml"))
-    assert str(message_id) in written.name
-    assert b"Subject: We received your Alliance proposal AP-2026-00007" in written.read_bytes()
-    assert list(tmp_path.glob("*.tmp")) == []
-    stored = load(message_id)
-    assert (stored.status, stored.attempts) == ("sent", 1)
-
-
-def test_file_mailer_failure_is_retried_on_schedule(tmp_path):
-    message_id = a_pending_message()
-    blocked = tmp_path / "not-a-directory"
-    blocked.write_text("a file where the mail directory should be")
-
-    assert deliver(message_id, FileMailer(blocked)).status == "pending"
-
-    stored = load(message_id)
-    assert (stored.status, stored.attempts) == ("pending", 1)
-    assert stored.last_error.startswith("FileExistsError: ")
-
-
-def test_the_sweep_queues_only_due_messages_oldest_first(redis_client):
-    later = a_pending_message()
-    earlier = a_pending_message()
-    change(earlier, next_attempt_at=utcnow() - timedelta(minutes=5))
-    waiting = a_pending_message()
-    change(waiting, next_attempt_at=utcnow() + timedelta(minutes=1))
-    sent = a_pending_message()
-    change(sent, status="sent")
-    held = a_pending_message()
-    change(held, status="held")
-
-    assert tasks.deliver_pending() == 2
-
-    assert queued_tasks(redis_client, "notify") == [
-        ("notify.deliver_message", {"message_id": str(earlier)}),
-        ("notify.deliver_message", {"message_id": str(later)}),
-    ]
-
-
-def test_the_sweep_queues_a_message_again_only_after_the_requeue_window(redis_client):
-    # Behind a backlog a queued task waits its turn: one copy per sweep would only lengthen
-    # the queue (and copies that expired starved the oldest messages).
-    message_id = a_pending_message()
-    assert tasks.deliver_pending() == 1
-    assert tasks.deliver_pending() == 0
-    assert len(queued_tasks(redis_client, "notify")) == 1
-
-    change(message_id, queued_until=utcnow() - timedelta(seconds=1))  # the window passed
-
-    assert tasks.deliver_pending() == 1
-    assert [kwargs for _, kwargs in queued_tasks(redis_client, "notify")] == [
-        {"message_id": str(message_id)},
-        {"message_id": str(message_id)},
-    ]
-    stored = load(message_id)
-    window = load_settings().delivery.requeue_after
-    assert stored.queued_until - utcnow() > window - timedelta(seconds=5)

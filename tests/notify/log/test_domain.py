@@ -11,35 +11,23 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
-from services.notify import create_app
 from services.notify.delivery import domain as delivery
 from services.notify.log import domain
 from services.notify.messages import domain as messages
-from services.notify.models import Message, ProcessedEvent, StaffConflict
-from services.notify.tasks import conflict_declared, proposal_declined, proposal_submitted
+from services.notify.models import Message
+from services.notify.tasks import proposal_declined, proposal_submitted
 from services.notify.worker import database
 from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.domain import Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
 from tests import servers as test_servers
-from tests.factories import (
-    ROOFERS,
-    acting,
-    conflict_declared_event,
-    proposal,
-    signed_in,
-    submitted_event,
-)
-from tests.helpers import queued_tasks
+from tests.intake.factories import proposal, submitted_event
+from tests.shared.factories import ROOFERS, acting
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.usefixtures("clean_databases", "redis_client"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases", "redis_client")]
 
 BAKERS = "Great Lakes Bakers Guild"
-IN_CONFLICT = {"errors": {"_request": [domain.IN_CONFLICT]}}
 
 
 # Staff as notify sees them. Through the API and pages a session carries no conflicts: notify
@@ -55,11 +43,6 @@ BY_ROLE = {"coordinator": COORDINATOR, "reviewer": REVIEWER, "liaison": LIAISON}
 def looks() -> dict:
     """What an edited message's HTML is laid out with: the settings and the agency's profile."""
     return {"settings": load_settings(), "profile": load_agency_profile()}
-
-
-@pytest.fixture
-def app():
-    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
 
 # -- builders ---------------------------------------------------------------------------------
@@ -140,162 +123,6 @@ def set_status(message_id: uuid.UUID, **values: object) -> None:
 
 def ids(messages: list[Message]) -> list[uuid.UUID]:
     return [message.id for message in messages]
-
-
-def listed(response) -> list[str]:
-    assert response.status_code == 200, response.get_json()
-    return [message["id"] for message in response.get_json()["messages"]]
-
-
-# -- the defect, through the API and the pages ------------------------------------------------
-
-
-def test_a_reviewer_in_conflict_neither_lists_reads_edits_nor_releases_through_the_api(
-    app, redis_client
-):
-    proposal_id, held = a_held_decision(ROOFERS)
-    _, bakers_held = a_held_decision(BAKERS)
-    declared = conflict_declared_event(
-        REVIEWER.staff_id, "MICHIGAN ROOFING CONTRACTORS ASSOCIATION."
-    )
-    conflict_declared(event=declared.to_message())
-    client, colleague = signed_in(app, REVIEWER), signed_in(app, COLLEAGUE)
-    before = stored(held)
-
-    assert listed(colleague.get("/api/v1/held")) == [str(held), str(bakers_held)]
-    assert listed(client.get("/api/v1/held")) == [str(bakers_held)]
-    assert listed(client.get(f"/api/v1/messages?proposal_id={proposal_id}")) == []
-    assert listed(client.get("/api/v1/messages?status=held")) == [str(bakers_held)]
-    read = client.get(f"/api/v1/messages/{held}")
-    edited = client.put(
-        f"/api/v1/messages/{held}", json={"subject": "Changed", "text_body": "Changed."}
-    )
-    released = client.post(
-        "/api/v1/held/release", json={"message_ids": [str(bakers_held), str(held)]}
-    )
-    resent = client.post(f"/api/v1/messages/{held}/resend")
-
-    assert [(r.status_code, r.get_json()) for r in (read, edited, released, resent)] == [
-        (403, IN_CONFLICT)
-    ] * 4
-    assert stored(held) == before
-    assert stored(bakers_held)[0] == "held"  # the refused bulk release released nothing
-    assert copies_of(held) == 0
-    assert ("notify.deliver_message", {"message_id": str(held)}) not in queued_tasks(
-        redis_client, "notify"
-    )
-
-
-def test_a_reviewer_in_conflict_cannot_hold_back_a_released_message_through_the_api(app):
-    _, held = a_held_decision(ROOFERS)
-    conflict_declared(event=conflict_declared_event(REVIEWER.staff_id).to_message())
-    colleague = signed_in(app, COLLEAGUE)
-    released = colleague.post("/api/v1/held/release", json={"message_ids": [str(held)]})
-    assert released.get_json() == {"released": [str(held)]}
-    client = signed_in(app, REVIEWER)
-
-    answer = client.post("/api/v1/held/hold", json={"message_ids": [str(held)]})
-
-    assert (answer.status_code, answer.get_json()) == (403, IN_CONFLICT)
-    assert stored(held)[0] == "pending"
-
-
-def test_a_reviewer_in_conflict_neither_sees_nor_edits_the_message_on_the_pages(app):
-    _, held = a_held_decision(ROOFERS)
-    _, bakers_held = a_held_decision(BAKERS)
-    conflict_declared(event=conflict_declared_event(REVIEWER.staff_id).to_message())
-    client = signed_in(app, REVIEWER)
-    before = stored(held)
-
-    listing = client.get("/staff/messages").get_data(as_text=True)
-    page = client.get(f"/staff/messages/{held}", headers={"Accept": "text/html"})
-    edited = client.post(
-        f"/staff/messages/{held}",
-        data={"subject": "Changed", "text_body": "Changed.", "action": "release"},
-    )
-    released = client.post("/staff/messages", data={"message_ids": [str(bakers_held), str(held)]})
-
-    assert f'value="{bakers_held}"' in listing
-    assert str(held) not in listing
-    assert page.status_code == 403
-    assert domain.IN_CONFLICT in page.get_data(as_text=True)
-    assert (edited.status_code, released.status_code) == (403, 403)
-    assert domain.IN_CONFLICT in edited.get_data(as_text=True)
-    assert stored(held) == before
-    assert stored(bakers_held)[0] == "held"
-
-
-def test_a_coordinator_in_conflict_does_not_see_or_resend_its_failed_deliveries(app):
-    proposal_id = arrives(ROOFERS)
-    bakers = arrives(BAKERS)
-    with database.transaction() as session:
-        [roofers_receipt] = session.scalars(
-            select(Message.id).where(
-                Message.proposal_id == proposal_id, Message.template == "proposal_receipt"
-            )
-        ).all()
-        [bakers_receipt] = session.scalars(
-            select(Message.id).where(
-                Message.proposal_id == bakers, Message.template == "proposal_receipt"
-            )
-        ).all()
-    for message_id in (roofers_receipt, bakers_receipt):
-        set_status(message_id, status="failed", attempts=8, last_error="550 no such user")
-    conflict_declared(event=conflict_declared_event(COORDINATOR.staff_id).to_message())
-    client = signed_in(app, COORDINATOR)
-
-    page = client.get("/staff/deliveries").get_data(as_text=True)
-    resent = client.post(f"/staff/deliveries/{roofers_receipt}/resend")
-
-    assert f"/staff/deliveries/{bakers_receipt}/resend" in page
-    assert str(roofers_receipt) not in page
-    assert resent.status_code == 403
-    assert copies_of(roofers_receipt) == 0
-
-
-# -- the conflicts notify keeps -----------------------------------------------------------------
-
-
-def test_a_conflict_declared_in_review_reaches_notify_through_the_broker(app, redis_client):
-    from services.notify.tasks import celery as notify_celery
-    from services.review.queue import domain as queue
-    from services.review.worker import database as review_database
-    from services.review.worker import outbox as review_outbox
-
-    _, held = a_held_decision(ROOFERS)
-    redis_client.delete("notify")
-    with review_database.transaction() as session:
-        queue.declare_conflict(
-            session, acting=REVIEWER, organization_name=ROOFERS, outbox=review_outbox
-        )
-    sent = queued_tasks(redis_client, "notify")
-    assert [name for name, _ in sent] == ["notify.conflict_declared"]
-    for name, kwargs in sent:
-        notify_celery.tasks[name](**kwargs)
-
-    client = signed_in(app, REVIEWER)
-    assert listed(client.get("/api/v1/held")) == []
-    assert client.get(f"/api/v1/messages/{held}").status_code == 403
-
-
-def test_the_same_conflict_event_twice_stores_one_conflict():
-    staff_id = uuid.uuid4()
-    event = conflict_declared_event(staff_id).to_message()
-
-    conflict_declared(event=event)
-    conflict_declared(event=event)
-    conflict_declared(
-        event=conflict_declared_event(
-            staff_id, "Michigan roofing contractors association"
-        ).to_message()
-    )
-
-    with database.transaction() as session:
-        rows = session.scalars(select(StaffConflict)).all()
-        assert [(r.staff_id, r.organization_name, r.organization_key) for r in rows] == [
-            (staff_id, ROOFERS, "michigan roofing contractors association")
-        ]
-        assert len(session.scalars(select(ProcessedEvent)).all()) == 2
 
 
 def test_every_message_about_a_proposal_knows_its_organization():

@@ -22,7 +22,9 @@ from services.review.worker import database as review_database
 from services.review.worker import outbox as review_outbox
 from shared.config import load_settings
 from shared.events import SUBSCRIPTIONS, new_event
-from tests.factories import acting, acting_as, proposal, queued_proposal, staff_member
+from tests.intake.factories import proposal
+from tests.review.factories import acting_as, queued_proposal, staff_member
+from tests.shared.factories import acting
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases", "redis_client")]
 

@@ -3,7 +3,17 @@ aiosmtpd) SMTP server: every event of SPEC's notification table gives the right 
 right message (subject, plain text and HTML with its CSS inlined, the agency's logo and
 signature, absolute links) and, where due, a report calendar (.ics) that mail clients update
 in place; user text cannot inject markup or headers.
-"""
+
+The report's submission and review: the liaison is asked to review (period, version, on
+time or late, the staff page), the partner's contact gets a receipt, an acceptance, or a
+revision request with the comments (escaped, line breaks kept), the new due date and the link.
+
+The report reminders: subjects say what is required and when, bodies the period, the due
+date, the link (or who sends the form) and the liaison.
+
+A new link to a report's form, as the partner's contact reads it: who asked (the liaison by
+name, or another staff member and the liaison beside), where the report stands, the link in
+words in the HTML part and on its own line in the text."""
 
 from __future__ import annotations
 
@@ -19,17 +29,16 @@ from sqlalchemy import select
 import services.notify.tasks
 from deploy.embedded import free_port
 from services.notify.log import domain
-from services.notify.messages import calendars
 from services.notify.messages import render as messages
+from services.notify.messages.render import render
 from services.notify.models import Message
 from services.notify.worker import database
-from shared.config import load_settings
+from shared.config import load_agency_profile, load_settings
 from shared.events import new_event
-from tests.factories import acting, proposal, submitted_event
 from tests.helpers import queued_tasks
+from tests.intake.factories import proposal, submitted_event
+from tests.shared.factories import acting
 from tests.smtp import DroppingInbox, Inbox, SmtpServer, text_of
-
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
 ORGANIZATION = "<script>alert(1)</script> & Co"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"
@@ -341,6 +350,8 @@ def branded(monkeypatch):
     return monkeypatch
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 @pytest.mark.parametrize("event_type", sorted(TABLE))
 def test_each_event_mails_the_right_people_the_right_message(
     event_type, branded, redis_client, smtp_server
@@ -377,6 +388,8 @@ def test_each_event_mails_the_right_people_the_right_message(
         assert (row.calendar != "") is (expected[row.to_address][1] is not None)
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_revisions_new_due_date_updates_the_same_calendar_entry(
     branded, redis_client, smtp_server
 ):
@@ -404,6 +417,8 @@ def test_a_revisions_new_due_date_updates_the_same_calendar_entry(
     assert revision[2] >= reminder[2]
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_retry_attaches_the_very_same_calendar(branded, redis_client):
     """The calendar is stored with the message: the attempt after a lost answer sends it
     byte for byte, however the report's entry moved meanwhile."""
@@ -453,6 +468,8 @@ class EnvelopeInbox(Inbox):
 INJECTION = "\r\nBcc: evil@example.org"
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_line_break_in_any_user_value_never_adds_a_header_or_a_recipient(branded, redis_client):
     inbox = EnvelopeInbox()
     server = SmtpServer(free_port(), inbox)
@@ -485,6 +502,8 @@ def test_a_line_break_in_any_user_value_never_adds_a_header_or_a_recipient(brand
         server.stop()
 
 
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_a_stored_address_that_is_not_one_address_fails_visibly_and_is_never_sent(
     redis_client, smtp_server, monkeypatch
 ):
@@ -511,16 +530,8 @@ def test_a_stored_address_that_is_not_one_address_fails_visibly_and_is_never_sen
     assert smtp_server.inbox.matching(lambda m: m["To"] != COORDINATOR) == []
 
 
-def test_the_calendar_module_keeps_one_sequence_per_due_date():
-    report_id = uuid.uuid4()
-    with database.transaction() as session:
-        first = calendars.sequence(session, report_id=report_id, due_date=DUE)
-        again = calendars.sequence(session, report_id=report_id, due_date=DUE)
-        moved = calendars.sequence(session, report_id=report_id, due_date=NEW_DUE)
-        back = calendars.sequence(session, report_id=report_id, due_date=DUE)
-    assert (first, again, moved, back) == (0, 0, 1, 2)
-
-
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean_databases")
 def test_without_branding_the_profile_signature_closes_each_message():
     settings = load_settings()
     _subject, text, html = messages.render(
@@ -542,3 +553,475 @@ def test_without_branding_the_profile_signature_closes_each_message():
     )
     assert "<strong>MIOSHA Alliance Program</strong>" in html  # no logo: the name
     assert "<img" not in html
+
+
+STAFF_PAGE = "http://127.0.0.1:8000/reporting/staff/reports/1"
+LINK = "https://alliances.example/reporting/reports/abc?sig=1"
+
+
+def context(**overrides):
+    base = {
+        "agency": "MIOSHA",
+        "report_id": uuid.uuid4(),
+        "alliance_id": uuid.uuid4(),
+        "reference": "AP-2026-00042",
+        "partner_name": "Roofers <b>& Sons</b>",
+        "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+        "liaison": {"name": "Lee Liaison", "email": "lee@agency.example"},
+        "kind": "quarterly",
+        "term": 0,
+        "period_start": date(2026, 4, 1),
+        "period_end": date(2026, 6, 30),
+        "due_date": date(2026, 7, 30),
+        "version": 1,
+        "submitted_at": datetime(2026, 7, 29, 15, 4, tzinfo=UTC),
+        "on_time": True,
+        "review_url": STAFF_PAGE,
+        "staff_report_url": STAFF_PAGE,
+        "comments": "",
+        "report_url": LINK,
+        "reviewed_by": "lee@agency.example",
+        "reviewed_at": datetime(2026, 8, 3, 14, 0, tzinfo=UTC),
+        "recipient_name": "Dana Smith",
+        "to_liaison": False,
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("template", "overrides", "subject"),
+    [
+        (
+            "report_submitted_liaison",
+            {},
+            "Action required: review the quarterly report from Roofers <b>& Sons</b> "
+            "(AP-2026-00042)",
+        ),
+        (
+            "report_submitted_receipt",
+            {"kind": "annual"},
+            "We received your annual report for AP-2026-00042",
+        ),
+        ("report_accepted", {}, "Your quarterly report for AP-2026-00042 was accepted"),
+        (
+            "report_revision_requested",
+            {"due_date": date(2026, 8, 17), "comments": "More detail."},
+            "Action required: please revise your quarterly report for AP-2026-00042 "
+            "by August 17, 2026",
+        ),
+    ],
+)
+def test_each_subject_says_what_happened_and_what_is_required(template, overrides, subject):
+    assert render(template, context(**overrides))[0] == subject
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("on_time", "word"), [(True, "On time"), (False, "Late")])
+def test_the_liaison_reads_the_period_the_version_on_time_or_late_and_the_staff_page(on_time, word):
+    _, text, html = render(
+        "report_submitted_liaison",
+        context(on_time=on_time, version=2, recipient_name="Lee Liaison", to_liaison=True),
+    )
+    assert text.startswith("Dear Lee Liaison,\n\nRoofers <b>& Sons</b> submitted the quarterly")
+    assert "on July 29, 2026 at 3:04 PM UTC: please review it" in text
+    assert "- Period: April 1, 2026 through June 30, 2026\n" in text
+    assert "- Version: 2 (a resubmission)\n" in text
+    assert f"- {word}: it was due on July 30, 2026\n" in text
+    assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
+    assert f"Review the report:\n{STAFF_PAGE}\n" in text
+    assert "sig=1" not in text + html  # the partner's own link stays the partner's
+    assert f'<a href="{STAFF_PAGE}">Review the report</a>' in html
+    assert f"<li>{word}: it was due on July 30, 2026</li>" in html
+
+
+@pytest.mark.unit
+def test_a_first_version_is_not_called_a_resubmission():
+    _, text, _ = render("report_submitted_liaison", context())
+    assert "- Version: 1\n" in text
+    assert "resubmission" not in text
+
+
+@pytest.mark.unit
+def test_the_receipt_names_the_report_and_the_liaison():
+    _, text, html = render("report_submitted_receipt", context())
+    assert text.startswith("Dear Dana Smith,\n\nWe received the quarterly report of the alliance")
+    assert "- Period: April 1, 2026 through June 30, 2026\n" in text
+    assert "- Your liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert STAFF_PAGE not in text + html  # the staff page is for staff
+    assert 'href="mailto:lee@agency.example"' in html
+
+
+@pytest.mark.unit
+def test_an_acceptance_shows_comments_only_when_there_are_some():
+    _, text, html = render("report_accepted", context())
+    assert "on August 3, 2026." in text
+    assert "comments" not in text + html
+    _, text, html = render("report_accepted", context(comments="Well done.\nThanks."))
+    assert "Your liaison's comments:\n\nWell done.\nThanks.\n" in text
+    assert "Well done.<br>\nThanks." in html
+
+
+@pytest.mark.unit
+def test_a_revision_request_carries_escaped_comments_with_their_line_breaks():
+    comments = "Add the <script>alert(1)</script> rows & dates.\r\nSecond line\nThird"
+    _, text, html = render(
+        "report_revision_requested", context(comments=comments, due_date=date(2026, 8, 17))
+    )
+    assert "Add the <script>alert(1)</script> rows & dates." in text
+    assert "<script>" not in html
+    assert (
+        "Add the &lt;script&gt;alert(1)&lt;/script&gt; rows &amp; dates.<br>\n"
+        "Second line<br>\nThird</blockquote>"
+    ) in html
+    assert "asks for a revision by August 17, 2026." in text
+    assert "- New due date: August 17, 2026\n" in text
+    assert f"Revise and resubmit the report here:\n{LINK}\n" in text
+    assert f'href="{LINK}"' in html
+
+
+@pytest.mark.unit
+def test_the_liaisons_copy_of_a_revision_request_names_the_contact():
+    _, text, html = render(
+        "report_revision_requested",
+        context(comments="Fix it.", recipient_name="Lee Liaison", to_liaison=True),
+    )
+    assert text.startswith(
+        "Dear Lee Liaison,\n\nThis is your copy of the revision request sent to Dana Smith"
+    )
+    assert "The comments sent:\n\nFix it.\n" in text
+    assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
+    # The liaison's copy links the report's staff page, never the partner's signed link.
+    assert f"The report in the staff pages:\n{STAFF_PAGE}\n" in text
+    assert f'href="{STAFF_PAGE}"' in html
+    assert LINK not in text
+    assert LINK not in html
+    assert "<em>This is your copy of the revision request sent to Dana Smith" in html
+    assert "<li>Partner contact: Dana Smith" in html
+
+
+@pytest.mark.unit
+def test_without_a_link_the_contact_learns_the_liaison_sends_the_form():
+    _, text, html = render("report_revision_requested", context(report_url="", comments="x"))
+    assert "Your liaison, Lee Liaison, will send you the report form." in text
+    assert "Your liaison, Lee Liaison, will send you the report form." in html
+
+
+@pytest.mark.unit
+def test_partner_names_are_escaped_in_html_and_plain_in_text():
+    for template in (
+        "report_submitted_liaison",
+        "report_submitted_receipt",
+        "report_accepted",
+        "report_revision_requested",
+    ):
+        _, text, html = render(template, context(comments="c"))
+        assert "Roofers <b>& Sons</b>" in text
+        assert "<b>" not in html
+        assert "Roofers &lt;b&gt;&amp; Sons&lt;/b&gt;" in html
+
+
+STAFF_REPORT = "http://127.0.0.1:8000/reporting/staff/reports/1"
+
+
+def context_report_templates(**overrides):
+    base = {
+        "agency": "MIOSHA",
+        "report_id": uuid.uuid4(),
+        "alliance_id": uuid.uuid4(),
+        "reference": "AP-2026-00042",
+        "partner_name": "Roofers <b>& Sons</b>",
+        "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+        "liaison": {"name": "Lee Liaison", "email": "lee@agency.example"},
+        "kind": "quarterly",
+        "term": 0,
+        "period_start": date(2026, 4, 1),
+        "period_end": date(2026, 6, 30),
+        "due_date": date(2026, 7, 30),
+        "reminder": "due_soon",
+        "days": -14,
+        "report_url": "https://alliances.example/reports/r/abc?sig=1",
+        "alliance_url": "http://127.0.0.1:8000/review/staff/alliances/1",
+        "staff_report_url": STAFF_REPORT,
+        "recipient_name": "Dana Smith",
+        "to_liaison": False,
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("template", "kind", "days", "subject"),
+    [
+        (
+            "report_due_soon",
+            "quarterly",
+            -14,
+            "Action required: your quarterly report for AP-2026-00042 is due July 30, 2026",
+        ),
+        (
+            "report_due",
+            "annual",
+            0,
+            "Action required: your annual report for AP-2026-00042 is due today",
+        ),
+        (
+            "report_overdue",
+            "quarterly",
+            14,
+            "Action required: your quarterly report for AP-2026-00042 is overdue "
+            "(due July 30, 2026)",
+        ),
+        (
+            "report_escalated",
+            "annual",
+            30,
+            "Action required: report overdue 30 days: Roofers <b>& Sons</b> (AP-2026-00042)",
+        ),
+    ],
+)
+def test_each_reminder_says_what_is_required_and_when(template, kind, days, subject):
+    assert render(template, context_report_templates(kind=kind, days=days))[0] == subject
+
+
+@pytest.mark.unit
+def test_the_contact_reads_the_period_the_due_date_the_link_and_the_liaison():
+    _, text, html = render("report_due_soon", context_report_templates())
+    assert text.startswith("Dear Dana Smith,\n\nThe quarterly report of the alliance between")
+    assert "is due on July 30, 2026." in text
+    assert "- Period: April 1, 2026 through June 30, 2026\n" in text
+    assert "- Due: July 30, 2026\n" in text
+    assert "- Your liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert "Fill in the report here:\nhttps://alliances.example/reports/r/abc?sig=1\n\nThank" in (
+        text
+    )
+    assert "copy" not in text
+    assert 'href="https://alliances.example/reports/r/abc?sig=1"' in html
+    assert 'href="mailto:lee@agency.example"' in html
+
+
+@pytest.mark.unit
+def test_without_a_link_the_contact_learns_the_liaison_sends_the_form_report_templates():
+    _, text, html = render("report_due", context_report_templates(report_url="", days=0))
+    assert "Your liaison, Lee Liaison, will send you the report form." in text
+    assert "Your liaison, Lee Liaison, will send you the report form." in html
+    assert "Fill in" not in text
+    assert 'href="https://' not in html
+
+
+@pytest.mark.unit
+def test_the_liaisons_copy_names_the_contact_and_asks_for_the_form_when_none_is_online():
+    _, text, _ = render(
+        "report_overdue",
+        context_report_templates(
+            recipient_name="Lee Liaison", to_liaison=True, report_url="", days=1
+        ),
+    )
+    assert text.startswith("Dear Lee Liaison,\n\nThis is your copy of the reminder sent to Dana")
+    assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
+    assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert "please send it to Dana Smith." in text
+    assert f"The report in the staff pages:\n{STAFF_REPORT}\n" in text
+
+
+@pytest.mark.unit
+def test_the_liaisons_copy_links_the_staff_page_not_the_partners_signed_link():
+    _, text, html = render(
+        "report_due_soon", context_report_templates(recipient_name="Lee Liaison", to_liaison=True)
+    )
+    assert f"The report in the staff pages:\n{STAFF_REPORT}\n" in text
+    assert f'href="{STAFF_REPORT}"' in html
+    assert "sig=1" not in text
+    assert "sig=1" not in html
+    assert "please send it" not in text
+
+
+@pytest.mark.unit
+def test_partner_names_are_escaped_in_html_and_plain_in_text_report_templates():
+    for template in ("report_due_soon", "report_due", "report_overdue", "report_escalated"):
+        _, text, html = render(template, context_report_templates())
+        assert "Roofers <b>& Sons</b>" in text
+        assert "<b>" not in html
+        assert "Roofers &lt;b&gt;&amp; Sons&lt;/b&gt;" in html
+
+
+@pytest.mark.unit
+def test_the_coordinator_reads_who_is_late_and_where_the_alliance_is():
+    _, text, html = render(
+        "report_escalated",
+        context_report_templates(days=30, kind="annual", recipient_name="Cora Coordinator"),
+    )
+    assert text.startswith(
+        "Dear Cora Coordinator,\n\n"
+        "The annual report of Roofers <b>& Sons</b> (AP-2026-00042) is 30 days"
+    )
+    assert "- Partner contact: Dana Smith (dana@example.org)\n" in text
+    assert "- Liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert "The alliance:\nhttp://127.0.0.1:8000/review/staff/alliances/1\n" in text
+    assert "sig=1" not in text  # the partner's own link is not the Coordinator's
+    assert 'href="http://127.0.0.1:8000/review/staff/alliances/1"' in html
+
+
+def context_templates(**overrides):
+    base = {
+        "agency": load_agency_profile().name,
+        "reference": "AP-2026-00042",
+        "version": 1,
+        "submitted_at": datetime(2026, 7, 1, 14, 30, tzinfo=UTC),
+        "status_url": "",
+        "organization": {
+            "name": "Roofers <script>alert(1)</script>",
+            "address": {"city": "Lansing", "state": "MI"},
+        },
+        "organization_type": "Trade association",
+        "contact": {"name": "Dana Smith", "email": "dana@example.org", "phone": "517-555-0100"},
+        "goals": [{"category_label": "Outreach and communication", "description": "Talks"}],
+        "division": "Construction Safety & Health",
+        "review_url": "http://127.0.0.1:8000/review/staff/proposals/1",
+        "recipient_name": "Jordan Lee",
+        "id": uuid.uuid4(),
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.unit
+def test_receipt_names_the_reference_in_subject_and_body():
+    subject, text, html = render("proposal_receipt", context_templates())
+    assert subject == "We received your Alliance proposal AP-2026-00042"
+    assert "Your reference number is AP-2026-00042." in text
+    assert "AP-2026-00042" in html
+
+
+@pytest.mark.unit
+def test_user_text_is_escaped_in_html_and_kept_plain_in_text():
+    _, text, html = render("proposal_receipt", context_templates())
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+    assert "Roofers <script>alert(1)</script>" in text
+
+
+@pytest.mark.unit
+def test_resubmission_says_its_version_and_alert_says_action_required():
+    subject, _, _ = render("proposal_coordinator_alert", context_templates(version=2))
+    assert subject.startswith("Action required: new Alliance proposal AP-2026-00042")
+    assert subject.endswith("(resubmitted, version 2)")
+
+
+@pytest.mark.unit
+def test_dates_are_in_the_agency_time_zone_given():
+    from zoneinfo import ZoneInfo
+
+    local = datetime(2026, 7, 1, 14, 30, tzinfo=UTC).astimezone(ZoneInfo("America/Detroit"))
+    _, text, _ = render("proposal_receipt", context_templates(submitted_at=local))
+    assert "July 1, 2026 at 10:30 AM EDT" in text
+
+
+@pytest.mark.unit
+def test_delivery_failure_alert_names_the_message_the_error_and_the_page():
+    subject, text, html = render(
+        "delivery_failed",
+        {
+            "agency": "MIOSHA",
+            "recipient_name": "Cora Coordinator",
+            "to_address": "dana@example.org",
+            "subject": "We received your Alliance proposal AP-2026-00042",
+            "reference": "AP-2026-00042",
+            "attempts": 13,
+            "ambiguous_deliveries": 1,
+            "last_error": "SMTPRecipientsRefused: 550 <dana@example.org>: unknown",
+            "failures_url": "http://127.0.0.1:8000/notify/staff/deliveries",
+        },
+    )
+    assert subject == (
+        "Action required: a message to dana@example.org could not be delivered (AP-2026-00042)"
+    )
+    assert text.startswith("Dear Cora Coordinator,\n")
+    assert "Subject: We received your Alliance proposal AP-2026-00042\n" in text
+    assert "Attempts: 13\n" in text
+    assert "1 attempt ended without an answer from the mail server" in text
+    assert "Last error: SMTPRecipientsRefused: 550 <dana@example.org>: unknown\n" in text
+    assert "&lt;dana@example.org&gt;: unknown" in html
+    assert 'href="http://127.0.0.1:8000/notify/staff/deliveries"' in html
+
+
+def context_report_link_templates(**overrides):
+    base = {
+        "agency": "MIOSHA",
+        "report_id": uuid.uuid4(),
+        "alliance_id": uuid.uuid4(),
+        "reference": "AP-2026-00042",
+        "partner_name": "Roofers <b>& Sons</b>",
+        "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+        "liaison": {"name": "Lee Liaison", "email": "lee@agency.example"},
+        "kind": "quarterly",
+        "term": 0,
+        "period_start": date(2026, 4, 1),
+        "period_end": date(2026, 6, 30),
+        "due_date": date(2026, 7, 30),
+        "status": "overdue",
+        "report_url": LINK,
+        "sent_by": "Lee Liaison",
+        "sent_at": datetime(2026, 8, 12, 14, 0, tzinfo=UTC),
+        "recipient_name": "Dana Smith",
+        "to_liaison": False,
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("status", "subject", "says"),
+    [
+        (
+            "overdue",
+            "Action required: a new link to your overdue quarterly report for AP-2026-00042",
+            "The report was due on July 30, 2026: please send it as soon as you can.",
+        ),
+        (
+            "scheduled",
+            "Action required: a new link to your quarterly report for AP-2026-00042",
+            "The report is due on July 30, 2026.",
+        ),
+        (
+            "revision_requested",
+            "Action required: a new link to your quarterly report for AP-2026-00042",
+            "please revise and resubmit the report by July 30, 2026.",
+        ),
+        (
+            "submitted",
+            "A new link to your quarterly report for AP-2026-00042",
+            "You have sent this report already",
+        ),
+    ],
+)
+def test_the_subject_and_the_body_say_where_the_report_stands(status, subject, says):
+    got_subject, text, html = render("report_link", context_report_link_templates(status=status))
+    assert got_subject == subject
+    assert says in text
+    assert says in html
+
+
+@pytest.mark.unit
+def test_the_liaison_who_asked_is_named_and_the_link_is_in_words():
+    _, text, html = render("report_link", context_report_link_templates())
+    assert text.startswith(
+        "Dear Dana Smith,\n\nLee Liaison, your liaison at MIOSHA, asked us to send you a new link"
+    )
+    assert "- Period: April 1, 2026 through June 30, 2026\n" in text
+    assert "- Your liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert f"Open your report:\n{LINK}\n" in text
+    assert f'<a href="{LINK}">Open your report</a>' in html.replace("&amp;", "&")
+    assert f">{LINK}<" not in html  # never the address as the link's text
+    assert "Roofers &lt;b&gt;&amp; Sons&lt;/b&gt;" in html  # the name escaped
+
+
+@pytest.mark.unit
+def test_another_staff_member_who_asked_is_named_with_the_liaison_beside():
+    _, text, html = render("report_link", context_report_link_templates(sent_by="Cora Coordinator"))
+    assert "Cora Coordinator of MIOSHA asked us to send you a new link" in text
+    assert "- Your liaison: Lee Liaison (lee@agency.example)\n" in text
+    assert "Cora Coordinator of MIOSHA asked us" in html

@@ -3,8 +3,7 @@
 
 The link in them is a bearer credential: it goes to the person only, by e-mail. The message
 log, a message's page, its HTML frame and the API never show it, to anyone, the Coordinator
-included (services/notify/messages/links.py), and no webhook carries the event.
-"""
+included (services/notify/messages/links.py), and no webhook carries the event."""
 
 from __future__ import annotations
 
@@ -27,8 +26,9 @@ from services.review.staff import domain as accounts
 from services.review.worker import database as review_database
 from shared.config import load_settings
 from shared.events import SUBSCRIPTIONS, WEBHOOK_EVENT_TYPES, new_event
-from tests.factories import acting, acting_as, signed_in, staff_member
 from tests.helpers import queued_tasks
+from tests.review.factories import acting_as, staff_member
+from tests.shared.factories import acting, signed_in
 from tests.smtp import text_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]

@@ -5,7 +5,12 @@ Review owns the staff accounts and announces the active Coordinators whenever th
 changes (``staff.coordinators_changed``, through its outbox); notify keeps the list
 (``notify.coordinators_changed``) and writes the Coordinator's mail to each of them by name,
 to COORDINATOR_EMAIL only while it knows none. An upgraded system learns its Coordinators
-from review's migration 0009."""
+from review's migration 0009.
+
+The message log's API lists messages in the order of the log page (newest first by the
+time shown, ties by id), as its OpenAPI description says; and the Coordinator's operational
+alerts (a message that could not be delivered, a webhook endpoint disabled) go to each known
+active Coordinator by name, to COORDINATOR_EMAIL only while notify knows none."""
 
 from __future__ import annotations
 
@@ -19,19 +24,26 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 import services.notify.tasks
+from deploy.embedded import free_port
+from services.notify.delivery import domain as delivery
+from services.notify.messages import domain as messages
 from services.notify.models import KnownCoordinators, Message, ProcessedEvent
+from services.notify.worker import database
 from services.notify.worker import database as notify_database
 from services.review.models import OutboxEvent
 from services.review.staff import domain as accounts
 from services.review.worker import database as review_database
-from shared.config import load_settings
-from shared.db import sqlalchemy_url
+from shared.config import load_agency_profile, load_settings
+from shared.db import sqlalchemy_url, utcnow
 from shared.events import new_event, parse_event
 from shared.migrations import alembic_config, ensure_database
 from tests import servers as test_servers
-from tests.factories import PASSWORD, acting_as, staff_member, submitted_event
+from tests.intake.factories import submitted_event
+from tests.notify.delivery.test_domain import a_pending_message, deliver, smtp_mailer
+from tests.review.factories import PASSWORD, acting_as, staff_member
+from tests.smtp import RefusingInbox, SmtpServer
 
-pytestmark = [pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 FALLBACK = "coordinator@agency.example"  # COORDINATOR_EMAIL in the tests (conftest.py)
 CONSUMERS = {
@@ -341,3 +353,92 @@ def test_an_upgraded_system_announces_the_coordinators_it_already_has(review_url
         ("Cora Coordinator", "cora@agency.example"),
     ]
     assert parse_event(message).producer == "review"
+
+
+CORA = ("Cora Coordinator", "cora@agency.example")
+COLIN = ("Colin Coordinator", "colin@agency.example")
+
+
+def alerts(template: str) -> list[tuple[str, str, str]]:
+    with database.transaction() as session:
+        found = session.scalars(
+            select(Message).where(Message.template == template).order_by(Message.to_address)
+        ).all()
+        return [(m.to_address, m.text_body.splitlines()[0], m.cause) for m in found]
+
+
+def a_refused_delivery() -> tuple[uuid.UUID, delivery.Outcome]:
+    server = SmtpServer(free_port(), RefusingInbox())
+    server.start()
+    try:
+        message_id = a_pending_message()
+        return message_id, deliver(message_id, smtp_mailer(server.port))
+    finally:
+        server.stop()
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_a_failed_delivery_is_told_to_each_known_coordinator_by_name(redis_client):
+    consume(announcement(CORA, COLIN))
+
+    message_id, outcome = a_refused_delivery()
+
+    told = alerts("delivery_failed")
+    assert [(address, greeting) for address, greeting, _ in told] == [
+        ("colin@agency.example", "Dear Colin Coordinator,"),
+        ("cora@agency.example", "Dear Cora Coordinator,"),
+    ]
+    assert all(cause.startswith(f"delivery_failed:{message_id}:coordinator:") for *_, cause in told)
+    assert len(outcome.follow_up) == 2
+    assert FALLBACK not in [address for address, *_ in told]
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_a_failed_delivery_goes_to_coordinator_email_while_no_coordinator_is_known():
+    message_id, outcome = a_refused_delivery()
+
+    assert alerts("delivery_failed") == [
+        (FALLBACK, "Dear Alliance Coordinator,", f"delivery_failed:{message_id}")
+    ]
+    assert len(outcome.follow_up) == 1
+
+
+def disable(endpoint_id: uuid.UUID) -> list[uuid.UUID]:
+    with database.transaction() as session:
+        return messages.webhook_disabled(
+            session,
+            endpoint_id=endpoint_id,
+            url="https://hooks.example/in",
+            description="Partner CRM",
+            reason="HTTP 410 Gone",
+            disabled_at=utcnow(),
+            settings=load_settings(),
+            profile=load_agency_profile(),
+        )
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_a_disabled_webhook_is_told_to_each_known_coordinator_by_name(redis_client):
+    consume(announcement(CORA, COLIN))
+
+    created = disable(uuid.uuid4())
+
+    told = alerts("webhook_disabled")
+    assert [(address, greeting) for address, greeting, _ in told] == [
+        ("colin@agency.example", "Dear Colin Coordinator,"),
+        ("cora@agency.example", "Dear Cora Coordinator,"),
+    ]
+    assert len(created) == 2
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_a_disabled_webhook_goes_to_coordinator_email_while_no_coordinator_is_known():
+    endpoint_id = uuid.uuid4()
+
+    created = disable(endpoint_id)
+
+    [(address, greeting, cause)] = alerts("webhook_disabled")
+    assert (address, greeting) == (FALLBACK, "Dear Alliance Coordinator,")
+    assert cause.startswith(f"webhook_disabled:{endpoint_id}:")
+    assert cause.count(":coordinator") == 0
+    assert len(created) == 1

@@ -1,7 +1,7 @@
 """The one address check (addresses.py): the address rule, how a host is read (as inet_aton and
 getaddrinfo read it), names, look-ups and WEBHOOK_ALLOWED_HOSTS. No network: the resolver is
 replaced in every test that reaches it. Form by form through the API, the page and delivery:
-tests/integration/test_webhooks.py."""
+tests/notify/webhooks/test_domain.py."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from services.notify.webhooks.addresses import (
     read_url,
     registration_refusal,
 )
+
+pytestmark = pytest.mark.unit
 
 PUBLIC = "93.184.215.14"
 

@@ -1,19 +1,23 @@
 """Reporting's staff pages: an alliance's reports, the liaison's work list, the
-Coordinator's dashboard (figures counted from seeded reports) and the CSV export."""
+Coordinator's dashboard (figures counted from seeded reports) and the CSV export.
+
+The annual evaluation and the alliance copy's status, on PostgreSQL: status transitions
+from the events of an alliance's life, evaluations recorded by the liaison and the
+Coordinator (refused for anyone else with nothing stored, a missing justification shown
+inline), sharing, and the year's roll-up of the latest submitted versions."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from services.reporting import create_app
 from services.reporting.alliances import domain as alliances
+from services.reporting.alliances.models import Alliance
 from services.reporting.figures import domain as figures
 from services.reporting.figures import views as figures_views
 from services.reporting.models import Report
@@ -21,17 +25,15 @@ from services.reporting.reports import domain as reports
 from services.reporting.reports import views as report_views
 from services.reporting.schedules.domain import ScheduleRules
 from services.reporting.worker import database
-from shared.config import load_agency_profile
-from tests.factories import (
-    COORDINATOR,
+from tests.helpers import pin_clock
+from tests.reporting.factories import run_reporting_task
+from tests.review.factories import (
     LIAISON,
     OTHER_LIAISON,
-    REVIEWER,
-    acting_as,
+    alliance_change_event,
     alliance_signed_event,
-    signed_in,
 )
-from tests.helpers import pin_clock
+from tests.shared.factories import COORDINATOR
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +76,7 @@ def submit(alliance_id: uuid.UUID, due: date, at: datetime) -> None:
         reports.mark_submitted(session, report_id=report.id, at=at)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _pinned_clock(monkeypatch) -> None:
     """The pages read the clock: theirs is pinned to NOW, as every call here is."""
     for module in (figures_views, report_views):
@@ -93,80 +95,7 @@ def program(clean_databases, redis_client) -> dict[str, uuid.UUID]:
     return {"lee": lee, "ola": ola}
 
 
-def test_an_alliances_reports_page_shows_each_report_for_any_staff(program):
-    app = create_app({"TESTING": True})
-    page = signed_in(app, REVIEWER).get(f"/staff/alliances/{program['ola']}/reports")
-    assert page.status_code == 200
-    text = page.get_data(as_text=True)
-    assert text.index("2025-03-15") < text.index("2026-03-15") < text.index("2027-03-15")
-    assert "Late" in text
-    assert "On time" in text
-    assert "Not due yet" in text
-    assert (
-        signed_in(app, REVIEWER).get(f"/staff/alliances/{uuid.uuid4()}/reports").status_code == 404
-    )
-    anonymous = app.test_client().get(f"/staff/alliances/{program['ola']}/reports")
-    assert anonymous.status_code in (302, 303)
-    assert "sign-in" in anonymous.headers["Location"]
-
-
-def test_the_work_list_shows_a_liaison_only_their_own_alliances(program):
-    app = create_app({"TESTING": True})
-    lee = signed_in(app, acting_as(LIAISON)).get("/staff/reports").get_data(as_text=True)
-    assert "Michigan Roofing" in lee
-    assert "evil.example" not in lee
-    ola = signed_in(app, acting_as(OTHER_LIAISON)).get("/staff/reports").get_data(as_text=True)
-    assert "evil.example" in ola
-    assert "Michigan Roofing" not in ola
-    with database.transaction() as session:
-        mine = figures.work_list(session, acting=acting_as(LIAISON), now=NOW, rules=ANNUAL)
-        assert [line.report.due_date for line in mine.to_review] == [date(2025, 3, 15)]
-        assert [line.report.due_date for line in mine.overdue] == [date(2026, 3, 15)]
-        theirs = figures.work_list(session, acting=acting_as(OTHER_LIAISON), now=NOW, rules=ANNUAL)
-        assert len(theirs.to_review) == 2
-        assert theirs.overdue == []
-        everyone = figures.work_list(session, acting=COORDINATOR, now=NOW, rules=ANNUAL)
-        assert len(everyone.to_review) == 3
-        assert len(everyone.overdue) == 1
-        filtered = figures.work_list(
-            session, acting=COORDINATOR, now=NOW, rules=ANNUAL, liaison=LIAISON.email
-        )
-        assert len(filtered.to_review) == 1
-    assert signed_in(app, REVIEWER).get("/staff/reports").status_code == 403
-    coordinator = signed_in(app, COORDINATOR).get(f"/staff/reports?liaison={LIAISON.email}")
-    assert coordinator.status_code == 200
-    assert "evil.example" not in coordinator.get_data(as_text=True)
-
-
-def test_the_dashboard_counts_for_the_coordinator_only(program):
-    app = create_app({"TESTING": True})
-    with database.transaction() as session:
-        found = figures.dashboard(
-            session,
-            acting=COORDINATOR,
-            now=NOW,
-            rules=ANNUAL,
-            divisions=["construction_safety_health", "general_industry_safety_health", "other"],
-        )
-    assert found.active_by_division == [
-        ("construction_safety_health", 1),
-        ("general_industry_safety_health", 1),
-        ("other", 0),
-    ]
-    assert {year: dict(counts) for year, counts in found.timing_by_year.items()} == {
-        2025: {"on_time": 1, "late": 1},
-        2026: {"on_time": 1, "overdue": 1},
-    }
-    page = signed_in(app, COORDINATOR).get("/staff/dashboard")
-    assert page.status_code == 200
-    text = page.get_data(as_text=True)
-    assert 'role="img"' in text
-    assert '<title id="timing-chart-title">' in text
-    assert "No report with activities has been submitted yet." in text  # people reached
-    assert signed_in(app, REVIEWER).get("/staff/dashboard").status_code == 403
-    assert signed_in(app, acting_as(LIAISON)).get("/staff/dashboard").status_code == 403
-
-
+@pytest.mark.usefixtures("_pinned_clock")
 def test_a_concluded_alliance_is_not_active(program):
     with database.transaction() as session:
         reports.cut_schedule(
@@ -187,38 +116,64 @@ def test_a_concluded_alliance_is_not_active(program):
     ]
 
 
-def test_the_csv_export_opens_in_excel_and_neutralises_formulas(program):
-    app = create_app({"TESTING": True})
-    response = signed_in(app, COORDINATOR).get("/staff/reports.csv")
-    assert response.status_code == 200
-    assert response.mimetype == "text/csv"
-    body = response.data
-    assert body.startswith(b"\xef\xbb\xbf")
-    assert b"\r\n" in body
-    assert b"\n" not in body.replace(b"\r\n", b"")
-    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
-    assert rows[0] == list(figures.CSV_HEADER)
-    assert len(rows) == 1 + 6
-    partners = {row[1] for row in rows[1:]}
-    assert partners == {"Michigan Roofing Contractors Association", "'" + TRICKY}
-    # Codes in words, as the pages show them.
-    divisions = load_agency_profile().divisions
-    assert {row[2] for row in rows[1:]} == {
-        divisions["construction_safety_health"],
-        divisions["general_industry_safety_health"],
-    }
-    assert {row[3] for row in rows[1:]} <= {"Quarterly", "Annual"}
-    assert {row[4] for row in rows[1:]} == {"Initial term"}
-    assert {row[7] for row in rows[1:]} <= set(figures.STATUS_LABELS.values())
-    assert "_" not in "".join(row[7] for row in rows[1:])
-    on_time = sorted(row[9] for row in rows[1:])
-    assert on_time == ["", "", "no", "no", "yes", "yes"]
-    lee = signed_in(app, acting_as(LIAISON)).get("/staff/reports.csv").data
-    assert len(list(csv.reader(io.StringIO(lee.decode("utf-8-sig"))))) == 1 + 3
-    assert signed_in(app, REVIEWER).get("/staff/reports.csv").status_code == 403
+ENDS_EVALUATIONS = date(2027, 1, 14)
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)"])
-def test_excel_safe_quotes_formula_starts(cell):
-    assert figures.excel_safe(cell) == "'" + cell
-    assert figures.excel_safe("Builders") == "Builders"
+def status_of(alliance_id: uuid.UUID) -> str:
+    with database.transaction() as session:
+        alliance = session.get(Alliance, alliance_id)
+        assert alliance is not None
+        return alliance.status
+
+
+@pytest.fixture
+def signed(clean_databases: Any, redis_client: Any) -> Any:
+    event = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS_EVALUATIONS)
+    run_reporting_task("reporting.alliance_signed", event)
+    return event
+
+
+@pytest.fixture
+def alliance_id(signed: Any) -> uuid.UUID:
+    found: uuid.UUID = signed.payload["alliance_id"]
+    return found
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "fields", "status"),
+    [
+        ("alliance_concluded", {"concluded_on": date(2025, 6, 30)}, "concluded"),
+        (
+            "alliance_terminated",
+            {"notice_date": date(2025, 5, 31), "effective_on": date(2025, 6, 30)},
+            "terminated",
+        ),
+        ("ambassador_designated", {"designated_on": date(2025, 6, 30)}, "ambassador"),
+    ],
+)
+def test_the_events_of_an_alliance_set_its_status(signed, task, fields, status):
+    alliance_id = signed.payload["alliance_id"]
+    assert status_of(alliance_id) == "active"
+    event_type = "alliance." + task.removeprefix("alliance_")
+    run_reporting_task(f"reporting.{task}", alliance_change_event(signed, event_type, **fields))
+    assert status_of(alliance_id) == status
+
+
+def test_a_renewal_makes_an_alliance_active_again(signed):
+    alliance_id = signed.payload["alliance_id"]
+    with database.transaction() as session:
+        session.get(Alliance, alliance_id).status = "concluded"
+    renewal = alliance_change_event(
+        signed,
+        "alliance.renewed",
+        renewal=1,
+        signing_date=date(2027, 1, 15),
+        term_years=2,
+        previous_ends_on=ENDS_EVALUATIONS,
+        ends_on=date(2029, 1, 14),
+    )
+    run_reporting_task("reporting.alliance_renewed", renewal)
+    assert status_of(alliance_id) == "active"

@@ -5,7 +5,9 @@ that something was left out (services/reporting/people.py ``hidden_from``).
 
 Two alliances, each with a submitted annual report and a proposal in reporting's copy:
 A (the Roofers, Lee's) and B (Other Builders, Ola's). Each has its own traces: its name, its
-reference, its alliance's id, its activities' text and the figures only it adds up to."""
+reference, its alliance's id, its activities' text and the figures only it adds up to.
+
+What a declared conflict of interest hides and the note that says so: pure, no database."""
 
 from __future__ import annotations
 
@@ -23,29 +25,26 @@ from sqlalchemy import select
 from services.reporting import create_app
 from services.reporting.alliances.models import Alliance
 from services.reporting.figures import domain as figures
+from services.reporting.figures.domain import note_row
+from services.reporting.people import LeftOut, check_may_read, hidden_from, readable_alliances
 from services.reporting.proposals import domain as proposals
 from services.reporting.reports import tokens
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
+from shared.domain import Acting, Forbidden, organization_key
 from shared.events import new_event
-from tests.factories import (
+from tests.intake.factories import proposal, submitted_event
+from tests.reporting.evaluations.test_views import content, submit
+from tests.reporting.factories import run_reporting_task
+from tests.review.factories import (
     LIAISON,
     OTHER_LIAISON,
-    REVIEWER,
-    ROOFERS,
-    acting,
     acting_as,
     alliance_signed_event,
     conflict_declared_event,
-    proposal,
-    run_reporting_task,
-    signed_in,
-    submitted_event,
 )
-from tests.integration.test_evaluations import content, submit
-
-pytestmark = pytest.mark.integration
+from tests.shared.factories import REVIEWER, ROOFERS, acting, signed_in
 
 OTHER = "Other Builders"
 NOTE = "1 alliance left out because you declared a conflict of interest."
@@ -167,6 +166,7 @@ def csv_rows(client: Any, path: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
+@pytest.mark.integration
 def test_a_coordinator_in_conflict_reads_nothing_of_the_partner_and_is_told(partners):
     """Finding 4: before the conflict the Coordinator reads A everywhere; after declaring it,
     no export, evaluation, figure, list or API shows a trace of A, and each list says that
@@ -223,6 +223,7 @@ def test_a_coordinator_in_conflict_reads_nothing_of_the_partner_and_is_told(part
     assert NOTE in cora.get("/staff/reports").get_data(as_text=True)
 
 
+@pytest.mark.integration
 def test_the_figures_of_a_coordinator_in_conflict_count_the_other_partner_alone(partners):
     """Every count on the dashboard leaves A out: its active alliance, its reports' timing,
     the people it reached, its proposal."""
@@ -265,6 +266,7 @@ def test_the_figures_of_a_coordinator_in_conflict_count_the_other_partner_alone(
     assert without_a.left_out.note == DASHBOARD_NOTE
 
 
+@pytest.mark.integration
 def test_without_a_conflict_the_csv_has_no_note_row(partners):
     rows = csv_rows(signed_in(create_app({"TESTING": True}), CORA), "/staff/activities.csv")
     assert not any(row[0].startswith("Note:") for row in rows)
@@ -351,6 +353,7 @@ MATRIX: dict[str, dict[str, str]] = {
 }
 
 
+@pytest.mark.integration
 def test_each_identity_reads_exactly_what_is_theirs(partners):
     in_conflict = acting("cory@agency.example", "coordinator", name="Cory Coordinator")
     own_conflict = acting(
@@ -387,6 +390,7 @@ def test_each_identity_reads_exactly_what_is_theirs(partners):
     assert got == MATRIX
 
 
+@pytest.mark.integration
 def test_a_proposal_known_only_from_a_decision_is_left_out_too(clean_databases, redis_client):
     """Reporting learns the applicant's name from a decision as well as from a submission."""
     declined = new_event(
@@ -410,3 +414,83 @@ def test_a_proposal_known_only_from_a_decision_is_left_out_too(clean_databases, 
         )
     assert ([p.reference for p in seen[0]], seen[1]) == (["AP-2026-99999"], 0)
     assert (hidden[0], hidden[1]) == ([], 1)
+
+
+ROOFERS_LEFT_OUT = "Michigan Roofing Contractors Association"
+
+
+def acting_left_out(*conflicts: str) -> Acting:
+    return Acting(
+        staff_id=uuid.uuid4(),
+        email="cora@agency.example",
+        roles=frozenset({"coordinator"}),
+        conflicts=frozenset(organization_key(name) for name in conflicts),
+    )
+
+
+IN_CONFLICT = acting_left_out(ROOFERS_LEFT_OUT)
+
+
+def alliance(name: str) -> Alliance:
+    return Alliance(
+        id=uuid.uuid4(),
+        reference="AP-2026-00001",
+        partner_name=name,
+        signing_date=date(2024, 1, 15),
+    )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("left_out", "note"),
+    [
+        (LeftOut(), ""),
+        (LeftOut(alliances=1), "1 alliance left out because you declared a conflict of interest."),
+        (LeftOut(alliances=2), "2 alliances left out because you declared a conflict of interest."),
+        (LeftOut(proposals=3), "3 proposals left out because you declared a conflict of interest."),
+        (
+            LeftOut(alliances=1, proposals=2),
+            "1 alliance and 2 proposals left out because you declared a conflict of interest.",
+        ),
+    ],
+)
+def test_the_note_says_how_much_was_left_out(left_out, note):
+    assert left_out.note == note
+    assert bool(left_out) is bool(note)
+
+
+@pytest.mark.unit
+def test_a_conflict_hides_the_partner_whatever_the_spelling_of_its_name():
+    assert hidden_from(IN_CONFLICT, "michigan  roofing contractors ASSOCIATION.")
+    assert not hidden_from(IN_CONFLICT, "Other Builders")
+    assert not hidden_from(acting_left_out(), ROOFERS_LEFT_OUT)
+
+
+@pytest.mark.unit
+def test_a_read_of_one_hidden_alliance_is_refused_naming_no_partner():
+    with pytest.raises(Forbidden) as refused:
+        check_may_read(IN_CONFLICT, alliance(ROOFERS_LEFT_OUT))
+    assert "Roofing" not in str(refused.value)
+    check_may_read(IN_CONFLICT, alliance("Other Builders"))  # no refusal
+
+
+@pytest.mark.unit
+def test_a_read_of_many_keeps_the_others_and_counts_the_hidden():
+    roofers, others = alliance(ROOFERS_LEFT_OUT), alliance("Other Builders")
+    readable = readable_alliances(IN_CONFLICT, [roofers, others])
+    assert readable.shows(others)
+    assert not readable.shows(roofers)
+    assert readable.left_out == LeftOut(alliances=1)
+
+
+@pytest.mark.unit
+def test_the_csv_note_row_is_as_wide_as_the_header_and_formula_safe():
+    assert note_row(LeftOut(), 4) == []
+    [row] = note_row(LeftOut(alliances=1), 4)
+    assert row == [
+        "Note: 1 alliance left out because you declared a conflict of interest.",
+        "",
+        "",
+        "",
+    ]
+    assert not row[0].startswith(("=", "+", "-", "@"))

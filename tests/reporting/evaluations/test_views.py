@@ -1,7 +1,13 @@
 """The annual evaluation and the alliance copy's status, on PostgreSQL: status transitions
 from the events of an alliance's life, evaluations recorded by the liaison and the
 Coordinator (refused for anyone else with nothing stored, a missing justification shown
-inline), sharing, and the year's roll-up of the latest submitted versions."""
+inline), sharing, and the year's roll-up of the latest submitted versions.
+
+Sharing an annual evaluation with the partner (``evaluation.shared``): reporting stores the
+event once in the transaction that records ``shared_at``; notify mails the ratings and
+justifications to the partner's contact with a copy to the liaison, once per evaluation and
+recipient, against real PostgreSQL, Redis and a real (in-process) SMTP server; the alliance's
+reports page links to each agreement year's evaluation page."""
 
 from __future__ import annotations
 
@@ -13,39 +19,23 @@ import pytest
 from sqlalchemy import func, select
 
 from services.reporting import create_app
-from services.reporting.alliances.models import Alliance
 from services.reporting.evaluations import domain as evaluations
 from services.reporting.evaluations.models import Evaluation
+from services.reporting.models import OutboxEvent
 from services.reporting.reports import submission as submissions
 from services.reporting.reports.models import Report
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile
-from shared.domain import Forbidden, Invalid
-from tests.factories import (
-    COORDINATOR,
-    LIAISON,
-    OTHER_LIAISON,
-    REVIEWER,
-    ROOFERS,
-    acting_as,
-    alliance_change_event,
-    alliance_signed_event,
-    run_reporting_task,
-    signed_in,
-)
+from shared.domain import Invalid
+from tests.reporting.factories import run_reporting_task
+from tests.review.factories import LIAISON, acting_as, alliance_signed_event
+from tests.shared.factories import COORDINATOR, REVIEWER, ROOFERS, signed_in
 
 pytestmark = pytest.mark.integration
 
 SIGNED = date(2024, 1, 15)
 ENDS = date(2027, 1, 14)
 AT = datetime(2026, 6, 1, 15, tzinfo=UTC)
-
-
-def status_of(alliance_id: uuid.UUID) -> str:
-    with database.transaction() as session:
-        alliance = session.get(Alliance, alliance_id)
-        assert alliance is not None
-        return alliance.status
 
 
 def content(*, reached: int, area: str = "falls", day: str = "2024-03-01") -> dict[str, Any]:
@@ -129,93 +119,6 @@ def evaluation_count() -> int:
         return session.scalar(select(func.count()).select_from(Evaluation)) or 0
 
 
-# -- status ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("task", "fields", "status"),
-    [
-        ("alliance_concluded", {"concluded_on": date(2025, 6, 30)}, "concluded"),
-        (
-            "alliance_terminated",
-            {"notice_date": date(2025, 5, 31), "effective_on": date(2025, 6, 30)},
-            "terminated",
-        ),
-        ("ambassador_designated", {"designated_on": date(2025, 6, 30)}, "ambassador"),
-    ],
-)
-def test_the_events_of_an_alliance_set_its_status(signed, task, fields, status):
-    alliance_id = signed.payload["alliance_id"]
-    assert status_of(alliance_id) == "active"
-    event_type = "alliance." + task.removeprefix("alliance_")
-    run_reporting_task(f"reporting.{task}", alliance_change_event(signed, event_type, **fields))
-    assert status_of(alliance_id) == status
-
-
-def test_a_renewal_makes_an_alliance_active_again(signed):
-    alliance_id = signed.payload["alliance_id"]
-    with database.transaction() as session:
-        session.get(Alliance, alliance_id).status = "concluded"
-    renewal = alliance_change_event(
-        signed,
-        "alliance.renewed",
-        renewal=1,
-        signing_date=date(2027, 1, 15),
-        term_years=2,
-        previous_ends_on=ENDS,
-        ends_on=date(2029, 1, 14),
-    )
-    run_reporting_task("reporting.alliance_renewed", renewal)
-    assert status_of(alliance_id) == "active"
-
-
-# -- recording ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("who", ["liaison", "coordinator"])
-def test_the_liaison_or_the_coordinator_records_an_evaluation(alliance_id, who):
-    acting = acting_as(LIAISON) if who == "liaison" else COORDINATOR
-    with database.transaction() as session:
-        evaluations.record_evaluation(
-            session,
-            acting=acting,
-            alliance_id=alliance_id,
-            term=0,
-            year=1,
-            ratings=ratings(work_plan={"rating": "not_applicable", "justification": ""}),
-            at=AT,
-        )
-    with database.transaction() as session:
-        stored = session.scalars(select(Evaluation)).one()
-        assert (stored.term, stored.year, stored.shared_at) == (0, 1, None)
-        assert stored.ratings["work_plan"] == {"rating": "not_applicable", "justification": ""}
-        assert stored.ratings["team_meets"]["rating"] == "meets"
-        assert stored.recorded_by["email"] == acting.email
-        evaluations.share_evaluation(
-            session, acting=acting, alliance_id=alliance_id, term=0, year=1, at=AT
-        )
-    with database.transaction() as session:
-        assert session.scalars(select(Evaluation)).one().shared_at == AT
-
-
-@pytest.mark.parametrize("who", [acting_as(OTHER_LIAISON), REVIEWER])
-def test_another_liaison_or_a_reviewer_is_refused_and_nothing_is_stored(alliance_id, who):
-    with pytest.raises(Forbidden), database.transaction() as session:
-        evaluations.record_evaluation(
-            session, acting=who, alliance_id=alliance_id, term=0, year=1, ratings=ratings(), at=AT
-        )
-    assert evaluation_count() == 0
-    client = signed_in(create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}), who)
-    url = f"/staff/alliances/{alliance_id}/evaluations/0/1"
-    page = client.get(url)
-    assert page.status_code == 200
-    assert "Record the evaluation" not in page.text
-    form = {f"{key}_rating": "meets" for key in evaluations.REQUIREMENTS}
-    form |= {f"{key}_justification": "Fine." for key in evaluations.REQUIREMENTS}
-    assert client.post(url, data=form).status_code == 403
-    assert evaluation_count() == 0
-
-
 def test_a_missing_justification_is_shown_inline_and_nothing_is_stored(alliance_id):
     with pytest.raises(Invalid) as refused, database.transaction() as session:
         evaluations.record_evaluation(
@@ -270,18 +173,6 @@ def test_a_year_outside_the_term_is_not_found(alliance_id):
     assert client.get(f"/staff/alliances/{alliance_id}/evaluations/0/3").status_code == 200
 
 
-@pytest.mark.parametrize("year", [0, -1, 101, 10000, 2**40])
-def test_the_domain_refuses_a_year_no_term_has_before_computing_its_dates(alliance_id, year):
-    # The route's converter stops these first; the domain must not rely on it (add_years
-    # fails past year 9999).
-    from shared.domain import NotFound
-
-    with database.sessions() as session:
-        alliance = session.get(Alliance, alliance_id)
-        with pytest.raises(NotFound):
-            evaluations.agreement_year(session, alliance, term=0, year=year)
-
-
 # -- the year's roll-up ---------------------------------------------------------------------
 
 
@@ -320,3 +211,72 @@ def test_the_rollup_sums_the_latest_versions_of_the_years_reports(alliance_id):
     assert shown.status_code == 200
     assert "<td>7000</td>" in shown.text
     assert "<td>150</td>" not in shown.text
+
+
+JUSTIFICATION = "Met <script>alert(1)</script> & more.\nSecond line"
+
+
+def run_reporting(name: str, event: Any) -> None:
+    import services.reporting.tasks
+
+    services.reporting.tasks.celery.tasks[name](event=event.to_message())
+
+
+@pytest.fixture
+def signed_evaluation_shared(redis_client: Any) -> Any:
+    event = alliance_signed_event("Roofers <b>& Sons</b>", signing_date=SIGNED, ends_on=ENDS)
+    run_reporting("reporting.alliance_signed", event)
+    return event
+
+
+def ratings_evaluation_shared() -> dict[str, dict[str, str]]:
+    given = {
+        key: {"rating": "meets", "justification": f"Seen in the reports ({key})."}
+        for key in evaluations.REQUIREMENTS
+    }
+    given["team_meets"] = {"rating": "meets_in_part", "justification": JUSTIFICATION}
+    given["work_plan"] = {"rating": "not_applicable", "justification": ""}
+    return given
+
+
+def shared_events() -> list[dict[str, Any]]:
+    with database.transaction() as session:
+        return [
+            row.message
+            for row in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "evaluation.shared")
+            )
+        ]
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_sharing_through_the_page_stores_the_event(signed_evaluation_shared):
+    alliance_id = signed_evaluation_shared.payload["alliance_id"]
+    with database.transaction() as session:
+        evaluations.record_evaluation(
+            session,
+            acting=COORDINATOR,
+            alliance_id=alliance_id,
+            term=0,
+            year=1,
+            ratings=ratings_evaluation_shared(),
+            at=AT,
+        )
+    client = signed_in(create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}), COORDINATOR)
+    url = f"/staff/alliances/{alliance_id}/evaluations/0/1/share"
+    assert client.post(url).status_code == 303
+    assert client.post(url).status_code == 303
+    assert len(shared_events()) == 1
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_the_alliances_reports_page_links_to_each_years_evaluation(signed_evaluation_shared):
+    alliance_id = signed_evaluation_shared.payload["alliance_id"]
+    app = create_app({"TESTING": True})
+    page = signed_in(app, REVIEWER).get(f"/staff/alliances/{alliance_id}/reports")
+    assert page.status_code == 200
+    for year in (1, 2, 3):
+        link = f'href="/staff/alliances/{alliance_id}/evaluations/0/{year}"'
+        assert link in page.text
+        assert signed_in(app, REVIEWER).get(link[6:-1]).status_code == 200
+    assert f"/staff/alliances/{alliance_id}/evaluations/0/4" not in page.text

@@ -20,8 +20,10 @@ from services.reporting.proposals.models import ReportingProposal
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.events import Event, new_event
-from tests.factories import COORDINATOR, LIAISON, acting_as, proposal, signed_in, submitted_event
-from tests.factories import run_reporting_task as run_task
+from tests.intake.factories import proposal, submitted_event
+from tests.reporting.factories import run_reporting_task as run_task
+from tests.review.factories import LIAISON, acting_as
+from tests.shared.factories import COORDINATOR, signed_in
 
 pytestmark = pytest.mark.integration
 

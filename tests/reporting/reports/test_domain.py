@@ -1,20 +1,46 @@
 """Reporting's reports: schedules stored from the alliance's events, cut short, the deadline
-sweep sending each reminder at most once (catch-up, races, submission), and the staff API."""
+sweep sending each reminder at most once (catch-up, races, submission), and the staff API.
+
+A term's report calendar (``alliance.reports_scheduled``): reporting stores the event once,
+in the transaction that adds the term's reports, with the partner's link to the first report
+due; notify turns it into the signed-alliance welcome to the partner's contact and the liaison
+(term 0) or the renewed term's calendar (term n), once per recipient and term, against real
+PostgreSQL, Redis and a real (in-process) SMTP server.
+
+A report not yet submitted opens for staff who may read it (its liaison, the Coordinator;
+never a reviewer): where it stands against its due date in words, its reminders sent and planned,
+and a button that sends the partner a new link to the report's form. The liaison or the
+Coordinator may send one (page and API), never for an accepted or cancelled report nor once
+the alliance ended with nothing more owed; the request is recorded and listed by name, and
+``report.link_resent`` reaches notify's real consumer, which mails the partner's contact only,
+with the link in words."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from services.notify.models import Message
+from services.notify.worker import database as notify_database
 from services.reporting import create_app
-from services.reporting.models import Alliance, OutboxEvent, RejectedEvent, Report, ReportReminder
+from services.reporting.models import (
+    Alliance,
+    OutboxEvent,
+    Report,
+    ReportLinkResend,
+    ReportReminder,
+)
 from services.reporting.reports import domain as reports
+from services.reporting.reports import review as reviews
+from services.reporting.reviews import views as review_views
 from services.reporting.schedules.domain import (
     ScheduleRules,
     reminders_for,
@@ -22,13 +48,18 @@ from services.reporting.schedules.domain import (
     rules_from_settings,
 )
 from services.reporting.worker import database, outbox
-from tests.factories import (
-    COORDINATOR,
+from shared.config import load_settings
+from shared.domain import Conflict, Forbidden
+from shared.events import parse_event
+from tests.reporting.factories import run_reporting_task
+from tests.review.factories import (
+    LIAISON,
+    OTHER_LIAISON,
+    acting_as,
     alliance_change_event,
     alliance_signed_event,
-    run_reporting_task,
-    signed_in,
 )
+from tests.shared.factories import COORDINATOR, REVIEWER, acting
 
 pytestmark = pytest.mark.integration
 
@@ -101,39 +132,6 @@ def test_schedule_term_stores_each_report_and_its_reminders_once(rolled_back):
     )
     assert again == 0
     assert session.scalar(select(func.count()).select_from(ReportReminder)) == 6 * len(expected)
-
-
-def test_signed_and_renewed_consumers_schedule_each_term_and_ignore_a_redelivery(
-    clean_databases, redis_client
-):
-    signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    renewed = alliance_change_event(
-        signed,
-        "alliance.renewed",
-        renewal=1,
-        signing_date=date(2028, 1, 10),
-        term_years=3,
-        ends_on=date(2031, 1, 9),
-        previous_ends_on=ENDS,
-    )
-    for event, name in (
-        (signed, "reporting.alliance_signed"),
-        (renewed, "reporting.alliance_renewed"),
-    ):
-        run_reporting_task(name, event)
-        run_reporting_task(name, event)  # redelivered: nothing more
-    with database.transaction() as session:
-        terms = Counter(session.scalars(select(Report.term)))
-        reminders = session.scalar(select(func.count()).select_from(ReportReminder))
-        assert session.scalar(select(func.count()).select_from(RejectedEvent)) == 0
-        assert session.get(Alliance, signed.payload["alliance_id"]).ends_on == date(2031, 1, 9)
-    rules = rules_from_settings()
-    initial = reports_for_term(term=0, signing_date=SIGNED, ends_on=ENDS, rules=rules)
-    renewal = reports_for_term(
-        term=1, signing_date=date(2028, 1, 10), ends_on=date(2031, 1, 9), rules=rules
-    )
-    assert terms == {0: len(initial), 1: len(renewal)}
-    assert reminders == len(rules.reminder_days) * (len(initial) + len(renewal))
 
 
 def test_termination_ends_the_current_period_and_cancels_the_later_ones(clean_databases):
@@ -288,54 +286,223 @@ def test_two_sweeps_at_the_same_moment_send_each_reminder_once(clean_databases, 
     assert sum((results[0] + results[1]).values()) == first_reports
 
 
-# -- the staff API ----------------------------------------------------------------------------
+PARTNER = "Roofers <b>& Sons</b>"
+CONTACT = "dana@example.org"
+RENEWED = date(2028, 1, 10)
+RENEWAL_ENDS = date(2031, 1, 9)
 
 
-def test_the_api_lists_an_alliances_reports_by_due_date(clean_databases, redis_client):
-    signed = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
-    run_reporting_task("reporting.alliance_signed", signed)
-    alliance_id = signed.payload["alliance_id"]
+def run_reporting(name: str, event: Any) -> None:
+    import services.reporting.tasks
+
+    services.reporting.tasks.celery.tasks[name](event=event.to_message())
+
+
+def scheduled_events() -> list[dict[str, Any]]:
+    """The ``alliance.reports_scheduled`` events in reporting's outbox, in order."""
     with database.transaction() as session:
-        first = reports.reports_of(session, alliance_id=alliance_id)[0]
-        reports.sweep(session, now=local(first.due_date - timedelta(days=14)), outbox=outbox)
-        expected = [
-            {
-                "id": str(r.id),
-                "alliance_id": str(alliance_id),
-                "kind": r.kind,
-                "term": 0,
-                "period_start": r.period_start.isoformat(),
-                "period_end": r.period_end.isoformat(),
-                "due_date": r.due_date.isoformat(),
-                "status": r.status,
-                "submitted_at": None,
-                "reminders": [
-                    {
-                        "kind": m.kind,
-                        "days": m.days,
-                        "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                        "skipped": False,
-                    }
-                    for m in r.reminders
-                ],
-            }
-            for r in reports.reports_of(session, alliance_id=alliance_id)
+        return [
+            row.message
+            for row in session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.type == "alliance.reports_scheduled")
+                .order_by(OutboxEvent.id)
+            )
         ]
-    app = create_app({"TESTING": True})
-    client = signed_in(app, COORDINATOR)
-    response = client.get(f"/api/v1/alliances/{alliance_id}/reports")
-    assert response.status_code == 200
-    assert response.json == expected
-    assert response.json[0]["status"] == "due_soon"
-    assert response.json[0]["reminders"][0]["sent_at"] is not None
-    assert [r["due_date"] for r in response.json] == sorted(str(r["due_date"]) for r in expected)
 
-    missing = client.get(f"/api/v1/alliances/{uuid.uuid4()}/reports")
-    assert (missing.status_code, missing.json) == (
-        404,
-        {"errors": {"_request": ["No such alliance."]}},
+
+@pytest.fixture
+def signed(redis_client: Any) -> Any:
+    event = alliance_signed_event(PARTNER, signing_date=SIGNED, ends_on=ENDS)
+    run_reporting("reporting.alliance_signed", event)
+    return event
+
+
+def renewal(signed: Any) -> Any:
+    return alliance_change_event(
+        signed,
+        "alliance.renewed",
+        renewal=1,
+        signing_date=RENEWED,
+        term_years=3,
+        ends_on=RENEWAL_ENDS,
+        previous_ends_on=ENDS,
     )
-    anonymous = app.test_client().get(f"/api/v1/alliances/{alliance_id}/reports")
-    assert anonymous.status_code == 401
-    document = client.get("/api/v1/openapi.json").json
-    assert "/api/v1/alliances/{alliance_id}/reports" in document["paths"]
+
+
+def form_path(report_url: str) -> str:
+    """The reporting app's own path of the partner's link (behind the gateway's /reporting)."""
+    base = load_settings().public_base_url.rstrip("/")
+    match = re.fullmatch(re.escape(base) + r"/reporting(/reports/[^/]+)", report_url)
+    assert match, report_url
+    return match.group(1)
+
+
+# -- reporting: the event --------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_scheduling_a_term_stores_one_event_with_the_calendar_and_the_first_reports_link(
+    signed,
+):
+    alliance_id = signed.payload["alliance_id"]
+    run_reporting("reporting.alliance_signed", signed)  # redelivered: nothing more
+
+    [message] = scheduled_events()
+    assert message["producer"] == "reporting"
+    payload = parse_event(message, expected_type="alliance.reports_scheduled").payload
+    assert payload["alliance_id"] == alliance_id
+    assert payload["proposal_id"] == signed.payload["proposal_id"]
+    assert payload["reference"] == signed.payload["reference"]
+    assert payload["partner_name"] == PARTNER
+    assert payload["contact"]["email"] == CONTACT
+    assert payload["liaison"]["email"] == LIAISON.email
+    assert payload["division"] == "construction_safety_health"
+    assert (payload["term"], payload["term_years"]) == (0, 2)
+    assert (payload["signing_date"], payload["ends_on"]) == (SIGNED, ENDS)
+    with database.transaction() as session:
+        stored = reports.reports_of(session, alliance_id=alliance_id)
+        expected = [
+            (r.id, r.kind, r.period_start, r.period_end, r.due_date) for r in stored if r.term == 0
+        ]
+    listed = [
+        (r["report_id"], r["kind"], r["period_start"], r["period_end"], r["due_date"])
+        for r in payload["reports"]
+    ]
+    assert listed == expected
+    assert len(listed) > 1
+    due_dates = [r["due_date"] for r in payload["reports"]]
+    assert due_dates == sorted(due_dates)
+
+    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    page = client.get(form_path(payload["report_url"]))
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "Implementation team meetings" in body
+    first = payload["reports"][0]
+    assert first["period_start"].strftime("%B %-d, %Y") in body
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_a_renewal_stores_the_new_terms_calendar_once(signed):
+    renewed = renewal(signed)
+    run_reporting("reporting.alliance_renewed", renewed)
+    run_reporting("reporting.alliance_renewed", renewed)  # redelivered: nothing more
+
+    initial, renewed_term = (
+        parse_event(m, expected_type="alliance.reports_scheduled").payload
+        for m in scheduled_events()
+    )
+    assert initial["term"] == 0
+    assert (renewed_term["term"], renewed_term["term_years"]) == (1, 3)
+    assert (renewed_term["signing_date"], renewed_term["ends_on"]) == (RENEWED, RENEWAL_ENDS)
+    assert renewed_term["proposal_id"] == signed.payload["proposal_id"]
+    assert renewed_term["reports"][0]["period_start"] == RENEWED
+    assert all(r["period_start"] >= RENEWED for r in renewed_term["reports"])
+    with database.transaction() as session:
+        renewal_ids = {
+            r.id
+            for r in reports.reports_of(session, alliance_id=signed.payload["alliance_id"])
+            if r.term == 1
+        }
+    assert {r["report_id"] for r in renewed_term["reports"]} == renewal_ids
+    assert form_path(renewed_term["report_url"]) != form_path(initial["report_url"])
+
+
+def stored() -> list[Message]:
+    with notify_database.transaction() as session:
+        found = sorted(session.scalars(select(Message)), key=lambda m: (m.cause, m.to_address))
+        session.expunge_all()
+        return found
+
+
+NOW = datetime(2026, 11, 10, 17, tzinfo=UTC)  # noon in Detroit
+
+
+@pytest.fixture
+def signed_report_link_resend(clean_databases: Any, redis_client: Any, monkeypatch: Any) -> Any:
+    """An alliance signed on SIGNED whose liaison is Lee; the report pages' clock at NOW."""
+    event = alliance_signed_event(signing_date=SIGNED, ends_on=ENDS)
+    run_reporting_task("reporting.alliance_signed", event)
+    monkeypatch.setattr(review_views, "now", lambda: NOW)
+    return event
+
+
+def report_due(signed: Any, due: date) -> Report:
+    """The alliance's first report, moved to ``due`` (its reminders left as scheduled)."""
+    with database.transaction() as session:
+        first = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
+        session.execute(update(Report).where(Report.id == first.id).values(due_date=due))
+        session.expunge(first)
+    return first
+
+
+def overdue_report(signed: Any) -> Report:
+    """The first report (due 2026-04-30), swept at NOW: its past-due notices went out."""
+    with database.transaction() as session:
+        first = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
+        session.expunge(first)
+    with database.transaction() as session:
+        reports.sweep(session, now=NOW, outbox=outbox)
+    return first
+
+
+def link_events() -> list[dict[str, Any]]:
+    with database.transaction() as session:
+        return [
+            row.message
+            for row in session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "report.link_resent")
+            )
+        ]
+
+
+def resends() -> int:
+    with database.transaction() as session:
+        return session.scalar(select(func.count()).select_from(ReportLinkResend)) or 0
+
+
+# -- the domain's rules, without the web -------------------------------------------------------
+
+
+def test_the_domain_records_the_request_and_names_who_asked(signed_report_link_resend):
+    report = overdue_report(signed_report_link_resend)
+    with database.transaction() as session:
+        sent = reviews.resend_link(
+            session, acting=acting_as(LIAISON), report_id=report.id, outbox=outbox, now=NOW
+        )
+        assert (sent.sent_by, sent.sent_by_email, sent.sent_at) == (
+            "Lee Liaison",
+            LIAISON.email,
+            NOW,
+        )
+    nameless = acting("coord@agency.example", "coordinator", name="")
+    with database.transaction() as session:
+        sent = reviews.resend_link(
+            session, acting=nameless, report_id=report.id, outbox=outbox, now=NOW
+        )
+        assert sent.sent_by == "coord@agency.example"  # no name known: the address
+    for person, error in ((REVIEWER, Forbidden), (acting_as(OTHER_LIAISON), Forbidden)):
+        with pytest.raises(error), database.transaction() as session:
+            reviews.resend_link(session, acting=person, report_id=report.id, outbox=outbox, now=NOW)
+    with database.transaction() as session:
+        session.execute(update(Report).where(Report.id == report.id).values(status="cancelled"))
+    with pytest.raises(Conflict), database.transaction() as session:
+        reviews.resend_link(
+            session, acting=COORDINATOR, report_id=report.id, outbox=outbox, now=NOW
+        )
+    assert resends() == 2
+    assert len(link_events()) == 2
+
+
+def test_due_words_follow_the_agency_day(signed_report_link_resend):
+    rules = rules_from_settings()
+    report = report_due(signed_report_link_resend, date(2026, 11, 10))
+    late_evening = datetime(2026, 11, 11, 3, tzinfo=UTC)  # still November 10 in Detroit
+    with database.transaction() as session:
+        row = session.get(Report, report.id)
+        assert reviews.due_in_words(row, now=late_evening, rules=rules) == "Due today"
+        assert (
+            reviews.due_in_words(row, now=datetime(2026, 11, 11, 6, tzinfo=UTC), rules=rules)
+            == "Overdue by 1 day"
+        )

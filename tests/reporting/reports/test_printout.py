@@ -22,18 +22,9 @@ from services.reporting.reports import tokens
 from services.reporting.reports.printout import filename
 from services.reporting.reviews import views as review_views
 from services.reporting.worker import database
-from tests.factories import (
-    COORDINATOR,
-    LIAISON,
-    OTHER_LIAISON,
-    REVIEWER,
-    ROOFERS,
-    acting_as,
-    alliance_signed_event,
-    partner_submits,
-    run_reporting_task,
-    signed_in,
-)
+from tests.reporting.factories import partner_submits, run_reporting_task
+from tests.review.factories import LIAISON, OTHER_LIAISON, acting_as, alliance_signed_event
+from tests.shared.factories import COORDINATOR, REVIEWER, ROOFERS, signed_in
 
 pytestmark = pytest.mark.integration
 

@@ -17,6 +17,8 @@ from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.submissions import forms
 from shared.domain import Invalid
 
+pytestmark = pytest.mark.unit
+
 CATEGORIES = {
     "awareness": "Raising awareness",
     "training_education": "Training and education",

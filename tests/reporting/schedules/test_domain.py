@@ -3,8 +3,7 @@
 Every expected date and instant below was worked out by hand from SPEC "Report schedule: the
 rules" (a quarterly report is due 30 days after its last day, an annual one 60 days after;
 reminders at 9:00 in America/Detroit). 2026: daylight-saving time starts Sunday 8 March and
-ends Sunday 1 November; 9:00 EST is 14:00 UTC and 9:00 EDT is 13:00 UTC.
-"""
+ends Sunday 1 November; 9:00 EST is 14:00 UTC and 9:00 EDT is 13:00 UTC."""
 
 from __future__ import annotations
 
@@ -26,6 +25,8 @@ from services.reporting.schedules.domain import (
     rules_from_settings,
 )
 from shared.config import ConfigurationError, read_settings
+
+pytestmark = pytest.mark.unit
 
 DETROIT = ZoneInfo("America/Detroit")
 STATE_PLAN = ScheduleRules(timezone=DETROIT, quarterly=True)

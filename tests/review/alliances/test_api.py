@@ -3,267 +3,43 @@ signing, and the Coordinator records the day the agreement was signed, on the al
 or over the API; only then does ``alliance.signed`` go out.
 
 The rules are domain-level tests, each in a transaction rolled back after it (``session``);
-the pages and the API commit (``COMMITTED``)."""
+the pages and the API commit (``COMMITTED``).
 
+The agreement's life on real PostgreSQL and Redis: the work plan, meetings and documents,
+renewal, conclusion, termination with 30 days' notice, Ambassadors, their events and the
+messages notify makes of them, and the staff API.
+
+The work plan and who may do what are domain-level tests, each in a transaction rolled back
+after it (``session``); what reaches Redis and notify, and the API, commit (``COMMITTED``)."""
+
+import uuid
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 
-from services.review import audit, create_app
+from services.review import audit
 from services.review.alliances import domain as agreements
-from services.review.alliances.models import Alliance, AllianceTerm
-from services.review.base import OutboxEvent
-from services.review.directory import domain as directory
-from services.review.worker import database, outbox
+from services.review.worker import database
 from shared.dates import term_end
-from shared.domain import Conflict, Forbidden, Invalid
-from shared.events import parse_event
-from tests.factories import (
-    COORDINATOR,
+from tests.helpers import queued_tasks, stored_rows
+from tests.review.factories import (
     LIAISON,
-    REVIEWER,
-    acting,
+    OTHER_LIAISON,
     acting_as,
     agency_today,
     approved_alliance,
     signed_alliance,
-    signed_in,
     staff_member,
 )
+from tests.shared.factories import COORDINATOR, acting, signed_in, using
 
 pytestmark = pytest.mark.integration
 COMMITTED = pytest.mark.usefixtures("clean_databases")
 
 TODAY = agency_today()
-APPROVED = TODAY - timedelta(days=30)
-
-
-@pytest.fixture
-def session(rolled_back):
-    return rolled_back("review")
-
-
-def outbox_types(session):
-    session.flush()
-    return [
-        parse_event(row.message).type
-        for row in session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
-    ]
-
-
-def sign(session, alliance_id, signing_date, *, by=COORDINATOR, **extra):
-    return agreements.record_signing(
-        session,
-        acting=by,
-        alliance_id=alliance_id,
-        signing_date=signing_date,
-        outbox=outbox,
-        today=TODAY,
-        **extra,
-    )
-
-
-def refused(session, error, step):
-    """``step`` is refused with ``error``, and the alliance still awaits its signing."""
-    with pytest.raises(error) as refusal, session.begin_nested():
-        step()
-    return refusal.value
-
-
-# -- the rules --------------------------------------------------------------------------------
-
-
-def test_a_released_approval_creates_the_alliance_awaiting_its_signing(session):
-    alliance = approved_alliance(term_years=3, session=session)
-
-    assert (alliance.status, alliance.signing_date, alliance.ends_on) == (
-        "awaiting_signature",
-        None,
-        None,
-    )
-    assert alliance.term_years == 3
-    # Only the decision goes out: nobody hears of a signing yet.
-    assert outbox_types(session) == ["proposal.approved"]
-    approved = parse_event(session.scalars(select(OutboxEvent)).one().message)
-    assert approved.payload["signing_date"] is None
-    assert approved.payload["term_years"] == 3
-    assert agreements.terms(session, alliance) == []
-    [entry] = audit.history(session, entity_type="alliance", entity_id=alliance.id)
-    assert (entry.action, entry.actor) == ("approved", COORDINATOR.email)
-
-
-def test_the_coordinator_records_the_signing_and_alliance_signed_goes_out(session):
-    alliance_id = approved_alliance(term_years=3, approved_on=APPROVED, session=session).id
-    signed_on = APPROVED + timedelta(days=10)
-
-    signed = sign(session, alliance_id, signed_on, term_years=2)
-
-    assert (signed.status, signed.signing_date, signed.term_years, signed.ends_on) == (
-        "active",
-        signed_on,
-        2,
-        term_end(signed_on, 2),
-    )
-    [term] = session.scalars(select(AllianceTerm).where(AllianceTerm.alliance_id == alliance_id))
-    assert (term.number, term.signing_date, term.term_years, term.decided_by) == (
-        0,
-        signed_on,
-        2,
-        COORDINATOR.email,
-    )
-    assert outbox_types(session) == ["proposal.approved", "alliance.signed"]
-    announced = parse_event(session.scalars(select(OutboxEvent)).all()[-1].message)
-    assert (announced.payload["signing_date"], announced.payload["ends_on"]) == (
-        signed_on,
-        term_end(signed_on, 2),
-    )
-    assert announced.payload["liaison"]["email"] == LIAISON.email
-    entry = audit.history(session, entity_type="alliance", entity_id=alliance_id)[-1]
-    assert (entry.action, entry.actor) == ("signed", COORDINATOR.email)
-    assert entry.changes == {
-        "ends_on": [None, term_end(signed_on, 2).isoformat()],
-        "signing_date": [None, signed_on.isoformat()],
-        "status": ["awaiting_signature", "active"],
-        "term_years": [3, 2],
-    }
-
-
-def test_the_term_is_the_approvals_unless_given(session):
-    alliance_id = approved_alliance(term_years=4, approved_on=APPROVED, session=session).id
-    signed = sign(session, alliance_id, TODAY)
-    assert (signed.term_years, signed.ends_on) == (4, term_end(TODAY, 4))
-
-
-@pytest.mark.parametrize(
-    "who",
-    [
-        REVIEWER,
-        acting_as(LIAISON),
-        acting(
-            "cora2@agency.example",
-            "coordinator",
-            conflicts=["Michigan Roofing Contractors Association"],
-        ),
-    ],
-    ids=["a reviewer", "its liaison", "a Coordinator in conflict with the partner"],
-)
-def test_only_the_coordinator_records_the_signing(session, who):
-    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
-    refusal = refused(session, Forbidden, lambda: sign(session, alliance_id, TODAY, by=who))
-    assert "another staff member" in refusal.message or "Only the Coordinator" in refusal.message
-    assert session.get(Alliance, alliance_id).status == "awaiting_signature"
-    assert outbox_types(session) == ["proposal.approved"]
-
-
-def test_the_signing_date_is_not_in_the_future_nor_before_the_approval(session):
-    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
-    cases = [
-        (TODAY + timedelta(days=1), {}, "signing_date", "cannot be in the future"),
-        (APPROVED - timedelta(days=1), {}, "signing_date", APPROVED.isoformat()),
-        (None, {}, "signing_date", "Give the date the agreement was signed."),
-        (TODAY, {"term_years": 6}, "term_years", "The initial term is 1 to 5 years."),
-        (TODAY, {"term_years": 0}, "term_years", "The initial term is 1 to 5 years."),
-        (TODAY, {"term_years": "3"}, "term_years", "Give the term in whole years."),
-    ]
-    for day, extra, field, words in cases:
-        refusal = refused(
-            session, Invalid, lambda d=day, e=extra: sign(session, alliance_id, d, **e)
-        )
-        assert list(refusal.errors) == [field], (day, extra)
-        assert words in refusal.errors[field][0], refusal.errors
-    assert session.get(Alliance, alliance_id).status == "awaiting_signature"
-    # The approval's own day, and today, are fine.
-    assert sign(session, alliance_id, APPROVED).signing_date == APPROVED
-
-
-def test_a_signing_is_recorded_once(session):
-    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
-    sign(session, alliance_id, TODAY)
-    refusal = refused(session, Conflict, lambda: sign(session, alliance_id, TODAY))
-    assert refusal.message == (
-        f"The signing of this alliance is already recorded (signed on {TODAY.isoformat()}); "
-        "it is active."
-    )
-    assert outbox_types(session) == ["proposal.approved", "alliance.signed"]
-
-
-def test_an_alliance_awaiting_its_signing_is_not_yet_decided_on(session):
-    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
-    on = {"acting": COORDINATOR, "alliance_id": alliance_id, "outbox": outbox, "today": TODAY}
-    steps = {
-        "renewed": lambda: agreements.renew(session, signing_date=TODAY, term_years=2, **on),
-        "concluded": lambda: agreements.conclude(session, **on),
-        "terminated": lambda: agreements.terminate(session, notice_date=TODAY, **on),
-        "named an Ambassador": lambda: agreements.designate_ambassador(session, **on),
-    }
-    for what, step in steps.items():
-        refusal = refused(session, Conflict, step)
-        assert refusal.message == (
-            f"This alliance is awaiting signature: record the signing before it can be {what}."
-        )
-        assert refusal.status == 409
-    assert session.get(Alliance, alliance_id).status == "awaiting_signature"
-    assert outbox_types(session) == ["proposal.approved"]
-    eligibility = agreements.eligibility(session, session.get(Alliance, alliance_id), on=TODAY)
-    assert eligibility.reason == (
-        "This alliance is awaiting signature: only an active alliance qualifies."
-    )
-
-
-def test_the_team_may_plan_before_the_signing(session):
-    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
-    lee = acting_as(LIAISON)
-    agreements.add_milestone(
-        session,
-        acting=lee,
-        alliance_id=alliance_id,
-        title="Sign the agreement",
-        target_date=TODAY,
-        responsible="agency",
-        today=agency_today(),
-    )
-    agreements.add_meeting(
-        session, acting=lee, alliance_id=alliance_id, met_on=APPROVED, today=agency_today()
-    )
-    refusal = refused(
-        session,
-        Invalid,
-        lambda: agreements.add_meeting(
-            session,
-            acting=lee,
-            alliance_id=alliance_id,
-            met_on=APPROVED - timedelta(days=1),
-            today=agency_today(),
-        ),
-    )
-    assert refusal.errors == {
-        "met_on": [f"The implementation team meets from the approval ({APPROVED.isoformat()}) on."]
-    }
-    assert [m.title for m in agreements.milestones(session, alliance_id)] == ["Sign the agreement"]
-
-
-def test_awaiting_alliances_are_listed_for_staff_but_not_in_the_public_directory(session):
-    waiting = approved_alliance("Bakers Guild", session=session)
-    signed = signed_alliance("Roofers Guild", signing_date=date(2024, 3, 1), session=session)
-
-    assert [
-        a.partner_name for a in directory.public_directory(session, today=agency_today()).alliances
-    ] == ["Roofers Guild"]
-    listed = agreements.list_alliances(session, acting=REVIEWER, status="awaiting_signature")
-    assert [a.id for a in listed] == [waiting.id]
-    assert {a.id for a in agreements.list_alliances(session, acting=REVIEWER)} == {
-        waiting.id,
-        signed.id,
-    }
 
 
 # -- the page and the API ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def app(redis_client):
-    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
 
 @pytest.fixture
@@ -281,78 +57,10 @@ def people():
 
 
 @COMMITTED
-def test_the_alliance_page_shows_what_waits_and_records_the_signing(app, people):
-    alliance_id = approved_alliance("Roofers Guild", liaison=people["lee"], term_years=3).id
-    page = f"/staff/alliances/{alliance_id}"
-    cora = signed_in(app, people["coordinator"])
-
-    html = cora.get(page).get_data(as_text=True)
-    assert 'id="awaiting-signature"' in html
-    assert "Awaiting signature" in html
-    assert "Not signed yet: 3 years from the day the agreement is signed" in html
-    assert ">Date the agreement was signed" in html
-    assert ">Record the signing</button>" in html
-    assert "Renew the alliance" not in html  # nothing else is decided before the signing
-
-    # Someone who may not record it reads what waits, without the form.
-    reviewer_html = signed_in(app, people["reviewer"]).get(page).get_data(as_text=True)
-    assert "The Coordinator records the signing on this page." in reviewer_html
-    assert ">Record the signing</button>" not in reviewer_html
-    assert (
-        signed_in(app, people["reviewer"])
-        .post(f"{page}/signing", data={"signing_date": TODAY.isoformat()})
-        .status_code
-        == 403
-    )
-
-    future = (TODAY + timedelta(days=1)).isoformat()
-    bad = cora.post(f"{page}/signing", data={"signing_date": future, "term_years": "3"})
-    assert bad.status_code == 422
-    html = bad.get_data(as_text=True)
-    assert 'href="#signing-signing-date"' in html  # the error summary links to the field
-    assert "Date the agreement was signed" in html
-    assert "the date cannot be in the future" in html
-    assert f'value="{future}"' in html
-
-    done = cora.post(f"{page}/signing", data={"signing_date": TODAY.isoformat(), "term_years": "2"})
-    assert done.status_code == 303
-    html = cora.get(done.headers["Location"]).get_data(as_text=True)
-    long_today = TODAY.strftime("%B %-d, %Y")
-    assert f"Signing recorded: signed on {long_today} for 2 years" in html
-    assert 'id="awaiting-signature"' not in html
-    assert f"Signed {long_today}, 2 years" in html
-    # The history names the person who recorded it, never their e-mail address.
-    history = html.partition('id="history"')[2]
-    assert "Cora Coordinator" in history
-    assert "cora@agency.example" not in history
-    assert "Awaiting signature → Active" in history
-
-    again = cora.post(f"{page}/signing", data={"signing_date": TODAY.isoformat()})
-    assert again.status_code == 409
-    assert "already recorded" in again.get_data(as_text=True)
-
-
-@COMMITTED
-def test_the_list_labels_and_filters_the_alliances_awaiting_signature(app, people):
-    approved_alliance("Bakers Guild", liaison=people["lee"])
-    signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=date(2024, 3, 1))
-    reviewer = signed_in(app, people["reviewer"])
-
-    html = reviewer.get("/staff/alliances").get_data(as_text=True)
-    assert '<option value="awaiting_signature"' in html
-    row = html.partition("Bakers Guild")[2].partition("</tr>")[0]
-    assert "Awaiting signature" in row
-    assert "Not yet" in row
-    waiting = reviewer.get("/staff/alliances?status=awaiting_signature").get_data(as_text=True)
-    assert "Bakers Guild" in waiting
-    assert "Roofers Guild" not in waiting
-
-
-@COMMITTED
-def test_the_signing_api_answers_field_errors_409_and_the_page(app, people):
+def test_the_signing_api_answers_field_errors_409_and_the_page(review_app, people):
     alliance_id = approved_alliance("Roofers Guild", liaison=people["lee"], term_years=3).id
     url = f"/api/v1/alliances/{alliance_id}/signing"
-    cora = signed_in(app, people["coordinator"])
+    cora = signed_in(review_app, people["coordinator"])
 
     listed = cora.get("/api/v1/alliances?status=awaiting_signature").get_json()
     assert [(a["status"], a["status_label"], a["signing_date"]) for a in listed["alliances"]] == [
@@ -369,7 +77,7 @@ def test_the_signing_api_answers_field_errors_409_and_the_page(app, people):
         assert answer.status_code == 422, body
         assert list(answer.get_json()["errors"]) == [field], answer.get_json()
     assert (
-        signed_in(app, people["reviewer"])
+        signed_in(review_app, people["reviewer"])
         .post(url, json={"signing_date": TODAY.isoformat()})
         .status_code
         == 403
@@ -396,4 +104,334 @@ def test_the_signing_api_answers_field_errors_409_and_the_page(app, people):
     assert refused_renewal.status_code == 409
     assert refused_renewal.get_json()["errors"]["_request"] == [
         "This alliance is awaiting signature: record the signing before it can be renewed."
+    ]
+
+
+LEE = acting_as(LIAISON)
+OLA = acting_as(OTHER_LIAISON)
+
+
+def alliance(alliance_id, session=None):
+    with using(database, session) as reading:
+        return agreements.get_alliance(reading, alliance_id)
+
+
+def history(alliance_id, action, session=None):
+    with using(database, session) as reading:
+        return [
+            (e.actor, e.changes, e.note)
+            for e in audit.history(reading, entity_type="alliance", entity_id=alliance_id)
+            if e.action == action
+        ]
+
+
+# -- the staff API ----------------------------------------------------------------------------
+
+
+@COMMITTED
+def test_the_agreement_api_checks_who_is_asking(review_app):
+    alliance_id = signed_alliance(liaison=LIAISON).id
+    url = f"/api/v1/alliances/{alliance_id}"
+    milestone = {"title": "Toolbox talks", "target_date": "2030-01-31", "responsible": "partner"}
+
+    assert review_app.test_client().get(url).status_code == 401
+    reviewer = signed_in(review_app, acting("rae@agency.example", "reviewer"))
+    assert reviewer.get(url).status_code == 200
+    refused = reviewer.post(f"{url}/renewal", json={"signing_date": "2026-01-01", "term_years": 2})
+    assert (refused.status_code, refused.get_json()) == (
+        403,
+        {"errors": {"_request": ["This is for the Coordinator only."]}},
+    )
+    other = signed_in(review_app, OLA)
+    refused = other.post(f"{url}/milestones", json=milestone)
+    assert (refused.status_code, refused.get_json()) == (
+        403,
+        {
+            "errors": {
+                "_request": [
+                    "Only the Coordinator or this alliance's liaison changes its work plan."
+                ]
+            }
+        },
+    )
+    own = signed_in(review_app, LEE)
+    added = own.post(f"{url}/milestones", json=milestone)
+    assert added.status_code == 201
+    done = own.patch(f"{url}/milestones/{added.get_json()['id']}", json={"status": "done"})
+    assert (done.status_code, done.get_json()["done_on"]) == (200, agency_today().isoformat())
+    assert own.post(f"{url}/meetings", json={"met_on": "2024-04-02"}).status_code == 201
+    assert (
+        own.post(
+            f"{url}/documents",
+            json={"title": "Agreement", "kind": "agreement", "url": "https://agency.example/a.pdf"},
+        ).status_code
+        == 201
+    )
+    assert own.post(f"{url}/conclusion", json={}).status_code == 403
+
+    page = own.get(url).get_json()
+    assert page["team"] == {
+        "liaison": {"id": str(LIAISON.id), "name": "Lee Liaison", "email": "lee@agency.example"},
+        "partner_contact": {
+            "name": "Dana Smith",
+            "title": "Safety Director",
+            "email": "dana@example.org",
+            "phone": "517-555-0100",
+        },
+    }
+    assert [g["category"] for g in page["goals"]] == [
+        "outreach_communication",
+        "training_education",
+    ]
+    assert [m["status"] for m in page["milestones"]] == ["done"]
+    assert [m["met_on"] for m in page["meetings"]] == ["2024-04-02"]
+    assert [d["kind"] for d in page["documents"]] == ["agreement"]
+    assert [e["action"] for e in page["history"]] == [
+        "approved",
+        "signed",
+        "milestone added",
+        "milestone changed",
+        "meeting recorded",
+        "document added",
+    ]
+    mine = own.get("/api/v1/alliances?mine=true").get_json()
+    assert [a["id"] for a in mine["alliances"]] == [str(alliance_id)]
+    assert other.get("/api/v1/alliances?mine=true").get_json()["alliances"] == []
+
+
+@COMMITTED
+def test_bad_input_answers_422_with_the_fields_and_saves_nothing(review_app):
+    alliance_id = signed_alliance(signing_date=date(2024, 3, 1)).id
+    url = f"/api/v1/alliances/{alliance_id}"
+    coordinator = signed_in(review_app, COORDINATOR)
+
+    response = coordinator.post(f"{url}/milestones", json={"status": "finished"})
+    assert response.status_code == 422
+    assert response.get_json() == {
+        "errors": {
+            "title": ["Give the milestone a title."],
+            "target_date": ["Give the target date."],
+            "responsible": ["Say who is responsible: a person, the partner or the agency."],
+            "status": ["Must be one of: planned, in_progress, done, dropped."],
+        }
+    }
+    response = coordinator.post(
+        f"{url}/renewal", json={"signing_date": "2026-02-20", "term_years": 7}
+    )
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {"errors": {"term_years": ["A renewal is for 2 to 5 years."]}},
+    )
+    response = coordinator.post(
+        f"{url}/renewal", json={"signing_date": "2024-01-01", "term_years": 3}
+    )
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {
+            "errors": {
+                "signing_date": [
+                    "The renewal is signed after the current term's signing date (2024-03-01)."
+                ]
+            }
+        },
+    )
+    response = coordinator.post(f"{url}/documents", json={"title": "Plan", "kind": "other"})
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {"errors": {"url": ["Give a link to the document or describe where it is kept."]}},
+    )
+    response = coordinator.post(f"{url}/termination", json={"notice_date": "someday"})
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {"errors": {"notice_date": ["Not a valid date."]}},
+    )
+    missing = coordinator.get(f"/api/v1/alliances/{uuid.uuid4()}")
+    assert (missing.status_code, missing.get_json()) == (
+        404,
+        {"errors": {"_request": ["No such alliance."]}},
+    )
+
+    page = coordinator.get(url).get_json()
+    assert (page["status"], page["renewals"], page["milestones"], page["documents"]) == (
+        "active",
+        0,
+        [],
+        [],
+    )
+    assert [e["action"] for e in page["history"]] == ["approved", "signed"]
+
+
+@COMMITTED
+def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(review_app, redis_client):
+    today = agency_today()
+    signed = today - timedelta(days=3 * 365)
+    alliance_id = signed_alliance(signing_date=signed, term_years=2).id
+    url = f"/api/v1/alliances/{alliance_id}"
+    coordinator = signed_in(review_app, COORDINATOR)
+
+    assert coordinator.get(f"{url}/ambassador").get_json() == {
+        "eligible": False,
+        "reason": (
+            "An Ambassador has completed an initial term and one renewal: "
+            "this alliance has not been renewed yet."
+        ),
+    }
+    refused = coordinator.post(f"{url}/ambassador", json={})
+    assert (refused.status_code, refused.get_json()["errors"]["_request"]) == (
+        409,
+        [
+            "An Ambassador has completed an initial term and one renewal: "
+            "this alliance has not been renewed yet."
+        ],
+    )
+
+    renewal_signed = term_end(signed, 2) - timedelta(days=10)
+    renewed = coordinator.post(
+        f"{url}/renewal", json={"signing_date": renewal_signed.isoformat(), "term_years": 4}
+    )
+    assert renewed.status_code == 200
+    page = renewed.get_json()
+    assert (page["renewals"], page["term_years"], page["ends_on"]) == (
+        1,
+        4,
+        term_end(renewal_signed, 4).isoformat(),
+    )
+    assert page["ambassador_eligibility"]["eligible"] is True
+
+    named = coordinator.post(f"{url}/ambassador", json={"reason": "Model partner"})
+    assert named.status_code == 200
+    assert (named.get_json()["status"], named.get_json()["status_change"]["decided_on"]) == (
+        "ambassador",
+        today.isoformat(),
+    )
+    assert [
+        name
+        for name, _ in queued_tasks(redis_client, "notify")
+        if name.startswith(("notify.alliance_r", "notify.ambassador"))
+    ] == ["notify.alliance_renewed", "notify.ambassador_designated"]
+
+    terminated = coordinator.post(
+        f"{url}/termination", json={"notice_date": today.isoformat(), "reason": "Partner dissolved"}
+    )
+    assert terminated.status_code == 200
+    change = terminated.get_json()["status_change"]
+    assert (change["status"], change["decided_on"], change["effective_on"]) == (
+        "terminated",
+        today.isoformat(),
+        (today + timedelta(days=30)).isoformat(),
+    )
+    before, sent = stored_rows(database), queued_tasks(redis_client, "notify")
+    again = coordinator.post(f"{url}/conclusion", json={})
+    assert again.status_code == 409
+    # Still terminated: no status change, no audit entry, no event.
+    assert stored_rows(database) == before
+    assert queued_tasks(redis_client, "notify") == sent
+
+
+@COMMITTED
+def test_roundtables_and_memberships_over_the_api(review_app):
+    today = agency_today()
+    alliance_id = signed_alliance(signing_date=today - timedelta(days=400)).id
+    coordinator = signed_in(review_app, COORDINATOR)
+    liaison = signed_in(review_app, LEE)
+    start = (today - timedelta(days=300)).isoformat()
+
+    assert (
+        liaison.post(
+            "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
+        ).status_code
+        == 403
+    )
+    construction = coordinator.post(
+        "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
+    ).get_json()
+    falls = coordinator.post(
+        "/api/v1/roundtables",
+        json={
+            "name": "Fall Protection Workgroup",
+            "starts_on": start,
+            "parent_id": construction["id"],
+        },
+    )
+    assert falls.status_code == 201
+    duplicate = coordinator.post(
+        "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
+    )
+    assert (duplicate.status_code, duplicate.get_json()) == (
+        422,
+        {"errors": {"name": ["There is a roundtable with this name already."]}},
+    )
+    nested = coordinator.post(
+        "/api/v1/roundtables",
+        json={"name": "Ladders", "starts_on": start, "parent_id": falls.get_json()["id"]},
+    )
+    assert nested.get_json() == {
+        "errors": {"parent_id": ["A workgroup belongs to a roundtable, not to another workgroup."]}
+    }
+
+    members = f"/api/v1/roundtables/{construction['id']}/memberships"
+    joined = coordinator.post(
+        members,
+        json={
+            "alliance_id": str(alliance_id),
+            "joined_on": (today - timedelta(days=30)).isoformat(),
+        },
+    )
+    assert joined.status_code == 201
+    again = coordinator.post(
+        members, json={"alliance_id": str(alliance_id), "joined_on": today.isoformat()}
+    )
+    assert again.status_code == 409
+    left = coordinator.patch(
+        f"{members}/{joined.get_json()['id']}", json={"left_on": today.isoformat()}
+    )
+    assert (left.status_code, left.get_json()["left_on"]) == (200, today.isoformat())
+
+    listed = liaison.get("/api/v1/roundtables").get_json()["roundtables"]
+    assert [(r["name"], [m["partner_name"] for m in r["memberships"]]) for r in listed] == [
+        ("Construction Roundtable", ["Michigan Roofing Contractors Association"]),
+        ("Fall Protection Workgroup", []),
+    ]
+    page = liaison.get(f"/api/v1/alliances/{alliance_id}").get_json()
+    assert [(r["name"], r["left_on"]) for r in page["roundtables"]] == [
+        ("Construction Roundtable", today.isoformat())
+    ]
+
+
+def test_an_alliance_awaiting_its_signing_joins_no_roundtable_and_says_so_in_words(review_app):
+    awaiting = approved_alliance().id
+    coordinator = signed_in(review_app, COORDINATOR)
+    start = (agency_today() - timedelta(days=10)).isoformat()
+    roundtable = coordinator.post(
+        "/api/v1/roundtables", json={"name": "Heat Illness Roundtable", "starts_on": start}
+    ).get_json()
+    refused = coordinator.post(
+        f"/api/v1/roundtables/{roundtable['id']}/memberships",
+        json={"alliance_id": str(awaiting), "joined_on": agency_today().isoformat()},
+    )
+    assert refused.status_code == 409
+    assert "This alliance is awaiting signature: only an active alliance" in str(refused.get_json())
+
+
+def test_the_agreement_endpoints_are_described_in_openapi(review_app):
+    spec = review_app.test_client().get("/api/v1/openapi.json").get_json()
+    paths = sorted(p for p in spec["paths"] if "/alliances" in p or "/roundtables" in p)
+    assert paths == [
+        "/api/v1/alliances",
+        "/api/v1/alliances/{alliance_id}",
+        "/api/v1/alliances/{alliance_id}/ambassador",
+        "/api/v1/alliances/{alliance_id}/conclusion",
+        "/api/v1/alliances/{alliance_id}/documents",
+        "/api/v1/alliances/{alliance_id}/documents/{document_id}",
+        "/api/v1/alliances/{alliance_id}/meetings",
+        "/api/v1/alliances/{alliance_id}/meetings/{meeting_id}",
+        "/api/v1/alliances/{alliance_id}/milestones",
+        "/api/v1/alliances/{alliance_id}/milestones/{milestone_id}",
+        "/api/v1/alliances/{alliance_id}/renewal",
+        "/api/v1/alliances/{alliance_id}/signing",
+        "/api/v1/alliances/{alliance_id}/termination",
+        "/api/v1/roundtables",
+        "/api/v1/roundtables/{roundtable_id}",
+        "/api/v1/roundtables/{roundtable_id}/memberships",
+        "/api/v1/roundtables/{roundtable_id}/memberships/{membership_id}",
     ]

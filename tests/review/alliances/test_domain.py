@@ -3,7 +3,21 @@ renewal, conclusion, termination with 30 days' notice, Ambassadors, their events
 messages notify makes of them, and the staff API.
 
 The work plan and who may do what are domain-level tests, each in a transaction rolled back
-after it (``session``); what reaches Redis and notify, and the API, commit (``COMMITTED``)."""
+after it (``session``); what reaches Redis and notify, and the API, commit (``COMMITTED``).
+
+The pure rules of an alliance's life, its roundtables and the public directory: no
+database, no app.
+
+Approval and signing are two steps: a released approval creates the alliance awaiting its
+signing, and the Coordinator records the day the agreement was signed, on the alliance's page
+or over the API; only then does ``alliance.signed`` go out.
+
+The rules are domain-level tests, each in a transaction rolled back after it (``session``);
+the pages and the API commit (``COMMITTED``).
+
+A declared conflict of interest with a partner refuses changing its alliance, whoever asks
+(the Coordinator and its own liaison included); reading it stays open
+(services/review/alliances/domain.py ``check_no_conflict``)."""
 
 import uuid
 from datetime import date, timedelta
@@ -13,46 +27,41 @@ from sqlalchemy import func, select
 
 from services.notify.models import Message
 from services.notify.worker import database as notify_db
-from services.review import audit, create_app
+from services.review import audit
 from services.review.alliances import domain as agreements
+from services.review.alliances import domain as alliances
 from services.review.alliances.models import (
     Alliance,
     AllianceDocument,
     AllianceStatusChange,
     AllianceTerm,
     Milestone,
+    Roundtable,
     TeamMeeting,
 )
 from services.review.alliances.schemas import AlliancePageOut, AllianceTermOut
 from services.review.base import AuditEntry, OutboxEvent
+from services.review.directory import domain as directory
+from services.review.roundtables import domain as roundtables
 from services.review.worker import database, outbox
 from shared.dates import term_end
-from shared.domain import Conflict, Forbidden, Invalid
-from tests.factories import (
-    COORDINATOR,
+from shared.domain import Acting, Conflict, Forbidden, Invalid
+from shared.events import parse_event
+from tests.helpers import queued_tasks
+from tests.review.factories import (
     LIAISON,
     OTHER_LIAISON,
-    REVIEWER,
-    acting,
     acting_as,
     agency_today,
     approved_alliance,
     signed_alliance,
-    signed_in,
-    using,
 )
-from tests.helpers import queued_tasks, stored_rows
+from tests.shared.factories import COORDINATOR, REVIEWER, ROOFERS, acting, using
 
-pytestmark = pytest.mark.integration
 COMMITTED = pytest.mark.usefixtures("clean_databases")
 
 LEE = acting_as(LIAISON)
 OLA = acting_as(OTHER_LIAISON)
-
-
-@pytest.fixture
-def session(rolled_back):
-    return rolled_back("review")
 
 
 def alliance(alliance_id, session=None):
@@ -110,6 +119,7 @@ def renew(alliance_id, signing_date, term_years, today, session=None):
 # -- the work plan ----------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_milestones_are_planned_done_and_reopened_with_every_change_in_the_history(session):
     alliance_id = signed_alliance(session=session).id
     milestone = agreements.add_milestone(
@@ -166,6 +176,7 @@ def test_milestones_are_planned_done_and_reopened_with_every_change_in_the_histo
     ]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("values", "field", "message"),
     [
@@ -202,6 +213,7 @@ def test_a_bad_milestone_names_its_field_and_saves_nothing(session, values, fiel
     assert history(alliance_id, "milestone added", session) == []
 
 
+@pytest.mark.integration
 def test_meetings_are_days_the_team_met_once_each(session):
     alliance_id = signed_alliance(signing_date=date(2024, 3, 1), session=session).id
 
@@ -239,6 +251,7 @@ def test_meetings_are_days_the_team_met_once_each(session):
     ]
 
 
+@pytest.mark.integration
 def test_documents_are_links_or_descriptions(session):
     alliance_id = signed_alliance(session=session).id
 
@@ -378,6 +391,7 @@ def work_plan_to_change(session, alliance_id):
     return milestone.id, meeting.id, document.id
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("who", "allowed"),
     [
@@ -424,6 +438,7 @@ def test_the_coordinator_and_the_alliances_own_liaison_keep_its_work_plan(sessio
         assert kept == (["planned"], [date(2024, 3, 14)], ["Signed agreement"])
 
 
+@pytest.mark.integration
 def test_an_ended_alliances_work_plan_is_kept_as_it_was_even_by_the_coordinator(session):
     alliance_id = signed_alliance(signing_date=date(2024, 3, 1), session=session).id
     steps = work_plan_steps(alliance_id, *work_plan_to_change(session, alliance_id))
@@ -450,6 +465,7 @@ def test_an_ended_alliances_work_plan_is_kept_as_it_was_even_by_the_coordinator(
     )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("who", ["coordinator", "its liaison", "another liaison", "a reviewer"])
 def test_the_coordinator_alone_decides_on_the_agreement(session, who):
     alliance_id = signed_alliance(
@@ -483,6 +499,7 @@ def test_the_coordinator_alone_decides_on_the_agreement(session, who):
     assert (kept.status, kept.renewals) == ("active", 1)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("who", "keeps_work_plan", "decides"),
     [
@@ -515,6 +532,7 @@ def test_any_staff_member_reads_an_alliance_and_learns_what_they_may_do(
     assert eligibility.eligible is False
 
 
+@pytest.mark.integration
 def test_no_one_without_a_staff_role_reads_an_alliance(session):
     alliance_id = signed_alliance(session=session).id
     nobody = acting("x@agency.example")
@@ -529,6 +547,7 @@ def test_no_one_without_a_staff_role_reads_an_alliance(session):
             read()
 
 
+@pytest.mark.integration
 def test_the_alliance_page_dumps_as_the_api_answers_it(session):
     alliance_id = signed_alliance(signing_date=date(2024, 3, 1), session=session).id
     agreements.add_document(
@@ -580,6 +599,7 @@ def test_the_alliance_page_dumps_as_the_api_answers_it(session):
 # -- renewal ----------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @COMMITTED
 def test_a_renewal_is_a_new_term_from_a_new_signing_date_and_announced(redis_client):
     alliance_id = signed_alliance(signing_date=date(2024, 3, 1), term_years=2).id
@@ -657,6 +677,7 @@ def test_a_renewal_is_a_new_term_from_a_new_signing_date_and_announced(redis_cli
     assert [p["renewal"] for p in events(redis_client, "notify.alliance_renewed")] == [1, 2]
 
 
+@pytest.mark.integration
 @COMMITTED
 @pytest.mark.parametrize(
     ("signing_date", "term_years", "field", "message"),
@@ -688,6 +709,7 @@ def test_a_bad_renewal_names_its_field_and_changes_nothing(
 # -- conclusion and termination ---------------------------------------------------------------
 
 
+@pytest.mark.integration
 @COMMITTED
 def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(redis_client):
     alliance_id = signed_alliance(signing_date=date(2024, 3, 1)).id
@@ -744,6 +766,7 @@ def test_the_agency_concludes_an_alliance_and_its_work_plan_is_kept_as_it_was(re
         renew(alliance_id, date(2025, 7, 1), 2, today=date(2025, 7, 1))
 
 
+@pytest.mark.integration
 @COMMITTED
 def test_a_terminated_alliance_ends_on_the_effective_date_and_says_so(redis_client):
     alliance_id = signed_alliance(signing_date=date(2025, 3, 1), term_years=3).id
@@ -822,6 +845,7 @@ def designate(alliance_id, today, designated_on=None):
         )
 
 
+@pytest.mark.integration
 @COMMITTED
 def test_an_ambassador_completed_an_initial_term_and_one_renewal(redis_client):
     # Through 2024-01-09:
@@ -868,6 +892,7 @@ def test_an_ambassador_completed_an_initial_term_and_one_renewal(redis_client):
 # -- notify -----------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @COMMITTED
 def test_the_partner_contact_and_the_liaison_hear_of_each_change_once(redis_client):
     alliance_id = signed_alliance(signing_date=date(2022, 1, 10), term_years=2).id
@@ -917,318 +942,562 @@ def test_the_partner_contact_and_the_liaison_hear_of_each_change_once(redis_clie
     )
 
 
-# -- the staff API ----------------------------------------------------------------------------
+Term = agreements.Term
 
 
-@pytest.fixture
-def app(redis_client):
-    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("signed", "years", "ends_on"),
+    [
+        (date(2024, 3, 1), 2, date(2026, 2, 28)),
+        (date(2028, 2, 29), 4, date(2032, 2, 28)),  # 29 February to a leap year
+        (date(2028, 2, 29), 3, date(2031, 2, 27)),  # to a common year: the 28th is the day
+        (date(2027, 3, 1), 5, date(2032, 2, 29)),  # the day before runs into a 29 February
+    ],
+)
+def test_a_renewed_term_ends_the_day_before_its_anniversary(signed, years, ends_on):
+    assert agreements.renewed_term(1, signed, years) == Term(1, signed, years, ends_on)
 
 
-@COMMITTED
-def test_the_agreement_api_checks_who_is_asking(app):
-    alliance_id = signed_alliance(liaison=LIAISON).id
-    url = f"/api/v1/alliances/{alliance_id}"
-    milestone = {"title": "Toolbox talks", "target_date": "2030-01-31", "responsible": "partner"}
-
-    assert app.test_client().get(url).status_code == 401
-    reviewer = signed_in(app, acting("rae@agency.example", "reviewer"))
-    assert reviewer.get(url).status_code == 200
-    refused = reviewer.post(f"{url}/renewal", json={"signing_date": "2026-01-01", "term_years": 2})
-    assert (refused.status_code, refused.get_json()) == (
-        403,
-        {"errors": {"_request": ["This is for the Coordinator only."]}},
-    )
-    other = signed_in(app, OLA)
-    refused = other.post(f"{url}/milestones", json=milestone)
-    assert (refused.status_code, refused.get_json()) == (
-        403,
-        {
-            "errors": {
-                "_request": [
-                    "Only the Coordinator or this alliance's liaison changes its work plan."
-                ]
-            }
-        },
-    )
-    own = signed_in(app, LEE)
-    added = own.post(f"{url}/milestones", json=milestone)
-    assert added.status_code == 201
-    done = own.patch(f"{url}/milestones/{added.get_json()['id']}", json={"status": "done"})
-    assert (done.status_code, done.get_json()["done_on"]) == (200, agency_today().isoformat())
-    assert own.post(f"{url}/meetings", json={"met_on": "2024-04-02"}).status_code == 201
-    assert (
-        own.post(
-            f"{url}/documents",
-            json={"title": "Agreement", "kind": "agreement", "url": "https://agency.example/a.pdf"},
-        ).status_code
-        == 201
-    )
-    assert own.post(f"{url}/conclusion", json={}).status_code == 403
-
-    page = own.get(url).get_json()
-    assert page["team"] == {
-        "liaison": {"id": str(LIAISON.id), "name": "Lee Liaison", "email": "lee@agency.example"},
-        "partner_contact": {
-            "name": "Dana Smith",
-            "title": "Safety Director",
-            "email": "dana@example.org",
-            "phone": "517-555-0100",
-        },
-    }
-    assert [g["category"] for g in page["goals"]] == [
-        "outreach_communication",
-        "training_education",
-    ]
-    assert [m["status"] for m in page["milestones"]] == ["done"]
-    assert [m["met_on"] for m in page["meetings"]] == ["2024-04-02"]
-    assert [d["kind"] for d in page["documents"]] == ["agreement"]
-    assert [e["action"] for e in page["history"]] == [
-        "approved",
-        "signed",
-        "milestone added",
-        "milestone changed",
-        "meeting recorded",
-        "document added",
-    ]
-    mine = own.get("/api/v1/alliances?mine=true").get_json()
-    assert [a["id"] for a in mine["alliances"]] == [str(alliance_id)]
-    assert other.get("/api/v1/alliances?mine=true").get_json()["alliances"] == []
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("notice", "effective"),
+    [
+        (date(2026, 1, 15), date(2026, 2, 14)),
+        (date(2028, 2, 10), date(2028, 3, 11)),  # through a 29 February
+        (date(2026, 12, 15), date(2027, 1, 14)),  # into the next year
+    ],
+)
+def test_termination_takes_effect_30_days_after_the_written_notice(notice, effective):
+    assert agreements.termination_effective_on(notice) == effective
 
 
-@COMMITTED
-def test_bad_input_answers_422_with_the_fields_and_saves_nothing(app):
-    alliance_id = signed_alliance(signing_date=date(2024, 3, 1)).id
-    url = f"/api/v1/alliances/{alliance_id}"
-    coordinator = signed_in(app, COORDINATOR)
-
-    response = coordinator.post(f"{url}/milestones", json={"status": "finished"})
-    assert response.status_code == 422
-    assert response.get_json() == {
-        "errors": {
-            "title": ["Give the milestone a title."],
-            "target_date": ["Give the target date."],
-            "responsible": ["Say who is responsible: a person, the partner or the agency."],
-            "status": ["Must be one of: planned, in_progress, done, dropped."],
-        }
-    }
-    response = coordinator.post(
-        f"{url}/renewal", json={"signing_date": "2026-02-20", "term_years": 7}
-    )
-    assert (response.status_code, response.get_json()) == (
-        422,
-        {"errors": {"term_years": ["A renewal is for 2 to 5 years."]}},
-    )
-    response = coordinator.post(
-        f"{url}/renewal", json={"signing_date": "2024-01-01", "term_years": 3}
-    )
-    assert (response.status_code, response.get_json()) == (
-        422,
-        {
-            "errors": {
-                "signing_date": [
-                    "The renewal is signed after the current term's signing date (2024-03-01)."
-                ]
-            }
-        },
-    )
-    response = coordinator.post(f"{url}/documents", json={"title": "Plan", "kind": "other"})
-    assert (response.status_code, response.get_json()) == (
-        422,
-        {"errors": {"url": ["Give a link to the document or describe where it is kept."]}},
-    )
-    response = coordinator.post(f"{url}/termination", json={"notice_date": "someday"})
-    assert (response.status_code, response.get_json()) == (
-        422,
-        {"errors": {"notice_date": ["Not a valid date."]}},
-    )
-    missing = coordinator.get(f"/api/v1/alliances/{uuid.uuid4()}")
-    assert (missing.status_code, missing.get_json()) == (
-        404,
-        {"errors": {"_request": ["No such alliance."]}},
-    )
-
-    page = coordinator.get(url).get_json()
-    assert (page["status"], page["renewals"], page["milestones"], page["documents"]) == (
-        "active",
-        0,
-        [],
-        [],
-    )
-    assert [e["action"] for e in page["history"]] == ["approved", "signed"]
+INITIAL = Term(0, date(2022, 1, 10), 2, date(2024, 1, 9))
+RENEWED = Term(1, date(2023, 12, 1), 2, date(2025, 11, 30))
+NOT_RENEWED = (
+    "An Ambassador has completed an initial term and one renewal: "
+    "this alliance has not been renewed yet."
+)
 
 
-@COMMITTED
-def test_the_coordinator_renews_and_names_an_ambassador_over_the_api(app, redis_client):
-    today = agency_today()
-    signed = today - timedelta(days=3 * 365)
-    alliance_id = signed_alliance(signing_date=signed, term_years=2).id
-    url = f"/api/v1/alliances/{alliance_id}"
-    coordinator = signed_in(app, COORDINATOR)
-
-    assert coordinator.get(f"{url}/ambassador").get_json() == {
-        "eligible": False,
-        "reason": (
-            "An Ambassador has completed an initial term and one renewal: "
-            "this alliance has not been renewed yet."
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("status", "terms", "on", "expected"),
+    [
+        ("active", [INITIAL], date(2024, 6, 1), (False, NOT_RENEWED)),
+        ("active", [INITIAL, RENEWED], date(2023, 11, 30), (False, NOT_RENEWED)),
+        (
+            "active",
+            [INITIAL, RENEWED],
+            date(2024, 1, 9),
+            (
+                False,
+                "An Ambassador has completed an initial term and one renewal: the initial "
+                "term runs through 2024-01-09.",
+            ),
         ),
+        (
+            "active",
+            [INITIAL, RENEWED],
+            date(2024, 1, 10),
+            (True, "The initial term ended on 2024-01-09 and the alliance was renewed."),
+        ),
+        (
+            "ambassador",
+            [INITIAL, RENEWED],
+            date(2024, 6, 1),
+            (False, "This partner is an Ambassador already."),
+        ),
+        (
+            "terminated",
+            [INITIAL, RENEWED],
+            date(2024, 6, 1),
+            (False, "This alliance is terminated: only an active alliance qualifies."),
+        ),
+    ],
+)
+def test_an_ambassador_completed_an_initial_term_and_one_renewal_alliance_rules(
+    status, terms, on, expected
+):
+    assert agreements.ambassador_eligibility(status, terms, on=on) == agreements.Eligibility(
+        *expected
+    )
+
+
+LEE_ID = uuid.uuid4()
+
+
+def acting_alliance_rules(*roles, staff_id=None, conflicts=()):
+    return Acting(
+        staff_id=staff_id or uuid.uuid4(),
+        email="x@agency.example",
+        roles=frozenset(roles),
+        conflicts=frozenset(conflicts),
+    )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("who", "keeps"),
+    [
+        (acting_alliance_rules("coordinator"), True),
+        (acting_alliance_rules("liaison", staff_id=LEE_ID), True),
+        (acting_alliance_rules("liaison"), False),
+        (
+            acting_alliance_rules("reviewer", staff_id=LEE_ID),
+            False,
+        ),  # the liaison's id, not the role
+        (acting_alliance_rules("reviewer", "liaison", staff_id=LEE_ID), True),
+        (acting_alliance_rules("coordinator", conflicts=["roofers"]), False),
+        (acting_alliance_rules("liaison", staff_id=LEE_ID, conflicts=["roofers"]), False),
+    ],
+    ids=[
+        "coordinator",
+        "its liaison",
+        "another liaison",
+        "reviewer",
+        "reviewer and its liaison",
+        "coordinator in conflict",
+        "its liaison in conflict",
+    ],
+)
+def test_the_coordinator_and_the_alliances_own_liaison_keep_its_work_plan_alliance_rules(
+    who, keeps
+):
+    alliance = Alliance(liaison_id=LEE_ID, partner_name="Roofers")
+    assert agreements.may_keep_work_plan(alliance, who) is keeps
+
+
+@pytest.mark.unit
+def test_a_milestone_done_without_a_day_is_done_today():
+    values = {"title": " Talks ", "target_date": date(2024, 9, 1), "responsible": "partner"}
+    today = date(2024, 6, 1)
+    assert agreements.checked_milestone({**values, "status": "done"}, today=today) == {
+        "title": "Talks",
+        "description": "",
+        "target_date": date(2024, 9, 1),
+        "responsible": "partner",
+        "status": "done",
+        "done_on": today,
     }
-    refused = coordinator.post(f"{url}/ambassador", json={})
-    assert (refused.status_code, refused.get_json()["errors"]["_request"]) == (
-        409,
-        [
-            "An Ambassador has completed an initial term and one renewal: "
-            "this alliance has not been renewed yet."
-        ],
-    )
-
-    renewal_signed = term_end(signed, 2) - timedelta(days=10)
-    renewed = coordinator.post(
-        f"{url}/renewal", json={"signing_date": renewal_signed.isoformat(), "term_years": 4}
-    )
-    assert renewed.status_code == 200
-    page = renewed.get_json()
-    assert (page["renewals"], page["term_years"], page["ends_on"]) == (
-        1,
-        4,
-        term_end(renewal_signed, 4).isoformat(),
-    )
-    assert page["ambassador_eligibility"]["eligible"] is True
-
-    named = coordinator.post(f"{url}/ambassador", json={"reason": "Model partner"})
-    assert named.status_code == 200
-    assert (named.get_json()["status"], named.get_json()["status_change"]["decided_on"]) == (
-        "ambassador",
-        today.isoformat(),
-    )
-    assert [
-        name
-        for name, _ in queued_tasks(redis_client, "notify")
-        if name.startswith(("notify.alliance_r", "notify.ambassador"))
-    ] == ["notify.alliance_renewed", "notify.ambassador_designated"]
-
-    terminated = coordinator.post(
-        f"{url}/termination", json={"notice_date": today.isoformat(), "reason": "Partner dissolved"}
-    )
-    assert terminated.status_code == 200
-    change = terminated.get_json()["status_change"]
-    assert (change["status"], change["decided_on"], change["effective_on"]) == (
-        "terminated",
-        today.isoformat(),
-        (today + timedelta(days=30)).isoformat(),
-    )
-    before, sent = stored_rows(database), queued_tasks(redis_client, "notify")
-    again = coordinator.post(f"{url}/conclusion", json={})
-    assert again.status_code == 409
-    # Still terminated: no status change, no audit entry, no event.
-    assert stored_rows(database) == before
-    assert queued_tasks(redis_client, "notify") == sent
+    with pytest.raises(Invalid) as caught:
+        agreements.checked_milestone(
+            {**values, "status": "done", "done_on": date(2024, 6, 2)}, today=today
+        )
+    assert caught.value.errors == {"done_on": ["A milestone is done on or before today."]}
+    with pytest.raises(Invalid) as caught:
+        agreements.checked_milestone({**values, "done_on": date(2024, 5, 2)}, today=today)
+    assert caught.value.errors == {"done_on": ["Only a milestone that is done has a done date."]}
 
 
-@COMMITTED
-def test_roundtables_and_memberships_over_the_api(app):
-    today = agency_today()
-    alliance_id = signed_alliance(signing_date=today - timedelta(days=400)).id
-    coordinator = signed_in(app, COORDINATOR)
-    liaison = signed_in(app, LEE)
-    start = (today - timedelta(days=300)).isoformat()
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "url", ["file:///c:/plan.docx", "agency.example/plan.pdf", "https://", "https://a b.example"]
+)
+def test_a_document_link_is_a_web_address(url):
+    with pytest.raises(Invalid) as caught:
+        agreements.checked_url(url)
+    assert caught.value.errors == {
+        "url": ["Give a web address starting with https:// (or http://)."]
+    }
 
+
+@pytest.mark.unit
+def test_a_document_link_may_be_left_out():
     assert (
-        liaison.post(
-            "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
-        ).status_code
-        == 403
+        agreements.checked_url(" https://agency.example/a.pdf "),
+        agreements.checked_url(""),
+    ) == (
+        "https://agency.example/a.pdf",
+        "",
     )
-    construction = coordinator.post(
-        "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
-    ).get_json()
-    falls = coordinator.post(
-        "/api/v1/roundtables",
-        json={
-            "name": "Fall Protection Workgroup",
-            "starts_on": start,
-            "parent_id": construction["id"],
-        },
+
+
+# -- roundtables ------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("ends_on", "day", "runs"),
+    [
+        (None, date(2024, 1, 1), True),  # its first day
+        (None, date(2023, 12, 31), False),
+        (date(2024, 6, 30), date(2024, 6, 30), True),  # its last day
+        (date(2024, 6, 30), date(2024, 7, 1), False),
+    ],
+)
+def test_a_roundtable_runs_from_its_first_through_its_last_day(ends_on, day, runs):
+    assert roundtables.runs_on(date(2024, 1, 1), ends_on, day) is runs
+
+
+@pytest.mark.unit
+def test_a_workgroup_is_current_only_while_its_roundtable_is():
+    construction = Roundtable(starts_on=date(2024, 1, 1), ends_on=date(2024, 6, 30))
+    falls = Roundtable(starts_on=date(2024, 2, 1), ends_on=None)
+    assert roundtables.is_current(falls, date(2024, 6, 30), construction) is True
+    assert roundtables.is_current(falls, date(2024, 7, 1)) is True  # on its own
+    assert roundtables.is_current(falls, date(2024, 7, 1), construction) is False
+    assert roundtables.is_current(falls, date(2024, 1, 15), construction) is False
+
+
+# -- the public directory ---------------------------------------------------------------------
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("website", "published"),
+    [
+        ("https://roofers.example", "https://roofers.example"),
+        (" http://roofers.example/about ", "http://roofers.example/about"),
+        ("roofers.example", ""),
+        ("javascript:alert(1)", ""),
+        (None, ""),
+    ],
+)
+def test_the_directory_publishes_only_a_plain_web_address(website, published):
+    assert directory.website({"website": website, "email": "private@roofers.example"}) == (
+        published
     )
-    assert falls.status_code == 201
-    duplicate = coordinator.post(
-        "/api/v1/roundtables", json={"name": "Construction Roundtable", "starts_on": start}
+
+
+@pytest.mark.unit
+def test_the_directory_publishes_each_goal_field_by_field():
+    [goal] = directory.goals(
+        [
+            {
+                "category": "training_education",
+                "term": "long",
+                "description": "Train 500 roofers",
+                "measure": "workers trained (internal)",
+                "activities": ["develop_training"],
+            }
+        ]
     )
-    assert (duplicate.status_code, duplicate.get_json()) == (
-        422,
-        {"errors": {"name": ["There is a roundtable with this name already."]}},
+    assert goal == directory.Goal(
+        category="training_education",
+        category_label="Training and education",
+        description="Train 500 roofers",
+        term="long",
+        term_label="Long-term",
     )
-    nested = coordinator.post(
-        "/api/v1/roundtables",
-        json={"name": "Ladders", "starts_on": start, "parent_id": falls.get_json()["id"]},
+
+
+TODAY = agency_today()
+APPROVED = TODAY - timedelta(days=30)
+
+
+def outbox_types(session):
+    session.flush()
+    return [
+        parse_event(row.message).type
+        for row in session.scalars(select(OutboxEvent).order_by(OutboxEvent.id))
+    ]
+
+
+def sign(session, alliance_id, signing_date, *, by=COORDINATOR, **extra):
+    return agreements.record_signing(
+        session,
+        acting=by,
+        alliance_id=alliance_id,
+        signing_date=signing_date,
+        outbox=outbox,
+        today=TODAY,
+        **extra,
     )
-    assert nested.get_json() == {
-        "errors": {"parent_id": ["A workgroup belongs to a roundtable, not to another workgroup."]}
+
+
+def refused(session, error, step):
+    """``step`` is refused with ``error``, and the alliance still awaits its signing."""
+    with pytest.raises(error) as refusal, session.begin_nested():
+        step()
+    return refusal.value
+
+
+# -- the rules --------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_a_released_approval_creates_the_alliance_awaiting_its_signing(session):
+    alliance = approved_alliance(term_years=3, session=session)
+
+    assert (alliance.status, alliance.signing_date, alliance.ends_on) == (
+        "awaiting_signature",
+        None,
+        None,
+    )
+    assert alliance.term_years == 3
+    # Only the decision goes out: nobody hears of a signing yet.
+    assert outbox_types(session) == ["proposal.approved"]
+    approved = parse_event(session.scalars(select(OutboxEvent)).one().message)
+    assert approved.payload["signing_date"] is None
+    assert approved.payload["term_years"] == 3
+    assert agreements.terms(session, alliance) == []
+    [entry] = audit.history(session, entity_type="alliance", entity_id=alliance.id)
+    assert (entry.action, entry.actor) == ("approved", COORDINATOR.email)
+
+
+@pytest.mark.integration
+def test_the_coordinator_records_the_signing_and_alliance_signed_goes_out(session):
+    alliance_id = approved_alliance(term_years=3, approved_on=APPROVED, session=session).id
+    signed_on = APPROVED + timedelta(days=10)
+
+    signed = sign(session, alliance_id, signed_on, term_years=2)
+
+    assert (signed.status, signed.signing_date, signed.term_years, signed.ends_on) == (
+        "active",
+        signed_on,
+        2,
+        term_end(signed_on, 2),
+    )
+    [term] = session.scalars(select(AllianceTerm).where(AllianceTerm.alliance_id == alliance_id))
+    assert (term.number, term.signing_date, term.term_years, term.decided_by) == (
+        0,
+        signed_on,
+        2,
+        COORDINATOR.email,
+    )
+    assert outbox_types(session) == ["proposal.approved", "alliance.signed"]
+    announced = parse_event(session.scalars(select(OutboxEvent)).all()[-1].message)
+    assert (announced.payload["signing_date"], announced.payload["ends_on"]) == (
+        signed_on,
+        term_end(signed_on, 2),
+    )
+    assert announced.payload["liaison"]["email"] == LIAISON.email
+    entry = audit.history(session, entity_type="alliance", entity_id=alliance_id)[-1]
+    assert (entry.action, entry.actor) == ("signed", COORDINATOR.email)
+    assert entry.changes == {
+        "ends_on": [None, term_end(signed_on, 2).isoformat()],
+        "signing_date": [None, signed_on.isoformat()],
+        "status": ["awaiting_signature", "active"],
+        "term_years": [3, 2],
     }
 
-    members = f"/api/v1/roundtables/{construction['id']}/memberships"
-    joined = coordinator.post(
-        members,
-        json={
-            "alliance_id": str(alliance_id),
-            "joined_on": (today - timedelta(days=30)).isoformat(),
-        },
-    )
-    assert joined.status_code == 201
-    again = coordinator.post(
-        members, json={"alliance_id": str(alliance_id), "joined_on": today.isoformat()}
-    )
-    assert again.status_code == 409
-    left = coordinator.patch(
-        f"{members}/{joined.get_json()['id']}", json={"left_on": today.isoformat()}
-    )
-    assert (left.status_code, left.get_json()["left_on"]) == (200, today.isoformat())
 
-    listed = liaison.get("/api/v1/roundtables").get_json()["roundtables"]
-    assert [(r["name"], [m["partner_name"] for m in r["memberships"]]) for r in listed] == [
-        ("Construction Roundtable", ["Michigan Roofing Contractors Association"]),
-        ("Fall Protection Workgroup", []),
+@pytest.mark.integration
+def test_the_term_is_the_approvals_unless_given(session):
+    alliance_id = approved_alliance(term_years=4, approved_on=APPROVED, session=session).id
+    signed = sign(session, alliance_id, TODAY)
+    assert (signed.term_years, signed.ends_on) == (4, term_end(TODAY, 4))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "who",
+    [
+        REVIEWER,
+        acting_as(LIAISON),
+        acting(
+            "cora2@agency.example",
+            "coordinator",
+            conflicts=["Michigan Roofing Contractors Association"],
+        ),
+    ],
+    ids=["a reviewer", "its liaison", "a Coordinator in conflict with the partner"],
+)
+def test_only_the_coordinator_records_the_signing(session, who):
+    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
+    refusal = refused(session, Forbidden, lambda: sign(session, alliance_id, TODAY, by=who))
+    assert "another staff member" in refusal.message or "Only the Coordinator" in refusal.message
+    assert session.get(Alliance, alliance_id).status == "awaiting_signature"
+    assert outbox_types(session) == ["proposal.approved"]
+
+
+@pytest.mark.integration
+def test_the_signing_date_is_not_in_the_future_nor_before_the_approval(session):
+    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
+    cases = [
+        (TODAY + timedelta(days=1), {}, "signing_date", "cannot be in the future"),
+        (APPROVED - timedelta(days=1), {}, "signing_date", APPROVED.isoformat()),
+        (None, {}, "signing_date", "Give the date the agreement was signed."),
+        (TODAY, {"term_years": 6}, "term_years", "The initial term is 1 to 5 years."),
+        (TODAY, {"term_years": 0}, "term_years", "The initial term is 1 to 5 years."),
+        (TODAY, {"term_years": "3"}, "term_years", "Give the term in whole years."),
     ]
-    page = liaison.get(f"/api/v1/alliances/{alliance_id}").get_json()
-    assert [(r["name"], r["left_on"]) for r in page["roundtables"]] == [
-        ("Construction Roundtable", today.isoformat())
-    ]
+    for day, extra, field, words in cases:
+        refusal = refused(
+            session, Invalid, lambda d=day, e=extra: sign(session, alliance_id, d, **e)
+        )
+        assert list(refusal.errors) == [field], (day, extra)
+        assert words in refusal.errors[field][0], refusal.errors
+    assert session.get(Alliance, alliance_id).status == "awaiting_signature"
+    # The approval's own day, and today, are fine.
+    assert sign(session, alliance_id, APPROVED).signing_date == APPROVED
 
 
-def test_an_alliance_awaiting_its_signing_joins_no_roundtable_and_says_so_in_words(app):
-    awaiting = approved_alliance().id
-    coordinator = signed_in(app, COORDINATOR)
-    start = (agency_today() - timedelta(days=10)).isoformat()
-    roundtable = coordinator.post(
-        "/api/v1/roundtables", json={"name": "Heat Illness Roundtable", "starts_on": start}
-    ).get_json()
-    refused = coordinator.post(
-        f"/api/v1/roundtables/{roundtable['id']}/memberships",
-        json={"alliance_id": str(awaiting), "joined_on": agency_today().isoformat()},
+@pytest.mark.integration
+def test_a_signing_is_recorded_once(session):
+    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
+    sign(session, alliance_id, TODAY)
+    refusal = refused(session, Conflict, lambda: sign(session, alliance_id, TODAY))
+    assert refusal.message == (
+        f"The signing of this alliance is already recorded (signed on {TODAY.isoformat()}); "
+        "it is active."
     )
-    assert refused.status_code == 409
-    assert "This alliance is awaiting signature: only an active alliance" in str(refused.get_json())
+    assert outbox_types(session) == ["proposal.approved", "alliance.signed"]
 
 
-def test_the_agreement_endpoints_are_described_in_openapi(app):
-    spec = app.test_client().get("/api/v1/openapi.json").get_json()
-    paths = sorted(p for p in spec["paths"] if "/alliances" in p or "/roundtables" in p)
-    assert paths == [
-        "/api/v1/alliances",
-        "/api/v1/alliances/{alliance_id}",
-        "/api/v1/alliances/{alliance_id}/ambassador",
-        "/api/v1/alliances/{alliance_id}/conclusion",
-        "/api/v1/alliances/{alliance_id}/documents",
-        "/api/v1/alliances/{alliance_id}/documents/{document_id}",
-        "/api/v1/alliances/{alliance_id}/meetings",
-        "/api/v1/alliances/{alliance_id}/meetings/{meeting_id}",
-        "/api/v1/alliances/{alliance_id}/milestones",
-        "/api/v1/alliances/{alliance_id}/milestones/{milestone_id}",
-        "/api/v1/alliances/{alliance_id}/renewal",
-        "/api/v1/alliances/{alliance_id}/signing",
-        "/api/v1/alliances/{alliance_id}/termination",
-        "/api/v1/roundtables",
-        "/api/v1/roundtables/{roundtable_id}",
-        "/api/v1/roundtables/{roundtable_id}/memberships",
-        "/api/v1/roundtables/{roundtable_id}/memberships/{membership_id}",
-    ]
+@pytest.mark.integration
+def test_an_alliance_awaiting_its_signing_is_not_yet_decided_on(session):
+    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
+    on = {"acting": COORDINATOR, "alliance_id": alliance_id, "outbox": outbox, "today": TODAY}
+    steps = {
+        "renewed": lambda: agreements.renew(session, signing_date=TODAY, term_years=2, **on),
+        "concluded": lambda: agreements.conclude(session, **on),
+        "terminated": lambda: agreements.terminate(session, notice_date=TODAY, **on),
+        "named an Ambassador": lambda: agreements.designate_ambassador(session, **on),
+    }
+    for what, step in steps.items():
+        refusal = refused(session, Conflict, step)
+        assert refusal.message == (
+            f"This alliance is awaiting signature: record the signing before it can be {what}."
+        )
+        assert refusal.status == 409
+    assert session.get(Alliance, alliance_id).status == "awaiting_signature"
+    assert outbox_types(session) == ["proposal.approved"]
+    eligibility = agreements.eligibility(session, session.get(Alliance, alliance_id), on=TODAY)
+    assert eligibility.reason == (
+        "This alliance is awaiting signature: only an active alliance qualifies."
+    )
+
+
+@pytest.mark.integration
+def test_the_team_may_plan_before_the_signing(session):
+    alliance_id = approved_alliance(approved_on=APPROVED, session=session).id
+    lee = acting_as(LIAISON)
+    agreements.add_milestone(
+        session,
+        acting=lee,
+        alliance_id=alliance_id,
+        title="Sign the agreement",
+        target_date=TODAY,
+        responsible="agency",
+        today=agency_today(),
+    )
+    agreements.add_meeting(
+        session, acting=lee, alliance_id=alliance_id, met_on=APPROVED, today=agency_today()
+    )
+    refusal = refused(
+        session,
+        Invalid,
+        lambda: agreements.add_meeting(
+            session,
+            acting=lee,
+            alliance_id=alliance_id,
+            met_on=APPROVED - timedelta(days=1),
+            today=agency_today(),
+        ),
+    )
+    assert refusal.errors == {
+        "met_on": [f"The implementation team meets from the approval ({APPROVED.isoformat()}) on."]
+    }
+    assert [m.title for m in agreements.milestones(session, alliance_id)] == ["Sign the agreement"]
+
+
+@pytest.mark.integration
+def test_awaiting_alliances_are_listed_for_staff_but_not_in_the_public_directory(session):
+    waiting = approved_alliance("Bakers Guild", session=session)
+    signed = signed_alliance("Roofers Guild", signing_date=date(2024, 3, 1), session=session)
+
+    assert [
+        a.partner_name for a in directory.public_directory(session, today=agency_today()).alliances
+    ] == ["Roofers Guild"]
+    listed = agreements.list_alliances(session, acting=REVIEWER, status="awaiting_signature")
+    assert [a.id for a in listed] == [waiting.id]
+    assert {a.id for a in agreements.list_alliances(session, acting=REVIEWER)} == {
+        waiting.id,
+        signed.id,
+    }
+
+
+TODAY_ALLIANCE_CONFLICTS = date(2024, 6, 3)
+
+
+def counts(session):
+    return tuple(
+        session.scalar(select(func.count()).select_from(model))
+        for model in (Milestone, TeamMeeting, OutboxEvent)
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "who",
+    [
+        acting("cora@agency.example", "coordinator", conflicts=[ROOFERS]),
+        acting_as(LIAISON, conflicts=["michigan roofing contractors ASSOCIATION"]),
+    ],
+    ids=["coordinator", "its-own-liaison"],
+)
+def test_a_conflicted_keeper_cannot_change_the_alliance_and_nothing_is_stored(rolled_back, who):
+    session = rolled_back("review")
+    alliance = signed_alliance(session=session)
+    before = counts(session), alliance.status, alliance.ends_on
+
+    with pytest.raises(Forbidden, match="conflict of interest with Michigan Roofing"):
+        alliances.add_milestone(
+            session,
+            acting=who,
+            alliance_id=alliance.id,
+            title="Toolbox talks",
+            target_date=date(2024, 9, 1),
+            responsible="Dana",
+            today=TODAY_ALLIANCE_CONFLICTS,
+        )
+    with pytest.raises(Forbidden, match="conflict of interest"):
+        alliances.add_meeting(
+            session,
+            acting=who,
+            alliance_id=alliance.id,
+            met_on=TODAY_ALLIANCE_CONFLICTS,
+            today=TODAY_ALLIANCE_CONFLICTS,
+        )
+    if who.is_coordinator:
+        with pytest.raises(Forbidden, match="conflict of interest"):
+            alliances.terminate(
+                session,
+                acting=who,
+                alliance_id=alliance.id,
+                notice_date=TODAY_ALLIANCE_CONFLICTS,
+                outbox=outbox,
+                today=TODAY_ALLIANCE_CONFLICTS,
+            )
+        with pytest.raises(Forbidden, match="conflict of interest"):
+            alliances.renew(
+                session,
+                acting=who,
+                alliance_id=alliance.id,
+                signing_date=TODAY_ALLIANCE_CONFLICTS,
+                term_years=3,
+                outbox=outbox,
+                today=TODAY_ALLIANCE_CONFLICTS,
+            )
+
+    session.expire_all()
+    stored = session.get(Alliance, alliance.id)
+    assert (counts(session), stored.status, stored.ends_on) == before
+
+    # Reading stays open, and the page offers them nothing to change.
+    page = alliances.alliance_page(
+        session, alliance_id=alliance.id, acting=who, today=TODAY_ALLIANCE_CONFLICTS
+    )
+    assert page.may_keep_work_plan is False
+    assert page.may_decide is False
+
+
+@pytest.mark.integration
+def test_without_the_conflict_the_same_people_change_it(rolled_back):
+    session = rolled_back("review")
+    alliance = signed_alliance(session=session)
+
+    keepers = (acting("cora@agency.example", "coordinator"), acting_as(LIAISON))
+    for day, who in enumerate(keepers, start=1):
+        met_on = date(2024, 6, day)
+        alliances.add_meeting(
+            session,
+            acting=who,
+            alliance_id=alliance.id,
+            met_on=met_on,
+            today=TODAY_ALLIANCE_CONFLICTS,
+        )
+
+    assert session.scalar(select(func.count()).select_from(TeamMeeting)) == 2

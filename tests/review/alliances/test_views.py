@@ -1,27 +1,33 @@
 """Review's staff pages for signed alliances over HTTP: the list, an alliance's page, the work
 plan, meetings and documents, renewal, conclusion, termination and the Ambassador designation;
-bad input shown inline (422, nothing typed lost) and who may do what."""
+bad input shown inline (422, nothing typed lost) and who may do what.
+
+Approval and signing are two steps: a released approval creates the alliance awaiting its
+signing, and the Coordinator records the day the agreement was signed, on the alliance's page
+or over the API; only then does ``alliance.signed`` go out.
+
+The rules are domain-level tests, each in a transaction rolled back after it (``session``);
+the pages and the API commit (``COMMITTED``)."""
 
 import uuid
 from datetime import date, timedelta
 
 import pytest
 
-from services.review import create_app
 from services.review.alliances import domain as agreements
 from services.review.alliances.schemas import AlliancePageOut
 from services.review.worker import database, outbox
-from tests.factories import (
-    COORDINATOR,
+from tests.helpers import queued_tasks
+from tests.review.factories import (
     acting_as,
     agency_today,
+    approved_alliance,
     signed_alliance,
-    signed_in,
     staff_member,
 )
-from tests.helpers import queued_tasks
+from tests.shared.factories import COORDINATOR, signed_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+pytestmark = pytest.mark.integration
 
 TODAY = agency_today()
 # An initial term of two years that ended last year, so a renewal can be recorded today and
@@ -42,11 +48,6 @@ def long(day):
 
 
 @pytest.fixture
-def app(redis_client):
-    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
-
-
-@pytest.fixture
 def people():
     """Staff accounts: the Coordinator, a reviewer, and Lee and Ola, liaisons."""
     with database.transaction() as session:
@@ -58,7 +59,8 @@ def people():
         }
 
 
-def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_the_list_filters_by_status_and_shows_a_liaison_their_own(review_app, people):
     roofers = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     signed_alliance("Electricians Union", liaison=people["ola"], signing_date=LONG_AGO)
     with database.transaction() as session:
@@ -66,7 +68,7 @@ def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
             session, acting=COORDINATOR, alliance_id=roofers, outbox=outbox, today=agency_today()
         )
 
-    reviewer = signed_in(app, people["reviewer"])
+    reviewer = signed_in(review_app, people["reviewer"])
     html = reviewer.get("/staff/alliances").get_data(as_text=True)
     assert html.index("Electricians Union") < html.index("Roofers Guild")
     assert f'href="/staff/alliances/{roofers}"' in html
@@ -77,7 +79,7 @@ def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
     assert "Electricians Union" in active
     assert "Roofers Guild" not in active
 
-    lee = signed_in(app, people["lee"])
+    lee = signed_in(review_app, people["lee"])
     page = lee.get("/staff/alliances").get_data(as_text=True)
     assert "Only the alliances I am the liaison of" in page
     assert "Electricians Union" in page  # any staff member reads every alliance
@@ -92,7 +94,8 @@ def test_the_list_filters_by_status_and_shows_a_liaison_their_own(app, people):
     assert 'id="filter-status-error"' in html
 
 
-def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(review_app, people):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     with database.transaction() as session:
         agreements.add_milestone(
@@ -105,7 +108,7 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(a
             today=agency_today(),
         )
 
-    reviewer = signed_in(app, people["reviewer"])
+    reviewer = signed_in(review_app, people["reviewer"])
     response = reviewer.get(f"/staff/alliances/{alliance_id}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -132,9 +135,10 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(a
     assert reviewer.get(f"/staff/alliances/{uuid.uuid4()}").status_code == 404
 
 
-def test_the_liaison_keeps_the_work_plan_meetings_and_documents(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_the_liaison_keeps_the_work_plan_meetings_and_documents(review_app, people):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
-    lee = signed_in(app, people["lee"])
+    lee = signed_in(review_app, people["lee"])
     page = f"/staff/alliances/{alliance_id}"
     html = lee.get(page).get_data(as_text=True)
     for form in ("Add a milestone", "Record a meeting", "Add a document"):
@@ -238,10 +242,13 @@ def test_the_liaison_keeps_the_work_plan_meetings_and_documents(app, people):
     assert "meeting recorded" in html
 
 
-def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anything(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anything(
+    review_app, people
+):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    ola = signed_in(app, people["ola"])
+    ola = signed_in(review_app, people["ola"])
     html = ola.get(page).get_data(as_text=True)
     assert "Add a milestone" not in html
     milestone = {"title": "x", "target_date": TODAY.isoformat(), "responsible": "x"}
@@ -253,7 +260,7 @@ def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anythi
     ).status_code == 403
     assert ola.post(f"{page}/renewal", data={}).status_code == 403
 
-    reviewer = signed_in(app, people["reviewer"])
+    reviewer = signed_in(review_app, people["reviewer"])
     renewal = {"signing_date": TODAY.isoformat(), "term_years": "3"}
     assert reviewer.post(f"{page}/renewal", data=renewal).status_code == 403
     assert reviewer.post(f"{page}/termination", data={}).status_code == 403
@@ -261,7 +268,7 @@ def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anythi
     assert reviewer.post(f"{page}/ambassador", data={}).status_code == 403
     assert reviewer.post(f"{page}/milestones", data=milestone).status_code == 403
 
-    lee = signed_in(app, people["lee"])
+    lee = signed_in(review_app, people["lee"])
     assert lee.post(f"{page}/renewal", data=renewal).status_code == 403
     assert lee.post(f"/staff/alliances/{uuid.uuid4()}/milestones", data={}).status_code == 404
 
@@ -270,10 +277,11 @@ def test_a_liaison_cannot_change_another_liaisons_alliance_nor_a_reviewer_anythi
     assert after["renewals"] == 0
 
 
-def test_the_coordinator_renews_then_names_an_ambassador(app, people, redis_client):
+@pytest.mark.usefixtures("clean_databases")
+def test_the_coordinator_renews_then_names_an_ambassador(review_app, people, redis_client):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    cora = signed_in(app, people["coordinator"])
+    cora = signed_in(review_app, people["coordinator"])
     html = cora.get(page).get_data(as_text=True)
     assert "Renew the alliance" in html
     assert "Terminate the alliance" in html
@@ -333,11 +341,12 @@ def test_the_coordinator_renews_then_names_an_ambassador(app, people, redis_clie
     assert stored(alliance_id)["status"] == "ambassador"
 
 
-def test_a_designation_the_domain_refuses_is_explained_on_the_page(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_a_designation_the_domain_refuses_is_explained_on_the_page(review_app, people):
     alliance_id = signed_alliance(
         "Roofers Guild", liaison=people["lee"], signing_date=TODAY - timedelta(days=30)
     ).id
-    cora = signed_in(app, people["coordinator"])
+    cora = signed_in(review_app, people["coordinator"])
     refused = cora.post(f"/staff/alliances/{alliance_id}/ambassador", data={})
     assert refused.status_code == 409
     html = refused.get_data(as_text=True)
@@ -347,10 +356,11 @@ def test_a_designation_the_domain_refuses_is_explained_on_the_page(app, people):
     assert stored(alliance_id)["status"] == "active"
 
 
-def test_termination_shows_the_effective_date_thirty_days_after_the_notice(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_termination_shows_the_effective_date_thirty_days_after_the_notice(review_app, people):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    cora = signed_in(app, people["coordinator"])
+    cora = signed_in(review_app, people["coordinator"])
     html = cora.get(page).get_data(as_text=True)
     assert (
         f"A notice dated today ({long(TODAY)}) takes effect on "
@@ -400,10 +410,11 @@ def test_termination_shows_the_effective_date_thirty_days_after_the_notice(app, 
     assert "nothing more can be decided" in again.get_data(as_text=True)
 
 
-def test_the_coordinator_concludes_an_alliance(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_the_coordinator_concludes_an_alliance(review_app, people):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    cora = signed_in(app, people["coordinator"])
+    cora = signed_in(review_app, people["coordinator"])
     before = cora.post(
         f"{page}/conclusion", data={"concluded_on": "2001-01-01", "reason": "Goals met"}
     )
@@ -422,10 +433,11 @@ def test_the_coordinator_concludes_an_alliance(app, people):
     assert stored(alliance_id)["status"] == "concluded"
 
 
-def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(review_app, people):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
     page = f"/staff/alliances/{alliance_id}"
-    lee = signed_in(app, people["lee"])
+    lee = signed_in(review_app, people["lee"])
     refused = lee.post(
         f"{page}/milestones",
         data={
@@ -440,7 +452,7 @@ def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(ap
     assert 'id="milestone-title-error"' in html
     assert "Remove the control character U+0000: it cannot be typed" in html
     assert 'value="the partner"' in html  # what was typed is kept
-    cora = signed_in(app, people["coordinator"])
+    cora = signed_in(review_app, people["coordinator"])
     refused = cora.post(
         f"{page}/termination", data={"notice_date": TODAY.isoformat(), "reason": "No\x07 work"}
     )
@@ -454,9 +466,10 @@ def test_text_no_one_can_type_is_shown_beside_its_field_and_nothing_is_stored(ap
     )
 
 
-def test_a_form_the_domain_refuses_as_a_whole_answers_the_refusal_page(app, people):
+@pytest.mark.usefixtures("clean_databases")
+def test_a_form_the_domain_refuses_as_a_whole_answers_the_refusal_page(review_app, people):
     alliance_id = signed_alliance("Roofers Guild", liaison=people["lee"], signing_date=LONG_AGO).id
-    cora = signed_in(app, people["coordinator"])
+    cora = signed_in(review_app, people["coordinator"])
     with database.transaction() as session:
         agreements.conclude(
             session,
@@ -471,3 +484,101 @@ def test_a_form_the_domain_refuses_as_a_whole_answers_the_refusal_page(app, peop
     assert "This alliance is concluded: its work plan is kept as it was." in html
     assert "Nothing was changed." in html
     assert stored(alliance_id)["meetings"] == []
+
+
+COMMITTED = pytest.mark.usefixtures("clean_databases")
+
+
+# -- the page and the API ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def people_alliance_signing():
+    with database.transaction() as session:
+        return {
+            "coordinator": staff_member(
+                "cora@agency.example", "coordinator", name="Cora Coordinator", session=session
+            ),
+            "reviewer": staff_member("rev@agency.example", "reviewer", session=session),
+            "lee": staff_member(
+                "lee@agency.example", "liaison", name="Lee Liaison", session=session
+            ),
+        }
+
+
+@COMMITTED
+def test_the_alliance_page_shows_what_waits_and_records_the_signing(
+    review_app, people_alliance_signing
+):
+    alliance_id = approved_alliance(
+        "Roofers Guild", liaison=people_alliance_signing["lee"], term_years=3
+    ).id
+    page = f"/staff/alliances/{alliance_id}"
+    cora = signed_in(review_app, people_alliance_signing["coordinator"])
+
+    html = cora.get(page).get_data(as_text=True)
+    assert 'id="awaiting-signature"' in html
+    assert "Awaiting signature" in html
+    assert "Not signed yet: 3 years from the day the agreement is signed" in html
+    assert ">Date the agreement was signed" in html
+    assert ">Record the signing</button>" in html
+    assert "Renew the alliance" not in html  # nothing else is decided before the signing
+
+    # Someone who may not record it reads what waits, without the form.
+    reviewer_html = (
+        signed_in(review_app, people_alliance_signing["reviewer"]).get(page).get_data(as_text=True)
+    )
+    assert "The Coordinator records the signing on this page." in reviewer_html
+    assert ">Record the signing</button>" not in reviewer_html
+    assert (
+        signed_in(review_app, people_alliance_signing["reviewer"])
+        .post(f"{page}/signing", data={"signing_date": TODAY.isoformat()})
+        .status_code
+        == 403
+    )
+
+    future = (TODAY + timedelta(days=1)).isoformat()
+    bad = cora.post(f"{page}/signing", data={"signing_date": future, "term_years": "3"})
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert 'href="#signing-signing-date"' in html  # the error summary links to the field
+    assert "Date the agreement was signed" in html
+    assert "the date cannot be in the future" in html
+    assert f'value="{future}"' in html
+
+    done = cora.post(f"{page}/signing", data={"signing_date": TODAY.isoformat(), "term_years": "2"})
+    assert done.status_code == 303
+    html = cora.get(done.headers["Location"]).get_data(as_text=True)
+    long_today = TODAY.strftime("%B %-d, %Y")
+    assert f"Signing recorded: signed on {long_today} for 2 years" in html
+    assert 'id="awaiting-signature"' not in html
+    assert f"Signed {long_today}, 2 years" in html
+    # The history names the person who recorded it, never their e-mail address.
+    history = html.partition('id="history"')[2]
+    assert "Cora Coordinator" in history
+    assert "cora@agency.example" not in history
+    assert "Awaiting signature → Active" in history
+
+    again = cora.post(f"{page}/signing", data={"signing_date": TODAY.isoformat()})
+    assert again.status_code == 409
+    assert "already recorded" in again.get_data(as_text=True)
+
+
+@COMMITTED
+def test_the_list_labels_and_filters_the_alliances_awaiting_signature(
+    review_app, people_alliance_signing
+):
+    approved_alliance("Bakers Guild", liaison=people_alliance_signing["lee"])
+    signed_alliance(
+        "Roofers Guild", liaison=people_alliance_signing["lee"], signing_date=date(2024, 3, 1)
+    )
+    reviewer = signed_in(review_app, people_alliance_signing["reviewer"])
+
+    html = reviewer.get("/staff/alliances").get_data(as_text=True)
+    assert '<option value="awaiting_signature"' in html
+    row = html.partition("Bakers Guild")[2].partition("</tr>")[0]
+    assert "Awaiting signature" in row
+    assert "Not yet" in row
+    waiting = reviewer.get("/staff/alliances?status=awaiting_signature").get_data(as_text=True)
+    assert "Bakers Guild" in waiting
+    assert "Roofers Guild" not in waiting

@@ -22,21 +22,18 @@ from services.review.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
 from shared.dates import term_end
 from shared.domain import Conflict, Forbidden, Invalid
-from tests.factories import (
-    COORDINATOR,
+from tests.helpers import queued_tasks
+from tests.intake.factories import proposal, submitted_event
+from tests.review.factories import (
     LIAISON,
-    REVIEWER,
-    acting,
     agency_today,
     approval,
     prepared_decision,
-    proposal,
     queued_proposal,
     record_signing,
     release_decisions,
-    submitted_event,
 )
-from tests.helpers import queued_tasks
+from tests.shared.factories import COORDINATOR, REVIEWER, acting
 
 pytestmark = pytest.mark.integration
 
@@ -265,11 +262,6 @@ def test_decisions_prepared_for_many_are_released_together_or_not_at_all(redis_c
 
 
 # -- the rules of preparing, seeing and releasing (domain level, each test rolled back) --------
-
-
-@pytest.fixture
-def session(rolled_back):
-    return rolled_back("review")
 
 
 def stored(session, model) -> int:

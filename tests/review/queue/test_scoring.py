@@ -1,7 +1,11 @@
 from datetime import date
 
+import pytest
+
 from services.review.queue.scoring import ScoringRules, explain, score_proposal
 from shared.testing import example_proposal
+
+pytestmark = pytest.mark.unit
 
 RULES = ScoringRules.from_json(
     3,

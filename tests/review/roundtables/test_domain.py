@@ -1,13 +1,12 @@
 """The public directory and roundtable membership over time, on real PostgreSQL: each test
 in a transaction rolled back after it (``session``), but the one over HTTP."""
 
-import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from services.review import audit, create_app
+from services.review import audit
 from services.review.alliances import domain as agreements
 from services.review.alliances.models import Roundtable, RoundtableMembership
 from services.review.base import AuditEntry
@@ -15,41 +14,13 @@ from services.review.directory import domain as directory
 from services.review.directory.schemas import DirectoryOut
 from services.review.queue import domain as queue
 from services.review.roundtables import domain as roundtables
-from services.review.worker import database, outbox
+from services.review.worker import outbox
 from shared.dates import term_end
 from shared.domain import Conflict, Forbidden, Invalid
-from tests.factories import (
-    COORDINATOR,
-    LIAISON,
-    OTHER_LIAISON,
-    REVIEWER,
-    acting_as,
-    agency_today,
-    signed_alliance,
-)
+from tests.review.factories import LIAISON, OTHER_LIAISON, acting_as, agency_today, signed_alliance
+from tests.shared.factories import COORDINATOR, REVIEWER
 
 pytestmark = pytest.mark.integration
-
-PRIVATE = [
-    "dana@example.org",
-    "Dana Smith",
-    "517-555-0100",
-    "517-555-0101",
-    "Safety Director",
-    "lee@agency.example",
-    "Lee Liaison",
-    "100 Main St",
-    "48933",
-    "AP-2026-",
-    "members reached",
-    "Internal: their last report was thin",
-    "Partner dissolved",
-]
-
-
-@pytest.fixture
-def session(rolled_back):
-    return rolled_back("review")
 
 
 def roundtable(session, name, starts_on, ends_on=None, parent_id=None, description=""):
@@ -182,132 +153,6 @@ def alliance_for(session, alliance_id):
     return agreements.get_alliance(session, alliance_id)
 
 
-def test_the_directory_lists_active_alliances_and_ambassadors_with_public_facts_only(
-    session, program
-):
-    today = program["today"]
-    listing = DirectoryOut().dump(directory.public_directory(session, today=agency_today()))
-
-    assert listing["as_of"] == today.isoformat()
-    assert [a["partner_name"] for a in listing["alliances"]] == [
-        "Ironworkers Guild",
-        "Roofers Association",
-    ]
-    ironworkers, roofers = listing["alliances"]
-    assert roofers == {
-        "id": str(program["roofers"]),
-        "partner_name": "Roofers Association",
-        "website": "https://roofers.example",
-        "status": "active",
-        "ambassador": False,
-        "ambassador_since": None,
-        "division": "construction_safety_health",
-        "division_label": "Construction Safety & Health",
-        "signing_date": (today - timedelta(days=200)).isoformat(),
-        "renewed_on": None,
-        "goals": [
-            {
-                "category": "outreach_communication",
-                "category_label": "Outreach and communication",
-                "description": "Publish fall-protection toolbox talks to members",
-                "term": "short",
-                "term_label": "Short-term",
-            },
-            {
-                "category": "training_education",
-                "category_label": "Training and education",
-                "description": "Train 500 roofers in fall protection",
-                "term": "long",
-                "term_label": "Long-term",
-            },
-        ],
-        "roundtables": [
-            {"id": str(program["construction"]), "name": "Construction Roundtable"},
-            {
-                "id": str(program["falls"]),
-                "name": "Construction Roundtable: Fall Protection Workgroup",
-            },
-        ],
-    }
-    long_ago = today - timedelta(days=5 * 365)
-    assert (
-        ironworkers["status"],
-        ironworkers["ambassador_since"],
-        ironworkers["website"],
-        ironworkers["signing_date"],
-        ironworkers["renewed_on"],
-    ) == (
-        "ambassador",
-        today.isoformat(),
-        "",
-        long_ago.isoformat(),
-        term_end(long_ago, 2).isoformat(),
-    )
-    assert [r["name"] for r in ironworkers["roundtables"]] == ["Hazard Communication Roundtable"]
-
-    assert [
-        (
-            r["name"],
-            [m["partner_name"] for m in r["members"]],
-            [(w["name"], [m["partner_name"] for m in w["members"]]) for w in r["workgroups"]],
-        )
-        for r in listing["roundtables"]
-    ] == [
-        (
-            "Construction Roundtable",
-            ["Roofers Association"],
-            [
-                ("Design for Safety Workgroup", []),
-                ("Fall Protection Workgroup", ["Roofers Association"]),
-            ],
-        ),
-        ("Hazard Communication Roundtable", ["Ironworkers Guild"], []),
-    ]
-    published = json.dumps(listing)
-    assert [text for text in PRIVATE if text in published] == []
-
-
-@pytest.mark.usefixtures("clean_databases")
-def test_anyone_reads_the_directory_as_json_and_as_a_page():
-    with database.transaction() as session:
-        program = build_program(session)
-    client = create_app({"TESTING": True}).test_client()
-
-    as_json = client.get("/api/v1/directory")
-    assert (as_json.status_code, as_json.headers["Cache-Control"]) == (200, "public, max-age=300")
-    with database.transaction() as session:
-        assert as_json.get_json() == DirectoryOut().dump(
-            directory.public_directory(session, today=agency_today())
-        )
-    spec = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/directory"]["get"]
-    assert spec["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/DirectoryOut"
-    }
-    assert [a["partner_name"] for a in as_json.get_json()["alliances"]] == [
-        "Ironworkers Guild",
-        "Roofers Association",
-    ]
-
-    page = client.get("/directory")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    assert "<title>Alliance directory | MIOSHA Alliance Program</title>" in html
-    assert 'class="usa-banner"' in html  # the shared USWDS layout
-    for text in (
-        "Roofers Association",
-        "Ironworkers Guild",
-        "Ambassador since",
-        "Fall Protection Workgroup",
-        "Construction Safety &amp; Health",
-        'href="https://roofers.example"',
-    ):
-        assert text in html, text
-    today = program["today"].strftime("%B %-d, %Y")
-    assert f'Ambassador since</dt>\n        <dd class="margin-left-0">{today}</dd>' in html
-    for text in ("Masons Council", "Painters Union", "Silica Roundtable", *PRIVATE):
-        assert text not in html, text
-
-
 def test_membership_is_kept_over_time(session, program):
     today = program["today"]
     hazcom, roofers = program["hazcom"], program["roofers"]
@@ -424,12 +269,6 @@ def test_roundtable_dates_and_joining_rules(session, program):
         ),
         ("roundtable changed", {"ends_on": [None, str(today - timedelta(days=1))]}),
     ]
-
-
-def test_the_federal_profile_names_the_office(session, program, monkeypatch):
-    monkeypatch.setenv("AGENCY_PROFILE", "federal")
-    listing = DirectoryOut().dump(directory.public_directory(session, today=agency_today()))
-    assert listing["division_heading"] == "Office"
 
 
 # -- who may do what (the domain decides) -----------------------------------------------------

@@ -7,18 +7,29 @@ expired link answers a page that says what happened and how to get a new one, ne
 "Forgot your password?" answers the same whether or not the address has an account, sends
 nothing to a deactivated one, and is rate-limited per client and per account. Review only
 stores a hash of each link; the link itself leaves in the ``staff.password_link`` event.
-"""
+
+Who may do what with staff accounts, decided by services/review/staff/domain.py alone.
+
+Each rule is tried by the Coordinator, a reviewer, a liaison and a deactivated Coordinator,
+straight through the domain function (no page, no API, no route gate in front). A refused
+action raises the typed error and leaves the database as it was: accounts, roles, passwords,
+the audit log, and the target's sessions in Redis.
+
+Staff accounts and sign-in (shared/staff_auth.py, services/review/staff/) over HTTP,
+against the real Redis and PostgreSQL. Who may do what is tested at the domain level in
+tests/review/staff/test_domain.py."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
-from services.review import create_app
 from services.review.models import AuditEntry, OutboxEvent, StaffUser
 from services.review.staff import domain as accounts
 from services.review.staff.models import StaffPasswordLink
@@ -26,20 +37,14 @@ from services.review.worker import database
 from shared import staff_auth
 from shared.config import load_settings
 from shared.db import utcnow
-from shared.domain import Conflict, Forbidden, Invalid
+from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import parse_event
-from shared.staff_auth import COOKIE_NAME
-from tests.factories import PASSWORD, acting_as, staff_member
+from tests.review.factories import PASSWORD, acting_as, staff_member
+from tests.shared.factories import staff_session
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+pytestmark = pytest.mark.integration
 
 NEW_PASSWORD = "orange kettle on the moon"
-SENT = "If an account exists for that address, we sent a link to set a new password."
-
-
-@pytest.fixture
-def app(redis_client: Any):
-    return create_app({"TESTING": True})
 
 
 @pytest.fixture
@@ -116,6 +121,7 @@ def age_links(**delta: float) -> None:
 # -- the invitation, in the domain --------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_the_coordinator_invites_a_person_who_has_no_password_until_they_set_one(cora):
     lee = invite(cora)
     assert lee.invited
@@ -151,6 +157,7 @@ def test_the_coordinator_invites_a_person_who_has_no_password_until_they_set_one
     assert can_sign_in("lee@agency.example", NEW_PASSWORD)
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_only_the_coordinator_invites_and_sends_an_invitation_again(cora):
     riley = staff_member("riley@agency.example", "reviewer", name="Riley Reviewer")
     with database.transaction() as session, pytest.raises(Forbidden):
@@ -170,6 +177,7 @@ def test_only_the_coordinator_invites_and_sends_an_invitation_again(cora):
     assert len(links_sent()) == 1
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_an_invitation_checks_the_person_as_adding_one_does(cora):
     with database.transaction() as session, pytest.raises(Invalid) as refused:
         accounts.invite_staff(
@@ -184,6 +192,7 @@ def test_an_invitation_checks_the_person_as_adding_one_does(cora):
     assert links_sent() == []
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_a_link_sets_the_password_once(cora):
     invite(cora)
     token = token_of(links_sent()[0])
@@ -198,6 +207,7 @@ def test_a_link_sets_the_password_once(cora):
     assert not can_sign_in("lee@agency.example", "someone else now")
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_a_weak_password_leaves_the_link_usable(cora):
     invite(cora)
     token = token_of(links_sent()[0])
@@ -214,6 +224,7 @@ def test_a_weak_password_leaves_the_link_usable(cora):
     use(token)
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_an_expired_link_is_refused(cora):
     invite(cora)
     token = token_of(links_sent()[0])
@@ -225,6 +236,7 @@ def test_an_expired_link_is_refused(cora):
         )
 
 
+@pytest.mark.usefixtures("clean_databases")
 @pytest.mark.parametrize(
     "altered",
     [
@@ -243,6 +255,7 @@ def test_an_altered_link_is_unknown(cora, altered):
     use(token)  # the real one still works
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_a_new_invitation_ends_the_old_links(cora):
     lee = invite(cora)
     first = token_of(links_sent()[0])
@@ -259,6 +272,7 @@ def test_a_new_invitation_ends_the_old_links(cora):
         )
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_a_deactivated_persons_link_is_refused_and_no_invitation_goes_to_them(cora):
     lee = invite(cora)
     token = token_of(links_sent()[0])
@@ -274,6 +288,7 @@ def test_a_deactivated_persons_link_is_refused_and_no_invitation_goes_to_them(co
     assert refusal(token) == "replaced"  # reactivation does not bring old links back
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_the_coordinator_setting_the_password_ends_the_invitation(cora):
     lee = invite(cora)
     token = token_of(links_sent()[0])
@@ -289,6 +304,7 @@ def test_the_coordinator_setting_the_password_ends_the_invitation(cora):
     assert can_sign_in(lee.email, PASSWORD)
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_a_password_given_when_adding_a_person_sends_no_invitation(cora):
     with database.transaction() as session:
         lee = accounts.create_staff(
@@ -323,6 +339,7 @@ def forgot(email: str) -> None:
         accounts.request_password_reset(session, email=email, settings=load_settings())
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_forgot_password_sends_a_one_hour_link_to_an_active_account_only(cora):
     staff_member("ina@agency.example", "reviewer", name="Ina Inactive", active=False)
     forgot("nobody@agency.example")
@@ -344,6 +361,7 @@ def test_forgot_password_sends_a_one_hour_link_to_an_active_account_only(cora):
     assert can_sign_in(cora.email, NEW_PASSWORD)
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_forgot_password_sends_one_account_at_most_three_links_an_hour(cora):
     for _ in range(5):
         forgot(cora.email)
@@ -356,6 +374,7 @@ def test_forgot_password_sends_one_account_at_most_three_links_an_hour(cora):
     assert len(links_sent()) == 4
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_a_reset_link_ends_every_session_of_the_person(cora, redis_client):
     elsewhere = staff_auth.start_session(cora.id, cora.email, cora.name, cora.roles)
     forgot(cora.email)
@@ -363,278 +382,347 @@ def test_a_reset_link_ends_every_session_of_the_person(cora, redis_client):
     assert staff_auth.load_session(elsewhere) is None
 
 
+@pytest.mark.usefixtures("clean_databases")
 def test_a_reset_link_expires_after_an_hour(cora):
     forgot(cora.email)
     age_links(hours=1, seconds=1)
     assert refusal(token_of(links_sent()[0])) == "expired"
 
 
-# -- the pages ----------------------------------------------------------------------------------
+NEW_PASSWORD_STAFF_DOMAIN = "a fresh start at last"
+IDENTITIES = ("coordinator", "reviewer", "liaison", "deactivated")
 
 
-def csrf_token(client: Any, path: str = "/staff/sign-in") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+@dataclass
+class Staff:
+    session: Session
+    people: dict[str, StaffUser]
 
+    def acting(self, who: str) -> Acting:
+        return acting_as(self.people[who])
 
-def signed_in_client(app: Any, email: str = "cora@agency.example") -> Any:
-    client = app.test_client()
-    data = {"csrf_token": csrf_token(client), "email": email, "password": PASSWORD}
-    assert client.post("/staff/sign-in", data=data).status_code == 303
-    return client
-
-
-def words(response: Any) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)).split())
-
-
-def test_the_sign_in_page_links_to_forgot_password(app):
-    page = app.test_client().get("/staff/sign-in").get_data(as_text=True)
-    assert re.search(
-        r'<a class="usa-link" href="/staff/forgot-password">Forgot your password\?</a>', page
-    )
-
-
-def test_forgot_password_answers_the_same_whether_or_not_the_account_exists(app, cora):
-    staff_member("ina@agency.example", "reviewer", active=False)
-    answers = []
-    for email in ("cora@agency.example", "nobody@agency.example", "ina@agency.example"):
-        client = app.test_client()
-        response = client.post(
-            "/staff/forgot-password",
-            data={"csrf_token": csrf_token(client, "/staff/forgot-password"), "email": email},
+    def add(self, key: str, roles: list[str], *, active: bool = True) -> StaffUser:
+        self.people[key] = staff_member(
+            f"{key}@agency.example",
+            *roles,
+            name=f"{key.title()} Person",
+            active=active,
+            session=self.session,
         )
-        assert response.status_code == 303
-        follow = client.get(response.headers["Location"])
-        answers.append((response.headers["Location"], follow.status_code, words(follow)))
-    assert answers[0] == answers[1] == answers[2]
-    assert SENT in answers[0][2]
-    assert "The link works once, for 1 hour." in answers[0][2]
-    assert [s["email"] for s in links_sent()] == ["cora@agency.example"]
+        return self.people[key]
 
 
-def test_forgot_password_wants_an_address(app):
-    client = app.test_client()
-    response = client.post(
-        "/staff/forgot-password",
-        data={"csrf_token": csrf_token(client, "/staff/forgot-password"), "email": " "},
+@pytest.fixture
+def staff(rolled_back, redis_client) -> Staff:
+    """The Coordinator, a reviewer, a liaison, a deactivated Coordinator, and two people to
+    act on: Tia (a reviewer, signed in) and Ina (deactivated)."""
+    world = Staff(session=rolled_back("review"), people={})
+    world.add("coordinator", ["coordinator"])
+    world.add("reviewer", ["reviewer"])
+    world.add("liaison", ["liaison"])
+    world.add("deactivated", ["coordinator"], active=False)
+    world.add("tia", ["reviewer"])
+    world.add("ina", ["reviewer"], active=False)
+    return world
+
+
+def stored(staff: Staff) -> list[Any]:
+    """Everything a staff action could change, as the database (and Redis) hold it now."""
+    session = staff.session
+    accounts_now = session.execute(
+        select(
+            StaffUser.email, StaffUser.roles, StaffUser.active, StaffUser.password_hash
+        ).order_by(StaffUser.email)
+    ).all()
+    audit = session.scalar(select(func.count()).select_from(AuditEntry))
+    sessions = staff_auth.redis_client().scard(
+        staff_auth.USER_SESSIONS_KEY + str(staff.people["tia"].id)
     )
-    assert response.status_code == 422
-    html = response.get_data(as_text=True)
-    assert 'href="#email">E-mail address: Enter your e-mail address.' in html
-    assert 'id="email-error-message"' in html or "usa-error-message" in html
+    return [accounts_now, audit, sessions]
 
 
-def test_forgot_password_is_rate_limited_per_client(app, cora):
-    app.config["STAFF_PASSWORD_RESET_LIMIT"] = "2 per minute"
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = "10.7.7.7"
-    token = csrf_token(client, "/staff/forgot-password")
-    statuses = [
-        client.post(
-            "/staff/forgot-password", data={"csrf_token": token, "email": f"x{n}@agency.example"}
-        ).status_code
-        for n in range(3)
-    ]
-    assert statuses == [303, 303, 429]
-    refused = client.post(
-        "/staff/forgot-password", data={"csrf_token": token, "email": "cora@agency.example"}
+SEE = "Only the Coordinator sees the staff accounts."
+ACTIVE = "Only the Coordinator deactivates and reactivates accounts."
+
+# Each Coordinator-only action, done by ``acting`` on Tia (or Ina, to reactivate), and what
+# anyone else is told.
+ACTIONS: dict[str, tuple[Callable[[Staff, Acting], Any], str]] = {
+    "see the staff list": (
+        lambda s, acting: accounts.list_people(s.session, acting=acting),
+        SEE,
+    ),
+    "see an account": (
+        lambda s, acting: accounts.get_person(s.session, acting=acting, user_id=s.people["tia"].id),
+        SEE,
+    ),
+    "add a person": (
+        lambda s, acting: accounts.create_staff(
+            s.session,
+            acting=acting,
+            email="new@agency.example",
+            name="New Person",
+            roles=["liaison"],
+            password=PASSWORD,
+            settings=load_settings(),
+        ),
+        "Only the Coordinator adds staff accounts.",
+    ),
+    "change roles": (
+        lambda s, acting: accounts.change_roles(
+            s.session, acting=acting, user_id=s.people["tia"].id, roles=["liaison"]
+        ),
+        "Only the Coordinator changes roles.",
+    ),
+    "deactivate": (
+        lambda s, acting: accounts.set_active(
+            s.session, acting=acting, user_id=s.people["tia"].id, active=False
+        ),
+        ACTIVE,
+    ),
+    "reactivate": (
+        lambda s, acting: accounts.set_active(
+            s.session, acting=acting, user_id=s.people["ina"].id, active=True
+        ),
+        ACTIVE,
+    ),
+    "set someone's password": (
+        lambda s, acting: accounts.set_password(
+            s.session,
+            acting=acting,
+            user_id=s.people["tia"].id,
+            password=NEW_PASSWORD_STAFF_DOMAIN,
+            settings=load_settings(),
+        ),
+        "Only the Coordinator sets another person's password.",
+    ),
+}
+READS = {"see the staff list", "see an account"}
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_only_an_active_coordinator_manages_staff_accounts(staff, action, identity):
+    act, refusal = ACTIONS[action]
+    staff_session(staff.people["tia"])
+    before = stored(staff)
+    if identity == "coordinator":
+        act(staff, staff.acting(identity))
+        assert (stored(staff) == before) == (action in READS)
+        return
+    with pytest.raises(Forbidden) as refused:
+        act(staff, staff.acting(identity))
+    if identity == "deactivated":  # a Coordinator, but no longer active
+        refusal = "Your staff account is not active."
+    assert refused.value.message == refusal
+    assert stored(staff) == before
+
+
+def test_a_session_that_still_says_coordinator_counts_for_nothing_after_a_demotion(staff):
+    stale = staff.acting("coordinator")
+    staff.add("second", ["coordinator"])
+    accounts.change_roles(
+        staff.session,
+        acting=staff.acting("second"),
+        user_id=staff.people["coordinator"].id,
+        roles=["reviewer"],
     )
-    assert refused.status_code == 429
-    assert "Too many requests from here. Wait a few minutes, then try again." in words(refused)
-    assert links_sent() == []  # nothing was sent past the limit
-    elsewhere = app.test_client()
-    elsewhere.environ_base["REMOTE_ADDR"] = "10.8.8.8"
-    answer = elsewhere.post(
-        "/staff/forgot-password",
-        data={"csrf_token": csrf_token(elsewhere, "/staff/forgot-password"), "email": cora.email},
-    )
-    assert answer.status_code == 303
-
-
-def test_the_link_page_sets_the_password_and_signs_the_person_in(app, cora):
-    invite(cora)
-    token = token_of(links_sent()[0])
-    client = app.test_client()
-    path = f"/staff/set-password/{token}"
-    form = client.get(path)
-    assert form.status_code == 200
-    assert form.headers["Referrer-Policy"] == "no-referrer"
-    assert "Welcome, Lee Liaison." in words(form)
-    assert '<label class="usa-label" for="new-password">New password' in form.get_data(as_text=True)
-    assert '<label class="usa-label" for="confirm-password">New password again' in form.get_data(
-        as_text=True
-    )
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.get_data(as_text=True)).group(1)
-
-    differ = client.post(
-        path,
-        data={"csrf_token": csrf, "new_password": NEW_PASSWORD, "confirm_password": "other"},
-    )
-    assert differ.status_code == 422
-    assert "New password again: The two new passwords are not the same." in words(differ)
-    weak = client.post(
-        path, data={"csrf_token": csrf, "new_password": "short", "confirm_password": "short"}
-    )
-    assert weak.status_code == 422
-    assert "New password: Use at least 12 characters (this one has 5)." in words(weak)
-    empty = client.post(path, data={"csrf_token": csrf})
-    assert empty.status_code == 422
-    assert "New password: Enter a password." in words(empty)
-
-    done = client.post(
-        path,
-        data={"csrf_token": csrf, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
-    )
-    assert done.status_code == 303
-    assert done.headers["Location"] == "/staff/me?password_set=invitation"
-    assert client.get_cookie(COOKIE_NAME) is not None
-    me = client.get("/api/v1/staff/me").get_json()
-    assert (me["email"], me["roles"]) == ("lee@agency.example", ["liaison", "reviewer"])
-    assert "Your password is set and you are signed in." in words(
-        client.get(done.headers["Location"])
-    )
-
-    again = app.test_client().get(path)
-    assert again.status_code == 410
-    assert "This link was already used" in words(again)
-    assert "Ask the Alliance Coordinator to send the invitation again" in words(again)
-
-
-@pytest.mark.parametrize(
-    ("setup", "status", "title", "advice"),
-    [
-        ("altered", 404, "This link does not work", "Ask for a new link"),
-        ("expired", 410, "This link has expired", "send the invitation again"),
-        ("replaced", 410, "This link was replaced", "send the invitation again"),
-        ("deactivated", 410, "This account is deactivated", "Ask the Alliance Coordinator"),
-    ],
-)
-def test_a_link_that_cannot_be_used_says_why_and_what_to_do(
-    app, cora, setup, status, title, advice
-):
-    lee = invite(cora)
-    token = token_of(links_sent()[0])
-    if setup == "altered":
-        token = token[:-3]
-    elif setup == "expired":
-        age_links(days=8)
-    elif setup == "replaced":
-        with database.transaction() as session:
-            accounts.resend_invitation(
-                session, acting=acting_as(cora), user_id=lee.id, settings=load_settings()
-            )
-    else:
-        with database.transaction() as session:
-            accounts.set_active(session, acting=acting_as(cora), user_id=lee.id, active=False)
-    for method in ("GET", "POST"):
-        client = app.test_client()
-        response = client.open(
-            f"/staff/set-password/{token}",
-            method=method,
-            data={"csrf_token": csrf_token(client), "new_password": NEW_PASSWORD},
+    before = stored(staff)
+    with pytest.raises(Forbidden):
+        accounts.set_active(
+            staff.session, acting=stale, user_id=staff.people["tia"].id, active=False
         )
-        assert response.status_code == status, method
-        assert title in words(response)
-        assert advice in words(response)
-    assert not can_sign_in(lee.email, NEW_PASSWORD)
+    assert stored(staff) == before
 
 
-def test_a_forgotten_password_link_page_offers_a_new_link_when_it_has_expired(app, cora):
-    forgot(cora.email)
-    age_links(hours=2)
-    response = app.test_client().get(f"/staff/set-password/{token_of(links_sent()[0])}")
-    assert response.status_code == 410
-    assert '<a class="usa-link" href="/staff/forgot-password">Ask for a new link</a>' in (
-        response.get_data(as_text=True)
+def test_the_last_active_coordinator_is_neither_demoted_nor_deactivated(staff):
+    coordinator = staff.acting("coordinator")
+    myself = staff.people["coordinator"].id
+    before = stored(staff)
+    with pytest.raises(Conflict) as demoted:
+        accounts.change_roles(staff.session, acting=coordinator, user_id=myself, roles=["reviewer"])
+    assert demoted.value.message == (
+        "Someone must remain Coordinator: give the role to another person first."
     )
+    with pytest.raises(Conflict) as deactivated:
+        accounts.set_active(staff.session, acting=coordinator, user_id=myself, active=False)
+    assert deactivated.value.message.startswith("This is the only active Coordinator")
+    assert stored(staff) == before  # the deactivated Coordinator does not count
+
+    staff.add("second", ["coordinator"])
+    accounts.change_roles(staff.session, acting=coordinator, user_id=myself, roles=["reviewer"])
+    assert staff.people["coordinator"].roles == ["reviewer"]
+    with pytest.raises(Conflict):
+        accounts.set_active(
+            staff.session,
+            acting=staff.acting("second"),
+            user_id=staff.people["second"].id,
+            active=False,
+        )
 
 
-def test_the_coordinator_invites_from_the_page_and_sends_the_invitation_again(app, cora):
-    client = signed_in_client(app)
-    form = client.get("/staff/people/new").get_data(as_text=True)
-    # The invitation is the page's default.
-    assert re.search(r'id="access" type="radio" name="access" value="invitation"\s+checked', form)
-    added = client.post(
-        "/staff/people/new",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": "lee@agency.example",
-            "name": "Lee Liaison",
-            "roles": ["liaison"],
-            "access": "invitation",
-        },
+def test_the_coordinator_sets_only_other_peoples_passwords(staff):
+    before = stored(staff)
+    with pytest.raises(Forbidden) as refused:
+        accounts.set_password(
+            staff.session,
+            acting=staff.acting("coordinator"),
+            user_id=staff.people["coordinator"].id,
+            password=NEW_PASSWORD_STAFF_DOMAIN,
+            settings=load_settings(),
+        )
+    assert refused.value.message == (
+        "Change your own password from your account, with your current one."
     )
-    assert added.status_code == 303
-    person = client.get(added.headers["Location"])
-    assert "Lee Liaison was e-mailed an invitation to set their password" in words(person)
-    assert "(invited, not yet signed in)" in words(person)
-    [sent] = links_sent()
-    assert sent["email"] == "lee@agency.example"
+    assert stored(staff) == before
 
-    listing = client.get("/staff/people")
-    assert "Invited, not yet signed in" in words(listing)
-    assert "Send the invitation again to Lee Liaison" in words(listing)
-    lee_id = re.search(r"/staff/people/([0-9a-f-]{36})/invitation", listing.get_data(as_text=True))[
-        1
+
+@pytest.mark.parametrize("identity", ["coordinator", "reviewer", "liaison"])
+def test_everyone_changes_their_own_password_with_the_current_one(staff, identity):
+    person = staff.people[identity]
+    here, elsewhere = staff_session(person), staff_session(person)
+    before = stored(staff)
+    with pytest.raises(Invalid) as wrong:
+        accounts.change_password(
+            staff.session,
+            acting=staff.acting(identity),
+            current_password="not my password",
+            new_password=NEW_PASSWORD_STAFF_DOMAIN,
+            settings=load_settings(),
+        )
+    assert wrong.value.errors == {"current_password": ["Your current password is not right."]}
+    assert stored(staff) == before
+
+    accounts.change_password(
+        staff.session,
+        acting=staff.acting(identity),
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD_STAFF_DOMAIN,
+        keep_session=here,
+        settings=load_settings(),
+    )
+    assert (
+        accounts.authenticate(
+            staff.session, email=person.email, password=PASSWORD, settings=load_settings()
+        )
+        is None
+    )
+    assert (
+        accounts.authenticate(
+            staff.session,
+            email=person.email,
+            password=NEW_PASSWORD_STAFF_DOMAIN,
+            settings=load_settings(),
+        )
+        == person
+    )
+    assert staff_auth.load_session(here) is not None
+    assert staff_auth.load_session(elsewhere) is None
+
+
+def test_a_deactivated_person_changes_no_password(staff):
+    before = stored(staff)
+    with pytest.raises(Forbidden):
+        accounts.change_password(
+            staff.session,
+            acting=staff.acting("deactivated"),
+            current_password=PASSWORD,
+            new_password=NEW_PASSWORD_STAFF_DOMAIN,
+            settings=load_settings(),
+        )
+    assert stored(staff) == before
+
+
+def test_an_account_that_does_not_exist_is_not_found(staff):
+    import uuid
+
+    with pytest.raises(NotFound):
+        accounts.get_person(staff.session, acting=staff.acting("coordinator"), user_id=uuid.uuid4())
+    with pytest.raises(NotFound):
+        accounts.set_active(
+            staff.session, acting=staff.acting("coordinator"), user_id=uuid.uuid4(), active=False
+        )
+
+
+def test_an_unknown_address_costs_a_password_check_too(staff, monkeypatch):
+    checked: list[str] = []
+    verify = accounts._verify
+
+    def counted(stored: str, given: str) -> bool:
+        checked.append(given)
+        return verify(stored, given)
+
+    monkeypatch.setattr(accounts, "_verify", counted)
+    assert (
+        accounts.authenticate(
+            staff.session, email="nobody@agency.example", password="x", settings=load_settings()
+        )
+        is None
+    )
+    assert checked == ["x"]
+
+
+PASSWORD_STAFF_AUTH = "correct horse battery staple"
+
+
+# -- passwords --------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_weak_passwords_are_refused_with_a_reason():
+    assert accounts.password_problems("") == ["Enter a password."]
+    assert accounts.password_problems("eleven char") == [
+        "Use at least 12 characters (this one has 11). A few unrelated words make a long "
+        "password that is easy to remember."
     ]
-    again = client.post(
-        f"/staff/people/{lee_id}/invitation",
-        data={"csrf_token": csrf_token(client), "from": "people"},
+    assert accounts.password_problems("x" * 257) == ["Use at most 256 characters."]
+    guessable = [
+        "This password is too easy to guess. Choose another one, for example a few unrelated words."
+    ]
+    assert accounts.password_problems("Password1234") == guessable
+    assert accounts.password_problems("abababababab") == guessable
+    assert accounts.password_problems("rae.reviewer-2026", email="rae.reviewer@agency.example") == [
+        "Do not use your e-mail address or name in your password."
+    ]
+    assert accounts.password_problems("MarguerITE is here", name="Marguerite Smith") == [
+        "Do not use your e-mail address or name in your password."
+    ]
+    assert (
+        accounts.password_problems(PASSWORD_STAFF_AUTH, email="rae@agency.example", name="Rae")
+        == []
     )
-    assert again.status_code == 303
-    assert "A new invitation was sent to Lee Liaison." in words(
-        client.get(again.headers["Location"])
-    )
-    assert len(links_sent()) == 2
-    assert refusal(token_of(links_sent()[0])) == "replaced"
-
-    use(token_of(links_sent()[1]))
-    listing = words(client.get("/staff/people"))
-    assert "Invited, not yet signed in" not in listing
-    refused = client.post(
-        f"/staff/people/{lee_id}/invitation", data={"csrf_token": csrf_token(client)}
-    )
-    assert refused.status_code == 409
-    assert "Lee Liaison has already set a password." in words(refused)
 
 
-def test_choosing_an_initial_password_on_the_page_needs_one(app, cora):
-    client = signed_in_client(app)
-    response = client.post(
-        "/staff/people/new",
-        data={
-            "csrf_token": csrf_token(client),
-            "email": "lee@agency.example",
-            "name": "Lee Liaison",
-            "roles": ["liaison"],
-            "access": "password",
-            "password": "",
-        },
-    )
-    assert response.status_code == 422
-    assert "Password: Enter a password." in words(response)
-    assert re.search(r'value="password"\s+checked', response.get_data(as_text=True))
-    assert links_sent() == []
-
-
-def test_the_api_invites_when_no_password_is_sent(app, cora):
-    client = signed_in_client(app)
-    token = client.get("/api/v1/staff/me").get_json()["csrf_token"]
-    added = client.post(
-        "/api/v1/staff",
-        json={"email": "lee@agency.example", "name": "Lee Liaison", "roles": ["liaison"]},
-        headers={"X-CSRFToken": token},
-    )
-    assert added.status_code == 201
-    assert added.get_json()["invited"] is True
-    again = client.post(
-        f"/api/v1/staff/{added.get_json()['id']}/invitation", headers={"X-CSRFToken": token}
-    )
-    assert again.status_code == 200
-    assert [s["kind"] for s in links_sent()] == ["invitation", "invitation"]
-    listed = client.get("/api/v1/staff").get_json()["staff"]
-    assert {(p["email"], p["invited"]) for p in listed} == {
-        ("cora@agency.example", False),
-        ("lee@agency.example", True),
+@pytest.mark.usefixtures("clean_databases")
+def test_an_account_needs_a_valid_unique_address_a_name_a_role_and_a_strong_password():
+    staff_member("rae@agency.example")
+    with pytest.raises(Invalid) as caught, database.transaction() as session:
+        accounts.add_account(
+            session,
+            email="RAE@agency.example",
+            name=" ",
+            roles=["boss"],
+            password="short",
+            actor="t",
+            settings=load_settings(),
+        )
+    assert caught.value.errors == {
+        "email": ["There is already a staff account with this e-mail address."],
+        "name": ["Enter the person's name."],
+        "roles": ["Choose from the roles listed (Coordinator, Reviewer, Liaison)."],
+        "password": [
+            "Use at least 12 characters (this one has 5). A few unrelated words make a long "
+            "password that is easy to remember."
+        ],
     }
+    with pytest.raises(Invalid) as caught, database.transaction() as session:
+        accounts.add_account(
+            session,
+            email="not an address",
+            name="N",
+            roles=[],
+            password=PASSWORD_STAFF_AUTH,
+            actor="t",
+            settings=load_settings(),
+        )
+    assert caught.value.errors["email"] == ["Enter an e-mail address in the form name@agency.gov."]
+    assert caught.value.errors["roles"] == ["Choose at least one role."]

@@ -23,6 +23,8 @@ from shared.config import (
     declared_settings,
 )
 
+pytestmark = pytest.mark.unit
+
 DOCUMENT = PROJECT_ROOT / "docs" / "configuration.md"
 
 

@@ -11,6 +11,8 @@ from shared.config import (
     load_settings,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def load_delivery_settings() -> DeliverySettings:
     return load_settings().delivery

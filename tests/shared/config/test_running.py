@@ -6,8 +6,7 @@ new is signed with the new key.
 
 Each step starts the apps again, as a deployment restarts its processes with the new
 environment. The staff cookie itself is no signature but a random id looked up in Redis
-(shared/staff_auth.py): rotating the key neither breaks it nor is needed to end it.
-"""
+(shared/staff_auth.py): rotating the key neither breaks it nor is needed to end it."""
 
 from __future__ import annotations
 
@@ -30,7 +29,8 @@ from services.review import create_app as review_app
 from shared.config import load_settings
 from shared.staff_auth import COOKIE_NAME
 from shared.testing import example_proposal
-from tests.factories import PASSWORD, alliance_signed_event, run_reporting_task, staff_member
+from tests.reporting.factories import run_reporting_task
+from tests.review.factories import PASSWORD, alliance_signed_event, staff_member
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases", "redis_client")]
 
