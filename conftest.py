@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tests submit many proposals from one address; the limit itself has its own test.
     os.environ.setdefault("INTAKE_RATE_LIMIT", "10000 per minute")
     # Staff passwords hashed at the least Argon2id cost (not 0.15 s a sign-in); the strong
-    # default has its own test (tests/integration/test_staff_auth.py).
+    # default has its own test (tests/shared/test_staff_auth.py).
     os.environ.setdefault("STAFF_PASSWORD_HASH", "fast")
     _servers = start_test_servers()
     os.environ.update(test_environment(_servers))

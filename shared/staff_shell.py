@@ -12,7 +12,7 @@ an app served on its own (as some tests do) still finds its own pages.
 Each navigation item goes to the first of its destinations whose roles the person holds, and
 is left out when none fits: the roles are those the destination admits (its view's
 ``staff_required(...)`` and its domain rule; ``()`` is any staff member), which
-``tests/integration/test_staff_shell.py`` checks by opening every destination in every role.
+``tests/shared/test_staff_shell.py`` checks by opening every destination in every role.
 
 Sign-out is a POST to review's ``/staff/sign-out`` from whichever service's page the person is
 on. Its CSRF token is made by that page's app and checked by review: both read the same Flask

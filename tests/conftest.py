@@ -70,3 +70,24 @@ def live_server() -> Iterator[Callable[[Any], str]]:
     yield serve
     for server in servers:
         server.stop()
+
+
+# Every test beside its code's mirror (tests/<service>/..., tests/shared, tests/deploy) says what it
+# needs: `unit` (a pure rule: no database, no Redis, no server) or `integration`.
+_MIRRORED = ("intake", "review", "reporting", "notify", "shared", "deploy")
+_SERVERS = {"servers", "migrated", "rolled_back", "clean_databases", "redis_client", "smtp_server"}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    wrong = []
+    for item in session.items:
+        parts = item.nodeid.split("/")
+        if len(parts) < 3 or parts[0] != "tests" or parts[1] not in _MIRRORED:
+            continue
+        kinds = {m.name for m in item.iter_markers()} & {"unit", "integration"}
+        if len(kinds) != 1:
+            wrong.append(f"{item.nodeid}: marked {sorted(kinds) or 'neither'}")
+        elif kinds == {"unit"} and _SERVERS & set(getattr(item, "fixturenames", ())):
+            wrong.append(f"{item.nodeid}: a unit test asks for a server")
+    if wrong:
+        raise pytest.UsageError("each test is either `unit` or `integration`:\n" + "\n".join(wrong))

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # Every secret and password this repository ships or has shipped as a default or an example
 # (code, docs, docker-compose.yml, .env.example), compared without case: anyone can read them, so
-# production refuses them. tests/unit/test_production_refusals.py greps the repository for such
+# production refuses them. tests/shared/config/test_production.py greps the repository for such
 # values and checks that each one is refused.
 KNOWN_DEFAULT_SECRETS: frozenset[str] = frozenset(
     {

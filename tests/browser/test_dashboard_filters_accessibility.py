@@ -18,8 +18,8 @@ from shared.config import load_agency_profile
 from tests.browser.test_reporting_accessibility import sign_in
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import LIAISON, OTHER_LIAISON, ROOFERS
-from tests.integration.test_conflict_reads import CORA, OTHER
-from tests.integration.test_dashboard_filters import CONSTRUCTION, GENERAL, seed
+from tests.reporting.conflicts.test_domain import CORA, OTHER
+from tests.reporting.figures.test_views import CONSTRUCTION, GENERAL, seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 

@@ -20,7 +20,7 @@ from services.reporting.worker import database
 from tests.browser.test_reporting_accessibility import seed, sign_in
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import COORDINATOR, proposal, submitted_event
-from tests.integration.test_evaluations import content, submit
+from tests.reporting.evaluations.test_views import content, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 

@@ -20,7 +20,7 @@ from shared.staff_auth import COOKIE_NAME
 from tests.browser_harness import assert_accessible, watch_errors
 from tests.factories import COORDINATOR, LIAISON, acting_as, alliance_signed_event, staff_session
 from tests.factories import run_reporting_task as run_task
-from tests.integration.test_evaluations import content, submit
+from tests.reporting.evaluations.test_views import content, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 

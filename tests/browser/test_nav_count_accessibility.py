@@ -33,7 +33,7 @@ from tests.factories import (
     staff_member,
     staff_session,
 )
-from tests.integration.test_notify_log import a_message, follows
+from tests.notify.log.test_views import a_message, follows
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("clean_databases")]
 

@@ -32,7 +32,7 @@ SIGNED = date(2026, 1, 15)
 
 class _Kept:
     """An outbox that keeps nothing: the sweep's and the resend's events are not what these
-    pages show (the resend's own event is tested in tests/integration)."""
+    pages show (the resend's own event is tested in tests/reporting/reports/)."""
 
     def add(self, session: Any, event: Any) -> None:
         return None

@@ -9,7 +9,7 @@ the original name for SNI and certificate checks. Redirects are never followed
 
 Why not a library: requests-hardened (the best kept) checks only the first address a name
 resolves to and allows loopback for every host or none; advocate is unmaintained. The rule
-here is small and tested (services/notify/webhooks/tests, tests/integration/test_webhooks.py).
+here is small and tested (tests/notify/webhooks/).
 """
 
 from __future__ import annotations

@@ -1,0 +1,21 @@
+"""Fixtures for the tests of intake: its app as a test uses it by default, and a client of it."""
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from services.intake import create_app
+
+
+@pytest.fixture
+def intake_app(redis_client: Any) -> Flask:
+    """The intake app in testing mode, its forms taking no CSRF token (a test of the token makes
+    an app of its own), on an emptied Redis."""
+    return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+
+
+@pytest.fixture
+def intake_client(intake_app: Flask) -> FlaskClient:
+    return intake_app.test_client()

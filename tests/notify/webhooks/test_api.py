@@ -1,0 +1,460 @@
+"""Webhooks end to end against real PostgreSQL, Redis and a real HTTP receiver on loopback
+(allowed by WEBHOOK_ALLOWED_HOSTS for these tests): the consumer records one delivery per
+(event, endpoint), the attempt is signed after Standard Webhooks (checked with the
+``standardwebhooks`` library), retried on the schedule and on Retry-After, 3xx fails and is
+never followed, 410 disables, days of failures disable and tell the Coordinator, staff replay.
+
+SSRF: every socket connect is watched; a connect anywhere but loopback fails the test, and
+the tests that name internal targets check that nothing was sent at all."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import socket
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from standardwebhooks import Webhook
+
+from services.notify.webhooks import client, domain, tasks
+from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.notify.worker import database
+from shared.config import load_settings
+from shared.db import utcnow
+from tests.helpers import queued_tasks, stored_rows
+from tests.intake.factories import submitted_event
+from tests.offline_dns import OfflineResolver
+from tests.shared.factories import COORDINATOR, REVIEWER, signed_in
+from tests.webhook_receiver import WebhookReceiver
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
+
+REAL_CONNECT = socket.socket.connect
+REAL_CONNECT_EX = socket.socket.connect_ex
+
+
+class NetworkGuard:
+    """Every connect of the test: any address but loopback is refused and fails the test."""
+
+    def __init__(self) -> None:
+        self.connects: list[Any] = []
+        self.outside: list[Any] = []
+
+    def check(self, sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            self.connects.append(address)
+            if not ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback:
+                self.outside.append(address)
+                raise AssertionError(f"a test tried to connect to {address}")
+
+
+@pytest.fixture(autouse=True)
+def guard(monkeypatch) -> Any:
+    watched = NetworkGuard()
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        watched.check(sock, address)
+        return REAL_CONNECT(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        watched.check(sock, address)
+        return REAL_CONNECT_EX(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    yield watched
+    assert watched.outside == [], "no test may send traffic beyond loopback"
+
+
+PUBLIC = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def names(monkeypatch) -> dict[str, list[str]]:
+    """Host names the resolver answers with the given addresses; addresses resolve as the
+    system reads them; any other name does not resolve. The network is never asked."""
+    resolver = OfflineResolver(
+        {
+            "hooks.example.org": [PUBLIC],
+            "xn--bcher-kva.example": [PUBLIC],  # bücher.example
+            "loopback.example.test": ["127.0.0.1"],
+            "127.0.0.1.nip.io": ["127.0.0.1"],
+            "rebind.example.test": [PUBLIC, "10.0.0.1"],
+            "v6.example.test": ["::1"],
+            "mapped.example.test": ["::ffff:169.254.169.254"],
+            "nat64.example.test": ["64:ff9b::a9fe:a9fe"],
+        }
+    )
+    return resolver.install(monkeypatch).names
+
+
+@pytest.fixture(autouse=True)
+def webhook_env(monkeypatch) -> None:
+    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m")
+    monkeypatch.setenv("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("WEBHOOK_READ_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("WEBHOOK_MAX_RETRY_AFTER_SECONDS", "3600")
+
+
+@pytest.fixture
+def receiver() -> Any:
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+def register(url: str, event_types: list[str] | None = None) -> tuple[uuid.UUID, str]:
+    with database.transaction() as session:
+        made = domain.create_endpoint(
+            session,
+            COORDINATOR,
+            url=url,
+            event_types=event_types or ["proposal.submitted"],
+            description="The partner portal",
+            settings=load_settings().webhooks,
+            now=utcnow(),
+        )
+        return made.endpoint.id, made.secret
+
+
+def planted(url: str) -> uuid.UUID:
+    """An endpoint stored as it is, past the registration check (as if its DNS changed)."""
+    endpoint_id, _secret = register("https://hooks.example.org/alliance")
+    with database.transaction() as session:
+        session.execute(
+            update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).values(url=url)
+        )
+    return endpoint_id
+
+
+def an_event(status_url: str = "https://apply.example/status?token=secret") -> dict[str, Any]:
+    return submitted_event(status_url=status_url).to_message()
+
+
+def consume(event: dict[str, Any]) -> None:
+    tasks.CONSUMERS[event["type"]](event=event)
+
+
+def deliveries(endpoint_id: uuid.UUID | None = None) -> list[WebhookDelivery]:
+    with database.transaction() as session:
+        query = select(WebhookDelivery).order_by(WebhookDelivery.created_at)
+        if endpoint_id is not None:
+            query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
+        found = list(session.scalars(query))
+        session.expunge_all()
+        return found
+
+
+def attempts(delivery_id: uuid.UUID) -> list[WebhookAttempt]:
+    with database.transaction() as session:
+        found = list(
+            session.scalars(
+                select(WebhookAttempt)
+                .where(WebhookAttempt.delivery_id == delivery_id)
+                .order_by(WebhookAttempt.number)
+            )
+        )
+        session.expunge_all()
+        return found
+
+
+def endpoint(endpoint_id: uuid.UUID) -> WebhookEndpoint:
+    with database.transaction() as session:
+        found = session.get(WebhookEndpoint, endpoint_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def one_delivery_for(url: str) -> tuple[uuid.UUID, uuid.UUID, str]:
+    endpoint_id, secret = register(url)
+    consume(an_event())
+    [delivery] = deliveries(endpoint_id)
+    return endpoint_id, delivery.id, secret
+
+
+# -- the API and the pages -----------------------------------------------------------------------
+
+
+def test_the_coordinator_registers_rotates_disables_and_deletes_through_the_api(notify_app):
+    client = signed_in(notify_app, COORDINATOR)
+    made = client.post(
+        "/api/v1/webhooks/endpoints",
+        json={
+            "url": "https://hooks.example.org/alliance",
+            "description": "Partner portal",
+            "event_types": ["report.overdue", "proposal.submitted", "report.overdue"],
+        },
+    )
+    assert made.status_code == 201
+    assert made.headers["Cache-Control"] == "no-store"  # it shows the secret
+    created = made.get_json()
+    secret = created["secret"]
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) >= 24
+    assert created["event_types"] == ["proposal.submitted", "report.overdue"]
+    endpoint_id = created["id"]
+
+    shown = client.get(f"/api/v1/webhooks/endpoints/{endpoint_id}").get_json()
+    assert "secret" not in shown
+    listed = client.get("/api/v1/webhooks/endpoints").get_data(as_text=True)
+    assert secret not in listed
+    with database.transaction() as session:
+        stored = session.get(WebhookEndpoint, uuid.UUID(endpoint_id))
+        assert stored is not None
+        assert secret.removeprefix("whsec_") not in stored.sealed_secret  # encrypted at rest
+
+    rotated = client.post(f"/api/v1/webhooks/endpoints/{endpoint_id}/secret").get_json()
+    assert rotated["secret"].startswith("whsec_")
+    assert rotated["secret"] != secret
+
+    disabled = client.patch(
+        f"/api/v1/webhooks/endpoints/{endpoint_id}",
+        json={"enabled": False, "description": "Paused"},
+    ).get_json()
+    assert (disabled["enabled"], disabled["description"]) == (False, "Paused")
+    assert disabled["disabled_reason"] == "Disabled by Cora."
+    consume(an_event())
+    assert deliveries() == []  # a disabled endpoint gets no new deliveries
+
+    assert client.delete(f"/api/v1/webhooks/endpoints/{endpoint_id}").status_code == 204
+    assert client.get(f"/api/v1/webhooks/endpoints/{endpoint_id}").status_code == 404
+
+
+def test_only_the_coordinator_manages_webhooks(notify_app):
+    endpoint_id, _secret = register("https://hooks.example.org/alliance")
+    reviewer = signed_in(notify_app, REVIEWER)
+    assert reviewer.get("/api/v1/webhooks/endpoints").status_code == 403
+    before = stored_rows(database)
+    assert reviewer.post(f"/api/v1/webhooks/endpoints/{endpoint_id}/secret").status_code == 403
+    paused = {"enabled": False, "description": "Paused"}
+    assert (
+        reviewer.patch(f"/api/v1/webhooks/endpoints/{endpoint_id}", json=paused).status_code == 403
+    )
+    assert reviewer.delete(f"/api/v1/webhooks/endpoints/{endpoint_id}").status_code == 403
+    assert stored_rows(database) == before  # the same secret, enabled, still there
+    assert reviewer.get("/staff/webhooks").status_code == 403
+    assert notify_app.test_client().get("/api/v1/webhooks/endpoints").status_code == 401
+    with database.transaction() as session, pytest.raises(Exception, match="Coordinator"):
+        domain.list_endpoints(session, REVIEWER)
+
+
+def test_staff_see_deliveries_and_replay_one(notify_app, receiver, redis_client):
+    endpoint_id, delivery_id, secret = one_delivery_for(receiver.url)
+    tasks.deliver(delivery_id)
+    redis_client.delete("notify")
+    client = signed_in(notify_app, COORDINATOR)
+
+    listed = client.get(f"/api/v1/webhooks/endpoints/{endpoint_id}/deliveries").get_json()
+    assert [(d["id"], d["status"]) for d in listed["deliveries"]] == [
+        (str(delivery_id), "delivered")
+    ]
+    replayed = client.post(f"/api/v1/webhooks/deliveries/{delivery_id}/replay")
+    assert replayed.status_code == 202
+    assert queued_tasks(redis_client, "notify") == [
+        ("notify.deliver_webhook", {"delivery_id": str(delivery_id)})
+    ]
+    assert tasks.deliver_webhook(delivery_id=str(delivery_id)) == "delivered"
+
+    assert len(receiver.received) == 2
+    Webhook(secret).verify(receiver.received[1].body, receiver.received[1].headers)
+    shown = client.get(f"/api/v1/webhooks/deliveries/{delivery_id}").get_json()
+    assert [(a["number"], a["status_code"], a["replayed_by"]) for a in shown["attempts_made"]] == [
+        (1, 200, None),
+        (2, 200, "cora@agency.example"),
+    ]
+    assert json.loads(shown["body"])["type"] == "proposal.submitted"
+    page = client.get(f"/staff/webhooks/deliveries/{delivery_id}").get_data(as_text=True)
+    assert "replayed by Cora" in page  # by name, not by address
+    assert client.post(f"/staff/webhooks/deliveries/{delivery_id}").status_code == 303
+
+
+# -- one address check for registration and delivery, form by form ----------------------------
+
+# Every way a URL can write an internal host; the autouse resolver answers the names at the end.
+INTERNAL_HOSTS = [
+    # IPv4 as inet_aton and getaddrinfo read it: decimal, hex, octal, short, mixed, trailing dot
+    "2130706433",
+    "0x7f000001",
+    "0177.0.0.1",
+    "127.1",
+    "0",
+    "0x7f.1",
+    "0177.0x0.1",
+    "017700000001",
+    "127.000.000.001",
+    "127.0.0.1.",
+    "2130706433.",
+    "10.1",
+    "167772161",  # 10.0.0.1
+    "0xa9fea9fe",  # 169.254.169.254
+    "0251.0376.0251.0376",  # 169.254.169.254
+    "100.64.1",  # CGNAT
+    "0.0.0.0",  # noqa: S104
+    "00",
+    "224.1",  # multicast
+    "240.1",  # reserved
+    "4294967295",  # broadcast
+    "１２７.０.０.１",  # full-width digits and dots: IDNA makes them 127.0.0.1  # noqa: RUF001
+    # IPv6, bracketed, with zone ids, and the forms that reach IPv4
+    "[::1]",
+    "[0:0:0:0:0:0:0:1]",
+    "[::1%25lo]",
+    "[fe80::1%25eth0]",
+    "[::]",
+    "[fd00::1]",
+    "[fec0::1]",  # site-local
+    "[ff02::1]",
+    "[::ffff:127.0.0.1]",  # IPv4-mapped
+    "[::ffff:7f00:1]",
+    "[::ffff:a00:1]",
+    "[::127.0.0.1]",  # IPv4-compatible
+    "[64:ff9b::7f00:1]",  # NAT64
+    "[2002:7f00:1::]",  # 6to4
+    "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",  # Teredo
+    # names of this machine or of a private network, refused without a look-up
+    "localhost",
+    "LOCALHOST",
+    "localhost.",
+    "ip6-localhost",
+    "ip6-loopback",
+    "anything.localhost",
+    "a.b.localhost.",
+    "metadata.google.internal",
+    "printer.local",
+    # names that resolve to an internal address (one bad address among good ones too)
+    "loopback.example.test",
+    "127.0.0.1.nip.io",
+    "rebind.example.test",
+    "v6.example.test",
+    "mapped.example.test",
+    "nat64.example.test",
+]
+PUBLIC_ONLY = "The URL must point to a public address, not an internal one: "
+
+
+def stored_urls() -> list[str]:
+    with database.transaction() as session:
+        return list(session.scalars(select(WebhookEndpoint.url)))
+
+
+@pytest.mark.parametrize("host", INTERNAL_HOSTS)
+def test_the_api_refuses_an_internal_host_however_written(monkeypatch, notify_app, host):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    client = signed_in(notify_app, COORDINATOR)
+
+    answer = client.post(
+        "/api/v1/webhooks/endpoints",
+        json={"url": f"https://{host}/hooks", "event_types": ["proposal.submitted"]},
+    )
+
+    assert answer.status_code == 422
+    errors = answer.get_json()["errors"]
+    assert list(errors) == ["url"]
+    assert errors["url"][0].startswith(PUBLIC_ONLY)
+    assert stored_urls() == []
+
+
+@pytest.mark.parametrize(
+    ("url", "reached"),
+    [
+        ("https://hooks.example.org/alliance", (PUBLIC, 443)),
+        ("https://HOOKS.example.org./alliance", (PUBLIC, 443)),
+        ("https://bücher.example/hooks", (PUBLIC, 443)),
+        (f"https://{PUBLIC}:8443/hooks", (PUBLIC, 8443)),
+        ("https://1.1.1.1/hooks", ("1.1.1.1", 443)),
+        ("https://[2606:4700:4700::1111]/hooks", ("2606:4700:4700::1111", 443, 0, 0)),
+    ],
+)
+def test_a_public_endpoint_is_registered_and_delivery_goes_to_its_address(
+    monkeypatch, notify_app, guard, url, reached
+):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    staff = signed_in(notify_app, COORDINATOR)
+
+    answer = staff.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+
+    assert answer.status_code == 201, answer.get_json()
+    assert stored_urls() == [url]
+    # Delivery passes the check and connects to the address (the guard stops it there).
+    with pytest.raises(AssertionError, match="a test tried to connect to"):
+        client.post(
+            url, body=b"{}", headers={}, allowed_hosts=(), connect_timeout=1, read_timeout=1
+        )
+    assert guard.outside == [reached]
+    guard.outside.clear()
+
+
+def test_a_name_that_does_not_resolve_is_refused_at_registration_and_retried_at_delivery(
+    monkeypatch, notify_app, names
+):
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    client = signed_in(notify_app, COORDINATOR)
+    url = "https://hooks.exmaple.org/alliance"
+
+    answer = client.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {
+        "url": [
+            "The name hooks.exmaple.org does not resolve to any address: check it, or "
+            "register the endpoint once its DNS name is set up."
+        ]
+    }
+    endpoint_id = planted(url)
+    consume(an_event())
+    [delivery] = deliveries(endpoint_id)
+    assert tasks.deliver(delivery.id).status == "pending"
+    [attempt] = attempts(delivery.id)
+    assert attempt.error.startswith("hooks.exmaple.org could not be resolved")
+
+
+@pytest.mark.parametrize(
+    ("allowed", "url"),
+    [
+        ("127.0.0.1", "http://127.1:{port}/hooks"),
+        ("127.0.0.1", "http://2130706433:{port}/hooks"),
+        ("localhost", "http://localhost.:{port}/hooks"),
+        ("loopback.example.test", "http://loopback.example.test:{port}/hooks"),
+    ],
+)
+def test_an_operator_allowed_loopback_host_is_registered_and_reached(
+    monkeypatch, notify_app, receiver, guard, names, allowed, url
+):
+    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", allowed)
+    names["localhost"] = ["127.0.0.1"]  # the receiver listens on IPv4
+    url = url.format(port=receiver.port)
+    client = signed_in(notify_app, COORDINATOR)
+
+    by_api = client.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+    by_page = client.post("/staff/webhooks", data={"url": url, "event_types": ["report.overdue"]})
+
+    assert (by_api.status_code, by_page.status_code) == (201, 201)
+    endpoint_id = uuid.UUID(by_api.get_json()["id"])
+    consume(an_event())
+    [delivery] = deliveries(endpoint_id)
+    assert tasks.deliver(delivery.id).status == "delivered"
+    assert len(receiver.received) == 1
+    assert [c for c in guard.connects if c[1] == receiver.port] == [("127.0.0.1", receiver.port)]
+    # Without the operator's word the same URL is refused on both paths.
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS")
+    again = client.post(
+        "/api/v1/webhooks/endpoints", json={"url": url, "event_types": ["proposal.submitted"]}
+    )
+    assert again.status_code == 422
+    consume(submitted_event().to_message())
+    [later] = [d for d in deliveries(endpoint_id) if d.id != delivery.id]
+    assert tasks.deliver(later.id).status == "pending"
+    assert attempts(later.id)[0].error.startswith("refused: ")
+    assert len(receiver.received) == 1

@@ -1,0 +1,37 @@
+"""Builders of reporting's things: its consumers run as its worker runs them, and a
+partner's submitted report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from shared.events import Event
+
+# -- reporting ---------------------------------------------------------------------------------
+
+
+def run_reporting_task(name: str, event: Event) -> None:
+    """Run one of reporting's tasks (``reporting.alliance_signed``, ...) on ``event`` here, in
+    this process, as its worker would."""
+    import services.reporting.tasks
+
+    services.reporting.tasks.celery.tasks[name](event=event.to_message())
+
+
+def partner_submits(
+    monkeypatch: Any, report_id: uuid.UUID, data: Mapping[str, str], at: datetime
+) -> None:
+    """The partner submits ``data`` (the form's fields) through the report's link at ``at``."""
+    from services.reporting import create_app as reporting_app
+    from services.reporting.reports import tokens
+    from services.reporting.submissions import views as form_views
+
+    monkeypatch.setattr(form_views, "now", lambda: at)
+    client = reporting_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    answer = client.post(
+        f"/reports/{tokens.make_token(report_id)}", data={**data, "action": "submit"}
+    )
+    assert answer.status_code == 303, answer.get_data(as_text=True)
