@@ -1,4 +1,4 @@
-"""Every e-mail notify sends, read on a phone (issue 16): the HTML part links with words, never
+"""Every e-mail notify sends, read on a phone: the HTML part links with words, never
 with a raw web address, and fits a 390 px wide screen in Chromium however long the signed
 links, addresses and errors in it are; the plain-text part puts each web address on its own
 line, after a short label.

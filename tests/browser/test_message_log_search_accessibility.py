@@ -1,5 +1,5 @@
 """The message log's search in headless Chromium, behind the same gateway as ``make run``
-(issue 16): a signed-in Coordinator types part of a reference, then part of a partner's name,
+a signed-in Coordinator types part of a reference, then part of a partner's name,
 into the labelled search field beside the reference filter, at 1280 and 390 px. Only those
 messages are listed, the page stays within the screen, and axe-core finds no WCAG 2.1 AA /
 Section 508 violation.

@@ -1,4 +1,4 @@
-"""A message's page in notify's log on a phone (issue 16): the plain-text part of a reminder
+"""A message's page in notify's log on a phone: the plain-text part of a reminder
 holds long web addresses (the report's staff page, a webhook's), which did not wrap (USWDS has no
 overflow-wrap utility) and made the page 493 px wide at 390. The project's stylesheet
 (shared/static/site/site.css, after uswds.min.css) wraps it; the page fits 390 px with the

@@ -1,4 +1,4 @@
-"""Review's pages in words, in headless Chromium at 1280 and 390 px (issue 16), with axe on
+"""Review's pages in words, in headless Chromium at 1280 and 390 px, with axe on
 each: the queue filtered by a state chosen by its name, a resubmitted proposal's changes as the
 form names them, a refused approval's error summary naming the liaison field by its label, the
 decisions page naming the lead division, and the site title leading to the queue."""

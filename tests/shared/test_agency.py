@@ -3,7 +3,7 @@ here) with the zone named, EST in winter and EDT in summer, never UTC: notify's 
 and a message's page, a proposal's history in review, an alliance's reports in reporting.
 
 Every page's banner names whose official website it is (a state plan's state, or the United
-States government), and the program's icon is served: issue 16's "Smaller" items."""
+States government), and the program's icon is served."""
 
 from __future__ import annotations
 

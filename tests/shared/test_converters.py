@@ -11,7 +11,7 @@ shared/converters.py's ``<number:...>``, whose bounds keep every matched value i
 column. Query strings get the same shapes in the names the pages and APIs read (``page``,
 ``version``, ...): a 4xx or an answer that ignores them, never a 500.
 
-Finding 5 of issue 15: ``/staff/alliances/<id>/evaluations/0/10000`` and
+Once, ``/staff/alliances/<id>/evaluations/0/10000`` and
 ``.../99999999999999999999/1`` of a real alliance answered 500.
 
 ``<number:...>`` (shared/converters.py): what it matches, and how the OpenAPI document

@@ -37,8 +37,9 @@ class CoordinatorRecipient:
 
     @property
     def cause_suffix(self) -> str:
-        """What a message's cause ends with: ``coordinator`` for the fallback (as before
-        issue 16), ``coordinator:<staff id>`` for a named Coordinator."""
+        """What a message's cause ends with: ``coordinator`` for the fallback (and every
+        message recorded before Coordinators were known by name), ``coordinator:<staff id>``
+        for a named Coordinator."""
         return "coordinator" if self.staff_id is None else f"coordinator:{self.staff_id}"
 
 

@@ -3,7 +3,7 @@ that stalls mid-conversation or after the content), STARTTLS and AUTH, and the c
 files backends MAIL_BACKEND chooses. What tests/notify/delivery/test_domain.py covers already
 (SMTP down then back, a connection dropped after DATA, a permanent 5xx) is not repeated.
 
-A long subject stays one line in the raw message (issue 16: "a folded Subject: header").
+A long subject stays one line in the raw message (no folded Subject: header).
 
 Python's e-mail package folds every header at 78 columns, so a subject such as "Action
 required: your quarterly report for AP-2026-00042 of <a partner's name> is overdue" went out

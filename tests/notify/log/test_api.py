@@ -1,8 +1,8 @@
 """Notify's staff API: held decision messages, previewed, edited, released, held, resent.
 
-Notify's staff rules (services/notify/log/domain.py), and the defect of issue 8: a reviewer who
-declared a conflict of interest could still list, read and edit the held messages about that
-organization's proposal in notify. Conflicts reach notify as review's
+Notify's staff rules (services/notify/log/domain.py), including a mistake once made: a
+reviewer who declared a conflict of interest could still list, read and edit the held messages
+about that organization's proposal in notify. Conflicts reach notify as review's
 ``staff.conflict_declared`` event, consumed by ``notify.conflict_declared``.
 
 What waits and where the public goes: the staff navigation's "Messages" asks notify how many
@@ -21,7 +21,7 @@ The message log in notify's staff pages (``/staff/log``, ``/staff/log/<id>``) an
 last answer and both parts; filters by reference, recipient and status; pages; resend with a
 confirmation; and who sees what (any staff member, never a partner they are in conflict with).
 
-The message log's search (issue 16): ``q`` on ``/staff/log`` and ``GET /api/v1/messages``
+The message log's search: ``q`` on ``/staff/log`` and ``GET /api/v1/messages``
 finds part of a reference (``ap-2026-1``, ``2026-0001``), part of a subject, or part of the
 partner organization's name (kept folded in ``organization_key``), case aside; the
 exact-reference filter stays as it was. A search never reaches past what the person may read

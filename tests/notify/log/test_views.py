@@ -3,7 +3,7 @@
 last answer and both parts; filters by reference, recipient and status; pages; resend with a
 confirmation; and who sees what (any staff member, never a partner they are in conflict with).
 
-Each person sees what is theirs (issue 15, findings 1 and 2).
+Each person sees what is theirs.
 
 1. The partner's status page (intake's ``/status/<token>``) lists only the messages sent to the
    partner's own contact: never the Coordinator's alert, a liaison's "Action required" or
@@ -20,7 +20,7 @@ The messages are made by notify's own consumers from the events the other servic
 
 Notify's staff API: held decision messages, previewed, edited, released, held, resent.
 
-The message log's search (issue 16): ``q`` on ``/staff/log`` and ``GET /api/v1/messages``
+The message log's search: ``q`` on ``/staff/log`` and ``GET /api/v1/messages``
 finds part of a reference (``ap-2026-1``, ``2026-0001``), part of a subject, or part of the
 partner organization's name (kept folded in ``organization_key``), case aside; the
 exact-reference filter stays as it was. A search never reaches past what the person may read
@@ -31,12 +31,12 @@ Notify's staff pages say who edited, released, resent, registered or replayed by
 by e-mail address; the API gives the name beside the address; rows recorded before names
 were kept still read, by the address.
 
-Notify's staff rules (services/notify/log/domain.py), and the defect of issue 8: a reviewer who
-declared a conflict of interest could still list, read and edit the held messages about that
-organization's proposal in notify. Conflicts reach notify as review's
+Notify's staff rules (services/notify/log/domain.py), including a mistake once made: a
+reviewer who declared a conflict of interest could still list, read and edit the held messages
+about that organization's proposal in notify. Conflicts reach notify as review's
 ``staff.conflict_declared`` event, consumed by ``notify.conflict_declared``.
 
-The message log is in the order of the times it shows (issue 16): each row shows when the
+The message log is in the order of the times it shows: each row shows when the
 message was sent (or, until it is, when it was recorded), and the rows go newest first by that
 time. A decision letter held for a last look is recorded long before it is sent: it used to
 sit among the older messages, under the time it was sent."""

@@ -1,4 +1,4 @@
-"""The e-mails themselves (issue 10), against real PostgreSQL, Redis and a real (in-process,
+"""The e-mails themselves, against real PostgreSQL, Redis and a real (in-process,
 aiosmtpd) SMTP server: every event of SPEC's notification table gives the right people the
 right message (subject, plain text and HTML with its CSS inlined, the agency's logo and
 signature, absolute links) and, where due, a report calendar (.ics) that mail clients update

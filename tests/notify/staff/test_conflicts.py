@@ -1,6 +1,6 @@
-"""Notify's staff rules (services/notify/log/domain.py), and the defect of issue 8: a reviewer who
-declared a conflict of interest could still list, read and edit the held messages about that
-organization's proposal in notify. Conflicts reach notify as review's
+"""Notify's staff rules (services/notify/log/domain.py), including a mistake once made: a
+reviewer who declared a conflict of interest could still list, read and edit the held messages
+about that organization's proposal in notify. Conflicts reach notify as review's
 ``staff.conflict_declared`` event, consumed by ``notify.conflict_declared``."""
 
 from __future__ import annotations

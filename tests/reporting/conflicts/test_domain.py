@@ -1,5 +1,5 @@
-"""A declared conflict of interest hides the partner everywhere in reporting (issue 15,
-finding 4): the CSV exports, the evaluation pages, the dashboard, the work list and the
+"""A declared conflict of interest hides the partner everywhere in reporting: the
+CSV exports, the evaluation pages, the dashboard, the work list and the
 reporting APIs leave it out for that person, or refuse them its own pages, and a note says
 that something was left out (services/reporting/people.py ``hidden_from``).
 

@@ -11,7 +11,7 @@ The queue's and the decisions' pure rules: no database, no app.
 Review's pages say things in words, not codes: the queue's State filter lists the states by
 name, the decisions and proposal pages show the profile's labels, the decision form's error
 summary names each field by its label, and the changes since the previous version read as
-the form names them (issue 16)."""
+the form names them."""
 
 from __future__ import annotations
 
@@ -242,7 +242,7 @@ def test_a_reviewer_claims_an_unheld_proposal_and_gives_back_only_their_own(sess
     ("who", "reviewer_id"),
     [
         ("the other", "self"),  # claim it over the holder
-        ("the other", None),  # drop the holder's claim (issue 8: null skipped the check)
+        ("the other", None),  # drop the holder's claim (a null once skipped the check)
         ("the holder", "other"),  # hand it to someone else
     ],
 )

@@ -9,7 +9,7 @@ Review's staff pages over HTTP: queue, proposal, decisions, conflicts.
 Review's pages say things in words, not codes: the queue's State filter lists the states by
 name, the decisions and proposal pages show the profile's labels, the decision form's error
 summary names each field by its label, and the changes since the previous version read as
-the form names them (issue 16)."""
+the form names them."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""What ``APP_ENV=production`` refuses (issue 15, finding 3), one refusal at a time: each names
+"""What ``APP_ENV=production`` refuses, one refusal at a time: each names
 its variable and what to do, and never repeats a secret. Development keeps its defaults.
 
 Production refuses every secret and password this repository publishes, whatever file it is
-in, and every process refuses to start with one (issue 15, finding 3). ``.env.example`` lists
+in, and every process refuses to start with one. ``.env.example`` lists
 exactly the variables shared/config/ declares (and the few docker-compose.yml adds).
 
 The per-variable refusals are tested one by one in tests/shared/config/test_production.py."""

@@ -1,4 +1,4 @@
-"""Rotating ``SECRET_KEY`` (issue 15): put the new key in ``SECRET_KEY`` and the old one in
+"""Rotating ``SECRET_KEY``: put the new key in ``SECRET_KEY`` and the old one in
 ``SECRET_KEY_FALLBACKS``. What the old key signed keeps opening (a partner's status link and
 report link, the Flask session cookie and the CSRF token of a signed-in staff member's page, an
 endpoint's sealed webhook secret) until the old key is dropped from the fallbacks; everything
