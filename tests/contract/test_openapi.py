@@ -34,7 +34,9 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.contract.conftest import Service
 
-pytestmark = pytest.mark.integration
+# A service's whole document is fuzzed in one test: review's takes 100-140 s beside the other
+# workers' whole systems, too near pytest-timeout's 180 s for every test.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(480)]
 
 CHECKS = [
     not_a_server_error,
