@@ -25,3 +25,11 @@ def review_client(review_app: Flask) -> FlaskClient:
 def session(rolled_back: Any) -> Any:
     """A session on review's database, rolled back after the test (``rolled_back``)."""
     return rolled_back("review")
+
+
+@pytest.fixture
+def program(session):
+    """Roofers, Ironworkers, Masons and Painters in their roundtables (``build_program``)."""
+    from tests.review.factories import build_program
+
+    return build_program(session)
