@@ -29,6 +29,20 @@ help:
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 	@echo "make assets re-vendor USWDS into shared/static/uswds/ (after changing package.json)"
 
+# Install a lock file and the project (editable) into the venv: with uv, which takes seconds
+# where pip takes half a minute, and with pip where uv cannot be installed or fails (a
+# machine with only pip's configured indexes, say). pip's find-links (/opt/wheels on the CI
+# machines) are passed on to uv.
+FIND_LINKS = $(shell $(PIP) config get global.find-links 2>/dev/null)
+define install_locked
+{ $(PIP) install -q uv >/dev/null 2>&1 && \
+  $(BIN)/uv pip install -q --python $(PY) $(if $(FIND_LINKS),--find-links $(FIND_LINKS)) -r $(1) && \
+  $(BIN)/uv pip install -q --python $(PY) --no-deps -e . ; } || \
+{ echo "[make] uv could not install $(1): installing with pip"; \
+  $(PIP) install -q -r $(1) && \
+  { $(PIP) install -q --no-deps -e . 2>/dev/null || $(PIP) install --no-deps -e . ; } ; }
+endef
+
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 	  { echo "[make] Python 3.11 or newer is needed: install it, or run 'make PYTHON=python3.11 ...'"; exit 1; }
@@ -37,14 +51,12 @@ $(PY):
 
 $(VENV)/.run-installed: requirements/run.lock pyproject.toml | $(PY)
 	@echo "[make] installing the locked dependencies (requirements/run.lock) ..."
-	@$(PIP) install -q -r requirements/run.lock
-	@$(PIP) install -q --no-deps -e . 2>/dev/null || $(PIP) install --no-deps -e .
+	@$(call install_locked,requirements/run.lock)
 	@touch $@
 
 $(VENV)/.dev-installed: requirements/dev.lock pyproject.toml | $(PY)
 	@echo "[make] installing the locked dependencies with the test tools (requirements/dev.lock) ..."
-	@$(PIP) install -q -r requirements/dev.lock
-	@$(PIP) install -q --no-deps -e . 2>/dev/null || $(PIP) install --no-deps -e .
+	@$(call install_locked,requirements/dev.lock)
 	@touch $@ $(VENV)/.run-installed
 
 run: $(VENV)/.run-installed
