@@ -1,8 +1,8 @@
 """Browser tests: headless Debian Chromium driven by Playwright, accessibility by axe-core.
 
 The fixtures that use this module live in ``tests/conftest.py``: ``browser`` (one Chromium
-per test session), ``page`` (a fresh browser context per test) and ``live_server`` (serves a
-Flask or any WSGI app on 127.0.0.1 in a background thread)::
+for the browser tests in a row), ``page`` (a fresh browser context per test) and
+``live_server`` (serves a Flask or any WSGI app on 127.0.0.1 in a background thread)::
 
     @pytest.mark.browser
     def test_form(page, live_server):
@@ -21,8 +21,8 @@ which ``make test`` runs).
 
 While a Playwright session is open, the main thread looks to asyncio as if a loop were running
 (that is how Playwright's sync API works), so ``asyncio.run()`` would fail in any test run
-after it. The browser tests therefore run last in one process, and under xdist each
-browser module has its own Chromium (tests/scheduling.py).
+after it. The browser tests therefore run one after another at the end (tests/scheduling.py)
+on one Chromium, which ``tests/conftest.py`` closes before any other test.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,8 @@ def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
 
 
-def _axe_source() -> str:
+@cache
+def axe_source() -> str:
     if not AXE_SCRIPT.is_file():
         pytest.fail(
             f"{AXE_SCRIPT.relative_to(ROOT)} is missing: run 'make test' "
@@ -84,8 +86,8 @@ def run_axe(page: Page, *, tags: tuple[str, ...] = AXE_TAGS) -> dict[str, Any]:
     # page.evaluate runs over the DevTools protocol, so a page's Content-Security-Policy
     # does not stop axe from being injected (a <script> tag would be).
     if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(_axe_source())
-    options = {"runOnly": {"type": "tag", "values": list(tags)}}
+        page.evaluate(axe_source())
+    options = {"runOnly": {"type": "tag", "values": list(tags)}, "resultTypes": ["violations"]}
     results: dict[str, Any] = page.evaluate(
         "(options) => axe.run(document, options)",
         options,
@@ -184,7 +186,10 @@ class LiveServer:
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"live-server-{self.url}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"live-server-{self.url}",
+            daemon=True,
         )
 
     def start(self) -> LiveServer:

@@ -4,7 +4,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from deploy.embedded import free_port
-from tests.scheduling import browser_scope
 from tests.smtp import SmtpServer
 
 if TYPE_CHECKING:
@@ -20,33 +19,67 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 # Browser tests (tests/browser_harness.py). Playwright is imported only when a test asks for it.
-# In one process they run after every other test, on one Chromium; under xdist each browser
-# module opens its own (tests/scheduling.py).
+# The browser tests of a run come one after another (tests/scheduling.py), on one Chromium,
+# closed once the next test is not a browser test: while Playwright is open, asyncio thinks
+# a loop runs in the main thread, which would break ``asyncio.run()`` in a later test.
+class _Chromium:
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self.browser: Browser | None = None
+
+    def open(self) -> "Browser":
+        if self.browser is None:
+            from playwright.sync_api import sync_playwright
+
+            from tests.browser_harness import launch_chromium
+
+            self._playwright = sync_playwright().start()
+            try:
+                self.browser = launch_chromium(self._playwright)
+            except BaseException:
+                self.close()
+                raise
+        return self.browser
+
+    def close(self) -> None:
+        browser, playwright = self.browser, self._playwright
+        self.browser = self._playwright = None
+        try:
+            if browser is not None:
+                browser.close()
+        finally:
+            if playwright is not None:
+                playwright.stop()
 
 
-@pytest.fixture(scope=browser_scope)
-def browser() -> "Iterator[Browser]":
-    from playwright.sync_api import sync_playwright
+_chromium = _Chromium()
 
-    from tests.browser_harness import launch_chromium
 
-    playwright = sync_playwright().start()
+@pytest.fixture
+def browser() -> "Browser":
+    return _chromium.open()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     try:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
+        return (yield)
     finally:
-        playwright.stop()
+        if nextitem is None or nextitem.get_closest_marker("browser") is None:
+            _chromium.close()
 
 
 @pytest.fixture
 def page(browser: "Browser") -> "Iterator[Page]":
     """A page in a fresh context; the test fails if the browser refused anything under a
     page's Content-Security-Policy (tests/browser_harness.py watch_csp_violations)."""
-    from tests.browser_harness import assert_no_csp_violation, watch_csp_violations
+    from tests.browser_harness import assert_no_csp_violation, axe_source, watch_csp_violations
 
     context = browser.new_context()
     context.set_default_timeout(10_000)
+    # axe-core in every page of the context, compiled once, instead of sent to each page
+    # that a test checks (run_axe sends it to a page that lacks it).
+    context.add_init_script(script=axe_source())
     violations = watch_csp_violations(context)
     try:
         yield context.new_page()

@@ -15,11 +15,11 @@ they wait beside the tests that compute, and each goes to whichever worker is fr
   worker (each holds some 20 PostgreSQL connections and starts a dozen processes). Each
   worker notes for the controller what it needs to know (``note_for_controller``): the
   controller sees only the tests' ids.
-- While Playwright's session is open, asyncio thinks a loop runs in the main thread, which
-  would break ``asyncio.run()`` in any later test of the process. In one process the browser
-  tests run last, on one Chromium; under xdist, where any test may follow, the ``browser``
-  fixture opens one Chromium a module and closes it after (``browser_scope``), so a browser
-  module is one unit of work.
+- The browser tests come last, one after another, so that they share one Chromium (the
+  ``browser`` fixture, tests/conftest.py), closed before any other test: while Playwright's
+  session is open, asyncio thinks a loop runs in the main thread, which would break
+  ``asyncio.run()``. Under xdist the whole cycle in a browser is the exception: it waits
+  longest, so it starts first, and its Chromium closes after it.
 
 (xdist's own ``loadgroup`` would do the grouping with ``xdist_group`` marks, but with pytest 9
 it no longer groups anything: it renames the tests' ids, which pytest 9 builds otherwise.)
@@ -60,7 +60,7 @@ def _expected_seconds(item: pytest.Item) -> float:
 def run_order(items: list[pytest.Item], *, parallel: bool) -> None:
     """Sort ``items`` in place: the longest waits first, then the rest as collected, then the
     browser tests. In one process (not ``parallel``) every browser test comes last, the whole
-    cycle too: the session's one Chromium stays open from the first browser test on."""
+    cycle too: one Chromium serves them all."""
 
     def key(item: pytest.Item) -> tuple[bool, float]:
         expected = _expected_seconds(item)
@@ -68,12 +68,6 @@ def run_order(items: list[pytest.Item], *, parallel: bool) -> None:
         return (browser and not (parallel and expected), -expected)
 
     items.sort(key=key)  # stable: the rest keeps the collected order
-
-
-def browser_scope(fixture_name: str, config: pytest.Config) -> str:
-    """The ``browser`` fixture's scope: one Chromium a session in one process; under xdist
-    one a module, closed before the worker's next module, which may be any test."""
-    return "module" if hasattr(config, "workerinput") else "session"
 
 
 def _shares_a_fixture(item: pytest.Item) -> bool:

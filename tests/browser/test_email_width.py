@@ -195,7 +195,7 @@ def test_the_text_part_puts_each_web_address_on_its_own_line(
             assert line.strip() == url, f"{template}: {line!r}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": PHONE, "height": 800})
     try:

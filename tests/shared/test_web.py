@@ -394,3 +394,14 @@ def test_a_signed_in_person_without_conflicts_acts_with_none(redis_client):
     reviewer = staff_member("rita@agency.example", "reviewer")
 
     assert acting_at(create_review_app({"TESTING": True}), "/", reviewer) == acting_as(reviewer)
+
+
+def test_the_vendored_assets_are_kept_an_hour_and_the_pages_never() -> None:
+    client = create_app({"TESTING": True}).test_client()
+    for asset in ("/assets/uswds/js/uswds.min.js", "/assets/site/site.css"):
+        answer = client.get(asset)
+        assert answer.status_code == 200, asset
+        assert answer.headers["Cache-Control"] == "public, max-age=3600", asset
+    page = client.get("/apply")
+    assert page.status_code == 200
+    assert "max-age" not in page.headers.get("Cache-Control", "")
