@@ -93,16 +93,26 @@ def main() -> None:
     "--concurrency", type=int, default=1, show_default=True, help="Worker processes per service."
 )
 @click.option(
+    "--web-workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Web processes (gunicorn workers, 4 threads each).",
+)
+@click.option(
     "--var-dir",
     type=click.Path(path_type=Path),
     default=lambda: VAR_DIR.read(os.environ),
     show_default="var/ or $VAR_DIR",
 )
-def run(port: int, concurrency: int, var_dir: Path) -> None:
+def run(port: int, concurrency: int, web_workers: int, var_dir: Path) -> None:
     """Start the whole system (embedded servers unless URLs are set)."""
     from deploy.supervisor import Supervisor
 
-    sys.exit(Supervisor(var_dir=var_dir.resolve(), port=port, concurrency=concurrency).run())
+    supervisor = Supervisor(
+        var_dir=var_dir.resolve(), port=port, concurrency=concurrency, web_workers=web_workers
+    )
+    sys.exit(supervisor.run())
 
 
 @main.command()

@@ -95,11 +95,20 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, *, var_dir: Path, port: int, concurrency: int, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        *,
+        var_dir: Path,
+        port: int,
+        concurrency: int,
+        web_workers: int = 2,
+        host: str = "127.0.0.1",
+    ):
         self.var_dir = var_dir
         self.port = port
         self.host = host
         self.concurrency = concurrency
+        self.web_workers = web_workers
         self.children: list[Child] = []
         self.postgres: EmbeddedPostgres | None = None
         self.valkey: EmbeddedValkey | None = None
@@ -152,7 +161,7 @@ class Supervisor:
                     "--bind",
                     f"{self.host}:{self.port}",
                     "--workers",
-                    "2",
+                    str(self.web_workers),
                     "--threads",
                     "4",
                     "--graceful-timeout",

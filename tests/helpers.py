@@ -82,3 +82,21 @@ def start_beat(*, env: dict[str, str], schedule: Path, log_path: Path) -> subpro
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+
+
+def empty_every_table(cleaners: list[Any]) -> None:
+    """Empty every service table (schemas stay as migrated) and restart the sequences.
+
+    ``cleaners``: the ``_cleaners`` fixture, each database's engine, tables and sequences.
+    DELETE with foreign-key triggers off: on the few rows a test leaves this takes
+    milliseconds, where TRUNCATE of 80 tables took about 0.14 s a test.
+    """
+    from sqlalchemy import text
+
+    for engine, tables, sequences in cleaners:
+        # Names read from pg_tables/pg_sequences, not from any input.
+        statements = [f'DELETE FROM "{table}";' for table in tables]  # noqa: S608
+        statements += [f'ALTER SEQUENCE "{sequence}" RESTART;' for sequence in sequences]
+        with engine.begin() as conn:  # one round trip per database
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("DO $clean$ BEGIN " + " ".join(statements) + " END $clean$"))

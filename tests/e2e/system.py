@@ -19,7 +19,11 @@ from shared.config import SERVICES, database_url_variable, reset_settings
 
 
 class RunningSystem:
-    def __init__(self, *, var_dir: Path, port: int, env: dict[str, str]):
+    """``alliance run`` as ``make run`` starts it, except with one web process (of 4 threads)
+    where ``make run`` has two: a test sends a request or a few at a time, and the suite runs
+    up to three whole systems at once on two cores (``web_workers`` to choose)."""
+
+    def __init__(self, *, var_dir: Path, port: int, env: dict[str, str], web_workers: int = 1):
         self.var_dir = var_dir
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
@@ -37,6 +41,8 @@ class RunningSystem:
                 str(port),
                 "--var-dir",
                 str(var_dir),
+                "--web-workers",
+                str(web_workers),
             ],
             env=env,
             stdout=self._out,
