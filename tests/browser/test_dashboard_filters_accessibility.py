@@ -101,7 +101,8 @@ def test_the_filtered_dashboard_reads_fits_prints_and_passes_axe(page: Page, bas
         assert_accessible(page, context_label=f"the dashboard refusing its filters at {width} px")
 
     answer = page.request.get(
-        f"{base_url}/staff/dashboard.pdf?period=2024-q1&division={CONSTRUCTION}"
+        f"{base_url}/staff/dashboard.pdf?period=2024-q1&division={CONSTRUCTION}",
+        timeout=60_000,  # a PDF drawn on a machine busy with the rest of the suite
     )
     assert answer.status == 200
     assert answer.headers["content-type"] == "application/pdf"
