@@ -6,7 +6,6 @@ import os
 import re
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -207,19 +206,11 @@ def test_the_approval_letter_comes_first_and_the_signed_mail_only_after_the_sign
     system, smtp_server, databases
 ):
     # Imported here: that module imports this one's helpers.
-    from tests.e2e.test_report_reminders import LIAISON_EMAIL, StaffClient, store
+    from tests.e2e.test_report_reminders import LIAISON_EMAIL, StaffClient, add_liaison
 
     proposal = submit_and_read_receipt(system, smtp_server)
     reference = proposal["reference"]
-    liaison_id = uuid.uuid4()
-    store(
-        databases["review"],
-        "INSERT INTO staff_users (id, email, name, password_hash, roles, active, created_at,"
-        " updated_at) VALUES (:id, :email, 'Lee Liaison', 'unused', ARRAY['liaison'], true,"
-        " now(), now())",
-        id=liaison_id,
-        email=LIAISON_EMAIL,
-    )
+    liaison_id = add_liaison(databases["review"])
     staff = StaffClient(system, system.staff_cookie("coordinator", "reviewer"))
     staff.start()
     status, prepared = staff.call(

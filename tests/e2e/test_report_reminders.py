@@ -107,6 +107,21 @@ def store(url: str, sql: str, **params: Any) -> None:
         engine.dispose()
 
 
+def add_liaison(review_database: str) -> uuid.UUID:
+    """Lee Liaison (LIAISON_EMAIL), a liaison on review's staff, stored straight in its
+    database; returns the id."""
+    liaison_id = uuid.uuid4()
+    store(
+        review_database,
+        "INSERT INTO staff_users (id, email, name, password_hash, roles, active, created_at,"
+        " updated_at) VALUES (:id, :email, 'Lee Liaison', 'unused', ARRAY['liaison'], true,"
+        " now(), now())",
+        id=liaison_id,
+        email=LIAISON_EMAIL,
+    )
+    return liaison_id
+
+
 def scan(now: datetime, env: dict[str, str]) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "deploy.cli", "reporting", "scan", "--now", now.isoformat()],
@@ -137,15 +152,7 @@ def test_a_signed_alliance_gets_its_first_reminder_once(tmp_path, smtp_server, c
         )
         assert status == 201, endpoint
         proposal = submit_and_read_receipt(system, smtp_server)
-        liaison_id = uuid.uuid4()
-        store(
-            clean_databases["review"],
-            "INSERT INTO staff_users (id, email, name, password_hash, roles, active, created_at,"
-            " updated_at) VALUES (:id, :email, 'Lee Liaison', 'unused', ARRAY['liaison'], true,"
-            " now(), now())",
-            id=liaison_id,
-            email=LIAISON_EMAIL,
-        )
+        liaison_id = add_liaison(clean_databases["review"])
 
         staff = StaffClient(system, system.staff_cookie("coordinator", "reviewer"))
         staff.start()
