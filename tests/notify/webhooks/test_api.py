@@ -10,172 +10,34 @@ the tests that name internal targets check that nothing was sent at all."""
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
-import socket
 import uuid
-from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from services.notify.webhooks import client, domain, tasks
-from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.notify.webhooks.models import WebhookEndpoint
 from services.notify.worker import database
-from shared.config import load_settings
-from shared.db import utcnow
 from tests.helpers import queued_tasks, stored_rows
 from tests.intake.factories import submitted_event
-from tests.offline_dns import OfflineResolver
+from tests.notify.webhooks.helpers import (
+    an_event,
+    attempts,
+    consume,
+    deliveries,
+    one_delivery_for,
+    planted,
+    register,
+)
+from tests.notify.webhooks.network import PUBLIC
 from tests.shared.factories import COORDINATOR, REVIEWER, signed_in
-from tests.webhook_receiver import WebhookReceiver
 
-pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
-
-REAL_CONNECT = socket.socket.connect
-REAL_CONNECT_EX = socket.socket.connect_ex
-
-
-class NetworkGuard:
-    """Every connect of the test: any address but loopback is refused and fails the test."""
-
-    def __init__(self) -> None:
-        self.connects: list[Any] = []
-        self.outside: list[Any] = []
-
-    def check(self, sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            self.connects.append(address)
-            if not ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback:
-                self.outside.append(address)
-                raise AssertionError(f"a test tried to connect to {address}")
-
-
-@pytest.fixture(autouse=True)
-def guard(monkeypatch) -> Any:
-    watched = NetworkGuard()
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        watched.check(sock, address)
-        return REAL_CONNECT(sock, address)
-
-    def connect_ex(sock: socket.socket, address: Any) -> int:
-        watched.check(sock, address)
-        return REAL_CONNECT_EX(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    yield watched
-    assert watched.outside == [], "no test may send traffic beyond loopback"
-
-
-PUBLIC = "93.184.215.14"
-
-
-@pytest.fixture(autouse=True)
-def names(monkeypatch) -> dict[str, list[str]]:
-    """Host names the resolver answers with the given addresses; addresses resolve as the
-    system reads them; any other name does not resolve. The network is never asked."""
-    resolver = OfflineResolver(
-        {
-            "hooks.example.org": [PUBLIC],
-            "xn--bcher-kva.example": [PUBLIC],  # bücher.example
-            "loopback.example.test": ["127.0.0.1"],
-            "127.0.0.1.nip.io": ["127.0.0.1"],
-            "rebind.example.test": [PUBLIC, "10.0.0.1"],
-            "v6.example.test": ["::1"],
-            "mapped.example.test": ["::ffff:169.254.169.254"],
-            "nat64.example.test": ["64:ff9b::a9fe:a9fe"],
-        }
-    )
-    return resolver.install(monkeypatch).names
-
-
-@pytest.fixture(autouse=True)
-def webhook_env(monkeypatch) -> None:
-    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
-    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m")
-    monkeypatch.setenv("WEBHOOK_CONNECT_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("WEBHOOK_READ_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("WEBHOOK_MAX_RETRY_AFTER_SECONDS", "3600")
-
-
-@pytest.fixture
-def receiver() -> Any:
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
-
-
-def register(url: str, event_types: list[str] | None = None) -> tuple[uuid.UUID, str]:
-    with database.transaction() as session:
-        made = domain.create_endpoint(
-            session,
-            COORDINATOR,
-            url=url,
-            event_types=event_types or ["proposal.submitted"],
-            description="The partner portal",
-            settings=load_settings().webhooks,
-            now=utcnow(),
-        )
-        return made.endpoint.id, made.secret
-
-
-def planted(url: str) -> uuid.UUID:
-    """An endpoint stored as it is, past the registration check (as if its DNS changed)."""
-    endpoint_id, _secret = register("https://hooks.example.org/alliance")
-    with database.transaction() as session:
-        session.execute(
-            update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).values(url=url)
-        )
-    return endpoint_id
-
-
-def an_event(status_url: str = "https://apply.example/status?token=secret") -> dict[str, Any]:
-    return submitted_event(status_url=status_url).to_message()
-
-
-def consume(event: dict[str, Any]) -> None:
-    tasks.CONSUMERS[event["type"]](event=event)
-
-
-def deliveries(endpoint_id: uuid.UUID | None = None) -> list[WebhookDelivery]:
-    with database.transaction() as session:
-        query = select(WebhookDelivery).order_by(WebhookDelivery.created_at)
-        if endpoint_id is not None:
-            query = query.where(WebhookDelivery.endpoint_id == endpoint_id)
-        found = list(session.scalars(query))
-        session.expunge_all()
-        return found
-
-
-def attempts(delivery_id: uuid.UUID) -> list[WebhookAttempt]:
-    with database.transaction() as session:
-        found = list(
-            session.scalars(
-                select(WebhookAttempt)
-                .where(WebhookAttempt.delivery_id == delivery_id)
-                .order_by(WebhookAttempt.number)
-            )
-        )
-        session.expunge_all()
-        return found
-
-
-def endpoint(endpoint_id: uuid.UUID) -> WebhookEndpoint:
-    with database.transaction() as session:
-        found = session.get(WebhookEndpoint, endpoint_id)
-        assert found is not None
-        session.expunge(found)
-        return found
-
-
-def one_delivery_for(url: str) -> tuple[uuid.UUID, uuid.UUID, str]:
-    endpoint_id, secret = register(url)
-    consume(an_event())
-    [delivery] = deliveries(endpoint_id)
-    return endpoint_id, delivery.id, secret
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("clean_databases", "guard", "names", "webhook_env"),
+]
 
 
 # -- the API and the pages -----------------------------------------------------------------------
