@@ -296,6 +296,8 @@ def _end_request_sessions(*, commit: bool) -> None:
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
 
+ASSET_MAX_AGE_SECONDS = 3600
+
 
 class AssetBlueprint(Blueprint):
     """Serves the vendored files that every page loads. Browsers keep them for an hour
@@ -306,7 +308,6 @@ class AssetBlueprint(Blueprint):
         return ASSET_MAX_AGE_SECONDS
 
 
-ASSET_MAX_AGE_SECONDS = 3600
 USWDS_STATIC = Path(__file__).parent / "static" / "uswds"
 SITE_STATIC = Path(__file__).parent / "static" / "site"
 
