@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from werkzeug.test import Client
 
 from deploy.gateway import create_gateway
@@ -44,21 +44,28 @@ from services.notify import create_app as create_notify
 from services.notify.log import domain
 from services.notify.messages import domain as messages
 from services.notify.models import Message
-from services.notify.tasks import conflict_declared, proposal_declined, proposal_submitted
+from services.notify.tasks import conflict_declared
 from services.notify.worker import database
 from shared.db import utcnow
-from shared.events import new_event
 from shared.staff_auth import COOKIE_NAME
 from tests.helpers import queued_tasks, stored_rows
-from tests.intake.factories import proposal, submitted_event
 from tests.notify.factories import held_decision_message
+from tests.notify.log.helpers import (
+    BAKERS,
+    COLLEAGUE,
+    CORA,
+    LEE,
+    REFUSED_550,
+    REVIEWER_NOTIFY_CONFLICTS,
+    a_held_decision,
+    a_sent_message,
+    copies_of,
+)
 from tests.notify.log.test_views import ROOFERS_KEY, a_message, follows, log_links, page_of
-from tests.review.factories import LIAISON, acting_as, conflict_declared_event, staff_member
+from tests.review.factories import conflict_declared_event, staff_member
 from tests.shared.factories import COORDINATOR, REVIEWER, ROOFERS, acting, signed_in, staff_session
 
 pytestmark = pytest.mark.integration
-
-LEE = acting_as(LIAISON)
 
 
 @pytest.mark.usefixtures("clean_databases")
@@ -164,17 +171,6 @@ def test_bad_input_is_a_clear_4xx(notify_app):
     assert response.get_json()["errors"]["_request"] == ["Only a held message can be edited."]
 
 
-def a_sent_message(**values) -> uuid.UUID:
-    message_id = held_decision_message().id
-    with database.transaction() as session:
-        session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(**{"status": "sent", "attempts": 1, "sent_at": utcnow(), **values})
-        )
-    return message_id
-
-
 @pytest.mark.usefixtures("clean_databases")
 def test_failed_messages_are_listed_by_status(notify_app):
     failed = a_sent_message(
@@ -221,56 +217,10 @@ def test_the_form_and_the_api_refuse_an_empty_choice_with_the_same_message(notif
     assert [m["id"] for m in client.get("/api/v1/held").get_json()["messages"]] == [str(held)]
 
 
-BAKERS = "Great Lakes Bakers Guild"
 IN_CONFLICT = {"errors": {"_request": [domain.IN_CONFLICT]}}
-REVIEWER_NOTIFY_CONFLICTS = acting("reviewer@agency.example", "reviewer")
-COLLEAGUE = acting("colleague@agency.example", "reviewer")
 
 
 # -- builders ---------------------------------------------------------------------------------
-
-
-def arrives(name: str) -> uuid.UUID:
-    """A proposal from ``name`` reaches notify (receipt and Coordinator alert)."""
-    proposal_id = uuid.uuid4()
-    event = submitted_event(
-        proposal(name), proposal_id=proposal_id, reference=reference(proposal_id)
-    )
-    proposal_submitted(event=event.to_message())
-    return proposal_id
-
-
-def reference(proposal_id: uuid.UUID) -> str:
-    return f"AP-2026-{proposal_id.int % 100000:05d}"
-
-
-def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
-    """Review declined the proposal: its message waits in notify, held. Returns its id."""
-    proposal_declined(
-        event=new_event(
-            "proposal.declined",
-            producer="review",
-            payload={
-                "proposal_id": proposal_id,
-                "reference": reference(proposal_id),
-                "version": 1,
-                "reason": "Outside our priorities this year.",
-                "decided_at": datetime.now(UTC),
-                "contact_name": "Dana Smith",
-                "contact_email": "dana@example.org",
-                "organization_name": organization_name,
-            },
-        ).to_message()
-    )
-    with database.transaction() as session:
-        return session.scalars(
-            select(Message.id).where(Message.proposal_id == proposal_id, Message.status == "held")
-        ).one()
-
-
-def a_held_decision(name: str) -> tuple[uuid.UUID, uuid.UUID]:
-    proposal_id = arrives(name)
-    return proposal_id, declined(proposal_id, organization_name=name)
 
 
 def stored(message_id: uuid.UUID) -> tuple:
@@ -279,15 +229,6 @@ def stored(message_id: uuid.UUID) -> tuple:
         assert message is not None
         return (message.status, message.subject, message.text_body, message.edited_by,
                 message.released_by)  # fmt: skip
-
-
-def copies_of(message_id: uuid.UUID) -> int:
-    with database.transaction() as session:
-        return len(
-            session.scalars(
-                select(Message.id).where(Message.cause.like(f"resend:{message_id}:%"))
-            ).all()
-        )
 
 
 def listed(response) -> list[str]:
@@ -384,7 +325,6 @@ def test_a_conflict_declared_in_review_reaches_notify_through_the_broker(notify_
     assert client.get(f"/api/v1/messages/{held}").status_code == 403
 
 
-CORA = acting("cora@agency.example", "coordinator", name="Cora Coordinator")
 RILEY = acting("riley@agency.example", "reviewer", name="Riley Reviewer")
 LEE_NAV_COUNT_AND_DIRECTORY_LINKS = acting("lee@agency.example", "liaison", name="Lee Liaison")
 
@@ -504,11 +444,6 @@ def test_the_openapi_description_says_the_order(notify_app):
     described = spec["paths"]["/api/v1/messages"]["get"]["description"]
     assert "Newest first, in the order of the staff pages' log" in described
     assert "Oldest" not in described
-
-
-REFUSED_550 = (
-    "SMTPRecipientsRefused: 550 5.1.1 <nobody@unknown.example>: Recipient address rejected"
-)
 
 
 def a_message_notify_log(minutes_ago: int = 0, **values: Any) -> uuid.UUID:

@@ -65,7 +65,7 @@ from services.notify.log import domain
 from services.notify.log.domain import release_held
 from services.notify.messages import domain as messages
 from services.notify.models import Message, OutboxEvent
-from services.notify.tasks import conflict_declared, proposal_declined, proposal_submitted
+from services.notify.tasks import conflict_declared
 from services.notify.worker import database
 from services.reporting.reports.tokens import report_url
 from shared.config import load_settings
@@ -76,18 +76,25 @@ from shared.testing import example_proposal
 from tests.helpers import queued_tasks
 from tests.intake.factories import proposal, submitted_event
 from tests.notify.factories import deliver_queued_mail, held_decision_message
+from tests.notify.log.helpers import (
+    BAKERS,
+    CORA,
+    LEE,
+    REFUSED_550,
+    REVIEWER_NOTIFY_CONFLICTS,
+    a_held_decision,
+    a_sent_message,
+    arrives,
+    copies_of,
+)
 from tests.offline_dns import OfflineResolver
-from tests.review.factories import LIAISON, acting_as, conflict_declared_event
+from tests.review.factories import conflict_declared_event
 from tests.shared.factories import COORDINATOR, REVIEWER, ROOFERS, acting, signed_in
 from tests.smtp import text_of
 
 pytestmark = pytest.mark.integration
 
-LEE = acting_as(LIAISON)
 ROOFERS_KEY = "michigan roofing contractors association"
-REFUSED_550 = (
-    "SMTPRecipientsRefused: 550 5.1.1 <nobody@unknown.example>: Recipient address rejected"
-)
 
 
 def a_message(minutes_ago: int = 0, **values: Any) -> uuid.UUID:
@@ -553,7 +560,6 @@ def test_a_resent_copy_carries_the_originals_calendar(notify_app, redis_client):
     assert copy.calendar == calendar
 
 
-BAKERS = "Great Lakes Bakers Guild"
 COORDINATOR_EMAIL = "coordinator@agency.example"  # COORDINATOR_EMAIL in the tests
 
 # The people, as notify sees them signed in (conflicts come from review's event).
@@ -1093,17 +1099,6 @@ def test_an_empty_message_is_refused_inline(notify_app):
     assert 'aria-invalid="true"' not in page.split('id="text-body"')[0]  # the subject was fine
 
 
-def a_sent_message(**values) -> uuid.UUID:
-    message_id = held_decision_message().id
-    with database.transaction() as session:
-        session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(**{"status": "sent", "attempts": 1, "sent_at": utcnow(), **values})
-        )
-    return message_id
-
-
 @pytest.mark.usefixtures("clean_databases")
 def test_the_coordinator_sees_failed_and_uncertain_deliveries_and_resends_one(
     notify_app, redis_client
@@ -1342,7 +1337,6 @@ def test_a_bad_search_is_said_beside_its_field(notify_app):
     assert blank.get_json()["errors"]["query.q"] == ["Give some words to search for."]
 
 
-CORA = acting("cora@agency.example", "coordinator", name="Cora Coordinator")
 ADDRESS = "cora@agency.example"
 
 
@@ -1442,54 +1436,9 @@ def offline(monkeypatch: Any) -> None:
 # Staff as notify sees them. Through the API and pages a session carries no conflicts: notify
 # learns them from review's event (REVIEWER declares one, COLLEAGUE does not).
 COORDINATOR_NOTIFY_CONFLICTS = acting("coordinator@agency.example", "coordinator")
-REVIEWER_NOTIFY_CONFLICTS = acting("reviewer@agency.example", "reviewer")
-COLLEAGUE = acting("colleague@agency.example", "reviewer")
 
 
 # -- builders ---------------------------------------------------------------------------------
-
-
-def arrives(name: str) -> uuid.UUID:
-    """A proposal from ``name`` reaches notify (receipt and Coordinator alert)."""
-    proposal_id = uuid.uuid4()
-    event = submitted_event(
-        proposal(name), proposal_id=proposal_id, reference=reference(proposal_id)
-    )
-    proposal_submitted(event=event.to_message())
-    return proposal_id
-
-
-def reference(proposal_id: uuid.UUID) -> str:
-    return f"AP-2026-{proposal_id.int % 100000:05d}"
-
-
-def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
-    """Review declined the proposal: its message waits in notify, held. Returns its id."""
-    proposal_declined(
-        event=new_event(
-            "proposal.declined",
-            producer="review",
-            payload={
-                "proposal_id": proposal_id,
-                "reference": reference(proposal_id),
-                "version": 1,
-                "reason": "Outside our priorities this year.",
-                "decided_at": datetime.now(UTC),
-                "contact_name": "Dana Smith",
-                "contact_email": "dana@example.org",
-                "organization_name": organization_name,
-            },
-        ).to_message()
-    )
-    with database.transaction() as session:
-        return session.scalars(
-            select(Message.id).where(Message.proposal_id == proposal_id, Message.status == "held")
-        ).one()
-
-
-def a_held_decision(name: str) -> tuple[uuid.UUID, uuid.UUID]:
-    proposal_id = arrives(name)
-    return proposal_id, declined(proposal_id, organization_name=name)
 
 
 def stored_notify_conflicts(message_id: uuid.UUID) -> tuple:
@@ -1498,15 +1447,6 @@ def stored_notify_conflicts(message_id: uuid.UUID) -> tuple:
         assert message is not None
         return (message.status, message.subject, message.text_body, message.edited_by,
                 message.released_by)  # fmt: skip
-
-
-def copies_of(message_id: uuid.UUID) -> int:
-    with database.transaction() as session:
-        return len(
-            session.scalars(
-                select(Message.id).where(Message.cause.like(f"resend:{message_id}:%"))
-            ).all()
-        )
 
 
 def set_status(message_id: uuid.UUID, **values: object) -> None:
