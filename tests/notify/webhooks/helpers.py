@@ -1,5 +1,5 @@
-"""What the webhook tests share: the network guard, the known host names, and builders of
-endpoints, events and deliveries on notify's test database (the fixtures are in conftest.py)."""
+"""What the webhook tests share: builders of endpoints, events, deliveries and attempts on
+notify's test database (the network guard is in network.py, the fixtures in conftest.py)."""
 
 from __future__ import annotations
 

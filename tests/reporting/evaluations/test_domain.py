@@ -12,37 +12,35 @@ inline), sharing, and the year's roll-up of the latest submitted versions."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.reporting import create_app
 from services.reporting.alliances.models import Alliance
 from services.reporting.evaluations import domain as evaluations
 from services.reporting.evaluations.models import Evaluation
-from services.reporting.models import OutboxEvent
 from services.reporting.worker import database, outbox
 from shared.domain import Forbidden
 from shared.events import parse_event
+from tests.reporting.evaluations.helpers import (
+    AT,
+    ENDS,
+    JUSTIFICATION,
+    SIGNED,
+    evaluation_count,
+    run_reporting,
+    shared_events,
+)
 from tests.reporting.factories import run_reporting_task
 from tests.review.factories import LIAISON, OTHER_LIAISON, acting_as, alliance_signed_event
 from tests.shared.factories import COORDINATOR, REVIEWER, signed_in
 
 pytestmark = pytest.mark.integration
 
-SIGNED = date(2024, 1, 15)
-ENDS = date(2027, 1, 14)
-AT = datetime(2026, 6, 1, 15, tzinfo=UTC)
 CONTACT = "dana@example.org"
-JUSTIFICATION = "Met <script>alert(1)</script> & more.\nSecond line"
-
-
-def run_reporting(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
 
 
 @pytest.fixture
@@ -84,16 +82,6 @@ def record_and_share(alliance_id: uuid.UUID, *, times: int = 1) -> None:
                 at=AT,
                 outbox=outbox,
             )
-
-
-def shared_events() -> list[dict[str, Any]]:
-    with database.transaction() as session:
-        return [
-            row.message
-            for row in session.scalars(
-                select(OutboxEvent).where(OutboxEvent.type == "evaluation.shared")
-            )
-        ]
 
 
 @pytest.mark.usefixtures("clean_databases")
@@ -167,11 +155,6 @@ def ratings_evaluations(**overrides: dict[str, str]) -> dict[str, dict[str, str]
     }
     given.update(overrides)
     return given
-
-
-def evaluation_count() -> int:
-    with database.transaction() as session:
-        return session.scalar(select(func.count()).select_from(Evaluation)) or 0
 
 
 # -- recording ------------------------------------------------------------------------------

@@ -12,30 +12,33 @@ reports page links to each agreement year's evaluation page."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.reporting import create_app
 from services.reporting.evaluations import domain as evaluations
-from services.reporting.evaluations.models import Evaluation
-from services.reporting.models import OutboxEvent
 from services.reporting.reports import submission as submissions
 from services.reporting.reports.models import Report
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile
 from shared.domain import Invalid
+from tests.reporting.evaluations.helpers import (
+    AT,
+    ENDS,
+    JUSTIFICATION,
+    SIGNED,
+    evaluation_count,
+    run_reporting,
+    shared_events,
+)
 from tests.reporting.factories import run_reporting_task
 from tests.review.factories import LIAISON, acting_as, alliance_signed_event
 from tests.shared.factories import COORDINATOR, REVIEWER, ROOFERS, signed_in
 
 pytestmark = pytest.mark.integration
-
-SIGNED = date(2024, 1, 15)
-ENDS = date(2027, 1, 14)
-AT = datetime(2026, 6, 1, 15, tzinfo=UTC)
 
 
 def content(*, reached: int, area: str = "falls", day: str = "2024-03-01") -> dict[str, Any]:
@@ -112,11 +115,6 @@ def ratings(**overrides: dict[str, str]) -> dict[str, dict[str, str]]:
     }
     given.update(overrides)
     return given
-
-
-def evaluation_count() -> int:
-    with database.transaction() as session:
-        return session.scalar(select(func.count()).select_from(Evaluation)) or 0
 
 
 def test_a_missing_justification_is_shown_inline_and_nothing_is_stored(alliance_id):
@@ -213,15 +211,6 @@ def test_the_rollup_sums_the_latest_versions_of_the_years_reports(alliance_id):
     assert "<td>150</td>" not in shown.text
 
 
-JUSTIFICATION = "Met <script>alert(1)</script> & more.\nSecond line"
-
-
-def run_reporting(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
-
-
 @pytest.fixture
 def signed_evaluation_shared(redis_client: Any) -> Any:
     event = alliance_signed_event("Roofers <b>& Sons</b>", signing_date=SIGNED, ends_on=ENDS)
@@ -237,16 +226,6 @@ def ratings_evaluation_shared() -> dict[str, dict[str, str]]:
     given["team_meets"] = {"rating": "meets_in_part", "justification": JUSTIFICATION}
     given["work_plan"] = {"rating": "not_applicable", "justification": ""}
     return given
-
-
-def shared_events() -> list[dict[str, Any]]:
-    with database.transaction() as session:
-        return [
-            row.message
-            for row in session.scalars(
-                select(OutboxEvent).where(OutboxEvent.type == "evaluation.shared")
-            )
-        ]
 
 
 @pytest.mark.usefixtures("clean_databases")

@@ -30,7 +30,6 @@ import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -38,20 +37,16 @@ from sqlalchemy import select, update
 
 from services.reporting import create_app
 from services.reporting.alliances import domain as alliances
-from services.reporting.alliances.models import Alliance
 from services.reporting.figures import domain as figures
 from services.reporting.figures import views as figures_views
 from services.reporting.models import Report as reporting_Report
-from services.reporting.proposals.models import ReportingProposal
 from services.reporting.reports import domain as reports
 from services.reporting.reports import views as report_views
-from services.reporting.reports.content import FIELDS
 from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import ScheduleRules, rules_from_settings
 from services.reporting.worker import database
 from shared.config import load_agency_profile
 from tests.helpers import pin_clock
-from tests.intake.factories import proposal, submitted_event
 from tests.reporting.conflicts.test_domain import (
     CORA,
     DASHBOARD_NOTE,
@@ -62,44 +57,24 @@ from tests.reporting.conflicts.test_domain import (
 from tests.reporting.evaluations.test_views import content, submit
 from tests.reporting.factories import run_reporting_task
 from tests.reporting.factories import run_reporting_task as run_task
+from tests.reporting.figures.helpers import (
+    CONSTRUCTION,
+    DETROIT,
+    DIVISIONS,
+    GENERAL,
+    NOW_REPORTING_PAGES,
+    approve_into,
+    local,
+    people,
+    seed,
+)
 from tests.reporting.reviews.test_views import staff_client
 from tests.review.factories import LIAISON, OTHER_LIAISON, acting_as, alliance_signed_event
 from tests.shared.factories import COORDINATOR, REVIEWER, ROOFERS, acting, signed_in
 
 pytestmark = pytest.mark.integration
 
-CONSTRUCTION = "construction_safety_health"
-GENERAL = "general_industry_safety_health"
-DIVISIONS = [CONSTRUCTION, GENERAL]
 NOW = datetime(2026, 6, 2, tzinfo=UTC)
-
-
-def seed(name: str, liaison: Any, *, division: str, area: str, reached: int, state: str) -> Partner:
-    """An alliance signed January 15, 2024 with its first annual report submitted, and a
-    proposal of the same organization in review."""
-    signed = alliance_signed_event(name, signing_date=date(2024, 1, 15), ends_on=date(2027, 1, 14))
-    signed.payload["liaison"] = {"id": liaison.id, "name": liaison.name, "email": liaison.email}
-    signed.payload["division"] = division
-    run_reporting_task("reporting.alliance_signed", signed)
-    alliance_id = signed.payload["alliance_id"]
-    with database.transaction() as session:
-        report_id = session.scalars(
-            select(Report.id)
-            .where(Report.alliance_id == alliance_id, Report.kind == "annual")
-            .order_by(Report.period_start)
-            .limit(1)
-        ).one()
-    body = content(reached=reached, area=area)
-    # Whatever a meeting row asks for besides its date.
-    body["meetings"] = [
-        {field: "2024-03-01" if field == "date" else "Kick-off" for field in FIELDS["meetings"]}
-    ]
-    submit(report_id, body)
-    run_reporting_task(
-        "reporting.proposal_submitted",
-        submitted_event(proposal(name, state=state), reference=signed.payload["reference"]),
-    )
-    return Partner(alliance_id, report_id, ())
 
 
 @pytest.fixture
@@ -108,10 +83,6 @@ def partners(clean_databases: Any, redis_client: Any) -> dict[str, Partner]:
         "A": seed(ROOFERS, LIAISON, division=CONSTRUCTION, area="falls", reached=1234, state="MI"),
         "B": seed(OTHER, OTHER_LIAISON, division=GENERAL, area="heat", reached=567, state="OH"),
     }
-
-
-def people(found: figures.Dashboard) -> list[tuple[int, str, int, int]]:
-    return [(p.year, p.emphasis_area, p.reached, p.trained) for p in found.people]
 
 
 def dashboard(person: Any = CORA, **filters: Any) -> figures.Dashboard:
@@ -123,25 +94,6 @@ def dashboard(person: Any = CORA, **filters: Any) -> figures.Dashboard:
             rules=rules_from_settings(),
             divisions=DIVISIONS,
             **filters,
-        )
-
-
-def approve_into(partner: Partner, organization: str, *, recorded: datetime) -> None:
-    """Reporting's copy of the proposal that became ``partner``'s alliance, approved (its
-    latest status recorded at ``recorded``); the in-review proposal moved to 2023."""
-    with database.transaction() as session:
-        alliance = session.get(Alliance, partner.alliance_id)
-        assert alliance is not None
-        session.add(
-            ReportingProposal(
-                proposal_id=uuid.UUID(str(alliance.signed["proposal_id"])),
-                reference=alliance.reference,
-                organization_name=organization,
-                state="MI",
-                status="approved",
-                version=1,
-                updated_at=recorded,
-            )
         )
 
 
@@ -437,18 +389,10 @@ def test_the_activity_csv_has_one_row_per_activity_and_is_excel_safe(seeded):
     assert signed_in(app, REVIEWER).get("/staff/activities.csv").status_code == 403
 
 
-DETROIT = ZoneInfo("America/Detroit")
 ANNUAL = ScheduleRules(timezone=DETROIT, quarterly=False)
 SIGNED = date(2024, 1, 15)
 ENDS = date(2027, 1, 14)  # annual reports due 2025-03-15, 2026-03-15, 2027-03-15
 TRICKY_REPORTING_PAGES = '=HYPERLINK("http://evil.example") Builders'
-
-
-def local(day: date, hour: int = 12) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, tzinfo=DETROIT).astimezone(UTC)
-
-
-NOW_REPORTING_PAGES = local(date(2026, 12, 1))  # 2026's reports are due or overdue, 2027's not yet
 
 
 def seed_reporting_pages(name: str, liaison, division: str) -> uuid.UUID:

@@ -18,12 +18,20 @@ import pytest
 from sqlalchemy import func, select, update
 
 from services.reporting import create_app
-from services.reporting.models import OutboxEvent, Report, ReportReminder, ReportReview
+from services.reporting.models import OutboxEvent, Report, ReportReminder
 from services.reporting.reports import domain as reports
 from services.reporting.reviews import views as review_views
-from services.reporting.schedules.domain import reminders_for, rules_from_settings
 from services.reporting.worker import database, outbox
 from tests.reporting.factories import partner_submits, run_reporting_task
+from tests.reporting.reviews.helpers import (
+    REQUESTED_AT,
+    events,
+    expected_reminders,
+    nothing_stored,
+    review_count,
+    staff_client,
+    stored,
+)
 from tests.reporting.reviews.test_views import COMPLETE, ENDS, SIGNED, api_client
 from tests.review.factories import LIAISON, OTHER_LIAISON, acting_as, alliance_signed_event
 from tests.shared.factories import COORDINATOR, REVIEWER, csrf_header, signed_in
@@ -31,7 +39,6 @@ from tests.shared.factories import COORDINATOR, REVIEWER, csrf_header, signed_in
 pytestmark = pytest.mark.integration
 
 SUBMITTED_AT = datetime(2026, 12, 1, 15, tzinfo=UTC)
-REQUESTED_AT = datetime(2026, 12, 6, 15, tzinfo=UTC)  # 2026-12-06 in Detroit: + 14 = 12-20
 
 
 def submitted_due(monkeypatch: Any, due: date) -> Report:
@@ -47,31 +54,6 @@ def submitted_due(monkeypatch: Any, due: date) -> Report:
     return first
 
 
-def stored(report: Report) -> tuple[str, date, list[tuple[str, datetime]], list[Any]]:
-    with database.transaction() as session:
-        row = session.get(Report, report.id)
-        live = session.scalars(
-            select(ReportReminder)
-            .where(ReportReminder.report_id == report.id, ~ReportReminder.skipped)
-            .order_by(ReportReminder.due_at)
-        )
-        payloads = [
-            event.message["payload"]["due_date"]
-            for event in session.scalars(
-                select(OutboxEvent).where(OutboxEvent.type == "report.revision_requested")
-            )
-        ]
-        return row.status, row.due_date, [(r.kind, r.due_at) for r in live], payloads
-
-
-def expected_reminders(due: date) -> list[tuple[str, datetime]]:
-    return [
-        (r.kind, r.due_at)
-        for r in reminders_for(due, rules_from_settings())
-        if r.due_at > REQUESTED_AT
-    ]
-
-
 def test_the_liaison_may_choose_a_later_date_in_the_api(clean_databases, redis_client, monkeypatch):
     report = submitted_due(monkeypatch, date(2027, 1, 30))
     client, csrf = api_client(acting_as(LIAISON))
@@ -85,13 +67,6 @@ def test_the_liaison_may_choose_a_later_date_in_the_api(clean_databases, redis_c
     assert (status, due) == ("revision_requested", date(2027, 2, 28))
     assert reminders == expected_reminders(date(2027, 2, 28))
     assert payloads == ["2027-02-28"]
-
-
-def nothing_stored(report: Report) -> None:
-    status, due, _reminders, payloads = stored(report)
-    assert (status, due, payloads) == ("submitted", date(2027, 1, 30), [])
-    with database.transaction() as session:
-        assert session.scalars(select(ReportReview)).all() == []
 
 
 def test_an_earlier_date_is_refused_with_422_in_the_api(clean_databases, redis_client, monkeypatch):
@@ -147,30 +122,11 @@ def submitted(report: Report, monkeypatch: Any) -> Report:
     return report
 
 
-def staff_client(person: Any) -> Any:
-    """A signed-in client of an app that checks no CSRF token (the HTML form's tests)."""
-    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
-    return signed_in(app, person)
-
-
 def api_client_report_review(person: Any) -> tuple[Any, dict[str, str]]:
     """A signed-in client of an app that checks CSRF, and the header its writes need."""
     app = create_app({"TESTING": True})
     client = signed_in(app, person)
     return client, csrf_header(app, client)
-
-
-def events(kind: str) -> list[dict[str, Any]]:
-    with database.transaction() as session:
-        return [
-            row.message["payload"]
-            for row in session.scalars(select(OutboxEvent).where(OutboxEvent.type == kind))
-        ]
-
-
-def review_count() -> int:
-    with database.transaction() as session:
-        return session.scalar(select(func.count()).select_from(ReportReview)) or 0
 
 
 def test_the_sweep_sends_the_revisions_reminders_once_and_never_the_old_ones(submitted):

@@ -28,7 +28,6 @@ from sqlalchemy import func, select, update
 
 from services.reporting import create_app
 from services.reporting.models import (
-    OutboxEvent,
     Report,
     ReportReminder,
     ReportReview,
@@ -40,6 +39,15 @@ from services.reporting.reviews import views as review_views
 from services.reporting.schedules.domain import reminders_for, rules_from_settings
 from services.reporting.worker import database
 from tests.reporting.factories import partner_submits, run_reporting_task
+from tests.reporting.reviews.helpers import (
+    REQUESTED_AT,
+    events,
+    expected_reminders,
+    nothing_stored,
+    review_count,
+    staff_client,
+    stored,
+)
 from tests.review.factories import (
     LIAISON,
     acting_as,
@@ -85,30 +93,11 @@ def submitted(report: Report, monkeypatch: Any) -> Report:
     return report
 
 
-def staff_client(person: Any) -> Any:
-    """A signed-in client of an app that checks no CSRF token (the HTML form's tests)."""
-    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
-    return signed_in(app, person)
-
-
 def api_client(person: Any) -> tuple[Any, dict[str, str]]:
     """A signed-in client of an app that checks CSRF, and the header its writes need."""
     app = create_app({"TESTING": True})
     client = signed_in(app, person)
     return client, csrf_header(app, client)
-
-
-def events(kind: str) -> list[dict[str, Any]]:
-    with database.transaction() as session:
-        return [
-            row.message["payload"]
-            for row in session.scalars(select(OutboxEvent).where(OutboxEvent.type == kind))
-        ]
-
-
-def review_count() -> int:
-    with database.transaction() as session:
-        return session.scalar(select(func.count()).select_from(ReportReview)) or 0
 
 
 def test_revision_resubmission_and_acceptance(submitted, monkeypatch):
@@ -305,7 +294,6 @@ def test_the_staff_page_narrates_the_alliances_own_goal_categories_and_says_when
 
 
 SUBMITTED_AT_REPORT_REVISION_DUE = datetime(2026, 12, 1, 15, tzinfo=UTC)
-REQUESTED_AT = datetime(2026, 12, 6, 15, tzinfo=UTC)  # 2026-12-06 in Detroit: + 14 = 12-20
 
 
 def submitted_due(monkeypatch: Any, due: date) -> Report:
@@ -319,31 +307,6 @@ def submitted_due(monkeypatch: Any, due: date) -> Report:
     partner_submits(monkeypatch, first.id, COMPLETE, SUBMITTED_AT_REPORT_REVISION_DUE)
     monkeypatch.setattr(review_views, "now", lambda: REQUESTED_AT)
     return first
-
-
-def stored(report: Report) -> tuple[str, date, list[tuple[str, datetime]], list[Any]]:
-    with database.transaction() as session:
-        row = session.get(Report, report.id)
-        live = session.scalars(
-            select(ReportReminder)
-            .where(ReportReminder.report_id == report.id, ~ReportReminder.skipped)
-            .order_by(ReportReminder.due_at)
-        )
-        payloads = [
-            event.message["payload"]["due_date"]
-            for event in session.scalars(
-                select(OutboxEvent).where(OutboxEvent.type == "report.revision_requested")
-            )
-        ]
-        return row.status, row.due_date, [(r.kind, r.due_at) for r in live], payloads
-
-
-def expected_reminders(due: date) -> list[tuple[str, datetime]]:
-    return [
-        (r.kind, r.due_at)
-        for r in reminders_for(due, rules_from_settings())
-        if r.due_at > REQUESTED_AT
-    ]
 
 
 def ask(client: Any, report: Report, **extra: str) -> Any:
@@ -392,13 +355,6 @@ def test_the_liaison_may_choose_a_later_date_on_the_form(
     assert (status, due) == ("revision_requested", date(2027, 1, 15))
     assert reminders == expected_reminders(date(2027, 1, 15))
     assert payloads == ["2027-01-15"]
-
-
-def nothing_stored(report: Report) -> None:
-    status, due, _reminders, payloads = stored(report)
-    assert (status, due, payloads) == ("submitted", date(2027, 1, 30), [])
-    with database.transaction() as session:
-        assert session.scalars(select(ReportReview)).all() == []
 
 
 def test_an_earlier_date_is_refused_inline_on_the_form(clean_databases, redis_client, monkeypatch):

@@ -27,10 +27,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.review.models import AuditEntry, OutboxEvent, StaffUser
+from services.review.models import AuditEntry, StaffUser
 from services.review.staff import domain as accounts
 from services.review.staff.models import StaffPasswordLink
 from services.review.worker import database
@@ -38,84 +38,27 @@ from shared import staff_auth
 from shared.config import load_settings
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
-from shared.events import parse_event
 from tests.review.factories import PASSWORD, acting_as, staff_member
+from tests.review.staff.helpers import (
+    NEW_PASSWORD,
+    PASSWORD_STAFF_AUTH,
+    age_links,
+    can_sign_in,
+    forgot,
+    invite,
+    links_sent,
+    refusal,
+    token_of,
+    use,
+)
 from tests.shared.factories import staff_session
 
 pytestmark = pytest.mark.integration
-
-NEW_PASSWORD = "orange kettle on the moon"
 
 
 @pytest.fixture
 def cora() -> StaffUser:
     return staff_member("cora@agency.example", "coordinator", name="Cora Coordinator")
-
-
-def links_sent() -> list[dict[str, Any]]:
-    """Review's ``staff.password_link`` events, oldest first, as notify receives them."""
-    with database.transaction() as session:
-        messages = session.scalars(
-            select(OutboxEvent.message)
-            .where(OutboxEvent.type == "staff.password_link")
-            .order_by(OutboxEvent.id)
-        ).all()
-    return [parse_event(message).payload for message in messages]
-
-
-def token_of(payload: dict[str, Any]) -> str:
-    url = payload["set_password_url"]
-    prefix = load_settings().public_base_url + "/review/staff/set-password/"
-    assert url.startswith(prefix), url
-    return str(url.removeprefix(prefix))
-
-
-def invite(cora: StaffUser, email: str = "lee@agency.example", *roles: str) -> StaffUser:
-    with database.transaction() as session:
-        return accounts.invite_staff(
-            session,
-            acting=acting_as(cora),
-            email=email,
-            name="Lee Liaison",
-            roles=list(roles) or ["liaison", "reviewer"],
-            settings=load_settings(),
-        )
-
-
-def use(token: str, password: str = NEW_PASSWORD) -> StaffUser:
-    with database.transaction() as session:
-        return accounts.set_password_from_link(
-            session, token=token, new_password=password, settings=load_settings()
-        )
-
-
-def refusal(token: str) -> str:
-    with (
-        database.transaction() as session,
-        pytest.raises(accounts.LinkRefused) as refused,
-    ):
-        accounts.check_password_link(session, token=token)
-    return refused.value.reason
-
-
-def can_sign_in(email: str, password: str) -> bool:
-    with database.transaction() as session:
-        return (
-            accounts.authenticate(session, email=email, password=password, settings=load_settings())
-            is not None
-        )
-
-
-def age_links(**delta: float) -> None:
-    """Every link as if made ``delta`` ago: created and expiring that much earlier."""
-    with database.transaction() as session:
-        session.execute(
-            text(
-                "UPDATE staff_password_links"
-                " SET created_at = created_at - :delta, expires_at = expires_at - :delta"
-            ),
-            {"delta": timedelta(**delta)},
-        )
 
 
 # -- the invitation, in the domain --------------------------------------------------------------
@@ -332,11 +275,6 @@ def test_a_password_given_when_adding_a_person_sends_no_invitation(cora):
 
 
 # -- a forgotten password, in the domain --------------------------------------------------------
-
-
-def forgot(email: str) -> None:
-    with database.transaction() as session:
-        accounts.request_password_reset(session, email=email, settings=load_settings())
 
 
 @pytest.mark.usefixtures("clean_databases")
@@ -659,9 +597,6 @@ def test_an_unknown_address_costs_a_password_check_too(staff, monkeypatch):
         is None
     )
     assert checked == ["x"]
-
-
-PASSWORD_STAFF_AUTH = "correct horse battery staple"
 
 
 # -- passwords --------------------------------------------------------------------------------
