@@ -31,8 +31,8 @@ _servers: TestServers | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _servers
-    if _servers is not None:
-        return
+    if _servers is not None or config.option.collectonly:
+        return  # collecting runs no test: no servers (make's bytecode step collects first)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         # An xdist worker: the settings below and the servers came with the controller's
