@@ -31,6 +31,7 @@ _servers: TestServers | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _servers
+    share_compiled_templates()
     if _servers is not None or config.option.collectonly:
         return  # collecting runs no test: no servers (make's bytecode step collects first)
     workerinput = getattr(config, "workerinput", None)
@@ -68,6 +69,29 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _servers = None
     if not hasattr(config, "workerinput") and os.environ.get(NOTES_DIR):
         shutil.rmtree(os.environ.pop(NOTES_DIR), ignore_errors=True)
+
+
+def share_compiled_templates() -> None:
+    """One Jinja bytecode cache for every Flask app of this process. A service builds its app
+    once a process; the tests build a few hundred (an app a test, a gateway a browser test),
+    and each compiled the same templates again. The cache keys a template by its file and
+    checks its source, so an edited template is compiled again."""
+    from flask import Flask
+    from jinja2 import BytecodeCache
+
+    class InMemory(BytecodeCache):
+        def __init__(self) -> None:
+            self.buckets: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket: Any) -> None:
+            code = self.buckets.get(bucket.key)
+            if code is not None:
+                bucket.bytecode_from_string(code)
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            self.buckets[bucket.key] = bucket.bytecode_to_string()
+
+    Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": InMemory()}
 
 
 # -- the order the tests run in, and how xdist hands them out (tests/scheduling.py) ----------

@@ -60,6 +60,13 @@ def browser() -> "Browser":
     return _chromium.open()
 
 
+@pytest.fixture(scope="module")
+def module_browser() -> "Browser":
+    """The same Chromium, for a context that the tests of a module share; it stays open
+    between them as long as every test of the module is marked ``browser``."""
+    return _chromium.open()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     try:

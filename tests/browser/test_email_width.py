@@ -195,9 +195,11 @@ def test_the_text_part_puts_each_web_address_on_its_own_line(
             assert line.strip() == url, f"{template}: {line!r}"
 
 
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": PHONE, "height": 800})
+@pytest.fixture(scope="module")
+def phone(module_browser: Browser) -> Iterator[Page]:
+    """One page at a phone's width for the module's e-mails: each test replaces the whole
+    document (set_content), and an e-mail has no script, cookie or storage to leave behind."""
+    context = module_browser.new_context(viewport={"width": PHONE, "height": 800})
     try:
         yield context.new_page()
     finally:
