@@ -124,9 +124,10 @@ pytest: $(VENV)/.dev-installed system-deps node-deps bytecode
 	@$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # ruff and mypy run beside pytest (its workers spend their first seconds starting up and
-# migrating their databases); make fails if any of the three does.
-test: $(VENV)/.dev-installed system-deps node-deps
-	@$(MAKE) --no-print-directory -j3 lint typecheck pytest
+# migrating their databases), and the Node packages install beside the Python ones; make fails
+# if any of them does.
+test:
+	@$(MAKE) --no-print-directory -j4 lint typecheck pytest
 
 test-fast: $(VENV)/.dev-installed system-deps bytecode
 	@echo "[make] pytest: unit and integration tests (no e2e, faults, browser or contract)"
