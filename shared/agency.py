@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.offices import STATE_PLAN_OFFICES, OfficeTree
+
 Choices = dict[str, str]
 
 ORGANIZATION_TYPES: Choices = {
@@ -107,6 +109,8 @@ class AgencyProfile:
     divisions: Choices
     # Whose official website this is (the banner atop every page): a state plan's state.
     government: str = "the United States government"
+    # Who an alliance, a proposal and a staff member belong to (shared/offices.py).
+    offices: OfficeTree = STATE_PLAN_OFFICES
 
     @property
     def federal(self) -> bool:

@@ -10,8 +10,25 @@ from shared.config.declarations import Section, Setting
 from shared.config.parsers import (
     CHOICES,
     TIME_ZONE,
+    Parser,
+    Refused,
     one_of,
     text,
+)
+from shared.offices import OfficeTree, OfficeTreeError, parse_offices
+
+
+def _offices(raw: str) -> OfficeTree:
+    try:
+        return parse_offices(raw)
+    except OfficeTreeError as err:
+        raise Refused(str(err)) from None
+
+
+OFFICES = Parser(
+    "comma-separated slug=Name items, the first the top office and every other one naming its "
+    "parent office after >, such as miosha=MIOSHA,cet=Consultation Education & Training>miosha",
+    _offices,
 )
 
 THE_AGENCY = Section(
@@ -88,5 +105,15 @@ AGENCY_DIVISIONS: Setting[Choices | None] = THE_AGENCY.add(
         None,
         "the divisions (federal: office levels) a proposal may ask for",
         default_doc="the profile's three divisions or office levels",
+    )
+)
+AGENCY_OFFICES: Setting[OfficeTree | None] = THE_AGENCY.add(
+    Setting(
+        "AGENCY_OFFICES",
+        OFFICES,
+        None,
+        "the agency's offices as a tree: whose Coordinator decides, sees and is alerted",
+        default_doc="state plan: MIOSHA and its three divisions; federal: the National Office "
+        "and Regions I-X",
     )
 )

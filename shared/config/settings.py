@@ -30,6 +30,7 @@ from shared.config.agency import (
     AGENCY_GOVERNMENT,
     AGENCY_HAZARDS,
     AGENCY_NAME,
+    AGENCY_OFFICES,
     AGENCY_PRIORITY_AREAS,
     AGENCY_PROFILE,
     AGENCY_TIMEZONE,
@@ -113,6 +114,7 @@ from shared.config.staff import (
     STAFF_SIGN_IN_LIMIT,
     STAFF_SIGN_IN_URL,
 )
+from shared.offices import FEDERAL_OFFICE_TREE, STATE_PLAN_OFFICES
 
 log = logging.getLogger(__name__)
 
@@ -401,6 +403,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         name=values[AGENCY_NAME] or ("OSHA" if federal else "MIOSHA"),
         government=values[AGENCY_GOVERNMENT]
         or ("the United States government" if federal else "the State of Michigan"),
+        offices=values[AGENCY_OFFICES] or (FEDERAL_OFFICE_TREE if federal else STATE_PLAN_OFFICES),
         **{key: given or dict(defaults[key]) for key, given in lists.items()},
     )
 

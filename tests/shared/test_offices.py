@@ -1,0 +1,145 @@
+"""The agency's offices as a tree: what a Coordinator of an office sees (``within``), where an
+alert goes up (``upward``), and the refusals of a tree that is not one."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.config import ConfigurationError, load_agency_profile, reset_settings
+from shared.offices import (
+    FEDERAL_OFFICE_TREE,
+    STATE_PLAN_OFFICES,
+    Office,
+    OfficeTree,
+    OfficeTreeError,
+    parse_offices,
+)
+
+pytestmark = pytest.mark.unit
+
+# A small federal-shaped tree: the National Office, two regions, an area office under one.
+TREE = parse_offices(
+    "national=National Office,"
+    "region_5=Region V (Chicago)>national,"
+    "region_6=Region VI (Dallas)>national,"
+    "toledo=Toledo Area Office>region_5,"
+    "toledo_east=Toledo East>toledo"
+)
+
+
+def test_a_coordinator_sees_their_office_and_every_office_under_it() -> None:
+    assert TREE.within("national") == {
+        "national",
+        "region_5",
+        "region_6",
+        "toledo",
+        "toledo_east",
+    }
+    assert TREE.within("region_5") == {"region_5", "toledo", "toledo_east"}
+    assert TREE.within("region_6") == {"region_6"}
+    assert TREE.within("toledo_east") == {"toledo_east"}
+
+
+def test_covers_is_the_same_rule_from_the_other_side() -> None:
+    assert TREE.covers("region_5", "toledo_east")
+    assert TREE.covers("toledo", "toledo")
+    assert not TREE.covers("region_6", "toledo")
+    assert not TREE.covers("toledo", "region_5")  # a child never sees its parent's
+
+
+def test_an_alert_goes_up_the_tree_to_the_top_office() -> None:
+    assert [o.slug for o in TREE.upward("toledo_east")] == [
+        "toledo_east",
+        "toledo",
+        "region_5",
+        "national",
+    ]
+    assert [o.slug for o in TREE.upward("national")] == ["national"]
+    assert TREE.depth("toledo") == 2
+
+
+def test_children_keep_the_configured_order() -> None:
+    assert [o.slug for o in TREE.children("national")] == ["region_5", "region_6"]
+    assert TREE.children("region_6") == ()
+    assert TREE.top.slug == "national"
+    assert list(TREE.choices()) == ["national", "region_5", "region_6", "toledo", "toledo_east"]
+
+
+def test_an_unknown_office_is_named_in_the_error() -> None:
+    with pytest.raises(KeyError, match="'region_9' is not one of the agency's offices"):
+        TREE.within("region_9")
+    assert "region_9" not in TREE
+    assert "toledo" in TREE
+
+
+def test_the_defaults_are_miosha_s_divisions_and_osha_s_ten_regions() -> None:
+    assert STATE_PLAN_OFFICES.top.name == "MIOSHA"
+    assert [o.name for o in STATE_PLAN_OFFICES.children("miosha")] == [
+        "Consultation Education & Training",
+        "General Industry Safety & Health",
+        "Construction Safety & Health",
+    ]
+    regions = FEDERAL_OFFICE_TREE.children("national_office")
+    assert len(regions) == 10
+    assert regions[4] == Office("region_5", "Region V (Chicago)", "national_office")
+    assert regions[9].name == "Region X (Seattle)"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "it lists no office"),
+        ("top=Top,top=Again>top", "the office 'top' is named twice"),
+        ("a=A,b=B", "one top office, with no parent; there are 2 (a, b)"),
+        ("a=A>b,b=B>a", "one top office, with no parent; there are 0"),
+        ("top=Top,a=A>nowhere", "'a' names 'nowhere' as its parent, which is not an office"),
+        ("top=Top,a=A>b,b=B>a", "the office 'a' is its own ancestor"),
+        ("top=Top,Region 5=R>top", "'Region 5' is not a slug"),
+        ("top=Top,a=>top", "the office 'a' has no name"),
+        ("top=Top,a=A>", "the office 'a' names no parent after '>'"),
+        ("top", "'top' is not slug=Name"),
+    ],
+)
+def test_a_tree_that_is_not_one_is_refused_with_the_reason(raw: str, reason: str) -> None:
+    with pytest.raises(OfficeTreeError) as refused:
+        parse_offices(raw)
+    assert reason in str(refused.value)
+
+
+def test_a_tree_built_in_code_is_checked_too() -> None:
+    with pytest.raises(OfficeTreeError, match="one top office"):
+        OfficeTree((Office("a", "A", "b"), Office("b", "B", "a")))
+
+
+def test_the_profile_takes_its_tree_from_the_profile_or_agency_offices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AGENCY_OFFICES", raising=False)
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    reset_settings()
+    assert load_agency_profile().offices == FEDERAL_OFFICE_TREE
+
+    monkeypatch.setenv("AGENCY_PROFILE", "state_plan")
+    reset_settings()
+    assert load_agency_profile().offices == STATE_PLAN_OFFICES
+
+    monkeypatch.setenv("AGENCY_OFFICES", "agency=The Agency,east=East Division>agency")
+    reset_settings()
+    offices = load_agency_profile().offices
+    assert offices.within("agency") == {"agency", "east"}
+    assert offices.name("east") == "East Division"
+    reset_settings()
+
+
+def test_a_bad_agency_offices_stops_the_start_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENCY_OFFICES", "agency=The Agency,east=East>west")
+    reset_settings()
+    with pytest.raises(ConfigurationError) as refused:
+        load_agency_profile()
+    message = str(refused.value)
+    assert "AGENCY_OFFICES" in message
+    assert "'east' names 'west' as its parent, which is not an office" in message
+    monkeypatch.delenv("AGENCY_OFFICES")
+    reset_settings()
