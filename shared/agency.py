@@ -9,9 +9,9 @@ shared/config/agency.py; ``shared.config.load_agency_profile()`` gives the profi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from shared.offices import STATE_PLAN_OFFICES, OfficeTree
+from shared.offices import OfficeTree, state_plan_offices
 
 Choices = dict[str, str]
 
@@ -110,7 +110,9 @@ class AgencyProfile:
     # Whose official website this is (the banner atop every page): a state plan's state.
     government: str = "the United States government"
     # Who an alliance, a proposal and a staff member belong to (shared/offices.py).
-    offices: OfficeTree = STATE_PLAN_OFFICES
+    offices: OfficeTree = field(
+        default_factory=lambda: state_plan_offices("MIOSHA", STATE_PLAN_DIVISIONS)
+    )
 
     @property
     def federal(self) -> bool:

@@ -155,16 +155,16 @@ def parse_offices(raw: str) -> OfficeTree:
     return OfficeTree(tuple(offices))
 
 
-# MIOSHA: the agency, and the three divisions an alliance may be signed with (the slugs of
-# shared/agency.py STATE_PLAN_DIVISIONS).
-STATE_PLAN_OFFICES = OfficeTree(
-    (
-        Office("miosha", "MIOSHA", None),
-        Office("consultation_education_training", "Consultation Education & Training", "miosha"),
-        Office("general_industry_safety_health", "General Industry Safety & Health", "miosha"),
-        Office("construction_safety_health", "Construction Safety & Health", "miosha"),
+def state_plan_offices(agency: str, divisions: dict[str, str]) -> OfficeTree:
+    """A State Plan's default tree: the agency on top, its divisions under it (MIOSHA's three,
+    or AGENCY_DIVISIONS when set)."""
+    return OfficeTree(
+        (
+            Office("agency", agency, None),
+            *(Office(slug, name, "agency") for slug, name in divisions.items()),
+        )
     )
-)
+
 
 # Federal OSHA: the National Office and its ten Regions, each named by its number and the
 # city of its regional office.

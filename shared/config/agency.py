@@ -113,7 +113,7 @@ AGENCY_OFFICES: Setting[OfficeTree | None] = THE_AGENCY.add(
         OFFICES,
         None,
         "the agency's offices as a tree: whose Coordinator decides, sees and is alerted",
-        default_doc="state plan: MIOSHA and its three divisions; federal: the National Office "
-        "and Regions I-X",
+        default_doc="state plan: the agency (`AGENCY_NAME`) and its divisions "
+        "(`AGENCY_DIVISIONS`); federal: the National Office and Regions I-X",
     )
 )

@@ -114,7 +114,7 @@ from shared.config.staff import (
     STAFF_SIGN_IN_LIMIT,
     STAFF_SIGN_IN_URL,
 )
-from shared.offices import FEDERAL_OFFICE_TREE, STATE_PLAN_OFFICES
+from shared.offices import FEDERAL_OFFICE_TREE, state_plan_offices
 
 log = logging.getLogger(__name__)
 
@@ -398,13 +398,18 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         "priority_areas": DEFAULT_PRIORITY_AREAS,
         "divisions": FEDERAL_OFFICES if federal else STATE_PLAN_DIVISIONS,
     }
+    chosen = {key: given or dict(defaults[key]) for key, given in lists.items()}
+    agency_name = values[AGENCY_NAME] or ("OSHA" if federal else "MIOSHA")
     agency_profile = AgencyProfile(
         profile=profile,
-        name=values[AGENCY_NAME] or ("OSHA" if federal else "MIOSHA"),
+        name=agency_name,
         government=values[AGENCY_GOVERNMENT]
         or ("the United States government" if federal else "the State of Michigan"),
-        offices=values[AGENCY_OFFICES] or (FEDERAL_OFFICE_TREE if federal else STATE_PLAN_OFFICES),
-        **{key: given or dict(defaults[key]) for key, given in lists.items()},
+        offices=values[AGENCY_OFFICES]
+        or (
+            FEDERAL_OFFICE_TREE if federal else state_plan_offices(agency_name, chosen["divisions"])
+        ),
+        **chosen,
     )
 
     webhook_hosts: tuple[str, ...] = values[WEBHOOK_ALLOWED_HOSTS]

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from shared.config import ConfigurationError, load_agency_profile, reset_settings
+from shared.agency import STATE_PLAN_DIVISIONS
+from shared.config import ConfigurationError, load_agency_profile
 from shared.offices import (
     FEDERAL_OFFICE_TREE,
-    STATE_PLAN_OFFICES,
     Office,
     OfficeTree,
     OfficeTreeError,
     parse_offices,
+    state_plan_offices,
 )
 
 pytestmark = pytest.mark.unit
@@ -72,9 +73,10 @@ def test_an_unknown_office_is_named_in_the_error() -> None:
     assert "toledo" in TREE
 
 
-def test_the_defaults_are_miosha_s_divisions_and_osha_s_ten_regions() -> None:
-    assert STATE_PLAN_OFFICES.top.name == "MIOSHA"
-    assert [o.name for o in STATE_PLAN_OFFICES.children("miosha")] == [
+def test_the_defaults_are_the_state_plan_s_divisions_and_osha_s_ten_regions() -> None:
+    miosha = state_plan_offices("MIOSHA", STATE_PLAN_DIVISIONS)
+    assert miosha.top == Office("agency", "MIOSHA", None)
+    assert [o.name for o in miosha.children("agency")] == [
         "Consultation Education & Training",
         "General Industry Safety & Health",
         "Construction Safety & Health",
@@ -114,32 +116,36 @@ def test_a_tree_built_in_code_is_checked_too() -> None:
 def test_the_profile_takes_its_tree_from_the_profile_or_agency_offices(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("AGENCY_OFFICES", raising=False)
+    for name in ("AGENCY_OFFICES", "AGENCY_NAME", "AGENCY_DIVISIONS"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AGENCY_PROFILE", "federal")
-    reset_settings()
     assert load_agency_profile().offices == FEDERAL_OFFICE_TREE
 
     monkeypatch.setenv("AGENCY_PROFILE", "state_plan")
-    reset_settings()
-    assert load_agency_profile().offices == STATE_PLAN_OFFICES
+    assert load_agency_profile().offices == state_plan_offices("MIOSHA", STATE_PLAN_DIVISIONS)
+
+    # Another State Plan: its name on top, its own divisions under it.
+    monkeypatch.setenv("AGENCY_NAME", "Cal/OSHA")
+    monkeypatch.setenv("AGENCY_DIVISIONS", "north=Northern Division,south=Southern Division")
+    offices = load_agency_profile().offices
+    assert offices.top.name == "Cal/OSHA"
+    assert [o.name for o in offices.children("agency")] == [
+        "Northern Division",
+        "Southern Division",
+    ]
 
     monkeypatch.setenv("AGENCY_OFFICES", "agency=The Agency,east=East Division>agency")
-    reset_settings()
     offices = load_agency_profile().offices
     assert offices.within("agency") == {"agency", "east"}
     assert offices.name("east") == "East Division"
-    reset_settings()
 
 
 def test_a_bad_agency_offices_stops_the_start_with_the_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AGENCY_OFFICES", "agency=The Agency,east=East>west")
-    reset_settings()
     with pytest.raises(ConfigurationError) as refused:
         load_agency_profile()
     message = str(refused.value)
     assert "AGENCY_OFFICES" in message
     assert "'east' names 'west' as its parent, which is not an office" in message
-    monkeypatch.delenv("AGENCY_OFFICES")
-    reset_settings()
