@@ -6,7 +6,6 @@ about that organization's proposal in notify. Conflicts reach notify as review's
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -15,20 +14,15 @@ from services.notify.delivery import domain as delivery
 from services.notify.log import domain
 from services.notify.messages import domain as messages
 from services.notify.models import Message
-from services.notify.tasks import proposal_declined, proposal_submitted
 from services.notify.worker import database
 from shared.config import load_agency_profile, load_settings
 from shared.db import utcnow
 from shared.domain import Conflict, Forbidden, Invalid, NotFound
-from shared.events import new_event
 from tests import servers as test_servers
-from tests.intake.factories import proposal, submitted_event
+from tests.notify.log.helpers import BAKERS, a_held_decision, arrives, copies_of, declined
 from tests.shared.factories import ROOFERS, acting
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases", "redis_client")]
-
-BAKERS = "Great Lakes Bakers Guild"
-
 
 # Staff as notify sees them. Through the API and pages a session carries no conflicts: notify
 # learns them from review's event (REVIEWER declares one, COLLEAGUE does not).
@@ -48,49 +42,6 @@ def looks() -> dict:
 # -- builders ---------------------------------------------------------------------------------
 
 
-def arrives(name: str) -> uuid.UUID:
-    """A proposal from ``name`` reaches notify (receipt and Coordinator alert)."""
-    proposal_id = uuid.uuid4()
-    event = submitted_event(
-        proposal(name), proposal_id=proposal_id, reference=reference(proposal_id)
-    )
-    proposal_submitted(event=event.to_message())
-    return proposal_id
-
-
-def reference(proposal_id: uuid.UUID) -> str:
-    return f"AP-2026-{proposal_id.int % 100000:05d}"
-
-
-def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
-    """Review declined the proposal: its message waits in notify, held. Returns its id."""
-    proposal_declined(
-        event=new_event(
-            "proposal.declined",
-            producer="review",
-            payload={
-                "proposal_id": proposal_id,
-                "reference": reference(proposal_id),
-                "version": 1,
-                "reason": "Outside our priorities this year.",
-                "decided_at": datetime.now(UTC),
-                "contact_name": "Dana Smith",
-                "contact_email": "dana@example.org",
-                "organization_name": organization_name,
-            },
-        ).to_message()
-    )
-    with database.transaction() as session:
-        return session.scalars(
-            select(Message.id).where(Message.proposal_id == proposal_id, Message.status == "held")
-        ).one()
-
-
-def a_held_decision(name: str) -> tuple[uuid.UUID, uuid.UUID]:
-    proposal_id = arrives(name)
-    return proposal_id, declined(proposal_id, organization_name=name)
-
-
 def proposal_of(message_id: uuid.UUID) -> uuid.UUID:
     with database.transaction() as session:
         message = session.get(Message, message_id)
@@ -105,15 +56,6 @@ def stored(message_id: uuid.UUID) -> tuple:
         assert message is not None
         return (message.status, message.subject, message.text_body, message.edited_by,
                 message.released_by)  # fmt: skip
-
-
-def copies_of(message_id: uuid.UUID) -> int:
-    with database.transaction() as session:
-        return len(
-            session.scalars(
-                select(Message.id).where(Message.cause.like(f"resend:{message_id}:%"))
-            ).all()
-        )
 
 
 def set_status(message_id: uuid.UUID, **values: object) -> None:
