@@ -22,15 +22,13 @@ import pytest
 from sqlalchemy import select
 
 from services.review import create_app
-from services.review.models import AuditEntry, OutboxEvent, StaffUser
-from services.review.staff import domain as accounts
+from services.review.models import AuditEntry, StaffUser
 from services.review.worker import database
 from shared import staff_auth
-from shared.config import load_settings
-from shared.events import parse_event
 from shared.staff_auth import COOKIE_NAME
 from tests.review.factories import PASSWORD as staff_invitations_PASSWORD
-from tests.review.factories import acting_as, staff_member
+from tests.review.factories import staff_member
+from tests.review.staff.helpers import invite, links_sent, token_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("clean_databases")]
 
@@ -252,36 +250,6 @@ def app_staff_invitations(redis_client: Any):
 @pytest.fixture
 def cora() -> StaffUser:
     return staff_member("cora@agency.example", "coordinator", name="Cora Coordinator")
-
-
-def links_sent() -> list[dict[str, Any]]:
-    """Review's ``staff.password_link`` events, oldest first, as notify receives them."""
-    with database.transaction() as session:
-        messages = session.scalars(
-            select(OutboxEvent.message)
-            .where(OutboxEvent.type == "staff.password_link")
-            .order_by(OutboxEvent.id)
-        ).all()
-    return [parse_event(message).payload for message in messages]
-
-
-def token_of(payload: dict[str, Any]) -> str:
-    url = payload["set_password_url"]
-    prefix = load_settings().public_base_url + "/review/staff/set-password/"
-    assert url.startswith(prefix), url
-    return str(url.removeprefix(prefix))
-
-
-def invite(cora: StaffUser, email: str = "lee@agency.example", *roles: str) -> StaffUser:
-    with database.transaction() as session:
-        return accounts.invite_staff(
-            session,
-            acting=acting_as(cora),
-            email=email,
-            name="Lee Liaison",
-            roles=list(roles) or ["liaison", "reviewer"],
-            settings=load_settings(),
-        )
 
 
 # -- the pages ----------------------------------------------------------------------------------
