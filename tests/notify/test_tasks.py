@@ -42,6 +42,7 @@ from shared.events import new_event, parse_event
 from tests.helpers import queued_tasks
 from tests.intake.factories import submitted_event
 from tests.notify.factories import deliver_queued_mail
+from tests.reporting.factories import run_reporting_task
 from tests.review.factories import LIAISON, acting_as, alliance_change_event, alliance_signed_event
 from tests.shared.factories import acting
 from tests.smtp import text_of
@@ -54,12 +55,6 @@ SIGNED = date(2026, 1, 15)
 ENDS = date(2028, 1, 14)
 RENEWED = date(2028, 1, 10)
 RENEWAL_ENDS = date(2031, 1, 9)
-
-
-def run_reporting(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
 
 
 def scheduled_events() -> list[dict[str, Any]]:
@@ -78,7 +73,7 @@ def scheduled_events() -> list[dict[str, Any]]:
 @pytest.fixture
 def signed(redis_client: Any) -> Any:
     event = alliance_signed_event(PARTNER, signing_date=SIGNED, ends_on=ENDS)
-    run_reporting("reporting.alliance_signed", event)
+    run_reporting_task("reporting.alliance_signed", event)
     return event
 
 
@@ -221,7 +216,7 @@ def test_a_welcome_recorded_from_alliance_signed_is_not_sent_again(signed, redis
 def test_a_renewed_terms_calendar_goes_to_the_contact_and_the_liaison_once(
     signed, redis_client, smtp_server, monkeypatch
 ):
-    run_reporting("reporting.alliance_renewed", renewal(signed))
+    run_reporting_task("reporting.alliance_renewed", renewal(signed))
     initial, renewed = scheduled_events()
     payload = parse_event(renewed).payload
     consume(initial)
@@ -789,7 +784,7 @@ def signed_evaluation_shared(redis_client: Any) -> Any:
         signing_date=SIGNED_EVALUATION_SHARED,
         ends_on=ENDS_EVALUATION_SHARED,
     )
-    run_reporting("reporting.alliance_signed", event)
+    run_reporting_task("reporting.alliance_signed", event)
     return event
 
 

@@ -1,5 +1,5 @@
 """What the evaluation tests (domain and pages) share: a signed alliance's dates, the
-justification, running reporting's tasks, and counting the evaluations and their events."""
+justification, and counting the evaluations and their events."""
 
 from __future__ import annotations
 
@@ -16,12 +16,6 @@ SIGNED = date(2024, 1, 15)
 ENDS = date(2027, 1, 14)
 AT = datetime(2026, 6, 1, 15, tzinfo=UTC)
 JUSTIFICATION = "Met <script>alert(1)</script> & more.\nSecond line"
-
-
-def run_reporting(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
 
 
 def shared_events() -> list[dict[str, Any]]:

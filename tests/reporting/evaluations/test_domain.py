@@ -31,7 +31,6 @@ from tests.reporting.evaluations.helpers import (
     JUSTIFICATION,
     SIGNED,
     evaluation_count,
-    run_reporting,
     shared_events,
 )
 from tests.reporting.factories import run_reporting_task
@@ -46,7 +45,7 @@ CONTACT = "dana@example.org"
 @pytest.fixture
 def signed(redis_client: Any) -> Any:
     event = alliance_signed_event("Roofers <b>& Sons</b>", signing_date=SIGNED, ends_on=ENDS)
-    run_reporting("reporting.alliance_signed", event)
+    run_reporting_task("reporting.alliance_signed", event)
     return event
 
 

@@ -31,7 +31,6 @@ from tests.reporting.evaluations.helpers import (
     JUSTIFICATION,
     SIGNED,
     evaluation_count,
-    run_reporting,
     shared_events,
 )
 from tests.reporting.factories import run_reporting_task
@@ -214,7 +213,7 @@ def test_the_rollup_sums_the_latest_versions_of_the_years_reports(alliance_id):
 @pytest.fixture
 def signed_evaluation_shared(redis_client: Any) -> Any:
     event = alliance_signed_event("Roofers <b>& Sons</b>", signing_date=SIGNED, ends_on=ENDS)
-    run_reporting("reporting.alliance_signed", event)
+    run_reporting_task("reporting.alliance_signed", event)
     return event
 
 

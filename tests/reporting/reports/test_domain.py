@@ -292,12 +292,6 @@ RENEWED = date(2028, 1, 10)
 RENEWAL_ENDS = date(2031, 1, 9)
 
 
-def run_reporting(name: str, event: Any) -> None:
-    import services.reporting.tasks
-
-    services.reporting.tasks.celery.tasks[name](event=event.to_message())
-
-
 def scheduled_events() -> list[dict[str, Any]]:
     """The ``alliance.reports_scheduled`` events in reporting's outbox, in order."""
     with database.transaction() as session:
@@ -314,7 +308,7 @@ def scheduled_events() -> list[dict[str, Any]]:
 @pytest.fixture
 def signed(redis_client: Any) -> Any:
     event = alliance_signed_event(PARTNER, signing_date=SIGNED, ends_on=ENDS)
-    run_reporting("reporting.alliance_signed", event)
+    run_reporting_task("reporting.alliance_signed", event)
     return event
 
 
@@ -346,7 +340,7 @@ def test_scheduling_a_term_stores_one_event_with_the_calendar_and_the_first_repo
     signed,
 ):
     alliance_id = signed.payload["alliance_id"]
-    run_reporting("reporting.alliance_signed", signed)  # redelivered: nothing more
+    run_reporting_task("reporting.alliance_signed", signed)  # redelivered: nothing more
 
     [message] = scheduled_events()
     assert message["producer"] == "reporting"
@@ -386,8 +380,8 @@ def test_scheduling_a_term_stores_one_event_with_the_calendar_and_the_first_repo
 @pytest.mark.usefixtures("clean_databases")
 def test_a_renewal_stores_the_new_terms_calendar_once(signed):
     renewed = renewal(signed)
-    run_reporting("reporting.alliance_renewed", renewed)
-    run_reporting("reporting.alliance_renewed", renewed)  # redelivered: nothing more
+    run_reporting_task("reporting.alliance_renewed", renewed)
+    run_reporting_task("reporting.alliance_renewed", renewed)  # redelivered: nothing more
 
     initial, renewed_term = (
         parse_event(m, expected_type="alliance.reports_scheduled").payload
