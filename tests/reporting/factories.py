@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from shared.events import Event
@@ -19,6 +19,31 @@ def run_reporting_task(name: str, event: Event) -> None:
     import services.reporting.tasks
 
     services.reporting.tasks.celery.tasks[name](event=event.to_message())
+
+
+def signed_with_an_annual_report(
+    name: str, liaison: Any, *, division: str
+) -> tuple[Event, uuid.UUID]:
+    """An alliance of ``name`` signed January 15, 2024 for three years, with ``liaison`` and
+    ``division``, in reporting: its ``alliance.signed`` event and its first annual report."""
+    from sqlalchemy import select
+
+    from services.reporting.reports.models import Report
+    from services.reporting.worker import database
+    from tests.review.factories import alliance_signed_event
+
+    signed = alliance_signed_event(name, signing_date=date(2024, 1, 15), ends_on=date(2027, 1, 14))
+    signed.payload["liaison"] = {"id": liaison.id, "name": liaison.name, "email": liaison.email}
+    signed.payload["division"] = division
+    run_reporting_task("reporting.alliance_signed", signed)
+    with database.transaction() as session:
+        report_id = session.scalars(
+            select(Report.id)
+            .where(Report.alliance_id == signed.payload["alliance_id"], Report.kind == "annual")
+            .order_by(Report.period_start)
+            .limit(1)
+        ).one()
+    return signed, report_id
 
 
 def partner_submits(

@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
 
 from services.reporting import create_app
 from services.reporting.alliances.models import Alliance
@@ -29,19 +28,17 @@ from services.reporting.figures.domain import note_row
 from services.reporting.people import LeftOut, check_may_read, hidden_from, readable_alliances
 from services.reporting.proposals import domain as proposals
 from services.reporting.reports import tokens
-from services.reporting.reports.models import Report
 from services.reporting.schedules.domain import rules_from_settings
 from services.reporting.worker import database
 from shared.domain import Acting, Forbidden, organization_key
 from shared.events import new_event
 from tests.intake.factories import proposal, submitted_event
 from tests.reporting.evaluations.test_views import content, submit
-from tests.reporting.factories import run_reporting_task
+from tests.reporting.factories import run_reporting_task, signed_with_an_annual_report
 from tests.review.factories import (
     LIAISON,
     OTHER_LIAISON,
     acting_as,
-    alliance_signed_event,
     conflict_declared_event,
 )
 from tests.shared.factories import REVIEWER, ROOFERS, acting, signed_in
@@ -64,19 +61,9 @@ class Partner:
 def seed_partner(
     name: str, liaison: Any, *, division: str, area: str, reached: int, state: str, words: str
 ) -> Partner:
-    signed = alliance_signed_event(name, signing_date=date(2024, 1, 15), ends_on=date(2027, 1, 14))
-    signed.payload["liaison"] = {"id": liaison.id, "name": liaison.name, "email": liaison.email}
-    signed.payload["division"] = division
-    run_reporting_task("reporting.alliance_signed", signed)
+    signed, report_id = signed_with_an_annual_report(name, liaison, division=division)
     alliance_id = signed.payload["alliance_id"]
     reference = signed.payload["reference"]
-    with database.transaction() as session:
-        report_id = session.scalars(
-            select(Report.id)
-            .where(Report.alliance_id == alliance_id, Report.kind == "annual")
-            .order_by(Report.period_start)
-            .limit(1)
-        ).one()
     body = content(reached=reached, area=area)
     body["dissemination"][0]["description"] = f"{words} fact sheet"
     body["outreach"][0]["event"] = f"{words} safety day"

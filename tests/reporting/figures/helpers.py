@@ -8,19 +8,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from services.reporting.alliances.models import Alliance
 from services.reporting.figures import domain as figures
 from services.reporting.proposals.models import ReportingProposal
 from services.reporting.reports.content import FIELDS
-from services.reporting.reports.models import Report
 from services.reporting.worker import database
 from tests.intake.factories import proposal, submitted_event
 from tests.reporting.conflicts.test_domain import Partner
 from tests.reporting.evaluations.test_views import content, submit
-from tests.reporting.factories import run_reporting_task
-from tests.review.factories import alliance_signed_event
+from tests.reporting.factories import run_reporting_task, signed_with_an_annual_report
 
 CONSTRUCTION = "construction_safety_health"
 GENERAL = "general_industry_safety_health"
@@ -31,18 +27,8 @@ DETROIT = ZoneInfo("America/Detroit")
 def seed(name: str, liaison: Any, *, division: str, area: str, reached: int, state: str) -> Partner:
     """An alliance signed January 15, 2024 with its first annual report submitted, and a
     proposal of the same organization in review."""
-    signed = alliance_signed_event(name, signing_date=date(2024, 1, 15), ends_on=date(2027, 1, 14))
-    signed.payload["liaison"] = {"id": liaison.id, "name": liaison.name, "email": liaison.email}
-    signed.payload["division"] = division
-    run_reporting_task("reporting.alliance_signed", signed)
+    signed, report_id = signed_with_an_annual_report(name, liaison, division=division)
     alliance_id = signed.payload["alliance_id"]
-    with database.transaction() as session:
-        report_id = session.scalars(
-            select(Report.id)
-            .where(Report.alliance_id == alliance_id, Report.kind == "annual")
-            .order_by(Report.period_start)
-            .limit(1)
-        ).one()
     body = content(reached=reached, area=area)
     # Whatever a meeting row asks for besides its date.
     body["meetings"] = [
