@@ -13,8 +13,11 @@ other naming its parent office after ``>``, for example
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 
 
 class OfficeTreeError(ValueError):
@@ -166,8 +169,11 @@ def state_plan_offices(agency: str, divisions: dict[str, str]) -> OfficeTree:
     )
 
 
-# Federal OSHA: the National Office and its ten Regions, each named by its number and the
-# city of its regional office.
+# Federal OSHA: the National Office, its ten Regions (named by number and the city of the
+# regional office) and their Area Offices. The Area Offices and the region each belongs to are
+# a data file beside this module (federal_area_offices.csv: slug, name, parent), from OSHA's
+# published list of area offices; an agency whose offices changed replaces the whole tree
+# with AGENCY_OFFICES.
 _REGIONS = (
     ("I", "Boston"),
     ("II", "New York"),
@@ -180,6 +186,15 @@ _REGIONS = (
     ("IX", "San Francisco"),
     ("X", "Seattle"),
 )
+
+
+def _federal_area_offices() -> tuple[Office, ...]:
+    text = resources.files(__package__).joinpath("federal_area_offices.csv").read_text("utf-8")
+    return tuple(
+        Office(row["slug"], row["name"], row["parent"]) for row in csv.DictReader(io.StringIO(text))
+    )
+
+
 FEDERAL_OFFICE_TREE = OfficeTree(
     (
         Office("national_office", "National Office", None),
@@ -187,5 +202,6 @@ FEDERAL_OFFICE_TREE = OfficeTree(
             Office(f"region_{number}", f"Region {roman} ({city})", "national_office")
             for number, (roman, city) in enumerate(_REGIONS, start=1)
         ),
+        *_federal_area_offices(),
     )
 )

@@ -114,6 +114,7 @@ AGENCY_OFFICES: Setting[OfficeTree | None] = THE_AGENCY.add(
         None,
         "the agency's offices as a tree: whose Coordinator decides, sees and is alerted",
         default_doc="state plan: the agency (`AGENCY_NAME`) and its divisions "
-        "(`AGENCY_DIVISIONS`); federal: the National Office and Regions I-X",
+        "(`AGENCY_DIVISIONS`); federal: the National Office, Regions I-X and their 88 Area Offices "
+        "(shared/federal_area_offices.csv)",
     )
 )

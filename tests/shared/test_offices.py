@@ -87,6 +87,24 @@ def test_the_defaults_are_the_state_plan_s_divisions_and_osha_s_ten_regions() ->
     assert regions[9].name == "Region X (Seattle)"
 
 
+def test_every_federal_region_has_its_area_offices_and_they_are_area_offices() -> None:
+    tree = FEDERAL_OFFICE_TREE
+    for region in tree.children("national_office"):
+        offices = tree.children(region.slug)
+        assert offices, f"{region.name} has no area office"
+        assert all(o.name.endswith(("Area Office", "District Office")) for o in offices)
+    region_v = {o.name for o in tree.children("region_5")}
+    assert {"Lansing Area Office", "Toledo Area Office", "Chicago North Area Office"} <= region_v
+    # A district office hangs under its area office, so a Region II coordinator covers it.
+    assert [o.slug for o in tree.upward("area_queens")] == [
+        "area_queens",
+        "area_manhattan",
+        "region_2",
+        "national_office",
+    ]
+    assert len(tree) == 1 + 10 + 88
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
