@@ -118,6 +118,21 @@ class AgencyProfile:
     def federal(self) -> bool:
         return self.profile == "federal"
 
+    def office_of_division(self, division: str) -> str:
+        """The office a proposal that names only its lead division (or office level) belongs
+        to: the division's own office where the tree has one (a State Plan's divisions are its
+        offices), otherwise the top office, which sees and routes everything."""
+        return division if division in self.offices else self.offices.top.slug
+
+    def division_of_office(self, office: str) -> str | None:
+        """The lead division (or office level) an office stands for, None when it stands for
+        none. Federal: the office's level in the tree (the National Office, a Region, an Area
+        Office or anything under one); a State Plan: the office when it is a division."""
+        if self.federal:
+            levels = list(self.divisions)
+            return levels[min(self.offices.depth(office), len(levels) - 1)] if levels else None
+        return office if office in self.divisions else None
+
     @property
     def goal_categories(self) -> Choices:
         # Only federal OSHA has the national-dialogue category.

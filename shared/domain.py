@@ -89,6 +89,8 @@ class Acting:
     roles: frozenset[str]
     name: str = ""
     conflicts: frozenset[str] = field(default_factory=frozenset)
+    # The office the person belongs to (shared/offices.py ``office_scope``); "" is the top one.
+    office: str = ""
 
     @property
     def is_coordinator(self) -> bool:
@@ -109,4 +111,5 @@ class Acting:
             roles=frozenset(staff.roles),
             name=str(getattr(staff, "name", "") or ""),
             conflicts=frozenset(conflicts),
+            office=str(getattr(staff, "office", "") or ""),
         )

@@ -107,6 +107,8 @@ class ProposalApprovedV1(ApplicantSchema):
     message = fields.String(load_default="", validate=validate.Length(max=10000))
     decided_at = fields.AwareDateTime(required=True)
     liaison = fields.Nested(lambda: PersonSchema(), load_default=None, allow_none=True)
+    # The office it belongs to (shared/offices.py); "" in events older than offices: the top.
+    office = fields.String(load_default="", validate=validate.Length(max=64))
 
 
 class PersonSchema(Schema):
@@ -137,6 +139,25 @@ class AllianceSignedV1(Schema):
     signing_date = fields.Date(required=True)
     term_years = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10))
     ends_on = fields.Date(required=True)
+    # The office it belongs to (shared/offices.py); "" in events older than offices: the top.
+    office = fields.String(load_default="", validate=validate.Length(max=64))
+
+
+class AllianceMovedV1(Schema):
+    """Staff moved an alliance to another office (``alliance.moved``, produced by review in the
+    transaction of the move, which its audit trail records): reporting and notify file it, its
+    reports and its messages under the new office from then on."""
+
+    alliance_id = fields.UUID(required=True)
+    proposal_id = fields.UUID(required=True)
+    reference = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    partner_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    from_office = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    office = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    office_name = fields.String(load_default="", validate=validate.Length(max=200))
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    moved_by = fields.String(load_default="", validate=validate.Length(max=200))
+    moved_at = fields.AwareDateTime(required=True)
 
 
 class MessageSentV1(Schema):
@@ -257,6 +278,8 @@ class CoordinatorSchema(Schema):
     id = fields.UUID(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True)
+    # The office they coordinate; "" (and in events older than offices): the top office.
+    office = fields.String(load_default="", validate=validate.Length(max=64))
 
 
 class StaffCoordinatorsChangedV1(Schema):
@@ -308,6 +331,8 @@ class ReportEventBase(Schema):
     term = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
+    # The office it belongs to (shared/offices.py); "" in events older than offices: the top.
+    office = fields.String(load_default="", validate=validate.Length(max=64))
 
 
 class ReportDeadlineV1(ReportEventBase):
@@ -455,6 +480,7 @@ CATALOG: dict[tuple[str, int], type[Schema]] = {
     ("alliance.concluded", 1): AllianceConcludedV1,
     ("alliance.terminated", 1): AllianceTerminatedV1,
     ("alliance.ambassador_designated", 1): AllianceAmbassadorDesignatedV1,
+    ("alliance.moved", 1): AllianceMovedV1,
     # -- end of the agreement's life
     ("staff.conflict_declared", 1): StaffConflictDeclaredV1,
     ("staff.coordinators_changed", 1): StaffCoordinatorsChangedV1,
@@ -519,6 +545,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "reporting.ambassador_designated",
         "notify.ambassador_designated",
     ),
+    # reporting and notify file the alliance under its new office
+    "alliance.moved": ("reporting.alliance_moved", "notify.alliance_moved"),
     # -- end of the agreement's life
     "staff.conflict_declared": ("notify.conflict_declared", "reporting.conflict_declared"),
     # notify sends the Coordinator's mail to the active Coordinators by name

@@ -128,9 +128,37 @@ class OfficeTree:
     def depth(self, slug: str) -> int:
         return len(self.upward(slug)) - 1
 
+    def label(self, slug: str) -> str:
+        """The office's name, followed by the office two levels up where there is one (an
+        Area Office by its Region): enough to tell offices of the same name apart."""
+        path = self.upward(slug)
+        return path[0].name if len(path) < 3 else f"{path[0].name}, {path[-2].name}"
+
+    def labelled_choices(self) -> dict[str, str]:
+        """slug → ``label``, parents before children: a form's list of every office."""
+        return {office.slug: self.label(office.slug) for office in self.offices}
+
     def choices(self) -> dict[str, str]:
         """slug → name, parents before children, for a form's list."""
         return {office.slug: office.name for office in self.offices}
+
+
+def office_scope(office: str, tree: OfficeTree) -> frozenset[str] | None:
+    """The offices a member of staff of ``office`` sees and acts for: None for every office
+    (the top office, or "" for staff placed at the top), otherwise ``office`` and the offices
+    under it. An office the tree no longer has sees only itself (nothing moves to it), never
+    everything: a stale account must not widen."""
+    if not office or office == tree.top.slug:
+        return None
+    if office not in tree:
+        return frozenset({office})
+    return tree.within(office)
+
+
+def in_scope(scope: frozenset[str] | None, office: str | None) -> bool:
+    """Whether something of ``office`` is in ``scope`` (None: every office; something with no
+    office belongs to the top office, so only the top office sees it)."""
+    return scope is None or (office is not None and office in scope)
 
 
 def parse_offices(raw: str) -> OfficeTree:

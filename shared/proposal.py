@@ -246,12 +246,25 @@ class ProposalSchema(PlainSchema):
         validate=validate.Length(max=40, error="Keep to {max} goals or fewer."),
     )
     priority = fields.Nested(PriorityStatementSchema, load_default=dict)
+    # Which part of the agency should lead: the division (State Plan) or office level (federal),
+    # and the office itself (shared/offices.py). Either is enough: intake fills in the other
+    # (AgencyProfile.office_of_division, division_of_office).
     requested_division = fields.String(
-        required=True,
+        load_default=None,
         validate=validate.Regexp(SLUG_RE, error="Not a valid choice."),
-        error_messages={"required": "Choose which part of the agency should lead."},
+    )
+    requested_office = fields.String(
+        load_default=None,
+        validate=validate.Regexp(SLUG_RE, error="Not a valid choice."),
     )
     existing_relationship = optional_text(2000)
+
+    @validates_schema(skip_on_field_errors=True)
+    def require_a_lead(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("requested_division") and not data.get("requested_office"):
+            raise ValidationError(
+                "Choose which part of the agency should lead.", field_name="requested_division"
+            )
 
     @validates_schema(skip_on_field_errors=False)
     def require_outreach_goal(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -311,5 +324,6 @@ PROPOSAL_FIELD_LABELS: dict[str, str] = {
     "priority.emerging_issue": "Emerging issue",
     "priority.expertise_gap": "Expertise the agency lacks",
     "requested_division": "Requested lead",
+    "requested_office": "Office",
     "existing_relationship": "Existing relationship with the agency",
 }

@@ -111,6 +111,8 @@ class StaffSession:
     roles: frozenset[str]
     created_at: datetime
     last_seen: datetime
+    # The office the person belongs to (shared/offices.py); "" for the top office.
+    office: str = ""
 
     def has_any_role(self, roles: Iterable[str]) -> bool:
         """True when ``roles`` is empty (any staff member) or the person holds one of them."""
@@ -165,6 +167,7 @@ def start_session(
     name: str,
     roles: Iterable[str],
     *,
+    office: str | None = None,
     now: datetime | None = None,
     session_id: str | None = None,
 ) -> str:
@@ -179,6 +182,7 @@ def start_session(
         "email": email,
         "name": name,
         "roles": sorted(set(roles)),
+        "office": office or "",
         "created_at": now.isoformat(),
         "last_seen": now.isoformat(),
     }
@@ -201,6 +205,7 @@ def _decode(session_id: str, raw: str) -> StaffSession:
         roles=frozenset(record["roles"]),
         created_at=datetime.fromisoformat(record["created_at"]),
         last_seen=datetime.fromisoformat(record["last_seen"]),
+        office=record.get("office", ""),
     )
 
 

@@ -90,6 +90,7 @@ def from_form(form: MultiDict[str, str]) -> dict[str, Any]:
             "hazards",
             "hazards_other",
             "requested_division",
+            "requested_office",
             "existing_relationship",
         ):
             continue  # buttons, tokens and anything a browser adds
@@ -132,6 +133,15 @@ def summary_label(path: str) -> str:
     if match:
         return f"Goal {int(match.group(1)) + 1}, {GOAL_LABELS.get(match.group(2), match.group(2))}"
     return LABELS.get(path, path.replace(".", " ").replace("_", " ").capitalize())
+
+
+def lead_errors_at_the_office(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``errors`` with those about the lead division (office level) moved to the office."""
+    if "requested_division" not in errors:
+        return errors
+    moved = {path: list(messages) for path, messages in errors.items()}
+    moved.setdefault("requested_office", []).extend(moved.pop("requested_division"))
+    return moved
 
 
 def error_list(errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:

@@ -23,6 +23,7 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
+    post_load,
     validate,
     validates_schema,
 )
@@ -62,10 +63,7 @@ class ProposalInputSchema(ProposalSchema, InputSchema):
             errors["priority"] = {
                 "priority_areas": [f"Not one of the agency's priority areas: {', '.join(bad)}."]
             }
-        division = data.get("requested_division")
-        if division is not None and division not in profile.divisions:
-            noun = "office level" if profile.federal else "division"
-            errors["requested_division"] = [f"Choose a {noun}: {', '.join(profile.divisions)}."]
+        errors.update(_lead_errors(profile, data))
         goal_errors: dict[int, dict[str, list[str]]] = {}
         for index, goal in enumerate(data.get("goals") or []):
             if not isinstance(goal, dict):
@@ -84,6 +82,41 @@ class ProposalInputSchema(ProposalSchema, InputSchema):
             errors["goals"] = goal_errors
         if errors:
             raise ValidationError(errors)
+
+    @post_load
+    def fill_in_the_lead(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Store both the lead division (office level) and the office, whichever was given."""
+        profile = self.profile or load_agency_profile()
+        office = data.get("requested_office") or profile.office_of_division(
+            data["requested_division"]
+        )
+        division = data.get("requested_division") or profile.division_of_office(office)
+        return {**data, "requested_office": office, "requested_division": division}
+
+
+def _lead_errors(profile: AgencyProfile, data: dict[str, Any]) -> dict[str, list[str]]:
+    """What is wrong with the lead a proposal asks for: an unknown division (office level) or
+    office, or an office that is not at the level asked for."""
+    noun = "office level" if profile.federal else "division"
+    division, office = data.get("requested_division"), data.get("requested_office")
+    if division is not None and division not in profile.divisions:
+        return {"requested_division": [f"Choose a {noun}: {', '.join(profile.divisions)}."]}
+    if office is None:
+        return {}
+    if office not in profile.offices:
+        return {"requested_office": ["Choose one of the agency's offices."]}
+    stands_for = profile.division_of_office(office)
+    if division is None and stands_for is None:
+        return {"requested_division": [f"Choose a {noun}: {', '.join(profile.divisions)}."]}
+    if division is not None and stands_for is not None and division != stands_for:
+        name = profile.offices.name(office)
+        return {
+            "requested_office": [
+                f"{name} is not a {profile.divisions[division]}: choose an office at that "
+                f"level, or leave the {noun} out."
+            ]
+        }
+    return {}
 
 
 class DraftContactSchema(Schema):

@@ -61,6 +61,10 @@ def render_form(
     errors = {forms.printable(path): messages for path, messages in (errors or {}).items()}
     data = forms.printable(data)
     profile = load_agency_profile()
+    if profile.federal:
+        # The federal form asks for the office, which names its level: what is said of the
+        # level belongs beside the office's list.
+        errors = forms.lead_errors_at_the_office(errors)
     page = render_template(
         "apply.html",
         page_title="Propose an alliance" if mode == "apply" else "Edit and resubmit",

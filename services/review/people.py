@@ -6,8 +6,10 @@ organizations the person declared a conflict of interest with (``conflicted_keys
 rules every part shares are here too:
 who is staff (``STAFF_ROLES``, ``require_staff``), who works on proposals (``DECIDERS``:
 reviewers and the Coordinator, never a liaison alone), what a declared conflict hides
-(``hidden_from``), whose liaison someone is (``is_liaison_of``); and ``today``, the calendar
-day in the agency's time zone that views, APIs and tasks pass to the rules.
+(``hidden_from``), whose liaison someone is (``is_liaison_of``), which offices someone sees and
+acts for (``scope``, ``check_office``: their own office and the offices under it, the top
+office everything); and ``today``, the calendar day in the agency's time zone that views, APIs
+and tasks pass to the rules.
 
 This module imports no part of review: the parts import it, never each other for these.
 """
@@ -21,8 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.review.base import StaffConflict
-from shared.config import Settings
+from shared.config import Settings, load_agency_profile
 from shared.domain import Acting, Forbidden
+from shared.offices import in_scope, office_scope
 
 STAFF_ROLES = frozenset({"coordinator", "reviewer", "liaison"})
 DECIDERS = frozenset({"coordinator", "reviewer"})
@@ -71,3 +74,46 @@ def hidden_from(acting: Acting, organization_name: str) -> bool:
 def is_liaison_of(acting: Acting, liaison_id: uuid.UUID | None) -> bool:
     """Whether ``acting`` is, as a liaison, the one named ``liaison_id`` (an alliance's)."""
     return "liaison" in acting.roles and liaison_id == acting.staff_id
+
+
+# -- offices ----------------------------------------------------------------------------------
+
+
+def scope(acting: Acting) -> frozenset[str] | None:
+    """The offices ``acting`` sees and acts for: None for every office (the top office's
+    staff), otherwise their office and every office under it."""
+    return office_scope(acting.office, load_agency_profile().offices)
+
+
+def office_name(office: str | None) -> str:
+    """An office by its name; None (and an office the tree no longer has) as the top office's
+    name or the slug."""
+    offices = load_agency_profile().offices
+    if office is None:
+        return offices.top.name
+    return offices.name(office) if office in offices else office
+
+
+def office_choices(acting: Acting) -> dict[str, str]:
+    """The offices ``acting`` may choose among (a filter, a move): those in their scope, each
+    labelled with its region, parents before children."""
+    offices, seen = load_agency_profile().offices, scope(acting)
+    return {
+        slug: label
+        for slug, label in offices.labelled_choices().items()
+        if seen is None or slug in seen
+    }
+
+
+def sees_office(acting: Acting, office: str | None) -> bool:
+    return in_scope(scope(acting), office)
+
+
+def check_office(acting: Acting, office: str | None, what: str) -> None:
+    """Refuse ``acting`` what belongs to an office outside theirs (``what``: "This proposal")."""
+    if not sees_office(acting, office):
+        theirs = office_name(acting.office or None)
+        raise Forbidden(
+            f"{what} belongs to {office_name(office)}, outside {theirs}: its staff and the "
+            "offices above it handle it."
+        )

@@ -421,6 +421,74 @@ def test_federal_profile_uses_office_levels(client_intake_api, monkeypatch):
     assert ok.status_code == 201
 
 
+def stored_lead(proposal_id: str) -> tuple[str, str]:
+    with database.transaction() as session:
+        proposal = session.get(Proposal, proposal_id)
+        assert proposal is not None
+        payload = proposal.versions[-1].data
+        return payload["requested_division"], payload["requested_office"]
+
+
+def test_a_federal_proposal_names_its_office_and_its_level_follows(
+    client_intake_api, redis_client, monkeypatch
+):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    data = example_proposal(requested_office="area_lansing")
+    del data["requested_division"]
+
+    response = client_intake_api.post("/api/v1/proposals", json=data)
+
+    assert response.status_code == 201, response.json
+    assert stored_lead(response.json["id"]) == ("area_office", "area_lansing")
+    [(_, kwargs)] = queued_tasks(redis_client, "review")
+    assert kwargs["event"]["payload"]["proposal"]["requested_office"] == "area_lansing"
+
+    # A level alone puts the proposal at the top office, which routes it.
+    only_level = client_intake_api.post(
+        "/api/v1/proposals", json=example_proposal(requested_division="regional_office")
+    )
+    assert stored_lead(only_level.json["id"]) == ("regional_office", "national_office")
+
+
+@pytest.mark.parametrize(
+    ("lead", "errors"),
+    [
+        ({"requested_office": "area_atlantis"}, {"requested_office"}),
+        (
+            {"requested_office": "area_lansing", "requested_division": "regional_office"},
+            {"requested_office"},
+        ),
+        ({}, {"requested_division"}),
+        ({"requested_office": "Region 5"}, {"requested_office"}),
+    ],
+)
+def test_a_wrong_office_is_a_422_naming_the_office_and_stores_nothing(
+    client_intake_api, redis_client, monkeypatch, lead, errors
+):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    data = example_proposal()
+    del data["requested_division"]
+    data.update(lead)
+
+    response = client_intake_api.post("/api/v1/proposals", json=data)
+
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == errors
+    assert stored_counts() == (0, 0, 0)
+
+
+def test_a_state_plan_proposal_belongs_to_its_lead_division(client_intake_api, redis_client):
+    response = client_intake_api.post(
+        "/api/v1/proposals",
+        json=example_proposal(requested_division="construction_safety_health"),
+    )
+    assert response.status_code == 201
+    assert stored_lead(response.json["id"]) == (
+        "construction_safety_health",
+        "construction_safety_health",
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [

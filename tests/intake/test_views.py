@@ -340,3 +340,36 @@ def test_an_expired_form_token_on_the_edit_page_keeps_the_edit_form(redis_client
     assert "Resubmit proposal" in html
     with database.transaction() as session:
         assert session.scalars(select(Proposal.version)).one() == 1
+
+
+def test_the_federal_form_asks_for_the_office_by_name_and_says_what_is_missing(
+    client, redis_client, monkeypatch
+):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    page = client.get("/apply").get_data(as_text=True)
+    assert '<select class="usa-select" id="requested-office" name="requested_office"' in page
+    assert ">Lansing Area Office, Region V (Chicago)</option>" in page
+    assert 'name="requested_division"' not in page
+
+    data = example_proposal()
+    del data["requested_division"]
+    missing = client.post("/apply", data=[*form_fields(data), ("action", "submit")])
+    assert missing.status_code == 422
+    assert "requested-office" in summary_links(missing.get_data(as_text=True))
+    assert count() == 0
+
+    chosen = client.post(
+        "/apply",
+        data=[
+            *form_fields({**data, "requested_office": "area_lansing"}),
+            ("action", "submit"),
+            ("submission_id", uuid.uuid4().hex),
+        ],
+    )
+    assert chosen.status_code == 303
+    [(_, kwargs)] = queued_tasks(redis_client, "review")
+    proposal = kwargs["event"]["payload"]["proposal"]
+    assert (proposal["requested_office"], proposal["requested_division"]) == (
+        "area_lansing",
+        "area_office",
+    )

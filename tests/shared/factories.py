@@ -41,15 +41,18 @@ def acting(
     staff_id: uuid.UUID | None = None,
     name: str | None = None,
     conflicts: Iterable[str] = (),
+    office: str = "",
 ) -> Acting:
-    """A staff member as a domain function sees them, with no account: ``roles``, and the
-    organizations (names or keys) they declared a conflict of interest with."""
+    """A staff member as a domain function sees them, with no account: ``roles``, the
+    organizations (names or keys) they declared a conflict of interest with, and their office
+    ("" the top one)."""
     return Acting(
         staff_id=staff_id or uuid.uuid4(),
         email=email,
         roles=frozenset(roles),
         name=name if name is not None else email.split("@")[0].title(),
         conflicts=frozenset(organization_key(organization) for organization in conflicts),
+        office=office,
     )
 
 
@@ -61,8 +64,10 @@ def staff_session(person: StaffUser | Acting) -> str:
     """A staff session (shared/staff_auth.py) for ``person``, as signing in starts one: the
     value of the ``COOKIE_NAME`` cookie."""
     if isinstance(person, Acting):
-        return start_session(person.staff_id, person.email, person.name, person.roles)
-    return start_session(person.id, person.email, person.name, person.roles)
+        return start_session(
+            person.staff_id, person.email, person.name, person.roles, office=person.office
+        )
+    return start_session(person.id, person.email, person.name, person.roles, office=person.office)
 
 
 def signed_in(app: Flask, person: StaffUser | Acting) -> FlaskClient:

@@ -207,8 +207,16 @@ class AlliancePage:
 
 
 def check_reader(acting: Acting) -> None:
-    """Any staff member reads every alliance (whatever conflict they declared)."""
+    """Any staff member reads alliances (whatever conflict they declared): those of their
+    offices (``check_office``) and those they are the liaison of."""
     people.require_staff(acting)
+
+
+def check_office(alliance: Alliance, acting: Acting) -> None:
+    """An alliance of an office outside ``acting``'s is not theirs to read or change, unless
+    they are its liaison."""
+    if not people.is_liaison_of(acting, alliance.liaison_id):
+        people.check_office(acting, alliance.office, "This alliance")
 
 
 def check_no_conflict(alliance: Alliance, acting: Acting) -> None:
@@ -264,6 +272,7 @@ def alliance_for_work_plan(session: Session, *, alliance_id: uuid.UUID, acting: 
     now. Refused in this order: no such alliance, a declared conflict, not its keeper, no
     longer open."""
     alliance = get_alliance(session, alliance_id, lock=True)
+    check_office(alliance, acting)
     check_no_conflict(alliance, acting)
     if not may_keep_work_plan(alliance, acting):
         raise Forbidden("Only the Coordinator or this alliance's liaison changes its work plan.")
@@ -279,6 +288,7 @@ def alliance_for_decision(session: Session, *, alliance_id: uuid.UUID, acting: A
     not in conflict with the partner)."""
     check_decider(acting)
     alliance = get_alliance(session, alliance_id, lock=True)
+    people.check_office(acting, alliance.office, "This alliance")
     check_no_conflict(alliance, acting)
     return alliance
 
@@ -336,19 +346,35 @@ def get_alliance(session: Session, alliance_id: uuid.UUID, *, lock: bool = False
 
 def read_alliance(session: Session, *, alliance_id: uuid.UUID, acting: Acting) -> Alliance:
     check_reader(acting)
-    return get_alliance(session, alliance_id)
+    alliance = get_alliance(session, alliance_id)
+    check_office(alliance, acting)
+    return alliance
 
 
 def list_alliances(
-    session: Session, *, acting: Acting, status: str | None = None, mine: bool = False
+    session: Session,
+    *,
+    acting: Acting,
+    status: str | None = None,
+    mine: bool = False,
+    office: str = "",
 ) -> list[Alliance]:
-    """Alliances by partner name; ``mine``: those ``acting`` is the liaison of."""
+    """Alliances by partner name: those of ``acting``'s offices and those they are the liaison
+    of; ``mine``: only the latter; ``office``: that office's and its offices'."""
     check_reader(acting)
     query = select(Alliance).order_by(Alliance.partner_name, Alliance.id)
     if status:
         query = query.where(Alliance.status == status)
     if mine:
         query = query.where(Alliance.liaison_id == acting.staff_id)
+    scope = people.scope(acting)
+    if scope is not None:
+        query = query.where(or_(Alliance.office.in_(scope), Alliance.liaison_id == acting.staff_id))
+    if office:
+        offices = load_agency_profile().offices
+        query = query.where(
+            Alliance.office.in_(offices.within(office) if office in offices else {office})
+        )
     return list(session.scalars(query))
 
 
@@ -890,6 +916,7 @@ def signed_payload(alliance: Alliance, division_label: str) -> dict[str, Any]:
         "signing_date": alliance.signing_date,
         "term_years": alliance.term_years,
         "ends_on": alliance.ends_on,
+        "office": alliance.office or load_agency_profile().offices.top.slug,
     }
 
 
@@ -1265,3 +1292,61 @@ def ambassador_since(session: Session, alliance_ids: list[uuid.UUID]) -> dict[uu
         )
     ).all()
     return {alliance_id: day for alliance_id, day in rows}
+
+
+def move_to_office(
+    session: Session,
+    *,
+    acting: Acting,
+    alliance_id: uuid.UUID,
+    office: str,
+    reason: str,
+    outbox: Outbox,
+) -> Alliance:
+    """Move the alliance to another office, with the reason: an audited action that
+    ``alliance.moved`` announces (reporting and notify file it under the new office). The
+    Coordinator moves only between offices they cover (the top office's: anywhere)."""
+    alliance = alliance_for_decision(session, alliance_id=alliance_id, acting=acting)
+    offices = load_agency_profile().offices
+    if office not in offices:
+        raise Invalid("Choose one of the agency's offices.", field="office")
+    if not people.sees_office(acting, office):
+        raise Invalid(
+            f"{offices.name(office)} is outside {people.office_name(acting.office or None)}: "
+            "a Coordinator of an office above both moves it.",
+            field="office",
+        )
+    reason = _text(reason, field="reason", limit=2000, required="Say why the alliance moves.")
+    before = alliance.office or offices.top.slug
+    if office == before:
+        raise Invalid(f"The alliance is at {offices.name(office)} already.", field="office")
+    alliance.office = office
+    audit.record(
+        session,
+        entity_type="alliance",
+        entity_id=alliance.id,
+        action="moved to another office",
+        actor=acting.email,
+        changes={"office": [offices.name(before), offices.name(office)]},
+        note=reason,
+    )
+    outbox.add(
+        session,
+        new_event(
+            "alliance.moved",
+            producer="review",
+            payload={
+                "alliance_id": alliance.id,
+                "proposal_id": alliance.proposal_id,
+                "reference": alliance.reference,
+                "partner_name": alliance.partner_name,
+                "from_office": before,
+                "office": office,
+                "office_name": offices.name(office),
+                "reason": reason,
+                "moved_by": acting.name,
+                "moved_at": utcnow(),
+            },
+        ),
+    )
+    return alliance

@@ -58,6 +58,8 @@ class Alliance(Base):
     goals: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     hazards: Mapped[list[str]] = mapped_column(JSONB, default=list)
     division: Mapped[str] = mapped_column(String(64))
+    # The office the alliance belongs to (shared/offices.py); None: the top office.
+    office: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     liaison_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     liaison_name: Mapped[str] = mapped_column(String(200))
     liaison_email: Mapped[str] = mapped_column(String(254))

@@ -131,7 +131,7 @@ def pending(session: Session, *, acting: Acting) -> list[PendingDecision]:
     rows = session.execute(
         select(PreparedDecision, QueuedProposal)
         .join(QueuedProposal, QueuedProposal.proposal_id == PreparedDecision.proposal_id)
-        .where(PreparedDecision.released_at.is_(None))
+        .where(PreparedDecision.released_at.is_(None), *queue.office_conditions(acting))
         .order_by(PreparedDecision.prepared_at, PreparedDecision.id)
     )
     shown = [
@@ -199,6 +199,7 @@ def _releasable(
             f"You declared a conflict of interest with {queued.organization_name}: "
             "another reviewer must release this decision."
         )
+    people.check_office(acting, queued.office, f"{queued.reference}")
     if queued.status not in queue.OPEN_STATES or queued.version != decision.version:
         raise Conflict(
             f"{queued.reference} changed since the decision was prepared "
@@ -278,6 +279,7 @@ def _carry_out(
                     "decided_at": now,
                     # who is whose: notify lets the liaison read the proposal's messages
                     "liaison": alliance.people()["liaison"],
+                    "office": alliance.office or load_agency_profile().offices.top.slug,
                 },
             ),
         )
@@ -314,6 +316,7 @@ def _create_alliance(
         goals=queued.data["goals"],
         hazards=queued.data.get("hazards", []),
         division=details["division"],
+        office=queued.office,
         liaison_id=liaison.id,
         liaison_name=liaison.name,
         liaison_email=liaison.email,

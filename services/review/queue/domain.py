@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from services.review import audit
+from services.review import audit, people
 from services.review.base import AuditEntry, StaffConflict
 from services.review.people import (
     DECIDERS,
@@ -251,6 +251,10 @@ def receive_submitted_proposal(session: Session, *, event: Event, today: date) -
     queued.organization_type = proposal["organization"]["type"]
     queued.state = proposal["organization"]["address"]["state"]
     queued.requested_division = proposal["requested_division"]
+    # Proposals from before offices name only their division: its office, or the top office.
+    queued.office = proposal.get("requested_office") or load_agency_profile().office_of_division(
+        proposal["requested_division"]
+    )
     queued.version = payload["version"]
     queued.data = data
     queued.submitted_at = payload["submitted_at"]
@@ -437,6 +441,8 @@ class QueueFilters:
 
     status: tuple[str, ...] = OPEN_STATES
     division: str = ""
+    # An office: that office's proposals and those of the offices under it.
+    office: str = ""
     hazard: str = ""
     state: str = ""
     organization_type: str = ""
@@ -451,6 +457,7 @@ class QueueFilters:
         return cls(
             status=tuple(query.get("status") or OPEN_STATES),
             division=query.get("division") or "",
+            office=query.get("office") or "",
             hazard=query.get("hazard") or "",
             state=(query.get("state") or "").strip().upper(),
             organization_type=query.get("organization_type") or "",
@@ -472,6 +479,12 @@ class QueueFilters:
             found.append(QueuedProposal.status.in_(self.status))
         if self.division:
             found.append(QueuedProposal.requested_division == self.division)
+        if self.office:
+            offices = load_agency_profile().offices
+            within = offices.within(self.office) if self.office in offices else {self.office}
+            found.append(QueuedProposal.office.in_(within))
+        if acting is not None:
+            found.extend(office_conditions(acting))
         if self.state:
             found.append(QueuedProposal.state == self.state)
         if self.organization_type:
@@ -483,6 +496,13 @@ class QueueFilters:
                 QueuedProposal.organization_name.ilike(search_pattern(self.search), escape="\\")
             )
         return found
+
+
+def office_conditions(acting: Acting) -> list[ColumnElement[bool]]:
+    """The SQL condition that keeps to the proposals of ``acting``'s offices (none for the
+    top office's staff, who see every proposal)."""
+    scope = people.scope(acting)
+    return [] if scope is None else [QueuedProposal.office.in_(scope)]
 
 
 def search_pattern(text: str) -> str:
@@ -526,6 +546,7 @@ def get_for(
     queued = _find(session, proposal_id, lock=lock)
     if hidden_from(acting, queued.organization_name):
         raise Forbidden(IN_CONFLICT)
+    people.check_office(acting, queued.office, "This proposal")
     return queued
 
 
@@ -1102,7 +1123,7 @@ def progress(session: Session, *, acting: Acting) -> Progress:
             session.scalar(
                 select(func.count())
                 .select_from(QueuedProposal)
-                .where(QueuedProposal.status.in_(states))
+                .where(QueuedProposal.status.in_(states), *office_conditions(acting))
             )
             or 0
         )
@@ -1110,7 +1131,7 @@ def progress(session: Session, *, acting: Acting) -> Progress:
     average = session.scalar(
         select(
             func.avg(func.extract("epoch", QueuedProposal.decided_at - QueuedProposal.submitted_at))
-        ).where(QueuedProposal.decided_at.is_not(None))
+        ).where(QueuedProposal.decided_at.is_not(None), *office_conditions(acting))
     )
     return Progress(
         waiting=count(("waiting", "resubmitted")),

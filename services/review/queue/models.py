@@ -30,6 +30,8 @@ class QueuedProposal(Base):
     organization_type: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(2))
     requested_division: Mapped[str] = mapped_column(String(64))
+    # The office the proposal asks to lead it (shared/offices.py); None: the top office.
+    office: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     version: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -8,8 +8,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from services.review import people
 from services.review.queue import domain as queue
 from services.review.queue.scoring import DEFAULT_WEIGHTS
+from shared.config import load_agency_profile
 from shared.schemas import InputSchema
 
 # -- input ------------------------------------------------------------------------------------
@@ -36,6 +38,7 @@ class QueueQuery(InputSchema):
         load_default=None,
     )
     division = fields.String(load_default="", validate=validate.Length(max=64))
+    office = fields.String(load_default="", validate=validate.Length(max=64))
     hazard = fields.String(load_default="", validate=validate.Length(max=64))
     state = fields.String(
         load_default="",
@@ -196,6 +199,10 @@ class QueueEntryOut(Schema):
     status = fields.String(required=True)
     organization = fields.Nested(OrganizationOut, required=True)
     requested_division = fields.String(required=True)
+    office = fields.Method(
+        "office_slug", metadata={"description": "the office the proposal belongs to (a slug)"}
+    )
+    office_name = fields.Method("office_label")
     version = fields.Integer(required=True)
     submitted_at = fields.DateTime(required=True)
     priority = fields.Integer(required=True, metadata={"description": "score + adjustment"})
@@ -207,6 +214,13 @@ class QueueEntryOut(Schema):
     adjustment = fields.Integer(required=True)
     adjustment_reason = fields.String(required=True)
     assigned_to = fields.UUID(required=True, allow_none=True)
+
+    # A proposal file (ProposalFileOut) holds its queued proposal.
+    def office_slug(self, entry: Any) -> str:
+        return getattr(entry, "queued", entry).office or load_agency_profile().offices.top.slug
+
+    def office_label(self, entry: Any) -> str:
+        return people.office_name(getattr(entry, "queued", entry).office)
 
 
 class QueueOut(Schema):

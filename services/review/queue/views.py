@@ -105,6 +105,7 @@ def render_queue(
         filters=filters,
         errors=errors,
         profile=load_agency_profile(),
+        offices=people.office_choices(acting),
         statuses=STATUS_LABELS,
         organization_types=ORGANIZATION_TYPES,
         # (code, name) pairs, by name: the filter sends the code the queue stores.

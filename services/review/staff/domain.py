@@ -43,11 +43,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.review import audit
+from services.review import audit, people
 from services.review.staff.models import StaffPasswordLink, StaffUser
 from services.review.worker import outbox
 from shared import staff_auth
-from shared.config import SERVICES, Settings
+from shared.config import SERVICES, Settings, load_agency_profile
 from shared.db import after_commit, utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
@@ -214,7 +214,12 @@ def coordinators_changed_event_payload(session: Session) -> dict[str, object]:
     """What ``staff.coordinators_changed`` says: every active Coordinator as it is now."""
     return {
         "coordinators": [
-            {"id": user.id, "name": user.name, "email": user.email}
+            {
+                "id": user.id,
+                "name": user.name,
+                "email": user.email,
+                "office": user.office or load_agency_profile().offices.top.slug,
+            }
             for user in active_coordinators(session)
         ],
         "changed_at": utcnow(),
@@ -246,15 +251,40 @@ def _as_coordinator(session: Session, acting: Acting, *, only_the_coordinator: s
 
 
 def list_people(session: Session, *, acting: Acting) -> list[StaffUser]:
-    """The staff list the Coordinator manages."""
+    """The staff list the Coordinator manages: the people of their offices (the top office's
+    Coordinator: everyone)."""
     _as_coordinator(session, acting, only_the_coordinator="sees the staff accounts")
-    return list_staff(session)
+    return [user for user in list_staff(session) if people.sees_office(acting, user.office)]
 
 
 def get_person(session: Session, *, acting: Acting, user_id: uuid.UUID) -> StaffUser:
     """One account, as the Coordinator manages it."""
     _as_coordinator(session, acting, only_the_coordinator="sees the staff accounts")
-    return get_staff(session, user_id=user_id)
+    return _managed(session, acting, user_id)
+
+
+def _managed(session: Session, acting: Acting, user_id: uuid.UUID) -> StaffUser:
+    """An account of ``acting``'s offices: a Coordinator manages the people of their office
+    and the offices under it."""
+    user = get_staff(session, user_id=user_id)
+    people.check_office(acting, user.office, "This person")
+    return user
+
+
+def checked_office(acting: Acting, office: str | None) -> str | None:
+    """The office a person is given, as stored (None: the top office); ``Invalid`` when the
+    agency has no such office or it is outside ``acting``'s."""
+    offices = load_agency_profile().offices
+    if not office:
+        office = (acting.office or None) if people.scope(acting) is not None else None
+        return office
+    if office not in offices:
+        raise Invalid({"office": ["Choose one of the agency's offices."]})
+    if not people.sees_office(acting, office):
+        raise Invalid(
+            {"office": [f"{offices.name(office)} is outside your office: choose one of yours."]}
+        )
+    return None if office == offices.top.slug else office
 
 
 # -- names for the records' actors ------------------------------------------------------------
@@ -393,13 +423,21 @@ def create_staff(
     name: str,
     roles: Iterable[str],
     password: str | None = None,
+    office: str | None = None,
     settings: Settings,
 ) -> StaffUser:
     """The Coordinator adds a person, who can sign in at once with ``password``; without
-    one (None) the person is invited to set their own (``invite_staff``)."""
+    one (None) the person is invited to set their own (``invite_staff``). ``office``: one of
+    the Coordinator's offices (none given: the Coordinator's own)."""
     if password is None:
         return invite_staff(
-            session, acting=acting, email=email, name=name, roles=roles, settings=settings
+            session,
+            acting=acting,
+            email=email,
+            name=name,
+            roles=roles,
+            office=office,
+            settings=settings,
         )
     _as_coordinator(session, acting, only_the_coordinator="adds staff accounts")
     return add_account(
@@ -408,6 +446,7 @@ def create_staff(
         name=name,
         roles=roles,
         password=password,
+        office=checked_office(acting, office),
         actor=acting.email,
         settings=settings,
     )
@@ -420,6 +459,7 @@ def invite_staff(
     email: str,
     name: str,
     roles: Iterable[str],
+    office: str | None = None,
     settings: Settings,
 ) -> StaffUser:
     """The Coordinator adds a person without a password: the person is e-mailed an
@@ -431,6 +471,7 @@ def invite_staff(
         name=name,
         roles=roles,
         password=None,
+        office=checked_office(acting, office),
         actor=acting.email,
         settings=settings,
     )
@@ -454,6 +495,7 @@ def add_account(
     password: str | None,
     actor: str,
     settings: Settings,
+    office: str | None = None,
 ) -> StaffUser:
     """An account no staff member asked for: the first Coordinator (``alliance
     create-coordinator``) and test builders. Pages and APIs use ``create_staff``.
@@ -486,6 +528,7 @@ def add_account(
         roles=chosen,
         password_hash=None if password is None else hash_password(password, settings=settings),
         active=True,
+        office=office,
     )
     try:
         with session.begin_nested():
@@ -499,7 +542,12 @@ def add_account(
         entity_id=user.id,
         action="staff account created",
         actor=actor,
-        changes={"email": [None, email], "name": [None, name], "roles": [None, chosen]},
+        changes={
+            "email": [None, email],
+            "name": [None, name],
+            "roles": [None, chosen],
+            "office": [None, people.office_name(office)],
+        },
     )
     if "coordinator" in chosen:
         _announce_coordinators(session)
@@ -526,7 +574,7 @@ def change_roles(
     """The Coordinator changes a person's roles; they take effect at the person's next
     sign-in: their sessions end now. Someone must remain Coordinator."""
     _as_coordinator(session, acting, only_the_coordinator="changes roles")
-    user = get_staff(session, user_id=user_id)
+    user = _managed(session, acting, user_id)
     chosen, role_errors = _checked_roles(roles)
     if role_errors:
         raise Invalid({"roles": role_errors})
@@ -556,11 +604,40 @@ def change_roles(
     return user
 
 
+def change_office(
+    session: Session, *, acting: Acting, user_id: uuid.UUID, office: str
+) -> StaffUser:
+    """The Coordinator moves a person to another of their offices; it takes effect at the
+    person's next sign-in (their sessions end now), and a Coordinator's alerts follow."""
+    _as_coordinator(session, acting, only_the_coordinator="moves people between offices")
+    user = _managed(session, acting, user_id)
+    if not office:
+        raise Invalid({"office": ["Choose an office."]})
+    chosen = checked_office(acting, office)
+    if chosen == user.office:
+        return user
+    before = user.office
+    user.office = chosen
+    audit.record(
+        session,
+        entity_type="staff",
+        entity_id=user.id,
+        action="office changed",
+        actor=acting.email,
+        changes={"office": [people.office_name(before), people.office_name(chosen)]},
+    )
+    session.flush()
+    if user.active and "coordinator" in user.roles:
+        _announce_coordinators(session)
+    _end_sessions_now_and_after_commit(session, user.id)
+    return user
+
+
 def set_active(session: Session, *, acting: Acting, user_id: uuid.UUID, active: bool) -> StaffUser:
     """The Coordinator deactivates an account (ending every session of it at once) or
     reactivates it. The last active Coordinator stays active."""
     _as_coordinator(session, acting, only_the_coordinator="deactivates and reactivates accounts")
-    user = get_staff(session, user_id=user_id)
+    user = _managed(session, acting, user_id)
     if user.active == active:
         return user
     if (

@@ -38,6 +38,8 @@ class StaffUser(Base):
     password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The office the person belongs to (shared/offices.py); None: the top office.
+    office: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

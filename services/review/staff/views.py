@@ -223,7 +223,9 @@ def sign_in() -> Any:
     previous = request.cookies.get(staff_auth.COOKIE_NAME)
     if previous:
         staff_auth.end_session(previous)
-    session_id = staff_auth.start_session(user.id, user.email, user.name, list(user.roles))
+    session_id = staff_auth.start_session(
+        user.id, user.email, user.name, list(user.roles), office=user.office
+    )
     target = staff_auth.safe_next(credentials["next"]) or home_url()
     response = redirect(target, code=303)
     staff_auth.set_session_cookie(response, session_id)
@@ -361,10 +363,11 @@ def set_password_from_link(token: str) -> Any:
     if previous:
         staff_auth.end_session(previous)
     identity = (user.id, user.email, user.name, list(user.roles))
+    office = user.office
 
     def sign_in_now() -> None:
         # Once the password is stored: a failed commit leaves no session behind.
-        staff_auth.start_session(*identity, session_id=session_id)
+        staff_auth.start_session(*identity, office=office, session_id=session_id)
 
     after_commit(session, sign_in_now)
     response = redirect(url_for("staff.account", password_set=link.kind), code=303)
