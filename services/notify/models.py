@@ -110,6 +110,18 @@ class AllianceLiaison(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class FiledOffice(Base):
+    """The office a proposal or an alliance (``subject_id``: its id) belongs to, as the newest
+    event naming it said; staff of an office read the messages of their offices
+    (services/notify/log/domain.py). None filed: the top office's."""
+
+    __tablename__ = "filed_offices"
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    office: Mapped[str] = mapped_column(String(64), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ReportCalendarEntry(Base):
     """A report's entry in its recipients' calendars: the due date it last carried and its
     SEQUENCE, raised each time the due date changes (services/notify/messages/calendars.py)."""

@@ -225,6 +225,11 @@ def alliance_renewed(event: Event, *, session: Session) -> None:
     _alliance_changed(event, session)
 
 
+@event_consumer(celery, name="notify.alliance_moved", event_type="alliance.moved")
+def alliance_moved(event: Event, *, session: Session) -> None:
+    messages.alliance_moved(session, event=event)
+
+
 @event_consumer(celery, name="notify.alliance_concluded", event_type="alliance.concluded")
 def alliance_concluded(event: Event, *, session: Session) -> None:
     _alliance_changed(event, session)

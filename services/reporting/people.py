@@ -35,8 +35,10 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from services.reporting.base import StaffConflict
+from shared.config import load_agency_profile
 from shared.conflicts import StaffConflicts
 from shared.domain import Acting, Forbidden
+from shared.offices import in_scope, office_scope
 
 CONFLICTS = StaffConflicts(StaffConflict)
 
@@ -61,6 +63,9 @@ class AllianceLike(Protocol):
     @property
     def liaison_email(self) -> str: ...
 
+    @property
+    def office(self) -> str | None: ...
+
 
 def today(now: datetime, timezone: ZoneInfo) -> date:
     """The agency's date at ``now`` (an aware instant), in its ``timezone``."""
@@ -81,10 +86,26 @@ def hidden_from(acting: Acting, organization_name: str) -> bool:
     return acting.in_conflict_with(organization_name)
 
 
+def sees_office_of(acting: Acting, alliance: AllianceLike) -> bool:
+    """Whether the alliance is of ``acting``'s offices (their office and those under it; the
+    top office's staff see every office), or ``acting`` is its liaison."""
+    scope = office_scope(acting.office, load_agency_profile().offices)
+    return in_scope(scope, alliance.office) or is_liaison_of(acting, alliance)
+
+
 def check_may_read(acting: Acting, alliance: AllianceLike) -> None:
-    """Refuse (``Forbidden``) a read of one alliance whose partner is hidden from the person."""
+    """Refuse (``Forbidden``) a read of one alliance whose partner is hidden from the person,
+    or of an office outside theirs."""
     if hidden_from(acting, alliance.partner_name):
         raise Forbidden(IN_CONFLICT)
+    if not sees_office_of(acting, alliance):
+        offices = load_agency_profile().offices
+        office = alliance.office or offices.top.slug
+        name = offices.name(office) if office in offices else office
+        raise Forbidden(
+            f"This alliance belongs to {name}, outside your office: its staff and the offices "
+            "above it handle its reports."
+        )
 
 
 def check_no_conflict(acting: Acting, partner_name: str) -> None:
@@ -138,10 +159,13 @@ class Readable:
 
 def readable_alliances(acting: Acting, alliances: Iterable[AllianceLike]) -> Readable:
     """Of the alliances a read would show (already narrowed by that read's own rule, e.g. a
-    liaison's own), those the person may read; the others are counted as left out."""
+    liaison's own), those the person may read: those of their offices, less the partners a
+    declared conflict hides, which are counted as left out."""
     shown: set[uuid.UUID] = set()
     hidden = 0
     for alliance in alliances:
+        if not sees_office_of(acting, alliance):
+            continue  # another office's: not the person's to see, nothing left out of theirs
         if hidden_from(acting, alliance.partner_name):
             hidden += 1
         else:

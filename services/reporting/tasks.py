@@ -51,6 +51,11 @@ def alliance_renewed(event: Event, *, session: Session) -> None:
     )
 
 
+@event_consumer(celery, name="reporting.alliance_moved", event_type="alliance.moved")
+def alliance_moved(event: Event, *, session: Session) -> None:
+    alliances.record_moved(session, event=event)
+
+
 @event_consumer(celery, name="reporting.alliance_concluded", event_type="alliance.concluded")
 def alliance_concluded(event: Event, *, session: Session) -> None:
     alliances.record_people(session, event=event)

@@ -4,7 +4,9 @@ Each function takes the acting staff member (``shared.web.current_acting()``) an
 refuses on its own, with the errors of ``shared.domain``:
 
 - staff read the message log and a message (``READERS``), each what is theirs
-  (``visible_to``): the Coordinator every message; a reviewer the messages about a proposal
+  (``visible_to``), of their offices (``of_their_offices``: staff of an office below the top
+  one read the messages about their offices' proposals and alliances): the Coordinator every
+  message; a reviewer the messages about a proposal
   or an alliance (review shows them every proposal); a liaison the messages of their own
   alliances and of the proposals those came from (notify learns who is whose from the events
   that name the liaison: ``models.AllianceLiaison``). The messages about no proposal
@@ -41,11 +43,12 @@ from services.notify.delivery.queue import deliver_after_commit
 from services.notify.messages import links
 from services.notify.messages.domain import APPROVAL_LETTER, PARTNER_WELCOME
 from services.notify.messages.render import edited_html
-from services.notify.models import AllianceLiaison, Message
+from services.notify.models import AllianceLiaison, FiledOffice, Message
 from shared.agency import AgencyProfile
-from shared.config import Settings
+from shared.config import Settings, load_agency_profile
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound, organization_key
+from shared.offices import office_scope
 
 READERS = ("coordinator", "reviewer", "liaison")
 RELEASERS = ("coordinator", "reviewer")
@@ -79,9 +82,23 @@ def _may_release(acting: Acting) -> None:
 
 
 def visible_to(acting: Acting) -> ColumnElement[bool]:
-    """Messages the actor may know of: their own (``theirs``), and none about an organization
-    they are in conflict with (``outside_conflicts``)."""
-    return and_(theirs(acting), outside_conflicts(acting))
+    """Messages the actor may know of: their own (``theirs``), of their offices
+    (``of_their_offices``), and none about an organization they are in conflict with
+    (``outside_conflicts``)."""
+    return and_(theirs(acting), of_their_offices(acting), outside_conflicts(acting))
+
+
+def of_their_offices(acting: Acting) -> ColumnElement[bool]:
+    """The messages about the proposals and alliances of the actor's offices (their office
+    and those under it: shared/offices.py), those of their own alliances as liaison, for staff
+    below the top office; everything for the top office's. Operational mail (about no proposal
+    or alliance) is the top office's."""
+    scope = office_scope(acting.office, load_agency_profile().offices)
+    if scope is None:
+        return true()
+    filed = select(FiledOffice.subject_id).where(FiledOffice.office.in_(scope))
+    own = _liaison_of(acting) if "liaison" in acting.roles else false()
+    return or_(Message.proposal_id.in_(filed), Message.alliance_id.in_(filed), own)
 
 
 def theirs(acting: Acting) -> ColumnElement[bool]:
@@ -94,24 +111,27 @@ def theirs(acting: Acting) -> ColumnElement[bool]:
     if "reviewer" in acting.roles:
         allowed.append(or_(Message.proposal_id.is_not(None), Message.alliance_id.is_not(None)))
     if "liaison" in acting.roles:
-        mine = or_(
-            AllianceLiaison.liaison_id == acting.staff_id,
-            and_(
-                AllianceLiaison.liaison_id.is_(None),
-                func.lower(AllianceLiaison.liaison_email) == acting.email.lower(),
-            ),
-        )
-        allowed.append(
-            or_(
-                Message.alliance_id.in_(select(AllianceLiaison.alliance_id).where(mine)),
-                Message.proposal_id.in_(
-                    select(AllianceLiaison.proposal_id).where(
-                        mine, AllianceLiaison.proposal_id.is_not(None)
-                    )
-                ),
-            )
-        )
+        allowed.append(_liaison_of(acting))
     return or_(*allowed) if allowed else false()
+
+
+def _liaison_of(acting: Acting) -> ColumnElement[bool]:
+    """The messages of the alliances ``acting`` is the liaison of, and of their proposals."""
+    mine = or_(
+        AllianceLiaison.liaison_id == acting.staff_id,
+        and_(
+            AllianceLiaison.liaison_id.is_(None),
+            func.lower(AllianceLiaison.liaison_email) == acting.email.lower(),
+        ),
+    )
+    return or_(
+        Message.alliance_id.in_(select(AllianceLiaison.alliance_id).where(mine)),
+        Message.proposal_id.in_(
+            select(AllianceLiaison.proposal_id).where(
+                mine, AllianceLiaison.proposal_id.is_not(None)
+            )
+        ),
+    )
 
 
 def outside_conflicts(acting: Acting) -> ColumnElement[bool]:

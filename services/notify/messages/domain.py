@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.notify.messages import calendars
 from services.notify.messages.render import branding, render
-from services.notify.models import AllianceLiaison, Message
+from services.notify.models import AllianceLiaison, FiledOffice, Message
 from services.notify.staff.coordinators import coordinator_recipients
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
 from shared.config import Settings
@@ -160,6 +160,33 @@ def record_liaison(session: Session, payload: dict[str, Any]) -> None:
     )
 
 
+def record_office(session: Session, office: str, *subjects: uuid.UUID | None) -> None:
+    """File proposals and alliances (their ids) under ``office``, as an event named it; an
+    event from before offices names none and changes nothing."""
+    for subject_id in subjects:
+        if not office or subject_id is None:
+            continue
+        statement = insert(FiledOffice).values(
+            subject_id=subject_id, office=office, updated_at=utcnow()
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["subject_id"],
+                set_={
+                    "office": statement.excluded.office,
+                    "updated_at": statement.excluded.updated_at,
+                },
+            )
+        )
+
+
+def alliance_moved(session: Session, *, event: Event) -> None:
+    """Staff moved an alliance to another office: its messages, and those of the proposal it
+    came from, are that office's now."""
+    payload = event.payload
+    record_office(session, payload["office"], payload["alliance_id"], payload["proposal_id"])
+
+
 def proposal_received(
     session: Session, *, event: Event, settings: Settings, profile: AgencyProfile
 ) -> list[uuid.UUID]:
@@ -186,6 +213,7 @@ def proposal_received(
         ),
     }
     proposal_id = payload["proposal_id"]
+    record_office(session, proposal.get("requested_office") or "", proposal_id)
     # The Coordinator acts on the proposal's own staff page (sign-in first, if need be).
     context["review_url"] = staff_proposal_url(settings, proposal_id)
     key = f"{proposal_id}:v{payload['version']}"
@@ -215,7 +243,9 @@ def proposal_received(
             reference=payload["reference"],
             organization=proposal["organization"]["name"],
         )
-        for coordinator in coordinator_recipients(session, settings=settings)
+        for coordinator in coordinator_recipients(
+            session, settings=settings, office=proposal.get("requested_office") or ""
+        )
     ]
     return [message_id for message_id in created if message_id is not None]
 
@@ -258,6 +288,7 @@ def decision_made(
     context = {**branding(settings, profile), **payload, "tz": settings.agency_timezone}
     if payload.get("alliance_id") is not None:
         record_liaison(session, payload)
+        record_office(session, payload.get("office", ""), payload["alliance_id"])
     created = record_message(
         session,
         cause=f"{event.type}:{payload['proposal_id']}:v{payload['version']}",
@@ -507,11 +538,14 @@ def report_deadline(
         "staff_report_url": staff_report_url(settings, payload["report_id"]),
     }
     record_liaison(session, payload)
+    record_office(session, payload.get("office", ""), payload["alliance_id"])
     # (role, the cause's last part, name, address)
     if event.type == "report.escalated":
         recipients = [
             ("coordinator", coordinator.cause_suffix, coordinator.name, coordinator.email)
-            for coordinator in coordinator_recipients(session, settings=settings)
+            for coordinator in coordinator_recipients(
+                session, settings=settings, office=payload.get("office") or ""
+            )
         ]
     else:
         recipients = [

@@ -31,6 +31,7 @@ def record_signed(session: Session, *, event: Event) -> None:
         "contact": _person(payload["contact"]),
         "liaison": _person(payload["liaison"]),
         "division": payload["division"],
+        "office": payload.get("office") or None,
         "signing_date": payload["signing_date"],
         "term_years": payload["term_years"],
         "ends_on": payload["ends_on"],
@@ -72,6 +73,19 @@ def record_renewed(session: Session, *, event: Event) -> bool:
         .values(ends_on=payload["ends_on"], status="active")
     )
     return True
+
+
+def record_moved(session: Session, *, event: Event) -> bool:
+    """File the alliance under the office ``alliance.moved`` names; False for an alliance
+    reporting never heard was signed (it was moved before its signing: ``alliance.signed``
+    will carry the office)."""
+    payload = event.payload
+    changed = session.execute(
+        update(Alliance)
+        .where(Alliance.id == payload["alliance_id"])
+        .values(office=payload["office"])
+    )
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
 def record_status(session: Session, *, alliance_id: uuid.UUID, status: str) -> bool:

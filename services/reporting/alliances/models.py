@@ -34,6 +34,8 @@ class Alliance(Base):
     contact: Mapped[dict[str, Any]] = mapped_column(JSONB)
     liaison: Mapped[dict[str, Any]] = mapped_column(JSONB)
     division: Mapped[str] = mapped_column(String(64))
+    # The office it belongs to (shared/offices.py); None: the top office.
+    office: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     signing_date: Mapped[date] = mapped_column(Date)
     term_years: Mapped[int] = mapped_column(Integer)
     ends_on: Mapped[date] = mapped_column(Date)

@@ -210,6 +210,7 @@ def check_ratings(ratings: dict[str, dict[str, str]]) -> None:
 def _permitted(session: Session, acting: Acting, alliance_id: uuid.UUID) -> Alliance:
     alliance = _alliance(session, alliance_id)
     check_no_conflict(acting, alliance.partner_name)
+    check_may_read(acting, alliance)  # of another office: not theirs to evaluate
     if not may_record(acting, alliance):
         raise Forbidden("Only the alliance's liaison or the Coordinator evaluates it.")
     return alliance

@@ -56,6 +56,7 @@ from services.reporting.schedules.domain import (
     reports_for_term,
     rules_from_settings,
 )
+from shared.config import load_agency_profile
 from shared.domain import Acting, Conflict, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
@@ -383,6 +384,7 @@ def report_event_fields(report: Report, alliance: Alliance) -> dict[str, Any]:
         "term": report.term,
         "period_start": report.period_start,
         "period_end": report.period_end,
+        "office": alliance.office or load_agency_profile().offices.top.slug,
     }
 
 

@@ -103,6 +103,7 @@ def may_read(acting: Acting, alliance: Alliance) -> bool:
 
 def _check(acting: Acting, alliance: Alliance) -> None:
     check_no_conflict(acting, alliance.partner_name)
+    check_may_read(acting, alliance)  # of another office: not theirs to review
     if not may_review(acting, alliance):
         raise Forbidden("Only the alliance's liaison or the Coordinator may review its reports.")
 
@@ -226,6 +227,7 @@ def resend_link(
     rules = rules or rules_from_settings()
     report, alliance = _load(session, report_id, lock=True)
     check_no_conflict(acting, alliance.partner_name)
+    check_may_read(acting, alliance)
     if not may_resend(acting, alliance):
         raise Forbidden(
             "Only the alliance's liaison or the Coordinator may send the partner a new link."

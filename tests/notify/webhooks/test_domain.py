@@ -375,6 +375,7 @@ def reviewed_or_changed_event(event_type: str) -> dict[str, Any]:
                 "term": 0,
                 "period_start": date(2026, 4, 1),
                 "period_end": date(2026, 6, 30),
+                "office": "area_lansing",
                 "version": 1,
                 "comments": "Add the training rows." if revision else "",
                 "due_date": date(2026, 8, 17) if revision else date(2026, 7, 30),

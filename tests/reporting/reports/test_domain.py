@@ -236,6 +236,8 @@ def test_the_reminder_event_names_the_report_and_the_people(rolled_back):
         "term": 0,
         "period_start": "2026-01-15",
         "period_end": "2027-01-14",
+        # An alliance signed with no office named belongs to the top office.
+        "office": "agency",
         "due_date": first.due_date.isoformat(),
         "reminder": "due",
         "days": 0,
