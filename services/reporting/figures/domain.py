@@ -56,6 +56,7 @@ from services.reporting.reports.models import Report, ReportVersion
 from services.reporting.schedules.domain import ScheduleRules
 from shared.config import load_agency_profile
 from shared.domain import Acting, Forbidden, Invalid
+from shared.offices import in_scope, office_scope
 
 
 def _readable(session: Session, acting: Acting, *, own_only: bool) -> Readable:
@@ -477,6 +478,37 @@ class Dashboard:
     left_out: LeftOut = field(default_factory=LeftOut)
     period: Period = ALL_TIME
     division: str = ""  # empty: every division
+    # (office, name, alliances counted at it and every office under it): the office the
+    # figures are for, then each office right under it, its children's figures rolled up.
+    active_by_office: list[tuple[str, str, int]] = field(default_factory=list)
+    office: str = ""  # empty: every office of the person's
+
+
+def parse_office(value: str | None, *, acting: Acting) -> str:
+    """The office an ``office`` parameter names (one of ``acting``'s: theirs or one under
+    it); empty for all of them."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    offices = load_agency_profile().offices
+    scope = office_scope(acting.office, offices)
+    if value not in offices or not in_scope(scope, value):
+        raise Invalid({"office": ["Choose one of your offices from the list."]})
+    return value
+
+
+def office_choices(acting: Acting) -> dict[str, str]:
+    """The offices the person may narrow the figures to: theirs and those under it."""
+    offices = load_agency_profile().offices
+    scope = office_scope(acting.office, offices)
+    return {
+        slug: label for slug, label in offices.labelled_choices().items() if in_scope(scope, slug)
+    }
+
+
+def office_of(alliance: Alliance) -> str:
+    """The alliance's office; the top office's for one recorded before offices."""
+    return alliance.office or load_agency_profile().offices.top.slug
 
 
 def check_may_see_dashboard(acting: Acting) -> None:
@@ -494,6 +526,7 @@ def dashboard(
     divisions: Iterable[str],
     period: Period = ALL_TIME,
     division: str = "",
+    office: str = "",
 ) -> Dashboard:
     """Active alliances by division, reports on time / late / overdue per year of due date,
     people reached and trained by year and emphasis area (from the latest submitted version
@@ -506,13 +539,27 @@ def dashboard(
     due in it, an activity when it took place in it (a row without a date, staff training:
     its report's last day), a proposal when its latest status was recorded in it (in the
     agency's time zone). In a division: its alliances, their reports and activities, and
-    the proposals approved into its alliances (a proposal has no division before that)."""
+    the proposals approved into its alliances (a proposal has no division before that).
+
+    The figures are those of the person's offices (shared/offices.py: their office and those
+    under it; the top office's Coordinator, every office); ``office`` narrows them to one of
+    those and the offices under it, and ``active_by_office`` counts the alliances of the
+    office shown and of each office right under it, with its own offices' rolled up."""
     check_may_see_dashboard(acting)
     today = agency_today(now, rules.timezone)
     readable = _readable(session, acting, own_only=False)
+    offices = load_agency_profile().offices
+    shown_office = office or acting.office or offices.top.slug
+    if shown_office not in offices:
+        shown_office = offices.top.slug
+    within = offices.within(office) if office else None
 
     def counted(alliance: Alliance) -> bool:
-        return readable.shows(alliance) and (not division or alliance.division == division)
+        return (
+            readable.shows(alliance)
+            and (not division or alliance.division == division)
+            and (within is None or office_of(alliance) in within)
+        )
 
     alliances = [a for a in session.scalars(select(Alliance)) if counted(a)]
     shown = {alliance.id for alliance in alliances}
@@ -523,7 +570,10 @@ def dashboard(
     ]
     counted_proposals, proposals_left_out = proposals.readable(session, acting=acting)
     counted_proposals = [
-        p for p in counted_proposals if period.holds(p.updated_at.astimezone(rules.timezone).date())
+        p
+        for p in counted_proposals
+        if period.holds(p.updated_at.astimezone(rules.timezone).date())
+        and (within is None or (p.office or offices.top.slug) in within)
     ]
     if division:
         approved = {str(a.signed.get("proposal_id") or "") for a in alliances}
@@ -532,15 +582,28 @@ def dashboard(
             for p in counted_proposals
             if p.status == "approved" and str(p.proposal_id) in approved
         ]
-    active: Counter[str] = Counter(
-        alliance.division
+    in_effect = [
+        alliance
         for alliance in alliances
         if (
             is_active(alliance, today=today)
             if period.all_time
             else period.overlaps(alliance.signing_date, alliance.ends_on)
         )
-    )
+    ]
+    active: Counter[str] = Counter(alliance.division for alliance in in_effect)
+    at_office: Counter[str] = Counter(office_of(alliance) for alliance in in_effect)
+    by_office = [
+        (
+            shown_office,
+            offices.name(shown_office),
+            sum(at_office[o] for o in offices.within(shown_office)),
+        ),
+        *(
+            (child.slug, child.name, sum(at_office[o] for o in offices.within(child.slug)))
+            for child in offices.children(shown_office)
+        ),
+    ]
     keys = [division] if division else list(divisions)
     keys += sorted(key for key in active if key not in keys)
     years: dict[int, Counter[str]] = {}
@@ -562,6 +625,8 @@ def dashboard(
         left_out=LeftOut(alliances=readable.left_out.alliances, proposals=proposals_left_out),
         period=period,
         division=division,
+        active_by_office=by_office,
+        office=office,
     )
 
 

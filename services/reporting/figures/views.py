@@ -7,7 +7,7 @@ function of figures/domain.py, which decides who may see what."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -111,6 +111,8 @@ class DashboardFilters:
     division_labels: dict[str, str]
     choices: list[tuple[str, list[tuple[str, str]]]]
     start_month: int = 1
+    office: str = ""  # empty: every office of the person's
+    office_labels: dict[str, str] = field(default_factory=dict)  # the person's offices
 
     @property
     def fiscal_year_start(self) -> str:
@@ -126,6 +128,9 @@ class DashboardFilters:
     @property
     def summary(self) -> str:
         """``Fiscal year 2027, Construction Safety and Health``: what the page counts."""
+        if self.office:
+            return f"{self.period.label}, {self.office_labels.get(self.office, self.office)}, "
+            f"{self.division_label}"
         return f"{self.period.label}, {self.division_label}"
 
     @property
@@ -136,6 +141,8 @@ class DashboardFilters:
             out["period"] = self.period.key
         if self.division:
             out["division"] = self.division
+        if self.office:
+            out["office"] = self.office
         return out
 
 
@@ -144,10 +151,16 @@ def _dashboard_filters(now: datetime) -> DashboardFilters:
     profile = load_agency_profile()
     rules = rules_from_settings()
     unit = "office" if profile.federal else "division"
-    asked = {name: request.args.get(name, "") for name in ("period", "division")}
+    asked = {name: request.args.get(name, "") for name in ("period", "division", "office")}
     errors: dict[str, list[str]] = {}
     period = figures.ALL_TIME
     division = ""
+    office = ""
+    acting = current_acting()
+    try:
+        office = figures.parse_office(asked["office"], acting=acting)
+    except Invalid as err:
+        errors.update(err.errors)
     try:
         period = figures.parse_period(asked["period"], start_month=rules.fiscal_year_start_month)
     except Invalid as err:
@@ -169,6 +182,8 @@ def _dashboard_filters(now: datetime) -> DashboardFilters:
             chosen=period,
         ),
         start_month=rules.fiscal_year_start_month,
+        office=office,
+        office_labels=figures.office_choices(acting),
     )
 
 
@@ -183,6 +198,7 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
         divisions=profile.divisions,
         period=filters.period,
         division=filters.division,
+        office=filters.office,
     )
     unit = filters.unit
     areas = {**profile.hazards, **profile.priority_areas}
@@ -222,7 +238,22 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
         if filters.period.all_time
         else f"Alliances in effect in the period by {unit}"
     )
+    by_office = [
+        (
+            name if index else f"{name} (with every office under it)",
+            count,
+            None if index == 0 else {**filters.query, "office": slug},
+        )
+        for index, (slug, name, count) in enumerate(found.active_by_office)
+    ]
     return dict(
+        by_office=by_office,
+        office_chart=bar_chart(
+            "office-chart",
+            "Alliances by office, each with the offices under it",
+            [(name, count) for name, count, _query in by_office],
+            description="Number of alliances of each office, its own offices' included.",
+        ),
         left_out=found.left_out,
         proposal_statuses=list(PROPOSAL_STATUS_LABELS.values()),
         by_status=by_status,
@@ -275,7 +306,11 @@ def _refused_filters(filters: DashboardFilters) -> Any:
     400, never figures for something other than what was asked."""
     summary = [
         (f"filter-{name}", label, messages[0])
-        for name, label in (("period", "Period"), ("division", filters.unit.capitalize()))
+        for name, label in (
+            ("period", "Period"),
+            ("office", "Office"),
+            ("division", filters.unit.capitalize()),
+        )
         for messages in [filters.errors.get(name)]
         if messages
     ]
@@ -328,6 +363,7 @@ def dashboard_pdf() -> Any:
         agency_name=load_agency_profile().name,
         program_title="Alliance Program",
         generated_at=now,
+        pdf=True,
         **_dashboard_figures(filters, now),
     )
     try:  # imported on use: it loads Pango, a system library only this needs

@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from services.reporting.people import hidden_from
 from services.reporting.proposals.models import STATUSES, ReportingProposal
+from shared.config import load_agency_profile
 from shared.domain import Acting
 from shared.events import Event
+from shared.offices import in_scope, office_scope
 
 # The status each event type gives the proposal.
 STATUS_OF = {
@@ -66,6 +68,7 @@ def record(session: Session, *, event: Event) -> bool:
     version: int = payload["version"]
     state = _state_of(event)
     organization = _organization_of(event)
+    office = (event.payload.get("proposal") or {}).get("requested_office") or None
     session.execute(
         insert(ReportingProposal)
         .values(
@@ -75,6 +78,7 @@ def record(session: Session, *, event: Event) -> bool:
             state=state,
             status=status,
             version=version,
+            office=office,
         )
         .on_conflict_do_nothing(index_elements=["proposal_id"])
     )
@@ -88,6 +92,8 @@ def record(session: Session, *, event: Event) -> bool:
         stored.state = state
     if organization and not stored.organization_name:
         stored.organization_name = organization
+    if office:
+        stored.office = office
     if (version, _stage(status)) <= (stored.version, _stage(stored.status)):
         session.flush()
         return False
@@ -103,8 +109,10 @@ def record(session: Session, *, event: Event) -> bool:
 
 
 def readable(session: Session, *, acting: Acting) -> tuple[list[ReportingProposal], int]:
-    """The proposals ``acting`` may count, and how many their declared conflicts left out."""
-    every = list(session.scalars(select(ReportingProposal)))
+    """The proposals ``acting`` may count (those of their offices), and how many their
+    declared conflicts left out."""
+    scope = office_scope(acting.office, load_agency_profile().offices)
+    every = [p for p in session.scalars(select(ReportingProposal)) if in_scope(scope, p.office)]
     kept = [p for p in every if not hidden_from(acting, p.organization_name)]
     return kept, len(every) - len(kept)
 

@@ -28,5 +28,7 @@ class ReportingProposal(Base):
     organization_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     state: Mapped[str] = mapped_column(String(2), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20))
+    # The office it asked to lead it (shared/offices.py); None: the top office.
+    office: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
