@@ -256,10 +256,12 @@ def alliance_signed_event(
     alliance_id: uuid.UUID | None = None,
     signing_date: date = date(2026, 1, 15),
     ends_on: date = date(2028, 1, 14),
+    office: str | None = None,
 ) -> Event:
     """Review's ``alliance.signed`` as reporting receives it (``.to_message()`` is what its
-    consumer task is given); ``ends_on`` is the term's last day."""
-    return new_event(
+    consumer task is given); ``ends_on`` is the term's last day; ``office``, when given, the
+    office it belongs to (else none is named, as before offices)."""
+    event = new_event(
         "alliance.signed",
         producer="review",
         payload={
@@ -274,8 +276,10 @@ def alliance_signed_event(
             "signing_date": signing_date,
             "term_years": ends_on.year - signing_date.year,
             "ends_on": ends_on,
+            **({"office": office} if office is not None else {}),
         },
     )
+    return event
 
 
 def alliance_change_event(signed: Event, event_type: str, **fields: Any) -> Event:
