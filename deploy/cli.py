@@ -16,6 +16,7 @@ from shared.config import (
     VAR_DIR,
     ConfigurationError,
     database_url_variable,
+    load_agency_profile,
     load_settings,
     reset_settings,
 )
@@ -250,8 +251,15 @@ def _redis_url() -> str:
 @main.command("create-coordinator")
 @click.option("--email", required=True, help="The Coordinator's e-mail address (their sign-in).")
 @click.option("--name", required=True, help="The Coordinator's name, as staff see it.")
-def create_coordinator(email: str, name: str) -> None:
-    """Create the first Coordinator's staff account (run `alliance migrate` first).
+@click.option(
+    "--office",
+    default="",
+    help="The office they coordinate (a slug of AGENCY_OFFICES, such as region_5); "
+    "default: the top office, which sees every office.",
+)
+def create_coordinator(email: str, name: str, office: str) -> None:
+    """Create a Coordinator's staff account (run `alliance migrate` first): the first one,
+    or one per office (--office).
 
     The password comes from ALLIANCE_PASSWORD, or is asked for twice without echoing.
     """
@@ -261,6 +269,12 @@ def create_coordinator(email: str, name: str) -> None:
     from shared.db import Database
     from shared.domain import Invalid
 
+    offices = load_agency_profile().offices
+    if office and office not in offices:
+        raise click.ClickException(
+            f"no account created: {office!r} is not one of the agency's offices "
+            f"({', '.join(o.slug for o in list(offices)[:6])}, ...: AGENCY_OFFICES)"
+        )
     database = Database("review")
     try:
         try:  # before asking for a password: is there a database to keep the account in?
@@ -282,6 +296,7 @@ def create_coordinator(email: str, name: str) -> None:
                 password=password,
                 actor="alliance create-coordinator",
                 settings=load_settings(),
+                office=None if office in ("", offices.top.slug) else office,
             )
             created = user.email
     except Invalid as err:

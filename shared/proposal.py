@@ -259,8 +259,13 @@ class ProposalSchema(PlainSchema):
     )
     existing_relationship = optional_text(2000)
 
-    @validates_schema(skip_on_field_errors=True)
-    def require_a_lead(self, data: dict[str, Any], **kwargs: Any) -> None:
+    @validates_schema(skip_on_field_errors=False, pass_original=True)
+    def require_a_lead(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:
+        # A lead given but refused (not a slug) is not in ``data``: its own error says so.
+        if isinstance(original, dict) and (
+            original.get("requested_division") or original.get("requested_office")
+        ):
+            return
         if not data.get("requested_division") and not data.get("requested_office"):
             raise ValidationError(
                 "Choose which part of the agency should lead.", field_name="requested_division"

@@ -176,6 +176,44 @@ def test_create_coordinator_makes_the_first_coordinator_once():
 
 
 @pytest.mark.usefixtures("clean_databases")
+def test_create_coordinator_of_an_office_and_refuses_an_office_the_agency_has_not(monkeypatch):
+    monkeypatch.setenv("AGENCY_PROFILE", "federal")
+    runner = CliRunner()
+    result = runner.invoke(
+        alliance,
+        [
+            "create-coordinator",
+            "--email",
+            "rex@agency.example",
+            "--name",
+            "Rex",
+            "--office",
+            "region_5",
+        ],
+        env={"ALLIANCE_PASSWORD": PASSWORD},
+    )
+    assert result.exit_code == 0, result.output
+    unknown = runner.invoke(
+        alliance,
+        [
+            "create-coordinator",
+            "--email",
+            "x@agency.example",
+            "--name",
+            "X",
+            "--office",
+            "region_11",
+        ],
+        env={"ALLIANCE_PASSWORD": PASSWORD},
+    )
+    assert unknown.exit_code == 1
+    assert "'region_11' is not one of the agency's offices" in unknown.output
+    with review_database.transaction() as session:
+        offices = {u.email: u.office for u in accounts.list_staff(session)}
+    assert offices == {"rex@agency.example": "region_5"}
+
+
+@pytest.mark.usefixtures("clean_databases")
 def test_create_coordinator_asks_for_the_password_twice_and_refuses_a_weak_one():
     runner = CliRunner()
     weak = runner.invoke(

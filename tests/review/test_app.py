@@ -79,11 +79,13 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/people/<uuid:user_id>/deactivate", "POST"): COORDINATOR,
     ("/staff/people/<uuid:user_id>/reactivate", "POST"): COORDINATOR,
     ("/staff/people/<uuid:user_id>/password", "POST"): COORDINATOR,
+    ("/staff/people/<uuid:user_id>/office", "POST"): COORDINATOR,
     ("/staff/people/<uuid:user_id>/invitation", "POST"): COORDINATOR,
     ("/api/v1/staff", "GET"): COORDINATOR,
     ("/api/v1/staff", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/roles", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/active", "POST"): COORDINATOR,
+    ("/api/v1/staff/<uuid:user_id>/office", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/password", "POST"): COORDINATOR,
     ("/api/v1/staff/<uuid:user_id>/invitation", "POST"): COORDINATOR,
     # The queue and decisions: pages and API (services/review/queue/, decisions/)
@@ -130,6 +132,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/staff/alliances/<uuid:alliance_id>/documents", "POST"): WORK_PLAN_EDITORS,
     ("/staff/alliances/<uuid:alliance_id>/signing", "POST"): COORDINATOR,
     ("/staff/alliances/<uuid:alliance_id>/renewal", "POST"): COORDINATOR,
+    ("/staff/alliances/<uuid:alliance_id>/office", "POST"): COORDINATOR,
     ("/staff/alliances/<uuid:alliance_id>/conclusion", "POST"): COORDINATOR,
     ("/staff/alliances/<uuid:alliance_id>/termination", "POST"): COORDINATOR,
     ("/staff/alliances/<uuid:alliance_id>/ambassador", "POST"): COORDINATOR,
@@ -154,6 +157,7 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ),
     ("/api/v1/alliances/<uuid:alliance_id>/signing", "POST"): COORDINATOR,
     ("/api/v1/alliances/<uuid:alliance_id>/renewal", "POST"): COORDINATOR,
+    ("/api/v1/alliances/<uuid:alliance_id>/office", "POST"): COORDINATOR,
     ("/api/v1/alliances/<uuid:alliance_id>/conclusion", "POST"): COORDINATOR,
     ("/api/v1/alliances/<uuid:alliance_id>/termination", "POST"): COORDINATOR,
     ("/api/v1/alliances/<uuid:alliance_id>/ambassador", "GET"): ANY_STAFF,
@@ -403,6 +407,10 @@ WRITES: dict[tuple[str, str], Build] = {
         f"/api/v1/staff/{other_person()}/active",
         {"active": False},
     ),
+    ("/api/v1/staff/<uuid:user_id>/office", "POST"): lambda who, c, t: (
+        f"/api/v1/staff/{other_person()}/office",
+        {"office": "construction_safety_health"},
+    ),
     ("/api/v1/staff/<uuid:user_id>/password", "POST"): lambda who, c, t: (
         f"/api/v1/staff/{other_person()}/password",
         {"password": "another long password 2"},
@@ -469,6 +477,10 @@ WRITES: dict[tuple[str, str], Build] = {
         {"signing_date": agency_today().isoformat()},
     ),
     ("/api/v1/alliances/<uuid:alliance_id>/renewal", "POST"): lambda who, c, t: _renewal(),
+    ("/api/v1/alliances/<uuid:alliance_id>/office", "POST"): lambda who, c, t: (
+        f"/api/v1/alliances/{approved_alliance(f'Partner {uuid.uuid4().hex[:8]}').id}/office",
+        {"office": "consultation_education_training", "reason": "Its members train others."},
+    ),
     ("/api/v1/alliances/<uuid:alliance_id>/conclusion", "POST"): lambda who, c, t: (
         f"/api/v1/alliances/{own_alliance()}/conclusion",
         {"reason": "The work is done."},

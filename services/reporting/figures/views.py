@@ -238,6 +238,8 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
         if filters.period.all_time
         else f"Alliances in effect in the period by {unit}"
     )
+    # A State Plan whose offices are its divisions learns nothing more by office.
+    by_divisions = {o.slug for o in profile.offices if o.parent} == set(profile.divisions)
     by_office = [
         (
             name if index else f"{name} (with every office under it)",
@@ -245,6 +247,7 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
             None if index == 0 else {**filters.query, "office": slug},
         )
         for index, (slug, name, count) in enumerate(found.active_by_office)
+        if not by_divisions
     ]
     return dict(
         by_office=by_office,

@@ -37,12 +37,14 @@ from services.review.alliances.schemas import (
     MilestoneIn,
     MilestoneListOut,
     MilestoneOut,
+    MoveIn,
     RenewalIn,
     SigningIn,
     TerminationIn,
 )
 from services.review.worker import database, outbox
 from shared.config import load_settings
+from shared.domain import Invalid
 from shared.staff_auth import staff_api_required
 from shared.web import current_acting, request_session
 
@@ -75,13 +77,18 @@ def _page(alliance_id: uuid.UUID) -> agreements.AlliancePage:
 @bp.arguments(AllianceQuery, location="query")
 @bp.response(200, AllianceListOut)
 def list_alliances(args: dict[str, Any]) -> Any:
-    """Alliances by partner name (``status=awaiting_signature``: those approved and not yet
-    signed); ``mine=true``: those you are the liaison of."""
+    """Alliances by partner name, those of your offices and those you are the liaison of
+    (``status=awaiting_signature``: those approved and not yet signed); ``mine=true``: only
+    those you are the liaison of; ``office``: that office's and its offices'."""
+    acting = current_acting()
+    if args["office"] and args["office"] not in people.office_choices(acting):
+        raise Invalid({"office": ["Choose one of your offices."]})
     rows = agreements.list_alliances(
         request_session(database),
-        acting=current_acting(),
+        acting=acting,
         status=args["status"] or None,
         mine=args["mine"],
+        office=args["office"],
     )
     return {"alliances": rows, "count": len(rows)}
 
@@ -232,6 +239,23 @@ def record_signing(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
         alliance_id=alliance_id,
         outbox=outbox,
         today=people.today(load_settings()),
+        **body,
+    )
+    return _page(alliance_id)
+
+
+@bp.route("/alliances/<uuid:alliance_id>/office", methods=["POST"])
+@staff_api_required(*DECIDERS)
+@bp.arguments(MoveIn)
+@bp.response(200, AlliancePageOut)
+def move_to_office(body: dict[str, Any], alliance_id: uuid.UUID) -> Any:
+    """Move the alliance to another of your offices, saying why (the Coordinator): audited,
+    and announced as ``alliance.moved``."""
+    agreements.move_to_office(
+        request_session(database),
+        acting=current_acting(),
+        alliance_id=alliance_id,
+        outbox=outbox,
         **body,
     )
     return _page(alliance_id)

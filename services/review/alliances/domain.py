@@ -479,7 +479,11 @@ def alliance_page(
     alliance = read_alliance(session, alliance_id=alliance_id, acting=acting)
     all_terms = terms(session, alliance)
     is_open = alliance.status in WORK_PLAN_STATUSES
-    may_decide_on_it = acting.is_coordinator and not acting.in_conflict_with(alliance.partner_name)
+    may_decide_on_it = (
+        acting.is_coordinator
+        and not acting.in_conflict_with(alliance.partner_name)
+        and people.sees_office(acting, alliance.office)
+    )
     change = status_change(session, alliance)
     history = audit.history(session, entity_type="alliance", entity_id=alliance.id)
     found_documents = documents(session, alliance.id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 
+from services.review import people
 from services.review.alliances import domain as agreements
 from shared.config import load_agency_profile
 from shared.schemas import InputSchema
@@ -28,6 +29,18 @@ def _required(message: str) -> dict[str, Any]:
 class AllianceQuery(InputSchema):
     status = fields.String(load_default="", validate=validate.OneOf(["", *agreements.STATUSES]))
     mine = fields.Boolean(load_default=False)
+    office = fields.String(load_default="", validate=validate.Length(max=64))
+
+
+class MoveIn(InputSchema):
+    """The Coordinator moves an alliance to another office, saying why."""
+
+    office = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        error_messages=_required("Choose the office it moves to."),
+    )
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class MilestoneIn(InputSchema):
@@ -203,6 +216,11 @@ class AllianceSummaryOut(Schema):
     status_label = Label(agreements.STATUSES, source="status")
     division = fields.String()
     division_label = Label(_division_labels, source="division")
+    office = fields.Function(
+        lambda alliance: alliance.office or load_agency_profile().offices.top.slug,
+        metadata={"description": "The office the alliance belongs to (a slug)."},
+    )
+    office_name = fields.Function(lambda alliance: people.office_name(alliance.office))
     liaison = Itself(AllianceLiaisonOut)
     signing_date = fields.Date(
         allow_none=True, metadata={"description": "None while the alliance awaits its signing."}

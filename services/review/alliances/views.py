@@ -44,6 +44,7 @@ from services.review.alliances.schemas import (
     MeetingIn,
     MilestoneChangeIn,
     MilestoneIn,
+    MoveIn,
     RenewalIn,
     SigningIn,
     TerminationIn,
@@ -180,17 +181,25 @@ def list_page() -> Any:
         args = load_input(query, {k: v for k, v in request.args.items() if k in query.fields})
     except Invalid as err:
         errors = err.errors
-        args = {"status": "", "mine": False}
+        args = {"status": "", "mine": False, "office": ""}
+    acting = current_acting()
+    offices = people.office_choices(acting)
+    if args["office"] and args["office"] not in offices:
+        errors = {"office": ["Choose one of your offices from the list."]}
+        args = {**args, "office": ""}
     rows = agreements.list_alliances(
         request_session(database),
-        acting=current_acting(),
+        acting=acting,
         status=args["status"] or None,
         mine=args["mine"],
+        office=args["office"],
     )
     return render_template(
         "alliances/list.html",
         alliances=AllianceSummaryOut(many=True).dump(rows),
         chosen_status=request.args.get("status", "") if errors else args["status"],
+        offices=offices,
+        chosen_office=args["office"],
         mine=args["mine"],
         statuses=agreements.STATUSES,
         errors=errors,
@@ -243,6 +252,7 @@ def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = No
             agreements.termination_effective_on(notice_day).isoformat() if notice_day else ""
         ),
         profile=load_agency_profile(),
+        offices=people.office_choices(current_acting()),
         goal_categories=GOAL_CATEGORIES,
         goal_terms=GOAL_TERMS,
     )
@@ -522,6 +532,33 @@ AMBASSADOR = Form(
     _designated,
     anchor="agreement",
 )
+
+
+def _moved(session: Session, acting: Acting, alliance_id: uuid.UUID, body: Any) -> str:
+    alliance = agreements.move_to_office(
+        session, acting=acting, alliance_id=alliance_id, outbox=outbox, **body
+    )
+    return (
+        f"The alliance now belongs to {people.office_name(alliance.office)}: its staff see it, "
+        "its reports and its messages, and its Coordinators are alerted about it."
+    )
+
+
+MOVE = Form(
+    "move",
+    {"office": "Move to the office", "reason": "Why it moves"},
+    MoveIn,
+    agreements.alliance_for_decision,
+    _moved,
+    anchor="office",
+)
+
+
+@bp.post("/<uuid:alliance_id>/office")
+@checks_form_text
+@staff_required(*DECIDERS)
+def move_to_office(alliance_id: uuid.UUID) -> Any:
+    return _submit(alliance_id, MOVE)
 
 
 @bp.post("/<uuid:alliance_id>/signing")

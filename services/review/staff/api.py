@@ -18,6 +18,7 @@ from services.review.staff import domain as accounts
 from services.review.staff.schemas import (
     ActiveIn,
     MeOut,
+    OfficeIn,
     OwnPasswordIn,
     PasswordIn,
     PeopleOut,
@@ -104,6 +105,19 @@ def api_change_roles(change: dict[str, Any], user_id: uuid.UUID) -> Any:
     session = request_session(database)
     return accounts.change_roles(
         session, acting=current_acting(), user_id=user_id, roles=change["roles"]
+    )
+
+
+@bp.route("/<uuid:user_id>/office", methods=["POST"])
+@staff_api_required("coordinator")
+@bp.arguments(OfficeIn)
+@bp.response(200, PersonOut)
+def api_change_office(change: dict[str, Any], user_id: uuid.UUID) -> Any:
+    """Move a person to another of the Coordinator's offices; their sessions end
+    (Coordinator)."""
+    session = request_session(database)
+    return accounts.change_office(
+        session, acting=current_acting(), user_id=user_id, office=change["office"]
     )
 
 

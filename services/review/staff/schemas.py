@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf.csrf import generate_csrf
-from marshmallow import Schema, ValidationError, fields, post_dump, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from services.review.staff import domain as accounts
+from shared.config import load_agency_profile
 from shared.schemas import InputSchema
 
 ENTER_YOUR_EMAIL = "Enter your e-mail address."
@@ -89,6 +90,25 @@ class PersonIn(InputSchema):
             "person an invitation to set their own instead."
         },
     )
+    office = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={
+            "description": "The office the person belongs to (a slug of the agency's offices); "
+            "left out: the Coordinator's own."
+        },
+    )
+
+
+class OfficeIn(InputSchema):
+    """The Coordinator moves a person to another office."""
+
+    office = fields.String(
+        required=True,
+        validate=validate.Length(max=64),
+        error_messages={"required": "Choose an office."},
+    )
 
 
 class RolesIn(InputSchema):
@@ -139,6 +159,10 @@ class PersonOut(Schema):
     active = fields.Boolean()
     invited = fields.Boolean(
         metadata={"description": "Invited and not signed in yet: no password set so far."}
+    )
+    office = fields.Function(
+        lambda person: person.office or load_agency_profile().offices.top.slug,
+        metadata={"description": "The office the person belongs to (a slug)."},
     )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -30,10 +30,12 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, TooManyRequests
 from werkzeug.wrappers import Response
 
+from services.review import people as staff_people
 from services.review.forms import form_input
 from services.review.staff import domain as accounts
 from services.review.staff.schemas import (
     LinkPasswordIn,
+    OfficeIn,
     OwnPasswordIn,
     PasswordIn,
     PasswordResetIn,
@@ -62,13 +64,20 @@ SIGN_IN = SignInIn()
 OWN_PASSWORD = OwnPasswordIn()
 NEW_PERSON = PersonIn()
 ROLES_FORM = RolesIn()
+OFFICE_FORM = OfficeIn()
 SET_PASSWORD = PasswordIn()
 PASSWORD_RESET = PasswordResetIn()
 LINK_PASSWORD = LinkPasswordIn()
 
 SIGN_IN_LABELS = {"email": "E-mail address", "password": "Password"}
 PASSWORD_LABELS = {"current_password": "Current password", "new_password": "New password"}
-PERSON_LABELS = {"email": "E-mail", "name": "Name", "roles": "Roles", "password": "Password"}
+PERSON_LABELS = {
+    "email": "E-mail",
+    "name": "Name",
+    "roles": "Roles",
+    "office": "Office",
+    "password": "Password",
+}
 RESET_LABELS = {"email": "E-mail address"}
 LINK_PASSWORD_LABELS = {"new_password": "New password", "confirm_password": "New password again"}
 # How the person the Coordinator adds gets a password (the page's choice; the API goes by
@@ -139,7 +148,20 @@ def echoed(name: str) -> str:
 
 
 def page(template: str, *, status: int = 200, **context: Any) -> tuple[str, int]:
-    return render_template(template, role_options=list(ROLES.items()), **context), status
+    return (
+        render_template(
+            template,
+            role_options=list(ROLES.items()),
+            office_name=staff_people.office_name,
+            **context,
+        ),
+        status,
+    )
+
+
+def office_options() -> dict[str, str]:
+    """The offices the signed-in Coordinator may put people in: theirs and those under it."""
+    return staff_people.office_choices(current_acting())
 
 
 def message_page(title: str, message: str, *, status: int, kind: str = "warning") -> Any:
@@ -433,8 +455,9 @@ def new_person() -> Any:
     if request.method == "GET":
         return page(
             "staff/new_person.html",
-            data={"access": "invitation"},
+            data={"access": "invitation", "office": current_acting().office},
             access_options=ACCESS_OPTIONS,
+            office_options=office_options(),
             errors={},
             error_rows=[],
         )
@@ -450,6 +473,7 @@ def new_person() -> Any:
             name=person["name"],
             roles=person["roles"],
             password=(person["password"] or "") if access == "password" else None,
+            office=person.get("office") or None,
             settings=load_settings(),
         )
     except Invalid as err:
@@ -458,12 +482,14 @@ def new_person() -> Any:
             "name": echoed("name"),
             "roles": [r for r in request.form.getlist("roles") if r in ROLES],
             "access": access,
+            "office": request.form.get("office", ""),
         }
         return page(
             "staff/new_person.html",
             status=422,
             data=shown,
             access_options=ACCESS_OPTIONS,
+            office_options=office_options(),
             errors=field_errors(err.errors),
             error_rows=error_rows(err.errors, PERSON_LABELS),
         )
@@ -487,6 +513,7 @@ def _person_page(
         person=user,
         invitation=accounts.latest_invitation(session, acting=current_acting(), user_id=user_id),
         roles=roles if roles is not None else list(user.roles),
+        office_options=office_options(),
         errors=field_errors(errors),
         error_rows=error_rows(errors, labels or {}),
         role_labels=accounts.role_labels,
@@ -511,6 +538,21 @@ def person(user_id: uuid.UUID) -> Any:
             session, user_id, errors=err.errors, labels={"roles": "Roles"}, roles=roles
         )
     return redirect(url_for("staff.person", user_id=user_id, done="saved"), code=303)
+
+
+@bp.post("/people/<uuid:user_id>/office")
+@checks_form_text
+@staff_required("coordinator")
+def change_office(user_id: uuid.UUID) -> Any:
+    session = request_session(database)
+    try:
+        chosen = form_input(OFFICE_FORM, as_typed=True)
+        accounts.change_office(
+            session, acting=current_acting(), user_id=user_id, office=chosen["office"]
+        )
+    except Invalid as err:
+        return _person_page(session, user_id, errors=err.errors, labels={"office": "Office"})
+    return redirect(url_for("staff.person", user_id=user_id, done="office"), code=303)
 
 
 @bp.post("/people/<uuid:user_id>/password")

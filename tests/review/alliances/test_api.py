@@ -427,6 +427,7 @@ def test_the_agreement_endpoints_are_described_in_openapi(review_app):
         "/api/v1/alliances/{alliance_id}/meetings/{meeting_id}",
         "/api/v1/alliances/{alliance_id}/milestones",
         "/api/v1/alliances/{alliance_id}/milestones/{milestone_id}",
+        "/api/v1/alliances/{alliance_id}/office",
         "/api/v1/alliances/{alliance_id}/renewal",
         "/api/v1/alliances/{alliance_id}/signing",
         "/api/v1/alliances/{alliance_id}/termination",

@@ -99,6 +99,7 @@ def test_the_coordinator_manages_accounts_through_the_api(app):
         "id",
         "invited",
         "name",
+        "office",
         "roles",
         "updated_at",
     ]
@@ -231,12 +232,19 @@ def test_the_openapi_document_describes_the_staff_api(app):
         "/api/v1/staff/{user_id}/active",
         "/api/v1/staff/{user_id}/password",
         "/api/v1/staff/{user_id}/invitation",
+        "/api/v1/staff/{user_id}/office",
     }
     add = paths["/api/v1/staff"]["post"]
     assert "requestBody" in add
     assert "201" in add["responses"]
     schemas = document["components"]["schemas"]
-    assert set(schemas["PersonIn"]["properties"]) == {"email", "name", "roles", "password"}
+    assert set(schemas["PersonIn"]["properties"]) == {
+        "email",
+        "name",
+        "roles",
+        "password",
+        "office",
+    }
 
 
 NEW_PASSWORD = "orange kettle on the moon"
