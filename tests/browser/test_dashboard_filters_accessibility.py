@@ -36,7 +36,7 @@ def test_the_filtered_dashboard_reads_fits_prints_and_passes_axe(page: Page, bas
     seed(ROOFERS, LIAISON, division=CONSTRUCTION, area="falls", reached=1234, state="MI")
     seed(OTHER, OTHER_LIAISON, division=GENERAL, area="heat", reached=567, state="OH")
     profile = load_agency_profile()
-    unit = "Office" if profile.federal else "Division"
+    unit = "Office level" if profile.federal else "Division"
     label = profile.divisions[CONSTRUCTION]
     sign_in(page, base_url, CORA)
 

@@ -506,6 +506,21 @@ def office_choices(acting: Acting) -> dict[str, str]:
     }
 
 
+def offices_tell_more() -> bool:
+    """Whether the agency's offices say more than its divisions: not for a State Plan whose
+    offices are its divisions (the figures by division are the figures by office there)."""
+    profile = load_agency_profile()
+    return {o.slug for o in profile.offices if o.parent} != set(profile.divisions)
+
+
+def own_office_name(acting: Acting) -> str:
+    """The name of the person's office when it is not the top one (whose figures are all)."""
+    offices = load_agency_profile().offices
+    if not acting.office or acting.office == offices.top.slug or acting.office not in offices:
+        return ""
+    return offices.name(acting.office)
+
+
 def office_of(alliance: Alliance) -> str:
     """The alliance's office; the top office's for one recorded before offices."""
     return alliance.office or load_agency_profile().offices.top.slug

@@ -113,6 +113,8 @@ class DashboardFilters:
     start_month: int = 1
     office: str = ""  # empty: every office of the person's
     office_labels: dict[str, str] = field(default_factory=dict)  # the person's offices
+    own_office: str = ""  # the name of the person's office, below the top one; else empty
+    by_office: bool = False  # the offices say more than the divisions: filter and roll up
 
     @property
     def fiscal_year_start(self) -> str:
@@ -126,11 +128,17 @@ class DashboardFilters:
         return self.division_labels.get(self.division, self.division)
 
     @property
+    def place(self) -> str:
+        """``Region V (Chicago), all office levels``: whose figures, in words."""
+        office = self.office_labels.get(self.office, self.office) or self.own_office
+        return f"{office}, {self.division_label}" if office else self.division_label
+
+    @property
     def summary(self) -> str:
         """``Fiscal year 2027, Construction Safety and Health``: what the page counts."""
-        if self.office:
-            return f"{self.period.label}, {self.office_labels.get(self.office, self.office)}, "
-            f"{self.division_label}"
+        office = self.office_labels.get(self.office, self.office) or self.own_office
+        if office:
+            return f"{self.period.label}, {office}, {self.division_label}"
         return f"{self.period.label}, {self.division_label}"
 
     @property
@@ -150,7 +158,7 @@ def _dashboard_filters(now: datetime) -> DashboardFilters:
     figures.check_may_see_dashboard(current_acting())
     profile = load_agency_profile()
     rules = rules_from_settings()
-    unit = "office" if profile.federal else "division"
+    unit = "office level" if profile.federal else "division"
     asked = {name: request.args.get(name, "") for name in ("period", "division", "office")}
     errors: dict[str, list[str]] = {}
     period = figures.ALL_TIME
@@ -184,6 +192,8 @@ def _dashboard_filters(now: datetime) -> DashboardFilters:
         start_month=rules.fiscal_year_start_month,
         office=office,
         office_labels=figures.office_choices(acting),
+        own_office=figures.own_office_name(acting),
+        by_office=figures.offices_tell_more(),
     )
 
 
@@ -238,8 +248,6 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
         if filters.period.all_time
         else f"Alliances in effect in the period by {unit}"
     )
-    # A State Plan whose offices are its divisions learns nothing more by office.
-    by_divisions = {o.slug for o in profile.offices if o.parent} == set(profile.divisions)
     by_office = [
         (
             name if index else f"{name} (with every office under it)",
@@ -247,7 +255,7 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
             None if index == 0 else {**filters.query, "office": slug},
         )
         for index, (slug, name, count) in enumerate(found.active_by_office)
-        if not by_divisions
+        if filters.by_office and (count or index == 0)  # offices with none are left out
     ]
     return dict(
         by_office=by_office,

@@ -691,7 +691,7 @@ def history_in_words(
             for value in (entry.changes or {}).get(path, [])
         ),
     )
-    division = "Lead office" if load_agency_profile().federal else "Lead division"
+    division = "Lead office level" if load_agency_profile().federal else "Lead division"
     rows = []
     for entry in history:
         changes = entry.changes or {}

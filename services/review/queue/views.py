@@ -187,7 +187,7 @@ def proposal_field_labels(federal: bool) -> dict[str, str]:
         "kind": "Decision",
         "message": "What the applicant should change",
         "decline_reason": "Reason for declining",
-        "division": "Lead office" if federal else "Lead division",
+        "division": "Lead office level" if federal else "Lead division",
         "liaison_id": "Liaison",
         "term_years": "Term in years",
         "approval_message": "Note for the applicant",

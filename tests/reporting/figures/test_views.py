@@ -242,13 +242,13 @@ def test_the_federal_profile_filters_by_office_and_its_own_fiscal_year(
     page = client.get(f"/staff/dashboard?period=fy2027&division={office}")
     assert page.status_code == 200
     body = page.get_data(as_text=True)
-    assert '<label class="usa-label" for="filter-division">Office</label>' in body
+    assert '<label class="usa-label" for="filter-division">Office level</label>' in body
     assert f"Fiscal year 2027, {html.escape(office_label)}" in body
     assert fiscal.dates in body
     assert f"starts on {fiscal.first:%B} 1" in body
     refused = client.get("/staff/dashboard?division=construction_safety_health_x")
     assert refused.status_code == 400
-    assert "Choose an office from the list." in refused.get_data(as_text=True)
+    assert "Choose an office level from the list." in refused.get_data(as_text=True)
     answer = client.get(f"/staff/dashboard.pdf?period=fy2027&division={office}")
     text = " ".join(pdf_text(answer.data).split())
     assert f"Fiscal year 2027, {office_label}" in text
