@@ -118,6 +118,12 @@ class AgencyProfile:
     def federal(self) -> bool:
         return self.profile == "federal"
 
+    @property
+    def offices_tell_more(self) -> bool:
+        """Whether the offices say more than the divisions: not for a State Plan whose offices
+        are its divisions under the agency (there, by division is by office)."""
+        return {o.slug for o in self.offices if o.parent} != set(self.divisions)
+
     def office_of_division(self, division: str) -> str:
         """The office a proposal that names only its lead division (or office level) belongs
         to: the division's own office where the tree has one (a State Plan's divisions are its

@@ -6,6 +6,7 @@ alliance is audited and announced."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from services.review.alliances import domain as agreements
 from services.review.alliances.models import Alliance
 from services.review.base import AuditEntry, OutboxEvent
 from services.review.decisions import domain as decisions
+from services.review.directory import domain as directory
 from services.review.queue import domain as queue
 from services.review.staff import domain as accounts
 from services.review.worker import outbox as review_outbox
@@ -289,3 +291,35 @@ def test_a_coordinator_s_office_travels_with_the_announcement(rolled_back) -> No
     )
     assert rex.office == "area_lansing"
     assert liaison_lookup(session)(LIAISON.id) == LIAISON
+
+
+def test_the_public_directory_names_each_alliance_s_office_and_lists_one_office_s(
+    rolled_back,
+) -> None:
+    session = rolled_back("review")
+    for name, office in (("Lansing Roofers", "area_lansing"), ("Dallas Welders", "area_dallas")):
+        alliance = approve(session, at_office(session, name, office))
+        alliance.created_at = datetime(2026, 1, 10, 12, tzinfo=UTC)  # approved before signing
+        agreements.record_signing(
+            session,
+            acting=NATIONAL,
+            alliance_id=alliance.id,
+            signing_date=date(2026, 1, 15),
+            term_years=None,
+            outbox=review_outbox,
+            today=date(2026, 1, 15),
+        )
+    today = date(2026, 6, 1)
+
+    listing = directory.public_directory(session, today=today)
+    assert [(a.partner_name, a.office_name) for a in listing.alliances] == [
+        ("Dallas Welders", "Dallas Area Office"),
+        ("Lansing Roofers", "Lansing Area Office"),
+    ]
+    # Offered: the offices with an alliance listed, and those above them.
+    assert list(listing.offices) == ["region_5", "region_6", "area_lansing", "area_dallas"]
+    region_v = directory.public_directory(session, today=today, office="region_5")
+    assert [a.partner_name for a in region_v.alliances] == ["Lansing Roofers"]
+    with pytest.raises(Invalid) as refused:
+        directory.public_directory(session, today=today, office="region_99")
+    assert list(refused.value.errors) == ["office"]

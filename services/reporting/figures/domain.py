@@ -506,13 +506,6 @@ def office_choices(acting: Acting) -> dict[str, str]:
     }
 
 
-def offices_tell_more() -> bool:
-    """Whether the agency's offices say more than its divisions: not for a State Plan whose
-    offices are its divisions (the figures by division are the figures by office there)."""
-    profile = load_agency_profile()
-    return {o.slug for o in profile.offices if o.parent} != set(profile.divisions)
-
-
 def own_office_name(acting: Acting) -> str:
     """The name of the person's office when it is not the top one (whose figures are all)."""
     offices = load_agency_profile().offices

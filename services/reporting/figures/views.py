@@ -193,7 +193,7 @@ def _dashboard_filters(now: datetime) -> DashboardFilters:
         office=office,
         office_labels=figures.office_choices(acting),
         own_office=figures.own_office_name(acting),
-        by_office=figures.offices_tell_more(),
+        by_office=load_agency_profile().offices_tell_more,
     )
 
 

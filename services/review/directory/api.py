@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_smorest import Blueprint
 
 from services.review import people
@@ -28,9 +29,14 @@ PUBLIC_CACHE = {"Cache-Control": "public, max-age=300"}
 @bp.route("/directory")
 @bp.response(200, DirectoryOut)
 def directory_json() -> Any:
-    """Active alliances and Ambassadors, and the roundtables with their members (public)."""
+    """Active alliances and Ambassadors, and the roundtables with their members (public);
+    ``office``: those of that office and the offices under it (one of ``offices``)."""
     return (
-        directory.public_directory(request_session(database), today=people.today(load_settings())),
+        directory.public_directory(
+            request_session(database),
+            today=people.today(load_settings()),
+            office=request.args.get("office", "").strip()[:64],
+        ),
         200,
         PUBLIC_CACHE,
     )

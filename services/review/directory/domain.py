@@ -27,6 +27,7 @@ from services.review.alliances.models import Alliance, AllianceTerm, Roundtable
 from services.review.roundtables.domain import current_memberships, is_current
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile
 from shared.config import load_agency_profile
+from shared.domain import Invalid
 
 PUBLIC_STATUSES = ("active", "ambassador")
 
@@ -57,6 +58,8 @@ class ListedAlliance:
     ambassador_since: date | None
     division: str
     division_label: str
+    office: str
+    office_name: str
     signing_date: date  # the initial term's
     renewed_on: date | None  # the latest renewal's signing date
     goals: list[Goal]
@@ -92,6 +95,10 @@ class Directory:
     division_heading: str
     alliances: list[ListedAlliance]
     roundtables: list[ListedRoundtable]
+    # The offices a reader may narrow the list to (those with a listed alliance, each counted
+    # with those under it), when they say more than the divisions; and the one chosen.
+    offices: dict[str, str]
+    office: str = ""
 
 
 def website(partner: dict[str, Any]) -> str:
@@ -134,17 +141,40 @@ def _signed(alliance: Alliance) -> date:
 
 
 def public_directory(
-    session: Session, *, today: date, profile: AgencyProfile | None = None
+    session: Session, *, today: date, profile: AgencyProfile | None = None, office: str = ""
 ) -> Directory:
-    """The active alliances and Ambassadors and the current roundtables, all of it public."""
+    """The active alliances and Ambassadors and the current roundtables, all of it public;
+    ``office``: the alliances of that office and the offices under it (refused for
+    one the agency does not have: ``Invalid``)."""
     profile = profile or load_agency_profile()
-    alliances = list(
+    tree = profile.offices
+    if office and office not in tree:
+        raise Invalid({"office": ["Choose one of the offices listed."]})
+    every = list(
         session.scalars(
             select(Alliance)
             .where(Alliance.status.in_(PUBLIC_STATUSES), Alliance.signing_date.is_not(None))
             .order_by(Alliance.partner_name, Alliance.id)
         )
     )
+
+    def office_of(alliance: Alliance) -> str:
+        return alliance.office or tree.top.slug
+
+    with_alliances = {
+        o.slug for a in every if office_of(a) in tree for o in tree.upward(office_of(a))
+    }
+    offices = (
+        {
+            slug: label
+            for slug, label in tree.labelled_choices().items()
+            if slug in with_alliances and slug != tree.top.slug
+        }
+        if profile.offices_tell_more
+        else {}
+    )
+    within = tree.within(office) if office else None
+    alliances = [a for a in every if within is None or office_of(a) in within]
     public_ids = {a.id for a in alliances}
     since = ambassador_since(session, [a.id for a in alliances if a.status == "ambassador"])
     first_signed = _first_signed(session, alliances)
@@ -169,6 +199,10 @@ def public_directory(
             ambassador_since=since.get(alliance.id),
             division=alliance.division,
             division_label=profile.divisions.get(alliance.division, alliance.division),
+            office=office_of(alliance),
+            office_name=tree.name(office_of(alliance))
+            if office_of(alliance) in tree
+            else office_of(alliance),
             signing_date=first_signed.get(alliance.id) or _signed(alliance),
             renewed_on=alliance.signing_date if alliance.renewals else None,
             goals=goals(alliance.goals),
@@ -215,7 +249,9 @@ def public_directory(
     ]
     return Directory(
         as_of=today,
-        division_heading="Office" if profile.federal else "Lead division",
+        division_heading="Office level" if profile.federal else "Lead division",
         alliances=listed,
         roundtables=listed_roundtables,
+        offices=offices,
+        office=office,
     )

@@ -31,6 +31,8 @@ class DirectoryAllianceOut(Schema):
     ambassador_since = fields.Date(allow_none=True)
     division = fields.String()
     division_label = fields.String()
+    office = fields.String(metadata={"description": "The office it belongs to (a slug)."})
+    office_name = fields.String()
     signing_date = fields.Date()
     renewed_on = fields.Date(allow_none=True)
     goals = fields.List(fields.Nested(DirectoryGoalOut))
@@ -58,5 +60,11 @@ class DirectoryRoundtableOut(DirectoryWorkgroupOut):
 class DirectoryOut(Schema):
     as_of = fields.Date()
     division_heading = fields.String()
+    offices = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "The offices with a listed alliance: slug to name."},
+    )
+    office = fields.String(metadata={"description": "The office asked for; empty for all."})
     alliances = fields.List(fields.Nested(DirectoryAllianceOut))
     roundtables = fields.List(fields.Nested(DirectoryRoundtableOut))

@@ -51,6 +51,9 @@ def test_the_directory_lists_active_alliances_and_ambassadors_with_public_facts_
         "ambassador_since": None,
         "division": "construction_safety_health",
         "division_label": "Construction Safety & Health",
+        # A State Plan's offices are its divisions: the alliance is its lead division's.
+        "office": "construction_safety_health",
+        "office_name": "Construction Safety & Health",
         "signing_date": (today - timedelta(days=200)).isoformat(),
         "renewed_on": None,
         "goals": [
@@ -115,7 +118,7 @@ def test_the_directory_lists_active_alliances_and_ambassadors_with_public_facts_
     assert [text for text in PRIVATE if text in published] == []
 
 
-def test_the_federal_profile_names_the_office(session, program, monkeypatch):
+def test_the_federal_profile_names_the_office_level(session, program, monkeypatch):
     monkeypatch.setenv("AGENCY_PROFILE", "federal")
     listing = DirectoryOut().dump(directory.public_directory(session, today=agency_today()))
-    assert listing["division_heading"] == "Office"
+    assert listing["division_heading"] == "Office level"
