@@ -17,6 +17,7 @@ from services.notify.log import domain as log
 from services.notify.models import Message
 from services.notify.staff.coordinators import CoordinatorRecipient, nearest_office_coordinators
 from services.notify.worker import database as notify_database
+from shared.domain import Invalid
 from shared.events import new_event
 from shared.offices import FEDERAL_OFFICE_TREE
 from tests.intake.factories import proposal, submitted_event
@@ -178,3 +179,17 @@ def test_staff_of_an_office_read_the_messages_of_their_offices_only() -> None:
     )
     assert seen_by(rex) == {lansing_ref}
     assert seen_by(dee) == {dallas_ref, "AP-2026-00042"}
+
+
+@pytest.mark.usefixtures("federal")
+def test_the_national_coordinator_narrows_the_log_to_one_office() -> None:
+    lansing = submitted_at("area_lansing", "Lansing Roofers")
+    submitted_at("area_dallas", "Dallas Welders")
+    nia = acting(NIA.email, "coordinator", staff_id=NIA.staff_id)
+    rex = acting(REX.email, "coordinator", staff_id=REX.staff_id, office="region_5")
+    with notify_database.transaction() as session:
+        region_v = log.log_page(session, nia, office="region_5")
+        assert {m.reference for m in region_v.messages} == {lansing["payload"]["reference"]}
+        assert "region_6" not in log.office_choices(rex)
+        with pytest.raises(Invalid):
+            log.log_page(session, rex, office="region_6")

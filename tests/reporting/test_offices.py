@@ -162,3 +162,31 @@ def test_every_reminder_names_the_alliance_s_office(rolled_back) -> None:
     ]
     assert "report.escalated" in {m["type"] for m in sent}
     assert {m["payload"]["office"] for m in sent} == {"area_toledo"}
+
+
+def test_the_work_list_narrows_to_one_office(rolled_back) -> None:
+    session = rolled_back("reporting")
+    program(session)
+    late = datetime(2027, 6, 1, 16, tzinfo=UTC)  # every first annual report overdue
+
+    def partners(person: Any, **filters: Any) -> set[str]:
+        found = figures.work_list(
+            session, acting=person, now=late, rules=rules_from_settings(), **filters
+        )
+        return {line.alliance.partner_name for line in found.overdue}
+
+    assert partners(NATIONAL) == {
+        "Lansing Roofers",
+        "Toledo Framers",
+        "Chicago Masons",
+        "Dallas Welders",
+        "National Painters",
+    }
+    assert partners(NATIONAL, office="region_5") == {
+        "Lansing Roofers",
+        "Toledo Framers",
+        "Chicago Masons",
+    }
+    assert partners(REGION_V, office="area_toledo") == {"Toledo Framers"}
+    with pytest.raises(Invalid):
+        partners(REGION_V, office="region_6")

@@ -149,6 +149,20 @@ def outside_conflicts(acting: Acting) -> ColumnElement[bool]:
     )
 
 
+def office_choices(acting: Acting) -> dict[str, str]:
+    """The offices the actor may narrow the log to (theirs and those under it), when the
+    agency's offices say more than its divisions; none otherwise."""
+    profile = load_agency_profile()
+    if not profile.offices_tell_more:
+        return {}
+    scope = office_scope(acting.office, profile.offices)
+    return {
+        slug: label
+        for slug, label in profile.offices.labelled_choices().items()
+        if scope is None or slug in scope
+    }
+
+
 def _not(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     """The negation of ``condition``, where SQL's unknown (a NULL compared) counts as false."""
     return not_(func.coalesce(condition, false()))
@@ -216,7 +230,13 @@ def _filtered(
     to_address: str | None = None,
     status: str | None = None,
     search: str | None = None,
+    office: str | None = None,
 ) -> Select[tuple[Message]]:
+    if office:
+        tree = load_agency_profile().offices
+        within = tree.within(office) if office in tree else {office}
+        filed = select(FiledOffice.subject_id).where(FiledOffice.office.in_(within))
+        query = query.where(or_(Message.proposal_id.in_(filed), Message.alliance_id.in_(filed)))
     if proposal_id is not None:
         query = query.where(Message.proposal_id == proposal_id)
     if reference:
@@ -331,19 +351,25 @@ def log_page(
     to_address: str | None = None,
     status: str | None = None,
     search: str | None = None,
+    office: str | None = None,
     page: int = 1,
     per_page: int = LOG_PAGE_SIZE,
 ) -> LogPage:
     """The staff pages' message log: every message the actor may know of, newest first by
     the time it shows (``shown_time``), one page at a time, with the filters of
-    ``message_log``. A page past the last shows the last."""
+    ``message_log`` and ``office`` (the messages about that office's proposals and alliances
+    and those of the offices under it: one of ``office_choices``). A page past the last shows
+    the last."""
     _may_read(acting)
+    if office and office not in office_choices(acting):
+        raise Invalid({"office": ["Choose one of your offices from the list."]})
     query = _filtered(
         select(Message).where(visible_to(acting)),
         reference=reference,
         to_address=to_address,
         status=status,
         search=search,
+        office=office,
     )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = min(max(page, 1), max(1, math.ceil(total / per_page)))

@@ -78,6 +78,7 @@ class LogQuery(InputSchema):
         ),
         load_default="",
     )
+    office = fields.String(validate=validate.Length(max=64), load_default="")
     page = fields.Integer(
         validate=validate.Range(min=1, error="Pages are numbered from 1."),
         load_default=1,

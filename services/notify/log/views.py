@@ -117,9 +117,20 @@ def log_page() -> Any:
         chosen = load_input(LogQuery(), request.args)
     except Invalid as err:
         errors = err.errors
-        chosen = {"reference": "", "search": "", "to_address": "", "status": "", "page": 1}
+        chosen = {
+            "reference": "",
+            "search": "",
+            "to_address": "",
+            "status": "",
+            "office": "",
+            "page": 1,
+        }
     reference = domain.normal_reference(chosen["reference"])
     search = " ".join(chosen["search"].split())
+    offices = domain.office_choices(acting)
+    if chosen["office"] and chosen["office"] not in offices:
+        errors = {**errors, "office": ["Choose one of your offices from the list."]}
+        chosen = {**chosen, "office": ""}
     found = domain.log_page(
         session,
         acting,
@@ -127,6 +138,7 @@ def log_page() -> Any:
         search=search,
         to_address=chosen["to_address"].strip(),
         status=chosen["status"] or None,
+        office=chosen["office"] or None,
         page=chosen["page"],
     )
     filters = {
@@ -136,6 +148,7 @@ def log_page() -> Any:
             ("reference", reference),
             ("to", chosen["to_address"].strip()),
             ("status", chosen["status"]),
+            ("office", chosen["office"]),
         )
         if value
     }
@@ -146,6 +159,7 @@ def log_page() -> Any:
         filters=filters,
         form=request.args,
         errors=errors,
+        offices=offices,
         may_resend=acting.has_any_role(*domain.RELEASERS),
         reason=domain.failure_reason,
         deliveries=webhooks.deliveries_about(session, acting, reference=reference),

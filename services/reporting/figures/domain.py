@@ -87,6 +87,8 @@ class WorkList:
     partner: str = ""
     due_soon: list[ReportLine] = field(default_factory=list)
     due_until: date | None = None  # the last day the "due in the next 30 days" view counts
+    office: str = ""  # the office the Coordinator narrowed it to (and those under it)
+    offices: dict[str, str] = field(default_factory=dict)  # those they may narrow it to
 
     @property
     def shown(self) -> int:
@@ -132,22 +134,32 @@ def work_list(
     liaison: str | None = None,
     view: str = "work",
     partner: str = "",
+    office: str = "",
 ) -> WorkList:
     """Reports submitted and waiting for review, and reports overdue (``view`` ``work``), or
     reports not submitted that are due from today to 30 days from today in the agency's
     time zone (``due_soon``): a liaison's own alliances', or (the Coordinator) everyone's or
     one liaison's (by e-mail). ``partner``: only partners whose organization's name holds
-    it, case aside (a ``%`` or ``_`` is a character like any other)."""
+    it, case aside (a ``%`` or ``_`` is a character like any other). ``office`` (the
+    Coordinator): the alliances of one of their offices and of those under it."""
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The work list is for liaisons and the Coordinator.")
     view, partner = check_work_filters(view, partner)
+    offices = (
+        office_choices(acting)
+        if acting.is_coordinator and load_agency_profile().offices_tell_more
+        else {}
+    )
+    if office and office not in offices:
+        raise Invalid({"office": ["Choose one of your offices from the list."]})
+    within = load_agency_profile().offices.within(office) if office else None
     readable = _readable(session, acting, own_only=not acting.is_coordinator)
     lines = [
         line
         for line in _lines(
             session, now=now, rules=rules, statuses=("submitted", *WAITING_FOR_PARTNER)
         )
-        if readable.shows(line.alliance)
+        if readable.shows(line.alliance) and (within is None or office_of(line.alliance) in within)
     ]
     liaisons: list[tuple[str, str]] = []
     if acting.is_coordinator:
@@ -185,6 +197,8 @@ def work_list(
             and today <= line.report.due_date <= until
         ],
         due_until=until,
+        office=office,
+        offices=offices,
     )
 
 

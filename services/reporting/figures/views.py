@@ -51,7 +51,11 @@ def report_timing(kind: str) -> str:
     return TIMING_LABELS.get(kind, kind)
 
 
-WORK_FIELDS = {"view": ("filter-view", "Show"), "partner": ("filter-partner", "Partner")}
+WORK_FIELDS = {
+    "view": ("filter-view", "Show"),
+    "partner": ("filter-partner", "Partner"),
+    "office": ("filter-office", "Office"),
+}
 
 
 @bp.get("/reports")
@@ -60,10 +64,10 @@ def work_list_page() -> Any:
     """The work list; ``view`` (``due_soon``: due in the next 30 days), ``partner`` (part of
     the organization's name) and, for the Coordinator, ``liaison`` narrow it. A filter the
     list refuses comes back beside its field (400), the list left unfiltered below it."""
-    asked = {name: request.args.get(name, "") for name in ("view", "partner")}
+    asked = {name: request.args.get(name, "") for name in ("view", "partner", "office")}
     liaison = request.args.get("liaison") or None
 
-    def found_with(view: str, partner: str) -> figures.WorkList:
+    def found_with(view: str, partner: str, office: str = "") -> figures.WorkList:
         return figures.work_list(
             request_session(database),
             acting=current_acting(),
@@ -72,11 +76,12 @@ def work_list_page() -> Any:
             liaison=liaison,
             view=view,
             partner=partner,
+            office=office,
         )
 
     errors: dict[str, list[str]] = {}
     try:
-        found = found_with(asked["view"], asked["partner"])
+        found = found_with(asked["view"], asked["partner"], asked["office"])
     except Invalid as err:
         errors = err.errors
         found = found_with("", "")
