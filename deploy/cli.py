@@ -371,5 +371,94 @@ def scan(now: Any) -> None:
     click.echo(", ".join(f"{kind}: {count}" for kind, count in sent.items()))
 
 
+@main.group("import", cls=click.Group)
+def import_() -> None:
+    """Bring in what the agency already has."""
+
+
+@import_.command("alliances", cls=Command)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Check the file and list its problems; store nothing."
+)
+@click.option(
+    "--welcome",
+    is_flag=True,
+    help="Send each partner's contact and liaison the welcome with their report calendar "
+    "(default: none; these partners know the program already).",
+)
+def import_alliances(file: Path, dry_run: bool, welcome: bool) -> None:
+    """Import the alliances the agency already has from FILE, a CSV file made from the template
+    (docs/import.md): every row is checked first, and nothing is stored if any has a problem.
+    An agreement number already here is left as it is: importing twice changes nothing."""
+    import uuid
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from services.review import people
+    from services.review.imports import domain as importing
+    from services.review.worker import database, outbox
+    from shared.domain import Acting
+
+    try:
+        raw = file.read_bytes()
+    except OSError as err:
+        raise click.ClickException(f"cannot read {file}: {err.strerror}") from None
+    # The operator acts for the whole agency: the top office's Coordinator.
+    operator = Acting(
+        staff_id=uuid.UUID(int=0),
+        email="alliance import",
+        roles=frozenset({"coordinator"}),
+        name="The operator (alliance import)",
+    )
+    try:
+        with database.transaction() as session:
+
+            def progress(items: Any) -> Any:
+                return click.progressbar(list(items), label="[alliance] importing", file=sys.stderr)
+
+            def storing(items: Any) -> Any:
+                with progress(items) as bar:
+                    yield from bar
+
+            result = importing.import_alliances(
+                session,
+                acting=operator,
+                raw=raw,
+                today=people.today(load_settings()),
+                outbox=outbox,
+                welcome=welcome,
+                dry_run=dry_run,
+                progress=storing,
+            )
+    except ProgrammingError:
+        raise click.ClickException(
+            "the review database has no alliance tables yet: run `alliance migrate review`"
+        ) from None
+    except OperationalError as err:
+        raise unreachable(
+            "the review database", database_url_variable("review"), err.orig
+        ) from None
+    finally:
+        database.dispose()
+    found = result.plan
+    for line in importing.problems_in_words(found.problems):
+        click.echo(line, err=True)
+    if found.problems:
+        raise click.ClickException(
+            f"{len(found.problems)} problem(s) in {file.name}: nothing was stored"
+        )
+    unchanged = (
+        f"; {len(found.unchanged)} already here, left as they are" if found.unchanged else ""
+    )
+    if dry_run:
+        click.echo(
+            f"[alliance] {file.name}: no problem in {found.rows} rows; importing it adds "
+            f"{len(found.new)} alliances{unchanged} (nothing stored: --dry-run)"
+        )
+    else:
+        click.echo(f"[alliance] imported {len(result.alliance_ids)} alliances{unchanged}")
+
+
 if __name__ == "__main__":
     main()

@@ -141,6 +141,11 @@ class AllianceSignedV1(Schema):
     ends_on = fields.Date(required=True)
     # The office it belongs to (shared/offices.py); "" in events older than offices: the top.
     office = fields.String(load_default="", validate=validate.Length(max=64))
+    # An alliance the agency had before this system (services/review/imports): the day it was
+    # imported (reports due before it are the agency's past records, not owed here), and
+    # whether its people get the welcome (an import sends none unless asked).
+    imported_on = fields.Date(load_default=None, allow_none=True)
+    welcome = fields.Boolean(load_default=True)
 
 
 class AllianceMovedV1(Schema):
@@ -430,6 +435,9 @@ class AllianceReportsScheduledV1(Schema):
     ends_on = fields.Date(required=True)
     reports = fields.List(fields.Nested(ScheduledReportSchema), required=True)
     report_url = fields.String(load_default="", validate=validate.Length(max=2000))
+    # False for an imported alliance whose people get no welcome (AllianceSignedV1.welcome).
+    welcome = fields.Boolean(load_default=True)
+    office = fields.String(load_default="", validate=validate.Length(max=64))
 
 
 class EvaluationRatingSchema(Schema):

@@ -32,6 +32,8 @@ def alliance_signed(event: Event, *, session: Session) -> None:
         signing_date=payload["signing_date"],
         ends_on=payload["ends_on"],
         outbox=outbox,
+        owed_from=payload.get("imported_on"),
+        welcome=payload.get("welcome", True),
     )
 
 

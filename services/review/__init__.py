@@ -9,7 +9,15 @@ from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
-    from services.review import alliances, decisions, directory, queue, roundtables, staff
+    from services.review import (
+        alliances,
+        decisions,
+        directory,
+        imports,
+        queue,
+        roundtables,
+        staff,
+    )
     from services.review.people import conflicted_keys
     from services.review.worker import database
     from shared.web import create_service_app
@@ -19,7 +27,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         service="review",
         title="review (staff)",
         test_config=test_config,
-        parts=[staff, queue, decisions, alliances, roundtables, directory],
+        parts=[staff, queue, decisions, alliances, imports, roundtables, directory],
         database=database,
         conflicts=conflicted_keys,
     )

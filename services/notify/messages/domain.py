@@ -318,6 +318,9 @@ def reports_scheduled(
     payload = event.payload
     alliance_id = payload["alliance_id"]
     record_liaison(session, payload)
+    record_office(session, payload.get("office", ""), alliance_id, payload["proposal_id"])
+    if payload["term"] == 0 and not payload.get("welcome", True):
+        return []  # an imported alliance: its people know the program already
     if payload["term"] == 0:
         recipients = [
             (f"alliance.signed:{alliance_id}:contact", "alliance_signed_partner", "contact"),

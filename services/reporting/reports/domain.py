@@ -175,10 +175,16 @@ def schedule_and_announce(
     ends_on: date,
     outbox: Outbox,
     rules: ScheduleRules | None = None,
+    owed_from: date | None = None,
+    welcome: bool = True,
 ) -> int:
     """``schedule_term``, and when it added reports, an ``alliance.reports_scheduled`` with the
     term's calendar in the same transaction's outbox (a repeat adds nothing, so says nothing).
-    The alliance must be recorded already (its people and names go into the event)."""
+    The alliance must be recorded already (its people and names go into the event).
+
+    ``owed_from``: an imported alliance's import day; its reports due before it are the
+    agency's past records (cancelled here: no reminder, not counted as late). ``welcome``
+    False: the event says its people get no welcome."""
     added = schedule_term(
         session,
         alliance_id=alliance_id,
@@ -187,6 +193,21 @@ def schedule_and_announce(
         ends_on=ends_on,
         rules=rules,
     )
+    if added and owed_from is not None:
+        past = list(
+            session.scalars(
+                select(Report).where(
+                    Report.alliance_id == alliance_id,
+                    Report.term == term,
+                    Report.due_date < owed_from,
+                    Report.status != "cancelled",
+                )
+            )
+        )
+        for report in past:
+            report.status = "cancelled"
+        _forget_reminders(session, (report.id for report in past))
+        session.flush()
     if added:
         alliance = session.get(Alliance, alliance_id)
         if alliance is None:
@@ -203,7 +224,8 @@ def schedule_and_announce(
                     term_years=term_years,
                     signing_date=signing_date,
                     ends_on=ends_on,
-                ),
+                )
+                | {"welcome": welcome},
             ),
         )
     return added
@@ -231,6 +253,7 @@ def _scheduled_payload(
     )
     signed = alliance.signed or {}
     return {
+        "office": alliance.office or load_agency_profile().offices.top.slug,
         "alliance_id": alliance.id,
         "proposal_id": alliance.proposal_id,
         "reference": alliance.reference,

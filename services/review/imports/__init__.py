@@ -1,0 +1,17 @@
+"""Importing the alliances an agency already has: domain.py (the rules: checking a CSV file
+row by row, storing and announcing what it adds), views.py (the Coordinator's page,
+/staff/alliances/import). The operator's command is ``alliance import alliances``
+(deploy/cli.py). This module only wires the part into review's app.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shared.api import ServiceApi
+
+
+def register(app: Flask, rest: ServiceApi) -> None:
+    from services.review.imports import views as pages
+
+    app.register_blueprint(pages.bp)
