@@ -257,3 +257,10 @@ def test_the_template_has_every_column_and_an_example_row_that_imports(session) 
     assert header == HEADER
     staff_member("lee2@agency.example", "liaison", session=session)
     assert run(session, template.encode(), dry_run=True).plan.ok
+
+
+def test_the_documentation_names_every_column() -> None:
+    from pathlib import Path
+
+    documented = (Path(__file__).parents[3] / "docs" / "import.md").read_text(encoding="utf-8")
+    assert [c for c in HEADER if f"`{c}`" not in documented] == []
