@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint typecheck pytest bytecode system-deps node-deps assets lock clean soak bench-sweep
+.PHONY: help run demo test test-fast lint typecheck pytest bytecode system-deps node-deps assets lock clean soak bench-sweep
 
 # pytest-xdist: WORKERS processes (4 on the 2-core machines: most of the slow tests wait on a
 # whole running system, a browser or an injected fault, and wait beside the ones that compute).
@@ -22,6 +22,7 @@ FAST    := -m "not e2e and not fault and not browser" --ignore=tests/contract
 
 help:
 	@echo "make run    install, migrate and start the whole system (embedded servers by default)"
+	@echo "make demo   load a living program into the running system (AGENCY_PROFILE=federal: OSHA's)"
 	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e, faults, browser)"
 	@echo "            on WORKERS=4 processes (pytest-xdist); PYTEST_ARGS=... adds pytest options"
 	@echo "make test-fast  the unit and integration tests alone (no e2e, faults, browser, contract)"
@@ -65,6 +66,11 @@ $(VENV)/.dev-installed: requirements/dev.lock pyproject.toml | $(PY)
 run: $(VENV)/.run-installed
 	@echo "[make] starting everything (web, one worker per service, beat); Ctrl-C stops it all"
 	@$(BIN)/alliance run
+
+# A living program in the system `make run` started (run it in a second terminal): staff, the
+# profile's alliances through the import, three years of reports, roundtables, new proposals.
+demo: $(VENV)/.run-installed
+	@$(BIN)/alliance demo
 
 # Operating-system tools the tests use: Debian's docker-compose validates docker-compose.yml
 # without a Docker engine; Debian's chromium runs the browser (accessibility) tests, which

@@ -371,6 +371,126 @@ def scan(now: Any) -> None:
     click.echo(", ".join(f"{kind}: {count}" for kind, count in sent.items()))
 
 
+@main.command(cls=Command)
+@click.option("--proposals", default=25, show_default=True, help="New proposals to queue.")
+@click.option("--seed", default=2026, show_default=True, help="The same seed, the same program.")
+@click.option(
+    "--wait",
+    default=600,
+    show_default=True,
+    help="Seconds to wait for reporting to schedule the imported alliances' reports.",
+)
+def demo(proposals: int, seed: int, wait: int) -> None:
+    """Load a living program into the running system (`make run` in another terminal): staff,
+    the alliances of the agency's profile through the import, three years of reports, some
+    late, overdue and revised, roundtables and new proposals (deploy/demo.py). Not in
+    production. Run twice, it adds only the new proposals again."""
+    import time as clock
+
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from deploy import demo as program
+    from services.reporting.alliances.models import Alliance as ScheduledAlliance
+    from services.reporting.worker import database as reporting_database
+    from services.review.alliances.models import Alliance as ReviewAlliance
+    from services.review.imports import domain as importing
+    from services.review.worker import database as review_database
+    from services.review.worker import outbox as review_outbox
+
+    settings = load_settings()
+    if settings.production:
+        raise click.ClickException("the demo is not for production (APP_ENV=production)")
+    started = clock.monotonic()
+    profile = load_agency_profile()
+    today = program.agency_today()
+    built = program.build_alliances(profile, today=today, seed=seed)
+    folder = settings.var_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    kept = folder / f"alliances-{profile.profile}.csv"
+    kept.write_bytes(built.csv)
+    password = settings.alliance_password or program.new_password()
+
+    def bar(label: str) -> Any:
+        def progress(items: Any) -> Any:
+            with click.progressbar(list(items), label=f"[alliance] {label}", file=sys.stderr) as b:
+                yield from b
+
+        return progress
+
+    try:
+        with review_database.transaction() as session:
+            ids = program.ensure_staff(session, built.people, password=password)
+        people = {p.email: program.acting_as(p, ids[p.email]) for p in built.people}
+        coordinator = people[built.people[0].email]
+        with review_database.transaction() as session:
+            imported = importing.import_alliances(
+                session,
+                acting=coordinator,
+                raw=built.csv,
+                today=today,
+                outbox=review_outbox,
+                past_reports_owed=True,
+                progress=bar("importing the alliances"),
+            )
+        if imported.plan.problems:
+            for line in importing.problems_in_words(imported.plan.problems)[:20]:
+                click.echo(line, err=True)
+            raise click.ClickException("the demo's own file was refused: nothing was stored")
+        signed = sum(1 for p in imported.plan.new if p.status != "concluded")
+        with review_database.transaction() as session:
+            expected = int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(ReviewAlliance)
+                    .where(ReviewAlliance.status.in_(["active", "ambassador"]))
+                )
+                or 0
+            )
+        deadline = clock.monotonic() + wait
+        while True:
+            with reporting_database.transaction() as session:
+                known = int(
+                    session.scalar(select(func.count()).select_from(ScheduledAlliance)) or 0
+                )
+            if known >= expected:
+                break
+            if clock.monotonic() > deadline:
+                raise click.ClickException(
+                    f"reporting has scheduled {known} of {expected} alliances after {wait} s: "
+                    "is the system running (`make run`), its reporting worker included?"
+                )
+            click.echo(f"[alliance] reporting has scheduled {known} of {expected} ...", err=True)
+            clock.sleep(2)
+        history = program.report_history(
+            today=today, liaisons=people, progress=bar("reporting three years"), seed=seed
+        )
+        joined = program.roundtables(today=today, coordinator=coordinator, seed=seed)
+        queued = program.new_proposals(profile, count=proposals, seed=seed)
+    except ProgrammingError:
+        raise click.ClickException(
+            "a service's database has no tables yet: run `alliance migrate` first"
+        ) from None
+    except OperationalError as err:
+        raise unreachable(
+            "a service's database", "the *_DATABASE_URL variables", err.orig
+        ) from None
+    finally:
+        review_database.dispose()
+        reporting_database.dispose()
+    took = clock.monotonic() - started
+    click.echo(
+        f"[alliance] demo loaded in {took:.0f} s: {signed} alliances imported now "
+        f"({built.alliances} in {kept}), reports {history}, {joined} roundtable memberships, "
+        f"{queued} new proposals"
+    )
+    click.echo(
+        f"[alliance] sign in as {built.people[0].email} (every office) or a region's or "
+        f"division's coordinator, e.g. {built.people[4].email}, with the password "
+        + ("from ALLIANCE_PASSWORD" if settings.alliance_password else password)
+    )
+
+
 @main.group("import", cls=click.Group)
 def import_() -> None:
     """Bring in what the agency already has."""

@@ -146,6 +146,9 @@ class AllianceSignedV1(Schema):
     # whether its people get the welcome (an import sends none unless asked).
     imported_on = fields.Date(load_default=None, allow_none=True)
     welcome = fields.Boolean(load_default=True)
+    # Reports stay owed, but no reminder due before this day goes out (the demo's past, which
+    # its own submissions then fill in: deploy/demo.py).
+    reminders_from = fields.Date(load_default=None, allow_none=True)
 
 
 class AllianceMovedV1(Schema):

@@ -34,6 +34,7 @@ def alliance_signed(event: Event, *, session: Session) -> None:
         outbox=outbox,
         owed_from=payload.get("imported_on"),
         welcome=payload.get("welcome", True),
+        reminders_from=payload.get("reminders_from"),
     )
 
 

@@ -177,6 +177,7 @@ def schedule_and_announce(
     rules: ScheduleRules | None = None,
     owed_from: date | None = None,
     welcome: bool = True,
+    reminders_from: date | None = None,
 ) -> int:
     """``schedule_term``, and when it added reports, an ``alliance.reports_scheduled`` with the
     term's calendar in the same transaction's outbox (a repeat adds nothing, so says nothing).
@@ -184,7 +185,8 @@ def schedule_and_announce(
 
     ``owed_from``: an imported alliance's import day; its reports due before it are the
     agency's past records (cancelled here: no reminder, not counted as late). ``welcome``
-    False: the event says its people get no welcome."""
+    False: the event says its people get no welcome. ``reminders_from``: no reminder due
+    before the start of that day (in the agency's zone) goes out; the reports stay owed."""
     added = schedule_term(
         session,
         alliance_id=alliance_id,
@@ -208,6 +210,21 @@ def schedule_and_announce(
             report.status = "cancelled"
         _forget_reminders(session, (report.id for report in past))
         session.flush()
+    if added and reminders_from is not None:
+        zone = (rules or rules_from_settings()).timezone
+        start = datetime.combine(reminders_from, datetime.min.time(), zone)
+        term_reports = select(Report.id).where(
+            Report.alliance_id == alliance_id, Report.term == term
+        )
+        session.execute(
+            update(ReportReminder)
+            .where(
+                ReportReminder.report_id.in_(term_reports),
+                ReportReminder.due_at < start,
+                ReportReminder.sent_at.is_(None),
+            )
+            .values(skipped=True)
+        )
     if added:
         alliance = session.get(Alliance, alliance_id)
         if alliance is None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from marshmallow import ValidationError, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -173,7 +174,15 @@ LABELS = {column.name: column.label for column in COLUMNS}
 # A leading +: a phone number (+1 517 555 0100) is not a formula; a leading -: a negative
 # number is not.
 _FORMULA = re.compile(r"^[=@\t\r]|^\+(?![\d\s().-]*$)|^-(?![\d.]+$)")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _is_email(text: str) -> bool:
+    """An address the events carry (marshmallow's rule, the one they are checked by)."""
+    try:
+        validate.Email()(text)
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -447,7 +456,7 @@ def _checked(
     if state and state not in US_STATE_NAMES:
         row.fail("state", f"{state!r} is not a state's two-letter code.")
     contact_email = row.text("contact_email", 254).lower()
-    if contact_email and not _EMAIL.match(contact_email):
+    if contact_email and not _is_email(contact_email):
         row.fail("contact_email", "Give an e-mail address, like name@example.org.")
     contact = {
         "name": row.text("contact_name"),
@@ -620,14 +629,27 @@ def import_alliances(
     welcome: bool = False,
     dry_run: bool = False,
     progress: Callable[[Iterable[PlannedAlliance]], Iterable[PlannedAlliance]] | None = None,
+    past_reports_owed: bool = False,
 ) -> ImportResult:
     """Check the file (``plan``); unless it is a dry run or a problem was found, store every
-    new alliance and announce the active ones, all in the caller's transaction."""
+    new alliance and announce the active ones, all in the caller's transaction.
+
+    ``past_reports_owed``: the reports due before today stay owed, with no reminder of the
+    past (the demo's program, whose history is then reported through reporting's own
+    functions), instead of being the agency's past records."""
     found = plan(session, acting=acting, raw=raw, today=today)
     if dry_run or not found.ok:
         return ImportResult(found, stored=False)
     stored = [
-        _store(session, planned, acting=acting, today=today, outbox=outbox, welcome=welcome)
+        _store(
+            session,
+            planned,
+            acting=acting,
+            imported_on=None if past_reports_owed else today,
+            reminders_from=today if past_reports_owed else None,
+            outbox=outbox,
+            welcome=welcome,
+        )
         for planned in (progress or (lambda items: items))(found.new)
     ]
     return ImportResult(found, stored=True, alliance_ids=stored)
@@ -638,9 +660,10 @@ def _store(
     planned: PlannedAlliance,
     *,
     acting: Acting,
-    today: date,
+    imported_on: date | None,
     outbox: Outbox,
     welcome: bool,
+    reminders_from: date | None = None,
 ) -> uuid.UUID:
     from services.review.alliances.domain import signed_payload
 
@@ -716,8 +739,9 @@ def _store(
                     **signed_payload(
                         alliance, profile.divisions.get(alliance.division, alliance.division)
                     ),
-                    "imported_on": today,
+                    "imported_on": imported_on,
                     "welcome": welcome,
+                    "reminders_from": reminders_from,
                 },
             ),
         )
