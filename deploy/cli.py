@@ -480,9 +480,10 @@ def demo(proposals: int, seed: int, wait: int) -> None:
         reporting_database.dispose()
     took = clock.monotonic() - started
     click.echo(
-        f"[alliance] demo loaded in {took:.0f} s: {signed} alliances imported now "
-        f"({built.alliances} in {kept}), reports {history}, {joined} roundtable memberships, "
-        f"{queued} new proposals"
+        f"[alliance] demo loaded in {took:.0f} s: {len(imported.alliance_ids)} of the "
+        f"{built.alliances} alliances in {kept} imported now ({signed} active or Ambassadors"
+        f", {len(imported.plan.unchanged)} already here), reports {history}, {joined} "
+        f"roundtable memberships, {queued} new proposals"
     )
     click.echo(
         f"[alliance] sign in as {built.people[0].email} (every office) or a region's or "

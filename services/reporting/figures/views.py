@@ -262,6 +262,12 @@ def _dashboard_figures(filters: DashboardFilters, now: datetime) -> dict[str, An
         for index, (slug, name, count) in enumerate(found.active_by_office)
         if filters.by_office and (count or index == 0)  # offices with none are left out
     ]
+    if by_office and found.active_by_office:
+        # The office's own alliances, beside those of the offices under it.
+        _slug, name, total = found.active_by_office[0]
+        own = total - sum(count for _s, _n, count in found.active_by_office[1:])
+        if own and len(found.active_by_office) > 1:
+            by_office.insert(1, (f"{name}: its own", own, None))
     return dict(
         by_office=by_office,
         office_chart=bar_chart(

@@ -200,6 +200,7 @@ def list_page() -> Any:
         chosen_status=request.args.get("status", "") if errors else args["status"],
         offices=offices,
         chosen_office=args["office"],
+        own_office=people.office_name(acting.office) if people.scope(acting) is not None else "",
         mine=args["mine"],
         statuses=agreements.STATUSES,
         errors=errors,
