@@ -375,12 +375,15 @@ def scan(now: Any) -> None:
 @click.option("--proposals", default=25, show_default=True, help="New proposals to queue.")
 @click.option("--seed", default=2026, show_default=True, help="The same seed, the same program.")
 @click.option(
+    "--limit", default=0, help="Load only this many of the program's alliances (a quick look)."
+)
+@click.option(
     "--wait",
     default=600,
     show_default=True,
     help="Seconds to wait for reporting to schedule the imported alliances' reports.",
 )
-def demo(proposals: int, seed: int, wait: int) -> None:
+def demo(proposals: int, seed: int, limit: int, wait: int) -> None:
     """Load a living program into the running system (`make run` in another terminal): staff,
     the alliances of the agency's profile through the import, three years of reports, some
     late, overdue and revised, roundtables and new proposals (deploy/demo.py). Not in
@@ -404,7 +407,7 @@ def demo(proposals: int, seed: int, wait: int) -> None:
     started = clock.monotonic()
     profile = load_agency_profile()
     today = program.agency_today()
-    built = program.build_alliances(profile, today=today, seed=seed)
+    built = program.build_alliances(profile, today=today, seed=seed, limit=limit)
     folder = settings.var_dir / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / f"alliances-{profile.profile}.csv"

@@ -248,9 +248,12 @@ def _liaisons_for(people: list[DemoPerson], office: str, offices: Any) -> list[D
     return [p for p in people if "liaison" in p.roles and p.office == branch]
 
 
-def build_alliances(profile: AgencyProfile, *, today: date, seed: int = SEED) -> DemoProgram:
+def build_alliances(
+    profile: AgencyProfile, *, today: date, seed: int = SEED, limit: int = 0
+) -> DemoProgram:
     """The demo's people and its alliances as the import's CSV file (the same every time for
-    the same profile, day and seed)."""
+    the same profile, day and seed); ``limit``: only the first alliances of the program (a
+    quick look, or a test)."""
     from services.review.imports.domain import COLUMN_NAMES
 
     rng = _random(seed)
@@ -270,6 +273,8 @@ def build_alliances(profile: AgencyProfile, *, today: date, seed: int = SEED) ->
     else:
         for index, division in enumerate(branches, start=1):
             placements += [(division.slug, index)] * STATE_PLAN_PER_DIVISION
+    if limit:
+        placements = placements[:: max(1, len(placements) // limit)][:limit]
     hazards = list(profile.hazards)
     categories = [c for c in profile.goal_categories if c != "outreach_communication"]
     out = io.StringIO()
@@ -610,7 +615,8 @@ def new_proposals(profile: AgencyProfile, *, count: int, seed: int = SEED) -> in
     from shared.testing import example_proposal
 
     rng = _random(seed + 1)
-    offices = [o.slug for o in profile.offices]
+    # Offices a proposal can name on its own (a State Plan's top office stands for no division).
+    offices = [o.slug for o in profile.offices if profile.division_of_office(o.slug) is not None]
     settings = load_settings()
     for number in range(count):
         data = example_proposal()

@@ -154,3 +154,43 @@ def test_the_other_operator_commands_use_the_running_system(system: RunningSyste
     assert done["scan"][0] == "due_soon: 0, due: 0, overdue: 0, escalated: 0\n"
     assert done["migrate"][0] == "[alliance] migrating review\n"
     assert done["health"][0] == "review: healthy\n"
+
+
+def test_the_demo_loads_a_living_program_into_the_running_system(system: RunningSystem):
+    """`alliance demo` in the second terminal: through the import, the running reporting
+    worker schedules every alliance's reports (the command waits for it), then the reports'
+    past, roundtables and new proposals; its Coordinator signs in and sees the figures."""
+    env = {**bare_environment(), "VAR_DIR": str(system.var_dir), "ALLIANCE_PASSWORD": PASSWORD}
+    done = subprocess.run(
+        [alliance(), "demo", "--proposals", "2", "--limit", "12", "--wait", "120"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = done.stdout.splitlines()[0]
+    assert re.search(r"demo loaded in \d+ s: 12 of the 12 alliances in .* imported now", summary)
+    assert "'accepted': " in summary
+    assert "2 new proposals" in summary
+    assert (system.var_dir / "demo" / "alliances-state_plan.csv").exists()
+
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    sign_in = f"{system.base}/review/staff/sign-in"
+    with browser.open(sign_in, timeout=10) as page:
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode())
+    assert found is not None
+    form = {
+        "csrf_token": found.group(1),
+        "email": "coordinator@demo.agency.example",
+        "password": PASSWORD,
+    }
+    with browser.open(sign_in, urllib.parse.urlencode(form).encode(), timeout=10) as landed:
+        assert "/staff/sign-in" not in landed.url
+    with browser.open(f"{system.base}/reporting/staff/dashboard", timeout=30) as page:
+        figures = page.read().decode()
+    active = re.search(r"Consultation Education (?:&amp;|&) Training</th><td>(\d+)</td>", figures)
+    assert active is not None, figures[:2000]
+    assert int(active.group(1)) > 0
