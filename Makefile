@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo test test-fast lint typecheck pytest bytecode system-deps node-deps assets lock clean soak bench-sweep
+.PHONY: help run demo translations test test-fast lint typecheck pytest bytecode system-deps node-deps assets lock clean soak bench-sweep
 
 # pytest-xdist: WORKERS processes (4 on the 2-core machines: most of the slow tests wait on a
 # whole running system, a browser or an injected fault, and wait beside the ones that compute).
@@ -66,6 +66,13 @@ $(VENV)/.dev-installed: requirements/dev.lock pyproject.toml | $(PY)
 run: $(VENV)/.run-installed
 	@echo "[make] starting everything (web, one worker per service, beat); Ctrl-C stops it all"
 	@$(BIN)/alliance run
+
+# The catalogs of what partners read (shared/i18n.py): extract the marked strings, bring each
+# language's .po up to date, compile the .mo files the apps load (both are committed).
+translations: $(VENV)/.dev-installed
+	$(BIN)/pybabel extract -F babel.cfg -k _ -o shared/translations/messages.pot --no-location --sort-output --omit-header services shared
+	$(BIN)/pybabel update -i shared/translations/messages.pot -d shared/translations -l es --no-wrap --no-fuzzy-matching
+	$(BIN)/pybabel compile -d shared/translations
 
 # A living program in the system `make run` started (run it in a second terminal): staff, the
 # profile's alliances through the import, three years of reports, roundtables, new proposals.

@@ -24,6 +24,7 @@ from shared.converters import register_converters
 from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
 from shared.domain import Acting, DomainError
 from shared.health import system_health
+from shared.i18n import init_languages
 from shared.proposal import flatten_errors
 from shared.security_headers import init_security_headers
 from shared.staff_auth import init_staff_auth
@@ -336,6 +337,7 @@ def init_app(app: Flask, *, service: str) -> None:
     app.add_template_filter(agency_time, "agency_time")
     app.add_template_filter(agency_date, "agency_date")
     init_staff_shell(app)  # the staff header and links across the services (staff_shell.py)
+    init_languages(app)  # English, and Spanish for what a partner sees (shared/i18n.py)
     init_security_headers(app)  # CSP, nosniff, referrer, HSTS, cookie flags: every answer
     app.config["SECRET_KEY"] = settings.secret_key
     # Older keys (SECRET_KEY_FALLBACKS) still open the Flask session and the CSRF tokens.

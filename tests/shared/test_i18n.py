@@ -1,0 +1,89 @@
+"""Languages (shared/i18n.py): the Spanish catalog translates every string marked for
+translation, its compiled file is current, a page made for a Spanish reader is in Spanish
+with ``lang="es"``, staff pages stay in English, and a partner is offered only the languages
+whose catalogs are complete."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from flask import render_template
+
+from services.intake import create_app
+from shared import i18n
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).parents[2]
+CATALOG = ROOT / "shared" / "translations" / "es" / "LC_MESSAGES"
+
+
+def marked_strings(tmp_path: Path) -> set[str]:
+    """Every string marked for translation in the code and templates, extracted afresh."""
+    template = tmp_path / "messages.pot"
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_",
+            "-o",
+            str(template),
+            "--omit-header",
+            "--no-location",
+            "services",
+            "shared",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with template.open("rb") as f:
+        return {str(m.id) for m in read_po(f) if m.id}
+
+
+def test_every_marked_string_has_its_spanish_and_the_compiled_catalog_is_current(
+    tmp_path: Path,
+) -> None:
+    with (CATALOG / "messages.po").open("rb") as f:
+        spanish = {str(m.id): m.string for m in read_po(f, locale="es") if m.id}
+    untranslated = sorted(s for s in marked_strings(tmp_path) if not spanish.get(s))
+    assert untranslated == [], "run `make translations` and translate these in the .po"
+    compiled = read_mo(io.BytesIO((CATALOG / "messages.mo").read_bytes()))
+    assert {str(m.id): m.string for m in compiled if m.id} == {
+        key: value for key, value in spanish.items() if value
+    }, "the .mo is older than the .po: run `make translations`"
+
+
+def test_a_page_made_for_a_spanish_reader_is_in_spanish(redis_client) -> None:
+    app = create_app({"TESTING": True})
+    with app.test_request_context("/apply"):
+        i18n.use_language("es")
+        page = render_template("layout.html", page_title="x")
+    assert '<html lang="es">' in page
+    assert "Saltar al contenido principal" in page
+    assert "Un sitio web oficial de" in page
+    with app.test_request_context("/apply"):
+        page = render_template("layout.html", page_title="x")
+    assert '<html lang="en">' in page
+    assert "Skip to main content" in page
+
+
+def test_staff_pages_are_english_and_partners_get_only_the_offered_languages(redis_client) -> None:
+    app = create_app({"TESTING": True})
+    with app.test_request_context("/staff/queue?lang=es", headers={"Accept-Language": "es"}):
+        assert i18n.current_language() == "en"
+    with app.test_request_context("/apply", headers={"Accept-Language": "es-MX,es;q=0.9"}):
+        expected = "es" if "es" in i18n.OFFERED else "en"
+        assert i18n.current_language() == expected
+    answer = app.test_client().get("/apply?lang=fr")
+    assert answer.status_code == 200
+    assert '<html lang="en">' in answer.get_data(as_text=True)
