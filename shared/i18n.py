@@ -16,17 +16,43 @@ Which language a page is in:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 
-from flask import Flask, Response, g, has_app_context, has_request_context, request
-from flask_babel import Babel
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    request,
+)
+from flask_babel import Babel, gettext
+
+from shared.i18n_messages import PATTERNED
 
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
-# The languages offered to partners. Spanish joins once its catalog covers every page and
-# message a partner meets (issue 18: so far the page layout and the form controls); until
-# then a partner asking for it reads English rather than a page half in each language.
+# The languages a service offers its partners (``init_languages(offered=...)``): a service
+# offers Spanish once its catalog covers every page of it a partner meets; until then a
+# partner asking for it reads English rather than a page half in each language.
 OFFERED: tuple[str, ...] = ("en",)
+
+
+def offer_every_language(app: Flask) -> None:
+    """An app whose partner pages are all translated offers every language (intake's)."""
+    app.config["OFFERED_LANGUAGES"] = tuple(LANGUAGES)
+
+
+def offered() -> tuple[str, ...]:
+    """The languages this service's partner pages are offered in."""
+    found = current_app.config.get("OFFERED_LANGUAGES") if has_app_context() else None
+    return tuple(found) if found else OFFERED
+
+
 COOKIE = "alliance_lang"
 TRANSLATIONS = Path(__file__).parent / "translations"
 
@@ -47,28 +73,32 @@ def current_language() -> str:
         return str(chosen)
     if not has_request_context() or is_staff_path(request.path):
         return DEFAULT_LANGUAGE
+    languages = offered()
     asked = request.args.get("lang", "")
-    if asked in OFFERED:
+    if asked in languages:
         return asked
     kept = request.cookies.get(COOKIE, "")
-    if kept in OFFERED:
+    if kept in languages:
         return kept
-    return request.accept_languages.best_match(list(OFFERED)) or DEFAULT_LANGUAGE
+    return request.accept_languages.best_match(list(languages)) or DEFAULT_LANGUAGE
 
 
 def _keep_asked_language(response: Response) -> Response:
     """A ``?lang=`` a person chose is kept for their next pages (a year, this site only)."""
     asked = request.args.get("lang", "")
-    if asked in OFFERED and not is_staff_path(request.path):
+    if asked in offered() and not is_staff_path(request.path):
         response.set_cookie(
             COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", secure=request.is_secure
         )
     return response
 
 
-def init_languages(app: Flask) -> None:
+def init_languages(app: Flask, *, offering: tuple[str, ...] = OFFERED) -> None:
     """Flask-Babel for ``app``: ``_()`` in its templates and code, the page's language by the
-    rules above, and ``current_language`` and ``languages`` in every template."""
+    rules above among those it is ``offering`` its partners (``offer_every_language``), and
+    ``current_language`` and ``languages`` (the offered ones, for the switch on public
+    pages) in every template."""
+    app.config["OFFERED_LANGUAGES"] = offering
     Babel(
         app,
         locale_selector=current_language,
@@ -76,7 +106,46 @@ def init_languages(app: Flask) -> None:
     )
     app.after_request(_keep_asked_language)
 
+    app.add_template_filter(translated_choices, "translated")
+    app.add_template_filter(translate_message, "translated_message")
+
     @app.context_processor
     def languages() -> dict[str, object]:
-        offered = {code: LANGUAGES[code] for code in OFFERED}
-        return {"current_language": current_language(), "languages": offered}
+        public = has_request_context() and not is_staff_path(request.path)
+        shown = {c: LANGUAGES[c] for c in offered()} if public else {}
+        return {"current_language": current_language(), "languages": shown}
+
+
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile(
+        "".join(
+            re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
+            for index, part in enumerate(parts)
+        )
+    )
+
+
+def translate_message(text: str) -> str:
+    """``text`` (a label or a check's message, in the code's English) in the page's language:
+    as the catalog has it, or, for a message with values in it (``PATTERNED``), its
+    translated pattern with the same values; as it is when the catalog has neither."""
+    translated = gettext(text)
+    if translated != text:
+        return str(translated)
+    for template in PATTERNED:
+        found = _pattern(template).fullmatch(text)
+        if found:
+            pattern = gettext(template)
+            if pattern != template:
+                return str(pattern).format(**found.groupdict())
+    return text
+
+
+def translated_choices(
+    choices: Mapping[str, str] | Iterable[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """A list's (value, label) pairs with each label in the page's language."""
+    pairs = choices.items() if isinstance(choices, Mapping) else choices
+    return [(value, translate_message(label)) for value, label in pairs]

@@ -211,6 +211,11 @@ class ContactSchema(PlainSchema):
         error_messages={"invalid": "Enter an e-mail address, like name@example.org."},
     )
     fax = fields.String(load_default="", validate=_validate_optional_phone)
+    # The language every message to the contact is in (shared/i18n.py LANGUAGES).
+    language = fields.String(
+        load_default="en",
+        validate=validate.OneOf(["en", "es"], error="Choose English or Spanish."),
+    )
 
 
 class GoalSchema(PlainSchema):
@@ -322,6 +327,7 @@ PROPOSAL_FIELD_LABELS: dict[str, str] = {
     "contact.phone": "Phone",
     "contact.email": "E-mail",
     "contact.fax": "Fax",
+    "contact.language": "Language for our messages",
     "hazards": "Hazards",
     "hazards_other": "Other hazards",
     "goals": "Goals",

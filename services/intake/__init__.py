@@ -6,6 +6,7 @@ from flask import Flask
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.intake import api, views
     from services.intake.limits import init_limits
+    from shared.i18n import offer_every_language
     from shared.web import create_service_app
 
     return create_service_app(
@@ -16,5 +17,6 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         pages=[views.bp],
         apis=[api.bp],
         staff=False,
-        extensions=[init_limits],
+        # The form, its pages and the status page are in English and Spanish.
+        extensions=[init_limits, offer_every_language],
     )

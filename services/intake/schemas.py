@@ -97,23 +97,23 @@ class ProposalInputSchema(ProposalSchema, InputSchema):
 def _lead_errors(profile: AgencyProfile, data: dict[str, Any]) -> dict[str, list[str]]:
     """What is wrong with the lead a proposal asks for: an unknown division (office level) or
     office, or an office that is not at the level asked for."""
-    noun = "office level" if profile.federal else "division"
+    noun = "an office level" if profile.federal else "a division"
     division, office = data.get("requested_division"), data.get("requested_office")
     if division is not None and division not in profile.divisions:
-        return {"requested_division": [f"Choose a {noun}: {', '.join(profile.divisions)}."]}
+        return {"requested_division": [f"Choose {noun}: {', '.join(profile.divisions)}."]}
     if office is None:
         return {}
     if office not in profile.offices:
         return {"requested_office": ["Choose one of the agency's offices."]}
     stands_for = profile.division_of_office(office)
     if division is None and stands_for is None:
-        return {"requested_division": [f"Choose a {noun}: {', '.join(profile.divisions)}."]}
+        return {"requested_division": [f"Choose {noun}: {', '.join(profile.divisions)}."]}
     if division is not None and stands_for is not None and division != stands_for:
         name = profile.offices.name(office)
         return {
             "requested_office": [
                 f"{name} is not a {profile.divisions[division]}: choose an office at that "
-                f"level, or leave the {noun} out."
+                f"level, or leave the {noun.split(' ', 1)[1]} out."
             ]
         }
     return {}

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, TooManyRequests
 from werkzeug.wrappers import Response
@@ -27,6 +28,7 @@ from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES
 from shared.config import Settings, load_agency_profile, load_settings
 from shared.converters import whole_number
 from shared.domain import Invalid
+from shared.i18n import translate_message
 from shared.proposal import US_STATES
 from shared.schemas import checks_form_text, load_input
 from shared.web import request_session
@@ -44,6 +46,14 @@ def _choices() -> dict[str, Any]:
         "states": [(s, s) for s in sorted(US_STATES)],
         "terms": GOAL_TERMS,
     }
+
+
+def _field_label(label: str) -> str:
+    """A field's name in the error summary, in the page's language ("Goal 2, description")."""
+    goal, comma, field = label.partition(", ")
+    if comma and goal.startswith("Goal "):
+        return translate_message(f"{goal}, {translate_message(field)}")
+    return translate_message(label)
 
 
 def render_form(
@@ -65,12 +75,17 @@ def render_form(
         # The federal form asks for the office, which names its level: what is said of the
         # level belongs beside the office's list.
         errors = forms.lead_errors_at_the_office(errors)
+    # The checks' messages and the fields' names in the page's language (shared/i18n.py).
+    errors = {path: [translate_message(m) for m in messages] for path, messages in errors.items()}
     page = render_template(
         "apply.html",
-        page_title="Propose an alliance" if mode == "apply" else "Edit and resubmit",
+        page_title=_("Propose an alliance") if mode == "apply" else _("Edit and resubmit"),
         data=data,
         errors=errors,
-        error_rows=forms.error_list(errors),
+        error_rows=[
+            (target, _field_label(label), message)
+            for target, label, message in forms.error_list(errors)
+        ],
         goal_groups=forms.goal_groups(data, profile),
         value_at=forms.value_at,
         field_id=forms.field_id,
@@ -206,7 +221,7 @@ def confirmation(token: str) -> Any:
     proposal = proposals.find_submitted(request_session(database), proposal_id)
     return render_template(
         "confirmation.html",
-        page_title="Proposal submitted",
+        page_title=_("Proposal submitted"),
         status=proposals.public_status(proposal, timezone=settings.agency_timezone),
         email=proposal.contact_email,
         token=token,
@@ -221,7 +236,7 @@ def status_page(token: str) -> Any:
     status = proposals.public_status(proposal, timezone=settings.agency_timezone)
     return render_template(
         "status.html",
-        page_title=f"Proposal {status['reference']}",
+        page_title=_("Proposal %(reference)s", reference=status["reference"]),
         status=status,
         token=token,
         resubmitted=bool(request.args.get("resubmitted")),

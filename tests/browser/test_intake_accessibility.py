@@ -415,6 +415,9 @@ def test_the_whole_form_can_be_filled_in_and_submitted_with_the_keyboard_alone(
     user.type_in("contact-phone", "517-555-0100")
     user.type_in("contact-email", "dana@example.org")
     user.type_in("contact-fax", "517-555-0101")
+    # The language of our messages: one stop, English already chosen (the page's language).
+    user.tab("contact-language")
+    expect(page.locator("#contact-language")).to_be_checked()
 
     # 3. Hazards.
     user.tick("hazards", profile.hazards, {"falls", "heat"})
@@ -508,6 +511,7 @@ def test_the_whole_form_can_be_filled_in_and_submitted_with_the_keyboard_alone(
         "phone": "517-555-0100",
         "email": "dana@example.org",
         "fax": "517-555-0101",
+        "language": "en",
     }
     assert data["hazards"] == ["falls", "heat"]
     assert data["hazards_other"] == "Falls through skylights"
@@ -558,3 +562,28 @@ def test_a_draft_can_be_saved_with_the_keyboard_alone(
     expect(page.locator("#contact-email")).to_have_value("dana@example.org")
     with database.transaction() as session:
         assert session.scalars(select(Proposal.status)).one() == "draft"
+
+
+def test_the_spanish_form_is_in_spanish_and_accessible(page: Page, base_url: str) -> None:
+    """The form in Spanish (the switch on every public page, then kept by a cookie): the
+    page says lang="es", the English name of the other language says lang="en", and axe
+    finds nothing, nor on the same page with every check refused in Spanish."""
+    errors = watch_errors(page)
+    page.goto(base_url + "/apply")
+    page.locator("#language-switch").click()
+    page.wait_for_url("**/apply?lang=es")
+    assert page.locator("html").get_attribute("lang") == "es"
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Proponga una alianza")
+    expect(page.locator("#language-switch")).to_have_attribute("lang", "en")
+    assert_accessible(page, context_label="the form in Spanish")
+    page.goto(base_url + "/apply")  # the cookie keeps Spanish
+    page.evaluate("document.querySelector('form[data-submit-once]').noValidate = true")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Enviar propuesta").click()
+    assert answer.value.status == 422
+    expect(page.locator("#error-summary")).to_contain_text("Hay ")
+    expect(page.locator("#error-summary")).to_contain_text("Escriba de 1 a 200 caracteres.")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert_accessible(page, context_label="the form in Spanish with its problems")
+    # The 422 itself is logged by the browser; nothing else went wrong.
+    assert [e for e in errors if "status of 422" not in e] == []

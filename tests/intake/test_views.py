@@ -373,3 +373,48 @@ def test_the_federal_form_asks_for_the_office_by_name_and_says_what_is_missing(
         "area_lansing",
         "area_office",
     )
+
+
+def test_a_partner_fills_the_form_in_spanish_and_the_language_is_kept(client, redis_client):
+    page = client.get("/apply?lang=es")
+    html = page.get_data(as_text=True)
+    assert '<html lang="es">' in html
+    assert "Proponga una alianza con" in html
+    assert 'lang="en" hreflang="en" href="?lang=en">English</a>' in html
+    assert "alliance_lang=es" in page.headers["Set-Cookie"]
+
+    # The cookie keeps Spanish; the checks answer in Spanish, field by field.
+    data = example_proposal()
+    data["contact"]["email"] = "no-es-correo"
+    refused = client.post("/apply", data=[*form_fields(data), ("action", "submit")])
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Hay un problema" in text
+    assert "Escriba una dirección de correo electrónico, como nombre@ejemplo.org." in text
+    assert ">Correo electrónico: " in text
+
+    sent = client.post(
+        "/apply",
+        data=[
+            *form_fields(
+                {
+                    **example_proposal(),
+                    "contact": {**example_proposal()["contact"], "language": "es"},
+                }
+            ),
+            ("action", "submit"),
+            ("submission_id", uuid.uuid4().hex),
+        ],
+    )
+    assert sent.status_code == 303
+    confirmation = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "Propuesta enviada" in confirmation
+    [(_, kwargs)] = queued_tasks(redis_client, "review")
+    assert kwargs["event"]["payload"]["proposal"]["contact"]["language"] == "es"
+
+
+def test_the_browser_s_language_is_the_first_guess_and_a_choice_wins(client, redis_client):
+    spanish = client.client.get("/apply", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert '<html lang="es">' in spanish.get_data(as_text=True)
+    english = client.get("/apply?lang=en").get_data(as_text=True)
+    assert "Propose an alliance with" in english

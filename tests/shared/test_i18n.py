@@ -6,6 +6,7 @@ whose catalogs are complete."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,8 @@ def marked_strings(tmp_path: Path) -> set[str]:
             str(ROOT / "babel.cfg"),
             "-k",
             "_",
+            "-k",
+            "N_",
             "-o",
             str(template),
             "--omit-header",
@@ -78,12 +81,55 @@ def test_a_page_made_for_a_spanish_reader_is_in_spanish(redis_client) -> None:
 
 
 def test_staff_pages_are_english_and_partners_get_only_the_offered_languages(redis_client) -> None:
-    app = create_app({"TESTING": True})
+    from services.review import create_app as review_app
+
+    app = create_app({"TESTING": True})  # intake offers every language
     with app.test_request_context("/staff/queue?lang=es", headers={"Accept-Language": "es"}):
         assert i18n.current_language() == "en"
     with app.test_request_context("/apply", headers={"Accept-Language": "es-MX,es;q=0.9"}):
-        expected = "es" if "es" in i18n.OFFERED else "en"
-        assert i18n.current_language() == expected
+        assert i18n.current_language() == "es"
     answer = app.test_client().get("/apply?lang=fr")
     assert answer.status_code == 200
     assert '<html lang="en">' in answer.get_data(as_text=True)
+    # A service whose partner pages are not all translated yet offers English only.
+    directory = (
+        review_app({"TESTING": True})
+        .test_client()
+        .get("/directory?lang=es", headers={"Accept-Language": "es"})
+    )
+    assert '<html lang="en">' in directory.get_data(as_text=True)
+    assert 'id="language-switch"' not in directory.get_data(as_text=True)
+
+
+# The templates every partner page of a service that offers Spanish is made of (intake's).
+PARTNER_TEMPLATES = [
+    "shared/templates/layout.html",
+    "shared/templates/_macros.html",
+    "services/intake/templates/apply.html",
+    "services/intake/templates/confirmation.html",
+    "services/intake/templates/status.html",
+    "services/intake/templates/message.html",
+    "services/intake/templates/refusal.html",
+]
+_VISIBLE_ATTRIBUTE = re.compile(r'\b(?:aria-label|title|alt|placeholder)="([^"{]*[A-Za-z][^"{]*)"')
+
+
+def unmarked_text(source: str) -> list[str]:
+    """The words a template shows that are not marked for translation: text outside every
+    Jinja tag, expression and comment and every HTML tag, and the visible attributes."""
+    source = re.sub(r"\{#.*?#\}", "", source, flags=re.S)
+    source = re.sub(r"<(script|style|svg)\b.*?</\1>", "", source, flags=re.S)
+    source = re.sub(r"\{%.*?%\}|\{\{.*?\}\}", " ", source, flags=re.S)
+    found = [f'attribute: "{value}"' for value in _VISIBLE_ATTRIBUTE.findall(source)]
+    source = re.sub(r"<[^>]*>", " ", source, flags=re.S)
+    # (A word with = in it is a piece of a tag a macro writes in parts, not text.)
+    found += [w for w in source.split() if re.search(r"[A-Za-z]{2,}", w) and "=" not in w]
+    return found
+
+
+@pytest.mark.parametrize("template", PARTNER_TEMPLATES)
+def test_a_partner_template_marks_every_word_it_shows(template: str) -> None:
+    source = (ROOT / template).read_text(encoding="utf-8")
+    if template.endswith("_macros.html"):
+        source = source.split("-#}", 1)[1]  # its long opening comment documents the macros
+    assert unmarked_text(source) == []

@@ -1,0 +1,163 @@
+"""What a partner reads that the code says, marked for translation (shared/i18n.py).
+
+The agency's default lists (organization types, goal categories, hazards, activities, priority
+areas, divisions), the proposal form's field names, and the messages its checks give, by the
+English words the code uses: ``make translations`` extracts them (``N_``) like the templates'
+``_()``. A list the agency configures itself is shown as configured. A message with a value in
+it (``PATTERNED``) is matched as a pattern and its values kept (``translate_message``).
+
+A test keeps ``LISTS`` the same as the lists the code holds.
+"""
+
+from __future__ import annotations
+
+
+def N_(text: str) -> str:
+    """Marks ``text`` for translation where it is defined; translated where it is shown."""
+    return text
+
+
+LISTS: tuple[str, ...] = (
+    N_("Trade association"),
+    N_("Professional organization"),
+    N_("Educational institution"),
+    N_("Government agency"),
+    N_("Labor organization"),
+    N_("Business or employer"),
+    N_("Employee group"),
+    N_("Raising awareness of the agency's rulemaking and enforcement initiatives"),
+    N_("Training and education"),
+    N_("Outreach and communication"),
+    N_("Promoting the national dialogue on workplace safety and health"),
+    N_("Short-term"),
+    N_("Long-term"),
+    N_("Falls"),
+    N_("Struck-by"),
+    N_("Caught-in or -between"),
+    N_("Electrocution"),
+    N_("Heat illness"),
+    N_("Silica"),
+    N_("Noise"),
+    N_("Hazard communication"),
+    N_("Ergonomics"),
+    N_("Workplace violence"),
+    N_("Trenching and excavation"),
+    N_("Amputations"),
+    N_("Respiratory protection"),
+    N_("Provide member companies with information and guidance"),
+    N_("Increase access to safety and health information and training resources"),
+    N_("Use the partner's mailing lists to promote and disseminate information"),
+    N_("Jointly develop training materials, safe work practices or best practices"),
+    N_("Disseminate information at conferences, events, web pages, newsletters"),
+    N_("Promote training programs and seminars"),
+    N_("Present, exhibit or attend meetings, seminars and conferences"),
+    N_("Mentor others to develop safety and health programs"),
+    N_("Create learning opportunities for the agency, such as in-plant tours"),
+    N_("Share best practices and technical information"),
+    N_("Participate in roundtable discussions with industry-specific groups"),
+    N_("Heat"),
+    N_("Trenching"),
+    N_("Consultation Education & Training"),
+    N_("General Industry Safety & Health"),
+    N_("Construction Safety & Health"),
+    N_("National Office"),
+    N_("Regional Office"),
+    N_("Area Office"),
+    N_("Organization name"),
+    N_("Type of organization"),
+    N_("Street address"),
+    N_("City"),
+    N_("State"),
+    N_("ZIP code"),
+    N_("Website"),
+    N_("Members or employees reached"),
+    N_("Industry"),
+    N_("NAICS code"),
+    N_("Contact name"),
+    N_("Contact title"),
+    N_("Phone"),
+    N_("E-mail"),
+    N_("Fax"),
+    N_("Hazards"),
+    N_("Other hazards"),
+    N_("Goals"),
+    N_("Priority areas"),
+    N_("Emerging issue"),
+    N_("Expertise the agency lacks"),
+    N_("Requested lead"),
+    N_("Office"),
+    N_("Existing relationship with the agency"),
+    N_("category"),
+    N_("short- or long-term"),
+    N_("description"),
+    N_("activities"),
+    N_("other activities"),
+    N_("measure of success"),
+)
+
+MESSAGES: tuple[str, ...] = (
+    N_("This field is required."),
+    N_("Remove the control characters from this text."),
+    N_("Not a valid choice."),
+    N_("Enter a 10-digit phone number, like 517-555-0100."),
+    N_("Choose a state or territory from the list (its two-letter code, like MI)."),
+    N_("Choose the state."),
+    N_("Enter a 5-digit ZIP code, like 48933."),
+    N_("Choose the type of organization."),
+    N_("Enter a number from 0 up."),
+    N_("Enter a NAICS code of 2 to 6 digits."),
+    N_("Enter an e-mail address, like name@example.org."),
+    N_("Choose short or long."),
+    N_("Choose short-term or long-term."),
+    N_("Choose which part of the agency should lead."),
+    N_("Add at least one outreach and communication goal: every alliance must include one."),
+    N_("Choose one of the agency's offices."),
+    N_("Enter the contact's e-mail address: the link to your draft goes there."),
+    N_("Enter the contact's e-mail address."),
+    N_("Your submission could not be accepted."),
+    N_("Your session expired. Start again from the form."),
+    N_("Please wait a minute and try again."),
+    N_("Something is wrong with the request"),
+    N_("Something went wrong"),
+    N_("Please try again"),
+    N_("Too many requests"),
+    N_("Link expired"),
+    N_("Choose English or Spanish."),
+    N_(
+        "For your security, this page timed out. Everything you typed is still below: "
+        "check it and choose Submit or Save draft again."
+    ),
+    N_(
+        "We received many requests from your network in a short time. Everything you "
+        "typed is still below: wait a minute, then send it again."
+    ),
+    N_("Draft (not sent yet)"),
+    N_("Submitted: waiting for review"),
+    N_("Changes requested: please edit and resubmit"),
+    N_("Resubmitted: waiting for review"),
+    N_("Declined"),
+    N_("Approved"),
+    N_("Proposal"),
+)
+
+# Messages with values in them: ``{name}`` stands for the value, in both languages.
+PATTERNED: tuple[str, ...] = (
+    N_("Enter 1 to {max} characters."),
+    N_("Keep this to {max} characters or fewer."),
+    N_("Choose at most {max}."),
+    N_("Choose a type of organization from the list ({choices})."),
+    N_("Choose one of: {choices}."),
+    N_("Keep to {max} goals or fewer."),
+    N_("Not on the agency's hazard list: {items}. Describe other hazards in hazards_other."),
+    N_("Not one of the agency's priority areas: {items}."),
+    N_(
+        "Not on the program's activity list: {items}. Describe other activities in activities_other."  # noqa: E501
+    ),
+    N_("Choose a division: {items}."),
+    N_("Choose an office level: {items}."),
+    N_("Goal {number}, {field}"),
+    N_(
+        "Draft saved. We e-mailed a link to {email} so you can come back to it until {when}. "
+        "Nothing has been sent to the agency yet."
+    ),
+)
