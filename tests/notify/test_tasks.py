@@ -39,6 +39,7 @@ from services.reporting.models import OutboxEvent
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile
 from shared.events import new_event, parse_event
+from shared.testing import example_proposal
 from tests.helpers import queued_tasks
 from tests.intake.factories import submitted_event
 from tests.notify.factories import deliver_queued_mail
@@ -914,3 +915,25 @@ def test_notify_records_a_receipt_and_a_coordinator_alert_once(redis_client):
     # One delivery task per new message went to the notify queue, none for the duplicate.
     assert redis_client.llen("notify") == 2
     assert len(rows(notify_db, NotifyProcessed)) == 1
+
+
+def test_a_contact_who_chose_spanish_gets_the_receipt_in_spanish(redis_client):
+    data = example_proposal()
+    data["contact"]["language"] = "es"
+    message = submitted_event(data).to_message()
+
+    notify_proposal_submitted(event=message)
+
+    receipt, alert = (
+        next(m for m in rows(notify_db, Message) if m.template == template)
+        for template in ("proposal_receipt", "proposal_coordinator_alert")
+    )
+    reference = message["payload"]["reference"]
+    assert receipt.subject == f"Recibimos su propuesta de alianza {reference}"
+    assert receipt.text_body.startswith("Estimado/a Dana Smith:")
+    assert "Su número de referencia es" in receipt.text_body
+    assert "Divulgación y comunicación:" in receipt.text_body  # the goal's category
+    assert '<html lang="es">' in receipt.html_body
+    assert "Programa de Alianzas de MIOSHA. Este mensaje se envió automáticamente" in receipt.html_body
+    # Staff read English, whatever the partner reads.
+    assert alert.subject.startswith("Action required:")

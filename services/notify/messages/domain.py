@@ -47,6 +47,7 @@ def record_message(
     recipient: str = "",
     held: bool = False,
     calendar: Callable[[], str] | None = None,
+    language: str = "en",
 ) -> uuid.UUID | None:
     """Store a message unless one exists for ``cause``. Returns the new id or None.
 
@@ -60,7 +61,7 @@ def record_message(
     """
     if session.scalars(select(Message.id).where(Message.cause == cause)).first() is not None:
         return None
-    subject, text, html = render(template, context)
+    subject, text, html = render(template, context, language=language)
     key = organization_key(organization)
     if not key and proposal_id is not None:
         key = known_organization(session, proposal_id)
@@ -228,6 +229,8 @@ def proposal_received(
             proposal_id=proposal_id,
             reference=payload["reference"],
             organization=proposal["organization"]["name"],
+            # In the language the contact chose on the form (shared/i18n.py).
+            language=proposal["contact"].get("language", "en"),
         ),
     ]
     # The alert goes to every active Coordinator by name (services/notify/staff/coordinators.py).

@@ -4,23 +4,59 @@ every message says of the agency."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import css_inline
+from babel.dates import format_datetime
+from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from shared.agency import AgencyProfile
 from shared.config import Settings
+from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).parent.parent / "templates" / "email"),
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+def _environment(language: str) -> Environment:
+    """The templates in ``language``: ``_()`` in them from that language's catalog
+    (shared/translations), ``when`` writing a moment as people of that language do."""
+    environment = Environment(
+        loader=FileSystemLoader(Path(__file__).parent.parent / "templates" / "email"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(catalog(language), newstyle=True)  # type: ignore[attr-defined]
+
+    def when(moment: datetime) -> str:
+        if language == DEFAULT_LANGUAGE:
+            return moment.strftime("%B %-d, %Y at %-I:%M %p %Z")
+        pattern = "d 'de' MMMM 'de' y, H:mm"
+        return f"{format_datetime(moment, pattern, locale=language)} {moment.strftime('%Z')}"
+
+    environment.filters["when"] = when
+    return environment
+
+
+@cache
+def catalog(language: str) -> NullTranslations:
+    """The compiled translations of ``language`` (English: none, the templates' own words)."""
+    if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS), [language])
+
+
+@cache
+def templates(language: str) -> Environment:
+    return _environment(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+TEMPLATES = templates(DEFAULT_LANGUAGE)
 
 
 # The HTML part's styles are written once, in _layout.html's <style>, and copied into each
@@ -38,16 +74,22 @@ def branding(settings: Settings, profile: AgencyProfile) -> dict[str, Any]:
     }
 
 
-def render(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text body, html body) of ``template`` with ``context``.
+def render(
+    template: str, context: dict[str, Any], *, language: str = DEFAULT_LANGUAGE
+) -> tuple[str, str, str]:
+    """(subject, text body, html body) of ``template`` with ``context``, in ``language`` as
+    far as the template is translated (its words marked with ``_()``).
 
     The subject is one line whatever the context holds (a line break in a name cannot start
     another header); the text ends with the signature; the HTML has its CSS inlined.
     """
-    subject = TEMPLATES.get_template(f"{template}.subject.txt").render(context).strip()
-    text = TEMPLATES.get_template(f"{template}.txt").render(context)
-    html = TEMPLATES.get_template(f"{template}.html").render(context)
-    signature = context.get("signature") or f"The {context['agency']} Alliance Program"
+    environment = templates(language)
+    subject = environment.get_template(f"{template}.subject.txt").render(context).strip()
+    text = environment.get_template(f"{template}.txt").render(context)
+    html = environment.get_template(f"{template}.html").render(context)
+    signature = context.get("signature") or catalog(language).gettext(
+        "The %(agency)s Alliance Program"
+    ) % {"agency": context["agency"]}
     text = f"{text.rstrip()}\n\n-- \n{signature}\n"
     return " ".join(subject.split()), text, INLINER.inline(html)
 
