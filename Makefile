@@ -70,7 +70,7 @@ run: $(VENV)/.run-installed
 # The catalogs of what partners read (shared/i18n.py): extract the marked strings, bring each
 # language's .po up to date, compile the .mo files the apps load (both are committed).
 translations: $(VENV)/.dev-installed
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -o shared/translations/messages.pot --no-location --sort-output --omit-header services shared
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k gettext -k ngettext:1,2 -o shared/translations/messages.pot --no-location --sort-output --omit-header services shared
 	$(BIN)/pybabel update -i shared/translations/messages.pot -d shared/translations -l es --no-wrap --no-fuzzy-matching
 	$(BIN)/pybabel compile -d shared/translations
 

@@ -69,6 +69,8 @@ class ApplicantSchema(Schema):
     contact_email = fields.Email(required=True)
     organization_name = fields.String(load_default="", validate=validate.Length(max=200))
     status_url = fields.String(load_default="", validate=validate.Length(max=2000))
+    # The language the contact reads our messages in (shared/i18n.py); "en" in older events.
+    contact_language = fields.String(load_default="en", validate=validate.OneOf(["en", "es"]))
 
 
 class ProposalChangesRequestedV1(ApplicantSchema):
@@ -120,6 +122,9 @@ class PersonSchema(Schema):
     title = fields.String(load_default="", validate=validate.Length(max=200))
     email = fields.Email(required=True)
     phone = fields.String(load_default="", validate=validate.Length(max=40))
+    # The language messages to the person are in (a partner's contact chose it on the form;
+    # shared/i18n.py); "en" in older events and for staff.
+    language = fields.String(load_default="en", validate=validate.OneOf(["en", "es"]))
 
 
 class AllianceSignedV1(Schema):

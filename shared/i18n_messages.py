@@ -122,6 +122,10 @@ MESSAGES: tuple[str, ...] = (
     N_("Please try again"),
     N_("Too many requests"),
     N_("Link expired"),
+    N_("annual"),
+    N_("quarterly"),
+    N_("Annual"),
+    N_("Quarterly"),
     N_("Choose English or Spanish."),
     N_(
         "For your security, this page timed out. Everything you typed is still below: "

@@ -21,7 +21,7 @@ reports page links to each agreement year's evaluation page."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from services.notify.worker import database as notify_database
 from services.notify.worker import database as notify_db
 from services.reporting.evaluations import domain as evaluations
 from services.reporting.models import OutboxEvent
+from services.reporting.reports import domain as reports
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile
 from shared.events import new_event, parse_event
@@ -938,3 +939,65 @@ def test_a_contact_who_chose_spanish_gets_the_receipt_in_spanish(redis_client):
     assert footer in receipt.html_body
     # Staff read English, whatever the partner reads.
     assert alert.subject.startswith("Action required:")
+
+
+def test_a_spanish_reading_partner_gets_the_decision_welcome_calendar_and_reminders_in_spanish(
+    redis_client,
+):
+    # The decision: the approval letter (held for staff, in Spanish).
+    approved = new_event(
+        "proposal.approved",
+        producer="review",
+        payload={
+            "proposal_id": uuid.uuid4(),
+            "reference": "AP-2026-00077",
+            "version": 1,
+            "contact_name": "Dana Smith",
+            "contact_email": "dana@example.org",
+            "organization_name": "Techadores Unidos",
+            "contact_language": "es",
+            "alliance_id": uuid.uuid4(),
+            "division": "construction_safety_health",
+            "division_label": "Construction Safety & Health",
+            "term_years": 3,
+            "decided_at": datetime.now(UTC),
+        },
+    ).to_message()
+    services.notify.tasks.celery.tasks["notify.proposal_approved"](event=approved)
+    [letter] = [m for m in stored() if m.template == "decision_approved"]
+    assert letter.subject == "Su propuesta de alianza AP-2026-00077 fue aprobada"
+    assert "Responsable: Seguridad y Salud en la Construcción" in letter.text_body
+    assert "Vigencia inicial: 3 años, a partir del día en que se firme el acuerdo" in (
+        letter.text_body
+    )
+
+    # The welcome with its calendar: the contact's in Spanish, the liaison's in English.
+    signed = alliance_signed_event(
+        "Techadores Unidos", signing_date=SIGNED, ends_on=ENDS, language="es"
+    )
+    run_reporting_task("reporting.alliance_signed", signed)
+    [scheduled] = scheduled_events()
+    consume(scheduled)
+    welcome = {m.template: m for m in stored() if m.template.startswith("alliance_signed")}
+    partner, liaison = welcome["alliance_signed_partner"], welcome["alliance_signed_liaison"]
+    assert partner.subject.startswith("Su alianza con MIOSHA está firmada")
+    assert "Firmada: 15 de enero de 2026" in partner.text_body
+    assert "Vigencia: 2 años, hasta el 14 de enero de 2028" in partner.text_body
+    assert "El calendario de informes (" in partner.text_body
+    assert "SUMMARY:Vence el informe trimestral: alianza de Techadores Unidos" in (
+        partner.calendar.replace("\r\n ", "")
+    )
+    assert liaison.subject.startswith("Action required: you are the liaison")
+
+    # A reminder: on the due date, in Spanish to the contact, in English to the liaison.
+    with database.transaction() as session:
+        first = reports.reports_of(session, alliance_id=signed.payload["alliance_id"])[0]
+        reports.sweep(session, now=datetime.combine(first.due_date, time(15), UTC), outbox=outbox)
+        [due] = [r.message for r in session.scalars(select(OutboxEvent)) if r.type == "report.due"]
+    services.notify.tasks.celery.tasks["notify.report_due"](event=due)
+    reminders = {m.to_address: m for m in stored() if m.template == "report_due"}
+    assert reminders["dana@example.org"].subject.startswith(
+        "Acción requerida: su informe trimestral de"
+    )
+    assert "vence hoy" in reminders["dana@example.org"].text_body
+    assert reminders[LIAISON.email].subject.startswith("Copy: the quarterly report")

@@ -257,6 +257,7 @@ def alliance_signed_event(
     signing_date: date = date(2026, 1, 15),
     ends_on: date = date(2028, 1, 14),
     office: str | None = None,
+    language: str = "en",
 ) -> Event:
     """Review's ``alliance.signed`` as reporting receives it (``.to_message()`` is what its
     consumer task is given); ``ends_on`` is the term's last day; ``office``, when given, the
@@ -269,7 +270,7 @@ def alliance_signed_event(
             "proposal_id": uuid.uuid4(),
             "reference": f"AP-2026-{next(_references):05d}",
             "partner": {"name": name, "type": "trade_association"},
-            "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+            "contact": {"name": "Dana Smith", "email": "dana@example.org", "language": language},
             "liaison": {"id": LIAISON.id, "name": LIAISON.name, "email": LIAISON.email},
             "goals": [],
             "division": "construction_safety_health",

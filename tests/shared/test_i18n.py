@@ -25,6 +25,17 @@ ROOT = Path(__file__).parents[2]
 CATALOG = ROOT / "shared" / "translations" / "es" / "LC_MESSAGES"
 
 
+def _key(message_id: object) -> str:
+    """A message's id; a plural message by its singular."""
+    return str(message_id[0]) if isinstance(message_id, list | tuple) else str(message_id)
+
+
+def _translated(string: object) -> tuple[str, ...]:
+    """A message's translation (each plural form of a plural message); empty: none."""
+    forms = tuple(string) if isinstance(string, list | tuple) else (str(string or ""),)
+    return forms if all(forms) else ()
+
+
 def marked_strings(tmp_path: Path) -> set[str]:
     """Every string marked for translation in the code and templates, extracted afresh."""
     template = tmp_path / "messages.pot"
@@ -38,6 +49,10 @@ def marked_strings(tmp_path: Path) -> set[str]:
             "_",
             "-k",
             "N_",
+            "-k",
+            "gettext",
+            "-k",
+            "ngettext:1,2",
             "-o",
             str(template),
             "--omit-header",
@@ -50,18 +65,18 @@ def marked_strings(tmp_path: Path) -> set[str]:
         capture_output=True,
     )
     with template.open("rb") as f:
-        return {str(m.id) for m in read_po(f) if m.id}
+        return {_key(m.id) for m in read_po(f) if m.id}
 
 
 def test_every_marked_string_has_its_spanish_and_the_compiled_catalog_is_current(
     tmp_path: Path,
 ) -> None:
     with (CATALOG / "messages.po").open("rb") as f:
-        spanish = {str(m.id): m.string for m in read_po(f, locale="es") if m.id}
+        spanish = {_key(m.id): _translated(m.string) for m in read_po(f, locale="es") if m.id}
     untranslated = sorted(s for s in marked_strings(tmp_path) if not spanish.get(s))
     assert untranslated == [], "run `make translations` and translate these in the .po"
     compiled = read_mo(io.BytesIO((CATALOG / "messages.mo").read_bytes()))
-    assert {str(m.id): m.string for m in compiled if m.id} == {
+    assert {_key(m.id): _translated(m.string) for m in compiled if m.id} == {
         key: value for key, value in spanish.items() if value
     }, "the .mo is older than the .po: run `make translations`"
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.notify.messages import calendars
-from services.notify.messages.render import branding, render
+from services.notify.messages.render import branding, catalog, render, templates
 from services.notify.models import AllianceLiaison, FiledOffice, Message
 from services.notify.staff.coordinators import coordinator_recipients
 from shared.agency import GOAL_CATEGORIES, ORGANIZATION_TYPES, AgencyProfile
@@ -304,6 +304,7 @@ def decision_made(
         reference=payload["reference"],
         organization=payload["organization_name"],
         held=True,
+        language=payload.get("contact_language", "en"),
     )
     del created  # held: nothing to deliver until staff release it
     return []
@@ -350,6 +351,7 @@ def reports_scheduled(
         # The partner's link opens the first report's form only; the later reports' reminders
         # each bring their own.
         first_url = payload.get("report_url") or ""
+        language = person.get("language", "en") if role == "contact" else "en"
         events = [
             report_event(
                 {**payload, **report},
@@ -357,6 +359,7 @@ def reports_scheduled(
                 form_url=first_url if index == 0 else "",
                 settings=settings,
                 agency=profile.name,
+                language=language,
             )
             for index, report in enumerate(payload["reports"])
         ]
@@ -374,6 +377,7 @@ def reports_scheduled(
                 organization=payload["partner_name"],
                 calendar=partial(report_calendar, session, events, settings, profile),
                 held=letter_held and role == "contact",
+                language=language,
             )
         )
     if letter_held:
@@ -402,34 +406,53 @@ def approval_letter_held(session: Session, proposal_id: Any) -> bool:
 
 
 def report_event(
-    report: dict[str, Any], *, role: str, form_url: str, settings: Settings, agency: str
+    report: dict[str, Any],
+    *,
+    role: str,
+    form_url: str,
+    settings: Settings,
+    agency: str,
+    language: str = "en",
 ) -> calendars.ReportEvent:
     """``report``'s entry in the calendar of ``role`` (contact, liaison or coordinator):
     ``report`` has the report's fields and its alliance's (partner_name, reference, contact).
 
     The partner's entry links the report's form (its signed link) when there is one; staff
-    entries link the report's staff page (sign-in first), never the partner's link.
+    entries link the report's staff page (sign-in first), never the partner's link. The
+    partner's entry is in their ``language`` (the same catalog as the e-mails).
     """
+    words = catalog(language)
+    day = templates(language).filters["day"]
     due = report["due_date"]
-    period = (
-        f"{report['period_start'].strftime('%B %-d, %Y')} through "
-        f"{report['period_end'].strftime('%B %-d, %Y')}"
-    )
-    kind = report["kind"]
+    # English starts the summary with "Annual"; Spanish puts the word after "informe".
+    kind = report["kind"].capitalize() if language == "en" else words.gettext(report["kind"])
+    names = {
+        "kind": kind,
+        "lower_kind": kind.lower(),
+        "partner": report["partner_name"],
+        "agency": agency,
+        "reference": report["reference"],
+        "start": day(report["period_start"]),
+        "end": day(report["period_end"]),
+        "due": day(due),
+    }
     summary = (
-        f"{kind.capitalize()} report due: alliance of {report['partner_name']} and {agency}"
-        f" ({report['reference']})"
+        words.gettext("%(kind)s report due: alliance of %(partner)s and %(agency)s (%(reference)s)")
+        % names
     )
     lines = [
-        f"The {kind} report of the alliance between {report['partner_name']} and {agency}"
-        f" ({report['reference']}) for {period} is due on {due.strftime('%B %-d, %Y')}."
+        words.gettext(
+            "The %(lower_kind)s report of the alliance between %(partner)s and %(agency)s "
+            "(%(reference)s) for %(start)s through %(end)s is due on %(due)s."
+        )
+        % names
     ]
     if role == "contact":
         url = form_url
         if url:
-            lines.append(f"Fill in the report here: {url}")
+            lines.append(words.gettext("Fill in the report here: %(url)s") % {"url": url})
         else:
-            lines.append("Each reminder of this report brings the link to its form.")
+            lines.append(words.gettext("Each reminder of this report brings the link to its form."))
     else:
         url = staff_report_url(settings, report["report_id"])
         lines.append(f"Partner contact: {report['contact']['name']} ({report['contact']['email']})")
@@ -563,12 +586,14 @@ def report_deadline(
     for role, suffix, name, address in recipients:
         context = {**base, "recipient_name": name, "to_liaison": role == "liaison"}
         # Each reminder carries its report's entry, on the due date it reminds of.
+        language = payload["contact"].get("language", "en") if role == "contact" else "en"
         entry = report_event(
             payload,
             role=role,
             form_url=payload.get("report_url") or "",
             settings=settings,
             agency=profile.name,
+            language=language,
         )
         created.append(
             record_message(
@@ -583,6 +608,7 @@ def report_deadline(
                 reference=payload["reference"],
                 organization=payload["partner_name"],
                 calendar=partial(report_calendar, session, [entry], settings, profile),
+                language=language,
             )
         )
     return [message_id for message_id in created if message_id is not None]

@@ -4,13 +4,13 @@ every message says of the agency."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import css_inline
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -20,8 +20,9 @@ from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS
 
 
 def _environment(language: str) -> Environment:
-    """The templates in ``language``: ``_()`` in them from that language's catalog
-    (shared/translations), ``when`` writing a moment as people of that language do."""
+    """The templates in ``language``: ``_()`` and ``ngettext()`` in them from that language's
+    catalog (shared/translations), ``when`` and ``day`` writing a moment and a day as people
+    of that language do."""
     environment = Environment(
         loader=FileSystemLoader(Path(__file__).parent.parent / "templates" / "email"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -39,7 +40,13 @@ def _environment(language: str) -> Environment:
         pattern = "d 'de' MMMM 'de' y, H:mm"
         return f"{format_datetime(moment, pattern, locale=language)} {moment.strftime('%Z')}"
 
+    def day(value: date) -> str:
+        if language == DEFAULT_LANGUAGE:
+            return value.strftime("%B %-d, %Y")
+        return format_date(value, "d 'de' MMMM 'de' y", locale=language)
+
     environment.filters["when"] = when
+    environment.filters["day"] = day
     return environment
 
 

@@ -80,6 +80,7 @@ class Alliance(Base):
                 "title": self.contact.get("title", ""),
                 "email": self.contact["email"],
                 "phone": self.contact.get("phone", ""),
+                "language": self.contact.get("language", "en"),
             },
             "liaison": {
                 "id": self.liaison_id,

@@ -217,6 +217,7 @@ def _applicant(queued: QueuedProposal) -> dict[str, Any]:
         "contact_email": contact["email"],
         "organization_name": queued.organization_name,
         "status_url": queued.status_url,
+        "contact_language": contact.get("language", "en"),
     }
 
 
