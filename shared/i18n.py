@@ -30,13 +30,13 @@ from flask import (
     has_request_context,
     request,
 )
-from flask_babel import Babel, gettext
+from flask_babel import Babel, gettext, refresh
 
 from shared.i18n_messages import PATTERNED
 
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
-# The languages a service offers its partners (``init_languages(offered=...)``): a service
+# The languages a service offers its partners (``init_languages(offering=...)``): a service
 # offers Spanish once its catalog covers every page of it a partner meets; until then a
 # partner asking for it reads English rather than a page half in each language.
 OFFERED: tuple[str, ...] = ("en",)
@@ -64,6 +64,7 @@ def is_staff_path(path: str) -> bool:
 def use_language(language: str) -> None:
     """The page being made is for a person who chose ``language`` (an unknown one: English)."""
     g.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    refresh()  # a translation already made in this request used the language guessed before
 
 
 def current_language() -> str:

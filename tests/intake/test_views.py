@@ -409,6 +409,12 @@ def test_a_partner_fills_the_form_in_spanish_and_the_language_is_kept(client, re
     assert sent.status_code == 303
     confirmation = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert "Propuesta enviada" in confirmation
+    # The status link, opened anywhere (no cookie), is in the language the contact chose.
+    status_path = re.search(r'href="(/status/[^"]+)"', confirmation).group(1)
+    elsewhere = FormClient(create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}))
+    status = elsewhere.get(status_path).get_data(as_text=True)
+    assert '<html lang="es">' in status
+    assert "Enviada: en espera de revisión" in status
     [(_, kwargs)] = queued_tasks(redis_client, "review")
     assert kwargs["event"]["payload"]["proposal"]["contact"]["language"] == "es"
 
