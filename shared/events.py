@@ -60,6 +60,8 @@ class ProposalDraftSavedV1(Schema):
     resume_url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
     saved_at = fields.AwareDateTime(required=True)
     expires_at = fields.AwareDateTime(required=True)
+    # The language the contact chose on the form (shared/i18n.py); "en" in older events.
+    contact_language = fields.String(load_default="en", validate=validate.OneOf(["en", "es"]))
 
 
 class ApplicantSchema(Schema):

@@ -203,6 +203,11 @@ def save_draft(
                 "resume_url": resume_url(settings, draft.id),
                 "saved_at": now,
                 "expires_at": draft.draft_expires_at,
+                "contact_language": (
+                    (contact or {}).get("language")
+                    if (contact or {}).get("language") in ("en", "es")
+                    else "en"
+                ),
             },
         ),
     )

@@ -1001,3 +1001,64 @@ def test_a_spanish_reading_partner_gets_the_decision_welcome_calendar_and_remind
     )
     assert "vence hoy" in reminders["dana@example.org"].text_body
     assert reminders[LIAISON.email].subject.startswith("Copy: the quarterly report")
+
+
+@pytest.mark.parametrize(
+    ("event_type", "fields", "subject"),
+    [
+        (
+            "proposal.changes_requested",
+            {"message": "Añada una medida.", "requested_at": datetime.now(UTC)},
+            "Acción requerida: se piden cambios a su propuesta de alianza AP-2026-00078",
+        ),
+        (
+            "proposal.declined",
+            {"reason": "Fuera de nuestras prioridades.", "decided_at": datetime.now(UTC)},
+            "Decisión sobre su propuesta de alianza AP-2026-00078",
+        ),
+    ],
+)
+def test_the_other_decisions_and_the_draft_link_are_in_the_contact_s_language(
+    redis_client, event_type, fields, subject
+):
+    decided = new_event(
+        event_type,
+        producer="review",
+        payload={
+            "proposal_id": uuid.uuid4(),
+            "reference": "AP-2026-00078",
+            "version": 1,
+            "contact_name": "Dana Smith",
+            "contact_email": "dana@example.org",
+            "organization_name": "Techadores Unidos",
+            "contact_language": "es",
+            **fields,
+        },
+    ).to_message()
+    task = {
+        "proposal.changes_requested": "notify.changes_requested",
+        "proposal.declined": "notify.proposal_declined",
+    }[event_type]
+    services.notify.tasks.celery.tasks[task](event=decided)
+    [letter] = [m for m in stored() if m.template.startswith("decision_")]
+    assert letter.subject == subject
+    assert letter.text_body.startswith("Estimado/a Dana Smith:")
+
+    draft = new_event(
+        "proposal.draft_saved",
+        producer="intake",
+        payload={
+            "proposal_id": uuid.uuid4(),
+            "contact_name": "Dana Smith",
+            "contact_email": "dana@example.org",
+            "organization_name": "Techadores Unidos",
+            "resume_url": "https://alliance.example/apply/resume/x",
+            "saved_at": datetime.now(UTC),
+            "expires_at": datetime(2027, 1, 6, 12, tzinfo=UTC),
+            "contact_language": "es",
+        },
+    ).to_message()
+    services.notify.tasks.celery.tasks["notify.draft_saved"](event=draft)
+    [link] = [m for m in stored() if m.template == "draft_link"]
+    assert link.subject == "El borrador guardado de su propuesta de alianza para Techadores Unidos"
+    assert "El enlace funciona hasta el 6 de enero de 2027." in link.text_body

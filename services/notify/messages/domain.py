@@ -274,6 +274,7 @@ def draft_saved(
         context=context,
         proposal_id=payload["proposal_id"],
         organization=payload["organization_name"],
+        language=payload.get("contact_language", "en"),
     )
     return [created] if created else []
 
