@@ -78,6 +78,7 @@ LISTS: tuple[str, ...] = (
     N_("Phone"),
     N_("E-mail"),
     N_("Fax"),
+    N_("Language for our messages"),
     N_("Hazards"),
     N_("Other hazards"),
     N_("Goals"),

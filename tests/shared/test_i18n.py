@@ -148,3 +148,24 @@ def test_a_partner_template_marks_every_word_it_shows(template: str) -> None:
     if template.endswith("_macros.html"):
         source = source.split("-#}", 1)[1]  # its long opening comment documents the macros
     assert unmarked_text(source) == []
+
+
+def test_the_lists_marked_for_translation_are_the_lists_the_code_holds() -> None:
+    from services.intake.forms import GOAL_LABELS
+    from shared import agency
+    from shared.i18n_messages import LISTS
+    from shared.proposal import PROPOSAL_FIELD_LABELS
+
+    held = [
+        *agency.ORGANIZATION_TYPES.values(),
+        *agency.GOAL_CATEGORIES.values(),
+        *agency.GOAL_TERMS.values(),
+        *agency.DEFAULT_HAZARDS.values(),
+        *agency.DEFAULT_ACTIVITIES.values(),
+        *agency.DEFAULT_PRIORITY_AREAS.values(),
+        *agency.STATE_PLAN_DIVISIONS.values(),
+        *agency.FEDERAL_OFFICES.values(),
+        *PROPOSAL_FIELD_LABELS.values(),
+        *GOAL_LABELS.values(),
+    ]
+    assert [label for label in held if label not in LISTS] == []
