@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_date
 from flask import (
     Flask,
     Response,
@@ -108,6 +110,7 @@ def init_languages(app: Flask, *, offering: tuple[str, ...] = OFFERED) -> None:
     app.after_request(_keep_asked_language)
 
     app.add_template_filter(translated_choices, "translated")
+    app.add_template_filter(format_day, "day")
     app.add_template_filter(translate_message, "translated_message")
 
     @app.context_processor
@@ -150,3 +153,14 @@ def translated_choices(
     """A list's (value, label) pairs with each label in the page's language."""
     pairs = choices.items() if isinstance(choices, Mapping) else choices
     return [(value, translate_message(label)) for value, label in pairs]
+
+
+def format_day(value: date | str | None) -> str:
+    """A day as the page's readers write it: "March 1, 2024", "1 de marzo de 2024"."""
+    if value is None or value == "":
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    language = current_language()
+    if language == DEFAULT_LANGUAGE:
+        return day.strftime("%B %-d, %Y")
+    return str(format_date(day, "d 'de' MMMM 'de' y", locale=language))

@@ -20,6 +20,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     )
     from services.review.people import conflicted_keys
     from services.review.worker import database
+    from shared.i18n import offer_every_language
     from shared.web import create_service_app
 
     return create_service_app(
@@ -30,4 +31,6 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         parts=[staff, queue, decisions, alliances, imports, roundtables, directory],
         database=database,
         conflicts=conflicted_keys,
+        # The public directory is in English and Spanish; staff pages stay in English.
+        extensions=[offer_every_language],
     )

@@ -229,6 +229,12 @@ def test_the_alliance_pages_and_the_directory_are_accessible(
     expect(page.get_by_role("heading", level=1)).to_have_text("Alliance directory")
     expect(page.get_by_text("Roofers Guild")).to_be_visible()
     assert_accessible(page, context_label="the public directory")
+    # In Spanish, from the switch on the page: lang="es", and axe finds nothing either.
+    page.locator("#language-switch").click()
+    page.wait_for_url("**/directory?lang=es")
+    assert page.locator("html").get_attribute("lang") == "es"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Directorio de alianzas")
+    assert_accessible(page, context_label="the public directory in Spanish")
 
 
 def _milestone(alliance_id: uuid.UUID) -> str:

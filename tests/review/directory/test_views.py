@@ -67,3 +67,18 @@ def test_anyone_reads_the_directory_as_json_and_as_a_page():
     assert f'Ambassador since</dt>\n        <dd class="margin-left-0">{today}</dd>' in html
     for text in ("Masons Council", "Painters Union", "Silica Roundtable", *PRIVATE):
         assert text not in html, text
+
+
+@pytest.mark.usefixtures("clean_databases")
+def test_the_directory_reads_in_spanish() -> None:
+    with database.transaction() as session:
+        build_program(session)
+    client = create_app({"TESTING": True}).test_client()
+    page = client.get("/directory?lang=es")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert '<html lang="es">' in html
+    assert "Directorio de alianzas" in html
+    assert "Alianzas activas (" in html
+    assert "Divulgación y comunicación" in html  # a goal's category
+    assert "Mesas redondas" in html
