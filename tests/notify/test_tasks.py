@@ -1062,3 +1062,68 @@ def test_the_other_decisions_and_the_draft_link_are_in_the_contact_s_language(
     [link] = [m for m in stored() if m.template == "draft_link"]
     assert link.subject == "El borrador guardado de su propuesta de alianza para Techadores Unidos"
     assert "El enlace funciona hasta el 6 de enero de 2027." in link.text_body
+
+
+def report_payload(**fields: Any) -> dict[str, Any]:
+    return {
+        "report_id": uuid.uuid4(),
+        "alliance_id": uuid.uuid4(),
+        "proposal_id": uuid.uuid4(),
+        "reference": "AP-2026-00079",
+        "partner_name": "Techadores Unidos",
+        "contact": {"name": "Dana Smith", "email": "dana@example.org", "language": "es"},
+        "liaison": {"name": "Lee Liaison", "email": "lee@agency.example"},
+        "kind": "annual",
+        "term": 0,
+        "period_start": date(2026, 1, 15),
+        "period_end": date(2027, 1, 14),
+        "version": 1,
+        **fields,
+    }
+
+
+def test_the_report_receipt_and_acceptance_are_in_spanish_and_a_revision_is_all_english(
+    redis_client,
+):
+    submitted = new_event(
+        "report.submitted",
+        producer="reporting",
+        payload=report_payload(
+            due_date=date(2027, 3, 15), submitted_at=datetime.now(UTC), on_time=True
+        ),
+    ).to_message()
+    services.notify.tasks.celery.tasks["notify.report_submitted"](event=submitted)
+    accepted = new_event(
+        "report.accepted",
+        producer="reporting",
+        payload=report_payload(
+            due_date=date(2027, 3, 15),
+            comments="",
+            report_url="",
+            reviewed_by="lee@agency.example",
+            reviewed_at=datetime.now(UTC),
+        ),
+    ).to_message()
+    services.notify.tasks.celery.tasks["notify.report_accepted"](event=accepted)
+    revision = new_event(
+        "report.revision_requested",
+        producer="reporting",
+        payload=report_payload(
+            due_date=date(2027, 4, 1),
+            comments="Add the people reached.",
+            report_url="",
+            reviewed_by="lee@agency.example",
+            reviewed_at=datetime.now(UTC),
+        ),
+    ).to_message()
+    services.notify.tasks.celery.tasks["notify.report_revision_requested"](event=revision)
+    to_contact = {m.template: m for m in stored() if m.to_address == "dana@example.org"}
+    assert to_contact["report_submitted_receipt"].subject == (
+        "Recibimos su informe anual de AP-2026-00079"
+    )
+    assert to_contact["report_accepted"].subject == "Se aceptó su informe anual de AP-2026-00079"
+    # Not translated yet: wholly English, its layout too, rather than half in each language.
+    revise = to_contact["report_revision_requested"]
+    assert revise.subject.startswith("Action required: please revise your annual report")
+    assert '<html lang="en">' in revise.html_body
+    assert "Este mensaje" not in revise.html_body

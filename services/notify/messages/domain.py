@@ -716,6 +716,7 @@ def _report_messages(
             reference=payload["reference"],
             organization=payload["partner_name"],
             calendar=partial(calendar, role) if calendar is not None else None,
+            language=payload["contact"].get("language", "en") if role == "contact" else "en",
         )
         for role, template, address in recipients
     ]

@@ -58,6 +58,25 @@ def catalog(language: str) -> NullTranslations:
     return Translations.load(str(TRANSLATIONS), [language])
 
 
+# The messages a partner reads that are translated (every word marked): the others stay in
+# English whatever the contact reads, rather than a message half in each language.
+TRANSLATED: frozenset[str] = frozenset(
+    {
+        "proposal_receipt",
+        "draft_link",
+        "decision_approved",
+        "decision_changes_requested",
+        "decision_declined",
+        "alliance_signed_partner",
+        "report_due_soon",
+        "report_due",
+        "report_overdue",
+        "report_submitted_receipt",
+        "report_accepted",
+    }
+)
+
+
 @cache
 def templates(language: str) -> Environment:
     return _environment(language if language in LANGUAGES else DEFAULT_LANGUAGE)
@@ -90,6 +109,7 @@ def render(
     The subject is one line whatever the context holds (a line break in a name cannot start
     another header); the text ends with the signature; the HTML has its CSS inlined.
     """
+    language = language if template in TRANSLATED else DEFAULT_LANGUAGE
     environment = templates(language)
     subject = environment.get_template(f"{template}.subject.txt").render(context).strip()
     text = environment.get_template(f"{template}.txt").render(context)
