@@ -1082,7 +1082,7 @@ def report_payload(**fields: Any) -> dict[str, Any]:
     }
 
 
-def test_the_report_receipt_and_acceptance_are_in_spanish_and_a_revision_is_all_english(
+def test_the_report_receipt_acceptance_and_revision_request_are_in_the_contact_s_language(
     redis_client,
 ):
     submitted = new_event(
@@ -1122,8 +1122,39 @@ def test_the_report_receipt_and_acceptance_are_in_spanish_and_a_revision_is_all_
         "Recibimos su informe anual de AP-2026-00079"
     )
     assert to_contact["report_accepted"].subject == "Se aceptó su informe anual de AP-2026-00079"
-    # Not translated yet: wholly English, its layout too, rather than half in each language.
     revise = to_contact["report_revision_requested"]
-    assert revise.subject.startswith("Action required: please revise your annual report")
-    assert '<html lang="en">' in revise.html_body
-    assert "Este mensaje" not in revise.html_body
+    assert revise.subject == (
+        "Acción requerida: revise su informe anual de AP-2026-00079 antes del 1 de abril de 2027"
+    )
+    assert "Los comentarios de su enlace:" in revise.text_body
+    [copy] = [
+        m
+        for m in stored()
+        if m.to_address == "lee@agency.example" and m.template == "report_revision_requested"
+    ]
+    assert copy.subject.startswith("Copy: revision of the annual report")
+
+
+def test_a_partner_message_not_translated_yet_is_wholly_english() -> None:
+    from services.notify.messages.render import TRANSLATED, render
+
+    assert "alliance_concluded" not in TRANSLATED
+    subject, text, html = render(
+        "alliance_concluded",
+        {
+            "agency": "MIOSHA",
+            "signature": "",
+            "logo_url": "",
+            "partner_name": "Techadores Unidos",
+            "reference": "AP-2026-00080",
+            "recipient_name": "Dana Smith",
+            "concluded_on": date(2026, 12, 1),
+            "to_liaison": False,
+            "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+        },
+        language="es",
+    )
+    assert subject.startswith("The alliance between Techadores Unidos and MIOSHA has concluded")
+    assert '<html lang="en">' in html
+    assert "Este mensaje" not in html
+    assert text.rstrip().endswith("The MIOSHA Alliance Program")

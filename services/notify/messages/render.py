@@ -73,6 +73,7 @@ TRANSLATED: frozenset[str] = frozenset(
         "report_overdue",
         "report_submitted_receipt",
         "report_accepted",
+        "report_revision_requested",
     }
 )
 
