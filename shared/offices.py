@@ -134,9 +134,18 @@ class OfficeTree:
         path = self.upward(slug)
         return path[0].name if len(path) < 3 else f"{path[0].name}, {path[-2].name}"
 
-    def labelled_choices(self) -> dict[str, str]:
-        """slug → ``label``, parents before children: a form's list of every office."""
-        return {office.slug: self.label(office.slug) for office in self.offices}
+    def labelled_choices(self, scope: frozenset[str] | None = None) -> dict[str, str]:
+        """slug → ``label``, parents before children: a form's list of every office, or of
+        those in ``scope`` (``office_scope``; None: every office)."""
+        return {
+            office.slug: self.label(office.slug)
+            for office in self.offices
+            if scope is None or office.slug in scope
+        }
+
+    def subtree(self, slug: str) -> frozenset[str]:
+        """``within``, for a filter: an office the tree no longer has is only itself."""
+        return self.within(slug) if slug in self else frozenset({slug})
 
     def choices(self) -> dict[str, str]:
         """slug → name, parents before children, for a form's list."""

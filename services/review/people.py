@@ -97,12 +97,7 @@ def office_name(office: str | None) -> str:
 def office_choices(acting: Acting) -> dict[str, str]:
     """The offices ``acting`` may choose among (a filter, a move): those in their scope, each
     labelled with its region, parents before children."""
-    offices, seen = load_agency_profile().offices, scope(acting)
-    return {
-        slug: label
-        for slug, label in offices.labelled_choices().items()
-        if seen is None or slug in seen
-    }
+    return load_agency_profile().offices.labelled_choices(scope(acting))
 
 
 def sees_office(acting: Acting, office: str | None) -> bool:

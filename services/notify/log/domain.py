@@ -155,12 +155,7 @@ def office_choices(acting: Acting) -> dict[str, str]:
     profile = load_agency_profile()
     if not profile.offices_tell_more:
         return {}
-    scope = office_scope(acting.office, profile.offices)
-    return {
-        slug: label
-        for slug, label in profile.offices.labelled_choices().items()
-        if scope is None or slug in scope
-    }
+    return profile.offices.labelled_choices(office_scope(acting.office, profile.offices))
 
 
 def _not(condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -233,8 +228,7 @@ def _filtered(
     office: str | None = None,
 ) -> Select[tuple[Message]]:
     if office:
-        tree = load_agency_profile().offices
-        within = tree.within(office) if office in tree else {office}
+        within = load_agency_profile().offices.subtree(office)
         filed = select(FiledOffice.subject_id).where(FiledOffice.office.in_(within))
         query = query.where(or_(Message.proposal_id.in_(filed), Message.alliance_id.in_(filed)))
     if proposal_id is not None:

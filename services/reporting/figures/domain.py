@@ -514,10 +514,7 @@ def parse_office(value: str | None, *, acting: Acting) -> str:
 def office_choices(acting: Acting) -> dict[str, str]:
     """The offices the person may narrow the figures to: theirs and those under it."""
     offices = load_agency_profile().offices
-    scope = office_scope(acting.office, offices)
-    return {
-        slug: label for slug, label in offices.labelled_choices().items() if in_scope(scope, slug)
-    }
+    return offices.labelled_choices(office_scope(acting.office, offices))
 
 
 def own_office_name(acting: Acting) -> str:

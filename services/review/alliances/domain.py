@@ -371,10 +371,7 @@ def list_alliances(
     if scope is not None:
         query = query.where(or_(Alliance.office.in_(scope), Alliance.liaison_id == acting.staff_id))
     if office:
-        offices = load_agency_profile().offices
-        query = query.where(
-            Alliance.office.in_(offices.within(office) if office in offices else {office})
-        )
+        query = query.where(Alliance.office.in_(load_agency_profile().offices.subtree(office)))
     return list(session.scalars(query))
 
 

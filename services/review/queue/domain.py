@@ -480,9 +480,9 @@ class QueueFilters:
         if self.division:
             found.append(QueuedProposal.requested_division == self.division)
         if self.office:
-            offices = load_agency_profile().offices
-            within = offices.within(self.office) if self.office in offices else {self.office}
-            found.append(QueuedProposal.office.in_(within))
+            found.append(
+                QueuedProposal.office.in_(load_agency_profile().offices.subtree(self.office))
+            )
         if acting is not None:
             found.extend(office_conditions(acting))
         if self.state:
