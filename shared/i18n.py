@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from flask import (
     Flask,
     Response,
@@ -35,6 +35,7 @@ from flask import (
 from flask_babel import Babel, gettext, refresh
 
 from shared.i18n_messages import PATTERNED
+from shared.times import agency_time, in_agency_zone
 
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE = "en"
@@ -67,6 +68,18 @@ def use_language(language: str) -> None:
     """The page being made is for a person who chose ``language`` (an unknown one: English)."""
     g.language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     refresh()  # a translation already made in this request used the language guessed before
+
+
+def use_language_of(person_language: str | None) -> None:
+    """A page through a person's own link (their proposal's status, their report): in the
+    language they chose on the form, unless this browser asks for another (``?lang=`` now,
+    or the choice it keeps), which is the person changing their mind."""
+    if not has_request_context():
+        return
+    asked = request.args.get("lang", "") in offered()
+    kept = request.cookies.get(COOKIE, "") in offered()
+    if not asked and not kept:
+        use_language(person_language or DEFAULT_LANGUAGE)
 
 
 def current_language() -> str:
@@ -112,6 +125,8 @@ def init_languages(app: Flask, *, offering: tuple[str, ...] = OFFERED) -> None:
     app.add_template_filter(translated_choices, "translated")
     app.add_template_filter(format_day, "day")
     app.add_template_filter(translate_message, "translated_message")
+    # An instant as the page's readers write it, in the agency's zone (shared/times.py).
+    app.add_template_filter(format_moment, "agency_time")
 
     @app.context_processor
     def languages() -> dict[str, object]:
@@ -134,7 +149,8 @@ def _pattern(template: str) -> re.Pattern[str]:
 def translate_message(text: str) -> str:
     """``text`` (a label or a check's message, in the code's English) in the page's language:
     as the catalog has it, or, for a message with values in it (``PATTERNED``), its
-    translated pattern with the same values; as it is when the catalog has neither."""
+    translated pattern with the same values (a day written the English way rewritten the
+    page's way, a word the catalog has translated); as it is when the catalog has neither."""
     translated = gettext(text)
     if translated != text:
         return str(translated)
@@ -143,8 +159,18 @@ def translate_message(text: str) -> str:
         if found:
             pattern = gettext(template)
             if pattern != template:
-                return str(pattern).format(**found.groupdict())
+                values = {name: _value(value) for name, value in found.groupdict().items()}
+                return str(pattern).format(**values)
     return text
+
+
+def _value(text: str) -> str:
+    """A value inside a patterned message, in the page's language: an English day
+    ("March 31, 2026") as the page writes days; a word the catalog has; else as it is."""
+    try:
+        return format_day(datetime.strptime(text, "%B %d, %Y").date())  # noqa: DTZ007 (a day)
+    except ValueError:
+        return str(gettext(text))
 
 
 def translated_choices(
@@ -164,3 +190,16 @@ def format_day(value: date | str | None) -> str:
     if language == DEFAULT_LANGUAGE:
         return day.strftime("%B %-d, %Y")
     return str(format_date(day, "d 'de' MMMM 'de' y", locale=language))
+
+
+def format_moment(moment: datetime | str | None) -> str:
+    """An instant in the agency's zone, named, as the page's readers write it: "Dec 6, 2026,
+    1:13 PM EST" (shared/times.py), "6 de diciembre de 2026, 13:13 EST"."""
+    language = current_language()
+    if language == DEFAULT_LANGUAGE or not moment:
+        return agency_time(moment)
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    local = in_agency_zone(moment)
+    shown = format_datetime(local, "d 'de' MMMM 'de' y, H:mm", locale=language)
+    return f"{shown} {local.strftime('%Z')}"

@@ -1,10 +1,11 @@
 """What a partner reads that the code says, marked for translation (shared/i18n.py).
 
 The agency's default lists (organization types, goal categories, hazards, activities, priority
-areas, divisions), the proposal form's field names, and the messages its checks give, by the
-English words the code uses: ``make translations`` extracts them (``N_``) like the templates'
-``_()``. A list the agency configures itself is shown as configured. A message with a value in
-it (``PATTERNED``) is matched as a pattern and its values kept (``translate_message``).
+areas, divisions), the proposal form's and the report form's field names, and the messages
+their checks give, by the English words the code uses: ``make translations`` extracts them
+(``N_``) like the templates' ``_()``. A list the agency configures itself is shown as
+configured. A message with a value in it (``PATTERNED``) is matched as a pattern and its values
+kept (``translate_message``).
 
 A test keeps ``LISTS`` the same as the lists the code holds.
 """
@@ -94,6 +95,41 @@ LISTS: tuple[str, ...] = (
     N_("activities"),
     N_("other activities"),
     N_("measure of success"),
+    # The partner's report (services/reporting/reports/content.py, submissions/forms.py).
+    N_("Implementation team meetings"),
+    N_("Dissemination of products"),
+    N_("Outreach events and training for outside audiences"),
+    N_("Training for agency staff"),
+    N_("Products developed"),
+    N_("Meeting date"),
+    N_("Topic"),
+    N_("Who attended"),
+    N_("Type of product"),
+    N_("Date"),
+    N_("Description"),
+    N_("Emphasis area"),
+    N_("Number reached"),
+    N_("Event"),
+    N_("Audience"),
+    N_("Title"),
+    N_("meeting"),
+    N_("dissemination"),
+    N_("outreach event"),
+    N_("staff training"),
+    N_("product"),
+    N_("Results"),
+    N_("Obstacles"),
+    N_("quarter"),
+    N_("year"),
+    # A report's status (services/reporting/figures/domain.py STATUS_LABELS).
+    N_("Scheduled"),
+    N_("Due soon"),
+    N_("Due"),
+    N_("Overdue"),
+    N_("Submitted"),
+    N_("Revision requested"),
+    N_("Accepted"),
+    N_("Cancelled"),
 )
 
 MESSAGES: tuple[str, ...] = (
@@ -146,6 +182,28 @@ MESSAGES: tuple[str, ...] = (
     N_("Declined"),
     N_("Approved"),
     N_("Proposal"),
+    # The partner's report form (services/reporting/submissions/schemas.py, reports/).
+    N_("Enter a date like 2026-03-15 (year-month-day)."),
+    N_("Enter a whole number, 0 or more."),
+    N_("Choose an emphasis area from the list."),
+    N_("Choose a state from the list."),
+    N_("Choose Save draft or Submit."),
+    N_("Tick the box or leave it empty."),
+    N_("Enter at least one team meeting: its date, topic and who attended."),
+    N_("Describe the results of at least one goal category."),
+    N_("This link to the report has expired. Ask your agency liaison for a new one."),
+    N_("This link to a report is not valid. Check that you copied the whole link."),
+    N_("This report was cancelled; nothing is owed."),
+    N_("This report was already submitted."),
+    N_("Nothing was submitted yet: submit the report to print it."),
+    N_("No such report."),
+    N_("No such alliance."),
+    # A refusal's title (shared/web.py REFUSAL_TITLES).
+    N_("Not allowed"),
+    N_("Not found"),
+    N_("Not possible now"),
+    N_("Please correct the request"),
+    N_("Not accepted"),
 )
 
 # Messages with values in them: ``{name}`` stands for the value, in both languages.
@@ -167,5 +225,13 @@ PATTERNED: tuple[str, ...] = (
     N_(
         "Draft saved. We e-mailed a link to {email} so you can come back to it until {when}. "
         "Nothing has been sent to the agency yet."
+    ),
+    N_("At most {max} rows."),
+    N_("This period ends on {day}: a report sent before then covers only part of the {part}."),
+    N_("Enter a date within this report's period, {start} to {end}."),
+    N_("Enter a date on or before today, {day}: a report tells what already happened."),
+    N_(
+        "Tick the box to send the report before its period ends on {day}, or save a draft "
+        "and submit it after then."
     ),
 )

@@ -36,7 +36,7 @@ from shared.text_hygiene import (
     untypable_character,
     untypable_fields,
 )
-from shared.times import agency_date, agency_time
+from shared.times import agency_date
 
 log = logging.getLogger(__name__)
 
@@ -333,8 +333,8 @@ def init_app(app: Flask, *, service: str) -> None:
         AssetBlueprint("site", __name__, static_folder=SITE_STATIC, static_url_path="/assets/site")
     )
     app.context_processor(layout_context)
-    # Every time of day a page shows: the agency's zone, named ("1:13 PM EST"; shared/times.py).
-    app.add_template_filter(agency_time, "agency_time")
+    # Every time of day a page shows: the agency's zone, named ("1:13 PM EST"; shared/times.py);
+    # ``agency_time`` in the page's language comes with init_languages below.
     app.add_template_filter(agency_date, "agency_date")
     init_staff_shell(app)  # the staff header and links across the services (staff_shell.py)
     init_languages(app)  # English, and Spanish for what a partner sees (shared/i18n.py)

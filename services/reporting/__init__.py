@@ -17,6 +17,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.reporting import evaluations, figures, reports, reviews, submissions
     from services.reporting.people import CONFLICTS
     from services.reporting.worker import database
+    from shared.i18n import offer_every_language
     from shared.web import create_service_app
 
     return create_service_app(
@@ -27,4 +28,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         parts=[reports, submissions, reviews, evaluations, figures],
         database=database,
         conflicts=CONFLICTS.keys_of,
+        # The partner's report form, its confirmation and printout in English and Spanish;
+        # staff pages stay in English.
+        extensions=[offer_every_language],
     )

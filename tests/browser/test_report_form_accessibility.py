@@ -177,3 +177,52 @@ def test_the_report_can_be_filled_in_and_submitted_with_the_keyboard_alone(
         assert version.content["outreach"][0]["state"] == "MI"
         assert version.content["dissemination"][0]["emphasis_area"] == "falls"
     assert js_errors == []
+
+
+def test_the_spanish_form_its_errors_and_its_confirmation_are_accessible(
+    page: Page, base_url: str, js_errors: list[str]
+) -> None:
+    """A partner whose contact reads Spanish: the form, its refusal and the confirmation in
+    Spanish with lang="es", axe finding nothing, and each fitting a 390 px screen."""
+    event = alliance_signed_event(
+        signing_date=date(2026, 1, 15), ends_on=date(2028, 1, 14), language="es"
+    )
+    with database.transaction() as session:
+        alliances.record_signed(session, event=event)
+        reports.schedule_term(
+            session,
+            alliance_id=event.payload["alliance_id"],
+            term=0,
+            signing_date=date(2026, 1, 15),
+            ends_on=date(2028, 1, 14),
+        )
+        first = reports.reports_of(session, alliance_id=event.payload["alliance_id"])[0]
+        url = f"{base_url}/reports/{make_token(first.id)}"
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(url)
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Informe trimestral")
+    assert_accessible(page, context_label="the Spanish report form")
+
+    page.fill("#outreach-0-event", "Día de seguridad")
+    page.fill("#outreach-0-number-reached", "muchos")
+    page.get_by_role("button", name="Enviar informe").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Escriba un número entero, 0 o mayor.")
+    assert_accessible(page, context_label="the Spanish report form with errors")
+
+    page.fill("#outreach-0-event", "")  # an empty row is skipped
+    page.fill("#outreach-0-number-reached", "")
+    page.fill("#meetings-0-date", "2026-02-10")
+    page.fill("#meetings-0-topic", "Plan de trabajo")
+    page.fill("#meetings-0-attendees", "Dana Smith, Lee Park")
+    page.fill("#narratives-outreach-communication-results", "Llegamos a 40 personas.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enviar informe").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Informe enviado")
+    expect(page.get_by_role("link", name="Descargar una copia para imprimir")).to_be_visible()
+    assert_accessible(page, context_label="the Spanish confirmation")
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= 390, f"the Spanish confirmation is {scroll} px wide at 390 px"
+    js_errors.clear()  # Chromium logs the meant 422 page

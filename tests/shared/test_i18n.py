@@ -105,11 +105,11 @@ def test_staff_pages_are_english_and_partners_get_only_the_offered_languages(red
     assert answer.status_code == 200
     assert '<html lang="en">' in answer.get_data(as_text=True)
     # A service whose partner pages are not all translated yet offers English only.
-    from services.reporting import create_app as reporting_app
+    from flask import Flask
 
-    with reporting_app({"TESTING": True}).test_request_context(
-        "/reports/x?lang=es", headers={"Accept-Language": "es"}
-    ):
+    untranslated = Flask(__name__)
+    i18n.init_languages(untranslated)
+    with untranslated.test_request_context("/reports/x?lang=es", headers={"Accept-Language": "es"}):
         assert i18n.offered() == ("en",)
         assert i18n.current_language() == "en"
 
@@ -124,6 +124,11 @@ PARTNER_TEMPLATES = [
     "services/intake/templates/message.html",
     "services/intake/templates/refusal.html",
     "services/review/templates/directory/directory.html",
+    "shared/templates/refusal.html",
+    "services/reporting/templates/report_form.html",
+    "services/reporting/templates/report_submitted.html",
+    "services/reporting/templates/reports/printout.html",
+    "services/reporting/templates/_letterhead.html",
 ]
 _VISIBLE_ATTRIBUTE = re.compile(r'\b(?:aria-label|title|alt|placeholder)="([^"{]*[A-Za-z][^"{]*)"')
 
@@ -151,6 +156,10 @@ def test_a_partner_template_marks_every_word_it_shows(template: str) -> None:
 
 def test_the_lists_marked_for_translation_are_the_lists_the_code_holds() -> None:
     from services.intake.forms import GOAL_LABELS
+    from services.reporting.figures.domain import STATUS_LABELS
+    from services.reporting.reports.content import FIELDS, SECTIONS
+    from services.reporting.reports.submission import PERIOD_WORDS
+    from services.reporting.submissions.forms import NARRATIVE_PARTS, ROW_NAMES
     from shared import agency
     from shared.i18n_messages import LISTS
     from shared.proposal import PROPOSAL_FIELD_LABELS
@@ -166,5 +175,11 @@ def test_the_lists_marked_for_translation_are_the_lists_the_code_holds() -> None
         *agency.FEDERAL_OFFICES.values(),
         *PROPOSAL_FIELD_LABELS.values(),
         *GOAL_LABELS.values(),
+        *SECTIONS.values(),
+        *(label for fields in FIELDS.values() for label in fields.values()),
+        *ROW_NAMES.values(),
+        *NARRATIVE_PARTS.values(),
+        *PERIOD_WORDS.values(),
+        *STATUS_LABELS.values(),
     ]
     assert [label for label in held if label not in LISTS] == []

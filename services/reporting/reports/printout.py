@@ -1,6 +1,6 @@
 """The printable report: one submitted version as a tagged PDF (PDF/UA-1), for staff
-(``/staff/reports/<id>/report.pdf``) and for the partner through its link
-(``/reports/<token>/report.pdf``).
+(``/staff/reports/<id>/report.pdf``, in English) and for the partner through its link
+(``/reports/<token>/report.pdf``, in the partner's language: shared/i18n.py).
 
 WeasyPrint lays out a page made for paper (templates/reports/printout.html) and tags it:
 headings, lists and tables with their header cells reach a screen reader as they read on
@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, render_template
+from flask_babel import gettext
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.reports import content as report_content
@@ -24,8 +25,6 @@ from shared.config import load_agency_profile, load_settings
 from shared.web import unavailable
 
 log = logging.getLogger(__name__)
-
-KIND_TITLES = {"annual": "Annual report", "quarterly": "Quarterly report"}
 
 
 def _fetch_nothing(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -52,8 +51,13 @@ def page_html(
     """The page WeasyPrint lays out (also what a test reads before the PDF)."""
     profile = load_agency_profile()
     timezone = load_settings().agency_timezone
-    kind = KIND_TITLES.get(report.kind, "Report")
-    title = f"{kind} of {alliance.partner_name or alliance.reference}"
+    partner = alliance.partner_name or alliance.reference
+    if report.kind == "annual":
+        title = gettext("Annual report of %(partner)s", partner=partner)
+    elif report.kind == "quarterly":
+        title = gettext("Quarterly report of %(partner)s", partner=partner)
+    else:
+        title = gettext("Report of %(partner)s", partner=partner)
     content = report_content.for_display(version.content)
     return render_template(
         "reports/printout.html",

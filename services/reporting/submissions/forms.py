@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext
+
 from services.reporting.reports.content import FIELDS, SECTIONS
 from services.reporting.reports.submission import CONFIRM_EARLY, ROW_REQUIRED
 from services.reporting.submissions.schemas import MAX_ROWS
 from shared.converters import whole_number
+from shared.i18n import translate_message
 
 # What one row is called on its Remove button ("Remove meeting 2").
 ROW_NAMES: dict[str, str] = {
@@ -21,6 +24,8 @@ ROW_NAMES: dict[str, str] = {
     "products": "product",
 }
 assert FIELDS.keys() == ROW_REQUIRED.keys() == ROW_NAMES.keys()
+# The two parts of a goal category's narrative, as the error summary names them.
+NARRATIVE_PARTS = {"results": "Results", "obstacles": "Obstacles"}
 NULLABLE = ("date", "number_reached")  # "" means not given
 
 
@@ -83,18 +88,26 @@ def for_loading(content: dict[str, Any]) -> dict[str, Any]:
 def error_rows(
     errors: Mapping[str, list[str]], goal_categories: Mapping[str, str]
 ) -> list[tuple[str, str, str]]:
-    """(field id, label, message) for the error summary, in the form's order."""
+    """(field id, label, message) for the error summary, in the form's order and the page's
+    language."""
     rows = []
     for path, messages in errors.items():
         parts = path.split(".")
         label = ""
         if len(parts) == 3 and parts[0] in FIELDS and parts[1].isascii() and parts[1].isdigit():
-            name = FIELDS[parts[0]].get(parts[2], parts[2])
-            label = f"{SECTIONS[parts[0]]}, row {int(parts[1]) + 1}, {name}"
+            name = translate_message(FIELDS[parts[0]].get(parts[2], parts[2]))
+            label = gettext(
+                "%(section)s, row %(number)s, %(field)s",
+                section=translate_message(SECTIONS[parts[0]]),
+                number=int(parts[1]) + 1,
+                field=name,
+            )
         elif len(parts) == 3 and parts[0] == "narratives":
-            label = f"{goal_categories.get(parts[1], parts[1])}, {parts[2]}"
+            category = translate_message(goal_categories.get(parts[1], parts[1]))
+            part = NARRATIVE_PARTS.get(parts[2], parts[2])
+            label = f"{category}, {translate_message(part)}"
         elif path == CONFIRM_EARLY:
-            label = "Sending before the period ends"
+            label = gettext("Sending before the period ends")
         for message in messages:
             rows.append((field_id(path), label, message))
     return rows

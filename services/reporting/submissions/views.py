@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.reports import content as report_content
@@ -34,6 +35,7 @@ from services.reporting.submissions.schemas import (
 from services.reporting.worker import database, outbox
 from shared.config import load_agency_profile, load_settings
 from shared.domain import Conflict, Invalid, NotFound
+from shared.i18n import translate_message, use_language_of
 from shared.proposal import US_STATES
 from shared.schemas import checks_form_text, load_input
 from shared.web import request_session
@@ -47,7 +49,11 @@ def now() -> datetime:
 
 
 def _report(token: str) -> Report:
-    return domain.find_report(request_session(database), read_token(token))
+    """The report a link opens, its page in the language its partner contact reads."""
+    report = domain.find_report(request_session(database), read_token(token))
+    alliance = request_session(database).get(Alliance, report.alliance_id)
+    use_language_of(str(((alliance.contact if alliance else None) or {}).get("language") or ""))
+    return report
 
 
 def _emphasis_areas() -> dict[str, str]:
@@ -83,11 +89,12 @@ def _render(
     for section in report_content.FIELDS:  # always an empty row to fill in
         if not shown[section]:
             shown[section].append(dict.fromkeys(report_content.FIELDS[section], ""))
-    errors = errors or {}
+    # The checks' messages in the page's language (shared/i18n.py).
+    errors = {path: [translate_message(m) for m in found] for path, found in (errors or {}).items()}
     early = domain.sent_early(report, now(), rules_from_settings())
     page = render_template(
         "report_form.html",
-        page_title="Report on your alliance",
+        page_title=_("Report on your alliance"),
         report=report,
         alliance=alliance,
         token=token,
@@ -101,7 +108,7 @@ def _render(
         goal_categories=goal_categories,
         emphasis_areas=_emphasis_areas(),
         states=[(s, s) for s in sorted(US_STATES)],
-        early_warning=domain.early_warning(report) if early else "",
+        early_warning=translate_message(domain.early_warning(report)) if early else "",
         confirm_early=confirm_early,
         max_rows=MAX_ROWS,
         notice=notice,
@@ -124,7 +131,7 @@ def report_form(token: str) -> Any:
         shown = report_content.for_display(versions[-1].content if versions else {})
         return render_template(
             "report_submitted.html",
-            page_title="Report accepted" if accepted else "Report submitted",
+            page_title=_("Report accepted") if accepted else _("Report submitted"),
             accepted=review if accepted else None,
             report=report,
             token=token,
@@ -145,7 +152,7 @@ def report_form(token: str) -> Any:
         raise Conflict("This report was cancelled; nothing is owed.")
     notice = ""
     if request.args.get("saved"):
-        notice = "Draft saved. Come back with the same link to finish it; nothing was submitted."
+        notice = _("Draft saved. Come back with the same link to finish it; nothing was submitted.")
     return _render(report, token, domain.content_of(session, report), notice=notice)
 
 
@@ -226,15 +233,17 @@ def _remove(
 ) -> tuple[str, int]:
     """The form again without one row, every other row as typed (blank ones too, so each
     keeps its place); nothing is stored until Save draft or Submit."""
-    _, section, position = action.split(":")
+    section, position = action.split(":")[1:]
     index = int(position)
     typed = forms.from_form(request.form, goal_categories, without=(section, index))
     rows = typed[section]
     first = next(iter(report_content.FIELDS[section]))
     # The focus goes to the row that took the removed one's place, or the one before it.
     focus = forms.field_id(f"{section}.{min(index, max(len(rows) - 1, 0))}.{first}")
-    notice = (
-        f"Removed {forms.ROW_NAMES[section]} {index + 1}. "
-        "The change is kept when you save a draft or submit the report."
+    notice = _(
+        "Removed %(row)s %(number)s. "
+        "The change is kept when you save a draft or submit the report.",
+        row=translate_message(forms.ROW_NAMES[section]),
+        number=index + 1,
     )
     return _render(report, token, typed, notice=notice, focus=focus, confirm_early=confirm_early)

@@ -315,7 +315,9 @@ def test_a_report_sent_before_its_period_ends_is_warned_and_needs_a_ticked_box(
     version = the_version(report.id)
     assert (version.sent_early, version.on_time) == (True, True)
     confirmation = " ".join(reporting_client.get(url).get_data(as_text=True).split())
-    assert "on time, sent before the period ended on March 31, 2026" in confirmation
+    assert (
+        "version 1, on time. It was sent before the period ended on March 31, 2026." in confirmation
+    )
 
 
 def test_after_the_period_there_is_no_warning_and_no_box(report, reporting_client, at):
