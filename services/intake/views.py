@@ -28,7 +28,7 @@ from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES
 from shared.config import Settings, load_agency_profile, load_settings
 from shared.converters import whole_number
 from shared.domain import Invalid
-from shared.i18n import translate_message, use_language
+from shared.i18n import translate_message, use_language_of
 from shared.proposal import US_STATES
 from shared.schemas import checks_form_text, load_input
 from shared.web import request_session
@@ -234,10 +234,9 @@ def status_page(token: str) -> Any:
     proposal_id = proposals.linked_id("status", token, settings=settings)
     proposal = proposals.find_submitted(request_session(database), proposal_id)
     status = proposals.public_status(proposal, timezone=settings.agency_timezone)
-    if "lang" not in request.args:
-        # The language the contact chose on the form, unless the page is asked for in another.
-        contact = proposal.data.get("contact") if isinstance(proposal.data, dict) else None
-        use_language(str((contact or {}).get("language") or "en"))
+    # The language the contact chose on the form, unless the browser asks for another.
+    contact = proposal.data.get("contact") if isinstance(proposal.data, dict) else None
+    use_language_of(str((contact or {}).get("language") or ""))
     return render_template(
         "status.html",
         page_title=_("Proposal %(reference)s", reference=status["reference"]),

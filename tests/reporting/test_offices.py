@@ -190,3 +190,25 @@ def test_the_work_list_narrows_to_one_office(rolled_back) -> None:
     assert partners(REGION_V, office="area_toledo") == {"Toledo Framers"}
     with pytest.raises(Invalid):
         partners(REGION_V, office="region_6")
+
+
+def test_the_staff_api_keeps_a_region_to_its_reports(clean_databases, redis_client) -> None:
+    """The same rule over HTTP: a Region V Coordinator reads Toledo's reports (an area office
+    under Region V) and is refused Dallas's by name; the national one reads both."""
+    from services.reporting import create_app
+    from services.reporting.worker import database
+    from tests.shared.factories import signed_in
+
+    with database.transaction() as session:
+        found = program(session)
+        dallas_report = reports.reports_of(session, alliance_id=found["dallas"])[0].id
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
+    rex = signed_in(app, REGION_V)
+    assert rex.get(f"/api/v1/alliances/{found['toledo']}/reports").status_code == 200
+    refused = rex.get(f"/api/v1/alliances/{found['dallas']}/reports")
+    assert refused.status_code == 403
+    assert "Dallas Area Office" in str(refused.get_json()["errors"])
+    assert rex.get(f"/api/v1/reports/{dallas_report}").status_code == 403
+    nia = signed_in(app, NATIONAL)
+    assert nia.get(f"/api/v1/alliances/{found['dallas']}/reports").status_code == 200
+    assert nia.get(f"/api/v1/reports/{dallas_report}").status_code == 200
