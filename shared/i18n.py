@@ -38,6 +38,8 @@ from shared.i18n_messages import PATTERNED
 from shared.times import agency_time, in_agency_zone
 
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}
+# What staff pages (in English) call each language a partner may read.
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "es": "Spanish"}
 DEFAULT_LANGUAGE = "en"
 # The languages a service offers its partners (``init_languages(offering=...)``): a service
 # offers Spanish once its catalog covers every page of it a partner meets; until then a
@@ -125,6 +127,7 @@ def init_languages(app: Flask, *, offering: tuple[str, ...] = OFFERED) -> None:
     app.add_template_filter(translated_choices, "translated")
     app.add_template_filter(format_day, "day")
     app.add_template_filter(translate_message, "translated_message")
+    app.add_template_filter(language_name, "language_name")
     # An instant as the page's readers write it, in the agency's zone (shared/times.py).
     app.add_template_filter(format_moment, "agency_time")
 
@@ -171,6 +174,12 @@ def _value(text: str) -> str:
         return format_day(datetime.strptime(text, "%B %d, %Y").date())  # noqa: DTZ007 (a day)
     except ValueError:
         return str(gettext(text))
+
+
+def language_name(code: object) -> str:
+    """The name staff read for a partner's language code ("es": "Spanish"); English when
+    none was chosen (every contact before languages were offered)."""
+    return LANGUAGE_NAMES.get(str(code or DEFAULT_LANGUAGE), LANGUAGE_NAMES[DEFAULT_LANGUAGE])
 
 
 def translated_choices(

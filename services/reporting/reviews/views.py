@@ -173,6 +173,7 @@ def _render(
         shown_status=shown_status(found.report, now=now(), rules=rules),
         due_words=reviews.due_in_words(found.report, now=now(), rules=rules),
         contact_name=str(found.alliance.contact.get("name") or "the partner's contact"),
+        contact_language=found.alliance.contact.get("language"),
         liaison_name=str(
             found.alliance.liaison.get("name") or found.alliance.liaison_email or "the liaison"
         ),

@@ -199,6 +199,9 @@ class PartnerContactOut(Schema):
     title = fields.String(dump_default="")
     email = fields.String(dump_default="")
     phone = fields.String(dump_default="")
+    language = fields.String(
+        dump_default="en", metadata={"description": "The language the contact reads: en or es."}
+    )
 
 
 class ImplementationTeamOut(Schema):

@@ -139,7 +139,11 @@ def test_the_confirmation_and_the_printout_are_in_spanish_and_staff_read_english
     assert "Results and obstacles" not in printed
     assert "Page 1 of" not in printed
 
-    # The liaison prints the same report in English.
+    # The liaison's page says which language the partner reads; their printout is English.
+    page = signed_in(
+        create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}), acting_as(LIAISON)
+    ).get(f"/staff/reports/{spanish_report.id}")
+    assert "Partner contact: Dana Smith (reads our messages in Spanish)" in text(page)
     staff = signed_in(
         create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}), acting_as(LIAISON)
     ).get(f"/staff/reports/{spanish_report.id}/report.pdf")

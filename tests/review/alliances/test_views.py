@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pytest
 
 from services.review.alliances import domain as agreements
+from services.review.alliances.models import Alliance
 from services.review.alliances.schemas import AlliancePageOut
 from services.review.worker import database, outbox
 from tests.helpers import queued_tasks
@@ -119,6 +120,7 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(r
     assert "lee@agency.example" in html
     assert "Dana Smith, Safety Director" in html
     assert "dana@example.org" in html
+    assert 'Reads our messages in <strong id="contact-language">English</strong>' in html
     assert "Toolbox talks on ladders" in html
     assert long(TODAY + timedelta(days=60)) in html
     assert "the partner" in html
@@ -133,6 +135,15 @@ def test_the_alliance_page_shows_goals_team_work_plan_and_history_to_any_staff(r
     assert "The Coordinator or this alliance's liaison keeps its work plan" in html
 
     assert reviewer.get(f"/staff/alliances/{uuid.uuid4()}").status_code == 404
+
+    # Staff see which language a partner reads (the one chosen on the proposal form).
+    with database.transaction() as session:
+        alliance = session.get(Alliance, alliance_id)
+        alliance.contact = {**alliance.contact, "language": "es"}
+    html = reviewer.get(f"/staff/alliances/{alliance_id}").get_data(as_text=True)
+    assert 'Reads our messages in <strong id="contact-language">Spanish</strong>' in html
+    api = reviewer.get(f"/api/v1/alliances/{alliance_id}").get_json()
+    assert api["team"]["partner_contact"]["language"] == "es"
 
 
 @pytest.mark.usefixtures("clean_databases")
