@@ -576,6 +576,14 @@ def test_the_spanish_form_is_in_spanish_and_accessible(page: Page, base_url: str
     expect(page.get_by_role("heading", level=1)).to_contain_text("Proponga una alianza")
     expect(page.locator("#language-switch")).to_have_attribute("lang", "en")
     assert_accessible(page, context_label="the form in Spanish")
+    # USWDS's character counts speak Spanish too, as the count changes.
+    goal = page.locator("#goals-0-description")
+    status = goal.locator(
+        "xpath=ancestor::div[contains(concat(' ', @class, ' '), ' usa-character-count ')][1]"
+    ).locator(".usa-character-count__status")
+    expect(status).to_have_text("Se permiten 2000 caracteres")
+    goal.fill("Charlas")
+    expect(status).to_have_text("Quedan 1993 caracteres")
     page.goto(base_url + "/apply")  # the cookie keeps Spanish
     page.evaluate("document.querySelector('form[data-submit-once]').noValidate = true")
     with page.expect_response(lambda r: r.request.method == "POST") as answer:

@@ -16,10 +16,17 @@ Sharing an annual evaluation with the partner (``evaluation.shared``): reporting
 event once in the transaction that records ``shared_at``; notify mails the ratings and
 justifications to the partner's contact with a copy to the liaison, once per evaluation and
 recipient, against real PostgreSQL, Redis and a real (in-process) SMTP server; the alliance's
-reports page links to each agreement year's evaluation page."""
+reports page links to each agreement year's evaluation page.
+
+Every message to a partner's contact is in the language the contact chose (the receipt, the
+decisions, the welcome and a renewed term's calendar with their ``.ics``, the reminders, the
+report's receipt, review and new link, the evaluation, the alliance's renewal, conclusion,
+termination and Ambassador designation); the liaison's copies and every staff message stay
+English."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -1135,26 +1142,422 @@ def test_the_report_receipt_acceptance_and_revision_request_are_in_the_contact_s
     assert copy.subject.startswith("Copy: revision of the annual report")
 
 
-def test_a_partner_message_not_translated_yet_is_wholly_english() -> None:
+# -- every message to a partner's contact in their language ----------------------------------
+
+# What a partner's contact receives: each of these in the contact's language; every other
+# message (to staff) in English.
+PARTNER_TEMPLATES = {
+    "proposal_receipt",
+    "draft_link",
+    "decision_approved",
+    "decision_changes_requested",
+    "decision_declined",
+    "alliance_signed_partner",
+    "alliance_term_calendar",
+    "alliance_renewed",
+    "alliance_concluded",
+    "alliance_terminated",
+    "alliance_ambassador",
+    "report_due_soon",
+    "report_due",
+    "report_overdue",
+    "report_submitted_receipt",
+    "report_accepted",
+    "report_revision_requested",
+    "report_link",
+    "evaluation_shared",
+}
+SPANISH_PARTNER = "Techadores Unidos"
+# Words of an English sentence; none is a Spanish word.
+ENGLISH_WORDS = re.compile(
+    r"\b(?:the|your|you|of|and|for|is|are|to|by|on|with|was|has|report|reports|alliance|dear|"
+    r"due|thank|liaison|partner|term|renewed|link|please|action|required|copy|notice|"
+    r"evaluation|rating|meets|program|team)\b",
+    re.IGNORECASE,
+)
+
+
+def english_left(text: str, *kept: str) -> list[str]:
+    """The English words in ``text`` (a message's subject, text or HTML) once the names, the
+    addresses, the links and the HTML tags in it are taken out: none in a Spanish message."""
+    for value in (*kept, SPANISH_PARTNER, "Dana Smith", LIAISON.name, "MIOSHA"):
+        text = text.replace(value, " ")
+    text = re.sub(r"<[^>]*>|https?://\S+|\S+@\S+", " ", text)
+    return ENGLISH_WORDS.findall(text)
+
+
+def check_spanish(message: Message, *kept: str) -> None:
+    assert english_left(message.subject, *kept) == [], message.subject
+    assert english_left(message.text_body, *kept) == [], message.text_body
+    assert english_left(message.html_body, *kept) == []
+    assert '<html lang="es">' in message.html_body
+    # The profile's signature closes it in Spanish too.
+    assert message.text_body.rstrip().endswith(
+        "-- \nEl equipo del Programa de Alianzas de MIOSHA\n"
+        "División de Consulta, Educación y Capacitación"
+    )
+
+
+def check_english(message: Message) -> None:
+    assert '<html lang="en">' in message.html_body
+    assert "Estimado" not in message.text_body
+    assert message.text_body.startswith("Dear ")
+
+
+def test_every_message_a_partner_contact_receives_is_translated() -> None:
+    from services.notify.messages.render import TRANSLATED
+
+    assert TRANSLATED == PARTNER_TEMPLATES
+
+
+@pytest.mark.parametrize("template", sorted(PARTNER_TEMPLATES))
+def test_a_partner_message_marks_every_word_it_says(template: str) -> None:
+    from pathlib import Path
+
+    from tests.shared.test_i18n import unmarked_text
+
+    folder = Path(services.notify.tasks.__file__).parent / "templates" / "email"
+    for part in ("subject.txt", "txt", "html"):
+        assert unmarked_text((folder / f"{template}.{part}").read_text(encoding="utf-8")) == []
+    for partial in folder.glob("_*"):
+        assert unmarked_text(partial.read_text(encoding="utf-8")) == [], partial.name
+
+
+def test_a_staff_message_is_wholly_english_whatever_language_is_asked() -> None:
     from services.notify.messages.render import TRANSLATED, render
 
-    assert "alliance_concluded" not in TRANSLATED
+    assert "report_submitted_liaison" not in TRANSLATED
     subject, text, html = render(
-        "alliance_concluded",
+        "report_submitted_liaison",
         {
             "agency": "MIOSHA",
-            "signature": "",
+            "signature": "The MIOSHA Alliance Program team\n"
+            "Consultation, Education and Training Division",
             "logo_url": "",
-            "partner_name": "Techadores Unidos",
-            "reference": "AP-2026-00080",
-            "recipient_name": "Dana Smith",
-            "concluded_on": date(2026, 12, 1),
-            "to_liaison": False,
-            "contact": {"name": "Dana Smith", "email": "dana@example.org"},
+            **report_payload(
+                partner_name=SPANISH_PARTNER,
+                due_date=date(2027, 3, 15),
+                submitted_at=datetime(2027, 3, 1, 15, tzinfo=UTC),
+                on_time=True,
+            ),
+            "review_url": "http://127.0.0.1:8000/reporting/staff/reports/1",
         },
         language="es",
     )
-    assert subject.startswith("The alliance between Techadores Unidos and MIOSHA has concluded")
+    assert subject == (
+        "Action required: review the annual report from Techadores Unidos (AP-2026-00079)"
+    )
     assert '<html lang="en">' in html
     assert "Este mensaje" not in html
-    assert text.rstrip().endswith("The MIOSHA Alliance Program")
+    assert text.rstrip().endswith(
+        "-- \nThe MIOSHA Alliance Program team\nConsultation, Education and Training Division"
+    )
+
+
+def test_a_signature_the_agency_wrote_stays_as_written_in_spanish() -> None:
+    from services.notify.messages.render import signature_in
+
+    written = "Pat Doe\nAlliance Coordinator, MIOSHA"
+    assert signature_in(written, agency="MIOSHA", language="es") == written
+    assert signature_in(
+        "The OSHA Alliance Program team\nU.S. Department of Labor", agency="OSHA", language="es"
+    ) == ("El equipo del Programa de Alianzas de OSHA\nDepartamento de Trabajo de los EE. UU.")
+
+
+def unfolded(calendar: str) -> str:
+    """An .ics text with its folded lines joined."""
+    return calendar.replace("\r\n ", "")
+
+
+def test_a_spanish_reading_contact_gets_the_renewed_terms_calendar_in_spanish(redis_client):
+    signed = alliance_signed_event(
+        SPANISH_PARTNER, signing_date=SIGNED, ends_on=ENDS, language="es"
+    )
+    run_reporting_task("reporting.alliance_signed", signed)
+    run_reporting_task("reporting.alliance_renewed", renewal(signed))
+    initial, renewed = scheduled_events()
+    consume(initial)
+    consume(renewed)
+
+    reference = signed.payload["reference"]
+    sent = {m.to_address: m for m in stored() if m.template == "alliance_term_calendar"}
+    partner, liaison = sent[CONTACT], sent[LIAISON.email]
+    assert partner.subject == (
+        "El calendario de informes de la alianza renovada entre Techadores Unidos y MIOSHA "
+        f"({reference})"
+    )
+    assert partner.text_body.startswith(
+        "Estimado/a Dana Smith:\n\nLa alianza entre Techadores Unidos y MIOSHA se renovó por "
+        "3 años a partir del 10 de enero de 2028 (hasta el 9 de enero de 2031).\n"
+    )
+    assert "El calendario de informes de la nueva vigencia (" in partner.text_body
+    assert "- Informe trimestral del 10 de enero de 2028 al 31 de marzo de 2028: vence" in (
+        partner.text_body
+    )
+    assert "Su enlace: Lee Liaison (lee@agency.example)" in partner.text_body
+    check_spanish(partner, reference)
+    # Its calendar: each report's entry and its alarm in Spanish.
+    calendar = unfolded(partner.calendar)
+    assert "SUMMARY:Vence el informe trimestral: alianza de Techadores Unidos y MIOSHA" in (
+        calendar
+    )
+    assert "DESCRIPTION:En una semana: Vence el informe" in calendar
+    assert "report due" not in calendar
+    assert "In a week" not in calendar
+    # The liaison's copy, and its calendar, in English.
+    assert liaison.subject == (
+        "The report calendar of the renewed alliance between Techadores Unidos and MIOSHA "
+        f"({reference})"
+    )
+    assert "renewed from January 10, 2028 for 3 years (until January 9, 2031)" in (
+        liaison.text_body
+    )
+    check_english(liaison)
+    assert "SUMMARY:Quarterly report due: alliance of Techadores Unidos" in unfolded(
+        liaison.calendar
+    )
+    assert "DESCRIPTION:In a week: Quarterly report due" in unfolded(liaison.calendar)
+
+
+def alliance_change(event_type: str, language: str, **fields: Any) -> dict[str, Any]:
+    """Review's change to an alliance whose contact reads ``language``, as notify gets it."""
+    return new_event(
+        event_type,
+        producer="review",
+        payload={
+            "alliance_id": uuid.uuid4(),
+            "proposal_id": uuid.uuid4(),
+            "reference": f"AP-2026-0009{'1' if language == 'es' else '2'}",
+            "partner_name": SPANISH_PARTNER,
+            "contact": {"name": "Dana Smith", "email": CONTACT, "language": language},
+            "liaison": {"id": LIAISON.id, "name": LIAISON.name, "email": LIAISON.email},
+            "decided_at": datetime.now(UTC),
+            **fields,
+        },
+    ).to_message()
+
+
+CHANGE_TASKS = {
+    "alliance.renewed": "notify.alliance_renewed",
+    "alliance.concluded": "notify.alliance_concluded",
+    "alliance.terminated": "notify.alliance_terminated",
+    "alliance.ambassador_designated": "notify.ambassador_designated",
+}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "fields", "spanish", "says", "english"),
+    [
+        (
+            "alliance.renewed",
+            {
+                "renewal": 1,
+                "signing_date": date(2028, 1, 10),
+                "term_years": 3,
+                "ends_on": date(2031, 1, 9),
+                "previous_ends_on": date(2028, 1, 14),
+            },
+            "La alianza entre Techadores Unidos y MIOSHA se renovó hasta el 9 de enero de 2031",
+            "- Vigencia: 3 años, hasta el 9 de enero de 2031 (la vigencia anterior duró hasta "
+            "el 14 de enero de 2028)\n",
+            "The alliance between Techadores Unidos and MIOSHA is renewed until January 9, 2031",
+        ),
+        (
+            "alliance.concluded",
+            {"concluded_on": date(2026, 12, 1)},
+            "La alianza entre Techadores Unidos y MIOSHA concluyó",
+            "MIOSHA dio por concluida su alianza con Techadores Unidos a partir del 1 de "
+            "diciembre de 2026.",
+            "The alliance between Techadores Unidos and MIOSHA has concluded",
+        ),
+        (
+            "alliance.terminated",
+            {"notice_date": date(2026, 1, 15), "effective_on": date(2026, 2, 14)},
+            "Aviso: la alianza entre Techadores Unidos y MIOSHA termina el 14 de febrero de 2026",
+            "MIOSHA notificó por escrito el 15 de enero de 2026 que pone fin a su alianza con "
+            "Techadores Unidos.",
+            "Notice: the alliance between Techadores Unidos and MIOSHA ends on February 14, 2026",
+        ),
+        (
+            "alliance.ambassador_designated",
+            {"designated_on": date(2026, 1, 15)},
+            "Techadores Unidos es ahora Embajador del Programa de Alianzas de MIOSHA",
+            "recibe la designación de Embajador del Programa de Alianzas de MIOSHA a partir del "
+            "15 de enero de 2026.",
+            "Techadores Unidos is now an Alliance Program Ambassador of MIOSHA",
+        ),
+    ],
+)
+def test_each_change_to_the_alliance_reaches_the_contact_in_their_language(
+    redis_client, event_type, fields, spanish, says, english
+):
+    task = services.notify.tasks.celery.tasks[CHANGE_TASKS[event_type]]
+    task(event=alliance_change(event_type, "es", **fields))
+    task(event=alliance_change(event_type, "en", **fields))
+
+    sent = {(m.reference, m.to_address): m for m in stored()}
+    partner = sent[("AP-2026-00091", CONTACT)]
+    assert partner.subject == f"{spanish} (AP-2026-00091)"
+    assert partner.text_body.startswith("Estimado/a Dana Smith:\n\n")
+    assert says in partner.text_body
+    check_spanish(partner, "AP-2026-00091")
+    # The liaison's copy stays English; so does everything to an English-reading contact.
+    for reference, address in (("AP-2026-00091", LIAISON.email), ("AP-2026-00092", CONTACT)):
+        assert sent[(reference, address)].subject.startswith(english)
+        check_english(sent[(reference, address)])
+
+
+def link_resent_event(language: str, status: str) -> dict[str, Any]:
+    payload = report_payload(
+        due_date=date(2026, 1, 15),
+        status=status,
+        report_url="https://alliance.example/reporting/reports/new-signed-token",
+        sent_by=LIAISON.name,
+        sent_at=datetime.now(UTC),
+    )
+    payload["liaison"] = {"name": LIAISON.name, "email": LIAISON.email}
+    payload["contact"] = {**payload["contact"], "language": language}
+    payload["kind"] = "quarterly"
+    payload["reference"] = "AP-2026-00093" if language == "es" else "AP-2026-00094"
+    payload["partner_name"] = SPANISH_PARTNER
+    return new_event("report.link_resent", producer="reporting", payload=payload).to_message()
+
+
+@pytest.mark.parametrize(
+    ("status", "subject", "says"),
+    [
+        (
+            "overdue",
+            "Acción requerida: un nuevo enlace a su informe trimestral atrasado de AP-2026-00093",
+            "El informe vencía el 15 de enero de 2026: envíelo lo antes posible.",
+        ),
+        (
+            "submitted",
+            "Un nuevo enlace a su informe trimestral de AP-2026-00093",
+            "Usted ya envió este informe",
+        ),
+    ],
+)
+def test_a_new_link_to_a_report_reaches_the_contact_in_their_language(
+    redis_client, status, subject, says
+):
+    task = services.notify.tasks.celery.tasks["notify.report_link_resent"]
+    task(event=link_resent_event("es", status))
+    task(event=link_resent_event("en", status))
+
+    sent = {m.reference: m for m in stored() if m.template == "report_link"}
+    partner = sent["AP-2026-00093"]
+    assert partner.subject == subject
+    assert partner.text_body.startswith(
+        "Estimado/a Dana Smith:\n\nLee Liaison, su enlace en MIOSHA, nos pidió enviarle un nuevo "
+        "enlace al informe trimestral de la alianza entre Techadores Unidos y MIOSHA "
+        "(AP-2026-00093).\n"
+    )
+    assert says in partner.text_body
+    assert "- Período: del 15 de enero de 2026 al 14 de enero de 2027\n" in partner.text_body
+    assert "Abra su informe:\nhttps://alliance.example/reporting/reports/new-signed-token\n" in (
+        partner.text_body
+    )
+    assert ">Abrir su informe</a>" in partner.html_body
+    check_spanish(partner, "AP-2026-00093")
+    english = sent["AP-2026-00094"]
+    assert english.subject.endswith("quarterly report for AP-2026-00094")
+    assert "a new link to your" in english.subject.lower()
+    check_english(english)
+
+
+SPANISH_JUSTIFICATION = "Se reunieron cada mes; faltó\nel acta de marzo."
+
+
+def test_a_spanish_reading_contact_gets_the_evaluation_in_spanish(redis_client):
+    signed = alliance_signed_event(
+        SPANISH_PARTNER,
+        signing_date=SIGNED_EVALUATION_SHARED,
+        ends_on=ENDS_EVALUATION_SHARED,
+        language="es",
+    )
+    run_reporting_task("reporting.alliance_signed", signed)
+    given = {
+        key: {"rating": "meets", "justification": "Se ve en los informes."}
+        for key in evaluations.REQUIREMENTS
+    }
+    given["team_meets"] = {"rating": "meets_in_part", "justification": SPANISH_JUSTIFICATION}
+    given["work_plan"] = {"rating": "not_applicable", "justification": ""}
+    given["reports_on_time"] = {"rating": "did_not_meet", "justification": "Dos tarde."}
+    with database.transaction() as session:
+        evaluations.record_evaluation(
+            session,
+            acting=acting_as(LIAISON),
+            alliance_id=signed.payload["alliance_id"],
+            term=0,
+            year=2,
+            ratings=given,
+            at=AT,
+        )
+        evaluations.share_evaluation(
+            session,
+            acting=acting_as(LIAISON),
+            alliance_id=signed.payload["alliance_id"],
+            term=0,
+            year=2,
+            at=AT,
+            outbox=outbox,
+        )
+    [message] = shared_events()
+    consume_evaluation_shared(message)
+
+    reference = signed.payload["reference"]
+    sent = {m.to_address: m for m in stored_evaluation_shared()}
+    partner, liaison = sent[CONTACT], sent[LIAISON.email]
+    assert partner.subject == f"La evaluación anual de su alianza {reference} (año 2)"
+    text = partner.text_body
+    assert text.startswith(
+        f"Estimado/a Dana Smith:\n\nMIOSHA evaluó el año 2 de la alianza entre Techadores Unidos "
+        f"y MIOSHA ({reference}), del 15 de enero de 2025 al 14 de enero de 2026.\n"
+    )
+    assert "- El equipo de implementación se reúne con regularidad: Cumple en parte\n" in text
+    assert "  Se reunieron cada mes; faltó\n  el acta de marzo.\n" in text  # as the liaison wrote
+    assert "- El plan de trabajo se mantiene al día: No aplica\n" in text
+    assert "- Los informes se envían a tiempo: No cumplió\n" in text
+    assert "- La agencia revisa los productos antes de publicarlos: Cumple\n" in text
+    assert "Calificación</th>" in partner.html_body
+    check_spanish(partner, reference)
+    # The liaison's copy in English, the program's words as the code writes them.
+    assert liaison.subject == f"Your alliance's annual evaluation for {reference} (year 2)"
+    assert "- The implementation team meets regularly: Meets in part\n" in liaison.text_body
+    assert "- Reports are submitted on time: Did not meet\n" in liaison.text_body
+    check_english(liaison)
+
+
+def test_the_requirements_and_ratings_of_an_evaluation_all_have_their_spanish() -> None:
+    from services.notify.messages.render import catalog
+
+    spanish = catalog("es")
+    labels = [*evaluations.REQUIREMENTS.values(), *evaluations.RATINGS.values()]
+    assert [label for label in labels if spanish.gettext(label) == label] == []
+
+
+def test_a_revision_requests_calendar_is_in_the_contact_s_language(redis_client):
+    revision = new_event(
+        "report.revision_requested",
+        producer="reporting",
+        payload=report_payload(
+            kind="quarterly",
+            due_date=date(2027, 4, 1),
+            comments="Agregue las personas alcanzadas.",
+            report_url="https://alliance.example/reporting/reports/revise-token",
+            reviewed_by="lee@agency.example",
+            reviewed_at=datetime.now(UTC),
+        ),
+    ).to_message()
+    services.notify.tasks.celery.tasks["notify.report_revision_requested"](event=revision)
+
+    sent = {m.to_address: m for m in stored()}
+    partner = unfolded(sent["dana@example.org"].calendar)
+    assert "SUMMARY:Vence el informe trimestral: alianza de Techadores Unidos" in partner
+    assert "vence el 1 de abril de 2027." in partner
+    assert "Complete el informe aquí: https://alliance.example/reporting/reports/revise-token" in (
+        partner
+    )
+    assert "In a week" not in partner
+    assert "SUMMARY:Quarterly report due" in unfolded(sent["lee@agency.example"].calendar)

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session, aliased
 from services.notify.delivery.queue import deliver_after_commit
 from services.notify.messages import links
 from services.notify.messages.domain import APPROVAL_LETTER, PARTNER_WELCOME
-from services.notify.messages.render import edited_html
+from services.notify.messages.render import edited_html, language_of
 from services.notify.models import AllianceLiaison, FiledOffice, Message
 from shared.agency import AgencyProfile
 from shared.config import Settings, load_agency_profile
@@ -497,7 +497,12 @@ def edit_held(
     message.text_body = links.restore_signed_links(
         text_body.replace("\r\n", "\n"), message.text_body
     )
-    message.html_body = edited_html(message.text_body, settings=settings, profile=profile)
+    message.html_body = edited_html(
+        message.text_body,
+        settings=settings,
+        profile=profile,
+        language=language_of(message.html_body),  # the letter's own, before the edit
+    )
     message.edited_by = acting.email
     message.edited_by_name = acting.name[:200] or None
     return shown(message)

@@ -38,13 +38,15 @@ FILENAME = "reports.ics"
 
 @dataclass(frozen=True)
 class ReportEvent:
-    """One report's entry: its due date, what it says and, for the partner, its form's link."""
+    """One report's entry: its due date, what it says and, for the partner, its form's link;
+    ``alarm`` is what the reminder a week before says, in the reader's language."""
 
     report_id: uuid.UUID
     due_date: date
     summary: str
     description: str
     url: str = ""
+    alarm: str = ""
 
 
 def uid(report_id: uuid.UUID, public_base_url: str) -> str:
@@ -107,7 +109,7 @@ def render(
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("trigger", -ALARM_BEFORE)
-        alarm.add("description", f"In a week: {event.summary}")
+        alarm.add("description", event.alarm or f"In a week: {event.summary}")
         entry.add_component(alarm)
         calendar.add_component(entry)
     text: bytes = calendar.to_ical()

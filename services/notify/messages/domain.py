@@ -464,6 +464,7 @@ def report_event(
         summary=summary,
         description="\n".join(lines),
         url=url,
+        alarm=words.gettext("In a week: %(summary)s") % {"summary": summary},
     )
 
 
@@ -517,6 +518,8 @@ def alliance_changed(
                 alliance_id=payload["alliance_id"],
                 reference=payload["reference"],
                 organization=payload["partner_name"],
+                # The partner's contact reads it in their language; the liaison's copy, English.
+                language=person.get("language", "en") if role == "contact" else "en",
             )
         )
     return [message_id for message_id in created if message_id is not None]
@@ -677,6 +680,7 @@ def report_reviewed(
                 form_url=payload.get("report_url") or "",
                 settings=settings,
                 agency=profile.name,
+                language=payload["contact"].get("language", "en") if role == "contact" else "en",
             )
             return report_calendar(session, [entry], settings, profile)
 

@@ -4,6 +4,7 @@ every message says of the agency."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -15,7 +16,7 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from shared.agency import AgencyProfile
-from shared.config import Settings
+from shared.config import MAIL_SIGNATURES, Settings
 from shared.i18n import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS
 
 
@@ -74,6 +75,13 @@ TRANSLATED: frozenset[str] = frozenset(
         "report_submitted_receipt",
         "report_accepted",
         "report_revision_requested",
+        "report_link",
+        "evaluation_shared",
+        "alliance_term_calendar",
+        "alliance_renewed",
+        "alliance_concluded",
+        "alliance_terminated",
+        "alliance_ambassador",
     }
 )
 
@@ -112,6 +120,13 @@ def render(
     """
     language = language if template in TRANSLATED else DEFAULT_LANGUAGE
     environment = templates(language)
+    if context.get("signature"):
+        context = {
+            **context,
+            "signature": signature_in(
+                context["signature"], agency=context["agency"], language=language
+            ),
+        }
     subject = environment.get_template(f"{template}.subject.txt").render(context).strip()
     text = environment.get_template(f"{template}.txt").render(context)
     html = environment.get_template(f"{template}.html").render(context)
@@ -122,11 +137,40 @@ def render(
     return " ".join(subject.split()), text, INLINER.inline(html)
 
 
-def edited_html(text_body: str, *, settings: Settings, profile: AgencyProfile) -> str:
+def signature_in(signature: str, *, agency: str, language: str) -> str:
+    """``signature`` in ``language`` when it is the profile's own (``MAIL_SIGNATURES``: the
+    program's words, marked for translation in shared/i18n_messages.py); one the agency wrote
+    (``MAIL_SIGNATURE``) stays as written."""
+    for template in MAIL_SIGNATURES.values():
+        if signature == template.format(agency=agency):
+            words = catalog(language)
+            return "\n".join(
+                words.gettext(line).format(agency=agency) for line in template.splitlines()
+            )
+    return signature
+
+
+def edited_html(
+    text_body: str, *, settings: Settings, profile: AgencyProfile, language: str = DEFAULT_LANGUAGE
+) -> str:
     """The HTML part of a held message a staff member rewrote: their paragraphs, escaped, in
-    the usual layout (logo, signature, inlined CSS). The text's own signature block (after
-    "-- ") is left to the layout, which signs every message."""
+    the usual layout (logo, signature, inlined CSS) in the message's ``language``
+    (``language_of`` its first HTML part). The text's own signature block (after "-- ") is
+    left to the layout, which signs every message."""
     body = text_body.replace("\r\n", "\n").partition("\n-- \n")[0]
     paragraphs = [p.strip("\n") for p in body.split("\n\n") if p.strip()]
     context = {**branding(settings, profile), "paragraphs": paragraphs}
-    return INLINER.inline(TEMPLATES.get_template("_edited.html").render(context))
+    if context.get("signature"):
+        context["signature"] = signature_in(
+            context["signature"], agency=context["agency"], language=language
+        )
+    return INLINER.inline(templates(language).get_template("_edited.html").render(context))
+
+
+_HTML_LANGUAGE = re.compile(r'<html\b[^>]*\blang="([a-z]{2})"')
+
+
+def language_of(html_body: str | None) -> str:
+    """The language a rendered message is in, as its HTML part says (``<html lang="es">``)."""
+    found = _HTML_LANGUAGE.search(html_body or "")
+    return found.group(1) if found and found.group(1) in LANGUAGES else DEFAULT_LANGUAGE

@@ -51,5 +51,6 @@ def link_resent(
         alliance_id=payload["alliance_id"],
         reference=payload["reference"],
         organization=payload["partner_name"],
+        language=contact.get("language", "en"),
     )
     return [message_id] if message_id is not None else []

@@ -53,8 +53,9 @@ def reference(proposal_id: uuid.UUID) -> str:
     return f"AP-2026-{proposal_id.int % 100000:05d}"
 
 
-def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
-    """Review declined the proposal: its message waits in notify, held. Returns its id."""
+def declined(proposal_id: uuid.UUID, *, organization_name: str, language: str = "en") -> uuid.UUID:
+    """Review declined the proposal: its message waits in notify, held (in the contact's
+    ``language``). Returns its id."""
     proposal_declined(
         event=new_event(
             "proposal.declined",
@@ -68,6 +69,7 @@ def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
                 "contact_name": "Dana Smith",
                 "contact_email": "dana@example.org",
                 "organization_name": organization_name,
+                "contact_language": language,
             },
         ).to_message()
     )
@@ -77,9 +79,9 @@ def declined(proposal_id: uuid.UUID, *, organization_name: str) -> uuid.UUID:
         ).one()
 
 
-def a_held_decision(name: str) -> tuple[uuid.UUID, uuid.UUID]:
+def a_held_decision(name: str, *, language: str = "en") -> tuple[uuid.UUID, uuid.UUID]:
     proposal_id = arrives(name)
-    return proposal_id, declined(proposal_id, organization_name=name)
+    return proposal_id, declined(proposal_id, organization_name=name, language=language)
 
 
 def copies_of(message_id: uuid.UUID) -> int:

@@ -183,6 +183,30 @@ def test_a_releaser_edits_releases_and_holds_back_with_their_name_on_it():
     assert stored(held)[0::4] == ("held", None)
 
 
+def test_a_letter_edited_keeps_the_language_it_was_written_in():
+    """A held letter to a contact who reads Spanish, rewritten by staff: its HTML part stays
+    in Spanish (the layout's words and the signature), an English one in English."""
+    _, spanish = a_held_decision(ROOFERS, language="es")
+    _, english = a_held_decision("Bakers Guild")
+    with database.transaction() as session:
+        for held in (spanish, english):
+            domain.edit_held(
+                session,
+                REVIEWER,
+                message_id=held,
+                subject="Su propuesta",
+                text_body="Estimada Dana:\n\nGracias.\n",
+                **looks(),
+            )
+    with database.transaction() as session:
+        rewritten = session.get(Message, spanish).html_body
+        kept = session.get(Message, english).html_body
+    assert '<html lang="es">' in rewritten
+    assert "Estimada Dana:" in rewritten
+    assert "Programa de Alianzas" in rewritten  # the signature, in Spanish
+    assert '<html lang="en">' in kept
+
+
 def test_an_edit_is_refused_when_the_message_is_gone_sent_or_blank():
     _, held = a_held_decision(ROOFERS)
     before = stored(held)
