@@ -468,7 +468,7 @@ def demo(proposals: int, seed: int, limit: int, wait: int) -> None:
         history = program.report_history(
             today=today, liaisons=people, progress=bar("reporting three years"), seed=seed
         )
-        joined = program.roundtables(today=today, coordinator=coordinator, seed=seed)
+        roundtable_work = program.roundtables(today=today, coordinator=coordinator, seed=seed)
         queued = program.new_proposals(profile, count=proposals, seed=seed)
     except ProgrammingError:
         raise click.ClickException(
@@ -485,8 +485,8 @@ def demo(proposals: int, seed: int, limit: int, wait: int) -> None:
     click.echo(
         f"[alliance] demo loaded in {took:.0f} s: {len(imported.alliance_ids)} of the "
         f"{built.alliances} alliances in {kept} imported now ({signed} active or Ambassadors"
-        f", {len(imported.plan.unchanged)} already here), reports {history}, {joined} "
-        f"roundtable memberships, {queued} new proposals"
+        f", {len(imported.plan.unchanged)} already here), reports {history}, "
+        f"{roundtable_work}, {queued} new proposals"
     )
     click.echo(
         f"[alliance] sign in as {built.people[0].email} (every office) or a region's or "

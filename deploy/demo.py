@@ -11,7 +11,7 @@ Everything goes in the way the agency's own work would, never by writing rows:
    late, some still overdue, some revised after a liaison asked, most accepted; this history
    is not announced (no e-mail about the past), while the deadlines from today on are the
    running system's;
-4. roundtables and their members through review's functions;
+4. roundtables, their members, meetings and products through review's functions;
 5. new proposals waiting in the queue, through intake's function (their receipts and alerts go
    out as any proposal's do).
 
@@ -548,8 +548,67 @@ def report_history(
     return counts
 
 
-def roundtables(*, today: date, coordinator: Acting, seed: int = SEED) -> int:
-    """A few roundtables (one with a workgroup) and their members; how many memberships."""
+# What each demo roundtable talked about and made together: (meeting topics, products as
+# (kind, title)); a product of each roundtable but the first is kept off the public directory.
+ROUNDTABLE_WORK: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+    "Construction Roundtable": (
+        ("Struck-by hazards in work zones", "Trenching season: what inspections found"),
+        (
+            ("fact_sheet", "Trench Safety: Protective Systems at a Glance"),
+            ("toolbox_talk", "Five Minutes on Struck-By Hazards"),
+            ("webinar", "Work Zone Safety for Small Contractors"),
+        ),
+    ),
+    "Heat Illness Prevention Roundtable": (
+        ("Water, rest, shade: what worked last summer", "Acclimatizing new and returning workers"),
+        (
+            ("toolbox_talk", "Heat Stress: Know the Signs"),
+            ("translation", "Estrés por calor: conozca las señales (Spanish)"),
+            ("fact_sheet", "Planning for a Heat Wave"),
+        ),
+    ),
+    "Warehousing and Logistics Roundtable": (
+        ("Forklift near misses", "Ergonomics at the packing line"),
+        (
+            ("fact_sheet", "Powered Industrial Trucks: Pre-Shift Checks"),
+            ("webinar", "Lifting Less: Ergonomics in Distribution Centers"),
+        ),
+    ),
+    "Health Care Roundtable": (
+        ("Workplace violence prevention plans", "Safe patient handling equipment"),
+        (
+            ("fact_sheet", "Preventing Workplace Violence in Health Care"),
+            ("other", "Safe Patient Handling Self-Assessment Checklist"),
+        ),
+    ),
+    "Fall Protection Workgroup": (
+        ("Planning the stand-down", "Ladder safety for roofers"),
+        (
+            ("toolbox_talk", "Fall Protection Stand-Down Toolbox Talk"),
+            ("translation", "Protección contra caídas: charla de seguridad (Spanish)"),
+        ),
+    ),
+}
+
+
+@dataclass
+class RoundtableWork:
+    """What the demo's roundtables hold: memberships, meetings and products."""
+
+    memberships: int = 0
+    meetings: int = 0
+    products: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.memberships} roundtable memberships, {self.meetings} roundtable meetings "
+            f"and {self.products} products"
+        )
+
+
+def roundtables(*, today: date, coordinator: Acting, seed: int = SEED) -> RoundtableWork:
+    """A few roundtables (one with a workgroup), their members, a couple of meetings each and
+    the products they made together, all through review's roundtable functions."""
     from sqlalchemy import select
 
     from services.review.alliances.models import Alliance, Roundtable
@@ -558,10 +617,11 @@ def roundtables(*, today: date, coordinator: Acting, seed: int = SEED) -> int:
 
     rng = _random(seed)
     started = today - timedelta(days=700)
+    work = RoundtableWork()
     with database.transaction() as session:
         existing = set(session.scalars(select(Roundtable.name)))
         if "Construction Roundtable" in existing:
-            return 0
+            return work
         made = [
             tables.create_roundtable(
                 session, name=name, starts_on=started, description=text, acting=coordinator
@@ -590,7 +650,6 @@ def roundtables(*, today: date, coordinator: Acting, seed: int = SEED) -> int:
                 .order_by(Alliance.reference)
             )
         )
-        joined = 0
         for table in made:
             for alliance in rng.sample(joinable, min(len(joinable), rng.randint(6, 14))):
                 assert alliance.signing_date is not None
@@ -602,8 +661,41 @@ def roundtables(*, today: date, coordinator: Acting, seed: int = SEED) -> int:
                     acting=coordinator,
                     today=today,
                 )
-                joined += 1
-        return joined
+                work.memberships += 1
+        for number, table in enumerate(made):
+            topics, products = ROUNDTABLE_WORK[table.name]
+            members = [
+                m.alliance.partner_name for m in tables.memberships(session, roundtable_id=table.id)
+            ]
+            for index, topic in enumerate(topics):
+                # One meeting in each of the two years it has run, the later one recent.
+                held_on = today - timedelta(days=rng.randint(20, 300) + (1 - index) * 360)
+                tables.record_meeting(
+                    session,
+                    roundtable_id=table.id,
+                    held_on=held_on,
+                    topic=topic,
+                    summary="The members compared what they do about it and agreed on next steps.",
+                    attendees="; ".join(rng.sample(members, min(len(members), 4))),
+                    acting=coordinator,
+                    today=today,
+                )
+                work.meetings += 1
+            for index, (kind, title) in enumerate(products):
+                tables.record_product(
+                    session,
+                    roundtable_id=table.id,
+                    kind=kind,
+                    title=title,
+                    description=f"Made together by the members of the {table.name}.",
+                    url=f"https://{DEMO_DOMAIN}/roundtables/{_slug(title)}",
+                    published_on=today - timedelta(days=rng.randint(10, 600)),
+                    public=not (number and index == len(products) - 1),
+                    acting=coordinator,
+                    today=today,
+                )
+                work.products += 1
+        return work
 
 
 def new_proposals(profile: AgencyProfile, *, count: int, seed: int = SEED) -> int:

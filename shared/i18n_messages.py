@@ -130,6 +130,28 @@ LISTS: tuple[str, ...] = (
     N_("Revision requested"),
     N_("Accepted"),
     N_("Cancelled"),
+    # What a roundtable made, on the public directory (review's roundtables PRODUCT_KINDS).
+    N_("Fact sheet"),
+    N_("Toolbox talk"),
+    N_("Webinar"),
+    N_("Translation"),
+    N_("Other"),
+    # The annual evaluation's fundamental requirements and ratings, as the partner's e-mail
+    # shows them (services/reporting/evaluations/domain.py REQUIREMENTS, RATINGS).
+    N_("The implementation team meets regularly"),
+    N_("The work plan is kept current"),
+    N_("Reports are submitted on time"),
+    N_("Outreach and communication goals are advanced"),
+    N_("Training and education goals are advanced"),
+    N_("Products are reviewed by the agency before release"),
+    N_("Meets"),
+    N_("Meets in part"),
+    N_("Did not meet"),
+    N_("Not applicable"),
+    # The profile's signature closing every message (shared/config/mail.py MAIL_SIGNATURES).
+    N_("The {agency} Alliance Program team"),
+    N_("Consultation, Education and Training Division"),
+    N_("U.S. Department of Labor"),
 )
 
 MESSAGES: tuple[str, ...] = (
@@ -160,6 +182,9 @@ MESSAGES: tuple[str, ...] = (
     N_("Too many requests"),
     N_("Link expired"),
     N_("Office level"),
+    # The government a site belongs to, in the banner (AGENCY_GOVERNMENT's defaults).
+    N_("the United States government"),
+    N_("the State of Michigan"),
     N_("Lead division"),
     N_("Choose one of the offices listed."),
     N_("annual"),

@@ -90,6 +90,13 @@ SECTIONS: tuple[Section, ...] = (
         (("review", "/staff/alliances"),),
     ),
     Section(
+        # The roundtables and workgroups, their members, meetings and products: any staff
+        # member reads them, the Coordinator keeps them.
+        "Roundtables",
+        (Destination("review", "/staff/roundtables"),),
+        (("review", "/staff/roundtables"),),
+    ),
+    Section(
         "Reports",
         # The work list (the domain's rule: liaisons and the Coordinator); the Coordinator's
         # program figures are one link away on it. Anyone reaches an alliance's reports from

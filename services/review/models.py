@@ -26,6 +26,7 @@ from services.review.queue.models import (
     ReviewComment,
     ScoringConfig,
 )
+from services.review.roundtables.models import RoundtableMeeting, RoundtableProduct
 from services.review.staff.models import StaffUser
 
 __all__ = [
@@ -44,7 +45,9 @@ __all__ = [
     "RejectedEvent",
     "ReviewComment",
     "Roundtable",
+    "RoundtableMeeting",
     "RoundtableMembership",
+    "RoundtableProduct",
     "ScoringConfig",
     "StaffConflict",
     "StaffUser",

@@ -173,7 +173,7 @@ def intake(clean_databases: Any, redis_client: Any) -> Service:
     return service
 
 
-# -- review: staff; proposals in the queue, a signed alliance, a roundtable --------------------
+# -- review: staff; proposals in the queue, a signed alliance, a roundtable and its work ---------
 
 
 @pytest.fixture
@@ -223,6 +223,16 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
         f"/api/v1/roundtables/{roundtable['id']}/memberships",
         {"alliance_id": alliance_id, "joined_on": today},
     )
+    roundtable_meeting = seed(
+        "POST",
+        f"/api/v1/roundtables/{roundtable['id']}/meetings",
+        {"held_on": today, "topic": "Fall protection"},
+    )
+    product = seed(
+        "POST",
+        f"/api/v1/roundtables/{roundtable['id']}/products",
+        {"kind": "fact_sheet", "title": "Ladders", "published_on": today},
+    )
     seed("POST", f"/api/v1/proposals/{claimed}/assignment", {"reviewer_id": str(cora.id)})
     seed("POST", f"/api/v1/proposals/{claimed}/comments", {"body": "Good reach."})
     declined = {"kind": "declined", "details": {"reason": "Not this year."}}
@@ -237,6 +247,8 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
         f"/api/v1/alliances/{alliance_id}/documents",
         "/api/v1/roundtables",
         f"/api/v1/roundtables/{roundtable['id']}/memberships",
+        f"/api/v1/roundtables/{roundtable['id']}/meetings",
+        f"/api/v1/roundtables/{roundtable['id']}/products",
         "/api/v1/staff",
         "/api/v1/directory",
     ):
@@ -258,6 +270,8 @@ def review(clean_databases: Any, redis_client: Any) -> Service:
                 "membership_id": membership["id"],
                 "alliance_id": alliance_id,
                 "parent_id": roundtable["id"],
+                "meeting_id": roundtable_meeting["id"],
+                "product_id": product["id"],
             },
             {"reviewer_id": cora.id, "liaison_id": lee_id, "user_id": rae_id},
         ],

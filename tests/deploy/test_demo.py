@@ -1,7 +1,8 @@
 """The demo's program (deploy/demo.py): the OSHA slide's 71 national and 278 regional and
 area-office alliances (a State Plan's divisions at MIOSHA's scale), the same every time; its
 own CSV file imports cleanly into an empty system, which then holds its alliances and their
-report schedules; importing it twice changes nothing."""
+report schedules; importing it twice changes nothing. Its roundtables meet and publish
+products through review's roundtable functions."""
 
 from __future__ import annotations
 
@@ -19,11 +20,15 @@ from services.reporting.worker import database as reporting_database
 from services.review.alliances.models import Alliance
 from services.review.base import OutboxEvent
 from services.review.imports import domain as importing
+from services.review.roundtables import domain as tables
+from services.review.roundtables.models import RoundtableMeeting, RoundtableProduct
 from services.review.worker import database as review_database
 from services.review.worker import outbox
 from shared.config import load_agency_profile
 from shared.events import parse_event
 from tests.reporting.factories import run_reporting_task
+from tests.review.factories import signed_alliance
+from tests.shared.factories import COORDINATOR
 
 pytestmark = pytest.mark.integration
 
@@ -119,3 +124,20 @@ def test_the_state_plan_demo_file_reproduces_its_alliances_and_report_schedules(
     assert scheduled == len(signed) >= 45
     # A quarterly and an annual calendar for every signed alliance, from its signing date.
     assert min(per_alliance.values()) >= 4
+
+
+@pytest.mark.usefixtures("clean_databases", "redis_client")
+def test_the_demo_s_roundtables_meet_and_publish_through_review_s_functions() -> None:
+    for name in ("Lansing Roofers", "Detroit Glaziers"):
+        signed_alliance(name, signing_date=date(2023, 3, 1))
+    work = demo.roundtables(today=TODAY, coordinator=COORDINATOR)
+    assert (work.memberships, work.meetings, work.products) == (10, 10, 12)
+    with review_database.transaction() as session:
+        held = [m.held_on for m in session.scalars(select(RoundtableMeeting))]
+        products = list(session.scalars(select(RoundtableProduct)))
+        public = [p.title for p, _ in tables.public_products(session)]
+    assert all(day <= TODAY for day in held)
+    assert len(public) == 8  # a product of each roundtable but the first is not listed
+    assert {p.kind for p in products} == set(tables.PRODUCT_KINDS)
+    # Loaded twice, nothing more.
+    assert demo.roundtables(today=TODAY, coordinator=COORDINATOR).products == 0

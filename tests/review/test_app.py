@@ -173,6 +173,35 @@ EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/api/v1/roundtables/<uuid:roundtable_id>/memberships/<uuid:membership_id>", "PATCH"): (
         COORDINATOR
     ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/meetings", "GET"): ANY_STAFF,
+    ("/api/v1/roundtables/<uuid:roundtable_id>/meetings", "POST"): COORDINATOR,
+    ("/api/v1/roundtables/<uuid:roundtable_id>/meetings/<uuid:meeting_id>", "DELETE"): (
+        COORDINATOR
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/products", "GET"): ANY_STAFF,
+    ("/api/v1/roundtables/<uuid:roundtable_id>/products", "POST"): COORDINATOR,
+    ("/api/v1/roundtables/<uuid:roundtable_id>/products/<uuid:product_id>", "PATCH"): COORDINATOR,
+    ("/api/v1/roundtables/<uuid:roundtable_id>/products/<uuid:product_id>", "DELETE"): (
+        COORDINATOR
+    ),
+    # Roundtables: staff pages (services/review/roundtables/views.py); the Coordinator keeps them.
+    ("/staff/roundtables", "GET"): ANY_STAFF,
+    ("/staff/roundtables", "POST"): COORDINATOR,
+    ("/staff/roundtables/<uuid:roundtable_id>", "GET"): ANY_STAFF,
+    ("/staff/roundtables/<uuid:roundtable_id>/workgroups", "POST"): COORDINATOR,
+    ("/staff/roundtables/<uuid:roundtable_id>/members", "POST"): COORDINATOR,
+    (
+        "/staff/roundtables/<uuid:roundtable_id>/members/<uuid:membership_id>/departure",
+        "POST",
+    ): COORDINATOR,
+    ("/staff/roundtables/<uuid:roundtable_id>/meetings", "POST"): COORDINATOR,
+    ("/staff/roundtables/<uuid:roundtable_id>/products", "POST"): COORDINATOR,
+    ("/staff/roundtables/<uuid:roundtable_id>/products/<uuid:product_id>/listing", "POST"): (
+        COORDINATOR
+    ),
+    ("/staff/roundtables/<uuid:roundtable_id>/products/<uuid:product_id>/removal", "POST"): (
+        COORDINATOR
+    ),
 }
 
 IDENTITIES = ("anonymous", "reviewer", "liaison", "coordinator")
@@ -374,6 +403,25 @@ def _membership(coordinator: Any, token: str) -> tuple[str, Any]:
     return f"{url}/{made(coordinator, token, url, joined)}", {"left_on": agency_today().isoformat()}
 
 
+def _roundtable_meeting(coordinator: Any, token: str) -> tuple[str, Any]:
+    url = f"/api/v1/roundtables/{_roundtable(coordinator, token)}/meetings"
+    body = {"held_on": agency_today().isoformat(), "topic": "Heat plans"}
+    return f"{url}/{made(coordinator, token, url, body)}", None
+
+
+PRODUCT = {
+    "kind": "fact_sheet",
+    "title": "Trench safety at a glance",
+    "url": "https://example.org/trench.pdf",
+    "published_on": "2026-02-01",
+}
+
+
+def _product(coordinator: Any, token: str) -> str:
+    url = f"/api/v1/roundtables/{_roundtable(coordinator, token)}/products"
+    return f"{url}/{made(coordinator, token, url, PRODUCT)}"
+
+
 def _renewal() -> tuple[str, Any]:
     signed = agency_today() - timedelta(days=3 * 365)
     alliance_id = signed_alliance(
@@ -506,6 +554,23 @@ WRITES: dict[tuple[str, str], Build] = {
     ),
     ("/api/v1/roundtables/<uuid:roundtable_id>/memberships/<uuid:membership_id>", "PATCH"): (
         lambda who, c, t: _membership(c, t)
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/meetings", "POST"): lambda who, c, t: (
+        f"/api/v1/roundtables/{_roundtable(c, t)}/meetings",
+        {"held_on": agency_today().isoformat(), "topic": "Heat plans", "attendees": "Roofers"},
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/meetings/<uuid:meeting_id>", "DELETE"): (
+        lambda who, c, t: _roundtable_meeting(c, t)
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/products", "POST"): lambda who, c, t: (
+        f"/api/v1/roundtables/{_roundtable(c, t)}/products",
+        PRODUCT,
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/products/<uuid:product_id>", "PATCH"): (
+        lambda who, c, t: (_product(c, t), {"public": False})
+    ),
+    ("/api/v1/roundtables/<uuid:roundtable_id>/products/<uuid:product_id>", "DELETE"): (
+        lambda who, c, t: (_product(c, t), None)
     ),
 }
 # Writes of the API not above, and why: one's own password (it would change the password the

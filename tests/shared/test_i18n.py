@@ -88,7 +88,7 @@ def test_a_page_made_for_a_spanish_reader_is_in_spanish(redis_client) -> None:
         page = render_template("layout.html", page_title="x")
     assert '<html lang="es">' in page
     assert "Saltar al contenido principal" in page
-    assert "Un sitio web oficial de" in page
+    assert "Un sitio web oficial del Estado de Michigan" in page  # the government, in Spanish
     with app.test_request_context("/apply"):
         page = render_template("layout.html", page_title="x")
     assert '<html lang="en">' in page
@@ -160,6 +160,7 @@ def test_the_lists_marked_for_translation_are_the_lists_the_code_holds() -> None
     from services.reporting.reports.content import FIELDS, SECTIONS
     from services.reporting.reports.submission import PERIOD_WORDS
     from services.reporting.submissions.forms import NARRATIVE_PARTS, ROW_NAMES
+    from services.review.roundtables.domain import PRODUCT_KINDS
     from shared import agency
     from shared.i18n_messages import LISTS
     from shared.proposal import PROPOSAL_FIELD_LABELS
@@ -181,5 +182,6 @@ def test_the_lists_marked_for_translation_are_the_lists_the_code_holds() -> None
         *NARRATIVE_PARTS.values(),
         *PERIOD_WORDS.values(),
         *STATUS_LABELS.values(),
+        *PRODUCT_KINDS.values(),
     ]
     assert [label for label in held if label not in LISTS] == []

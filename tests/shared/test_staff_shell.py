@@ -66,6 +66,7 @@ EXPECTED_ITEMS = {
         ("Queue", "/review/staff/queue"),
         ("Decisions", "/review/staff/decisions"),
         ("Alliances", "/review/staff/alliances"),
+        ("Roundtables", "/review/staff/roundtables"),
         ("Reports", "/reporting/staff/reports"),
         ("Messages", "/notify/staff/messages"),
         ("Webhooks", "/notify/staff/webhooks"),
@@ -77,6 +78,7 @@ EXPECTED_ITEMS = {
         ("Queue", "/review/staff/queue"),
         ("Decisions", "/review/staff/decisions"),
         ("Alliances", "/review/staff/alliances"),
+        ("Roundtables", "/review/staff/roundtables"),
         ("Messages", "/notify/staff/messages"),
         ("Public directory", "/review/directory"),
         ("Settings", "/review/staff/me"),
@@ -84,6 +86,7 @@ EXPECTED_ITEMS = {
     "liaison": [
         ("Queue", "/review/staff/queue"),
         ("Alliances", "/review/staff/alliances"),
+        ("Roundtables", "/review/staff/roundtables"),
         ("Reports", "/reporting/staff/reports"),
         ("Messages", "/notify/staff/log"),
         ("Public directory", "/review/directory"),
@@ -273,6 +276,7 @@ def test_each_section_is_marked_current_on_its_pages(gateway):
     for path, current in (
         ("/review/staff/decisions", "Decisions"),
         ("/review/staff/alliances", "Alliances"),
+        ("/review/staff/roundtables", "Roundtables"),
         ("/review/staff/people", "Staff"),
         ("/review/staff/scoring", "Settings"),
         ("/reporting/staff/dashboard", "Reports"),

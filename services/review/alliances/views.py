@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -49,7 +49,7 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
-from services.review.forms import form_input
+from services.review.forms import Failure, form_input
 from services.review.worker import database, outbox
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS
 from shared.config import load_agency_profile, load_settings
@@ -135,38 +135,6 @@ def history_changes(changes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         label = HISTORY_FIELDS.get(name, name.replace("_", " ").capitalize())
         described.append((label, history_value(name, before), history_value(name, after)))
     return described
-
-
-@dataclass
-class Failure:
-    """The form that was refused: its prefix, errors by field, and what was sent."""
-
-    prefix: str
-    labels: Mapping[str, str]
-    errors: dict[str, list[str]]
-    status: int
-    values: Mapping[str, str] = field(default_factory=dict)
-
-    def element_id(self, name: str) -> str:
-        if name not in self.labels:  # about the form as a whole
-            return f"{self.prefix}-problem"
-        return f"{self.prefix}-{name.replace('_', '-')}"
-
-    def by_element(self) -> dict[str, list[str]]:
-        shown: dict[str, list[str]] = {}
-        for name, messages in self.errors.items():
-            shown.setdefault(self.element_id(name), []).extend(messages)
-        return shown
-
-    def summary(self) -> list[tuple[str, str, str]]:
-        """(element id, label, message) for ui.error_summary, in the form's order."""
-        known = [n for n in self.labels if n in self.errors]
-        other = [n for n in self.errors if n not in self.labels]
-        return [
-            (self.element_id(name), self.labels.get(name, ""), message)
-            for name in (*other, *known)
-            for message in self.errors[name]
-        ]
 
 
 # -- the list ---------------------------------------------------------------------------------
@@ -301,9 +269,7 @@ def _submit(alliance_id: uuid.UUID, form: Form) -> Any:
         message = form.act(session, acting, alliance_id, form_input(form.schema()))
     except (Invalid, Conflict) as err:
         session.rollback()  # the page shows the alliance as it was; nothing is stored
-        values = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        failure = Failure(form.prefix, form.labels, err.errors, err.status, values)
-        return _page(session, alliance_id, failure)
+        return _page(session, alliance_id, Failure.of(form.prefix, form.labels, err))
     flash(message, "success")
     return redirect(
         url_for("alliances.alliance_page", alliance_id=alliance_id) + f"#{form.anchor}", code=303

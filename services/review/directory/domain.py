@@ -1,5 +1,6 @@
-"""The public directory: active alliances and Ambassadors, and the roundtables they are in.
-An approved alliance awaiting its signing is not listed until its signing is recorded.
+"""The public directory: active alliances and Ambassadors, the roundtables they are in, and
+the products the roundtables made together. An approved alliance awaiting its signing is not
+listed until its signing is recorded.
 
 Recognition is one reason partners join, so anyone may read it (no sign-in). It shows only
 what the agency publishes about an alliance: the partner's name and website, its goals
@@ -9,6 +10,10 @@ no contact or liaison names, e-mails or phones, no addresses, no internal commen
 references or reasons. The answer names each public field (``directory.schemas``) and the
 alliance's goals and website are copied field by field, never passed through, so a new
 column on an alliance cannot leak by accident.
+
+A roundtable's product is listed while the Coordinator says it is public (``public``): its
+title, kind, description, link, the day it was published and the roundtable's name; never who
+recorded it. Products are the program's, not an office's: the office filter leaves them all.
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ from sqlalchemy.orm import Session
 
 from services.review.alliances.domain import ambassador_since
 from services.review.alliances.models import Alliance, AllianceTerm, Roundtable
-from services.review.roundtables.domain import current_memberships, is_current
+from services.review.roundtables.domain import (
+    PRODUCT_KINDS,
+    current_memberships,
+    is_current,
+    public_products,
+)
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS, AgencyProfile
 from shared.config import load_agency_profile
 from shared.domain import Invalid
@@ -90,11 +100,27 @@ class ListedRoundtable:
 
 
 @dataclass(frozen=True)
+class ListedProduct:
+    """A product a roundtable made, as the public reads it."""
+
+    id: uuid.UUID
+    kind: str
+    kind_label: str
+    title: str
+    description: str
+    url: str  # a plain web address, or nothing
+    published_on: date
+    roundtable_id: uuid.UUID
+    roundtable_name: str  # a workgroup's follows its roundtable's, as for alliances
+
+
+@dataclass(frozen=True)
 class Directory:
     as_of: date
     division_heading: str
     alliances: list[ListedAlliance]
     roundtables: list[ListedRoundtable]
+    products: list[ListedProduct]
     # The offices a reader may narrow the list to (those with a listed alliance, each counted
     # with those under it), when they say more than the divisions; and the one chosen.
     offices: dict[str, str]
@@ -247,11 +273,26 @@ def public_directory(
         )
         for top in tops
     ]
+    products = [
+        ListedProduct(
+            id=product.id,
+            kind=product.kind,
+            kind_label=PRODUCT_KINDS.get(product.kind, product.kind),
+            title=product.title,
+            description=product.description,
+            url=website({"website": product.url}),
+            published_on=product.published_on,
+            roundtable_id=roundtable.id,
+            roundtable_name=roundtable_name(roundtable),
+        )
+        for product, roundtable in public_products(session)
+    ]
     return Directory(
         as_of=today,
         division_heading="Office level" if profile.federal else "Lead division",
         alliances=listed,
         roundtables=listed_roundtables,
+        products=products,
         offices=offices,
         office=office,
     )

@@ -57,6 +57,20 @@ class DirectoryRoundtableOut(DirectoryWorkgroupOut):
     workgroups = fields.List(fields.Nested(DirectoryWorkgroupOut))
 
 
+class DirectoryProductOut(Schema):
+    id = fields.UUID()
+    kind = fields.String(
+        metadata={"description": "fact_sheet, toolbox_talk, webinar, translation or other."}
+    )
+    kind_label = fields.String()
+    title = fields.String()
+    description = fields.String()
+    url = fields.String(metadata={"description": "A web address, or empty."})
+    published_on = fields.Date()
+    roundtable_id = fields.UUID()
+    roundtable_name = fields.String()
+
+
 class DirectoryOut(Schema):
     as_of = fields.Date()
     division_heading = fields.String()
@@ -68,3 +82,7 @@ class DirectoryOut(Schema):
     office = fields.String(metadata={"description": "The office asked for; empty for all."})
     alliances = fields.List(fields.Nested(DirectoryAllianceOut))
     roundtables = fields.List(fields.Nested(DirectoryRoundtableOut))
+    products = fields.List(
+        fields.Nested(DirectoryProductOut),
+        metadata={"description": "What the roundtables made together, the latest first."},
+    )

@@ -1,7 +1,10 @@
-"""Roundtables and workgroups, and the alliances that take part in them.
+"""Roundtables and workgroups, the alliances that take part in them, and what they make
+together: the days they met and their products (fact sheets, toolbox talks, webinars,
+translations), which the public directory lists.
 
-domain.py (only the Coordinator keeps them), schemas.py, api.py (/api/v1/roundtables/…); no
-pages yet. Their tables are the alliances' (alliances/models.py: an alliance's memberships end
+models.py (meetings and products), domain.py (only the Coordinator keeps them), schemas.py,
+views.py (/staff/roundtables/…), api.py (/api/v1/roundtables/…). The roundtables and their
+memberships are the alliances' tables (alliances/models.py: an alliance's memberships end
 with it, and its page lists them), so this part stands on alliances and not the other way.
 This module only wires the part into review's app.
 """
@@ -14,6 +17,7 @@ from shared.api import ServiceApi
 
 
 def register(app: Flask, rest: ServiceApi) -> None:
-    from services.review.roundtables import api
+    from services.review.roundtables import api, views
 
+    app.register_blueprint(views.bp)
     rest.register_blueprint(api.bp)

@@ -177,6 +177,7 @@ def test_the_agreement_api_checks_who_is_asking(review_app):
             "title": "Safety Director",
             "email": "dana@example.org",
             "phone": "517-555-0100",
+            "language": "en",
         },
     }
     assert [g["category"] for g in page["goals"]] == [
@@ -433,6 +434,10 @@ def test_the_agreement_endpoints_are_described_in_openapi(review_app):
         "/api/v1/alliances/{alliance_id}/termination",
         "/api/v1/roundtables",
         "/api/v1/roundtables/{roundtable_id}",
+        "/api/v1/roundtables/{roundtable_id}/meetings",
+        "/api/v1/roundtables/{roundtable_id}/meetings/{meeting_id}",
         "/api/v1/roundtables/{roundtable_id}/memberships",
         "/api/v1/roundtables/{roundtable_id}/memberships/{membership_id}",
+        "/api/v1/roundtables/{roundtable_id}/products",
+        "/api/v1/roundtables/{roundtable_id}/products/{product_id}",
     ]
