@@ -108,7 +108,8 @@ def test_an_overdue_report_opened_from_the_work_list_and_its_link_sent_again(
     fits(page, width)
 
     # Open the overdue report from the work list.
-    period = f"{overdue.period_start.isoformat()} to {overdue.period_end.isoformat()}"
+    start, end = overdue.period_start, overdue.period_end
+    period = f"{start:%B} {start.day}, {start.year} to {end:%B} {end.day}, {end.year}"
     page.locator("#overdue").get_by_role("link", name=f"Quarterly, {period}").click()
     page.wait_for_load_state()
     assert page.get_by_role("heading", name="Quarterly report of Michigan Roofing").is_visible()

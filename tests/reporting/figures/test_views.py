@@ -619,7 +619,8 @@ def test_due_in_the_next_30_days_counts_from_today_to_30_days_on_not_submitted(d
     expected = {"today", "in_30", "revision", "safe_soon"}
     assert linked(table) == {str(due[key].id) for key in expected}
     assert "4 reports match: due in the next 30 days." in html
-    assert f"due from today to {(today() + timedelta(days=30)).isoformat()}" in html
+    until = today() + timedelta(days=30)
+    assert f"due from today to {until:%B} {until.day}, {until.year}" in html
     assert 'id="overdue"' not in html  # the view shows one table
     # The labelled fields keep what was asked.
     assert '<label class="usa-label" for="filter-view">Show</label>' in html

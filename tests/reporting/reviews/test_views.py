@@ -342,7 +342,7 @@ def test_the_form_shows_the_due_date_a_revision_would_give(
     report = submitted_due(monkeypatch, date(2027, 1, 30))
     html = staff_client(acting_as(LIAISON)).get(f"/staff/reports/{report.id}").text
     assert 'name="due_date"' in html
-    assert "Leave it empty for 2027-01-30" in html
+    assert "Leave it empty for January 30, 2027" in html
 
 
 def test_the_liaison_may_choose_a_later_date_on_the_form(
