@@ -106,7 +106,7 @@ def test_the_liaison_prints_a_tagged_pdf_of_the_submitted_report(report, monkeyp
     for expected in (
         f"Quarterly report of {ROOFERS}",
         "Implementation team meetings",
-        "2026-02-10",
+        "February 10, 2026",
         "Spring roofing safety day <b>& ladders</b>",  # typed text, as typed
         "Lansing",
         "Reached 85 roofers in Lansing.",

@@ -143,7 +143,7 @@ def test_a_meeting_is_recorded_with_its_topic_and_who_attended(report, reporting
     ]
     shown = " ".join(reporting_client.get(url).get_data(as_text=True).split())
     assert (
-        "Meeting date: 2026-02-10; Topic: Planning the spring safety day; Who attended: "
+        "Meeting date: February 10, 2026; Topic: Planning the spring safety day; Who attended: "
         "Dana Smith (Roofers Association), Lee Park (agency liaison)"
     ) in shown
 
@@ -166,7 +166,9 @@ def test_a_report_stored_before_topic_and_attendees_still_shows(report, reportin
     page = reporting_client.get(link(report.id))
     assert page.status_code == 200
     shown = " ".join(page.get_data(as_text=True).split())
-    assert "Meeting date: 2026-02-10; Topic: not recorded; Who attended: not recorded" in shown
+    assert (
+        "Meeting date: February 10, 2026; Topic: not recorded; Who attended: not recorded" in shown
+    )
     assert "Posters." in shown
     pdf = reporting_client.get(f"{link(report.id)}/report.pdf")
     assert pdf.status_code == 200
