@@ -81,7 +81,10 @@ demo: $(VENV)/.run-installed
 
 # Operating-system tools the tests use: Debian's docker-compose validates docker-compose.yml
 # without a Docker engine; Debian's chromium runs the browser (accessibility) tests, which
-# drive it with Playwright (Playwright never downloads a browser here).
+# drive it with Playwright (Playwright never downloads a browser here); Debian's nginx checks
+# and runs the gateways' configurations (tests/deploy/test_gateway_nginx.py; the service the
+# package would start is stopped and disabled: the tests run their own). kubectl, which renders
+# deploy/kubernetes/, is no Debian package: without it tests/deploy/test_kubernetes.py skips.
 system-deps:
 	@command -v docker-compose >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -98,6 +101,15 @@ system-deps:
 	      (apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null)); \
 	  else \
 	    echo "[make] /usr/bin/chromium is missing: install Debian's chromium package (as root: apt-get install chromium)"; exit 1; \
+	  fi; }
+	@{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "[make] installing nginx (Debian package) for the gateway tests ..."; \
+	    (apt-get install -y -qq nginx >/dev/null 2>&1 || \
+	      (apt-get update -qq >/dev/null && apt-get install -y -qq nginx >/dev/null)); \
+	    (systemctl disable --now nginx >/dev/null 2>&1 || true); \
+	  else \
+	    echo "[make] nginx is missing: install Debian's nginx package (as root: apt-get install nginx)"; exit 1; \
 	  fi; }
 
 # Node packages the tests use (axe-core) and that 'make assets' vendors (USWDS), pinned in
