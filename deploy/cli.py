@@ -1,4 +1,6 @@
-"""``alliance``: the operator's command (run, migrate, worker, beat, web, create-coordinator)."""
+"""``alliance``: the operator's command (run, migrate, worker, beat, web, create-coordinator;
+and from deploy/operations/: config check, outbox, inbox, messages, webhooks, backup, restore,
+export)."""
 
 from __future__ import annotations
 
@@ -582,6 +584,22 @@ def import_alliances(file: Path, dry_run: bool, welcome: bool) -> None:
         )
     else:
         click.echo(f"[alliance] imported {len(result.alliance_ids)} alliances{unchanged}")
+
+
+# Running it day to day (deploy/operations/; docs/operations.md).
+from deploy.operations import backup, config_check, deliveries, events, export  # noqa: E402
+
+for _command in (
+    config_check.config,
+    events.outbox,
+    events.inbox,
+    deliveries.messages,
+    deliveries.webhooks,
+    backup.backup,
+    backup.restore,
+    export.export,
+):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ Starts the embedded PostgreSQL and Valkey unless the environment names real serv
 migrates every service's database, then runs the web gateway, one Celery worker per service
 and one beat. A process that dies is restarted; Ctrl-C stops everything, the embedded servers
 included.
+
+Every process counts its metrics into one folder, ``$VAR_DIR/metrics``
+(``PROMETHEUS_MULTIPROC_DIR``, emptied at each start), so the gateway's ``/metrics`` shows the
+whole system's; no worker or beat serves a page of its own (``METRICS_PORT=0``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +31,8 @@ from deploy.embedded import EmbeddedPostgres, EmbeddedValkey
 from deploy.running import RunState, remove_state, running_state, shown, state_path, write_state
 from shared.config import (
     DATABASE_URLS,
+    METRICS_PORT,
+    PROMETHEUS_MULTIPROC_DIR,
     REDIS_URL,
     SERVICES,
     VAR_DIR,
@@ -139,6 +146,15 @@ class Supervisor:
                 "databases from the environment: "
                 + ", ".join(database_url_variable(s) for s in SERVICES if s not in missing)
             )
+
+    def share_metrics(self, env: dict[str, str]) -> None:
+        """One folder for every process's counts, emptied (the counts of an earlier run are
+        not this one's); the web serves them all."""
+        folder = self.var_dir / "metrics"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        env[PROMETHEUS_MULTIPROC_DIR.name] = str(folder)
+        env[METRICS_PORT.name] = "0"
 
     def stop_servers(self) -> None:
         for server in (self.postgres, self.valkey):
@@ -301,6 +317,7 @@ class Supervisor:
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
         try:
+            self.share_metrics(env)
             self.start_servers(env)
             self.stall_seconds = read_settings(env).reliability.worker_stall_seconds
             say("migrating the databases ...")
@@ -347,7 +364,7 @@ class Supervisor:
         say(f"  web:        {base}  (public form {base}/apply, API {base}/api/v1/proposals)")
         say(f"  staff:      {sign_in}")
         say(f"  review API: {base}/review/api/v1/queue")
-        say(f"  health:     {base}/healthz")
+        say(f"  health:     {base}/healthz  (metrics: {base}/metrics)")
         say(f"  mail:       {mail}")
         say(f"  logs:       {self.var_dir / 'log'}")
         say(f"  servers:    {shown(state_path(self.var_dir))} (for `alliance` in another terminal)")

@@ -29,6 +29,7 @@ from redis.lock import Lock
 from shared.celery_app import create_celery
 from shared.config import load_settings
 from shared.logs import configure_logging
+from shared.metrics import BEAT_FAILURES, BEAT_SENT, serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +111,13 @@ class LeaderScheduler(PersistentScheduler):  # type: ignore[misc]  # Celery has 
         try:
             result = super().apply_async(entry, producer=producer, advance=advance, **kwargs)
         except Exception as err:
+            BEAT_FAILURES.labels(entry.name).inc()
             self.failures += 1
             self.last_error = f"{entry.name}: {err}"[:500]
             self.last_error_at = time.time()
             self._heartbeat(force=True)
             raise
+        BEAT_SENT.labels(entry.name).inc()
         self.applied[entry.name] = self.applied.get(entry.name, 0) + 1
         self.last_applied_at = time.time()
         return result
@@ -152,7 +155,15 @@ class LeaderScheduler(PersistentScheduler):  # type: ignore[misc]  # Celery has 
 
 
 def _setup_logging(**kwargs: object) -> None:
-    configure_logging(load_settings().log_level)
+    settings = load_settings()
+    configure_logging(settings.log_level, log_format=settings.log_format, service="beat")
+
+
+def _serve_metrics(**kwargs: object) -> None:
+    port = load_settings().metrics_port
+    if port:
+        serve_metrics(port, what="the beat")
 
 
 signals.setup_logging.connect(_setup_logging, weak=False)
+signals.beat_init.connect(_serve_metrics, weak=False)

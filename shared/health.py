@@ -6,6 +6,10 @@ own canary queue and watches for it to run (``alliance:canary:<service>``). A wo
 canary waited longer than ``WORKER_STALL_SECONDS`` is alive but stuck; it restarts itself (its
 supervisor or container starts it again). The leading beat writes ``alliance:health:beat``
 (shared/beat.py). ``GET /healthz`` reads all of them and the broker.
+
+``GET /readyz`` is narrower: whether this web process can serve, that is whether its own
+service's database and the broker answer now (``readiness``). A load balancer or Kubernetes
+sends it traffic while it says so.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +220,55 @@ def system_health(redis_url: str) -> tuple[bool, dict[str, Any]]:
         "services": services,
         "beat": beat,
     }
+
+
+# How long /readyz waits for each server before calling it down.
+READY_TIMEOUT_SECONDS = 2.0
+
+
+def _database_answers(url: str) -> None:
+    engine = create_engine(
+        sqlalchemy_url(url),
+        poolclass=NullPool,
+        connect_args={"connect_timeout": max(2, int(READY_TIMEOUT_SECONDS))},
+    )
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()
+
+
+def _broker_answers(url: str) -> None:
+    client = redis.Redis.from_url(
+        url, socket_timeout=READY_TIMEOUT_SECONDS, socket_connect_timeout=READY_TIMEOUT_SECONDS
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def readiness(
+    service: str, *, database_url: str, redis_url: str, timeout: float = READY_TIMEOUT_SECONDS
+) -> tuple[bool, dict[str, str]]:
+    """(ready?, a JSON-ready description): does ``service``'s database answer ``SELECT 1``, and
+    the broker a ping, both within ``timeout`` seconds (asked at once)? What is down is named
+    with the kind of error, never a traceback or a URL."""
+    checks = {"database": (_database_answers, database_url), "broker": (_broker_answers, redis_url)}
+    executor = ThreadPoolExecutor(len(checks), thread_name_prefix=f"{service}-readyz")
+    try:
+        futures = {name: executor.submit(check, url) for name, (check, url) in checks.items()}
+        wait_for(futures.values(), timeout=timeout)
+    finally:
+        executor.shutdown(wait=False)  # a check still waiting ends at its own time-out
+    states: dict[str, str] = {}
+    for name, future in futures.items():
+        if not future.done():
+            states[name] = f"down: no answer within {timeout:g} s"
+        elif future.exception() is not None:
+            states[name] = f"down: {type(future.exception()).__name__}"
+        else:
+            states[name] = "up"
+    ready = all(state == "up" for state in states.values())
+    return ready, {"status": "ready" if ready else "unavailable", "service": service, **states}

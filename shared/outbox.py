@@ -6,26 +6,44 @@ at once; a periodic relay (Celery beat) re-publishes whatever is still pending, 
 because the broker was down at commit time. Rows are locked with ``FOR UPDATE SKIP LOCKED`` so
 that the nudge and relays running side by side do not send the same row at the same moment
 (consumers are idempotent anyway: the inbox makes a repeat harmless).
+
+An operator reads a producer's outbox (``outbox_state``) and makes published events pending
+again (``replay``): ``alliance outbox show|replay SERVICE``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, Uuid, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    and_,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from shared.config import load_settings
 from shared.db import Database, UTCDateTime, after_commit, utcnow
 from shared.events import Event, queue_of, subscribers
+from shared.metrics import OUTBOX_PUBLISHED
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -119,7 +137,8 @@ class Outbox:
         if busy_since is not None and now - busy_since > NUDGE_WAIT_SECONDS:
             log.info("the broker is slow to answer; the relay will publish %d event(s)", len(ids))
             return
-        future = self._nudger().submit(self._nudge_now, ids)
+        # The request's log context (its service, its ids) goes with the publishing.
+        future = self._nudger().submit(contextvars.copy_context().run, self._nudge_now, ids)
         try:
             future.result(timeout=NUDGE_WAIT_SECONDS)
         except FutureTimeout:
@@ -195,6 +214,8 @@ class Outbox:
                 )
                 row.last_error = None
                 sent += 1
+        if sent:
+            OUTBOX_PUBLISHED.labels(self.producer).inc(sent)
         return sent
 
     def _send(self, message: dict[str, Any], *, retry: bool) -> None:
@@ -207,3 +228,90 @@ class Outbox:
                 retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
             )
             log.info("published %s %s to %s", message["type"], message["event_id"], task_name)
+
+
+# -- what an operator sees and replays (``alliance outbox show|replay``) ----------------------
+
+
+@dataclass(frozen=True)
+class OutboxState:
+    """A producer's outbox as an operator reads it: the rows waiting to be published, those
+    whose last publication failed (they wait too: the relay tries them again), and the
+    oldest waiting row's creation time (None when none waits)."""
+
+    pending: int
+    failed: int
+    oldest_pending_at: datetime | None
+    published: int
+    waiting: list[Any]  # the oldest pending rows, at most the limit asked for
+
+
+def outbox_state(
+    session: Session, model: type[OutboxEventMixin], *, limit: int = 20
+) -> OutboxState:
+    """What ``model``'s outbox holds now."""
+    table: Any = model
+    pending, failed, oldest, published = session.execute(
+        select(
+            func.count().filter(table.published_at.is_(None)),
+            func.count().filter(table.published_at.is_(None), table.last_error.is_not(None)),
+            func.min(table.created_at).filter(table.published_at.is_(None)),
+            func.count().filter(table.published_at.is_not(None)),
+        ).select_from(table)
+    ).one()
+    waiting = list(
+        session.scalars(
+            select(table).where(table.published_at.is_(None)).order_by(table.id).limit(limit)
+        )
+    )
+    return OutboxState(int(pending), int(failed), oldest, int(published), waiting)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What ``replay`` did: the rows made pending again (``again``), and the rows asked for
+    that were pending already (``waiting``); ids of ``outbox_events``."""
+
+    again: list[int]
+    waiting: list[int]
+
+    @property
+    def ids(self) -> list[int]:
+        return sorted(self.again + self.waiting)
+
+
+def replay(
+    session: Session,
+    model: type[OutboxEventMixin],
+    *,
+    event_id: uuid.UUID | None = None,
+    failed: bool = False,
+    published_since: datetime | None = None,
+) -> Replay:
+    """Make events pending again, so that the relay publishes them once more: the one of
+    ``event_id``; with ``failed``, those whose last publication failed; with
+    ``published_since``, every event published since then (after a restore: what the broker
+    held when the backup was made). Safe whatever is replayed: every consumer is idempotent (an
+    event it has processed does nothing the second time). The caller commits."""
+    table: Any = model
+    chosen = []
+    if event_id is not None:
+        chosen.append(table.event_id == event_id)
+    if failed:
+        chosen.append(and_(table.published_at.is_(None), table.last_error.is_not(None)))
+    if published_since is not None:
+        chosen.append(table.published_at >= published_since)
+    if not chosen:
+        return Replay([], [])
+    again, waiting = [], []
+    for row in session.scalars(
+        select(table).where(or_(*chosen)).order_by(table.id).with_for_update()
+    ):
+        if row.published_at is None:
+            waiting.append(row.id)
+            continue
+        row.published_at = None
+        row.republish_at = None
+        row.last_error = None
+        again.append(row.id)
+    return Replay(again, waiting)

@@ -22,8 +22,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shared.celery_app import ServiceCelery
 from shared.db import CommitOutcomeUnknown
 from shared.events import Event, MalformedEvent, parse_event
-from shared.inbox import claim, safe_event_id
+from shared.inbox import claim, safe_event_id, safe_payload_id
 from shared.logs import log_context
+from shared.metrics import INBOX_REJECTS
 from shared.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,16 @@ class ServiceTask(Task):  # type: ignore[misc]  # Celery has no type hints
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         app: ServiceCelery = self.app
-        event_id = safe_event_id(kwargs.get("event"))
+        raw = kwargs.get("event")
         flask_app = app.flask_app
         context = flask_app.app_context() if flask_app is not None else nullcontext()
-        with log_context(task_id=self.request.id, event_id=event_id), context:
+        ids = log_context(
+            task_id=self.request.id,
+            event_id=safe_event_id(raw),
+            proposal_id=safe_payload_id(raw, "proposal_id"),
+            alliance_id=safe_payload_id(raw, "alliance_id"),
+        )
+        with ids, context:
             return super().__call__(*args, **kwargs)
 
 
@@ -146,6 +153,7 @@ def keep_rejected(
                 detail=detail,
             )
         )
+    INBOX_REJECTS.labels(app.service, reason).inc()
 
 
 def register_relay(app: ServiceCelery, outbox: Outbox) -> Any:

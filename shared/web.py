@@ -1,9 +1,11 @@
-"""What every service's Flask app has in common: settings, error pages, /healthz, one session
-per request, and the factory every service builds its app with (``create_service_app``)."""
+"""What every service's Flask app has in common: settings, error pages, /healthz, /readyz and
+/metrics, the log lines' context and the requests' metrics, one session per request, and the
+factory every service builds its app with (``create_service_app``)."""
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Flask, Response, current_app, g, has_request_context, jsonify, request
 from flask_wtf.csrf import CSRFProtect
 from jinja2 import ChoiceLoader, FileSystemLoader
+from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -23,8 +26,10 @@ from shared.config import load_agency_profile, load_settings
 from shared.converters import register_converters
 from shared.db import CommitOutcomeUnknown, Database, commit_or_raise
 from shared.domain import Acting, DomainError
-from shared.health import system_health
+from shared.health import readiness, system_health
 from shared.i18n import init_languages
+from shared.logs import bind_log_context
+from shared.metrics import CONTENT_TYPE, HTTP_DURATION, HTTP_REQUESTS, UNMATCHED_ROUTE, page
 from shared.proposal import flatten_errors
 from shared.security_headers import init_security_headers
 from shared.staff_auth import init_staff_auth
@@ -42,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
-    if "/api/" in request.path or request.path.endswith("/healthz"):
+    if "/api/" in request.path or request.path.endswith(("/healthz", "/readyz")):
         return True
     return request.accept_mimetypes.best == "application/json"
 
@@ -313,10 +318,48 @@ USWDS_STATIC = Path(__file__).parent / "static" / "uswds"
 SITE_STATIC = Path(__file__).parent / "static" / "site"
 
 
+# Where an app keeps the gauges its /metrics adds (create_service_app's ``gauges``).
+GAUGES = "alliance.gauges"
+# The ids a URL names, which every log line of its request carries (shared/logs.py).
+LOGGED_IDS = ("proposal_id", "alliance_id")
+
+
+def init_watching(app: Flask, *, service: str) -> None:
+    """Each request's log lines name ``service`` and the proposal or alliance its URL names;
+    each request is counted and timed (shared/metrics.py). Registered before every other hook,
+    so that it sees each request first and its final answer last."""
+
+    @app.before_request
+    def start_watching() -> None:
+        g.watch_started = time.perf_counter()
+        ids = {
+            name: str(value)
+            for name, value in (request.view_args or {}).items()
+            if name in LOGGED_IDS
+        }
+        g.restore_log_context = bind_log_context(service=service, **ids)
+
+    @app.after_request
+    def count_the_request(response: Response) -> Response:
+        started = g.pop("watch_started", None)
+        route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
+        HTTP_REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
+        if started is not None:
+            HTTP_DURATION.labels(service, route).observe(time.perf_counter() - started)
+        return response
+
+    @app.teardown_request
+    def stop_watching(error: BaseException | None) -> None:
+        restore = g.pop("restore_log_context", None)
+        if restore is not None:
+            restore()
+
+
 def init_app(app: Flask, *, service: str) -> None:
     # Every setting is read and checked here, before the app exists: a bad one stops it with
     # a ConfigurationError naming the variable (shared/config/).
     settings = load_settings()
+    init_watching(app, service=service)
     register_converters(app)  # <number:...> in paths: a bad id is a 404 (shared/converters.py)
     # Every service's pages share the USWDS layout and form macros (shared/templates) and the
     # vendored USWDS files (shared/static/uswds, served at /assets/uswds/).
@@ -380,6 +423,28 @@ def init_app(app: Flask, *, service: str) -> None:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.get("/readyz")
+    def readyz() -> Any:
+        # Can this process serve? Its own database and the broker answer (shared/health.py).
+        settings = load_settings()
+        ready, body = readiness(
+            service, database_url=settings.database_url(service), redis_url=settings.redis_url
+        )
+        if not ready:
+            log.warning("not ready: %s", body)
+        response = jsonify(body)
+        response.status_code = 200 if ready else 503
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        # For Prometheus: this server's counts and this service's gauges (shared/metrics.py).
+        # Linked from nowhere; a proxy in front keeps it from the public (deploy/monitoring/).
+        response = Response(page(app.extensions.get(GAUGES, ())), content_type=CONTENT_TYPE)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
 
 # -- the app factory ----------------------------------------------------------------------------
 
@@ -434,6 +499,7 @@ def create_service_app(
     database: Database | None = None,
     conflicts: ConflictKeys | None = None,
     extensions: Iterable[Callable[[Flask], None]] = (),
+    gauges: Collector | None = None,
 ) -> ServiceApp:
     """The Flask app of ``service``, built the same way for every service.
 
@@ -448,12 +514,17 @@ def create_service_app(
     conflict of interest with, read in the request's session on ``database``: ``current_acting()``
     gives every view and API call the signed-in person with them.
 
+    ``gauges`` are the service's gauges read from its database, which its ``/metrics`` shows
+    (services/<service>/metrics.py).
+
     With staff sign-in, API writes carry the X-CSRFToken header (shared/staff_auth.py); without
     it the JSON API uses no cookies, so there is nothing for CSRF to ride on and ``apis`` are
     exempt.
     """
     app = ServiceApp(import_name)
     init_app(app, service=service)
+    if gauges is not None:
+        app.extensions[GAUGES] = [gauges]
     app.config.update(
         API_TITLE=f"Alliance Program Manager: {title}",
         API_VERSION="v1",

@@ -1,7 +1,10 @@
-"""Wiring for a service's Celery worker process: logging, fork safety, health and the canary."""
+"""Wiring for a service's Celery worker process: logging, metrics, fork safety, health and the
+canary."""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from typing import Any
 
@@ -11,6 +14,9 @@ from shared.celery_app import ServiceCelery, canary_queue
 from shared.config import load_settings
 from shared.health import WorkerMonitor, record_canary, redis_client
 from shared.logs import configure_logging
+from shared.metrics import instrument_tasks, process_ended, serve_metrics
+
+log = logging.getLogger(__name__)
 
 
 def register_canary(app: ServiceCelery) -> Any:
@@ -32,10 +38,12 @@ def register_canary(app: ServiceCelery) -> Any:
 def install_worker_hooks(app: ServiceCelery) -> None:
     stops: list[threading.Event] = []
     canary = register_canary(app)
+    instrument_tasks()
 
     @signals.setup_logging.connect(weak=False)  # type: ignore[untyped-decorator]
     def setup_logging(**kwargs: Any) -> None:
-        configure_logging(load_settings().log_level)
+        settings = load_settings()
+        configure_logging(settings.log_level, log_format=settings.log_format, service=app.service)
 
     @signals.celeryd_after_setup.connect(weak=False)  # type: ignore[untyped-decorator]
     def consume_canary_queue(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
@@ -50,11 +58,24 @@ def install_worker_hooks(app: ServiceCelery) -> None:
         if app.database is not None:
             app.database.forget_after_fork()
 
+    @signals.worker_process_shutdown.connect(weak=False)  # type: ignore[untyped-decorator]
+    def forget_the_process(pid: int | None = None, **kwargs: Any) -> None:
+        process_ended(pid or os.getpid())
+
     @signals.worker_ready.connect(weak=False)  # type: ignore[untyped-decorator]
     def on_ready(sender: Any = None, **kwargs: Any) -> None:
         if sender is None or sender.app is not app or app.database is None:
             return
         settings = load_settings()
+        if settings.metrics_port:
+            forks = "prefork" in getattr(sender.pool_cls, "__module__", "")
+            if settings.metrics_dir is None and forks:
+                log.warning(
+                    "PROMETHEUS_MULTIPROC_DIR is not set: the metrics on port %d miss what "
+                    "the pool processes count (deploy/monitoring/README.md)",
+                    settings.metrics_port,
+                )
+            serve_metrics(settings.metrics_port, what=f"the {app.service} worker")
 
         def send_canary() -> None:
             canary.apply_async(

@@ -6,6 +6,7 @@ from flask import Flask
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.intake import api, views
     from services.intake.limits import init_limits
+    from services.intake.metrics import gauges
     from shared.i18n import offer_every_language
     from shared.web import create_service_app
 
@@ -19,4 +20,5 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         staff=False,
         # The form, its pages and the status page are in English and Spanish.
         extensions=[init_limits, offer_every_language],
+        gauges=gauges,
     )

@@ -7,6 +7,7 @@ from flask import Flask
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.notify import log, webhooks
+    from services.notify.metrics import gauges
     from services.notify.staff import conflicts
     from services.notify.worker import database
     from shared.web import create_service_app
@@ -19,4 +20,5 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         parts=[log, webhooks],
         database=database,
         conflicts=conflicts.keys_of,
+        gauges=gauges,
     )

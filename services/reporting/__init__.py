@@ -15,6 +15,7 @@ from flask import Flask
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:
     from services.reporting import evaluations, figures, reports, reviews, submissions
+    from services.reporting.metrics import gauges
     from services.reporting.people import CONFLICTS
     from services.reporting.worker import database
     from shared.i18n import offer_every_language
@@ -31,4 +32,5 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         # The partner's report form, its confirmation and printout in English and Spanish;
         # staff pages stay in English.
         extensions=[offer_every_language],
+        gauges=gauges,
     )

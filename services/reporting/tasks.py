@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from services.reporting import metrics
 from services.reporting.alliances import domain as alliances
 from services.reporting.conflicts import domain as conflicts
 from services.reporting.proposals import domain as proposals
@@ -126,8 +127,9 @@ def proposal_approved(event: Event, *, session: Session) -> None:
 
 @celery.task(name="reporting.sweep_deadlines", base=ServiceTask, acks_late=False, shared=False)
 def sweep_deadlines() -> dict[str, int]:
-    with database.transaction() as session:
+    with metrics.SWEEP_DURATION.time(), database.transaction() as session:
         sent = reports.sweep(session, now=datetime.now(UTC), outbox=outbox)
+    metrics.count_reminders(sent)
     if sent.total():
         log.info("sent report reminders: %s", dict(sent))
     return dict(sent)

@@ -18,6 +18,7 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         roundtables,
         staff,
     )
+    from services.review.metrics import gauges
     from services.review.people import conflicted_keys
     from services.review.worker import database
     from shared.i18n import offer_every_language
@@ -33,4 +34,5 @@ def create_app(test_config: dict[str, object] | None = None) -> Flask:
         conflicts=conflicted_keys,
         # The public directory is in English and Spanish; staff pages stay in English.
         extensions=[offer_every_language],
+        gauges=gauges,
     )

@@ -72,6 +72,11 @@ from shared.config.mail import (
     SMTP_TIMEOUT,
     SMTP_USERNAME,
 )
+from shared.config.monitoring import (
+    LOG_FORMAT,
+    METRICS_PORT,
+    PROMETHEUS_MULTIPROC_DIR,
+)
 from shared.config.notify import (
     DEFAULT_RETRY_SCHEDULE,
     DEFAULT_WEBHOOK_RETRY_SCHEDULE,
@@ -239,6 +244,7 @@ __all__ = [
     "KEYS",
     "KNOWN_DEFAULT_PASSWORDS",
     "KNOWN_DEFAULT_SECRETS",
+    "LOG_FORMAT",
     "LOG_LEVEL",
     "LOG_LEVELS",
     "LOG_LEVEL_NAME",
@@ -250,6 +256,7 @@ __all__ = [
     "MAIL_SIGNATURE",
     "MAIL_SIGNATURES",
     "MAX_CONTENT_LENGTH",
+    "METRICS_PORT",
     "NOTIFY_REQUEUE_SECONDS",
     "NOTIFY_RETRY_SCHEDULE",
     "NOTIFY_SENDING_LEASE_SECONDS",
@@ -261,6 +268,7 @@ __all__ = [
     "PLACEHOLDER_MARKERS",
     "PORT",
     "PROJECT_ROOT",
+    "PROMETHEUS_MULTIPROC_DIR",
     "PUBLIC_BASE_URL",
     "RANDOM_VALUE_ADVICE",
     "RATE_LIMIT",

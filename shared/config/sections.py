@@ -8,6 +8,7 @@ from shared.config import (
     agency,
     intake,
     mail,
+    monitoring,
     notify,
     reliability,
     reporting,
@@ -29,6 +30,7 @@ SECTIONS: list[Section] = [
     notify.NOTIFY,
     notify.WEBHOOKS,
     reliability.RELIABILITY,
+    monitoring.MONITORING,
 ]
 
 

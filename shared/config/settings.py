@@ -52,6 +52,7 @@ from shared.config.mail import (
     SMTP_TIMEOUT,
     SMTP_USERNAME,
 )
+from shared.config.monitoring import LOG_FORMAT, METRICS_PORT, PROMETHEUS_MULTIPROC_DIR
 from shared.config.notify import (
     NOTIFY_REQUEUE_SECONDS,
     NOTIFY_RETRY_SCHEDULE,
@@ -119,6 +120,9 @@ from shared.offices import FEDERAL_OFFICE_TREE, state_plan_offices
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Where a worker or the beat serves its metrics in production unless METRICS_PORT says.
+DEFAULT_METRICS_PORT = 9100
 
 
 @dataclass(frozen=True)
@@ -271,6 +275,13 @@ class Settings:
     mail_signature: str = ""
     # SECRET_KEY_FALLBACKS: older keys that still open what they signed.
     secret_key_fallbacks: tuple[str, ...] = ()
+    # LOG_FORMAT resolved: "json" or "human" (shared/logs.py).
+    log_format: str = "human"
+    # METRICS_PORT resolved: where a worker or the beat serves its metrics, 0 for nowhere.
+    metrics_port: int = 0
+    # PROMETHEUS_MULTIPROC_DIR: where the processes of one server keep their counts (None:
+    # each process its own; shared/metrics.py).
+    metrics_dir: Path | None = None
 
     @property
     def production(self) -> bool:
@@ -413,6 +424,9 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     )
 
     webhook_hosts: tuple[str, ...] = values[WEBHOOK_ALLOWED_HOSTS]
+    metrics_port = values[METRICS_PORT]
+    if metrics_port is None:
+        metrics_port = DEFAULT_METRICS_PORT if production else 0
     return Settings(
         env=values[APP_ENV],
         secret_key=values[SECRET_KEY],
@@ -485,6 +499,9 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             link_lifetime=timedelta(days=values[REPORT_LINK_DAYS]),
         ),
         mail_backend=mail_backend,
+        log_format=values[LOG_FORMAT] or ("json" if production else "human"),
+        metrics_port=metrics_port,
+        metrics_dir=values[PROMETHEUS_MULTIPROC_DIR],
         mail_logo_url=values[MAIL_LOGO_URL],
         mail_signature=(
             values[MAIL_SIGNATURE].replace("\\n", "\n")

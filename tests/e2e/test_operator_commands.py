@@ -6,6 +6,7 @@ that `alliance create-coordinator` makes signs in through the running web front.
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import shlex
@@ -19,6 +20,7 @@ from pathlib import Path
 from subprocess import PIPE
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.embedded import free_port
 from tests.e2e.system import RunningSystem, without_server_urls
@@ -26,6 +28,15 @@ from tests.e2e.system import RunningSystem, without_server_urls
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery staple"
+ROOT = Path(__file__).resolve().parents[2]
+SUBMITTED = {"service": "intake", "method": "POST", "route": "/api/v1/proposals", "status": "201"}
+# The consumers a submitted proposal runs, and intake's record of the mail notify sent.
+CONSUMERS = (
+    "review.proposal_submitted",
+    "notify.proposal_submitted",
+    "reporting.proposal_submitted",
+    "intake.message_sent",
+)
 
 
 def bare_environment() -> dict[str, str]:
@@ -154,6 +165,71 @@ def test_the_other_operator_commands_use_the_running_system(system: RunningSyste
     assert done["scan"][0] == "due_soon: 0, due: 0, overdue: 0, escalated: 0\n"
     assert done["migrate"][0] == "[alliance] migrating review\n"
     assert done["health"][0] == "review: healthy\n"
+
+
+def metrics_page(system: RunningSystem, path: str = "/metrics") -> dict[tuple, float]:
+    """The running system's metrics page, each sample by its name and labels."""
+    with urllib.request.urlopen(system.base + path, timeout=10) as page:  # noqa: S310
+        text = page.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(page: dict[tuple, float], name: str, **labels: str) -> float:
+    return page.get((name, frozenset(labels.items())), 0.0)
+
+
+def test_the_metrics_page_shows_the_whole_system_moving_when_a_proposal_comes_in(
+    system: RunningSystem,
+):
+    """`curl -s localhost:8000/metrics` under `make run`: every process's counts (the web's,
+    each worker's pool, the beat's) and every service's gauges, moving with a proposal."""
+    ran = "alliance_task_runs_total"
+    sent = {"service": "notify", "channel": "mail", "status": "sent"}
+
+    def moved(before: dict, after: dict) -> dict[str, float]:
+        def rise(name: str, **labels: str) -> float:
+            return sample(after, name, **labels) - sample(before, name, **labels)
+
+        return {
+            "submitted": rise("alliance_http_requests_total", **SUBMITTED),
+            **{task: rise(ran, service=task.split(".")[0], task=task) for task in CONSUMERS},
+            "published by intake": rise("alliance_outbox_published_total", service="intake"),
+            "mail sent": rise("alliance_deliveries", **sent),
+        }
+
+    before = metrics_page(system)
+    proposal = json.loads((ROOT / "docs" / "example-proposal.json").read_text())
+    status, body = system.request("POST", "/api/v1/proposals", proposal)
+    assert status == 201, body
+    deadline = time.monotonic() + 60
+    while True:  # until notify sent the receipt and the Coordinator's alert, and intake heard
+        after = metrics_page(system)
+        change = moved(before, after)
+        if change["mail sent"] >= 2 and change["intake.message_sent"] >= 1:
+            break
+        assert time.monotonic() < deadline, (change, system.log())
+        time.sleep(0.5)
+
+    assert change["submitted"] == 1
+    assert all(change[task] >= 1 for task in CONSUMERS), change
+    assert change["published by intake"] >= 1
+    for service in ("intake", "review", "reporting", "notify"):
+        assert sample(after, "alliance_database_up", service=service) == 1
+        assert ("alliance_outbox_pending", frozenset({("service", service)})) in after
+        # Each worker's canary: its heartbeat, counted in its pool process.
+        assert sample(after, ran, service=service, task=f"{service}.canary") > 0
+    assert sample(after, "alliance_beat_sent_total", entry="intake-relay-outbox") > 0
+    assert ("alliance_deadline_sweep_duration_seconds_count", frozenset()) in after
+    assert ("alliance_reports_overdue", frozenset({("service", "reporting")})) in after
+
+    # A service's own page under its prefix: its gauges alone.
+    review = metrics_page(system, "/review/metrics")
+    assert sample(review, "alliance_database_up", service="review") == 1
+    assert ("alliance_database_up", frozenset({("service", "notify")})) not in review
 
 
 def test_the_demo_loads_a_living_program_into_the_running_system(system: RunningSystem):

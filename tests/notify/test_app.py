@@ -31,6 +31,8 @@ IDENTITIES = ("anonymous", "reviewer", "liaison", "coordinator")
 
 EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/healthz", "GET"): PUBLIC,
+    ("/readyz", "GET"): PUBLIC,
+    ("/metrics", "GET"): PUBLIC,
     ("/static/<path:filename>", "GET"): PUBLIC,
     ("/assets/uswds/<path:filename>", "GET"): PUBLIC,
     ("/assets/site/<path:filename>", "GET"): PUBLIC,

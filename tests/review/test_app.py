@@ -51,6 +51,8 @@ WORK_PLAN_EDITORS = ("coordinator", "liaison")
 # (rule, method) -> PUBLIC, or the roles any one of which lets a person in.
 EXPECTED: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("/healthz", "GET"): PUBLIC,
+    ("/readyz", "GET"): PUBLIC,
+    ("/metrics", "GET"): PUBLIC,
     ("/static/<path:filename>", "GET"): PUBLIC,
     ("/assets/uswds/<path:filename>", "GET"): PUBLIC,
     ("/assets/site/<path:filename>", "GET"): PUBLIC,

@@ -14,7 +14,9 @@ refuses on its own, with the errors of ``shared.domain``:
   Coordinator's only. Opening a message outside one's own is refused (403);
 - the Coordinator and reviewers list, edit, release and hold back the held decision messages,
   and resend a message (``RELEASERS``), within what they may read;
-- the Coordinator follows the failed and uncertain deliveries (``WATCHERS``);
+- the Coordinator follows the failed and uncertain deliveries (``WATCHERS``), and sends the
+  messages that failed for good once more (``retry_failed``: the operator's
+  ``alliance messages retry`` acts as the top office's Coordinator);
 - nobody sees a message about a proposal of an organization they declared a conflict of
   interest with: lists leave it out, and reading or acting on it is refused (403, as review
   refuses the proposal itself);
@@ -36,7 +38,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, aliased
 
 from services.notify.delivery.queue import deliver_after_commit
@@ -464,6 +478,57 @@ def delivery_problems(session: Session, acting: Acting, *, limit: int = 200) -> 
             .limit(limit)
         )
     )
+
+
+def _not_resent() -> ColumnElement[bool]:
+    """Messages no copy was made of (``resend``): a resent message's copy carries it on, and
+    is itself listed and retried if it fails."""
+    copy = aliased(Message)
+    return ~(
+        select(copy.id)
+        .where(copy.cause.startswith(func.concat("resend:", cast(Message.id, String), ":")))
+        .exists()
+    )
+
+
+def failed_messages(session: Session, acting: Acting, *, limit: int = 200) -> list[Message]:
+    """Messages that failed for good (every attempt spent, or refused for good) and were not
+    resent, the oldest first."""
+    _require(acting, WATCHERS, "Only the Coordinator follows failed deliveries.")
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.status == "failed", visible_to(acting), _not_resent())
+            .order_by(Message.created_at, Message.id)
+            .limit(limit)
+        )
+    )
+
+
+def retry_failed(
+    session: Session, acting: Acting, *, message_ids: Sequence[uuid.UUID] | None = None
+) -> list[uuid.UUID]:
+    """Send messages that failed for good once more, with the whole retry schedule again (as a
+    new message would have it): pending now, queued once the caller commits. ``message_ids``
+    None: every one ``failed_messages`` lists. Ids of messages that did not fail, or were
+    resent, are passed over; one the actor may not see refuses all. Returns the ids retried.
+    The cause stays the message's own: it still goes out at most once."""
+    _require(acting, WATCHERS, "Only the Coordinator retries failed deliveries.")
+    query = select(Message).where(Message.status == "failed", visible_to(acting), _not_resent())
+    if message_ids is not None:
+        _refuse_hidden(session, acting, message_ids)
+        query = query.where(Message.id.in_(message_ids))
+    retried = []
+    now = utcnow()
+    for message in session.scalars(query.order_by(Message.created_at).with_for_update()):
+        message.status = "pending"
+        message.attempts = 0
+        message.next_attempt_at = now
+        message.sending_since = None
+        message.queued_until = None
+        retried.append(message.id)
+    deliver_after_commit(session, retried)
+    return retried
 
 
 # -- the held decisions: edit, release, hold back ---------------------------------------------

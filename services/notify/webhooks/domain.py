@@ -1,6 +1,11 @@
 """Every webhook rule: who may manage endpoints (the Coordinator), what a delivery sends, when
 it is tried again, when an endpoint is disabled, and replays.
 
+The Coordinator (and the operator's ``alliance webhooks failed|retry``, acting as the top
+office's Coordinator) lists the deliveries that failed for good and replays them
+(``failed_deliveries``, ``retry_failed``), and seals the endpoints' secrets again with the
+current key after a key rotation (``reseal_secrets``).
+
 Staff-facing functions take the acting staff member (``shared.domain.Acting``) and raise the
 typed errors of shared/domain.py; the delivery functions are the worker's (no one acts).
 Nothing here commits: the web request and the tasks own their transactions.
@@ -26,7 +31,12 @@ from services.notify.messages import links
 from services.notify.messages.domain import webhook_disabled
 from services.notify.models import Message
 from services.notify.webhooks import addresses, client, signing
-from services.notify.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from services.notify.webhooks.models import (
+    STAFF_DISABLED_PREFIX,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from shared.agency import AgencyProfile
 from shared.config import Settings, WebhookSettings
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
@@ -212,6 +222,38 @@ def rotate_secret(
     return WithSecret(endpoint, secret)
 
 
+@dataclass(frozen=True)
+class Resealed:
+    """What ``reseal_secrets`` did: the endpoints whose secret is now sealed with the current
+    key, and those whose secret no key opens (they need a new secret: ``rotate_secret``)."""
+
+    resealed: list[uuid.UUID]
+    unreadable: list[uuid.UUID]
+
+
+def reseal_secrets(session: Session, acting: Acting, *, settings: WebhookSettings) -> Resealed:
+    """Seal every endpoint's secret again with the current key (``WEBHOOK_SECRETS_KEY``, or
+    the one derived from ``SECRET_KEY``), the secrets themselves unchanged, so that the old
+    keys can leave the fallbacks without any receiver changing anything."""
+    _require_manager(acting)
+    resealed, unreadable = [], []
+    for endpoint in session.scalars(
+        select(WebhookEndpoint).order_by(WebhookEndpoint.created_at).with_for_update()
+    ):
+        try:
+            endpoint.sealed_secret = signing.reseal(
+                endpoint.sealed_secret,
+                key=settings.secrets_key,
+                fallbacks=settings.secrets_key_fallbacks,
+            )
+        except signing.SecretUnreadable:
+            unreadable.append(endpoint.id)
+            continue
+        resealed.append(endpoint.id)
+    session.flush()
+    return Resealed(resealed, unreadable)
+
+
 def set_enabled(
     session: Session, acting: Acting, endpoint_id: uuid.UUID, *, enabled: bool, now: datetime
 ) -> WebhookEndpoint:
@@ -231,7 +273,7 @@ def set_enabled(
     elif not enabled and endpoint.enabled:
         endpoint.enabled = False
         # The reason is shown as it is: the person by name (the address only if none is known).
-        endpoint.disabled_reason = f"Disabled by {acting.name or acting.email}."
+        endpoint.disabled_reason = f"{STAFF_DISABLED_PREFIX}{acting.name or acting.email}."
         endpoint.disabled_at = now
     session.flush()
     return endpoint
@@ -305,6 +347,66 @@ def replay(
     delivery.replay_requested_by_name = acting.name[:200] or None
     session.flush()
     return delivery
+
+
+def failed_deliveries(
+    session: Session, acting: Acting, *, limit: int = DELIVERIES_SHOWN
+) -> list[tuple[WebhookDelivery, WebhookEndpoint]]:
+    """Deliveries that failed for good, with their endpoints, the oldest first."""
+    _require_manager(acting)
+    return [
+        (delivery, endpoint)
+        for delivery, endpoint in session.execute(
+            select(WebhookDelivery, WebhookEndpoint)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookDelivery.status == "failed")
+            .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+            .limit(limit)
+        ).tuples()
+    ]
+
+
+@dataclass(frozen=True)
+class Retried:
+    """What ``retry_failed`` did: the deliveries replayed, and those it left because their
+    endpoint is disabled (enable it first) or because they had not failed."""
+
+    replayed: list[uuid.UUID]
+    endpoint_disabled: list[uuid.UUID]
+    not_failed: list[uuid.UUID]
+
+
+def retry_failed(
+    session: Session,
+    acting: Acting,
+    *,
+    delivery_ids: list[uuid.UUID] | None = None,
+    now: datetime,
+) -> Retried:
+    """Replay (``replay``) deliveries that failed for good: ``delivery_ids``, or every failed
+    one when None. A delivery whose endpoint is disabled is left (enabling the endpoint is
+    the Coordinator's decision), one that did not fail too; ``NotFound`` for an unknown id.
+    The caller queues the attempts after the commit."""
+    _require_manager(acting)
+    if delivery_ids is None:
+        delivery_ids = list(
+            session.scalars(
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.status == "failed")
+                .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
+            )
+        )
+    replayed, disabled, not_failed = [], [], []
+    for delivery_id in delivery_ids:
+        record = get_delivery(session, acting, delivery_id)
+        if record.delivery.status != "failed":
+            not_failed.append(delivery_id)
+        elif not record.endpoint.enabled:
+            disabled.append(delivery_id)
+        else:
+            replay(session, acting, delivery_id, now=now)
+            replayed.append(delivery_id)
+    return Retried(replayed, disabled, not_failed)
 
 
 # -- recording deliveries for events (notify's consumers) ------------------------------------

@@ -23,6 +23,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.notify.models import Base, Deliverable
 from shared.db import UTCDateTime, utcnow
 
+# How the reason of an endpoint a staff member disabled begins ("Disabled by Dana Smith."): the
+# other reasons are the system's (a 410 Gone, days of failures).
+STAFF_DISABLED_PREFIX = "Disabled by "
+
 
 class WebhookEndpoint(Base):
     """An HTTPS URL and the event types it receives. ``sealed_secret`` is the ``whsec_``

@@ -5,7 +5,8 @@ creation and on rotation) and kept encrypted (Fernet, with a key derived from
 ``WEBHOOK_SECRETS_KEY`` or ``SECRET_KEY``): the database alone does not give it away, and no
 page, API answer or log line shows it again. A secret sealed with an older key (in
 ``WEBHOOK_SECRETS_KEY_FALLBACKS``, or ``SECRET_KEY_FALLBACKS`` while the key is derived from
-``SECRET_KEY``) still opens; new ones are sealed with the current key.
+``SECRET_KEY``) still opens; new ones are sealed with the current key, and ``reseal`` seals an
+old one again with it (the secret unchanged), so that the old key can be dropped.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ def unseal(sealed: str, *, key: str, fallbacks: Sequence[str] = ()) -> str:
     keys = MultiFernet([_fernet(each) for each in (key, *fallbacks)])
     try:
         return keys.decrypt(sealed.encode("ascii")).decode("ascii")
+    except InvalidToken:
+        raise SecretUnreadable(
+            "the endpoint's secret cannot be read with the current WEBHOOK_SECRETS_KEY "
+            "(or SECRET_KEY) or its fallbacks; rotate the secret"
+        ) from None
+
+
+def reseal(sealed: str, *, key: str, fallbacks: Sequence[str] = ()) -> str:
+    """``sealed`` sealed again with ``key`` (the secret itself unchanged), whichever of ``key``
+    and ``fallbacks`` sealed it: after a key rotation, so that the old key can be dropped."""
+    keys = MultiFernet([_fernet(each) for each in (key, *fallbacks)])
+    try:
+        return keys.rotate(sealed.encode("ascii")).decode("ascii")
     except InvalidToken:
         raise SecretUnreadable(
             "the endpoint's secret cannot be read with the current WEBHOOK_SECRETS_KEY "

@@ -9,6 +9,9 @@
 - ``evaluation_of``: any staff member reads an evaluation (or its absence) and the year's
   activity roll-up, but one who declared a conflict of interest with the partner
   (``Forbidden``: people.py ``check_may_read``).
+- ``export_rows``: every evaluation as CSV rows, one per rated requirement: the Coordinator's
+  (every alliance of their offices) or a liaison's (their own alliances); a partner hidden by
+  a conflict is left out, and a last row says so (``figures.domain.note_row``).
 - ``record_evaluation`` and ``share_evaluation``: the alliance's liaison or the Coordinator
   (``Forbidden`` otherwise, nothing stored). Sharing records ``shared_at`` and, the first
   time only, adds ``evaluation.shared`` to the outbox in the same transaction (notify mails
@@ -39,15 +42,25 @@ from services.reporting.evaluations.models import Evaluation
 from services.reporting.figures.domain import (
     ACTIVITY_SECTIONS,
     ActivityRow,
+    CsvLabels,
     activity_rows,
     latest_versions,
+    note_row,
+    term_label,
 )
-from services.reporting.people import check_may_read, check_no_conflict, hidden_from, is_liaison_of
+from services.reporting.people import (
+    check_may_read,
+    check_no_conflict,
+    hidden_from,
+    is_liaison_of,
+    readable_alliances,
+)
 from services.reporting.reports.models import Report
 from shared.dates import add_years
 from shared.domain import Acting, Forbidden, Invalid, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
+from shared.spreadsheets import excel_safe, plain
 
 REQUIREMENTS: dict[str, str] = {
     "team_meets": "The implementation team meets regularly",
@@ -306,3 +319,85 @@ def share_evaluation(
         outbox.add(session, new_event("evaluation.shared", producer="reporting", payload=payload))
     session.flush()
     return evaluation
+
+
+# -- the export -------------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "alliance reference",
+    "partner",
+    "division",
+    "term",
+    "agreement year",
+    "requirement",
+    "rating",
+    "justification",
+    "recorded by",
+    "recorded at",
+    "shared at",
+)
+
+
+def export_rows(
+    session: Session,
+    *,
+    acting: Acting,
+    timezone: Any,
+    labels: CsvLabels | None = None,
+    for_spreadsheet: bool = True,
+) -> list[list[str]]:
+    """Every evaluation as rows (header first), one per rated requirement in the
+    requirements' order: every alliance of their offices for the Coordinator, their own for a
+    liaison; a partner hidden by a conflict is left out, and a last row says so. Times in the
+    agency's ``timezone``; cells formula-safe unless not ``for_spreadsheet`` (JSON)."""
+    if not acting.has_any_role("coordinator", "liaison"):
+        raise Forbidden("The export is for liaisons and the Coordinator.")
+    labels = labels or CsvLabels.of_agency()
+    cell = excel_safe if for_spreadsheet else plain
+    found = session.execute(
+        select(Evaluation, Alliance)
+        .join(Alliance, Alliance.id == Evaluation.alliance_id)
+        .order_by(Alliance.reference, Evaluation.term, Evaluation.year)
+    ).all()
+    readable = readable_alliances(
+        acting,
+        {
+            alliance.id: alliance
+            for _evaluation, alliance in found
+            if acting.is_coordinator or is_liaison_of(acting, alliance)
+        }.values(),
+    )
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+
+    out = [list(CSV_HEADER)]
+    for evaluation, alliance in found:
+        if not readable.shows(alliance):
+            continue
+        for key, requirement in REQUIREMENTS.items():
+            given = evaluation.ratings.get(key)
+            if not given:
+                continue
+            rating = str(given.get("rating") or "")
+            out.append(
+                [
+                    cell(value)
+                    for value in (
+                        alliance.reference,
+                        alliance.partner_name,
+                        labels.division(alliance.division),
+                        term_label(evaluation.term),
+                        evaluation.year,
+                        requirement,
+                        RATINGS.get(rating, rating),
+                        given.get("justification") or "",
+                        (evaluation.recorded_by or {}).get("name")
+                        or (evaluation.recorded_by or {}).get("email")
+                        or "",
+                        when(evaluation.recorded_at),
+                        when(evaluation.shared_at),
+                    )
+                ]
+            )
+    return out + note_row(readable.left_out, len(CSV_HEADER))

@@ -28,8 +28,6 @@ training rows (``REACHED_SECTIONS``, ``TRAINED_SECTIONS``).
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -57,6 +55,9 @@ from services.reporting.schedules.domain import ScheduleRules
 from shared.config import load_agency_profile
 from shared.domain import Acting, Forbidden, Invalid
 from shared.offices import in_scope, office_scope
+from shared.spreadsheets import excel_safe as excel_safe  # re-exported, as to_csv
+from shared.spreadsheets import plain
+from shared.spreadsheets import to_csv as to_csv  # the views write their CSV files with it
 
 
 def _readable(session: Session, acting: Acting, *, own_only: bool) -> Readable:
@@ -712,13 +713,6 @@ CSV_HEADER = (
     "submitted at",
     "on time",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def excel_safe(value: object) -> str:
-    """A cell Excel shows as text: one starting like a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def note_row(left_out: LeftOut, width: int) -> list[list[str]]:
@@ -736,11 +730,14 @@ def export_rows(
     now: datetime,
     rules: ScheduleRules,
     labels: CsvLabels | None = None,
+    for_spreadsheet: bool = True,
 ) -> list[list[str]]:
     """The CSV's rows (header first): every report for the Coordinator, a liaison's own
     alliances' reports for a liaison; a partner hidden by a conflict is left out, and a last
-    row says so (``note_row``). Codes are shown as the words the pages use (``labels``)."""
+    row says so (``note_row``). Codes are shown as the words the pages use (``labels``).
+    Cells are formula-safe (``excel_safe``) unless not ``for_spreadsheet`` (JSON)."""
     labels = labels or CsvLabels.of_agency()
+    cell = excel_safe if for_spreadsheet else plain
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The export is for liaisons and the Coordinator.")
     readable = _readable(session, acting, own_only=not acting.is_coordinator)
@@ -757,7 +754,7 @@ def export_rows(
         on_time = {"on_time": "yes", "late": "no", "overdue": "no"}.get(kind, "")
         out.append(
             [
-                excel_safe(value)
+                cell(value)
                 for value in (
                     alliance.reference,
                     alliance.partner_name,
@@ -778,14 +775,6 @@ def export_rows(
             ]
         )
     return out + note_row(readable.left_out, len(CSV_HEADER))
-
-
-def to_csv(rows: Iterable[Sequence[str]]) -> bytes:
-    """UTF-8 with a byte-order mark and CRLF line endings: Excel opens it cleanly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(rows)
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 ACTIVITY_CSV_HEADER = (
@@ -810,14 +799,19 @@ ACTIVITY_CSV_HEADER = (
 
 
 def activity_export_rows(
-    session: Session, *, acting: Acting, labels: CsvLabels | None = None
+    session: Session,
+    *,
+    acting: Acting,
+    labels: CsvLabels | None = None,
+    for_spreadsheet: bool = True,
 ) -> list[list[str]]:
     """The activity CSV's rows (header first): one per activity row of each report's latest
     submitted version, every field of the row in its own column (a product's title too);
     every alliance for the Coordinator, a liaison's own for a liaison; a partner hidden by a
     conflict is left out, and a last row says so (``note_row``). Codes are shown as the
-    words the pages use (``labels``)."""
+    words the pages use (``labels``). Cells are formula-safe unless not ``for_spreadsheet``."""
     labels = labels or CsvLabels.of_agency()
+    cell = excel_safe if for_spreadsheet else plain
     if not acting.has_any_role("coordinator", "liaison"):
         raise Forbidden("The export is for liaisons and the Coordinator.")
     readable = _readable(session, acting, own_only=not acting.is_coordinator)
@@ -830,7 +824,7 @@ def activity_export_rows(
         number = row.row.get("number_reached")
         out.append(
             [
-                excel_safe(value)
+                cell(value)
                 for value in (
                     row.alliance.reference,
                     row.alliance.partner_name,

@@ -99,12 +99,14 @@ from services.review.alliances.models import (
 )
 from services.review.base import AuditEntry
 from services.review.staff import domain as accounts
+from shared.agency import ORGANIZATION_TYPES
 from shared.config import load_agency_profile
 from shared.dates import term_end
 from shared.db import utcnow
 from shared.domain import Acting, Conflict, Forbidden, Invalid, NotFound
 from shared.events import new_event
 from shared.outbox import Outbox
+from shared.spreadsheets import excel_safe, plain
 from shared.times import in_agency_zone
 
 MILESTONE_STATUSES: dict[str, str] = {
@@ -373,6 +375,78 @@ def list_alliances(
     if office:
         query = query.where(Alliance.office.in_(load_agency_profile().offices.subtree(office)))
     return list(session.scalars(query))
+
+
+EXPORT_HEADER = (
+    "agreement number",
+    "partner",
+    "organization type",
+    "city",
+    "state",
+    "website",
+    "division",
+    "office",
+    "status",
+    "signing date",
+    "term years",
+    "ends on",
+    "renewals",
+    "ended on",
+    "liaison",
+    "liaison e-mail",
+    "contact",
+    "contact e-mail",
+    "hazards",
+)
+
+
+def export_rows(
+    session: Session, *, acting: Acting, for_spreadsheet: bool = True
+) -> list[list[str]]:
+    """The alliances ``list_alliances`` shows ``acting`` as rows (header first), codes as the
+    agency's words; cells formula-safe unless not ``for_spreadsheet`` (JSON)."""
+    profile = load_agency_profile()
+    cell = excel_safe if for_spreadsheet else plain
+
+    def office(slug: str | None) -> str:
+        slug = slug or profile.offices.top.slug
+        return profile.offices.name(slug) if slug in profile.offices else slug
+
+    def day(value: date | None) -> str:
+        return value.isoformat() if value else ""
+
+    out = [list(EXPORT_HEADER)]
+    for alliance in list_alliances(session, acting=acting):
+        partner, contact = alliance.partner or {}, alliance.contact or {}
+        address = partner.get("address") or {}
+        kind = str(partner.get("type") or "")
+        out.append(
+            [
+                cell(value)
+                for value in (
+                    alliance.reference,
+                    alliance.partner_name,
+                    ORGANIZATION_TYPES.get(kind, kind),
+                    address.get("city", ""),
+                    address.get("state", ""),
+                    partner.get("website", ""),
+                    profile.divisions.get(alliance.division, alliance.division),
+                    office(alliance.office),
+                    STATUSES.get(alliance.status, alliance.status),
+                    day(alliance.signing_date),
+                    alliance.term_years,
+                    day(alliance.ends_on),
+                    alliance.renewals,
+                    day(alliance.ended_on),
+                    alliance.liaison_name,
+                    alliance.liaison_email,
+                    contact.get("name", ""),
+                    contact.get("email", ""),
+                    ", ".join(profile.hazards.get(h, h) for h in alliance.hazards or []),
+                )
+            ]
+        )
+    return out
 
 
 def terms(session: Session, alliance: Alliance) -> list[Term]:
