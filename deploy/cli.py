@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from deploy.running import unreachable, use_running_system
 from shared.config import (
     PORT,
     REDIS_URL,
@@ -30,9 +31,6 @@ class SettingsRefused(click.ClickException):
     exit_code = 2
 
 
-LOOKUP = "alliance.servers"  # where a command's context keeps its deploy.running.Lookup
-
-
 class Command(click.Command):
     """An ``alliance`` operator command: the servers of a running `make run` stand in for the
     URLs the environment leaves unset, then every setting is read and checked before it does
@@ -42,29 +40,6 @@ class Command(click.Command):
         use_running_system(ctx)
         load_settings()
         return super().invoke(ctx)
-
-
-def use_running_system(ctx: click.Context) -> None:
-    """The one place an operator command finds its servers when the environment names only
-    some or none: the state file of a running `make run` (deploy/running.py) fills in each
-    variable the environment leaves unset, and one line on stderr says so."""
-    from deploy.running import find_running_system
-
-    lookup = find_running_system(os.environ)
-    for note in lookup.notes:
-        click.echo(f"[alliance] {note}", err=True)
-    if lookup.additions:
-        os.environ.update(lookup.additions)  # for this process and any it starts
-        reset_settings()
-    ctx.meta[LOOKUP] = lookup
-
-
-def unreachable(what: str, variable: str, err: object) -> click.ClickException:
-    """The error for a server that does not answer: what to do about it, no traceback."""
-    lookup = click.get_current_context().meta.get(LOOKUP)
-    hint = lookup.hint(variable) if lookup is not None else f"is {variable} right?"
-    reason = " ".join(str(err).split())
-    return click.ClickException(f"could not reach {what} ({reason}); {hint}")
 
 
 class Alliance(click.Group):

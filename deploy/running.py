@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import click
+
 from shared.config import (
     DATABASE_URLS,
     MAIL_DIR,
@@ -27,6 +29,7 @@ from shared.config import (
     SERVICES,
     VAR_DIR,
     database_url_variable,
+    reset_settings,
 )
 
 STATE_FILE = Path("run") / "state.json"
@@ -269,3 +272,29 @@ def find_running_system(environ: Mapping[str, str]) -> Lookup:
     if len(taken) < len(SERVER_VARIABLES):
         used += " for " + ", ".join(taken)
     return Lookup(path, state, additions, (*notes, used), tuple(unset))
+
+
+# -- for the operator's commands (deploy/cli.py, deploy/operations/) ----------------------------
+
+LOOKUP = "alliance.servers"  # where a command's context keeps its Lookup
+
+
+def use_running_system(ctx: click.Context) -> None:
+    """The one place an operator command finds its servers when the environment names only
+    some or none: the state file of a running `make run` (deploy/running.py) fills in each
+    variable the environment leaves unset, and one line on stderr says so."""
+    lookup = find_running_system(os.environ)
+    for note in lookup.notes:
+        click.echo(f"[alliance] {note}", err=True)
+    if lookup.additions:
+        os.environ.update(lookup.additions)  # for this process and any it starts
+        reset_settings()
+    ctx.meta[LOOKUP] = lookup
+
+
+def unreachable(what: str, variable: str, err: object) -> click.ClickException:
+    """The error for a server that does not answer: what to do about it, no traceback."""
+    lookup = click.get_current_context().meta.get(LOOKUP)
+    hint = lookup.hint(variable) if lookup is not None else f"is {variable} right?"
+    reason = " ".join(str(err).split())
+    return click.ClickException(f"could not reach {what} ({reason}); {hint}")

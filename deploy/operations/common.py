@@ -27,7 +27,7 @@ class Operation(click.Command):
     package to register its commands, so its own names are imported when a command runs.)"""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from deploy.cli import use_running_system
+        from deploy.running import use_running_system
 
         use_running_system(ctx)
         load_settings()
@@ -45,7 +45,7 @@ def reaching(service: str) -> Iterator[None]:
     with one line saying what to do (no traceback)."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from deploy.cli import unreachable
+    from deploy.running import unreachable
 
     try:
         yield
@@ -71,7 +71,7 @@ def broker_errors() -> tuple[type[BaseException], ...]:
 
 
 def broker_unreachable(err: BaseException) -> click.ClickException:
-    from deploy.cli import unreachable
+    from deploy.running import unreachable
     from shared.config import REDIS_URL
 
     return unreachable("the broker", REDIS_URL.name, err)
