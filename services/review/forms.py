@@ -21,7 +21,7 @@ ids from the form's prefix), in the error summary in the form's order, and what 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,3 +90,9 @@ class Failure:
             for name in (*other, *known)
             for message in self.errors[name]
         ]
+
+
+def sent(failure: Failure | None) -> Callable[[str], Mapping[str, str]]:
+    """For a page's forms: what the refused one sent (by its prefix), to show again; nothing
+    for the others."""
+    return lambda prefix: failure.values if failure and failure.prefix == prefix else {}

@@ -49,7 +49,7 @@ from services.review.alliances.schemas import (
     SigningIn,
     TerminationIn,
 )
-from services.review.forms import Failure, form_input
+from services.review.forms import Failure, form_input, sent
 from services.review.worker import database, outbox
 from shared.agency import GOAL_CATEGORIES, GOAL_TERMS
 from shared.config import load_agency_profile, load_settings
@@ -203,7 +203,7 @@ def _page(session: Session, alliance_id: uuid.UUID, failure: Failure | None = No
         failed=failure.prefix if failure else "",
         errors=failure.by_element() if failure else {},
         summary=failure.summary() if failure else [],
-        sent=lambda prefix: failure.values if failure and failure.prefix == prefix else {},
+        sent=sent(failure),
         milestone_statuses=agreements.MILESTONE_STATUSES,
         document_kinds=agreements.DOCUMENT_KINDS,
         renewal_years=[(str(y), f"{y} years") for y in agreements.RENEWAL_TERM_YEARS],

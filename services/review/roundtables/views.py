@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from services.review import people
 from services.review.alliances.views import long_date
-from services.review.forms import Failure, form_input
+from services.review.forms import Failure, form_input, sent
 from services.review.roundtables import domain as roundtables
 from services.review.roundtables.schemas import (
     DepartureIn,
@@ -71,10 +71,6 @@ ROUNDTABLE_LABELS = {
 }
 
 
-def _sent(failure: Failure | None) -> Callable[[str], Mapping[str, str]]:
-    return lambda prefix: failure.values if failure and failure.prefix == prefix else {}
-
-
 # -- the list ---------------------------------------------------------------------------------
 
 
@@ -91,7 +87,7 @@ def _list_page(session: Session, failure: Failure | None = None) -> Any:
         may_keep=roundtables.may_keep(acting),
         errors=failure.by_element() if failure else {},
         summary=failure.summary() if failure else [],
-        sent=_sent(failure),
+        sent=sent(failure),
         today=today.isoformat(),
     )
     return html, (failure.status if failure else 200)
@@ -136,7 +132,7 @@ def _page(session: Session, roundtable_id: uuid.UUID, failure: Failure | None = 
         may_keep=page.may_keep,
         errors=failure.by_element() if failure else {},
         summary=failure.summary() if failure else [],
-        sent=_sent(failure),
+        sent=sent(failure),
         today=today.isoformat(),
         joinable=[(str(a.id), f"{a.partner_name} ({a.reference})") for a in page.joinable],
         product_kinds=roundtables.PRODUCT_KINDS,
