@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help run demo translations test test-fast lint typecheck pytest bytecode system-deps node-deps assets lock clean soak bench-sweep
+.PHONY: help run demo translations test test-fast lint typecheck pytest bytecode system-deps node-deps assets lock clean soak bench bench-deps bench-sweep
 
 # pytest-xdist: WORKERS processes (4 on the 2-core machines: most of the slow tests wait on a
 # whole running system, a browser or an injected fault, and wait beside the ones that compute).
@@ -26,6 +26,7 @@ help:
 	@echo "make test   install, then ruff, mypy and every test (unit, integration, e2e, faults, browser)"
 	@echo "            on WORKERS=4 processes (pytest-xdist); PYTEST_ARGS=... adds pytest options"
 	@echo "make test-fast  the unit and integration tests alone (no e2e, faults, browser, contract)"
+	@echo "make bench  every benchmark against the raw parts, one table (not in make test; docs/performance.md)"
 	@echo "make soak   SUBMISSIONS=2000: the whole system under injected faults (not in make test)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml"
 	@echo "make assets re-vendor USWDS into shared/static/uswds/ (after changing package.json)"
@@ -164,6 +165,24 @@ soak: $(VENV)/.dev-installed
 	@$(PY) -m bench.soak --submissions $(or $(SUBMISSIONS),2000) --rate $(or $(RATE),20)
 
 # One report-deadline sweep with 10,000 and with 1,000,000 scheduled reports, DUE of them due
+# Every benchmark of docs/performance.md, each against a baseline of the raw parts, and one table
+# at the end (bench/__main__.py; BENCH=intake,notify for some). Not part of `make test`.
+bench: $(VENV)/.dev-installed bench-deps
+	@$(PY) -m bench $(subst $(comma), ,$(BENCH))
+
+comma := ,
+
+# wrk, the HTTP load generator of the intake and staff-page benchmarks (Debian's package).
+bench-deps:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "[make] installing wrk (Debian package) for the benchmarks ..."; \
+	    (apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	      (apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null)); \
+	  else \
+	    echo "[make] wrk is missing: install Debian's wrk package (as root: apt-get install wrk)"; exit 1; \
+	  fi; }
+
 # (bench/sweep.py; needs POSTGRES_URL, default the local server). Not part of `make test`.
 bench-sweep: $(VENV)/.dev-installed
 	@DUE=$(or $(DUE),1000) $(PY) -m bench.sweep

@@ -68,14 +68,29 @@ def main() -> None:
     show_default="8000 or $PORT",
 )
 @click.option(
-    "--concurrency", type=int, default=1, show_default=True, help="Worker processes per service."
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Tasks at a time per service (threads, or pool processes with --pool prefork).",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["threads", "prefork"]),
+    default="threads",
+    show_default=True,
+    # One process per service fits a laptop (docs/performance.md, memory); production's
+    # images run prefork, whose pool processes a task time limit can stop.
+    help="How each service's worker runs its tasks: threads in one process, or prefork.",
 )
 @click.option(
     "--web-workers",
     type=click.IntRange(min=1),
-    default=2,
+    default=1,
     show_default=True,
-    help="Web processes (gunicorn workers, 4 threads each).",
+    # One process of 8 threads serves a laptop's staff and applicants; each more costs
+    # about 100 MB (docs/performance.md, memory).
+    help="Web processes (gunicorn workers, 8 threads each).",
 )
 @click.option(
     "--var-dir",
@@ -83,12 +98,16 @@ def main() -> None:
     default=lambda: VAR_DIR.read(os.environ),
     show_default="var/ or $VAR_DIR",
 )
-def run(port: int, concurrency: int, web_workers: int, var_dir: Path) -> None:
+def run(port: int, concurrency: int, pool: str, web_workers: int, var_dir: Path) -> None:
     """Start the whole system (embedded servers unless URLs are set)."""
     from deploy.supervisor import Supervisor
 
     supervisor = Supervisor(
-        var_dir=var_dir.resolve(), port=port, concurrency=concurrency, web_workers=web_workers
+        var_dir=var_dir.resolve(),
+        port=port,
+        concurrency=concurrency,
+        pool=pool,
+        web_workers=web_workers,
     )
     sys.exit(supervisor.run())
 

@@ -77,6 +77,27 @@ def count_coordinators(review_database_url: str) -> int | None:
         engine.dispose()
 
 
+def count_coordinators_apart(review_database_url: str, env: dict[str, str]) -> int | None:
+    """``count_coordinators`` in a process of its own: the supervisor stays small (review's
+    models and SQLAlchemy would stay in its memory for the whole run)."""
+    script = (
+        "import sys; from deploy.supervisor import count_coordinators; "
+        "n = count_coordinators(sys.argv[1]); print('' if n is None else n)"
+    )
+    try:
+        answer = subprocess.run(
+            [sys.executable, "-c", script, review_database_url],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = answer.stdout.strip().splitlines()[-1:] if answer.returncode == 0 else []
+    return int(text[0]) if text and text[0].isdigit() else None
+
+
 def check_settings(env: dict[str, str]) -> Settings:
     """Every setting as the children will see it, before anything starts; a bad one raises
     the ConfigurationError that names it. The embedded servers' URLs are not known yet: their
@@ -108,13 +129,15 @@ class Supervisor:
         var_dir: Path,
         port: int,
         concurrency: int,
-        web_workers: int = 2,
+        web_workers: int = 1,
+        pool: str = "threads",
         host: str = "127.0.0.1",
     ):
         self.var_dir = var_dir
         self.port = port
         self.host = host
         self.concurrency = concurrency
+        self.pool = pool
         self.web_workers = web_workers
         self.children: list[Child] = []
         self.postgres: EmbeddedPostgres | None = None
@@ -179,7 +202,7 @@ class Supervisor:
                     "--workers",
                     str(self.web_workers),
                     "--threads",
-                    "4",
+                    "8",
                     "--graceful-timeout",
                     "10",
                     "--access-logfile",
@@ -204,6 +227,8 @@ class Supervisor:
                         service,
                         "-n",
                         f"{service}@%h",
+                        "--pool",
+                        self.pool,
                         "--concurrency",
                         str(self.concurrency),
                         "--without-gossip",
@@ -368,7 +393,7 @@ class Supervisor:
         say(f"  mail:       {mail}")
         say(f"  logs:       {self.var_dir / 'log'}")
         say(f"  servers:    {shown(state_path(self.var_dir))} (for `alliance` in another terminal)")
-        coordinators = count_coordinators(env[database_url_variable("review")])
+        coordinators = count_coordinators_apart(env[database_url_variable("review")], env)
         if coordinators == 0:
             say("No Coordinator yet: to create the first one, in another terminal run")
             example = "--email you@agency.gov --name 'Your Name'"

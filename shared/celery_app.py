@@ -16,7 +16,6 @@ from celery import Celery
 from kombu import Queue
 
 from shared.config import SERVICES, load_settings
-from shared.events import queue_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -28,10 +27,10 @@ if TYPE_CHECKING:
 def route_by_service(
     name: str, args: Any, kwargs: Any, options: Any, task: Any = None, **kw: Any
 ) -> dict[str, str] | None:
-    """Every task runs on the queue of the service its name starts with."""
-    try:
-        service = queue_of(name)
-    except ValueError:
+    """Every task runs on the queue of the service its name starts with (as
+    ``shared.events.queue_of`` says; not imported, so that beat needs no event schemas)."""
+    service = name.split(".", 1)[0]
+    if service not in SERVICES:
         return None
     return {"queue": canary_queue(service) if name == f"{service}.canary" else service}
 

@@ -25,14 +25,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from shared.config import SERVICES
-from shared.db import Database, sqlalchemy_url
+
+if TYPE_CHECKING:  # SQLAlchemy is imported where used: the supervisor reads Redis alone here
+    from shared.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,11 @@ class WorkerMonitor:
         self.send_canary = send_canary
         self.client = redis_client(redis_url)
         self.stall_seconds = stall_seconds
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        from shared.db import sqlalchemy_url
+
         # The heartbeat checks the database on an engine of its own: never one whose pooled
         # connections the pool processes inherit when they fork.
         self.engine = create_engine(
@@ -97,6 +102,8 @@ class WorkerMonitor:
         self.stop = threading.Event()
 
     def database_state(self) -> str:
+        from sqlalchemy import text
+
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -227,6 +234,11 @@ READY_TIMEOUT_SECONDS = 2.0
 
 
 def _database_answers(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from shared.db import sqlalchemy_url
+
     engine = create_engine(
         sqlalchemy_url(url),
         poolclass=NullPool,

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -46,12 +46,11 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from shared.config import load_settings
-from shared.db import sqlalchemy_url
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +244,12 @@ class DatabaseGauges:
         self._lock = threading.Lock()
 
     def _engine(self, url: str) -> Engine:
+        # SQLAlchemy is imported here: beat counts its sends with this module and needs none.
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.pool import NullPool
+
+        from shared.db import sqlalchemy_url
+
         with self._lock:
             engine = self._engines.get(url)
             if engine is None:
@@ -264,6 +269,8 @@ class DatabaseGauges:
 
     def read(self) -> list[tuple[str, str, str, float]]:
         """The rows of the query (raises when the database does not answer)."""
+        from sqlalchemy import text
+
         url = load_settings().database_url(self.service)
         with self._engine(url).connect() as connection:
             rows = connection.execute(text(self.sql), self.params).all()
@@ -277,6 +284,8 @@ class DatabaseGauges:
             )
 
     def collect(self) -> Iterator[Metric]:
+        from sqlalchemy.exc import SQLAlchemyError
+
         try:
             rows = self.read()
         except (SQLAlchemyError, OSError) as err:

@@ -1,6 +1,11 @@
 """Intake: the public proposal form and API. Owns proposals until they are submitted."""
 
-from flask import Flask
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the worker imports this package too, and needs no Flask
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:

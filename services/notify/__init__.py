@@ -2,7 +2,12 @@
 (delivery/, webhooks/), and the staff's log over both (log/); who the staff are (staff/).
 This module only wires the parts into notify's app."""
 
-from flask import Flask
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the worker imports this package too, and needs no Flask
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:

@@ -10,7 +10,12 @@ list, the dashboard and exports), conflicts (recording declared conflicts), prop
 is whose liaison, what a conflict hides, today). docs/architecture.md lists them.
 """
 
-from flask import Flask
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the worker imports this package too, and needs no Flask
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:

@@ -5,7 +5,12 @@ directory, staff), each with the same modules: models, domain (the rules, taking
 staff member), schemas, views (HTML), api (JSON). docs/architecture.md lists them.
 """
 
-from flask import Flask
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the worker imports this package too, and needs no Flask
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, object] | None = None) -> Flask:

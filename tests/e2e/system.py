@@ -23,7 +23,15 @@ class RunningSystem:
     where ``make run`` has two: a test sends a request or a few at a time, and the suite runs
     up to three whole systems at once on two cores (``web_workers`` to choose)."""
 
-    def __init__(self, *, var_dir: Path, port: int, env: dict[str, str], web_workers: int = 1):
+    def __init__(
+        self,
+        *,
+        var_dir: Path,
+        port: int,
+        env: dict[str, str],
+        web_workers: int = 1,
+        pool: str = "threads",
+    ):
         self.var_dir = var_dir
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
@@ -43,6 +51,8 @@ class RunningSystem:
                 str(var_dir),
                 "--web-workers",
                 str(web_workers),
+                "--pool",
+                pool,
             ],
             env=env,
             stdout=self._out,

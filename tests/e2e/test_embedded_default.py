@@ -13,8 +13,8 @@ pytestmark = pytest.mark.e2e
 
 def test_pipeline_on_the_embedded_default(tmp_path, smtp_server):
     env = {**without_server_urls(dict(os.environ)), **smtp_env(smtp_server)}
-    # Two web processes, as `make run` starts them.
-    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env, web_workers=2)
+    # As `make run` starts it: one web process, one worker process per service (threads).
+    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
     try:
         submit_and_read_receipt(system, smtp_server)
         output = system.output.read_text()

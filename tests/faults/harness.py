@@ -922,7 +922,10 @@ class FaultLab:
         return env
 
     def start_system(self, *, timeout: float = 120) -> RunningSystem:
-        self.system = RunningSystem(var_dir=self.root / "var", port=free_port(), env=self.env())
+        # prefork, as production runs: the faults kill pool processes.
+        self.system = RunningSystem(
+            var_dir=self.root / "var", port=free_port(), env=self.env(), pool="prefork"
+        )
         self.system.wait_healthy(timeout)
         return self.system
 

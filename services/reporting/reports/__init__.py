@@ -16,9 +16,12 @@ services/reporting/schedules/. This module only wires the part into reporting's 
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from shared.api import ServiceApi
+if TYPE_CHECKING:  # a worker imports the part too, and needs no Flask
+    from flask import Flask
+
+    from shared.api import ServiceApi
 
 
 def register(app: Flask, rest: ServiceApi) -> None:

@@ -7,9 +7,12 @@ password hashing), schemas.py, views.py (/staff/sign-in, /staff/me, /staff/peopl
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from shared.api import ServiceApi
+if TYPE_CHECKING:  # a worker imports the part too, and needs no Flask
+    from flask import Flask
+
+    from shared.api import ServiceApi
 
 
 def register(app: Flask, rest: ServiceApi) -> None:
