@@ -193,7 +193,18 @@ def migrated(servers: TestServers) -> dict[str, str]:
 def redis_client(servers: TestServers) -> Iterator[Any]:
     import redis
 
-    client = redis.Redis.from_url(servers.redis_url)
+    from shared.outbox import wait_until_all_published
+
+    class Settled(redis.Redis):
+        """Answers once this process's outboxes have published what was committed: they
+        publish in the background after the commit (shared/outbox.py), and a test reads the
+        queues as the next moment would see them (and no test's events reach the next one)."""
+
+        def execute_command(self, *args: Any, **options: Any) -> Any:
+            wait_until_all_published()
+            return super().execute_command(*args, **options)
+
+    client = Settled.from_url(servers.redis_url)
     client.flushdb()
     yield client
     client.flushdb()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -641,7 +642,7 @@ class Event:
 
     def to_message(self) -> dict[str, Any]:
         """The envelope as JSON-ready data (what goes over the broker and into the outbox)."""
-        schema = CATALOG[(self.type, self.version)]()
+        schema = payload_schema(CATALOG[(self.type, self.version)])
         return {
             "event_id": str(self.event_id),
             "type": self.type,
@@ -652,6 +653,13 @@ class Event:
         }
 
 
+@cache
+def payload_schema(schema_class: type[Schema]) -> Schema:
+    """The one instance of a payload schema: building one (and each schema it nests) cost
+    more than the checking; loads and dumps keep no state in it."""
+    return schema_class()
+
+
 def new_event(type: str, *, producer: str, payload: dict[str, Any], version: int = 1) -> Event:
     """Build an event, checking the payload against the catalog now, not at the consumer."""
     schema_class = CATALOG.get((type, version))
@@ -659,7 +667,7 @@ def new_event(type: str, *, producer: str, payload: dict[str, Any], version: int
         raise ValueError(f"no event {type!r} version {version} in the catalog")
     if producer not in SERVICES:
         raise ValueError(f"unknown producer {producer!r}")
-    schema = schema_class()
+    schema = payload_schema(schema_class)
     dumped = schema.dump(payload)
     errors = schema.validate(dumped)
     if errors:
@@ -685,7 +693,7 @@ def parse_event(raw: Any, *, expected_type: str | None = None) -> Event:
     if not isinstance(raw, dict):
         raise MalformedEvent({"_schema": ["an event must be a JSON object"]})
     try:
-        envelope = EnvelopeSchema().load(raw)
+        envelope = payload_schema(EnvelopeSchema).load(raw)
     except ValidationError as err:
         raise MalformedEvent(field_messages(err)) from None
     if expected_type is not None and envelope["type"] != expected_type:
@@ -696,7 +704,7 @@ def parse_event(raw: Any, *, expected_type: str | None = None) -> Event:
             {"type": [f"unknown event {envelope['type']!r} version {envelope['version']}"]}
         )
     try:
-        payload = schema_class().load(envelope["payload"])
+        payload = payload_schema(schema_class).load(envelope["payload"])
     except ValidationError as err:
         raise MalformedEvent({"payload": field_messages(err)}) from None
     return Event(

@@ -13,13 +13,15 @@ again (``replay``): ``alliance outbox show|replay SERVICE``.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import logging
 import os
+import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import weakref
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,10 +34,12 @@ from sqlalchemy import (
     Text,
     Uuid,
     and_,
+    case,
     func,
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
@@ -43,6 +47,7 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from shared.config import load_settings
 from shared.db import Database, UTCDateTime, after_commit, utcnow
 from shared.events import Event, queue_of, subscribers
+from shared.logs import bind_log_context
 from shared.metrics import OUTBOX_PUBLISHED
 
 if TYPE_CHECKING:
@@ -51,7 +56,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NUDGE_PAUSE_SECONDS = 5.0
-NUDGE_WAIT_SECONDS = 0.5
+NUDGE_EXIT_SECONDS = 2.0
+NUDGE_BATCH = 500  # rows a publishing transaction takes at most
 
 
 class OutboxEventMixin:
@@ -101,12 +107,17 @@ class Outbox:
         self.database = database
         self.celery_app = celery_app
         self.producer = producer
-        # After a failed publish, nudges wait this long (monotonic clock) and leave the rows
-        # to the relay: a request never waits on a broker known to be away.
+        # After a failed publish, nudges do nothing until then (monotonic clock) and leave the
+        # rows to the relay.
         self._broker_away_until = 0.0
-        self._busy_since: float | None = None  # when the nudge now running began
-        self._executor: ThreadPoolExecutor | None = None
-        self._executor_pid = 0
+        # The rows nudged and not yet taken by the publishing thread, which ``_wake`` wakes;
+        # ``_publishing`` while it sends a batch. The thread is this process's (pid).
+        self._lock = threading.Lock()
+        self._waiting: list[int] = []
+        self._publishing = False
+        self._wake = threading.Event()
+        self._publisher_pid = 0
+        _OUTBOXES.add(self)
 
     def add(self, session: Session, event: Event) -> None:
         """Store ``event`` in the caller's transaction; publish it once that commits."""
@@ -124,42 +135,79 @@ class Outbox:
         after_commit(session, lambda: self.nudge([row_id]))
 
     def nudge(self, ids: list[int]) -> None:
-        """Publish freshly committed rows now; failures leave them to the relay.
+        """Have freshly committed rows published soon, without waiting for it.
 
-        The caller (a web request, a task) waits at most ``NUDGE_WAIT_SECONDS``: a broker that
-        hangs instead of refusing would otherwise hold it for its socket time-out.
+        The rows go to this process's publishing thread, which takes whatever has come in
+        meanwhile as one batch; the caller (a web request, a task) returns at once, so a slow
+        or stopped broker never holds it. While the broker is known to be away (a publish
+        failed in the last ``NUDGE_PAUSE_SECONDS``) this does nothing: the relay publishes.
         """
-        now = time.monotonic()
-        if now < self._broker_away_until:
+        if time.monotonic() < self._broker_away_until:
             log.info("broker recently unreachable; the relay will publish %d event(s)", len(ids))
             return
-        busy_since = self._busy_since
-        if busy_since is not None and now - busy_since > NUDGE_WAIT_SECONDS:
-            log.info("the broker is slow to answer; the relay will publish %d event(s)", len(ids))
-            return
-        # The request's log context (its service, its ids) goes with the publishing.
-        future = self._nudger().submit(contextvars.copy_context().run, self._nudge_now, ids)
-        try:
-            future.result(timeout=NUDGE_WAIT_SECONDS)
-        except FutureTimeout:
-            log.warning("the broker is slow to answer; publishing goes on in the background")
+        with self._lock:
+            if self._publisher_pid != os.getpid():
+                self._start_publisher()
+            self._waiting.extend(ids)
+            self._wake.set()
 
-    def _nudger(self) -> ThreadPoolExecutor:
-        # One publishing thread per process, made after any fork (threads do not survive it).
-        if self._executor is None or self._executor_pid != os.getpid():
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"{self.producer}-outbox")
-            self._executor_pid = os.getpid()
-        return self._executor
+    def wait_until_published(self, timeout: float = 10.0) -> bool:
+        """Wait until this process's publishing thread has handled every row nudged so far
+        (published, or left to the relay); False if it had not after ``timeout`` seconds.
+        For callers that must see the broker hold what they committed (tests, commands)."""
+        if self._publisher_pid != os.getpid():
+            return True  # nothing nudged in this process
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._waiting and not self._publishing:
+                    return True
+            time.sleep(0.005)
+        return False
+
+    def _start_publisher(self) -> None:
+        # One publishing thread per process, started after any fork (threads do not survive
+        # it); what a parent had waiting is its own to publish, or the relay's.
+        self._waiting = []
+        self._publishing = False
+        self._wake = threading.Event()
+        self._publisher_pid = os.getpid()
+        threading.Thread(
+            target=contextvars.Context().run,
+            args=(self._publish_what_comes,),
+            name=f"{self.producer}-outbox",
+            daemon=True,
+        ).start()
+        # A short-lived process (a command) gives what it committed a moment to go out
+        # before it ends, rather than leave it to the relay.
+        atexit.register(self.wait_until_published, NUDGE_EXIT_SECONDS)
+
+    def _publish_what_comes(self) -> None:
+        bind_log_context(service=self.producer)
+        wake = self._wake
+        while True:
+            wake.wait()
+            with self._lock:
+                wake.clear()
+                ids, self._waiting = self._waiting, []
+                self._publishing = bool(ids)
+            if ids:
+                try:
+                    self._nudge_now(ids)
+                finally:
+                    with self._lock:
+                        self._publishing = False
 
     def _nudge_now(self, ids: list[int]) -> None:
-        self._busy_since = time.monotonic()
         try:
-            self.publish_pending(ids=ids, retry=False)
+            for start in range(0, len(ids), NUDGE_BATCH):
+                if time.monotonic() < self._broker_away_until:
+                    return  # went away since these were nudged: the relay publishes them
+                chunk = ids[start : start + NUDGE_BATCH]
+                self.publish_pending(ids=chunk, limit=len(chunk), retry=False)
         except Exception:
             self._broker_away_until = time.monotonic() + NUDGE_PAUSE_SECONDS
             log.warning("outbox nudge failed; the relay will publish later", exc_info=True)
-        finally:
-            self._busy_since = None
 
     def publish_pending(
         self, *, ids: list[int] | None = None, limit: int = 200, retry: bool = True
@@ -174,13 +222,13 @@ class Outbox:
         model: Any = self.model
         reliability = load_settings().reliability
         now = utcnow()
-        sent = 0
+        sent: list[int] = []
         with self.database.transaction() as session:
             due = model.published_at.is_(None)
             if ids is None:
                 due = or_(due, model.republish_at <= now)
             query = (
-                select(model)
+                select(model.id, model.type, model.event_id, model.message)
                 .where(due)
                 .order_by(model.id)
                 .limit(limit)
@@ -188,46 +236,108 @@ class Outbox:
             )
             if ids is not None:
                 query = query.where(model.id.in_(ids))
-            for row in session.scalars(query):
-                try:
-                    self._send(row.message, retry=retry)
-                except Exception as err:
-                    row.attempts += 1
-                    row.last_error = f"{type(err).__name__}: {err}"[:2000]
-                    log.warning(
-                        "could not publish %s %s (attempt %d): %s",
-                        row.type,
-                        row.event_id,
-                        row.attempts,
-                        err,
+            # One producer (a broker connection from the pool) for the whole batch, taken
+            # when the first row goes: failing to take it is that row's failure.
+            with ExitStack() as held:
+                producer = None
+                for row_id, event_type, event_id, message in session.execute(query).all():
+                    try:
+                        if producer is None:
+                            producer = held.enter_context(self.celery_app.producer_or_acquire())
+                        self._send(message, retry=retry, producer=producer)
+                    except Exception as err:
+                        error = f"{type(err).__name__}: {err}"[:2000]
+                        session.execute(
+                            update(model)
+                            .where(model.id == row_id)
+                            .values(attempts=model.attempts + 1, last_error=error)
+                        )
+                        log.warning("could not publish %s %s: %s", event_type, event_id, err)
+                        if not retry:
+                            self._broker_away_until = time.monotonic() + NUDGE_PAUSE_SECONDS
+                        break  # the broker is likely down; keep order and try again later
+                    sent.append(row_id)
+            if sent:
+                # Every row sent, marked in one statement; an event goes out once more
+                # (``republish_at``) until it has gone out ``outbox_publications`` times.
+                session.execute(
+                    update(model)
+                    .where(model.id.in_(sent))
+                    .values(
+                        published_at=func.coalesce(model.published_at, now),
+                        attempts=model.attempts + 1,
+                        publications=model.publications + 1,
+                        republish_at=case(
+                            (
+                                model.publications + 1 < reliability.outbox_publications,
+                                now + timedelta(seconds=reliability.outbox_republish_seconds),
+                            ),
+                            else_=None,
+                        ),
+                        last_error=None,
                     )
-                    if not retry:
-                        self._broker_away_until = time.monotonic() + NUDGE_PAUSE_SECONDS
-                    break  # the broker is likely down; keep order and try again later
-                row.published_at = row.published_at or now
-                row.attempts += 1
-                row.publications += 1
-                row.republish_at = (
-                    now + timedelta(seconds=reliability.outbox_republish_seconds)
-                    if row.publications < reliability.outbox_publications
-                    else None
+                    .execution_options(synchronize_session=False)
                 )
-                row.last_error = None
-                sent += 1
         if sent:
-            OUTBOX_PUBLISHED.labels(self.producer).inc(sent)
-        return sent
+            OUTBOX_PUBLISHED.labels(self.producer).inc(len(sent))
+        return len(sent)
 
-    def _send(self, message: dict[str, Any], *, retry: bool) -> None:
+    def _send(self, message: dict[str, Any], *, retry: bool, producer: Any = None) -> None:
+        # Celery would otherwise write a repr of the whole event (the proposal, addresses) into
+        # every task's headers, at a cost greater than the rest of sending it.
+        described = f"{{'event': '{message['type']} {message['event_id']}'}}"
         for task_name in subscribers(message["type"]):
             self.celery_app.send_task(
                 task_name,
                 kwargs={"event": message},
                 queue=queue_of(task_name),
+                producer=producer,
+                argsrepr="()",
+                kwargsrepr=described,
                 retry=retry,
                 retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
             )
             log.info("published %s %s to %s", message["type"], message["event_id"], task_name)
+
+    def add_many(self, session: Session, events: list[Event]) -> list[int]:
+        """Store ``events`` in the caller's transaction, all in one INSERT; publish them once
+        that commits (one nudge for them all). The ids of their rows.
+
+        For a producer that emits many events at once (the deadline sweep): one row at a time,
+        ``add`` costs a flush and a round trip per event."""
+        for event in events:
+            if event.producer != self.producer:
+                raise ValueError(f"{self.producer} cannot publish an event of {event.producer}")
+        if not events:
+            return []
+        table: Any = self.model.__table__  # type: ignore[attr-defined]
+        rows = [
+            {
+                "event_id": event.event_id,
+                "type": event.type,
+                "version": event.version,
+                "message": event.to_message(),
+            }
+            for event in events
+        ]
+        # An executemany with RETURNING: SQLAlchemy sends it as multi-row INSERT statements
+        # ("insertmanyvalues"), a thousand rows each; the column defaults apply to every row.
+        ids = sorted(session.scalars(table.insert().returning(table.c.id), rows))
+        after_commit(session, lambda: self.nudge(ids))
+        return ids
+
+
+_OUTBOXES: weakref.WeakSet[Outbox] = weakref.WeakSet()
+
+
+def wait_until_all_published(timeout: float = 10.0) -> bool:
+    """``Outbox.wait_until_published`` for every outbox of this process (tests read the
+    broker's queues after it)."""
+    deadline = time.monotonic() + timeout
+    return all(
+        outbox.wait_until_published(max(0.0, deadline - time.monotonic()))
+        for outbox in list(_OUTBOXES)
+    )
 
 
 # -- what an operator sees and replays (``alliance outbox show|replay``) ----------------------

@@ -25,13 +25,13 @@ from services.intake.idempotency import (
 from services.intake.limits import limiter, writing_limit
 from services.intake.models import Proposal
 from services.intake.schemas import (
-    DraftRequestSchema,
+    DRAFT_REQUEST,
+    PROPOSAL_INPUT,
+    TOKEN_QUERY,
     DraftSavedSchema,
     DraftSchemaOut,
-    ProposalInputSchema,
     ProposalStatusSchema,
     SubmittedSchema,
-    TokenQuerySchema,
 )
 from services.intake.worker import database, outbox
 from shared.config import Settings, load_settings
@@ -98,7 +98,7 @@ def _draft_saved(draft: Proposal, settings: Settings) -> dict[str, Any]:
 @bp.route("/proposals", methods=["POST"])
 @limiter.limit(writing_limit)
 @bp.doc(parameters=[IDEMPOTENCY_HEADER])
-@bp.arguments(ProposalInputSchema, location="json")
+@bp.arguments(PROPOSAL_INPUT, location="json")
 @bp.response(201, SubmittedSchema)
 @bp.alt_response(422, description='Bad input: ``{"errors": {field path: [messages]}}``')
 def submit(data: dict[str, Any]) -> Any:
@@ -110,11 +110,13 @@ def submit(data: dict[str, Any]) -> Any:
         proposal = proposals.submit_proposal(session, data=data, settings=settings, outbox=outbox)
         return StoredAnswer(201, _submitted(proposal, settings))
 
+    key = request.headers.get(HEADER, "").strip()
     answer = once(
         session,
         scope="proposals",
-        key=request.headers.get(HEADER, "").strip(),
-        fingerprint=request_fingerprint("proposals", request.get_json(silent=True)),
+        key=key,
+        # Worth computing only when there is a key to remember it by.
+        fingerprint=request_fingerprint("proposals", request.get_json(silent=True)) if key else "",
         create=create,
     )
     return answer.body, answer.status_code
@@ -122,7 +124,7 @@ def submit(data: dict[str, Any]) -> Any:
 
 @bp.route("/proposals/<uuid:proposal_id>")
 class ProposalResource(MethodView):
-    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
+    @bp.arguments(TOKEN_QUERY, location="query", as_kwargs=True)
     @bp.response(200, ProposalStatusSchema)
     def get(self, proposal_id: uuid.UUID, token: str) -> Any:
         """A proposal's status, history and the messages sent about it."""
@@ -132,8 +134,8 @@ class ProposalResource(MethodView):
         return proposals.public_status(proposal, timezone=settings.agency_timezone)
 
     @limiter.limit(writing_limit)
-    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
-    @bp.arguments(ProposalInputSchema, location="json")
+    @bp.arguments(TOKEN_QUERY, location="query", as_kwargs=True)
+    @bp.arguments(PROPOSAL_INPUT, location="json")
     @bp.response(200, SubmittedSchema)
     def put(self, data: dict[str, Any], proposal_id: uuid.UUID, token: str) -> Any:
         """Resubmit a proposal the agency asked to change (a new version)."""
@@ -148,7 +150,7 @@ class ProposalResource(MethodView):
 
 @bp.route("/drafts", methods=["POST"])
 @limiter.limit(writing_limit)
-@bp.arguments(DraftRequestSchema, location="json")
+@bp.arguments(DRAFT_REQUEST, location="json")
 @bp.response(201, DraftSavedSchema)
 def create_draft(body: dict[str, Any]) -> Any:
     """Save an unfinished proposal; a link to resume it is e-mailed to the contact."""
@@ -161,7 +163,7 @@ def create_draft(body: dict[str, Any]) -> Any:
 
 @bp.route("/drafts/<uuid:draft_id>")
 class DraftResource(MethodView):
-    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
+    @bp.arguments(TOKEN_QUERY, location="query", as_kwargs=True)
     @bp.response(200, DraftSchemaOut)
     def get(self, draft_id: uuid.UUID, token: str) -> Any:
         """What was saved in a draft."""
@@ -177,8 +179,8 @@ class DraftResource(MethodView):
         }
 
     @limiter.limit(writing_limit)
-    @bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
-    @bp.arguments(DraftRequestSchema, location="json")
+    @bp.arguments(TOKEN_QUERY, location="query", as_kwargs=True)
+    @bp.arguments(DRAFT_REQUEST, location="json")
     @bp.response(200, DraftSavedSchema)
     def put(self, body: dict[str, Any], draft_id: uuid.UUID, token: str) -> Any:
         """Replace what a draft holds."""
@@ -193,7 +195,7 @@ class DraftResource(MethodView):
 
 @bp.route("/drafts/<uuid:draft_id>/submit", methods=["POST"])
 @limiter.limit(writing_limit)
-@bp.arguments(TokenQuerySchema, location="query", as_kwargs=True)
+@bp.arguments(TOKEN_QUERY, location="query", as_kwargs=True)
 @bp.response(201, SubmittedSchema)
 def submit_draft(draft_id: uuid.UUID, token: str) -> Any:
     """Submit what a draft holds, once it is complete."""
@@ -202,7 +204,7 @@ def submit_draft(draft_id: uuid.UUID, token: str) -> Any:
     proposal = proposals.submit_draft(
         request_session(database),
         draft_id=draft_id,
-        complete=lambda data: load_input(ProposalInputSchema(), data),
+        complete=lambda data: load_input(PROPOSAL_INPUT, data),
         settings=settings,
         outbox=outbox,
     )

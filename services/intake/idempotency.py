@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -90,7 +90,11 @@ def claim_key(session: Session, *, key: str, fingerprint: str) -> StoredAnswer |
 
 
 def remember_answer(session: Session, *, key: str, answer: StoredAnswer) -> None:
-    row = session.get(IdempotentRequest, key)
-    assert row is not None, "claim_key first"
-    row.status_code = answer.status_code
-    row.response = answer.body
+    """Keep the answer on the key this request claimed (``claim_key`` first)."""
+    remembered = session.execute(
+        update(IdempotentRequest)
+        .where(IdempotentRequest.key == key)
+        .values(status_code=answer.status_code, response=answer.body)
+        .execution_options(synchronize_session=False)
+    )
+    assert getattr(remembered, "rowcount", 1) == 1, "claim_key first"

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+import time
+
+from flask import Flask, Response, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from shared.config import load_settings
 
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# No X-RateLimit-* headers on every answer: they cost two more reads of the counter in Redis
+# per submission. The client refused learns when to try again (``say_when_to_retry``).
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
 
 
 def writing_limit() -> str:
     return str(current_app.config["INTAKE_RATE_LIMIT"])
+
+
+def say_when_to_retry(response: Response) -> Response:
+    """A 429 says in ``Retry-After`` when the client's window ends."""
+    if response.status_code == 429:
+        try:
+            refused = limiter.current_limit
+            if refused is not None:
+                seconds = max(1, int(refused.reset_at - time.time()))
+                response.headers["Retry-After"] = str(seconds)
+        except Exception:  # the counter unreadable now: the 429 goes without it
+            current_app.logger.warning("no Retry-After for a 429", exc_info=True)
+    return response
 
 
 def init_limits(app: Flask) -> None:
@@ -26,3 +43,4 @@ def init_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter.init_app(app)
+    app.after_request(say_when_to_retry)

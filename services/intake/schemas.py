@@ -217,3 +217,13 @@ class ProposalStatusSchema(Schema):
 
 class TokenQuerySchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+# One instance of each input schema for the process's lifetime, for the API and the form alike:
+# webargs, given a class, builds an instance (and one of each schema it nests) per request.
+# Loading keeps no state in them; ``ProposalInputSchema`` reads the agency's lists per load.
+PROPOSAL_INPUT = ProposalInputSchema()
+DRAFT_REQUEST = DraftRequestSchema()
+TOKEN_QUERY = TokenQuerySchema()
+DRAFT = DraftSchema()
+FORM_CONTROLS = FormControlsSchema()

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from services.intake import forms, proposals
 from services.intake.idempotency import StoredAnswer, once
 from services.intake.limits import limiter, writing_limit
-from services.intake.schemas import DraftSchema, FormControlsSchema, ProposalInputSchema
+from services.intake.schemas import DRAFT, FORM_CONTROLS, PROPOSAL_INPUT
 from services.intake.tokens import make_token
 from services.intake.worker import database, outbox
 from shared.agency import GOAL_TERMS, ORGANIZATION_TYPES
@@ -143,7 +143,7 @@ def _posted_form() -> tuple[dict[str, Any], dict[str, Any]]:
     any field, is ``Invalid`` (shared/schemas.py InputSchema): the form again, inline."""
     if request.form.get(HONEYPOT):
         abort(400, description="Your submission could not be accepted.")
-    controls = load_input(FormControlsSchema(), request.form)
+    controls = load_input(FORM_CONTROLS, request.form)
     return controls, forms.from_form(request.form)
 
 
@@ -184,7 +184,7 @@ def _edit_goals(data: dict[str, Any], action: str) -> str:
 
 
 def _save_draft(data: dict[str, Any], draft_id: uuid.UUID | None, settings: Settings) -> Any:
-    load_input(DraftSchema(), data)  # the API's very schema; Invalid: the form again, inline
+    load_input(DRAFT, data)  # the API's very schema; Invalid: the form again, inline
     session = request_session(database)
     draft = proposals.save_draft(
         session, data=data, settings=settings, outbox=outbox, draft_id=draft_id, anew_if_gone=True
@@ -199,7 +199,7 @@ def _submit(
     settings: Settings,
     submission_id: str,
 ) -> Any:
-    valid = load_input(ProposalInputSchema(), data)
+    valid = load_input(PROPOSAL_INPUT, data)
     session = request_session(database)
 
     def create() -> StoredAnswer:
@@ -261,7 +261,7 @@ def edit(token: str) -> Any:
     controls, data = _posted_form()
     if focus := _edit_goals(data, controls["action"]):
         return render_form(data, mode="edit", status_token=token, focus=focus)
-    valid = load_input(ProposalInputSchema(), data)
+    valid = load_input(PROPOSAL_INPUT, data)
     proposals.resubmit_proposal(
         session, proposal_id=proposal_id, data=valid, settings=settings, outbox=outbox
     )

@@ -1,11 +1,12 @@
 """Drafts, status links, idempotency, changes requested and resubmission, over the API."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from services.intake import create_app
 from services.intake.models import OutboxEvent, Proposal, ProposalVersion, SentMessage
@@ -269,6 +270,19 @@ def test_submissions_are_rate_limited_per_client(redis_client):
     ]
     assert codes == [201, 201, 429]
     assert count(Proposal) == 2
+    refused = client.post("/api/v1/proposals", json=example_proposal())
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # when the minute's window ends
+
+
+def test_references_count_up_with_at_least_five_digits(client):
+    # An applicant reads it over the phone: AP-<year>-<number of at least five digits>.
+    first, second = submit(client)["reference"], submit(client)["reference"]
+    assert re.fullmatch(r"AP-\d{4}-00001", first), first
+    assert second == first.replace("00001", "00002")
+    with database.transaction() as session:
+        session.execute(text("ALTER SEQUENCE proposal_reference_seq RESTART WITH 123456"))
+    assert submit(client)["reference"] == first.replace("00001", "123456")
 
 
 def test_openapi_document_describes_the_api(client):

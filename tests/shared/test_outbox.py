@@ -1,3 +1,5 @@
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -113,6 +115,7 @@ def test_every_event_goes_out_once_more_later_then_never_again(redis_client, mon
     event = submitted_event()
     with database.transaction() as session:
         outbox.add(session, event)
+    assert outbox.wait_until_published()  # soon after the commit
     with database.transaction() as session:
         row = session.scalars(select(OutboxEvent)).one()
     assert row.publications == 1
@@ -132,3 +135,78 @@ def test_every_event_goes_out_once_more_later_then_never_again(redis_client, mon
     assert (again.publications, again.republish_at) == (2, None)
     assert again.published_at == row.published_at  # the first publication's time is kept
     assert outbox.publish_pending() == 0
+
+
+def test_a_commit_returns_before_the_publishing_and_the_event_follows_soon(
+    redis_client, monkeypatch
+):
+    # A web request never waits on the broker: the publishing thread sends after the commit.
+    slow = Outbox(
+        model=OutboxEvent, database=database, celery_app=outbox.celery_app, producer="intake"
+    )
+    sending = slow._send
+
+    def slow_send(*args, **kwargs):
+        time.sleep(0.5)
+        sending(*args, **kwargs)
+
+    monkeypatch.setattr(slow, "_send", slow_send)
+    started = time.monotonic()
+    with database.transaction() as session:
+        slow.add(session, submitted_event())
+    assert time.monotonic() - started < 0.3
+
+    assert slow.wait_until_published(timeout=10)
+    assert [name for name, _ in queued_tasks(redis_client, "review")] == [
+        "review.proposal_submitted"
+    ]
+    with database.transaction() as session:
+        assert session.scalars(select(OutboxEvent)).one().published_at is not None
+
+
+def test_rows_committed_while_a_batch_goes_out_go_out_together(redis_client, monkeypatch):
+    held = Outbox(
+        model=OutboxEvent, database=database, celery_app=outbox.celery_app, producer="intake"
+    )
+    release = threading.Event()
+    batches: list[list[int]] = []
+    publishing = held.publish_pending
+
+    def publish_pending(*, ids=None, limit=200, retry=True):
+        batches.append(list(ids or []))
+        release.wait(10)
+        return publishing(ids=ids, limit=limit, retry=retry)
+
+    monkeypatch.setattr(held, "publish_pending", publish_pending)
+    for _ in range(4):
+        with database.transaction() as session:
+            held.add(session, submitted_event())
+    release.set()
+
+    assert held.wait_until_published(timeout=10)
+    # The first row went alone (or with what came in before the thread took it); every row
+    # committed while it was out went in one second batch, each row once.
+    ids = [row_id for batch in batches for row_id in batch]
+    assert len(batches) <= 2
+    assert len(ids) == len(set(ids)) == 4
+    assert len(queued_tasks(redis_client, "review")) == 4
+    with database.transaction() as session:
+        rows = session.scalars(select(OutboxEvent)).all()
+    assert [(row.attempts, row.publications) for row in rows] == [(1, 1)] * 4
+    assert all(row.published_at is not None and row.republish_at for row in rows)
+
+
+def test_while_the_broker_is_known_away_a_commit_tries_nothing(redis_client, monkeypatch):
+    away = Outbox(
+        model=OutboxEvent, database=database, celery_app=outbox.celery_app, producer="intake"
+    )
+    monkeypatch.setattr(away, "_broker_away_until", time.monotonic() + 60)
+    with database.transaction() as session:
+        away.add(session, submitted_event())
+
+    assert away.wait_until_published(timeout=1)
+    assert redis_client.llen("review") == 0
+    with database.transaction() as session:
+        row = session.scalars(select(OutboxEvent)).one()
+    assert (row.published_at, row.attempts) == (None, 0)  # the relay's, later
+    assert outbox.publish_pending() == 1
