@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Text, Uuid, func, select
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import BigInteger, String, Text, Uuid, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.db import UTCDateTime, utcnow
@@ -54,19 +54,27 @@ def claim(
     A concurrent duplicate blocks on the primary key until the first transaction ends, then
     sees the conflict: the pair is handled once whatever the timing.
     """
-    table: Any = model.__table__  # type: ignore[attr-defined]
+    # Every service's inbox is the mixin's table.
+    assert model.__tablename__ == "processed_events"
     inserted = session.execute(
-        insert(table)
-        .values(
-            consumer=consumer,
-            event_id=event.event_id,
-            event_type=event.type,
-            processed_at=utcnow(),
-        )
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
+        _CLAIM,
+        {
+            "consumer": consumer,
+            "event_id": event.event_id,
+            "event_type": event.type,
+            "processed_at": utcnow(),
+        },
     ).first()
     return inserted is not None
+
+
+# Plain SQL, compiled once: SQLAlchemy caches no compiled PostgreSQL ``insert()`` (its ON
+# CONFLICT clause has no cache key), and compiling it anew took longer than running it.
+_CLAIM = text(
+    "INSERT INTO processed_events (consumer, event_id, event_type, processed_at) "
+    "VALUES (:consumer, :event_id, :event_type, :processed_at) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(bindparam("event_id", type_=Uuid), bindparam("processed_at", type_=UTCDateTime))
 
 
 def safe_payload_id(raw: Any, key: str) -> str | None:

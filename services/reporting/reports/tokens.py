@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -35,7 +36,13 @@ class LinkInvalid(NotFound):
 
 def _serializer() -> URLSafeTimedSerializer:
     # Signed with SECRET_KEY; a link signed with a key in SECRET_KEY_FALLBACKS still opens.
-    return URLSafeTimedSerializer(load_settings().signing_keys, salt=SALT)
+    return _serializer_for(tuple(load_settings().signing_keys))
+
+
+@lru_cache(maxsize=4)
+def _serializer_for(keys: tuple[str, ...]) -> URLSafeTimedSerializer:
+    # One per set of keys: the sweep signs a link for every reminder it sends.
+    return URLSafeTimedSerializer(list(keys), salt=SALT)
 
 
 def make_token(report_id: uuid.UUID) -> str:
