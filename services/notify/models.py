@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, Text, Uuid
+from sqlalchemy import Date, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -45,6 +45,16 @@ class Message(Deliverable, Base):
     Its status starts ``held`` (decisions, until staff release it) or ``pending``."""
 
     __tablename__ = "messages"
+    # The pending ones by due time: what the sweep and a worker sending what is due look up,
+    # without walking past every message ever sent.
+    __table_args__ = (
+        Index(
+            "ix_messages_due",
+            "next_attempt_at",
+            "created_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     cause: Mapped[str] = mapped_column(String(200), unique=True)
     template: Mapped[str] = mapped_column(String(100))
@@ -90,6 +100,23 @@ class Message(Deliverable, Base):
     def next_attempt_due(self) -> datetime | None:
         """When the next attempt is due, while one waits (``pending``)."""
         return self.next_attempt_at if self.status == "pending" else None
+
+
+class MailChannel(Base):
+    """The mail server as notify last found it: one row (``name`` "mail") while it is down,
+    none or ``down_since`` null while it answers. A server that cannot be reached is a state
+    of the channel, shared by every worker process, not a failed attempt at each message:
+    while it is down no message is attempted, and one probe at a time (``probe_at``) finds
+    out whether it is back (services/notify/delivery/domain.py)."""
+
+    __tablename__ = "mail_channel"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the next probe is due (while down); claimed by moving it on.
+    probe_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AllianceLiaison(Base):

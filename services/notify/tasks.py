@@ -154,23 +154,83 @@ def deliver(
     )
 
 
+# A task that sends what is due goes on for this long at most, so the event consumers on the
+# same queue wait little behind it; it queues another to carry on.
+DRAIN_SECONDS = 5.0
+DRAIN_LIMIT = 500
+# Connections a backlog is sent over at once (delivery/attempts.py ``deliver_due``).
+SENDERS = 3
+
+
 @celery.task(name=queue.DELIVER_MESSAGE, base=ServiceTask, shared=False)
 def deliver_message(*, message_id: str) -> str:
-    """Attempt a message if it is due; duplicates of this task find it busy, sent or not due."""
+    """Attempt a message if it is due, then whatever else is due, over the same connection;
+    duplicates of this task find it busy, sent or not due."""
     settings = load_settings()
+    mailer = mailer_from_settings(settings)
+    policy = delivery_policy(settings)
     outcome = deliver(
-        uuid.UUID(message_id),
-        mailer=mailer_from_settings(settings),
-        mail_from=settings.mail_from,
-        policy=delivery_policy(settings),
+        uuid.UUID(message_id), mailer=mailer, mail_from=settings.mail_from, policy=policy
     )
     for follow_up in outcome.follow_up:
         queue.queue_message(follow_up)
+    if outcome.status == "waiting":
+        if outcome.channel_went_down:
+            queue_probe()
+        return outcome.status
     if outcome.status == "pending" and outcome.next_attempt_at is not None:
         wait = outcome.next_attempt_at - utcnow()
         if wait < _self_schedule_limit():
             queue.queue_message(uuid.UUID(message_id), countdown=max(wait.total_seconds(), 0))
+    _deliver_due(settings, mailer=mailer, policy=policy)
     return outcome.status
+
+
+@celery.task(name=queue.DELIVER_DUE, base=ServiceTask, shared=False)
+def deliver_due() -> int:
+    """Send what is due, for a while; another of this task carries on after it."""
+    settings = load_settings()
+    return _deliver_due(
+        settings, mailer=mailer_from_settings(settings), policy=delivery_policy(settings)
+    )
+
+
+def _deliver_due(settings: Settings, *, mailer: Mailer, policy: delivery.DeliveryPolicy) -> int:
+    drained = attempts.deliver_due(
+        database=database,
+        outbox=outbox,
+        mailer=mailer,
+        mail_from=settings.mail_from,
+        policy=policy,
+        limit=DRAIN_LIMIT,
+        seconds=DRAIN_SECONDS,
+        senders=SENDERS,
+    )
+    for follow_up in drained.follow_up:
+        queue.queue_message(follow_up)
+    if drained.channel_went_down:
+        queue_probe()
+    elif drained.more:
+        queue.queue_due()
+    return drained.sent
+
+
+@celery.task(name=queue.PROBE_MAIL, base=ServiceTask, shared=False)
+def probe_mail() -> str:
+    """While the mail server is down: whether it answers again, every few seconds; once it
+    does, what waited for it goes at once."""
+    settings = load_settings()
+    mailer = mailer_from_settings(settings)
+    found = attempts.probe(database=database, mailer=mailer)
+    if found == "down":
+        queue_probe()
+    elif found == "up":
+        _deliver_due(settings, mailer=mailer, policy=delivery_policy(settings))
+    return found
+
+
+def queue_probe() -> None:
+    queue.queue_probe(countdown=delivery.PROBE_EVERY.total_seconds())
 
 
 def _self_schedule_limit() -> timedelta:
@@ -180,7 +240,8 @@ def _self_schedule_limit() -> timedelta:
 
 @celery.task(name="notify.deliver_pending", base=ServiceTask, acks_late=False, shared=False)
 def deliver_pending() -> int:
-    """Queue the messages due now, after making those whose worker died mid-send due again."""
+    """Queue the messages due now, after making those whose worker died mid-send due again;
+    while the mail server is down, only see that it is being probed."""
     settings = load_settings()
     with database.transaction() as session:
         delivery.recover_stalled(
@@ -189,6 +250,11 @@ def deliver_pending() -> int:
             policy=delivery_policy(settings),
             now=utcnow(),
         )
+    with database.transaction() as session:
+        if delivery.channel_is_down(session):
+            if delivery.probe_lost(session, now=utcnow()):
+                queue_probe()  # its task was lost: start again
+            return 0
     with database.transaction() as session:
         ids = delivery.queue_due_messages(
             session,

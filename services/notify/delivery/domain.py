@@ -14,8 +14,11 @@ and a webhook delivery (``WebhookDelivery``) go through the same steps.
 
 Then the e-mail channel's own records: ``record_sent`` (intake hears of it),
 ``record_not_sent``, ``record_uncertain`` (maybe delivered: counted), ``recover_stalled``, and
-the Coordinator's alert when a message fails for good. The webhook channel's records are
-services/notify/webhooks/domain.py ``record_attempt``.
+the Coordinator's alert when a message fails for good; ``claim_next``, the message due the
+longest, for a worker that sends what is due over one connection; and the state of the mail
+channel itself (``channel_is_down``, ``channel_down``, ``claim_probe``, ``channel_up``): a
+server that cannot be reached is not an attempt charged to each message waiting for it. The
+webhook channel's records are services/notify/webhooks/domain.py ``record_attempt``.
 
 The functions take the caller's session and never commit.
 """
@@ -29,11 +32,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.notify.messages.domain import DELIVERY_FAILED_TEMPLATE, delivery_failed
-from services.notify.models import Deliverable, Message
+from services.notify.models import Deliverable, MailChannel, Message
 from shared.events import new_event
 from shared.outbox import Outbox
 
@@ -70,6 +74,8 @@ class Outcome:
 
     status: str
     next_attempt_at: datetime | None = None
+    # The mail server just became unreachable: someone has to start probing it.
+    channel_went_down: bool = False
     # New messages to deliver as well: the Coordinator's alert about a failure or about a
     # disabled webhook endpoint.
     follow_up: tuple[uuid.UUID, ...] = field(default_factory=tuple)
@@ -109,8 +115,10 @@ def start_attempt(
     if eligible is not None:
         query = query.where(eligible)
     item = session.scalars(query.with_for_update(skip_locked=True)).first()
-    if item is None:
-        return None
+    return None if item is None else _begin(item, now=now)
+
+
+def _begin(item: D, *, now: datetime) -> D:
     item.status = "sending"
     item.sending_since = now
     item.attempts += 1
@@ -234,6 +242,37 @@ def claim(session: Session, *, message_id: uuid.UUID, now: datetime) -> Message 
     return start_attempt(Message, session, message_id, now=now)
 
 
+def claim_next(session: Session, *, now: datetime) -> Message | None:
+    """Start an attempt at the pending message due the longest, passing over those another
+    worker is claiming; None when nothing is due. One statement: it runs once a message."""
+    due = (
+        select(Message.id)
+        .where(Message.status == "pending", Message.next_attempt_at <= now)
+        .order_by(Message.next_attempt_at, Message.created_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return session.scalars(
+        update(Message)
+        .where(Message.id == due)
+        .values(status="sending", sending_since=now, attempts=Message.attempts + 1)
+        .returning(Message),
+        execution_options={"synchronize_session": False},
+    ).first()
+
+
+def count_due(session: Session, *, now: datetime, up_to: int) -> int:
+    """How many pending messages are due for an attempt (counted up to ``up_to``)."""
+    due = (
+        select(Message.id)
+        .where(Message.status == "pending", Message.next_attempt_at <= now)
+        .limit(up_to)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(due)) or 0)
+
+
 def record_sent(
     session: Session,
     *,
@@ -243,6 +282,16 @@ def record_sent(
     outbox: Outbox | None = None,
 ) -> Outcome:
     """The server answered 250: the message is ``sent``, and intake hears of it."""
+    # The usual case in one statement: the attempt is still the message's current one.
+    current = session.scalars(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "sending", Message.attempts == attempt)
+        .values(status="sent", sent_at=now, sending_since=None, last_error=None)
+        .returning(Message),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if current is not None:
+        return _sent(current, outbox=outbox, session=session)
     message = locked(Message, session, message_id)
     if message is None:
         return Outcome(status="missing")
@@ -266,6 +315,10 @@ def record_sent(
     message.sent_at = now
     message.sending_since = None
     message.last_error = None
+    return _sent(message, outbox=outbox, session=session)
+
+
+def _sent(message: Message, *, outbox: Outbox | None, session: Session) -> Outcome:
     if outbox is not None:
         # Intake shows the applicant what was sent about their proposal.
         outbox.add(
@@ -417,3 +470,97 @@ def _failed(session: Session, message: Message, *, policy: DeliveryPolicy) -> Ou
         failures_url=policy.failures_url,
     )
     return Outcome(status="failed", follow_up=tuple(alerts))
+
+
+# -- the mail channel: a server that cannot be reached is the channel's state ------------------
+
+MAIL_CHANNEL = "mail"
+# How often a down mail server is tried again, by one worker at a time.
+PROBE_EVERY = timedelta(seconds=5)
+
+
+def channel_is_down(session: Session) -> bool:
+    """Whether the mail server was found unreachable and has not answered a probe since:
+    messages then wait for it, their attempts uncharged."""
+    return (
+        session.scalar(
+            select(MailChannel.name).where(
+                MailChannel.name == MAIL_CHANNEL, MailChannel.down_since.is_not(None)
+            )
+        )
+        is not None
+    )
+
+
+# A probe queued to run at ``probe_at`` may start a moment early.
+PROBE_SLACK = timedelta(seconds=1)
+
+
+def claim_probe(session: Session, *, now: datetime, every: timedelta = PROBE_EVERY) -> bool:
+    """Take the due probe of a down channel, moving the next one on: one prober at a time."""
+    result = session.execute(
+        update(MailChannel)
+        .where(
+            MailChannel.name == MAIL_CHANNEL,
+            MailChannel.down_since.is_not(None),
+            or_(MailChannel.probe_at.is_(None), MailChannel.probe_at <= now + PROBE_SLACK),
+        )
+        .values(probe_at=now + every, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
+
+
+def probe_lost(session: Session, *, now: datetime, every: timedelta = PROBE_EVERY) -> bool:
+    """Whether the channel is down and its probe a whole period overdue: the task that was to
+    probe it was lost (a broker restart), and the sweep starts the probes again."""
+    return (
+        session.scalar(
+            select(MailChannel.name).where(
+                MailChannel.name == MAIL_CHANNEL,
+                MailChannel.down_since.is_not(None),
+                or_(MailChannel.probe_at.is_(None), MailChannel.probe_at <= now - every),
+            )
+        )
+        is not None
+    )
+
+
+def channel_down(
+    session: Session, *, error: str, now: datetime, every: timedelta = PROBE_EVERY
+) -> bool:
+    """The mail server could not be reached: the channel is down, probed every ``every``.
+    True when it was up until now (the caller starts the probes)."""
+    statement = insert(MailChannel).values(
+        name=MAIL_CHANNEL,
+        down_since=now,
+        probe_at=now + every,
+        last_error=error[:2000],
+        updated_at=now,
+    )
+    down_since = session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=[MailChannel.name],
+            set_={
+                "down_since": func.coalesce(MailChannel.down_since, statement.excluded.down_since),
+                "probe_at": statement.excluded.probe_at,
+                "last_error": statement.excluded.last_error,
+                "updated_at": statement.excluded.updated_at,
+            },
+        ).returning(MailChannel.down_since)
+    )
+    went_down = down_since == now
+    if went_down:
+        log.error("the mail server cannot be reached; messages wait for it: %s", error)
+    return went_down
+
+
+def channel_up(session: Session, *, now: datetime) -> bool:
+    """The mail server answered: the channel is up. True when it was down until now."""
+    channel = session.get(MailChannel, MAIL_CHANNEL, with_for_update=True)
+    if channel is None or channel.down_since is None:
+        return False
+    log.warning("the mail server answers again (down since %s)", channel.down_since.isoformat())
+    channel.down_since = None
+    channel.probe_at = None
+    channel.updated_at = now
+    return True

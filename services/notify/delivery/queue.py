@@ -21,11 +21,24 @@ log = logging.getLogger(__name__)
 # The tasks that make one attempt (services/notify/tasks.py, services/notify/webhooks/tasks.py).
 DELIVER_MESSAGE = "notify.deliver_message"
 DELIVER_WEBHOOK = "notify.deliver_webhook"
+# What is due, sent over one connection; and the probe of a mail server that is down.
+DELIVER_DUE = "notify.deliver_due"
+PROBE_MAIL = "notify.probe_mail"
 
 
 def queue_message(message_id: uuid.UUID, **options: Any) -> bool:
     """Queue an attempt at an e-mail; False (logged) when the broker would not take it."""
     return _queue(DELIVER_MESSAGE, {"message_id": str(message_id)}, options)
+
+
+def queue_due() -> bool:
+    """Queue a task that sends what is due, for a while."""
+    return _queue(DELIVER_DUE, {}, {})
+
+
+def queue_probe(*, countdown: float) -> bool:
+    """Queue a probe of the mail server, ``countdown`` seconds on."""
+    return _queue(PROBE_MAIL, {}, {"countdown": countdown})
 
 
 def queue_webhook(delivery_id: uuid.UUID, **options: Any) -> bool:

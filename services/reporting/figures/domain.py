@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from services.reporting.alliances.models import Alliance
 from services.reporting.people import LeftOut, Readable, is_liaison_of, readable_alliances
@@ -60,13 +60,44 @@ from shared.spreadsheets import plain
 from shared.spreadsheets import to_csv as to_csv  # the views write their CSV files with it
 
 
-def _readable(session: Session, acting: Acting, *, own_only: bool) -> Readable:
-    """The alliances a list shows ``acting``: every one, or (``own_only``) those they are
-    liaison of; less those their declared conflicts hide."""
-    every = session.scalars(select(Alliance))
+def _readable(
+    session: Session,
+    acting: Acting,
+    *,
+    own_only: bool,
+    every: Mapping[uuid.UUID, Alliance] | None = None,
+) -> Readable:
+    """The alliances a list shows ``acting``: every one (``every``, when already loaded), or
+    (``own_only``) those they are liaison of; less those their declared conflicts hide."""
+    found = every.values() if every is not None else session.scalars(select(Alliance))
     return readable_alliances(
-        acting, (a for a in every if not own_only or is_liaison_of(acting, a))
+        acting, (a for a in found if not own_only or is_liaison_of(acting, a))
     )
+
+
+def _every_alliance(
+    session: Session, *, unread: Sequence[str] = ("signed",)
+) -> dict[uuid.UUID, Alliance]:
+    """Every alliance by id, read once for a page: rows of reports joined with their
+    alliance would decode the alliance's stored JSON again for each of its reports. The
+    ``unread`` JSON columns (the ``signed`` event is most of an alliance's bytes) are left
+    unread: the page never looks at them (touching one raises)."""
+    query = select(Alliance).options(
+        *(defer(getattr(Alliance, name), raiseload=True) for name in unread)
+    )
+    return {a.id: a for a in session.scalars(query)}
+
+
+def _alliances_of(
+    session: Session, ids: Iterable[uuid.UUID], known: Mapping[uuid.UUID, Alliance] | None
+) -> Mapping[uuid.UUID, Alliance]:
+    """The alliances of ``ids``: from ``known`` (read already), else in one query."""
+    if known is not None:
+        return known
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {a.id: a for a in session.scalars(select(Alliance).where(Alliance.id.in_(wanted)))}
 
 
 WORK_VIEWS = {
@@ -100,15 +131,38 @@ class WorkList:
 
 
 def _lines(
-    session: Session, *, now: datetime, rules: ScheduleRules, statuses: Sequence[str]
+    session: Session,
+    *,
+    now: datetime,
+    rules: ScheduleRules,
+    statuses: Sequence[str],
+    alliances: Mapping[uuid.UUID, Alliance] | None = None,
 ) -> list[ReportLine]:
-    rows = session.execute(
-        select(Report, Alliance)
-        .join(Alliance, Alliance.id == Report.alliance_id)
-        .where(Report.status.in_(statuses))
-        .order_by(Report.due_date, Alliance.reference, Report.kind)
-    ).all()
-    return [report_line(r, a, now=now, rules=rules) for r, a in rows]
+    # A line shows these of its report (and ``timing`` reads them): the columns alone, read
+    # like a report, not a whole object for each report owed in the program.
+    reports = [
+        cast(Report, r)
+        for r in session.execute(
+            select(*LINE_COLUMNS)
+            .join(Alliance, Alliance.id == Report.alliance_id)
+            .where(Report.status.in_(statuses))
+            .order_by(Report.due_date, Alliance.reference, Report.kind)
+        )
+    ]
+    owners = _alliances_of(session, (r.alliance_id for r in reports), alliances)
+    return [report_line(r, owners[r.alliance_id], now=now, rules=rules) for r in reports]
+
+
+LINE_COLUMNS = (
+    Report.id,
+    Report.alliance_id,
+    Report.kind,
+    Report.period_start,
+    Report.period_end,
+    Report.due_date,
+    Report.status,
+    Report.submitted_at,
+)
 
 
 def check_work_filters(view: str, partner: str) -> tuple[str, str]:
@@ -154,11 +208,16 @@ def work_list(
     if office and office not in offices:
         raise Invalid({"office": ["Choose one of your offices from the list."]})
     within = load_agency_profile().offices.within(office) if office else None
-    readable = _readable(session, acting, own_only=not acting.is_coordinator)
+    every = _every_alliance(session, unread=("signed", "contact"))
+    readable = _readable(session, acting, own_only=not acting.is_coordinator, every=every)
     lines = [
         line
         for line in _lines(
-            session, now=now, rules=rules, statuses=("submitted", *WAITING_FOR_PARTNER)
+            session,
+            now=now,
+            rules=rules,
+            statuses=("submitted", *WAITING_FOR_PARTNER),
+            alliances=every,
         )
         if readable.shows(line.alliance) and (within is None or office_of(line.alliance) in within)
     ]
@@ -257,18 +316,22 @@ class ActivityRow:
 
 
 def latest_versions(
-    session: Session, *, alliance_id: uuid.UUID | None = None
+    session: Session,
+    *,
+    alliance_id: uuid.UUID | None = None,
+    alliances: Mapping[uuid.UUID, Alliance] | None = None,
 ) -> list[tuple[Report, Alliance, ReportVersion]]:
     """The latest submitted version of each report (of one alliance, or all), without double
     counting: a quarterly report whose period lies inside a submitted annual report's period
-    of the same alliance is left out (the annual report covers its activities)."""
+    of the same alliance is left out (the annual report covers its activities).
+    ``alliances``: every alliance by id, when the caller has read them already."""
     latest = (
         select(ReportVersion.report_id, func.max(ReportVersion.number).label("number"))
         .group_by(ReportVersion.report_id)
         .subquery()
     )
     query = (
-        select(Report, Alliance, ReportVersion)
+        select(Report, ReportVersion)
         .join(Alliance, Alliance.id == Report.alliance_id)
         .join(ReportVersion, ReportVersion.report_id == Report.id)
         .join(
@@ -281,7 +344,9 @@ def latest_versions(
     )
     if alliance_id is not None:
         query = query.where(Report.alliance_id == alliance_id)
-    found = [(r, a, v) for r, a, v in session.execute(query).tuples()]
+    pairs = session.execute(query).tuples().all()
+    owners = _alliances_of(session, (r.alliance_id for r, _v in pairs), alliances)
+    found = [(r, owners[r.alliance_id], v) for r, v in pairs]
     annual = [r for r, _a, _v in found if r.kind == "annual"]
     return [
         (r, a, v)
@@ -567,7 +632,9 @@ def dashboard(
     office shown and of each office right under it, with its own offices' rolled up."""
     check_may_see_dashboard(acting)
     today = agency_today(now, rules.timezone)
-    readable = _readable(session, acting, own_only=False)
+    # The stored event tells the proposal an alliance came from: for a division's figures.
+    every = _every_alliance(session, unread=("contact",) if division else ("contact", "signed"))
+    readable = _readable(session, acting, own_only=False, every=every)
     offices = load_agency_profile().offices
     shown_office = office or acting.office or offices.top.slug
     if shown_office not in offices:
@@ -581,27 +648,33 @@ def dashboard(
             and (within is None or office_of(alliance) in within)
         )
 
-    alliances = [a for a in session.scalars(select(Alliance)) if counted(a)]
+    alliances = [a for a in every.values() if counted(a)]
     shown = {alliance.id for alliance in alliances}
+    # ``timing`` reads a report's due date, status and time sent: those columns alone, not
+    # a whole object for each of the program's thousands of reports.
+    timed = select(Report.alliance_id, Report.due_date, Report.status, Report.submitted_at)
     reports = [
-        r
-        for r in session.scalars(select(Report))
+        cast(Report, r)
+        for r in session.execute(timed.where(Report.status != "cancelled"))
         if r.alliance_id in shown and period.holds(r.due_date)
     ]
-    counted_proposals, proposals_left_out = proposals.readable(session, acting=acting)
-    counted_proposals = [
-        p
-        for p in counted_proposals
-        if period.holds(p.updated_at.astimezone(rules.timezone).date())
-        and (within is None or (p.office or offices.top.slug) in within)
-    ]
+    approved: set[uuid.UUID] | None = None
     if division:
-        approved = {str(a.signed.get("proposal_id") or "") for a in alliances}
-        counted_proposals = [
-            p
-            for p in counted_proposals
-            if p.status == "approved" and str(p.proposal_id) in approved
-        ]
+        approved = set()
+        for alliance in alliances:
+            try:
+                approved.add(uuid.UUID(str(alliance.signed.get("proposal_id") or "")))
+            except ValueError:
+                continue  # no proposal named: none of its proposals to count
+    counted_proposals, proposals_left_out = proposals.tally(
+        session,
+        acting=acting,
+        first=period.first,
+        last=period.last,
+        timezone=rules.timezone,
+        within=within,
+        approved_only=approved,
+    )
     in_effect = [
         alliance
         for alliance in alliances
@@ -633,7 +706,9 @@ def dashboard(
             years.setdefault(report.due_date.year, Counter())[kind] += 1
     rows = [
         row
-        for row in activity_rows(v for v in latest_versions(session) if v[1].id in shown)
+        for row in activity_rows(
+            v for v in latest_versions(session, alliances=every) if v[1].id in shown
+        )
         if period.holds(row.day or row.report.period_end)
     ]
     return Dashboard(

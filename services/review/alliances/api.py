@@ -83,7 +83,7 @@ def list_alliances(args: dict[str, Any]) -> Any:
     acting = current_acting()
     if args["office"] and args["office"] not in people.office_choices(acting):
         raise Invalid({"office": ["Choose one of your offices."]})
-    rows = agreements.list_alliances(
+    rows = agreements.alliance_summaries(
         request_session(database),
         acting=acting,
         status=args["status"] or None,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from services.review import audit, people
@@ -512,22 +512,88 @@ def search_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _queue_order(query: Select[Any]) -> Select[Any]:
+    """Priority order (score plus any adjustment), oldest first among equals."""
+    return query.order_by(
+        (QueuedProposal.score + QueuedProposal.adjustment).desc(),
+        QueuedProposal.submitted_at,
+        QueuedProposal.reference,
+    )
+
+
 def list_queue(
     session: Session, *, acting: Acting, filters: QueueFilters | None = None
 ) -> list[QueuedProposal]:
     """Proposals in priority order (score plus any adjustment), oldest first among equals;
     those of organizations the viewer declared a conflict with are left out."""
     require_staff(acting)
-    query = (
-        select(QueuedProposal)
-        .where(*(filters or QueueFilters()).conditions(acting))
-        .order_by(
-            (QueuedProposal.score + QueuedProposal.adjustment).desc(),
-            QueuedProposal.submitted_at,
-            QueuedProposal.reference,
-        )
+    query = _queue_order(
+        select(QueuedProposal).where(*(filters or QueueFilters()).conditions(acting))
     )
     return [q for q in session.scalars(query) if not hidden_from(acting, q.organization_name)]
+
+
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue (``list_queue``'s order and rule), and how many it holds."""
+
+    proposals: list[QueuedProposal]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_shown(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.proposals else 0
+
+    @property
+    def last_shown(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.proposals)
+
+
+def queue_page(
+    session: Session,
+    *,
+    acting: Acting,
+    filters: QueueFilters | None = None,
+    page: int = 1,
+    per_page: int = QUEUE_PAGE_SIZE,
+) -> QueuePage:
+    """The staff page's queue: what ``list_queue`` shows, one page at a time (a page past
+    the last shows the last). Only that page's proposals are loaded, their proposal data
+    and all: without declared conflicts the database counts and pages them; with some, the
+    names alone are read to leave out the organizations in conflict, in order."""
+    require_staff(acting)
+    conditions = (filters or QueueFilters()).conditions(acting)
+    if not acting.conflicts:
+        total = int(
+            session.scalar(select(func.count()).select_from(QueuedProposal).where(*conditions)) or 0
+        )
+        page = min(max(page, 1), max(1, -(-total // per_page)))
+        found = session.scalars(
+            _queue_order(select(QueuedProposal).where(*conditions))
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+        return QueuePage(list(found), total, page, per_page)
+    named = session.execute(
+        _queue_order(select(QueuedProposal.id, QueuedProposal.organization_name).where(*conditions))
+    ).all()
+    shown = [row_id for row_id, name in named if not hidden_from(acting, name)]
+    page = min(max(page, 1), max(1, -(-len(shown) // per_page)))
+    wanted = shown[(page - 1) * per_page : page * per_page]
+    rows = {
+        q.id: q
+        for q in session.scalars(select(QueuedProposal).where(QueuedProposal.id.in_(wanted)))
+    }
+    return QueuePage([rows[i] for i in wanted if i in rows], len(shown), page, per_page)
 
 
 def _find(session: Session, proposal_id: uuid.UUID, *, lock: bool = False) -> QueuedProposal:

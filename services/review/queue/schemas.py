@@ -55,6 +55,16 @@ class QueueQuery(InputSchema):
     )
 
 
+class QueuePageQuery(QueueQuery):
+    """The queue page's filters and the page of it to show."""
+
+    page = fields.Integer(
+        validate=validate.Range(min=1, error="Pages are numbered from 1."),
+        load_default=1,
+        error_messages={"invalid": "Give a page number."},
+    )
+
+
 def _written(message: str) -> Any:
     def check(value: str) -> None:
         if not value.strip():

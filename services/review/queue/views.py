@@ -25,7 +25,7 @@ from services.review.queue.schemas import (
     CommentIn,
     ConflictIn,
     QueueEntryOut,
-    QueueQuery,
+    QueuePageQuery,
     ScoringConfigIn,
 )
 from services.review.queue.scoring import explain
@@ -77,22 +77,47 @@ def render_queue(
     asked = {**request.args.to_dict(), "status": request.args.getlist("status")}
     errors: dict[str, list[str]] = {}
     try:
-        filters = queue.QueueFilters.of(load_input(QueueQuery(), asked))
-        found = queue.list_queue(session, acting=acting, filters=filters)
+        chosen = load_input(QueuePageQuery(), asked)
+        filters = queue.QueueFilters.of(chosen)
+        found = queue.queue_page(
+            session,
+            acting=acting,
+            filters=filters,
+            page=chosen["page"],
+            per_page=queue.QUEUE_PAGE_SIZE,
+        )
     except Invalid as err:
         for path, messages in err.errors.items():  # status.0: beside the status choices
             errors.setdefault(path.split(".", 1)[0], []).extend(messages)
-        found = []
+        found = queue.QueuePage([], 0, 1, queue.QUEUE_PAGE_SIZE)
         filters = queue.QueueFilters.of(asked)  # shown as asked, beside the messages
-    holders = queue.staff_names(session, (q.assigned_to for q in found))
+    holders = queue.staff_names(session, (q.assigned_to for q in found.proposals))
+    # What the table shows of each, read off the rows (a schema object per row cost more
+    # than the rest of the page).
     entries = [
         {
-            **QueueEntryOut().dump(q),
+            "proposal_id": str(q.proposal_id),
+            "reference": q.reference,
+            "organization": q.organization,
+            "office_name": people.office_name(q.office),
+            "priority": q.priority,
+            "score": q.score,
+            "score_version": q.score_version,
+            "adjustment": q.adjustment,
+            "adjustment_reason": q.adjustment_reason,
+            "status": q.status,
+            "submitted_at": q.submitted_at,
             "explanation": explain(q.score_lines),
             "assignee_name": holders.get(q.assigned_to, "") if q.assigned_to else "",
         }
-        for q in found
+        for q in found.proposals
     ]
+    # The query of the other pages: the same filters (a status may be asked several times).
+    page_filters = {
+        key: [value for value in request.args.getlist(key) if value]
+        for key in request.args
+        if key != "page"
+    }
     holder_options = [
         (queue.ASSIGNED_TO_ME, "Me"),
         (queue.ASSIGNED_TO_NOBODY, "Nobody"),
@@ -101,6 +126,8 @@ def render_queue(
     page = render_template(
         "review/queue.html",
         entries=entries,
+        queue_page=found,
+        page_filters=page_filters,
         figures=queue.progress(session, acting=acting),
         filters=filters,
         errors=errors,

@@ -42,6 +42,7 @@ from sqlalchemy import update
 from deploy.embedded import free_port
 from services.notify import tasks
 from services.notify.delivery import domain as messages
+from services.notify.delivery import mail
 from services.notify.delivery.mail import (
     ConsoleMailer,
     FileMailer,
@@ -50,7 +51,7 @@ from services.notify.delivery.mail import (
     build_email,
     mailer_from_settings,
 )
-from services.notify.models import Message
+from services.notify.models import MailChannel, Message
 from services.notify.worker import database
 from shared.config import SmtpSettings, load_settings, read_settings
 from shared.db import utcnow
@@ -161,11 +162,16 @@ def test_a_server_that_never_greets_times_out_and_the_message_waits():
     finally:
         listener.close()
 
-    assert status == "pending"
+    assert status == "waiting"
     assert took < TIMEOUT + 3
+    # No greeting is the server's state, not the message's: no attempt is charged to it.
     stored = load(message_id)
-    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("pending", 1, 0)
-    assert "timed out" in stored.last_error.lower() or "Timeout" in stored.last_error
+    assert (stored.status, stored.attempts, stored.ambiguous_deliveries) == ("pending", 0, 0)
+    with database.transaction() as session:
+        channel = session.get(MailChannel, "mail")
+        assert channel is not None
+        assert channel.down_since is not None
+        assert "timed out" in channel.last_error.lower() or "Timeout" in channel.last_error
 
 
 @pytest.mark.usefixtures("clean_databases")
@@ -342,6 +348,54 @@ def test_without_starttls_a_server_requiring_it_gets_nothing(tmp_path, monkeypat
         assert inbox.matching(lambda m: True) == []
     finally:
         controller.stop()
+
+
+# -- a connection kept across messages ----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("clean_databases")
+@pytest.mark.usefixtures("short_schedule")
+def test_a_kept_connection_the_server_dropped_is_replaced_before_a_message_is_claimed(
+    monkeypatch,
+):
+    port = free_port()
+    first_server = SmtpServer(port)
+    first_server.start()
+    mailer = SmtpMailer(smtp(port).settings, keep_idle=30)
+    try:
+        first = a_pending_message()
+        assert deliver(first, mailer)[0] == "sent"
+        assert len(mailer._idle) == 1  # kept for the next message
+    finally:
+        first_server.stop()  # the server restarts: the kept connection is dead
+    second_server = SmtpServer(port)
+    second_server.start()
+    try:
+        monkeypatch.setattr(mail, "CHECK_AFTER_SECONDS", 0.0)  # asked before any reuse
+        second = a_pending_message()
+        assert deliver(second, mailer)[0] == "sent"
+        assert len(second_server.inbox.wait_for(lambda m: True)) == 1
+    finally:
+        mailer.close()
+        second_server.stop()
+    assert (load(second).status, load(second).attempts) == ("sent", 1)
+
+
+@pytest.mark.usefixtures("clean_databases")
+@pytest.mark.usefixtures("short_schedule")
+def test_a_connection_idle_too_long_is_closed():
+    server = SmtpServer(free_port())
+    server.start()
+    mailer = SmtpMailer(smtp(server.port).settings, keep_idle=0.3)
+    try:
+        assert deliver(a_pending_message(), mailer)[0] == "sent"
+        [(kept, _since)] = mailer._idle
+        time.sleep(1.0)
+        assert mailer._idle == []
+        assert kept.smtp.sock is None  # QUIT sent, socket closed
+    finally:
+        mailer.close()
+        server.stop()
 
 
 # -- the backends MAIL_BACKEND chooses ---------------------------------------------------------

@@ -94,6 +94,31 @@ def count(session, model) -> int:
 
 
 @pytest.mark.integration
+def test_the_queue_page_by_page_is_the_queue_in_the_same_order_less_the_conflicts(session):
+    for number, name in enumerate(["Roofers Guild", "Glaziers", "Masons", "Welders", "Pavers"]):
+        arrive(session, name=name, days_ago=number, workers_reached=1000 * (number + 1))
+    everyone = names(session)
+    pages = [queue.queue_page(session, acting=COORDINATOR, page=n, per_page=2) for n in (1, 2, 3)]
+    assert [q.organization_name for p in pages for q in p.proposals] == everyone
+    assert [(p.total, p.pages, p.first_shown, p.last_shown) for p in pages] == [
+        (5, 3, 1, 2),
+        (5, 3, 3, 4),
+        (5, 3, 5, 5),
+    ]
+    # A page past the last shows the last; a declared conflict leaves its proposals out of
+    # the count and the pages, the order kept.
+    assert queue.queue_page(session, acting=COORDINATOR, page=9, per_page=2).page == 3
+    conflicted = acting("cora@agency.example", "coordinator", conflicts=("roofers guild",))
+    kept = [n for n in everyone if n != "Roofers Guild"]
+    first, second = (
+        queue.queue_page(session, acting=conflicted, page=n, per_page=3) for n in (1, 2)
+    )
+    assert (first.total, second.total) == (4, 4)
+    assert [q.organization_name for q in first.proposals + second.proposals] == kept
+    assert names(session, conflicted) == kept
+
+
+@pytest.mark.integration
 def test_arrivals_are_scored_with_explanations_and_the_config_version(session):
     proposal_id = arrive(session, name="Roofers")
     [entry] = QueueEntryOut(many=True).dump(queue.list_queue(session, acting=REVIEWER))

@@ -235,6 +235,33 @@ def test_queue_page_shows_the_order_and_every_point(review_app):
     assert "Falls Partner" not in filtered
 
 
+def test_the_queue_page_shows_a_page_at_a_time_with_links_that_keep_the_filters(
+    review_app, monkeypatch
+):
+    monkeypatch.setattr(queue, "QUEUE_PAGE_SIZE", 2)
+    rev = staff_member("rev@agency.example", "reviewer")
+    reviewer = signed_in(review_app, rev)
+    for number in range(1, 6):
+        queued_proposal(proposal(f"Partner {number}", workers_reached=20000 * number))
+    queued_proposal(proposal("Glaziers"))
+    with database.transaction() as session:
+        found = queue.list_queue(
+            session, acting=acting_as(rev), filters=queue.QueueFilters(search="partner")
+        )
+        order = [q.organization_name for q in found]
+    first = reviewer.get("/staff/queue?q=partner").get_data(as_text=True)
+    assert re.findall(r">(Partner \d)</a>", first) == order[:2]
+    assert "Proposals in priority order (5)" in first
+    assert "1 to 2 shown" in first
+    assert 'href="/staff/queue?page=2&amp;q=partner"' in first
+    last = reviewer.get("/staff/queue?q=partner&page=3").get_data(as_text=True)
+    assert re.findall(r">(Partner \d)</a>", last) == order[4:]
+    assert "5 to 5 shown" in last
+    refused = reviewer.get("/staff/queue?page=0")
+    assert refused.status_code == 422
+    assert "Pages are numbered from 1." in refused.get_data(as_text=True)
+
+
 def test_resubmission_diff_is_shown_on_the_proposal_page(review_app):
     reviewer = signed_in(review_app, staff_member("rev@agency.example", "reviewer"))
     proposal_id = queued_proposal(proposal("Roofers")).proposal_id
