@@ -311,10 +311,11 @@ def run(lab: Lab) -> list[Row]:
     sink = Sink()
     sink.start()
     env = notify_env(lab, database_url, sink.port)
-    worker = start_worker(env, lab.scratch / "notify-worker.log")
     rates: list[float] = []
     raw_rates: list[float] = []
+    worker = None
     try:
+        worker = start_worker(env, lab.scratch / "notify-worker.log")
         wait_worker_ready(sink, env, lab, "warm", count=WARM_UP)
         for index in range(ROUNDS):
             eml_dir = lab.scratch / f"notify-round-{index}"

@@ -63,11 +63,13 @@ def run(lab: Lab) -> list[Row]:
     sink = Sink()
     sink.start()
     env = notify_env(lab, database_url, sink.port)
-    worker: subprocess.Popen[bytes] | None = start_worker(env, lab.scratch / "outage-worker.log")
-    beat = start_beat(env, lab.scratch / "outage-beat.log")
     eml_dir = lab.scratch / "outage-messages"
     eml_dir.mkdir()
+    worker: subprocess.Popen[bytes] | None = None
+    beat: subprocess.Popen[bytes] | None = None
     try:
+        worker = start_worker(env, lab.scratch / "outage-worker.log")
+        beat = start_beat(env, lab.scratch / "outage-beat.log")
         wait_worker_ready(sink, env, lab, "warm")
         sink.stop()
         down_at = time.monotonic()

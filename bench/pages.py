@@ -293,7 +293,6 @@ def bulk_load(env: dict[str, str]) -> str:
                     "WHERE reference LIKE '%-B%'"
                 )
             ).all()
-            conn.execute(text("ANALYZE queued_proposals"))
         shown = {"waiting": "submitted", "in_review": "submitted", "resubmitted": "submitted"}
         import json
 
@@ -311,12 +310,14 @@ def bulk_load(env: dict[str, str]) -> str:
         ]
         with reporting.begin() as conn:
             conn.execute(text(REPORTING_COPIES), {"copies": json.dumps(copied)})
-            conn.execute(text("ANALYZE"))
         with notify.begin() as conn:
             seeds = int(conn.scalar(text("SELECT count(*) FROM messages")) or 0)
             conn.execute(text(MESSAGE_COPIES), {"copies": MESSAGES - seeds, "seeds": seeds})
-            conn.execute(text("ANALYZE"))
             total = int(conn.scalar(text("SELECT count(*) FROM messages")) or 0)
+        # As autovacuum leaves a database that has run for years: statistics, visibility map.
+        for e in (review, reporting, notify):
+            with e.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM ANALYZE"))
     finally:
         for e in (review, reporting, notify):
             e.dispose()
@@ -338,6 +339,7 @@ SECONDS = 4
 CONNECTIONS = 8
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 300.0
+TIMEOUT_MS = 10_000.0
 
 
 def _gunicorn(app: str, port: int, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
@@ -414,7 +416,7 @@ def wrk(url: str, cookie: str, seconds: int = SECONDS) -> dict[str, float]:
             f"-c{CONNECTIONS}",
             f"-d{seconds}s",
             "--timeout",
-            "10s",
+            f"{TIMEOUT_MS / 1000:.0f}s",
             "--latency",
             "-H",
             f"Cookie: {cookie}",
@@ -428,10 +430,11 @@ def wrk(url: str, cookie: str, seconds: int = SECONDS) -> dict[str, float]:
         raise RuntimeError(f"{url} answered with errors under load:\n{out}")
     found = {p: float(v) * _UNIT_MS[u] for p, v, u in _WRK_LATENCY.findall(out)}
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    # No latency at all: no request finished within wrk's timeout (10 s), which is the p99.
     return {
         "rate": float(rate.group(1)) if rate else 0.0,
-        "p50": found.get("50", float("nan")),
-        "p99": found.get("99", float("nan")),
+        "p50": found.get("50", TIMEOUT_MS),
+        "p99": found.get("99", TIMEOUT_MS),
     }
 
 
@@ -457,13 +460,21 @@ def _row(name: str, page: list[dict[str, float]], raw: list[dict[str, float]]) -
     rate, raw_rate = median([r["rate"] for r in page]), median([r["rate"] for r in raw])
     ratio = raw_p99 / p99 if p99 else 0.0
     met = ratio >= TARGET_RATIO and p99 < TARGET_P99_MS
-    note = ""
+    note = (
+        f"wrk, {CONNECTIONS} connections as the national Coordinator, "
+        f"{ROUNDS} interleaved {SECONDS} s rounds (medians)"
+    )
     if not met:
-        note = (
-            f"the {name}'s p99 is {p99:.0f} ms"
+        note += (
+            f"; its p99 is {p99:.0f} ms"
             + (f", over {TARGET_P99_MS:.0f} ms" if p99 >= TARGET_P99_MS else "")
             + f", {p99 / raw_p99:.1f}x the raw query's"
         )
+        if raw_p99 >= TARGET_P99_MS / 2:
+            note += (
+                f" (the raw page's own p99 is {raw_p99:.0f} ms: the cores, shared with the "
+                "database and the load generator, are the limit at 8 connections)"
+            )
     return Row(
         f"Staff page: {name}",
         f"p99 {p99:.0f} ms, p50 {p50:.0f} ms, {rate:.0f} /s",
@@ -523,6 +534,11 @@ def measure(lab: Lab, env: dict[str, str], coordinator: Any) -> list[Row]:
             row = _row(name, *measured[name])
             say(f"    {row.benchmark}: {row.measure} against {row.baseline}")
             rows.append(row)
+    except RuntimeError as err:
+        log.flush()
+        said = (lab.scratch / "pages-gunicorn.log").read_text(errors="replace")
+        errors = [line for line in said.splitlines() if "Error" in line or "error" in line]
+        raise RuntimeError(f"{err}\nthe servers said: {errors[-5:]}") from err
     finally:
         for server in servers:
             _stop(server)

@@ -18,15 +18,20 @@ ROWS = """<!doctype html><title>{{ title }}</title><table>
 {% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
 {% endfor %}</table>"""
 
-# Each page's main query, as the page asks it of the national Coordinator (everything).
+# Each page's main query, as the page asks it of the national Coordinator (everything);
+# several, separated by ";", where the page's figures come from several.
 QUERIES = {
-    # The queue: the open proposals in priority order (services/review/queue list_queue).
+    # The queue: how many open proposals, and the first page of 50 of them in priority order
+    # (services/review/queue ``queue_page``).
     "queue": (
         "review",
         """SELECT reference, organization_name, organization_type, state, office, status,
-               score + adjustment, submitted_at, assigned_to
+               score + adjustment, submitted_at, assigned_to, score_lines,
+               (SELECT count(*) FROM queued_proposals
+                WHERE status IN ('waiting', 'in_review', 'resubmitted'))
            FROM queued_proposals WHERE status IN ('waiting', 'in_review', 'resubmitted')
-           ORDER BY score + adjustment DESC, submitted_at, reference""",
+           ORDER BY score + adjustment DESC, submitted_at, reference
+           LIMIT 50""",
     ),
     # The alliance list: every alliance by partner name (review list_alliances).
     "alliances": (
@@ -46,14 +51,21 @@ QUERIES = {
                               'revision_requested')
            ORDER BY r.due_date, a.reference, r.kind""",
     ),
-    # The dashboard: reports by year due and status, proposals by state and status.
+    # The dashboard: what its figures are counted from (reporting figures ``dashboard``): the
+    # alliances, the reports' due dates and statuses, the latest version of each submitted
+    # report with its content, and the proposals by state and status.
     "dashboard": (
         "reporting",
-        """SELECT 'report', extract(year FROM due_date)::text, status, count(*)
-           FROM reports GROUP BY 2, 3
-           UNION ALL
-           SELECT 'proposal', state, status, count(*) FROM proposals GROUP BY 2, 3
-           ORDER BY 1, 2, 3""",
+        """SELECT id, partner_name, division, office, status, signing_date, ends_on,
+               liaison_email, liaison FROM alliances ORDER BY reference;
+           SELECT alliance_id, due_date, status, submitted_at FROM reports
+           WHERE status <> 'cancelled';
+           SELECT r.id, r.alliance_id, r.kind, r.period_start, r.period_end, v.number, v.content
+           FROM reports r JOIN report_versions v ON v.report_id = r.id
+           JOIN (SELECT report_id, max(number) AS number FROM report_versions
+                 GROUP BY report_id) l ON l.report_id = v.report_id AND l.number = v.number
+           WHERE r.status <> 'cancelled';
+           SELECT state, status, count(*) FROM proposals GROUP BY 1, 2 ORDER BY 1, 2""",
     ),
     # The message log: how many, and the newest page of 50 (notify log_page).
     "log": (
@@ -81,8 +93,12 @@ def create_app() -> Flask:
 
     def page(name: str) -> Any:
         service, sql = QUERIES[name]
+        rows: list[Any] = []
         with engine(service).connect() as conn:
-            rows = conn.execute(text(sql)).all()
+            for statement in sql.split(";"):
+                found: list[Any] = list(conn.execute(text(statement)).all())
+                rows = rows or found  # the first's rows shown, the others' read and counted
+                rows.append(("rows", len(found)))
         return render_template_string(ROWS, title=name, rows=rows)
 
     for name in QUERIES:

@@ -2,7 +2,7 @@
 (shared/celery_app.py: json, acks_late, prefetch 1, the same transport options) and tasks that
 do nothing but the raw work: send one e-mail with smtplib.
 
-    celery -A bench.raw_celery worker -Q bench.raw --pool threads --concurrency 1
+    celery -A bench.raw_celery worker -Q bench.raw --pool solo
 """
 
 from __future__ import annotations

@@ -53,6 +53,14 @@ class Alliance(click.Group):
             raise SettingsRefused(str(err)) from None
 
 
+def settle_outboxes() -> None:
+    """Let the outbox's publishing thread hand what the command committed to the broker before
+    its database goes (what it cannot publish now, the relay publishes later)."""
+    from shared.outbox import wait_until_all_published
+
+    wait_until_all_published()
+
+
 @click.group(cls=Alliance)
 def main() -> None:
     """Alliance Program Manager operator commands."""
@@ -72,16 +80,18 @@ def main() -> None:
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Tasks at a time per service (threads, or pool processes with --pool prefork).",
+    help="Pool processes per service with --pool prefork (solo runs one task at a time).",
 )
 @click.option(
     "--pool",
-    type=click.Choice(["threads", "prefork"]),
-    default="threads",
+    type=click.Choice(["solo", "prefork"]),
+    default="solo",
     show_default=True,
-    # One process per service fits a laptop (docs/performance.md, memory); production's
-    # images run prefork, whose pool processes a task time limit can stop.
-    help="How each service's worker runs its tasks: threads in one process, or prefork.",
+    # One process per service fits a laptop (docs/performance.md, memory). Not threads: with
+    # acks_late and prefetch 1 their worker asks Redis for the next task only every 1-2 s (a
+    # task ending in a thread does not wake the event loop). Production's images run prefork,
+    # whose pool processes a task time limit can stop.
+    help="How each service's worker runs its tasks: in its one process (solo), or prefork.",
 )
 @click.option(
     "--web-workers",
@@ -307,6 +317,7 @@ def create_coordinator(email: str, name: str, office: str) -> None:
             "the review database", database_url_variable("review"), err.orig
         ) from None
     finally:
+        settle_outboxes()
         database.dispose()
     from shared.staff_shell import absolute_url
 
@@ -363,6 +374,7 @@ def scan(now: Any) -> None:
             "the reporting database", database_url_variable("reporting"), err.orig
         ) from None
     finally:
+        settle_outboxes()
         database.dispose()
     click.echo(", ".join(f"{kind}: {count}" for kind, count in sent.items()))
 
@@ -475,6 +487,7 @@ def demo(proposals: int, seed: int, limit: int, wait: int) -> None:
             "a service's database", "the *_DATABASE_URL variables", err.orig
         ) from None
     finally:
+        settle_outboxes()
         review_database.dispose()
         reporting_database.dispose()
     took = clock.monotonic() - started
@@ -560,6 +573,7 @@ def import_alliances(file: Path, dry_run: bool, welcome: bool) -> None:
             "the review database", database_url_variable("review"), err.orig
         ) from None
     finally:
+        settle_outboxes()
         database.dispose()
     found = result.plan
     for line in importing.problems_in_words(found.problems):

@@ -130,7 +130,7 @@ class Supervisor:
         port: int,
         concurrency: int,
         web_workers: int = 1,
-        pool: str = "threads",
+        pool: str = "solo",
         host: str = "127.0.0.1",
     ):
         self.var_dir = var_dir

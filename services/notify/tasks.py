@@ -241,7 +241,8 @@ def _self_schedule_limit() -> timedelta:
 @celery.task(name="notify.deliver_pending", base=ServiceTask, acks_late=False, shared=False)
 def deliver_pending() -> int:
     """Queue the messages due now, after making those whose worker died mid-send due again;
-    while the mail server is down, only see that it is being probed."""
+    while the mail server is down, probe it when that is due (and send what waited once it
+    answers)."""
     settings = load_settings()
     with database.transaction() as session:
         delivery.recover_stalled(
@@ -251,10 +252,14 @@ def deliver_pending() -> int:
             now=utcnow(),
         )
     with database.transaction() as session:
-        if delivery.channel_is_down(session):
-            if delivery.probe_lost(session, now=utcnow()):
-                queue_probe()  # its task was lost: start again
+        channel_down = delivery.channel_is_down(session)
+    if channel_down:
+        # The sweep probes too: a probe queued behind a long queue comes late.
+        if attempts.probe(database=database, mailer=mailer_from_settings(settings)) != "up":
             return 0
+        _deliver_due(
+            settings, mailer=mailer_from_settings(settings), policy=delivery_policy(settings)
+        )
     with database.transaction() as session:
         ids = delivery.queue_due_messages(
             session,

@@ -30,7 +30,7 @@ class RunningSystem:
         port: int,
         env: dict[str, str],
         web_workers: int = 1,
-        pool: str = "threads",
+        pool: str = "solo",
     ):
         self.var_dir = var_dir
         self.port = port

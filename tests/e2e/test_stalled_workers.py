@@ -40,7 +40,7 @@ def in_review(system: RunningSystem, cookie: str, reference: str) -> bool:
 @pytest.mark.usefixtures("clean_databases")
 def test_frozen_pool_and_frozen_worker_are_restarted(tmp_path, redis_client):
     env = {**os.environ, "WORKER_STALL_SECONDS": str(STALL_SECONDS)}
-    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env)
+    system = RunningSystem(var_dir=tmp_path / "var", port=free_port(), env=env, pool="prefork")
     stopped: list[int] = []
     try:
         system.wait_healthy()

@@ -85,10 +85,14 @@ def deliver(
     policy: domain.DeliveryPolicy,
 ) -> domain.Outcome:
     """One attempt at one message, if it is due and the mail server is not known to be down
-    (then it waits, uncharged: ``waiting``); returns what became of it."""
+    (then it waits, uncharged: ``waiting``, or probes the server when that is due); returns
+    what became of it."""
     with database.transaction() as session:
         state = domain.delivery_state(session, message_id=message_id, now=utcnow())
-        if state == "due" and domain.channel_is_down(session):
+        # While the server is down a message waits, unless its probe is due: then this
+        # attempt is the probe (one at a time), so mail resumes however long the queue is.
+        probing = state == "due" and domain.channel_is_down(session)
+        if probing and not domain.claim_probe(session, now=utcnow()):
             state = "waiting"
     if state != "due":
         return domain.Outcome(status=state)
@@ -110,6 +114,8 @@ def deliver(
                 policy=policy,
                 now=utcnow(),
             )
+    if probing:
+        record(database, lambda session: domain.channel_up(session, now=utcnow()))
     with closing(connection):
         return _attempt(
             lambda session: domain.claim(session, message_id=message_id, now=utcnow()),

@@ -510,21 +510,6 @@ def claim_probe(session: Session, *, now: datetime, every: timedelta = PROBE_EVE
     return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
 
 
-def probe_lost(session: Session, *, now: datetime, every: timedelta = PROBE_EVERY) -> bool:
-    """Whether the channel is down and its probe a whole period overdue: the task that was to
-    probe it was lost (a broker restart), and the sweep starts the probes again."""
-    return (
-        session.scalar(
-            select(MailChannel.name).where(
-                MailChannel.name == MAIL_CHANNEL,
-                MailChannel.down_since.is_not(None),
-                or_(MailChannel.probe_at.is_(None), MailChannel.probe_at <= now - every),
-            )
-        )
-        is not None
-    )
-
-
 def channel_down(
     session: Session, *, error: str, now: datetime, every: timedelta = PROBE_EVERY
 ) -> bool:

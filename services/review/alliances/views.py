@@ -162,11 +162,15 @@ def list_page() -> Any:
         office=args["office"],
     )
     divisions = load_agency_profile().divisions
+    # Each alliance's page, its id in the place of a stand-in's (one URL built, not hundreds).
+    stand_in = uuid.UUID(int=0)
+    page_of = url_for("alliances.alliance_page", alliance_id=stand_in)
     # What the table shows of each, read off the rows (the API's schema, AllianceSummaryOut,
     # costs a long list more than its query).
     shown = [
         {
             "id": a.id,
+            "url": page_of.replace(str(stand_in), str(a.id)),
             "reference": a.reference,
             "partner_name": a.partner_name,
             "status_label": agreements.STATUSES.get(a.status, a.status),

@@ -1183,25 +1183,27 @@ class Progress:
 def progress(session: Session, *, acting: Acting) -> Progress:
     """Review progress figures, for any staff member."""
     require_staff(acting)
+    status = QueuedProposal.status
 
-    def count(states: tuple[str, ...]) -> int:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(QueuedProposal)
-                .where(QueuedProposal.status.in_(states), *office_conditions(acting))
-            )
-            or 0
-        )
+    def count(states: tuple[str, ...]) -> Any:
+        return func.count().filter(status.in_(states))
 
-    average = session.scalar(
+    # One pass over the viewer's proposals, not one query per figure.
+    waiting, in_review, decided, average = session.execute(
         select(
-            func.avg(func.extract("epoch", QueuedProposal.decided_at - QueuedProposal.submitted_at))
-        ).where(QueuedProposal.decided_at.is_not(None), *office_conditions(acting))
-    )
+            count(("waiting", "resubmitted")),
+            count(("in_review",)),
+            count(DECIDED_STATES),
+            func.avg(
+                func.extract("epoch", QueuedProposal.decided_at - QueuedProposal.submitted_at)
+            ).filter(QueuedProposal.decided_at.is_not(None)),
+        )
+        .select_from(QueuedProposal)  # the entity: the session flushes what it holds first
+        .where(*office_conditions(acting))
+    ).one()
     return Progress(
-        waiting=count(("waiting", "resubmitted")),
-        in_review=count(("in_review",)),
-        decided=count(DECIDED_STATES),
+        waiting=int(waiting or 0),
+        in_review=int(in_review or 0),
+        decided=int(decided or 0),
         average_days_to_decision=round(float(average) / 86400, 1) if average else None,
     )
