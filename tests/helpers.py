@@ -34,7 +34,12 @@ def wait_until(
 
 def stored_rows(database: Any) -> dict[str, list[str]]:
     """Every row of every table of a service's database (its outbox and audit log among them),
-    by table: equal before and after a refused request, nothing was stored, changed or queued."""
+    by table: equal before and after a refused request, nothing was stored, changed or queued.
+    Read once this process's outboxes have published what was committed (they mark their rows
+    published in the background, shared/outbox.py)."""
+    from shared.outbox import wait_until_all_published
+
+    wait_until_all_published()
     with database.engine.connect() as connection:
         names = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
         return {

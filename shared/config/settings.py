@@ -391,7 +391,8 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     schedule = values[NOTIFY_RETRY_SCHEDULE]
     if sum(schedule, timedelta()) < timedelta(days=1):
         log.warning(
-            "NOTIFY_RETRY_SCHEDULE gives up after %s: a longer mail outage fails messages",
+            "NOTIFY_RETRY_SCHEDULE gives up after %s: a message the mail server keeps refusing "
+            "for longer fails (a server that cannot be reached at all costs no attempts)",
             sum(schedule, timedelta()),
         )
 

@@ -37,6 +37,9 @@ class _Kept:
     def add(self, session: Any, event: Any) -> None:
         return None
 
+    def add_many(self, session: Any, events: Any) -> None:
+        return None
+
 
 @pytest.fixture
 def base_url(live_server: Callable[[Any], str], redis_client: Any) -> str:

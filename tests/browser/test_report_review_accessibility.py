@@ -29,6 +29,9 @@ class _NoOutbox:
     def add(self, session: Any, event: Any) -> None:
         """The review's events are not what this page shows."""
 
+    def add_many(self, session: Any, events: Any) -> None:
+        """Nor are the sweep\'s."""
+
 
 @pytest.fixture
 def base_url(live_server: Callable[[Any], str], redis_client: Any) -> str:

@@ -50,6 +50,9 @@ class _NoOutbox:
     def add(self, session: Any, event: Any) -> None:
         """The reminders' events are not what these pages show."""
 
+    def add_many(self, session: Any, events: Any) -> None:
+        """Nor are the sweep\'s."""
+
 
 def sign_in(page: Page, base_url: str, person: Any) -> None:
     page.context.clear_cookies()
