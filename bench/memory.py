@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -92,8 +93,11 @@ def submit_some(base: str, count: int) -> None:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            assert answer.status == 201, answer.status
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                assert answer.status == 201, answer.status
+        except urllib.error.HTTPError as err:
+            raise AssertionError(f"POST answered {err.code}: {err.read()[:500]!r}") from None
 
 
 def run(lab: Lab) -> list[Row]:
