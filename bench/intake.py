@@ -127,8 +127,8 @@ def load(script: Path, port: int, seconds: float) -> Round:
 
 @contextmanager
 def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[int]:
-    """``app`` under gunicorn as ``alliance run`` starts web processes, with 2 sync workers;
-    its port."""
+    """``app`` under gunicorn with the web processes' settings (deploy/gunicorn_conf.py),
+    2 sync workers; its port."""
     port = free_port()
     with open(log, "ab") as out:
         process = subprocess.Popen(

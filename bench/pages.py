@@ -343,7 +343,7 @@ TIMEOUT_MS = 10_000.0
 
 
 def _gunicorn(app: str, port: int, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
-    """A web server as ``alliance run`` starts one: 2 workers of 4 threads."""
+    """A web server as docker-compose.yml starts one: 2 workers of 4 threads."""
     return subprocess.Popen(
         [
             sys.executable,
