@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.lab import Lab, free_port, median, say
+from bench.lab import Lab, free_port, gunicorn_argv, median, say, stop_group
 from bench.table import Row
 
 TITLE = "Intake: POST /api/v1/proposals"
@@ -132,22 +130,7 @@ def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[int]:
     port = free_port()
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "python:deploy.gunicorn_conf",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--graceful-timeout",
-                "5",
-                "--access-logfile",
-                "-",
-                app,
-            ],
+            gunicorn_argv(app, port),
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -158,12 +141,7 @@ def gunicorn(app: str, env: dict[str, str], log: Path) -> Iterator[int]:
         wait_until_answering(port, process, log)
         yield port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout=15)
 
 
 def wait_until_answering(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

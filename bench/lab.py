@@ -4,8 +4,10 @@ free ports, and a way to say what it is doing."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import statistics
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,3 +149,41 @@ class SmtpSink:
     def count(self) -> int:
         with self.lock:
             return len(self.arrivals)
+
+
+def gunicorn_argv(app: str, port: int, *, threads: int | None = None) -> list[str]:
+    """gunicorn with the web processes' settings (deploy/gunicorn_conf.py) and 2 workers, as
+    the benchmarks' web servers and their raw baselines run (sync workers, or ``threads``
+    each as docker-compose.yml runs them)."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:deploy.gunicorn_conf",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        *(["--threads", str(threads)] if threads else []),
+        "--graceful-timeout",
+        "10",
+        "--access-logfile",
+        "-",
+        app,
+    ]
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM a process started in a session of its own, with its children; SIGKILL after
+    ``timeout`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

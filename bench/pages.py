@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -34,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, select, text
 
-from bench.lab import Lab, free_port, median, say
+from bench.lab import Lab, free_port, gunicorn_argv, median, say, stop_group
 from bench.table import Row
 
 TITLE = "Staff pages at federal scale"
@@ -345,40 +343,13 @@ TIMEOUT_MS = 10_000.0
 def _gunicorn(app: str, port: int, env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
     """A web server as docker-compose.yml starts one: 2 workers of 4 threads."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:deploy.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--graceful-timeout",
-            "10",
-            "--access-logfile",
-            "-",
-            app,
-        ],
+        gunicorn_argv(app, port, threads=4),
         env={**os.environ, **env},
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
 
 
 def _get(url: str, cookie: str) -> tuple[int, bytes]:
@@ -541,6 +512,6 @@ def measure(lab: Lab, env: dict[str, str], coordinator: Any) -> list[Row]:
         raise RuntimeError(f"{err}\nthe servers said: {errors[-5:]}") from err
     finally:
         for server in servers:
-            _stop(server)
+            stop_group(server)
         log.close()
     return rows
